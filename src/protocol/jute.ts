@@ -1,0 +1,229 @@
+// Jute binary encoding (Apache ZooKeeper's BinaryInputArchive / BinaryOutputArchive):
+// big-endian ints and longs, int32-length-prefixed strings, buffers and vectors, -1 = null.
+//
+// Two long flavours: `long` is a bigint (session ids, ephemeralOwner markers use all 64 bits);
+// `long53` is a JS number for zxids, times and TTLs, checked to be a safe integer on both ends.
+
+import { JuteError } from './jute_error.js';
+
+export { JuteError } from './jute_error.js';
+
+const utf8_decoder = new TextDecoder('utf-8', { fatal: false });
+const utf8_encoder = new TextEncoder();
+
+/** Reads jute fields from a byte range. Every read is bounds-checked; a violation throws JuteError. */
+export class JuteReader {
+  private readonly view: DataView;
+  /** Next byte to read, absolute index into `bytes`. Invariant: start <= offset <= end. */
+  offset: number;
+  readonly end: number;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    start = 0,
+    end = bytes.length,
+    /** Largest length accepted for a single string/buffer/vector field. */
+    readonly field_bytes_max = 0x7fffffff,
+  ) {
+    if (start < 0 || end > bytes.length || start > end) throw new JuteError(`bad range ${start}..${end}`);
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.offset = start;
+    this.end = end;
+  }
+
+  remaining(): number {
+    return this.end - this.offset;
+  }
+
+  private need(n: number): void {
+    if (this.offset + n > this.end) {
+      throw new JuteError(`truncated: need ${n} bytes at ${this.offset}, have ${this.end - this.offset}`);
+    }
+  }
+
+  readInt(): number {
+    this.need(4);
+    const v = this.view.getInt32(this.offset);
+    this.offset += 4;
+    return v;
+  }
+
+  readLong(): bigint {
+    this.need(8);
+    const v = this.view.getBigInt64(this.offset);
+    this.offset += 8;
+    return v;
+  }
+
+  readLong53(): number {
+    this.need(8);
+    const hi = this.view.getInt32(this.offset);
+    const lo = this.view.getUint32(this.offset + 4);
+    this.offset += 8;
+    const v = hi * 0x1_0000_0000 + lo;
+    if (!Number.isSafeInteger(v)) throw new JuteError(`long out of safe range at ${this.offset - 8}`);
+    return v;
+  }
+
+  readBool(): boolean {
+    this.need(1);
+    const b = this.bytes[this.offset++];
+    return b !== 0;
+  }
+
+  private readLength(what: string): number {
+    const len = this.readInt();
+    if (len < -1) throw new JuteError(`negative ${what} length ${len}`);
+    if (len > this.field_bytes_max) throw new JuteError(`${what} length ${len} exceeds ${this.field_bytes_max}`);
+    return len;
+  }
+
+  /** Returns null for the jute null string (length -1). */
+  readUString(): string | null {
+    const len = this.readLength('string');
+    if (len === -1) return null;
+    this.need(len);
+    const s = utf8_decoder.decode(this.bytes.subarray(this.offset, this.offset + len));
+    this.offset += len;
+    return s;
+  }
+
+  /** Like readUString but a null string is an error (paths, schemes). */
+  readString(): string {
+    const s = this.readUString();
+    if (s === null) throw new JuteError('unexpected null string');
+    return s;
+  }
+
+  /** Returns a copy (the frame's memory may be reused by a ring); null for length -1. */
+  readBuffer(): Uint8Array | null {
+    const len = this.readLength('buffer');
+    if (len === -1) return null;
+    this.need(len);
+    const b = this.bytes.slice(this.offset, this.offset + len);
+    this.offset += len;
+    return b;
+  }
+
+  readVector<T>(read_element: (r: JuteReader) => T): T[] | null {
+    const count = this.readLength('vector');
+    if (count === -1) return null;
+    // Every element takes at least one byte, so a count larger than what is left is malformed.
+    if (count > this.remaining()) throw new JuteError(`vector count ${count} exceeds remaining bytes`);
+    const out: T[] = new Array(count);
+    for (let i = 0; i < count; i++) out[i] = read_element(this);
+    return out;
+  }
+
+  /** Asserts the whole range was consumed (trailing garbage is malformed). */
+  expectEnd(): void {
+    if (this.offset !== this.end) throw new JuteError(`${this.end - this.offset} trailing bytes`);
+  }
+}
+
+/** Appends jute fields to a growable buffer. */
+export class JuteWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  /** Bytes written so far. Invariant: 0 <= length <= buf.length. */
+  length = 0;
+
+  constructor(initial_bytes = 256) {
+    this.buf = new Uint8Array(initial_bytes);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  private ensure(n: number): void {
+    const need = this.length + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  writeInt(v: number): this {
+    if (!Number.isInteger(v) || v < -0x8000_0000 || v > 0x7fff_ffff) throw new JuteError(`int out of range: ${v}`);
+    this.ensure(4);
+    this.view.setInt32(this.length, v);
+    this.length += 4;
+    return this;
+  }
+
+  writeLong(v: bigint): this {
+    this.ensure(8);
+    this.view.setBigInt64(this.length, BigInt.asIntN(64, v));
+    this.length += 8;
+    return this;
+  }
+
+  writeLong53(v: number): this {
+    if (!Number.isSafeInteger(v)) throw new JuteError(`long53 not a safe integer: ${v}`);
+    this.ensure(8);
+    const hi = Math.floor(v / 0x1_0000_0000);
+    const lo = v - hi * 0x1_0000_0000;
+    this.view.setInt32(this.length, hi);
+    this.view.setUint32(this.length + 4, lo);
+    this.length += 8;
+    return this;
+  }
+
+  writeBool(v: boolean): this {
+    this.ensure(1);
+    this.buf[this.length++] = v ? 1 : 0;
+    return this;
+  }
+
+  writeUString(s: string | null): this {
+    if (s === null) return this.writeInt(-1);
+    // Worst case 3 bytes per UTF-16 unit; encodeInto writes straight into our buffer.
+    this.ensure(4 + s.length * 3);
+    const res = utf8_encoder.encodeInto(s, this.buf.subarray(this.length + 4));
+    this.view.setInt32(this.length, res.written);
+    this.length += 4 + res.written;
+    return this;
+  }
+
+  writeBuffer(b: Uint8Array | null): this {
+    if (b === null) return this.writeInt(-1);
+    this.ensure(4 + b.length);
+    this.view.setInt32(this.length, b.length);
+    this.buf.set(b, this.length + 4);
+    this.length += 4 + b.length;
+    return this;
+  }
+
+  writeVector<T>(items: readonly T[] | null, write_element: (w: JuteWriter, item: T) => void): this {
+    if (items === null) return this.writeInt(-1);
+    this.writeInt(items.length);
+    for (const item of items) write_element(this, item);
+    return this;
+  }
+
+  /** Reserves 4 bytes for a frame length prefix; finishFrame fills them in. */
+  beginFrame(): number {
+    const at = this.length;
+    this.writeInt(0);
+    return at;
+  }
+
+  finishFrame(at: number): void {
+    this.view.setInt32(at, this.length - at - 4);
+  }
+
+  /** A view of the written bytes (valid until the next write). */
+  view_bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** A copy of the written bytes. */
+  toBytes(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+}

@@ -1,0 +1,48 @@
+// Transactions: the output of prep (commit worker) and the input of apply (every tree copy).
+// A txn is deterministic: applying the same txn sequence to two empty trees gives equal trees.
+// Everything a replica needs (sequential names, new versions, the ephemerals a closeSession
+// deletes) is decided in prep and carried in the txn, as in Apache ZooKeeper.
+
+import type { ACL } from '../protocol/types.js';
+
+export interface TxnHeader {
+  /** Session that issued the request (0n for server-internal txns such as reaping). */
+  session_id: bigint;
+  /** The request's xid (cxid in ZooKeeper). */
+  cxid: number;
+  zxid: number;
+  /** Leader wall clock at prep; becomes ctime/mtime. */
+  time_ms: number;
+}
+
+export type TxnOp =
+  | {
+      kind: 'create';
+      /** Final path (sequential suffix already applied). */
+      path: string;
+      data: Uint8Array;
+      acl: ACL[];
+      /** 0n persistent; session id for ephemerals; container / TTL markers (constants.ts). */
+      ephemeral_owner: bigint;
+      /** The parent's cversion after this create (parent.cversion + 1). */
+      parent_cversion: number;
+      /** Opcode the client used (1, 15, 19, 21): decides the reply record. */
+      opcode: number;
+    }
+  | { kind: 'delete'; path: string; /** 2 = delete, 20 = deleteContainer (reaper). */ opcode: number }
+  | { kind: 'setData'; path: string; data: Uint8Array; /** New version after the set. */ version: number }
+  | { kind: 'setACL'; path: string; acl: ACL[]; /** New aversion after the set. */ version: number }
+  | { kind: 'check'; path: string; version: number }
+  | { kind: 'createSession'; timeout_ms: number; passwd: Uint8Array }
+  | { kind: 'closeSession'; /** Ephemerals of the session, deleted by this txn. */ paths: string[] }
+  | { kind: 'error'; err: number }
+  | {
+      kind: 'multi';
+      /** On failure every op is an 'error' op: 0 before the failing op, its code, then -2. */
+      ops: TxnOp[];
+    };
+
+export interface Txn {
+  header: TxnHeader;
+  op: TxnOp;
+}
