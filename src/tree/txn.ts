@@ -20,7 +20,8 @@ export type TxnOp =
       kind: 'create';
       /** Final path (sequential suffix already applied). */
       path: string;
-      data: Uint8Array;
+      /** null = the client sent a null buffer (getData then returns null, as in ZooKeeper). */
+      data: Uint8Array | null;
       acl: ACL[];
       /** 0n persistent; session id for ephemerals; container / TTL markers (constants.ts). */
       ephemeral_owner: bigint;
@@ -30,7 +31,7 @@ export type TxnOp =
       opcode: number;
     }
   | { kind: 'delete'; path: string; /** 2 = delete, 20 = deleteContainer (reaper). */ opcode: number }
-  | { kind: 'setData'; path: string; data: Uint8Array; /** New version after the set. */ version: number }
+  | { kind: 'setData'; path: string; data: Uint8Array | null; /** New version after the set. */ version: number }
   | { kind: 'setACL'; path: string; acl: ACL[]; /** New aversion after the set. */ version: number }
   | { kind: 'check'; path: string; version: number }
   | { kind: 'createSession'; timeout_ms: number; passwd: Uint8Array }

@@ -1,0 +1,528 @@
+// Four-letter words: the text commands ZooKeeper answers on the client port when the first four
+// bytes of a fresh connection spell one (`echo mntr | nc host 2181`). The table says which words
+// exist and what they need; the formatters reproduce Apache ZooKeeper 3.9's text line by line
+// (FourLetterCommands, StatCommand + ServerStats.toString, MonitorCommand, ConsCommand +
+// ServerCnxn.dumpConnectionInfo, WatchCommand + WatchManager, DumpCommand + ExpiryQueue.dump +
+// DataTree.dumpEphemerals, ConfCommand + ZooKeeperServer.dumpConf, EnvCommand + Environment).
+// Java's PrintWriter.println writes "\n" on Linux, which is what tools expect.
+//
+// Everything here is pure except collectEnvironment() (reads os/process): the net worker gathers
+// a ServerStats snapshot (only the parts the word `needs`) and calls formatFourLetter.
+
+import { homedir, hostname, release, tmpdir, type as osType, userInfo } from 'node:os';
+import { dirname } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
+import type { ServerConfig } from '../config/server_config.js';
+
+// ---------------------------------------------------------------------------------------------
+// The table
+
+/** Parts of ServerStats a word reads beyond the scalar counters (expensive to gather). */
+export type StatsPart = 'connections' | 'watches' | 'ephemerals' | 'sessions' | 'conf' | 'environment';
+
+/** Side effect the server performs before answering (the reply text does not depend on it). */
+export type FourLetterAction = 'reset_connection_stats' | 'reset_server_stats' | 'set_trace_mask';
+
+export interface FourLetterWord {
+  readonly word: string;
+  /** Answers "This ZooKeeper instance is not currently serving requests" while not serving. */
+  readonly needs_serving: boolean;
+  readonly needs: readonly StatsPart[];
+  readonly action?: FourLetterAction;
+  /** stmk: 8 more bytes (the int64 mask) follow the word on the wire. */
+  readonly arg_bytes: number;
+  readonly help: string;
+}
+
+export const FOUR_LETTER_WORDS: readonly FourLetterWord[] = [
+  { word: 'ruok', needs_serving: false, needs: [], arg_bytes: 0, help: 'imok if the server is running' },
+  { word: 'srvr', needs_serving: true, needs: [], arg_bytes: 0, help: 'version, latency, counters, zxid, mode, node count' },
+  { word: 'stat', needs_serving: true, needs: ['connections'], arg_bytes: 0, help: 'srvr plus the list of clients' },
+  { word: 'mntr', needs_serving: true, needs: [], arg_bytes: 0, help: 'key<TAB>value lines for monitoring' },
+  { word: 'cons', needs_serving: true, needs: ['connections'], arg_bytes: 0, help: 'every connection with its session and counters' },
+  { word: 'wchs', needs_serving: true, needs: ['watches'], arg_bytes: 0, help: 'watch summary' },
+  { word: 'wchc', needs_serving: true, needs: ['watches'], arg_bytes: 0, help: 'watched paths by session' },
+  { word: 'wchp', needs_serving: true, needs: ['watches'], arg_bytes: 0, help: 'watching sessions by path' },
+  { word: 'dump', needs_serving: true, needs: ['sessions', 'ephemerals', 'connections'], arg_bytes: 0, help: 'sessions, ephemerals and connections' },
+  { word: 'conf', needs_serving: true, needs: ['conf'], arg_bytes: 0, help: 'the configuration in effect' },
+  { word: 'envi', needs_serving: false, needs: ['environment'], arg_bytes: 0, help: 'host, runtime and process environment' },
+  { word: 'isro', needs_serving: true, needs: [], arg_bytes: 0, help: 'ro or rw' },
+  { word: 'crst', needs_serving: true, needs: [], action: 'reset_connection_stats', arg_bytes: 0, help: 'reset per-connection statistics' },
+  { word: 'srst', needs_serving: true, needs: [], action: 'reset_server_stats', arg_bytes: 0, help: 'reset server statistics' },
+  { word: 'dirs', needs_serving: true, needs: [], arg_bytes: 0, help: 'bytes used by the data and log directories' },
+  { word: 'gtmk', needs_serving: false, needs: [], arg_bytes: 0, help: 'current trace mask (decimal)' },
+  { word: 'stmk', needs_serving: false, needs: [], action: 'set_trace_mask', arg_bytes: 8, help: 'set the trace mask (echoes it)' },
+  { word: 'hash', needs_serving: true, needs: [], arg_bytes: 0, help: 'tree digest history (empty: waitfree keeps no digests)' },
+];
+
+export const KNOWN_FOUR_LETTER_WORDS: ReadonlySet<string> = new Set(FOUR_LETTER_WORDS.map((w) => w.word));
+
+const BY_WORD = new Map(FOUR_LETTER_WORDS.map((w) => [w.word, w]));
+const BY_INT = new Map(FOUR_LETTER_WORDS.map((w) => [wordToInt(w.word), w.word]));
+
+export function fourLetterWord(word: string): FourLetterWord | undefined {
+  return BY_WORD.get(word);
+}
+
+/** The int32 (big-endian) a word's four ASCII bytes read as, e.g. ruok = 0x72756f6b. */
+export function wordToInt(word: string): number {
+  if (word.length !== 4) throw new RangeError(`four-letter word expected, got ${JSON.stringify(word)}`);
+  return ((word.charCodeAt(0) << 24) | (word.charCodeAt(1) << 16) | (word.charCodeAt(2) << 8) | word.charCodeAt(3)) | 0;
+}
+
+/**
+ * The word a connection's first four bytes spell (read as the int32 frame length), or null when
+ * they are an ordinary length. Accepts the value signed or unsigned.
+ */
+export function fourLetterFromInt(n: number): string | null {
+  return BY_INT.get(n | 0) ?? null;
+}
+
+/** telnet's close sequence (IAC IP IAC DO TM); ZooKeeper just closes the connection on it. */
+export const TELNET_CLOSE_INT = 0xfff4fffd | 0;
+
+export function isTelnetClose(n: number): boolean {
+  return (n | 0) === TELNET_CLOSE_INT;
+}
+
+/** ZooKeeper's rule: srvr is always allowed (zkServer.sh status needs it); '*' allows every word. */
+export function isWhitelisted(cmd: string, whitelist: readonly string[]): boolean {
+  if (cmd === 'srvr') return true;
+  if (!KNOWN_FOUR_LETTER_WORDS.has(cmd)) return false;
+  return whitelist.includes('*') || whitelist.includes(cmd);
+}
+
+/** The reply to a known word that is not whitelisted (NIOServerCnxn's NopCommand text). */
+export function notWhitelistedReply(cmd: string): string {
+  return `${cmd} is not executed because it is not in the whitelist.`;
+}
+
+export const ZK_NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
+
+/** ZooTrace's default text trace mask (CLIENT_REQUEST | SERVER_PACKET | SESSION | WARNING). */
+export const DEFAULT_TRACE_MASK = 306;
+
+// ---------------------------------------------------------------------------------------------
+// What the formatters read
+
+export interface ConnectionStats {
+  /** Peer IP as Node reports it ('127.0.0.1', '::1', '::ffff:10.0.0.1'). */
+  readonly remote_address: string;
+  readonly remote_port: number;
+  /** ZooKeeper's NIO interest ops: 1 = reading, 0 = reads paused (throttled), 5 = read + write. */
+  readonly interest_ops: number;
+  /** Requests of this connection read but not yet answered. */
+  readonly queued: number;
+  readonly packets_received: number;
+  readonly packets_sent: number;
+  /** 0n until the session is established (then cons shows the session fields). */
+  readonly session_id: bigint;
+  /** Last op code name as ZooKeeper shows it ('NA', 'PING', 'GETD'...): see lastOpName(). */
+  readonly last_op: string;
+  readonly established_ms: number;
+  readonly timeout_ms: number;
+  /** -1 before the first request. */
+  readonly last_cxid: number;
+  /** -1n before the first reply. */
+  readonly last_zxid: bigint;
+  readonly last_response_ms: number;
+  readonly last_latency_ms: number;
+  readonly min_latency_ms: number;
+  readonly avg_latency_ms: number;
+  readonly max_latency_ms: number;
+  /** Deadline bucket of this connection (dump's "Connections Sets"), epoch ms. */
+  readonly expire_at_ms: number;
+}
+
+export interface SessionStats {
+  readonly session_id: bigint;
+  readonly timeout_ms: number;
+  /** Expiry bucket (tickTime-aligned deadline), epoch ms. */
+  readonly expire_at_ms: number;
+}
+
+export interface WatchEntry {
+  readonly session_id: bigint;
+  readonly path: string;
+}
+
+export interface EphemeralsOfSession {
+  readonly session_id: bigint;
+  readonly paths: readonly string[];
+}
+
+export interface RingOccupancy {
+  /** e.g. 'net_to_shard_0', 'commit_stream'. */
+  readonly name: string;
+  readonly used_bytes: number;
+  readonly capacity_bytes: number;
+}
+
+export interface ServerStats {
+  /** Text after "Zookeeper version: ", e.g. fullVersion('0.1.0') = "3.9.4-waitfree-0.1.0". */
+  readonly version: string;
+  /** False while starting or stopping: most words answer ZK_NOT_SERVING. */
+  readonly serving: boolean;
+  readonly read_only: boolean;
+  /** 'standalone' for us; ZooKeeper also has leader, follower, observer, read-only. */
+  readonly mode: string;
+  /** Request latency since the last srst, ms. avg is rounded to 4 decimals when printed. */
+  readonly latency_min_ms: number;
+  readonly latency_avg_ms: number;
+  readonly latency_max_ms: number;
+  readonly packets_received: number;
+  readonly packets_sent: number;
+  readonly num_alive_connections: number;
+  readonly outstanding_requests: number;
+  /** Last processed zxid. */
+  readonly zxid: bigint;
+  readonly node_count: number;
+  /** Every watch (data, child, persistent), as zk_watch_count. */
+  readonly watch_count: number;
+  readonly ephemerals_count: number;
+  /** Sum of path lengths + data lengths, as ZooKeeper's DataTree.approximateDataSize. */
+  readonly approximate_data_size: number;
+  readonly open_file_descriptor_count: number;
+  readonly max_file_descriptor_count: number;
+  readonly uptime_ms: number;
+  readonly global_sessions: number;
+  readonly data_dir_bytes: number;
+  readonly log_dir_bytes: number;
+  readonly trace_mask: number;
+  /** waitfree's own (mntr lines zk_waitfree_*). */
+  readonly read_workers: number;
+  readonly rings: readonly RingOccupancy[];
+  /** Further waitfree metrics as name → value (mntr prints zk_waitfree_<name>). */
+  readonly extra_metrics: readonly (readonly [string, number | string])[];
+  // Parts gathered only for the words that need them (FourLetterWord.needs); empty otherwise.
+  readonly connections: readonly ConnectionStats[];
+  readonly sessions: readonly SessionStats[];
+  readonly ephemerals: readonly EphemeralsOfSession[];
+  readonly watches: readonly WatchEntry[];
+  /** key=value lines of `conf`, in order: see confEntries(). */
+  readonly conf: readonly (readonly [string, string])[];
+  /** key=value lines of `envi`, in order: see collectEnvironment(). */
+  readonly environment: readonly (readonly [string, string])[];
+}
+
+/** The ZooKeeper release whose protocol and text formats we follow. */
+export const ZK_COMPAT_VERSION = '3.9.4';
+
+export function fullVersion(waitfree_version: string): string {
+  return `${ZK_COMPAT_VERSION}-waitfree-${waitfree_version}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Java-compatible value formatting
+
+/** Long.toHexString: two's complement for negatives (-1 → ffffffffffffffff). */
+export function javaHex(n: bigint | number): string {
+  return BigInt.asUintN(64, BigInt(n)).toString(16);
+}
+
+/** Double.toString for the values we print: "0.0", "1.5", "1.0E-4", "1.2345E7". */
+export function javaDouble(x: number): string {
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';
+  if (x === 0) return '0.0';
+  const a = Math.abs(x);
+  if (a >= 1e-3 && a < 1e7) return Number.isInteger(x) ? `${x}.0` : String(x);
+  const [mantissa, exponent] = x.toExponential().split('e') as [string, string];
+  const m = mantissa.includes('.') ? mantissa : `${mantissa}.0`;
+  return `${m}E${Number(exponent)}`;
+}
+
+/** AvgMinMaxCounter.getAvg: rounded HALF_UP to 4 decimals. */
+function roundAvg(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** java.util.Date.toString in UTC: "Thu Jan 01 00:00:00 UTC 1970". */
+export function javaDate(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  const time = `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${p(d.getUTCDate())} ${time} UTC ${d.getUTCFullYear()}`;
+}
+
+/** InetSocketAddress.toString of an address without host name: "/127.0.0.1:5000", "/[::1]:5000". */
+function socketAddress(address: string, port: number): string {
+  return address.includes(':') ? `/[${address}]:${port}` : `/${address}:${port}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatters, one per word family
+
+/** ServerCnxn.dumpConnectionInfo: brief for stat, full for cons and dump. */
+export function formatConnection(c: ConnectionStats, brief: boolean): string {
+  let s = ` ${socketAddress(c.remote_address, c.remote_port)}[${c.interest_ops === 0 ? '0' : c.interest_ops.toString(16)}]`;
+  s += `(queued=${c.queued},recved=${c.packets_received},sent=${c.packets_sent}`;
+  if (!brief && c.session_id !== 0n) {
+    s += `,sid=0x${javaHex(c.session_id)},lop=${c.last_op},est=${c.established_ms},to=${c.timeout_ms}`;
+    if (c.last_cxid >= 0) s += `,lcxid=0x${javaHex(c.last_cxid)}`;
+    s += `,lzxid=0x${javaHex(c.last_zxid)},lresp=${c.last_response_ms},llat=${c.last_latency_ms}`;
+    s += `,minlat=${c.min_latency_ms},avglat=${Math.trunc(c.avg_latency_ms)},maxlat=${c.max_latency_ms}`;
+  }
+  return s + ')';
+}
+
+/** srvr and stat (StatCommand). */
+function formatStat(s: ServerStats, with_clients: boolean): string {
+  let out = `Zookeeper version: ${s.version}\n`;
+  if (s.read_only) out += 'READ-ONLY mode; serving only read-only clients\n';
+  if (with_clients) {
+    out += 'Clients:\n';
+    for (const c of s.connections) out += formatConnection(c, true) + '\n';
+    out += '\n';
+  }
+  out += `Latency min/avg/max: ${s.latency_min_ms}/${javaDouble(roundAvg(s.latency_avg_ms))}/${s.latency_max_ms}\n`;
+  out += `Received: ${s.packets_received}\nSent: ${s.packets_sent}\n`;
+  out += `Connections: ${s.num_alive_connections}\nOutstanding: ${s.outstanding_requests}\n`;
+  out += `Zxid: 0x${javaHex(s.zxid)}\nMode: ${s.mode}\nNode count: ${s.node_count}\n`;
+  return out;
+}
+
+/** mntr: the classic key order (zookeeperAdmin.md), then 3.6+ gauges, then waitfree's own. */
+export function monitorEntries(s: ServerStats): [string, string][] {
+  const e: [string, string | number][] = [
+    ['version', s.version],
+    ['avg_latency', javaDouble(roundAvg(s.latency_avg_ms))],
+    ['max_latency', s.latency_max_ms],
+    ['min_latency', s.latency_min_ms],
+    ['packets_received', s.packets_received],
+    ['packets_sent', s.packets_sent],
+    ['num_alive_connections', s.num_alive_connections],
+    ['outstanding_requests', s.outstanding_requests],
+    ['server_state', s.mode],
+    ['znode_count', s.node_count],
+    ['watch_count', s.watch_count],
+    ['ephemerals_count', s.ephemerals_count],
+    ['approximate_data_size', s.approximate_data_size],
+    ['open_file_descriptor_count', s.open_file_descriptor_count],
+    ['max_file_descriptor_count', s.max_file_descriptor_count],
+    ['uptime', s.uptime_ms],
+    ['global_sessions', s.global_sessions],
+    ['local_sessions', 0],
+    ['waitfree_read_workers', s.read_workers],
+  ];
+  for (const r of s.rings) {
+    e.push([`waitfree_ring_${r.name}_used_bytes`, r.used_bytes], [`waitfree_ring_${r.name}_capacity_bytes`, r.capacity_bytes]);
+  }
+  for (const [k, v] of s.extra_metrics) e.push([`waitfree_${k}`, v]);
+  return e.map(([k, v]) => [`zk_${k}`, String(v)]);
+}
+
+function formatMonitor(s: ServerStats): string {
+  return monitorEntries(s)
+    .map(([k, v]) => `${k}\t${v}\n`)
+    .join('');
+}
+
+/** Groups (key, item) pairs by key, keeping first-appearance order and dropping duplicates. */
+function groupBy<K, V>(pairs: Iterable<readonly [K, V]>): Map<K, V[]> {
+  const out = new Map<K, V[]>();
+  for (const [k, v] of pairs) {
+    const list = out.get(k);
+    if (!list) out.set(k, [v]);
+    else if (!list.includes(v)) list.push(v);
+  }
+  return out;
+}
+
+/** wchs (WatchManager.toString + println). */
+function formatWatchSummary(watches: readonly WatchEntry[]): string {
+  const by_session = groupBy(watches.map((w) => [w.session_id, w.path] as const));
+  const by_path = groupBy(watches.map((w) => [w.path, w.session_id] as const));
+  let total = 0;
+  for (const paths of by_session.values()) total += paths.length;
+  return `${by_session.size} connections watching ${by_path.size} paths\nTotal watches:${total}\n`;
+}
+
+/** wchc (by session) and wchp (by path) (WatchManager.dumpWatches + println). */
+function formatWatches(watches: readonly WatchEntry[], by_path: boolean): string {
+  let out = '';
+  if (by_path) {
+    for (const [path, ids] of groupBy(watches.map((w) => [w.path, w.session_id] as const))) {
+      out += `${path}\n` + ids.map((id) => `\t0x${javaHex(id)}\n`).join('');
+    }
+  } else {
+    for (const [id, paths] of groupBy(watches.map((w) => [w.session_id, w.path] as const))) {
+      out += `0x${javaHex(id)}\n` + paths.map((p) => `\t${p}\n`).join('');
+    }
+  }
+  return out + '\n';
+}
+
+/** ExpiryQueue.dump: "Sets (buckets)/(elements):" then each bucket in deadline order. */
+function formatExpiry<T>(items: readonly T[], expire_at: (t: T) => number, show: (t: T) => string): string {
+  const buckets = groupBy(items.map((t) => [expire_at(t), t] as const));
+  let out = `Sets (${buckets.size})/(${items.length}):\n`;
+  for (const at of [...buckets.keys()].sort((a, b) => a - b)) {
+    const set = buckets.get(at)!;
+    out += `${set.length} expire at ${javaDate(at)}:\n` + set.map((t) => `\t${show(t)}\n`).join('');
+  }
+  return out;
+}
+
+/** dump (DumpCommand, with NIOServerCnxnFactory's connection dump). */
+function formatDump(s: ServerStats): string {
+  let out = 'SessionTracker dump:\nSession ';
+  out += formatExpiry(s.sessions, (x) => x.expire_at_ms, (x) => `0x${javaHex(x.session_id)}`);
+  out += 'ephemeral nodes dump:\n';
+  out += `Sessions with Ephemerals (${s.ephemerals.length}):\n`;
+  for (const e of s.ephemerals) out += `0x${javaHex(e.session_id)}:\n` + e.paths.map((p) => `\t${p}\n`).join('');
+  out += 'Connections dump:\nConnections ';
+  out += formatExpiry(s.connections, (c) => c.expire_at_ms, (c) => formatConnection(c, false));
+  return out;
+}
+
+function formatLines(entries: readonly (readonly [string, string])[]): string {
+  return entries.map(([k, v]) => `${k}=${v}\n`).join('');
+}
+
+function formatCons(s: ServerStats): string {
+  return s.connections.map((c) => formatConnection(c, false) + '\n').join('') + '\n';
+}
+
+type Formatter = (s: ServerStats, stmk_mask: bigint) => string;
+
+const FORMATTERS: Readonly<Record<string, Formatter>> = {
+  ruok: () => 'imok',
+  srvr: (s) => formatStat(s, false),
+  stat: (s) => formatStat(s, true),
+  mntr: (s) => formatMonitor(s),
+  cons: (s) => formatCons(s),
+  wchs: (s) => formatWatchSummary(s.watches),
+  wchc: (s) => formatWatches(s.watches, false),
+  wchp: (s) => formatWatches(s.watches, true),
+  dump: (s) => formatDump(s),
+  conf: (s) => formatLines(s.conf),
+  envi: (s) => 'Environment:\n' + formatLines(s.environment),
+  isro: (s) => (s.read_only ? 'ro' : 'rw'),
+  crst: () => 'Connection stats reset.\n',
+  srst: () => 'Server stats reset.\n',
+  dirs: (s) => `datadir_size: ${s.data_dir_bytes}\nlogdir_size: ${s.log_dir_bytes}\n`,
+  gtmk: (s) => String(s.trace_mask),
+  stmk: (_s, mask) => BigInt.asIntN(64, mask).toString(),
+  hash: () => '',
+};
+
+/** What a word answers while the server is not serving (most print ZK_NOT_SERVING + newline). */
+function notServingReply(cmd: string): string {
+  if (cmd === 'isro') return 'null';
+  if (cmd === 'hash') return ZK_NOT_SERVING;
+  return `${ZK_NOT_SERVING}\n`;
+}
+
+/**
+ * The full reply text of a known, whitelisted word. The caller checks the whitelist
+ * (isWhitelisted / notWhitelistedReply), performs the word's `action`, writes the text, closes.
+ * `stmk_mask` is stmk's 8-byte argument (big-endian int64).
+ */
+export function formatFourLetter(cmd: string, stats: ServerStats, stmk_mask = 0n): string {
+  const word = BY_WORD.get(cmd);
+  const format = FORMATTERS[cmd];
+  if (!word || !format) throw new RangeError(`unknown four-letter word ${JSON.stringify(cmd)}`);
+  if (word.needs_serving && !stats.serving) return notServingReply(cmd);
+  return format(stats, stmk_mask);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers that build parts of ServerStats
+
+/** ZooKeeper's `lop=` names (FinalRequestProcessor's lastOp), by opcode; 'NA' before any. */
+const LAST_OP: ReadonlyMap<number, string> = new Map([
+  [11, 'PING'], [-10, 'SESS'], [14, 'MULT'], [22, 'MLTR'], [1, 'CREA'], [15, 'CREA'], [19, 'CREA'],
+  [21, 'CREA'], [2, 'DELE'], [20, 'DELE'], [5, 'SETD'], [16, 'RECO'], [7, 'SETA'], [-11, 'CLOS'],
+  [9, 'SYNC'], [13, 'CHEC'], [3, 'EXIS'], [4, 'GETD'], [101, 'SETW'], [105, 'STW2'], [106, 'ADDW'],
+  [6, 'GETA'], [8, 'GETC'], [12, 'GETC'], [104, 'GETACN'], [17, 'CHKW'], [18, 'REMW'], [107, 'HOMI'],
+  [103, 'GETE'],
+]);
+
+export const LAST_OP_NONE = 'NA';
+
+export function lastOpName(opcode: number): string {
+  return LAST_OP.get(opcode) ?? LAST_OP_NONE;
+}
+
+export interface ConfFacts {
+  /** The port actually bound (differs from config.client_port when that is 0). */
+  readonly client_port: number;
+  /** Absolute data directory. */
+  readonly data_dir_abs: string;
+  readonly data_dir_bytes: number;
+  readonly log_dir_bytes: number;
+}
+
+/**
+ * `conf` lines: ZooKeeperServer.dumpConf's keys in its order (standalone), then waitfree's keys.
+ * The super digest is a secret and is never listed.
+ */
+export function confEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
+  return [
+    ['clientPort', String(f.client_port)],
+    ['secureClientPort', '-1'],
+    ['dataDir', f.data_dir_abs],
+    ['dataDirSize', String(f.data_dir_bytes)],
+    ['dataLogDir', f.data_dir_abs],
+    ['dataLogSize', String(f.log_dir_bytes)],
+    ['tickTime', String(c.tick_time_ms)],
+    ['maxClientCnxns', String(c.max_client_cnxns)],
+    ['minSessionTimeout', String(c.min_session_timeout_ms)],
+    ['maxSessionTimeout', String(c.max_session_timeout_ms)],
+    ['clientPortListenBacklog', '-1'],
+    ['serverId', String(c.server_id)],
+    ['clientPortAddress', c.client_port_address],
+    ['jute.maxbuffer', String(c.jute_max_buffer_bytes)],
+    ['4lw.commands.whitelist', c.four_letter_whitelist.join(',')],
+    ['globalOutstandingLimit', String(c.global_outstanding_limit)],
+    ['zookeeper.extendedTypesEnabled', String(c.extended_types_enabled)],
+    ['znode.container.checkIntervalMs', String(c.container_check_interval_ms)],
+    ['znode.container.maxPerMinute', String(c.container_max_per_minute)],
+    ['waitfree.readWorkers', String(c.read_workers)],
+    ['waitfree.ring.netToShardBytes', String(c.ring_net_to_shard_bytes)],
+    ['waitfree.ring.shardToNetBytes', String(c.ring_shard_to_net_bytes)],
+    ['waitfree.ring.shardToCommitBytes', String(c.ring_shard_to_commit_bytes)],
+    ['waitfree.ring.commitStreamBytes', String(c.ring_commit_stream_bytes)],
+    ['waitfree.maxOutstandingPerSession', String(c.max_outstanding_per_session)],
+  ];
+}
+
+/** os.arch as Java's os.arch spells it. */
+const JAVA_ARCH: Readonly<Record<string, string>> = { x64: 'amd64', ia32: 'x86', arm64: 'aarch64' };
+
+function safe(read: () => string): string {
+  try {
+    return read();
+  } catch {
+    return '<NA>';
+  }
+}
+
+/** `envi` lines: Environment.list()'s keys in order, with Node's facts (java.* = the runtime). */
+export function collectEnvironment(version: string): [string, string][] {
+  const heap = getHeapStatistics();
+  const mb = (n: number) => `${Math.floor(n / (1024 * 1024))}MB`;
+  return [
+    ['zookeeper.version', version],
+    ['host.name', safe(hostname)],
+    ['java.version', process.versions.node],
+    ['java.vendor', 'Node.js'],
+    ['java.home', dirname(dirname(process.execPath))],
+    ['java.class.path', process.argv[1] ?? '<NA>'],
+    ['java.library.path', process.env['LD_LIBRARY_PATH'] ?? '<NA>'],
+    ['java.io.tmpdir', tmpdir()],
+    ['java.compiler', '<NA>'],
+    ['os.name', osType()],
+    ['os.arch', JAVA_ARCH[process.arch] ?? process.arch],
+    ['os.version', release()],
+    ['user.name', safe(() => userInfo().username)],
+    ['user.home', safe(homedir)],
+    ['user.dir', process.cwd()],
+    ['os.memory.free', mb(heap.total_heap_size - heap.used_heap_size)],
+    ['os.memory.max', mb(heap.heap_size_limit)],
+    ['os.memory.total', mb(heap.total_heap_size)],
+  ];
+}

@@ -1,0 +1,156 @@
+// `waitfree` entry point (bin/waitfree.js calls main). Exit codes: 0 ok, 1 runtime failure
+// (cannot start, failed stop), 2 usage or configuration error. Side effects (output, signals,
+// loading the server) come in through CliDeps so tests can drive main without a server.
+
+import { fullVersion } from '../admin/four_letter.js';
+import { ConfigError } from '../config/config_error.js';
+import { loadConfig } from '../config/load.js';
+import type { ServerConfig } from '../config/server_config.js';
+import { parseCli, UsageError, type CliCommand } from './args.js';
+import { helpText } from './help.js';
+import { packageVersion } from './version.js';
+
+/** The lead's src/server/server.ts contract. */
+export interface RunningServer {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+export type StartServer = (config: ServerConfig) => Promise<RunningServer>;
+
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
+export interface CliDeps {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Loads startServer; default: dynamic import of ../server/server.js. */
+  loadServer(): Promise<StartServer>;
+  /** Calls `handler` on every SIGINT/SIGTERM until the returned function is called. */
+  onSignal(handler: (signal: StopSignal) => void): () => void;
+  /** Immediate exit (second signal while stopping). */
+  exit(code: number): never;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** Specifier kept in a variable: the server module is built by another engineer and may be absent. */
+const SERVER_MODULE = '../server/server.js';
+
+async function importServer(): Promise<StartServer> {
+  let mod: unknown;
+  try {
+    mod = await import(SERVER_MODULE);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND') throw new Error('the server module (dist/server/server.js) is missing: run `npm run build`');
+    throw e;
+  }
+  const start = (mod as { startServer?: unknown }).startServer;
+  if (typeof start !== 'function') throw new Error('server/server.js does not export startServer(config)');
+  return start as StartServer;
+}
+
+function processSignals(handler: (signal: StopSignal) => void): () => void {
+  const on_int = () => handler('SIGINT');
+  const on_term = () => handler('SIGTERM');
+  process.on('SIGINT', on_int);
+  process.on('SIGTERM', on_term);
+  return () => {
+    process.off('SIGINT', on_int);
+    process.off('SIGTERM', on_term);
+  };
+}
+
+export const PROCESS_DEPS: CliDeps = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  loadServer: importServer,
+  onSignal: processSignals,
+  exit: (code) => process.exit(code),
+};
+
+export async function main(argv: readonly string[], overrides: Partial<CliDeps> = {}): Promise<number> {
+  const deps: CliDeps = { ...PROCESS_DEPS, ...overrides };
+  let command: CliCommand;
+  try {
+    command = parseCli(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    deps.stderr(`waitfree: ${e.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (command.kind === 'help') {
+    deps.stdout(helpText());
+    return EXIT_OK;
+  }
+  if (command.kind === 'version') {
+    deps.stdout(`waitfree ${packageVersion()} (ZooKeeper ${fullVersion(packageVersion())})\n`);
+    return EXIT_OK;
+  }
+  return runServer(command, deps);
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Resolves with the first stop signal. */
+function firstSignal(deps: CliDeps): { signal: Promise<StopSignal>; dispose: () => void } {
+  let seen: StopSignal | undefined;
+  let resolve!: (s: StopSignal) => void;
+  const signal = new Promise<StopSignal>((r) => (resolve = r));
+  const dispose = deps.onSignal((s) => {
+    if (seen !== undefined) {
+      deps.stderr(`waitfree: ${s} again while stopping; exiting now\n`);
+      deps.exit(128 + (s === 'SIGINT' ? 2 : 15));
+    }
+    seen = s;
+    resolve(s);
+  });
+  return { signal, dispose };
+}
+
+async function runServer(command: Extract<CliCommand, { kind: 'server' }>, deps: CliDeps): Promise<number> {
+  let config: ServerConfig;
+  try {
+    const loaded = loadConfig({ file: command.config_file, flags: command.flags });
+    config = loaded.config;
+    for (const w of loaded.warnings) deps.stderr(`waitfree: warning: ${w}\n`);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    deps.stderr(`waitfree: ${e.message}\n`);
+    return EXIT_USAGE;
+  }
+  // Subscribe before starting so a signal during start-up is not lost (it stops right after).
+  const { signal, dispose } = firstSignal(deps);
+  try {
+    return await serveUntilSignal(config, deps, signal);
+  } finally {
+    dispose();
+  }
+}
+
+async function serveUntilSignal(config: ServerConfig, deps: CliDeps, signal: Promise<StopSignal>): Promise<number> {
+  let server: RunningServer;
+  try {
+    const start = await deps.loadServer();
+    server = await start(config);
+  } catch (e) {
+    deps.stderr(`waitfree: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT_FAILURE;
+  }
+  const where = hostPort(config.client_port_address, server.port);
+  deps.stdout(`waitfree listening on ${where} (read workers: ${config.read_workers}, data dir: ${config.data_dir})\n`);
+  // Signal listeners do not keep Node alive; the server's own handles might be unref'd.
+  const keep_alive = setInterval(() => {}, 1 << 30);
+  const s = await signal.finally(() => clearInterval(keep_alive));
+  deps.stderr(`waitfree: ${s} received, stopping\n`);
+  try {
+    await server.stop();
+  } catch (e) {
+    deps.stderr(`waitfree: stop failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT_FAILURE;
+  }
+  return EXIT_OK;
+}

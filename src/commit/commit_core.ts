@@ -1,0 +1,228 @@
+// The commit pipeline's core, sans-IO: the single writer of a replica. It turns requests into
+// txns (prep), orders them (zxid), applies them to the latest tree, and emits publications for
+// the commit stream. Time and randomness come in through CommitEnv, so tests drive it directly.
+//
+// Pipeline seam (for the durable log and Zab): every txn passes through `propose`, which today
+// commits at once. A durable log makes `propose` append and `commit` run after fsync; Zab makes it
+// run after a quorum of ACKs. Prep already runs against the latest tree (the commit worker's own
+// copy, ahead of what read workers see), which is exactly ZooKeeper's "outstanding changes" view.
+
+import { Err } from '../protocol/errors.js';
+import { Op } from '../protocol/opcodes.js';
+import type { Id } from '../protocol/types.js';
+import { SessionTracker } from '../session/session_tracker.js';
+import { firstSessionId, nextSessionId } from '../session/session_id.js';
+import { passwdEquals, sessionPasswd } from '../session/passwd.js';
+import { DataTree } from '../tree/data_tree.js';
+import { prepRequest, type WriteRequest } from '../tree/prep.js';
+import { prepReap } from '../tree/reaper.js';
+import type { Txn, TxnOp } from '../tree/txn.js';
+
+/** Where a reply goes: the shard that owns the connection, the connection, the request's xid. */
+export interface Origin {
+  shard: number;
+  conn_id: number;
+  xid: number;
+}
+
+export type Publication =
+  | { kind: 'txn'; origin: Origin | null; txn: Txn }
+  | { kind: 'session'; origin: Origin; session_id: bigint; timeout_ms: number; passwd: Uint8Array; ok: boolean }
+  | { kind: 'sync'; origin: Origin; path: string }
+  | { kind: 'close_conn'; shard: number; conn_id: number }
+  | { kind: 'error'; origin: Origin; err: number };
+
+export interface CommitEnv {
+  now_ms(): number;
+}
+
+export interface CommitOptions {
+  server_id: number;
+  tick_ms: number;
+  ttl_enabled: boolean;
+  /** HMAC key for session passwords (>= 16 bytes). */
+  secret: Uint8Array;
+  /** How often containers and TTL nodes are checked. */
+  reap_interval_ms: number;
+  /** Reaping bound per check (znode.container.maxPerMinute scaled to the interval). */
+  reap_per_check_max: number;
+}
+
+/** Where a live session's connection is; null while the client is disconnected. */
+interface SessionOwner {
+  shard: number;
+  conn_id: number;
+}
+
+function connKey(shard: number, conn_id: number): number {
+  return shard * 0x1_0000_0000 + conn_id;
+}
+
+export class CommitCore {
+  readonly tree = new DataTree();
+  readonly sessions: SessionTracker;
+  private readonly owners = new Map<bigint, SessionOwner | null>();
+  /** Authenticated ids per connection (ZooKeeper keeps authInfo on the ServerCnxn). */
+  private readonly conn_auth = new Map<number, Id[]>();
+  private next_session_id: bigint;
+  private next_reap_ms: number;
+  /** Publications not yet taken by the worker. */
+  private outbox: Publication[] = [];
+
+  constructor(
+    readonly options: CommitOptions,
+    private readonly env: CommitEnv,
+  ) {
+    this.sessions = new SessionTracker(options.tick_ms);
+    this.next_session_id = firstSessionId(env.now_ms(), options.server_id);
+    this.next_reap_ms = env.now_ms() + options.reap_interval_ms;
+  }
+
+  /** Takes everything published since the last call, in commit order. */
+  take(): Publication[] {
+    const out = this.outbox;
+    this.outbox = [];
+    return out;
+  }
+
+  get last_zxid(): number {
+    return this.tree.last_zxid;
+  }
+
+  // ---- inputs ----
+
+  /** A write (or sync / closeSession) from a connected session, in that session's order. */
+  request(origin: Origin, session_id: bigint, opcode: number, body: WriteRequest | null): void {
+    if (opcode === Op.sync) {
+      this.outbox.push({ kind: 'sync', origin, path: (body as { path: string }).path });
+      return;
+    }
+    const now = this.env.now_ms();
+    if (!this.sessions.touch(session_id, now)) {
+      this.propose(origin, session_id, { kind: 'error', err: Err.SESSIONEXPIRED });
+      return;
+    }
+    if (opcode === Op.closeSession) {
+      this.sessions.setClosing(session_id);
+      this.propose(origin, session_id, { kind: 'closeSession', paths: this.tree.ephemerals(session_id) });
+      return;
+    }
+    const auth = this.conn_auth.get(connKey(origin.shard, origin.conn_id)) ?? [];
+    const op = prepRequest(
+      { tree: this.tree, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled },
+      opcode,
+      body as WriteRequest,
+    );
+    this.propose(origin, session_id, op);
+  }
+
+  /** A new session for a connection (its timeout already negotiated by the shard). */
+  createSession(origin: Origin, timeout_ms: number): void {
+    const session_id = this.allocateSessionId();
+    const passwd = sessionPasswd(session_id, this.options.secret);
+    this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
+    this.owners.set(session_id, { shard: origin.shard, conn_id: origin.conn_id });
+    this.propose(origin, session_id, { kind: 'createSession', timeout_ms, passwd });
+  }
+
+  /** A client reconnecting with its session id and password. */
+  reattach(origin: Origin, session_id: bigint, passwd: Uint8Array, timeout_ms: number): void {
+    const record = this.sessions.get(session_id);
+    const ok = record !== undefined && !record.closing && passwdEquals(record.passwd, passwd);
+    if (!ok) {
+      this.outbox.push({ kind: 'session', origin, session_id: 0n, timeout_ms: 0, passwd: new Uint8Array(16), ok: false });
+      return;
+    }
+    const previous = this.owners.get(session_id);
+    if (previous && (previous.shard !== origin.shard || previous.conn_id !== origin.conn_id)) {
+      this.outbox.push({ kind: 'close_conn', shard: previous.shard, conn_id: previous.conn_id });
+    }
+    this.owners.set(session_id, { shard: origin.shard, conn_id: origin.conn_id });
+    this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);
+    this.outbox.push({ kind: 'session', origin, session_id, timeout_ms, passwd: record.passwd, ok: true });
+  }
+
+  addAuth(shard: number, conn_id: number, id: Id): void {
+    const key = connKey(shard, conn_id);
+    const list = this.conn_auth.get(key) ?? [];
+    if (!list.some((x) => x.scheme === id.scheme && x.id === id.id)) list.push(id);
+    this.conn_auth.set(key, list);
+  }
+
+  /** The connection closed; its session lives on until it expires or the client comes back. */
+  connGone(shard: number, conn_id: number, session_id: bigint): void {
+    this.conn_auth.delete(connKey(shard, conn_id));
+    const owner = this.owners.get(session_id);
+    if (owner && owner.shard === shard && owner.conn_id === conn_id) this.owners.set(session_id, null);
+  }
+
+  touch(session_ids: readonly bigint[]): void {
+    const now = this.env.now_ms();
+    for (const id of session_ids) this.sessions.touch(id, now);
+  }
+
+  /** Expires sessions and reaps containers / TTL nodes that are due. */
+  tick(): void {
+    const now = this.env.now_ms();
+    for (const session_id of this.sessions.expire(now)) this.expireSession(session_id);
+    if (now >= this.next_reap_ms) {
+      this.next_reap_ms = now + this.options.reap_interval_ms;
+      for (const op of prepReap(this.tree, now, { limit: this.options.reap_per_check_max })) this.propose(null, 0n, op);
+    }
+  }
+
+  /** Sessions with their ephemerals, for `dump`. */
+  ephemeralsBySession(): { session_id: string; paths: string[] }[] {
+    return [...this.sessions.ids()]
+      .map((id) => ({ session_id: id.toString(), paths: this.tree.ephemerals(id) }))
+      .filter((e) => e.paths.length > 0);
+  }
+
+  sessionList(): { session_id: string; timeout_ms: number; expire_at_ms: number }[] {
+    return [...this.sessions.ids()].map((id) => {
+      const r = this.sessions.get(id)!;
+      return { session_id: id.toString(), timeout_ms: r.timeout_ms, expire_at_ms: r.expiry_ms };
+    });
+  }
+
+  /** When tick() next has work: the earliest session bucket or reaper run. */
+  next_tick_ms(): number {
+    const e = this.sessions.next_expiry_ms();
+    return e === null ? this.next_reap_ms : Math.min(e, this.next_reap_ms);
+  }
+
+  // ---- pipeline ----
+
+  private expireSession(session_id: bigint): void {
+    const owner = this.owners.get(session_id) ?? null;
+    const origin = owner === null ? null : { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
+    this.propose(origin, session_id, { kind: 'closeSession', paths: this.tree.ephemerals(session_id) });
+  }
+
+  /** Assigns the zxid, applies to the latest tree, and (standalone, in memory) commits at once. */
+  private propose(origin: Origin | null, session_id: bigint, op: TxnOp): void {
+    const txn: Txn = {
+      header: { session_id, cxid: origin?.xid ?? 0, zxid: this.tree.last_zxid + 1, time_ms: this.env.now_ms() },
+      op,
+    };
+    this.tree.apply(txn);
+    if (op.kind === 'closeSession') this.forgetSession(session_id);
+    this.outbox.push({ kind: 'txn', origin, txn });
+  }
+
+  private forgetSession(session_id: bigint): void {
+    this.sessions.remove(session_id);
+    this.owners.delete(session_id);
+  }
+
+  private allocateSessionId(): bigint {
+    let id = this.next_session_id;
+    while (this.sessions.get(id) !== undefined) id = nextSessionId(id);
+    this.next_session_id = nextSessionId(id);
+    return id;
+  }
+}
+
+function isSuper(auth: readonly Id[]): boolean {
+  return auth.some((id) => id.scheme === 'super');
+}

@@ -1,0 +1,136 @@
+// Configuration assembly: defaults ← zoo.cfg file ← command-line flags, then derived values and
+// cross-field checks. Pure apart from reading the file; warnings are returned, never printed.
+
+import { readFileSync } from 'node:fs';
+import { KNOWN_FOUR_LETTER_WORDS } from '../admin/four_letter.js';
+import { ConfigError } from './config_error.js';
+import { IGNORED_KEYS, ignoredKey, REPLICATION_KEY, type IgnoredReason } from './ignored_keys.js';
+import {
+  allKeyNames,
+  checkCrossField,
+  keyByName,
+  keySpec,
+  resolveDerived,
+  unresolvedDefaults,
+  type ConfigField,
+  type KeySpec,
+  type ServerConfig,
+  type UnresolvedConfig,
+} from './server_config.js';
+import { closest } from './suggest.js';
+import { checkInt, parseValue, type ConfigValue, type ParseResult } from './values.js';
+import { parseZooCfg, type ZooCfg } from './zoo_cfg.js';
+
+/** Flag values: text as typed on a command line, or already-typed values from code. */
+export type ConfigFlags = { readonly [F in ConfigField]?: ServerConfig[F] | string };
+
+export interface LoadOptions {
+  /** Path of a zoo.cfg-style file. */
+  file?: string;
+  /** zoo.cfg text given directly (tests, embedding); applied after `file` if both are given. */
+  text?: string;
+  flags?: ConfigFlags;
+}
+
+export interface LoadResult {
+  config: ServerConfig;
+  /** Things the user should see (keys accepted but not used, unknown four-letter words). */
+  warnings: string[];
+}
+
+const REASON_TEXT: Readonly<Record<IgnoredReason, string>> = {
+  replication: 'waitfree runs standalone; replication is not supported yet',
+  'admin server': 'the admin HTTP server is not configurable yet',
+  persistence: 'waitfree keeps its log and snapshots in dataDir with its own policy',
+  metrics: 'waitfree serves its own metrics',
+  other: 'not supported yet',
+};
+
+export function loadConfig(options: LoadOptions): LoadResult {
+  const raw = unresolvedDefaults();
+  const warnings: string[] = [];
+  if (options.file !== undefined) {
+    applyCfg(raw, parseZooCfg(readConfigFile(options.file), options.file), options.file, warnings);
+  }
+  if (options.text !== undefined) applyCfg(raw, parseZooCfg(options.text, 'zoo.cfg'), 'zoo.cfg', warnings);
+  applyFlags(raw, options.flags ?? {});
+  const config = resolveDerived(raw);
+  checkCrossField(config);
+  warnings.push(...whitelistWarnings(config.four_letter_whitelist));
+  return { config, warnings };
+}
+
+function readConfigFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new ConfigError(`cannot read config file ${path}: ${code}`);
+  }
+}
+
+/** Applies every zoo.cfg line in file order (for aliases of one key, the later line wins). */
+export function applyCfg(raw: UnresolvedConfig, cfg: ZooCfg, source: string, warnings: string[]): void {
+  const ordered = [...cfg.entries()].sort((a, b) => a[1].line - b[1].line);
+  for (const [name, entry] of ordered) {
+    const where = `${source}:${entry.line}`;
+    const spec = keyByName(name);
+    if (spec) {
+      setField(raw, spec, parseOrThrow(spec, entry.value, `${where}: ${name}`));
+      continue;
+    }
+    warnings.push(unusedKeyWarning(name, where));
+  }
+}
+
+/** A warning for an accepted-but-unused key; throws for replication and unknown keys. */
+function unusedKeyWarning(name: string, where: string): string {
+  if (REPLICATION_KEY.test(name)) {
+    throw new ConfigError(`${where}: ${name}: replication not supported yet (waitfree runs standalone; remove the server.N lines)`, name);
+  }
+  const ignored = ignoredKey(name);
+  if (ignored) return `${where}: ${name} is accepted, not used yet (${REASON_TEXT[ignored.reason]})`;
+  const candidates = [...allKeyNames(), ...IGNORED_KEYS.filter((k) => !k.prefix).map((k) => k.name)];
+  const hint = closest(name, candidates);
+  const suffix = hint ? ` (did you mean ${hint}?)` : ' (waitfree server --help lists every key)';
+  throw new ConfigError(`${where}: unknown configuration key ${name}${suffix}`, name);
+}
+
+function parseOrThrow(spec: KeySpec, text: string, label: string): ConfigValue {
+  const r = parseValue(spec.type, text);
+  if (!r.ok) throw new ConfigError(`${label}: ${JSON.stringify(text)} ${r.expected}`, spec.name);
+  return r.value;
+}
+
+function setField(raw: UnresolvedConfig, spec: KeySpec, value: ConfigValue): void {
+  (raw as Record<ConfigField, ConfigValue>)[spec.field] = value;
+}
+
+function applyFlags(raw: UnresolvedConfig, flags: ConfigFlags): void {
+  for (const field of Object.keys(flags) as ConfigField[]) {
+    const value = flags[field];
+    if (value === undefined) continue;
+    const spec = keySpec(field) as KeySpec | undefined;
+    if (!spec) throw new ConfigError(`unknown configuration field ${String(field)}`);
+    const label = spec.flag ? `${spec.name} (${spec.flag})` : spec.name;
+    setField(raw, spec, typeof value === 'string' ? parseOrThrow(spec, value, label) : checkTyped(spec, value, label));
+  }
+}
+
+/** Typed flag values (from code) get the same checks as text. */
+function checkTyped(spec: KeySpec, value: ConfigValue, label: string): ConfigValue {
+  let r: ParseResult;
+  if (spec.type.kind === 'int') r = typeof value === 'number' ? checkInt(spec.type, value) : { ok: false, expected: 'is not an integer' };
+  else if (spec.type.kind === 'bool') r = typeof value === 'boolean' ? { ok: true, value } : { ok: false, expected: 'is not a boolean' };
+  else if (spec.type.kind === 'list') r = Array.isArray(value) ? { ok: true, value } : { ok: false, expected: 'is not a list of strings' };
+  else if (spec.type.kind === 'digest' && value === null) r = { ok: true, value };
+  else r = { ok: false, expected: 'is not a string' };
+  if (!r.ok) throw new ConfigError(`${label}: ${JSON.stringify(value)} ${r.expected}`, spec.name);
+  return r.value;
+}
+
+function whitelistWarnings(list: readonly string[]): string[] {
+  return list
+    .filter((w) => w !== '*' && !KNOWN_FOUR_LETTER_WORDS.has(w))
+    .map((w) => `4lw.commands.whitelist: unknown four-letter word ${JSON.stringify(w)} (ignored)`);
+}

@@ -1,0 +1,289 @@
+// The server's configuration: the typed record the server runs with, and the table of every key
+// (zoo.cfg name, field, type, default, help). Parsing, help text and `conf` output read the table;
+// nothing switches on key names.
+
+import { availableParallelism } from 'node:os';
+import { CAPACITY_BYTES_MAX, CAPACITY_BYTES_MIN, frameBytesMaxFor } from '../ring/layout.js';
+import { ConfigError } from './config_error.js';
+import type { BoolType, ConfigValue, DigestType, IntType, ListType, StringType } from './values.js';
+
+/**
+ * What `startServer` receives. Every value is resolved: no -1 sentinels remain (the session
+ * timeout bounds are derived from tickTime when not given).
+ */
+export interface ServerConfig {
+  /** ZooKeeper's tick: session expiry granularity and the unit of the timeout bounds. */
+  readonly tick_time_ms: number;
+  /** Snapshots and transaction log. Relative paths are relative to the working directory. */
+  readonly data_dir: string;
+  /** TCP port for clients (and four-letter words). 0 = any free port (see RunningServer.port). */
+  readonly client_port: number;
+  /** Address the client port binds to. */
+  readonly client_port_address: string;
+  /** Max concurrent connections from one client IP; 0 = unlimited. */
+  readonly max_client_cnxns: number;
+  /** Negotiated session timeouts are clamped into [min, max]. Invariant: min <= max. */
+  readonly min_session_timeout_ms: number;
+  readonly max_session_timeout_ms: number;
+  /** Largest request/reply payload accepted (jute.maxbuffer). */
+  readonly jute_max_buffer_bytes: number;
+  /** Four-letter words allowed; '*' = all. `srvr` is always allowed (see isWhitelisted). */
+  readonly four_letter_whitelist: readonly string[];
+  /** `super:base64(sha1("super:password"))`: a digest identity that bypasses ACLs; null = none. */
+  readonly super_digest: string | null;
+  /** Throttle: requests in flight across all sessions before reads stop being taken. */
+  readonly global_outstanding_limit: number;
+  /** Needed for TTL nodes (createTTL, CreateMode.*_WITH_TTL). */
+  readonly extended_types_enabled: boolean;
+  /** How often empty containers and expired TTL nodes are looked for. */
+  readonly container_check_interval_ms: number;
+  /** At most this many container/TTL deletions per minute. */
+  readonly container_max_per_minute: number;
+  /** Number of read workers (session shards). 1..64. */
+  readonly read_workers: number;
+  /** Ring capacities (power of two; each holds at least one frame of jute.maxbuffer + 64). */
+  readonly ring_net_to_shard_bytes: number;
+  readonly ring_shard_to_net_bytes: number;
+  readonly ring_shard_to_commit_bytes: number;
+  readonly ring_commit_stream_bytes: number;
+  /** Per-session pipelining bound: requests read but not yet answered. */
+  readonly max_outstanding_per_session: number;
+  /** This replica's id (high byte of session ids). 1..254. */
+  readonly server_id: number;
+}
+
+export type ConfigField = keyof ServerConfig;
+
+/** The value-type spec matching a field's TypeScript type. */
+type TypeFor<T> = [T] extends [number]
+  ? IntType
+  : [T] extends [boolean]
+    ? BoolType
+    : [T] extends [string]
+      ? StringType
+      : [T] extends [string | null]
+        ? DigestType
+        : [T] extends [readonly string[]]
+          ? ListType
+          : never;
+
+export interface KeySpecOf<F extends ConfigField> {
+  /** Name in zoo.cfg (ZooKeeper's spelling where ZooKeeper has the key). */
+  readonly name: string;
+  /** Other spellings accepted in zoo.cfg (e.g. ZooKeeper system-property names). */
+  readonly aliases: readonly string[];
+  readonly field: F;
+  readonly type: TypeFor<ServerConfig[F]>;
+  /** Default as stored before resolution (may be the type's sentinel, e.g. -1). */
+  readonly default: ServerConfig[F];
+  /** CLI flag that sets this key, if any (`waitfree server --port`). */
+  readonly flag?: string;
+  readonly help: string;
+}
+
+/** Any key's spec: a union over fields, so `spec.type.kind` narrows. */
+export type KeySpec = { [F in ConfigField]: KeySpecOf<F> }[ConfigField];
+
+const INT32_MAX = 2 ** 31 - 1;
+const MiB = 1024 * 1024;
+
+/** Bytes of framing our rings add around a client frame; a max frame must still fit. */
+export const FRAME_OVERHEAD_BYTES = 64;
+
+const RING: IntType = { kind: 'int', min: CAPACITY_BYTES_MIN, max: CAPACITY_BYTES_MAX, power_of_two: true, bytes: true };
+
+/** min(4, max(1, cores - 1)): leave a core for the net and commit workers. */
+export function defaultReadWorkers(cores: number = availableParallelism()): number {
+  return Math.min(4, Math.max(1, cores - 1));
+}
+
+type KeyTable = { readonly [F in ConfigField]: KeySpecOf<F> };
+
+const KEYS: KeyTable = {
+  tick_time_ms: {
+    name: 'tickTime', aliases: [], field: 'tick_time_ms', default: 2000,
+    type: { kind: 'int', min: 1, max: 60_000 },
+    help: 'Milliseconds per tick: session expiry granularity; session timeout bounds default to 2 and 20 ticks. Default 2000 as in the sample zoo.cfg (ZooKeeper\'s built-in default is 3000).',
+  },
+  data_dir: {
+    name: 'dataDir', aliases: [], field: 'data_dir', default: './data', flag: '--data-dir',
+    type: { kind: 'string', format: 'path' },
+    help: 'Directory for snapshots and the transaction log.',
+  },
+  client_port: {
+    name: 'clientPort', aliases: [], field: 'client_port', default: 2181, flag: '--port',
+    type: { kind: 'int', min: 0, max: 65535 },
+    help: 'TCP port for client connections and four-letter words; 0 picks a free port.',
+  },
+  client_port_address: {
+    name: 'clientPortAddress', aliases: [], field: 'client_port_address', default: '127.0.0.1', flag: '--host',
+    type: { kind: 'string', format: 'host' },
+    help: 'Address the client port listens on (0.0.0.0 for every interface).',
+  },
+  max_client_cnxns: {
+    name: 'maxClientCnxns', aliases: [], field: 'max_client_cnxns', default: 60,
+    type: { kind: 'int', min: 0, max: INT32_MAX },
+    help: 'Max concurrent connections from one client IP address; 0 = unlimited.',
+  },
+  min_session_timeout_ms: {
+    name: 'minSessionTimeout', aliases: [], field: 'min_session_timeout_ms', default: -1,
+    type: { kind: 'int', min: 1, max: INT32_MAX, sentinel: { value: -1, meaning: '2 x tickTime' } },
+    help: 'Smallest session timeout granted, in ms; -1 = 2 x tickTime.',
+  },
+  max_session_timeout_ms: {
+    name: 'maxSessionTimeout', aliases: [], field: 'max_session_timeout_ms', default: -1,
+    type: { kind: 'int', min: 1, max: INT32_MAX, sentinel: { value: -1, meaning: '20 x tickTime' } },
+    help: 'Largest session timeout granted, in ms; -1 = 20 x tickTime.',
+  },
+  jute_max_buffer_bytes: {
+    name: 'jute.maxbuffer', aliases: [], field: 'jute_max_buffer_bytes', default: 0xfffff,
+    type: { kind: 'int', min: 1, max: INT32_MAX, bytes: true },
+    help: 'Largest request or reply payload in bytes (0xfffff = 1 MiB - 1, as ZooKeeper).',
+  },
+  four_letter_whitelist: {
+    name: '4lw.commands.whitelist', aliases: ['zookeeper.4lw.commands.whitelist'], field: 'four_letter_whitelist', default: ['srvr'],
+    type: { kind: 'list' },
+    help: 'Comma-separated four-letter words answered on the client port; * = all. srvr is always answered (ZooKeeper\'s default list is just srvr).',
+  },
+  super_digest: {
+    name: 'superDigest', aliases: ['DigestAuthenticationProvider.superDigest', 'zookeeper.DigestAuthenticationProvider.superDigest'],
+    field: 'super_digest', default: null,
+    type: { kind: 'digest' },
+    help: 'super:base64(sha1("super:password")): clients authenticated as this digest bypass every ACL. Unset by default.',
+  },
+  global_outstanding_limit: {
+    name: 'globalOutstandingLimit', aliases: ['zookeeper.globalOutstandingLimit'], field: 'global_outstanding_limit', default: 1000,
+    type: { kind: 'int', min: 1, max: INT32_MAX },
+    help: 'Requests in flight across all sessions before the server stops reading from clients (ZooKeeper\'s default 1000).',
+  },
+  extended_types_enabled: {
+    name: 'zookeeper.extendedTypesEnabled', aliases: ['extendedTypesEnabled'], field: 'extended_types_enabled', default: false,
+    type: { kind: 'bool' },
+    help: 'Enables TTL nodes (createTTL and the *_WITH_TTL create modes).',
+  },
+  container_check_interval_ms: {
+    name: 'znode.container.checkIntervalMs', aliases: [], field: 'container_check_interval_ms', default: 60_000,
+    type: { kind: 'int', min: 1, max: INT32_MAX },
+    help: 'How often empty container nodes and expired TTL nodes are looked for, in ms.',
+  },
+  container_max_per_minute: {
+    name: 'znode.container.maxPerMinute', aliases: [], field: 'container_max_per_minute', default: 10_000,
+    type: { kind: 'int', min: 1, max: INT32_MAX },
+    help: 'At most this many container/TTL node deletions per minute.',
+  },
+  read_workers: {
+    name: 'waitfree.readWorkers', aliases: [], field: 'read_workers', default: defaultReadWorkers(), flag: '--read-workers',
+    type: { kind: 'int', min: 1, max: 64 },
+    help: 'Read workers (session shards) serving reads from the shared snapshot. Default min(4, max(1, cores - 1)).',
+  },
+  ring_net_to_shard_bytes: {
+    name: 'waitfree.ring.netToShardBytes', aliases: [], field: 'ring_net_to_shard_bytes', default: 4 * MiB,
+    type: RING,
+    help: 'Capacity of each net worker -> read worker ring (requests).',
+  },
+  ring_shard_to_net_bytes: {
+    name: 'waitfree.ring.shardToNetBytes', aliases: [], field: 'ring_shard_to_net_bytes', default: 4 * MiB,
+    type: RING,
+    help: 'Capacity of each read worker -> net worker ring (replies and watch events).',
+  },
+  ring_shard_to_commit_bytes: {
+    name: 'waitfree.ring.shardToCommitBytes', aliases: [], field: 'ring_shard_to_commit_bytes', default: 4 * MiB,
+    type: RING,
+    help: 'Capacity of each read worker -> commit worker ring (writes).',
+  },
+  ring_commit_stream_bytes: {
+    name: 'waitfree.ring.commitStreamBytes', aliases: [], field: 'ring_commit_stream_bytes', default: 8 * MiB,
+    type: RING,
+    help: 'Capacity of the commit stream (commit worker -> every read worker).',
+  },
+  max_outstanding_per_session: {
+    name: 'waitfree.maxOutstandingPerSession', aliases: [], field: 'max_outstanding_per_session', default: 1000,
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    help: 'Requests of one session read but not yet answered before that connection stops being read.',
+  },
+  server_id: {
+    name: 'waitfree.serverId', aliases: [], field: 'server_id', default: 1,
+    type: { kind: 'int', min: 1, max: 254 },
+    help: 'This server\'s id (the high byte of the session ids it creates).',
+  },
+};
+
+/** Every key, in the order help text and `conf` list them. */
+export const CONFIG_KEYS: readonly KeySpec[] = Object.values(KEYS) as KeySpec[];
+
+export function keySpec<F extends ConfigField>(field: F): KeySpecOf<F> {
+  return KEYS[field];
+}
+
+const BY_NAME = new Map<string, KeySpec>();
+for (const spec of CONFIG_KEYS) {
+  for (const n of [spec.name, ...spec.aliases]) BY_NAME.set(n, spec);
+}
+
+/** The key a zoo.cfg name (or alias) denotes; undefined when unknown. Case-sensitive like ZooKeeper. */
+export function keyByName(name: string): KeySpec | undefined {
+  return BY_NAME.get(name);
+}
+
+export function allKeyNames(): string[] {
+  return [...BY_NAME.keys()];
+}
+
+/** Values before resolution (session timeout bounds may still be -1). */
+export type UnresolvedConfig = { -readonly [F in ConfigField]: ServerConfig[F] };
+
+export function unresolvedDefaults(): UnresolvedConfig {
+  const out = {} as Record<ConfigField, ConfigValue>;
+  for (const spec of CONFIG_KEYS) out[spec.field] = spec.default;
+  return out as UnresolvedConfig;
+}
+
+/** Replaces sentinels by derived values. */
+export function resolveDerived(raw: UnresolvedConfig): ServerConfig {
+  const min = raw.min_session_timeout_ms === -1 ? 2 * raw.tick_time_ms : raw.min_session_timeout_ms;
+  const max = raw.max_session_timeout_ms === -1 ? 20 * raw.tick_time_ms : raw.max_session_timeout_ms;
+  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max };
+}
+
+const RING_FIELDS = [
+  'ring_net_to_shard_bytes',
+  'ring_shard_to_net_bytes',
+  'ring_shard_to_commit_bytes',
+  'ring_commit_stream_bytes',
+] as const satisfies readonly ConfigField[];
+
+/** Smallest power-of-two ring whose largest frame holds `frame_bytes`. */
+function ringBytesFor(frame_bytes: number): number {
+  let capacity = CAPACITY_BYTES_MIN;
+  while (frameBytesMaxFor(capacity) < frame_bytes && capacity < CAPACITY_BYTES_MAX) capacity *= 2;
+  return capacity;
+}
+
+/** Checks that involve more than one key. Throws ConfigError naming the keys. */
+export function checkCrossField(c: ServerConfig): void {
+  if (c.min_session_timeout_ms > c.max_session_timeout_ms) {
+    throw new ConfigError(
+      `minSessionTimeout (${c.min_session_timeout_ms}) must not exceed maxSessionTimeout (${c.max_session_timeout_ms})`,
+      'minSessionTimeout',
+    );
+  }
+  const frame_bytes = c.jute_max_buffer_bytes + FRAME_OVERHEAD_BYTES;
+  for (const field of RING_FIELDS) {
+    const capacity = c[field];
+    const fits = frameBytesMaxFor(capacity);
+    if (fits >= frame_bytes) continue;
+    const name = KEYS[field].name;
+    const needed = ringBytesFor(frame_bytes);
+    const advice =
+      frameBytesMaxFor(needed) >= frame_bytes
+        ? `use at least ${needed} or lower jute.maxbuffer`
+        : `no ring can hold it: lower jute.maxbuffer to at most ${frameBytesMaxFor(CAPACITY_BYTES_MAX) - FRAME_OVERHEAD_BYTES}`;
+    throw new ConfigError(
+      `${name}: ${capacity} bytes holds frames of at most ${fits} bytes, but jute.maxbuffer (${c.jute_max_buffer_bytes}) + ${FRAME_OVERHEAD_BYTES} needs ${frame_bytes}; ${advice}`,
+      name,
+    );
+  }
+}
+
+/** The configuration with every default (session timeout bounds 4000/40000 ms for tickTime 2000). */
+export const DEFAULT_CONFIG: ServerConfig = resolveDerived(unresolvedDefaults());

@@ -1,0 +1,326 @@
+// The single writer of a ring. Writes frames into its private cursor and publishes them in
+// batches with flush(): one Atomics.store of the write cursor, and one Atomics.notify only if a
+// consumer announced it is asleep. Free space is bounded by the slowest consumer.
+//
+// Hot path (tryReserve/commit/tryWrite) allocates nothing and does no Atomics op unless the cached
+// view of the consumers' cursors says the ring is full.
+
+import { type AttachOptions, claimSlot, releaseSlot } from './claim.js';
+import { CounterBlock } from './counters.js';
+import { FRAME_HEADER_BYTES, frameBytes, RingCorruptError, SKIP_MARKER } from './frame.js';
+import {
+  C_READ_CURSOR,
+  consumerLine,
+  H_CLOSED,
+  H_DATA_SEQ,
+  H_PRODUCER_CLAIMED,
+  H_PRODUCER_COUNTERS,
+  H_PRODUCER_WAITING,
+  H_SLEEPING,
+  H_SPACE_SEQ,
+  H_SPACE_TARGET,
+  H_WRITE_CURSOR,
+  headerView,
+  PC_BYTES,
+  PC_FRAMES,
+  PC_FULL_REJECTS,
+  PC_NOTIFIES,
+  PC_SPACE_WAITS,
+  PRODUCER_COUNTER_NAMES,
+  readGeometry,
+} from './layout.js';
+import { checkTimeout, deadlineAfter, msUntil, sleepOn, sleepOnAsync, wake } from './waiter.js';
+
+/** Below this many bytes a range is copied byte by byte rather than through a subarray() view. */
+const COPY_LOOP_BYTES_MAX = 64;
+
+export class RingProducer {
+  /** The data region. Offsets returned by tryReserve() index into it. */
+  readonly data: Uint8Array;
+  readonly capacity_bytes: number;
+  readonly frame_bytes_max: number;
+  readonly consumers: number;
+
+  private readonly header: Int32Array;
+  /** The data region as Int32 words, for frame length words (frames start 8-aligned). */
+  private readonly words: Int32Array;
+  private readonly mask: number;
+  private readonly counters: CounterBlock;
+
+  /**
+   * Private write cursor (uint32, wraps at 2^32). Invariants: write_local is 8-aligned;
+   * (write_local - write_published) >>> 0 = committed bytes not yet visible to consumers;
+   * (write_local - slowest READ_CURSOR) >>> 0 <= capacity_bytes.
+   */
+  private write_local: number;
+  /** The value last stored to WRITE_CURSOR (this producer is its only writer). */
+  private write_published: number;
+  /**
+   * The slowest consumer's read cursor as last loaded. Stale is safe: read cursors only move
+   * forward, so a stale value under-estimates free space, never over-estimates it. Reloaded only
+   * when the cached value says a frame does not fit.
+   */
+  private read_min_seen: number;
+  /** Data offset of the pending reservation's length word, or -1 when none is pending. */
+  private reserved_at = -1;
+  private reserved_len = 0;
+  private counters_dirty = false;
+  private closed = false;
+
+  private constructor(sab: SharedArrayBuffer, options: AttachOptions | undefined) {
+    const g = readGeometry(sab);
+    this.capacity_bytes = g.capacity_bytes;
+    this.frame_bytes_max = g.frame_bytes_max;
+    this.consumers = g.consumers;
+    this.mask = g.capacity_bytes - 1;
+    this.header = headerView(sab, g);
+    this.data = new Uint8Array(sab, g.data_offset_bytes, g.capacity_bytes);
+    this.words = new Int32Array(sab, g.data_offset_bytes, g.capacity_bytes / 4);
+    claimSlot(this.header, H_PRODUCER_CLAIMED, 'the producer', options);
+    this.counters = new CounterBlock(this.header, H_PRODUCER_COUNTERS, PRODUCER_COUNTER_NAMES.length);
+    this.write_local = Atomics.load(this.header, H_WRITE_CURSOR) >>> 0;
+    this.write_published = this.write_local;
+    this.read_min_seen = this.write_local;
+    this.refreshReadMin();
+    this.closed = Atomics.load(this.header, H_CLOSED) !== 0;
+  }
+
+  /** Attach the producer side to a ring created by createRingBuffer (any thread, once at a time). */
+  static attach(sab: SharedArrayBuffer, options?: AttachOptions): RingProducer {
+    return new RingProducer(sab, options);
+  }
+
+  /**
+   * Reserves room for a frame of `len_bytes` payload bytes. Returns the offset in `data` where the
+   * payload goes, or -1 if the ring is full (nothing changes then). Follow with commit().
+   * Throws RangeError if len_bytes > frame_bytes_max.
+   */
+  tryReserve(len_bytes: number): number {
+    if (this.reserved_at !== -1) throw new Error('ring: tryReserve() while a reservation is pending; commit() or abort() first');
+    this.checkWritable(len_bytes);
+    const pos = this.write_local & this.mask;
+    const tail_bytes = this.capacity_bytes - pos;
+    const need_bytes = frameBytes(len_bytes);
+    const skip_bytes = need_bytes > tail_bytes ? tail_bytes : 0;
+    if (!this.hasSpace(skip_bytes + need_bytes)) {
+      this.counters.values[PC_FULL_REJECTS]++;
+      this.counters_dirty = true;
+      return -1;
+    }
+    let start = pos;
+    if (skip_bytes !== 0) {
+      // Safe to publish even if this reservation is aborted: a skip marker is a valid frame.
+      this.words[pos >> 2] = SKIP_MARKER;
+      this.write_local = (this.write_local + skip_bytes) >>> 0;
+      start = 0;
+    }
+    this.reserved_at = start;
+    this.reserved_len = len_bytes;
+    return start + FRAME_HEADER_BYTES;
+  }
+
+  /**
+   * Completes the pending reservation as a frame of `len_bytes` (default: the reserved length;
+   * may be smaller, e.g. when the payload was encoded in place into a worst-case reservation).
+   * The frame becomes visible to consumers at the next flush().
+   */
+  commit(len_bytes: number = this.reserved_len): void {
+    const at = this.reserved_at;
+    if (at === -1) throw new Error('ring: commit() without a pending tryReserve()');
+    if (!Number.isInteger(len_bytes) || len_bytes < 0 || len_bytes > this.reserved_len) {
+      throw new RangeError(`ring: commit(${len_bytes}) outside the reserved 0..${this.reserved_len} bytes`);
+    }
+    this.words[at >> 2] = len_bytes;
+    this.write_local = (this.write_local + frameBytes(len_bytes)) >>> 0;
+    this.reserved_at = -1;
+    this.counters.values[PC_FRAMES]++;
+    this.counters.values[PC_BYTES] += len_bytes;
+  }
+
+  /** Drops the pending reservation (no frame is written). */
+  abort(): void {
+    this.reserved_at = -1;
+  }
+
+  /** Copies `bytes` into a new frame. False if the ring is full. Publish with flush(). */
+  tryWrite(bytes: Uint8Array): boolean {
+    const off = this.tryReserve(bytes.length);
+    if (off === -1) return false;
+    this.data.set(bytes, off);
+    this.commit(bytes.length);
+    return true;
+  }
+
+  /**
+   * Writes one frame = `head` followed by `body[body_start, body_end)`, without concatenating
+   * (e.g. a routing id in front of a request). False if the ring is full.
+   */
+  tryWrite2(head: Uint8Array, body: Uint8Array, body_start = 0, body_end: number = body.length): boolean {
+    if (!(0 <= body_start && body_start <= body_end && body_end <= body.length)) {
+      throw new RangeError(`ring: tryWrite2 body range ${body_start}..${body_end} outside 0..${body.length}`);
+    }
+    const len = head.length + (body_end - body_start);
+    const off = this.tryReserve(len);
+    if (off === -1) return false;
+    this.data.set(head, off);
+    copyRange(this.data, off + head.length, body, body_start, body_end);
+    this.commit(len);
+    return true;
+  }
+
+  /**
+   * Publishes every committed frame: one store of the write cursor, counters, and a wake-up only if
+   * a consumer announced it is sleeping. Cheap when there is nothing new.
+   */
+  flush(): void {
+    if (this.write_local !== this.write_published) {
+      Atomics.store(this.header, H_WRITE_CURSOR, this.write_local | 0);
+      this.write_published = this.write_local;
+      if (Atomics.load(this.header, H_SLEEPING) !== 0 && Atomics.exchange(this.header, H_SLEEPING, 0) !== 0) {
+        wake(this.header, H_DATA_SEQ);
+        this.counters.values[PC_NOTIFIES]++;
+      }
+      this.counters_dirty = true;
+    }
+    if (this.counters_dirty) {
+      this.counters.publish();
+      this.counters_dirty = false;
+    }
+  }
+
+  /**
+   * Blocks (Atomics.wait) until a frame of `len_bytes` fits or the timeout passes; true if it fits.
+   * Flushes first (consumers can only free space for frames they can see). For dedicated threads.
+   */
+  waitForSpace(len_bytes: number, timeout_ms: number): boolean {
+    const need = this.prepareSpaceWait(len_bytes, timeout_ms);
+    if (this.hasSpace(need)) return true;
+    const deadline = deadlineAfter(timeout_ms);
+    try {
+      for (;;) {
+        this.announceSpaceWait(need); // again each round: a consumer that woke us took the flag
+        const seen = Atomics.load(this.header, H_SPACE_SEQ);
+        if (this.hasSpace(need)) return true;
+        const left_ms = msUntil(deadline);
+        if (left_ms <= 0) return false;
+        this.countSpaceWait();
+        sleepOn(this.header, H_SPACE_SEQ, seen, left_ms);
+      }
+    } finally {
+      Atomics.store(this.header, H_PRODUCER_WAITING, 0);
+    }
+  }
+
+  /**
+   * Like waitForSpace but with Atomics.waitAsync, for threads that also serve sockets/timers.
+   * PITFALL: a pending waitAsync does not keep a worker alive; hold a timer/socket while waiting.
+   */
+  async waitForSpaceAsync(len_bytes: number, timeout_ms: number): Promise<boolean> {
+    const need = this.prepareSpaceWait(len_bytes, timeout_ms);
+    if (this.hasSpace(need)) return true;
+    const deadline = deadlineAfter(timeout_ms);
+    try {
+      for (;;) {
+        this.announceSpaceWait(need); // again each round: a consumer that woke us took the flag
+        const seen = Atomics.load(this.header, H_SPACE_SEQ);
+        if (this.hasSpace(need)) return true;
+        const left_ms = msUntil(deadline);
+        if (left_ms <= 0) return false;
+        this.countSpaceWait();
+        const pending = sleepOnAsync(this.header, H_SPACE_SEQ, seen, left_ms);
+        if (pending !== null) await pending;
+      }
+    } finally {
+      Atomics.store(this.header, H_PRODUCER_WAITING, 0);
+    }
+  }
+
+  /** Largest payload tryReserve() would accept right now (wrap included), or -1 if none fits. */
+  freeBytes(): number {
+    this.refreshReadMin();
+    const free = this.capacity_bytes - ((this.write_local - this.read_min_seen) >>> 0);
+    const tail = this.capacity_bytes - (this.write_local & this.mask);
+    // Either the frame fits before the end of the region, or it wraps and the tail is skipped.
+    const largest = Math.max(Math.min(free, tail), free - tail) - FRAME_HEADER_BYTES;
+    return largest < 0 ? -1 : Math.min(largest, this.frame_bytes_max);
+  }
+
+  /** Flushes, marks the ring closed (consumers drain what is left, then see isFinished()), wakes all. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    Atomics.store(this.header, H_CLOSED, 1);
+    Atomics.store(this.header, H_SLEEPING, 0);
+    wake(this.header, H_DATA_SEQ);
+  }
+
+  /** Gives up the producer slot so another thread may attach (does not close the ring). */
+  release(): void {
+    this.flush();
+    releaseSlot(this.header, H_PRODUCER_CLAIMED);
+  }
+
+  private checkWritable(len_bytes: number): void {
+    if (this.closed) throw new Error('ring: write after close()');
+    if (!Number.isInteger(len_bytes) || len_bytes < 0 || len_bytes > this.frame_bytes_max) {
+      throw new RangeError(`ring: frame of ${len_bytes} bytes rejected: frame_bytes_max is ${this.frame_bytes_max}`);
+    }
+  }
+
+  /** Bytes a frame of len_bytes needs from the current position, including a wrap's skipped tail. */
+  private spaceNeeded(len_bytes: number): number {
+    const tail_bytes = this.capacity_bytes - (this.write_local & this.mask);
+    const need_bytes = frameBytes(len_bytes);
+    return need_bytes > tail_bytes ? tail_bytes + need_bytes : need_bytes;
+  }
+
+  private prepareSpaceWait(len_bytes: number, timeout_ms: number): number {
+    this.checkWritable(len_bytes);
+    checkTimeout(timeout_ms);
+    if (this.reserved_at !== -1) throw new Error('ring: waiting for space while a reservation is pending');
+    this.flush();
+    return this.spaceNeeded(len_bytes);
+  }
+
+  /** Tells consumers which read cursor makes `need` bytes fit, then that the producer waits. */
+  private announceSpaceWait(need: number): void {
+    Atomics.store(this.header, H_SPACE_TARGET, (this.write_local + need - this.capacity_bytes) | 0);
+    Atomics.store(this.header, H_PRODUCER_WAITING, 1);
+  }
+
+  private countSpaceWait(): void {
+    this.counters.values[PC_SPACE_WAITS]++;
+    this.counters.publish();
+  }
+
+  private hasSpace(bytes: number): boolean {
+    if (this.capacity_bytes - ((this.write_local - this.read_min_seen) >>> 0) >= bytes) return true;
+    this.refreshReadMin();
+    return this.capacity_bytes - ((this.write_local - this.read_min_seen) >>> 0) >= bytes;
+  }
+
+  private refreshReadMin(): void {
+    let lag_max = 0;
+    for (let i = 0; i < this.consumers; i++) {
+      const read = Atomics.load(this.header, consumerLine(i) + C_READ_CURSOR) >>> 0;
+      const lag = (this.write_local - read) >>> 0;
+      if (lag > this.capacity_bytes) {
+        throw new RingCorruptError(`ring: consumer ${i} read cursor ${read} is not within capacity of write cursor ${this.write_local}`);
+      }
+      if (lag > lag_max) lag_max = lag;
+    }
+    this.read_min_seen = (this.write_local - lag_max) >>> 0;
+  }
+}
+
+/** dst[dst_at...] = src[start, end) without allocating a view for short ranges. */
+function copyRange(dst: Uint8Array, dst_at: number, src: Uint8Array, start: number, end: number): void {
+  if (start === 0 && end === src.length) {
+    dst.set(src, dst_at);
+  } else if (end - start <= COPY_LOOP_BYTES_MAX) {
+    for (let i = start; i < end; i++) dst[dst_at + i - start] = src[i];
+  } else {
+    dst.set(src.subarray(start, end), dst_at);
+  }
+}

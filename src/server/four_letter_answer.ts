@@ -1,0 +1,154 @@
+// Answers a four-letter word: checks the whitelist, gathers the workers' stats into one
+// ServerStats, and formats it the way Apache ZooKeeper does (admin/four_letter.ts).
+
+import { resolve } from 'node:path';
+import {
+  collectEnvironment,
+  confEntries,
+  formatFourLetter,
+  fullVersion,
+  isWhitelisted,
+  notWhitelistedReply,
+  type ConnectionStats,
+  type ServerStats,
+  type WatchEntry,
+} from '../admin/four_letter.js';
+import { packageVersion } from '../cli/version.js';
+import type { ServerConfig } from '../config/server_config.js';
+import type { ReplicaWorkers } from './server.js';
+
+interface ShardConnStats {
+  remote_ip: string;
+  remote_port: number;
+  session_id: string;
+  timeout_ms: number;
+  queued: number;
+  received: number;
+  sent: number;
+  established_ms: number;
+  last_op: string;
+  last_cxid: number;
+  last_zxid: number;
+  last_response_ms: number;
+  latency_min_ms: number;
+  latency_avg_ms: number;
+  latency_max_ms: number;
+  latency_total_ms: number;
+  latency_count: number;
+}
+
+interface ShardStats {
+  conns: ShardConnStats[];
+  watch_count: number;
+  by_watcher: { session_id: string; paths: string[] }[];
+  last_zxid: number;
+  packets_sent: number;
+  outstanding: number;
+}
+
+interface CommitStats {
+  last_zxid: number;
+  node_count: number;
+  approximate_data_size: number;
+  ephemerals_count: number;
+  sessions: number;
+  ephemerals: { session_id: string; paths: string[] }[];
+  session_list: { session_id: string; timeout_ms: number; expire_at_ms: number }[];
+}
+
+interface NetStats {
+  connections: number;
+  packets_received: number;
+}
+
+export async function answerFourLetter(
+  cmd: string,
+  config: ServerConfig,
+  workers: ReplicaWorkers,
+  started_ms: number,
+): Promise<string> {
+  if (!isWhitelisted(cmd, config.four_letter_whitelist)) return notWhitelistedReply(cmd);
+  if (cmd === 'ruok') return 'imok';
+  try {
+    const stats = await gatherStats(config, workers, started_ms);
+    return formatFourLetter(cmd, stats);
+  } catch (e) {
+    return `Error: ${String(e)}\n`;
+  }
+}
+
+function connectionStats(c: ShardConnStats): ConnectionStats {
+  return {
+    remote_address: c.remote_ip,
+    remote_port: c.remote_port,
+    interest_ops: 1,
+    queued: c.queued,
+    packets_received: c.received,
+    packets_sent: c.sent,
+    session_id: BigInt(c.session_id),
+    last_op: c.last_op,
+    established_ms: c.established_ms,
+    timeout_ms: c.timeout_ms,
+    last_cxid: c.last_cxid,
+    last_zxid: BigInt(c.last_zxid),
+    last_response_ms: c.last_response_ms,
+    last_latency_ms: 0,
+    min_latency_ms: c.latency_min_ms,
+    avg_latency_ms: c.latency_avg_ms,
+    max_latency_ms: c.latency_max_ms,
+    expire_at_ms: 0,
+  };
+}
+
+export async function gatherStats(config: ServerConfig, workers: ReplicaWorkers, started_ms: number): Promise<ServerStats> {
+  const [net, commit, ...shards] = (await Promise.all([
+    workers.net.request('stats'),
+    workers.commit.request('stats'),
+    ...workers.shards.map((s) => s.request('stats')),
+  ])) as [NetStats, CommitStats, ...ShardStats[]];
+  const conns = shards.flatMap((s) => s.conns);
+  const count = conns.reduce((n, c) => n + c.latency_count, 0);
+  const total = conns.reduce((n, c) => n + c.latency_total_ms, 0);
+  const watches: WatchEntry[] = shards.flatMap((s) =>
+    s.by_watcher.flatMap((w) => w.paths.map((path) => ({ session_id: BigInt(w.session_id), path }))),
+  );
+  const data_dir_abs = resolve(config.data_dir);
+  return {
+    version: fullVersion(packageVersion()),
+    serving: true,
+    read_only: false,
+    mode: 'standalone',
+    latency_min_ms: count ? Math.min(...conns.filter((c) => c.latency_count).map((c) => c.latency_min_ms)) : 0,
+    latency_avg_ms: count ? total / count : 0,
+    latency_max_ms: conns.reduce((m, c) => Math.max(m, c.latency_max_ms), 0),
+    packets_received: net.packets_received,
+    packets_sent: shards.reduce((n, s) => n + s.packets_sent, 0),
+    num_alive_connections: net.connections,
+    outstanding_requests: shards.reduce((n, s) => n + s.outstanding, 0),
+    zxid: BigInt(commit.last_zxid),
+    node_count: commit.node_count,
+    watch_count: shards.reduce((n, s) => n + s.watch_count, 0),
+    ephemerals_count: commit.ephemerals_count,
+    approximate_data_size: commit.approximate_data_size,
+    open_file_descriptor_count: 0,
+    max_file_descriptor_count: 0,
+    uptime_ms: Date.now() - started_ms,
+    global_sessions: commit.sessions,
+    data_dir_bytes: 0,
+    log_dir_bytes: 0,
+    trace_mask: 0,
+    read_workers: config.read_workers,
+    rings: [],
+    extra_metrics: [],
+    connections: conns.map(connectionStats),
+    sessions: commit.session_list.map((s) => ({
+      session_id: BigInt(s.session_id),
+      timeout_ms: s.timeout_ms,
+      expire_at_ms: s.expire_at_ms,
+    })),
+    ephemerals: commit.ephemerals.map((e) => ({ session_id: BigInt(e.session_id), paths: e.paths })),
+    watches,
+    conf: confEntries(config, { client_port: config.client_port, data_dir_abs, data_dir_bytes: 0, log_dir_bytes: 0 }),
+    environment: collectEnvironment(fullVersion(packageVersion())),
+  };
+}

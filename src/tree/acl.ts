@@ -1,0 +1,177 @@
+// ACL checks and ACL validation (ZooKeeperServer.checkACL, PrepRequestProcessor.fixupACL and the
+// ip / digest AuthenticationProviders). Schemes are table data: adding x509 or sasl means adding
+// a row.
+
+import { createHash } from 'node:crypto';
+import { Perms } from '../protocol/constants.js';
+import type { ACL, Id } from '../protocol/types.js';
+
+/** ZooDefs.Ids. */
+export const ANYONE_ID: Id = Object.freeze({ scheme: 'world', id: 'anyone' });
+export const AUTH_IDS: Id = Object.freeze({ scheme: 'auth', id: '' });
+export const OPEN_ACL_UNSAFE: readonly ACL[] = Object.freeze([Object.freeze({ perms: Perms.ALL, id: ANYONE_ID })]);
+export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([Object.freeze({ perms: Perms.READ, id: ANYONE_ID })]);
+export const CREATOR_ALL_ACL: readonly ACL[] = Object.freeze([Object.freeze({ perms: Perms.ALL, id: AUTH_IDS })]);
+
+interface SchemeProvider {
+  /** True when ids of this scheme prove who the client is (they expand the `auth` scheme). */
+  readonly is_authenticated: boolean;
+  /** Whether `id` is well formed for an ACL entry. */
+  isValid(id: string): boolean;
+  /** Whether the client id `client_id` satisfies the ACL id `acl_id`. */
+  matches(client_id: string, acl_id: string): boolean;
+}
+
+/** Java's Integer.parseInt for ASCII input: optional sign, decimal digits, int32 range. */
+function javaParseInt(s: string): number | null {
+  if (!/^[+-]?[0-9]+$/.test(s)) return null;
+  const v = Number(s);
+  return v >= -0x8000_0000 && v <= 0x7fff_ffff ? v : null;
+}
+
+/** Dotted IPv4 to 4 bytes, or null (IPAuthenticationProvider only knows IPv4). */
+function ipv4Bytes(addr: string): number[] | null {
+  const parts = addr.split('.');
+  if (parts.length !== 4) return null;
+  const out: number[] = [];
+  for (const part of parts) {
+    const v = javaParseInt(part);
+    if (v === null || v < 0 || v > 255) return null;
+    out.push(v);
+  }
+  return out;
+}
+
+/** 'a.b.c.d' or 'a.b.c.d/bits' -> address and prefix length, or null when malformed. */
+function parseIpAcl(expr: string): { bytes: number[]; bits: number } | null {
+  const slash = expr.indexOf('/');
+  const bytes = ipv4Bytes(slash < 0 ? expr : expr.slice(0, slash));
+  if (bytes === null) return null;
+  if (slash < 0) return { bytes, bits: 32 };
+  const bits = javaParseInt(expr.slice(slash + 1));
+  if (bits === null || bits < 0 || bits > 32) return null;
+  return { bytes, bits };
+}
+
+function samePrefix(a: number[], b: number[], bits: number): boolean {
+  for (let i = 0; i < 4; i++) {
+    const keep = Math.max(0, Math.min(8, bits - i * 8));
+    const mask = (0xff << (8 - keep)) & 0xff;
+    if ((a[i] & mask) !== (b[i] & mask)) return false;
+  }
+  return true;
+}
+
+const ip_provider: SchemeProvider = {
+  is_authenticated: false,
+  isValid: (id) => parseIpAcl(id) !== null,
+  matches(client_id, acl_id) {
+    const acl = parseIpAcl(acl_id);
+    const client = ipv4Bytes(client_id);
+    return acl !== null && client !== null && samePrefix(acl.bytes, client, acl.bits);
+  },
+};
+
+/** Java's String.split(":") length: trailing empty strings are dropped; no ':' gives one part. */
+function javaSplitColonCount(s: string): number {
+  if (!s.includes(':')) return 1;
+  const parts = s.split(':');
+  while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts.length;
+}
+
+const digest_provider: SchemeProvider = {
+  is_authenticated: true,
+  isValid: (id) => javaSplitColonCount(id) === 2,
+  matches: (client_id, acl_id) => client_id === acl_id,
+};
+
+/** ProviderRegistry defaults. `world` and `auth` are handled specially, `super` is not an ACL scheme. */
+const SCHEME_PROVIDERS: ReadonlyMap<string, SchemeProvider> = new Map([
+  ['ip', ip_provider],
+  ['digest', digest_provider],
+]);
+
+/**
+ * `user:base64(sha1("user:password"))`, the id a digest AuthPacket authenticates as
+ * (DigestAuthenticationProvider.generateDigest; the user is the text before the first ':').
+ */
+export function digestId(user_password: string): string {
+  const colon = user_password.indexOf(':');
+  const user = colon < 0 ? user_password : user_password.slice(0, colon);
+  const hash = createHash('sha1').update(user_password, 'utf8').digest('base64');
+  return `${user}:${hash}`;
+}
+
+function isWorldAnyone(id: Id): boolean {
+  return id.scheme === 'world' && id.id === 'anyone';
+}
+
+/**
+ * Whether a client holding `auth` ids may do `perm` on a node with `acl`. An entry grants when
+ * it has any bit of `perm` and its id is world:anyone or matches one of the client's ids of the
+ * same scheme. An empty ACL grants everything (as in ZooKeeper); the super user passes always.
+ */
+export function checkAcl(acl: readonly ACL[], perm: number, auth: readonly Id[], is_super: boolean): boolean {
+  if (is_super || acl.length === 0) return true;
+  for (const entry of acl) {
+    if ((entry.perms & perm) === 0) continue;
+    if (isWorldAnyone(entry.id)) return true;
+    const provider = SCHEME_PROVIDERS.get(entry.id.scheme);
+    if (provider === undefined) continue;
+    for (const client of auth) {
+      if (client.scheme === entry.id.scheme && provider.matches(client.id, entry.id.id)) return true;
+    }
+  }
+  return false;
+}
+
+function sameAcl(a: ACL, b: ACL): boolean {
+  return a.perms === b.perms && a.id.scheme === b.id.scheme && a.id.id === b.id.id;
+}
+
+/** Drops repeated entries, keeping the first of each (ZOOKEEPER-1877). */
+function removeDuplicates(acl: readonly ACL[]): ACL[] {
+  const out: ACL[] = [];
+  for (const entry of acl) if (!out.some((kept) => sameAcl(kept, entry))) out.push(entry);
+  return out;
+}
+
+/**
+ * Validates an ACL from a create or setACL and expands `auth` entries into one entry per
+ * authenticated id of the caller (digest ids; never ip). Returns null for INVALIDACL: empty
+ * list, a malformed id, an unknown scheme, or `auth` with no authenticated id. Perms are not
+ * validated (ZooKeeper stores any int).
+ */
+export function fixupAcl(acl: readonly ACL[] | null, auth: readonly Id[]): ACL[] | null {
+  if (acl === null) return null;
+  const unique = removeDuplicates(acl);
+  if (unique.length === 0) return null;
+  const out: ACL[] = [];
+  for (const entry of unique) {
+    const id = entry.id;
+    if (typeof id?.scheme !== 'string' || typeof id.id !== 'string') return null;
+    if (isWorldAnyone(id)) {
+      out.push(entry);
+    } else if (id.scheme === 'auth') {
+      const expanded = auth.filter((client) => SCHEME_PROVIDERS.get(client.scheme)?.is_authenticated === true);
+      if (expanded.length === 0) return null;
+      for (const client of expanded) out.push({ perms: entry.perms, id: { scheme: client.scheme, id: client.id } });
+    } else {
+      const provider = SCHEME_PROVIDERS.get(id.scheme);
+      if (provider === undefined || !provider.isValid(id.id)) return null;
+      out.push(entry);
+    }
+  }
+  return out;
+}
+
+/**
+ * getACL for a caller without ADMIN: digest ids lose everything after the user name
+ * (`user:hash` -> `user:x`), like FinalRequestProcessor's `replaceAll(":.*", ":x")`.
+ */
+export function redactDigests(acl: readonly ACL[]): ACL[] {
+  return acl.map((entry) =>
+    entry.id.scheme === 'digest' ? { perms: entry.perms, id: { scheme: 'digest', id: entry.id.id.replace(/:.*/g, ':x') } } : entry,
+  );
+}

@@ -1,0 +1,408 @@
+// The in-memory data tree (Apache ZooKeeper's DataTree): a Map from full path to ZNode plus the
+// indexes ZooKeeper keeps (ephemerals by session, containers, TTL nodes). `apply` is the only
+// mutator; it executes txns that prep already validated, so an inconsistency there is a bug
+// (assertion), not a request error.
+
+import { EventType } from '../protocol/constants.js';
+import type { ACL, MultiResult, Stat } from '../protocol/types.js';
+import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
+import { childName, joinPath, parentPath } from './path_rules.js';
+import type { Txn, TxnHeader, TxnOp } from './txn.js';
+import { newZNode, ownerKind, statOf, ZNode } from './znode.js';
+
+/** A watch event a txn triggers. The watch tables decide who receives it. */
+export interface WatchTrigger {
+  type: number;
+  path: string;
+  /** ACL of the node the event is about, at trigger time: only sessions with READ get the event. */
+  acl: readonly ACL[];
+}
+
+export interface ApplyResult {
+  /** The reply header's err: the error txn's code, else 0 (also 0 for a failed multi). */
+  err: number;
+  /** create: the created path (with sequential suffix); delete/setData/setACL/check: the path. */
+  path?: string;
+  /** create (all opcodes), setData, setACL, check: the client-visible Stat after the txn. */
+  stat?: Stat;
+  /** multi: one result per op, in the reply's shape. */
+  multi?: MultiResult[];
+  /** Events in the order ZooKeeper triggers them. */
+  events: WatchTrigger[];
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`DataTree invariant: ${message}`);
+}
+
+/** Java's String.trim(): strips code units <= U+0020 at both ends. */
+function javaTrim(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && s.charCodeAt(start) <= 0x20) start++;
+  while (end > start && s.charCodeAt(end - 1) <= 0x20) end--;
+  return s.slice(start, end);
+}
+
+function systemNode(acl: readonly ACL[]): ZNode {
+  return new ZNode(new Uint8Array(0), acl, 0, 0, 0, 0, 0, 0, 0, 0, 0n);
+}
+
+const RUNTIME_INCONSISTENCY = -2;
+
+export class DataTree {
+  /** zxid of the last txn applied (error txns included). Non-decreasing. */
+  last_zxid = 0;
+  /** Every znode by full path. Invariant: a node's parent is present and lists it as a child. */
+  private readonly nodes = new Map<string, ZNode>();
+  /** Paths of the ephemeral nodes of each session (ownerKind 'ephemeral'). No empty sets kept. */
+  private readonly ephemerals_by_session = new Map<bigint, Set<string>>();
+  private readonly container_paths = new Set<string>();
+  private readonly ttl_paths = new Set<string>();
+  /** Sum over nodes of path length (UTF-16 units, as Java's String.length) + data length. */
+  private data_size = 0;
+  private ephemeral_nodes = 0;
+
+  /** An empty tree as a fresh ZooKeeper has it: /, /zookeeper, /zookeeper/quota, /zookeeper/config. */
+  constructor() {
+    this.insertSystemNode('/', OPEN_ACL_UNSAFE);
+    this.insertSystemNode('/zookeeper', OPEN_ACL_UNSAFE);
+    this.insertSystemNode('/zookeeper/quota', OPEN_ACL_UNSAFE);
+    // Reconfig data is readable by anyone, writable by nobody but super (ZOOKEEPER-2014).
+    this.insertSystemNode('/zookeeper/config', READ_ACL_UNSAFE);
+  }
+
+  private insertSystemNode(path: string, acl: readonly ACL[]): void {
+    if (path !== '/') this.nodes.get(parentPath(path))!.children.add(childName(path));
+    this.nodes.set(path, systemNode(acl));
+    this.data_size += path.length;
+  }
+
+  /** Number of znodes, root included. (ZooKeeper's zk_znode_count is one more: it counts '' too.) */
+  get node_count(): number {
+    return this.nodes.size;
+  }
+
+  get approximate_data_size(): number {
+    return this.data_size;
+  }
+
+  get ephemerals_count(): number {
+    return this.ephemeral_nodes;
+  }
+
+  /** The node at `path`. Callers outside apply must not mutate it. */
+  get(path: string): ZNode | undefined {
+    return this.nodes.get(path);
+  }
+
+  has(path: string): boolean {
+    return this.nodes.has(path);
+  }
+
+  stat(path: string): Stat | undefined {
+    const node = this.nodes.get(path);
+    return node === undefined ? undefined : statOf(node);
+  }
+
+  /** Child names, sorted (ZooKeeper returns hash order and clients sort). undefined if no node. */
+  getChildren(path: string): string[] | undefined {
+    const node = this.nodes.get(path);
+    return node === undefined ? undefined : [...node.children].sort();
+  }
+
+  /** Paths of the session's ephemeral nodes, sorted. */
+  ephemerals(session_id: bigint): string[] {
+    const paths = this.ephemerals_by_session.get(session_id);
+    return paths === undefined ? [] : [...paths].sort();
+  }
+
+  /**
+   * getEphemerals (103): the session's ephemerals whose path starts with `prefix` as a string
+   * (so '/a' matches '/ab'); a blank or '/' prefix returns them all. Sorted.
+   */
+  getEphemerals(session_id: bigint, prefix: string | null): string[] {
+    const all = this.ephemerals(session_id);
+    if (prefix === null) return all;
+    const trimmed = javaTrim(prefix);
+    if (trimmed === '' || trimmed === '/') return all;
+    return all.filter((p) => p.startsWith(prefix));
+  }
+
+  /** Sessions that own at least one ephemeral node. */
+  sessions(): bigint[] {
+    return [...this.ephemerals_by_session.keys()];
+  }
+
+  containers(): ReadonlySet<string> {
+    return this.container_paths;
+  }
+
+  ttls(): ReadonlySet<string> {
+    return this.ttl_paths;
+  }
+
+  /** Number of descendants of `path` (all depths); 0 if there is no node. */
+  getAllChildrenNumber(path: string): number {
+    const node = this.nodes.get(path);
+    if (node === undefined) return 0;
+    let count = 0;
+    const stack: string[] = [path];
+    while (stack.length > 0) {
+      const at = stack.pop()!;
+      for (const name of this.nodes.get(at)!.children) {
+        count++;
+        stack.push(joinPath(at, name));
+      }
+    }
+    return count;
+  }
+
+  /** Every (path, node), in no particular order. Do not mutate the nodes. */
+  entries(): IterableIterator<[string, ZNode]> {
+    return this.nodes.entries();
+  }
+
+  forEach(visit: (path: string, node: ZNode) => void): void {
+    for (const [path, node] of this.nodes) visit(path, node);
+  }
+
+  /**
+   * A 64-bit fingerprint of every node (path, data, acl, stat fields, owner), as 16 hex digits.
+   * Order-independent (a sum of per-node hashes), so two trees with equal contents are equal
+   * whatever order their nodes were inserted in. For tests and replica comparison; O(n).
+   */
+  digest(): string {
+    let lo = 0;
+    let hi = 0;
+    for (const [path, node] of this.nodes) {
+      const [a, b] = hashNode(path, node);
+      lo = (lo + a) >>> 0;
+      hi = (hi + b) >>> 0;
+    }
+    return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  }
+
+  /** Applies one committed txn and sets last_zxid to its zxid. */
+  apply(txn: Txn): ApplyResult {
+    const { header, op } = txn;
+    assert(header.zxid >= this.last_zxid, `zxid ${header.zxid} after ${this.last_zxid}`);
+    const events: WatchTrigger[] = [];
+    const result = this.applyOp(op, header, events);
+    this.last_zxid = header.zxid;
+    return result;
+  }
+
+  private applyOp(op: TxnOp, header: TxnHeader, events: WatchTrigger[]): ApplyResult {
+    switch (op.kind) {
+      case 'create': {
+        const node = this.createNode(op, header, events);
+        return { err: 0, path: op.path, stat: statOf(node), events };
+      }
+      case 'delete':
+        this.deleteNode(op.path, header.zxid, events);
+        return { err: 0, path: op.path, events };
+      case 'setData':
+        return { err: 0, path: op.path, stat: this.setData(op, header, events), events };
+      case 'setACL':
+        return { err: 0, path: op.path, stat: this.setAcl(op), events };
+      case 'check':
+        return { err: 0, path: op.path, stat: statOf(this.mustGet(op.path)), events };
+      case 'createSession':
+        return { err: 0, events };
+      case 'closeSession':
+        this.closeSession(header, op.paths, events);
+        return { err: 0, events };
+      case 'error':
+        return { err: op.err, events };
+      case 'multi':
+        return { err: 0, multi: this.applyMulti(op.ops, header, events), events };
+    }
+  }
+
+  private mustGet(path: string): ZNode {
+    const node = this.nodes.get(path);
+    assert(node !== undefined, `no node ${path}`);
+    return node;
+  }
+
+  private createNode(op: Extract<TxnOp, { kind: 'create' }>, header: TxnHeader, events: WatchTrigger[]): ZNode {
+    const parent_path = parentPath(op.path);
+    const parent = this.mustGet(parent_path);
+    assert(!this.nodes.has(op.path), `create of existing ${op.path}`);
+    const node = newZNode(op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms);
+    parent.children.add(childName(op.path));
+    // ZooKeeper only raises cversion when the txn's value is larger (for fuzzy-snapshot replay).
+    // We never replay onto a fuzzy snapshot, so we take the value as is; this keeps the int32 wrap
+    // of cversion (and of sequential names) that clients of ZooKeeper observe through prep.
+    parent.cversion = op.parent_cversion;
+    parent.pzxid = header.zxid;
+    this.nodes.set(op.path, node);
+    this.data_size += op.path.length + node.data_length;
+    this.index(op.path, op.ephemeral_owner);
+    events.push({ type: EventType.NodeCreated, path: op.path, acl: node.acl });
+    events.push({ type: EventType.NodeChildrenChanged, path: parent_path, acl: parent.acl });
+    return node;
+  }
+
+  /** Removes a leaf. The parent's pzxid moves forward; its cversion does not change. */
+  private deleteNode(path: string, zxid: number, events: WatchTrigger[]): void {
+    const node = this.mustGet(path);
+    assert(node.children.size === 0, `delete of non-empty ${path}`);
+    const parent_path = parentPath(path);
+    const parent = this.mustGet(parent_path);
+    parent.children.delete(childName(path));
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.nodes.delete(path);
+    this.data_size -= path.length + node.data_length;
+    this.unindex(path, node.ephemeralOwner);
+    events.push({ type: EventType.NodeDeleted, path, acl: node.acl });
+    events.push({ type: EventType.NodeChildrenChanged, path: parent_path, acl: parent.acl });
+  }
+
+  private setData(op: Extract<TxnOp, { kind: 'setData' }>, header: TxnHeader, events: WatchTrigger[]): Stat {
+    const node = this.mustGet(op.path);
+    this.data_size += (op.data === null ? 0 : op.data.length) - node.data_length;
+    node.data = op.data;
+    node.version = op.version;
+    node.mzxid = header.zxid;
+    node.mtime = header.time_ms;
+    events.push({ type: EventType.NodeDataChanged, path: op.path, acl: node.acl });
+    return statOf(node);
+  }
+
+  private setAcl(op: Extract<TxnOp, { kind: 'setACL' }>): Stat {
+    const node = this.mustGet(op.path);
+    node.acl = op.acl;
+    node.aversion = op.version;
+    return statOf(node);
+  }
+
+  /**
+   * Deletes the txn's paths (skipping ones already gone, as ZooKeeper does), then any ephemeral of
+   * the session the txn did not list (ZooKeeper's killSession does the same, with a warning).
+   */
+  private closeSession(header: TxnHeader, paths: readonly string[], events: WatchTrigger[]): void {
+    for (const path of paths) if (this.nodes.has(path)) this.deleteNode(path, header.zxid, events);
+    for (const path of this.ephemerals(header.session_id)) this.deleteNode(path, header.zxid, events);
+  }
+
+  /**
+   * A multi's ops share the header (one zxid, one time). If any op is an error op the multi failed:
+   * nothing is applied and the results are error results, 0 before the first error op and -2
+   * after it (prep already encodes them so; this also covers txns written by other producers).
+   */
+  private applyMulti(ops: readonly TxnOp[], header: TxnHeader, events: WatchTrigger[]): MultiResult[] {
+    const failed = ops.some((op) => op.kind === 'error');
+    let after_failure = false;
+    const results: MultiResult[] = [];
+    for (const op of ops) {
+      if (op.kind === 'error') {
+        after_failure = true;
+        results.push({ type: -1, response: { err: op.err } });
+      } else if (failed) {
+        results.push({ type: -1, response: { err: after_failure ? RUNTIME_INCONSISTENCY : 0 } });
+      } else {
+        results.push(this.applyMultiOp(op, header, events));
+      }
+    }
+    return results;
+  }
+
+  private applyMultiOp(op: TxnOp, header: TxnHeader, events: WatchTrigger[]): MultiResult {
+    switch (op.kind) {
+      case 'create': {
+        const node = this.createNode(op, header, events);
+        // OpResult.CreateResult: type 1 without a Stat, else 15 whatever the create opcode.
+        if (op.opcode === 1) return { type: 1, response: { path: op.path } };
+        return { type: 15, response: { path: op.path, stat: statOf(node) } };
+      }
+      case 'delete':
+        this.deleteNode(op.path, header.zxid, events);
+        return { type: 2, response: null };
+      case 'setData':
+        return { type: 5, response: { stat: this.setData(op, header, events) } };
+      case 'check':
+        return { type: 13, response: null };
+      default:
+        throw new Error(`DataTree invariant: op ${op.kind} inside a multi`);
+    }
+  }
+
+  private index(path: string, owner: bigint): void {
+    switch (ownerKind(owner)) {
+      case 'container':
+        this.container_paths.add(path);
+        return;
+      case 'ttl':
+        this.ttl_paths.add(path);
+        return;
+      case 'ephemeral': {
+        let paths = this.ephemerals_by_session.get(owner);
+        if (paths === undefined) this.ephemerals_by_session.set(owner, (paths = new Set()));
+        paths.add(path);
+        this.ephemeral_nodes++;
+        return;
+      }
+      case 'persistent':
+        return;
+    }
+  }
+
+  private unindex(path: string, owner: bigint): void {
+    switch (ownerKind(owner)) {
+      case 'container':
+        this.container_paths.delete(path);
+        return;
+      case 'ttl':
+        this.ttl_paths.delete(path);
+        return;
+      case 'ephemeral': {
+        const paths = this.ephemerals_by_session.get(owner);
+        assert(paths !== undefined && paths.delete(path), `ephemeral ${path} not indexed`);
+        if (paths.size === 0) this.ephemerals_by_session.delete(owner);
+        this.ephemeral_nodes--;
+        return;
+      }
+      case 'persistent':
+        return;
+    }
+  }
+}
+
+/** Two independent 32-bit lanes of a multiply-xorshift hash over everything a node holds. */
+function hashNode(path: string, node: ZNode): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  const feed = (v: number): void => {
+    a = Math.imul(a ^ v, 0x5bd1e995);
+    a ^= a >>> 15;
+    b = Math.imul(b ^ v, 0x85ebca6b);
+    b ^= b >>> 13;
+  };
+  const feedNumber = (n: number): void => {
+    feed(n >>> 0);
+    feed(Math.floor(n / 0x1_0000_0000) >>> 0);
+  };
+  const feedString = (s: string): void => {
+    feed(s.length);
+    for (let i = 0; i < s.length; i++) feed(s.charCodeAt(i));
+  };
+  feedString(path);
+  if (node.data === null) feed(0xffffffff);
+  else {
+    feed(node.data.length);
+    for (const byte of node.data) feed(byte);
+  }
+  for (const n of [node.czxid, node.mzxid, node.pzxid, node.ctime, node.mtime]) feedNumber(n);
+  for (const n of [node.version, node.cversion, node.aversion, node.children.size]) feed(n | 0);
+  feed(Number(BigInt.asUintN(32, node.ephemeralOwner)));
+  feed(Number(BigInt.asUintN(32, node.ephemeralOwner >> 32n)));
+  feed(node.acl.length);
+  for (const entry of node.acl) {
+    feed(entry.perms | 0);
+    feedString(entry.id.scheme);
+    feedString(entry.id.id);
+  }
+  return [a >>> 0, b >>> 0];
+}

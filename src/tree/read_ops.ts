@@ -1,0 +1,185 @@
+// Reads served from a tree (Apache ZooKeeper's FinalRequestProcessor, 3.9.x): exists, getData,
+// getACL, getChildren(2), getAllChildrenNumber, getEphemerals, multiRead. Watches are not
+// registered here; the result says which ones the caller must register, so that a watch is
+// registered exactly when ZooKeeper registers it.
+
+import { Perms } from '../protocol/constants.js';
+import { Err } from '../protocol/errors.js';
+import { Op } from '../protocol/opcodes.js';
+import type {
+  ExistsResponse,
+  GetACLRequest,
+  GetACLResponse,
+  GetAllChildrenNumberRequest,
+  GetAllChildrenNumberResponse,
+  GetChildren2Response,
+  GetChildrenResponse,
+  GetDataResponse,
+  GetEphemeralsRequest,
+  GetEphemeralsResponse,
+  Id,
+  MultiOp,
+  MultiResult,
+  PathWatchRequest,
+} from '../protocol/types.js';
+import { checkAcl, redactDigests } from './acl.js';
+import type { DataTree } from './data_tree.js';
+import { statOf, type ZNode } from './znode.js';
+
+export interface ReadContext {
+  /** The session's authenticated ids, including its `ip` id. */
+  auth: readonly Id[];
+  is_super: boolean;
+  session_id: bigint;
+}
+
+/**
+ * Which watch table to register `path` in. 'exist' is an exists() on a missing node: the server
+ * keeps it with the data watches (it fires NodeCreated); clients resend it as an exist watch.
+ */
+export type WatchKind = 'data' | 'exist' | 'child';
+
+export interface WatchRegistration {
+  path: string;
+  kind: WatchKind;
+}
+
+export type ReadRequest =
+  | PathWatchRequest
+  | GetACLRequest
+  | GetAllChildrenNumberRequest
+  | GetEphemeralsRequest
+  | readonly MultiOp[];
+
+export type ReadResponse =
+  | ExistsResponse
+  | GetDataResponse
+  | GetACLResponse
+  | GetChildrenResponse
+  | GetChildren2Response
+  | GetAllChildrenNumberResponse
+  | GetEphemeralsResponse
+  | MultiResult[];
+
+export interface ReadResult {
+  /** Reply header err. A multiRead has err 0 and per-op errors inline. */
+  err: number;
+  /** The response record; null when err != 0. */
+  response: ReadResponse | null;
+  /** Watches to register (only when the request asked for one and ZooKeeper would register it). */
+  watches: WatchRegistration[];
+}
+
+function failed(err: number, watches: WatchRegistration[] = []): ReadResult {
+  return { err, response: null, watches };
+}
+
+function ok(response: ReadResponse, watches: WatchRegistration[] = []): ReadResult {
+  return { err: 0, response, watches };
+}
+
+function canRead(ctx: ReadContext, node: ZNode, perm: number = Perms.READ): boolean {
+  return checkAcl(node.acl, perm, ctx.auth, ctx.is_super);
+}
+
+function watchIf(watch: boolean, path: string, kind: WatchKind): WatchRegistration[] {
+  return watch ? [{ path, kind }] : [];
+}
+
+/**
+ * Serves one read. `request` must be the body the opcode names (MultiOp[] for multiRead).
+ * Opcodes that are not tree reads give UNIMPLEMENTED.
+ */
+export function serveRead(tree: DataTree, ctx: ReadContext, opcode: number, request: ReadRequest): ReadResult {
+  switch (opcode) {
+    case Op.exists:
+      return exists(tree, ctx, request as PathWatchRequest);
+    case Op.getData:
+      return getData(tree, ctx, request as PathWatchRequest);
+    case Op.getACL:
+      return getAcl(tree, ctx, request as GetACLRequest);
+    case Op.getChildren:
+    case Op.getChildren2:
+      return getChildren(tree, ctx, request as PathWatchRequest, opcode === Op.getChildren2);
+    case Op.getAllChildrenNumber:
+      return getAllChildrenNumber(tree, ctx, request as GetAllChildrenNumberRequest);
+    case Op.getEphemerals: {
+      const prefix = (request as GetEphemeralsRequest).prefixPath;
+      return ok({ ephemerals: tree.getEphemerals(ctx.session_id, prefix) });
+    }
+    case Op.multiRead:
+      return multiRead(tree, ctx, request as readonly MultiOp[]);
+    default:
+      return failed(Err.UNIMPLEMENTED);
+  }
+}
+
+/**
+ * exists (READ checked since 3.9.2/3.8.4): a NUL in the path is BADARGUMENTS; an existing node
+ * the caller cannot read is NOAUTH and registers nothing; a missing node is NONODE and still
+ * registers the watch (it fires when the node is created).
+ */
+function exists(tree: DataTree, ctx: ReadContext, req: PathWatchRequest): ReadResult {
+  if (req.path.includes('\0')) return failed(Err.BADARGUMENTS);
+  const node = tree.get(req.path);
+  if (node === undefined) return failed(Err.NONODE, watchIf(req.watch, req.path, 'exist'));
+  if (!canRead(ctx, node)) return failed(Err.NOAUTH);
+  return ok({ stat: statOf(node) }, watchIf(req.watch, req.path, 'data'));
+}
+
+/** getData: NONODE and NOAUTH register nothing. */
+function getData(tree: DataTree, ctx: ReadContext, req: PathWatchRequest): ReadResult {
+  const node = tree.get(req.path);
+  if (node === undefined) return failed(Err.NONODE);
+  if (!canRead(ctx, node)) return failed(Err.NOAUTH);
+  return ok({ data: node.data, stat: statOf(node) }, watchIf(req.watch, req.path, 'data'));
+}
+
+/**
+ * getACL needs READ or ADMIN; without ADMIN the digest ids come back redacted (`user:x`).
+ * The super user has every permission.
+ */
+function getAcl(tree: DataTree, ctx: ReadContext, req: GetACLRequest): ReadResult {
+  const node = tree.get(req.path);
+  if (node === undefined) return failed(Err.NONODE);
+  if (!canRead(ctx, node, Perms.READ | Perms.ADMIN)) return failed(Err.NOAUTH);
+  const acl = canRead(ctx, node, Perms.ADMIN) ? [...node.acl] : redactDigests(node.acl);
+  return ok({ acl, stat: statOf(node) });
+}
+
+function getChildren(tree: DataTree, ctx: ReadContext, req: PathWatchRequest, with_stat: boolean): ReadResult {
+  const node = tree.get(req.path);
+  if (node === undefined) return failed(Err.NONODE);
+  if (!canRead(ctx, node)) return failed(Err.NOAUTH);
+  const children = [...node.children].sort();
+  const watches = watchIf(req.watch, req.path, 'child');
+  return with_stat ? ok({ children, stat: statOf(node) }, watches) : ok({ children }, watches);
+}
+
+function getAllChildrenNumber(tree: DataTree, ctx: ReadContext, req: GetAllChildrenNumberRequest): ReadResult {
+  const node = tree.get(req.path);
+  if (node === undefined) return failed(Err.NONODE);
+  if (!canRead(ctx, node)) return failed(Err.NOAUTH);
+  return ok({ totalNumber: tree.getAllChildrenNumber(req.path) });
+}
+
+/**
+ * multiRead: getData / getChildren ops, each served on its own; an op's error becomes its
+ * ErrorResult and the header err stays 0. A write op inside fails the whole request
+ * (ZooKeeper: "Invalid type of readOp" -> MARSHALLINGERROR).
+ */
+function multiRead(tree: DataTree, ctx: ReadContext, ops: readonly MultiOp[]): ReadResult {
+  if (ops.some((op) => op.type !== Op.getData && op.type !== Op.getChildren)) return failed(Err.MARSHALLINGERROR);
+  const results: MultiResult[] = [];
+  const watches: WatchRegistration[] = [];
+  for (const op of ops) {
+    const read = op.type === Op.getData
+      ? getData(tree, ctx, op.request as PathWatchRequest)
+      : getChildren(tree, ctx, op.request as PathWatchRequest, false);
+    watches.push(...read.watches);
+    if (read.err !== 0) results.push({ type: -1, response: { err: read.err } });
+    else if (op.type === Op.getData) results.push({ type: 4, response: read.response as GetDataResponse });
+    else results.push({ type: 8, response: read.response as GetChildrenResponse });
+  }
+  return ok(results, watches);
+}

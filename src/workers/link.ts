@@ -1,0 +1,218 @@
+// A link is one direction between two threads: a ring producer on one side, a ring consumer on
+// the other. This file holds what every link needs on top of the raw ring: a fixed-layout frame
+// head written without allocation, and an overflow queue so that a caller never drops a frame
+// when the ring is momentarily full.
+//
+// Bound: the overflow queue only ever holds what one input batch produced, because every owner
+// stops consuming its inputs while `blocked` is true (backpressure propagates upstream).
+
+import type { RingProducer } from '../ring/ring.js';
+import type { Doorbell } from './doorbell.js';
+
+const HEAD_BYTES_MAX = 256;
+
+/** Builds the fixed-layout head of a link frame (big-endian, like jute). */
+export class HeadWriter {
+  readonly bytes = new Uint8Array(HEAD_BYTES_MAX);
+  private readonly view = new DataView(this.bytes.buffer);
+  length = 0;
+
+  begin(kind: number): this {
+    this.length = 0;
+    return this.u8(kind);
+  }
+
+  u8(v: number): this {
+    this.bytes[this.length++] = v;
+    return this;
+  }
+
+  u32(v: number): this {
+    this.view.setUint32(this.length, v >>> 0);
+    this.length += 4;
+    return this;
+  }
+
+  i32(v: number): this {
+    this.view.setInt32(this.length, v);
+    this.length += 4;
+    return this;
+  }
+
+  i64(v: bigint): this {
+    this.view.setBigInt64(this.length, v);
+    this.length += 8;
+    return this;
+  }
+
+  f64(v: number): this {
+    this.view.setFloat64(this.length, v);
+    this.length += 8;
+    return this;
+  }
+
+  /** A short string (<= 200 bytes UTF-8), u8 length prefixed. */
+  str8(s: string): this {
+    const enc = new TextEncoder().encodeInto(s, this.bytes.subarray(this.length + 1, this.length + 201));
+    this.bytes[this.length] = enc.written;
+    this.length += 1 + enc.written;
+    return this;
+  }
+
+  raw(b: Uint8Array): this {
+    if (this.length + b.length > HEAD_BYTES_MAX) throw new RangeError('link head overflow');
+    this.bytes.set(b, this.length);
+    this.length += b.length;
+    return this;
+  }
+
+  view_bytes(): Uint8Array {
+    return this.bytes.subarray(0, this.length);
+  }
+}
+
+/** Reads a link frame head in the order HeadWriter wrote it. */
+export class HeadReader {
+  private view: DataView;
+  bytes: Uint8Array;
+  offset = 0;
+  end = 0;
+
+  constructor() {
+    this.bytes = new Uint8Array(0);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  /** Points the reader at a frame (a view into the ring, valid during the poll callback). */
+  reset(bytes: Uint8Array, start: number, end: number): this {
+    if (this.bytes.buffer !== bytes.buffer || this.bytes.byteOffset !== bytes.byteOffset) {
+      this.bytes = bytes;
+      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    this.offset = start;
+    this.end = end;
+    return this;
+  }
+
+  private need(n: number): void {
+    if (this.offset + n > this.end) throw new RangeError(`link frame truncated at ${this.offset}`);
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.bytes[this.offset++];
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.offset);
+    this.offset += 4;
+    return v;
+  }
+
+  i32(): number {
+    this.need(4);
+    const v = this.view.getInt32(this.offset);
+    this.offset += 4;
+    return v;
+  }
+
+  i64(): bigint {
+    this.need(8);
+    const v = this.view.getBigInt64(this.offset);
+    this.offset += 8;
+    return v;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.offset);
+    this.offset += 8;
+    return v;
+  }
+
+  str8(): string {
+    const n = this.u8();
+    this.need(n);
+    const s = new TextDecoder().decode(this.bytes.subarray(this.offset, this.offset + n));
+    this.offset += n;
+    return s;
+  }
+
+  /** A copy of n bytes. */
+  copy(n: number): Uint8Array {
+    this.need(n);
+    const b = this.bytes.slice(this.offset, this.offset + n);
+    this.offset += n;
+    return b;
+  }
+
+  /** A copy of everything left in the frame. */
+  rest(): Uint8Array {
+    return this.copy(this.end - this.offset);
+  }
+}
+
+/**
+ * The sending side of a link. `send` never loses a frame: when the ring is full the frame is
+ * copied to the overflow queue and `blocked` turns true until `drain` empties it.
+ */
+export class LinkWriter {
+  private readonly overflow: Uint8Array[] = [];
+  private dirty = false;
+
+  constructor(
+    readonly ring: RingProducer,
+    /** The doorbells of the consuming threads (one per consumer of the ring). */
+    private readonly doorbells: readonly Doorbell[],
+  ) {}
+
+  get blocked(): boolean {
+    return this.overflow.length > 0;
+  }
+
+  send(head: HeadWriter, body?: Uint8Array, body_start = 0, body_end = body ? body.length : 0): void {
+    const h = head.view_bytes();
+    if (this.overflow.length === 0) {
+      const ok = body ? this.ring.tryWrite2(h, body, body_start, body_end) : this.ring.tryWrite(h);
+      if (ok) {
+        this.dirty = true;
+        return;
+      }
+    }
+    const len = h.length + (body ? body_end - body_start : 0);
+    const copy = new Uint8Array(len);
+    copy.set(h, 0);
+    if (body) copy.set(body.subarray(body_start, body_end), h.length);
+    this.overflow.push(copy);
+  }
+
+  /** Publishes everything written since the last flush (one cursor store, at most one notify). */
+  flush(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.ring.flush();
+    for (const d of this.doorbells) d.ring();
+  }
+
+  /** Moves overflowed frames into the ring; returns true when the overflow is empty. */
+  drain(): boolean {
+    while (this.overflow.length > 0) {
+      if (!this.ring.tryWrite(this.overflow[0])) break;
+      this.overflow.shift();
+      this.dirty = true;
+    }
+    this.flush();
+    return this.overflow.length === 0;
+  }
+
+  /** Waits (bounded) until the head of the overflow fits, then drains. */
+  async drainAsync(timeout_ms: number): Promise<boolean> {
+    while (this.overflow.length > 0) {
+      if (this.drain()) return true;
+      const ok = await this.ring.waitForSpaceAsync(this.overflow[0].length, timeout_ms);
+      if (!ok) return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,59 @@
+// Frame kinds on each link of a replica. First byte of every link frame.
+//
+//   net ──NetToShard──▶ shard ──ShardToCommit──▶ commit ──CommitStream (broadcast)──▶ every shard
+//   net ◀──ShardToNet── shard
+
+/** net worker → session shard. Layouts: see net_worker.ts / shard_worker.ts. */
+export const NetToShard = {
+  /** u32 conn_id, str8 remote_ip */
+  OPEN: 1,
+  /** u32 conn_id, then one client frame payload (without the length prefix) */
+  DATA: 2,
+  /** u32 conn_id: the socket closed (peer, error, or malformed input) */
+  CLOSED: 3,
+} as const;
+
+/** session shard → net worker. */
+export const ShardToNet = {
+  /** u32 conn_id, then bytes to write (one or more length-prefixed frames) */
+  SEND: 1,
+  /** u32 conn_id: flush what was sent, then close the socket */
+  CLOSE: 2,
+  /** u32 conn_id: stop reading from the socket (the session has too many requests in flight) */
+  PAUSE: 3,
+  /** u32 conn_id: resume reading */
+  RESUME: 4,
+} as const;
+
+/** session shard → commit worker. */
+export const ShardToCommit = {
+  /** u32 conn_id, i64 session_id, i32 xid, i32 opcode, then the request body (jute) */
+  REQUEST: 1,
+  /** u32 conn_id, i32 timeout_ms (negotiated): create a session for this connection */
+  SESSION_CREATE: 2,
+  /** u32 conn_id, i64 session_id, 16 B passwd: reattach an existing session */
+  SESSION_REATTACH: 3,
+  /** u32 conn_id, str8 scheme, str8 id: the connection authenticated as this id */
+  AUTH_ADD: 4,
+  /** u32 count, then count × i64 session ids that sent something since the last touch */
+  TOUCH: 5,
+  /** u32 conn_id, i64 session_id (0 if none): the connection is gone */
+  CONN_GONE: 6,
+} as const;
+
+/** commit worker → every session shard (broadcast). `origin` = u8 shard, u32 conn_id, i32 xid. */
+export const CommitStream = {
+  /** origin, then an encoded Txn (txn_codec). Every shard applies it; the origin replies. */
+  TXN: 1,
+  /** origin, i64 session_id, i32 timeout_ms, 16 B passwd, u8 ok: answer to SESSION_REATTACH */
+  SESSION: 2,
+  /** origin, str8... path follows as jute ustring: answer to sync, ordered after earlier writes */
+  SYNC: 3,
+  /** u8 shard, u32 conn_id: close this connection (its session expired or moved away) */
+  CLOSE_CONN: 4,
+  /** origin, i32 err: a request answered with an error without a txn */
+  ERROR: 5,
+} as const;
+
+/** Origin shard value for txns the server made itself (expiry, reaping). */
+export const NO_SHARD = 255;

@@ -1,0 +1,69 @@
+// One client connection as its session shard sees it: handshake state, the session, the
+// connection's authenticated ids, and its FIFO of requests not yet answered.
+//
+// FIFO invariant: replies leave in the order requests arrived. `queue[0]` is the oldest
+// unanswered request; a read or session op is served only when it reaches the head, so it sees
+// every write the session sent before it (those writes complete first, via the commit stream).
+
+import type { DecodedRequest } from '../../protocol/messages.js';
+import type { Id } from '../../protocol/types.js';
+
+export type ConnState =
+  /** Waiting for the ConnectRequest. */
+  | 'handshake'
+  /** ConnectRequest forwarded to the commit worker; requests queue until it answers. */
+  | 'connecting'
+  | 'connected'
+  /** Closing: nothing more is read or answered. */
+  | 'closed';
+
+export interface Pending {
+  readonly request: DecodedRequest;
+  /** The raw request payload (forwarded to the commit worker for writes). */
+  readonly payload: Uint8Array | null;
+  /** True once forwarded to the commit worker: answered when its commit comes back. */
+  forwarded: boolean;
+  readonly received_ms: number;
+}
+
+export class Conn {
+  state: ConnState = 'handshake';
+  session_id = 0n;
+  timeout_ms = 0;
+  /** The ConnectRequest's trailing readOnly byte: null if the client omitted it (old clients). */
+  read_only_byte: boolean | null = null;
+  /** lastZxidSeen of the ConnectRequest: a client must not see the tree go back in time. */
+  last_zxid_seen = 0;
+  readonly auth: Id[];
+  is_super = false;
+  readonly queue: Pending[] = [];
+  /** Reads from the socket are paused because the queue reached its bound. */
+  paused = false;
+  // Counters for `cons` / `stat`.
+  packets_received = 0;
+  packets_sent = 0;
+  last_op = 'NA';
+  last_cxid = -1;
+  last_zxid = -1;
+  last_response_ms = 0;
+  latency_min_ms = Number.POSITIVE_INFINITY;
+  latency_max_ms = 0;
+  latency_total_ms = 0;
+  latency_count = 0;
+
+  constructor(
+    readonly id: number,
+    readonly remote_ip: string,
+    readonly remote_port: number,
+    readonly established_ms: number,
+  ) {
+    this.auth = [{ scheme: 'ip', id: remote_ip }];
+  }
+
+  recordLatency(ms: number): void {
+    if (ms < this.latency_min_ms) this.latency_min_ms = ms;
+    if (ms > this.latency_max_ms) this.latency_max_ms = ms;
+    this.latency_total_ms += ms;
+    this.latency_count++;
+  }
+}

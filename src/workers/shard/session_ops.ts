@@ -1,0 +1,85 @@
+// Session-level ops a shard answers itself: auth, setWatches(2), addWatch, removeWatches,
+// checkWatches, whoAmI. They run at the head of the session's FIFO like reads.
+
+import { AddWatchMode } from '../../protocol/constants.js';
+import { Err } from '../../protocol/errors.js';
+import type { DecodedRequest } from '../../protocol/messages.js';
+import { Op } from '../../protocol/opcodes.js';
+import type { AddWatchRequest, AuthPacket, ClientInfo, Id, WatchTypeRequest } from '../../protocol/types.js';
+import { digestId } from '../../tree/acl.js';
+import type { Delivery, SetWatchesLists } from '../../watch/watch_table.js';
+import { ShardToCommit } from '../link_kinds.js';
+import type { Conn } from './conn.js';
+import type { Answer, ShardContext } from './shard_session.js';
+
+const OK: Answer = { err: 0, name: null, body: null };
+
+export function serveSessionOp(
+  ctx: ShardContext,
+  conn: Conn,
+  request: DecodedRequest,
+  deliver: (d: Delivery) => void,
+): Answer {
+  switch (request.header.type) {
+    case Op.auth:
+      return auth(ctx, conn, request.body as AuthPacket);
+    case Op.setWatches:
+    case Op.setWatches2: {
+      const tree = { statOf: (path: string) => ctx.tree.stat(path) };
+      for (const d of ctx.watches.setWatches(conn.id, request.body as SetWatchesLists, tree)) deliver(d);
+      return OK;
+    }
+    case Op.addWatch: {
+      const req = request.body as AddWatchRequest;
+      if (req.mode !== AddWatchMode.PERSISTENT && req.mode !== AddWatchMode.PERSISTENT_RECURSIVE) {
+        return { err: Err.BADARGUMENTS, name: null, body: null };
+      }
+      ctx.watches.addWatch(req.path, conn.id, req.mode === AddWatchMode.PERSISTENT ? 'persistent' : 'persistentRecursive');
+      return { err: 0, name: 'ErrorResponse', body: { err: 0 } };
+    }
+    case Op.removeWatches:
+    case Op.checkWatches: {
+      const req = request.body as WatchTypeRequest;
+      const remove = request.header.type === Op.removeWatches;
+      const found = remove
+        ? ctx.watches.removeWatches(req.path, conn.id, req.type)
+        : ctx.watches.checkWatches(req.path, conn.id, req.type);
+      return found ? OK : { err: Err.NOWATCHER, name: null, body: null };
+    }
+    case Op.whoAmI:
+      return { err: 0, name: 'WhoAmIResponse', body: { clientInfo: conn.auth.map(clientInfo) } };
+    default:
+      return { err: Err.UNIMPLEMENTED, name: null, body: null };
+  }
+}
+
+/**
+ * digest is the only scheme a client can authenticate with here (ip is implicit). A digest that
+ * equals superDigest also makes the connection the super user. Anything else is AUTHFAILED, and
+ * ZooKeeper closes the connection after saying so.
+ */
+function auth(ctx: ShardContext, conn: Conn, packet: AuthPacket): Answer {
+  if (packet.scheme !== 'digest') return { err: Err.AUTHFAILED, name: null, body: null, close: true };
+  const text = new TextDecoder().decode(packet.auth);
+  if (!text.includes(':')) return { err: Err.AUTHFAILED, name: null, body: null, close: true };
+  const id: Id = { scheme: 'digest', id: digestId(text) };
+  addAuth(ctx, conn, id);
+  const super_digest = ctx.init.config.super_digest;
+  if (super_digest !== null && id.id === super_digest) {
+    conn.is_super = true;
+    addAuth(ctx, conn, { scheme: 'super', id: '' });
+  }
+  return OK;
+}
+
+function addAuth(ctx: ShardContext, conn: Conn, id: Id): void {
+  if (conn.auth.some((x) => x.scheme === id.scheme && x.id === id.id)) return;
+  conn.auth.push(id);
+  ctx.to_commit.send(ctx.head.begin(ShardToCommit.AUTH_ADD).u32(conn.id).str8(id.scheme).str8(id.id));
+}
+
+/** whoAmI's view of an id: digest ids show the user name only, as ZooKeeper's providers do. */
+function clientInfo(id: Id): ClientInfo {
+  const user = id.scheme === 'digest' ? id.id.slice(0, id.id.indexOf(':')) : id.id;
+  return { authScheme: id.scheme, user };
+}

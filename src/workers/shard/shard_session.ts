@@ -1,0 +1,307 @@
+// What a session shard does with one connection's requests and with the commits that answer
+// them: admission into the session's FIFO, serving reads and session ops at the head of the
+// FIFO, completing forwarded writes, firing watches, the handshake's answer, and closing.
+
+import { Perms, PROTOCOL_VERSION, SESSION_PASSWD_BYTES, Xid } from '../../protocol/constants.js';
+import { encodeConnectResponse } from '../../protocol/connect.js';
+import { Err } from '../../protocol/errors.js';
+import { JuteWriter } from '../../protocol/jute.js';
+import { encodeNotification, encodeReply, type BodyName, type DecodedRequest } from '../../protocol/messages.js';
+import { Op, opSpec } from '../../protocol/opcodes.js';
+import type { ServerConfig } from '../../config/server_config.js';
+import { checkAcl } from '../../tree/acl.js';
+import type { ApplyResult, DataTree, WatchTrigger } from '../../tree/data_tree.js';
+import type { Txn } from '../../tree/txn.js';
+import type { Delivery, WatchTable } from '../../watch/watch_table.js';
+import type { HeadWriter, LinkWriter } from '../link.js';
+import { ShardToCommit, ShardToNet } from '../link_kinds.js';
+import type { Conn, Pending } from './conn.js';
+import { serveSessionOp } from './session_ops.js';
+import { serveTreeRead } from './tree_read.js';
+import { writeReplyBody } from './write_reply.js';
+
+export interface ShardContext {
+  readonly init: { index: number; config: ServerConfig };
+  readonly tree: DataTree;
+  readonly watches: WatchTable;
+  readonly conns: Map<number, Conn>;
+  readonly to_net: LinkWriter;
+  readonly to_commit: LinkWriter;
+  readonly head: HeadWriter;
+}
+
+/** What a session op or read produced: a reply (record name + body, or an error code). */
+export interface Answer {
+  err: number;
+  name: BodyName | null;
+  body: unknown;
+  /** Close the connection after sending (auth failure, unknown opcode). */
+  close?: boolean;
+}
+
+export class ShardSession {
+  /** Scratch writer for one outgoing frame at a time. */
+  private readonly out = new JuteWriter(64 * 1024);
+  /** Sessions that sent something since the last TOUCH. */
+  private readonly touched = new Set<bigint>();
+  packets_sent = 0;
+  requests_served = 0;
+
+  constructor(private readonly ctx: ShardContext) {}
+
+  private get config(): ServerConfig {
+    return this.ctx.init.config;
+  }
+
+  // ---- admission ----
+
+  /** A decoded request of a connection past the handshake. */
+  admit(conn: Conn, request: DecodedRequest, payload: Uint8Array): void {
+    if (conn.session_id !== 0n) this.touched.add(conn.session_id);
+    if (request.header.xid === Xid.PING && request.header.type === Op.ping) {
+      this.send(conn, { xid: Xid.PING, zxid: this.ctx.tree.last_zxid, err: 0 }, null, null);
+      return;
+    }
+    const pending: Pending = { request, payload, forwarded: false, received_ms: Date.now() };
+    conn.queue.push(pending);
+    if (conn.state === 'connected' && isForwarded(request)) this.forward(conn, pending);
+    this.bound(conn);
+    this.drain(conn);
+  }
+
+  private forward(conn: Conn, pending: Pending): void {
+    pending.forwarded = true;
+    const h = this.ctx.head.begin(ShardToCommit.REQUEST).u32(conn.id).i64(conn.session_id);
+    this.ctx.to_commit.send(h, pending.payload ?? new Uint8Array(0));
+  }
+
+  /** Pauses reading a connection whose FIFO is full; resumes below half. */
+  private bound(conn: Conn): void {
+    const max = this.config.max_outstanding_per_session;
+    if (!conn.paused && conn.queue.length >= max) {
+      conn.paused = true;
+      this.ctx.to_net.send(this.ctx.head.begin(ShardToNet.PAUSE).u32(conn.id));
+    } else if (conn.paused && conn.queue.length < max / 2) {
+      conn.paused = false;
+      this.ctx.to_net.send(this.ctx.head.begin(ShardToNet.RESUME).u32(conn.id));
+    }
+  }
+
+  /** Serves every request at the head of the FIFO that does not wait for a commit. */
+  drain(conn: Conn): void {
+    while (conn.state === 'connected' && conn.queue.length > 0) {
+      const head = conn.queue[0];
+      if (head.forwarded) break;
+      conn.queue.shift();
+      const answer = this.serveLocal(conn, head.request);
+      this.reply(conn, head, answer);
+      if (answer.close) {
+        this.close(conn);
+        return;
+      }
+    }
+    this.bound(conn);
+  }
+
+  private serveLocal(conn: Conn, request: DecodedRequest): Answer {
+    const kind = request.unknown ? 'unsupported' : opSpec(request.header.type)?.kind;
+    if (kind === 'read') return serveTreeRead(this.ctx, conn, request);
+    if (kind === 'session') return serveSessionOp(this.ctx, conn, request, (d) => this.deliver(d));
+    // Unknown opcodes: ZooKeeper answers UNIMPLEMENTED and closes the connection.
+    return { err: Err.UNIMPLEMENTED, name: null, body: null, close: request.unknown };
+  }
+
+  // ---- completions from the commit stream ----
+
+  /** A committed txn whose origin is this connection. */
+  onCommitted(conn: Conn, xid: number, txn: Txn, result: ApplyResult): void {
+    const op = txn.op;
+    if (op.kind === 'createSession') {
+      this.onSessionStart(conn, txn.header.session_id, op.timeout_ms, op.passwd);
+      return;
+    }
+    if (op.kind === 'closeSession') {
+      const head = conn.queue[0];
+      if (head && head.forwarded && head.request.header.type === Op.closeSession) {
+        this.complete(conn, head.request.header.xid, null, null, 0);
+      }
+      this.close(conn);
+      return;
+    }
+    const body = writeReplyBody(this.opcodeOfHead(conn, xid), result);
+    this.complete(conn, xid, body.name, body.body, result.err);
+  }
+
+  private opcodeOfHead(conn: Conn, xid: number): number {
+    const head = conn.queue[0];
+    if (head === undefined || !head.forwarded || head.request.header.xid !== xid) {
+      throw new Error(`FIFO violated on connection ${conn.id}: commit for xid ${xid}, head ${head?.request.header.xid}`);
+    }
+    return head.request.header.type;
+  }
+
+  /** Answers the forwarded request at the head of the FIFO, then serves what queued behind it. */
+  complete(conn: Conn, xid: number, name: BodyName | null, body: unknown, err: number): void {
+    this.opcodeOfHead(conn, xid);
+    const head = conn.queue.shift()!;
+    this.reply(conn, head, { err, name, body });
+    this.drain(conn);
+  }
+
+  private onSessionStart(conn: Conn, session_id: bigint, timeout_ms: number, passwd: Uint8Array): void {
+    if (conn.last_zxid_seen > this.ctx.tree.last_zxid) {
+      // The client saw a newer tree than this replica has: it must try another server.
+      console.warn(`waitfree: refusing session: client saw zxid 0x${conn.last_zxid_seen.toString(16)}`);
+      this.close(conn);
+      return;
+    }
+    conn.session_id = session_id;
+    conn.timeout_ms = timeout_ms;
+    conn.state = 'connected';
+    this.sendConnectResponse(conn, { timeOut: timeout_ms, sessionId: session_id, passwd });
+    for (const p of conn.queue) if (!p.forwarded && isForwarded(p.request)) this.forward(conn, p);
+    this.drain(conn);
+  }
+
+  /** The commit worker's answer to a reconnect with a session id. */
+  onReattach(conn: Conn, ok: boolean, session_id: bigint, timeout_ms: number, passwd: Uint8Array): void {
+    if (!ok) {
+      // ZooKeeper's expired answer: timeOut 0, sessionId 0, a zero password; then close.
+      this.sendConnectResponse(conn, { timeOut: 0, sessionId: 0n, passwd: new Uint8Array(SESSION_PASSWD_BYTES) });
+      this.close(conn);
+      return;
+    }
+    this.onSessionStart(conn, session_id, timeout_ms, passwd);
+  }
+
+  private sendConnectResponse(conn: Conn, r: { timeOut: number; sessionId: bigint; passwd: Uint8Array }): void {
+    this.out.reset();
+    encodeConnectResponse({ protocolVersion: PROTOCOL_VERSION, ...r, readOnly: conn.read_only_byte }, this.out);
+    this.sendBytes(conn);
+  }
+
+  // ---- watches ----
+
+  fireWatches(events: readonly WatchTrigger[], zxid: number): void {
+    for (const ev of events) {
+      const deliveries = this.ctx.watches.trigger(ev.type as Parameters<WatchTable['trigger']>[0], ev.path, zxid);
+      for (const d of deliveries) {
+        const conn = this.ctx.conns.get(d.watcher_id);
+        // Events are ACL-filtered: only sessions that may READ the node hear about it.
+        if (conn !== undefined && checkAcl(ev.acl, Perms.READ, conn.auth, conn.is_super)) this.deliver(d);
+      }
+    }
+  }
+
+  deliver(d: Delivery): void {
+    const conn = this.ctx.conns.get(d.watcher_id);
+    if (conn === undefined || conn.state !== 'connected') return;
+    this.out.reset();
+    encodeNotification(d.event, d.zxid, this.out);
+    this.sendBytes(conn);
+  }
+
+  // ---- output ----
+
+  private reply(conn: Conn, pending: Pending, answer: Answer): void {
+    const xid = pending.request.header.xid;
+    this.send(conn, { xid, zxid: this.ctx.tree.last_zxid, err: answer.err }, answer.name, answer.body);
+    const now = Date.now();
+    conn.recordLatency(now - pending.received_ms);
+    conn.last_op = opSpec(pending.request.header.type)?.name ?? 'unknown';
+    conn.last_cxid = xid;
+    conn.last_zxid = this.ctx.tree.last_zxid;
+    conn.last_response_ms = now;
+    this.requests_served++;
+  }
+
+  private send(conn: Conn, header: { xid: number; zxid: number; err: number }, name: BodyName | null, body: unknown): void {
+    this.out.reset();
+    encodeReply(header, name, body as never, this.out);
+    this.sendBytes(conn);
+  }
+
+  private sendBytes(conn: Conn): void {
+    conn.packets_sent++;
+    this.packets_sent++;
+    this.ctx.to_net.send(this.ctx.head.begin(ShardToNet.SEND).u32(conn.id), this.out.view_bytes());
+  }
+
+  // ---- lifecycle ----
+
+  /** Closes a connection from this side (protocol error, expiry, session moved, closeSession). */
+  close(conn: Conn): void {
+    if (conn.state === 'closed') return;
+    this.ctx.to_net.send(this.ctx.head.begin(ShardToNet.CLOSE).u32(conn.id));
+    this.forget(conn);
+  }
+
+  /** Drops every trace of a connection (the socket is gone or going). */
+  forget(conn: Conn): void {
+    conn.state = 'closed';
+    this.ctx.conns.delete(conn.id);
+    this.ctx.watches.removeWatcher(conn.id);
+    this.ctx.to_commit.send(this.ctx.head.begin(ShardToCommit.CONN_GONE).u32(conn.id).i64(conn.session_id));
+  }
+
+  /** Tells the commit worker which sessions are alive (batched: once per half tick). */
+  sendTouches(): void {
+    if (this.touched.size === 0) return;
+    const ids = [...this.touched];
+    this.touched.clear();
+    const TOUCH_IDS_MAX = 4096;
+    for (let i = 0; i < ids.length; i += TOUCH_IDS_MAX) {
+      const chunk = ids.slice(i, i + TOUCH_IDS_MAX);
+      this.out.reset();
+      for (const id of chunk) this.out.writeLong(id);
+      this.ctx.to_commit.send(this.ctx.head.begin(ShardToCommit.TOUCH).u32(chunk.length), this.out.view_bytes());
+    }
+  }
+
+  stats(): unknown {
+    const conns = [...this.ctx.conns.values()].map((c) => ({
+      remote_ip: c.remote_ip,
+      remote_port: c.remote_port,
+      session_id: c.session_id.toString(),
+      timeout_ms: c.timeout_ms,
+      queued: c.queue.length,
+      received: c.packets_received,
+      sent: c.packets_sent,
+      established_ms: c.established_ms,
+      last_op: c.last_op,
+      last_cxid: c.last_cxid,
+      last_zxid: c.last_zxid,
+      last_response_ms: c.last_response_ms,
+      latency_min_ms: c.latency_count ? c.latency_min_ms : 0,
+      latency_avg_ms: c.latency_count ? c.latency_total_ms / c.latency_count : 0,
+      latency_max_ms: c.latency_max_ms,
+      latency_total_ms: c.latency_total_ms,
+      latency_count: c.latency_count,
+      watches: this.ctx.watches.watchCountOf(c.id),
+    }));
+    const by_watcher = [...this.ctx.watches.byWatcher()].map(([id, paths]) => ({
+      session_id: (this.ctx.conns.get(id)?.session_id ?? 0n).toString(),
+      paths,
+    }));
+    const by_path = [...this.ctx.watches.byPath()].map(([path, ids]) => ({
+      path,
+      session_ids: ids.map((id) => (this.ctx.conns.get(id)?.session_id ?? 0n).toString()),
+    }));
+    return {
+      conns,
+      watch_count: this.ctx.watches.watchCount(),
+      watch_paths: this.ctx.watches.pathCount(),
+      by_watcher,
+      by_path,
+      last_zxid: this.ctx.tree.last_zxid,
+      packets_sent: this.packets_sent,
+      requests_served: this.requests_served,
+      outstanding: conns.reduce((n, c) => n + c.queued, 0),
+    };
+  }
+}
+
+/** Requests that go through the commit worker (writes, sync, closeSession). */
+function isForwarded(request: DecodedRequest): boolean {
+  return !request.unknown && opSpec(request.header.type)?.kind === 'write';
+}

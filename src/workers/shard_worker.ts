@@ -1,0 +1,210 @@
+// A session shard (read worker). It owns the connections the net worker assigns to it: decodes
+// their requests, keeps each session's FIFO, serves reads from its copy of the tree, forwards
+// writes to the commit worker, applies the commit stream (every shard applies every txn), fires
+// the watches of its sessions, and emits every reply and event of its sessions in order.
+//
+// Ordering argument: this thread handles one frame at a time. A committed txn is applied, its
+// watch events are queued to the net worker, and only then is its reply queued; a read is served
+// only at the head of its session's FIFO. So a session sees its own writes, and a watch event
+// always reaches the client before any reply that could show the new data.
+
+import { workerData } from 'node:worker_threads';
+import { decodeConnectRequest } from '../protocol/connect.js';
+import { JuteError, JuteReader } from '../protocol/jute.js';
+import { decodeRequest } from '../protocol/messages.js';
+import { Ring, type RingConsumer } from '../ring/ring.js';
+import { negotiateTimeout } from '../session/negotiate.js';
+import { DataTree } from '../tree/data_tree.js';
+import { decodeTxn } from '../tree/txn_codec.js';
+import type { Txn } from '../tree/txn.js';
+import { WatchTable } from '../watch/watch_table.js';
+import { serveControl } from './control.js';
+import { Doorbell } from './doorbell.js';
+import { HeadReader, HeadWriter, LinkWriter } from './link.js';
+import { CommitStream, NetToShard, ShardToCommit, ShardToNet } from './link_kinds.js';
+import { Conn } from './shard/conn.js';
+import { ShardSession, type ShardContext } from './shard/shard_session.js';
+import type { WorkerInit } from './topology.js';
+
+const POLL_FRAMES_MAX = 512;
+const IDLE_WAIT_MS_MAX = 100;
+
+class ShardWorker implements ShardContext {
+  readonly tree = new DataTree();
+  readonly watches = new WatchTable();
+  readonly conns = new Map<number, Conn>();
+  private readonly from_net: RingConsumer;
+  private readonly from_commit: RingConsumer;
+  readonly to_net: LinkWriter;
+  readonly to_commit: LinkWriter;
+  private readonly doorbell: Doorbell;
+  private readonly reader = new HeadReader();
+  readonly head = new HeadWriter();
+  readonly session: ShardSession;
+  private stopping = false;
+
+  constructor(readonly init: WorkerInit) {
+    const { topology, index } = init;
+    this.from_net = Ring.attachConsumer(topology.net_to_shard[index], 0);
+    this.from_commit = Ring.attachConsumer(topology.commit_stream, index);
+    this.to_net = new LinkWriter(Ring.attachProducer(topology.shard_to_net[index]), [new Doorbell(topology.net_doorbell)]);
+    this.to_commit = new LinkWriter(Ring.attachProducer(topology.shard_to_commit[index]), [
+      new Doorbell(topology.commit_doorbell),
+    ]);
+    this.doorbell = new Doorbell(topology.shard_doorbells[index]);
+    this.session = new ShardSession(this);
+  }
+
+  async run(): Promise<void> {
+    const touch_every_ms = Math.max(10, Math.floor(this.init.config.tick_time_ms / 2));
+    const touch_timer = setInterval(() => {
+      this.session.sendTouches();
+      this.to_commit.flush();
+    }, touch_every_ms);
+    while (!this.stopping) {
+      const seen = this.doorbell.seq();
+      let frames = 0;
+      if (!this.to_net.blocked && !this.to_commit.blocked) {
+        // The commit stream first: completions unblock session queues.
+        frames += this.from_commit.poll(this.onCommitFrame, POLL_FRAMES_MAX);
+        frames += this.from_net.poll(this.onNetFrame, POLL_FRAMES_MAX);
+      }
+      this.to_net.flush();
+      this.to_commit.flush();
+      if (this.to_net.blocked || this.to_commit.blocked) {
+        await Promise.all([this.to_net.drainAsync(IDLE_WAIT_MS_MAX), this.to_commit.drainAsync(IDLE_WAIT_MS_MAX)]);
+        continue;
+      }
+      if (frames === 0) {
+        await this.doorbell.sleep(seen, IDLE_WAIT_MS_MAX, () => this.from_commit.hasData() || this.from_net.hasData());
+      }
+    }
+    clearInterval(touch_timer);
+  }
+
+  stop(): void {
+    this.stopping = true;
+    this.doorbell.ring();
+  }
+
+  // ---- from the net worker ----
+
+  private readonly onNetFrame = (bytes: Uint8Array, start: number, end: number): void => {
+    const r = this.reader.reset(bytes, start, end);
+    const kind = r.u8();
+    const conn_id = r.u32();
+    switch (kind) {
+      case NetToShard.OPEN: {
+        const ip = r.str8();
+        const port = r.u32();
+        this.conns.set(conn_id, new Conn(conn_id, ip, port, Date.now()));
+        break;
+      }
+      case NetToShard.DATA: {
+        const conn = this.conns.get(conn_id);
+        if (conn === undefined || conn.state === 'closed') return;
+        // Copy: the ring slot is reused after this callback, and requests may wait in the FIFO.
+        this.onClientFrame(conn, bytes.slice(r.offset, end));
+        break;
+      }
+      case NetToShard.CLOSED: {
+        const conn = this.conns.get(conn_id);
+        if (conn !== undefined) this.session.forget(conn);
+        break;
+      }
+      default:
+        throw new Error(`shard ${this.init.index}: unknown net frame kind ${kind}`);
+    }
+  };
+
+  private onClientFrame(conn: Conn, payload: Uint8Array): void {
+    conn.packets_received++;
+    try {
+      if (conn.state === 'handshake') {
+        this.onConnectRequest(conn, payload);
+        return;
+      }
+      const request = decodeRequest(payload, this.init.config.jute_max_buffer_bytes);
+      this.session.admit(conn, request, payload);
+    } catch (e) {
+      if (!(e instanceof JuteError)) throw e;
+      console.warn(`waitfree: closing connection ${conn.remote_ip}:${conn.remote_port}: malformed request (${e.message})`);
+      this.session.close(conn);
+    }
+  }
+
+  private onConnectRequest(conn: Conn, payload: Uint8Array): void {
+    const req = decodeConnectRequest(payload, this.init.config.jute_max_buffer_bytes);
+    const cfg = this.init.config;
+    conn.read_only_byte = req.readOnly === null ? null : false;
+    conn.last_zxid_seen = req.lastZxidSeen;
+    conn.timeout_ms = negotiateTimeout(req.timeOut, cfg.min_session_timeout_ms, cfg.max_session_timeout_ms);
+    conn.state = 'connecting';
+    this.to_commit.send(this.head.begin(ShardToCommit.AUTH_ADD).u32(conn.id).str8('ip').str8(conn.remote_ip));
+    if (req.sessionId === 0n) {
+      this.to_commit.send(this.head.begin(ShardToCommit.SESSION_CREATE).u32(conn.id).i32(conn.timeout_ms));
+    } else {
+      const h = this.head.begin(ShardToCommit.SESSION_REATTACH).u32(conn.id).i64(req.sessionId).i32(conn.timeout_ms);
+      this.to_commit.send(h.raw(req.passwd.length === 16 ? req.passwd : new Uint8Array(16)));
+    }
+  }
+
+  // ---- from the commit worker ----
+
+  private readonly onCommitFrame = (bytes: Uint8Array, start: number, end: number): void => {
+    const r = this.reader.reset(bytes, start, end);
+    const kind = r.u8();
+    const shard = r.u8();
+    const conn_id = r.u32();
+    const xid = r.i32();
+    const mine = shard === this.init.index;
+    const conn = mine ? this.conns.get(conn_id) : undefined;
+    switch (kind) {
+      case CommitStream.TXN: {
+        const txn = decodeTxn(new JuteReader(bytes, r.offset, end));
+        this.onTxn(txn, conn, xid);
+        break;
+      }
+      case CommitStream.SESSION: {
+        if (conn === undefined) return;
+        const session_id = r.i64();
+        const timeout_ms = r.i32();
+        const passwd = r.copy(16);
+        this.session.onReattach(conn, r.u8() === 1, session_id, timeout_ms, passwd);
+        break;
+      }
+      case CommitStream.SYNC: {
+        if (conn === undefined) return;
+        const path = new JuteReader(bytes, r.offset, end).readString();
+        this.session.complete(conn, xid, 'SyncResponse', { path }, 0);
+        break;
+      }
+      case CommitStream.CLOSE_CONN:
+        if (conn !== undefined) this.session.close(conn);
+        break;
+      case CommitStream.ERROR:
+        if (conn !== undefined) this.session.complete(conn, xid, null, null, r.i32());
+        break;
+      default:
+        throw new Error(`shard ${this.init.index}: unknown commit frame kind ${kind}`);
+    }
+  };
+
+  private onTxn(txn: Txn, conn: Conn | undefined, xid: number): void {
+    const result = this.tree.apply(txn);
+    this.session.fireWatches(result.events, txn.header.zxid);
+    if (conn !== undefined) this.session.onCommitted(conn, xid, txn, result);
+  }
+
+  stats(): unknown {
+    return this.session.stats();
+  }
+}
+
+const worker = new ShardWorker(workerData as WorkerInit);
+serveControl({ stats: () => worker.stats(), stop: () => worker.stop() });
+worker.run().catch((e: unknown) => {
+  console.error(`shard worker ${(workerData as WorkerInit).index} failed:`, e);
+  process.exit(70);
+});
+

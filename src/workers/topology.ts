@@ -1,0 +1,47 @@
+// The shared memory of one replica, created by the supervisor and handed to every worker:
+// which ring links which threads, and each consuming thread's doorbell.
+//
+//   net_to_shard[i]   net  → shard i         (SPSC)
+//   shard_to_net[i]   shard i → net          (SPSC)
+//   shard_to_commit[i] shard i → commit      (SPSC)
+//   commit_stream     commit → every shard   (SPMC broadcast; consumer index = shard index)
+
+import { Ring } from '../ring/ring.js';
+import type { ServerConfig } from '../config/server_config.js';
+
+export interface Topology {
+  shards: number;
+  net_to_shard: SharedArrayBuffer[];
+  shard_to_net: SharedArrayBuffer[];
+  shard_to_commit: SharedArrayBuffer[];
+  commit_stream: SharedArrayBuffer;
+  net_doorbell: SharedArrayBuffer;
+  commit_doorbell: SharedArrayBuffer;
+  shard_doorbells: SharedArrayBuffer[];
+}
+
+export function createTopology(config: ServerConfig): Topology {
+  const shards = config.read_workers;
+  const ring = (capacity_bytes: number, consumers = 1) => Ring.create({ capacity_bytes, consumers });
+  const each = <T>(f: () => T): T[] => Array.from({ length: shards }, f);
+  const bell = () => new SharedArrayBuffer(16);
+  return {
+    shards,
+    net_to_shard: each(() => ring(config.ring_net_to_shard_bytes)),
+    shard_to_net: each(() => ring(config.ring_shard_to_net_bytes)),
+    shard_to_commit: each(() => ring(config.ring_shard_to_commit_bytes)),
+    commit_stream: ring(config.ring_commit_stream_bytes, shards),
+    net_doorbell: bell(),
+    commit_doorbell: bell(),
+    shard_doorbells: each(bell),
+  };
+}
+
+/** What every worker gets in workerData. */
+export interface WorkerInit {
+  role: 'net' | 'shard' | 'commit';
+  /** Shard index for role 'shard'. */
+  index: number;
+  config: ServerConfig;
+  topology: Topology;
+}

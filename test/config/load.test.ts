@@ -1,0 +1,249 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/config_error.js';
+import { loadConfig } from '../../src/config/load.js';
+import { CONFIG_KEYS, DEFAULT_CONFIG, defaultReadWorkers, resolveDerived, unresolvedDefaults } from '../../src/config/server_config.js';
+import { formatValue } from '../../src/config/values.js';
+
+function fromText(text: string) {
+  return loadConfig({ text });
+}
+
+function errorOf(f: () => unknown): ConfigError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'waitfree-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('defaults', () => {
+  it('match the documented values and derive the session timeout bounds from tickTime', () => {
+    const { config, warnings } = loadConfig({});
+    expect(config).toEqual(DEFAULT_CONFIG);
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({
+      tick_time_ms: 2000,
+      data_dir: './data',
+      client_port: 2181,
+      client_port_address: '127.0.0.1',
+      max_client_cnxns: 60,
+      min_session_timeout_ms: 4000,
+      max_session_timeout_ms: 40000,
+      jute_max_buffer_bytes: 0xfffff,
+      four_letter_whitelist: ['srvr'],
+      super_digest: null,
+      global_outstanding_limit: 1000,
+      extended_types_enabled: false,
+      container_check_interval_ms: 60000,
+      container_max_per_minute: 10000,
+      max_outstanding_per_session: 1000,
+      server_id: 1,
+    });
+  });
+
+  it('read workers default to min(4, max(1, cores - 1))', () => {
+    expect([1, 2, 3, 5, 16].map((n) => defaultReadWorkers(n))).toEqual([1, 1, 2, 4, 4]);
+  });
+
+  it('every key can be written back in zoo.cfg and read to the same value', () => {
+    const text = CONFIG_KEYS.map((k) => `${k.name}=${formatValue(k.default)}`).join('\n');
+    expect(fromText(text).config).toEqual(resolveDerived(unresolvedDefaults()));
+  });
+});
+
+describe('value types', () => {
+  it('int: decimal, 0x hex and KiB/MiB suffixes for byte sizes', () => {
+    const { config } = fromText('clientPort=2182\njute.maxbuffer=0x1ffff\nwaitfree.ring.commitStreamBytes=16MiB\n');
+    expect(config.client_port).toBe(2182);
+    expect(config.jute_max_buffer_bytes).toBe(0x1ffff);
+    expect(config.ring_commit_stream_bytes).toBe(16 * 1024 * 1024);
+  });
+
+  it('int: the -1 sentinel derives the session bounds from tickTime', () => {
+    const { config } = fromText('tickTime=3000\nminSessionTimeout=-1\n');
+    expect(config.min_session_timeout_ms).toBe(6000);
+    expect(config.max_session_timeout_ms).toBe(60000);
+    expect(fromText('tickTime=3000\nmaxSessionTimeout=90000').config.max_session_timeout_ms).toBe(90000);
+  });
+
+  it('bool: true/false in any case', () => {
+    expect(fromText('zookeeper.extendedTypesEnabled=TRUE').config.extended_types_enabled).toBe(true);
+    expect(fromText('zookeeper.extendedTypesEnabled=false').config.extended_types_enabled).toBe(false);
+  });
+
+  it('host and path strings', () => {
+    const { config } = fromText('clientPortAddress=0.0.0.0\ndataDir=/var/lib/waitfree');
+    expect(config.client_port_address).toBe('0.0.0.0');
+    expect(config.data_dir).toBe('/var/lib/waitfree');
+    expect(fromText('clientPortAddress=::1').config.client_port_address).toBe('::1');
+    expect(fromText('clientPortAddress=zk-1.example.com').config.client_port_address).toBe('zk-1.example.com');
+  });
+
+  it('list: comma-separated, trimmed, empty entries dropped', () => {
+    expect(fromText('4lw.commands.whitelist= ruok , mntr,,stat ,').config.four_letter_whitelist).toEqual(['ruok', 'mntr', 'stat']);
+    expect(fromText('4lw.commands.whitelist=*').config.four_letter_whitelist).toEqual(['*']);
+  });
+
+  it('an unknown four-letter word in the whitelist is a warning, not an error', () => {
+    const { config, warnings } = fromText('4lw.commands.whitelist=ruok,kill');
+    expect(config.four_letter_whitelist).toEqual(['ruok', 'kill']);
+    expect(warnings).toEqual(['4lw.commands.whitelist: unknown four-letter word "kill" (ignored)']);
+  });
+});
+
+describe('invalid values name the key, the value and the expectation', () => {
+  const cases: [string, RegExp][] = [
+    ['tickTime=abc', /^zoo\.cfg:1: tickTime: "abc" is not an integer$/],
+    ['tickTime=1.5', /tickTime: "1.5" is not an integer/],
+    ['clientPort=70000', /clientPort: "70000" is out of range: expected an integer in 0\.\.65535/],
+    ['minSessionTimeout=0', /minSessionTimeout: "0" is out of range: expected an integer in 1\.\.2147483647 \(or -1: 2 x tickTime\)/],
+    ['waitfree.readWorkers=65', /waitfree\.readWorkers: "65" is out of range: expected an integer in 1\.\.64/],
+    ['waitfree.serverId=255', /waitfree\.serverId: "255" is out of range/],
+    ['waitfree.ring.netToShardBytes=5000000', /waitfree\.ring\.netToShardBytes: "5000000" is not a power of two/],
+    ['zookeeper.extendedTypesEnabled=yes', /zookeeper\.extendedTypesEnabled: "yes" is not a boolean \(expected true or false\)/],
+    ['clientPortAddress=not a host', /clientPortAddress: "not a host" is not an IP address or host name/],
+    ['dataDir=', /dataDir: "" is empty/],
+    ['superDigest=nocolon', /superDigest: "nocolon" is not a digest/],
+  ];
+  for (const [text, message] of cases) {
+    it(text, () => {
+      const e = errorOf(() => fromText(`# first line\n${text}`));
+      expect(e.message.replace('zoo.cfg:2', 'zoo.cfg:1')).toMatch(message);
+      expect(e.message).toContain('zoo.cfg:2:');
+    });
+  }
+});
+
+describe('keys', () => {
+  it('an unknown key is an error naming it, with the closest known key', () => {
+    const e = errorOf(() => fromText('tickTime=2000\ntickTme=3000'));
+    expect(e.message).toBe('zoo.cfg:2: unknown configuration key tickTme (did you mean tickTime?)');
+    expect(e.key).toBe('tickTme');
+    expect(errorOf(() => fromText('clientport=1')).message).toContain('did you mean clientPort?');
+    expect(errorOf(() => fromText('waitfree.readWorker=2')).message).toContain('did you mean waitfree.readWorkers?');
+    expect(errorOf(() => fromText('initLimt=5')).message).toContain('did you mean initLimit?');
+  });
+
+  it('an unknown key far from every known key gets no guess', () => {
+    const e = errorOf(() => fromText('banana=1'));
+    expect(e.message).toBe('zoo.cfg:1: unknown configuration key banana (waitfree server --help lists every key)');
+  });
+
+  it('server.N lines are refused: replication not supported yet', () => {
+    const e = errorOf(() => fromText('tickTime=2000\nserver.1=127.0.0.1:2888:3888'));
+    expect(e.message).toMatch(/^zoo\.cfg:2: server\.1: replication not supported yet/);
+    expect(errorOf(() => fromText('group.1=1:2:3')).message).toMatch(/replication not supported yet/);
+  });
+
+  it('ZooKeeper keys that do not apply are accepted and reported as warnings', () => {
+    const text = [
+      'tickTime=2000',
+      'initLimit=10',
+      'syncLimit=5',
+      'autopurge.snapRetainCount=3',
+      'autopurge.purgeInterval=1',
+      'admin.enableServer=false',
+      'admin.serverPort=8080',
+      'admin.serverAddress=0.0.0.0',
+      'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
+      'metricsProvider.httpPort=7000',
+      'dataLogDir=/var/log/zk',
+      'standaloneEnabled=true',
+      'reconfigEnabled=false',
+      'preAllocSize=65536',
+      'snapCount=100000',
+    ].join('\n');
+    const { config, warnings } = fromText(text);
+    expect(config).toEqual(DEFAULT_CONFIG);
+    expect(warnings).toHaveLength(14);
+    expect(warnings[0]).toBe('zoo.cfg:2: initLimit is accepted, not used yet (waitfree runs standalone; replication is not supported yet)');
+    for (const [i, w] of warnings.entries()) {
+      expect(w).toMatch(new RegExp(`^zoo\\.cfg:${i + 2}: \\S+ is accepted, not used yet \\(`));
+    }
+  });
+
+  it('superDigest is also read as DigestAuthenticationProvider.superDigest and zookeeper.DigestAuthenticationProvider.superDigest', () => {
+    const d = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
+    for (const name of ['superDigest', 'DigestAuthenticationProvider.superDigest', 'zookeeper.DigestAuthenticationProvider.superDigest']) {
+      expect(fromText(`${name}=${d}`).config.super_digest).toBe(d);
+    }
+    // Two spellings of one key: the later line wins, as if it were one key.
+    expect(fromText(`superDigest=super:AAAA\nzookeeper.DigestAuthenticationProvider.superDigest=${d}`).config.super_digest).toBe(d);
+    expect(fromText(`zookeeper.DigestAuthenticationProvider.superDigest=${d}\nsuperDigest=super:AAAA`).config.super_digest).toBe('super:AAAA');
+  });
+
+  it('zookeeper.extendedTypesEnabled is also read as extendedTypesEnabled', () => {
+    expect(fromText('extendedTypesEnabled=true').config.extended_types_enabled).toBe(true);
+  });
+});
+
+describe('cross-field checks', () => {
+  it('minSessionTimeout must not exceed maxSessionTimeout (also when derived)', () => {
+    const e = errorOf(() => fromText('minSessionTimeout=50000\nmaxSessionTimeout=40000'));
+    expect(e.message).toBe('minSessionTimeout (50000) must not exceed maxSessionTimeout (40000)');
+    expect(errorOf(() => fromText('minSessionTimeout=50000')).message).toContain('maxSessionTimeout (40000)');
+    expect(fromText('minSessionTimeout=50000\ntickTime=3000').config.max_session_timeout_ms).toBe(60000);
+  });
+
+  it('every ring must hold a frame of jute.maxbuffer + 64 bytes', () => {
+    const e = errorOf(() => fromText('jute.maxbuffer=4000000'));
+    expect(e.message).toBe(
+      'waitfree.ring.netToShardBytes: 4194304 bytes holds frames of at most 2097148 bytes, but jute.maxbuffer (4000000) + 64 needs 4000064; use at least 8388608 or lower jute.maxbuffer',
+    );
+    const fixed = [
+      'jute.maxbuffer=4000000',
+      'waitfree.ring.netToShardBytes=8MiB',
+      'waitfree.ring.shardToNetBytes=8MiB',
+      'waitfree.ring.shardToCommitBytes=8MiB',
+    ].join('\n');
+    expect(fromText(fixed).config.jute_max_buffer_bytes).toBe(4000000);
+    expect(errorOf(() => fromText('waitfree.ring.shardToNetBytes=2MiB')).key).toBe('waitfree.ring.shardToNetBytes');
+  });
+
+  it('says when no ring can hold the frame', () => {
+    expect(errorOf(() => fromText('jute.maxbuffer=1000000000')).message).toMatch(/no ring can hold it: lower jute\.maxbuffer to at most 536870844/);
+  });
+});
+
+describe('sources: defaults <- file <- flags', () => {
+  const file = join(dir, 'zoo.cfg');
+  writeFileSync(file, 'tickTime=1000\nclientPort=2000\ndataDir=/from/file\nwaitfree.readWorkers=3\n');
+
+  it('reads the file and names it in errors', () => {
+    expect(loadConfig({ file }).config).toMatchObject({ tick_time_ms: 1000, client_port: 2000, data_dir: '/from/file', read_workers: 3 });
+    const bad = join(dir, 'bad.cfg');
+    writeFileSync(bad, '\n\nclientPort=x\n');
+    expect(errorOf(() => loadConfig({ file: bad })).message).toBe(`${bad}:3: clientPort: "x" is not an integer`);
+  });
+
+  it('a missing file is a ConfigError naming it', () => {
+    expect(errorOf(() => loadConfig({ file: join(dir, 'nope.cfg') })).message).toMatch(/^cannot read config file .*nope\.cfg: ENOENT$/);
+  });
+
+  it('flags override the file; text flags are parsed like zoo.cfg values', () => {
+    const { config } = loadConfig({ file, flags: { client_port: '3000', data_dir: '/from/flag', read_workers: 2 } });
+    expect(config).toMatchObject({ tick_time_ms: 1000, client_port: 3000, data_dir: '/from/flag', read_workers: 2 });
+  });
+
+  it('a bad flag value names the key and the flag', () => {
+    expect(errorOf(() => loadConfig({ flags: { client_port: 'abc' } })).message).toBe('clientPort (--port): "abc" is not an integer');
+    expect(errorOf(() => loadConfig({ flags: { read_workers: 0 } })).message).toBe(
+      'waitfree.readWorkers (--read-workers): 0 is out of range: expected an integer in 1..64',
+    );
+    expect(errorOf(() => loadConfig({ flags: { tick_time_ms: 1.5 } })).message).toBe('tickTime: 1.5 is not an integer');
+  });
+
+  it('cross-field checks run on the merged result', () => {
+    expect(errorOf(() => loadConfig({ file, flags: { min_session_timeout_ms: 30000 } })).message).toBe(
+      'minSessionTimeout (30000) must not exceed maxSessionTimeout (20000)',
+    );
+  });
+});

@@ -1,0 +1,34 @@
+// Shell specs for Apache ZooKeeper's two command-line clients, for ShellSession.
+
+import { CLI_MT_PATH, ZKCLI_PATH } from './servers.js';
+import { ShellSession } from './shell_driver.js';
+
+/**
+ * zkCli.sh (Java, ZooKeeperMain) reading commands from stdin. Without a terminal JLine is off:
+ * no prompt, one command per line, each executed synchronously in order.
+ * Sentinel: `stat` of a missing node prints `Node does not exist: <path>`.
+ */
+export function startZkCli(connectString: string): Promise<ShellSession> {
+  return ShellSession.start({
+    command: ZKCLI_PATH,
+    args: ['-server', connectString],
+    ready: /WatchedEvent state:SyncConnected type:None path:null\n/,
+    sentinel: (n) => ({ command: `stat /__sentinel_${n}`, done: new RegExp(`Node does not exist: /__sentinel_${n}\\n`) }),
+    // A small heap keeps the JVM quick to start on a 2-core machine.
+    env: { ...process.env, CLIENT_JVMFLAGS: '-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1' },
+  });
+}
+
+/**
+ * cli_mt (C client shell, multi-threaded build) reading commands from stdin. Commands are sent
+ * asynchronously and print on completion; `exists` is synchronous and prints nothing on success.
+ * Sentinel: `get` of a missing node completes with `<path>: rc = -101`.
+ */
+export function startCliMt(connectString: string): Promise<ShellSession> {
+  return ShellSession.start({
+    command: CLI_MT_PATH,
+    args: [connectString],
+    ready: /Got a new session id: 0x[0-9a-f]+\n/,
+    sentinel: (n) => ({ command: `get /__sentinel_${n}`, done: new RegExp(`(time = \\d+ msec\\n)?/__sentinel_${n}: rc = -101\\n\\nStat:\\nnull\\n`) }),
+  });
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { Perms } from '../../src/protocol/constants.js';
+import type { ACL, Id } from '../../src/protocol/types.js';
+import { checkAcl, digestId, fixupAcl, OPEN_ACL_UNSAFE, redactDigests } from '../../src/tree/acl.js';
+import { invalidPathReason, isValidPath, parentPath } from '../../src/tree/path_rules.js';
+
+const ip = (id: string): Id => ({ scheme: 'ip', id });
+const acl1 = (scheme: string, id: string, perms: number = Perms.ALL): ACL[] => [{ perms, id: { scheme, id } }];
+
+describe('digestId', () => {
+  it('is user:base64(sha1(user:password)) (values from an independent SHA-1)', () => {
+    expect(digestId('super:test')).toBe('super:D/InIHSb7yEEbrWz8b9l71RjZJU=');
+    expect(digestId('bob:secret')).toBe('bob:fyVmFCwVbTJYrznoSu1koqYEYF0=');
+  });
+});
+
+describe('checkAcl', () => {
+  it('grants world:anyone entries to everybody, for the perms they carry', () => {
+    expect(checkAcl(OPEN_ACL_UNSAFE, Perms.WRITE, [], false)).toBe(true);
+    expect(checkAcl(acl1('world', 'anyone', Perms.READ), Perms.WRITE, [], false)).toBe(false);
+  });
+
+  it('matches digest ids exactly', () => {
+    const bob = { scheme: 'digest', id: digestId('bob:secret') };
+    const acl = acl1('digest', bob.id);
+    expect(checkAcl(acl, Perms.READ, [bob], false)).toBe(true);
+    expect(checkAcl(acl, Perms.READ, [{ scheme: 'digest', id: digestId('bob:wrong') }], false)).toBe(false);
+    expect(checkAcl(acl, Perms.READ, [ip('127.0.0.1')], false)).toBe(false);
+  });
+
+  it('matches ip ids, with CIDR prefixes', () => {
+    expect(checkAcl(acl1('ip', '10.0.0.0/8'), Perms.READ, [ip('10.200.3.4')], false)).toBe(true);
+    expect(checkAcl(acl1('ip', '10.0.0.0/8'), Perms.READ, [ip('11.0.0.1')], false)).toBe(false);
+    expect(checkAcl(acl1('ip', '192.168.1.0/23'), Perms.READ, [ip('192.168.0.77')], false)).toBe(true);
+    expect(checkAcl(acl1('ip', '192.168.1.0/23'), Perms.READ, [ip('192.168.2.1')], false)).toBe(false);
+    expect(checkAcl(acl1('ip', '127.0.0.1'), Perms.READ, [ip('127.0.0.1')], false)).toBe(true);
+    expect(checkAcl(acl1('ip', '127.0.0.1'), Perms.READ, [ip('127.0.0.2')], false)).toBe(false);
+    expect(checkAcl(acl1('ip', '0.0.0.0/0'), Perms.READ, [ip('8.8.8.8')], false)).toBe(true);
+    expect(checkAcl(acl1('ip', '10.0.0.0/8'), Perms.READ, [ip('::1')], false)).toBe(false);
+  });
+
+  it('needs one of the requested bits; the super user and an empty ACL pass', () => {
+    const acl = acl1('world', 'anyone', Perms.READ);
+    expect(checkAcl(acl, Perms.READ | Perms.ADMIN, [], false)).toBe(true);
+    expect(checkAcl(acl, Perms.ADMIN, [], false)).toBe(false);
+    expect(checkAcl(acl, Perms.ADMIN, [], true)).toBe(true);
+    expect(checkAcl([], Perms.ADMIN, [], false)).toBe(true);
+  });
+});
+
+describe('fixupAcl', () => {
+  it('returns null (INVALIDACL) for bad lists and keeps good ones', () => {
+    expect(fixupAcl([], [])).toBeNull();
+    expect(fixupAcl(null, [])).toBeNull();
+    expect(fixupAcl(acl1('digest', 'user'), [])).toBeNull();
+    expect(fixupAcl(acl1('digest', 'user:'), [])).toBeNull();
+    expect(fixupAcl(acl1('digest', 'a:b:c'), [])).toBeNull();
+    expect(fixupAcl(acl1('digest', 'a:b:'), [])).toEqual(acl1('digest', 'a:b:')); // Java split drops trailing ''
+    expect(fixupAcl(acl1('ip', '1.2.3'), [])).toBeNull();
+    expect(fixupAcl(acl1('ip', '1.2.3.4/x'), [])).toBeNull();
+    expect(fixupAcl(acl1('ip', '1.2.3.4/24'), [])).toEqual(acl1('ip', '1.2.3.4/24'));
+    expect(fixupAcl(acl1('x509', 'CN=a'), [])).toBeNull();
+    expect(fixupAcl(acl1('world', 'anyone', 0), [])).toEqual(acl1('world', 'anyone', 0));
+  });
+
+  it('expands auth to every digest id of the caller, never to ip ids', () => {
+    const auth = [ip('1.2.3.4'), { scheme: 'digest', id: 'a:1' }, { scheme: 'digest', id: 'b:2' }];
+    expect(fixupAcl(acl1('auth', '', Perms.READ), auth)).toEqual([
+      { perms: Perms.READ, id: { scheme: 'digest', id: 'a:1' } },
+      { perms: Perms.READ, id: { scheme: 'digest', id: 'b:2' } },
+    ]);
+    expect(fixupAcl(acl1('auth', ''), [ip('1.2.3.4'), { scheme: 'super', id: '' }])).toBeNull();
+  });
+});
+
+describe('redactDigests', () => {
+  it('hides digest hashes and leaves other schemes alone', () => {
+    const acl: ACL[] = [...acl1('digest', 'bob:hash=='), ...acl1('ip', '1.2.3.4')];
+    expect(redactDigests(acl)).toEqual([...acl1('digest', 'bob:x'), ...acl1('ip', '1.2.3.4')]);
+  });
+});
+
+describe('path rules', () => {
+  it('accepts ZooKeeper paths and rejects the rest', () => {
+    for (const p of ['/', '/a', '/a/b', '/a.b', '/...', '/a/..b', '/zookeeper', '/ä/日本']) expect(isValidPath(p), p).toBe(true);
+    const invalid = ['', 'a', '/a/', '//', '/a//b', '/.', '/a/.', '/..', '/a/../b', '/a\u0000', '/\u0001', '/\u007f', '/\u009f', '/\ud800', '/\uf8ff', '/\ufff0', '/\uffff'];
+    for (const p of invalid) expect(invalidPathReason(p), JSON.stringify(p)).not.toBeNull();
+  });
+
+  it('computes parents with the root as parent of top-level nodes', () => {
+    expect(parentPath('/a')).toBe('/');
+    expect(parentPath('/a/b/c')).toBe('/a/b');
+    expect(parentPath('/a/')).toBe('/a');
+  });
+});
