@@ -6,6 +6,7 @@
 // every `batch` frames and sleeping (Atomics.wait) when the ring is full; the consumer polls up to
 // 256 frames per batch and sleeps (Atomics.wait) when the ring is empty. Prints frames/s, MB/s and
 // how often each side slept. Not a tinybench case: tinybench times one thread, this is a pipeline.
+import { loadavg } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Ring } from '../../dist/ring/ring.js';
 
@@ -23,7 +24,8 @@ async function main(duration_ms) {
   for (const frame_bytes of [64, 1024]) {
     for (const batch of [64, 1]) rows.push(await runCase(frame_bytes, batch, duration_ms));
   }
-  console.log(`ring: ${RING_BYTES / 1024} KiB, SPSC, main thread -> worker, ${duration_ms} ms per case, node ${process.version}`);
+  const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+  console.log(`ring: ${RING_BYTES / 1024} KiB, SPSC, main thread -> worker, ${duration_ms} ms per case, node ${process.version}, load avg ${load}`);
   console.table(rows);
 }
 

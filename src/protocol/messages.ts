@@ -8,8 +8,13 @@
 import type { Codec } from './codec.js';
 import { Xid } from './constants.js';
 import { JuteError, JuteReader, type JuteWriter } from './jute.js';
-import { readMultiRequest, readMultiResponse, writeMultiRequest, writeMultiResponse } from './multi.js';
-import type { MultiRequest } from './multi.js';
+import {
+  readMultiRequest,
+  readMultiResponse,
+  writeMultiRequest,
+  writeMultiResponse,
+  type MultiRequest,
+} from './multi.js';
 import { OPCODE_TABLE, type OpName } from './opcodes.js';
 import { isRecordName, recordCodec, type RecordName, type RecordTypes } from './records.js';
 import type { MultiOp, MultiResult, ReplyHeader, RequestHeader, WatcherEvent } from './types.js';

@@ -44,6 +44,10 @@ interface ShardStats {
   last_zxid: number;
   packets_sent: number;
   outstanding: number;
+  requests_served: number;
+  latency_min_ms: number;
+  latency_max_ms: number;
+  latency_total_ms: number;
 }
 
 interface CommitStats {
@@ -107,8 +111,9 @@ export async function gatherStats(config: ServerConfig, workers: ReplicaWorkers,
     ...workers.shards.map((s) => s.request('stats')),
   ])) as [NetStats, CommitStats, ...ShardStats[]];
   const conns = shards.flatMap((s) => s.conns);
-  const count = conns.reduce((n, c) => n + c.latency_count, 0);
-  const total = conns.reduce((n, c) => n + c.latency_total_ms, 0);
+  const served = shards.filter((s) => s.requests_served > 0);
+  const count = served.reduce((n, s) => n + s.requests_served, 0);
+  const total = served.reduce((n, s) => n + s.latency_total_ms, 0);
   const watches: WatchEntry[] = shards.flatMap((s) =>
     s.by_watcher.flatMap((w) => w.paths.map((path) => ({ session_id: BigInt(w.session_id), path }))),
   );
@@ -118,9 +123,9 @@ export async function gatherStats(config: ServerConfig, workers: ReplicaWorkers,
     serving: true,
     read_only: false,
     mode: 'standalone',
-    latency_min_ms: count ? Math.min(...conns.filter((c) => c.latency_count).map((c) => c.latency_min_ms)) : 0,
+    latency_min_ms: count ? Math.min(...served.map((s) => s.latency_min_ms)) : 0,
     latency_avg_ms: count ? total / count : 0,
-    latency_max_ms: conns.reduce((m, c) => Math.max(m, c.latency_max_ms), 0),
+    latency_max_ms: shards.reduce((m, s) => Math.max(m, s.latency_max_ms), 0),
     packets_received: net.packets_received,
     packets_sent: shards.reduce((n, s) => n + s.packets_sent, 0),
     num_alive_connections: net.connections,

@@ -34,7 +34,8 @@ toolPresenceTest('Apache ZooKeeper 3.8 (Debian)', zk_missing);
 async function runOn(kind: ServerKind): Promise<Transcript> {
   const server = await startServer(kind, SCRIPT_SERVER_OPTIONS);
   try {
-    const t = new Transcript(server.port);
+    mkdirSync(DUMP_DIR, { recursive: true });
+    const t = new Transcript(server.port, join(DUMP_DIR, `${kind}.live.txt`));
     await runScript(t);
     return t;
   } catch (e) {

@@ -135,6 +135,7 @@ describe('writing and reading frames', () => {
     producer.flush();
     expect(drain(consumer, 1)).toEqual([payload(0, 2004)]);
     // 584-byte tail is skipped; 584 + 2008 = 2592 = exactly the free space (frame 1 still held).
+    expect(producer.freeBytes()).toBe(2004);
     expect(producer.tryWrite(payload(2, 2004))).toBe(true);
     expect(producer.tryWrite(new Uint8Array(0))).toBe(false);
     producer.flush();
@@ -271,6 +272,11 @@ describe('waiting and waking', () => {
     expect(stats.producer.notifies).toBe(1);
     expect(stats.sleepers).toBe(0);
     expect(stats.consumers[0].data_waits).toBe(1);
+    for (let i = 0; i < 10; i++) {
+      producer.tryWrite(payload(i, 4));
+      producer.flush(); // the consumer is awake again: no more notifies
+    }
+    expect(Ring.stats(sab).producer.notifies).toBe(1);
   });
 
   it('close wakes a sleeping consumer, which drains the rest and then sees isFinished', async () => {

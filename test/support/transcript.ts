@@ -13,6 +13,7 @@
 // Notifications are printed at explicit `events(client, n)` steps (and when a client closes), so
 // their place in the transcript does not depend on socket timing.
 
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { Err, errorName } from '../../src/protocol/errors.js';
 import { opName } from '../../src/protocol/opcodes.js';
 import type { OpCode, RequestInput } from '../../src/protocol/messages.js';
@@ -126,6 +127,7 @@ interface ClientState {
 
 /** Runs script steps against one server and records the normalised transcript. */
 export class Transcript {
+  /** Appended to as lines are recorded (so a hung run shows how far it got). */
   readonly lines: Line[] = [];
   /** Steps whose result differed from `expect` (the script's claims about the reference). */
   readonly expectation_failures: string[] = [];
@@ -133,8 +135,18 @@ export class Transcript {
   private readonly clients = new Map<string, ClientState>();
   private section = '';
 
-  constructor(private readonly port: number) {
+  constructor(
+    private readonly port: number,
+    /** When set, every line is also appended to this file as it is recorded. */
+    private readonly live_file: string | null = null,
+  ) {
     this.norm = new Normaliser(Date.now());
+    if (live_file !== null) writeFileSync(live_file, '');
+    const push = this.lines.push.bind(this.lines);
+    this.lines.push = (...items: Line[]): number => {
+      if (this.live_file !== null) appendFileSync(this.live_file, items.map((l) => `${l.label} | ${l.text}\n`).join(''));
+      return push(...items);
+    };
   }
 
   /** Starts a named section: labels are `section: step`. */

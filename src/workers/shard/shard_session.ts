@@ -46,6 +46,10 @@ export class ShardSession {
   private readonly touched = new Set<bigint>();
   packets_sent = 0;
   requests_served = 0;
+  /** Request latency over the shard's life (srvr's Latency min/avg/max), ms. */
+  latency_min_ms = Number.POSITIVE_INFINITY;
+  latency_max_ms = 0;
+  latency_total_ms = 0;
 
   constructor(private readonly ctx: ShardContext) {}
 
@@ -207,7 +211,11 @@ export class ShardSession {
     const xid = pending.request.header.xid;
     this.send(conn, { xid, zxid: this.ctx.tree.last_zxid, err: answer.err }, answer.name, answer.body);
     const now = Date.now();
-    conn.recordLatency(now - pending.received_ms);
+    const latency_ms = now - pending.received_ms;
+    conn.recordLatency(latency_ms);
+    if (latency_ms < this.latency_min_ms) this.latency_min_ms = latency_ms;
+    if (latency_ms > this.latency_max_ms) this.latency_max_ms = latency_ms;
+    this.latency_total_ms += latency_ms;
     conn.last_op = opSpec(pending.request.header.type)?.name ?? 'unknown';
     conn.last_cxid = xid;
     conn.last_zxid = this.ctx.tree.last_zxid;
@@ -296,6 +304,9 @@ export class ShardSession {
       last_zxid: this.ctx.tree.last_zxid,
       packets_sent: this.packets_sent,
       requests_served: this.requests_served,
+      latency_min_ms: this.requests_served ? this.latency_min_ms : 0,
+      latency_max_ms: this.latency_max_ms,
+      latency_total_ms: this.latency_total_ms,
       outstanding: conns.reduce((n, c) => n + c.queued, 0),
     };
   }
