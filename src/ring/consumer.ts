@@ -2,17 +2,17 @@
 // views of frames in place and releases the space once per batch; waits never spin.
 
 import { type AttachOptions, claimSlot, releaseSlot } from './claim.js';
-import { CounterBlock } from './counters.js';
+import { counterView } from './counters.js';
 import { FRAME_HEADER_BYTES, frameBytes, RingCorruptError, SKIP_MARKER } from './frame.js';
 import {
   C_CLAIMED,
-  C_COUNTERS,
   C_READ_CURSOR,
   CC_BATCHES,
   CC_BYTES,
   CC_DATA_WAITS,
   CC_FRAMES,
   CONSUMER_COUNTER_NAMES,
+  consumerCountersOffsetBytes,
   consumerLine,
   H_CLOSED,
   H_DATA_SEQ,
@@ -44,7 +44,8 @@ export class RingConsumer {
   private readonly mask: number;
   /** Header index of this consumer's READ_CURSOR word. */
   private readonly read_index: number;
-  private readonly counters: CounterBlock;
+  /** This consumer's counters in the SAB (CC_* indices), read by Ring.stats from any thread. */
+  private readonly counters: Float64Array;
   /**
    * Always equal to this consumer's READ_CURSOR in the SAB (this object is its only writer).
    * Invariant: on a frame boundary, and (WRITE_CURSOR - read_local) >>> 0 <= capacity_bytes.
@@ -71,7 +72,7 @@ export class RingConsumer {
     claimSlot(this.header, line + C_CLAIMED, `consumer ${consumer_index}`, options);
     this.read_index = line + C_READ_CURSOR;
     this.sleeping_bit = 1 << consumer_index;
-    this.counters = new CounterBlock(this.header, line + C_COUNTERS, CONSUMER_COUNTER_NAMES.length);
+    this.counters = counterView(sab, consumerCountersOffsetBytes(consumer_index), CONSUMER_COUNTER_NAMES.length);
     this.read_local = Atomics.load(this.header, this.read_index) >>> 0;
   }
 
@@ -156,7 +157,7 @@ export class RingConsumer {
         if (this.hasData()) return true;
         const left_ms = msUntil(deadline);
         if (closed || left_ms <= 0) return false;
-        this.counters.values[CC_DATA_WAITS]++;
+        this.counters[CC_DATA_WAITS]++;
         sleepOn(this.header, H_DATA_SEQ, seen, left_ms);
       }
     } finally {
@@ -182,7 +183,7 @@ export class RingConsumer {
         if (this.hasData()) return true;
         const left_ms = msUntil(deadline);
         if (closed || left_ms <= 0) return false;
-        this.counters.values[CC_DATA_WAITS]++;
+        this.counters[CC_DATA_WAITS]++;
         const pending = sleepOnAsync(this.header, H_DATA_SEQ, seen, left_ms);
         if (pending !== null) await pending;
       }
@@ -218,11 +219,10 @@ export class RingConsumer {
   }
 
   private countBatch(frames: number, bytes: number): void {
-    const values = this.counters.values;
-    values[CC_FRAMES] += frames;
-    values[CC_BYTES] += bytes;
-    if (frames !== 0) values[CC_BATCHES]++;
-    this.counters.publish();
+    const counters = this.counters;
+    counters[CC_FRAMES] += frames;
+    counters[CC_BYTES] += bytes;
+    if (frames !== 0) counters[CC_BATCHES]++;
   }
 
   private finishBatch(read: number, frames: number, bytes: number): void {

@@ -65,8 +65,8 @@ export const H_PRODUCER_WAITING = 2 * LINE_WORDS + 2;
 export const H_SPACE_SEQ = 2 * LINE_WORDS + 3;
 export const H_SPACE_TARGET = 2 * LINE_WORDS + 4;
 
-/** Line 3: producer counters, 64-bit, written only by the producer under a seqlock (counters.ts). */
-export const H_PRODUCER_COUNTERS = 3 * LINE_WORDS;
+/** Line 3: producer counters, Float64 slots written only by the producer (counters.ts). */
+export const PRODUCER_COUNTERS_OFFSET_BYTES = 3 * LINE_BYTES;
 export const PRODUCER_COUNTER_NAMES = ['frames', 'bytes', 'notifies', 'full_rejects', 'space_waits'] as const;
 export const PC_FRAMES = 0;
 export const PC_BYTES = 1;
@@ -81,19 +81,23 @@ export const PC_SPACE_WAITS = 4;
  *   WRITE_CURSOR, and always sits on a frame boundary. The store is the release that hands the
  *   bytes back to the producer; a consumer never touches bytes before its READ_CURSOR again.
  * - CLAIMED: 1 while a RingConsumer for index i is attached.
- * - counters: 64-bit, written only by consumer i under a seqlock.
+ * - counters (from byte 8 of the line): Float64 slots written only by consumer i (counters.ts).
  */
 export const C_READ_CURSOR = 0;
 export const C_CLAIMED = 1;
-export const C_COUNTERS = 2;
 export const CONSUMER_COUNTER_NAMES = ['frames', 'bytes', 'batches', 'data_waits'] as const;
 export const CC_FRAMES = 0;
 export const CC_BYTES = 1;
 export const CC_BATCHES = 2;
 export const CC_DATA_WAITS = 3;
 
+/** Header word index of consumer i's line. */
 export function consumerLine(consumer_index: number): number {
   return (4 + consumer_index) * LINE_WORDS;
+}
+
+export function consumerCountersOffsetBytes(consumer_index: number): number {
+  return consumerLine(consumer_index) * 4 + 8;
 }
 
 export interface RingOptions {

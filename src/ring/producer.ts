@@ -6,7 +6,7 @@
 // view of the consumers' cursors says the ring is full.
 
 import { type AttachOptions, claimSlot, releaseSlot } from './claim.js';
-import { CounterBlock } from './counters.js';
+import { counterView } from './counters.js';
 import { FRAME_HEADER_BYTES, frameBytes, RingCorruptError, SKIP_MARKER } from './frame.js';
 import {
   C_READ_CURSOR,
@@ -14,7 +14,6 @@ import {
   H_CLOSED,
   H_DATA_SEQ,
   H_PRODUCER_CLAIMED,
-  H_PRODUCER_COUNTERS,
   H_PRODUCER_WAITING,
   H_SLEEPING,
   H_SPACE_SEQ,
@@ -27,6 +26,7 @@ import {
   PC_NOTIFIES,
   PC_SPACE_WAITS,
   PRODUCER_COUNTER_NAMES,
+  PRODUCER_COUNTERS_OFFSET_BYTES,
   readGeometry,
 } from './layout.js';
 import { checkTimeout, deadlineAfter, msUntil, sleepOn, sleepOnAsync, wake } from './waiter.js';
@@ -45,7 +45,8 @@ export class RingProducer {
   /** The data region as Int32 words, for frame length words (frames start 8-aligned). */
   private readonly words: Int32Array;
   private readonly mask: number;
-  private readonly counters: CounterBlock;
+  /** This producer's counters in the SAB (PC_* indices), read by Ring.stats from any thread. */
+  private readonly counters: Float64Array;
 
   /**
    * Private write cursor (uint32, wraps at 2^32). Invariants: write_local is 8-aligned;
@@ -64,7 +65,9 @@ export class RingProducer {
   /** Data offset of the pending reservation's length word, or -1 when none is pending. */
   private reserved_at = -1;
   private reserved_len = 0;
-  private counters_dirty = false;
+  /** Frames and payload bytes committed since the last flush (counted when published). */
+  private pending_frames = 0;
+  private pending_bytes = 0;
   private closed = false;
 
   private constructor(sab: SharedArrayBuffer, options: AttachOptions | undefined) {
@@ -77,7 +80,7 @@ export class RingProducer {
     this.data = new Uint8Array(sab, g.data_offset_bytes, g.capacity_bytes);
     this.words = new Int32Array(sab, g.data_offset_bytes, g.capacity_bytes / 4);
     claimSlot(this.header, H_PRODUCER_CLAIMED, 'the producer', options);
-    this.counters = new CounterBlock(this.header, H_PRODUCER_COUNTERS, PRODUCER_COUNTER_NAMES.length);
+    this.counters = counterView(sab, PRODUCER_COUNTERS_OFFSET_BYTES, PRODUCER_COUNTER_NAMES.length);
     this.write_local = Atomics.load(this.header, H_WRITE_CURSOR) >>> 0;
     this.write_published = this.write_local;
     this.read_min_seen = this.write_local;
@@ -103,8 +106,7 @@ export class RingProducer {
     const need_bytes = frameBytes(len_bytes);
     const skip_bytes = need_bytes > tail_bytes ? tail_bytes : 0;
     if (!this.hasSpace(skip_bytes + need_bytes)) {
-      this.counters.values[PC_FULL_REJECTS]++;
-      this.counters_dirty = true;
+      this.counters[PC_FULL_REJECTS]++;
       return -1;
     }
     let start = pos;
@@ -133,8 +135,8 @@ export class RingProducer {
     this.words[at >> 2] = len_bytes;
     this.write_local = (this.write_local + frameBytes(len_bytes)) >>> 0;
     this.reserved_at = -1;
-    this.counters.values[PC_FRAMES]++;
-    this.counters.values[PC_BYTES] += len_bytes;
+    this.pending_frames++;
+    this.pending_bytes += len_bytes;
   }
 
   /** Drops the pending reservation (no frame is written). */
@@ -169,22 +171,20 @@ export class RingProducer {
   }
 
   /**
-   * Publishes every committed frame: one store of the write cursor, counters, and a wake-up only if
-   * a consumer announced it is sleeping. Cheap when there is nothing new.
+   * Publishes every committed frame: one store of the write cursor, and a wake-up only if a
+   * consumer announced it is sleeping. Cheap when there is nothing new.
    */
   flush(): void {
-    if (this.write_local !== this.write_published) {
-      Atomics.store(this.header, H_WRITE_CURSOR, this.write_local | 0);
-      this.write_published = this.write_local;
-      if (Atomics.load(this.header, H_SLEEPING) !== 0 && Atomics.exchange(this.header, H_SLEEPING, 0) !== 0) {
-        wake(this.header, H_DATA_SEQ);
-        this.counters.values[PC_NOTIFIES]++;
-      }
-      this.counters_dirty = true;
-    }
-    if (this.counters_dirty) {
-      this.counters.publish();
-      this.counters_dirty = false;
+    if (this.write_local === this.write_published) return;
+    Atomics.store(this.header, H_WRITE_CURSOR, this.write_local | 0);
+    this.write_published = this.write_local;
+    this.counters[PC_FRAMES] += this.pending_frames;
+    this.counters[PC_BYTES] += this.pending_bytes;
+    this.pending_frames = 0;
+    this.pending_bytes = 0;
+    if (Atomics.load(this.header, H_SLEEPING) !== 0 && Atomics.exchange(this.header, H_SLEEPING, 0) !== 0) {
+      wake(this.header, H_DATA_SEQ);
+      this.counters[PC_NOTIFIES]++;
     }
   }
 
@@ -290,8 +290,7 @@ export class RingProducer {
   }
 
   private countSpaceWait(): void {
-    this.counters.values[PC_SPACE_WAITS]++;
-    this.counters.publish();
+    this.counters[PC_SPACE_WAITS]++;
   }
 
   private hasSpace(bytes: number): boolean {

@@ -1,20 +1,20 @@
 // Ring statistics, readable from any thread that holds the SAB (for /metrics and mntr).
-// Counters are 64-bit totals since the ring was created; frames/bytes count published frames.
+// Counters are totals since the ring was created (exact up to 2^53); frames/bytes count published
+// frames. Each value is read tear-free, but the snapshot as a whole is not atomic.
 
-import { readCounters } from './counters.js';
+import { counterView } from './counters.js';
 import {
   C_CLAIMED,
-  C_COUNTERS,
   C_READ_CURSOR,
   CC_BATCHES,
   CC_BYTES,
   CC_DATA_WAITS,
   CC_FRAMES,
   CONSUMER_COUNTER_NAMES,
+  consumerCountersOffsetBytes,
   consumerLine,
   H_CLOSED,
   H_PRODUCER_CLAIMED,
-  H_PRODUCER_COUNTERS,
   H_SLEEPING,
   H_WRITE_CURSOR,
   headerView,
@@ -24,6 +24,7 @@ import {
   PC_NOTIFIES,
   PC_SPACE_WAITS,
   PRODUCER_COUNTER_NAMES,
+  PRODUCER_COUNTERS_OFFSET_BYTES,
   readGeometry,
 } from './layout.js';
 
@@ -71,9 +72,8 @@ export function readRingStats(sab: SharedArrayBuffer): RingStats {
   const header = headerView(sab, g);
   const write_cursor = Atomics.load(header, H_WRITE_CURSOR) >>> 0;
   const consumers: RingConsumerStats[] = [];
-  for (let i = 0; i < g.consumers; i++) consumers.push(readConsumer(header, i, write_cursor));
-  const p = new Float64Array(PRODUCER_COUNTER_NAMES.length);
-  readCounters(header, H_PRODUCER_COUNTERS, p);
+  for (let i = 0; i < g.consumers; i++) consumers.push(readConsumer(sab, header, i, write_cursor));
+  const p = counterView(sab, PRODUCER_COUNTERS_OFFSET_BYTES, PRODUCER_COUNTER_NAMES.length);
   return {
     capacity_bytes: g.capacity_bytes,
     frame_bytes_max: g.frame_bytes_max,
@@ -93,10 +93,9 @@ export function readRingStats(sab: SharedArrayBuffer): RingStats {
   };
 }
 
-function readConsumer(header: Int32Array, i: number, write_cursor: number): RingConsumerStats {
+function readConsumer(sab: SharedArrayBuffer, header: Int32Array, i: number, write_cursor: number): RingConsumerStats {
   const line = consumerLine(i);
-  const c = new Float64Array(CONSUMER_COUNTER_NAMES.length);
-  readCounters(header, line + C_COUNTERS, c);
+  const c = counterView(sab, consumerCountersOffsetBytes(i), CONSUMER_COUNTER_NAMES.length);
   const read_cursor = Atomics.load(header, line + C_READ_CURSOR) >>> 0;
   return {
     attached: Atomics.load(header, line + C_CLAIMED) !== 0,

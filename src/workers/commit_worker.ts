@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
 import { CommitCore, type Origin, type Publication } from '../commit/commit_core.js';
-import { JuteWriter } from '../protocol/jute.js';
-import { decodeRequest } from '../protocol/messages.js';
+import { JuteReader, JuteWriter } from '../protocol/jute.js';
+import { readRequest } from '../protocol/messages.js';
 import { Ring, type RingConsumer } from '../ring/ring.js';
 import type { WriteRequest } from '../tree/prep.js';
 import { encodeTxn } from '../tree/txn_codec.js';
@@ -99,7 +99,7 @@ class CommitWorker {
     switch (kind) {
       case ShardToCommit.REQUEST: {
         const session_id = r.i64();
-        const request = decodeRequest(bytes.subarray(r.offset, end));
+        const request = readRequest(new JuteReader(bytes, r.offset, end));
         const origin: Origin = { shard, conn_id, xid: request.header.xid };
         // multi's decoded body is { ops }; prep takes the op list.
         const body = request.op === 'multi' ? request.body.ops : request.body;

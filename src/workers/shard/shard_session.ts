@@ -42,6 +42,8 @@ export interface Answer {
 export class ShardSession {
   /** Scratch writer for one outgoing frame at a time. */
   private readonly out = new JuteWriter(64 * 1024);
+  /** Connections whose socket reads are paused by bound(). */
+  private readonly paused = new Set<Conn>();
   /** Sessions that sent something since the last TOUCH. */
   private readonly touched = new Set<bigint>();
   packets_sent = 0;
@@ -51,7 +53,15 @@ export class ShardSession {
   latency_max_ms = 0;
   latency_total_ms = 0;
 
-  constructor(private readonly ctx: ShardContext) {}
+  /** Requests read but not answered, over all of this shard's connections. */
+  private queued_total = 0;
+  /** This shard's part of globalOutstandingLimit (ZooKeeper's throttle): past it, reading pauses. */
+  private readonly queued_total_max: number;
+
+  constructor(private readonly ctx: ShardContext) {
+    const shards = ctx.init.config.read_workers;
+    this.queued_total_max = Math.max(1, Math.floor(ctx.init.config.global_outstanding_limit / shards));
+  }
 
   private get config(): ServerConfig {
     return this.ctx.init.config;
@@ -68,6 +78,7 @@ export class ShardSession {
     }
     const pending: Pending = { request, payload, forwarded: false, received_ms: Date.now() };
     conn.queue.push(pending);
+    this.queued_total++;
     if (conn.state === 'connected' && isForwarded(request)) this.forward(conn, pending);
     this.bound(conn);
     this.drain(conn);
@@ -79,16 +90,30 @@ export class ShardSession {
     this.ctx.to_commit.send(h, pending.payload ?? new Uint8Array(0));
   }
 
-  /** Pauses reading a connection whose FIFO is full; resumes below half. */
+  /**
+   * Pauses reading a connection whose FIFO is full, or any connection that sends while the
+   * shard as a whole is over its throttle; resumes each below half of its bound.
+   */
   private bound(conn: Conn): void {
     const max = this.config.max_outstanding_per_session;
-    if (!conn.paused && conn.queue.length >= max) {
+    const over = conn.queue.length >= max || this.queued_total >= this.queued_total_max;
+    const under = conn.queue.length < max / 2 && this.queued_total < this.queued_total_max / 2;
+    if (!conn.paused && over) {
       conn.paused = true;
+      this.paused.add(conn);
       this.ctx.to_net.send(this.ctx.head.begin(ShardToNet.PAUSE).u32(conn.id));
-    } else if (conn.paused && conn.queue.length < max / 2) {
-      conn.paused = false;
-      this.ctx.to_net.send(this.ctx.head.begin(ShardToNet.RESUME).u32(conn.id));
+    } else if (conn.paused && under) {
+      this.resume(conn);
     }
+    if (this.paused.size > 0 && this.queued_total < this.queued_total_max / 2) {
+      for (const c of this.paused) if (c.queue.length < max / 2) this.resume(c);
+    }
+  }
+
+  private resume(conn: Conn): void {
+    conn.paused = false;
+    this.paused.delete(conn);
+    if (conn.state !== 'closed') this.ctx.to_net.send(this.ctx.head.begin(ShardToNet.RESUME).u32(conn.id));
   }
 
   /** Serves every request at the head of the FIFO that does not wait for a commit. */
@@ -97,6 +122,7 @@ export class ShardSession {
       const head = conn.queue[0];
       if (head.forwarded) break;
       conn.queue.shift();
+      this.queued_total--;
       const answer = this.serveLocal(conn, head.request);
       this.reply(conn, head, answer);
       if (answer.close) {
@@ -148,6 +174,7 @@ export class ShardSession {
   complete(conn: Conn, xid: number, name: BodyName | null, body: unknown, err: number): void {
     this.opcodeOfHead(conn, xid);
     const head = conn.queue.shift()!;
+    this.queued_total--;
     this.reply(conn, head, { err, name, body });
     this.drain(conn);
   }
@@ -246,7 +273,11 @@ export class ShardSession {
 
   /** Drops every trace of a connection (the socket is gone or going). */
   forget(conn: Conn): void {
+    if (conn.state === 'closed') return;
     conn.state = 'closed';
+    this.queued_total -= conn.queue.length;
+    conn.queue.length = 0;
+    this.paused.delete(conn);
     this.ctx.conns.delete(conn.id);
     this.ctx.watches.removeWatcher(conn.id);
     this.ctx.to_commit.send(this.ctx.head.begin(ShardToCommit.CONN_GONE).u32(conn.id).i64(conn.session_id));
@@ -307,7 +338,7 @@ export class ShardSession {
       latency_min_ms: this.requests_served ? this.latency_min_ms : 0,
       latency_max_ms: this.latency_max_ms,
       latency_total_ms: this.latency_total_ms,
-      outstanding: conns.reduce((n, c) => n + c.queued, 0),
+      outstanding: this.queued_total,
     };
   }
 }
