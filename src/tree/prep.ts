@@ -331,7 +331,7 @@ class ScratchView implements PrepView {
       case 'create': {
         const parent_path = parentPath(op.path);
         const parent = this.mustGet(parent_path);
-        this.changed.set(parent_path, { ...copyFacts(parent), child_count: parent.child_count + 1 });
+        this.changed.set(parent_path, { ...copyFacts(parent), cversion: op.parent_cversion, child_count: parent.child_count + 1 });
         this.changed.set(op.path, { acl: op.acl, version: 0, cversion: 0, aversion: 0, ephemeralOwner: op.ephemeral_owner, child_count: 0 });
         return;
       }

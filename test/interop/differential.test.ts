@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { lineDiff } from '../support/line_diff.js';
 import { serverKindsUnderTest, startServer, type ServerKind } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
-import { Transcript, type Line } from '../support/transcript.js';
+import { ScriptAborted, Transcript, type Line } from '../support/transcript.js';
 import { SCRIPT_SERVER_OPTIONS, runScript } from './differential_script.js';
 
 /**
@@ -36,7 +36,12 @@ async function runOn(kind: ServerKind): Promise<Transcript> {
   try {
     mkdirSync(DUMP_DIR, { recursive: true });
     const t = new Transcript(server.port, join(DUMP_DIR, `${kind}.live.txt`));
-    await runScript(t);
+    try {
+      await runScript(t);
+    } catch (e) {
+      if (!(e instanceof ScriptAborted)) throw e;
+      t.note('aborted', e.message);
+    }
     return t;
   } catch (e) {
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);

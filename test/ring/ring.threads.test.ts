@@ -73,8 +73,8 @@ describe('ring between real worker threads', () => {
 
   const scenarios: [string, Scenario][] = [
     ['SPSC, blocking waits (Atomics.wait)', { capacity_bytes: 4096, body_bytes_max: 300, frames: 200_000, batch: 16, producer_mode: 'block', consumer_modes: ['block'] }],
-    ['SPSC, async waits (Atomics.waitAsync)', { capacity_bytes: 8192, body_bytes_max: 1000, frames: 200_000, batch: 8, producer_mode: 'async', consumer_modes: ['async'] }],
-    ['SPMC, two consumers (one blocking, one async), async producer', { capacity_bytes: 16384, body_bytes_max: 1500, frames: 200_000, batch: 32, producer_mode: 'async', consumer_modes: ['block', 'async'] }],
+    ['SPSC, async waits (Atomics.waitAsync)', { capacity_bytes: 8192, body_bytes_max: 600, frames: 200_000, batch: 8, producer_mode: 'async', consumer_modes: ['async'] }],
+    ['SPMC, two consumers (one blocking, one async), async producer', { capacity_bytes: 16384, body_bytes_max: 800, frames: 200_000, batch: 32, producer_mode: 'async', consumer_modes: ['block', 'async'] }],
   ];
 
   for (const [name, s] of scenarios) {

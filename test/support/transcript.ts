@@ -112,6 +112,11 @@ function renderBytes(b: Uint8Array, key: string): string {
   return /^[\x20-\x7e]*$/.test(s) ? JSON.stringify(s) : `hex:${Buffer.from(b).toString('hex')}`;
 }
 
+/** Thrown when a step cannot complete (no reply): the transcript so far is still compared. */
+export class ScriptAborted extends Error {
+  override readonly name = 'ScriptAborted';
+}
+
 export interface OpOptions {
   /** Error name the reference server is known to answer (checked; mismatch = expectation failure). */
   expect?: string;
@@ -223,7 +228,9 @@ export class Transcript {
       const msg = e instanceof Error ? e.message : String(e);
       this.lines.push({ label, text: `${name} ${op}${req} → NO REPLY (${msg})` });
       this.check(label, o.expect, 'NO REPLY');
-      return null;
+      // Replies come in request order: a session whose request went unanswered is stuck, and
+      // every later step would only wait out its timeout. Stop the script here.
+      throw new ScriptAborted(`${label}: ${msg}`);
     }
     const status = reply.err === 0 ? 'OK' : errorName(reply.err);
     const tail = reply.body === null ? '' : ` ${this.norm.render(reply.body)}`;

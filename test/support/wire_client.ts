@@ -52,7 +52,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-const REPLY_TIMEOUT_MS = 20_000;
+const REPLY_TIMEOUT_MS = 10_000;
 
 export class WireClient {
   /** Everything received after the handshake, in arrival order. */
