@@ -28,7 +28,7 @@ function rangeText(k: KeySpec): string {
   if (k.type.kind === 'bool') return 'true or false';
   if (k.type.kind === 'list') return 'comma-separated list';
   if (k.type.kind === 'digest') return 'user:base64digest';
-  return k.type.format === 'host' ? 'IP address or host name' : 'path';
+  return k.type.format === 'host' ? 'IP address or host name' : 'a non-empty path';
 }
 
 function defaultText(k: KeySpec): string {

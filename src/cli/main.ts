@@ -34,21 +34,16 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-/** Specifier kept in a variable: the server module is built by another engineer and may be absent. */
-const SERVER_MODULE = '../server/server.js';
-
+/** Loaded lazily: `--help` and config errors should not start worker machinery. */
 async function importServer(): Promise<StartServer> {
-  let mod: unknown;
   try {
-    mod = await import(SERVER_MODULE);
+    const mod = await import('../server/server.js');
+    return mod.startServer;
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND') throw new Error('the server module (dist/server/server.js) is missing: run `npm run build`');
     throw e;
   }
-  const start = (mod as { startServer?: unknown }).startServer;
-  if (typeof start !== 'function') throw new Error('server/server.js does not export startServer(config)');
-  return start as StartServer;
 }
 
 function processSignals(handler: (signal: StopSignal) => void): () => void {

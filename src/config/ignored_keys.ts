@@ -6,7 +6,7 @@
 export type IgnoredReason = 'replication' | 'admin server' | 'persistence' | 'metrics' | 'other';
 
 export interface IgnoredKey {
-  /** Exact name, or a prefix when it ends with '.' or '*' is implied by `prefix`. */
+  /** Exact key name, or (with `prefix`) the start of every key of a family: `metricsProvider.` */
   readonly name: string;
   readonly prefix?: boolean;
   readonly reason: IgnoredReason;

@@ -206,6 +206,7 @@ export class RingProducer {
         if (this.hasSpace(need)) return true;
         const left_ms = msUntil(deadline);
         if (left_ms <= 0) return false;
+        if (!this.announcementStands()) continue;
         this.countSpaceWait();
         sleepOn(this.header, H_SPACE_SEQ, seen, left_ms);
       }
@@ -229,6 +230,7 @@ export class RingProducer {
         if (this.hasSpace(need)) return true;
         const left_ms = msUntil(deadline);
         if (left_ms <= 0) return false;
+        if (!this.announcementStands()) continue;
         this.countSpaceWait();
         const pending = sleepOnAsync(this.header, H_SPACE_SEQ, seen, left_ms);
         if (pending !== null) await pending;
@@ -290,6 +292,16 @@ export class RingProducer {
   private announceSpaceWait(need: number): void {
     Atomics.store(this.header, H_SPACE_TARGET, (this.write_local + need - this.capacity_bytes) | 0);
     Atomics.store(this.header, H_PRODUCER_WAITING, 1);
+  }
+
+  /**
+   * Whether PRODUCER_WAITING is still 1 after SPACE_SEQ was read. A consumer that reached the target
+   * takes the flag (1 -> 0) and then bumps SPACE_SEQ. If it took the flag before we read SPACE_SEQ,
+   * its bump may already be in `seen`, while another consumer (SPMC) still holds the space: sleeping
+   * then would wait for a wake-up nobody will send, because the flag is gone. So re-announce instead.
+   */
+  private announcementStands(): boolean {
+    return Atomics.load(this.header, H_PRODUCER_WAITING) !== 0;
   }
 
   private countSpaceWait(): void {

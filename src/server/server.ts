@@ -42,6 +42,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     new WorkerHandle(`shard-${i}`, script('shard_worker'), init('shard', i), () => {}, onExit(`shard-${i}`)),
   );
   let listening: (port: number) => void = () => {};
+  let bound_port = config.client_port;
   const port_ready = new Promise<number>((resolve) => (listening = resolve));
   const workers: ReplicaWorkers = { net: undefined as unknown as WorkerHandle, commit, shards };
   const net = new WorkerHandle(
@@ -50,10 +51,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     init('net'),
     (m) => {
       const msg = m as { type?: string; port?: number; error?: string; conn_id?: number; cmd?: string };
-      if (msg.type === 'listening') listening(msg.port ?? 0);
+      if (msg.type === 'listening') {
+        bound_port = msg.port ?? 0;
+        listening(bound_port);
+      }
       else if (msg.type === 'failed') fail(new Error(`cannot listen on ${config.client_port_address}:${config.client_port}: ${msg.error}`));
       else if (msg.type === 'four_letter') {
-        void answerFourLetter(msg.cmd ?? '', config, workers, started_ms).then((text) =>
+        void answerFourLetter(msg.cmd ?? '', { ...config, client_port: bound_port }, workers, started_ms).then((text) =>
           net.post({ type: 'four_letter_answer', conn_id: msg.conn_id, text }),
         );
       }

@@ -15,6 +15,9 @@ import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tool
 import { ScriptAborted, Transcript, type Line } from '../support/transcript.js';
 import { SCRIPT_SERVER_OPTIONS, runScript } from './differential_script.js';
 
+const EXISTS_ACL =
+  'exists() checks READ since ZooKeeper 3.9.2 / 3.8.4 (ZOOKEEPER-4799); Debian ships 3.8.0, which returns the Stat without a READ check';
+
 /**
  * Steps (by transcript label) where waitfree deliberately answers differently from the Debian
  * Apache ZooKeeper 3.8.0 we compare against. Each entry says why; keep this list short.
@@ -22,11 +25,22 @@ import { SCRIPT_SERVER_OPTIONS, runScript } from './differential_script.js';
 const KNOWN_DIFFERENCES: ReadonlyArray<{ label: string; why: string }> = [
   {
     label: 'auth: other exists',
-    why: 'exists() checks READ since ZooKeeper 3.9.2 / 3.8.4 (CVE-2024-23944 follow-up); Debian ships 3.8.0, which returns the Stat',
+    why: EXISTS_ACL,
+  },
+  {
+    label: 'watches: exists watch on unreadable node',
+    why: EXISTS_ACL,
   },
 ];
 
 const DUMP_DIR = join(tmpdir(), 'waitfree-differential');
+
+/** Each server's output (tail) after the script, for the failure message. */
+const server_logs = new Map<ServerKind, string>();
+
+function lastLines(text: string, n: number): string {
+  return text.split('\n').slice(-n).join('\n');
+}
 
 const zk_missing = missingTools(APACHE_ZK_FILES, true);
 toolPresenceTest('Apache ZooKeeper 3.8 (Debian)', zk_missing);
@@ -42,6 +56,8 @@ async function runOn(kind: ServerKind): Promise<Transcript> {
       if (!(e instanceof ScriptAborted)) throw e;
       t.note('aborted', e.message);
     }
+    if (!server.alive()) t.note('server', `${kind} process exited during the script`);
+    server_logs.set(kind, server.output());
     return t;
   } catch (e) {
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
@@ -85,8 +101,10 @@ describe.skipIf(zk_missing.length > 0)('differential: Apache ZooKeeper 3.8 vs wa
     const file = dump('waitfree', ours);
     const diff = lineDiff(comparable(reference.lines), comparable(ours.lines));
     if (diff !== '') {
+      const log = lastLines(server_logs.get('waitfree') ?? '', 40);
       throw new Error(
-        `transcripts differ (- Apache ZooKeeper 3.8, + waitfree); full transcripts in ${DUMP_DIR}/{zookeeper,waitfree}.txt\n${diff}`,
+        `transcripts differ (- Apache ZooKeeper 3.8, + waitfree); full transcripts in ${DUMP_DIR}/{zookeeper,waitfree}.txt\n${diff}` +
+          `\n--- waitfree output (last 40 lines) ---\n${log}`,
       );
     }
     expect(file).toContain('waitfree');

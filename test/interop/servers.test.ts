@@ -2,6 +2,7 @@
 // handshake, and stop() ends the process and removes its temp dir.
 
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fourLetter, serverKindsUnderTest, sessionHandshake, startServer } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
@@ -18,11 +19,12 @@ for (const kind of serverKindsUnderTest()) {
         expect(await fourLetter(server.port, 'ruok')).toBe('imok');
         expect(await fourLetter(server.port, 'srvr')).toMatch(/Mode: standalone/);
         expect(await sessionHandshake(server.port)).toBe(true);
-        expect(existsSync(server.dataDir)).toBe(true);
+        // The launcher's temp dir (config file; the data dir inside it) exists while running.
+        expect(existsSync(dirname(server.dataDir))).toBe(true);
       } finally {
         await server.stop();
       }
-      expect(existsSync(server.dataDir)).toBe(false);
+      expect(existsSync(dirname(server.dataDir))).toBe(false);
       expect(() => process.kill(server.pid, 0)).toThrow();
     });
   });

@@ -18,6 +18,7 @@ interface Result {
   frames: number;
   checksum: number;
   errors?: string[];
+  wait_ms_max: number;
 }
 
 function start(script: string, workerData: object): { worker: Worker; done: Promise<Result> } {
@@ -80,6 +81,7 @@ describe('ring between real worker threads', () => {
   for (const [name, s] of scenarios) {
     it(name, async () => {
       const { sent, received, stats } = await run(s);
+      console.log(name, [sent, ...received].map((r) => r.wait_ms_max.toFixed(1)));
       expect(sent.frames).toBe(s.frames);
       for (const r of received) {
         expect(r.errors).toEqual([]);

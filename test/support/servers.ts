@@ -36,6 +36,8 @@ export interface RunningServer {
   connectString: string;
   /** Output of the process so far (tail), for error messages. */
   output(): string;
+  /** False once the process has exited. */
+  alive(): boolean;
   stop(): Promise<void>;
 }
 
@@ -288,6 +290,7 @@ async function launch(spec: LaunchSpec): Promise<RunningServer> {
     dataDir: spec.dataDir,
     connectString: `127.0.0.1:${spec.port}`,
     output: () => tail.toString(),
+    alive: () => child.exitCode === null && child.signalCode === null,
     stop: () => stopChild(child, exited, spec.dir),
   };
   try {

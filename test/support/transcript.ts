@@ -1,8 +1,10 @@
 // Records a scripted protocol session as text lines that can be compared between two servers.
 //
 // Normalisation (so that runs on different servers, at different times, compare equal):
-// - zxids (ReplyHeader.zxid, czxid, mzxid, pzxid) become Z1, Z2, ... in order of first appearance,
-//   so "the second zxid the script saw" compares equal; 0 and -1 stay literal.
+// - zxids (ReplyHeader.zxid, czxid, mzxid, pzxid) become symbols in order of first appearance,
+//   numbered per script section (Z3.1 = the first new zxid seen in section 3), so "the second
+//   zxid the section saw" compares equal and one extra zxid on one server only shifts names until
+//   the next section; 0 and -1 stay literal.
 // - session ids (ConnectResponse.sessionId, ephemeralOwner) become S1, S2, ... likewise; 0 stays.
 // - ctime/mtime become <time> when plausible (0, or within the run ± slack), else BADTIME(v).
 // - session passwords are shown by length only.
@@ -13,6 +15,7 @@
 // Notifications are printed at explicit `events(client, n)` steps (and when a client closes), so
 // their place in the transcript does not depend on socket timing.
 
+import { createHash } from 'node:crypto';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { Err, errorName } from '../../src/protocol/errors.js';
 import { opName } from '../../src/protocol/opcodes.js';
@@ -61,12 +64,31 @@ class SymbolTable<K> {
 }
 
 export class Normaliser {
-  private readonly zxids = new SymbolTable<number>('Z');
+  /** zxid -> symbol; symbols are numbered per section (Z<section>.<n>). */
+  private readonly zxids = new Map<number, string>();
+  private scope = 0;
+  private scope_count = 0;
   private readonly sessions = new SymbolTable<bigint>('S');
   constructor(private readonly started_ms: number) {}
 
+  /**
+   * Starts a new numbering scope: zxids first seen from now on are Z<scope>.1, Z<scope>.2, ...
+   * One server using an extra zxid then shifts the names only until the next section, instead
+   * of for the rest of the transcript.
+   */
+  nextScope(): void {
+    this.scope++;
+    this.scope_count = 0;
+  }
+
   zxid(v: number): string {
-    return v === 0 || v === -1 ? String(v) : this.zxids.get(v);
+    if (v === 0 || v === -1) return String(v);
+    let s = this.zxids.get(v);
+    if (s === undefined) {
+      s = `Z${this.scope}.${++this.scope_count}`;
+      this.zxids.set(v, s);
+    }
+    return s;
   }
 
   session(v: bigint): string {
@@ -108,6 +130,7 @@ export class Normaliser {
 
 function renderBytes(b: Uint8Array, key: string): string {
   if (key === 'passwd') return `<${b.length} bytes>`;
+  if (b.length > 64) return `<${b.length} bytes sha1:${createHash('sha1').update(b).digest('hex').slice(0, 12)}>`;
   const s = Buffer.from(b).toString('utf8');
   return /^[\x20-\x7e]*$/.test(s) ? JSON.stringify(s) : `hex:${Buffer.from(b).toString('hex')}`;
 }
@@ -139,6 +162,8 @@ export class Transcript {
   readonly norm: Normaliser;
   private readonly clients = new Map<string, ClientState>();
   private section = '';
+  /** Clients with a request that never got a reply (their session's queue is stuck). */
+  private readonly stuck = new Set<string>();
 
   constructor(
     private readonly port: number,
@@ -157,6 +182,7 @@ export class Transcript {
   /** Starts a named section: labels are `section: step`. */
   begin(section: string): void {
     this.section = section;
+    this.norm.nextScope();
   }
 
   note(label: string, text: string): void {
@@ -181,7 +207,15 @@ export class Transcript {
 
   /** Connects a named client; records the ConnectResponse (or that the server closed instead). */
   async connect(name: string, opts: ConnectOptions = {}, o: OpOptions = {}): Promise<ConnectResponse | null> {
-    const { client, outcome } = await WireClient.connect(this.port, opts);
+    let connected: Awaited<ReturnType<typeof WireClient.connect>>;
+    try {
+      connected = await WireClient.connect(this.port, opts);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.lines.push({ label: this.full(o.label ?? `connect ${name}`), text: `${name} CONNECT FAILED (${msg})` });
+      throw new ScriptAborted(`connect ${name}: ${msg}`);
+    }
+    const { client, outcome } = connected;
     const state: ClientState = { wire: client, printed_notifications: 0, closed_printed: false };
     this.clients.set(name, state);
     const label = this.full(o.label ?? `connect ${name}`);
@@ -228,6 +262,7 @@ export class Transcript {
       const msg = e instanceof Error ? e.message : String(e);
       this.lines.push({ label, text: `${name} ${op}${req} → NO REPLY (${msg})` });
       this.check(label, o.expect, 'NO REPLY');
+      this.stuck.add(name);
       // Replies come in request order: a session whose request went unanswered is stuck, and
       // every later step would only wait out its timeout. Stop the script here.
       throw new ScriptAborted(`${label}: ${msg}`);
@@ -283,6 +318,46 @@ export class Transcript {
   async closeSession(name: string, o: OpOptions = {}): Promise<void> {
     await this.record(name, 'closeSession', null, o, () => this.client(name).request(-11, null));
     await this.expectClosed(name, 5_000, o.label ?? `closeSession ${name}`);
+  }
+
+  /**
+   * Runs `step` on a fresh throwaway client `name` (for requests that may make a server close
+   * the connection), then records whether the server closed it; closes the session if not.
+   */
+  async probe(name: string, step: () => Promise<unknown>, close_wait_ms = 500): Promise<void> {
+    // Local investigation aid: WAITFREE_DIFF_SKIP_PROBES=e7,uk skips probes that crash a server,
+    // so the rest of the script can be compared.
+    const skip = (process.env.WAITFREE_DIFF_SKIP_PROBES ?? '').split(',').map((x) => x.trim());
+    if (skip.includes(name)) {
+      this.note(`probe ${name}`, 'skipped (WAITFREE_DIFF_SKIP_PROBES)');
+      return;
+    }
+    await this.connect(name);
+    try {
+      await step();
+    } catch (e) {
+      if (!(e instanceof ScriptAborted)) throw e;
+      this.drop(name);
+      return;
+    }
+    await this.expectClosed(name, close_wait_ms, `after probe ${name}`);
+    const st = this.clients.get(name);
+    if (st !== undefined && !st.wire.isClosed()) await this.closeSession(name, { label: `close probe ${name}` });
+  }
+
+  /**
+   * After an aborted section: reconnects each named client whose connection is gone (or stuck),
+   * so later sections still run. Lines show it, so the diff shows where it happened.
+   */
+  async revive(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const st = this.clients.get(name);
+      if (st === undefined || (!st.wire.isClosed() && !this.stuck.has(name))) continue;
+      this.stuck.delete(name);
+      st.wire.destroy();
+      this.clients.delete(name);
+      await this.connect(name, {}, { label: `revive ${name}` });
+    }
   }
 
   /** Drops a client's TCP connection without closing its session. */

@@ -57,7 +57,7 @@ const REPLY_TIMEOUT_MS = 10_000;
 export class WireClient {
   /** Everything received after the handshake, in arrival order. */
   readonly received: Received[] = [];
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private pending: Pending[] = [];
   /** Requests with special xids (ping -2, auth -4, setWatches -8): FIFO per xid. */
   private special = new Map<number, Pending[]>();

@@ -1,0 +1,108 @@
+// Four-letter words on the client port, answered from the live workers' stats.
+//
+// How these fail: a word not recognised in the first 4 bytes is taken for a frame length and the
+// connection closes with no text; stats not gathered from the commit worker leave Node count
+// unchanged after creates; connections not counted leave zk_num_alive_connections below the
+// number of open sessions; a whitelist not applied answers mntr with the metrics.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WireClient } from '../support/wire_client.js';
+import { fourLetter } from '../support/servers.js';
+import { OPEN_ACL, asReply, connectClient, connectMany, sleep, startTestServer, type TestServer } from './harness.js';
+
+function field(reply: string, pattern: RegExp): string {
+  const m = reply.match(pattern);
+  if (m === null) throw new Error(`${pattern} not found in:\n${reply}`);
+  return m[1];
+}
+
+describe('four-letter words, whitelist *', () => {
+  let server: TestServer;
+  const clients: WireClient[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer({ read_workers: 2, four_letter_whitelist: '*' });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    await server?.stop();
+  });
+
+  it('ruok answers imok; isro answers rw', async () => {
+    expect(await fourLetter(server.port, 'ruok')).toBe('imok');
+    expect(await fourLetter(server.port, 'isro')).toBe('rw');
+  });
+
+  it('srvr and stat report version, standalone mode, and a node count that grows by N after N creates', async () => {
+    const { client: c } = await connectClient(server.port);
+    clients.push(c);
+    const before = await fourLetter(server.port, 'srvr');
+    expect(before).toContain('Zookeeper version:');
+    expect(before).toContain('Mode: standalone');
+    const n0 = Number(field(before, /^Node count: (\d+)$/m));
+    const N = 7;
+    for (let i = 0; i < N; i++) expect(asReply(await c.request(1, { path: `/count-${i}`, data: null, acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+    const after = await fourLetter(server.port, 'srvr');
+    expect(Number(field(after, /^Node count: (\d+)$/m))).toBe(n0 + N);
+    const stat = await fourLetter(server.port, 'stat');
+    expect(stat).toContain('Zookeeper version:');
+    expect(stat).toContain('Mode: standalone');
+    expect(stat).toContain('Clients:');
+    expect(Number(field(stat, /^Node count: (\d+)$/m))).toBe(n0 + N);
+  });
+
+  it('mntr has zk_znode_count and zk_num_alive_connections counting the open sessions', async () => {
+    const opened = await connectMany(server.port, 3);
+    clients.push(...opened);
+    const mntr = await fourLetter(server.port, 'mntr');
+    const znodes = Number(field(mntr, /^zk_znode_count\t(\d+)$/m));
+    expect(znodes).toBeGreaterThanOrEqual(2); // at least / and /zookeeper
+    const alive = Number(field(mntr, /^zk_num_alive_connections\t(\d+)$/m));
+    expect(alive).toBeGreaterThanOrEqual(clients.filter((c) => !c.isClosed()).length);
+    // Closing sessions lowers the count again.
+    for (const c of opened) c.destroy();
+    const settled = async (): Promise<number> => Number(field(await fourLetter(server.port, 'mntr'), /^zk_num_alive_connections\t(\d+)$/m));
+    let now = await settled();
+    for (let i = 0; i < 50 && now > alive - opened.length; i++) {
+      await sleep(20);
+      now = await settled();
+    }
+    expect(now).toBeLessThanOrEqual(alive - opened.length);
+  });
+
+  it('conf lists clientPort as the port actually bound', async () => {
+    // With clientPort=0 the kernel picks the port; ZooKeeper's conf prints the bound port
+    // (ZooKeeperServer.getClientPort() = serverCnxnFactory.getLocalPort()).
+    const conf = await fourLetter(server.port, 'conf');
+    expect(conf).toMatch(/^clientPort=\d+$/m);
+    expect(Number(field(conf, /^clientPort=(\d+)$/m))).toBe(server.port);
+  });
+
+  it('cons lists a connected client with its session id', async () => {
+    const { client, response } = await connectClient(server.port);
+    clients.push(client);
+    expect(asReply(await client.request(3, { path: '/', watch: false })).err).toBe(0);
+    const cons = await fourLetter(server.port, 'cons');
+    const sid = BigInt.asUintN(64, response.sessionId).toString(16);
+    expect(cons).toContain(`sid=0x${sid}`);
+    expect(cons).toMatch(/\/127\.0\.0\.1:\d+\[/);
+  });
+});
+
+describe('four-letter words, default whitelist', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ read_workers: 1 });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('mntr answers the not-whitelisted text; srvr still works', async () => {
+    expect(await fourLetter(server.port, 'mntr')).toBe('mntr is not executed because it is not in the whitelist.');
+    const srvr = await fourLetter(server.port, 'srvr');
+    expect(srvr).toContain('Zookeeper version:');
+    expect(srvr).toContain('Mode: standalone');
+  });
+});
