@@ -157,6 +157,7 @@ export class RingConsumer {
         if (this.hasData()) return true;
         const left_ms = msUntil(deadline);
         if (closed || left_ms <= 0) return false;
+        if (!this.announcementStands()) continue;
         this.counters[CC_DATA_WAITS]++;
         sleepOn(this.header, H_DATA_SEQ, seen, left_ms);
       }
@@ -183,6 +184,7 @@ export class RingConsumer {
         if (this.hasData()) return true;
         const left_ms = msUntil(deadline);
         if (closed || left_ms <= 0) return false;
+        if (!this.announcementStands()) continue;
         this.counters[CC_DATA_WAITS]++;
         const pending = sleepOnAsync(this.header, H_DATA_SEQ, seen, left_ms);
         if (pending !== null) await pending;
@@ -190,6 +192,16 @@ export class RingConsumer {
     } finally {
       Atomics.and(this.header, H_SLEEPING, ~this.sleeping_bit);
     }
+  }
+
+  /**
+   * Whether this consumer's SLEEPING bit is still set after DATA_SEQ was read. The producer takes
+   * the whole word before bumping DATA_SEQ; if it did so for a publish this consumer had already
+   * polled, and before we read DATA_SEQ, sleeping now would miss the next publish (no bit, no
+   * notify). So re-announce instead (see waiter.ts).
+   */
+  private announcementStands(): boolean {
+    return (Atomics.load(this.header, H_SLEEPING) & this.sleeping_bit) !== 0;
   }
 
   /** Gives up this consumer slot so another thread may attach at the same read position. */

@@ -48,11 +48,14 @@ export const H_WRITE_CURSOR = 1 * LINE_WORDS + 0;
  *   sets its bit (Atomics.or) before its final emptiness check and clears it (Atomics.and) when
  *   done. The producer loads it once per flush; only if non-zero does it take the whole word
  *   (Atomics.exchange to 0) and notify, so one sleep costs one notify however many flushes follow.
+ *   A consumer sleeps only if its bit is still set after reading DATA_SEQ (see waiter.ts).
  * - DATA_SEQ: the word consumers Atomics.wait on. The producer increments it (then notifies) when
  *   it took a non-zero SLEEPING word, and on close. A consumer reads DATA_SEQ after announcing and
  *   before its final emptiness check, so a publish it missed always changes DATA_SEQ under it.
  * - PRODUCER_WAITING: 1 while the producer announced it waits for space. Consumers load it once
  *   per poll that released space; the consumer that wakes the producer takes it (CAS 1 -> 0).
+ *   The producer sleeps only if it still reads 1 after reading SPACE_SEQ (else it re-announces):
+ *   with several consumers one taker's progress may not be enough (see waiter.ts).
  * - SPACE_SEQ: the word the producer waits on; consumers increment it (then notify) after
  *   releasing space while PRODUCER_WAITING is 1 and their read cursor reached SPACE_TARGET.
  * - SPACE_TARGET: the read cursor every consumer must reach for the awaited frame to fit, stored

@@ -12,13 +12,13 @@
 // returns "not-equal" at once or is woken). A steady stream therefore pays one load per flush/poll
 // and no notify; notify is paid only when the other side really is (about to be) asleep.
 //
-// Taking the announcement adds one rule. A taker that acted before the waiter read SEQ is already
-// counted in `seen`, so the waiter may sleep only if its announcement still stands after reading
-// SEQ, unless the event that was announced for is enough by itself to end the wait:
-// - data: any publish gives every sleeping consumer data, and a consumer that read SEQ after the
-//   bump also sees the write cursor stored before it: no check needed;
-// - space (SPMC): one consumer reaching the target is not enough while another still lags, so the
-//   producer re-checks PRODUCER_WAITING after reading SEQ and re-announces if it was taken.
+// Taking the announcement adds one rule: the waiter sleeps only if its announcement still stands
+// after it read SEQ; otherwise it re-announces and re-checks. A taker that acted before the waiter
+// read SEQ has its bump already counted in `seen`, and the event it reacted to may not end this
+// wait: a publish the consumer had already polled before announcing (data), or one consumer
+// reaching the target while another still lags (space, SPMC). Sleeping then would wait for a
+// wake-up nobody sends, since the announcement is gone. (The space race showed up in stress runs
+// as multi-second stalls; the data race has the same shape, with a narrower window.)
 //
 // PITFALL (Node 20): a pending Atomics.waitAsync does NOT keep a worker thread alive. A worker whose
 // only pending work is waitForDataAsync()/waitForSpaceAsync() exits silently. Hold a ref'd timer,

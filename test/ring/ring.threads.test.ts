@@ -7,7 +7,9 @@ import { Ring } from '../../src/ring/ring.js';
 
 // Real threads: one producer worker and 1-2 consumer workers pass 200k frames of seeded random
 // sizes through a small ring (forcing wrap-around and backpressure). Consumers check every byte
-// and the checksum. Each scenario is bounded: workers are terminated after RUN_MS_MAX.
+// and the checksum. Each scenario is bounded: workers are terminated after RUN_MS_MAX, and every
+// single wait in a worker fails after 5 s, so a lost wake-up shows as a failure, not a slow pass.
+// (The SPMC scenario is the one that caught a lost producer wake-up; see announcementStands.)
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURES = new URL('./fixtures/', import.meta.url);
@@ -81,7 +83,6 @@ describe('ring between real worker threads', () => {
   for (const [name, s] of scenarios) {
     it(name, async () => {
       const { sent, received, stats } = await run(s);
-      console.log(name, [sent, ...received].map((r) => r.wait_ms_max.toFixed(1)));
       expect(sent.frames).toBe(s.frames);
       for (const r of received) {
         expect(r.errors).toEqual([]);

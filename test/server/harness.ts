@@ -97,10 +97,6 @@ export function replies(client: WireClient): Array<Extract<Received, { kind: 're
   return client.received.filter((r): r is Extract<Received, { kind: 'reply' }> => r.kind === 'reply');
 }
 
-export function replyCount(client: WireClient): number {
-  return client.received.reduce((n, r) => n + (r.kind === 'reply' ? 1 : 0), 0);
-}
-
 /** Creates a persistent node with open ACL; asserts success. */
 export async function mkdir(client: WireClient, path: string, data = ''): Promise<void> {
   const r = await client.request(1, { path, data: utf8(data), acl: OPEN_ACL, flags: 0 });

@@ -17,7 +17,7 @@
 
 import { createHash } from 'node:crypto';
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { Err, errorName } from '../../src/protocol/errors.js';
+import { errorName } from '../../src/protocol/errors.js';
 import { opName } from '../../src/protocol/opcodes.js';
 import type { OpCode, RequestInput } from '../../src/protocol/messages.js';
 import type { ConnectResponse } from '../../src/protocol/types.js';
@@ -149,13 +149,11 @@ export interface OpOptions {
 interface ClientState {
   wire: WireClient;
   printed_notifications: number;
-  closed_printed: boolean;
   session?: { sessionId: bigint; passwd: Uint8Array };
 }
 
 /** Runs script steps against one server and records the normalised transcript. */
 export class Transcript {
-  /** Appended to as lines are recorded (so a hung run shows how far it got). */
   readonly lines: Line[] = [];
   /** Steps whose result differed from `expect` (the script's claims about the reference). */
   readonly expectation_failures: string[] = [];
@@ -172,11 +170,12 @@ export class Transcript {
   ) {
     this.norm = new Normaliser(Date.now());
     if (live_file !== null) writeFileSync(live_file, '');
-    const push = this.lines.push.bind(this.lines);
-    this.lines.push = (...items: Line[]): number => {
-      if (this.live_file !== null) appendFileSync(this.live_file, items.map((l) => `${l.label} | ${l.text}\n`).join(''));
-      return push(...items);
-    };
+  }
+
+  /** Records one line (and appends it to the live file). */
+  private emit(line: Line): void {
+    this.lines.push(line);
+    if (this.live_file !== null) appendFileSync(this.live_file, `${line.label} | ${line.text}\n`);
   }
 
   /** Starts a named section: labels are `section: step`. */
@@ -186,7 +185,7 @@ export class Transcript {
   }
 
   note(label: string, text: string): void {
-    this.lines.push({ label: this.full(label), text });
+    this.emit({ label: this.full(label), text });
   }
 
   private full(label: string): string {
@@ -212,24 +211,23 @@ export class Transcript {
       connected = await WireClient.connect(this.port, opts);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      this.lines.push({ label: this.full(o.label ?? `connect ${name}`), text: `${name} CONNECT FAILED (${msg})` });
+      this.emit({ label: this.full(o.label ?? `connect ${name}`), text: `${name} CONNECT FAILED (${msg})` });
       throw new ScriptAborted(`connect ${name}: ${msg}`);
     }
     const { client, outcome } = connected;
-    const state: ClientState = { wire: client, printed_notifications: 0, closed_printed: false };
+    const state: ClientState = { wire: client, printed_notifications: 0 };
     this.clients.set(name, state);
     const label = this.full(o.label ?? `connect ${name}`);
     const req = this.norm.render({ timeOut: opts.timeout_ms ?? 30_000, sessionId: opts.sessionId ?? 0n, lastZxidSeen: opts.lastZxidSeen ?? 0 });
     if (outcome.kind === 'closed') {
-      this.lines.push({ label, text: `${name} connect ${req} → CLOSED (no ConnectResponse)` });
-      state.closed_printed = true;
+      this.emit({ label, text: `${name} connect ${req} → CLOSED (no ConnectResponse)` });
       this.check(label, o.expect, 'CLOSED');
       return null;
     }
     const r = outcome.response;
     state.session = { sessionId: r.sessionId, passwd: r.passwd };
     if (r.timeOut > 0) client.startKeepalive(Math.max(500, Math.floor(r.timeOut / 4)));
-    this.lines.push({ label, text: `${name} connect ${req} → ${this.norm.render(r)}` });
+    this.emit({ label, text: `${name} connect ${req} → ${this.norm.render(r)}` });
     this.check(label, o.expect, r.timeOut > 0 ? 'OK' : 'EXPIRED');
     return r;
   }
@@ -260,7 +258,7 @@ export class Transcript {
       reply = await send();
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      this.lines.push({ label, text: `${name} ${op}${req} → NO REPLY (${msg})` });
+      this.emit({ label, text: `${name} ${op}${req} → NO REPLY (${msg})` });
       this.check(label, o.expect, 'NO REPLY');
       this.stuck.add(name);
       // Replies come in request order: a session whose request went unanswered is stuck, and
@@ -269,7 +267,7 @@ export class Transcript {
     }
     const status = reply.err === 0 ? 'OK' : errorName(reply.err);
     const tail = reply.body === null ? '' : ` ${this.norm.render(reply.body)}`;
-    this.lines.push({ label, text: `${name} ${op}${req} → ${status} xid=${reply.xid} zxid=${this.norm.zxid(reply.zxid)}${tail}` });
+    this.emit({ label, text: `${name} ${op}${req} → ${status} xid=${reply.xid} zxid=${this.norm.zxid(reply.zxid)}${tail}` });
     this.check(label, o.expect, status);
     return reply;
   }
@@ -288,7 +286,7 @@ export class Transcript {
     const want = st.printed_notifications + n;
     const ok = await st.wire.until(() => st.wire.notificationCount() >= want, EVENTS_TIMEOUT_MS);
     this.printNotifications(name, st, this.full(label));
-    if (!ok) this.lines.push({ label: this.full(label), text: `${name} TIMEOUT waiting for ${n} notification(s)` });
+    if (!ok) this.emit({ label: this.full(label), text: `${name} TIMEOUT waiting for ${n} notification(s)` });
   }
 
   private printNotifications(name: string, st: ClientState, label: string): void {
@@ -296,7 +294,7 @@ export class Transcript {
     for (const r of all.slice(st.printed_notifications)) {
       if (r.kind !== 'notification') continue;
       const type = EVENT_TYPE_NAMES[r.event.type] ?? `type${r.event.type}`;
-      this.lines.push({
+      this.emit({
         label,
         text: `${name} EVENT ${type} ${JSON.stringify(r.event.path)} state=${r.event.state} zxid=* after_replies=${r.replies_before}`,
       });
@@ -310,8 +308,7 @@ export class Transcript {
     if (st === undefined) throw new Error(`no client ${name}`);
     const closed = await st.wire.waitClosed(timeout_ms);
     this.printNotifications(name, st, this.full(label));
-    this.lines.push({ label: this.full(label), text: `${name} ${closed ? 'connection closed by server' : 'connection still open'}` });
-    st.closed_printed = closed;
+    this.emit({ label: this.full(label), text: `${name} ${closed ? 'connection closed by server' : 'connection still open'}` });
   }
 
   /** Sends closeSession, records the reply and that the server closed the connection. */
@@ -365,7 +362,6 @@ export class Transcript {
     const st = this.clients.get(name);
     if (st === undefined) throw new Error(`no client ${name}`);
     st.wire.destroy();
-    st.closed_printed = true;
   }
 
   /** Closes every client still open (closeSession), printing any unprinted notifications. */
@@ -392,9 +388,4 @@ function pathOf(body: unknown): string {
     if (typeof b.prefixPath === 'string') return ` ${b.prefixPath}`;
   }
   return '';
-}
-
-/** The error name for a code, or OK. */
-export function statusName(code: number): string {
-  return code === Err.OK ? 'OK' : errorName(code);
 }

@@ -5,6 +5,7 @@ import { AddWatchMode } from '../../protocol/constants.js';
 import { Err } from '../../protocol/errors.js';
 import type { DecodedRequest } from '../../protocol/messages.js';
 import { Op } from '../../protocol/opcodes.js';
+import { validatePath } from '../../protocol/paths.js';
 import type { AddWatchRequest, AuthPacket, ClientInfo, Id, WatchTypeRequest } from '../../protocol/types.js';
 import { digestId } from '../../tree/acl.js';
 import type { Delivery, SetWatchesLists } from '../../watch/watch_table.js';
@@ -26,11 +27,13 @@ export function serveSessionOp(
     case Op.setWatches:
     case Op.setWatches2: {
       const tree = { statOf: (path: string) => ctx.tree.stat(path) };
-      for (const d of ctx.watches.setWatches(conn.id, request.body as SetWatchesLists, tree)) deliver(d);
+      const lists = validPathsOnly(request.body as SetWatchesLists);
+      for (const d of ctx.watches.setWatches(conn.id, lists, tree)) deliver(d);
       return OK;
     }
     case Op.addWatch: {
       const req = request.body as AddWatchRequest;
+      if (validatePath(req.path) !== null) return { err: Err.BADARGUMENTS, name: null, body: null };
       if (req.mode !== AddWatchMode.PERSISTENT && req.mode !== AddWatchMode.PERSISTENT_RECURSIVE) {
         return { err: Err.BADARGUMENTS, name: null, body: null };
       }
@@ -51,6 +54,19 @@ export function serveSessionOp(
     default:
       return { err: Err.UNIMPLEMENTED, name: null, body: null };
   }
+}
+
+/** Drops paths no znode can have (only a broken client sends them; they could never fire). */
+function validPathsOnly(lists: SetWatchesLists): SetWatchesLists {
+  const keep = (paths: string[] | undefined) => paths?.filter((p) => validatePath(p) === null);
+  return {
+    relativeZxid: lists.relativeZxid,
+    dataWatches: keep(lists.dataWatches) ?? [],
+    existWatches: keep(lists.existWatches) ?? [],
+    childWatches: keep(lists.childWatches) ?? [],
+    persistentWatches: keep(lists.persistentWatches),
+    persistentRecursiveWatches: keep(lists.persistentRecursiveWatches),
+  };
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { Perms, PROTOCOL_VERSION, SESSION_PASSWD_BYTES, Xid } from '../../protocol/constants.js';
 import { encodeConnectResponse } from '../../protocol/connect.js';
-import { Err } from '../../protocol/errors.js';
+import { Err, KeeperError } from '../../protocol/errors.js';
 import { JuteWriter } from '../../protocol/jute.js';
 import { encodeNotification, encodeReply, type BodyName, type DecodedRequest } from '../../protocol/messages.js';
 import { Op, opSpec } from '../../protocol/opcodes.js';
@@ -135,8 +135,15 @@ export class ShardSession {
 
   private serveLocal(conn: Conn, request: DecodedRequest): Answer {
     const kind = request.unknown ? 'unsupported' : opSpec(request.header.type)?.kind;
-    if (kind === 'read') return serveTreeRead(this.ctx, conn, request);
-    if (kind === 'session') return serveSessionOp(this.ctx, conn, request, (d) => this.deliver(d));
+    try {
+      if (kind === 'read') return serveTreeRead(this.ctx, conn, request);
+      if (kind === 'session') return serveSessionOp(this.ctx, conn, request, (d) => this.deliver(d));
+    } catch (e) {
+      // A request-level failure (e.g. an unknown WatcherType is MARSHALLINGERROR) answers that
+      // request only; anything else is a bug and takes the worker down.
+      if (e instanceof KeeperError) return { err: e.code, name: null, body: null };
+      throw e;
+    }
     // Unknown opcodes: ZooKeeper answers UNIMPLEMENTED and closes the connection.
     return { err: Err.UNIMPLEMENTED, name: null, body: null, close: request.unknown };
   }
