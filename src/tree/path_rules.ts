@@ -1,5 +1,6 @@
-// Znode path rules (Apache ZooKeeper's PathUtils.validatePath) and the path arithmetic the tree
-// needs. Strings are indexed by UTF-16 code unit, as Java's String is, so character ranges match.
+// The path arithmetic the tree needs, on top of the protocol's path rules (protocol/paths.ts).
+
+import { baseName, validatePath } from '../protocol/paths.js';
 
 /**
  * Paths ZooKeeper creates itself and refuses to delete (DataTree.isSpecialPath).
@@ -11,41 +12,14 @@ export function isSpecialPath(path: string): boolean {
   return SPECIAL_PATHS.has(path);
 }
 
-/** A code unit that may not appear in a path (control characters, surrogates, private use, specials). */
-function isForbiddenChar(c: number): boolean {
-  return (c > 0 && c <= 0x1f) || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) || c >= 0xfff0;
-}
-
-/**
- * Why `path` is not a valid znode path, or null when it is. Rules: starts with '/', no trailing
- * '/' (except the root), no empty segment, no '.' or '..' segment, no U+0000, none of the
- * characters in isForbiddenChar.
- */
-export function invalidPathReason(path: string): string | null {
-  if (path.length === 0) return 'path length must be > 0';
-  if (path.charCodeAt(0) !== 0x2f) return 'path must start with /';
-  if (path.length === 1) return null;
-  if (path.charCodeAt(path.length - 1) === 0x2f) return 'path must not end with /';
-  for (let i = 1; i < path.length; i++) {
-    const c = path.charCodeAt(i);
-    const prev = path.charCodeAt(i - 1);
-    const segment_ends = i + 1 === path.length || path.charCodeAt(i + 1) === 0x2f;
-    if (c === 0) return `null character @${i}`;
-    if (c === 0x2f && prev === 0x2f) return `empty node name @${i}`;
-    if (c === 0x2e && prev === 0x2e && path.charCodeAt(i - 2) === 0x2f && segment_ends) return `relative path @${i}`;
-    if (c === 0x2e && prev === 0x2f && segment_ends) return `relative path @${i}`;
-    if (isForbiddenChar(c)) return `invalid character @${i}`;
-  }
-  return null;
-}
-
+/** True when `path` is a valid znode path (protocol/paths.ts: PathUtils.validatePath's rules). */
 export function isValidPath(path: string): boolean {
-  return invalidPathReason(path) === null;
+  return validatePath(path) === null;
 }
 
 /**
- * Parent of an absolute path: '/a' -> '/', '/a/b' -> '/a'. ZooKeeper computes '' for children of
- * the root and keeps '' as an alias of '/'; we map to '/' directly. Requires a '/' in `path`.
+ * Parent of an absolute path: '/a' -> '/', '/a/b' -> '/a', and '/' -> '/' (prep relies on the
+ * root being its own parent: creating '/' then fails NODEEXISTS, as in ZooKeeper).
  */
 export function parentPath(path: string): string {
   const last_slash = path.lastIndexOf('/');
@@ -54,9 +28,7 @@ export function parentPath(path: string): string {
 }
 
 /** Last segment of an absolute path ('' for the root). */
-export function childName(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
+export const childName = baseName;
 
 /** `parent` + '/' + `name`, without doubling the root's slash. */
 export function joinPath(parent: string, name: string): string {

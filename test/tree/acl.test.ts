@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Perms } from '../../src/protocol/constants.js';
 import type { ACL, Id } from '../../src/protocol/types.js';
 import { checkAcl, digestId, fixupAcl, OPEN_ACL_UNSAFE, redactDigests } from '../../src/tree/acl.js';
-import { invalidPathReason, isValidPath, parentPath } from '../../src/tree/path_rules.js';
+import { validatePath as invalidPathReason } from '../../src/protocol/paths.js';
+import { isValidPath, parentPath } from '../../src/tree/path_rules.js';
 
 const ip = (id: string): Id => ({ scheme: 'ip', id });
 const acl1 = (scheme: string, id: string, perms: number = Perms.ALL): ACL[] => [{ perms, id: { scheme, id } }];
