@@ -129,13 +129,16 @@ export class CommitCore {
   reattach(origin: Origin, session_id: bigint, passwd: Uint8Array, timeout_ms: number): void {
     const record = this.sessions.get(session_id);
     const ok = record !== undefined && !record.closing && passwdEquals(record.passwd, passwd);
-    if (!ok) {
-      this.outbox.push({ kind: 'session', origin, session_id: 0n, timeout_ms: 0, passwd: new Uint8Array(16), ok: false });
-      return;
-    }
+    // Like ZooKeeper, a reconnect for a live session closes the connection that held it, even
+    // when the password turns out wrong (the session itself lives on).
     const previous = this.owners.get(session_id);
     if (previous && (previous.shard !== origin.shard || previous.conn_id !== origin.conn_id)) {
       this.outbox.push({ kind: 'close_conn', shard: previous.shard, conn_id: previous.conn_id });
+      this.owners.set(session_id, null);
+    }
+    if (!ok) {
+      this.outbox.push({ kind: 'session', origin, session_id: 0n, timeout_ms: 0, passwd: new Uint8Array(16), ok: false });
+      return;
     }
     this.owners.set(session_id, { shard: origin.shard, conn_id: origin.conn_id });
     this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);

@@ -70,6 +70,8 @@ export class DataTree {
     this.insertSystemNode('/zookeeper/quota', OPEN_ACL_UNSAFE);
     // Reconfig data is readable by anyone, writable by nobody but super (ZOOKEEPER-2014).
     this.insertSystemNode('/zookeeper/config', READ_ACL_UNSAFE);
+    // ZooKeeper installs this ACL with setACL(path, acl, -1), which stores aversion -1.
+    this.nodes.get('/zookeeper/config')!.aversion = -1;
   }
 
   private insertSystemNode(path: string, acl: readonly ACL[]): void {
@@ -313,8 +315,9 @@ export class DataTree {
     switch (op.kind) {
       case 'create': {
         const node = this.createNode(op, header, events);
-        // OpResult.CreateResult: type 1 without a Stat, else 15 whatever the create opcode.
-        if (op.opcode === 1) return { type: 1, response: { path: op.path } };
+        // OpResult.CreateResult: ZooKeeper answers create and create2 inside a multi with the
+        // path only (type 1); container and TTL creates with path and Stat (type 15).
+        if (op.opcode === 1 || op.opcode === 15) return { type: 1, response: { path: op.path } };
         return { type: 15, response: { path: op.path, stat: statOf(node) } };
       }
       case 'delete':

@@ -151,17 +151,17 @@ function prepOne(view: PrepView, ctx: PrepContext, op: PrepOp): TxnOp {
 }
 
 /**
- * Error code for a create's mode, or 0. ZooKeeper lets the opcode silently override the mode
- * (createContainer with flags 0 makes a container, create with flags 4 a persistent node, and
- * createTTL with a non-TTL mode breaks its apply); we refuse any opcode/mode mismatch instead.
+ * Error code for a create's mode, or 0. As in ZooKeeper (PrepRequestProcessor), the mode comes
+ * from the flags and the opcode only picks the reply record: createContainer with flags 0 makes a
+ * persistent node, create with flags 4 a container. A TTL mode needs a valid ttl (only createTTL
+ * carries one) and createTTL a TTL mode (ZooKeeper: "ttl not valid for mode" -> BADARGUMENTS).
  */
 function createModeError(ctx: PrepContext, opcode: number, flags: number, ttl: number): number {
   const mode = CREATE_MODES.get(flags);
   if (mode === undefined) return Err.BADARGUMENTS;
   if (mode.ttl && !ctx.ttl_enabled) return Err.UNIMPLEMENTED;
   if (mode.ttl ? !isValidTtl(ttl) : ttl >= 0) return Err.BADARGUMENTS;
-  if ((opcode === Op.createContainer) !== mode.container) return Err.BADARGUMENTS;
-  if ((opcode === Op.createTTL) !== mode.ttl) return Err.BADARGUMENTS;
+  if (opcode === Op.createTTL && !mode.ttl) return Err.BADARGUMENTS;
   return 0;
 }
 

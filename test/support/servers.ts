@@ -269,8 +269,14 @@ export function startServer(kind: ServerKind, opts: ServerOptions = {}): Promise
   return kind === 'waitfree' ? startWaitfree(opts) : startApacheZk(opts);
 }
 
+// setpriv (util-linux) sets a parent-death signal: if the test process dies without calling
+// stop() (a killed vitest worker), the kernel kills the server too instead of leaking it.
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
+
 async function launch(spec: LaunchSpec): Promise<RunningServer> {
-  const child = spawn(spec.command, spec.args, {
+  const [command, args] =
+    SETPRIV === null ? [spec.command, spec.args] : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', spec.command, ...spec.args]];
+  const child = spawn(command, args, {
     cwd: spec.dir,
     detached: false,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -87,7 +87,8 @@ class Model {
     ['/', sysNode(1, ACL_CHOICES[0])],
     ['/zookeeper', sysNode(2, ACL_CHOICES[0])],
     ['/zookeeper/quota', sysNode(0, ACL_CHOICES[0])],
-    ['/zookeeper/config', sysNode(0, ACL_CHOICES[1])],
+    // ZooKeeper sets this ACL with setACL(..., -1): aversion -1 (seen in the differential test).
+    ['/zookeeper/config', { ...sysNode(0, ACL_CHOICES[1]), aversion: -1 }],
   ]);
   zxid = 0;
   time = 1_000_000;
@@ -168,7 +169,8 @@ class Model {
     const container = req.flags === 4;
     if (is_ttl && !this.ttl_enabled) return { err: Err.UNIMPLEMENTED };
     if (is_ttl ? !(req.ttl > 0 && req.ttl <= TTL_MAX_MS) : req.ttl >= 0) return { err: Err.BADARGUMENTS };
-    if ((req.opcode === 19) !== container || (req.opcode === 21) !== is_ttl) return { err: Err.BADARGUMENTS };
+    // The mode comes from the flags (ZooKeeper); only createTTL insists on a TTL mode.
+    if (req.opcode === 21 && !is_ttl) return { err: Err.BADARGUMENTS };
     if (!req.path.includes('/')) return { err: Err.BADARGUMENTS };
     const acl = this.fixup(req.acl, s);
     if (acl === null) return { err: Err.INVALIDACL };

@@ -45,13 +45,15 @@ describe('prep create: modes and TTL', () => {
     expect(seq.op).toMatchObject({ kind: 'create', path: '/t/s-0000000000' });
   });
 
-  it('refuses opcode/mode mismatches with BADARGUMENTS', () => {
+  it('takes the mode from the flags, as ZooKeeper does; TTL modes and createTTL must agree', () => {
     const h = new Harness();
     expect(errOf(h, Op.create, create('/a', 5))).toBe(Err.BADARGUMENTS); // TTL mode without a ttl
     expect(errOf(h, Op.createTTL, { ...create('/a', 0), ttl: 100 })).toBe(Err.BADARGUMENTS);
+    // ZooKeeper accepts this one and then fails to apply it; we refuse it up front.
     expect(errOf(h, Op.createTTL, { ...create('/a', 0), ttl: -1 })).toBe(Err.BADARGUMENTS);
-    expect(errOf(h, Op.createContainer, create('/a', 0))).toBe(Err.BADARGUMENTS);
-    expect(errOf(h, Op.create2, create('/a', 4))).toBe(Err.BADARGUMENTS);
+    // createContainer with flags 0 makes a persistent node; create2 with flags 4 a container.
+    expect(h.write(Op.createContainer, create('/p', 0)).op).toMatchObject({ kind: 'create', ephemeral_owner: 0n });
+    expect(h.write(Op.create2, create('/c', 4)).op).toMatchObject({ kind: 'create', ephemeral_owner: CONTAINER_EPHEMERAL_OWNER });
   });
 
   it('gives each mode its ephemeralOwner', () => {

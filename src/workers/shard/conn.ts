@@ -34,7 +34,8 @@ export class Conn {
   read_only_byte: boolean | null = null;
   /** lastZxidSeen of the ConnectRequest: a client must not see the tree go back in time. */
   last_zxid_seen = 0;
-  readonly auth: Id[];
+  /** Authenticated ids, in the order ZooKeeper lists them (whoAmI); no duplicates. */
+  readonly auth: Id[] = [];
   is_super = false;
   readonly queue: Pending[] = [];
   /** Reads from the socket are paused because the queue reached its bound. */
@@ -56,8 +57,13 @@ export class Conn {
     readonly remote_ip: string,
     readonly remote_port: number,
     readonly established_ms: number,
-  ) {
-    this.auth = [{ scheme: 'ip', id: remote_ip }];
+  ) {}
+
+  /** Adds an id unless present; true when added. */
+  addAuthId(id: Id): boolean {
+    if (this.auth.some((x) => x.scheme === id.scheme && x.id === id.id)) return false;
+    this.auth.push(id);
+    return true;
   }
 
   recordLatency(ms: number): void {

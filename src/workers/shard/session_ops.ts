@@ -33,11 +33,14 @@ export function serveSessionOp(
     }
     case Op.addWatch: {
       const req = request.body as AddWatchRequest;
-      if (validatePath(req.path) !== null) return { err: Err.BADARGUMENTS, name: null, body: null };
       if (req.mode !== AddWatchMode.PERSISTENT && req.mode !== AddWatchMode.PERSISTENT_RECURSIVE) {
-        return { err: Err.BADARGUMENTS, name: null, body: null };
+        // AddWatchMode.fromValue fails: ZooKeeper answers MARSHALLINGERROR.
+        return { err: Err.MARSHALLINGERROR, name: null, body: null };
       }
-      ctx.watches.addWatch(req.path, conn.id, req.mode === AddWatchMode.PERSISTENT ? 'persistent' : 'persistentRecursive');
+      // ZooKeeper does not validate the path here; a path no znode can have simply never fires.
+      if (validatePath(req.path) === null) {
+        ctx.watches.addWatch(req.path, conn.id, req.mode === AddWatchMode.PERSISTENT ? 'persistent' : 'persistentRecursive');
+      }
       return { err: 0, name: 'ErrorResponse', body: { err: 0 } };
     }
     case Op.removeWatches:
@@ -49,6 +52,9 @@ export function serveSessionOp(
         : ctx.watches.checkWatches(req.path, conn.id, req.type);
       return found ? OK : { err: Err.NOWATCHER, name: null, body: null };
     }
+    case Op.sasl:
+      // No SASL provider: ZooKeeper answers OK with a null token (reply zxid 0).
+      return { err: 0, name: 'SetSASLResponse', body: { token: null }, zxid: 0 };
     case Op.whoAmI:
       return { err: 0, name: 'WhoAmIResponse', body: { clientInfo: conn.auth.map(clientInfo) } };
     default:
@@ -69,15 +75,23 @@ function validPathsOnly(lists: SetWatchesLists): SetWatchesLists {
   };
 }
 
+/** The auth reply: ZooKeeper sends ReplyHeader.zxid 0 for it, success or failure. */
+const AUTH_OK: Answer = { err: 0, name: null, body: null, zxid: 0 };
+const AUTH_FAILED: Answer = { err: Err.AUTHFAILED, name: null, body: null, close: true, zxid: 0 };
+
 /**
- * digest is the only scheme a client can authenticate with here (ip is implicit). A digest that
- * equals superDigest also makes the connection the super user. Anything else is AUTHFAILED, and
- * ZooKeeper closes the connection after saying so.
+ * The providers ZooKeeper registers by default: digest (`user:password`; a digest equal to
+ * superDigest also makes the connection the super user) and ip (authenticates as the peer's
+ * address). Any other scheme is AUTHFAILED, and ZooKeeper closes the connection after saying so.
  */
 function auth(ctx: ShardContext, conn: Conn, packet: AuthPacket): Answer {
-  if (packet.scheme !== 'digest') return { err: Err.AUTHFAILED, name: null, body: null, close: true };
+  if (packet.scheme === 'ip') {
+    addAuth(ctx, conn, { scheme: 'ip', id: conn.remote_ip });
+    return AUTH_OK;
+  }
+  if (packet.scheme !== 'digest') return AUTH_FAILED;
   const text = new TextDecoder().decode(packet.auth);
-  if (!text.includes(':')) return { err: Err.AUTHFAILED, name: null, body: null, close: true };
+  if (!text.includes(':')) return AUTH_FAILED;
   const id: Id = { scheme: 'digest', id: digestId(text) };
   addAuth(ctx, conn, id);
   const super_digest = ctx.init.config.super_digest;
@@ -85,12 +99,11 @@ function auth(ctx: ShardContext, conn: Conn, packet: AuthPacket): Answer {
     conn.is_super = true;
     addAuth(ctx, conn, { scheme: 'super', id: '' });
   }
-  return OK;
+  return AUTH_OK;
 }
 
 function addAuth(ctx: ShardContext, conn: Conn, id: Id): void {
-  if (conn.auth.some((x) => x.scheme === id.scheme && x.id === id.id)) return;
-  conn.auth.push(id);
+  if (!conn.addAuthId(id)) return;
   ctx.to_commit.send(ctx.head.begin(ShardToCommit.AUTH_ADD).u32(conn.id).str8(id.scheme).str8(id.id));
 }
 

@@ -37,6 +37,8 @@ export interface Answer {
   body: unknown;
   /** Close the connection after sending (auth failure, unknown opcode). */
   close?: boolean;
+  /** ReplyHeader.zxid when ZooKeeper does not send the last zxid (auth and sasl: 0; unknown opcode: -1). */
+  zxid?: number;
 }
 
 export class ShardSession {
@@ -77,6 +79,16 @@ export class ShardSession {
       return;
     }
     const pending: Pending = { request, payload, forwarded: false, received_ms: Date.now() };
+    const is_auth = request.header.type === Op.auth && !request.unknown;
+    // Observed in Apache ZooKeeper: the connection's ip id joins its auth list when its first
+    // non-auth request arrives, after any digest ids sent before it (whoAmI shows that order).
+    if (!is_auth) conn.addAuthId({ scheme: 'ip', id: conn.remote_ip });
+    if (is_auth) {
+      // ZooKeeper handles auth packets on arrival, in the network layer, even before the session
+      // is established; the reply (xid -4) does not wait for earlier requests.
+      this.answerNow(conn, pending, serveSessionOp(this.ctx, conn, request, (d) => this.deliver(d)));
+      return;
+    }
     conn.queue.push(pending);
     this.queued_total++;
     if (conn.state === 'connected' && isForwarded(request)) this.forward(conn, pending);
@@ -123,14 +135,17 @@ export class ShardSession {
       if (head.forwarded) break;
       conn.queue.shift();
       this.queued_total--;
-      const answer = this.serveLocal(conn, head.request);
-      this.reply(conn, head, answer);
-      if (answer.close) {
-        this.close(conn);
-        return;
-      }
+      if (!this.answerNow(conn, head, this.serveLocal(conn, head.request))) return;
     }
     this.bound(conn);
+  }
+
+  /** Sends an answer; closes the connection if the answer says so. False when it closed. */
+  private answerNow(conn: Conn, pending: Pending, answer: Answer): boolean {
+    this.reply(conn, pending, answer);
+    if (!answer.close) return true;
+    this.close(conn);
+    return false;
   }
 
   private serveLocal(conn: Conn, request: DecodedRequest): Answer {
@@ -144,8 +159,8 @@ export class ShardSession {
       if (e instanceof KeeperError) return { err: e.code, name: null, body: null };
       throw e;
     }
-    // Unknown opcodes: ZooKeeper answers UNIMPLEMENTED and closes the connection.
-    return { err: Err.UNIMPLEMENTED, name: null, body: null, close: request.unknown };
+    // Unknown opcodes: ZooKeeper answers UNIMPLEMENTED (zxid -1: no txn) and closes the connection.
+    return { err: Err.UNIMPLEMENTED, name: null, body: null, close: request.unknown, zxid: -1 };
   }
 
   // ---- completions from the commit stream ----
@@ -243,7 +258,8 @@ export class ShardSession {
 
   private reply(conn: Conn, pending: Pending, answer: Answer): void {
     const xid = pending.request.header.xid;
-    this.send(conn, { xid, zxid: this.ctx.tree.last_zxid, err: answer.err }, answer.name, answer.body);
+    const zxid = answer.zxid ?? this.ctx.tree.last_zxid;
+    this.send(conn, { xid, zxid, err: answer.err }, answer.name, answer.body);
     const now = Date.now();
     const latency_ms = now - pending.received_ms;
     conn.recordLatency(latency_ms);

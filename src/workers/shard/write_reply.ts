@@ -11,6 +11,8 @@ export interface ReplyBody {
 
 export function writeReplyBody(opcode: number, result: ApplyResult): ReplyBody {
   const name = opBodies(opcode)?.response ?? null;
+  // A failed request's reply is the header alone.
+  if (result.err !== 0) return { name, body: null };
   switch (name) {
     case null:
       return { name, body: null };

@@ -1,0 +1,62 @@
+// Creates the znodes a run reads and writes (root + key_count children of value_bytes) before
+// the clock starts, and removes everything under the root afterwards. Pipelined, bounded window.
+
+import { Err, Op, Perms } from '../protocol/index.js';
+import type { ACL } from '../protocol/index.js';
+import type { Endpoint } from './connect_string.js';
+import { keyPath } from './mix.js';
+import { BenchSession } from './session.js';
+
+const WINDOW = 256;
+const OPEN_ACL: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
+
+async function withSession<T>(endpoint: Endpoint, body: (s: BenchSession) => Promise<T>): Promise<T> {
+  const s = await BenchSession.open(endpoint, 30_000);
+  try {
+    return await body(s);
+  } finally {
+    await s.close();
+  }
+}
+
+/** Runs `make(i)` for i in 0..count-1 with at most WINDOW requests in flight. */
+async function pipelined(count: number, make: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < count) await make(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(WINDOW, count) }, lane));
+}
+
+function check(err: number, allowed: readonly number[], what: string): void {
+  if (err !== 0 && !allowed.includes(err)) throw new Error(`${what}: server answered error ${err}`);
+}
+
+export async function createKeySpace(endpoint: Endpoint, root: string, key_count: number, value_bytes: number): Promise<void> {
+  const value = new Uint8Array(value_bytes).fill(0x78);
+  await withSession(endpoint, async (s) => {
+    const r = await s.request(Op.create, { path: root, data: new Uint8Array(0), acl: OPEN_ACL, flags: 0 }, 'CreateResponse');
+    check(r.header.err, [Err.NODEEXISTS], `create ${root}`);
+    await pipelined(key_count, async (k) => {
+      const path = keyPath(root, k);
+      const c = await s.request(Op.create, { path, data: value, acl: OPEN_ACL, flags: 0 }, 'CreateResponse');
+      check(c.header.err, [Err.NODEEXISTS], `create ${path}`);
+    });
+  });
+}
+
+/** Deletes every child of `root`, then `root`. Missing nodes are fine. */
+export async function removeKeySpace(endpoint: Endpoint, root: string): Promise<void> {
+  await withSession(endpoint, async (s) => {
+    const list = await s.request(Op.getChildren, { path: root, watch: false }, 'GetChildrenResponse');
+    if (list.header.err === Err.NONODE) return;
+    check(list.header.err, [], `getChildren ${root}`);
+    const children = list.body?.children ?? [];
+    await pipelined(children.length, async (i) => {
+      const d = await s.request(Op.delete, { path: `${root}/${children[i]}`, version: -1 }, null);
+      check(d.header.err, [Err.NONODE], `delete ${root}/${children[i]}`);
+    });
+    const d = await s.request(Op.delete, { path: root, version: -1 }, null);
+    check(d.header.err, [Err.NONODE], `delete ${root}`);
+  });
+}

@@ -1,0 +1,124 @@
+// Entry point of one load-generator worker thread: opens its sessions, waits for "go", runs the
+// loops for warm-up + measurement, drains, closes the sessions, and reports. Every phase is
+// bounded in time; a failed session fails the thread (the driver aborts the run point).
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { ClientLoop, type LoopShared } from './client_loop.js';
+import { keyPath, OP_KINDS, type OpKind } from './mix.js';
+import { clientSeed } from './prng.js';
+import { Recorder } from './recorder.js';
+import { BenchSession } from './session.js';
+import type { DriverToThread, ThreadInit, ThreadToDriver } from './thread_protocol.js';
+
+const DRAIN_TIMEOUT_MS = 10_000;
+const OPEN_LOOP_TICK_MS = 1;
+
+const port = parentPort;
+if (port === null) throw new Error('load_thread.js must run in a worker thread');
+const init = workerData as ThreadInit;
+
+function post(m: ThreadToDriver): void {
+  port!.postMessage(m);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function countedKinds(init: ThreadInit): Set<OpKind> {
+  return new Set<OpKind>(init.plan.mode === 'create_sync' ? ['create'] : ['read', 'write']);
+}
+
+async function openSessions(init: ThreadInit): Promise<BenchSession[]> {
+  const sessions: BenchSession[] = [];
+  try {
+    for (const endpoint of init.client_endpoints) sessions.push(await BenchSession.open(endpoint, init.session_timeout_ms));
+  } catch (e) {
+    for (const s of sessions) void s.close();
+    throw e;
+  }
+  return sessions;
+}
+
+async function run(): Promise<void> {
+  const recorder = new Recorder(countedKinds(init));
+  const shared: LoopShared = {
+    key_paths: Array.from({ length: init.plan.key_count }, (_, k) => keyPath(init.plan.root, k)),
+    value: new Uint8Array(init.plan.value_bytes).fill(0x78),
+    recorder,
+  };
+  const sessions = await openSessions(init);
+  let failure: Error | null = null;
+  const loops = sessions.map((s, i) => {
+    const index = init.client_indexes[i]!;
+    s.on_failure = (e) => (failure ??= e);
+    return new ClientLoop(s, init.plan, shared, clientSeed(init.seed, index), `c${index}`);
+  });
+  const go = await waitForGo();
+  if (go === null) return closeAll(sessions);
+  await runPhases(loops, recorder, go, () => failure);
+  const undrained = await drain(loops, () => failure);
+  await closeAll(sessions);
+  if (failure !== null) throw failure;
+  post(doneMessage(recorder, loops, undrained));
+}
+
+function waitForGo(): Promise<{ warmup_ms: number; measure_ms: number } | null> {
+  return new Promise((resolve) => {
+    port!.once('message', (m: DriverToThread) => resolve(m.type === 'go' ? m : null));
+    post({ type: 'ready', thread_index: init.thread_index });
+  });
+}
+
+async function runPhases(
+  loops: ClientLoop[],
+  recorder: Recorder,
+  go: { warmup_ms: number; measure_ms: number },
+  failed: () => Error | null,
+): Promise<void> {
+  const t0 = performance.now();
+  const end = t0 + go.warmup_ms + go.measure_ms;
+  recorder.setWindow(t0 + go.warmup_ms, end);
+  for (const l of loops) l.start(t0);
+  let seq = 0;
+  const sampler = setInterval(() => post({ type: 'sample', thread_index: init.thread_index, seq: seq++, sample: recorder.takeInterval() }), init.sample_ms);
+  const ticker = init.plan.mode === 'open' ? setInterval(() => tickAll(loops), OPEN_LOOP_TICK_MS) : null;
+  while (performance.now() < end && failed() === null) await sleep(Math.min(50, Math.max(1, end - performance.now())));
+  if (ticker !== null) clearInterval(ticker);
+  clearInterval(sampler);
+  for (const l of loops) l.stop();
+}
+
+function tickAll(loops: ClientLoop[]): void {
+  const now = performance.now();
+  for (const l of loops) l.tick(now);
+}
+
+/** Waits until nothing is in flight; returns how many requests were still unanswered. */
+async function drain(loops: ClientLoop[], failed: () => Error | null): Promise<number> {
+  const deadline = performance.now() + DRAIN_TIMEOUT_MS;
+  const in_flight = (): number => loops.reduce((n, l) => n + l.in_flight, 0);
+  while (in_flight() > 0 && performance.now() < deadline && failed() === null) await sleep(5);
+  return in_flight();
+}
+
+async function closeAll(sessions: BenchSession[]): Promise<void> {
+  await Promise.all(sessions.map((s) => s.close()));
+}
+
+function doneMessage(recorder: Recorder, loops: ClientLoop[], undrained: number): ThreadToDriver {
+  const histograms = Object.fromEntries(OP_KINDS.map((k) => [k, recorder.window_hist[k].encode()])) as Record<OpKind, string>;
+  return {
+    type: 'done',
+    thread_index: init.thread_index,
+    totals: recorder.totals,
+    histograms,
+    error_codes: [...recorder.error_codes.entries()],
+    dropped: loops.reduce((n, l) => n + l.dropped, 0),
+    undrained,
+  };
+}
+
+run().catch((e: unknown) => {
+  post({ type: 'failed', thread_index: init.thread_index, message: e instanceof Error ? e.message : String(e) });
+});

@@ -1,0 +1,38 @@
+// Messages between the driver (main thread) and its load-generator threads. Plain data only
+// (structured clone); histograms travel as HdrHistogram compressed base64.
+
+import type { Endpoint } from './connect_string.js';
+import type { ClientPlan } from './client_loop.js';
+import type { IntervalSample, KindTotals } from './recorder.js';
+import type { OpKind } from './mix.js';
+
+export interface ThreadInit {
+  readonly thread_index: number;
+  /** One endpoint per client of this thread (the driver spreads clients over the ensemble). */
+  readonly client_endpoints: readonly Endpoint[];
+  /** Global index of each client (seeds, create_sync node names). */
+  readonly client_indexes: readonly number[];
+  readonly plan: ClientPlan;
+  readonly seed: number;
+  readonly session_timeout_ms: number;
+  readonly sample_ms: number;
+}
+
+export type DriverToThread = { readonly type: 'go'; readonly warmup_ms: number; readonly measure_ms: number } | { readonly type: 'abort' };
+
+export interface ThreadDone {
+  readonly type: 'done';
+  readonly thread_index: number;
+  readonly totals: Record<OpKind, KindTotals>;
+  readonly histograms: Record<OpKind, string>;
+  readonly error_codes: readonly (readonly [number, number])[];
+  readonly dropped: number;
+  /** Requests still unanswered when the drain deadline passed (should be 0). */
+  readonly undrained: number;
+}
+
+export type ThreadToDriver =
+  | { readonly type: 'ready'; readonly thread_index: number }
+  | { readonly type: 'sample'; readonly thread_index: number; readonly seq: number; readonly sample: IntervalSample }
+  | ThreadDone
+  | { readonly type: 'failed'; readonly thread_index: number; readonly message: string };
