@@ -11,6 +11,7 @@ import { readRequest } from '../protocol/messages.js';
 import { Ring, type RingConsumer } from '../ring/ring.js';
 import type { WriteRequest } from '../tree/prep.js';
 import { encodeTxn } from '../tree/txn_codec.js';
+import { decodeAuthId } from './auth_frame.js';
 import { Doorbell } from './doorbell.js';
 import { HeadReader, HeadWriter, LinkWriter } from './link.js';
 import { CommitStream, NO_SHARD, ShardToCommit } from './link_kinds.js';
@@ -116,8 +117,7 @@ class CommitWorker {
         break;
       }
       case ShardToCommit.AUTH_ADD: {
-        const scheme = r.str8();
-        this.core.addAuth(shard, conn_id, { scheme, id: r.str8() });
+        this.core.addAuth(shard, conn_id, decodeAuthId(bytes, r.offset, end));
         break;
       }
       case ShardToCommit.TOUCH: {

@@ -51,9 +51,10 @@ export class HeadWriter {
     return this;
   }
 
-  /** A short string (<= 200 bytes UTF-8), u8 length prefixed. */
+  /** A short string (an address: <= 200 bytes UTF-8), u8 length prefixed. Longer is a bug. */
   str8(s: string): this {
     const enc = new TextEncoder().encodeInto(s, this.bytes.subarray(this.length + 1, this.length + 201));
+    if (enc.read !== s.length) throw new RangeError(`link head string too long: ${s.length} chars`);
     this.bytes[this.length] = enc.written;
     this.length += 1 + enc.written;
     return this;

@@ -5,7 +5,7 @@
 
 /** net worker → session shard. Layouts: see net_worker.ts / shard_worker.ts. */
 export const NetToShard = {
-  /** u32 conn_id, str8 remote_ip */
+  /** u32 conn_id, str8 remote_ip, u32 remote_port */
   OPEN: 1,
   /** u32 conn_id, then one client frame payload (without the length prefix) */
   DATA: 2,
@@ -33,7 +33,7 @@ export const ShardToCommit = {
   SESSION_CREATE: 2,
   /** u32 conn_id, i64 session_id, 16 B passwd: reattach an existing session */
   SESSION_REATTACH: 3,
-  /** u32 conn_id, str8 scheme, str8 id: the connection authenticated as this id */
+  /** u32 conn_id, then the id (auth_frame.ts): the connection authenticated as this id */
   AUTH_ADD: 4,
   /** u32 count, then count × i64 session ids that sent something since the last touch */
   TOUCH: 5,

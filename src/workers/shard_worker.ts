@@ -19,6 +19,7 @@ import { decodeTxn } from '../tree/txn_codec.js';
 import type { Txn } from '../tree/txn.js';
 import { WatchTable } from '../watch/watch_table.js';
 import { serveControl } from './control.js';
+import { encodeAuthId } from './auth_frame.js';
 import { Doorbell } from './doorbell.js';
 import { HeadReader, HeadWriter, LinkWriter } from './link.js';
 import { CommitStream, NetToShard, ShardToCommit, ShardToNet } from './link_kinds.js';
@@ -140,7 +141,8 @@ class ShardWorker implements ShardContext {
     conn.last_zxid_seen = req.lastZxidSeen;
     conn.timeout_ms = negotiateTimeout(req.timeOut, cfg.min_session_timeout_ms, cfg.max_session_timeout_ms);
     conn.state = 'connecting';
-    this.to_commit.send(this.head.begin(ShardToCommit.AUTH_ADD).u32(conn.id).str8('ip').str8(conn.remote_ip));
+    const ip = encodeAuthId({ scheme: 'ip', id: conn.remote_ip });
+    this.to_commit.send(this.head.begin(ShardToCommit.AUTH_ADD).u32(conn.id), ip);
     if (req.sessionId === 0n) {
       this.to_commit.send(this.head.begin(ShardToCommit.SESSION_CREATE).u32(conn.id).i32(conn.timeout_ms));
     } else {

@@ -58,6 +58,22 @@ describe('requests that must not take the server down (read_workers 1: offender 
     await expectBystanderServed();
   });
 
+  it('digest auth with a very long user name, then whoAmI and a digest-protected node', async () => {
+    // The id travels from the shard to the commit worker; a long one must not break that link.
+    const user = 'u'.repeat(5_000);
+    const auth = await offend(-4, 100, { type: 0, scheme: 'digest', auth: new TextEncoder().encode(`${user}:pw`) });
+    expect(auth?.err).toBe(0);
+    const who = asReply(await offender.request(107, null));
+    expect(who.err).toBe(0);
+    const infos = (who.body as { clientInfo: { authScheme: string; user: string }[] }).clientInfo;
+    expect(infos.find((c) => c.authScheme === 'digest')?.user).toBe(user);
+    const acl = [{ perms: 31, id: { scheme: 'auth', id: '' } }];
+    expect(asReply(await offender.request(1, { path: '/long-user', data: null, acl, flags: 0 })).err).toBe(0);
+    expect(asReply(await offender.request(4, { path: '/long-user', watch: false })).err).toBe(0);
+    expect(asReply(await bystander.request(4, { path: '/long-user', watch: false })).err).toBe(-102);
+    await expectBystanderServed();
+  });
+
   it('exists with watch on a relative path', async () => {
     // ZooKeeper registers the watch and answers NONODE; no node can have this path.
     const r = await offend(null, 3, { path: 'relative', watch: true });

@@ -9,6 +9,7 @@ import { validatePath } from '../../protocol/paths.js';
 import type { AddWatchRequest, AuthPacket, ClientInfo, Id, WatchTypeRequest } from '../../protocol/types.js';
 import { digestId } from '../../tree/acl.js';
 import type { Delivery, SetWatchesLists } from '../../watch/watch_table.js';
+import { encodeAuthId } from '../auth_frame.js';
 import { ShardToCommit } from '../link_kinds.js';
 import type { Conn } from './conn.js';
 import type { Answer, ShardContext } from './shard_session.js';
@@ -104,7 +105,7 @@ function auth(ctx: ShardContext, conn: Conn, packet: AuthPacket): Answer {
 
 function addAuth(ctx: ShardContext, conn: Conn, id: Id): void {
   if (!conn.addAuthId(id)) return;
-  ctx.to_commit.send(ctx.head.begin(ShardToCommit.AUTH_ADD).u32(conn.id).str8(id.scheme).str8(id.id));
+  ctx.to_commit.send(ctx.head.begin(ShardToCommit.AUTH_ADD).u32(conn.id), encodeAuthId(id));
 }
 
 /** whoAmI's view of an id: digest ids show the user name only, as ZooKeeper's providers do. */
