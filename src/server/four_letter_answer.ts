@@ -81,7 +81,8 @@ export async function answerFourLetter(
   }
 }
 
-function connectionStats(c: ShardConnStats): ConnectionStats {
+/** cons/dump show when a connection's session expires; a connection without one, when it would. */
+function connectionStats(c: ShardConnStats, expiry_by_session: Map<string, number>, fallback_ms: number): ConnectionStats {
   return {
     remote_address: c.remote_ip,
     remote_port: c.remote_port,
@@ -100,7 +101,7 @@ function connectionStats(c: ShardConnStats): ConnectionStats {
     min_latency_ms: c.latency_min_ms,
     avg_latency_ms: c.latency_avg_ms,
     max_latency_ms: c.latency_max_ms,
-    expire_at_ms: 0,
+    expire_at_ms: expiry_by_session.get(c.session_id) ?? fallback_ms,
   };
 }
 
@@ -118,6 +119,7 @@ export async function gatherStats(config: ServerConfig, workers: ReplicaWorkers,
     s.by_watcher.flatMap((w) => w.paths.map((path) => ({ session_id: BigInt(w.session_id), path }))),
   );
   const data_dir_abs = resolve(config.data_dir);
+  const expiry_by_session = new Map(commit.session_list.map((s) => [s.session_id, s.expire_at_ms]));
   return {
     version: fullVersion(packageVersion()),
     serving: true,
@@ -146,7 +148,7 @@ export async function gatherStats(config: ServerConfig, workers: ReplicaWorkers,
     read_workers: config.read_workers,
     rings: [],
     extra_metrics: [],
-    connections: conns.map(connectionStats),
+    connections: conns.map((c) => connectionStats(c, expiry_by_session, Date.now() + config.max_session_timeout_ms)),
     sessions: commit.session_list.map((s) => ({
       session_id: BigInt(s.session_id),
       timeout_ms: s.timeout_ms,

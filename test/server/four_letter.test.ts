@@ -70,6 +70,22 @@ describe('four-letter words, whitelist *', () => {
     expect(now).toBeLessThanOrEqual(alive - opened.length);
   });
 
+  it('wchs, wchc, wchp, dump and envi show a session, its watch and its ephemeral', async () => {
+    // Fails if watch tables or ephemerals are not gathered from the shards / commit worker.
+    const { client: c, response } = await connectClient(server.port);
+    clients.push(c);
+    const sid = `0x${response.sessionId.toString(16)}`;
+    expect(asReply(await c.request(1, { path: '/w4', data: null, acl: OPEN_ACL, flags: 1 })).err).toBe(0);
+    expect(asReply(await c.request(4, { path: '/w4', watch: true })).err).toBe(0);
+    expect(await fourLetter(server.port, 'wchs')).toMatch(/^\d+ connections watching \d+ paths\nTotal watches:\d+/);
+    expect(await fourLetter(server.port, 'wchc')).toContain(`${sid}\n\t/w4`);
+    expect(await fourLetter(server.port, 'wchp')).toContain(`/w4\n\t${sid}`);
+    const dump = await fourLetter(server.port, 'dump');
+    expect(dump).toContain('Sessions with Ephemerals');
+    expect(dump).toContain(`${sid}:\n\t/w4`);
+    expect(await fourLetter(server.port, 'envi')).toMatch(/^Environment:\nzookeeper\.version=/);
+  });
+
   it('conf lists clientPort as the port actually bound', async () => {
     // With clientPort=0 the kernel picks the port; ZooKeeper's conf prints the bound port
     // (ZooKeeperServer.getClientPort() = serverCnxnFactory.getLocalPort()).

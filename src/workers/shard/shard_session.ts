@@ -2,6 +2,7 @@
 // them: admission into the session's FIFO, serving reads and session ops at the head of the
 // FIFO, completing forwarded writes, firing watches, the handshake's answer, and closing.
 
+import { lastOpName } from '../../admin/four_letter.js';
 import { Perms, PROTOCOL_VERSION, SESSION_PASSWD_BYTES, Xid } from '../../protocol/constants.js';
 import { encodeConnectResponse } from '../../protocol/connect.js';
 import { Err, KeeperError } from '../../protocol/errors.js';
@@ -266,7 +267,7 @@ export class ShardSession {
     if (latency_ms < this.latency_min_ms) this.latency_min_ms = latency_ms;
     if (latency_ms > this.latency_max_ms) this.latency_max_ms = latency_ms;
     this.latency_total_ms += latency_ms;
-    conn.last_op = opSpec(pending.request.header.type)?.name ?? 'unknown';
+    conn.last_op = lastOpName(pending.request.header.type);
     conn.last_cxid = xid;
     conn.last_zxid = this.ctx.tree.last_zxid;
     conn.last_response_ms = now;
