@@ -3,7 +3,10 @@
 //  - open:   sends at a fixed rate; a request's latency counts from its scheduled time, so a slow
 //            server cannot hide queueing (no coordinated omission). When `outstanding_max` are in
 //            flight, due requests wait in a bounded backlog; past it they are dropped and counted;
-//  - create_sync: the paper's Table 2 worker: a synchronous create, then an async delete of it.
+//  - create_sync: the paper's Table 2 worker: a synchronous create, then an async delete of it;
+//  - phases: Apache ZooKeeper's C load_gen, request for request: create key_count znodes, set
+//            them all, get them all, delete them all, each phase fully in flight and drained
+//            before the next; used to validate this generator against load_gen itself.
 
 import { Op, Perms } from '../protocol/index.js';
 import type { ACL } from '../protocol/index.js';
@@ -12,7 +15,22 @@ import { OpMix, type OpKind } from './mix.js';
 import type { Recorder } from './recorder.js';
 import type { BenchSession, Pending } from './session.js';
 
-export type LoopMode = 'closed' | 'open' | 'create_sync';
+export type LoopMode = 'closed' | 'open' | 'create_sync' | 'phases';
+
+/** Modes that create their own znodes (the key space is only the root). */
+export function ownsKeys(mode: LoopMode): boolean {
+  return mode === 'create_sync' || mode === 'phases';
+}
+
+/** One completed phase of the 'phases' loop. */
+export interface PhaseRecord {
+  readonly kind: OpKind;
+  readonly start_ms: number;
+  readonly end_ms: number;
+  readonly count: number;
+}
+
+const PHASE_ORDER: readonly OpKind[] = ['create', 'write', 'read', 'delete'];
 
 export interface ClientPlan {
   readonly mode: LoopMode;
@@ -50,6 +68,11 @@ export class ClientLoop {
   private create_seq = 0;
   /** Requests dropped by the open loop because the backlog was full. */
   dropped = 0;
+  /** 'phases' mode: index into PHASE_ORDER, replies still due in it, when it began. */
+  private phase = 0;
+  private phase_left = 0;
+  private phase_start_ms = 0;
+  readonly phase_log: PhaseRecord[] = [];
 
   constructor(
     private readonly session: BenchSession,
@@ -72,6 +95,8 @@ export class ClientLoop {
       for (let i = 0; i < this.plan.outstanding_max; i++) this.sendMix(now_ms);
     } else if (this.plan.mode === 'create_sync') {
       this.sendCreate(now_ms);
+    } else if (this.plan.mode === 'phases') {
+      this.startPhase(now_ms);
     } else {
       this.next_due_ms = now_ms;
     }
@@ -100,7 +125,31 @@ export class ClientLoop {
     if (this.stopping) return;
     if (this.plan.mode === 'closed') this.sendMix(now);
     else if (this.plan.mode === 'open') this.drainBacklog();
+    else if (this.plan.mode === 'phases') this.afterPhaseReply(now);
     else if (kind === 'create') this.afterCreate(now);
+  }
+
+  /** load_gen's loop: all key_count requests of one kind in flight, then the next kind. */
+  private startPhase(now_ms: number): void {
+    const kind = PHASE_ORDER[this.phase]!;
+    this.phase_start_ms = now_ms;
+    this.phase_left = this.plan.key_count;
+    const { key_paths, value } = this.shared;
+    for (let k = 0; k < this.plan.key_count; k++) {
+      const path = key_paths[k]!;
+      if (kind === 'create') this.session.send(Op.create, { path, data: value, acl: OPEN_ACL, flags: 0 }, 'CreateResponse', TAG.create, now_ms);
+      else if (kind === 'write') this.session.send(Op.setData, { path, data: value, version: -1 }, 'SetDataResponse', TAG.write, now_ms);
+      else if (kind === 'read') this.session.send(Op.getData, { path, watch: false }, 'GetDataResponse', TAG.read, now_ms);
+      else this.session.send(Op.delete, { path, version: -1 }, null, TAG.delete, now_ms);
+    }
+  }
+
+  private afterPhaseReply(now_ms: number): void {
+    if (--this.phase_left > 0) return;
+    const kind = PHASE_ORDER[this.phase]!;
+    this.phase_log.push({ kind, start_ms: this.phase_start_ms, end_ms: now_ms, count: this.plan.key_count });
+    this.phase = (this.phase + 1) % PHASE_ORDER.length;
+    this.startPhase(now_ms);
   }
 
   private drainBacklog(): void {

@@ -70,7 +70,9 @@ export class LatencyHistogram {
       p50_us: this.h.getValueAtPercentile(50),
       p99_us: this.h.getValueAtPercentile(99),
       p999_us: this.h.getValueAtPercentile(99.9),
-      max_us: this.h.maxValue,
+      // Like the percentiles, the highest value equivalent to the largest recorded one (within
+      // the histogram's precision), so a merged histogram reports what its parts would.
+      max_us: this.h.getValueAtPercentile(100),
     };
   }
 }

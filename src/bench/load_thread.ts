@@ -26,7 +26,9 @@ function sleep(ms: number): Promise<void> {
 }
 
 function countedKinds(init: ThreadInit): Set<OpKind> {
-  return new Set<OpKind>(init.plan.mode === 'create_sync' ? ['create'] : ['read', 'write']);
+  if (init.plan.mode === 'create_sync') return new Set<OpKind>(['create']);
+  if (init.plan.mode === 'phases') return new Set<OpKind>(['create', 'write', 'read', 'delete']);
+  return new Set<OpKind>(['read', 'write']);
 }
 
 async function openSessions(init: ThreadInit): Promise<BenchSession[]> {
@@ -56,11 +58,11 @@ async function run(): Promise<void> {
   });
   const go = await waitForGo();
   if (go === null) return closeAll(sessions);
-  await runPhases(loops, recorder, go, () => failure);
+  const t0 = await runPhases(loops, recorder, go, () => failure);
   const undrained = await drain(loops, () => failure);
   await closeAll(sessions);
   if (failure !== null) throw failure;
-  post(doneMessage(recorder, loops, undrained));
+  post(doneMessage(recorder, loops, undrained, t0));
 }
 
 function waitForGo(): Promise<{ warmup_ms: number; measure_ms: number } | null> {
@@ -75,7 +77,7 @@ async function runPhases(
   recorder: Recorder,
   go: { warmup_ms: number; measure_ms: number },
   failed: () => Error | null,
-): Promise<void> {
+): Promise<number> {
   const t0 = performance.now();
   const end = t0 + go.warmup_ms + go.measure_ms;
   recorder.setWindow(t0 + go.warmup_ms, end);
@@ -87,6 +89,7 @@ async function runPhases(
   if (ticker !== null) clearInterval(ticker);
   clearInterval(sampler);
   for (const l of loops) l.stop();
+  return t0;
 }
 
 function tickAll(loops: ClientLoop[]): void {
@@ -106,7 +109,7 @@ async function closeAll(sessions: BenchSession[]): Promise<void> {
   await Promise.all(sessions.map((s) => s.close()));
 }
 
-function doneMessage(recorder: Recorder, loops: ClientLoop[], undrained: number): ThreadToDriver {
+function doneMessage(recorder: Recorder, loops: ClientLoop[], undrained: number, t0: number): ThreadToDriver {
   const histograms = Object.fromEntries(OP_KINDS.map((k) => [k, recorder.window_hist[k].encode()])) as Record<OpKind, string>;
   return {
     type: 'done',
@@ -116,6 +119,7 @@ function doneMessage(recorder: Recorder, loops: ClientLoop[], undrained: number)
     error_codes: [...recorder.error_codes.entries()],
     dropped: loops.reduce((n, l) => n + l.dropped, 0),
     undrained,
+    phases: loops.flatMap((l) => l.phase_log.map((p) => ({ ...p, start_ms: p.start_ms - t0, end_ms: p.end_ms - t0 }))),
   };
 }
 

@@ -82,33 +82,28 @@ export function snapshotCpu(pids: readonly number[]): Map<number, CpuSnapshot> {
 }
 
 export interface ThreadUse {
-  /** Thread name; threads of one name (e.g. Java worker pools) are summed. */
+  readonly pid: number;
+  readonly tid: number;
+  /** Thread name (comm): Java names its threads; Node 20 names every thread "node". */
   readonly name: string;
-  readonly threads: number;
   readonly cpu_s: number;
 }
 
-/** CPU used between two snapshots: total over pids, and per thread name, busiest first. */
+/** CPU used between two snapshots: total over pids, and per thread, busiest first. */
 export function cpuBetween(
   before: Map<number, CpuSnapshot>,
   after: Map<number, CpuSnapshot>,
 ): { total_s: number; by_thread: ThreadUse[] } | null {
+  if (after.size === 0) return null;
   let total_s = 0;
-  const by_name = new Map<string, { threads: number; cpu_s: number }>();
+  const by_thread: ThreadUse[] = [];
   for (const [pid, a] of after) {
     const b = before.get(pid);
     if (b === undefined) return null;
     total_s += a.process_s - b.process_s;
     const base = new Map(b.threads.map((t) => [t.tid, t.cpu_s]));
-    for (const t of a.threads) {
-      const used = t.cpu_s - (base.get(t.tid) ?? 0);
-      const row = by_name.get(t.name) ?? { threads: 0, cpu_s: 0 };
-      row.threads++;
-      row.cpu_s += used;
-      by_name.set(t.name, row);
-    }
+    for (const t of a.threads) by_thread.push({ pid, tid: t.tid, name: t.name, cpu_s: t.cpu_s - (base.get(t.tid) ?? 0) });
   }
-  if (after.size === 0) return null;
-  const by_thread = [...by_name.entries()].map(([name, r]) => ({ name, ...r })).sort((x, y) => y.cpu_s - x.cpu_s);
+  by_thread.sort((x, y) => y.cpu_s - x.cpu_s);
   return { total_s, by_thread };
 }

@@ -2,7 +2,7 @@
 // (structured clone); histograms travel as HdrHistogram compressed base64.
 
 import type { Endpoint } from './connect_string.js';
-import type { ClientPlan } from './client_loop.js';
+import type { ClientPlan, PhaseRecord } from './client_loop.js';
 import type { IntervalSample, KindTotals } from './recorder.js';
 import type { OpKind } from './mix.js';
 
@@ -29,6 +29,8 @@ export interface ThreadDone {
   readonly dropped: number;
   /** Requests still unanswered when the drain deadline passed (should be 0). */
   readonly undrained: number;
+  /** 'phases' mode: every completed phase, times relative to "go" (ms). */
+  readonly phases: readonly PhaseRecord[];
 }
 
 export type ThreadToDriver =

@@ -19,7 +19,7 @@ export class UsageError extends Error {
   }
 }
 
-export const COMMANDS = ['server', 'help'] as const;
+export const COMMANDS = ['server', 'shell', 'help'] as const;
 
 /** `--port` → `port` for parseArgs, with the field it sets. */
 const CONFIG_FLAGS: readonly { readonly option: string; readonly field: ConfigField }[] = CONFIG_KEYS.filter(

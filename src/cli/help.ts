@@ -28,6 +28,7 @@ function rangeText(k: KeySpec): string {
   if (k.type.kind === 'bool') return 'true or false';
   if (k.type.kind === 'list') return 'comma-separated list';
   if (k.type.kind === 'digest') return 'user:base64digest';
+  if (k.type.format === 'choice') return `one of ${(k.type.choices ?? []).join(', ')}`;
   return k.type.format === 'host' ? 'IP address or host name' : 'a non-empty path';
 }
 
@@ -41,12 +42,20 @@ function flagLine(option: string, arg: string, text: string): string {
   return head + wrap(text, ' '.repeat(24)).trimStart();
 }
 
+/** The placeholder after a flag in the help text. */
+function flagArg(k: KeySpec): string {
+  if (k.type.kind === 'int') return 'N';
+  if (k.type.kind === 'bool') return 'true|false';
+  if (k.type.kind === 'string' && k.type.format === 'host') return 'ADDR';
+  return k.type.kind === 'string' && k.type.format === 'choice' ? (k.type.choices ?? []).join('|') : 'DIR';
+}
+
 function flagsSection(): string {
   const lines = ['Options of `waitfree server` (flags override the config file, which overrides defaults):'];
   lines.push(flagLine('-c, --config', 'FILE', 'Read a zoo.cfg-style file (Java properties: key=value or key: value, # and ! comments, trailing \\ continues a line).'));
   for (const k of CONFIG_KEYS) {
     if (!k.flag) continue;
-    const arg = k.type.kind === 'int' ? 'N' : k.type.kind === 'string' && k.type.format === 'host' ? 'ADDR' : 'DIR';
+    const arg = flagArg(k);
     lines.push(flagLine(k.flag, arg, `Sets ${k.name}: ${k.help} (default ${defaultText(k)})`));
   }
   lines.push(flagLine('-h, --help', '', 'Show this text.'));
@@ -78,11 +87,14 @@ export function helpText(): string {
     '',
     'Usage:',
     '  waitfree server [--config FILE] [--port N] [--host ADDR] [--data-dir DIR] [--read-workers N]',
+    '                  [--admin-port N] [--native=false]',
+    '  waitfree shell [host:port[,host:port...][/chroot]] [-c COMMANDS]... [-i]',
     '  waitfree --help | waitfree server --help',
     '  waitfree --version',
     '',
     'Commands:',
     '  server   Run a standalone server until SIGINT or SIGTERM.',
+    '  shell    A zkCli-like shell on any ZooKeeper-compatible server (waitfree shell --help).',
     '  help     Show this text.',
   ].join('\n');
   return [usage, flagsSection(), keysSection(), wordsSection()].join('\n\n') + '\n';

@@ -13,6 +13,8 @@ import { packageVersion } from './version.js';
 /** The lead's src/server/server.ts contract. */
 export interface RunningServer {
   readonly port: number;
+  /** The admin HTTP server (/commands, /metrics) when it runs, and on which backend. */
+  readonly admin?: { readonly address: string; readonly port: number; readonly backend: string } | null;
   stop(): Promise<void>;
 }
 export type StartServer = (config: ServerConfig) => Promise<RunningServer>;
@@ -67,6 +69,10 @@ export const PROCESS_DEPS: CliDeps = {
 
 export async function main(argv: readonly string[], overrides: Partial<CliDeps> = {}): Promise<number> {
   const deps: CliDeps = { ...PROCESS_DEPS, ...overrides };
+  if (argv[0] === 'shell') {
+    const { runShell } = await import('./shell.js');
+    return runShell(argv.slice(1), { stdout: deps.stdout, stderr: deps.stderr, stdin: process.stdin, stdinIsTTY: process.stdin.isTTY === true });
+  }
   let command: CliCommand;
   try {
     command = parseCli(argv);
@@ -117,6 +123,9 @@ async function runServer(command: Extract<CliCommand, { kind: 'server' }>, deps:
     deps.stderr(`waitfree: ${e.message}\n`);
     return EXIT_USAGE;
   }
+  // --native=false reaches the modules that pick a native addon when they load (CRC-32C in
+  // src/log/) through the environment, which worker threads inherit.
+  if (!config.native) process.env['WAITFREE_NATIVE'] = 'false';
   // Subscribe before starting so a signal during start-up is not lost (it stops right after).
   const { signal, dispose } = firstSignal(deps);
   try {
@@ -137,6 +146,10 @@ async function serveUntilSignal(config: ServerConfig, deps: CliDeps, signal: Pro
   }
   const where = hostPort(config.client_port_address, server.port);
   deps.stdout(`waitfree listening on ${where} (read workers: ${config.read_workers}, data dir: ${config.data_dir})\n`);
+  if (server.admin) {
+    const url = `http://${hostPort(server.admin.address, server.admin.port)}`;
+    deps.stdout(`waitfree admin API on ${url}/commands and ${url}/metrics (${server.admin.backend})\n`);
+  }
   // Signal listeners do not keep Node alive; the server's own handles might be unref'd.
   const keep_alive = setInterval(() => {}, 1 << 30);
   const s = await signal.finally(() => clearInterval(keep_alive));

@@ -2,10 +2,17 @@
 // txns (prep), orders them (zxid), applies them to the latest tree, and emits publications for
 // the commit stream. Time and randomness come in through CommitEnv, so tests drive it directly.
 //
-// Pipeline seam (for the durable log and Zab): every txn passes through `propose`, which today
-// commits at once. A durable log makes `propose` append and `commit` run after fsync; Zab makes it
-// run after a quorum of ACKs. Prep already runs against the latest tree (the commit worker's own
-// copy, ahead of what read workers see), which is exactly ZooKeeper's "outstanding changes" view.
+// Pipeline seam: every txn passes through `propose`, which applies it to the latest tree and puts
+// it in the outbox. The outbox is not the commit: the worker hands it to GroupCommit
+// (group_commit.ts), which logs each txn and releases publications only once they are durable
+// (Zab will add "after a quorum of ACKs" at the same place). Prep runs against the latest tree
+// (the commit worker's own copy, ahead of what read workers see), which is exactly ZooKeeper's
+// "outstanding changes" view.
+//
+// Read-only mode: after a disk fault nothing can be made durable, so no txn is proposed any more:
+// writes are answered NOTREADONLY (as by ZooKeeper's read-only server), new sessions are local
+// (kept in memory, announced without a txn), expired sessions are dropped from memory (their
+// closeSession will be logged after a restart, when they expire again).
 
 import { Err } from '../protocol/errors.js';
 import { Op } from '../protocol/opcodes.js';
@@ -14,6 +21,7 @@ import { SessionTracker } from '../session/session_tracker.js';
 import { firstSessionId, nextSessionId } from '../session/session_id.js';
 import { passwdEquals, sessionPasswd } from '../session/passwd.js';
 import { DataTree } from '../tree/data_tree.js';
+import type { SessionState } from '../snapshot/snapshot_format.js';
 import { prepRequest, type WriteRequest } from '../tree/prep.js';
 import { prepReap } from '../tree/reaper.js';
 import type { Txn, TxnOp } from '../tree/txn.js';
@@ -58,9 +66,17 @@ function connKey(shard: number, conn_id: number): number {
   return shard * 0x1_0000_0000 + conn_id;
 }
 
+/** What recovery hands the core: the tree and the session table at the recovered zxid. */
+export interface RestoredState {
+  tree: DataTree;
+  sessions: ReadonlyMap<bigint, { timeout_ms: number; passwd: Uint8Array }>;
+}
+
 export class CommitCore {
-  readonly tree = new DataTree();
+  readonly tree: DataTree;
   readonly sessions: SessionTracker;
+  /** Why writes are refused (a disk fault), or null while the replica accepts writes. */
+  read_only: string | null = null;
   private readonly owners = new Map<bigint, SessionOwner | null>();
   /** Authenticated ids per connection (ZooKeeper keeps authInfo on the ServerCnxn). */
   private readonly conn_auth = new Map<number, Id[]>();
@@ -72,10 +88,34 @@ export class CommitCore {
   constructor(
     readonly options: CommitOptions,
     private readonly env: CommitEnv,
+    restored: RestoredState | null = null,
   ) {
+    this.tree = restored?.tree ?? new DataTree();
     this.sessions = new SessionTracker(options.tick_ms);
-    this.next_session_id = firstSessionId(env.now_ms(), options.server_id);
-    this.next_reap_ms = env.now_ms() + options.reap_interval_ms;
+    const now = env.now_ms();
+    this.next_session_id = firstSessionId(now, options.server_id);
+    this.next_reap_ms = now + options.reap_interval_ms;
+    // Recovered sessions get their whole timeout from now: touches are not logged, so the last
+    // one may have come just before the crash. Their clients can reattach; else they expire.
+    for (const [id, s] of restored?.sessions ?? []) {
+      this.sessions.add(id, s.timeout_ms, now, s.passwd);
+      this.owners.set(id, null);
+    }
+  }
+
+  /** After a disk fault: refuse every write from now on (see the header comment). */
+  setReadOnly(reason: string): void {
+    this.read_only ??= reason;
+  }
+
+  /** The session table as a snapshot records it (live sessions only; see snapshot_encoder.ts). */
+  sessionStates(): SessionState[] {
+    const out: SessionState[] = [];
+    for (const id of this.sessions.ids()) {
+      const r = this.sessions.get(id)!;
+      out.push({ session_id: id, timeout_ms: r.timeout_ms, passwd: r.passwd });
+    }
+    return out;
   }
 
   /** Takes everything published since the last call, in commit order. */
@@ -98,6 +138,11 @@ export class CommitCore {
       return;
     }
     const now = this.env.now_ms();
+    if (this.read_only !== null) {
+      this.sessions.touch(session_id, now);
+      this.outbox.push({ kind: 'error', origin, err: Err.NOTREADONLY });
+      return;
+    }
     if (!this.sessions.touch(session_id, now)) {
       this.propose(origin, session_id, { kind: 'error', err: Err.SESSIONEXPIRED });
       return;
@@ -122,6 +167,11 @@ export class CommitCore {
     const passwd = sessionPasswd(session_id, this.options.secret);
     this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
     this.owners.set(session_id, { shard: origin.shard, conn_id: origin.conn_id });
+    if (this.read_only !== null) {
+      // A local session: usable for reads, never logged (it will not survive a restart).
+      this.outbox.push({ kind: 'session', origin, session_id, timeout_ms, passwd, ok: true });
+      return;
+    }
     this.propose(origin, session_id, { kind: 'createSession', timeout_ms, passwd });
   }
 
@@ -170,6 +220,7 @@ export class CommitCore {
     for (const session_id of this.sessions.expire(now)) this.expireSession(session_id);
     if (now >= this.next_reap_ms) {
       this.next_reap_ms = now + this.options.reap_interval_ms;
+      if (this.read_only !== null) return;
       for (const op of prepReap(this.tree, now, { limit: this.options.reap_per_check_max })) this.propose(null, 0n, op);
     }
   }
@@ -198,12 +249,18 @@ export class CommitCore {
 
   private expireSession(session_id: bigint): void {
     const owner = this.owners.get(session_id) ?? null;
+    if (this.read_only !== null) {
+      if (owner !== null) this.outbox.push({ kind: 'close_conn', shard: owner.shard, conn_id: owner.conn_id });
+      this.forgetSession(session_id);
+      return;
+    }
     const origin = owner === null ? null : { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
     this.propose(origin, session_id, { kind: 'closeSession', paths: this.tree.ephemerals(session_id) });
   }
 
-  /** Assigns the zxid, applies to the latest tree, and (standalone, in memory) commits at once. */
+  /** Assigns the zxid, applies to the latest tree, and queues the txn for logging (GroupCommit). */
   private propose(origin: Origin | null, session_id: bigint, op: TxnOp): void {
+    if (this.read_only !== null) throw new Error('commit core: propose while read-only');
     const txn: Txn = {
       header: { session_id, cxid: origin?.xid ?? 0, zxid: this.tree.last_zxid + 1, time_ms: this.env.now_ms() },
       op,

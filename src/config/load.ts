@@ -40,7 +40,7 @@ export interface LoadResult {
 
 const REASON_TEXT: Readonly<Record<IgnoredReason, string>> = {
   replication: 'waitfree runs standalone; replication is not supported yet',
-  'admin server': 'the admin HTTP server is not configurable yet',
+  'admin server': "waitfree's admin server does not use this key",
   persistence: 'waitfree keeps its log and snapshots in dataDir with its own policy',
   metrics: 'waitfree serves its own metrics',
   other: 'not supported yet',

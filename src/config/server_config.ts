@@ -29,6 +29,14 @@ export interface ServerConfig {
   readonly jute_max_buffer_bytes: number;
   /** Four-letter words allowed; '*' = all. `srvr` is always allowed (see isWhitelisted). */
   readonly four_letter_whitelist: readonly string[];
+  /** The admin HTTP server (GET /commands/<name>, GET /metrics) in the net worker. */
+  readonly admin_enable_server: boolean;
+  /** Its port (ZooKeeper's 8080); 0 = any free port. */
+  readonly admin_server_port: number;
+  /** Its address. ZooKeeper binds 0.0.0.0; we default to loopback: the commands show sessions and config. */
+  readonly admin_server_address: string;
+  /** Use native addons (uWebSockets.js) where they load; false = their native-free/ twins. */
+  readonly native: boolean;
   /** `super:base64(sha1("super:password"))`: a digest identity that bypasses ACLs; null = none. */
   readonly super_digest: string | null;
   /** Throttle: requests in flight across all sessions before reads stop being taken. */
@@ -50,6 +58,20 @@ export interface ServerConfig {
   readonly max_outstanding_per_session: number;
   /** This replica's id (high byte of session ids). 1..254. */
   readonly server_id: number;
+  /** 'always': a write is acknowledged after its batch is fdatasynced; 'none': never synced (experiments only). */
+  readonly fsync: 'always' | 'none';
+  /** Group commit: a batch is written once it holds this many txns ... */
+  readonly commit_batch_txns_max: number;
+  /** ... or this many bytes of log records ... */
+  readonly commit_batch_bytes_max: number;
+  /** ... or its first txn has waited this long (0: as soon as the previous write landed). */
+  readonly commit_batch_wait_us: number;
+  /** A snapshot every snapCount/2 + random(snapCount/2) txns (ZooKeeper's snapCount). */
+  readonly snap_count: number;
+  /** The txn log rolls to a new preallocated segment at this size. */
+  readonly log_segment_bytes: number;
+  /** Snapshots kept (with the log they need); older ones are deleted after each snapshot. */
+  readonly snap_retain_count: number;
 }
 
 export type ConfigField = keyof ServerConfig;
@@ -145,6 +167,26 @@ const KEYS: KeyTable = {
     type: { kind: 'list' },
     help: 'Comma-separated four-letter words answered on the client port; * = all. srvr is always answered (ZooKeeper\'s default list is just srvr).',
   },
+  admin_enable_server: {
+    name: 'admin.enableServer', aliases: ['zookeeper.admin.enableServer'], field: 'admin_enable_server', default: true,
+    type: { kind: 'bool' },
+    help: 'Serve the admin HTTP API: GET /commands/<name> (ZooKeeper\'s AdminServer commands, JSON) and GET /metrics (Prometheus text).',
+  },
+  admin_server_port: {
+    name: 'admin.serverPort', aliases: ['zookeeper.admin.serverPort'], field: 'admin_server_port', default: 8080, flag: '--admin-port',
+    type: { kind: 'int', min: 0, max: 65535 },
+    help: 'Port of the admin HTTP API; 0 picks a free port. If it cannot be bound the server still starts, without the admin API (logged).',
+  },
+  admin_server_address: {
+    name: 'admin.serverAddress', aliases: ['zookeeper.admin.serverAddress'], field: 'admin_server_address', default: '127.0.0.1',
+    type: { kind: 'string', format: 'host' },
+    help: 'Address the admin HTTP API listens on. Loopback by default (ZooKeeper uses 0.0.0.0): its answers list sessions, watches and the configuration.',
+  },
+  native: {
+    name: 'waitfree.native', aliases: [], field: 'native', default: true, flag: '--native',
+    type: { kind: 'bool' },
+    help: 'Use native addons where they load (uWebSockets.js for the admin API). false: their pure-Node twins in native-free/. A native module that cannot load is replaced by its twin automatically, with one log line.',
+  },
   super_digest: {
     name: 'superDigest', aliases: ['DigestAuthenticationProvider.superDigest', 'zookeeper.DigestAuthenticationProvider.superDigest'],
     field: 'super_digest', default: null,
@@ -205,6 +247,41 @@ const KEYS: KeyTable = {
     name: 'waitfree.serverId', aliases: [], field: 'server_id', default: 1,
     type: { kind: 'int', min: 1, max: 254 },
     help: 'This server\'s id (the high byte of the session ids it creates).',
+  },
+  fsync: {
+    name: 'waitfree.fsync', aliases: [], field: 'fsync', default: 'always',
+    type: { kind: 'string', format: 'choice', choices: ['always', 'none'] },
+    help: 'always: a write is acknowledged only once the log batch holding it is fdatasynced (group commit). none: the log is written but never synced, so a machine crash loses acknowledged writes; for experiments only (logged loudly at start).',
+  },
+  commit_batch_txns_max: {
+    name: 'waitfree.commit.batchTxnsMax', aliases: [], field: 'commit_batch_txns_max', default: 1000,
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    help: 'Group commit: most txns written with one write + fdatasync (ZooKeeper\'s maxBatchSize is 1000).',
+  },
+  commit_batch_bytes_max: {
+    name: 'waitfree.commit.batchBytesMax', aliases: [], field: 'commit_batch_bytes_max', default: MiB,
+    type: { kind: 'int', min: 4096, max: 1024 * MiB, bytes: true },
+    help: 'Group commit: a batch is written once its log records reach this many bytes (a batch always takes at least one txn).',
+  },
+  commit_batch_wait_us: {
+    name: 'waitfree.commit.batchWaitUs', aliases: [], field: 'commit_batch_wait_us', default: 0,
+    type: { kind: 'int', min: 0, max: 1_000_000 },
+    help: 'Group commit: how long the first txn of a batch may wait for more before the batch is written, in microseconds. 0 = write as soon as the previous write landed (batches form while one is in flight).',
+  },
+  snap_count: {
+    name: 'snapCount', aliases: ['zookeeper.snapCount'], field: 'snap_count', default: 100_000,
+    type: { kind: 'int', min: 2, max: INT32_MAX },
+    help: 'A snapshot is written in the background every snapCount/2 + random(snapCount/2) txns, as in ZooKeeper.',
+  },
+  log_segment_bytes: {
+    name: 'waitfree.log.segmentBytes', aliases: [], field: 'log_segment_bytes', default: 64 * MiB,
+    type: { kind: 'int', min: 4096, max: 1024 * MiB, bytes: true },
+    help: 'Size of a txn log segment file: each is preallocated (zero-filled) to this size, and the log rolls to the next one when a batch does not fit.',
+  },
+  snap_retain_count: {
+    name: 'autopurge.snapRetainCount', aliases: [], field: 'snap_retain_count', default: 3,
+    type: { kind: 'int', min: 3, max: INT32_MAX },
+    help: 'Snapshots kept, with the log segments they need; older ones are deleted after each new snapshot. Purging is always on (unlike ZooKeeper, whose autopurge is off by default); 3 is the minimum, as in ZooKeeper.',
   },
 };
 

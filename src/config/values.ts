@@ -17,8 +17,9 @@ export interface BoolType {
 }
 export interface StringType {
   readonly kind: 'string';
-  /** 'path': non-empty; 'host': an IP address or a host name. */
-  readonly format: 'path' | 'host';
+  /** 'path': non-empty; 'host': an IP address or a host name; 'choice': one of `choices`. */
+  readonly format: 'path' | 'host' | 'choice';
+  readonly choices?: readonly string[];
 }
 /** `user:base64(sha1("user:password"))` or unset (null). */
 export interface DigestType {
@@ -90,6 +91,9 @@ function isHost(text: string): boolean {
 function parseString(t: StringType, text: string): ParseResult {
   if (text === '') return { ok: false, expected: 'is empty' };
   if (t.format === 'host' && !isHost(text)) return { ok: false, expected: 'is not an IP address or host name' };
+  if (t.format === 'choice' && !(t.choices ?? []).includes(text)) {
+    return { ok: false, expected: `is not one of ${(t.choices ?? []).join(', ')}` };
+  }
   return { ok: true, value: text };
 }
 

@@ -1,5 +1,6 @@
 // Answers a four-letter word: checks the whitelist, gathers the workers' stats into one
-// ServerStats, and formats it the way Apache ZooKeeper does (admin/four_letter.ts).
+// ServerStats, and formats it the way Apache ZooKeeper does (admin/four_letter.ts). The admin
+// HTTP commands (admin/http/) answer from the same gatherStats.
 
 import { resolve } from 'node:path';
 import {
@@ -11,10 +12,14 @@ import {
   notWhitelistedReply,
   type ConnectionStats,
   type ServerStats,
+  type RingOccupancy,
   type WatchEntry,
 } from '../admin/four_letter.js';
+import { ringSources } from '../admin/http/replica_sources.js';
 import { packageVersion } from '../cli/version.js';
 import type { ServerConfig } from '../config/server_config.js';
+import { readRingStats } from '../ring/stats.js';
+import type { Topology } from '../workers/topology.js';
 import type { ReplicaWorkers } from './server.js';
 
 interface ShardConnStats {
@@ -52,6 +57,8 @@ interface ShardStats {
 
 interface CommitStats {
   last_zxid: number;
+  /** Why writes are refused (a disk fault), or null while the replica accepts writes. */
+  read_only: string | null;
   node_count: number;
   approximate_data_size: number;
   ephemerals_count: number;
@@ -70,11 +77,12 @@ export async function answerFourLetter(
   config: ServerConfig,
   workers: ReplicaWorkers,
   started_ms: number,
+  topology?: Topology,
 ): Promise<string> {
   if (!isWhitelisted(cmd, config.four_letter_whitelist)) return notWhitelistedReply(cmd);
   if (cmd === 'ruok') return 'imok';
   try {
-    const stats = await gatherStats(config, workers, started_ms);
+    const stats = await gatherStats(config, workers, started_ms, topology);
     return formatFourLetter(cmd, stats);
   } catch (e) {
     return `Error: ${String(e)}\n`;
@@ -105,7 +113,21 @@ function connectionStats(c: ShardConnStats, expiry_by_session: Map<string, numbe
   };
 }
 
-export async function gatherStats(config: ServerConfig, workers: ReplicaWorkers, started_ms: number): Promise<ServerStats> {
+/** Occupancy of every ring (mntr's zk_waitfree_ring_* lines), read straight from the SABs. */
+function ringOccupancy(topology: Topology | undefined): RingOccupancy[] {
+  if (topology === undefined) return [];
+  return ringSources(topology).map((r) => {
+    const s = readRingStats(r.sab);
+    return { name: `${r.ring}_${r.index}`, used_bytes: s.used_bytes, capacity_bytes: s.capacity_bytes };
+  });
+}
+
+export async function gatherStats(
+  config: ServerConfig,
+  workers: ReplicaWorkers,
+  started_ms: number,
+  topology?: Topology,
+): Promise<ServerStats> {
   const [net, commit, ...shards] = (await Promise.all([
     workers.net.request('stats'),
     workers.commit.request('stats'),
@@ -123,7 +145,7 @@ export async function gatherStats(config: ServerConfig, workers: ReplicaWorkers,
   return {
     version: fullVersion(packageVersion()),
     serving: true,
-    read_only: false,
+    read_only: commit.read_only !== null,
     mode: 'standalone',
     latency_min_ms: count ? Math.min(...served.map((s) => s.latency_min_ms)) : 0,
     latency_avg_ms: count ? total / count : 0,
@@ -146,7 +168,7 @@ export async function gatherStats(config: ServerConfig, workers: ReplicaWorkers,
     log_dir_bytes: 0,
     trace_mask: 0,
     read_workers: config.read_workers,
-    rings: [],
+    rings: ringOccupancy(topology),
     extra_metrics: [],
     connections: conns.map((c) => connectionStats(c, expiry_by_session, Date.now() + config.max_session_timeout_ms)),
     sessions: commit.session_list.map((s) => ({

@@ -1,15 +1,22 @@
-// The supervisor (main thread): creates the replica's shared memory, starts the net worker, the
-// commit worker and N session shards, answers four-letter words from their stats, and stops
-// everything on request. It is never on the request path.
+// The supervisor (main thread): creates the replica's shared memory, starts the commit worker and
+// N session shards, waits until they have all recovered the same state from dataDir, tells the
+// commit worker to serve (it repairs and opens the log), and only then starts the net worker, so
+// no client ever talks to a replica that has not finished recovery. It answers four-letter words
+// from the workers' stats and stops everything on request. It is never on the request path.
 
 import type { ServerConfig } from '../config/server_config.js';
 import { createTopology, type WorkerInit } from '../workers/topology.js';
+import type { AdminListening } from '../admin/http/backend.js';
+import { answerAdminHttp } from '../admin/http/admin_router.js';
+import { adminDeps } from '../admin/http/replica_sources.js';
 import { WorkerHandle } from './worker_handle.js';
-import { answerFourLetter } from './four_letter_answer.js';
+import { answerFourLetter, gatherStats } from './four_letter_answer.js';
 
 export interface RunningServer {
   /** The client port actually bound (useful with clientPort=0). */
   port: number;
+  /** The admin HTTP server (/commands, /metrics): where it listens and on which backend; null when off. */
+  admin: AdminListening | null;
   stop(): Promise<void>;
 }
 
@@ -21,62 +28,138 @@ export interface ReplicaWorkers {
 
 const script = (name: string): URL => new URL(`../workers/${name}.js`, import.meta.url);
 
+/** What a worker reports once it has rebuilt its state from dataDir. */
+interface Recovered {
+  name: string;
+  zxid: number;
+  snapshot_zxid: number;
+  nodes: number;
+}
+
+type WorkerMessage =
+  | { type: 'recovered'; zxid: number; snapshot_zxid: number; nodes: number }
+  | { type: 'startup_failed'; error: string }
+  | { type: 'serving' }
+  | { type: 'disk_fault'; error: string };
+
+/** Collects the start-up reports of the commit worker and every shard. */
+class Startup {
+  readonly recovered: Recovered[] = [];
+  private resolve_all: () => void = () => {};
+  private resolve_serving: () => void = () => {};
+  readonly all_recovered = new Promise<void>((r) => (this.resolve_all = r));
+  readonly serving = new Promise<void>((r) => (this.resolve_serving = r));
+
+  constructor(private readonly expected: number) {}
+
+  onMessage(name: string, m: WorkerMessage, fail: (e: Error) => void): void {
+    if (m.type === 'recovered') {
+      this.recovered.push({ name, zxid: m.zxid, snapshot_zxid: m.snapshot_zxid, nodes: m.nodes });
+      if (this.recovered.length === this.expected) this.resolve_all();
+    } else if (m.type === 'startup_failed') fail(new Error(m.error));
+    else if (m.type === 'serving') this.resolve_serving();
+    else if (m.type === 'disk_fault') console.error(`waitfree: the replica is read-only: ${m.error}`);
+  }
+
+  /** Every thread must start from the same state; anything else is a bug, never served. */
+  checkAgreement(): void {
+    const [first, ...rest] = this.recovered;
+    for (const r of rest) {
+      if (r.zxid !== first.zxid || r.snapshot_zxid !== first.snapshot_zxid || r.nodes !== first.nodes) {
+        throw new Error(
+          `workers recovered different states: ${first.name} zxid 0x${first.zxid.toString(16)} (${first.nodes} znodes), ` +
+            `${r.name} zxid 0x${r.zxid.toString(16)} (${r.nodes} znodes)`,
+        );
+      }
+    }
+  }
+}
+
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const topology = createTopology(config);
   const init = (role: WorkerInit['role'], index = 0): WorkerInit => ({ role, index, config, topology });
   const started_ms = Date.now();
   let stopping = false;
+  let ready = false;
   let fail: (e: Error) => void = () => {};
   const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => {});
+  const startup = new Startup(1 + topology.shards);
 
   const onExit = (name: string) => (code: number) => {
     if (stopping) return;
+    if (!ready) {
+      fail(new Error(`${name} worker exited with code ${code} during start-up`));
+      return;
+    }
     // A worker died: the replica cannot serve correctly without it. Stop loudly.
     console.error(`waitfree: ${name} worker exited with code ${code}; shutting down`);
-    fail(new Error(`${name} worker exited with code ${code}`));
     void stop().finally(() => process.exit(70));
   };
+  const onMessage = (name: string) => (m: unknown) => startup.onMessage(name, m as WorkerMessage, fail);
 
-  const commit = new WorkerHandle('commit', script('commit_worker'), init('commit'), () => {}, onExit('commit'));
+  const commit = new WorkerHandle('commit', script('commit_worker'), init('commit'), onMessage('commit'), onExit('commit'));
   const shards = Array.from({ length: topology.shards }, (_, i) =>
-    new WorkerHandle(`shard-${i}`, script('shard_worker'), init('shard', i), () => {}, onExit(`shard-${i}`)),
+    new WorkerHandle(`shard-${i}`, script('shard_worker'), init('shard', i), onMessage(`shard-${i}`), onExit(`shard-${i}`)),
   );
-  let listening: (port: number) => void = () => {};
-  let bound_port = config.client_port;
-  const port_ready = new Promise<number>((resolve) => (listening = resolve));
   const workers: ReplicaWorkers = { net: undefined as unknown as WorkerHandle, commit, shards };
-  const net = new WorkerHandle(
-    'net',
-    script('net_worker'),
-    init('net'),
-    (m) => {
-      const msg = m as { type?: string; port?: number; error?: string; conn_id?: number; cmd?: string };
-      if (msg.type === 'listening') {
-        bound_port = msg.port ?? 0;
-        listening(bound_port);
-      }
-      else if (msg.type === 'failed') fail(new Error(`cannot listen on ${config.client_port_address}:${config.client_port}: ${msg.error}`));
-      else if (msg.type === 'four_letter') {
-        void answerFourLetter(msg.cmd ?? '', { ...config, client_port: bound_port }, workers, started_ms).then((text) =>
-          net.post({ type: 'four_letter_answer', conn_id: msg.conn_id, text }),
-        );
-      }
-    },
-    onExit('net'),
-  );
-  workers.net = net;
+  let net: WorkerHandle | null = null;
 
   async function stop(): Promise<void> {
     stopping = true;
-    await net.stop();
+    if (net !== null) await net.stop();
     await Promise.all([...shards.map((s) => s.stop()), commit.stop()]);
   }
 
   try {
-    const port = await Promise.race([port_ready, failed]);
-    return { port, stop };
+    await Promise.race([startup.all_recovered, failed]);
+    startup.checkAgreement();
+    commit.post({ type: 'serve' });
+    await Promise.race([startup.serving, failed]);
+    const started = startNet();
+    net = started.handle;
+    workers.net = net;
+    const port = await Promise.race([started.ready, failed]);
+    ready = true;
+    return { port, admin: started.admin(), stop };
   } catch (e) {
     await stop();
     throw e;
+  }
+
+  // ---- the net worker (last: clients only reach a recovered replica) ----
+
+  function startNet(): { handle: WorkerHandle; ready: Promise<number>; admin: () => AdminListening | null } {
+    let listening: (port: number) => void = () => {};
+    let bound_port = config.client_port;
+    let admin: AdminListening | null = null;
+    const stats = () => gatherStats({ ...config, client_port: bound_port }, workers, started_ms, topology);
+    const admin_deps = adminDeps(topology, stats);
+    const ready = new Promise<number>((resolve) => (listening = resolve));
+    const handle: WorkerHandle = new WorkerHandle(
+      'net',
+      script('net_worker'),
+      init('net'),
+      (m) => {
+        const msg = m as { type?: string; port?: number; error?: string; conn_id?: number; cmd?: string; admin?: AdminListening | null };
+        if (msg.type === 'listening') {
+          bound_port = msg.port ?? 0;
+          admin = msg.admin ?? null;
+          listening(bound_port);
+        } else if (msg.type === 'failed') fail(new Error(`cannot listen on ${config.client_port_address}:${config.client_port}: ${msg.error}`));
+        else if (msg.type === 'four_letter') {
+          void answerFourLetter(msg.cmd ?? '', { ...config, client_port: bound_port }, workers, started_ms, topology).then((text) =>
+            handle.post({ type: 'four_letter_answer', conn_id: msg.conn_id, text }),
+          );
+        } else if (msg.type === 'admin_http') {
+          const req = m as { req_id: number; method: string; url: string };
+          void answerAdminHttp(req.method, req.url, admin_deps).then((answer) =>
+            handle.post({ type: 'admin_http_answer', req_id: req.req_id, answer }),
+          );
+        }
+      },
+      onExit('net'),
+    );
+    return { handle, ready, admin: () => admin };
   }
 }

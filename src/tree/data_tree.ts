@@ -50,6 +50,13 @@ function systemNode(acl: readonly ACL[]): ZNode {
 
 const RUNTIME_INCONSISTENCY = -2;
 
+/**
+ * Told about every existing node just before apply changes it in place or removes it (a create
+ * changes its parent). A snapshot in progress uses this to copy the node's state as of the
+ * snapshot's zxid before it is lost (copy-on-write, src/snapshot/snapshot_encoder.ts).
+ */
+export type BeforeChange = (path: string, node: ZNode) => void;
+
 export class DataTree {
   /** zxid of the last txn applied (error txns included). Non-decreasing. */
   last_zxid = 0;
@@ -62,6 +69,8 @@ export class DataTree {
   /** Sum over nodes of path length (UTF-16 units, as Java's String.length) + data length. */
   private data_size = 0;
   private ephemeral_nodes = 0;
+  /** See BeforeChange; null when nobody watches (the common case: one branch per change). */
+  before_change: BeforeChange | null = null;
 
   /** An empty tree as a fresh ZooKeeper has it: /, /zookeeper, /zookeeper/quota, /zookeeper/config. */
   constructor() {
@@ -75,7 +84,7 @@ export class DataTree {
   }
 
   private insertSystemNode(path: string, acl: readonly ACL[]): void {
-    if (path !== '/') this.nodes.get(parentPath(path))!.children.add(childName(path));
+    if (path !== '/') this.nodes.get(parentPath(path))!.addChild(childName(path));
     this.nodes.set(path, systemNode(acl));
     this.data_size += path.length;
   }
@@ -169,6 +178,40 @@ export class DataTree {
     for (const [path, node] of this.nodes) visit(path, node);
   }
 
+  // ---- restore (recovery from a snapshot) ----
+
+  /** Empties the tree (system nodes included) before restoreNode calls. */
+  beginRestore(): void {
+    this.nodes.clear();
+    this.ephemerals_by_session.clear();
+    this.container_paths.clear();
+    this.ttl_paths.clear();
+    this.data_size = 0;
+    this.ephemeral_nodes = 0;
+    this.last_zxid = 0;
+  }
+
+  /** Adds one node as a snapshot recorded it, in any order (children are linked at the end). */
+  restoreNode(path: string, node: ZNode): void {
+    const before = this.nodes.size;
+    this.nodes.set(path, node);
+    assert(this.nodes.size === before + 1, `snapshot holds ${path} twice`);
+  }
+
+  /** Links every node to its parent, rebuilds the indexes and sizes; the tree is at `last_zxid`. */
+  endRestore(last_zxid: number): void {
+    assert(this.nodes.has('/'), 'snapshot has no root node');
+    for (const [path, node] of this.nodes) {
+      this.data_size += path.length + node.data_length;
+      this.index(path, node.ephemeralOwner);
+      if (path === '/') continue;
+      const parent = this.nodes.get(parentPath(path));
+      assert(parent !== undefined, `snapshot holds ${path} without its parent`);
+      parent.addChild(childName(path));
+    }
+    this.last_zxid = last_zxid;
+  }
+
   /**
    * A 64-bit fingerprint of every node (path, data, acl, stat fields, owner), as 16 hex digits.
    * Order-independent (a sum of per-node hashes), so two trees with equal contents are equal
@@ -232,8 +275,9 @@ export class DataTree {
     const parent_path = parentPath(op.path);
     const parent = this.mustGet(parent_path);
     assert(!this.nodes.has(op.path), `create of existing ${op.path}`);
+    this.before_change?.(parent_path, parent);
     const node = newZNode(op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms);
-    parent.children.add(childName(op.path));
+    parent.addChild(childName(op.path));
     // ZooKeeper only raises cversion when the txn's value is larger (for fuzzy-snapshot replay).
     // We never replay onto a fuzzy snapshot, so we take the value as is; this keeps the int32 wrap
     // of cversion (and of sequential names) that clients of ZooKeeper observe through prep.
@@ -250,10 +294,14 @@ export class DataTree {
   /** Removes a leaf. The parent's pzxid moves forward; its cversion does not change. */
   private deleteNode(path: string, zxid: number, events: WatchTrigger[]): void {
     const node = this.mustGet(path);
-    assert(node.children.size === 0, `delete of non-empty ${path}`);
+    assert(node.child_count === 0, `delete of non-empty ${path}`);
     const parent_path = parentPath(path);
     const parent = this.mustGet(parent_path);
-    parent.children.delete(childName(path));
+    if (this.before_change !== null) {
+      this.before_change(path, node);
+      this.before_change(parent_path, parent);
+    }
+    parent.removeChild(childName(path));
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.nodes.delete(path);
     this.data_size -= path.length + node.data_length;
@@ -264,6 +312,7 @@ export class DataTree {
 
   private setData(op: Extract<TxnOp, { kind: 'setData' }>, header: TxnHeader, events: WatchTrigger[]): Stat {
     const node = this.mustGet(op.path);
+    this.before_change?.(op.path, node);
     this.data_size += (op.data === null ? 0 : op.data.length) - node.data_length;
     node.data = op.data;
     node.version = op.version;
@@ -275,6 +324,7 @@ export class DataTree {
 
   private setAcl(op: Extract<TxnOp, { kind: 'setACL' }>): Stat {
     const node = this.mustGet(op.path);
+    this.before_change?.(op.path, node);
     node.acl = op.acl;
     node.aversion = op.version;
     return statOf(node);
@@ -398,7 +448,7 @@ function hashNode(path: string, node: ZNode): [number, number] {
     for (const byte of node.data) feed(byte);
   }
   for (const n of [node.czxid, node.mzxid, node.pzxid, node.ctime, node.mtime]) feedNumber(n);
-  for (const n of [node.version, node.cversion, node.aversion, node.children.size]) feed(n | 0);
+  for (const n of [node.version, node.cversion, node.aversion, node.child_count]) feed(n | 0);
   feed(Number(BigInt.asUintN(32, node.ephemeralOwner)));
   feed(Number(BigInt.asUintN(32, node.ephemeralOwner >> 32n)));
   feed(node.acl.length);

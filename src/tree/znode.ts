@@ -8,6 +8,8 @@ import {
 } from '../protocol/constants.js';
 import type { ACL, Stat } from '../protocol/types.js';
 
+const NO_CHILDREN: ReadonlySet<string> = new Set<string>();
+
 /** What kind of znode an ephemeralOwner value denotes. */
 export type OwnerKind = 'persistent' | 'ephemeral' | 'container' | 'ttl';
 
@@ -62,8 +64,17 @@ export interface NodeFacts {
  * txns and never mutated.
  */
 export class ZNode implements NodeFacts {
-  /** Names (last segments) of the children. Invariant: DataTree holds a node for each. */
-  readonly children = new Set<string>();
+  /**
+   * Names (last segments) of the children. Invariant: DataTree holds a node for each. Allocated
+   * on the first child: most znodes are leaves, and an empty Set per node costs ~100 bytes and
+   * an allocation (a million of them dominate loading a snapshot).
+   */
+  private kids: Set<string> | null = null;
+  /**
+   * The snapshot (by epoch number) that already has this node's state: set by the snapshot
+   * encoder when it writes or copies the node, so it is written exactly once per snapshot.
+   */
+  snap_epoch = 0;
 
   constructor(
     /** null when the client created/set the node with a null buffer (getData returns null). */
@@ -87,8 +98,23 @@ export class ZNode implements NodeFacts {
     public ephemeralOwner: bigint,
   ) {}
 
+  /** Read-only view of the children's names (a shared empty set for a leaf). */
+  get children(): ReadonlySet<string> {
+    return this.kids ?? NO_CHILDREN;
+  }
+
   get child_count(): number {
-    return this.children.size;
+    return this.kids === null ? 0 : this.kids.size;
+  }
+
+  /** DataTree.apply / restore only. */
+  addChild(name: string): void {
+    (this.kids ??= new Set()).add(name);
+  }
+
+  /** DataTree.apply only. */
+  removeChild(name: string): void {
+    this.kids?.delete(name);
   }
 
   get data_length(): number {
@@ -114,7 +140,7 @@ export function newZNode(
  * - ephemeralOwner = 0 for containers and TTL nodes (only sessions are shown).
  */
 export function statOf(node: ZNode): Stat {
-  const child_count = node.children.size;
+  const child_count = node.child_count;
   return {
     czxid: node.czxid,
     mzxid: node.mzxid,

@@ -1,16 +1,28 @@
-// The commit worker: the replica's single writer. It drains the shards' write rings, runs the
-// sans-IO CommitCore (prep -> zxid -> apply), and publishes every committed txn on the commit
-// stream that all shards consume. One flush (one cursor store + doorbells) per input batch:
-// that batching is what makes the thread hop cheap.
+// The commit worker: the replica's single writer. At start it recovers the tree and sessions
+// (newest snapshot + log), reports the zxid to the supervisor and waits for 'serve' (every shard
+// has recovered the same state by then). Then it drains the shards' write rings, runs the sans-IO
+// CommitCore (prep -> zxid -> apply), logs every txn with group commit, and publishes on the
+// commit stream only what is durable. Snapshots are encoded in slices here and written by a
+// piscina task.
+//
+// Loop invariant: at most one log write (write + fdatasync) is in flight; while it is, requests
+// keep being prepped into the next batch (pipelining) until that batch reaches its bounds.
 
-import { randomBytes } from 'node:crypto';
-import { workerData } from 'node:worker_threads';
+import { statSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
 import { CommitCore, type Origin, type Publication } from '../commit/commit_core.js';
+import { GroupCommit, type Batch } from '../commit/group_commit.js';
+import type { ServerConfig } from '../config/server_config.js';
+import { ensureDataDir, listDataDir, loadOrCreateSecret } from '../log/data_dir.js';
+import { describeFsError, NODE_LOG_FS } from '../log/log_fs.js';
+import { LogWriter } from '../log/log_writer.js';
+import { recover, type Recovered } from '../log/recovery.js';
 import { JuteReader, JuteWriter } from '../protocol/jute.js';
 import { readRequest } from '../protocol/messages.js';
 import { Ring, type RingConsumer } from '../ring/ring.js';
+import { Snapshotter } from '../snapshot/snapshotter.js';
+import { CommitMetrics } from '../metrics/commit_metrics.js';
 import type { WriteRequest } from '../tree/prep.js';
-import { encodeTxn } from '../tree/txn_codec.js';
 import { decodeAuthId } from './auth_frame.js';
 import { Doorbell } from './doorbell.js';
 import { HeadReader, HeadWriter, LinkWriter } from './link.js';
@@ -20,21 +32,47 @@ import { serveControl } from './control.js';
 
 const POLL_FRAMES_MAX = 1024;
 const IDLE_WAIT_MS_MAX = 50;
+/** Snapshot encoding slice per loop turn: ~1 ms of the commit thread (~1 us per node, BENCHMARKS.md). */
+const SNAPSHOT_NODES_PER_STEP = 1000;
+
+const nowUs = (): number => performance.now() * 1000;
+
+interface FlushResult {
+  seq: number;
+  error: unknown;
+}
 
 class CommitWorker {
   private readonly core: CommitCore;
+  private readonly gc: GroupCommit;
+  private readonly snapshots: Snapshotter;
   private readonly inputs: RingConsumer[];
   private readonly stream: LinkWriter;
   private readonly doorbell: Doorbell;
   private readonly head = new HeadWriter();
   private readonly reader = new HeadReader();
-  private readonly body = new JuteWriter(4096);
+  private readonly body = new JuteWriter(256);
   private current_shard = 0;
   private stopping = false;
+  /** Set by the completion of the write in flight; consumed by the loop. */
+  private flushed: FlushResult | null = null;
+  private flush_started_us = 0;
   /** Frames decoded per shard ring (for stats). */
   readonly frames_in: number[];
+  fsync_us_max = 0;
+  fsync_us_total = 0;
+  /** Lock-free counters for /metrics: batch sizes, fsync latency, snapshots. */
+  private readonly metrics: CommitMetrics;
+  /** Size of the batch being flushed, counted in the metrics once it is durable. */
+  private flush_txns = 0;
+  private flush_bytes = 0;
 
-  constructor(private readonly init: WorkerInit) {
+  constructor(
+    private readonly init: WorkerInit,
+    recovered: Recovered,
+    private writer: LogWriter | null,
+    secret: Uint8Array,
+  ) {
     const { config, topology } = init;
     const reap_interval_ms = config.container_check_interval_ms;
     this.core = new CommitCore(
@@ -42,17 +80,44 @@ class CommitWorker {
         server_id: config.server_id,
         tick_ms: config.tick_time_ms,
         ttl_enabled: config.extended_types_enabled,
-        secret: randomBytes(32),
+        secret,
         reap_interval_ms,
         reap_per_check_max: Math.max(1, Math.ceil((config.container_max_per_minute * reap_interval_ms) / 60_000)),
       },
       { now_ms: () => Date.now() },
+      { tree: recovered.tree, sessions: recovered.sessions },
+    );
+    this.gc = new GroupCommit(
+      { txns_max: config.commit_batch_txns_max, bytes_max: config.commit_batch_bytes_max, wait_us: config.commit_batch_wait_us },
+      recovered.last_zxid,
+    );
+    this.doorbell = new Doorbell(topology.commit_doorbell);
+    this.metrics = new CommitMetrics(topology.metrics.commit);
+    if (recovered.snapshot !== null) {
+      this.metrics.recoveredFrom(recovered.snapshot.zxid, statSync(recovered.snapshot.path).mtimeMs);
+    }
+    this.snapshots = new Snapshotter(
+      {
+        dir: config.data_dir,
+        published: (zxid, ms) => this.metrics.snapshotSaved(zxid, ms),
+        fsync: config.fsync === 'always',
+        snap_count: config.snap_count,
+        retain: config.snap_retain_count,
+        nodes_per_step: SNAPSHOT_NODES_PER_STEP,
+        random: Math.random,
+        now_ms: Date.now,
+        info: (m) => console.log(`waitfree: ${m}`),
+        warn: (m) => console.warn(`waitfree: warning: ${m}`),
+        wake: () => this.doorbell.ring(),
+      },
+      NODE_LOG_FS,
+      recovered.replayed,
     );
     this.inputs = topology.shard_to_commit.map((sab) => Ring.attachConsumer(sab, 0));
     this.frames_in = this.inputs.map(() => 0);
     const shard_bells = topology.shard_doorbells.map((sab) => new Doorbell(sab));
     this.stream = new LinkWriter(Ring.attachProducer(topology.commit_stream), shard_bells);
-    this.doorbell = new Doorbell(topology.commit_doorbell);
+    if (writer === null) this.core.setReadOnly('the txn log could not be opened');
   }
 
   async run(): Promise<void> {
@@ -60,25 +125,100 @@ class CommitWorker {
     const keepalive = setInterval(() => {}, 1 << 30);
     while (!this.stopping) {
       const seen = this.doorbell.seq();
-      const frames = this.stream.blocked ? 0 : this.pollInputs();
+      this.settleFlush();
+      const frames = this.stream.blocked || this.gc.full ? 0 : this.pollInputs();
       if (Date.now() >= this.core.next_tick_ms()) this.core.tick();
-      this.publish(this.core.take());
+      this.stage();
+      this.maybeFlush();
+      this.snapshots.step(this.core.tree, () => this.core.sessionStates(), this.gc.durable_zxid, this.core.read_only === null);
+      this.gc.release(this.publish);
       this.stream.flush();
       if (this.stream.blocked) {
         await this.stream.drainAsync(IDLE_WAIT_MS_MAX);
         continue;
       }
-      if (frames === 0) {
-        const wait_ms = Math.max(1, Math.min(IDLE_WAIT_MS_MAX, this.core.next_tick_ms() - Date.now()));
-        await this.doorbell.sleep(seen, wait_ms, () => this.inputs.some((r) => r.hasData()));
+      if (frames === 0 && !this.snapshots.busy && this.flushed === null) {
+        await this.doorbell.sleep(seen, this.sleepMs(), () => this.hasWork());
       }
     }
     clearInterval(keepalive);
   }
 
-  stop(): void {
+  private hasWork(): boolean {
+    if (this.flushed !== null) return true;
+    return !this.gc.full && this.inputs.some((r) => r.hasData());
+  }
+
+  private sleepMs(): number {
+    let until_ms = Math.min(IDLE_WAIT_MS_MAX, this.core.next_tick_ms() - Date.now());
+    const due_us = this.gc.due_at_us();
+    if (due_us !== null) until_ms = Math.min(until_ms, (due_us - nowUs()) / 1000);
+    return Math.max(0.05, until_ms);
+  }
+
+  async stop(): Promise<void> {
     this.stopping = true;
     this.doorbell.ring();
+    await this.snapshots.close();
+    await this.writer?.close();
+  }
+
+  /** Moves the core's publications into group commit (txns become log records). */
+  private stage(): void {
+    const pubs = this.core.take();
+    if (pubs.length === 0) return;
+    let txns = 0;
+    for (const p of pubs) if (p.kind === 'txn') txns++;
+    this.gc.add(pubs, nowUs());
+    this.snapshots.countTxns(txns);
+  }
+
+  private maybeFlush(): void {
+    const writer = this.writer;
+    if (writer === null || !this.gc.due(nowUs())) return;
+    const batch: Batch = this.gc.take(nowUs());
+    this.flush_txns = batch.count;
+    this.flush_bytes = batch.end - batch.start;
+    this.flush_started_us = nowUs();
+    writer.append(batch.bytes, batch.start, batch.end, batch.first_zxid).then(
+      () => this.onFlushed({ seq: batch.seq, error: null }),
+      (error: unknown) => this.onFlushed({ seq: batch.seq, error }),
+    );
+  }
+
+  private onFlushed(result: FlushResult): void {
+    this.flushed = result;
+    this.doorbell.ring();
+  }
+
+  private settleFlush(): void {
+    const r = this.flushed;
+    if (r === null) return;
+    this.flushed = null;
+    const took_us = nowUs() - this.flush_started_us;
+    this.fsync_us_total += took_us;
+    if (took_us > this.fsync_us_max) this.fsync_us_max = took_us;
+    this.metrics.fsync(took_us / 1000);
+    if (r.error === null) {
+      this.gc.complete(r.seq);
+      this.metrics.batch(this.flush_txns, this.flush_bytes);
+      return;
+    }
+    this.gc.fail(r.seq);
+    this.diskFault(r.error);
+  }
+
+  /** A failed write or fsync: no write is acknowledged any more; reads go on. */
+  private diskFault(error: unknown): void {
+    const what = describeFsError(error);
+    const reason = `the txn log cannot be written: ${what}`;
+    this.core.setReadOnly(reason);
+    this.snapshots.abort();
+    console.error(
+      `waitfree: FATAL DISK ERROR: ${reason}. This replica no longer accepts writes (clients get NOTREADONLY) ` +
+        `and keeps serving reads. Writes whose batch failed were not acknowledged. Fix the disk (${this.init.config.data_dir}) and restart.`,
+    );
+    parentPort?.postMessage({ type: 'disk_fault', error: reason });
   }
 
   private pollInputs(): number {
@@ -140,32 +280,29 @@ class CommitWorker {
     return h.u8(origin.shard).u32(origin.conn_id).i32(origin.xid);
   }
 
-  private publish(items: Publication[]): void {
-    for (const p of items) {
-      switch (p.kind) {
-        case 'txn':
-          this.body.reset();
-          encodeTxn(p.txn, this.body);
-          this.stream.send(this.origin(CommitStream.TXN, p.origin), this.body.view_bytes());
-          break;
-        case 'session':
-          this.origin(CommitStream.SESSION, p.origin).i64(p.session_id).i32(p.timeout_ms).raw(p.passwd).u8(p.ok ? 1 : 0);
-          this.stream.send(this.head);
-          break;
-        case 'sync':
-          this.body.reset();
-          this.body.writeUString(p.path);
-          this.stream.send(this.origin(CommitStream.SYNC, p.origin), this.body.view_bytes());
-          break;
-        case 'close_conn':
-          this.stream.send(this.head.begin(CommitStream.CLOSE_CONN).u8(p.shard).u32(p.conn_id).i32(0));
-          break;
-        case 'error':
-          this.stream.send(this.origin(CommitStream.ERROR, p.origin).i32(p.err));
-          break;
-      }
+  /** Sends one released publication; a txn's body is its log record payload (encoded once). */
+  private readonly publish = (p: Publication, body: Uint8Array | null, start: number, end: number): void => {
+    switch (p.kind) {
+      case 'txn':
+        this.stream.send(this.origin(CommitStream.TXN, p.origin), body!, start, end);
+        break;
+      case 'session':
+        this.origin(CommitStream.SESSION, p.origin).i64(p.session_id).i32(p.timeout_ms).raw(p.passwd).u8(p.ok ? 1 : 0);
+        this.stream.send(this.head);
+        break;
+      case 'sync':
+        this.body.reset();
+        this.body.writeUString(p.path);
+        this.stream.send(this.origin(CommitStream.SYNC, p.origin), this.body.view_bytes());
+        break;
+      case 'close_conn':
+        this.stream.send(this.head.begin(CommitStream.CLOSE_CONN).u8(p.shard).u32(p.conn_id).i32(0));
+        break;
+      case 'error':
+        this.stream.send(this.origin(CommitStream.ERROR, p.origin).i32(p.err));
+        break;
     }
-  }
+  };
 
   stats(): Record<string, unknown> {
     const tree = this.core.tree;
@@ -178,13 +315,105 @@ class CommitWorker {
       ephemerals: this.core.ephemeralsBySession(),
       session_list: this.core.sessionList(),
       frames_in: this.frames_in,
+      read_only: this.core.read_only,
+      durable_zxid: this.gc.durable_zxid,
+      log_batches: this.gc.batches,
+      log_txns: this.gc.txns,
+      log_bytes: this.writer?.bytes_written ?? 0,
+      log_segment: this.writer?.current_segment ?? null,
+      fsync: this.init.config.fsync,
+      flush_us_max: Math.round(this.fsync_us_max),
+      flush_us_avg: this.gc.batches === 0 ? 0 : Math.round(this.fsync_us_total / this.gc.batches),
+      ...this.snapshots.stats(),
     };
   }
 }
 
-const worker = new CommitWorker(workerData as WorkerInit);
-serveControl({ stats: () => worker.stats(), stop: () => worker.stop() });
-worker.run().catch((e: unknown) => {
+// ---- start-up: recover, report, wait for 'serve', open the log, run ----
+
+function post(message: Record<string, unknown>): void {
+  parentPort?.postMessage(message);
+}
+
+function recoverState(config: ServerConfig): Recovered {
+  ensureDataDir(config.data_dir);
+  const started = performance.now();
+  const state = recover({ dir: config.data_dir, track_sessions: true, warn: (m) => console.warn(`waitfree: warning: ${m}`) });
+  const ms = Math.round(performance.now() - started);
+  const from = state.snapshot === null ? 'no snapshot' : `snapshot 0x${state.snapshot.zxid.toString(16)}`;
+  console.log(
+    `waitfree: recovered zxid 0x${state.last_zxid.toString(16)} from ${from} + ${state.replayed} logged txns ` +
+      `(${state.tree.node_count} znodes, ${state.sessions.size} sessions) in ${ms} ms`,
+  );
+  return state;
+}
+
+/** Opens the log for appending; on failure the replica starts read-only (loudly). */
+async function openLog(config: ServerConfig, state: Recovered): Promise<LogWriter | null> {
+  try {
+    for (const tmp of listDataDir(config.data_dir).tmp_snapshots) await NODE_LOG_FS.unlink(tmp);
+    if (state.truncate !== null && (state.tail === null || state.tail.path !== state.truncate.path)) {
+      const fd = await NODE_LOG_FS.open(state.truncate.path, 'r+');
+      await NODE_LOG_FS.ftruncate(fd, state.truncate.offset);
+      await NODE_LOG_FS.fdatasync(fd);
+      await NODE_LOG_FS.close(fd);
+    }
+    return await LogWriter.open(
+      NODE_LOG_FS,
+      { dir: config.data_dir, segment_bytes: config.log_segment_bytes, fsync: config.fsync === 'always', now_ms: Date.now },
+      state.tail,
+    );
+  } catch (e) {
+    const reason = `the txn log in ${config.data_dir} cannot be opened for writing: ${describeFsError(e)}`;
+    console.error(`waitfree: FATAL DISK ERROR: ${reason}. Serving reads only (writes get NOTREADONLY); fix the disk and restart.`);
+    post({ type: 'disk_fault', error: reason });
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  const init = workerData as WorkerInit;
+  const config = init.config;
+  let worker: CommitWorker | null = null;
+  let serve: () => void = () => {};
+  const serve_asked = new Promise<void>((resolve) => (serve = resolve));
+  serveControl({
+    stats: () => worker?.stats() ?? { starting: true },
+    stop: async () => {
+      if (worker !== null) await worker.stop();
+      else process.exit(0);
+    },
+    other: (m) => {
+      if ((m as { type?: string }).type === 'serve') serve();
+    },
+  });
+  let state: Recovered;
+  let secret: Uint8Array;
+  try {
+    state = recoverState(config);
+    secret = loadOrCreateSecret(config.data_dir);
+  } catch (e) {
+    post({ type: 'startup_failed', error: e instanceof Error ? e.message : String(e) });
+    process.exit(1);
+  }
+  post({
+    type: 'recovered',
+    role: 'commit',
+    zxid: state.last_zxid,
+    snapshot_zxid: state.snapshot?.zxid ?? -1,
+    nodes: state.tree.node_count,
+  });
+  await serve_asked;
+  if (config.fsync === 'none') {
+    console.warn('waitfree: WARNING: waitfree.fsync=none: the txn log is never synced; a machine crash loses acknowledged writes. For experiments only.');
+  }
+  const writer = await openLog(config, state);
+  worker = new CommitWorker(init, state, writer, secret);
+  post({ type: 'serving' });
+  await worker.run();
+}
+
+main().catch((e: unknown) => {
   console.error('commit worker failed:', e);
   process.exit(70);
 });

@@ -2,11 +2,16 @@
 // prefix, bounded by jute.maxbuffer), routes each connection's frames to its session shard, and
 // writes the shards' replies back, coalesced per connection per batch. It never decodes bodies.
 // Four-letter words are recognised in the first 4 bytes of a connection and answered with text
-// the supervisor composes.
+// the supervisor composes. The admin HTTP server (/commands, /metrics) also lives here, on
+// uWebSockets.js or its native-free twin; the supervisor composes its answers too.
 
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { fourLetterFromInt } from '../admin/four_letter.js';
+import type { HttpAnswer } from '../admin/http/admin_router.js';
+import type { AdminListening, HttpBackend } from '../admin/http/backend.js';
+import { chooseHttpBackend, nativeWanted } from '../admin/http/load_backend.js';
+import { NetMetrics } from '../metrics/net_metrics.js';
 import { Ring, type RingConsumer } from '../ring/ring.js';
 import { serveControl } from './control.js';
 import { Doorbell } from './doorbell.js';
@@ -19,6 +24,8 @@ const POLL_FRAMES_MAX = 1024;
 const IDLE_WAIT_MS_MAX = 100;
 /** A client that does not read its replies is cut off past this much unsent output. */
 const CONN_OUTBOUND_BYTES_MAX = 64 * 1024 * 1024;
+/** An admin HTTP request the supervisor has not answered by then gets a 503. */
+const ADMIN_ANSWER_TIMEOUT_MS = 10_000;
 
 interface NetConn {
   readonly id: number;
@@ -45,11 +52,11 @@ class NetWorker {
   private readonly outbound = new Map<NetConn, Buffer[]>();
   private next_conn_id = 1;
   private stopping = false;
-  packets_received = 0;
-  bytes_received = 0;
-  bytes_sent = 0;
-  rejected_connections = 0;
-  malformed_closes = 0;
+  private readonly metrics: NetMetrics;
+  private admin: HttpBackend | null = null;
+  /** Admin HTTP requests forwarded to the supervisor, by request id. */
+  private readonly admin_waiting = new Map<number, (a: HttpAnswer) => void>();
+  private next_admin_id = 1;
 
   constructor(private readonly init: WorkerInit) {
     const { topology } = init;
@@ -58,6 +65,7 @@ class NetWorker {
     );
     this.from_shard = topology.shard_to_net.map((sab) => Ring.attachConsumer(sab, 0));
     this.doorbell = new Doorbell(topology.net_doorbell);
+    this.metrics = new NetMetrics(topology.metrics.net);
     this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
   }
 
@@ -87,6 +95,11 @@ class NetWorker {
   async stop(): Promise<void> {
     this.stopping = true;
     this.doorbell.ring();
+    // uWS sockets must be closed before the thread ends, or the process crashes.
+    await this.admin?.close();
+    this.admin = null;
+    for (const answer of this.admin_waiting.values()) answer(adminUnavailable('the server is stopping'));
+    this.admin_waiting.clear();
     for (const c of this.conns.values()) c.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -99,11 +112,12 @@ class NetWorker {
     const count = this.per_ip.get(ip) ?? 0;
     if (max > 0 && count >= max) {
       console.warn(`waitfree: too many connections from ${ip} - max is ${max}`);
-      this.rejected_connections++;
+      this.metrics.add('connections_rejected');
       socket.destroy();
       return;
     }
     this.per_ip.set(ip, count + 1);
+    this.metrics.add('connections_accepted');
     const id = this.allocateConnId();
     const shard = id % this.to_shard.length;
     const conn: NetConn = {
@@ -132,7 +146,7 @@ class NetWorker {
   }
 
   private onData(conn: NetConn, chunk: Buffer): void {
-    this.bytes_received += chunk.length;
+    this.metrics.add('bytes_received', chunk.length);
     if (conn.cutter.isFirst()) {
       const word = conn.cutter.peekFirstWord(chunk);
       const cmd = word === null ? null : fourLetterFromInt(word);
@@ -143,13 +157,13 @@ class NetWorker {
     }
     const link = this.to_shard[conn.shard];
     const outcome = conn.cutter.push(chunk, (payload) => {
-      this.packets_received++;
+      this.metrics.add('packets_received');
       link.send(this.head.begin(NetToShard.DATA).u32(conn.id), payload);
     });
     link.flush();
     if (outcome !== null) {
       console.warn(`waitfree: closing connection ${conn.ip}: ${outcome}`);
-      this.malformed_closes++;
+      this.metrics.add('malformed_closes');
       this.closeConn(conn);
       return;
     }
@@ -170,6 +184,7 @@ class NetWorker {
 
   private onFourLetterWord(conn: NetConn, cmd: string): void {
     conn.closing = true;
+    this.metrics.add('four_letter_words');
     parentPort?.postMessage({ type: 'four_letter', conn_id: conn.id, cmd });
   }
 
@@ -238,7 +253,7 @@ class NetWorker {
     this.outbound.delete(conn);
     if (conn.socket.destroyed || conn.socket.writableEnded) return;
     const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    this.bytes_sent += data.length;
+    this.metrics.add('bytes_sent', data.length);
     conn.socket.write(data);
     if (conn.socket.writableLength > CONN_OUTBOUND_BYTES_MAX) {
       console.warn(`waitfree: closing connection ${conn.ip}: client does not read its replies`);
@@ -249,13 +264,66 @@ class NetWorker {
   stats(): unknown {
     return {
       connections: this.conns.size,
-      packets_received: this.packets_received,
-      bytes_received: this.bytes_received,
-      bytes_sent: this.bytes_sent,
-      rejected_connections: this.rejected_connections,
-      malformed_closes: this.malformed_closes,
+      packets_received: this.metrics.get('packets_received'),
+      bytes_received: this.metrics.get('bytes_received'),
+      bytes_sent: this.metrics.get('bytes_sent'),
+      rejected_connections: this.metrics.get('connections_rejected'),
+      malformed_closes: this.metrics.get('malformed_closes'),
     };
   }
+
+  // ---- the admin HTTP server ----
+
+  /**
+   * Starts the admin server if enabled. Not being able to bind it does not stop the replica
+   * (clients matter more than the admin API): it is logged and 'listening' says admin: null.
+   */
+  async startAdmin(): Promise<AdminListening | null> {
+    const { admin_enable_server, admin_server_address, admin_server_port, native } = this.init.config;
+    if (!admin_enable_server) return null;
+    const { backend } = await chooseHttpBackend(nativeWanted(native));
+    try {
+      const port = await backend.listen(admin_server_address, admin_server_port, (method, url) => this.forwardAdmin(method, url));
+      if (this.stopping) {
+        await backend.close();
+        return null;
+      }
+      this.admin = backend;
+      return { address: admin_server_address, port, backend: backend.name };
+    } catch (e) {
+      await backend.close();
+      console.warn(`waitfree: admin server off: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    }
+  }
+
+  /** The supervisor composes the answer (it holds every worker's stats and every SAB). */
+  private forwardAdmin(method: string, url: string): Promise<HttpAnswer> {
+    this.metrics.add('admin_requests');
+    if (this.stopping) return Promise.resolve(adminUnavailable('the server is stopping'));
+    const id = this.next_admin_id++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.admin_waiting.delete(id);
+        resolve(adminUnavailable(`no answer within ${ADMIN_ANSWER_TIMEOUT_MS} ms`));
+      }, ADMIN_ANSWER_TIMEOUT_MS);
+      this.admin_waiting.set(id, (a) => {
+        clearTimeout(timer);
+        resolve(a);
+      });
+      parentPort?.postMessage({ type: 'admin_http', req_id: id, method, url });
+    });
+  }
+
+  answerAdmin(req_id: number, answer: HttpAnswer): void {
+    const resolve = this.admin_waiting.get(req_id);
+    this.admin_waiting.delete(req_id);
+    resolve?.(answer);
+  }
+}
+
+function adminUnavailable(why: string): HttpAnswer {
+  return { status: 503, content_type: 'text/plain; charset=utf-8', body: `admin server unavailable: ${why}\n` };
 }
 
 /** IPv4-mapped IPv6 addresses as plain IPv4, like Java's InetAddress.getHostAddress. */
@@ -268,14 +336,16 @@ serveControl({
   stats: () => worker.stats(),
   stop: () => worker.stop(),
   other: (m) => {
-    const msg = m as { type?: string; conn_id?: number; text?: string };
+    const msg = m as { type?: string; conn_id?: number; text?: string; req_id?: number; answer?: HttpAnswer };
     if (msg.type === 'four_letter_answer') worker.answerFourLetter(msg.conn_id ?? 0, msg.text ?? '');
+    else if (msg.type === 'admin_http_answer' && msg.answer !== undefined) worker.answerAdmin(msg.req_id ?? 0, msg.answer);
   },
 });
 worker
   .listen()
-  .then((port) => {
-    parentPort?.postMessage({ type: 'listening', port });
+  .then(async (port) => {
+    const admin = await worker.startAdmin();
+    parentPort?.postMessage({ type: 'listening', port, admin });
     return worker.run();
   })
   .catch((e: unknown) => {

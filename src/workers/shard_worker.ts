@@ -8,7 +8,9 @@
 // only at the head of its session's FIFO. So a session sees its own writes, and a watch event
 // always reaches the client before any reply that could show the new data.
 
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { recover } from '../log/recovery.js';
+import { ShardMetrics } from '../metrics/shard_metrics.js';
 import { decodeConnectRequest } from '../protocol/connect.js';
 import { JuteError, JuteReader } from '../protocol/jute.js';
 import { decodeRequest } from '../protocol/messages.js';
@@ -31,7 +33,6 @@ const POLL_FRAMES_MAX = 512;
 const IDLE_WAIT_MS_MAX = 100;
 
 class ShardWorker implements ShardContext {
-  readonly tree = new DataTree();
   readonly watches = new WatchTable();
   readonly conns = new Map<number, Conn>();
   private readonly from_net: RingConsumer;
@@ -42,10 +43,16 @@ class ShardWorker implements ShardContext {
   private readonly reader = new HeadReader();
   readonly head = new HeadWriter();
   readonly session: ShardSession;
+  readonly metrics: ShardMetrics;
   private stopping = false;
 
-  constructor(readonly init: WorkerInit) {
+  constructor(
+    readonly init: WorkerInit,
+    /** This shard's copy of the tree, recovered from the data dir like the commit worker's. */
+    readonly tree: DataTree,
+  ) {
     const { topology, index } = init;
+    this.metrics = new ShardMetrics(topology.metrics.shards[index]);
     this.from_net = Ring.attachConsumer(topology.net_to_shard[index], 0);
     this.from_commit = Ring.attachConsumer(topology.commit_stream, index);
     this.to_net = new LinkWriter(Ring.attachProducer(topology.shard_to_net[index]), [new Doorbell(topology.net_doorbell)]);
@@ -203,10 +210,36 @@ class ShardWorker implements ShardContext {
   }
 }
 
-const worker = new ShardWorker(workerData as WorkerInit);
-serveControl({ stats: () => worker.stats(), stop: () => worker.stop() });
+/**
+ * Start-up: build this shard's tree from the same snapshot + log the commit worker recovers
+ * from (read-only; the commit worker alone repairs a torn tail, and it does so only after every
+ * shard reported, when the supervisor tells it to serve). The supervisor checks that every
+ * thread reached the same zxid before any client is accepted.
+ */
+function recoverTree(init: WorkerInit): DataTree {
+  try {
+    const state = recover({ dir: init.config.data_dir, track_sessions: false, warn: () => {} });
+    parentPort?.postMessage({
+      type: 'recovered',
+      role: 'shard',
+      index: init.index,
+      zxid: state.last_zxid,
+      snapshot_zxid: state.snapshot?.zxid ?? -1,
+      nodes: state.tree.node_count,
+    });
+    return state.tree;
+  } catch (e) {
+    parentPort?.postMessage({ type: 'startup_failed', error: e instanceof Error ? e.message : String(e) });
+    process.exit(1);
+  }
+}
+
+const init = workerData as WorkerInit;
+let worker: ShardWorker | null = null;
+serveControl({ stats: () => worker?.stats() ?? { starting: true }, stop: () => worker?.stop() });
+worker = new ShardWorker(init, recoverTree(init));
 worker.run().catch((e: unknown) => {
-  console.error(`shard worker ${(workerData as WorkerInit).index} failed:`, e);
+  console.error(`shard worker ${init.index} failed:`, e);
   process.exit(70);
 });
 

@@ -5,7 +5,10 @@
 //   shard_to_net[i]   shard i → net          (SPSC)
 //   shard_to_commit[i] shard i → commit      (SPSC)
 //   commit_stream     commit → every shard   (SPMC broadcast; consumer index = shard index)
+//
+// Plus one metric block per thread (src/metrics/blocks.ts), read when /metrics is scraped.
 
+import { createMetricsBlocks, type MetricsBlocks } from '../metrics/blocks.js';
 import { Ring } from '../ring/ring.js';
 import type { ServerConfig } from '../config/server_config.js';
 
@@ -18,6 +21,8 @@ export interface Topology {
   net_doorbell: SharedArrayBuffer;
   commit_doorbell: SharedArrayBuffer;
   shard_doorbells: SharedArrayBuffer[];
+  /** One metric block per thread (src/metrics/): lock-free counters, summed when scraped. */
+  metrics: MetricsBlocks;
 }
 
 export function createTopology(config: ServerConfig): Topology {
@@ -34,6 +39,7 @@ export function createTopology(config: ServerConfig): Topology {
     net_doorbell: bell(),
     commit_doorbell: bell(),
     shard_doorbells: each(bell),
+    metrics: createMetricsBlocks(shards),
   };
 }
 

@@ -46,6 +46,13 @@ describe('defaults', () => {
       container_max_per_minute: 10000,
       max_outstanding_per_session: 1000,
       server_id: 1,
+      fsync: 'always',
+      commit_batch_txns_max: 1000,
+      commit_batch_bytes_max: 1024 * 1024,
+      commit_batch_wait_us: 0,
+      snap_count: 100_000,
+      log_segment_bytes: 64 * 1024 * 1024,
+      snap_retain_count: 3,
     });
   });
 
@@ -148,26 +155,62 @@ describe('keys', () => {
       'tickTime=2000',
       'initLimit=10',
       'syncLimit=5',
-      'autopurge.snapRetainCount=3',
       'autopurge.purgeInterval=1',
-      'admin.enableServer=false',
-      'admin.serverPort=8080',
-      'admin.serverAddress=0.0.0.0',
+      'admin.commandURL=/commands',
       'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
       'metricsProvider.httpPort=7000',
       'dataLogDir=/var/log/zk',
       'standaloneEnabled=true',
       'reconfigEnabled=false',
       'preAllocSize=65536',
-      'snapCount=100000',
     ].join('\n');
     const { config, warnings } = fromText(text);
     expect(config).toEqual(DEFAULT_CONFIG);
-    expect(warnings).toHaveLength(14);
+    expect(warnings).toHaveLength(10);
     expect(warnings[0]).toBe('zoo.cfg:2: initLimit is accepted, not used yet (waitfree runs standalone; replication is not supported yet)');
     for (const [i, w] of warnings.entries()) {
       expect(w).toMatch(new RegExp(`^zoo\\.cfg:${i + 2}: \\S+ is accepted, not used yet \\(`));
     }
+  });
+
+  it('durability keys: snapCount and autopurge.snapRetainCount are used now, waitfree.* knobs are checked', () => {
+    const { config, warnings } = fromText(
+      [
+        'snapCount=5000',
+        'autopurge.snapRetainCount=4',
+        'waitfree.fsync=none',
+        'waitfree.commit.batchTxnsMax=64',
+        'waitfree.commit.batchBytesMax=256KiB',
+        'waitfree.commit.batchWaitUs=200',
+        'waitfree.log.segmentBytes=16MiB',
+      ].join('\n'),
+    );
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({
+      snap_count: 5000,
+      snap_retain_count: 4,
+      fsync: 'none',
+      commit_batch_txns_max: 64,
+      commit_batch_bytes_max: 256 * 1024,
+      commit_batch_wait_us: 200,
+      log_segment_bytes: 16 * 1024 * 1024,
+    });
+    expect(errorOf(() => fromText('waitfree.fsync=sometimes')).message).toMatch(/waitfree\.fsync: "sometimes" is not one of always, none/);
+    expect(errorOf(() => fromText('autopurge.snapRetainCount=1')).message).toMatch(/out of range/);
+    expect(errorOf(() => fromText('waitfree.commit.batchTxnsMax=0')).message).toMatch(/out of range/);
+  });
+
+  it('admin server keys are used: admin.* (and zookeeper.admin.*), waitfree.native', () => {
+    expect(DEFAULT_CONFIG).toMatchObject({ admin_enable_server: true, admin_server_port: 8080, admin_server_address: '127.0.0.1', native: true });
+    const { config, warnings } = fromText(
+      ['admin.enableServer=false', 'admin.serverPort=9090', 'admin.serverAddress=0.0.0.0', 'waitfree.native=false'].join('\n'),
+    );
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({ admin_enable_server: false, admin_server_port: 9090, admin_server_address: '0.0.0.0', native: false });
+    expect(fromText('zookeeper.admin.serverPort=0\nzookeeper.admin.enableServer=false').config).toMatchObject({ admin_server_port: 0, admin_enable_server: false });
+    expect(loadConfig({ flags: { admin_server_port: '7070', native: 'false' } }).config).toMatchObject({ admin_server_port: 7070, native: false });
+    expect(errorOf(() => fromText('admin.serverPort=70000')).message).toMatch(/out of range/);
+    expect(errorOf(() => fromText('waitfree.native=no')).message).toMatch(/not a boolean/);
   });
 
   it('superDigest is also read as DigestAuthenticationProvider.superDigest and zookeeper.DigestAuthenticationProvider.superDigest', () => {

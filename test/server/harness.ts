@@ -17,6 +17,7 @@ import type { OpCode, RequestInput } from '../../src/protocol/messages.js';
 import type { ACL, ConnectResponse } from '../../src/protocol/types.js';
 import type { ConfigFlags } from '../../src/config/load.js';
 import type { RunningServer } from '../../src/server/server.js';
+import type { AdminListening } from '../../src/admin/http/backend.js';
 import { WireClient, type ConnectOptions, type Received, type Reply } from '../support/wire_client.js';
 
 type ServerModule = typeof import('../../src/server/server.js');
@@ -30,16 +31,29 @@ export const OPEN_ACL: ACL[] = [{ perms: 31, id: { scheme: 'world', id: 'anyone'
 
 export interface TestServer {
   port: number;
+  /** The admin HTTP server (any free port), null when a test turned it off. */
+  admin: AdminListening | null;
   stop(): Promise<void>;
 }
 
-/** Starts a standalone server on 127.0.0.1, any free port, in a fresh temp data dir. */
+/**
+ * WAITFREE_NATIVE=false runs every server of the suite with waitfree.native=false (the
+ * native-free/ twins); CI runs test/server both ways.
+ */
+export function nativeFromEnv(): boolean {
+  return process.env['WAITFREE_NATIVE'] !== 'false';
+}
+
+/**
+ * Starts a standalone server on 127.0.0.1, any free port, in a fresh temp data dir, with the
+ * admin HTTP server on another free port.
+ */
 export async function startTestServer(flags: ConfigFlags = {}): Promise<TestServer> {
   const { startServer } = (await import(SERVER_JS)) as ServerModule;
   const { loadConfig } = (await import(LOAD_JS)) as LoadModule;
   const data_dir = mkdtempSync(join(tmpdir(), 'waitfree-server-test-'));
   const { config } = loadConfig({
-    flags: { client_port: 0, client_port_address: '127.0.0.1', data_dir, ...flags },
+    flags: { client_port: 0, client_port_address: '127.0.0.1', data_dir, admin_server_port: 0, native: nativeFromEnv(), ...flags },
   });
   let running: RunningServer;
   try {
@@ -50,6 +64,7 @@ export async function startTestServer(flags: ConfigFlags = {}): Promise<TestServ
   }
   return {
     port: running.port,
+    admin: running.admin,
     async stop() {
       await running.stop();
       rmSync(data_dir, { recursive: true, force: true });

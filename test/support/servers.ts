@@ -210,6 +210,8 @@ export async function startWaitfree(opts: ServerOptions = {}): Promise<RunningSe
   if (opts.superDigest !== undefined) cfg.push(`superDigest=${opts.superDigest}`);
   cfg.push(`zookeeper.extendedTypesEnabled=${opts.extendedTypesEnabled ?? true}`);
   cfg.push(`znode.container.checkIntervalMs=${opts.containerCheckInterval_ms ?? 1000}`);
+  // Parallel test servers must not compete for the admin port (8080).
+  cfg.push('admin.enableServer=false');
   const cfgPath = join(dir, 'waitfree.cfg');
   writeFileSync(cfgPath, cfg.join('\n') + '\n');
   const args = [bin, 'server', '--port', String(port), '--data-dir', dataDir, '--config', cfgPath];

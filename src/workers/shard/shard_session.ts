@@ -10,6 +10,8 @@ import { JuteWriter } from '../../protocol/jute.js';
 import { encodeNotification, encodeReply, type BodyName, type DecodedRequest } from '../../protocol/messages.js';
 import { Op, opSpec } from '../../protocol/opcodes.js';
 import type { ServerConfig } from '../../config/server_config.js';
+import { hrNowMs } from '../../metrics/clock.js';
+import type { ShardMetrics } from '../../metrics/shard_metrics.js';
 import { checkAcl } from '../../tree/acl.js';
 import type { ApplyResult, DataTree, WatchTrigger } from '../../tree/data_tree.js';
 import type { Txn } from '../../tree/txn.js';
@@ -29,6 +31,8 @@ export interface ShardContext {
   readonly to_net: LinkWriter;
   readonly to_commit: LinkWriter;
   readonly head: HeadWriter;
+  /** Per-op counters and latency histograms in this shard's metric block (no locks). */
+  readonly metrics: ShardMetrics;
 }
 
 /** What a session op or read produced: a reply (record name + body, or an error code). */
@@ -77,9 +81,11 @@ export class ShardSession {
     if (conn.session_id !== 0n) this.touched.add(conn.session_id);
     if (request.header.xid === Xid.PING && request.header.type === Op.ping) {
       this.send(conn, { xid: Xid.PING, zxid: this.ctx.tree.last_zxid, err: 0 }, null, null);
+      this.ctx.metrics.request(Op.ping, 0, 0);
       return;
     }
-    const pending: Pending = { request, payload, forwarded: false, received_ms: Date.now() };
+    // Epoch ms with sub-ms resolution: the latency histograms need better than Date.now().
+    const pending: Pending = { request, payload, forwarded: false, received_ms: hrNowMs() };
     const is_auth = request.header.type === Op.auth && !request.unknown;
     // Observed in Apache ZooKeeper: the connection's ip id joins its auth list when its first
     // non-auth request arrives, after any digest ids sent before it (whoAmI shows that order).
@@ -253,6 +259,7 @@ export class ShardSession {
     this.out.reset();
     encodeNotification(d.event, d.zxid, this.out);
     this.sendBytes(conn);
+    this.ctx.metrics.watchEvent();
   }
 
   // ---- output ----
@@ -262,7 +269,10 @@ export class ShardSession {
     const zxid = answer.zxid ?? this.ctx.tree.last_zxid;
     this.send(conn, { xid, zxid, err: answer.err }, answer.name, answer.body);
     const now = Date.now();
-    const latency_ms = now - pending.received_ms;
+    const latency_hr_ms = hrNowMs() - pending.received_ms;
+    this.ctx.metrics.request(pending.request.header.type, latency_hr_ms, answer.err);
+    // srvr/cons show whole milliseconds, as ZooKeeper does.
+    const latency_ms = Math.max(0, Math.floor(latency_hr_ms));
     conn.recordLatency(latency_ms);
     if (latency_ms < this.latency_min_ms) this.latency_min_ms = latency_ms;
     if (latency_ms > this.latency_max_ms) this.latency_max_ms = latency_ms;

@@ -1,0 +1,210 @@
+// The AdminServer commands (`GET /commands/<name>`) that make sense for waitfree, as data: names
+// (ZooKeeper's primary name first, then its aliases) and what each answers. Field names are
+// ZooKeeper's (admin/Commands.java and the maps it serializes, snake_case as Jackson writes
+// them); every answer also carries "command" (the primary name) and "error" (null when fine).
+// Pure: the answers are built from one ServerStats snapshot (four_letter.ts) and a few facts.
+
+import { monitorEntries, type ConnectionStats, type ServerStats, type WatchEntry } from '../four_letter.js';
+import type { JsonValue } from './json.js';
+
+export type JsonObject = { [key: string]: JsonValue };
+
+/** What a command may read besides the stats snapshot. */
+export interface AdminFacts {
+  /** The last snapshot's zxid and completion time (epoch ms); -1 and -1 when none yet. */
+  readonly last_snapshot: { readonly zxid: number; readonly timestamp_ms: number };
+}
+
+/**
+ * Primary name first (the answer's "command"), then aliases. Commands that need no stats are
+ * answered without asking the workers (ruok must answer even when they are slow).
+ */
+export type AdminCommand =
+  | { readonly names: readonly string[]; readonly needs_stats: true; run(s: ServerStats): JsonObject }
+  | { readonly names: readonly string[]; readonly needs_stats: false; run(facts: AdminFacts): JsonObject };
+
+/** ZooKeeper's message when a command needs a running server that is not there. */
+export const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
+
+/** Jackson's InetSocketAddress text: "127.0.0.1:5000", "[::1]:5000". */
+function socketAddress(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** ServerCnxn.getConnectionInfo(brief). */
+export function connectionInfo(c: ConnectionStats, brief: boolean): JsonObject {
+  const info: JsonObject = {
+    remote_socket_address: socketAddress(c.remote_address, c.remote_port),
+    interest_ops: c.interest_ops,
+    outstanding_requests: c.queued,
+    packets_received: c.packets_received,
+    packets_sent: c.packets_sent,
+  };
+  if (brief) return info;
+  return {
+    ...info,
+    session_id: c.session_id,
+    last_operation: c.last_op,
+    established: c.established_ms,
+    session_timeout: c.timeout_ms,
+    last_cxid: c.last_cxid,
+    last_zxid: c.last_zxid,
+    last_response_time: c.last_response_ms,
+    last_latency: c.last_latency_ms,
+    min_latency: c.min_latency_ms,
+    avg_latency: c.avg_latency_ms,
+    max_latency: c.max_latency_ms,
+  };
+}
+
+/** mntr's values under their JSON names (no zk_ prefix); numbers stay numbers. */
+export function monitorValues(s: ServerStats): [string, string | number][] {
+  return monitorEntries(s).map(([k, v]) => {
+    const name = k.replace(/^zk_/, '');
+    const n = Number(v);
+    return [name, v !== '' && Number.isFinite(n) ? n : v];
+  });
+}
+
+/** ServerStats as the srvr/stats JSON shows it (Jackson's bean properties, snake_case). */
+function serverStats(s: ServerStats): JsonObject {
+  return {
+    packets_sent: s.packets_sent,
+    packets_received: s.packets_received,
+    fsync_threshold_exceed_count: 0,
+    client_response_stats: bufferStats(),
+    data_dir_size: s.data_dir_bytes,
+    log_dir_size: s.log_dir_bytes,
+    last_processed_zxid: s.zxid,
+    outstanding_requests: s.outstanding_requests,
+    server_state: s.mode,
+    avg_latency: Math.round(s.latency_avg_ms * 1e4) / 1e4,
+    max_latency: s.latency_max_ms,
+    min_latency: s.latency_min_ms,
+    num_alive_client_connections: s.num_alive_connections,
+    provider_null: false,
+    uptime: s.uptime_ms,
+    auth_failed_count: 0,
+    non_mtlsremote_conn_count: 0,
+    non_mtlslocal_conn_count: 0,
+  };
+}
+
+/** BufferStats: waitfree does not track response sizes; ZooKeeper's "none yet" is -1. */
+function bufferStats(): JsonObject {
+  return { last_buffer_size: -1, min_buffer_size: -1, max_buffer_size: -1 };
+}
+
+function srvr(s: ServerStats): JsonObject {
+  return {
+    version: s.version,
+    read_only: s.read_only,
+    server_stats: serverStats(s),
+    client_response: bufferStats(),
+    node_count: s.node_count,
+  };
+}
+
+/** Groups pairs by key (first-appearance order, no duplicate values): wchc and wchp. */
+function groupWatches<K extends string | bigint, V extends string | bigint>(
+  watches: readonly WatchEntry[],
+  pick: (w: WatchEntry) => readonly [K, V],
+): JsonObject {
+  const out = new Map<string, V[]>();
+  for (const w of watches) {
+    const [k, v] = pick(w);
+    const list = out.get(String(k));
+    if (list === undefined) out.set(String(k), [v]);
+    else if (!list.includes(v)) list.push(v);
+  }
+  return Object.fromEntries(out);
+}
+
+function watchSummary(watches: readonly WatchEntry[]): JsonObject {
+  const sessions = new Set(watches.map((w) => w.session_id));
+  const paths = new Set(watches.map((w) => w.path));
+  const distinct = new Set(watches.map((w) => `${w.session_id} ${w.path}`));
+  return { num_connections: sessions.size, num_paths: paths.size, num_total_watches: distinct.size };
+}
+
+/** SessionTracker.getSessionExpiryMap: expiry time → ids of the sessions expiring then. */
+function dump(s: ServerStats): JsonObject {
+  const expiry = new Map<string, bigint[]>();
+  for (const x of [...s.sessions].sort((a, b) => a.expire_at_ms - b.expire_at_ms)) {
+    const key = String(x.expire_at_ms);
+    expiry.set(key, [...(expiry.get(key) ?? []), x.session_id]);
+  }
+  const ephemerals = Object.fromEntries(s.ephemerals.map((e) => [e.session_id.toString(), [...e.paths]]));
+  return { expiry_time_to_session_ids: Object.fromEntries(expiry), session_id_to_ephemeral_paths: ephemerals };
+}
+
+/** zoo.cfg name in `conf` → ZooKeeperServerConf.toMap's key; entries absent here keep their name. */
+const CONF_KEYS: Readonly<Record<string, string | null>> = {
+  clientPort: 'client_port',
+  dataDir: 'data_dir',
+  dataLogDir: 'data_log_dir',
+  tickTime: 'tick_time',
+  maxClientCnxns: 'max_client_cnxns',
+  minSessionTimeout: 'min_session_timeout',
+  maxSessionTimeout: 'max_session_timeout',
+  serverId: 'server_id',
+  clientPortListenBacklog: 'client_port_listen_backlog',
+  // Shown by the four-letter word only.
+  secureClientPort: null,
+  dataDirSize: null,
+  dataLogSize: null,
+};
+
+/** ZooKeeper's nine keys, then waitfree's own settings under their zoo.cfg names, typed. */
+function conf(s: ServerStats): JsonObject {
+  const out: JsonObject = {};
+  for (const [name, text] of s.conf) {
+    const key = name in CONF_KEYS ? CONF_KEYS[name] : name;
+    if (key === null) continue;
+    out[key] = typedConfValue(key, text);
+  }
+  return out;
+}
+
+function typedConfValue(key: string, text: string): JsonValue {
+  if (text === 'true' || text === 'false') return text === 'true';
+  const n = Number(text);
+  // Paths and lists stay text even when they look numeric.
+  return text !== '' && Number.isFinite(n) && !key.includes('dir') && !key.includes('whitelist') ? n : text;
+}
+
+export const ADMIN_COMMANDS: readonly AdminCommand[] = [
+  { names: ['ruok'], needs_stats: false, run: () => ({}) },
+  { names: ['monitor', 'mntr'], needs_stats: true, run: (s) => Object.fromEntries(monitorValues(s)) },
+  { names: ['server_stats', 'srvr'], needs_stats: true, run: (s) => srvr(s) },
+  { names: ['stats', 'stat'], needs_stats: true, run: (s) => ({ ...srvr(s), connections: s.connections.map((c) => connectionInfo(c, true)) }) },
+  { names: ['connections', 'cons'], needs_stats: true, run: (s) => ({ connections: s.connections.map((c) => connectionInfo(c, false)), secure_connections: [] }) },
+  { names: ['configuration', 'conf', 'config'], needs_stats: true, run: (s) => conf(s) },
+  { names: ['environment', 'env', 'envi'], needs_stats: true, run: (s) => Object.fromEntries(s.environment) },
+  { names: ['watch_summary', 'wchs'], needs_stats: true, run: (s) => watchSummary(s.watches) },
+  { names: ['watches', 'wchc'], needs_stats: true, run: (s) => ({ session_id_to_watched_paths: groupWatches(s.watches, (w) => [w.session_id, w.path]) }) },
+  { names: ['watches_by_path', 'wchp'], needs_stats: true, run: (s) => ({ path_to_session_ids: groupWatches(s.watches, (w) => [w.path, w.session_id]) }) },
+  { names: ['dump'], needs_stats: true, run: (s) => dump(s) },
+  { names: ['dirs'], needs_stats: true, run: (s) => ({ datadir_size: s.data_dir_bytes, logdir_size: s.log_dir_bytes }) },
+  { names: ['is_read_only', 'isro'], needs_stats: true, run: (s) => ({ read_only: s.read_only }) },
+  {
+    names: ['last_snapshot', 'lsnp'],
+    needs_stats: false,
+    run: (f) => ({ zxid: BigInt.asUintN(64, BigInt(f.last_snapshot.zxid)).toString(16), timestamp: f.last_snapshot.timestamp_ms }),
+  },
+  // A standalone server has no leader: ZooKeeper answers this error outside a quorum.
+  { names: ['leader', 'lead'], needs_stats: false, run: () => ({ error: 'server is not initialized' }) },
+  { names: ['voting_view'], needs_stats: false, run: () => ({ current_config: {} }) },
+  { names: ['zabstate'], needs_stats: false, run: () => ({ voting: false, zabstate: '' }) },
+];
+
+const BY_NAME = new Map<string, AdminCommand>(ADMIN_COMMANDS.flatMap((c) => c.names.map((n) => [n, c] as const)));
+
+export function adminCommand(name: string): AdminCommand | undefined {
+  return BY_NAME.get(name);
+}
+
+/** CommandResponse.toMap: data, then command and error, then data again (a data "error" wins). */
+export function commandResponse(primary: string, error: string | null, data: JsonObject = {}): JsonObject {
+  return { ...data, command: primary, error, ...data };
+}

@@ -1,0 +1,129 @@
+// `node bench/run.mjs` (npm run bench): the benchmark set against waitfree and, when installed,
+// Apache ZooKeeper, side by side. Short by default (a few minutes); --full for the real thing.
+
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { apacheZkAvailable, REPO_ROOT, waitfreeFsyncKey, type FsyncPolicy } from '../testing/launch.js';
+import { runBenchmarks, type RunnerOptions, type SystemSpec } from './runner.js';
+import { FULL, SHORT, WORKLOADS, type Scale, type WorkloadName } from './workloads.js';
+
+export const RUN_USAGE = `usage: node bench/run.mjs [options]      (npm run bench -- [options])
+  --full                 the full set (paper-sized: 250 clients, 20 s points, 3 repeats); default: short
+  --workloads LIST       ${WORKLOADS.join(',')}   [all]
+  --systems LIST         waitfree, zookeeper, zookeeper+fsync, zookeeper+nofsync, waitfree+fsync ...
+                         [waitfree,zookeeper when Apache ZooKeeper is installed]
+  --fsync always|none    fsync policy of systems without +fsync/+nofsync  [always once waitfree has a
+                         durable log; none while it has none, so both systems match]
+  --reads LIST           % reads of the Figure 5 points, e.g. 0,50,100
+  --clients N --outstanding N --duration S --warmup S --repeats N   override the scale
+  --server-warmup S      unmeasured load on each fresh server first  [3; full 15]
+  --threads N            load-generator threads                     [min(2, cores)]
+  --heap-mb N            server heap budget (JVM -Xmx, V8 old space)  [1024]
+  --read-workers N       waitfree read workers                      [waitfree's default]
+  --value-bytes N --keys N                                          [1024, 1000]
+  --waitfree-config K=V  extra waitfree config line (repeatable); --zookeeper-config K=V likewise
+  --ensemble N           replicas per system                        [1; more once replication exists]
+  --out DIR              CSV, SVG, summary.md, run.json             [bench/results]
+  --data-root DIR        parent of the servers' fresh data dirs     [os tmpdir]
+  --record               also write the tables into BENCHMARKS.md
+  --seed N`;
+
+function num(v: string | undefined, what: string, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new Error(`--${what} ${v}: expected a number >= ${min}`);
+  return n;
+}
+
+function list(v: string | undefined): string[] | undefined {
+  return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+export function parseSystem(id: string, fsync: FsyncPolicy): SystemSpec {
+  const m = /^(waitfree|zookeeper)(?:\+(fsync|nofsync))?$/.exec(id);
+  if (m === null) throw new Error(`--systems: unknown system ${JSON.stringify(id)} (waitfree, zookeeper, with optional +fsync / +nofsync)`);
+  const policy: FsyncPolicy = m[2] === 'fsync' ? 'always' : m[2] === 'nofsync' ? 'none' : fsync;
+  return { id, kind: m[1] as SystemSpec['kind'], fsync: policy };
+}
+
+function parseWorkloads(v: string[] | undefined): WorkloadName[] {
+  if (v === undefined) return [...WORKLOADS];
+  return v.map((w) => {
+    if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`--workloads: unknown ${w} (${WORKLOADS.join(', ')})`);
+    return w as WorkloadName;
+  });
+}
+
+function scaleWith(base: Scale, v: Record<string, string | boolean | string[] | undefined>): Scale {
+  const s = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const reads = list(s('reads'))?.map((r) => num(r, 'reads')!);
+  return {
+    ...base,
+    clients: num(s('clients'), 'clients', 1) ?? base.clients,
+    outstanding: num(s('outstanding'), 'outstanding', 1) ?? base.outstanding,
+    measure_ms: (num(s('duration'), 'duration') ?? base.measure_ms / 1000) * 1000,
+    warmup_ms: (num(s('warmup'), 'warmup') ?? base.warmup_ms / 1000) * 1000,
+    repeats: num(s('repeats'), 'repeats', 1) ?? base.repeats,
+    server_warmup_ms: (num(s('server-warmup'), 'server-warmup') ?? base.server_warmup_ms / 1000) * 1000,
+    fig5_read_pcts: reads ?? base.fig5_read_pcts,
+  };
+}
+
+export function parseRunArgs(argv: readonly string[]): RunnerOptions {
+  const { values: v } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      full: { type: 'boolean' }, workloads: { type: 'string' }, systems: { type: 'string' }, fsync: { type: 'string' },
+      reads: { type: 'string' }, clients: { type: 'string' }, outstanding: { type: 'string' }, duration: { type: 'string' },
+      warmup: { type: 'string' }, 'server-warmup': { type: 'string' }, repeats: { type: 'string' }, threads: { type: 'string' }, 'heap-mb': { type: 'string' },
+      'read-workers': { type: 'string' }, 'value-bytes': { type: 'string' }, keys: { type: 'string' },
+      'waitfree-config': { type: 'string', multiple: true }, 'zookeeper-config': { type: 'string', multiple: true },
+      ensemble: { type: 'string' }, out: { type: 'string' }, 'data-root': { type: 'string' }, record: { type: 'boolean' },
+      seed: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help) throw new Error(RUN_USAGE);
+  const notes: string[] = [];
+  const fsync_default: FsyncPolicy = waitfreeFsyncKey() === null ? 'none' : 'always';
+  const fsync = (v.fsync ?? fsync_default) as FsyncPolicy;
+  if (fsync !== 'always' && fsync !== 'none') throw new Error(`--fsync ${v.fsync}: expected always or none`);
+  if (waitfreeFsyncKey() === null) notes.push('waitfree has no durable log yet: it keeps everything in memory and fsyncs nothing; "zookeeper" runs with forceSync=no to match, "zookeeper+fsync" (when listed) with its default forceSync=yes.');
+  let system_ids = list(v.systems) ?? ['waitfree', 'zookeeper'];
+  if (v.systems === undefined && !apacheZkAvailable()) {
+    system_ids = ['waitfree'];
+    notes.push('Apache ZooKeeper is not installed here (apt-get install zookeeper): waitfree ran alone.');
+  }
+  return {
+    command: `node bench/run.mjs ${argv.join(' ')}`.trim(),
+    workloads: parseWorkloads(list(v.workloads)),
+    scale: scaleWith(v.full ? FULL : SHORT, v),
+    systems: system_ids.map((id) => parseSystem(id, fsync)),
+    ensemble: num(v.ensemble, 'ensemble', 1) ?? 1,
+    loadgen_threads: num(v.threads, 'threads', 1) ?? Math.min(2, availableParallelism()),
+    heap_mb: num(v['heap-mb'], 'heap-mb', 64) ?? 1024,
+    read_workers: num(v['read-workers'], 'read-workers', 1),
+    defaults: { value_bytes: num(v['value-bytes'], 'value-bytes') ?? 1024, key_count: num(v.keys, 'keys', 1) ?? 1000 },
+    out_dir: v.out ?? join(REPO_ROOT, 'bench', 'results'),
+    data_root: v['data-root'],
+    record: v.record === true,
+    waitfree_config: v['waitfree-config'] ?? [],
+    zookeeper_config: v['zookeeper-config'] ?? [],
+    notes,
+    seed: num(v.seed, 'seed') ?? 1,
+  };
+}
+
+export async function runMain(argv: readonly string[]): Promise<number> {
+  let o: RunnerOptions;
+  try {
+    o = parseRunArgs(argv);
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  const rec = await runBenchmarks(o);
+  process.stdout.write(`wrote ${o.out_dir}/ (summary.md, CSV, SVG, run.json)${o.record ? ' and BENCHMARKS.md' : ''}; ${rec.runs.length} points measured\n`);
+  return 0;
+}

@@ -1,0 +1,119 @@
+// The files of a replica's data directory and their names. Everything durable lives here:
+//
+//   log.<first zxid, 16 hex>       txn log segments (segment_format.ts), contiguous zxids
+//   log.spare                      the next segment, zero-filled ahead of time (no header yet)
+//   snapshot.<zxid, 16 hex>        snapshots (snapshot_format.ts), the tree + sessions at zxid
+//   snapshot.<zxid>.tmp            a snapshot being written (never read; removed at start)
+//   secret                         the session-password key (32 random bytes, mode 0600)
+//
+// Names sort by zxid because the hex is fixed-width.
+
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const SPARE_SEGMENT = 'log.spare';
+export const SECRET_FILE = 'secret';
+const SECRET_BYTES = 32;
+
+const SEGMENT_RE = /^log\.([0-9a-f]{16})$/;
+const SNAPSHOT_RE = /^snapshot\.([0-9a-f]{16})$/;
+const TMP_RE = /^snapshot\.[0-9a-f]{16}\.tmp$/;
+
+function hex16(zxid: number): string {
+  if (!Number.isSafeInteger(zxid) || zxid < 0) throw new RangeError(`not a zxid: ${zxid}`);
+  return zxid.toString(16).padStart(16, '0');
+}
+
+export function segmentName(first_zxid: number): string {
+  return `log.${hex16(first_zxid)}`;
+}
+
+export function snapshotName(zxid: number): string {
+  return `snapshot.${hex16(zxid)}`;
+}
+
+export function snapshotTmpName(zxid: number): string {
+  return `${snapshotName(zxid)}.tmp`;
+}
+
+export interface NamedFile {
+  name: string;
+  path: string;
+  /** The zxid in the name: a segment's first zxid, a snapshot's zxid. */
+  zxid: number;
+}
+
+export interface DirListing {
+  /** Ascending by zxid. */
+  segments: NamedFile[];
+  /** Ascending by zxid. */
+  snapshots: NamedFile[];
+  /** Leftovers of interrupted snapshot writes. */
+  tmp_snapshots: string[];
+  has_spare: boolean;
+}
+
+export function listDataDir(dir: string): DirListing {
+  const out: DirListing = { segments: [], snapshots: [], tmp_snapshots: [], has_spare: false };
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return out; // a fresh replica
+    throw e;
+  }
+  for (const name of names) {
+    const seg = SEGMENT_RE.exec(name);
+    const snap = SNAPSHOT_RE.exec(name);
+    if (seg) out.segments.push({ name, path: join(dir, name), zxid: Number.parseInt(seg[1], 16) });
+    else if (snap) out.snapshots.push({ name, path: join(dir, name), zxid: Number.parseInt(snap[1], 16) });
+    else if (TMP_RE.test(name)) out.tmp_snapshots.push(join(dir, name));
+    else if (name === SPARE_SEGMENT) out.has_spare = true;
+  }
+  out.segments.sort((a, b) => a.zxid - b.zxid);
+  out.snapshots.sort((a, b) => a.zxid - b.zxid);
+  return out;
+}
+
+/** Makes a rename or a new file in `dir` durable (the directory entry itself). */
+export function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function ensureDataDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+}
+
+/**
+ * The session-password secret: created once (random, written to a temp file, fsynced, renamed,
+ * directory fsynced; mode 0600), then read on every start, so session passwords handed out before
+ * a restart stay valid after it.
+ */
+export function loadOrCreateSecret(dir: string): Uint8Array {
+  const path = join(dir, SECRET_FILE);
+  try {
+    const bytes = readFileSync(path);
+    if (bytes.length !== SECRET_BYTES) throw new Error(`${path}: expected ${SECRET_BYTES} bytes, found ${bytes.length}`);
+    return new Uint8Array(bytes);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const secret = new Uint8Array(randomBytes(SECRET_BYTES));
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, secret);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDirSync(dir);
+  return secret;
+}

@@ -1,0 +1,21 @@
+// Every metric block of one replica, created by the supervisor with the rest of the topology
+// and handed to each worker: one block per thread, so no slot ever has two writers.
+
+import { createCommitMetricsBlock } from './commit_metrics.js';
+import { createNetMetricsBlock } from './net_metrics.js';
+import { createShardMetricsBlock } from './shard_metrics.js';
+
+export interface MetricsBlocks {
+  readonly net: SharedArrayBuffer;
+  readonly commit: SharedArrayBuffer;
+  /** Index = shard index. */
+  readonly shards: readonly SharedArrayBuffer[];
+}
+
+export function createMetricsBlocks(shards: number): MetricsBlocks {
+  return {
+    net: createNetMetricsBlock(),
+    commit: createCommitMetricsBlock(),
+    shards: Array.from({ length: shards }, createShardMetricsBlock),
+  };
+}

@@ -1,0 +1,120 @@
+// One /metrics scrape: reads every thread's metric block, every ring's counters and every
+// thread's doorbell, sums what is per thread, and writes the Prometheus exposition. Runs on
+// the supervisor (any thread holding the SABs could run it); never on the request path.
+
+import { readRingStats, type RingStats } from '../ring/stats.js';
+import { Doorbell } from '../workers/doorbell.js';
+import type { MetricsBlocks } from './blocks.js';
+import { readCommitMetrics } from './commit_metrics.js';
+import { formatExposition, type Family, type Labels, type ScalarSample } from './exposition.js';
+import { NET_COUNTERS, readNetMetrics } from './net_metrics.js';
+import { sumShardMetrics } from './shard_metrics.js';
+
+export interface RingSource {
+  /** The link's name in the topology: net_to_shard, shard_to_net, shard_to_commit, commit_stream. */
+  readonly ring: string;
+  /** Which one of that kind (the shard index; 0 for commit_stream). */
+  readonly index: number;
+  readonly sab: SharedArrayBuffer;
+}
+
+export interface DoorbellSource {
+  /** net, commit, shard-0, ... */
+  readonly thread: string;
+  readonly sab: SharedArrayBuffer;
+}
+
+export interface ScrapeSources {
+  readonly blocks: MetricsBlocks;
+  readonly rings: readonly RingSource[];
+  readonly doorbells: readonly DoorbellSource[];
+  /**
+   * ZooKeeper's monitor values (mntr's names without zk_; numeric ones), exposed as gauges
+   * under ZooKeeper's own metric names so existing ZooKeeper dashboards find znode_count etc.
+   */
+  readonly monitor: readonly (readonly [string, number])[];
+}
+
+const counter = (name: string, help: string, samples: ScalarSample[]): Family => ({ name, help, type: 'counter', samples });
+const gauge = (name: string, help: string, samples: ScalarSample[]): Family => ({ name, help, type: 'gauge', samples });
+const one = (value: number, labels: Labels = {}): ScalarSample[] => [{ labels, value }];
+
+function requestFamilies(blocks: MetricsBlocks): Family[] {
+  const t = sumShardMetrics(blocks.shards);
+  return [
+    counter('waitfree_requests_total', 'Client requests answered, by opcode (pings included; the handshake is not a request).',
+      t.ops.map((o) => ({ labels: { op: o.op }, value: o.requests }))),
+    counter('waitfree_request_errors_total', 'Client requests answered with an error code, by opcode.',
+      t.ops.map((o) => ({ labels: { op: o.op }, value: o.errors }))),
+    { name: 'waitfree_request_latency_seconds', type: 'histogram',
+      help: 'Time from a request reaching its session shard to its reply being queued for the socket, by opcode.',
+      samples: t.ops.map((o) => ({ labels: { op: o.op }, histogram: o.latency_ms })) },
+    counter('waitfree_watch_events_total', 'Watch notifications sent to clients.', one(t.watch_events)),
+  ];
+}
+
+function netFamilies(blocks: MetricsBlocks): Family[] {
+  const net = readNetMetrics(blocks.net);
+  return NET_COUNTERS.map(([name, help]) => counter(`waitfree_net_${name}_total`, help, one(net[name])));
+}
+
+function commitFamilies(blocks: MetricsBlocks): Family[] {
+  const c = readCommitMetrics(blocks.commit);
+  return [
+    { name: 'waitfree_commit_batch_txns', type: 'histogram', help: 'Txns per group-commit batch (one log write + fdatasync each).',
+      samples: [{ labels: {}, histogram: c.batch_txns }] },
+    counter('waitfree_commit_batch_bytes_total', 'Bytes of log records written by group commit.', one(c.batch_bytes)),
+    counter('waitfree_commit_txns_total', 'Txns made durable by group commit.', one(c.txns)),
+    { name: 'waitfree_fsync_latency_seconds', type: 'histogram', help: 'Duration of one txn log write + fdatasync.',
+      samples: [{ labels: {}, histogram: c.fsync_ms }] },
+    { name: 'waitfree_snapshot_duration_seconds', type: 'histogram', help: 'Time to write one snapshot of the tree.',
+      samples: [{ labels: {}, histogram: c.snapshot_ms }] },
+    gauge('waitfree_last_snapshot_zxid', 'Zxid of the last snapshot written (-1: none yet).', one(c.last_snapshot_zxid)),
+    gauge('waitfree_last_snapshot_timestamp_seconds', 'When the last snapshot was complete, Unix time (-1: none yet).',
+      one(c.last_snapshot_time_ms < 0 ? -1 : c.last_snapshot_time_ms / 1000)),
+  ];
+}
+
+function ringFamilies(rings: readonly RingSource[]): Family[] {
+  const stats: [Labels, RingStats][] = rings.map((r) => [{ ring: r.ring, index: String(r.index) }, readRingStats(r.sab)]);
+  const per = (f: (s: RingStats) => number): ScalarSample[] => stats.map(([labels, s]) => ({ labels, value: f(s) }));
+  const perConsumer = (f: (c: RingStats['consumers'][number]) => number): ScalarSample[] =>
+    stats.flatMap(([labels, s]) => s.consumers.map((c, i) => ({ labels: { ...labels, consumer: String(i) }, value: f(c) })));
+  return [
+    gauge('waitfree_ring_capacity_bytes', 'Ring capacity.', per((s) => s.capacity_bytes)),
+    gauge('waitfree_ring_used_bytes', 'Ring occupancy: bytes published and not yet consumed by the slowest consumer.', per((s) => s.used_bytes)),
+    counter('waitfree_ring_frames_total', 'Frames published on the ring.', per((s) => s.producer.frames)),
+    counter('waitfree_ring_bytes_total', 'Payload bytes published on the ring.', per((s) => s.producer.bytes)),
+    counter('waitfree_ring_full_total', 'Writes refused because the ring was full (the link parks the frame: backpressure).', per((s) => s.producer.full_rejects)),
+    counter('waitfree_ring_notifies_total', 'Wake-ups sent by the ring itself to a consumer asleep on it.', per((s) => s.producer.notifies)),
+    counter('waitfree_ring_consumer_batches_total', 'Polls that took at least one frame (frames / batches = batch size).', perConsumer((c) => c.batches)),
+    counter('waitfree_ring_consumer_waits_total', 'Times a consumer slept on the ring waiting for data.', perConsumer((c) => c.data_waits)),
+  ];
+}
+
+function doorbellFamilies(doorbells: readonly DoorbellSource[]): Family[] {
+  return [
+    counter('waitfree_thread_wakeups_total',
+      'Times a thread asleep on its doorbell (shared by all of its input rings) was woken by a producer.',
+      doorbells.map((d) => ({ labels: { thread: d.thread }, value: new Doorbell(d.sab).wakeups() }))),
+  ];
+}
+
+function monitorFamilies(monitor: ScrapeSources['monitor']): Family[] {
+  return monitor.map(([name, value]) => gauge(name, `ZooKeeper's ${name} (as in mntr and /commands/monitor).`, one(value)));
+}
+
+export function scrapeFamilies(src: ScrapeSources): Family[] {
+  return [
+    ...monitorFamilies(src.monitor),
+    ...requestFamilies(src.blocks),
+    ...netFamilies(src.blocks),
+    ...commitFamilies(src.blocks),
+    ...ringFamilies(src.rings),
+    ...doorbellFamilies(src.doorbells),
+  ];
+}
+
+export function scrapeMetrics(src: ScrapeSources): string {
+  return formatExposition(scrapeFamilies(src));
+}

@@ -1,0 +1,221 @@
+// Drives background snapshots for the commit worker: when to take one (every ~snapCount txns,
+// jittered as ZooKeeper does so that replicas do not all snapshot at once), the sliced encoding
+// on the commit thread (snapshot_encoder.ts), the piscina task that writes the file
+// (snapshot_task.ts), publishing it (rename) once the log is durable up to its zxid, and purging
+// what the newest snapshots no longer need.
+//
+// One snapshot at a time; if the trigger fires while one is running it waits ("too busy to
+// snap" in ZooKeeper). A failed snapshot (e.g. ENOSPC) is logged and retried at the next trigger;
+// it never stops writes (the log is what acknowledges them).
+
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { join } from 'node:path';
+import { Piscina } from 'piscina';
+import { listDataDir, snapshotName, snapshotTmpName } from '../log/data_dir.js';
+import { describeFsError, type LogFs } from '../log/log_fs.js';
+import type { SessionState } from './snapshot_format.js';
+import { SnapshotEncoder } from './snapshot_encoder.js';
+import { purgePlan } from './purge.js';
+import type { SnapshotTaskInput, SnapshotTaskMessage, SnapshotTaskOutput } from './snapshot_task.js';
+import type { DataTree } from '../tree/data_tree.js';
+
+export interface SnapshotterOptions {
+  dir: string;
+  /** Called when a snapshot of the tree at `zxid` is in place (renamed); it took `duration_ms`. */
+  published?(zxid: number, duration_ms: number): void;
+  fsync: boolean;
+  /** ZooKeeper's snapCount: a snapshot every snapCount/2 + rand(snapCount/2) txns. */
+  snap_count: number;
+  /** autopurge.snapRetainCount. */
+  retain: number;
+  /** Nodes encoded per step() (bounds the time one step takes on the commit thread). */
+  nodes_per_step: number;
+  random(): number;
+  now_ms(): number;
+  info(message: string): void;
+  warn(message: string): void;
+  /** Called from callbacks (acks, task end, publish end) so the owner's loop runs step() again. */
+  wake(): void;
+}
+
+/** Chunks (of ~1 MiB) sent but not yet written by the task before encoding pauses. */
+const UNACKED_CHUNKS_MAX = 8;
+
+type Phase = 'encoding' | 'writing' | 'written' | 'publishing';
+
+interface Job {
+  zxid: number;
+  encoder: SnapshotEncoder;
+  port: MessagePort;
+  unacked: number;
+  phase: Phase;
+  tmp_path: string;
+  started_ms: number;
+  bytes: number;
+}
+
+export class Snapshotter {
+  private pool: Piscina | null = null;
+  private job: Job | null = null;
+  private txns_since = 0;
+  private threshold: number;
+  /** Snapshots published by this process, for stats. */
+  published = 0;
+  last_published_zxid = -1;
+
+  constructor(
+    private readonly opts: SnapshotterOptions,
+    private readonly fs: LogFs,
+    /** Txns already in the log after the newest snapshot (replayed at recovery). */
+    txns_since_snapshot: number,
+  ) {
+    this.threshold = this.roll();
+    this.txns_since = txns_since_snapshot;
+  }
+
+  private roll(): number {
+    const half = Math.floor(this.opts.snap_count / 2);
+    return Math.max(1, half + Math.floor(this.opts.random() * Math.max(1, this.opts.snap_count - half)));
+  }
+
+  countTxns(n: number): void {
+    this.txns_since += n;
+  }
+
+  /** There is encoding to do right now (the owner should not go to sleep). */
+  get busy(): boolean {
+    return this.job !== null && this.job.phase === 'encoding' && this.job.unacked < UNACKED_CHUNKS_MAX;
+  }
+
+  get running(): boolean {
+    return this.job !== null;
+  }
+
+  /**
+   * One turn of work: start a snapshot when due, encode a slice, publish a written snapshot
+   * once the log is durable up to its zxid. `tree`/`sessions` are read only when starting.
+   */
+  step(tree: DataTree, sessions: () => SessionState[], durable_zxid: number, writes_allowed: boolean): void {
+    if (this.job === null) {
+      if (writes_allowed && this.txns_since >= this.threshold) this.start(tree, sessions());
+      return;
+    }
+    const job = this.job;
+    if (job.phase === 'encoding' && job.unacked < UNACKED_CHUNKS_MAX) this.encodeSlice(job);
+    else if (job.phase === 'written' && durable_zxid >= job.zxid) this.publish(job);
+  }
+
+  private start(tree: DataTree, sessions: SessionState[]): void {
+    this.txns_since = 0;
+    this.threshold = this.roll();
+    const zxid = tree.last_zxid;
+    const tmp_path = join(this.opts.dir, snapshotTmpName(zxid));
+    const encoder = new SnapshotEncoder(tree, zxid, sessions, this.opts.now_ms());
+    const { port1, port2 } = new MessageChannel();
+    const job: Job = { zxid, encoder, port: port1, unacked: 0, phase: 'encoding', tmp_path, started_ms: this.opts.now_ms(), bytes: 0 };
+    this.job = job;
+    port1.on('message', (m: { kind: string }) => {
+      if (m.kind === 'ack') job.unacked--;
+      this.opts.wake();
+    });
+    const input: SnapshotTaskInput = { port: port2, tmp_path, fsync: this.opts.fsync };
+    this.pool ??= new Piscina({
+      filename: new URL('./snapshot_task.js', import.meta.url).href,
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Number.POSITIVE_INFINITY,
+    });
+    (this.pool.run(input, { transferList: [port2] }) as Promise<SnapshotTaskOutput>).then(
+      (out) => this.onTaskDone(job, out),
+      (e: unknown) => this.onTaskFailed(job, e),
+    );
+  }
+
+  private encodeSlice(job: Job): void {
+    const finished = job.encoder.step(this.opts.nodes_per_step);
+    for (const chunk of job.encoder.take()) {
+      job.unacked++;
+      job.bytes += chunk.length;
+      const msg: SnapshotTaskMessage = { kind: 'chunk', buffer: chunk.buffer, length: chunk.length };
+      job.port.postMessage(msg, [chunk.buffer]);
+    }
+    if (finished) {
+      job.phase = 'writing';
+      job.port.postMessage({ kind: 'end' } satisfies SnapshotTaskMessage);
+    }
+  }
+
+  private onTaskDone(job: Job, out: SnapshotTaskOutput): void {
+    if (this.job !== job) return;
+    if (out.outcome === 'aborted') this.drop(job);
+    else job.phase = 'written';
+    this.opts.wake();
+  }
+
+  private onTaskFailed(job: Job, e: unknown): void {
+    if (this.job !== job) return;
+    this.opts.warn(`snapshot at zxid 0x${job.zxid.toString(16)} failed: ${describeFsError(e)}; will retry after more txns`);
+    job.encoder.abort();
+    this.drop(job);
+    this.opts.wake();
+  }
+
+  private drop(job: Job): void {
+    job.port.close();
+    if (this.job === job) this.job = null;
+  }
+
+  private publish(job: Job): void {
+    job.phase = 'publishing';
+    const final_path = join(this.opts.dir, snapshotName(job.zxid));
+    void (async () => {
+      try {
+        await this.fs.rename(job.tmp_path, final_path);
+        if (this.opts.fsync) await this.fs.fsyncDir(this.opts.dir);
+        this.published++;
+        this.last_published_zxid = job.zxid;
+        const ms = this.opts.now_ms() - job.started_ms;
+        this.opts.published?.(job.zxid, ms);
+        this.opts.info(`snapshot ${final_path}: ${job.encoder.node_count} znodes, ${job.bytes} bytes, ${ms} ms`);
+        await this.purge();
+      } catch (e) {
+        this.opts.warn(`publishing snapshot ${final_path} failed: ${describeFsError(e)}`);
+      } finally {
+        this.drop(job);
+        this.opts.wake();
+      }
+    })();
+  }
+
+  private async purge(): Promise<void> {
+    const plan = purgePlan(listDataDir(this.opts.dir), this.opts.retain);
+    for (const path of [...plan.snapshots, ...plan.segments]) await this.fs.unlink(path);
+    if (plan.snapshots.length + plan.segments.length > 0 && this.opts.fsync) await this.fs.fsyncDir(this.opts.dir);
+  }
+
+  /** Stops a snapshot in progress (disk fault, shutdown). */
+  abort(): void {
+    const job = this.job;
+    if (job === null) return;
+    job.encoder.abort();
+    if (job.phase === 'encoding' || job.phase === 'writing') job.port.postMessage({ kind: 'abort' } satisfies SnapshotTaskMessage);
+    else this.drop(job);
+  }
+
+  async close(): Promise<void> {
+    this.abort();
+    const pool = this.pool;
+    this.pool = null;
+    if (pool !== null) await pool.destroy();
+  }
+
+  stats(): Record<string, unknown> {
+    return {
+      snapshots_published: this.published,
+      last_snapshot_zxid: this.last_published_zxid,
+      snapshot_running: this.job?.phase ?? null,
+      txns_since_snapshot: this.txns_since,
+      next_snapshot_after_txns: this.threshold,
+    };
+  }
+}

@@ -1,0 +1,271 @@
+// Launchers for benchmark (and test) servers on loopback: waitfree (`node bin/waitfree.js
+// server`) and Apache ZooKeeper 3.8 from Debian (ZooKeeperServerMain on the system Java), with
+// configurations equal in spirit: same throttle, same connection limit, same fsync policy where
+// waitfree has one, same heap budget, data dirs of the same kind (fresh dirs under one root).
+//
+// Invariants: every server is a child process we spawned (not detached), found again only by its
+// PID; stop() signals exactly that PID and removes exactly the directory we created. Under
+// setpriv the kernel kills the server if this process dies first.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CONFIG_KEYS, type KeySpec } from '../config/server_config.js';
+import { JuteWriter, decodeConnectResponse, encodeConnectRequest } from '../protocol/index.js';
+
+export type ServerKind = 'waitfree' | 'zookeeper';
+export type FsyncPolicy = 'always' | 'none';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ZK_JAR = '/usr/share/java/zookeeper.jar';
+export const SLF4J_SIMPLE_JAR = '/usr/share/java/slf4j-simple.jar';
+
+const STOP_GRACE_MS = 5_000;
+const POLL_MS = 100;
+const OUTPUT_TAIL_CHARS = 16 * 1024;
+
+export interface LaunchOptions {
+  /** 0 = a free port chosen here. */
+  readonly port?: number;
+  /** Parent of the server's fresh temp dir (both systems use the same root). Default os.tmpdir(). */
+  readonly data_root?: string;
+  /** JVM -Xms/-Xmx, or V8 --max-old-space-size per isolate, in MiB. */
+  readonly heap_mb?: number;
+  readonly fsync?: FsyncPolicy;
+  /** Requests in process before the server stops reading (the paper's servers: 2,000). */
+  readonly global_outstanding_limit?: number;
+  readonly tick_time_ms?: number;
+  /** waitfree only. */
+  readonly read_workers?: number;
+  /** Extra zoo.cfg lines (KEY=VALUE) for this server. */
+  readonly extra_config?: readonly string[];
+  readonly start_timeout_ms?: number;
+}
+
+export interface LaunchedServer {
+  readonly kind: ServerKind;
+  readonly pid: number;
+  readonly port: number;
+  readonly connect: string;
+  readonly dir: string;
+  /** What the server does about fsync, in words (stated in every result). */
+  readonly fsync_policy: string;
+  readonly heap: string;
+  /** The command line and config, for the record. */
+  readonly command: string;
+  readonly config_text: string;
+  output(): string;
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+export function apacheZkAvailable(): boolean {
+  return existsSync(ZK_JAR) && existsSync(SLF4J_SIMPLE_JAR) && onPath('java');
+}
+
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      if (addr === null || typeof addr === 'string') return reject(new Error('no port'));
+      srv.close(() => resolve(addr.port));
+    });
+  });
+}
+
+/** The waitfree config key that controls fsync, once the durable log has one (else null). */
+export function waitfreeFsyncKey(): KeySpec | null {
+  const matches = (n: string): boolean => /^(zookeeper\.)?forceSync$/i.test(n) || /fsync/i.test(n);
+  return CONFIG_KEYS.find((k) => matches(k.name) || k.aliases.some(matches)) ?? null;
+}
+
+function waitfreeFsyncLine(fsync: FsyncPolicy): { line: string | null; policy: string } {
+  const key = waitfreeFsyncKey();
+  if (key === null) return { line: null, policy: 'no durable log yet (in memory): nothing to fsync' };
+  const on = fsync === 'always';
+  const value = key.type.kind === 'bool' ? String(on) : on ? 'always' : 'none';
+  return { line: `${key.name}=${value}`, policy: on ? `fsync on commit (${key.name}=${value})` : `no fsync (${key.name}=${value})` };
+}
+
+function commonCfg(o: LaunchOptions, port: number): string[] {
+  return [
+    `tickTime=${o.tick_time_ms ?? 2000}`,
+    `clientPort=${port}`,
+    'clientPortAddress=127.0.0.1',
+    'maxClientCnxns=0',
+    `globalOutstandingLimit=${o.global_outstanding_limit ?? 2000}`,
+    '4lw.commands.whitelist=*',
+  ];
+}
+
+export async function launchWaitfree(o: LaunchOptions = {}): Promise<LaunchedServer> {
+  const bin = join(REPO_ROOT, 'bin', 'waitfree.js');
+  if (!existsSync(bin)) throw new Error(`waitfree launcher missing: ${bin}`);
+  const port = o.port || (await freePort());
+  const dir = mkdtempSync(join(o.data_root ?? tmpdir(), 'waitfree-bench-'));
+  const fs = waitfreeFsyncLine(o.fsync ?? 'always');
+  const cfg = [...commonCfg(o, port), `dataDir=${join(dir, 'data')}`];
+  if (o.read_workers !== undefined) cfg.push(`waitfree.readWorkers=${o.read_workers}`);
+  if (fs.line !== null) cfg.push(fs.line);
+  cfg.push(...(o.extra_config ?? []));
+  const cfg_path = join(dir, 'waitfree.cfg');
+  writeFileSync(cfg_path, cfg.join('\n') + '\n');
+  const heap_mb = o.heap_mb ?? 1024;
+  const args = [`--max-old-space-size=${heap_mb}`, bin, 'server', '--config', cfg_path];
+  return launch({ kind: 'waitfree', command: process.execPath, args, port, dir, cfg, o, fsync_policy: fs.policy, heap: `V8 --max-old-space-size=${heap_mb} MiB per isolate` });
+}
+
+export async function launchZooKeeper(o: LaunchOptions = {}): Promise<LaunchedServer> {
+  if (!apacheZkAvailable()) throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR}; apt-get install zookeeper)`);
+  const port = o.port || (await freePort());
+  const dir = mkdtempSync(join(o.data_root ?? tmpdir(), 'zookeeper-bench-'));
+  const force = (o.fsync ?? 'always') === 'always' ? 'yes' : 'no';
+  const cfg = [...commonCfg(o, port), `dataDir=${join(dir, 'data')}`, 'admin.enableServer=false', `forceSync=${force}`, ...(o.extra_config ?? [])];
+  const cfg_path = join(dir, 'zoo.cfg');
+  writeFileSync(cfg_path, cfg.join('\n') + '\n');
+  const heap_mb = o.heap_mb ?? 1024;
+  const args = [
+    `-Xms${heap_mb}m`,
+    `-Xmx${heap_mb}m`,
+    '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+    `-Dzookeeper.forceSync=${force}`,
+    `-Dzookeeper.globalOutstandingLimit=${o.global_outstanding_limit ?? 2000}`,
+    '-cp',
+    `${ZK_JAR}:${SLF4J_SIMPLE_JAR}`,
+    'org.apache.zookeeper.server.ZooKeeperServerMain',
+    cfg_path,
+  ];
+  const policy = force === 'yes' ? 'fsync on commit (forceSync=yes, group commit)' : 'txn log written, no fsync (forceSync=no)';
+  return launch({ kind: 'zookeeper', command: 'java', args, port, dir, cfg, o, fsync_policy: policy, heap: `JVM -Xms${heap_mb}m -Xmx${heap_mb}m` });
+}
+
+export function launchServer(kind: ServerKind, o: LaunchOptions = {}): Promise<LaunchedServer> {
+  return kind === 'waitfree' ? launchWaitfree(o) : launchZooKeeper(o);
+}
+
+interface Spec {
+  kind: ServerKind;
+  command: string;
+  args: string[];
+  port: number;
+  dir: string;
+  cfg: string[];
+  o: LaunchOptions;
+  fsync_policy: string;
+  heap: string;
+}
+
+// Children still running, killed if this process exits without stopping them.
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) if (c.pid !== undefined && c.exitCode === null) signal(c.pid, 'SIGKILL');
+});
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
+
+async function launch(spec: Spec): Promise<LaunchedServer> {
+  // setpriv execs the server in place, so the PID we get is the server's own.
+  const [command, args] = SETPRIV === null ? [spec.command, spec.args] : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', spec.command, ...spec.args]];
+  const child = spawn(command, args, { cwd: spec.dir, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const keep = (b: Buffer): void => {
+    tail = (tail + b.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  live.add(child);
+  void exited.then(() => live.delete(child));
+  const server: LaunchedServer = {
+    kind: spec.kind,
+    pid: child.pid ?? -1,
+    port: spec.port,
+    connect: `127.0.0.1:${spec.port}`,
+    dir: spec.dir,
+    fsync_policy: spec.fsync_policy,
+    heap: spec.heap,
+    command: [spec.command, ...spec.args].join(' '),
+    config_text: spec.cfg.join('\n'),
+    output: () => tail,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stop: () => stopChild(child, exited, spec.dir),
+  };
+  try {
+    await waitReady(server, spec.o.start_timeout_ms ?? 60_000);
+  } catch (e) {
+    await server.stop();
+    throw new Error(`${spec.kind} did not start on port ${spec.port}: ${e instanceof Error ? e.message : String(e)}\n--- output ---\n${tail}`);
+  }
+  return server;
+}
+
+async function waitReady(server: LaunchedServer, timeout_ms: number): Promise<void> {
+  const deadline = Date.now() + timeout_ms;
+  while (Date.now() < deadline) {
+    if (!server.alive()) throw new Error('process exited');
+    if (await handshakeOk(server.port, 2_000)) return;
+    await sleep(POLL_MS);
+  }
+  throw new Error(`no session accepted after ${timeout_ms} ms`);
+}
+
+/** Opens a session (ConnectRequest through the project's codec) and drops the connection. */
+export function handshakeOk(port: number, timeout_ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    let got = Buffer.alloc(0);
+    const finish = (ok: boolean): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeout_ms);
+    sock.on('connect', () => {
+      const w = new JuteWriter(64);
+      encodeConnectRequest({ protocolVersion: 0, lastZxidSeen: 0, timeOut: 30_000, sessionId: 0n, passwd: new Uint8Array(16), readOnly: false }, w);
+      sock.write(w.toBytes());
+    });
+    sock.on('data', (b: Buffer) => {
+      got = Buffer.concat([got, b]);
+      if (got.length < 4 || got.length < 4 + got.readInt32BE(0)) return;
+      finish(decodeConnectResponse(got.subarray(4, 4 + got.readInt32BE(0))).timeOut > 0);
+    });
+    sock.on('error', () => finish(false));
+    sock.on('close', () => finish(false));
+  });
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<void>, dir: string): Promise<void> {
+  const pid = child.pid;
+  if (pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    signal(pid, 'SIGTERM');
+    const timed_out = await Promise.race([exited.then(() => false), sleep(STOP_GRACE_MS).then(() => true)]);
+    if (timed_out) {
+      signal(pid, 'SIGKILL');
+      await exited;
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // ESRCH: already exited.
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

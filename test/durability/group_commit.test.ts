@@ -1,0 +1,140 @@
+// Group commit, sans-IO: what is released when, in which order, and what a failed batch turns
+// into. Plus CommitCore's read-only mode and recovered sessions.
+
+import { describe, expect, it } from 'vitest';
+import { CommitCore, type Origin, type Publication } from '../../src/commit/commit_core.js';
+import { GroupCommit } from '../../src/commit/group_commit.js';
+import { Err } from '../../src/protocol/errors.js';
+import { Op } from '../../src/protocol/opcodes.js';
+import { DataTree } from '../../src/tree/data_tree.js';
+import { txnFromBytes } from '../../src/tree/txn_codec.js';
+import type { Txn } from '../../src/tree/txn.js';
+
+const o = (conn_id: number, xid: number): Origin => ({ shard: 0, conn_id, xid });
+
+function txnPub(zxid: number, origin: Origin | null): Publication {
+  const txn: Txn = { header: { session_id: 5n, cxid: origin?.xid ?? 0, zxid, time_ms: 1000 + zxid }, op: { kind: 'error', err: -101 } };
+  return { kind: 'txn', origin, txn };
+}
+
+function drain(gc: GroupCommit): string[] {
+  const out: string[] = [];
+  gc.release((p, body, start, end) => {
+    if (p.kind === 'txn') {
+      // The body handed out is the txn's own encoding (the commit stream carries it as is).
+      expect(txnFromBytes(body!.subarray(start, end))).toEqual(p.txn);
+      out.push(`txn${p.txn.header.zxid}`);
+    } else if (p.kind === 'close_conn') out.push(`close${p.conn_id}`);
+    else out.push(p.kind);
+  });
+  return out;
+}
+
+const opts = { txns_max: 3, bytes_max: 1 << 20, wait_us: 0 };
+
+describe('group commit', () => {
+  it('releases a txn only after its batch is durable, and later publications never overtake it', () => {
+    const gc = new GroupCommit(opts, 0);
+    gc.add([txnPub(1, o(1, 1)), { kind: 'sync', origin: o(2, 1), path: '/' }, txnPub(2, o(1, 2))], 0);
+    expect(drain(gc)).toEqual([]);
+    expect(gc.due(0)).toBe(true);
+    const b1 = gc.take(0);
+    expect([b1.first_zxid, b1.last_zxid, b1.count]).toEqual([1, 2, 2]);
+    // While batch 1 is in flight, more txns fill batch 2 (pipelining); a sync waits for them too.
+    gc.add([txnPub(3, o(3, 1)), { kind: 'sync', origin: o(4, 1), path: '/x' }, { kind: 'error', origin: o(5, 1), err: -4 }], 1);
+    expect(gc.due(1)).toBe(false);
+    gc.complete(b1.seq);
+    expect(gc.durable_zxid).toBe(2);
+    expect(drain(gc)).toEqual(['txn1', 'sync', 'txn2']);
+    const b2 = gc.take(2);
+    expect(drain(gc)).toEqual([]);
+    gc.complete(b2.seq);
+    expect(drain(gc)).toEqual(['txn3', 'sync', 'error']);
+  });
+
+  it('publications with no txn before them go out at once', () => {
+    const gc = new GroupCommit(opts, 7);
+    gc.add([{ kind: 'sync', origin: o(1, 1), path: '/' }, { kind: 'close_conn', shard: 0, conn_id: 9 }], 0);
+    expect(drain(gc)).toEqual(['sync', 'close9']);
+  });
+
+  it('a full batch while one is in flight tells the caller to stop taking input', () => {
+    const gc = new GroupCommit(opts, 0);
+    gc.add([txnPub(1, null)], 0);
+    gc.take(0);
+    gc.add([txnPub(2, null), txnPub(3, null)], 0);
+    expect(gc.full).toBe(false);
+    gc.add([txnPub(4, null)], 0);
+    expect(gc.full).toBe(true);
+  });
+
+  it('batchWaitUs holds a lone txn back until the wait is over or the batch is full', () => {
+    const gc = new GroupCommit({ ...opts, wait_us: 500 }, 0);
+    gc.add([txnPub(1, null)], 1000);
+    expect(gc.due(1200)).toBe(false);
+    expect(gc.due_at_us()).toBe(1500);
+    expect(gc.due(1500)).toBe(true);
+    gc.add([txnPub(2, null), txnPub(3, null)], 1300);
+    expect(gc.due(1300)).toBe(true); // at txns_max
+  });
+
+  it('a failed batch: its txns and every later one become lost connections, nothing is committed', () => {
+    const gc = new GroupCommit(opts, 0);
+    gc.add([txnPub(1, o(1, 1))], 0);
+    gc.complete(gc.take(0).seq);
+    expect(drain(gc)).toEqual(['txn1']);
+    gc.add([txnPub(2, o(2, 1)), txnPub(3, null), { kind: 'sync', origin: o(3, 1), path: '/' }], 0);
+    const b = gc.take(0);
+    gc.add([txnPub(4, o(4, 1))], 0);
+    gc.fail(b.seq);
+    expect(drain(gc)).toEqual(['close2', 'sync', 'close4']);
+    expect(gc.durable_zxid).toBe(1);
+    gc.add([txnPub(5, o(5, 1)), { kind: 'session', origin: o(6, 0), session_id: 9n, timeout_ms: 1, passwd: new Uint8Array(16), ok: true }], 0);
+    expect(gc.due(0)).toBe(false);
+    expect(drain(gc)).toEqual(['close5', 'session']);
+  });
+});
+
+describe('commit core: recovered sessions and read-only mode', () => {
+  const options = { server_id: 1, tick_ms: 100, ttl_enabled: false, secret: new Uint8Array(32), reap_interval_ms: 1000, reap_per_check_max: 10 };
+
+  it('recovered sessions can be reattached, and expire (deleting ephemerals) if nobody comes back', () => {
+    let now = 10_000;
+    const tree = new DataTree();
+    const passwd = new Uint8Array(16).fill(3);
+    tree.apply({ header: { session_id: 77n, cxid: 1, zxid: 1, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 1000, passwd } });
+    tree.apply({
+      header: { session_id: 77n, cxid: 2, zxid: 2, time_ms: 1 },
+      op: { kind: 'create', path: '/e', data: null, acl: [], ephemeral_owner: 77n, parent_cversion: 1, opcode: 1 },
+    });
+    const restored = { tree, sessions: new Map([[77n, { timeout_ms: 1000, passwd }], [78n, { timeout_ms: 3000, passwd }]]) };
+    const core = new CommitCore(options, { now_ms: () => now }, restored);
+    core.reattach(o(1, 0), 78n, passwd, 3000);
+    expect(core.take()).toMatchObject([{ kind: 'session', ok: true, session_id: 78n }]);
+    now += 900;
+    core.tick();
+    expect(core.take()).toEqual([]); // the whole timeout counts from the restart
+    now += 300;
+    core.tick();
+    const out = core.take();
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ kind: 'txn', txn: { header: { session_id: 77n, zxid: 3 }, op: { kind: 'closeSession', paths: ['/e'] } } });
+    expect(core.tree.has('/e')).toBe(false);
+  });
+
+  it('read-only: writes get NOTREADONLY without a txn, sync still answers, new sessions are local', () => {
+    const core = new CommitCore(options, { now_ms: () => 5_000 });
+    core.createSession(o(1, 0), 1000);
+    const created = core.take()[0] as Extract<Publication, { kind: 'txn' }>;
+    const sid = created.txn.header.session_id;
+    core.setReadOnly('ENOSPC');
+    core.request(o(1, 1), sid, Op.create, { path: '/a', data: null, acl: [], flags: 0 });
+    core.request(o(1, 2), sid, Op.sync, { path: '/' });
+    core.createSession(o(2, 0), 1000);
+    const out = core.take();
+    expect(out.map((p) => p.kind)).toEqual(['error', 'sync', 'session']);
+    expect(out[0]).toMatchObject({ err: Err.NOTREADONLY });
+    expect(out[2]).toMatchObject({ ok: true });
+    expect(core.last_zxid).toBe(1);
+  });
+});
