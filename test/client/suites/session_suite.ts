@@ -226,11 +226,15 @@ export function defineSessionSuite(label: string, start: () => Promise<Target>):
       await c.client();
       const zk = await c.raw({ expireWhenUnreachable: false }, `${a.connectString}${c.ns}`);
       const states = recordStates(zk);
+      // Cut the original handle off first: with both handles connected, the server moves the
+      // session back and forth between them (each reattach closes the other's connection), and
+      // which connection a close reaches is a race.
+      await a.refuse();
       // Another handle on the same session closes it: the session is over on the server.
       const twin = await ZooKeeperClient.connect(target.connectString, { session: { id: zk.sessionId, passwd: zk.sessionPasswd } });
       expect(twin.sessionId).toBe(zk.sessionId);
       await twin.close();
-      a.kill(); // the original handle reconnects and learns the news
+      await a.accept(); // the original handle reconnects and learns the news
       await zk.waitForState(['expired'], { timeout_ms: 10_000 });
       expect(states[states.length - 1]).toMatchObject({ state: 'expired', reason: 'server_said_expired' });
       expect(await codeOf(zk.exists('/'))).toBe('SESSIONEXPIRED');
