@@ -202,6 +202,13 @@ describe.each(BACKENDS)('admin HTTP API on $backend', ({ native, backend }) => {
     for (const name of ['waitfree_commit_batch_txns', 'waitfree_fsync_latency_seconds', 'waitfree_snapshot_duration_seconds']) {
       expect(after.find((f) => f.name === name)?.type, name).toBe('HISTOGRAM');
     }
+    // The commit worker reports its group commit: every create reaches the log in some batch,
+    // and each batch is one write + fsync.
+    expect(delta('waitfree_commit_txns_total')).toBeGreaterThanOrEqual(N);
+    const fsyncs = (t: string) => sampleValue(t, 'waitfree_fsync_latency_seconds_count');
+    const batches_n = (t: string) => sampleValue(t, 'waitfree_commit_batch_txns_count');
+    expect(fsyncs(after_text) - fsyncs(before_text)).toBeGreaterThanOrEqual(1);
+    expect(batches_n(after_text) - batches_n(before_text)).toBe(fsyncs(after_text) - fsyncs(before_text));
   });
 });
 
