@@ -198,7 +198,9 @@ function writeOutputs(o: RunnerOptions, rec: RunRecord): void {
       writeFileSync(join(o.out_dir, `${w}-timeline.csv`), timelineCsv(rec.runs, w));
     }
   }
-  writeFileSync(join(o.out_dir, 'run.json'), `${JSON.stringify(rec, null, 1)}\n`);
+  // Timelines are in the *-timeline.csv files; leaving them out keeps run.json small.
+  const without_timelines = (key: string, value: unknown): unknown => (key === 'timeline' ? undefined : value);
+  writeFileSync(join(o.out_dir, 'run.json'), `${JSON.stringify(rec, without_timelines, 1)}\n`);
   const summary_plots = new Map([...plots].map(([w, p]) => [w, relative(o.out_dir, join(REPO_ROOT, p))]));
   writeFileSync(join(o.out_dir, 'summary.md'), fullReport(rec, summary_plots));
   if (o.record) recordInBenchmarksMd(rec, plots, workloads);
