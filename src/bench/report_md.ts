@@ -167,14 +167,16 @@ export function workloadPlot(rec: RunRecord, w: WorkloadName): string | null {
   if (rows.length === 0) return null;
   const spec = WORKLOAD_SPECS[w];
   const ids = systemsOf(rec);
-  const seriesOf = (pick: (r: LoadResult) => number, suffix = ''): Series[] =>
-    ids.map((s) => ({
+  const seriesOf = (pick: (r: LoadResult) => number, suffix = '', dashed = false): Series[] =>
+    ids.map((s, style) => ({
       name: `${s}${suffix}`,
+      style,
+      dashed,
       points: rows.filter((row) => row.by_system.has(s)).map((row) => ({ x: row.x, y: pick(row.by_system.get(s)!) })),
     }));
   const subtitle = `${rec.machine.cores} cores, ${rec.machine.cpu_model}; ${rec.scale.name} run, ${rec.finished.slice(0, 10)}`;
   if (w === 'latency') {
-    const series = [...seriesOf((r) => r.latency.p99_us / 1000, ' p99'), ...seriesOf((r) => r.latency.p50_us / 1000, ' p50')];
+    const series = [...seriesOf((r) => r.latency.p99_us / 1000, ' p99'), ...seriesOf((r) => r.latency.p50_us / 1000, ' p50', true)];
     return lineChartSvg({ title: spec.title, subtitle, x_label: spec.x_label, y_label: 'latency (ms, log scale)', series, y_log: true });
   }
   const y_label = w === 'table2' ? 'creates per second' : 'operations per second';

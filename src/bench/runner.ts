@@ -50,6 +50,7 @@ export interface RunnerOptions {
 }
 
 const PAUSE_BETWEEN_POINTS_MS = 300;
+const RUN_JSON_THREADS_MAX = 12;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -182,6 +183,13 @@ export async function runBenchmarks(o: RunnerOptions): Promise<RunRecord> {
   return rec;
 }
 
+/** JSON replacer keeping run.json small: timelines live in *-timeline.csv; the busiest threads suffice. */
+function compactResult(key: string, value: unknown): unknown {
+  if (key === 'timeline') return undefined;
+  if (key === 'server_threads' && Array.isArray(value)) return value.slice(0, RUN_JSON_THREADS_MAX);
+  return value;
+}
+
 function writeOutputs(o: RunnerOptions, rec: RunRecord): void {
   mkdirSync(o.out_dir, { recursive: true });
   const plots = new Map<WorkloadName, string>();
@@ -198,9 +206,7 @@ function writeOutputs(o: RunnerOptions, rec: RunRecord): void {
       writeFileSync(join(o.out_dir, `${w}-timeline.csv`), timelineCsv(rec.runs, w));
     }
   }
-  // Timelines are in the *-timeline.csv files; leaving them out keeps run.json small.
-  const without_timelines = (key: string, value: unknown): unknown => (key === 'timeline' ? undefined : value);
-  writeFileSync(join(o.out_dir, 'run.json'), `${JSON.stringify(rec, without_timelines, 1)}\n`);
+  writeFileSync(join(o.out_dir, 'run.json'), `${JSON.stringify(rec, compactResult, 1)}\n`);
   const summary_plots = new Map([...plots].map(([w, p]) => [w, relative(o.out_dir, join(REPO_ROOT, p))]));
   writeFileSync(join(o.out_dir, 'summary.md'), fullReport(rec, summary_plots));
   if (o.record) recordInBenchmarksMd(rec, plots, workloads);

@@ -9,6 +9,9 @@ export interface Point {
 export interface Series {
   readonly name: string;
   readonly points: readonly Point[];
+  /** Palette slot (color and marker); default: the series' index. Same system, same color. */
+  readonly style?: number;
+  readonly dashed?: boolean;
 }
 
 export interface ChartSpec {
@@ -134,11 +137,13 @@ function axes(spec: ChartSpec, xs: Scale, ys: Scale, width: number, height: numb
   return out;
 }
 
-function seriesSvg(s: Series, i: number, xs: Scale, ys: Scale): string[] {
+function seriesSvg(s: Series, index: number, xs: Scale, ys: Scale): string[] {
+  const i = s.style ?? index;
   const color = PALETTE[i % PALETTE.length]!;
+  const dash = s.dashed === true ? ' stroke-dasharray="6 4"' : '';
   const pts = [...s.points].filter((p) => Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
   const coords = pts.map((p) => `${xs.map(p.x).toFixed(1)},${ys.map(p.y).toFixed(1)}`);
-  const out = [`<polyline data-series="${escapeXml(s.name)}" points="${coords.join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`];
+  const out = [`<polyline data-series="${escapeXml(s.name)}" points="${coords.join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`];
   for (const p of pts) out.push(marker(MARKERS[i % MARKERS.length]!, xs.map(p.x), ys.map(p.y), color));
   return out;
 }
@@ -151,8 +156,10 @@ function legend(series: readonly Series[], width: number): string[] {
   return series.map((s, i) => {
     const x = MARGIN.left + (i % per_row) * slot;
     const y = MARGIN.top - 12 - (rows - 1 - Math.floor(i / per_row)) * 16;
-    const color = PALETTE[i % PALETTE.length]!;
-    return `<line x1="${x}" y1="${y}" x2="${x + 24}" y2="${y}" stroke="${color}" stroke-width="2"/>${marker(MARKERS[i % MARKERS.length]!, x + 12, y, color)}<text x="${x + 30}" y="${y}" dominant-baseline="middle">${escapeXml(s.name)}</text>`;
+    const style = s.style ?? i;
+    const color = PALETTE[style % PALETTE.length]!;
+    const dash = s.dashed === true ? ' stroke-dasharray="6 4"' : '';
+    return `<line x1="${x}" y1="${y}" x2="${x + 24}" y2="${y}" stroke="${color}" stroke-width="2"${dash}/>${marker(MARKERS[style % MARKERS.length]!, x + 12, y, color)}<text x="${x + 30}" y="${y}" dominant-baseline="middle">${escapeXml(s.name)}</text>`;
   });
 }
 

@@ -128,6 +128,21 @@ describe('SVG line chart', () => {
     );
   });
 
+  it('two series of one system share its color; the dashed one is dashed', () => {
+    const svg = lineChartSvg({
+      ...spec,
+      y_log: true,
+      series: [
+        { name: 'waitfree p99', style: 0, points: [{ x: 1, y: 10 }] },
+        { name: 'waitfree p50', style: 0, dashed: true, points: [{ x: 1, y: 2 }] },
+      ],
+    });
+    const strokes = [...svg.matchAll(/<polyline[^>]* stroke="([^"]+)"([^>]*)\/>/g)];
+    expect(strokes[0]![1]).toBe(strokes[1]![1]);
+    expect(strokes[0]![2]).not.toContain('dasharray');
+    expect(strokes[1]![2]).toContain('stroke-dasharray');
+  });
+
   it('labels ticks compactly', () => {
     expect([shortNumber(45_000), shortNumber(1_200_000), shortNumber(12)]).toEqual(['45k', '1.2M', '12']);
   });
