@@ -245,7 +245,8 @@ export function handshakeOk(port: number, timeout_ms: number): Promise<boolean> 
   });
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>, dir: string): Promise<void> {
+/** Stops a child by its PID (SIGTERM, then SIGKILL after a grace period) and removes its dir. */
+export async function stopChild(child: ChildProcess, exited: Promise<void>, dir: string): Promise<void> {
   const pid = child.pid;
   if (pid !== undefined && child.exitCode === null && child.signalCode === null) {
     signal(pid, 'SIGTERM');

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from '../../src/testing/launch.js';
 
 export type ServerKind = 'waitfree' | 'zookeeper';
 
@@ -49,7 +50,6 @@ export const ZKCLI_PATH = '/usr/share/zookeeper/bin/zkCli.sh';
 export const CLI_MT_PATH = '/usr/lib/zookeeper/bin/cli_mt';
 
 const OUTPUT_TAIL_BYTES = 16 * 1024;
-const STOP_GRACE_MS = 5_000;
 const START_TIMEOUT_MS_DEFAULT = 60_000;
 const POLL_INTERVAL_MS = 100;
 
@@ -333,26 +333,6 @@ async function waitReady(spec: LaunchSpec, child: ChildProcess, spawnError: Prom
   throw new Error(`not ready after ${spec.startTimeout_ms} ms (phase ${phase})`);
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>, dir: string): Promise<void> {
-  const pid = child.pid;
-  if (pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    signal(pid, 'SIGTERM');
-    const timedOut = await Promise.race([exited.then(() => false), sleep(STOP_GRACE_MS).then(() => true)]);
-    if (timedOut) {
-      signal(pid, 'SIGKILL');
-      await exited;
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // ESRCH: already exited.
-  }
-}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
