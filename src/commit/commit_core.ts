@@ -17,6 +17,7 @@
 import { Err } from '../protocol/errors.js';
 import { Op } from '../protocol/opcodes.js';
 import type { Id } from '../protocol/types.js';
+import type { Liveness } from '../session/liveness_format.js';
 import { SessionTracker } from '../session/session_tracker.js';
 import { firstSessionId, nextSessionId } from '../session/session_id.js';
 import { passwdEquals, sessionPasswd } from '../session/passwd.js';
@@ -69,7 +70,8 @@ function connKey(shard: number, conn_id: number): number {
 /** What recovery hands the core: the tree and the session table at the recovered zxid. */
 export interface RestoredState {
   tree: DataTree;
-  sessions: ReadonlyMap<bigint, { timeout_ms: number; passwd: Uint8Array }>;
+  /** remaining_ms: what was left of the timeout before the crash (resume.ts); default: all of it. */
+  sessions: ReadonlyMap<bigint, { timeout_ms: number; passwd: Uint8Array; remaining_ms?: number }>;
 }
 
 export class CommitCore {
@@ -95,10 +97,10 @@ export class CommitCore {
     const now = env.now_ms();
     this.next_session_id = firstSessionId(now, options.server_id);
     this.next_reap_ms = now + options.reap_interval_ms;
-    // Recovered sessions get their whole timeout from now: touches are not logged, so the last
-    // one may have come just before the crash. Their clients can reattach; else they expire.
+    // Recovered sessions resume with what was left of their timeout (resume.ts): their clients
+    // can reattach within it; else they expire.
     for (const [id, s] of restored?.sessions ?? []) {
-      this.sessions.add(id, s.timeout_ms, now, s.passwd);
+      this.sessions.add(id, s.timeout_ms, now, s.passwd, s.remaining_ms ?? s.timeout_ms);
       this.owners.set(id, null);
     }
   }
@@ -116,6 +118,12 @@ export class CommitCore {
       out.push({ session_id: id, timeout_ms: r.timeout_ms, passwd: r.passwd });
     }
     return out;
+  }
+
+  /** The live sessions' time left, for the liveness file (session/liveness_file.ts). */
+  liveness(): Liveness {
+    const now = this.env.now_ms();
+    return { written_ms: now, entries: this.sessions.liveness(now) };
   }
 
   /** Takes everything published since the last call, in commit order. */

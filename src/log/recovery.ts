@@ -37,7 +37,11 @@ export interface RecoveryOptions {
 export interface Recovered {
   tree: DataTree;
   sessions: SessionTable;
-  snapshot: { path: string; zxid: number } | null;
+  /** Each recovered session's last txn in the replayed log (a touch), wall clock; commit worker only. */
+  session_last_txn_ms: Map<bigint, number>;
+  /** The latest wall time the snapshot and replayed txns hold (0 when empty). */
+  last_time_ms: number;
+  snapshot: { path: string; zxid: number; created_ms: number } | null;
   /** The zxid of the last txn recovered (snapshot or log). */
   last_zxid: number;
   /** Log txns replayed on top of the snapshot. */
@@ -52,7 +56,17 @@ export function recover(opts: RecoveryOptions): Recovered {
   const listing = listDataDir(opts.dir);
   const sessions: SessionTable = new Map();
   const { tree, snapshot } = loadNewestSnapshot(listing.snapshots, opts, sessions);
-  const state: Recovered = { tree, sessions, snapshot, last_zxid: tree.last_zxid, replayed: 0, tail: null, truncate: null };
+  const state: Recovered = {
+    tree,
+    sessions,
+    session_last_txn_ms: new Map(),
+    last_time_ms: snapshot?.created_ms ?? 0,
+    snapshot,
+    last_zxid: tree.last_zxid,
+    replayed: 0,
+    tail: null,
+    truncate: null,
+  };
   replayLog(listing.segments, state, opts);
   return state;
 }
@@ -69,7 +83,7 @@ function loadNewestSnapshot(
     try {
       const info = loadSnapshot(file.path, tree, opts.track_sessions ? sessions : null);
       if (info.zxid !== file.zxid) throw new Error(`holds zxid 0x${info.zxid.toString(16)}, its name says 0x${file.zxid.toString(16)}`);
-      return { tree, snapshot: { path: file.path, zxid: info.zxid } };
+      return { tree, snapshot: { path: file.path, zxid: info.zxid, created_ms: info.created_ms } };
     } catch (e) {
       opts.warn(`snapshot ${file.path} is unusable (${e instanceof Error ? e.message : String(e)}); trying an older one`);
     }
@@ -113,7 +127,7 @@ function replaySegment(file: NamedFile, is_last: boolean, state: Recovered, opts
         `the log is missing txns 0x${(state.last_zxid + 1).toString(16)}..0x${(zxid - 1).toString(16)} (next found in ${file.path})`,
       );
     }
-    applyTxn(state, decodeRecord(bytes, start, end, file.path), file.path);
+    applyTxn(state, decodeRecord(bytes, start, end, file.path), file.path, opts.track_sessions);
   });
   if (scan.end.kind === 'bad') {
     const { offset, reason, valid_after } = scan.end;
@@ -146,15 +160,21 @@ function decodeRecord(bytes: Uint8Array, start: number, end: number, path: strin
   }
 }
 
-function applyTxn(state: Recovered, txn: Txn, path: string): void {
+function applyTxn(state: Recovered, txn: Txn, path: string, track_sessions: boolean): void {
   try {
     state.tree.apply(txn);
   } catch (e) {
     throw new RecoveryError(`${path}: replaying txn 0x${txn.header.zxid.toString(16)} failed: ${e instanceof Error ? e.message : String(e)}`);
   }
+  const { session_id, time_ms } = txn.header;
   const op = txn.op;
-  if (op.kind === 'createSession') state.sessions.set(txn.header.session_id, { timeout_ms: op.timeout_ms, passwd: op.passwd });
-  else if (op.kind === 'closeSession') state.sessions.delete(txn.header.session_id);
+  if (op.kind === 'createSession') state.sessions.set(session_id, { timeout_ms: op.timeout_ms, passwd: op.passwd });
+  else if (op.kind === 'closeSession') {
+    state.sessions.delete(session_id);
+    state.session_last_txn_ms.delete(session_id);
+  }
+  if (track_sessions && state.sessions.has(session_id)) state.session_last_txn_ms.set(session_id, time_ms);
+  if (time_ms > state.last_time_ms) state.last_time_ms = time_ms;
   state.last_zxid = txn.header.zxid;
   state.replayed++;
 }

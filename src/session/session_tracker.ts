@@ -26,6 +26,9 @@ export class SessionTracker {
    *  not ids: hashing an object is far cheaper than hashing a bigint, and touches move
    *  sessions between buckets all the time. */
   private readonly buckets = new Map<number, Set<SessionRecord>>();
+  /** Bumped whenever a session is added, removed or moves to another bucket: the liveness
+   *  file (liveness_file.ts) is rewritten only when this changed since the last write. */
+  version = 0;
 
   constructor(readonly tick_ms: number) {
     assert(Number.isInteger(tick_ms) && tick_ms > 0, `tick_ms must be a positive integer: ${tick_ms}`);
@@ -40,10 +43,15 @@ export class SessionTracker {
    * Tracks a new session, due at roundUp(now + timeout). Returns false if it was already tracked:
    * then, like ZooKeeper's trackSession, only its timeout and expiry are refreshed (the password
    * is kept, and a closing session stays closing and unqueued).
+   *
+   * `due_in_ms` (default: timeout_ms) is for sessions recovered after a restart: they resume
+   * with what was left of their timeout, due at roundUp(now + due_in_ms); 0 expires at the next
+   * tick.
    */
-  add(session_id: bigint, timeout_ms: number, now_ms: number, passwd: Uint8Array): boolean {
+  add(session_id: bigint, timeout_ms: number, now_ms: number, passwd: Uint8Array, due_in_ms = timeout_ms): boolean {
     assertTimeout(timeout_ms);
     assertTime(now_ms);
+    assert(Number.isFinite(due_in_ms) && due_in_ms >= 0 && due_in_ms <= timeout_ms, `due_in_ms must be in [0, timeout_ms]: ${due_in_ms}`);
     const existing = this.sessions.get(session_id);
     if (existing !== undefined) {
       if (!existing.closing) this.requeue(existing, now_ms, timeout_ms);
@@ -51,7 +59,8 @@ export class SessionTracker {
     }
     const record: SessionRecord = { session_id, timeout_ms, passwd, closing: false, expiry_ms: 0 };
     this.sessions.set(session_id, record);
-    this.requeue(record, now_ms, timeout_ms);
+    this.requeue(record, now_ms, timeout_ms, due_in_ms);
+    this.version++;
     return true;
   }
 
@@ -81,7 +90,20 @@ export class SessionTracker {
     if (record === undefined) return false;
     this.unqueue(record);
     this.sessions.delete(session_id);
+    this.version++;
     return true;
+  }
+
+  /**
+   * What is left of every live session's timeout at now_ms (its bucket minus now, at least 0),
+   * for the liveness file. Closing sessions are left out: their closeSession is in the log.
+   */
+  liveness(now_ms: number): { session_id: bigint; remaining_ms: number }[] {
+    const out: { session_id: bigint; remaining_ms: number }[] = [];
+    for (const r of this.sessions.values()) {
+      if (!r.closing) out.push({ session_id: r.session_id, remaining_ms: Math.max(0, r.expiry_ms - now_ms) });
+    }
+    return out;
   }
 
   /**
@@ -134,13 +156,14 @@ export class SessionTracker {
 
   /** Moves a live session to the bucket of roundUp(now + timeout) (ExpiryQueue.update). Most
    *  touches land in the bucket the session is already in: that path is one comparison. */
-  private requeue(record: SessionRecord, now_ms: number, timeout_ms: number): void {
+  private requeue(record: SessionRecord, now_ms: number, timeout_ms: number, due_in_ms = timeout_ms): void {
     // Invariant: a session that is not closing is queued in the bucket of its expiry_ms (a new
     // record has expiry_ms 0, which is never a bucket).
     assert(!record.closing);
     record.timeout_ms = timeout_ms;
-    const expiry_ms = this.roundUp(now_ms + timeout_ms);
+    const expiry_ms = this.roundUp(now_ms + due_in_ms);
     if (expiry_ms === record.expiry_ms) return;
+    this.version++;
     this.unqueue(record);
     let bucket = this.buckets.get(expiry_ms);
     if (bucket === undefined) {

@@ -21,6 +21,8 @@ import { JuteReader, JuteWriter } from '../protocol/jute.js';
 import { readRequest } from '../protocol/messages.js';
 import { Ring, type RingConsumer } from '../ring/ring.js';
 import { Snapshotter } from '../snapshot/snapshotter.js';
+import { LivenessWriter, readLivenessFile } from '../session/liveness_file.js';
+import { resumeTimeouts } from '../session/resume.js';
 import { CommitMetrics } from '../metrics/commit_metrics.js';
 import type { WriteRequest } from '../tree/prep.js';
 import { decodeAuthId } from './auth_frame.js';
@@ -66,6 +68,11 @@ class CommitWorker {
   /** Size of the batch being flushed, counted in the metrics once it is durable. */
   private flush_txns = 0;
   private flush_bytes = 0;
+  /** Session liveness (session/liveness_file.ts): rewritten at most once per tick, when changed. */
+  private readonly liveness: LivenessWriter;
+  private liveness_version = -1;
+  private next_liveness_ms = 0;
+  private liveness_warned_ms = -Infinity;
 
   constructor(
     private readonly init: WorkerInit,
@@ -85,8 +92,9 @@ class CommitWorker {
         reap_per_check_max: Math.max(1, Math.ceil((config.container_max_per_minute * reap_interval_ms) / 60_000)),
       },
       { now_ms: () => Date.now() },
-      { tree: recovered.tree, sessions: recovered.sessions },
+      { tree: recovered.tree, sessions: resumeSessions(recovered, config.data_dir) },
     );
+    this.liveness = new LivenessWriter(NODE_LOG_FS, { dir: config.data_dir, fsync: config.fsync === 'always' });
     this.gc = new GroupCommit(
       { txns_max: config.commit_batch_txns_max, bytes_max: config.commit_batch_bytes_max, wait_us: config.commit_batch_wait_us },
       recovered.last_zxid,
@@ -128,6 +136,7 @@ class CommitWorker {
       this.settleFlush();
       const frames = this.stream.blocked || this.gc.full ? 0 : this.pollInputs();
       if (Date.now() >= this.core.next_tick_ms()) this.core.tick();
+      this.maybeWriteLiveness();
       this.stage();
       this.maybeFlush();
       this.snapshots.step(this.core.tree, () => this.core.sessionStates(), this.gc.durable_zxid, this.core.read_only === null);
@@ -156,9 +165,31 @@ class CommitWorker {
     return Math.max(0.05, until_ms);
   }
 
+  /** Rewrites the liveness file once per tick when a session was added, removed or touched. */
+  private maybeWriteLiveness(): void {
+    const now = Date.now();
+    const version = this.core.sessions.version;
+    if (now < this.next_liveness_ms || version === this.liveness_version || this.liveness.busy) return;
+    if (this.core.read_only !== null) return;
+    this.next_liveness_ms = now + this.init.config.tick_time_ms;
+    void this.liveness.write(this.core.liveness(), (e) => this.livenessFailed(e)).then((ok) => {
+      if (ok) this.liveness_version = version;
+    });
+  }
+
+  private livenessFailed(e: unknown): void {
+    const now = Date.now();
+    if (now - this.liveness_warned_ms < 60_000) return;
+    this.liveness_warned_ms = now;
+    console.warn(
+      `waitfree: warning: cannot write the session liveness file (${describeFsError(e)}); after a restart sessions may get more time than they had left`,
+    );
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     this.doorbell.ring();
+    if (!this.liveness.busy && this.core.read_only === null) await this.liveness.write(this.core.liveness(), (e) => this.livenessFailed(e));
     await this.snapshots.close();
     await this.writer?.close();
   }
@@ -346,6 +377,29 @@ function recoverState(config: ServerConfig): Recovered {
       `(${state.tree.node_count} znodes, ${state.sessions.size} sessions) in ${ms} ms`,
   );
   return state;
+}
+
+/**
+ * The recovered sessions with what was left of their timeouts (session/resume.ts), from the log's
+ * txn times and the liveness file. Logs one line saying where the estimate came from.
+ */
+function resumeSessions(state: Recovered, dir: string): Map<bigint, { timeout_ms: number; passwd: Uint8Array; remaining_ms: number }> {
+  const read = readLivenessFile(dir);
+  if (!read.ok && !(read.missing && state.sessions.size === 0)) {
+    console.warn(`waitfree: warning: no session liveness table (${read.reason}); recovered sessions without logged txns get their whole timeout`);
+  }
+  const liveness = read.ok ? read.liveness : null;
+  const last_known_ms = Math.max(state.last_time_ms, liveness?.written_ms ?? 0);
+  const resumed = resumeTimeouts({ sessions: state.sessions, last_txn_ms: state.session_last_txn_ms, liveness, last_known_ms });
+  const out = new Map<bigint, { timeout_ms: number; passwd: Uint8Array; remaining_ms: number }>();
+  for (const [id, s] of state.sessions) out.set(id, { ...s, remaining_ms: resumed.remaining_ms.get(id) ?? s.timeout_ms });
+  if (state.sessions.size > 0) {
+    console.log(
+      `waitfree: ${state.sessions.size} sessions resume with the time they had left ` +
+        `(${resumed.overdue} already due, ${resumed.unknown} unknown so given their whole timeout)`,
+    );
+  }
+  return out;
 }
 
 /** Opens the log for appending; on failure the replica starts read-only (loudly). */
