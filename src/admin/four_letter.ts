@@ -452,6 +452,8 @@ export interface ConfFacts {
   readonly client_port: number;
   /** Absolute data directory. */
   readonly data_dir_abs: string;
+  /** Absolute txn log directory (dataLogDir; the data directory when unset). */
+  readonly data_log_dir_abs: string;
   readonly data_dir_bytes: number;
   readonly log_dir_bytes: number;
 }
@@ -466,7 +468,7 @@ export function confEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
     ['secureClientPort', '-1'],
     ['dataDir', f.data_dir_abs],
     ['dataDirSize', String(f.data_dir_bytes)],
-    ['dataLogDir', f.data_dir_abs],
+    ['dataLogDir', f.data_log_dir_abs],
     ['dataLogSize', String(f.log_dir_bytes)],
     ['tickTime', String(c.tick_time_ms)],
     ['maxClientCnxns', String(c.max_client_cnxns)],
@@ -487,6 +489,14 @@ export function confEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
     ['waitfree.ring.shardToCommitBytes', String(c.ring_shard_to_commit_bytes)],
     ['waitfree.ring.commitStreamBytes', String(c.ring_commit_stream_bytes)],
     ['waitfree.maxOutstandingPerSession', String(c.max_outstanding_per_session)],
+    ['waitfree.fsync', c.fsync],
+    ['waitfree.commit.batchTxnsMax', String(c.commit_batch_txns_max)],
+    ['waitfree.commit.batchBytesMax', String(c.commit_batch_bytes_max)],
+    ['waitfree.commit.batchWaitUs', String(c.commit_batch_wait_us)],
+    ['waitfree.log.segmentBytes', String(c.log_segment_bytes)],
+    ['snapCount', String(c.snap_count)],
+    ['autopurge.snapRetainCount', String(c.snap_retain_count)],
+    ['autopurge.purgeInterval', String(c.purge_interval_hours)],
   ];
 }
 

@@ -14,8 +14,10 @@ import type { BoolType, ConfigValue, DigestType, IntType, ListType, StringType }
 export interface ServerConfig {
   /** ZooKeeper's tick: session expiry granularity and the unit of the timeout bounds. */
   readonly tick_time_ms: number;
-  /** Snapshots and transaction log. Relative paths are relative to the working directory. */
+  /** Snapshots (and the transaction log unless dataLogDir is set). Relative paths are relative to the working directory. */
   readonly data_dir: string;
+  /** The transaction log's directory (ZooKeeper's dataLogDir: put it on its own device). Resolved: dataDir when unset. */
+  readonly data_log_dir: string;
   /** TCP port for clients (and four-letter words). 0 = any free port (see RunningServer.port). */
   readonly client_port: number;
   /** Address the client port binds to. */
@@ -60,6 +62,8 @@ export interface ServerConfig {
   readonly server_id: number;
   /** 'always': a write is acknowledged after its batch is fdatasynced; 'none': never synced (experiments only). */
   readonly fsync: 'always' | 'none';
+  /** ZooKeeper's forceSync: 'no' is the same as waitfree.fsync=none (resolved into fsync). */
+  readonly force_sync: 'yes' | 'no';
   /** Group commit: a batch is written once it holds this many txns ... */
   readonly commit_batch_txns_max: number;
   /** ... or this many bytes of log records ... */
@@ -72,6 +76,8 @@ export interface ServerConfig {
   readonly log_segment_bytes: number;
   /** Snapshots kept (with the log they need); older ones are deleted after each snapshot. */
   readonly snap_retain_count: number;
+  /** autopurge.purgeInterval in hours: -1 = purge after every snapshot; 0 = never; N = at most every N hours. */
+  readonly purge_interval_hours: number;
 }
 
 export type ConfigField = keyof ServerConfig;
@@ -130,7 +136,12 @@ const KEYS: KeyTable = {
   data_dir: {
     name: 'dataDir', aliases: [], field: 'data_dir', default: './data', flag: '--data-dir',
     type: { kind: 'string', format: 'path' },
-    help: 'Directory for snapshots and the transaction log.',
+    help: 'Directory for snapshots, the session liveness table and (unless dataLogDir is set) the transaction log. Locked by the running server (dataDir/lock).',
+  },
+  data_log_dir: {
+    name: 'dataLogDir', aliases: [], field: 'data_log_dir', default: '',
+    type: { kind: 'string', format: 'path', optional: true },
+    help: 'Directory for the transaction log, ideally on its own device (the log is fsynced on every commit). Unset: dataDir.',
   },
   client_port: {
     name: 'clientPort', aliases: [], field: 'client_port', default: 2181, flag: '--port',
@@ -253,6 +264,11 @@ const KEYS: KeyTable = {
     type: { kind: 'string', format: 'choice', choices: ['always', 'none'] },
     help: 'always: a write is acknowledged only once the log batch holding it is fdatasynced (group commit). none: the log is written but never synced, so a machine crash loses acknowledged writes; for experiments only (logged loudly at start).',
   },
+  force_sync: {
+    name: 'forceSync', aliases: ['zookeeper.forceSync'], field: 'force_sync', default: 'yes',
+    type: { kind: 'string', format: 'choice', choices: ['yes', 'no'] },
+    help: 'ZooKeeper\'s spelling of waitfree.fsync: no = waitfree.fsync=none (for experiments only).',
+  },
   commit_batch_txns_max: {
     name: 'waitfree.commit.batchTxnsMax', aliases: [], field: 'commit_batch_txns_max', default: 1000,
     type: { kind: 'int', min: 1, max: 1_000_000 },
@@ -281,7 +297,12 @@ const KEYS: KeyTable = {
   snap_retain_count: {
     name: 'autopurge.snapRetainCount', aliases: [], field: 'snap_retain_count', default: 3,
     type: { kind: 'int', min: 3, max: INT32_MAX },
-    help: 'Snapshots kept, with the log segments they need; older ones are deleted after each new snapshot. Purging is always on (unlike ZooKeeper, whose autopurge is off by default); 3 is the minimum, as in ZooKeeper.',
+    help: 'Snapshots kept, with the log segments they need; older ones are deleted after each new snapshot (see autopurge.purgeInterval). 3 is the minimum, as in ZooKeeper.',
+  },
+  purge_interval_hours: {
+    name: 'autopurge.purgeInterval', aliases: [], field: 'purge_interval_hours', default: -1,
+    type: { kind: 'int', min: 0, max: INT32_MAX, sentinel: { value: -1, meaning: 'after every snapshot' } },
+    help: 'Hours between purges of old snapshots and logs. -1 (default) = after every snapshot: purging is on by default, unlike ZooKeeper, whose users fill disks with it off. 0 = never purge (as ZooKeeper\'s default; logged as a warning).',
   },
 };
 
@@ -319,7 +340,9 @@ export function unresolvedDefaults(): UnresolvedConfig {
 export function resolveDerived(raw: UnresolvedConfig): ServerConfig {
   const min = raw.min_session_timeout_ms === -1 ? 2 * raw.tick_time_ms : raw.min_session_timeout_ms;
   const max = raw.max_session_timeout_ms === -1 ? 20 * raw.tick_time_ms : raw.max_session_timeout_ms;
-  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max };
+  const data_log_dir = raw.data_log_dir === '' ? raw.data_dir : raw.data_log_dir;
+  const fsync = raw.force_sync === 'no' ? 'none' : raw.fsync;
+  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync };
 }
 
 const RING_FIELDS = [

@@ -20,6 +20,8 @@ export interface StringType {
   /** 'path': non-empty; 'host': an IP address or a host name; 'choice': one of `choices`. */
   readonly format: 'path' | 'host' | 'choice';
   readonly choices?: readonly string[];
+  /** An empty value is allowed and means "unset" (e.g. dataLogDir: the dataDir). */
+  readonly optional?: boolean;
 }
 /** `user:base64(sha1("user:password"))` or unset (null). */
 export interface DigestType {
@@ -89,7 +91,7 @@ function isHost(text: string): boolean {
 }
 
 function parseString(t: StringType, text: string): ParseResult {
-  if (text === '') return { ok: false, expected: 'is empty' };
+  if (text === '') return t.optional === true ? { ok: true, value: '' } : { ok: false, expected: 'is empty' };
   if (t.format === 'host' && !isHost(text)) return { ok: false, expected: 'is not an IP address or host name' };
   if (t.format === 'choice' && !(t.choices ?? []).includes(text)) {
     return { ok: false, expected: `is not one of ${(t.choices ?? []).join(', ')}` };

@@ -5,6 +5,10 @@
 //   snapshot.<zxid, 16 hex>        snapshots (snapshot_format.ts), the tree + sessions at zxid
 //   snapshot.<zxid>.tmp            a snapshot being written (never read; removed at start)
 //   secret                         the session-password key (32 random bytes, mode 0600)
+//   sessions.live                  what each session had left of its timeout (session/liveness_file.ts)
+//   lock                           the running server's PID (dir_lock.ts)
+//
+// The log files (log.*) live in dataLogDir instead when it is set; the rest stays in dataDir.
 //
 // Names sort by zxid because the hex is fixed-width.
 
@@ -54,21 +58,26 @@ export interface DirListing {
   has_spare: boolean;
 }
 
-export function listDataDir(dir: string): DirListing {
-  const out: DirListing = { segments: [], snapshots: [], tmp_snapshots: [], has_spare: false };
-  let names: string[];
+function namesIn(dir: string): string[] {
   try {
-    names = readdirSync(dir);
+    return readdirSync(dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return out; // a fresh replica
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []; // a fresh replica
     throw e;
   }
-  for (const name of names) {
-    const seg = SEGMENT_RE.exec(name);
+}
+
+/** Snapshots are looked for in `dir`, log segments in `log_dir` (dataLogDir; default: dir). */
+export function listDataDir(dir: string, log_dir: string = dir): DirListing {
+  const out: DirListing = { segments: [], snapshots: [], tmp_snapshots: [], has_spare: false };
+  for (const name of namesIn(dir)) {
     const snap = SNAPSHOT_RE.exec(name);
-    if (seg) out.segments.push({ name, path: join(dir, name), zxid: Number.parseInt(seg[1], 16) });
-    else if (snap) out.snapshots.push({ name, path: join(dir, name), zxid: Number.parseInt(snap[1], 16) });
+    if (snap) out.snapshots.push({ name, path: join(dir, name), zxid: Number.parseInt(snap[1], 16) });
     else if (TMP_RE.test(name)) out.tmp_snapshots.push(join(dir, name));
+  }
+  for (const name of namesIn(log_dir)) {
+    const seg = SEGMENT_RE.exec(name);
+    if (seg) out.segments.push({ name, path: join(log_dir, name), zxid: Number.parseInt(seg[1], 16) });
     else if (name === SPARE_SEGMENT) out.has_spare = true;
   }
   out.segments.sort((a, b) => a.zxid - b.zxid);

@@ -28,7 +28,10 @@ export class RecoveryError extends Error {
 }
 
 export interface RecoveryOptions {
+  /** dataDir (snapshots). */
   dir: string;
+  /** dataLogDir (log segments); default: dir. */
+  log_dir?: string;
   /** Keep the session table (the commit worker); shards only need the tree. */
   track_sessions: boolean;
   warn(message: string): void;
@@ -53,7 +56,7 @@ export interface Recovered {
 }
 
 export function recover(opts: RecoveryOptions): Recovered {
-  const listing = listDataDir(opts.dir);
+  const listing = listDataDir(opts.dir, opts.log_dir ?? opts.dir);
   const sessions: SessionTable = new Map();
   const { tree, snapshot } = loadNewestSnapshot(listing.snapshots, opts, sessions);
   const state: Recovered = {

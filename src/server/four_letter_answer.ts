@@ -2,7 +2,8 @@
 // ServerStats, and formats it the way Apache ZooKeeper does (admin/four_letter.ts). The admin
 // HTTP commands (admin/http/) answer from the same gatherStats.
 
-import { resolve } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import {
   collectEnvironment,
   confEntries,
@@ -122,6 +123,16 @@ function ringOccupancy(topology: Topology | undefined): RingOccupancy[] {
   });
 }
 
+/** Bytes of the regular files directly in `dir` (what ZooKeeper's `dirs` reports); 0 if unreadable. */
+async function dirBytes(dir: string): Promise<number> {
+  try {
+    const sizes = await Promise.all((await readdir(dir)).map((name) => stat(join(dir, name)).then((s) => (s.isFile() ? s.size : 0), () => 0)));
+    return sizes.reduce((a, b) => a + b, 0);
+  } catch {
+    return 0;
+  }
+}
+
 export async function gatherStats(
   config: ServerConfig,
   workers: ReplicaWorkers,
@@ -141,6 +152,11 @@ export async function gatherStats(
     s.by_watcher.flatMap((w) => w.paths.map((path) => ({ session_id: BigInt(w.session_id), path }))),
   );
   const data_dir_abs = resolve(config.data_dir);
+  const data_log_dir_abs = resolve(config.data_log_dir);
+  const [data_dir_bytes, log_dir_bytes] = await Promise.all([
+    dirBytes(data_dir_abs),
+    data_log_dir_abs === data_dir_abs ? Promise.resolve(0) : dirBytes(data_log_dir_abs),
+  ]);
   const expiry_by_session = new Map(commit.session_list.map((s) => [s.session_id, s.expire_at_ms]));
   return {
     version: fullVersion(packageVersion()),
@@ -164,8 +180,9 @@ export async function gatherStats(
     max_file_descriptor_count: 0,
     uptime_ms: Date.now() - started_ms,
     global_sessions: commit.sessions,
-    data_dir_bytes: 0,
-    log_dir_bytes: 0,
+    data_dir_bytes,
+    // One directory: ZooKeeper reports it twice (same dir, both sizes); so do we.
+    log_dir_bytes: data_log_dir_abs === data_dir_abs ? data_dir_bytes : log_dir_bytes,
     trace_mask: 0,
     read_workers: config.read_workers,
     rings: ringOccupancy(topology),
@@ -178,7 +195,13 @@ export async function gatherStats(
     })),
     ephemerals: commit.ephemerals.map((e) => ({ session_id: BigInt(e.session_id), paths: e.paths })),
     watches,
-    conf: confEntries(config, { client_port: config.client_port, data_dir_abs, data_dir_bytes: 0, log_dir_bytes: 0 }),
+    conf: confEntries(config, {
+      client_port: config.client_port,
+      data_dir_abs,
+      data_log_dir_abs,
+      data_dir_bytes,
+      log_dir_bytes: data_log_dir_abs === data_dir_abs ? data_dir_bytes : log_dir_bytes,
+    }),
     environment: collectEnvironment(fullVersion(packageVersion())),
   };
 }

@@ -10,6 +10,7 @@ import type { AdminListening } from '../admin/http/backend.js';
 import { answerAdminHttp } from '../admin/http/admin_router.js';
 import { adminDeps } from '../admin/http/replica_sources.js';
 import { WorkerHandle } from './worker_handle.js';
+import { lockDir, type DirLock } from '../log/dir_lock.js';
 import { answerFourLetter, gatherStats } from './four_letter_answer.js';
 
 export interface RunningServer {
@@ -75,7 +76,29 @@ class Startup {
   }
 }
 
+/** Locks dataDir (and dataLogDir when it differs): one server per directory. */
+function lockDirs(config: ServerConfig): DirLock[] {
+  const locks = [lockDir(config.data_dir)];
+  try {
+    if (config.data_log_dir !== config.data_dir) locks.push(lockDir(config.data_log_dir));
+  } catch (e) {
+    locks[0].release();
+    throw e;
+  }
+  return locks;
+}
+
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const locks = lockDirs(config);
+  try {
+    return await startLocked(config, locks);
+  } catch (e) {
+    for (const lock of locks) lock.release();
+    throw e;
+  }
+}
+
+async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Promise<RunningServer> {
   const topology = createTopology(config);
   const init = (role: WorkerInit['role'], index = 0): WorkerInit => ({ role, index, config, topology });
   const started_ms = Date.now();
@@ -109,6 +132,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     stopping = true;
     if (net !== null) await net.stop();
     await Promise.all([...shards.map((s) => s.stop()), commit.stop()]);
+    for (const lock of locks) lock.release();
   }
 
   try {

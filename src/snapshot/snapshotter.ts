@@ -20,7 +20,10 @@ import type { SnapshotTaskInput, SnapshotTaskMessage, SnapshotTaskOutput } from 
 import type { DataTree } from '../tree/data_tree.js';
 
 export interface SnapshotterOptions {
+  /** dataDir: snapshots. */
   dir: string;
+  /** dataLogDir: log segments (purged with the snapshots that needed them). */
+  log_dir: string;
   /** Called when a snapshot of the tree at `zxid` is in place (renamed); it took `duration_ms`. */
   published?(zxid: number, duration_ms: number): void;
   fsync: boolean;
@@ -28,6 +31,8 @@ export interface SnapshotterOptions {
   snap_count: number;
   /** autopurge.snapRetainCount. */
   retain: number;
+  /** autopurge.purgeInterval in ms: -1 = purge after every snapshot, 0 = never, N = at most every N ms. */
+  purge_interval_ms: number;
   /** Nodes encoded per step() (bounds the time one step takes on the commit thread). */
   nodes_per_step: number;
   random(): number;
@@ -58,6 +63,8 @@ export class Snapshotter {
   private pool: Piscina | null = null;
   private job: Job | null = null;
   private txns_since = 0;
+  /** When purge() last ran (with a positive purge interval). */
+  private last_purge_ms = -Infinity;
   private threshold: number;
   /** Snapshots published by this process, for stats. */
   published = 0;
@@ -188,9 +195,16 @@ export class Snapshotter {
   }
 
   private async purge(): Promise<void> {
-    const plan = purgePlan(listDataDir(this.opts.dir), this.opts.retain);
+    const every_ms = this.opts.purge_interval_ms;
+    if (every_ms === 0) return;
+    const now = this.opts.now_ms();
+    if (every_ms > 0 && now - this.last_purge_ms < every_ms) return;
+    this.last_purge_ms = now;
+    const plan = purgePlan(listDataDir(this.opts.dir, this.opts.log_dir), this.opts.retain);
     for (const path of [...plan.snapshots, ...plan.segments]) await this.fs.unlink(path);
-    if (plan.snapshots.length + plan.segments.length > 0 && this.opts.fsync) await this.fs.fsyncDir(this.opts.dir);
+    if (!this.opts.fsync) return;
+    if (plan.snapshots.length > 0) await this.fs.fsyncDir(this.opts.dir);
+    if (plan.segments.length > 0 && this.opts.log_dir !== this.opts.dir) await this.fs.fsyncDir(this.opts.log_dir);
   }
 
   /** Stops a snapshot in progress (disk fault, shutdown). */

@@ -107,6 +107,8 @@ class CommitWorker {
     this.snapshots = new Snapshotter(
       {
         dir: config.data_dir,
+        log_dir: config.data_log_dir,
+        purge_interval_ms: config.purge_interval_hours <= 0 ? config.purge_interval_hours : config.purge_interval_hours * 3_600_000,
         published: (zxid, ms) => this.metrics.snapshotSaved(zxid, ms),
         fsync: config.fsync === 'always',
         snap_count: config.snap_count,
@@ -247,7 +249,7 @@ class CommitWorker {
     this.snapshots.abort();
     console.error(
       `waitfree: FATAL DISK ERROR: ${reason}. This replica no longer accepts writes (clients get NOTREADONLY) ` +
-        `and keeps serving reads. Writes whose batch failed were not acknowledged. Fix the disk (${this.init.config.data_dir}) and restart.`,
+        `and keeps serving reads. Writes whose batch failed were not acknowledged. Fix the disk (${diskNames(this.init.config)}) and restart.`,
     );
     parentPort?.postMessage({ type: 'disk_fault', error: reason });
   }
@@ -362,14 +364,19 @@ class CommitWorker {
 
 // ---- start-up: recover, report, wait for 'serve', open the log, run ----
 
+function diskNames(config: ServerConfig): string {
+  return config.data_log_dir === config.data_dir ? config.data_dir : `${config.data_dir}, ${config.data_log_dir}`;
+}
+
 function post(message: Record<string, unknown>): void {
   parentPort?.postMessage(message);
 }
 
 function recoverState(config: ServerConfig): Recovered {
   ensureDataDir(config.data_dir);
+  ensureDataDir(config.data_log_dir);
   const started = performance.now();
-  const state = recover({ dir: config.data_dir, track_sessions: true, warn: (m) => console.warn(`waitfree: warning: ${m}`) });
+  const state = recover({ dir: config.data_dir, log_dir: config.data_log_dir, track_sessions: true, warn: (m) => console.warn(`waitfree: warning: ${m}`) });
   const ms = Math.round(performance.now() - started);
   const from = state.snapshot === null ? 'no snapshot' : `snapshot 0x${state.snapshot.zxid.toString(16)}`;
   console.log(
@@ -414,11 +421,11 @@ async function openLog(config: ServerConfig, state: Recovered): Promise<LogWrite
     }
     return await LogWriter.open(
       NODE_LOG_FS,
-      { dir: config.data_dir, segment_bytes: config.log_segment_bytes, fsync: config.fsync === 'always', now_ms: Date.now },
+      { dir: config.data_log_dir, segment_bytes: config.log_segment_bytes, fsync: config.fsync === 'always', now_ms: Date.now },
       state.tail,
     );
   } catch (e) {
-    const reason = `the txn log in ${config.data_dir} cannot be opened for writing: ${describeFsError(e)}`;
+    const reason = `the txn log in ${config.data_log_dir} cannot be opened for writing: ${describeFsError(e)}`;
     console.error(`waitfree: FATAL DISK ERROR: ${reason}. Serving reads only (writes get NOTREADONLY); fix the disk and restart.`);
     post({ type: 'disk_fault', error: reason });
     return null;
@@ -458,8 +465,11 @@ async function main(): Promise<void> {
     nodes: state.tree.node_count,
   });
   await serve_asked;
+  if (config.purge_interval_hours === 0) {
+    console.warn('waitfree: warning: autopurge.purgeInterval=0: old snapshots and log segments are never deleted; the disk will fill up.');
+  }
   if (config.fsync === 'none') {
-    console.warn('waitfree: WARNING: waitfree.fsync=none: the txn log is never synced; a machine crash loses acknowledged writes. For experiments only.');
+    console.warn(`waitfree: WARNING: ${config.force_sync === 'no' ? 'forceSync=no' : 'waitfree.fsync=none'}: the txn log is never synced; a machine crash loses acknowledged writes. For experiments only.`);
   }
   const writer = await openLog(config, state);
   worker = new CommitWorker(init, state, writer, secret);

@@ -218,7 +218,7 @@ class ShardWorker implements ShardContext {
  */
 function recoverTree(init: WorkerInit): DataTree {
   try {
-    const state = recover({ dir: init.config.data_dir, track_sessions: false, warn: () => {} });
+    const state = recover({ dir: init.config.data_dir, log_dir: init.config.data_log_dir, track_sessions: false, warn: () => {} });
     parentPort?.postMessage({
       type: 'recovered',
       role: 'shard',

@@ -97,7 +97,7 @@ const STATS: ServerStats = {
     { session_id: 0x100000a2b3c0000n, path: '/members' },
     { session_id: 0x100000a2b3c0001n, path: '/config' },
   ],
-  conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 67108880 }),
+  conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_log_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 67108880 }),
   environment: [
     ['zookeeper.version', fullVersion('0.1.0')],
     ['host.name', 'box'],
@@ -312,6 +312,14 @@ describe('golden replies', () => {
         'waitfree.ring.shardToCommitBytes=4194304',
         'waitfree.ring.commitStreamBytes=8388608',
         'waitfree.maxOutstandingPerSession=1000',
+        'waitfree.fsync=always',
+        'waitfree.commit.batchTxnsMax=1000',
+        'waitfree.commit.batchBytesMax=1048576',
+        'waitfree.commit.batchWaitUs=0',
+        'waitfree.log.segmentBytes=67108864',
+        'snapCount=100000',
+        'autopurge.snapRetainCount=3',
+        'autopurge.purgeInterval=-1',
         '',
       ].join('\n'),
     );
@@ -319,7 +327,7 @@ describe('golden replies', () => {
 
   it('conf never shows the super digest', () => {
     const c = { ...DEFAULT_CONFIG, super_digest: 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=' };
-    const text = confEntries(c, { client_port: 1, data_dir_abs: '/d', data_dir_bytes: 0, log_dir_bytes: 0 }).flat().join('\n');
+    const text = confEntries(c, { client_port: 1, data_dir_abs: '/d', data_log_dir_abs: '/d', data_dir_bytes: 0, log_dir_bytes: 0 }).flat().join('\n');
     expect(text).not.toContain('D/InIHSb7yEEbrWz8b9l71RjZJU=');
   });
 

@@ -59,7 +59,7 @@ const STATS: ServerStats = {
     { session_id: S2, path: '/config' },
     { session_id: S2, path: '/config' },
   ],
-  conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 8192 }),
+  conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_log_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 8192 }),
   environment: [['zookeeper.version', fullVersion('0.1.0')]],
 };
 

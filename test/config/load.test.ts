@@ -155,18 +155,16 @@ describe('keys', () => {
       'tickTime=2000',
       'initLimit=10',
       'syncLimit=5',
-      'autopurge.purgeInterval=1',
       'admin.commandURL=/commands',
       'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
       'metricsProvider.httpPort=7000',
-      'dataLogDir=/var/log/zk',
       'standaloneEnabled=true',
       'reconfigEnabled=false',
       'preAllocSize=65536',
     ].join('\n');
     const { config, warnings } = fromText(text);
     expect(config).toEqual(DEFAULT_CONFIG);
-    expect(warnings).toHaveLength(10);
+    expect(warnings).toHaveLength(8);
     expect(warnings[0]).toBe('zoo.cfg:2: initLimit is accepted, not used yet (waitfree runs standalone; replication is not supported yet)');
     for (const [i, w] of warnings.entries()) {
       expect(w).toMatch(new RegExp(`^zoo\\.cfg:${i + 2}: \\S+ is accepted, not used yet \\(`));
@@ -198,6 +196,19 @@ describe('keys', () => {
     expect(errorOf(() => fromText('waitfree.fsync=sometimes')).message).toMatch(/waitfree\.fsync: "sometimes" is not one of always, none/);
     expect(errorOf(() => fromText('autopurge.snapRetainCount=1')).message).toMatch(/out of range/);
     expect(errorOf(() => fromText('waitfree.commit.batchTxnsMax=0')).message).toMatch(/out of range/);
+  });
+
+  it("ZooKeeper's durability keys: dataLogDir, forceSync, autopurge.purgeInterval", () => {
+    expect(DEFAULT_CONFIG).toMatchObject({ data_log_dir: './data', fsync: 'always', force_sync: 'yes', purge_interval_hours: -1 });
+    const { config, warnings } = fromText(['dataDir=/srv/zk', 'dataLogDir=/fast/zk-log', 'forceSync=no', 'autopurge.purgeInterval=0'].join('\n'));
+    expect(warnings).toEqual([]);
+    expect(config).toMatchObject({ data_dir: '/srv/zk', data_log_dir: '/fast/zk-log', fsync: 'none', purge_interval_hours: 0 });
+    // Unset (or empty) dataLogDir follows dataDir, wherever dataDir comes from.
+    expect(fromText('dataDir=/srv/zk').config.data_log_dir).toBe('/srv/zk');
+    expect(fromText('dataDir=/srv/zk\ndataLogDir=').config.data_log_dir).toBe('/srv/zk');
+    expect(fromText('forceSync=yes').config.fsync).toBe('always');
+    expect(errorOf(() => fromText('forceSync=maybe')).message).toMatch(/forceSync: "maybe" is not one of yes, no/);
+    expect(errorOf(() => fromText('autopurge.purgeInterval=-2')).message).toMatch(/autopurge\.purgeInterval/);
   });
 
   it('admin server keys are used: admin.* (and zookeeper.admin.*), waitfree.native', () => {
@@ -273,7 +284,7 @@ describe('sources: defaults <- file <- flags', () => {
 
   it('flags override the file; text flags are parsed like zoo.cfg values', () => {
     const { config } = loadConfig({ file, flags: { client_port: '3000', data_dir: '/from/flag', read_workers: 2 } });
-    expect(config).toMatchObject({ tick_time_ms: 1000, client_port: 3000, data_dir: '/from/flag', read_workers: 2 });
+    expect(config).toMatchObject({ tick_time_ms: 1000, client_port: 3000, data_dir: '/from/flag', data_log_dir: '/from/flag', read_workers: 2 });
   });
 
   it('a bad flag value names the key and the flag', () => {

@@ -2,7 +2,7 @@
 // their passwords: the secret lives in dataDir) and ephemerals come back; a damaged log in the
 // middle stops the start with a clear error; a fresh data dir gets a 0600 secret file.
 
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -90,5 +90,67 @@ describe('restart on the same data dir', () => {
     );
     server = await start(join(root, 'c'));
     await server.stop();
+  });
+
+  it('dataLogDir holds the log, dataDir the snapshots; a restart reads both', async () => {
+    const dir = join(root, 'snaps');
+    const log_dir = join(root, 'fastlog');
+    let server = await start(dir, { data_log_dir: log_dir, snap_count: 40 });
+    const { client } = await session(server.port);
+    for (let i = 0; i < 120; i++) expect((await client.request(1, { path: `/d${i}`, data: utf8(`v${i}`), acl: OPEN, flags: 0 })).err).toBe(0);
+    client.destroy();
+    await server.stop();
+    expect(listDataDir(dir).segments).toEqual([]);
+    expect(listDataDir(log_dir).snapshots).toEqual([]);
+    const both = listDataDir(dir, log_dir);
+    expect(both.segments.length).toBeGreaterThan(0);
+    expect(both.snapshots.length).toBeGreaterThan(0);
+
+    server = await start(dir, { data_log_dir: log_dir, snap_count: 40 });
+    try {
+      const back = await session(server.port);
+      const r = await back.client.request(4, { path: '/d119', watch: false });
+      expect(new TextDecoder().decode((r.body as GetDataResponse).data!)).toBe('v119');
+      back.client.destroy();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a second server on a data dir in use is refused, naming the holder; the lock goes with a clean stop', async () => {
+    const dir = join(root, 'locked');
+    const log_dir = join(root, 'locked-log');
+    const server = await start(dir);
+    try {
+      await expect(start(dir)).rejects.toThrow(/already in use by another server in this process/);
+      // The log dir is locked too when it is separate.
+      const other = await start(join(root, 'other'), { data_log_dir: log_dir });
+      await expect(start(join(root, 'third'), { data_log_dir: log_dir })).rejects.toThrow(/locked-log is already in use/);
+      await other.stop();
+    } finally {
+      await server.stop();
+    }
+    expect(existsSync(join(dir, 'lock'))).toBe(false);
+    const again = await start(dir);
+    await again.stop();
+  });
+
+  it('autopurge.purgeInterval=0 keeps every snapshot (ZooKeeper semantics); the default purges after each', async () => {
+    const kept = join(root, 'nopurge');
+    const purged = join(root, 'purge');
+    for (const [dir, flags] of [
+      [kept, { purge_interval_hours: 0 }],
+      [purged, {}],
+    ] as const) {
+      const server = await start(dir, { snap_count: 20, ...flags });
+      const { client } = await session(server.port);
+      for (let i = 0; i < 200; i++) expect((await client.request(1, { path: `/p${i}`, data: null, acl: OPEN, flags: 0 })).err).toBe(0);
+      // Snapshots are written in the background: wait for them to settle (bounded).
+      for (let waited = 0; waited < 5000 && listDataDir(dir).snapshots.length < 4 && dir === kept; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      client.destroy();
+      await server.stop();
+    }
+    expect(listDataDir(kept).snapshots.length).toBeGreaterThan(3);
+    expect(listDataDir(purged).snapshots.length).toBeLessThanOrEqual(3);
   });
 });
