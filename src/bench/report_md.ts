@@ -37,11 +37,16 @@ function systemsOf(rec: RunRecord): string[] {
   return rec.systems.map((s) => s.id);
 }
 
-/** The ratio pairs reported: waitfree against every other system. */
+/**
+ * The ratio pairs reported: every waitfree series against every ZooKeeper series; without
+ * ZooKeeper, the first waitfree series against the other ones (e.g. knob variants).
+ */
 function ratioPairs(rec: RunRecord): [string, string][] {
   const ids = systemsOf(rec);
-  const base = ids.find((id) => id.startsWith('waitfree'));
-  return base === undefined ? [] : ids.filter((id) => id !== base).map((o) => [base, o]);
+  const ours = ids.filter((id) => id.startsWith('waitfree'));
+  const theirs = ids.filter((id) => id.startsWith('zookeeper'));
+  if (theirs.length > 0) return ours.flatMap((a) => theirs.map((b): [string, string] => [a, b]));
+  return ours.length === 0 ? [] : ours.slice(1).map((b): [string, string] => [ours[0], b]);
 }
 
 function rightAligned(header: readonly string[]): Align[] {

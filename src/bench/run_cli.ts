@@ -12,6 +12,7 @@ export const RUN_USAGE = `usage: node bench/run.mjs [options]      (npm run benc
   --full                 the full set (paper-sized: 250 clients, 20 s points, 3 repeats); default: short
   --workloads LIST       ${WORKLOADS.join(',')}   [all]
   --systems LIST         waitfree, zookeeper, zookeeper+fsync, zookeeper+nofsync, waitfree+fsync ...
+                         a variant with its own config: 'waitfree[waitfree.commit.batchTxnsMax=1;k=v]'
                          [waitfree,zookeeper when Apache ZooKeeper is installed]
   --fsync always|none    fsync policy of systems without +fsync/+nofsync  [always once waitfree has a
                          durable log; none while it has none, so both systems match]
@@ -24,7 +25,7 @@ export const RUN_USAGE = `usage: node bench/run.mjs [options]      (npm run benc
   --value-bytes N --keys N                                          [1024, 1000]
   --waitfree-config K=V  extra waitfree config line (repeatable); --zookeeper-config K=V likewise
   --ensemble N           replicas per system                        [1; more once replication exists]
-  --out DIR              CSV, SVG, summary.md, run.json             [bench/results]
+  --out DIR              CSV, SVG, summary-<workloads>.md, run-<workloads>.json  [bench/results]
   --data-root DIR        parent of the servers' fresh data dirs     [os tmpdir]
   --record               also write the tables into BENCHMARKS.md
   --seed N`;
@@ -40,11 +41,22 @@ function list(v: string | undefined): string[] | undefined {
   return v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
+/**
+ * `waitfree`, `zookeeper+nofsync`, `waitfree[waitfree.commit.batchTxnsMax=1;waitfree.commit.batchWaitUs=500]`:
+ * a kind, an optional fsync policy, and optional config lines for this system only (a variant:
+ * the same server with other knobs, measured as its own series).
+ */
 export function parseSystem(id: string, fsync: FsyncPolicy): SystemSpec {
-  const m = /^(waitfree|zookeeper)(?:\+(fsync|nofsync))?$/.exec(id);
-  if (m === null) throw new Error(`--systems: unknown system ${JSON.stringify(id)} (waitfree, zookeeper, with optional +fsync / +nofsync)`);
+  const m = /^(waitfree|zookeeper)(?:\+(fsync|nofsync))?(?:\[([^\]]*)\])?$/.exec(id);
+  if (m === null) {
+    throw new Error(`--systems: unknown system ${JSON.stringify(id)} (waitfree or zookeeper, optional +fsync / +nofsync, optional [key=value;...])`);
+  }
   const policy: FsyncPolicy = m[2] === 'fsync' ? 'always' : m[2] === 'nofsync' ? 'none' : fsync;
-  return { id, kind: m[1] as SystemSpec['kind'], fsync: policy };
+  const extra_config = (m[3] ?? '').split(';').map((l) => l.trim()).filter((l) => l !== '');
+  for (const line of extra_config) {
+    if (!/^[\w.]+=\S/.test(line)) throw new Error(`--systems ${id}: ${JSON.stringify(line)} is not key=value`);
+  }
+  return { id, kind: m[1] as SystemSpec['kind'], fsync: policy, extra_config };
 }
 
 function parseWorkloads(v: string[] | undefined): WorkloadName[] {
@@ -124,6 +136,6 @@ export async function runMain(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const rec = await runBenchmarks(o);
-  process.stdout.write(`wrote ${o.out_dir}/ (summary.md, CSV, SVG, run.json)${o.record ? ' and BENCHMARKS.md' : ''}; ${rec.runs.length} points measured\n`);
+  process.stdout.write(`wrote ${o.out_dir}/ (summary-*.md, CSV, SVG, run-*.json)${o.record ? ' and BENCHMARKS.md' : ''}; ${rec.runs.length} points measured\n`);
   return 0;
 }

@@ -27,6 +27,8 @@ export interface SystemSpec {
   readonly id: string;
   readonly kind: ServerKind;
   readonly fsync: FsyncPolicy;
+  /** Config lines of this system only (after --waitfree-config / --zookeeper-config). */
+  readonly extra_config: readonly string[];
 }
 
 export interface RunnerOptions {
@@ -63,7 +65,7 @@ async function startServers(o: RunnerOptions, progress: Progress): Promise<Serve
   try {
     for (const s of o.systems) {
       progress.note(`starting ${s.id} ...`);
-      const extra = s.kind === 'waitfree' ? o.waitfree_config : o.zookeeper_config;
+      const extra = [...(s.kind === 'waitfree' ? o.waitfree_config : o.zookeeper_config), ...s.extra_config];
       servers.set(s.id, await launchServer(s.kind, { fsync: s.fsync, heap_mb: o.heap_mb, read_workers: o.read_workers, data_root: o.data_root, extra_config: extra }));
     }
   } catch (e) {
@@ -206,16 +208,31 @@ function writeOutputs(o: RunnerOptions, rec: RunRecord): void {
       writeFileSync(join(o.out_dir, `${w}-timeline.csv`), timelineCsv(rec.runs, w));
     }
   }
-  writeFileSync(join(o.out_dir, 'run.json'), `${JSON.stringify(rec, compactResult, 1)}\n`);
+  // Named by the workloads measured, so a run of other workloads leaves this one's record alone.
+  const tag = runTag(rec);
+  writeFileSync(join(o.out_dir, `run-${tag}.json`), `${JSON.stringify(rec, compactResult, 1)}\n`);
   const summary_plots = new Map([...plots].map(([w, p]) => [w, relative(o.out_dir, join(REPO_ROOT, p))]));
-  writeFileSync(join(o.out_dir, 'summary.md'), fullReport(rec, summary_plots));
+  writeFileSync(join(o.out_dir, `summary-${tag}.md`), fullReport(rec, summary_plots));
   if (o.record) recordInBenchmarksMd(rec, plots, workloads);
 }
 
+/** "fig5", "table2-batching-latency": the workloads of a run, in run order. */
+export function runTag(rec: RunRecord): string {
+  return [...new Set(rec.runs.map((r) => r.workload))].join('-');
+}
+
+/**
+ * Replaces the sections of the workloads this run measured; each section carries the run that
+ * produced it (command, machine, systems), so sections recorded by different runs stay honest.
+ */
 function recordInBenchmarksMd(rec: RunRecord, plots: ReadonlyMap<WorkloadName, string>, workloads: ReadonlySet<WorkloadName>): void {
   const path = join(REPO_ROOT, 'BENCHMARKS.md');
   let doc = readFileSync(path, 'utf8');
-  doc = replaceSection(doc, 'macro-run', `## Macro benchmarks: the last recorded run\n\n${runHeader(rec)}`);
-  for (const w of workloads) doc = replaceSection(doc, `macro-${w}`, workloadSection(rec, w, plots.get(w) ?? null));
+  const run = `<details><summary>The run: <code>${escapeHtml(rec.command)}</code> (${rec.finished.slice(0, 10)}, record: bench/results/run-${runTag(rec)}.json)</summary>\n\n${runHeader(rec)}\n</details>\n`;
+  for (const w of workloads) doc = replaceSection(doc, `macro-${w}`, `${workloadSection(rec, w, plots.get(w) ?? null)}\n${run}`);
   writeFileSync(path, doc);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

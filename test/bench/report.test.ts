@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EMPTY_SUMMARY } from '../../src/bench/histogram.js';
 import type { LoadResult } from '../../src/bench/load_result.js';
 import { fullReport, workloadRows } from '../../src/bench/report_md.js';
+import { parseSystem } from '../../src/bench/run_cli.js';
 import { pointsCsv } from '../../src/bench/run_csv.js';
 import { medianRun, type PointRun, type RunRecord } from '../../src/bench/run_record.js';
 import { readMixPoints, SHORT } from '../../src/bench/workloads.js';
@@ -24,11 +25,11 @@ function run(point_index: number, system: string, repeat: number, ops: number, u
   return { workload: 'fig5', point_index, point: points[point_index]!, system, repeat, result: result(ops, us) };
 }
 
-function record(runs: PointRun[]): RunRecord {
-  const sys = (id: string, kind: 'waitfree' | 'zookeeper') => ({ id, kind, fsync_policy: 'none', heap: '1g', config_text: 'a=1', command: 'x' });
+function record(runs: PointRun[], ids = ['waitfree', 'zookeeper']): RunRecord {
+  const sys = (id: string) => ({ id, kind: id.startsWith('waitfree') ? ('waitfree' as const) : ('zookeeper' as const), fsync_policy: 'none', heap: '1g', config_text: 'a=1', command: 'x' });
   return {
     command: 'node bench/run.mjs --workloads fig5', machine: { cores: 2, cpu_model: 'cpu', memory_gib: 24, node: 'v20', java: 'java 17', kernel: '6', loadavg: [1, 1, 1], date: 'd' },
-    scale: SHORT, ensemble: 1, loadgen_threads: 2, systems: [sys('waitfree', 'waitfree'), sys('zookeeper', 'zookeeper')], runs, notes: [], finished: '2026-01-01T00:00:00Z',
+    scale: SHORT, ensemble: 1, loadgen_threads: 2, systems: ids.map(sys), runs, notes: [], finished: '2026-01-01T00:00:00Z',
   };
 }
 
@@ -50,6 +51,17 @@ describe('run summaries', () => {
     expect(rows[1]).toContain('| reads 0% | 20.0 | 100.0 | 0.20× |');
     expect(md).toContain('![Throughput vs % reads (paper Figure 5)](bench/results/fig5.svg)');
     expect(md).toContain('Command: `node bench/run.mjs --workloads fig5`');
+  });
+
+  it('knob variants are series of their own, each with its ratio to ZooKeeper', () => {
+    const v = 'waitfree[waitfree.commit.batchTxnsMax=1]';
+    expect(parseSystem(v, 'always')).toEqual({ id: v, kind: 'waitfree', fsync: 'always', extra_config: ['waitfree.commit.batchTxnsMax=1'] });
+    expect(parseSystem('zookeeper+nofsync[a.b=1; c=2]', 'always')).toMatchObject({ kind: 'zookeeper', fsync: 'none', extra_config: ['a.b=1', 'c=2'] });
+    expect(() => parseSystem('waitfree[oops]', 'always')).toThrow(/not key=value/);
+    expect(() => parseSystem('etcd', 'always')).toThrow(/unknown system/);
+    const rec = record([run(0, 'waitfree', 0, 40_000), run(0, v, 0, 10_000), run(0, 'zookeeper', 0, 20_000)], ['waitfree', v, 'zookeeper']);
+    const row = fullReport(rec, new Map()).split('\n').find((l) => l.startsWith('| reads 0%'));
+    expect(row).toBe('| reads 0% | 40,000 | 10,000 | 20,000 | 2.00× | 0.50× |');
   });
 
   it('the CSV has one row per measured point and repeat', () => {
