@@ -12,6 +12,7 @@ import { Op, Perms } from '../protocol/index.js';
 import type { ACL } from '../protocol/index.js';
 import { Fifo } from './fifo.js';
 import { OpMix, type OpKind } from './mix.js';
+import { mulberry32 } from './prng.js';
 import type { Recorder } from './recorder.js';
 import type { BenchSession, Pending } from './session.js';
 
@@ -53,6 +54,11 @@ const TAG = { read: 0, write: 1, create: 2, delete: 3 } as const;
 /** Open loop: at most this many seconds of due requests wait before they are dropped. */
 const BACKLOG_SECONDS = 1;
 
+/** Open loop: a client's start offset within its send interval, in [0, 1), from its seed. */
+export function sendPhase(client_seed: number): number {
+  return mulberry32(client_seed ^ 0x5bd1e995)();
+}
+
 /** Shared by the clients of one thread: key paths and the value, built once. */
 export interface LoopShared {
   readonly key_paths: readonly string[];
@@ -64,6 +70,10 @@ export class ClientLoop {
   private readonly mix: OpMix;
   private stopping = false;
   private next_due_ms = 0;
+  /** Open loop: where in its send interval this client starts, in [0, 1). Independent clients
+   *  are not in step: without a phase, every client would send in the same millisecond, and the
+   *  server would see bursts of `clients` requests once per interval instead of a steady rate. */
+  private readonly send_phase: number;
   private readonly backlog = new Fifo<number>(64);
   private create_seq = 0;
   /** Requests dropped by the open loop because the backlog was full. */
@@ -83,6 +93,7 @@ export class ClientLoop {
     private readonly client_name: string,
   ) {
     this.mix = new OpMix(plan.read_fraction, Math.max(1, plan.key_count), seed);
+    this.send_phase = sendPhase(seed);
     session.on_reply = (p, err) => this.onReply(p, err);
   }
 
@@ -98,7 +109,7 @@ export class ClientLoop {
     } else if (this.plan.mode === 'phases') {
       this.startPhase(now_ms);
     } else {
-      this.next_due_ms = now_ms;
+      this.next_due_ms = now_ms + (this.send_phase * 1000) / this.plan.rate_per_s;
     }
   }
 

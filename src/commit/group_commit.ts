@@ -8,6 +8,8 @@
 // - a txn publication is released only after its batch completed; a non-txn publication (sync,
 //   session, error, close_conn) only after every txn emitted before it;
 // - at most one batch is in flight; batch seqs complete in increasing order;
+// - no batch holds more than txns_max txns, nor more than bytes_max bytes unless it is a single
+//   txn: a batch that reaches a bound is sealed and queued, and the next txn opens a new one;
 // - after a failed batch nothing is ever released as committed again: its txns and every later
 //   one become close_conn for their connection (the client sees a lost connection: the outcome
 //   is unknown to it, which is the truth), and no batch is handed out any more.
@@ -61,6 +63,8 @@ export class GroupCommit {
   private entries: Entry[] = [];
   private head = 0;
   private open: BatchBuf;
+  /** Batches at a bound, waiting to be written, oldest first (seqs increasing, all > inflight's). */
+  private sealed: BatchBuf[] = [];
   private inflight: BatchBuf | null = null;
   /** Completed batches whose entries are not released yet; their buffers are reused after. */
   private completed: BatchBuf[] = [];
@@ -112,6 +116,10 @@ export class GroupCommit {
       b.last_zxid = pub.txn.header.zxid;
       this.last_txn_seq = b.seq;
       this.entries.push({ pub, seq: b.seq, buf: b, start, end: b.w.length });
+      if (this.atBound(b)) {
+        this.sealed.push(b);
+        this.open = this.newBatch(now_us);
+      }
     }
   }
 
@@ -119,33 +127,38 @@ export class GroupCommit {
     return b.count >= this.opts.txns_max || b.w.length >= this.opts.bytes_max;
   }
 
-  /** True when the open batch should be written now. */
+  /** True when a batch should be written now: a sealed one, or the open one after its wait. */
   due(now_us: number): boolean {
-    if (this.failed || this.inflight !== null || this.open.count === 0) return false;
-    return this.atBound(this.open) || now_us - this.open.opened_us >= this.opts.wait_us;
+    if (this.failed || this.inflight !== null) return false;
+    if (this.sealed.length > 0) return true;
+    return this.open.count > 0 && now_us - this.open.opened_us >= this.opts.wait_us;
   }
 
-  /** When the open batch becomes due by waiting (µs), or null when there is nothing to wait for. */
+  /** When the next batch becomes due (µs), or null when there is nothing to wait for. */
   due_at_us(): number | null {
-    if (this.failed || this.inflight !== null || this.open.count === 0) return null;
-    return this.open.opened_us + this.opts.wait_us;
+    if (this.failed || this.inflight !== null) return null;
+    if (this.sealed.length > 0) return this.sealed[0].opened_us;
+    return this.open.count === 0 ? null : this.open.opened_us + this.opts.wait_us;
   }
 
-  /** The open batch is at a bound while a write is in flight: stop taking input until it lands. */
+  /** A batch is at a bound while a write is in flight: stop taking input until it lands. */
   get full(): boolean {
-    return this.inflight !== null && this.atBound(this.open);
+    return this.inflight !== null && this.sealed.length > 0;
   }
 
   get in_flight(): boolean {
     return this.inflight !== null;
   }
 
-  /** Hands out the open batch (call when due()). */
+  /** Hands out the oldest sealed batch, else the open one (call when due(), or to flush early). */
   take(now_us: number): Batch {
-    if (!this.due(now_us) && !(this.inflight === null && this.open.count > 0)) throw new Error('group commit: no batch to take');
-    const b = this.open;
+    if (this.failed || this.inflight !== null || (this.sealed.length === 0 && this.open.count === 0)) throw new Error('group commit: no batch to take');
+    let b = this.sealed.shift();
+    if (b === undefined) {
+      b = this.open;
+      this.open = this.newBatch(now_us);
+    }
     this.inflight = b;
-    this.open = this.newBatch(now_us);
     return { seq: b.seq, bytes: b.w.view_bytes(), start: 0, end: b.w.length, first_zxid: b.first_zxid, last_zxid: b.last_zxid, count: b.count };
   }
 
@@ -177,6 +190,7 @@ export class GroupCommit {
       }
       e.seq = 0;
     }
+    this.sealed = [];
     this.open.count = 0;
     this.open.w.reset();
   }

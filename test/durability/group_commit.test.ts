@@ -68,6 +68,33 @@ describe('group commit', () => {
     expect(gc.full).toBe(true);
   });
 
+  it('no batch exceeds batchTxnsMax or batchBytesMax, however many txns arrive at once', () => {
+    const gc = new GroupCommit(opts, 0);
+    gc.add(Array.from({ length: 10 }, (_, i) => txnPub(i + 1, o(1, i + 1))), 0);
+    const sizes: number[][] = [];
+    while (gc.due(0)) {
+      const b = gc.take(0);
+      sizes.push([b.first_zxid, b.last_zxid, b.count]);
+      gc.complete(b.seq);
+    }
+    expect(sizes).toEqual([[1, 3, 3], [4, 6, 3], [7, 9, 3], [10, 10, 1]]);
+    expect(drain(gc)).toEqual(Array.from({ length: 10 }, (_, i) => `txn${i + 1}`));
+    // Bytes: each record here is ~40 bytes; a 100-byte bound seals after the record that crosses it.
+    const by_bytes = new GroupCommit({ txns_max: 1000, bytes_max: 100, wait_us: 0 }, 0);
+    by_bytes.add(Array.from({ length: 7 }, (_, i) => txnPub(i + 1, null)), 0);
+    const counts: number[] = [];
+    while (by_bytes.due(0)) {
+      const b = by_bytes.take(0);
+      // Equal-sized records: the batch was under the bound before its last record.
+      const record_bytes = (b.end - b.start) / b.count;
+      expect((b.count - 1) * record_bytes).toBeLessThan(100);
+      counts.push(b.count);
+      by_bytes.complete(b.seq);
+    }
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(7);
+    expect(counts.length).toBeGreaterThan(1);
+  });
+
   it('batchWaitUs holds a lone txn back until the wait is over or the batch is full', () => {
     const gc = new GroupCommit({ ...opts, wait_us: 500 }, 0);
     gc.add([txnPub(1, null)], 1000);
