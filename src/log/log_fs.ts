@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 
 export interface LogFs {
-  open(path: string, flags: string, mode?: number): Promise<number>;
+  /** flags: fs.open's string or numeric flags (numeric for O_DSYNC). */
+  open(path: string, flags: string | number, mode?: number): Promise<number>;
   /** Writes all of bytes[start, end) at `position` (loops over short writes). */
   write(fd: number, bytes: Uint8Array, start: number, end: number, position: number): Promise<void>;
   fdatasync(fd: number): Promise<void>;

@@ -11,6 +11,7 @@
 // first batch into the spare, syncs it, renames it to log.<first zxid> and syncs the directory:
 // a file named log.* always has a valid header.
 
+import { constants as FS } from 'node:fs';
 import { join } from 'node:path';
 import { SPARE_SEGMENT, segmentName } from './data_dir.js';
 import type { LogFs } from './log_fs.js';
@@ -22,6 +23,12 @@ export interface LogWriterOptions {
   segment_bytes: number;
   /** false = waitfree.fsync none: no fdatasync (experiments only). */
   fsync: boolean;
+  /**
+   * How a write is made durable (with fsync): 'fdatasync' = write, then fdatasync (two trips to
+   * libuv's thread pool); 'dsync' = segments opened with O_DSYNC, so the write itself returns
+   * once durable (one trip). PostgreSQL's wal_sync_method, the two options that matter on Linux.
+   */
+  sync_method?: 'fdatasync' | 'dsync';
   now_ms(): number;
 }
 
@@ -54,10 +61,20 @@ export class LogWriter {
   bytes_written = 0;
   segments_rolled = 0;
 
+  /** Segments are opened with O_DSYNC: writes are durable when they return, no fdatasync. */
+  private readonly dsync: boolean;
+
   private constructor(
     private readonly fs: LogFs,
     private readonly opts: LogWriterOptions,
-  ) {}
+  ) {
+    this.dsync = opts.fsync && opts.sync_method === 'dsync';
+  }
+
+  /** Makes what was written to fd durable, unless the fd is O_DSYNC (already) or fsync is off. */
+  private async sync(fd: number): Promise<void> {
+    if (this.opts.fsync && !this.dsync) await this.fs.fdatasync(fd);
+  }
 
   /** Opens the log for appending: repairs and re-extends the tail segment, starts the spare. */
   static async open(fs: LogFs, opts: LogWriterOptions, tail: LogTail | null): Promise<LogWriter> {
@@ -68,7 +85,7 @@ export class LogWriter {
   }
 
   private async reopen(tail: LogTail): Promise<OpenSegment> {
-    const fd = await this.fs.open(tail.path, 'r+');
+    const fd = await this.fs.open(tail.path, this.dsync ? FS.O_RDWR | FS.O_DSYNC : 'r+');
     let size = await this.fs.fileSize(fd);
     // Drop whatever follows the good records (a torn batch): recovery checked that a clean tail
     // is all zeros, so only a torn one needs cutting. Then zero-fill up to the segment size.
@@ -78,7 +95,7 @@ export class LogWriter {
     }
     const target = Math.max(this.opts.segment_bytes, tail.end_offset);
     await this.zeroFill(fd, size, target);
-    await this.fs.fdatasync(fd);
+    if (!this.dsync) await this.fs.fdatasync(fd);
     return { fd, path: tail.path, offset: tail.end_offset, allocated: target };
   }
 
@@ -92,7 +109,7 @@ export class LogWriter {
     const zeros = new Uint8Array(Math.min(ZERO_FILL_CHUNK_BYTES, Math.max(0, to - from)));
     for (let at = from; at < to; at += zeros.length) {
       await this.fs.write(fd, zeros, 0, Math.min(zeros.length, to - at), at);
-      await this.fs.fdatasync(fd);
+      if (!this.dsync) await this.fs.fdatasync(fd);
     }
   }
 
@@ -100,7 +117,7 @@ export class LogWriter {
   private prepareSpare(): void {
     const path = join(this.opts.dir, SPARE_SEGMENT);
     const made = (async () => {
-      const fd = await this.fs.open(path, 'w');
+      const fd = await this.fs.open(path, this.dsync ? FS.O_WRONLY | FS.O_CREAT | FS.O_TRUNC | FS.O_DSYNC : 'w');
       try {
         await this.zeroFill(fd, 0, this.opts.segment_bytes);
         return fd;
@@ -129,7 +146,7 @@ export class LogWriter {
         await this.fs.write(cur.fd, bytes, start, end, cur.offset);
         cur.offset += len;
         if (cur.offset > cur.allocated) cur.allocated = cur.offset;
-        if (this.opts.fsync) await this.fs.fdatasync(cur.fd);
+        await this.sync(cur.fd);
       }
       this.bytes_written += len;
     } catch (e) {
@@ -144,7 +161,7 @@ export class LogWriter {
     const header = encodeSegmentHeader(first_zxid, this.opts.now_ms());
     await this.fs.write(fd, header, 0, header.length, 0);
     await this.fs.write(fd, bytes, start, end, SEGMENT_HEADER_BYTES);
-    if (this.opts.fsync) await this.fs.fdatasync(fd);
+    await this.sync(fd);
     const path = join(this.opts.dir, segmentName(first_zxid));
     await this.fs.rename(join(this.opts.dir, SPARE_SEGMENT), path);
     if (this.opts.fsync) await this.fs.fsyncDir(this.opts.dir);

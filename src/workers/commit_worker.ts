@@ -421,7 +421,13 @@ async function openLog(config: ServerConfig, state: Recovered): Promise<LogWrite
     }
     return await LogWriter.open(
       NODE_LOG_FS,
-      { dir: config.data_log_dir, segment_bytes: config.log_segment_bytes, fsync: config.fsync === 'always', now_ms: Date.now },
+      {
+        dir: config.data_log_dir,
+        segment_bytes: config.log_segment_bytes,
+        fsync: config.fsync === 'always',
+        sync_method: config.log_sync_method,
+        now_ms: Date.now,
+      },
       state.tail,
     );
   } catch (e) {

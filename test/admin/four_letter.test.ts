@@ -317,6 +317,7 @@ describe('golden replies', () => {
         'waitfree.commit.batchBytesMax=1048576',
         'waitfree.commit.batchWaitUs=0',
         'waitfree.log.segmentBytes=67108864',
+        'waitfree.log.syncMethod=dsync',
         'snapCount=100000',
         'autopurge.snapRetainCount=3',
         'autopurge.purgeInterval=-1',

@@ -99,6 +99,63 @@ describe('log writer', () => {
     expect(state.last_zxid).toBeGreaterThanOrEqual(5);
   });
 
+  it('with O_DSYNC segments (syncMethod dsync) there is no fdatasync at all, and every txn comes back', async () => {
+    const dir = tempDir();
+    let syncs = 0;
+    const counting: LogFs = {
+      ...NODE_LOG_FS,
+      fdatasync: async (fd) => {
+        syncs++;
+        return NODE_LOG_FS.fdatasync(fd);
+      },
+    };
+    const w = new Workload(5);
+    w.run(200);
+    const writer = await LogWriter.open(counting, { dir, segment_bytes: 8192, fsync: true, sync_method: 'dsync', now_ms: Date.now }, null);
+    for (let i = 0; i < w.txns.length; i += 9) {
+      const part = w.txns.slice(i, i + 9);
+      const b = batchOf(part);
+      await writer.append(b.view_bytes(), 0, b.length, part[0].header.zxid);
+    }
+    await writer.close();
+    expect(syncs).toBe(0);
+    expect(listDataDir(dir).segments.length).toBeGreaterThan(1); // it rolled
+    const state = recover({ dir, track_sessions: true, ...quiet });
+    expect(state.last_zxid).toBe(w.txns.length);
+    expect(state.tree.digest()).toBe(w.tree.digest());
+    // ... while the fdatasync method syncs every batch.
+    const dir2 = tempDir();
+    const writer2 = await LogWriter.open(counting, { dir: dir2, segment_bytes: 1 << 20, fsync: true, sync_method: 'fdatasync', now_ms: Date.now }, null);
+    const before = syncs;
+    const b = batchOf(w.txns.slice(0, 5));
+    await writer2.append(b.view_bytes(), 0, b.length, 1);
+    await writer2.close();
+    expect(syncs - before).toBeGreaterThanOrEqual(1);
+  });
+
+  it('with O_DSYNC, a failed write rejects that append and every later one', async () => {
+    const dir = tempDir();
+    let broken = false;
+    const failing: LogFs = {
+      ...NODE_LOG_FS,
+      write: async (fd, bytes, start, end, position) => {
+        if (broken) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+        return NODE_LOG_FS.write(fd, bytes, start, end, position);
+      },
+    };
+    const w = new Workload(6);
+    w.run(10);
+    const writer = await LogWriter.open(failing, { dir, segment_bytes: 1 << 16, fsync: true, sync_method: 'dsync', now_ms: Date.now }, null);
+    const first = batchOf(w.txns.slice(0, 5));
+    await writer.append(first.view_bytes(), 0, first.length, 1);
+    broken = true;
+    const second = batchOf(w.txns.slice(5));
+    await expect(writer.append(second.view_bytes(), 0, second.length, 6)).rejects.toMatchObject({ code: 'EIO' });
+    broken = false;
+    await expect(writer.append(second.view_bytes(), 0, second.length, 6)).rejects.toMatchObject({ code: 'EIO' });
+    await writer.close();
+  });
+
   it('ENOSPC while preparing a segment fails the append that needs it', async () => {
     const dir = tempDir();
     const full: LogFs = {
