@@ -297,9 +297,9 @@ const KEYS: KeyTable = {
     help: 'Size of a txn log segment file: each is preallocated (zero-filled) to this size, and the log rolls to the next one when a batch does not fit.',
   },
   log_sync_method: {
-    name: 'waitfree.log.syncMethod', aliases: [], field: 'log_sync_method', default: 'dsync',
+    name: 'waitfree.log.syncMethod', aliases: [], field: 'log_sync_method', default: 'fdatasync',
     type: { kind: 'string', format: 'choice', choices: ['fdatasync', 'dsync'] },
-    help: 'How a log batch is made durable (with waitfree.fsync=always): fdatasync = write, then fdatasync; dsync = log segments opened with O_DSYNC, so the write itself is durable (one trip to the I/O thread pool instead of two; measured 6-13% more writes/s at 16-128 requests in flight, BENCHMARKS.md). Like PostgreSQL\'s wal_sync_method.',
+    help: 'How a log batch is made durable (with waitfree.fsync=always): fdatasync = write, then fdatasync; dsync = log segments opened with O_DSYNC, so the write itself is durable (one trip to the I/O thread pool instead of two; within noise of fdatasync on this machine, BENCHMARKS.md). Like PostgreSQL\'s wal_sync_method.',
   },
   snap_retain_count: {
     name: 'autopurge.snapRetainCount', aliases: [], field: 'snap_retain_count', default: 3,
