@@ -146,6 +146,19 @@ export class GroupCommit {
     return this.inflight !== null && this.sealed.length > 0;
   }
 
+  /**
+   * How many more txns the caller may hand in before it should stop reading input: room for two
+   * batches when no write is in flight (one to write now, one to fill), one while a write is in
+   * flight. The commit worker polls at most this many frames (each frame makes at most one txn),
+   * so sealed batches never pile up behind the disk however small batchTxnsMax is.
+   */
+  txn_room(): number {
+    if (this.failed) return Number.MAX_SAFE_INTEGER; // nothing is logged any more; txns become lost connections
+    let queued = this.open.count;
+    for (const b of this.sealed) queued += b.count;
+    return Math.max(0, (this.inflight === null ? 2 : 1) * this.opts.txns_max - queued);
+  }
+
   get in_flight(): boolean {
     return this.inflight !== null;
   }

@@ -254,13 +254,18 @@ class CommitWorker {
     parentPort?.postMessage({ type: 'disk_fault', error: reason });
   }
 
+  /** Reads the shards' rings, at most as many frames as group commit has room for (a frame makes
+   *  at most one txn), staging after each ring so the room is current. */
   private pollInputs(): number {
     let total = 0;
     for (let i = 0; i < this.inputs.length; i++) {
+      const room = Math.min(POLL_FRAMES_MAX, this.gc.txn_room());
+      if (room === 0) break;
       this.current_shard = i;
-      const n = this.inputs[i].poll(this.onFrame, POLL_FRAMES_MAX);
+      const n = this.inputs[i].poll(this.onFrame, room);
       this.frames_in[i] += n;
       total += n;
+      this.stage();
     }
     return total;
   }

@@ -95,6 +95,20 @@ describe('group commit', () => {
     expect(counts.length).toBeGreaterThan(1);
   });
 
+  it('txn_room bounds what may be read: two batches when idle, one behind a write in flight', () => {
+    const gc = new GroupCommit(opts, 0); // txns_max 3
+    expect(gc.txn_room()).toBe(6);
+    gc.add([txnPub(1, null), txnPub(2, null)], 0);
+    expect(gc.txn_room()).toBe(4);
+    const b = gc.take(0);
+    expect(gc.txn_room()).toBe(3); // one batch may fill while the write is in flight
+    gc.add([txnPub(3, null), txnPub(4, null), txnPub(5, null)], 0);
+    expect(gc.txn_room()).toBe(0);
+    expect(gc.full).toBe(true);
+    gc.complete(b.seq);
+    expect(gc.txn_room()).toBe(3);
+  });
+
   it('batchWaitUs holds a lone txn back until the wait is over or the batch is full', () => {
     const gc = new GroupCommit({ ...opts, wait_us: 500 }, 0);
     gc.add([txnPub(1, null)], 1000);
