@@ -70,6 +70,11 @@ function onPath(cmd: string): boolean {
   return (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
 }
 
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, release it). Another
+ * process may take it before the caller binds it: callers that start a server on it retry with a
+ * new port when the bind fails (see startServerProcess in test/durability).
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

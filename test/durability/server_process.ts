@@ -28,6 +28,18 @@ export interface ServerProcess {
  * `cfg` holds extra zoo.cfg lines. Rejects with the server's output if it exits or stalls.
  */
 export async function startServerProcess(data_dir: string, cfg_path: string, cfg_lines: string[], start_timeout_ms = 30_000): Promise<ServerProcess> {
+  // freePort() only says the port was free a moment ago: if another process bound it first, the
+  // server exits with "cannot listen"; try again on a new port (bounded).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(data_dir, cfg_path, cfg_lines, start_timeout_ms);
+    } catch (e) {
+      if (attempt >= 3 || !/cannot listen|EADDRINUSE/.test(String(e))) throw e;
+    }
+  }
+}
+
+async function startOnce(data_dir: string, cfg_path: string, cfg_lines: string[], start_timeout_ms: number): Promise<ServerProcess> {
   writeFileSync(cfg_path, cfg_lines.join('\n') + '\n');
   const port = await freePort();
   const args = [BIN, 'server', '--port', String(port), '--data-dir', data_dir, '-c', cfg_path];

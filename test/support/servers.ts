@@ -63,19 +63,8 @@ function onPath(cmd: string): boolean {
   return dirs.some((d) => d !== '' && existsSync(join(d, cmd)));
 }
 
-/** Finds a free TCP port on 127.0.0.1 by binding port 0 (the kernel picks), then releasing it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') return reject(new Error('no port'));
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
+/** Finds a free TCP port on 127.0.0.1 (the one in src/testing/launch.ts). */
+export { freePort } from '../../src/testing/launch.js';
 
 /** Sends a four-letter word and returns everything the server writes before closing. */
 export function fourLetter(port: number, cmd: string, timeout_ms = 5_000): Promise<string> {
