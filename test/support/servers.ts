@@ -11,7 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stopChild } from '../../src/testing/launch.js';
+import { freePort, stopChild } from '../../src/testing/launch.js';
 
 export type ServerKind = 'waitfree' | 'zookeeper';
 
@@ -64,7 +64,7 @@ function onPath(cmd: string): boolean {
 }
 
 /** Finds a free TCP port on 127.0.0.1 (the one in src/testing/launch.ts). */
-export { freePort } from '../../src/testing/launch.js';
+export { freePort };
 
 /** Sends a four-letter word and returns everything the server writes before closing. */
 export function fourLetter(port: number, cmd: string, timeout_ms = 5_000): Promise<string> {
