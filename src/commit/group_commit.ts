@@ -141,9 +141,9 @@ export class GroupCommit {
     return this.open.count === 0 ? null : this.open.opened_us + this.opts.wait_us;
   }
 
-  /** A batch is at a bound while a write is in flight: stop taking input until it lands. */
+  /** No room for another txn (see txn_room): stop taking input until a write lands. */
   get full(): boolean {
-    return this.inflight !== null && this.sealed.length > 0;
+    return this.txn_room() === 0;
   }
 
   /**

@@ -12,6 +12,7 @@
 import type { JuteWriter } from '../protocol/jute.js';
 import { encodeTxn, TXN_FORMAT_VERSION } from '../tree/txn_codec.js';
 import type { Txn } from '../tree/txn.js';
+import { getU64, setU64, viewOf } from './binary.js';
 import { crc32c } from './crc32c.js';
 
 export const SEGMENT_MAGIC = 0x57464c47; // "WFLG"
@@ -27,18 +28,6 @@ const PAYLOAD_ZXID_OFFSET = 1 + 8 + 4;
 
 const U32 = 0x1_0000_0000;
 
-function getU64(view: DataView, at: number): number {
-  return view.getUint32(at) * U32 + view.getUint32(at + 4);
-}
-
-function setU64(view: DataView, at: number, v: number): void {
-  view.setUint32(at, Math.floor(v / U32));
-  view.setUint32(at + 4, v % U32);
-}
-
-function viewOf(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 export function encodeSegmentHeader(first_zxid: number, created_ms: number): Uint8Array {
   const bytes = new Uint8Array(SEGMENT_HEADER_BYTES);

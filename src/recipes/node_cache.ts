@@ -4,7 +4,7 @@
 // when the client reconnects. Listeners hear about every change of the cached value.
 
 import { isZooKeeperError, type Stat, type WatchEvent, type ZooKeeperClient } from '../client/index.js';
-import { SerialTasks } from './serial_tasks.js';
+import { WatchedCache } from './watched_cache.js';
 
 export interface NodeSnapshot {
   data: Buffer | null;
@@ -14,35 +14,14 @@ export interface NodeSnapshot {
 /** The new value (null = the node does not exist). */
 export type NodeCacheListener = (current: NodeSnapshot | null) => void;
 
-export class NodeCache {
+export class NodeCache extends WatchedCache<NodeCacheListener> {
   private current_: NodeSnapshot | null = null;
-  private readonly listeners = new Set<NodeCacheListener>();
-  private readonly tasks: SerialTasks;
-  private off_state: (() => void) | null = null;
-  private readonly onEvent = (e: WatchEvent): void => {
-    if (e.type === 'NodeCreated' || e.type === 'NodeDataChanged' || e.type === 'NodeDeleted') this.refresh();
-  };
-  private started = false;
-  /** Errors of background refreshes (the cache keeps going). */
-  readonly errors: unknown[] = [];
 
   constructor(
-    private readonly client: ZooKeeperClient,
+    client: ZooKeeperClient,
     readonly path: string,
   ) {
-    this.tasks = new SerialTasks((e) => this.errors.push(e));
-  }
-
-  /** Starts watching and loads the node; resolves once the first value is known. */
-  async start(): Promise<void> {
-    if (this.started) throw new Error('NodeCache already started');
-    this.started = true;
-    await this.client.addWatch(this.path, this.onEvent, { mode: 'persistent' });
-    this.off_state = this.client.on('state', (e) => {
-      if (e.state === 'connected' && e.previous === 'disconnected') this.refresh();
-    });
-    this.refresh();
-    await this.tasks.idle();
+    super(client, path, 'persistent');
   }
 
   /** The cached value; null while the node does not exist. */
@@ -50,20 +29,12 @@ export class NodeCache {
     return this.current_;
   }
 
-  listen(listener: NodeCacheListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  protected onWatchEvent(e: WatchEvent): void {
+    if (e.type === 'NodeCreated' || e.type === 'NodeDataChanged' || e.type === 'NodeDeleted') this.refresh();
   }
 
-  /** Resolves when the refreshes caused by events received so far are applied. */
-  settled(): Promise<void> {
-    return this.tasks.idle();
-  }
-
-  async close(): Promise<void> {
-    this.tasks.close();
-    this.off_state?.();
-    await this.client.removeWatches(this.path, 'persistent', { listener: this.onEvent }).catch(() => undefined);
+  protected resync(): void {
+    this.refresh();
   }
 
   private refresh(): void {

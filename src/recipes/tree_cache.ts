@@ -8,7 +8,7 @@
 import { isZooKeeperError, type Stat, type WatchEvent, type ZooKeeperClient } from '../client/index.js';
 import { selfAndAncestors } from '../client/watch_registry.js';
 import { childPath } from './sequence.js';
-import { SerialTasks } from './serial_tasks.js';
+import { WatchedCache } from './watched_cache.js';
 
 export interface TreeNode {
   data: Buffer | null;
@@ -24,33 +24,19 @@ export interface TreeCacheEvent {
 
 export type TreeCacheListener = (event: TreeCacheEvent) => void;
 
-export class TreeCache {
+export class TreeCache extends WatchedCache<TreeCacheListener> {
   private readonly nodes = new Map<string, TreeNode>();
   private readonly kids = new Map<string, Set<string>>();
-  private readonly listeners = new Set<TreeCacheListener>();
-  private readonly tasks: SerialTasks;
-  private off_state: (() => void) | null = null;
-  private started = false;
-  readonly errors: unknown[] = [];
-  private readonly onEvent = (e: WatchEvent): void => this.handle(e);
 
   constructor(
-    private readonly client: ZooKeeperClient,
+    client: ZooKeeperClient,
     readonly root: string,
   ) {
-    this.tasks = new SerialTasks((e) => this.errors.push(e));
+    super(client, root, 'persistentRecursive');
   }
 
-  /** Starts watching, loads the subtree; resolves once it is loaded. */
-  async start(): Promise<void> {
-    if (this.started) throw new Error('TreeCache already started');
-    this.started = true;
-    await this.client.addWatch(this.root, this.onEvent, { mode: 'persistentRecursive' });
-    this.off_state = this.client.on('state', (e) => {
-      if (e.state === 'connected' && e.previous === 'disconnected') this.tasks.push(() => this.reload());
-    });
+  protected resync(): void {
     this.tasks.push(() => this.reload());
-    await this.tasks.idle();
   }
 
   get(path: string): TreeNode | undefined {
@@ -71,23 +57,7 @@ export class TreeCache {
     return this.nodes.size;
   }
 
-  listen(listener: TreeCacheListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** Resolves when the reads caused by events received so far are applied. */
-  settled(): Promise<void> {
-    return this.tasks.idle();
-  }
-
-  async close(): Promise<void> {
-    this.tasks.close();
-    this.off_state?.();
-    await this.client.removeWatches(this.root, 'persistentRecursive', { listener: this.onEvent }).catch(() => undefined);
-  }
-
-  private handle(e: WatchEvent): void {
+  protected onWatchEvent(e: WatchEvent): void {
     if (e.type === 'NodeCreated') this.tasks.push(() => this.load(e.path, null));
     else if (e.type === 'NodeDataChanged') this.tasks.push(() => this.refreshData(e.path));
     else if (e.type === 'NodeDeleted') this.tasks.push(async () => this.removeSubtree(e.path));

@@ -153,10 +153,9 @@ export async function gatherStats(
   );
   const data_dir_abs = resolve(config.data_dir);
   const data_log_dir_abs = resolve(config.data_log_dir);
-  const [data_dir_bytes, log_dir_bytes] = await Promise.all([
-    dirBytes(data_dir_abs),
-    data_log_dir_abs === data_dir_abs ? Promise.resolve(0) : dirBytes(data_log_dir_abs),
-  ]);
+  const data_dir_bytes = await dirBytes(data_dir_abs);
+  // One directory: ZooKeeper reports it twice (same dir, both sizes); so do we.
+  const log_dir_bytes = data_log_dir_abs === data_dir_abs ? data_dir_bytes : await dirBytes(data_log_dir_abs);
   const expiry_by_session = new Map(commit.session_list.map((s) => [s.session_id, s.expire_at_ms]));
   return {
     version: fullVersion(packageVersion()),
@@ -181,8 +180,7 @@ export async function gatherStats(
     uptime_ms: Date.now() - started_ms,
     global_sessions: commit.sessions,
     data_dir_bytes,
-    // One directory: ZooKeeper reports it twice (same dir, both sizes); so do we.
-    log_dir_bytes: data_log_dir_abs === data_dir_abs ? data_dir_bytes : log_dir_bytes,
+    log_dir_bytes,
     trace_mask: 0,
     read_workers: config.read_workers,
     rings: ringOccupancy(topology),
@@ -200,7 +198,7 @@ export async function gatherStats(
       data_dir_abs,
       data_log_dir_abs,
       data_dir_bytes,
-      log_dir_bytes: data_log_dir_abs === data_dir_abs ? data_dir_bytes : log_dir_bytes,
+      log_dir_bytes,
     }),
     environment: collectEnvironment(fullVersion(packageVersion())),
   };

@@ -11,6 +11,7 @@
 //
 // All integers big-endian. The length must be exactly header + count * entry + crc.
 
+import { getU64, setU64, viewOf } from '../log/binary.js';
 import { crc32c } from '../log/crc32c.js';
 
 export const LIVENESS_MAGIC = 0x5746534c; // "WFSL"
@@ -36,11 +37,10 @@ export class LivenessFormatError extends Error {}
 export function encodeLiveness(l: Liveness): Uint8Array {
   const count = l.entries.length;
   const bytes = new Uint8Array(LIVENESS_HEADER_BYTES + count * LIVENESS_ENTRY_BYTES + CRC_BYTES);
-  const v = new DataView(bytes.buffer);
+  const v = viewOf(bytes);
   v.setUint32(0, LIVENESS_MAGIC);
   v.setUint32(4, LIVENESS_VERSION);
-  v.setUint32(8, Math.floor(l.written_ms / U32));
-  v.setUint32(12, l.written_ms % U32);
+  setU64(v, 8, l.written_ms);
   v.setUint32(16, count);
   let at = LIVENESS_HEADER_BYTES;
   for (const e of l.entries) {
@@ -58,7 +58,7 @@ export function encodeLiveness(l: Liveness): Uint8Array {
 /** Decodes and verifies a whole file; throws LivenessFormatError naming what is wrong. */
 export function decodeLiveness(bytes: Uint8Array): Liveness {
   if (bytes.length < LIVENESS_HEADER_BYTES + CRC_BYTES) throw new LivenessFormatError(`file too short (${bytes.length} bytes)`);
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const v = viewOf(bytes);
   if (v.getUint32(0) !== LIVENESS_MAGIC) throw new LivenessFormatError('not a waitfree liveness file (bad magic)');
   const version = v.getUint32(4);
   if (version !== LIVENESS_VERSION) throw new LivenessFormatError(`format version ${version}; this waitfree reads ${LIVENESS_VERSION}`);
@@ -72,5 +72,5 @@ export function decodeLiveness(bytes: Uint8Array): Liveness {
   for (let at = LIVENESS_HEADER_BYTES; at < body_end; at += LIVENESS_ENTRY_BYTES) {
     entries.push({ session_id: v.getBigInt64(at), remaining_ms: v.getUint32(at + 8) });
   }
-  return { written_ms: v.getUint32(8) * U32 + v.getUint32(12), entries };
+  return { written_ms: getU64(v, 8), entries };
 }

@@ -17,6 +17,7 @@
 // The file is the exact state after txn `zxid`.
 
 import type { ACL } from '../protocol/types.js';
+import { getU64, setU64, viewOf } from '../log/binary.js';
 import { crc32c } from '../log/crc32c.js';
 import { ZNode } from '../tree/znode.js';
 
@@ -36,19 +37,14 @@ const utf8_decoder = new TextDecoder('utf-8', { fatal: true });
 
 export class SnapshotFormatError extends Error {}
 
-function viewOf(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
 
 export function encodeSnapshotHeader(zxid: number, created_ms: number): Uint8Array {
   const bytes = new Uint8Array(SNAPSHOT_HEADER_BYTES);
   const v = viewOf(bytes);
   v.setUint32(0, SNAPSHOT_MAGIC);
   v.setUint32(4, SNAPSHOT_VERSION);
-  v.setUint32(8, Math.floor(zxid / U32));
-  v.setUint32(12, zxid % U32);
-  v.setUint32(16, Math.floor(created_ms / U32));
-  v.setUint32(20, created_ms % U32);
+  setU64(v, 8, zxid);
+  setU64(v, 16, created_ms);
   v.setUint32(28, crc32c(bytes.subarray(0, 28)));
   return bytes;
 }
@@ -260,7 +256,7 @@ export function readSnapshotHeader(bytes: Uint8Array): { zxid: number; created_m
   if (v.getUint32(28) !== crc32c(bytes.subarray(0, 28))) throw new SnapshotFormatError('header checksum mismatch');
   const version = v.getUint32(4);
   if (version !== SNAPSHOT_VERSION) throw new SnapshotFormatError(`format version ${version}; this waitfree reads ${SNAPSHOT_VERSION}`);
-  return { zxid: v.getUint32(8) * U32 + v.getUint32(12), created_ms: v.getUint32(16) * U32 + v.getUint32(20) };
+  return { zxid: getU64(v, 8), created_ms: getU64(v, 16) };
 }
 
 /**

@@ -136,7 +136,7 @@ class CommitWorker {
     while (!this.stopping) {
       const seen = this.doorbell.seq();
       this.settleFlush();
-      const frames = this.stream.blocked || this.gc.full ? 0 : this.pollInputs();
+      const frames = this.stream.blocked ? 0 : this.pollInputs(); // reads only what group commit has room for
       if (Date.now() >= this.core.next_tick_ms()) this.core.tick();
       this.maybeWriteLiveness();
       this.stage();

@@ -3,19 +3,11 @@
 // createSession/closeSession, multi (some failing), setData, deletes and error txns.
 
 import { Harness, enc, open } from '../tree/harness.js';
+import { mulberry32 as rng } from '../../src/bench/prng.js';
 import type { Txn } from '../../src/tree/txn.js';
 
-/** mulberry32: a tiny deterministic PRNG (seed printed by tests on failure). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32; seed printed by tests on failure). */
+export { rng };
 
 export class Workload {
   readonly h = new Harness();
