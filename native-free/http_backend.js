@@ -51,7 +51,9 @@ export function createHttpBackend() {
       server = s;
       return new Promise((resolve, reject) => {
         s.once('error', (e) => reject(new Error(`cannot listen on ${host}:${port} (${/** @type {NodeJS.ErrnoException} */ (e).code ?? e.message})`)));
-        s.listen(port, host, () => {
+        // exclusive: never share the port (a cluster worker would otherwise share the primary's
+        // handle); node:net sets no SO_REUSEPORT, so a port in use fails with EADDRINUSE.
+        s.listen({ port, host, exclusive: true }, () => {
           const addr = s.address();
           resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
         });

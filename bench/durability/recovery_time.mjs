@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-if (!existsSync(join(ROOT, 'dist/log/recovery.js'))) {
+if (!existsSync(join(ROOT, 'dist/recovery/recovery.js'))) {
   console.error('run `npm run build` first');
   process.exit(1);
 }
@@ -31,7 +31,7 @@ const { snapshotName, listDataDir } = await load('log/data_dir.js');
 const { LogWriter } = await load('log/log_writer.js');
 const { NODE_LOG_FS } = await load('log/log_fs.js');
 const { appendRecord } = await load('log/segment_format.js');
-const { recover } = await load('log/recovery.js');
+const { recover } = await load('recovery/recovery.js');
 const { JuteWriter } = await load('protocol/jute.js');
 
 const { values } = parseArgs({

@@ -13,12 +13,20 @@ import { homedir, hostname, release, tmpdir, type as osType, userInfo } from 'no
 import { dirname } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import type { ServerConfig } from '../config/server_config.js';
+import { listingPairs, type WatchListing } from '../watch/watch_listing.js';
+
+export type { WatchListing } from '../watch/watch_listing.js';
 
 // ---------------------------------------------------------------------------------------------
 // The table
 
-/** Parts of ServerStats a word reads beyond the scalar counters (expensive to gather). */
-export type StatsPart = 'connections' | 'watches' | 'ephemerals' | 'sessions' | 'conf' | 'environment';
+/**
+ * Parts of ServerStats a word reads beyond the counters, which are O(1) per worker to gather:
+ * connection rows cost O(connections); a watch listing O(watches) (built by the shards in
+ * slices, bounded by waitfree.watch.listingBytesMax), so only wchc / wchp and their admin
+ * commands ask for one. The other parts are gathered whatever the word.
+ */
+export type StatsPart = 'connections' | 'watches_by_session' | 'watches_by_path' | 'ephemerals' | 'sessions' | 'conf' | 'environment';
 
 /** Side effect the server performs before answering (the reply text does not depend on it). */
 export type FourLetterAction = 'reset_connection_stats' | 'reset_server_stats' | 'set_trace_mask';
@@ -40,9 +48,9 @@ export const FOUR_LETTER_WORDS: readonly FourLetterWord[] = [
   { word: 'stat', needs_serving: true, needs: ['connections'], arg_bytes: 0, help: 'srvr plus the list of clients' },
   { word: 'mntr', needs_serving: true, needs: [], arg_bytes: 0, help: 'key<TAB>value lines for monitoring' },
   { word: 'cons', needs_serving: true, needs: ['connections'], arg_bytes: 0, help: 'every connection with its session and counters' },
-  { word: 'wchs', needs_serving: true, needs: ['watches'], arg_bytes: 0, help: 'watch summary' },
-  { word: 'wchc', needs_serving: true, needs: ['watches'], arg_bytes: 0, help: 'watched paths by session' },
-  { word: 'wchp', needs_serving: true, needs: ['watches'], arg_bytes: 0, help: 'watching sessions by path' },
+  { word: 'wchs', needs_serving: true, needs: [], arg_bytes: 0, help: 'watch summary' },
+  { word: 'wchc', needs_serving: true, needs: ['watches_by_session'], arg_bytes: 0, help: 'watched paths by session' },
+  { word: 'wchp', needs_serving: true, needs: ['watches_by_path'], arg_bytes: 0, help: 'watching sessions by path' },
   { word: 'dump', needs_serving: true, needs: ['sessions', 'ephemerals', 'connections'], arg_bytes: 0, help: 'sessions, ephemerals and connections' },
   { word: 'conf', needs_serving: true, needs: ['conf'], arg_bytes: 0, help: 'the configuration in effect' },
   { word: 'envi', needs_serving: false, needs: ['environment'], arg_bytes: 0, help: 'host, runtime and process environment' },
@@ -141,9 +149,15 @@ export interface SessionStats {
   readonly expire_at_ms: number;
 }
 
-export interface WatchEntry {
-  readonly session_id: bigint;
-  readonly path: string;
+/** wchs: over every read worker's watch table (each keeps these counts as it changes). */
+export interface WatchSummaryStats {
+  /** Connections holding at least one watch. */
+  readonly connections: number;
+  /** Distinct watched paths, summed over read workers: a path watched from connections on two
+   *  read workers counts twice (an exact union would cost O(paths)). */
+  readonly paths: number;
+  /** Distinct (connection, path) pairs: ZooKeeper's "Total watches". */
+  readonly total: number;
 }
 
 export interface EphemeralsOfSession {
@@ -198,7 +212,10 @@ export interface ServerStats {
   readonly connections: readonly ConnectionStats[];
   readonly sessions: readonly SessionStats[];
   readonly ephemerals: readonly EphemeralsOfSession[];
-  readonly watches: readonly WatchEntry[];
+  /** Always present (counters). */
+  readonly watch_summary: WatchSummaryStats;
+  /** Present only when a word needs it (watches_by_session / watches_by_path). */
+  readonly watch_listing: WatchListing | null;
   /** key=value lines of `conf`, in order: see confEntries(). */
   readonly conf: readonly (readonly [string, string])[];
   /** key=value lines of `envi`, in order: see collectEnvironment(). */
@@ -320,39 +337,53 @@ function formatMonitor(s: ServerStats): string {
     .join('');
 }
 
-/** Groups (key, item) pairs by key, keeping first-appearance order and dropping duplicates. */
+/** wchs (WatchManager.toString + println). */
+function formatWatchSummary(w: WatchSummaryStats): string {
+  return `${w.connections} connections watching ${w.paths} paths\nTotal watches:${w.total}\n`;
+}
+
+/**
+ * wchc (by session) and wchp (by path) (WatchManager.dumpWatches + println): ZooKeeper's text,
+ * then, only when the listing was cut at waitfree.watch.listingBytesMax, one more line saying
+ * so (after ZooKeeper's closing blank line, so tools that stop there read ZooKeeper's format).
+ */
+function formatWatches(s: ServerStats, order: WatchListing['order']): string {
+  const listing = s.watch_listing;
+  if (listing === null || listing.order !== order) throw new RangeError(`the ${order} watch listing was not gathered`);
+  const parts: string[] = [];
+  if (listing.order === 'by_path') {
+    // Few sessions, many paths: format each session id once.
+    const lines = new Map<bigint, string>();
+    const line = (id: bigint): string => lines.get(id) ?? lines.set(id, `\t0x${javaHex(id)}\n`).get(id)!;
+    for (const [path, ids] of listing.groups) {
+      parts.push(`${path}\n`);
+      for (const id of ids) parts.push(line(id));
+    }
+  } else {
+    for (const [id, paths] of listing.groups) {
+      parts.push(`0x${javaHex(id)}\n`);
+      for (const path of paths) parts.push(`\t${path}\n`);
+    }
+  }
+  parts.push('\n');
+  if (listing.truncated) parts.push(truncationNote(listing, s.watch_summary));
+  return parts.join('');
+}
+
+/** The line a cut listing ends with. */
+export function truncationNote(listing: WatchListing, summary: WatchSummaryStats): string {
+  return `(listing cut at waitfree.watch.listingBytesMax=${listing.bytes_max}: ${listingPairs(listing)} of ${summary.total} watches shown)\n`;
+}
+
+/** Groups items by key, keeping first-appearance order: O(items). */
 function groupBy<K, V>(pairs: Iterable<readonly [K, V]>): Map<K, V[]> {
   const out = new Map<K, V[]>();
   for (const [k, v] of pairs) {
     const list = out.get(k);
     if (!list) out.set(k, [v]);
-    else if (!list.includes(v)) list.push(v);
+    else list.push(v);
   }
   return out;
-}
-
-/** wchs (WatchManager.toString + println). */
-function formatWatchSummary(watches: readonly WatchEntry[]): string {
-  const by_session = groupBy(watches.map((w) => [w.session_id, w.path] as const));
-  const by_path = groupBy(watches.map((w) => [w.path, w.session_id] as const));
-  let total = 0;
-  for (const paths of by_session.values()) total += paths.length;
-  return `${by_session.size} connections watching ${by_path.size} paths\nTotal watches:${total}\n`;
-}
-
-/** wchc (by session) and wchp (by path) (WatchManager.dumpWatches + println). */
-function formatWatches(watches: readonly WatchEntry[], by_path: boolean): string {
-  let out = '';
-  if (by_path) {
-    for (const [path, ids] of groupBy(watches.map((w) => [w.path, w.session_id] as const))) {
-      out += `${path}\n` + ids.map((id) => `\t0x${javaHex(id)}\n`).join('');
-    }
-  } else {
-    for (const [id, paths] of groupBy(watches.map((w) => [w.session_id, w.path] as const))) {
-      out += `0x${javaHex(id)}\n` + paths.map((p) => `\t${p}\n`).join('');
-    }
-  }
-  return out + '\n';
 }
 
 /** ExpiryQueue.dump: "Sets (buckets)/(elements):" then each bucket in deadline order. */
@@ -394,9 +425,9 @@ const FORMATTERS: Readonly<Record<string, Formatter>> = {
   stat: (s) => formatStat(s, true),
   mntr: (s) => formatMonitor(s),
   cons: (s) => formatCons(s),
-  wchs: (s) => formatWatchSummary(s.watches),
-  wchc: (s) => formatWatches(s.watches, false),
-  wchp: (s) => formatWatches(s.watches, true),
+  wchs: (s) => formatWatchSummary(s.watch_summary),
+  wchc: (s) => formatWatches(s, 'by_session'),
+  wchp: (s) => formatWatches(s, 'by_path'),
   dump: (s) => formatDump(s),
   conf: (s) => formatLines(s.conf),
   envi: (s) => 'Environment:\n' + formatLines(s.environment),
@@ -477,6 +508,7 @@ export function confEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
     ['clientPortListenBacklog', '-1'],
     ['serverId', String(c.server_id)],
     ['clientPortAddress', c.client_port_address],
+    ['maxCnxns', String(c.max_cnxns)],
     ['jute.maxbuffer', String(c.jute_max_buffer_bytes)],
     ['4lw.commands.whitelist', c.four_letter_whitelist.join(',')],
     ['globalOutstandingLimit', String(c.global_outstanding_limit)],
@@ -489,6 +521,8 @@ export function confEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
     ['waitfree.ring.shardToCommitBytes', String(c.ring_shard_to_commit_bytes)],
     ['waitfree.ring.commitStreamBytes', String(c.ring_commit_stream_bytes)],
     ['waitfree.maxOutstandingPerSession', String(c.max_outstanding_per_session)],
+    ['waitfree.watch.sliceEntries', String(c.watch_slice_entries)],
+    ['waitfree.watch.listingBytesMax', String(c.watch_listing_bytes_max)],
     ['waitfree.fsync', c.fsync],
     ['waitfree.commit.batchTxnsMax', String(c.commit_batch_txns_max)],
     ['waitfree.commit.batchBytesMax', String(c.commit_batch_bytes_max)],

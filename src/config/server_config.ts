@@ -24,6 +24,8 @@ export interface ServerConfig {
   readonly client_port_address: string;
   /** Max concurrent connections from one client IP; 0 = unlimited. */
   readonly max_client_cnxns: number;
+  /** Max concurrent connections in total (ZooKeeper 3.7+'s maxCnxns); 0 = unlimited. */
+  readonly max_cnxns: number;
   /** Negotiated session timeouts are clamped into [min, max]. Invariant: min <= max. */
   readonly min_session_timeout_ms: number;
   readonly max_session_timeout_ms: number;
@@ -58,6 +60,20 @@ export interface ServerConfig {
   readonly ring_commit_stream_bytes: number;
   /** Per-session pipelining bound: requests read but not yet answered. */
   readonly max_outstanding_per_session: number;
+  /** Watch entries a read worker lists or removes per turn of its loop (wchc/wchp listings, a
+   *  closed connection's watches), between serving requests. */
+  readonly watch_slice_entries: number;
+  /** Largest watch listing (wchc, wchp, the admin watches commands), in encoded bytes; a longer
+   *  one is cut and says so. */
+  readonly watch_listing_bytes_max: number;
+  /** A connection that has not completed its session handshake by then is closed. */
+  readonly sessionless_cnxn_timeout_ms: number;
+  /** Largest reply sent (a getChildren of 10^5 children, a multiRead of many getData): far above
+   *  jute.maxbuffer, which bounds what is accepted. A larger one answers MARSHALLINGERROR. */
+  readonly reply_bytes_max: number;
+  /** A client whose unsent replies exceed this when another reply is due is cut off (it does
+   *  not read): other sessions are unaffected. One reply of any size up to reply_bytes_max is sent. */
+  readonly conn_outbound_bytes_max: number;
   /** This replica's id (high byte of session ids). 1..254. */
   readonly server_id: number;
   /** 'always': a write is acknowledged after its batch is fdatasynced; 'none': never synced (experiments only). */
@@ -160,6 +176,11 @@ const KEYS: KeyTable = {
     type: { kind: 'int', min: 0, max: INT32_MAX },
     help: 'Max concurrent connections from one client IP address; 0 = unlimited.',
   },
+  max_cnxns: {
+    name: 'maxCnxns', aliases: ['zookeeper.maxCnxns'], field: 'max_cnxns', default: 0,
+    type: { kind: 'int', min: 0, max: INT32_MAX },
+    help: 'Max concurrent client connections in total, four-letter-word connections included (ZooKeeper 3.7+); 0 = unlimited. A connection over it is closed at once, logged and counted (waitfree_net_connections_rejected_total).',
+  },
   min_session_timeout_ms: {
     name: 'minSessionTimeout', aliases: [], field: 'min_session_timeout_ms', default: -1,
     type: { kind: 'int', min: 1, max: INT32_MAX, sentinel: { value: -1, meaning: '2 x tickTime' } },
@@ -251,10 +272,35 @@ const KEYS: KeyTable = {
     type: RING,
     help: 'Capacity of the commit stream (commit worker -> every read worker).',
   },
+  sessionless_cnxn_timeout_ms: {
+    name: 'waitfree.sessionlessCnxnTimeoutMs', aliases: ['zookeeper.nio.sessionlessCnxnTimeout'], field: 'sessionless_cnxn_timeout_ms', default: 10_000,
+    type: { kind: 'int', min: 10, max: INT32_MAX },
+    help: 'A connection that has not completed its session handshake within this many ms is closed (ZooKeeper: 10 s).',
+  },
+  reply_bytes_max: {
+    name: 'waitfree.replyBytesMax', aliases: [], field: 'reply_bytes_max', default: 128 * MiB,
+    type: { kind: 'int', min: 1024, max: 1024 * MiB, bytes: true },
+    help: 'Largest reply sent, in bytes (replies travel between threads in pieces); a larger one is answered MARSHALLINGERROR.',
+  },
+  conn_outbound_bytes_max: {
+    name: 'waitfree.connOutboundBytesMax', aliases: [], field: 'conn_outbound_bytes_max', default: 64 * MiB,
+    type: { kind: 'int', min: 64 * 1024, max: 1024 * MiB, bytes: true },
+    help: 'Unsent output a connection may hold when another reply is due; past it the client is not reading and is cut off.',
+  },
   max_outstanding_per_session: {
     name: 'waitfree.maxOutstandingPerSession', aliases: [], field: 'max_outstanding_per_session', default: 1000,
     type: { kind: 'int', min: 1, max: 1_000_000 },
     help: 'Requests of one session read but not yet answered before that connection stops being read.',
+  },
+  watch_slice_entries: {
+    name: 'waitfree.watch.sliceEntries', aliases: [], field: 'watch_slice_entries', default: 2048,
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    help: 'Watch entries a read worker lists (wchc, wchp) or removes (a closed connection that held more than this many watches) per turn of its loop, between serving requests: lower keeps other sessions\' replies quicker during such work, higher finishes it sooner.',
+  },
+  watch_listing_bytes_max: {
+    name: 'waitfree.watch.listingBytesMax', aliases: [], field: 'watch_listing_bytes_max', default: 32 * MiB,
+    type: { kind: 'int', min: 1024, max: 1024 * MiB, bytes: true },
+    help: 'Largest watch listing (wchc, wchp, the admin watches and watches_by_path commands), counted as the listed paths\' bytes plus 5 per path and 9 per session id; a longer listing is cut and its answer says so.',
   },
   server_id: {
     name: 'waitfree.serverId', aliases: [], field: 'server_id', default: 1,

@@ -6,8 +6,10 @@ import { blockView, createBlock, SlotLayout } from './slots.js';
 /** Counter name (as exposed, without the waitfree_net_ prefix and _total suffix) and help. */
 export const NET_COUNTERS = [
   ['connections_accepted', 'Client connections accepted.'],
-  ['connections_rejected', 'Client connections refused by maxClientCnxns.'],
+  ['connections_rejected', 'Client connections refused by maxClientCnxns or maxCnxns.'],
   ['malformed_closes', 'Connections closed for a malformed or oversized frame.'],
+  ['sessionless_closes', 'Connections closed for not starting a session within waitfree.sessionlessCnxnTimeoutMs.'],
+  ['slow_reader_closes', 'Connections closed because the client did not read its replies (waitfree.connOutboundBytesMax).'],
   ['packets_received', 'Client frames received (requests, including pings and the handshake).'],
   ['bytes_received', 'Bytes read from client sockets.'],
   ['bytes_sent', 'Bytes written to client sockets.'],

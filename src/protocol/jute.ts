@@ -121,6 +121,16 @@ export class JuteReader {
   }
 }
 
+/** A JuteWriter reached its bytes_max: what was being written does not fit the bound. */
+export class JuteOverflowError extends RangeError {
+  constructor(
+    readonly needed_bytes: number,
+    readonly bytes_max: number,
+  ) {
+    super(`jute: ${needed_bytes} bytes needed, the bound is ${bytes_max}`);
+  }
+}
+
 /** Appends jute fields to a growable buffer. */
 export class JuteWriter {
   private buf: Uint8Array;
@@ -128,7 +138,12 @@ export class JuteWriter {
   /** Bytes written so far. Invariant: 0 <= length <= buf.length. */
   length = 0;
 
-  constructor(initial_bytes = 256) {
+  constructor(
+    initial_bytes = 256,
+    /** Writing past this many bytes throws JuteOverflowError instead of growing (a reply that
+     *  would be larger than the server sends is refused before it is built, not after). */
+    readonly bytes_max = Number.POSITIVE_INFINITY,
+  ) {
     this.buf = new Uint8Array(initial_bytes);
     this.view = new DataView(this.buf.buffer);
   }
@@ -136,8 +151,10 @@ export class JuteWriter {
   private ensure(n: number): void {
     const need = this.length + n;
     if (need <= this.buf.length) return;
+    if (need > this.bytes_max) throw new JuteOverflowError(need, this.bytes_max);
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
+    if (size > this.bytes_max) size = Math.max(need, this.bytes_max);
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.length));
     this.buf = next;

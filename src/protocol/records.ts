@@ -13,6 +13,8 @@ import type * as T from './types.js';
 export interface RecordTypes {
   Id: T.Id;
   ACL: T.ACL;
+  RequestId: T.RequestId;
+  RequestACL: T.RequestACL;
   Stat: T.Stat;
   ClientInfo: T.ClientInfo;
   RequestHeader: T.RequestHeader;
@@ -63,6 +65,8 @@ export type RecordName = keyof RecordTypes;
 const PATH = ['path', 'string'] as const;
 const STAT = ['stat', { record: 'Stat' }] as const;
 const ACL_LIST = ['acl', { vector: { record: 'ACL' } }] as const;
+/** The ACL of a create or setACL: zookeeper.jute's ACL, decoded with null strings allowed. */
+const REQUEST_ACL_LIST = ['acl', { vector: { record: 'RequestACL' } }] as const;
 const PATH_WATCH = [PATH, ['watch', 'bool']] as const;
 const PATH_VERSION = [PATH, ['version', 'int']] as const;
 const PATH_TYPE = [PATH, ['type', 'int']] as const;
@@ -73,7 +77,7 @@ const SET_WATCHES = [
   ['existWatches', STRINGS],
   ['childWatches', STRINGS],
 ] as const;
-const CREATE = [PATH, ['data', 'buffer'], ACL_LIST, ['flags', 'int']] as const;
+const CREATE = [PATH, ['data', 'buffer'], REQUEST_ACL_LIST, ['flags', 'int']] as const;
 
 export const RECORD_SCHEMAS = {
   Id: [
@@ -83,6 +87,15 @@ export const RECORD_SCHEMAS = {
   ACL: [
     ['perms', 'int'],
     ['id', { record: 'Id' }],
+  ],
+  // Id and ACL again, as requests carry them (same bytes; either string may be null).
+  RequestId: [
+    ['scheme', 'ustring'],
+    ['id', 'ustring'],
+  ],
+  RequestACL: [
+    ['perms', 'int'],
+    ['id', { record: 'RequestId' }],
   ],
   Stat: [
     ['czxid', 'long53'],
@@ -138,7 +151,7 @@ export const RECORD_SCHEMAS = {
   GetChildren2Response: [['children', STRINGS], STAT],
   GetACLRequest: [PATH],
   GetACLResponse: [ACL_LIST, STAT],
-  SetACLRequest: [PATH, ACL_LIST, ['version', 'int']],
+  SetACLRequest: [PATH, REQUEST_ACL_LIST, ['version', 'int']],
   SetACLResponse: [STAT],
   SyncRequest: [PATH],
   SyncResponse: [PATH],

@@ -14,6 +14,21 @@ export interface ACL {
   id: Id;
 }
 
+/**
+ * An Id as a create or setACL request carries it. Jute lets either string be null (length -1),
+ * and clients send that: kazoo writes '' as null, so its CREATOR_ALL_ACL is ('auth', null).
+ * Only the server's fixupAcl turns these into stored ACLs (never null), as ZooKeeper's fixupACL.
+ */
+export interface RequestId {
+  scheme: string | null;
+  id: string | null;
+}
+
+export interface RequestACL {
+  perms: number;
+  id: RequestId;
+}
+
 export interface Stat {
   czxid: number;
   mzxid: number;
@@ -78,7 +93,7 @@ export interface AuthPacket {
 export interface CreateRequest {
   path: string;
   data: Uint8Array | null;
-  acl: ACL[];
+  acl: RequestACL[];
   flags: number;
 }
 
@@ -165,7 +180,7 @@ export interface GetACLResponse {
 
 export interface SetACLRequest {
   path: string;
-  acl: ACL[];
+  acl: RequestACL[];
   version: number;
 }
 

@@ -1,6 +1,10 @@
 // Answers a four-letter word: checks the whitelist, gathers the workers' stats into one
 // ServerStats, and formats it the way Apache ZooKeeper does (admin/four_letter.ts). The admin
 // HTTP commands (admin/http/) answer from the same gatherStats.
+//
+// Gathering asks each worker only for what the word needs (StatsDetail): the counters are O(1)
+// per worker, connection rows O(connections); only wchc / wchp (and their admin commands) ask
+// the shards for a watch listing, which they build in slices while serving their sessions.
 
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -11,50 +15,22 @@ import {
   fullVersion,
   isWhitelisted,
   notWhitelistedReply,
+  fourLetterWord,
   type ConnectionStats,
   type ServerStats,
   type RingOccupancy,
-  type WatchEntry,
+  type StatsPart,
+  type WatchListing,
+  type WatchSummaryStats,
 } from '../admin/four_letter.js';
 import { ringSources } from '../admin/http/replica_sources.js';
 import { packageVersion } from '../cli/version.js';
 import type { ServerConfig } from '../config/server_config.js';
 import { readRingStats } from '../ring/stats.js';
+import { mergeListings, type ListingOrder, type WatchListingPart } from '../watch/watch_listing.js';
+import type { ShardConnStats, ShardStats, StatsDetail } from '../workers/control.js';
 import type { Topology } from '../workers/topology.js';
 import type { ReplicaWorkers } from './server.js';
-
-interface ShardConnStats {
-  remote_ip: string;
-  remote_port: number;
-  session_id: string;
-  timeout_ms: number;
-  queued: number;
-  received: number;
-  sent: number;
-  established_ms: number;
-  last_op: string;
-  last_cxid: number;
-  last_zxid: number;
-  last_response_ms: number;
-  latency_min_ms: number;
-  latency_avg_ms: number;
-  latency_max_ms: number;
-  latency_total_ms: number;
-  latency_count: number;
-}
-
-interface ShardStats {
-  conns: ShardConnStats[];
-  watch_count: number;
-  by_watcher: { session_id: string; paths: string[] }[];
-  last_zxid: number;
-  packets_sent: number;
-  outstanding: number;
-  requests_served: number;
-  latency_min_ms: number;
-  latency_max_ms: number;
-  latency_total_ms: number;
-}
 
 interface CommitStats {
   last_zxid: number;
@@ -83,7 +59,7 @@ export async function answerFourLetter(
   if (!isWhitelisted(cmd, config.four_letter_whitelist)) return notWhitelistedReply(cmd);
   if (cmd === 'ruok') return 'imok';
   try {
-    const stats = await gatherStats(config, workers, started_ms, topology);
+    const stats = await gatherStats(config, workers, started_ms, topology, fourLetterWord(cmd)?.needs ?? []);
     return formatFourLetter(cmd, stats);
   } catch (e) {
     return `Error: ${String(e)}\n`;
@@ -133,24 +109,81 @@ async function dirBytes(dir: string): Promise<number> {
   }
 }
 
+/** What the shards must add to their counters for these parts. */
+function shardDetail(needs: readonly StatsPart[], config: ServerConfig): StatsDetail {
+  const order: ListingOrder | null = needs.includes('watches_by_session') ? 'by_session' : needs.includes('watches_by_path') ? 'by_path' : null;
+  return {
+    connections: needs.includes('connections'),
+    watches: order === null ? null : { order, bytes_max: config.watch_listing_bytes_max },
+  };
+}
+
+type Gathered = { shards: ShardStats[]; listing: WatchListing };
+
+/**
+ * Watch listings in flight per replica (a process may run several, as the tests do), one per
+ * order: requests that arrive while one is being built share it (an operator's wchc loop or
+ * several dashboards cost one listing, not one each), so at most two listings are ever built at
+ * once, each bounded by waitfree.watch.listingBytesMax.
+ */
+const listings_in_flight = new WeakMap<ReplicaWorkers, Map<ListingOrder, Promise<Gathered>>>();
+
+function shardStatsWithListing(workers: ReplicaWorkers, detail: StatsDetail): Promise<Gathered> {
+  const request = detail.watches;
+  if (request === null) throw new Error('no listing asked');
+  let in_flight = listings_in_flight.get(workers);
+  if (in_flight === undefined) {
+    in_flight = new Map();
+    listings_in_flight.set(workers, in_flight);
+  }
+  const shared = in_flight.get(request.order);
+  if (shared !== undefined) return shared;
+  const gathering = (async () => {
+    const shards = (await Promise.all(workers.shards.map((s) => s.request('stats', detail)))) as ShardStats[];
+    const parts = shards.map((s) => s.listing).filter((p): p is WatchListingPart => p !== null);
+    return { shards, listing: mergeListings(request.order, parts, request.bytes_max) };
+  })().finally(() => in_flight.delete(request.order));
+  in_flight.set(request.order, gathering);
+  return gathering;
+}
+
+/** wchs's numbers over every shard (each shard's are exact; see WatchSummaryStats.paths). */
+function watchSummary(shards: readonly ShardStats[]): WatchSummaryStats {
+  let connections = 0;
+  let paths = 0;
+  let total = 0;
+  for (const s of shards) {
+    connections += s.watch_summary.watchers;
+    paths += s.watch_summary.paths;
+    total += s.watch_summary.pairs;
+  }
+  return { connections, paths, total };
+}
+
+/**
+ * One ServerStats snapshot. `needs` are the costly parts the caller reads (FourLetterWord.needs,
+ * AdminCommand.needs); without them the shards answer with their counters only.
+ */
 export async function gatherStats(
   config: ServerConfig,
   workers: ReplicaWorkers,
   started_ms: number,
   topology?: Topology,
+  needs: readonly StatsPart[] = [],
 ): Promise<ServerStats> {
-  const [net, commit, ...shards] = (await Promise.all([
-    workers.net.request('stats'),
-    workers.commit.request('stats'),
-    ...workers.shards.map((s) => s.request('stats')),
-  ])) as [NetStats, CommitStats, ...ShardStats[]];
+  const detail = shardDetail(needs, config);
+  const [net, commit, gathered] = await Promise.all([
+    workers.net.request('stats') as Promise<NetStats>,
+    workers.commit.request('stats') as Promise<CommitStats>,
+    detail.watches === null
+      ? Promise.all(workers.shards.map((s) => s.request('stats', detail) as Promise<ShardStats>)).then((shards) => ({ shards, listing: null }))
+      : shardStatsWithListing(workers, detail),
+  ]);
+  const shards = gathered.shards;
   const conns = shards.flatMap((s) => s.conns);
   const served = shards.filter((s) => s.requests_served > 0);
   const count = served.reduce((n, s) => n + s.requests_served, 0);
   const total = served.reduce((n, s) => n + s.latency_total_ms, 0);
-  const watches: WatchEntry[] = shards.flatMap((s) =>
-    s.by_watcher.flatMap((w) => w.paths.map((path) => ({ session_id: BigInt(w.session_id), path }))),
-  );
   const data_dir_abs = resolve(config.data_dir);
   const data_log_dir_abs = resolve(config.data_log_dir);
   const data_dir_bytes = await dirBytes(data_dir_abs);
@@ -192,7 +225,8 @@ export async function gatherStats(
       expire_at_ms: s.expire_at_ms,
     })),
     ephemerals: commit.ephemerals.map((e) => ({ session_id: BigInt(e.session_id), paths: e.paths })),
-    watches,
+    watch_summary: watchSummary(shards),
+    watch_listing: gathered.listing,
     conf: confEntries(config, {
       client_port: config.client_port,
       data_dir_abs,

@@ -7,6 +7,7 @@
 import type { ServerConfig } from '../config/server_config.js';
 import { createTopology, type WorkerInit } from '../workers/topology.js';
 import type { AdminListening } from '../admin/http/backend.js';
+import type { StatsPart } from '../admin/four_letter.js';
 import { answerAdminHttp } from '../admin/http/admin_router.js';
 import { adminDeps } from '../admin/http/replica_sources.js';
 import { WorkerHandle } from './worker_handle.js';
@@ -157,7 +158,7 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
     let listening: (port: number) => void = () => {};
     let bound_port = config.client_port;
     let admin: AdminListening | null = null;
-    const stats = () => gatherStats({ ...config, client_port: bound_port }, workers, started_ms, topology);
+    const stats = (needs?: readonly StatsPart[]) => gatherStats({ ...config, client_port: bound_port }, workers, started_ms, topology, needs);
     const admin_deps = adminDeps(topology, stats);
     const ready = new Promise<number>((resolve) => (listening = resolve));
     const handle: WorkerHandle = new WorkerHandle(

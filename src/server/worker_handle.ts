@@ -2,10 +2,12 @@
 // and replies go over postMessage (control plane only).
 
 import { Worker } from 'node:worker_threads';
-import type { ControlReply, ControlRequest } from '../workers/control.js';
+import { STATS_SUMMARY, type ControlReply, type ControlRequest, type StatsDetail } from '../workers/control.js';
 import type { WorkerInit } from '../workers/topology.js';
 
 const CONTROL_TIMEOUT_MS = 5_000;
+/** A watch listing is built in slices between a shard's ring polls: allow it longer. */
+const LISTING_TIMEOUT_MS = 60_000;
 
 export class WorkerHandle {
   readonly worker: Worker;
@@ -40,20 +42,26 @@ export class WorkerHandle {
     });
   }
 
-  request(type: ControlRequest['type']): Promise<unknown> {
+  /**
+   * Asks for stats (what `detail` needs) or a stop. A watch listing may take many of the shard's
+   * loop turns, so it gets the longer LISTING_TIMEOUT_MS.
+   */
+  request(type: 'stats' | 'stop', detail: StatsDetail = STATS_SUMMARY): Promise<unknown> {
     if (this.exited) return Promise.reject(new Error(`${this.name} has exited`));
     const id = this.next_id++;
+    const timeout_ms = type === 'stats' && detail.watches !== null ? LISTING_TIMEOUT_MS : CONTROL_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        reject(new Error(`${this.name}: no answer to ${type} within ${CONTROL_TIMEOUT_MS} ms`));
-      }, CONTROL_TIMEOUT_MS);
+        reject(new Error(`${this.name}: no answer to ${type} within ${timeout_ms} ms`));
+      }, timeout_ms);
       this.waiting.set(id, (r) => {
         clearTimeout(timer);
         if (r.ok) resolve(r.value);
         else reject(new Error(r.error));
       });
-      this.worker.postMessage({ id, type } satisfies ControlRequest);
+      const message: ControlRequest = type === 'stats' ? { id, type, detail } : { id, type };
+      this.worker.postMessage(message);
     });
   }
 

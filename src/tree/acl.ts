@@ -4,7 +4,8 @@
 
 import { createHash } from 'node:crypto';
 import { Perms } from '../protocol/constants.js';
-import type { ACL, Id } from '../protocol/types.js';
+import { Err } from '../protocol/errors.js';
+import type { ACL, Id, RequestACL } from '../protocol/types.js';
 
 /** ZooDefs.Ids. */
 export const ANYONE_ID: Id = Object.freeze({ scheme: 'world', id: 'anyone' });
@@ -94,7 +95,8 @@ const SCHEME_PROVIDERS: ReadonlyMap<string, SchemeProvider> = new Map([
 
 /**
  * `user:base64(sha1("user:password"))`, the id a digest AuthPacket authenticates as
- * (DigestAuthenticationProvider.generateDigest; the user is the text before the first ':').
+ * (DigestAuthenticationProvider.generateDigest: the whole text is hashed; the user is the text
+ * before the first ':', or all of it when there is none).
  */
 export function digestId(user_password: string): string {
   const colon = user_password.indexOf(':');
@@ -126,42 +128,96 @@ export function checkAcl(acl: readonly ACL[], perm: number, auth: readonly Id[],
   return false;
 }
 
-function sameAcl(a: ACL, b: ACL): boolean {
-  return a.perms === b.perms && a.id.scheme === b.id.scheme && a.id.id === b.id.id;
+/** Why fixupAcl refused an ACL: the error code the request gets. */
+export type AclRejection = typeof Err.INVALIDACL | typeof Err.MARSHALLINGERROR;
+
+/**
+ * Java dereferenced a null string while handling the request (a NullPointerException in
+ * ZooKeeper's prep): the request fails with MARSHALLINGERROR. A type, not a thrown error, so the
+ * walk below stays total.
+ */
+const NPE = 'npe';
+
+/**
+ * Whether `entry` equals `kept` by the jute records' generated equals(), which calls
+ * `this.scheme.equals(..)` and `this.id.equals(..)` on the entry being added: a null there is NPE
+ * (only reached when the fields compared before it matched).
+ */
+function javaAclEquals(entry: RequestACL, kept: RequestACL): boolean | typeof NPE {
+  if (entry.perms !== kept.perms) return false;
+  if (entry.id.scheme === null) return NPE;
+  if (entry.id.scheme !== kept.id.scheme) return false;
+  if (entry.id.id === null) return NPE;
+  return entry.id.id === kept.id.id;
 }
 
-/** Drops repeated entries, keeping the first of each (ZOOKEEPER-1877). */
-function removeDuplicates(acl: readonly ACL[]): ACL[] {
-  const out: ACL[] = [];
-  for (const entry of acl) if (!out.some((kept) => sameAcl(kept, entry))) out.push(entry);
+/** Drops repeated entries, keeping the first of each (ZOOKEEPER-1877; ArrayList.contains). */
+function removeDuplicates(acl: readonly RequestACL[]): RequestACL[] | typeof NPE {
+  const out: RequestACL[] = [];
+  for (const entry of acl) {
+    let seen = false;
+    for (const kept of out) {
+      const same = javaAclEquals(entry, kept);
+      if (same === NPE) return NPE;
+      if (same) {
+        seen = true;
+        break;
+      }
+    }
+    if (!seen) out.push(entry);
+  }
   return out;
 }
 
 /**
- * Validates an ACL from a create or setACL and expands `auth` entries into one entry per
- * authenticated id of the caller (digest ids; never ip). Returns null for INVALIDACL: empty
- * list, a malformed id, an unknown scheme, or `auth` with no authenticated id. Perms are not
- * validated (ZooKeeper stores any int).
+ * One entry of a create's or setACL's ACL, in PrepRequestProcessor.fixupACL's order: null scheme
+ * is INVALIDACL; world:anyone is kept; `auth` becomes one entry per authenticated id of the
+ * caller (INVALIDACL when it has none); any other scheme needs a provider that finds the id
+ * valid. The ip and digest providers and the world:anyone test call methods on the id, so a
+ * null id there is NPE; an unknown scheme is refused before its id is looked at.
  */
-export function fixupAcl(acl: readonly ACL[] | null, auth: readonly Id[]): ACL[] | null {
-  if (acl === null) return null;
+function fixupEntry(entry: RequestACL, auth: readonly Id[], out: ACL[]): AclRejection | typeof NPE | 0 {
+  const { scheme, id } = entry.id;
+  if (scheme === null) return Err.INVALIDACL;
+  if (scheme === 'world') {
+    if (id === null) return NPE;
+    if (id === 'anyone') {
+      out.push({ perms: entry.perms, id: { scheme, id } });
+      return 0;
+    }
+  }
+  if (scheme === 'auth') {
+    const expanded = auth.filter((client) => SCHEME_PROVIDERS.get(client.scheme)?.is_authenticated === true);
+    if (expanded.length === 0) return Err.INVALIDACL;
+    for (const client of expanded) out.push({ perms: entry.perms, id: { scheme: client.scheme, id: client.id } });
+    return 0;
+  }
+  const provider = SCHEME_PROVIDERS.get(scheme);
+  if (provider === undefined) return Err.INVALIDACL;
+  if (id === null) return NPE;
+  if (!provider.isValid(id)) return Err.INVALIDACL;
+  out.push({ perms: entry.perms, id: { scheme, id } });
+  return 0;
+}
+
+/**
+ * Validates the ACL of a create or setACL and expands `auth` entries into one entry per
+ * authenticated id of the caller (digest ids; never ip). Returns the ACL to store, or the
+ * request's error: INVALIDACL for a missing or empty list, a malformed id, an unknown scheme,
+ * `auth` with no authenticated id, a null scheme; MARSHALLINGERROR where ZooKeeper hits a null
+ * id (world, ip, digest) or a null field while removing duplicates. The first bad entry decides.
+ * Perms are not validated (ZooKeeper stores any int).
+ */
+export function fixupAcl(acl: readonly RequestACL[] | null, auth: readonly Id[]): ACL[] | AclRejection {
+  if (acl === null) return Err.INVALIDACL;
   const unique = removeDuplicates(acl);
-  if (unique.length === 0) return null;
+  if (unique === NPE) return Err.MARSHALLINGERROR;
+  if (unique.length === 0) return Err.INVALIDACL;
   const out: ACL[] = [];
   for (const entry of unique) {
-    const id = entry.id;
-    if (typeof id?.scheme !== 'string' || typeof id.id !== 'string') return null;
-    if (isWorldAnyone(id)) {
-      out.push(entry);
-    } else if (id.scheme === 'auth') {
-      const expanded = auth.filter((client) => SCHEME_PROVIDERS.get(client.scheme)?.is_authenticated === true);
-      if (expanded.length === 0) return null;
-      for (const client of expanded) out.push({ perms: entry.perms, id: { scheme: client.scheme, id: client.id } });
-    } else {
-      const provider = SCHEME_PROVIDERS.get(id.scheme);
-      if (provider === undefined || !provider.isValid(id.id)) return null;
-      out.push(entry);
-    }
+    const refused = fixupEntry(entry, auth, out);
+    if (refused === NPE) return Err.MARSHALLINGERROR;
+    if (refused !== 0) return refused;
   }
   return out;
 }

@@ -173,9 +173,9 @@ function ownerFor(mode: ModeSpec, session_id: bigint, ttl: number): bigint {
 
 /**
  * create / create2 / createContainer / createTTL. Check order (PrepRequestProcessor): mode,
- * TTL, path has a '/' and no NUL, ACL (INVALIDACL), parent exists (NONODE), CREATE on parent
- * (NOAUTH), sequential suffix from the parent's cversion, full path validation, NODEEXISTS,
- * ephemeral parent (NOCHILDRENFOREPHEMERALS).
+ * TTL, path has a '/' and no NUL, ACL (INVALIDACL, or MARSHALLINGERROR for a null id), parent
+ * exists (NONODE), CREATE on parent (NOAUTH), sequential suffix from the parent's cversion, full
+ * path validation, NODEEXISTS, ephemeral parent (NOCHILDRENFOREPHEMERALS).
  */
 function prepCreate(view: PrepView, ctx: PrepContext, opcode: number, req: CreateRequest, ttl: number): TxnOp {
   const mode_err = createModeError(ctx, opcode, req.flags, ttl);
@@ -183,7 +183,7 @@ function prepCreate(view: PrepView, ctx: PrepContext, opcode: number, req: Creat
   const mode = CREATE_MODES.get(req.flags)!;
   if (req.path.lastIndexOf('/') < 0 || req.path.includes('\0')) return fail(Err.BADARGUMENTS);
   const acl = fixupAcl(req.acl, ctx.auth);
-  if (acl === null) return fail(Err.INVALIDACL);
+  if (typeof acl === 'number') return fail(acl);
   const parent = view.get(parentPath(req.path));
   if (parent === undefined) return fail(Err.NONODE);
   if (!allowed(ctx, parent, Perms.CREATE)) return fail(Err.NOAUTH);
@@ -251,7 +251,7 @@ function prepSetData(view: PrepView, ctx: PrepContext, req: SetDataRequest): Txn
 function prepSetAcl(view: PrepView, ctx: PrepContext, req: SetACLRequest): TxnOp {
   if (!isValidPath(req.path)) return fail(Err.BADARGUMENTS);
   const acl = fixupAcl(req.acl, ctx.auth);
-  if (acl === null) return fail(Err.INVALIDACL);
+  if (typeof acl === 'number') return fail(acl);
   const node = view.get(req.path);
   if (node === undefined) return fail(Err.NONODE);
   if (!allowed(ctx, node, Perms.ADMIN)) return fail(Err.NOAUTH);
@@ -280,6 +280,10 @@ function prepMulti(ctx: PrepContext, ops: readonly MultiOp[]): TxnOp {
   const prepped: TxnOp[] = [];
   for (let i = 0; i < ops.length; i++) {
     const op = prepOne(view, ctx, ops[i]);
+    // MARSHALLINGERROR is what ZooKeeper answers when its prep throws something other than a
+    // KeeperException (a null ACL id): that escapes the multi's per-op handling and fails the
+    // whole request with a plain error reply, not a MultiResponse.
+    if (op.kind === 'error' && op.err === Err.MARSHALLINGERROR) return op;
     if (op.kind === 'error') return { kind: 'multi', ops: failedMultiOps(ops.length, i, op.err) };
     view.record(op);
     prepped.push(op);

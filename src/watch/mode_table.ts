@@ -4,7 +4,9 @@
 // may hold a one-shot and a persistent watch on the same path at once).
 //
 // Pure and synchronous. Cost per trigger: one Map lookup for the path, plus one per ancestor
-// only while some recursive watch exists in this table. Nothing here is O(all watches).
+// only while some recursive watch exists in this table. Nothing here is O(all watches) except
+// removeWatcher of a watcher with that many entries (callers with big watchers remove them in
+// slices: watcherPaths + removeEntry) and the iterators, which callers consume in slices.
 
 import assert from 'node:assert/strict';
 
@@ -20,6 +22,30 @@ export const Mode = {
 
 export const MODES_ALL = Mode.STANDARD | Mode.PERSISTENT | Mode.RECURSIVE;
 
+/**
+ * Told whenever the table's shape changes, so an owner holding several tables (WatchTable: data
+ * and child) can keep counts over their union without ever scanning them. Called after the
+ * change, once per change: a path appears when its first entry is added and disappears with its
+ * last; likewise a watcher; an entry is one (path, watcher) pair whatever its mode bits.
+ */
+export interface ModeTableEvents {
+  pathAdded(path: string): void;
+  pathRemoved(path: string): void;
+  watcherAdded(watcher_id: number): void;
+  watcherRemoved(watcher_id: number): void;
+  entryAdded(path: string, watcher_id: number): void;
+  entryRemoved(path: string, watcher_id: number): void;
+}
+
+const NO_EVENTS: ModeTableEvents = {
+  pathAdded: () => {},
+  pathRemoved: () => {},
+  watcherAdded: () => {},
+  watcherRemoved: () => {},
+  entryAdded: () => {},
+  entryRemoved: () => {},
+};
+
 export class ModeTable {
   /** path → watcher_id → mode bits. Invariant: bits are never 0 (an empty entry is deleted),
    *  and an inner map is never empty (an empty path is deleted). */
@@ -32,18 +58,22 @@ export class ModeTable {
   /** Number of (path, watcher) entries, whatever their bits (ZooKeeper's `size()`). */
   private entry_count = 0;
 
+  constructor(private readonly events: ModeTableEvents = NO_EVENTS) {}
+
   /** Adds `mode` to (path, watcher). Returns false if that mode was already there. */
   add(path: string, watcher_id: number, mode: number): boolean {
     assertSingleMode(mode);
     let watchers = this.by_path.get(path);
+    const path_new = watchers === undefined;
     if (watchers === undefined) {
       watchers = new Map();
       this.by_path.set(path, watchers);
     }
     const bits_old = watchers.get(watcher_id) ?? 0;
     if ((bits_old & mode) !== 0) return false;
-    if (bits_old === 0) this.linkEntry(path, watcher_id);
     watchers.set(watcher_id, bits_old | mode);
+    if (path_new) this.events.pathAdded(path);
+    if (bits_old === 0) this.linkEntry(path, watcher_id);
     if (mode === Mode.RECURSIVE) this.recursive_count += 1;
     return true;
   }
@@ -63,17 +93,21 @@ export class ModeTable {
     return true;
   }
 
-  /** Drops every entry of a watcher (its connection closed). */
+  /** Clears every mode of (path, watcher). Returns false if there was no such entry. */
+  removeEntry(path: string, watcher_id: number): boolean {
+    return this.remove(path, watcher_id, MODES_ALL);
+  }
+
+  /**
+   * Drops every entry of a watcher (its connection closed), in one go: O(its entries). A caller
+   * that must not stall removes a big watcher in slices instead (watcherPaths + removeEntry).
+   */
   removeWatcher(watcher_id: number): void {
     const paths = this.by_watcher.get(watcher_id);
     if (paths === undefined) return;
-    for (const path of [...paths]) {
-      const watchers = this.by_path.get(path);
-      assert(watchers !== undefined, 'reverse index points at a missing path');
-      const bits = watchers.get(watcher_id);
-      assert(bits !== undefined, 'reverse index points at a missing entry');
-      this.setBits(path, watchers, watcher_id, bits, 0);
-    }
+    // Deleting the element a Set iterator is on is legal and the iteration goes on; the set is
+    // dropped from by_watcher when its last path goes, which ends the loop.
+    for (const path of paths) this.removeEntry(path, watcher_id);
     assert(!this.by_watcher.has(watcher_id));
   }
 
@@ -131,12 +165,40 @@ export class ModeTable {
     return this.recursive_count;
   }
 
+  /** Number of distinct paths with at least one entry. */
+  pathCount(): number {
+    return this.by_path.size;
+  }
+
+  /** Number of distinct watchers with at least one entry. */
+  watcherCount(): number {
+    return this.by_watcher.size;
+  }
+
+  hasPath(path: string): boolean {
+    return this.by_path.has(path);
+  }
+
+  hasWatcher(watcher_id: number): boolean {
+    return this.by_watcher.has(watcher_id);
+  }
+
+  // The iterators below are live (Map and Set iterators): a caller may consume them in slices
+  // while the table changes in between. An entry removed before it is reached is not seen, one
+  // added meanwhile may or may not be; nothing is seen twice unless it was removed and added
+  // again. They are views: never mutate through them.
+
   paths(): IterableIterator<[string, ReadonlyMap<number, number>]> {
     return this.by_path.entries();
   }
 
   watchers(): IterableIterator<[number, ReadonlySet<string>]> {
     return this.by_watcher.entries();
+  }
+
+  /** The paths of one watcher (live), or undefined if it has none. */
+  watcherPaths(watcher_id: number): ReadonlySet<string> | undefined {
+    return this.by_watcher.get(watcher_id);
   }
 
   /** The only writer of an existing entry's bits: keeps counters and both indexes in step. */
@@ -157,26 +219,34 @@ export class ModeTable {
       return;
     }
     watchers.delete(watcher_id);
-    if (watchers.size === 0) this.by_path.delete(path);
+    const path_gone = watchers.size === 0;
+    if (path_gone) this.by_path.delete(path);
     this.unlinkEntry(path, watcher_id);
+    if (path_gone) this.events.pathRemoved(path);
   }
 
   private linkEntry(path: string, watcher_id: number): void {
     let paths = this.by_watcher.get(watcher_id);
+    const watcher_new = paths === undefined;
     if (paths === undefined) {
       paths = new Set();
       this.by_watcher.set(watcher_id, paths);
     }
     paths.add(path);
     this.entry_count += 1;
+    if (watcher_new) this.events.watcherAdded(watcher_id);
+    this.events.entryAdded(path, watcher_id);
   }
 
   private unlinkEntry(path: string, watcher_id: number): void {
     const paths = this.by_watcher.get(watcher_id);
     assert(paths !== undefined && paths.delete(path), 'reverse index out of step');
-    if (paths.size === 0) this.by_watcher.delete(watcher_id);
+    const watcher_gone = paths.size === 0;
+    if (watcher_gone) this.by_watcher.delete(watcher_id);
     this.entry_count -= 1;
     assert(this.entry_count >= 0);
+    this.events.entryRemoved(path, watcher_id);
+    if (watcher_gone) this.events.watcherRemoved(watcher_id);
   }
 }
 

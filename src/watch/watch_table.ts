@@ -5,12 +5,18 @@
 // encodes it as a notification (xid -1, ReplyHeader.zxid = Delivery.zxid).
 //
 // Pure and synchronous: no I/O, no clock. Rules live in the tables below, as data.
+//
+// Monitoring never scans the tables: the counts over both tables (watches, distinct paths,
+// distinct watchers, distinct (watcher, path) pairs) are kept as the tables change (ModeTable
+// events). Work that is O(watches) by nature is done in slices by the caller: listings
+// (pairsByWatcher / pairsByPath, lazy) and dropping a watcher with many watches (removeWatcher
+// defers it; workStep removes a bounded number of entries per call).
 
 import assert from 'node:assert/strict';
 import { KeeperError, Err } from '../protocol/errors.js';
 import { EventType, KeeperState, WatcherType } from '../protocol/constants.js';
 import type { SetWatches, SetWatches2, WatcherEvent } from '../protocol/types.js';
-import { Mode, MODES_ALL, ModeTable } from './mode_table.js';
+import { Mode, MODES_ALL, ModeTable, type ModeTableEvents } from './mode_table.js';
 
 /**
  * What a read or addWatch registers:
@@ -117,15 +123,83 @@ const CHECK_RULES: ReadonlyMap<number, Rule> = new Map<number, Rule>([
 
 const NO_DELIVERIES: readonly Delivery[] = Object.freeze([]);
 
+/** Counts over the union of both tables, for wchs (what ZooKeeper's WatchManager.toString says). */
+export interface WatchSummary {
+  /** Watchers (connections) holding at least one watch. */
+  readonly watchers: number;
+  /** Distinct watched paths. */
+  readonly paths: number;
+  /** Distinct (watcher, path) pairs: a data and a child watch on one path count once. */
+  readonly pairs: number;
+}
+
+export interface WatchTableOptions {
+  /**
+   * removeWatcher drops a watcher with at most this many entries at once; a bigger one is
+   * retired and its entries are removed by workStep, so closing a connection that holds 10^6
+   * watches never stalls the caller. Default: no limit (always at once).
+   */
+  readonly removal_entries_max?: number;
+}
+
+/** Counts, over the two tables, how many paths / watchers / pairs are present in both. */
+class Overlap {
+  paths = 0;
+  watchers = 0;
+  pairs = 0;
+
+  /** The events of one table, checked against the other: the overlap changes only when what
+   *  appears in (or leaves) this table is present in the other. */
+  eventsOf(other: () => ModeTable): ModeTableEvents {
+    return {
+      pathAdded: (p) => {
+        if (other().hasPath(p)) this.paths += 1;
+      },
+      pathRemoved: (p) => {
+        if (other().hasPath(p)) this.paths -= 1;
+      },
+      watcherAdded: (w) => {
+        if (other().hasWatcher(w)) this.watchers += 1;
+      },
+      watcherRemoved: (w) => {
+        if (other().hasWatcher(w)) this.watchers -= 1;
+      },
+      entryAdded: (p, w) => {
+        if (other().has(p, w, MODES_ALL)) this.pairs += 1;
+      },
+      entryRemoved: (p, w) => {
+        if (other().has(p, w, MODES_ALL)) this.pairs -= 1;
+      },
+    };
+  }
+}
+
 export class WatchTable {
-  private readonly tables: Readonly<Record<TableName, ModeTable>> = {
-    data: new ModeTable(),
-    child: new ModeTable(),
-  };
+  /** Invariant: paths / watchers / pairs = |data ∩ child| for each kind of item. */
+  private readonly overlap = new Overlap();
+  private readonly tables: Readonly<Record<TableName, ModeTable>>;
+  /**
+   * Watchers dropped by removeWatcher whose entries are still being removed (workStep), with the
+   * cursor over what is left. A retired watcher gets no delivery, holds no watch as far as
+   * check/remove/watchCountOf/listings are concerned; its remaining entries still count in the
+   * totals (they are in the tables) until workStep removes them.
+   */
+  private readonly retiring = new Map<number, Iterator<readonly [ModeTable, string]>>();
+  private readonly removal_entries_max: number;
+
+  constructor(options: WatchTableOptions = {}) {
+    const data: ModeTable = new ModeTable(this.overlap.eventsOf(() => child));
+    const child: ModeTable = new ModeTable(this.overlap.eventsOf(() => data));
+    this.tables = { data, child };
+    this.removal_entries_max = options.removal_entries_max ?? Number.POSITIVE_INFINITY;
+    assert(this.removal_entries_max >= 1, 'removal_entries_max must be at least 1');
+  }
 
   /** Registers a watch. Registering the same watch again is a no-op (returns false). */
   addWatch(path: string, watcher_id: number, kind: WatchKind): boolean {
     assertPath(path);
+    // A connection id is reused only after 2^32 others: finish the old owner's removal first.
+    if (this.retiring.size > 0 && this.retiring.has(watcher_id)) this.finishRetiring(watcher_id);
     let added = false;
     for (const [table, mode] of ADD_RULES[kind]) {
       added = this.tables[table].add(path, watcher_id, mode) || added;
@@ -145,6 +219,8 @@ export class WatchTable {
     if (!this.mayFire(tables, path)) return NO_DELIVERIES;
     const fired = new Set<number>();
     for (const table of tables) this.tables[table].trigger(path, fired);
+    // Retired watchers' entries still fire (one-shot ones are consumed): nobody hears it.
+    if (this.retiring.size > 0) for (const watcher_id of this.retiring.keys()) fired.delete(watcher_id);
     if (fired.size === 0) return NO_DELIVERIES;
     const event: Readonly<WatcherEvent> = Object.freeze({ type, state: KeeperState.SyncConnected, path });
     const deliveries: Delivery[] = [];
@@ -157,8 +233,48 @@ export class WatchTable {
     return false;
   }
 
-  /** Drops every watch of a watcher (its connection closed or moved). */
+  /**
+   * Drops every watch of a watcher (its connection closed or moved). From now on it gets no
+   * delivery and holds no watch; a watcher with more than removal_entries_max entries is retired
+   * and its entries leave the tables (and the totals) as workStep removes them.
+   */
   removeWatcher(watcher_id: number): void {
+    if (this.retiring.has(watcher_id)) return;
+    const { data, child } = this.tables;
+    if (data.sizeOf(watcher_id) + child.sizeOf(watcher_id) <= this.removal_entries_max) {
+      data.removeWatcher(watcher_id);
+      child.removeWatcher(watcher_id);
+      return;
+    }
+    this.retiring.set(watcher_id, retiredEntries(watcher_id, [data, child]));
+  }
+
+  /** True while retired watchers still have entries to remove (call workStep). */
+  hasPendingRemovals(): boolean {
+    return this.retiring.size > 0;
+  }
+
+  /** Removes at most `entries_max` entries of retired watchers. Returns how many it removed. */
+  workStep(entries_max: number): number {
+    let removed = 0;
+    for (const [watcher_id, cursor] of this.retiring) {
+      for (;;) {
+        if (removed >= entries_max) return removed;
+        const next = cursor.next();
+        if (next.done === true) break;
+        const [table, path] = next.value;
+        // The cursor only yields entries still in the table (a Set iterator skips deleted ones).
+        const gone = table.removeEntry(path, watcher_id);
+        assert(gone, 'retired entry vanished under its cursor');
+        removed += 1;
+      }
+      this.retiring.delete(watcher_id);
+    }
+    return removed;
+  }
+
+  private finishRetiring(watcher_id: number): void {
+    this.retiring.delete(watcher_id);
     this.tables.data.removeWatcher(watcher_id);
     this.tables.child.removeWatcher(watcher_id);
   }
@@ -169,8 +285,10 @@ export class WatchTable {
    * WatcherType.fromInt failure ends up.
    */
   removeWatches(path: string, watcher_id: number, watcher_type: number): boolean {
+    const rule = ruleFor(REMOVE_RULES, watcher_type);
+    if (this.retiring.has(watcher_id)) return false;
     let removed = false;
-    for (const [table, mask] of ruleFor(REMOVE_RULES, watcher_type)) {
+    for (const [table, mask] of rule) {
       removed = this.tables[table].remove(path, watcher_id, mask) || removed;
     }
     return removed;
@@ -178,7 +296,9 @@ export class WatchTable {
 
   /** checkWatches (opcode 17). False → the caller replies NOWATCHER. Same errors as removeWatches. */
   checkWatches(path: string, watcher_id: number, watcher_type: number): boolean {
-    for (const [table, mask] of ruleFor(CHECK_RULES, watcher_type)) {
+    const rule = ruleFor(CHECK_RULES, watcher_type);
+    if (this.retiring.has(watcher_id)) return false;
+    for (const [table, mask] of rule) {
       if (this.tables[table].has(path, watcher_id, mask)) return true;
     }
     return false;
@@ -220,7 +340,7 @@ export class WatchTable {
     return deliveries;
   }
 
-  // ---- stats (mntr zk_watch_count, wchs, wchc, wchp, cons) ----
+  // ---- stats (mntr zk_watch_count, wchs, wchc, wchp, cons): O(1) each, or lazy ----
 
   /** (path, watcher) entries over both tables: ZooKeeper's getWatchCount (mntr zk_watch_count).
    *  A persistent watch counts 2 (it sits in both tables), a data + child watch pair too. */
@@ -228,46 +348,102 @@ export class WatchTable {
     return this.tables.data.size() + this.tables.child.size();
   }
 
-  /** Watch entries of one connection (both tables). */
+  /** Watch entries of one connection (both tables); 0 once it is removed. */
   watchCountOf(watcher_id: number): number {
+    if (this.retiring.has(watcher_id)) return 0;
     return this.tables.data.sizeOf(watcher_id) + this.tables.child.sizeOf(watcher_id);
   }
 
   /** Distinct watched paths over both tables. (ZooKeeper's wchs counts dataWatches only.) */
   pathCount(): number {
-    return this.byPath().size;
+    return this.tables.data.pathCount() + this.tables.child.pathCount() - this.overlap.paths;
   }
 
   /** Distinct watchers holding at least one watch. */
   watcherCount(): number {
-    return this.byWatcher().size;
+    return this.tables.data.watcherCount() + this.tables.child.watcherCount() - this.overlap.watchers;
   }
 
-  /** wchc: watcher → distinct paths it watches (union of both tables; ZooKeeper's lists
-   *  dataWatches only, which hides getChildren watches). O(all watches): for 4lw only. */
-  byWatcher(): Map<number, string[]> {
-    const sets = new Map<number, Set<string>>();
-    for (const table of [this.tables.data, this.tables.child]) {
-      for (const [watcher_id, paths] of table.watchers()) {
-        const set = sets.get(watcher_id) ?? new Set<string>();
-        for (const path of paths) set.add(path);
-        sets.set(watcher_id, set);
-      }
-    }
-    return new Map([...sets].map(([id, set]) => [id, [...set]]));
+  /** Distinct (watcher, path) pairs over both tables. */
+  pairCount(): number {
+    return this.tables.data.size() + this.tables.child.size() - this.overlap.pairs;
   }
 
-  /** wchp: path → distinct watchers (union of both tables). O(all watches): for 4lw only. */
-  byPath(): Map<string, number[]> {
-    const sets = new Map<string, Set<number>>();
-    for (const table of [this.tables.data, this.tables.child]) {
-      for (const [path, watchers] of table.paths()) {
-        const set = sets.get(path) ?? new Set<number>();
-        for (const watcher_id of watchers.keys()) set.add(watcher_id);
-        sets.set(path, set);
+  /**
+   * The counts by brute force over both tables: O(watches). Never used to answer anything; it is
+   * what the incremental counts are checked against (tests).
+   */
+  scanCounts(): WatchSummary & { readonly watches: number } {
+    const { data, child } = this.tables;
+    const paths = new Set<string>();
+    const watchers = new Set<number>();
+    const pairs = new Set<string>();
+    let watches = 0;
+    for (const table of [data, child]) {
+      for (const [path, entries] of table.paths()) {
+        paths.add(path);
+        for (const watcher_id of entries.keys()) {
+          watches += 1;
+          watchers.add(watcher_id);
+          pairs.add(`${watcher_id} ${path}`);
+        }
       }
     }
-    return new Map([...sets].map(([path, set]) => [path, [...set]]));
+    return { watches, paths: paths.size, watchers: watchers.size, pairs: pairs.size };
+  }
+
+  /** wchs's three numbers, O(1). Retired watchers' remaining entries are still counted. */
+  summary(): WatchSummary {
+    return { watchers: this.watcherCount(), paths: this.pathCount(), pairs: this.pairCount() };
+  }
+
+  /**
+   * wchc: every (watcher, path) pair of the union of both tables (ZooKeeper lists dataWatches
+   * only, which hides getChildren watches), a watcher's pairs in at most two runs: the data
+   * table's, then those only in the child table. Lazy and live: consume it in slices while the
+   * table keeps changing. A pair yielded is in the table at that moment and its watcher is not
+   * retired; a pair whose entries do not change during the walk is yielded; one added or removed
+   * meanwhile may or may not be; a pair repeats only if its entries changed during the walk.
+   */
+  *pairsByWatcher(): Generator<readonly [number, string], void, undefined> {
+    const { data, child } = this.tables;
+    for (const [watcher_id, paths] of data.watchers()) {
+      for (const path of paths) if (this.live(watcher_id)) yield [watcher_id, path];
+    }
+    for (const [watcher_id, paths] of child.watchers()) {
+      for (const path of paths) {
+        if (!data.has(path, watcher_id, MODES_ALL) && this.live(watcher_id)) yield [watcher_id, path];
+      }
+    }
+  }
+
+  /** wchp: the same pairs as pairsByWatcher as [path, watcher], a path's in at most two runs. */
+  *pairsByPath(): Generator<readonly [string, number], void, undefined> {
+    const { data, child } = this.tables;
+    for (const [path, watchers] of data.paths()) {
+      for (const watcher_id of watchers.keys()) if (this.live(watcher_id)) yield [path, watcher_id];
+    }
+    for (const [path, watchers] of child.paths()) {
+      for (const watcher_id of watchers.keys()) {
+        if (!data.has(path, watcher_id, MODES_ALL) && this.live(watcher_id)) yield [path, watcher_id];
+      }
+    }
+  }
+
+  /** Not retired (checked per pair: a watcher may be retired in the middle of a walk). */
+  private live(watcher_id: number): boolean {
+    return this.retiring.size === 0 || !this.retiring.has(watcher_id);
+  }
+}
+
+/** Every entry a retired watcher still has, table by table (live: the tables change between steps). */
+function* retiredEntries(watcher_id: number, tables: readonly ModeTable[]): Generator<readonly [ModeTable, string]> {
+  for (const table of tables) {
+    const paths = table.watcherPaths(watcher_id);
+    if (paths === undefined) continue;
+    // The set is the table's own: removing the entry we are on is legal for a Set iterator, and
+    // once its last path goes the table drops the set and this loop ends.
+    for (const path of paths) yield [table, path];
   }
 }
 

@@ -16,10 +16,10 @@ import type { ServerConfig } from '../config/server_config.js';
 import { ensureDataDir, listDataDir, loadOrCreateSecret } from '../log/data_dir.js';
 import { describeFsError, NODE_LOG_FS } from '../log/log_fs.js';
 import { LogWriter } from '../log/log_writer.js';
-import { recover, type Recovered } from '../log/recovery.js';
+import { recover, type Recovered } from '../recovery/recovery.js';
 import { JuteReader, JuteWriter } from '../protocol/jute.js';
 import { readRequest } from '../protocol/messages.js';
-import { Ring, type RingConsumer } from '../ring/ring.js';
+import { Ring } from '../ring/ring.js';
 import { Snapshotter } from '../snapshot/snapshotter.js';
 import { LivenessWriter, readLivenessFile } from '../session/liveness_file.js';
 import { resumeTimeouts } from '../session/resume.js';
@@ -27,7 +27,7 @@ import { CommitMetrics } from '../metrics/commit_metrics.js';
 import type { WriteRequest } from '../tree/prep.js';
 import { decodeAuthId } from './auth_frame.js';
 import { Doorbell } from './doorbell.js';
-import { HeadReader, HeadWriter, LinkWriter } from './link.js';
+import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
 import { CommitStream, NO_SHARD, ShardToCommit } from './link_kinds.js';
 import type { WorkerInit } from './topology.js';
 import { serveControl } from './control.js';
@@ -48,7 +48,7 @@ class CommitWorker {
   private readonly core: CommitCore;
   private readonly gc: GroupCommit;
   private readonly snapshots: Snapshotter;
-  private readonly inputs: RingConsumer[];
+  private readonly inputs: LinkReader[];
   private readonly stream: LinkWriter;
   private readonly doorbell: Doorbell;
   private readonly head = new HeadWriter();
@@ -123,7 +123,7 @@ class CommitWorker {
       NODE_LOG_FS,
       recovered.replayed,
     );
-    this.inputs = topology.shard_to_commit.map((sab) => Ring.attachConsumer(sab, 0));
+    this.inputs = topology.shard_to_commit.map((sab) => new LinkReader(Ring.attachConsumer(sab, 0)));
     this.frames_in = this.inputs.map(() => 0);
     const shard_bells = topology.shard_doorbells.map((sab) => new Doorbell(sab));
     this.stream = new LinkWriter(Ring.attachProducer(topology.commit_stream), shard_bells);

@@ -1,13 +1,81 @@
 // The control plane between the supervisor and a worker: postMessage, never on the request
 // path. The supervisor asks for stats (four-letter words, admin) and tells workers to stop.
+//
+// A stats request says what it needs beyond the counters (StatsDetail), because some parts cost
+// more than others: the counters are O(1) per worker, connection rows O(connections), and a
+// watch listing O(watches), which a shard builds in slices between its ring polls (its answer
+// comes later, as transferred buffers; see src/watch/watch_listing.ts).
 
 import { parentPort } from 'node:worker_threads';
+import type { WatchListingPart, WatchListingRequest } from '../watch/watch_listing.js';
+import type { WatchSummary } from '../watch/watch_table.js';
 
-export type ControlRequest = { id: number; type: 'stats' } | { id: number; type: 'stop' };
+export interface StatsDetail {
+  /** Per-connection rows (stat, cons, dump; the admin connections commands): O(connections). */
+  readonly connections: boolean;
+  /** A watch listing (wchc, wchp; the admin watches commands): O(watches), built in slices. */
+  readonly watches: WatchListingRequest | null;
+}
+
+/** Counters only: what srvr, mntr, wchs, isro, conf, envi and /metrics need. */
+export const STATS_SUMMARY: StatsDetail = { connections: false, watches: null };
+
+/** One connection as a shard reports it (cons, stat, dump). */
+export interface ShardConnStats {
+  remote_ip: string;
+  remote_port: number;
+  /** Decimal: postMessage keeps bigints, but JSON-ish text keeps tests and logs simple. */
+  session_id: string;
+  timeout_ms: number;
+  queued: number;
+  received: number;
+  sent: number;
+  established_ms: number;
+  last_op: string;
+  last_cxid: number;
+  last_zxid: number;
+  last_response_ms: number;
+  latency_min_ms: number;
+  latency_avg_ms: number;
+  latency_max_ms: number;
+  latency_total_ms: number;
+  latency_count: number;
+  watches: number;
+}
+
+/** A shard's stats answer: counters always; connections and a listing when asked. */
+export interface ShardStats {
+  /** Empty unless StatsDetail.connections. */
+  conns: ShardConnStats[];
+  /** Watch entries over both tables (mntr zk_watch_count). */
+  watch_count: number;
+  /** wchs's numbers for this shard's table. */
+  watch_summary: WatchSummary;
+  /** Present when StatsDetail.watches asked for it. */
+  listing: WatchListingPart | null;
+  last_zxid: number;
+  packets_sent: number;
+  outstanding: number;
+  requests_served: number;
+  latency_min_ms: number;
+  latency_max_ms: number;
+  latency_total_ms: number;
+}
+
+export type ControlRequest = { id: number; type: 'stats'; detail: StatsDetail } | { id: number; type: 'stop' };
 export type ControlReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 
+/** A stats answer whose buffers are transferred to the supervisor instead of copied. */
+export class Transfer {
+  constructor(
+    readonly value: unknown,
+    readonly buffers: readonly ArrayBuffer[],
+  ) {}
+}
+
 export interface ControlHandlers {
-  stats(): unknown;
+  /** May answer later (a listing is built over many loop turns); may hand over buffers (Transfer). */
+  stats(detail: StatsDetail): unknown;
   stop(): void | Promise<void>;
   /** Messages that are not control requests (e.g. four-letter-word answers to the net worker). */
   other?(message: unknown): void;
@@ -15,6 +83,11 @@ export interface ControlHandlers {
 
 function isControlRequest(m: unknown): m is ControlRequest {
   return typeof m === 'object' && m !== null && 'type' in m && 'id' in m && (m.type === 'stats' || m.type === 'stop');
+}
+
+/** An old-style request without detail is answered with the counters only. */
+function detailOf(m: ControlRequest): StatsDetail {
+  return m.type === 'stats' && typeof m.detail === 'object' && m.detail !== null ? m.detail : STATS_SUMMARY;
 }
 
 export function serveControl(handlers: ControlHandlers): void {
@@ -27,8 +100,12 @@ export function serveControl(handlers: ControlHandlers): void {
     }
     void (async () => {
       try {
-        const value = m.type === 'stats' ? handlers.stats() : await handlers.stop();
-        port.postMessage({ id: m.id, ok: true, value } satisfies ControlReply);
+        const value: unknown = m.type === 'stats' ? await handlers.stats(detailOf(m)) : await handlers.stop();
+        if (value instanceof Transfer) {
+          port.postMessage({ id: m.id, ok: true, value: value.value } satisfies ControlReply, [...value.buffers]);
+        } else {
+          port.postMessage({ id: m.id, ok: true, value } satisfies ControlReply);
+        }
       } catch (e) {
         port.postMessage({ id: m.id, ok: false, error: String(e) } satisfies ControlReply);
       }

@@ -6,10 +6,17 @@
 // Bound: the overflow queue only ever holds what one input batch produced, because every owner
 // stops consuming its inputs while `blocked` is true (backpressure propagates upstream).
 
-import type { RingProducer } from '../ring/ring.js';
+import type { FrameHandler, RingConsumer, RingProducer } from '../ring/ring.js';
 import type { Doorbell } from './doorbell.js';
+import { LINK_MESSAGE_BYTES_MAX, LINK_PIECE } from './link_kinds.js';
 
 const HEAD_BYTES_MAX = 256;
+/** Bytes of a piece before its share of the message: kind, first flag, (first only) u32 length. */
+const PIECE_HEAD_BYTES = 2;
+const FIRST_PIECE_HEAD_BYTES = 6;
+/** Pieces are at most this big (or the ring's frame bound, if smaller), so the reader can start
+ *  on a large message while the writer still fills the ring with its tail. */
+const PIECE_BYTES_MAX = 256 * 1024;
 
 /** Builds the fixed-layout head of a link frame (big-endian, like jute). */
 export class HeadWriter {
@@ -154,6 +161,9 @@ export class HeadReader {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+const NEXT_PIECE_HEAD = new Uint8Array([LINK_PIECE, 0]);
+
 /**
  * The sending side of a link. `send` never loses a frame: when the ring is full the frame is
  * copied to the overflow queue and `blocked` turns true until `drain` empties it.
@@ -161,6 +171,8 @@ export class HeadReader {
 export class LinkWriter {
   private readonly overflow: Uint8Array[] = [];
   private dirty = false;
+  /** Messages sent in pieces (over the ring's frame bound), for stats and tests. */
+  pieces_sent_messages = 0;
 
   constructor(
     readonly ring: RingProducer,
@@ -174,6 +186,16 @@ export class LinkWriter {
 
   send(head: HeadWriter, body?: Uint8Array, body_start = 0, body_end = body ? body.length : 0): void {
     const h = head.view_bytes();
+    const len = h.length + (body ? body_end - body_start : 0);
+    if (len > this.ring.frame_bytes_max) {
+      this.sendPieces(h, body ?? EMPTY, body_start, body_end);
+      return;
+    }
+    this.write(h, body, body_start, body_end);
+  }
+
+  /** One ring frame, or its copy in the overflow queue (which keeps the order of frames). */
+  private write(h: Uint8Array, body: Uint8Array | undefined, body_start: number, body_end: number): void {
     if (this.overflow.length === 0) {
       const ok = body ? this.ring.tryWrite2(h, body, body_start, body_end) : this.ring.tryWrite(h);
       if (ok) {
@@ -186,6 +208,35 @@ export class LinkWriter {
     copy.set(h, 0);
     if (body) copy.set(body.subarray(body_start, body_end), h.length);
     this.overflow.push(copy);
+  }
+
+  /**
+   * A message over the ring's frame bound, as consecutive LINK_PIECE frames. The first piece
+   * carries the message length and the link head; the body follows in pieces of at most
+   * PIECE_BYTES_MAX. Nothing else can come between them: this is the ring's only producer and
+   * writes them all in this call (to the ring or, in order, to the overflow queue).
+   */
+  private sendPieces(h: Uint8Array, body: Uint8Array, body_start: number, body_end: number): void {
+    const message_bytes = h.length + body_end - body_start;
+    if (message_bytes > LINK_MESSAGE_BYTES_MAX) {
+      throw new RangeError(`link: message of ${message_bytes} bytes is over LINK_MESSAGE_BYTES_MAX (${LINK_MESSAGE_BYTES_MAX})`);
+    }
+    const piece_max = Math.min(PIECE_BYTES_MAX, this.ring.frame_bytes_max) - FIRST_PIECE_HEAD_BYTES - h.length;
+    if (piece_max <= 0) throw new RangeError(`link: ring frames of ${this.ring.frame_bytes_max} bytes cannot carry pieces`);
+    const first = new Uint8Array(FIRST_PIECE_HEAD_BYTES + h.length);
+    first[0] = LINK_PIECE;
+    first[1] = 1;
+    new DataView(first.buffer).setUint32(2, message_bytes);
+    first.set(h, FIRST_PIECE_HEAD_BYTES);
+    let at = Math.min(body_end, body_start + piece_max);
+    this.write(first, body, body_start, at);
+    const next_max = Math.min(PIECE_BYTES_MAX, this.ring.frame_bytes_max) - PIECE_HEAD_BYTES;
+    while (at < body_end) {
+      const to = Math.min(body_end, at + next_max);
+      this.write(NEXT_PIECE_HEAD, body, at, to);
+      at = to;
+    }
+    this.pieces_sent_messages++;
   }
 
   /** Publishes everything written since the last flush (one cursor store, at most one notify). */
@@ -215,5 +266,68 @@ export class LinkWriter {
       if (!ok) return false;
     }
     return true;
+  }
+}
+
+/**
+ * The reading side of a link: polls a ring and hands whole messages to the handler, putting the
+ * pieces of a large message (LinkWriter.sendPieces) back together first. A reassembled message
+ * is handed over as (buffer, 0, length); every other frame as the ring's own view, without a copy.
+ *
+ * Invariant: `assembly` is non-null exactly between a first piece and the piece that completes
+ * it; pieces arrive in order and nothing else comes between them (one producer per ring).
+ */
+export class LinkReader {
+  private assembly: Uint8Array | null = null;
+  private filled = 0;
+  private handler: FrameHandler = () => {};
+  /** Messages reassembled from pieces, for stats and tests. */
+  pieced_messages = 0;
+
+  constructor(readonly ring: RingConsumer) {}
+
+  /** Like RingConsumer.poll; the count is of ring frames (a piece counts as one). */
+  poll(handler: FrameHandler, max_frames: number): number {
+    this.handler = handler;
+    return this.ring.poll(this.onFrame, max_frames);
+  }
+
+  hasData(): boolean {
+    return this.ring.hasData();
+  }
+
+  private readonly onFrame = (bytes: Uint8Array, start: number, end: number): void => {
+    if (bytes[start] !== LINK_PIECE) {
+      if (this.assembly !== null) throw new Error(`link: a frame of kind ${bytes[start]} came between the pieces of a message`);
+      this.handler(bytes, start, end);
+      return;
+    }
+    if (bytes[start + 1] === 1) this.beginMessage(bytes, start, end);
+    else this.appendPiece(bytes, start + PIECE_HEAD_BYTES, end);
+    const message = this.assembly;
+    if (message === null || this.filled < message.length) return;
+    this.assembly = null;
+    this.filled = 0;
+    this.pieced_messages++;
+    this.handler(message, 0, message.length);
+  };
+
+  private beginMessage(bytes: Uint8Array, start: number, end: number): void {
+    if (this.assembly !== null) throw new Error('link: a new message began before the last one was complete');
+    if (end - start < FIRST_PIECE_HEAD_BYTES) throw new Error('link: first piece shorter than its head');
+    const view = new DataView(bytes.buffer, bytes.byteOffset + start + 2, 4);
+    const message_bytes = view.getUint32(0);
+    if (message_bytes > LINK_MESSAGE_BYTES_MAX) throw new Error(`link: message of ${message_bytes} bytes announced`);
+    this.assembly = new Uint8Array(message_bytes);
+    this.filled = 0;
+    this.appendPiece(bytes, start + FIRST_PIECE_HEAD_BYTES, end);
+  }
+
+  private appendPiece(bytes: Uint8Array, start: number, end: number): void {
+    const message = this.assembly;
+    if (message === null) throw new Error('link: a continuation piece without a first piece');
+    if (this.filled + end - start > message.length) throw new Error('link: pieces run past their message length');
+    message.set(bytes.subarray(start, end), this.filled);
+    this.filled += end - start;
   }
 }

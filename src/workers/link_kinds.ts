@@ -2,6 +2,19 @@
 //
 //   net ──NetToShard──▶ shard ──ShardToCommit──▶ commit ──CommitStream (broadcast)──▶ every shard
 //   net ◀──ShardToNet── shard
+//
+// Kind 0 is reserved on every link for the pieces of a message larger than the ring's frame
+// bound (LINK_PIECE, see link.ts): a reply of many MiB or a txn deleting 10^5 ephemerals travels
+// as consecutive pieces that the reading side reassembles before its handler sees the message.
+
+/** Kind byte of a piece of a large message, on every link. Layout: u8 LINK_PIECE, u8 first (1|0),
+ *  first piece only: u32 message_bytes; then the piece's bytes. Pieces of one message are
+ *  consecutive in the ring (one producer per ring, written in one call). */
+export const LINK_PIECE = 0;
+
+/** Largest message a link carries in pieces. A larger one is a broken invariant of the sender:
+ *  client-facing bounds (jute.maxbuffer, waitfree.replyBytesMax) are checked before this. */
+export const LINK_MESSAGE_BYTES_MAX = 1024 * 1024 * 1024;
 
 /** net worker → session shard. Layouts: see net_worker.ts / shard_worker.ts. */
 export const NetToShard = {

@@ -12,18 +12,25 @@ import type { HttpAnswer } from '../admin/http/admin_router.js';
 import type { AdminListening, HttpBackend } from '../admin/http/backend.js';
 import { chooseHttpBackend, nativeWanted } from '../admin/http/load_backend.js';
 import { NetMetrics } from '../metrics/net_metrics.js';
-import { Ring, type RingConsumer } from '../ring/ring.js';
+import { Ring } from '../ring/ring.js';
 import { serveControl } from './control.js';
 import { Doorbell } from './doorbell.js';
-import { HeadReader, HeadWriter, LinkWriter } from './link.js';
+import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
 import { NetToShard, ShardToNet } from './link_kinds.js';
 import type { WorkerInit } from './topology.js';
+import { ConnAdmission, RateLimitedWarning, type Refusal } from './net/conn_admission.js';
 import { FrameCutter } from './net/frame_cutter.js';
+import { RingBackpressure } from './net/ring_backpressure.js';
 
 const POLL_FRAMES_MAX = 1024;
 const IDLE_WAIT_MS_MAX = 100;
-/** A client that does not read its replies is cut off past this much unsent output. */
-const CONN_OUTBOUND_BYTES_MAX = 64 * 1024 * 1024;
+/** A connection paused for a full ring waits for the drain in steps this long (only so that a
+ *  stop is noticed: it is resumed whenever the ring drains, however long that takes). */
+const RING_DRAIN_STEP_MS = 1000;
+/** At most one "too many connections" line per bound per this interval (a flood is counted). */
+const REJECT_WARN_INTERVAL_MS = 1000;
+/** Is the connection's first int32 a four-letter word? (The cutter asks once 4 bytes are in.) */
+const isFourLetterWord = (word: number): boolean => fourLetterFromInt(word) !== null;
 /** An admin HTTP request the supervisor has not answered by then gets a 503. */
 const ADMIN_ANSWER_TIMEOUT_MS = 10_000;
 
@@ -37,20 +44,29 @@ interface NetConn {
   paused_by_shard: boolean;
   paused_by_ring: boolean;
   closing: boolean;
+  /** When the socket was accepted; the handshake must complete within sessionlessCnxnTimeout. */
+  readonly accepted_ms: number;
 }
 
 class NetWorker {
   private readonly server: net.Server;
   private readonly conns = new Map<number, NetConn>();
-  private readonly per_ip = new Map<string, number>();
+  private readonly admission: ConnAdmission;
+  private readonly reject_warnings: Record<Refusal['bound'], RateLimitedWarning>;
   private readonly to_shard: LinkWriter[];
-  private readonly from_shard: RingConsumer[];
+  /** One per to_shard link: pauses the sockets feeding a full ring, resumes them once it drains. */
+  private readonly backpressure: RingBackpressure<NetConn>[];
+  private readonly from_shard: LinkReader[];
   private readonly doorbell: Doorbell;
   private readonly head = new HeadWriter();
   private readonly reader = new HeadReader();
   /** Output gathered during one poll batch, written once per connection. */
   private readonly outbound = new Map<NetConn, Buffer[]>();
   private next_conn_id = 1;
+  /** Connections whose shard has sent nothing yet (no ConnectResponse): closed after
+   *  sessionless_cnxn_timeout_ms, as ZooKeeper closes connections that never start a session. */
+  private readonly sessionless = new Set<NetConn>();
+  private sessionless_timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private readonly metrics: NetMetrics;
   private admin: HttpBackend | null = null;
@@ -63,10 +79,36 @@ class NetWorker {
     this.to_shard = topology.net_to_shard.map(
       (sab, i) => new LinkWriter(Ring.attachProducer(sab), [new Doorbell(topology.shard_doorbells[i])]),
     );
-    this.from_shard = topology.shard_to_net.map((sab) => Ring.attachConsumer(sab, 0));
+    this.from_shard = topology.shard_to_net.map((sab) => new LinkReader(Ring.attachConsumer(sab, 0)));
+    this.backpressure = this.to_shard.map(
+      (link) =>
+        new RingBackpressure<NetConn>(
+          link,
+          {
+            pause: (c) => {
+              c.paused_by_ring = true;
+              c.socket.pause();
+            },
+            resume: (c) => {
+              c.paused_by_ring = false;
+              if (!c.paused_by_shard && !c.closing) c.socket.resume();
+            },
+          },
+          RING_DRAIN_STEP_MS,
+        ),
+    );
     this.doorbell = new Doorbell(topology.net_doorbell);
     this.metrics = new NetMetrics(topology.metrics.net);
-    this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.admission = new ConnAdmission(init.config.max_cnxns, init.config.max_client_cnxns);
+    const warn = (line: string): void => console.warn(line);
+    this.reject_warnings = {
+      maxCnxns: new RateLimitedWarning(REJECT_WARN_INTERVAL_MS, warn),
+      maxClientCnxns: new RateLimitedWarning(REJECT_WARN_INTERVAL_MS, warn),
+    };
+    // allowHalfOpen: a peer's FIN must not end our side at once (Node's default), or the answer
+    // to a four-letter word sent with `nc -N` / a health check that half-closes is lost.
+    // onPeerEnd decides instead.
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
   }
 
   listen(): Promise<number> {
@@ -95,6 +137,8 @@ class NetWorker {
   async stop(): Promise<void> {
     this.stopping = true;
     this.doorbell.ring();
+    if (this.sessionless_timer !== null) clearInterval(this.sessionless_timer);
+    for (const b of this.backpressure) b.stop();
     // uWS sockets must be closed before the thread ends, or the process crashes.
     await this.admin?.close();
     this.admin = null;
@@ -108,15 +152,14 @@ class NetWorker {
 
   private onConnection(socket: net.Socket): void {
     const ip = normaliseIp(socket.remoteAddress ?? '');
-    const max = this.init.config.max_client_cnxns;
-    const count = this.per_ip.get(ip) ?? 0;
-    if (max > 0 && count >= max) {
-      console.warn(`waitfree: too many connections from ${ip} - max is ${max}`);
+    const refusal = this.admission.admit(ip);
+    if (refusal !== null) {
+      // As ZooKeeper's accept thread: close the new socket at once, log, count; nothing else.
+      this.reject_warnings[refusal.bound].warn(`waitfree: ${refusal.message}`);
       this.metrics.add('connections_rejected');
       socket.destroy();
       return;
     }
-    this.per_ip.set(ip, count + 1);
     this.metrics.add('connections_accepted');
     const id = this.allocateConnId();
     const shard = id % this.to_shard.length;
@@ -125,15 +168,19 @@ class NetWorker {
       socket,
       shard,
       ip,
-      cutter: new FrameCutter(this.init.config.jute_max_buffer_bytes),
+      cutter: new FrameCutter(this.init.config.jute_max_buffer_bytes, isFourLetterWord),
       paused_by_shard: false,
       paused_by_ring: false,
       closing: false,
+      accepted_ms: Date.now(),
     };
     this.conns.set(id, conn);
+    this.sessionless.add(conn);
     this.to_shard[shard].send(this.head.begin(NetToShard.OPEN).u32(id).str8(ip).u32(socket.remotePort ?? 0));
     this.to_shard[shard].flush();
+    this.backpressure[shard].afterSend(null);
     socket.on('data', (chunk) => this.onData(conn, chunk));
+    socket.on('end', () => this.onPeerEnd(conn));
     socket.on('error', () => {});
     socket.on('close', () => this.onSocketClosed(conn));
   }
@@ -147,14 +194,9 @@ class NetWorker {
 
   private onData(conn: NetConn, chunk: Buffer): void {
     this.metrics.add('bytes_received', chunk.length);
-    if (conn.cutter.isFirst()) {
-      const word = conn.cutter.peekFirstWord(chunk);
-      const cmd = word === null ? null : fourLetterFromInt(word);
-      if (cmd !== null) {
-        this.onFourLetterWord(conn, cmd);
-        return;
-      }
-    }
+    // After a four-letter word, or once the connection is being closed, nothing more is read
+    // (ZooKeeper stops reading too); the bytes are dropped.
+    if (conn.closing) return;
     const link = this.to_shard[conn.shard];
     const outcome = conn.cutter.push(chunk, (payload) => {
       this.metrics.add('packets_received');
@@ -167,19 +209,30 @@ class NetWorker {
       this.closeConn(conn);
       return;
     }
-    if (link.blocked) this.pauseForRing(conn, link);
+    const word = conn.cutter.fourLetterWord();
+    const cmd = word === null ? null : fourLetterFromInt(word);
+    if (cmd !== null) {
+      this.onFourLetterWord(conn, cmd);
+      return;
+    }
+    this.pauseForRing(conn);
   }
 
-  /** The shard's ring is full: stop reading this socket until the overflow drains. */
-  private pauseForRing(conn: NetConn, link: LinkWriter): void {
-    if (conn.paused_by_ring) return;
-    conn.paused_by_ring = true;
-    conn.socket.pause();
-    void link.drainAsync(IDLE_WAIT_MS_MAX * 10).then(() => {
-      if (link.blocked) return this.pauseForRing(conn, link);
-      conn.paused_by_ring = false;
-      if (!conn.paused_by_shard && !conn.closing) conn.socket.resume();
-    });
+  /** If the shard's ring is full: stop reading this socket until the overflow drains. */
+  private pauseForRing(conn: NetConn): void {
+    this.backpressure[conn.shard].afterSend(conn);
+  }
+
+  /**
+   * The peer closed its sending side (FIN). A four-letter word's answer is still to come: our
+   * side stays open for it (`nc -N`, health checks). A client connection is closed, as ZooKeeper
+   * closes it at end of stream (NIOServerCnxn: EndOfStreamException): the requests read before
+   * the FIN still run, replies not yet written are dropped, and the session lives on until it
+   * expires or a client resumes it.
+   */
+  private onPeerEnd(conn: NetConn): void {
+    if (conn.cutter.fourLetterWord() !== null) return;
+    this.closeConn(conn);
   }
 
   private onFourLetterWord(conn: NetConn, cmd: string): void {
@@ -188,25 +241,48 @@ class NetWorker {
     parentPort?.postMessage({ type: 'four_letter', conn_id: conn.id, cmd });
   }
 
-  /** The supervisor's answer to a four-letter word. */
+  /**
+   * The supervisor's answer to a four-letter word. Like ZooKeeper, the connection is closed once
+   * the answer is written, whether or not the peer closed its side (one that never does would
+   * otherwise hold its slot, and its maxClientCnxns count, for ever).
+   */
   answerFourLetter(conn_id: number, text: string): void {
     const conn = this.conns.get(conn_id);
     if (conn === undefined) return;
-    conn.socket.end(text);
+    conn.socket.end(text, () => conn.socket.destroy());
   }
 
   private onSocketClosed(conn: NetConn): void {
     if (!this.conns.delete(conn.id)) return;
-    const left = (this.per_ip.get(conn.ip) ?? 1) - 1;
-    if (left <= 0) this.per_ip.delete(conn.ip);
-    else this.per_ip.set(conn.ip, left);
+    this.sessionless.delete(conn);
+    this.admission.release(conn.ip);
+    this.backpressure[conn.shard].forget(conn);
     this.to_shard[conn.shard].send(this.head.begin(NetToShard.CLOSED).u32(conn.id));
     this.to_shard[conn.shard].flush();
+    this.backpressure[conn.shard].afterSend(null);
   }
 
   private closeConn(conn: NetConn): void {
     conn.closing = true;
     conn.socket.destroy();
+  }
+
+  /** Closes connections that have not completed a handshake in time (bounded: checked a few
+   *  times per timeout; a slot held by an idle socket is freed for real clients). */
+  startSessionlessReaper(): void {
+    const timeout_ms = this.init.config.sessionless_cnxn_timeout_ms;
+    this.sessionless_timer = setInterval(() => {
+      const now = Date.now();
+      for (const conn of this.sessionless) {
+        if (now - conn.accepted_ms < timeout_ms) break; // insertion order = accept order
+        this.sessionless.delete(conn);
+        if (conn.closing) continue;
+        console.warn(`waitfree: closing connection ${conn.ip}: no session handshake within ${timeout_ms} ms`);
+        this.metrics.add('sessionless_closes');
+        this.closeConn(conn);
+      }
+    }, Math.max(10, Math.floor(timeout_ms / 4)));
+    this.sessionless_timer.unref();
   }
 
   // ---- from the shards ----
@@ -218,6 +294,7 @@ class NetWorker {
     if (conn === undefined) return;
     switch (kind) {
       case ShardToNet.SEND: {
+        this.sessionless.delete(conn); // the handshake's answer (or any later reply)
         const chunks = this.outbound.get(conn);
         const copy = Buffer.copyBytesFrom(bytes, r.offset, end - r.offset);
         if (chunks === undefined) this.outbound.set(conn, [copy]);
@@ -252,13 +329,18 @@ class NetWorker {
     if (chunks === undefined) return;
     this.outbound.delete(conn);
     if (conn.socket.destroyed || conn.socket.writableEnded) return;
+    // Checked before writing: output still unsent from earlier writes means the client is not
+    // reading. A single reply of any size (up to waitfree.replyBytesMax) still goes out whole.
+    const backlog_bytes = conn.socket.writableLength;
+    if (backlog_bytes > this.init.config.conn_outbound_bytes_max) {
+      console.warn(`waitfree: closing connection ${conn.ip}: client does not read its replies (${backlog_bytes} bytes unsent)`);
+      this.metrics.add('slow_reader_closes');
+      this.closeConn(conn);
+      return;
+    }
     const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     this.metrics.add('bytes_sent', data.length);
     conn.socket.write(data);
-    if (conn.socket.writableLength > CONN_OUTBOUND_BYTES_MAX) {
-      console.warn(`waitfree: closing connection ${conn.ip}: client does not read its replies`);
-      this.closeConn(conn);
-    }
   }
 
   stats(): unknown {
@@ -345,6 +427,7 @@ worker
   .listen()
   .then(async (port) => {
     const admin = await worker.startAdmin();
+    worker.startSessionlessReaper();
     parentPort?.postMessage({ type: 'listening', port, admin });
     return worker.run();
   })

@@ -9,21 +9,23 @@
 // always reaches the client before any reply that could show the new data.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { recover } from '../log/recovery.js';
+import { recover } from '../recovery/recovery.js';
 import { ShardMetrics } from '../metrics/shard_metrics.js';
 import { decodeConnectRequest } from '../protocol/connect.js';
+import type { ConnectRequest } from '../protocol/types.js';
 import { JuteError, JuteReader } from '../protocol/jute.js';
-import { decodeRequest } from '../protocol/messages.js';
-import { Ring, type RingConsumer } from '../ring/ring.js';
+import { decodeRequest, type DecodedRequest } from '../protocol/messages.js';
+import { Ring } from '../ring/ring.js';
 import { negotiateTimeout } from '../session/negotiate.js';
 import { DataTree } from '../tree/data_tree.js';
 import { decodeTxn } from '../tree/txn_codec.js';
 import type { Txn } from '../tree/txn.js';
 import { WatchTable } from '../watch/watch_table.js';
-import { serveControl } from './control.js';
+import { WatchWork } from '../watch/watch_work.js';
+import { serveControl, Transfer, type ShardStats, type StatsDetail } from './control.js';
 import { encodeAuthId } from './auth_frame.js';
 import { Doorbell } from './doorbell.js';
-import { HeadReader, HeadWriter, LinkWriter } from './link.js';
+import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
 import { CommitStream, NetToShard, ShardToCommit, ShardToNet } from './link_kinds.js';
 import { Conn } from './shard/conn.js';
 import { ShardSession, type ShardContext } from './shard/shard_session.js';
@@ -33,10 +35,12 @@ const POLL_FRAMES_MAX = 512;
 const IDLE_WAIT_MS_MAX = 100;
 
 class ShardWorker implements ShardContext {
-  readonly watches = new WatchTable();
+  readonly watches: WatchTable;
+  /** Watch work done in slices between ring polls: listings, a big closed connection's watches. */
+  private readonly watch_work: WatchWork;
   readonly conns = new Map<number, Conn>();
-  private readonly from_net: RingConsumer;
-  private readonly from_commit: RingConsumer;
+  private readonly from_net: LinkReader;
+  private readonly from_commit: LinkReader;
   readonly to_net: LinkWriter;
   readonly to_commit: LinkWriter;
   private readonly doorbell: Doorbell;
@@ -52,9 +56,11 @@ class ShardWorker implements ShardContext {
     readonly tree: DataTree,
   ) {
     const { topology, index } = init;
+    this.watches = new WatchTable({ removal_entries_max: init.config.watch_slice_entries });
+    this.watch_work = new WatchWork(this.watches, init.config.watch_slice_entries);
     this.metrics = new ShardMetrics(topology.metrics.shards[index]);
-    this.from_net = Ring.attachConsumer(topology.net_to_shard[index], 0);
-    this.from_commit = Ring.attachConsumer(topology.commit_stream, index);
+    this.from_net = new LinkReader(Ring.attachConsumer(topology.net_to_shard[index], 0));
+    this.from_commit = new LinkReader(Ring.attachConsumer(topology.commit_stream, index));
     this.to_net = new LinkWriter(Ring.attachProducer(topology.shard_to_net[index]), [new Doorbell(topology.net_doorbell)]);
     this.to_commit = new LinkWriter(Ring.attachProducer(topology.shard_to_commit[index]), [
       new Doorbell(topology.commit_doorbell),
@@ -77,13 +83,19 @@ class ShardWorker implements ShardContext {
         frames += this.from_commit.poll(this.onCommitFrame, POLL_FRAMES_MAX);
         frames += this.from_net.poll(this.onNetFrame, POLL_FRAMES_MAX);
       }
+      // One bounded slice of watch work per turn, so requests are served in between.
+      const working = this.watch_work.pending();
+      if (working) this.watch_work.step();
       this.to_net.flush();
       this.to_commit.flush();
       if (this.to_net.blocked || this.to_commit.blocked) {
         await Promise.all([this.to_net.drainAsync(IDLE_WAIT_MS_MAX), this.to_commit.drainAsync(IDLE_WAIT_MS_MAX)]);
         continue;
       }
-      if (frames === 0) {
+      if (frames === 0 && working) {
+        // Let control messages and timers (touches) in between slices; no sleep.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      } else if (frames === 0) {
         await this.doorbell.sleep(seen, IDLE_WAIT_MS_MAX, () => this.from_commit.hasData() || this.from_net.hasData());
       }
     }
@@ -125,24 +137,33 @@ class ShardWorker implements ShardContext {
     }
   };
 
+  /**
+   * Containment boundary for client bytes: whatever a frame holds, decoding it either yields a
+   * request or closes that connection (JuteError: malformed). An error of another kind while
+   * decoding is a decoder bug that one client's bytes reached: logged loudly with its stack,
+   * and it still costs only that connection. Serving a decoded request is the replica's own
+   * logic: a throw there is a broken invariant and stops the worker.
+   */
   private onClientFrame(conn: Conn, payload: Uint8Array): void {
     conn.packets_received++;
+    const limit = this.init.config.jute_max_buffer_bytes;
+    let decoded: { connect: ConnectRequest } | { request: DecodedRequest };
     try {
-      if (conn.state === 'handshake') {
-        this.onConnectRequest(conn, payload);
-        return;
-      }
-      const request = decodeRequest(payload, this.init.config.jute_max_buffer_bytes);
-      this.session.admit(conn, request, payload);
+      decoded = conn.state === 'handshake' ? { connect: decodeConnectRequest(payload, limit) } : { request: decodeRequest(payload, limit) };
     } catch (e) {
-      if (!(e instanceof JuteError)) throw e;
-      console.warn(`waitfree: closing connection ${conn.remote_ip}:${conn.remote_port}: malformed request (${e.message})`);
+      if (e instanceof JuteError) {
+        console.warn(`waitfree: closing connection ${conn.remote_ip}:${conn.remote_port}: malformed request (${e.message})`);
+      } else {
+        console.error(`waitfree: BUG: decoding a frame from ${conn.remote_ip}:${conn.remote_port} threw; closing that connection:`, e);
+      }
       this.session.close(conn);
+      return;
     }
+    if ('connect' in decoded) this.onConnectRequest(conn, decoded.connect);
+    else this.session.admit(conn, decoded.request, payload);
   }
 
-  private onConnectRequest(conn: Conn, payload: Uint8Array): void {
-    const req = decodeConnectRequest(payload, this.init.config.jute_max_buffer_bytes);
+  private onConnectRequest(conn: Conn, req: ConnectRequest): void {
     const cfg = this.init.config;
     conn.read_only_byte = req.readOnly === null ? null : false;
     conn.last_zxid_seen = req.lastZxidSeen;
@@ -205,9 +226,20 @@ class ShardWorker implements ShardContext {
     if (conn !== undefined) this.session.onCommitted(conn, xid, txn, result);
   }
 
-  stats(): unknown {
-    return this.session.stats();
+  /** Counters at once; a watch listing once WatchWork has built it (its chunks transferred). */
+  stats(detail: StatsDetail): ShardStats | Promise<Transfer> {
+    const counters = this.session.stats(detail);
+    if (detail.watches === null) return counters;
+    const listing = this.watch_work.list(detail.watches, this.sessionOf);
+    this.doorbell.ring(); // the loop may be asleep: it has work now
+    return listing.then((part) => new Transfer({ ...counters, listing: part } satisfies ShardStats, part.chunks.map((c) => c.buffer)));
   }
+
+  /** The session a watcher (connection id) belongs to; undefined for gone or handshaking ones. */
+  private readonly sessionOf = (conn_id: number): bigint | undefined => {
+    const conn = this.conns.get(conn_id);
+    return conn === undefined || conn.session_id === 0n ? undefined : conn.session_id;
+  };
 }
 
 /**
@@ -236,7 +268,7 @@ function recoverTree(init: WorkerInit): DataTree {
 
 const init = workerData as WorkerInit;
 let worker: ShardWorker | null = null;
-serveControl({ stats: () => worker?.stats() ?? { starting: true }, stop: () => worker?.stop() });
+serveControl({ stats: (detail) => worker?.stats(detail) ?? { starting: true }, stop: () => worker?.stop() });
 worker = new ShardWorker(init, recoverTree(init));
 worker.run().catch((e: unknown) => {
   console.error(`shard worker ${init.index} failed:`, e);

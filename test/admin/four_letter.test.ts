@@ -92,11 +92,16 @@ const STATS: ServerStats = {
     { session_id: 0x100000a2b3c0002n, timeout_ms: 30000, expire_at_ms: T0 + 32000 },
   ],
   ephemerals: [{ session_id: 0x100000a2b3c0000n, paths: ['/lock/n-0000000001', '/members/a'] }],
-  watches: [
-    { session_id: 0x100000a2b3c0000n, path: '/config' },
-    { session_id: 0x100000a2b3c0000n, path: '/members' },
-    { session_id: 0x100000a2b3c0001n, path: '/config' },
-  ],
+  watch_summary: { connections: 2, paths: 2, total: 3 },
+  watch_listing: {
+    order: 'by_session',
+    groups: new Map([
+      [0x100000a2b3c0000n, ['/config', '/members']],
+      [0x100000a2b3c0001n, ['/config']],
+    ]),
+    truncated: false,
+    bytes_max: 1 << 20,
+  },
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_log_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 67108880 }),
   environment: [
     ['zookeeper.version', fullVersion('0.1.0')],
@@ -105,6 +110,20 @@ const STATS: ServerStats = {
 };
 
 const NOT_SERVING: ServerStats = { ...STATS, serving: false };
+
+/** The same three watches listed by path (what wchp is gathered with). */
+const BY_PATH: ServerStats = {
+  ...STATS,
+  watch_listing: {
+    order: 'by_path',
+    groups: new Map([
+      ['/config', [0x100000a2b3c0000n, 0x100000a2b3c0001n]],
+      ['/members', [0x100000a2b3c0000n]],
+    ]),
+    truncated: false,
+    bytes_max: 1 << 20,
+  },
+};
 
 describe('four-letter word table', () => {
   it('knows every word ZooKeeper 3.9 answers (zk-wire-protocol.md 2.14)', () => {
@@ -300,6 +319,7 @@ describe('golden replies', () => {
         'clientPortListenBacklog=-1',
         'serverId=1',
         'clientPortAddress=127.0.0.1',
+        'maxCnxns=0',
         'jute.maxbuffer=1048575',
         '4lw.commands.whitelist=srvr',
         'globalOutstandingLimit=1000',
@@ -312,6 +332,8 @@ describe('golden replies', () => {
         'waitfree.ring.shardToCommitBytes=4194304',
         'waitfree.ring.commitStreamBytes=8388608',
         'waitfree.maxOutstandingPerSession=1000',
+        'waitfree.watch.sliceEntries=2048',
+        'waitfree.watch.listingBytesMax=33554432',
         'waitfree.fsync=always',
         'waitfree.commit.batchTxnsMax=1000',
         'waitfree.commit.batchBytesMax=1048576',
@@ -335,8 +357,28 @@ describe('golden replies', () => {
   it('wchs, wchc, wchp', () => {
     expect(formatFourLetter('wchs', STATS)).toBe('2 connections watching 2 paths\nTotal watches:3\n');
     expect(formatFourLetter('wchc', STATS)).toBe('0x100000a2b3c0000\n\t/config\n\t/members\n0x100000a2b3c0001\n\t/config\n\n');
-    expect(formatFourLetter('wchp', STATS)).toBe('/config\n\t0x100000a2b3c0000\n\t0x100000a2b3c0001\n/members\n\t0x100000a2b3c0000\n\n');
-    expect(formatFourLetter('wchs', { ...STATS, watches: [] })).toBe('0 connections watching 0 paths\nTotal watches:0\n');
+    expect(formatFourLetter('wchp', BY_PATH)).toBe('/config\n\t0x100000a2b3c0000\n\t0x100000a2b3c0001\n/members\n\t0x100000a2b3c0000\n\n');
+    const none = { ...STATS, watch_summary: { connections: 0, paths: 0, total: 0 }, watch_listing: null };
+    expect(formatFourLetter('wchs', none)).toBe('0 connections watching 0 paths\nTotal watches:0\n');
+  });
+
+  it('wchs needs no listing; wchc and wchp need theirs, and say so when it was not gathered', () => {
+    expect(FOUR_LETTER_WORDS.find((w) => w.word === 'wchs')?.needs).toEqual([]);
+    expect(FOUR_LETTER_WORDS.find((w) => w.word === 'wchc')?.needs).toEqual(['watches_by_session']);
+    expect(FOUR_LETTER_WORDS.find((w) => w.word === 'wchp')?.needs).toEqual(['watches_by_path']);
+    for (const w of ['srvr', 'stat', 'mntr', 'cons', 'conf', 'envi', 'isro', 'dump']) {
+      expect(FOUR_LETTER_WORDS.find((x) => x.word === w)?.needs.some((n) => n.startsWith('watches'))).toBe(false);
+    }
+    expect(() => formatFourLetter('wchp', STATS)).toThrow(/by_path watch listing was not gathered/);
+    expect(() => formatFourLetter('wchc', { ...STATS, watch_listing: null })).toThrow(/by_session watch listing was not gathered/);
+  });
+
+  it('a cut listing keeps ZooKeeper\'s text and adds one line after it saying so', () => {
+    const cut: ServerStats = { ...STATS, watch_summary: { connections: 2, paths: 9, total: 40 }, watch_listing: { ...STATS.watch_listing!, truncated: true } as ServerStats['watch_listing'] };
+    expect(formatFourLetter('wchc', cut)).toBe(
+      '0x100000a2b3c0000\n\t/config\n\t/members\n0x100000a2b3c0001\n\t/config\n\n' +
+        '(listing cut at waitfree.watch.listingBytesMax=1048576: 3 of 40 watches shown)\n',
+    );
   });
 
   it('dump: sessions by expiry bucket, ephemerals by session, connections by expiry bucket', () => {

@@ -7,7 +7,7 @@
 // commit metrics written to a block the scrape does not read, a stats failure answered as 200.
 
 import { describe, expect, it } from 'vitest';
-import { confEntries, fullVersion, type ServerStats } from '../../src/admin/four_letter.js';
+import { confEntries, fullVersion, type ServerStats, type StatsPart } from '../../src/admin/four_letter.js';
 import { answerAdminHttp } from '../../src/admin/http/admin_router.js';
 import { adminDeps } from '../../src/admin/http/replica_sources.js';
 import { DEFAULT_CONFIG } from '../../src/config/server_config.js';
@@ -53,17 +53,26 @@ const STATS: ServerStats = {
     { session_id: S2, timeout_ms: 30000, expire_at_ms: T0 + 30000 },
   ],
   ephemerals: [{ session_id: S1, paths: ['/lock/n-0000000001', '/members/a'] }],
-  watches: [
-    { session_id: S1, path: '/config' },
-    { session_id: S1, path: '/members' },
-    { session_id: S2, path: '/config' },
-    { session_id: S2, path: '/config' },
-  ],
+  watch_summary: { connections: 2, paths: 2, total: 3 },
+  watch_listing: null,
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_log_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 8192 }),
   environment: [['zookeeper.version', fullVersion('0.1.0')]],
 };
 
-function setup(stats: () => Promise<ServerStats> = async () => STATS) {
+/** What gatherStats adds for a command's needs: the listing in the order asked, nothing else. */
+function statsFor(needs: readonly StatsPart[] = []): ServerStats {
+  if (needs.includes('watches_by_session')) {
+    const groups = new Map([[S1, ['/config', '/members']], [S2, ['/config']]]);
+    return { ...STATS, watch_listing: { order: 'by_session', groups, truncated: false, bytes_max: 1 << 20 } };
+  }
+  if (needs.includes('watches_by_path')) {
+    const groups = new Map([['/config', [S1, S2]], ['/members', [S1]]]);
+    return { ...STATS, watch_listing: { order: 'by_path', groups, truncated: false, bytes_max: 1 << 20 } };
+  }
+  return STATS;
+}
+
+function setup(stats: (needs?: readonly StatsPart[]) => Promise<ServerStats> = async (needs) => statsFor(needs)) {
   const topology = createTopology({ ...DEFAULT_CONFIG, read_workers: 2, ring_net_to_shard_bytes: 1 << 21, ring_shard_to_net_bytes: 1 << 21, ring_shard_to_commit_bytes: 1 << 21, ring_commit_stream_bytes: 1 << 21 });
   return { topology, deps: adminDeps(topology, stats) };
 }
@@ -83,6 +92,39 @@ describe('admin answers from a fixed snapshot', () => {
     expect(wchp.body).toContain(`"/config" : [ ${S1}, ${S2} ]`);
     expect(wchp.body).toContain(`"/members" : [ ${S1} ]`);
     expect((await get(deps, '/commands/wchs')).json).toEqual({ num_connections: 2, num_paths: 2, num_total_watches: 3, command: 'watch_summary', error: null });
+    expect(wchc.json?.['truncated']).toBe(false);
+    expect(wchp.json?.['truncated']).toBe(false);
+  });
+
+  it('a cut listing says so (truncated: true)', async () => {
+    const { deps } = setup(async (needs) => {
+      const s = statsFor(needs);
+      return { ...s, watch_listing: s.watch_listing === null ? null : { ...s.watch_listing, truncated: true } } as ServerStats;
+    });
+    expect((await get(deps, '/commands/watches')).json?.['truncated']).toBe(true);
+    expect((await get(deps, '/commands/watches_by_path')).json?.['truncated']).toBe(true);
+  });
+
+  it('only the watches commands ask for a watch listing, each in its own order', async () => {
+    // The listing is O(watches): srvr, mntr, wchs and /metrics must never make the shards build one.
+    const asked: (readonly StatsPart[])[] = [];
+    const { deps } = setup(async (needs = []) => {
+      asked.push(needs);
+      return statsFor(needs);
+    });
+    const listing = (n: readonly StatsPart[]) => n.filter((p) => p.startsWith('watches_'));
+    for (const name of ['srvr', 'mntr', 'wchs', 'stat', 'cons', 'conf', 'envi', 'dump', 'dirs', 'isro']) {
+      asked.length = 0;
+      expect((await get(deps, `/commands/${name}`)).status, name).toBe(200);
+      expect(asked.map(listing), name).toEqual([[]]);
+    }
+    asked.length = 0;
+    await get(deps, '/metrics');
+    expect(asked.map(listing)).toEqual([[]]);
+    asked.length = 0;
+    await get(deps, '/commands/wchc');
+    await get(deps, '/commands/wchp');
+    expect(asked.map(listing)).toEqual([['watches_by_session'], ['watches_by_path']]);
   });
 
   it('dump: expiry time → session ids (earliest first), session id → ephemeral paths', async () => {

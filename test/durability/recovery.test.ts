@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { listDataDir } from '../../src/log/data_dir.js';
 import { NODE_LOG_FS } from '../../src/log/log_fs.js';
 import { LogWriter } from '../../src/log/log_writer.js';
-import { recover, RecoveryError, type Recovered } from '../../src/log/recovery.js';
+import { recover, RecoveryError, type Recovered } from '../../src/recovery/recovery.js';
 import { appendRecord, SEGMENT_HEADER_BYTES } from '../../src/log/segment_format.js';
 import { JuteWriter } from '../../src/protocol/jute.js';
 import type { Txn } from '../../src/tree/txn.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Perms } from '../../src/protocol/constants.js';
+import { Err } from '../../src/protocol/errors.js';
 import type { ACL, Id } from '../../src/protocol/types.js';
 import { checkAcl, digestId, fixupAcl, OPEN_ACL_UNSAFE, redactDigests } from '../../src/tree/acl.js';
 import { validatePath as invalidPathReason } from '../../src/protocol/paths.js';
@@ -50,17 +51,17 @@ describe('checkAcl', () => {
 });
 
 describe('fixupAcl', () => {
-  it('returns null (INVALIDACL) for bad lists and keeps good ones', () => {
-    expect(fixupAcl([], [])).toBeNull();
-    expect(fixupAcl(null, [])).toBeNull();
-    expect(fixupAcl(acl1('digest', 'user'), [])).toBeNull();
-    expect(fixupAcl(acl1('digest', 'user:'), [])).toBeNull();
-    expect(fixupAcl(acl1('digest', 'a:b:c'), [])).toBeNull();
+  it('returns INVALIDACL for bad lists and keeps good ones', () => {
+    expect(fixupAcl([], [])).toBe(Err.INVALIDACL);
+    expect(fixupAcl(null, [])).toBe(Err.INVALIDACL);
+    expect(fixupAcl(acl1('digest', 'user'), [])).toBe(Err.INVALIDACL);
+    expect(fixupAcl(acl1('digest', 'user:'), [])).toBe(Err.INVALIDACL);
+    expect(fixupAcl(acl1('digest', 'a:b:c'), [])).toBe(Err.INVALIDACL);
     expect(fixupAcl(acl1('digest', 'a:b:'), [])).toEqual(acl1('digest', 'a:b:')); // Java split drops trailing ''
-    expect(fixupAcl(acl1('ip', '1.2.3'), [])).toBeNull();
-    expect(fixupAcl(acl1('ip', '1.2.3.4/x'), [])).toBeNull();
+    expect(fixupAcl(acl1('ip', '1.2.3'), [])).toBe(Err.INVALIDACL);
+    expect(fixupAcl(acl1('ip', '1.2.3.4/x'), [])).toBe(Err.INVALIDACL);
     expect(fixupAcl(acl1('ip', '1.2.3.4/24'), [])).toEqual(acl1('ip', '1.2.3.4/24'));
-    expect(fixupAcl(acl1('x509', 'CN=a'), [])).toBeNull();
+    expect(fixupAcl(acl1('x509', 'CN=a'), [])).toBe(Err.INVALIDACL);
     expect(fixupAcl(acl1('world', 'anyone', 0), [])).toEqual(acl1('world', 'anyone', 0));
   });
 
@@ -70,7 +71,7 @@ describe('fixupAcl', () => {
       { perms: Perms.READ, id: { scheme: 'digest', id: 'a:1' } },
       { perms: Perms.READ, id: { scheme: 'digest', id: 'b:2' } },
     ]);
-    expect(fixupAcl(acl1('auth', ''), [ip('1.2.3.4'), { scheme: 'super', id: '' }])).toBeNull();
+    expect(fixupAcl(acl1('auth', ''), [ip('1.2.3.4'), { scheme: 'super', id: '' }])).toBe(Err.INVALIDACL);
   });
 });
 

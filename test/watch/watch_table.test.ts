@@ -383,6 +383,19 @@ describe('WatchTable.setWatches (reconnect replay)', () => {
   });
 });
 
+/** The lazy listings, collected: watcher → paths and path → watchers, in listing order. */
+function byWatcher(t: WatchTable): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const [w, p] of t.pairsByWatcher()) out.set(w, [...(out.get(w) ?? []), p]);
+  return out;
+}
+
+function byPath(t: WatchTable): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const [p, w] of t.pairsByPath()) out.set(p, [...(out.get(p) ?? []), w]);
+  return out;
+}
+
 describe('WatchTable stats (mntr, wchc, wchp)', () => {
   it('counts entries per table, paths and watchers over both tables', () => {
     const t = new WatchTable();
@@ -397,11 +410,13 @@ describe('WatchTable stats (mntr, wchc, wchp)', () => {
     expect(t.watchCountOf(3)).toBe(0);
     expect(t.pathCount()).toBe(3);
     expect(t.watcherCount()).toBe(2);
-    const by_watcher = t.byWatcher();
+    expect(t.pairCount()).toBe(4); // /a:1 (data and child: one pair), /b:1, /c:2, /a:2
+    expect(t.summary()).toEqual({ watchers: 2, paths: 3, pairs: 4 });
+    const by_watcher = byWatcher(t);
     expect([...by_watcher.keys()].sort()).toEqual([1, 2]);
     expect(by_watcher.get(1)?.sort()).toEqual(['/a', '/b']);
     expect(by_watcher.get(2)?.sort()).toEqual(['/a', '/c']);
-    const by_path = t.byPath();
+    const by_path = byPath(t);
     expect(by_path.get('/a')?.sort()).toEqual([1, 2]);
     expect(by_path.get('/b')).toEqual([1]);
     expect(by_path.get('/c')).toEqual([2]);
@@ -410,8 +425,9 @@ describe('WatchTable stats (mntr, wchc, wchp)', () => {
   it('a child-only watch shows up in wchc/wchp', () => {
     const t = new WatchTable();
     t.addWatch('/kids', 5, 'child');
-    expect(t.byWatcher().get(5)).toEqual(['/kids']);
-    expect(t.byPath().get('/kids')).toEqual([5]);
+    expect(byWatcher(t).get(5)).toEqual(['/kids']);
+    expect(byPath(t).get('/kids')).toEqual([5]);
+    expect(t.summary()).toEqual({ watchers: 1, paths: 1, pairs: 1 });
   });
 
   it('fired one-shot watches leave the stats', () => {
@@ -420,6 +436,7 @@ describe('WatchTable stats (mntr, wchc, wchp)', () => {
     t.trigger(E.NodeDataChanged, '/a', 1);
     expect(t.watchCount()).toBe(0);
     expect(t.pathCount()).toBe(0);
-    expect(t.byWatcher().size).toBe(0);
+    expect(byWatcher(t).size).toBe(0);
+    expect(t.summary()).toEqual({ watchers: 0, paths: 0, pairs: 0 });
   });
 });

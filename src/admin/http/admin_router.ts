@@ -5,7 +5,7 @@
 // (method, url) and writes the answer back.
 
 import { EXPOSITION_CONTENT_TYPE } from '../../metrics/exposition.js';
-import type { ServerStats } from '../four_letter.js';
+import type { ServerStats, StatsPart } from '../four_letter.js';
 import { ADMIN_COMMANDS, adminCommand, commandResponse, NOT_SERVING, type AdminFacts } from './commands.js';
 import { toJson } from './json.js';
 
@@ -17,8 +17,9 @@ export interface HttpAnswer {
 
 /** What answering needs from the running server. */
 export interface AdminDeps {
-  /** One snapshot of every worker's stats (the four-letter words' gathering). */
-  stats(): Promise<ServerStats>;
+  /** One snapshot of every worker's stats (the four-letter words' gathering), with the costly
+   *  parts in `needs` (none: the counters only). */
+  stats(needs?: readonly StatsPart[]): Promise<ServerStats>;
   facts(): AdminFacts;
   /** The Prometheus exposition; gets the stats snapshot for ZooKeeper's gauges. */
   metrics(stats: ServerStats): string;
@@ -49,7 +50,7 @@ async function runCommand(name: string, deps: AdminDeps): Promise<HttpAnswer> {
   if (!cmd.needs_stats) return json(200, commandResponse(primary, null, cmd.run(deps.facts())));
   let stats: ServerStats;
   try {
-    stats = await deps.stats();
+    stats = await deps.stats(cmd.needs);
   } catch (e) {
     return json(503, commandResponse(primary, `${NOT_SERVING}: ${e instanceof Error ? e.message : String(e)}`));
   }

@@ -4,7 +4,7 @@
 // them); every answer also carries "command" (the primary name) and "error" (null when fine).
 // Pure: the answers are built from one ServerStats snapshot (four_letter.ts) and a few facts.
 
-import { monitorEntries, type ConnectionStats, type ServerStats, type WatchEntry } from '../four_letter.js';
+import { monitorEntries, type ConnectionStats, type ServerStats, type StatsPart, type WatchListing } from '../four_letter.js';
 import type { JsonValue } from './json.js';
 
 export type JsonObject = { [key: string]: JsonValue };
@@ -17,10 +17,12 @@ export interface AdminFacts {
 
 /**
  * Primary name first (the answer's "command"), then aliases. Commands that need no stats are
- * answered without asking the workers (ruok must answer even when they are slow).
+ * answered without asking the workers (ruok must answer even when they are slow); the others
+ * say which costly parts of the stats they read (`needs`, as the four-letter words do), so the
+ * counters-only ones (srvr, mntr, wchs...) never wait for a watch listing.
  */
 export type AdminCommand =
-  | { readonly names: readonly string[]; readonly needs_stats: true; run(s: ServerStats): JsonObject }
+  | { readonly names: readonly string[]; readonly needs_stats: true; readonly needs: readonly StatsPart[]; run(s: ServerStats): JsonObject }
   | { readonly names: readonly string[]; readonly needs_stats: false; run(facts: AdminFacts): JsonObject };
 
 /** ZooKeeper's message when a command needs a running server that is not there. */
@@ -105,26 +107,22 @@ function srvr(s: ServerStats): JsonObject {
   };
 }
 
-/** Groups pairs by key (first-appearance order, no duplicate values): wchc and wchp. */
-function groupWatches<K extends string | bigint, V extends string | bigint>(
-  watches: readonly WatchEntry[],
-  pick: (w: WatchEntry) => readonly [K, V],
-): JsonObject {
-  const out = new Map<string, V[]>();
-  for (const w of watches) {
-    const [k, v] = pick(w);
-    const list = out.get(String(k));
-    if (list === undefined) out.set(String(k), [v]);
-    else if (!list.includes(v)) list.push(v);
-  }
-  return Object.fromEntries(out);
+/**
+ * wchc / wchp as ZooKeeper's maps (session id → paths, path → session ids), plus `truncated`:
+ * true when the listing was cut at waitfree.watch.listingBytesMax.
+ */
+function watchMap(s: ServerStats, order: WatchListing['order'], field: string): JsonObject {
+  const listing = s.watch_listing;
+  if (listing === null || listing.order !== order) throw new RangeError(`the ${order} watch listing was not gathered`);
+  const map: { [key: string]: JsonValue } = {};
+  if (listing.order === 'by_session') for (const [id, paths] of listing.groups) map[id.toString()] = [...paths];
+  else for (const [path, ids] of listing.groups) map[path] = [...ids];
+  return { [field]: map, truncated: listing.truncated };
 }
 
-function watchSummary(watches: readonly WatchEntry[]): JsonObject {
-  const sessions = new Set(watches.map((w) => w.session_id));
-  const paths = new Set(watches.map((w) => w.path));
-  const distinct = new Set(watches.map((w) => `${w.session_id} ${w.path}`));
-  return { num_connections: sessions.size, num_paths: paths.size, num_total_watches: distinct.size };
+function watchSummary(s: ServerStats): JsonObject {
+  const w = s.watch_summary;
+  return { num_connections: w.connections, num_paths: w.paths, num_total_watches: w.total };
 }
 
 /** SessionTracker.getSessionExpiryMap: expiry time → ids of the sessions expiring then. */
@@ -175,18 +173,18 @@ function typedConfValue(key: string, text: string): JsonValue {
 
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   { names: ['ruok'], needs_stats: false, run: () => ({}) },
-  { names: ['monitor', 'mntr'], needs_stats: true, run: (s) => Object.fromEntries(monitorValues(s)) },
-  { names: ['server_stats', 'srvr'], needs_stats: true, run: (s) => srvr(s) },
-  { names: ['stats', 'stat'], needs_stats: true, run: (s) => ({ ...srvr(s), connections: s.connections.map((c) => connectionInfo(c, true)) }) },
-  { names: ['connections', 'cons'], needs_stats: true, run: (s) => ({ connections: s.connections.map((c) => connectionInfo(c, false)), secure_connections: [] }) },
-  { names: ['configuration', 'conf', 'config'], needs_stats: true, run: (s) => conf(s) },
-  { names: ['environment', 'env', 'envi'], needs_stats: true, run: (s) => Object.fromEntries(s.environment) },
-  { names: ['watch_summary', 'wchs'], needs_stats: true, run: (s) => watchSummary(s.watches) },
-  { names: ['watches', 'wchc'], needs_stats: true, run: (s) => ({ session_id_to_watched_paths: groupWatches(s.watches, (w) => [w.session_id, w.path]) }) },
-  { names: ['watches_by_path', 'wchp'], needs_stats: true, run: (s) => ({ path_to_session_ids: groupWatches(s.watches, (w) => [w.path, w.session_id]) }) },
-  { names: ['dump'], needs_stats: true, run: (s) => dump(s) },
-  { names: ['dirs'], needs_stats: true, run: (s) => ({ datadir_size: s.data_dir_bytes, logdir_size: s.log_dir_bytes }) },
-  { names: ['is_read_only', 'isro'], needs_stats: true, run: (s) => ({ read_only: s.read_only }) },
+  { names: ['monitor', 'mntr'], needs_stats: true, needs: [], run: (s) => Object.fromEntries(monitorValues(s)) },
+  { names: ['server_stats', 'srvr'], needs_stats: true, needs: [], run: (s) => srvr(s) },
+  { names: ['stats', 'stat'], needs_stats: true, needs: ['connections'], run: (s) => ({ ...srvr(s), connections: s.connections.map((c) => connectionInfo(c, true)) }) },
+  { names: ['connections', 'cons'], needs_stats: true, needs: ['connections'], run: (s) => ({ connections: s.connections.map((c) => connectionInfo(c, false)), secure_connections: [] }) },
+  { names: ['configuration', 'conf', 'config'], needs_stats: true, needs: ['conf'], run: (s) => conf(s) },
+  { names: ['environment', 'env', 'envi'], needs_stats: true, needs: ['environment'], run: (s) => Object.fromEntries(s.environment) },
+  { names: ['watch_summary', 'wchs'], needs_stats: true, needs: [], run: (s) => watchSummary(s) },
+  { names: ['watches', 'wchc'], needs_stats: true, needs: ['watches_by_session'], run: (s) => watchMap(s, 'by_session', 'session_id_to_watched_paths') },
+  { names: ['watches_by_path', 'wchp'], needs_stats: true, needs: ['watches_by_path'], run: (s) => watchMap(s, 'by_path', 'path_to_session_ids') },
+  { names: ['dump'], needs_stats: true, needs: ['sessions', 'ephemerals'], run: (s) => dump(s) },
+  { names: ['dirs'], needs_stats: true, needs: [], run: (s) => ({ datadir_size: s.data_dir_bytes, logdir_size: s.log_dir_bytes }) },
+  { names: ['is_read_only', 'isro'], needs_stats: true, needs: [], run: (s) => ({ read_only: s.read_only }) },
   {
     names: ['last_snapshot', 'lsnp'],
     needs_stats: false,

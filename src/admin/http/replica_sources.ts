@@ -5,7 +5,7 @@
 import { readCommitMetrics } from '../../metrics/commit_metrics.js';
 import { scrapeMetrics, type DoorbellSource, type RingSource } from '../../metrics/scrape.js';
 import type { Topology } from '../../workers/topology.js';
-import type { ServerStats } from '../four_letter.js';
+import type { ServerStats, StatsPart } from '../four_letter.js';
 import type { AdminDeps } from './admin_router.js';
 import { monitorValues } from './commands.js';
 
@@ -35,7 +35,7 @@ function monitorGauges(stats: ServerStats): [string, number][] {
   return monitorValues(stats).filter((e): e is [string, number] => typeof e[1] === 'number' && !e[0].startsWith('waitfree_'));
 }
 
-export function adminDeps(t: Topology, stats: () => Promise<ServerStats>): AdminDeps {
+export function adminDeps(t: Topology, stats: (needs?: readonly StatsPart[]) => Promise<ServerStats>): AdminDeps {
   return {
     stats,
     facts: () => {

@@ -9,6 +9,7 @@
 
 import { createRequire } from 'node:module';
 import { STATUS_CODES } from 'node:http';
+import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { answerOrError, type HttpBackend, type HttpHandler } from './backend.js';
 
@@ -28,7 +29,8 @@ interface UwsRequest {
 type UwsListenSocket = object;
 interface UwsApp {
   any(pattern: string, handler: (res: UwsResponse, req: UwsRequest) => void): UwsApp;
-  listen(host: string, port: number, cb: (socket: UwsListenSocket | false) => void): UwsApp;
+  /** `options`: ListenOptions bits (LIBUS_LISTEN_EXCLUSIVE_PORT). */
+  listen(host: string, port: number, options: number, cb: (socket: UwsListenSocket | false) => void): UwsApp;
   close?(): void;
 }
 export interface UwsModule {
@@ -38,6 +40,14 @@ export interface UwsModule {
 }
 
 export const UWS_PACKAGE = '@trufflesuite/uws-js-unofficial';
+
+/**
+ * uSockets binds with SO_REUSEPORT unless told otherwise, so a second replica started with the
+ * same admin port would bind it too and the kernel would spread /metrics scrapes over both,
+ * silently. This bit makes the bind exclusive: a port in use is refused, as node:http (the twin)
+ * and ZooKeeper's AdminServer refuse it. SO_REUSEADDR stays, so a restart binds at once.
+ */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
 
 /** Loads the prebuilt binary for this platform, arch and Node ABI; throws with the reason. */
 export function loadUws(): UwsModule {
@@ -57,6 +67,19 @@ export function loadUws(): UwsModule {
   }
 }
 
+/**
+ * uWS reports a failed listen as `false`, without the reason. Binding the same address with
+ * node:net (only after uWS failed, and released at once) says why, in the twin's words
+ * (EADDRINUSE, EADDRNOTAVAIL, EACCES).
+ */
+function bindErrorCode(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve('refused by uWebSockets.js')));
+  });
+}
+
 function statusLine(status: number): string {
   return `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
 }
@@ -73,9 +96,9 @@ export class UwsBackend implements HttpBackend {
     app.any('/*', (res, req) => this.onRequest(res, req, handler));
     this.app = app;
     return new Promise((resolve, reject) => {
-      app.listen(host, port, (socket) => {
+      app.listen(host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
         if (socket === false) {
-          reject(new Error(`cannot listen on ${host}:${port} (address in use or not available)`));
+          void bindErrorCode(host, port).then((code) => reject(new Error(`cannot listen on ${host}:${port} (${code})`)));
           return;
         }
         this.socket = socket;

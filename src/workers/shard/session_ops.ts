@@ -6,7 +6,7 @@ import { Err } from '../../protocol/errors.js';
 import type { DecodedRequest } from '../../protocol/messages.js';
 import { Op } from '../../protocol/opcodes.js';
 import { validatePath } from '../../protocol/paths.js';
-import type { AddWatchRequest, AuthPacket, ClientInfo, Id, WatchTypeRequest } from '../../protocol/types.js';
+import type { AddWatchRequest, AuthPacket, ClientInfo, Id, SASLRequest, WatchTypeRequest } from '../../protocol/types.js';
 import { digestId } from '../../tree/acl.js';
 import type { Delivery, SetWatchesLists } from '../../watch/watch_table.js';
 import { encodeAuthId } from '../auth_frame.js';
@@ -54,14 +54,27 @@ export function serveSessionOp(
       return found ? OK : { err: Err.NOWATCHER, name: null, body: null };
     }
     case Op.sasl:
-      // No SASL provider: ZooKeeper answers OK with a null token (reply zxid 0).
-      return { err: 0, name: 'SetSASLResponse', body: { token: null }, zxid: 0 };
+      return sasl(request.body as SASLRequest);
     case Op.whoAmI:
       return { err: 0, name: 'WhoAmIResponse', body: { clientInfo: conn.auth.map(clientInfo) } };
     default:
       return { err: Err.UNIMPLEMENTED, name: null, body: null };
   }
 }
+
+/**
+ * No SASL provider (no JAAS configuration), measured on Apache ZooKeeper 3.8: every token gets OK
+ * with a null token and reply zxid 0, and the connection stays open; so a SASL client never
+ * completes and its session expires (sasl does not touch it, see ShardSession.admitConnected). A
+ * null token makes ZooKeeper throw (it reads the token's length first): the connection closes
+ * with no reply.
+ */
+function sasl(request: SASLRequest): Answer {
+  return request.token === null ? SASL_NULL_TOKEN : SASL_NO_PROVIDER;
+}
+
+const SASL_NO_PROVIDER: Answer = { err: 0, name: 'SetSASLResponse', body: { token: null }, zxid: 0 };
+const SASL_NULL_TOKEN: Answer = { err: 0, name: null, body: null, close_unanswered: true };
 
 /** Drops paths no znode can have (only a broken client sends them; they could never fire). */
 function validPathsOnly(lists: SetWatchesLists): SetWatchesLists {
@@ -81,9 +94,10 @@ const AUTH_OK: Answer = { err: 0, name: null, body: null, zxid: 0 };
 const AUTH_FAILED: Answer = { err: Err.AUTHFAILED, name: null, body: null, close: true, zxid: 0 };
 
 /**
- * The providers ZooKeeper registers by default: digest (`user:password`; a digest equal to
- * superDigest also makes the connection the super user) and ip (authenticates as the peer's
- * address). Any other scheme is AUTHFAILED, and ZooKeeper closes the connection after saying so.
+ * The providers ZooKeeper registers by default: digest (`user:password`, or any text; a digest
+ * equal to superDigest also makes the connection the super user) and ip (authenticates as the
+ * peer's address). Any other scheme is AUTHFAILED, and ZooKeeper closes the connection after
+ * saying so.
  */
 function auth(ctx: ShardContext, conn: Conn, packet: AuthPacket): Answer {
   if (packet.scheme === 'ip') {
@@ -91,9 +105,10 @@ function auth(ctx: ShardContext, conn: Conn, packet: AuthPacket): Answer {
     return AUTH_OK;
   }
   if (packet.scheme !== 'digest') return AUTH_FAILED;
-  const text = new TextDecoder().decode(packet.auth);
-  if (!text.includes(':')) return AUTH_FAILED;
-  const id: Id = { scheme: 'digest', id: digestId(text) };
+  // Any text is a credential, ':' or not (DigestAuthenticationProvider hashes the whole string
+  // and takes the user from before the first ':'): `addauth digest user` is the id
+  // user:base64(sha1("user")).
+  const id: Id = { scheme: 'digest', id: digestId(new TextDecoder().decode(packet.auth)) };
   addAuth(ctx, conn, id);
   const super_digest = ctx.init.config.super_digest;
   if (super_digest !== null && id.id === super_digest) {

@@ -6,7 +6,7 @@ import { lastOpName } from '../../admin/four_letter.js';
 import { Perms, PROTOCOL_VERSION, SESSION_PASSWD_BYTES, Xid } from '../../protocol/constants.js';
 import { encodeConnectResponse } from '../../protocol/connect.js';
 import { Err, KeeperError } from '../../protocol/errors.js';
-import { JuteWriter } from '../../protocol/jute.js';
+import { JuteOverflowError, JuteWriter } from '../../protocol/jute.js';
 import { encodeNotification, encodeReply, type BodyName, type DecodedRequest } from '../../protocol/messages.js';
 import { Op, opSpec } from '../../protocol/opcodes.js';
 import type { ServerConfig } from '../../config/server_config.js';
@@ -17,6 +17,7 @@ import type { ApplyResult, DataTree, WatchTrigger } from '../../tree/data_tree.j
 import type { Txn } from '../../tree/txn.js';
 import type { Delivery, WatchTable } from '../../watch/watch_table.js';
 import type { HeadWriter, LinkWriter } from '../link.js';
+import type { ShardConnStats, ShardStats, StatsDetail } from '../control.js';
 import { ShardToCommit, ShardToNet } from '../link_kinds.js';
 import type { Conn, Pending } from './conn.js';
 import { serveSessionOp } from './session_ops.js';
@@ -42,13 +43,16 @@ export interface Answer {
   body: unknown;
   /** Close the connection after sending (auth failure, unknown opcode). */
   close?: boolean;
+  /** Close the connection without answering: where ZooKeeper's handler throws, it sends nothing. */
+  close_unanswered?: boolean;
   /** ReplyHeader.zxid when ZooKeeper does not send the last zxid (auth and sasl: 0; unknown opcode: -1). */
   zxid?: number;
 }
 
 export class ShardSession {
-  /** Scratch writer for one outgoing frame at a time. */
-  private readonly out = new JuteWriter(64 * 1024);
+  /** Scratch writer for one outgoing frame at a time, bounded by waitfree.replyBytesMax (+ the
+   *  frame's length prefix). */
+  private readonly out: JuteWriter;
   /** Connections whose socket reads are paused by bound(). */
   private readonly paused = new Set<Conn>();
   /** Sessions that sent something since the last TOUCH. */
@@ -68,6 +72,7 @@ export class ShardSession {
   constructor(private readonly ctx: ShardContext) {
     const shards = ctx.init.config.read_workers;
     this.queued_total_max = Math.max(1, Math.floor(ctx.init.config.global_outstanding_limit / shards));
+    this.out = new JuteWriter(64 * 1024, ctx.init.config.reply_bytes_max + 4);
   }
 
   private get config(): ServerConfig {
@@ -76,29 +81,50 @@ export class ShardSession {
 
   // ---- admission ----
 
-  /** A decoded request of a connection past the handshake. */
+  /**
+   * A decoded request of a connection past its ConnectRequest. While the session is being
+   * created (state 'connecting') everything is held, pings and auth too: ZooKeeper reads nothing
+   * behind a ConnectRequest until the session exists, so the ConnectResponse always comes first
+   * and the held requests are then handled in arrival order (onSessionStart).
+   */
   admit(conn: Conn, request: DecodedRequest, payload: Uint8Array): void {
-    if (conn.session_id !== 0n) this.touched.add(conn.session_id);
+    // Epoch ms with sub-ms resolution: the latency histograms need better than Date.now().
+    const pending: Pending = { request, payload, forwarded: false, received_ms: hrNowMs() };
+    if (conn.state === 'connected') {
+      this.admitConnected(conn, pending);
+      return;
+    }
+    // Invariant: while connecting, conn.queue holds only these early requests (nothing is
+    // forwarded before the session exists); bound() caps them like any FIFO.
+    conn.queue.push(pending);
+    this.queued_total++;
+    this.bound(conn);
+  }
+
+  private admitConnected(conn: Conn, pending: Pending): void {
+    const request = pending.request;
+    const on_arrival = answeredOnArrival(request);
+    // ZooKeeper touches a session only for requests it submits to its pipeline; auth and sasl
+    // are answered in its network layer without one. So a client looping on a failing SASL
+    // handshake (kazoo without a server JAAS config) does not keep its session alive: it
+    // expires after its timeout and the connection closes, as on ZooKeeper.
+    if (!on_arrival) this.touched.add(conn.session_id);
     if (request.header.xid === Xid.PING && request.header.type === Op.ping) {
       this.send(conn, { xid: Xid.PING, zxid: this.ctx.tree.last_zxid, err: 0 }, null, null);
       this.ctx.metrics.request(Op.ping, 0, 0);
       return;
     }
-    // Epoch ms with sub-ms resolution: the latency histograms need better than Date.now().
-    const pending: Pending = { request, payload, forwarded: false, received_ms: hrNowMs() };
-    const is_auth = request.header.type === Op.auth && !request.unknown;
     // Observed in Apache ZooKeeper: the connection's ip id joins its auth list when its first
     // non-auth request arrives, after any digest ids sent before it (whoAmI shows that order).
-    if (!is_auth) conn.addAuthId({ scheme: 'ip', id: conn.remote_ip });
-    if (is_auth) {
-      // ZooKeeper handles auth packets on arrival, in the network layer, even before the session
-      // is established; the reply (xid -4) does not wait for earlier requests.
+    if (request.header.type !== Op.auth || request.unknown) conn.addAuthId({ scheme: 'ip', id: conn.remote_ip });
+    if (on_arrival) {
+      // The reply (xid -4 for auth) does not wait for earlier requests of the session.
       this.answerNow(conn, pending, serveSessionOp(this.ctx, conn, request, (d) => this.deliver(d)));
       return;
     }
     conn.queue.push(pending);
     this.queued_total++;
-    if (conn.state === 'connected' && isForwarded(request)) this.forward(conn, pending);
+    if (isForwarded(request)) this.forward(conn, pending);
     this.bound(conn);
     this.drain(conn);
   }
@@ -149,6 +175,10 @@ export class ShardSession {
 
   /** Sends an answer; closes the connection if the answer says so. False when it closed. */
   private answerNow(conn: Conn, pending: Pending, answer: Answer): boolean {
+    if (answer.close_unanswered) {
+      this.close(conn);
+      return false;
+    }
     this.reply(conn, pending, answer);
     if (!answer.close) return true;
     this.close(conn);
@@ -219,8 +249,15 @@ export class ShardSession {
     conn.timeout_ms = timeout_ms;
     conn.state = 'connected';
     this.sendConnectResponse(conn, { timeOut: timeout_ms, sessionId: session_id, passwd });
-    for (const p of conn.queue) if (!p.forwarded && isForwarded(p.request)) this.forward(conn, p);
-    this.drain(conn);
+    // What the client sent behind its ConnectRequest, as if it arrived now, in arrival order.
+    const early = conn.queue.splice(0);
+    this.queued_total -= early.length;
+    for (const pending of early) {
+      // An early auth failure closes the connection: the rest is never answered (ZooKeeper).
+      if (conn.state !== 'connected') return;
+      this.admitConnected(conn, pending);
+    }
+    this.bound(conn);
   }
 
   /** The commit worker's answer to a reconnect with a session id. */
@@ -286,7 +323,19 @@ export class ShardSession {
 
   private send(conn: Conn, header: { xid: number; zxid: number; err: number }, name: BodyName | null, body: unknown): void {
     this.out.reset();
-    encodeReply(header, name, body as never, this.out);
+    try {
+      encodeReply(header, name, body as never, this.out);
+    } catch (e) {
+      if (!(e instanceof JuteOverflowError)) throw e;
+      // Refused while being built (`out` is bounded), so a multiRead of 50,000 x 1 MB never
+      // allocates 50 GB. Only that request fails; the session and the connection go on.
+      console.warn(
+        `waitfree: reply to ${conn.remote_ip}:${conn.remote_port} (xid ${header.xid}) is over ` +
+          `waitfree.replyBytesMax (${this.config.reply_bytes_max} bytes): answered MARSHALLINGERROR`,
+      );
+      this.out.reset();
+      encodeReply({ ...header, err: Err.MARSHALLINGERROR }, null, null, this.out);
+    }
     this.sendBytes(conn);
   }
 
@@ -331,8 +380,30 @@ export class ShardSession {
     }
   }
 
-  stats(): unknown {
-    const conns = [...this.ctx.conns.values()].map((c) => ({
+  /**
+   * This shard's part of a stats answer: counters in O(1) (the watch table keeps its totals as
+   * it changes), connection rows in O(connections) only when asked. A watch listing is not built
+   * here: the shard worker builds it in slices (WatchWork) and attaches it.
+   */
+  stats(detail: StatsDetail): ShardStats {
+    const conns = detail.connections ? [...this.ctx.conns.values()].map((c) => this.connStats(c)) : [];
+    return {
+      conns,
+      watch_count: this.ctx.watches.watchCount(),
+      watch_summary: this.ctx.watches.summary(),
+      listing: null,
+      last_zxid: this.ctx.tree.last_zxid,
+      packets_sent: this.packets_sent,
+      requests_served: this.requests_served,
+      latency_min_ms: this.requests_served ? this.latency_min_ms : 0,
+      latency_max_ms: this.latency_max_ms,
+      latency_total_ms: this.latency_total_ms,
+      outstanding: this.queued_total,
+    };
+  }
+
+  private connStats(c: Conn): ShardConnStats {
+    return {
       remote_ip: c.remote_ip,
       remote_port: c.remote_port,
       session_id: c.session_id.toString(),
@@ -351,30 +422,16 @@ export class ShardSession {
       latency_total_ms: c.latency_total_ms,
       latency_count: c.latency_count,
       watches: this.ctx.watches.watchCountOf(c.id),
-    }));
-    const by_watcher = [...this.ctx.watches.byWatcher()].map(([id, paths]) => ({
-      session_id: (this.ctx.conns.get(id)?.session_id ?? 0n).toString(),
-      paths,
-    }));
-    const by_path = [...this.ctx.watches.byPath()].map(([path, ids]) => ({
-      path,
-      session_ids: ids.map((id) => (this.ctx.conns.get(id)?.session_id ?? 0n).toString()),
-    }));
-    return {
-      conns,
-      watch_count: this.ctx.watches.watchCount(),
-      watch_paths: this.ctx.watches.pathCount(),
-      by_watcher,
-      by_path,
-      last_zxid: this.ctx.tree.last_zxid,
-      packets_sent: this.packets_sent,
-      requests_served: this.requests_served,
-      latency_min_ms: this.requests_served ? this.latency_min_ms : 0,
-      latency_max_ms: this.latency_max_ms,
-      latency_total_ms: this.latency_total_ms,
-      outstanding: this.queued_total,
     };
   }
+}
+
+/**
+ * auth and sasl: ZooKeeper answers them in its network layer as they arrive (processPacket),
+ * ahead of the session's earlier requests still in its pipeline, and they do not touch the session.
+ */
+function answeredOnArrival(request: DecodedRequest): boolean {
+  return !request.unknown && (request.header.type === Op.auth || request.header.type === Op.sasl);
 }
 
 /** Requests that go through the commit worker (writes, sync, closeSession). */

@@ -17,9 +17,9 @@ import { DataTree } from '../tree/data_tree.js';
 import { decodeTxn } from '../tree/txn_codec.js';
 import type { Txn } from '../tree/txn.js';
 import { loadSnapshot, type SessionTable } from '../snapshot/snapshot_reader.js';
-import { listDataDir, type NamedFile } from './data_dir.js';
-import type { LogTail } from './log_writer.js';
-import { decodeSegmentHeader, scanSegment } from './segment_format.js';
+import { listDataDir, type NamedFile } from '../log/data_dir.js';
+import type { LogTail } from '../log/log_writer.js';
+import { decodeSegmentHeader, scanSegment } from '../log/segment_format.js';
 
 export class RecoveryError extends Error {
   constructor(message: string) {

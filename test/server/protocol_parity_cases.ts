@@ -1,0 +1,299 @@
+// Protocol behaviours where waitfree must answer exactly as Apache ZooKeeper 3.8 does, as wire
+// cases that take a server's port. test/server/protocol_parity.test.ts runs them against waitfree
+// (in-process); test/interop/protocol_parity.test.ts runs the same cases against Apache ZooKeeper
+// (Debian 3.8.0) and waitfree, so every expectation here is checked against the reference too.
+//
+// The server must run with tickTime 100 ms (session timeouts clamped into [200, 2000] ms): the
+// session-touch case waits for a 200 ms session to expire.
+
+import { expect } from 'vitest';
+import { decodeConnectResponse } from '../../src/protocol/connect.js';
+import { Perms, Xid } from '../../src/protocol/constants.js';
+import { Err } from '../../src/protocol/errors.js';
+import { JuteReader, JuteWriter } from '../../src/protocol/jute.js';
+import { encodeRequest, type OpCode, type RequestInput } from '../../src/protocol/messages.js';
+import { Op } from '../../src/protocol/opcodes.js';
+import { recordCodec } from '../../src/protocol/records.js';
+import type { GetACLResponse, ReplyHeader, RequestACL, WhoAmIResponse } from '../../src/protocol/types.js';
+import type { WireClient } from '../support/wire_client.js';
+import { OPEN_ACL, RawConn, asReply, connect, connectRequestFrame, sleep, utf8 } from './harness.js';
+
+export const PARITY_TICK_TIME_MS = 100;
+
+export interface ParityCase {
+  name: string;
+  run(port: number): Promise<void>;
+}
+
+const FRAMES_WAIT_MS = 10_000;
+
+/** One request frame (length prefix included), with any xid. */
+function requestFrame<C extends OpCode>(xid: number, type: C, body: RequestInput<C>): Uint8Array {
+  const w = new JuteWriter();
+  encodeRequest(xid, type, body, w);
+  return w.toBytes();
+}
+
+function replyHeader(payload: Uint8Array): ReplyHeader {
+  return recordCodec('ReplyHeader').read(new JuteReader(payload));
+}
+
+/** Node names unique per run, so the cases never meet each other's nodes. */
+let node_seq = 0;
+function freshPath(tag: string): string {
+  node_seq++;
+  return `/parity-${tag}-${process.pid}-${node_seq}`;
+}
+
+function auth(c: WireClient, scheme: string, credential: string): Promise<number> {
+  return c.requestSpecial(Xid.AUTH, Op.auth, { type: 0, scheme, auth: utf8(credential) }).then((r) => r.err);
+}
+
+async function createWith(c: WireClient, path: string, acl: RequestACL[]): Promise<number> {
+  return asReply(await c.request(Op.create, { path, data: utf8('x'), acl, flags: 0 })).err;
+}
+
+const entry = (scheme: string | null, id: string | null, perms: number = Perms.ALL): RequestACL => ({ perms, id: { scheme, id } });
+
+// ---- item 10: what arrives before the ConnectResponse is answered after it ----
+
+const earlyRequestsWaitForTheHandshake: ParityCase = {
+  name: 'auth, ping and a read sent behind the ConnectRequest are answered after the ConnectResponse, in arrival order',
+  async run(port) {
+    const raw = await RawConn.open(port);
+    try {
+      // auth first: ZooKeeper answers it in its network layer, the ping and getData in its
+      // pipeline, so this order is deterministic on ZooKeeper too.
+      raw.write(
+        Buffer.concat([
+          connectRequestFrame(),
+          requestFrame(Xid.AUTH, Op.auth, { type: 0, scheme: 'digest', auth: utf8('early:pw') }),
+          requestFrame(Xid.PING, Op.ping, null),
+          requestFrame(1, Op.getData, { path: '/', watch: false }),
+        ]),
+      );
+      expect(await raw.until(() => raw.frames().length >= 4, FRAMES_WAIT_MS), 'four answers').toBe(true);
+      const [connect_response, ...rest] = raw.frames();
+      expect(decodeConnectResponse(connect_response).timeOut, 'the ConnectResponse comes first').toBeGreaterThan(0);
+      const [auth_reply, ping_reply, read_reply] = rest.map(replyHeader);
+      expect(auth_reply).toEqual({ xid: Xid.AUTH, zxid: 0, err: 0 });
+      expect(ping_reply).toMatchObject({ xid: Xid.PING, err: 0 });
+      expect(read_reply).toMatchObject({ xid: 1, err: 0 });
+      // The ping is answered once the session exists: its zxid already counts createSession.
+      expect(ping_reply.zxid).toBe(read_reply.zxid);
+    } finally {
+      raw.destroy();
+    }
+  },
+};
+
+const earlyFailedAuthAfterTheHandshake: ParityCase = {
+  name: 'a failing auth sent behind the ConnectRequest: the ConnectResponse, then AUTHFAILED, then the close',
+  async run(port) {
+    const raw = await RawConn.open(port);
+    try {
+      raw.write(
+        Buffer.concat([
+          connectRequestFrame(),
+          requestFrame(Xid.AUTH, Op.auth, { type: 0, scheme: 'nosuchscheme', auth: utf8('x') }),
+          requestFrame(1, Op.getData, { path: '/', watch: false }),
+        ]),
+      );
+      expect(await raw.waitClosed(FRAMES_WAIT_MS), 'the server closes the connection').toBe(true);
+      const frames = raw.frames();
+      expect(frames.length, 'ConnectResponse and the auth reply, nothing after').toBe(2);
+      expect(decodeConnectResponse(frames[0]).timeOut).toBeGreaterThan(0);
+      expect(replyHeader(frames[1])).toEqual({ xid: Xid.AUTH, zxid: 0, err: Err.AUTHFAILED });
+    } finally {
+      raw.destroy();
+    }
+  },
+};
+
+// ---- item 3: SASL without a SASL configuration ----
+
+const saslWithoutConfig: ParityCase = {
+  name: 'sasl without a SASL config: OK with a null token and zxid 0; the connection stays open',
+  async run(port) {
+    const c = await connect(port);
+    try {
+      // kazoo numbers its SASL packets 1, 2, ... (an ordinary xid): the body is a null token.
+      const r = await c.request(Op.sasl, { token: new Uint8Array(0) });
+      expect(r).toEqual({ xid: r.xid, zxid: 0, err: 0, body: { token: null } });
+      // Any xid gets the same answer (-8 here), whatever the token says.
+      const special = await c.requestSpecial(Xid.SET_WATCHES, Op.sasl, { token: utf8('not a SASL token') });
+      expect(special).toMatchObject({ xid: Xid.SET_WATCHES, zxid: 0, err: 0 });
+      expect(asReply(await c.request(Op.exists, { path: '/', watch: false })).err, 'still serving').toBe(0);
+      expect(c.isClosed()).toBe(false);
+    } finally {
+      c.destroy();
+    }
+  },
+};
+
+const saslNullToken: ParityCase = {
+  name: 'a SASL packet with a null token closes the connection without a reply',
+  async run(port) {
+    const c = await connect(port);
+    try {
+      // ZooKeeper reads the token's length before anything else: the NullPointerException ends
+      // the connection. The request behind it is never answered either.
+      const sasl = c.request(Op.sasl, { token: null }).then(
+        () => 'answered',
+        () => 'not answered',
+      );
+      const read = c.request(Op.exists, { path: '/', watch: false }).then(
+        () => 'answered',
+        () => 'not answered',
+      );
+      expect(await c.waitClosed(FRAMES_WAIT_MS), 'the server closes the connection').toBe(true);
+      expect([await sasl, await read]).toEqual(['not answered', 'not answered']);
+    } finally {
+      c.destroy();
+    }
+  },
+};
+
+const SESSION_TIMEOUT_MS = 2 * PARITY_TICK_TIME_MS;
+const REPEAT_EVERY_MS = 20;
+/** Far beyond the 200 ms session: a server that keeps the session alive fails here. */
+const EXPIRY_WAIT_MS = 8_000;
+const KEEPALIVE_CHECK_MS = 1_000;
+
+/**
+ * Sends `send` every REPEAT_EVERY_MS (one at a time: no burst) until the server closes the
+ * connection or `for_ms` passes. True when the server closed it.
+ */
+async function repeatUntilClosed(c: WireClient, send: () => Promise<unknown>, for_ms: number): Promise<boolean> {
+  const deadline = Date.now() + for_ms;
+  while (Date.now() < deadline && !c.isClosed()) {
+    await send().catch(() => undefined); // the close rejects the request in flight
+    await sleep(REPEAT_EVERY_MS);
+  }
+  return c.isClosed();
+}
+
+const saslAndAuthDoNotTouch: ParityCase = {
+  name: 'sasl and auth packets do not keep a session alive (a client looping on SASL sees its session expire); pings do',
+  async run(port) {
+    const sasl = await connect(port, { timeout_ms: SESSION_TIMEOUT_MS });
+    const digest = await connect(port, { timeout_ms: SESSION_TIMEOUT_MS });
+    const pinger = await connect(port, { timeout_ms: SESSION_TIMEOUT_MS });
+    try {
+      const [sasl_closed, auth_closed, ping_closed] = await Promise.all([
+        repeatUntilClosed(sasl, () => sasl.request(Op.sasl, { token: new Uint8Array(0) }), EXPIRY_WAIT_MS),
+        repeatUntilClosed(digest, () => auth(digest, 'digest', 'loop:pw'), EXPIRY_WAIT_MS),
+        repeatUntilClosed(pinger, () => pinger.requestSpecial(Xid.PING, Op.ping, null), KEEPALIVE_CHECK_MS),
+      ]);
+      expect(sasl_closed, 'SASL-only session expired and its connection closed').toBe(true);
+      expect(auth_closed, 'auth-only session expired and its connection closed').toBe(true);
+      expect(ping_closed, 'pings at the same pace keep the session').toBe(false);
+    } finally {
+      for (const c of [sasl, digest, pinger]) c.destroy();
+    }
+  },
+};
+
+// ---- item 4: digest credentials without ':' ----
+
+/** base64(sha1("user")): DigestAuthenticationProvider hashes the whole credential. */
+const DIGEST_OF_USER = 'user:Et6pb+wgWTVmq3VpLJlJWWgzrck=';
+
+const digestWithoutColon: ParityCase = {
+  name: 'addauth digest "user" (no ":") authenticates as user:base64(sha1("user"))',
+  async run(port) {
+    const c = await connect(port);
+    try {
+      expect(await auth(c, 'digest', 'user')).toBe(0);
+      const who = asReply(await c.request(Op.whoAmI, null)).body as WhoAmIResponse;
+      const ids = who.clientInfo.map((i) => `${i.authScheme}:${i.user}`).sort();
+      expect(ids).toEqual(['digest:user', 'ip:127.0.0.1']);
+      const path = freshPath('nocolon');
+      expect(await createWith(c, path, [entry('auth', '')])).toBe(0);
+      const acl = asReply(await c.request(Op.getACL, { path })).body as GetACLResponse;
+      expect(acl.acl).toEqual([{ perms: Perms.ALL, id: { scheme: 'digest', id: DIGEST_OF_USER } }]);
+      // The ACL names that id: another session with the same credential may read the node.
+      const other = await connect(port);
+      try {
+        expect(asReply(await other.request(Op.getData, { path, watch: false })).err).toBe(Err.NOAUTH);
+        expect(await auth(other, 'digest', 'user')).toBe(0);
+        expect(asReply(await other.request(Op.getData, { path, watch: false })).err).toBe(0);
+      } finally {
+        other.destroy();
+      }
+    } finally {
+      c.destroy();
+    }
+  },
+};
+
+// ---- item 5: ACL ids as kazoo sends them (null strings) ----
+
+/** [ACL, error] as Apache ZooKeeper 3.8 answers a create; the first bad entry decides. */
+const NULL_ID_CREATES: ReadonlyArray<[string, RequestACL[], number]> = [
+  ['world, null id', [entry('world', null)], Err.MARSHALLINGERROR],
+  ['digest, null id', [entry('digest', null)], Err.MARSHALLINGERROR],
+  ['ip, null id', [entry('ip', null)], Err.MARSHALLINGERROR],
+  ['unknown scheme, null id', [entry('foo', null)], Err.INVALIDACL],
+  ['null scheme', [entry(null, 'x')], Err.INVALIDACL],
+  ['world:anyone then a null scheme (duplicate check)', [entry('world', 'anyone'), entry(null, 'x')], Err.MARSHALLINGERROR],
+  ['a null scheme then world:anyone', [entry(null, 'x'), entry('world', 'anyone')], Err.INVALIDACL],
+  ['world:anyone then ip, null id', [entry('world', 'anyone'), entry('ip', null)], Err.MARSHALLINGERROR],
+  ['unknown scheme then world, null id', [entry('foo', 'x'), entry('world', null)], Err.INVALIDACL],
+];
+
+const nullAclIds: ParityCase = {
+  name: 'ACL entries with null strings (kazoo writes "" as null) get ZooKeeper\'s answers, and the connection stays open',
+  async run(port) {
+    const c = await connect(port);
+    try {
+      // ('auth', null) is kazoo's CREATOR_ALL_ACL: INVALIDACL without an authenticated id...
+      expect(await createWith(c, freshPath('auth-null'), [entry('auth', null)])).toBe(Err.INVALIDACL);
+      for (const [what, acl, err] of NULL_ID_CREATES) expect(await createWith(c, freshPath('null-id'), acl), what).toBe(err);
+      // ... and the caller's digest ids once it has one.
+      expect(await auth(c, 'digest', 'kazoo:pw')).toBe(0);
+      const path = freshPath('auth-null');
+      expect(await createWith(c, path, [entry('auth', null)])).toBe(0);
+      const stored = (asReply(await c.request(Op.getACL, { path })).body as GetACLResponse).acl;
+      expect(stored.map((a) => `${a.perms} ${a.id.scheme} ${a.id.id.split(':')[0]}`)).toEqual([`${Perms.ALL} digest kazoo`]);
+      // setACL decides the same way.
+      const set = (acl: RequestACL[]) => c.request(Op.setACL, { path, acl, version: -1 }).then((r) => r.err);
+      expect(await set([entry('world', null)])).toBe(Err.MARSHALLINGERROR);
+      expect(await set([entry('auth', null)])).toBe(0);
+      expect(c.isClosed()).toBe(false);
+    } finally {
+      c.destroy();
+    }
+  },
+};
+
+const nullAclIdInMulti: ParityCase = {
+  name: 'a null ACL id inside a multi fails the whole request with MARSHALLINGERROR (no MultiResponse, nothing applied)',
+  async run(port) {
+    const c = await connect(port);
+    try {
+      const first = freshPath('multi-ok');
+      const create = (path: string, acl: RequestACL[]) => ({ type: Op.create as 1, request: { path, data: utf8('x'), acl, flags: 0 } });
+      const r = asReply(await c.request(Op.multi, { ops: [create(first, OPEN_ACL), create(freshPath('multi-null'), [entry('world', null)])] }));
+      expect(r).toMatchObject({ err: Err.MARSHALLINGERROR, body: null });
+      expect(asReply(await c.request(Op.exists, { path: first, watch: false })).err, 'the first create was not applied').toBe(Err.NONODE);
+      // An INVALIDACL inside a multi stays a per-op result.
+      const invalid = asReply(await c.request(Op.multi, { ops: [create(freshPath('multi-bad'), [entry('foo', 'x')])] }));
+      expect(invalid.err).toBe(0);
+      expect(invalid.body).toEqual([{ type: -1, response: { err: Err.INVALIDACL } }]);
+    } finally {
+      c.destroy();
+    }
+  },
+};
+
+export const PARITY_CASES: readonly ParityCase[] = [
+  earlyRequestsWaitForTheHandshake,
+  earlyFailedAuthAfterTheHandshake,
+  saslWithoutConfig,
+  saslNullToken,
+  saslAndAuthDoNotTouch,
+  digestWithoutColon,
+  nullAclIds,
+  nullAclIdInMulti,
+];
