@@ -173,9 +173,12 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
           listening(bound_port);
         } else if (msg.type === 'failed') fail(new Error(`cannot listen on ${config.client_port_address}:${config.client_port}: ${msg.error}`));
         else if (msg.type === 'four_letter') {
-          void answerFourLetter(msg.cmd ?? '', { ...config, client_port: bound_port }, workers, started_ms, topology).then((text) =>
-            handle.post({ type: 'four_letter_answer', conn_id: msg.conn_id, text }),
-          );
+          void answerFourLetter(msg.cmd ?? '', { ...config, client_port: bound_port }, workers, started_ms, topology).then((text) => {
+            // Encoded here and handed over: a watch listing can be tens of MB, and the net
+            // worker (on every request's path) should neither copy nor encode it.
+            const bytes = new TextEncoder().encode(text);
+            handle.post({ type: 'four_letter_answer', conn_id: msg.conn_id, text: bytes }, [bytes.buffer]);
+          });
         } else if (msg.type === 'admin_http') {
           const req = m as { req_id: number; method: string; url: string };
           void answerAdminHttp(req.method, req.url, admin_deps).then((answer) =>

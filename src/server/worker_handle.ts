@@ -65,8 +65,9 @@ export class WorkerHandle {
     });
   }
 
-  post(message: unknown): void {
-    this.worker.postMessage(message);
+  /** `transfer`: buffers handed over instead of copied (they are unusable here afterwards). */
+  post(message: unknown, transfer: readonly ArrayBuffer[] = []): void {
+    this.worker.postMessage(message, [...transfer]);
   }
 
   async stop(): Promise<void> {

@@ -246,7 +246,7 @@ class NetWorker {
    * the answer is written, whether or not the peer closed its side (one that never does would
    * otherwise hold its slot, and its maxClientCnxns count, for ever).
    */
-  answerFourLetter(conn_id: number, text: string): void {
+  answerFourLetter(conn_id: number, text: string | Uint8Array): void {
     const conn = this.conns.get(conn_id);
     if (conn === undefined) return;
     conn.socket.end(text, () => conn.socket.destroy());
@@ -418,7 +418,7 @@ serveControl({
   stats: () => worker.stats(),
   stop: () => worker.stop(),
   other: (m) => {
-    const msg = m as { type?: string; conn_id?: number; text?: string; req_id?: number; answer?: HttpAnswer };
+    const msg = m as { type?: string; conn_id?: number; text?: string | Uint8Array; req_id?: number; answer?: HttpAnswer };
     if (msg.type === 'four_letter_answer') worker.answerFourLetter(msg.conn_id ?? 0, msg.text ?? '');
     else if (msg.type === 'admin_http_answer' && msg.answer !== undefined) worker.answerAdmin(msg.req_id ?? 0, msg.answer);
   },
