@@ -89,12 +89,16 @@ export function helpText(): string {
     '  waitfree server [--config FILE] [--port N] [--host ADDR] [--data-dir DIR] [--read-workers N]',
     '                  [--admin-port N] [--native=false]',
     '  waitfree shell [host:port[,host:port...][/chroot]] [-c COMMANDS]... [-i]',
+    '  waitfree check (--connect HOSTS | --launch standalone|zookeeper[:3] | --history FILE)',
+    '                 [--workload W] [--nemesis none|kill|pause|partition|all] [--time S] [--seed N] [--out DIR]',
     '  waitfree --help | waitfree server --help',
     '  waitfree --version',
     '',
     'Commands:',
     '  server   Run a standalone server until SIGINT or SIGTERM.',
     '  shell    A zkCli-like shell on any ZooKeeper-compatible server (waitfree shell --help).',
+    '  check    Record operations under faults and check linearizability and ZooKeeper\'s session',
+    '           promises; exit 0 valid, 1 invalid, 2 unknown (waitfree check --help).',
     '  help     Show this text.',
   ].join('\n');
   return [usage, flagsSection(), keysSection(), wordsSection()].join('\n\n') + '\n';

@@ -73,6 +73,10 @@ export async function main(argv: readonly string[], overrides: Partial<CliDeps> 
     const { runShell } = await import('./shell.js');
     return runShell(argv.slice(1), { stdout: deps.stdout, stderr: deps.stderr, stdin: process.stdin, stdinIsTTY: process.stdin.isTTY === true });
   }
+  if (argv[0] === 'check') {
+    const { runCheckCommand } = await import('../check/cli.js');
+    return runCheckCommand(argv.slice(1), { stdout: deps.stdout, stderr: deps.stderr });
+  }
   let command: CliCommand;
   try {
     command = parseCli(argv);

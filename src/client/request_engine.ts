@@ -33,6 +33,11 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** false = never retry this call after a connection loss. */
   retry?: boolean;
+  /**
+   * Called synchronously when the reply's header arrives, before any later reply or watch event of
+   * the connection is dispatched (a history recorder sees the exact arrival order and zxid).
+   */
+  onReplyHeader?: (header: ReplyHeader) => void;
 }
 
 /** How one operation is sent and how its reply becomes a result. */
@@ -200,7 +205,7 @@ export class RequestEngine {
           const found = await spec.recover();
           if (found !== undefined) return found.value;
         }
-        return await this.attempt(spec, deadline, opts.signal);
+        return await this.attempt(spec, deadline, opts.signal, opts.onReplyHeader);
       } catch (e) {
         const code = e instanceof ZooKeeperError ? e.code : null;
         if (lost && code !== null && code !== 'CONNECTIONLOSS' && spec.afterRetryError !== undefined) {
@@ -214,7 +219,7 @@ export class RequestEngine {
   }
 
   /** One submission: resolves or rejects on its reply, a failure, the deadline or an abort. */
-  private attempt<C extends OpCode, T>(spec: CallSpec<C, T>, deadline: number | null, signal?: AbortSignal): Promise<T> {
+  private attempt<C extends OpCode, T>(spec: CallSpec<C, T>, deadline: number | null, signal?: AbortSignal, onHeader?: (h: ReplyHeader) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       signal?.throwIfAborted();
       const token = this.next_token++;
@@ -233,6 +238,11 @@ export class RequestEngine {
       this.pendings.set(token, {
         onReply: (header, body) => {
           settle();
+          try {
+            onHeader?.(header);
+          } catch (e) {
+            reportListenerError(e);
+          }
           this.settleReply(spec, header.err, body, resolve, reject);
         },
         onFail: (why) => {

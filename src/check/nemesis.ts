@@ -1,0 +1,98 @@
+// Faults injected during a run, one at a time, each healed before the next and all before the
+// run ends: kill (SIGKILL a server, restart it on the same data dir), pause (SIGSTOP, then
+// SIGCONT), partition (cut the clients' link to a server through the tool's proxy). Bounded in
+// count and duration; every fault is recorded as a window in the history.
+
+import { fourLetter } from './four_letter.js';
+import type { FaultProxy } from './proxy.js';
+import type { Recorder } from './recorder.js';
+import type { ServerNode } from './server_node.js';
+import type { Target } from './targets.js';
+
+export type NemesisKind = 'kill' | 'pause' | 'partition';
+export const NEMESIS_KINDS: readonly NemesisKind[] = ['kill', 'pause', 'partition'];
+
+export interface NemesisOptions {
+  readonly kinds: readonly NemesisKind[];
+  readonly faults_max: number;
+  /** Quiet time between faults, drawn uniformly from [min, max]. */
+  readonly gap_ms: readonly [number, number];
+  /** How long a pause or partition lasts (kill: until the restart is ready). */
+  readonly duration_ms: readonly [number, number];
+  /** No fault starts after this recorder time. */
+  readonly until_ms: number;
+}
+
+export interface NemesisDeps {
+  readonly rec: Recorder;
+  readonly target: Target;
+  /** One proxy per server, in target.nodes order (partition needs them). */
+  readonly proxies: readonly FaultProxy[];
+  readonly rng: () => number;
+  /** Sleeps, returning early (true) when the run is stopping. */
+  pause(ms: number): Promise<boolean>;
+  log(line: string): void;
+}
+
+function between(rng: () => number, [lo, hi]: readonly [number, number]): number {
+  return lo + rng() * (hi - lo);
+}
+
+/** "leader" / "follower" / "standalone" from srvr, for the record (null if it does not answer). */
+async function mode(node: ServerNode): Promise<string | null> {
+  const text = await fourLetter(node.port, 'srvr', 1_000).catch(() => '');
+  return /Mode: (\w+)/.exec(text)?.[1] ?? null;
+}
+
+async function kill(d: NemesisDeps, node: ServerNode): Promise<void> {
+  const role = await mode(node);
+  const pid = node.pid;
+  const h = d.rec.faultStarted('kill', node.name, `SIGKILL pid ${pid}${role === null ? '' : ` (${role})`}`);
+  await node.kill();
+  const ready = await d.target.restart(node);
+  d.rec.faultHealed(h, ready ? `restarted as pid ${node.pid}` : `restart as pid ${node.pid} NOT ready in time`);
+  d.log(`nemesis: killed ${node.name} pid ${pid}${role === null ? '' : ` (${role})`}, restarted as pid ${node.pid}${ready ? '' : ' (not ready)'}`);
+}
+
+async function pause(d: NemesisDeps, node: ServerNode, ms: number): Promise<void> {
+  const h = d.rec.faultStarted('pause', node.name, `SIGSTOP pid ${node.pid} for ${Math.round(ms)} ms`);
+  node.pause();
+  await d.pause(ms);
+  node.resume();
+  d.rec.faultHealed(h, 'SIGCONT');
+  d.log(`nemesis: paused ${node.name} pid ${node.pid} for ${Math.round(ms)} ms`);
+}
+
+async function partition(d: NemesisDeps, index: number, ms: number): Promise<void> {
+  const proxy = d.proxies[index]!;
+  const name = d.target.nodes[index]?.name ?? `server ${index + 1}`;
+  const h = d.rec.faultStarted('partition', `clients<->${name}`, `link cut for ${Math.round(ms)} ms`);
+  proxy.partition();
+  await d.pause(ms);
+  proxy.heal();
+  d.rec.faultHealed(h, 'healed');
+  d.log(`nemesis: cut clients from ${name} for ${Math.round(ms)} ms`);
+}
+
+/** Kinds that can be applied to this target. */
+export function applicableKinds(kinds: readonly NemesisKind[], target: Target, proxies: readonly FaultProxy[]): NemesisKind[] {
+  return kinds.filter((k) => (k === 'partition' ? proxies.length > 0 : target.nodes.length > 0));
+}
+
+/** Runs faults until until_ms, the fault bound, or the stop; every fault is healed on return. */
+export async function runNemesis(o: NemesisOptions, d: NemesisDeps): Promise<number> {
+  const kinds = applicableKinds(o.kinds, d.target, d.proxies);
+  let count = 0;
+  while (kinds.length > 0 && count < o.faults_max) {
+    if (await d.pause(between(d.rng, o.gap_ms))) break;
+    if (d.rec.now() >= o.until_ms) break;
+    const kind = kinds[Math.floor(d.rng() * kinds.length)]!;
+    const index = Math.floor(d.rng() * Math.max(1, d.target.nodes.length));
+    const ms = between(d.rng, o.duration_ms);
+    count++;
+    if (kind === 'kill') await kill(d, d.target.nodes[index]!);
+    else if (kind === 'pause') await pause(d, d.target.nodes[index]!, ms);
+    else await partition(d, Math.min(index, d.proxies.length - 1), ms);
+  }
+  return count;
+}

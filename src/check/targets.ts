@@ -1,0 +1,157 @@
+// What `waitfree check` runs against: servers it launches (waitfree standalone, Apache ZooKeeper
+// standalone or a 3-server ensemble), each in a fresh temp dir with its own data dir, or servers
+// already running (--connect: nothing to crash, so the nemesis is limited to none).
+//
+// Invariants: every process is a ServerNode we spawned, addressed by PID; stop() stops exactly
+// those and removes exactly the temp dir created here. Launched servers listen on 127.0.0.1 only.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { apacheZkAvailable, freePort, REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from '../testing/launch.js';
+import { ServerNode } from './server_node.js';
+
+export type LaunchKind = 'standalone' | 'zookeeper' | 'zookeeper:3';
+export const LAUNCH_KINDS: readonly LaunchKind[] = ['standalone', 'zookeeper', 'zookeeper:3'];
+
+export type TargetSpec = { readonly kind: 'connect'; readonly hosts: string } | { readonly kind: 'launch'; readonly launch: LaunchKind };
+
+export interface Target {
+  readonly description: string;
+  /** Every server's client address, comma-separated. */
+  readonly connect_string: string;
+  /** Processes a nemesis may crash or pause (empty with --connect). */
+  readonly nodes: readonly ServerNode[];
+  /** Starts a killed node again (same config and data dir); false if it was not ready in time. */
+  restart(node: ServerNode): Promise<boolean>;
+  /** Stops every process we started and removes our temp dir. */
+  stop(): Promise<void>;
+}
+
+export interface LaunchSettings {
+  readonly tick_time_ms: number;
+  readonly start_timeout_ms: number;
+  /** Snapshots every snapCount/2..snapCount txns: small, so runs cross snapshots and recoveries. */
+  readonly snap_count: number;
+}
+
+export const LAUNCH_DEFAULTS: LaunchSettings = { tick_time_ms: 1000, start_timeout_ms: 60_000, snap_count: 2000 };
+
+/** Attempts with a fresh port when a server fails to start (another process took the free port). */
+const START_ATTEMPTS_MAX = 3;
+
+function commonCfg(port: number, data_dir: string, s: LaunchSettings): string[] {
+  return [
+    `tickTime=${s.tick_time_ms}`,
+    `clientPort=${port}`,
+    'clientPortAddress=127.0.0.1',
+    `dataDir=${data_dir}`,
+    'maxClientCnxns=0',
+    'admin.enableServer=false',
+    '4lw.commands.whitelist=*',
+    `snapCount=${s.snap_count}`,
+  ];
+}
+
+const JAVA_ARGS = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', `${ZK_JAR}:${SLF4J_SIMPLE_JAR}`];
+
+function waitfreeNode(dir: string, port: number, s: LaunchSettings): ServerNode {
+  const cfg = join(dir, 'waitfree.cfg');
+  writeFileSync(cfg, [...commonCfg(port, join(dir, 'data'), s), 'waitfree.readWorkers=2'].join('\n') + '\n');
+  return new ServerNode({ name: 'waitfree', command: process.execPath, args: [join(REPO_ROOT, 'bin', 'waitfree.js'), 'server', '--config', cfg], cwd: dir, port });
+}
+
+function zkStandaloneNode(dir: string, port: number, s: LaunchSettings): ServerNode {
+  const cfg = join(dir, 'zoo.cfg');
+  writeFileSync(cfg, commonCfg(port, join(dir, 'data'), s).join('\n') + '\n');
+  return new ServerNode({ name: 'zookeeper', command: 'java', args: [...JAVA_ARGS, 'org.apache.zookeeper.server.ZooKeeperServerMain', cfg], cwd: dir, port });
+}
+
+/** Spawns a single server, retrying on a new port if it does not come up. */
+async function launchSingle(make: (dir: string, port: number) => ServerNode, s: LaunchSettings, root: string): Promise<ServerNode> {
+  let last = '';
+  for (let attempt = 1; attempt <= START_ATTEMPTS_MAX; attempt++) {
+    const dir = join(root, `attempt${attempt}`);
+    mkdirSync(join(dir, 'data'), { recursive: true });
+    const node = make(dir, await freePort());
+    node.spawn();
+    if (await node.waitReady(s.start_timeout_ms)) return node;
+    last = node.output();
+    await node.stop();
+  }
+  throw new Error(`the server did not start (${START_ATTEMPTS_MAX} attempts); its output:\n${last}`);
+}
+
+function singleTarget(description: string, node: ServerNode, root: string, s: LaunchSettings): Target {
+  return {
+    description,
+    connect_string: `127.0.0.1:${node.port}`,
+    nodes: [node],
+    restart: (n) => respawn(n, s),
+    stop: async () => {
+      await node.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+async function respawn(node: ServerNode, s: LaunchSettings): Promise<boolean> {
+  if (!node.alive()) node.spawn();
+  return node.waitReady(s.start_timeout_ms);
+}
+
+interface QuorumPorts {
+  readonly client: number;
+  readonly quorum: number;
+  readonly election: number;
+}
+
+async function launchEnsemble(size: number, s: LaunchSettings, root: string): Promise<Target> {
+  const ports: QuorumPorts[] = [];
+  for (let i = 0; i < size; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
+  const nodes = ports.map((p, i) => {
+    const dir = join(root, `zk${i + 1}`);
+    mkdirSync(join(dir, 'data'), { recursive: true });
+    writeFileSync(join(dir, 'data', 'myid'), `${i + 1}\n`);
+    const servers = ports.map((q, j) => `server.${j + 1}=127.0.0.1:${q.quorum}:${q.election}`);
+    const cfg = join(dir, 'zoo.cfg');
+    writeFileSync(cfg, [...commonCfg(p.client, join(dir, 'data'), s), 'initLimit=20', 'syncLimit=10', ...servers].join('\n') + '\n');
+    return new ServerNode({ name: `zk${i + 1}`, command: 'java', args: [...JAVA_ARGS, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg], cwd: dir, port: p.client });
+  });
+  for (const n of nodes) n.spawn();
+  const ready = await Promise.all(nodes.map((n) => n.waitReady(s.start_timeout_ms)));
+  const target: Target = {
+    description: `Apache ZooKeeper ensemble of ${size} (${nodes.map((n) => `${n.name} pid ${n.pid} port ${n.port}`).join(', ')})`,
+    connect_string: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
+    nodes,
+    restart: (n) => respawn(n, s),
+    stop: async () => {
+      await Promise.all(nodes.map((n) => n.stop()));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  if (!ready.every((r) => r)) {
+    const out = nodes.map((n) => `--- ${n.name} ---\n${n.output()}`).join('\n');
+    await target.stop();
+    throw new Error(`the ensemble did not start; outputs:\n${out}`);
+  }
+  return target;
+}
+
+export async function openTarget(spec: TargetSpec, s: LaunchSettings = LAUNCH_DEFAULTS): Promise<Target> {
+  if (spec.kind === 'connect') {
+    return { description: `servers at ${spec.hosts}`, connect_string: spec.hosts, nodes: [], restart: async () => false, stop: async () => undefined };
+  }
+  if (spec.launch !== 'standalone' && !apacheZkAvailable()) throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR}, ${SLF4J_SIMPLE_JAR}, java)`);
+  const root = mkdtempSync(join(tmpdir(), 'waitfree-check-'));
+  try {
+    if (spec.launch === 'zookeeper:3') return await launchEnsemble(3, s, root);
+    const make = spec.launch === 'standalone' ? (d: string, p: number) => waitfreeNode(d, p, s) : (d: string, p: number) => zkStandaloneNode(d, p, s);
+    const node = await launchSingle(make, s, root);
+    const what = spec.launch === 'standalone' ? 'waitfree standalone' : 'Apache ZooKeeper standalone';
+    return singleTarget(`${what} (pid ${node.pid}, 127.0.0.1:${node.port})`, node, root, s);
+  } catch (e) {
+    rmSync(root, { recursive: true, force: true });
+    throw e;
+  }
+}
