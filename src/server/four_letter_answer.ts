@@ -28,7 +28,7 @@ import { packageVersion } from '../cli/version.js';
 import type { ServerConfig } from '../config/server_config.js';
 import { readRingStats } from '../ring/stats.js';
 import { mergeListings, type ListingOrder, type WatchListingPart } from '../watch/watch_listing.js';
-import type { ShardConnStats, ShardStats, StatsDetail } from '../workers/control.js';
+import { STATS_SUMMARY, type ShardConnStats, type ShardStats, type StatsDetail } from '../workers/control.js';
 import type { Topology } from '../workers/topology.js';
 import type { ReplicaWorkers } from './server.js';
 
@@ -115,6 +115,8 @@ function shardDetail(needs: readonly StatsPart[], config: ServerConfig): StatsDe
   return {
     connections: needs.includes('connections'),
     watches: order === null ? null : { order, bytes_max: config.watch_listing_bytes_max },
+    sessions: needs.includes('connections') || needs.includes('sessions'),
+    ephemerals: needs.includes('ephemerals'),
   };
 }
 
@@ -174,7 +176,7 @@ export async function gatherStats(
   const detail = shardDetail(needs, config);
   const [net, commit, gathered] = await Promise.all([
     workers.net.request('stats') as Promise<NetStats>,
-    workers.commit.request('stats') as Promise<CommitStats>,
+    workers.commit.request('stats', { ...STATS_SUMMARY, sessions: detail.sessions, ephemerals: detail.ephemerals }) as Promise<CommitStats>,
     detail.watches === null
       ? Promise.all(workers.shards.map((s) => s.request('stats', detail) as Promise<ShardStats>)).then((shards) => ({ shards, listing: null }))
       : shardStatsWithListing(workers, detail),

@@ -30,7 +30,7 @@ import { Doorbell } from './doorbell.js';
 import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
 import { CommitStream, NO_SHARD, ShardToCommit } from './link_kinds.js';
 import type { WorkerInit } from './topology.js';
-import { serveControl } from './control.js';
+import { serveControl, type StatsDetail } from './control.js';
 
 const POLL_FRAMES_MAX = 1024;
 const IDLE_WAIT_MS_MAX = 50;
@@ -342,7 +342,9 @@ class CommitWorker {
     }
   };
 
-  stats(): Record<string, unknown> {
+  /** Counters always; the session table and ephemerals (O(sessions), O(ephemerals) on this, the
+   *  write path's, thread) only when a command asks for them (cons/stat, dump). */
+  stats(detail: StatsDetail): Record<string, unknown> {
     const tree = this.core.tree;
     return {
       last_zxid: tree.last_zxid,
@@ -350,8 +352,8 @@ class CommitWorker {
       approximate_data_size: tree.approximate_data_size,
       ephemerals_count: tree.ephemerals_count,
       sessions: this.core.sessions.size,
-      ephemerals: this.core.ephemeralsBySession(),
-      session_list: this.core.sessionList(),
+      ephemerals: detail.ephemerals ? this.core.ephemeralsBySession() : [],
+      session_list: detail.sessions ? this.core.sessionList() : [],
       frames_in: this.frames_in,
       read_only: this.core.read_only,
       durable_zxid: this.gc.durable_zxid,
@@ -450,7 +452,7 @@ async function main(): Promise<void> {
   let serve: () => void = () => {};
   const serve_asked = new Promise<void>((resolve) => (serve = resolve));
   serveControl({
-    stats: () => worker?.stats() ?? { starting: true },
+    stats: (detail: StatsDetail) => worker?.stats(detail) ?? { starting: true },
     stop: async () => {
       if (worker !== null) await worker.stop();
       else process.exit(0);

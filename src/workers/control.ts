@@ -15,10 +15,14 @@ export interface StatsDetail {
   readonly connections: boolean;
   /** A watch listing (wchc, wchp; the admin watches commands): O(watches), built in slices. */
   readonly watches: WatchListingRequest | null;
+  /** The commit worker's session table (cons, stat: session expiry; dump): O(sessions). */
+  readonly sessions: boolean;
+  /** The commit worker's ephemerals by session (dump): O(ephemerals). */
+  readonly ephemerals: boolean;
 }
 
 /** Counters only: what srvr, mntr, wchs, isro, conf, envi and /metrics need. */
-export const STATS_SUMMARY: StatsDetail = { connections: false, watches: null };
+export const STATS_SUMMARY: StatsDetail = { connections: false, watches: null, sessions: false, ephemerals: false };
 
 /** One connection as a shard reports it (cons, stat, dump). */
 export interface ShardConnStats {
