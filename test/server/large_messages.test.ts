@@ -175,6 +175,32 @@ describe('bulk work at the bounds', () => {
   }, 120_000);
 });
 
+describe('a multi of 10,000 ops', () => {
+  it('applies all of them atomically, or none when the last one fails', async () => {
+    server = await startTestServer({ read_workers: 2 });
+    const c = await connect(server.port);
+    const other = await connect(server.port);
+    expect(asReply(await c.request(CREATE, { path: '/m', data: null, acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+    const create = (i: number) => ({ type: CREATE, request: { path: `/m/${String(i).padStart(5, '0')}`, data: utf8('v'), acl: OPEN_ACL, flags: 0 } }) as const;
+    const ops = Array.from({ length: 10_000 }, (_, i) => create(i));
+    const ok = asReply(await c.request(14, { ops }));
+    expect(ok.err).toBe(0);
+    expect((ok.body as MultiResult[]).length).toBe(10_000);
+    const count = asReply(await other.request(GET_ALL_CHILDREN_NUMBER, { path: '/m' }));
+    expect((count.body as { totalNumber: number }).totalNumber).toBe(10_000);
+
+    // The same 9,999 new names plus one that exists: nothing of it is applied.
+    const failing = [...Array.from({ length: 9_999 }, (_, i) => create(10_000 + i)), create(0)];
+    const bad = asReply(await c.request(14, { ops: failing }));
+    const results = bad.body as MultiResult[];
+    expect(results.length).toBe(10_000);
+    expect(results.every((r) => r.type === -1)).toBe(true);
+    expect((results[9_999] as { response: { err: number } }).response.err).toBe(-110); // NODEEXISTS
+    const after = asReply(await other.request(GET_ALL_CHILDREN_NUMBER, { path: '/m' }));
+    expect((after.body as { totalNumber: number }).totalNumber).toBe(10_000);
+  });
+});
+
 describe('a client that never reads its replies', () => {
   it('is cut off once its unsent output passes waitfree.connOutboundBytesMax; others are unaffected', async () => {
     server = await startTestServer({ read_workers: 1, conn_outbound_bytes_max: 1024 * 1024 });
