@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { fourLetter as fourLetterWord } from '../../src/check/four_letter.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,27 +67,11 @@ function onPath(cmd: string): boolean {
 /** Finds a free TCP port on 127.0.0.1 (the one in src/testing/launch.ts). */
 export { freePort };
 
-/** Sends a four-letter word and returns everything the server writes before closing. */
+/** Sends a four-letter word and returns everything the server writes before closing (the
+ *  product's own, from `waitfree check`). */
 export function fourLetter(port: number, cmd: string, timeout_ms = 5_000): Promise<string> {
   if (cmd.length !== 4) throw new Error(`four-letter word must be 4 chars: ${cmd}`);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const sock = net.connect({ host: '127.0.0.1', port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`fourLetter ${cmd} on ${port}: timeout after ${timeout_ms} ms`));
-    }, timeout_ms);
-    sock.on('connect', () => sock.write(cmd));
-    sock.on('data', (b) => chunks.push(b));
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-  });
+  return fourLetterWord(port, cmd, timeout_ms);
 }
 
 /**
