@@ -39,7 +39,8 @@ Exit code: 0 valid, 1 invalid, 2 unknown or error.
                          standalone), zookeeper:3 (Apache ZooKeeper ensemble of 3).
   --history FILE         Re-check a recorded history (JSON lines) instead of running.
   --workload W           register, queue, lock, ephemeral, multi or all (default register).
-  --nemesis N            none, kill, pause, partition or all (default none).
+  --nemesis N            none, kill, pause, partition, slow-disk or all (default none).
+                         slow-disk: windows of slow txn log syncs (waitfree only).
   --time S               Seconds of load (default 30; 1..86400).
   --seed N               Seed of the workloads' and the nemesis' choices (default random).
   --out DIR              Where to write history.jsonl and timeline.svg (default a new temp dir).

@@ -1,16 +1,28 @@
 // Faults injected during a run, one at a time, each healed before the next and all before the
 // run ends: kill (SIGKILL a server, restart it on the same data dir), pause (SIGSTOP, then
-// SIGCONT), partition (cut the clients' link to a server through the tool's proxy). Bounded in
-// count and duration; every fault is recorded as a window in the history.
+// SIGCONT), partition (cut the clients' link to a server through the tool's proxy), slow-disk
+// (waitfree only: every txn log sync delayed, through the fault file the server follows). Bounded
+// in count and duration; every fault is recorded as a window in the history.
 
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FSYNC_DELAY_FAULT_FILE } from '../log/log_fs.js';
 import { fourLetter } from './four_letter.js';
 import type { FaultProxy } from './proxy.js';
 import type { Recorder } from './recorder.js';
 import type { ServerNode } from './server_node.js';
 import type { Target } from './targets.js';
 
-export type NemesisKind = 'kill' | 'pause' | 'partition';
-export const NEMESIS_KINDS: readonly NemesisKind[] = ['kill', 'pause', 'partition'];
+export type NemesisKind = 'kill' | 'pause' | 'partition' | 'slow-disk';
+export const NEMESIS_KINDS: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'slow-disk'];
+
+/** A slow-disk window's delay per log sync, drawn uniformly (us). Under the request timeout. */
+export const SLOW_DISK_DELAY_US: readonly [number, number] = [20_000, 1_000_000];
+/**
+ * A slow-disk window lasts the fault duration plus this: the server re-reads the fault file at
+ * most once a second, so a shorter window could pass unnoticed.
+ */
+export const SLOW_DISK_EXTRA_MS = 2_000;
 
 export interface NemesisOptions {
   readonly kinds: readonly NemesisKind[];
@@ -74,14 +86,43 @@ async function partition(d: NemesisDeps, index: number, ms: number): Promise<voi
   d.log(`nemesis: cut clients from ${name} for ${Math.round(ms)} ms`);
 }
 
+/**
+ * Sets the log sync delay of a waitfree server started with waitfree.log.fsyncDelayUs=-1 (it
+ * re-reads the file at most once a second). Written to a temp name and renamed, so the server
+ * never reads half a number.
+ */
+export function setFsyncDelay(fault_dir: string, delay_us: number): void {
+  const file = join(fault_dir, FSYNC_DELAY_FAULT_FILE);
+  writeFileSync(`${file}.tmp`, `${Math.round(delay_us)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+async function slowDisk(d: NemesisDeps, node: ServerNode, ms: number): Promise<void> {
+  const dir = node.spec.fault_dir!;
+  const delay_us = Math.round(between(d.rng, SLOW_DISK_DELAY_US));
+  const window_ms = ms + SLOW_DISK_EXTRA_MS;
+  const h = d.rec.faultStarted('slow-disk', node.name, `log sync +${Math.round(delay_us / 1000)} ms for ${Math.round(window_ms)} ms`);
+  setFsyncDelay(dir, delay_us);
+  await d.pause(window_ms);
+  setFsyncDelay(dir, 0);
+  d.rec.faultHealed(h, 'delay 0 (applied within 1 s)');
+  d.log(`nemesis: slowed ${node.name}'s log syncs by ${Math.round(delay_us / 1000)} ms for ${Math.round(window_ms)} ms`);
+}
+
 /** Kinds that can be applied to this target. */
 export function applicableKinds(kinds: readonly NemesisKind[], target: Target, proxies: readonly FaultProxy[]): NemesisKind[] {
-  return kinds.filter((k) => (k === 'partition' ? proxies.length > 0 : target.nodes.length > 0));
+  return kinds.filter((k) => {
+    if (k === 'partition') return proxies.length > 0;
+    if (k === 'slow-disk') return target.nodes.length > 0 && target.nodes.every((n) => n.spec.fault_dir !== undefined);
+    return target.nodes.length > 0;
+  });
 }
 
 /** Runs faults until until_ms, the fault bound, or the stop; every fault is healed on return. */
 export async function runNemesis(o: NemesisOptions, d: NemesisDeps): Promise<number> {
   const kinds = applicableKinds(o.kinds, d.target, d.proxies);
+  const skipped = o.kinds.filter((k) => !kinds.includes(k));
+  if (skipped.length > 0) d.log(`nemesis: ${skipped.join(', ')} cannot be applied to this target: skipped`);
   let count = 0;
   while (kinds.length > 0 && count < o.faults_max) {
     if (await d.pause(between(d.rng, o.gap_ms))) break;
@@ -92,6 +133,7 @@ export async function runNemesis(o: NemesisOptions, d: NemesisDeps): Promise<num
     count++;
     if (kind === 'kill') await kill(d, d.target.nodes[index]!);
     else if (kind === 'pause') await pause(d, d.target.nodes[index]!, ms);
+    else if (kind === 'slow-disk') await slowDisk(d, d.target.nodes[index]!, ms);
     else await partition(d, Math.min(index, d.proxies.length - 1), ms);
   }
   return count;

@@ -23,6 +23,11 @@ export interface NodeSpec {
   readonly cwd: string;
   /** The client port on 127.0.0.1 (readiness: a session handshake succeeds). */
   readonly port: number;
+  /**
+   * waitfree only: the data dir its fault files go in (the server runs with
+   * waitfree.log.fsyncDelayUs=-1, so it follows fault.fsync_delay_us there). Absent: no slow disk.
+   */
+  readonly fault_dir?: string;
 }
 
 export class ServerNode {

@@ -57,8 +57,9 @@ const JAVA_ARGS = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-
 
 function waitfreeNode(dir: string, port: number, s: LaunchSettings): ServerNode {
   const cfg = join(dir, 'waitfree.cfg');
-  writeFileSync(cfg, [...commonCfg(port, join(dir, 'data'), s), 'waitfree.readWorkers=2'].join('\n') + '\n');
-  return new ServerNode({ name: 'waitfree', command: process.execPath, args: [join(REPO_ROOT, 'bin', 'waitfree.js'), 'server', '--config', cfg], cwd: dir, port });
+  // fsyncDelayUs=-1: the server follows data/fault.fsync_delay_us, which the slow-disk nemesis writes.
+  writeFileSync(cfg, [...commonCfg(port, join(dir, 'data'), s), 'waitfree.readWorkers=2', 'waitfree.log.fsyncDelayUs=-1'].join('\n') + '\n');
+  return new ServerNode({ name: 'waitfree', command: process.execPath, args: [join(REPO_ROOT, 'bin', 'waitfree.js'), 'server', '--config', cfg], cwd: dir, port, fault_dir: join(dir, 'data') });
 }
 
 function zkStandaloneNode(dir: string, port: number, s: LaunchSettings): ServerNode {

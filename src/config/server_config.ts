@@ -92,6 +92,9 @@ export interface ServerConfig {
   readonly log_segment_bytes: number;
   /** How a log write is made durable: write + fdatasync, or an O_DSYNC write (see log_writer.ts). */
   readonly log_sync_method: 'fdatasync' | 'dsync';
+  /** Fault injection for tests: microseconds added to every log sync (0 = none, the default);
+   *  -1 = 0 at start, then whatever dataDir/fault.fsync_delay_us says (see log_fs.ts). */
+  readonly log_fsync_delay_us: number;
   /** Snapshots kept (with the log they need); older ones are deleted after each snapshot. */
   readonly snap_retain_count: number;
   /** autopurge.purgeInterval in hours: -1 = purge after every snapshot; 0 = never; N = at most every N hours. */
@@ -346,6 +349,11 @@ const KEYS: KeyTable = {
     name: 'waitfree.log.syncMethod', aliases: [], field: 'log_sync_method', default: 'fdatasync',
     type: { kind: 'string', format: 'choice', choices: ['fdatasync', 'dsync'] },
     help: 'How a log batch is made durable (with waitfree.fsync=always): fdatasync = write, then fdatasync; dsync = log segments opened with O_DSYNC, so the write itself is durable (one trip to the I/O thread pool instead of two; within noise of fdatasync on this machine, BENCHMARKS.md). Like PostgreSQL\'s wal_sync_method.',
+  },
+  log_fsync_delay_us: {
+    name: 'waitfree.log.fsyncDelayUs', aliases: [], field: 'log_fsync_delay_us', default: 0,
+    type: { kind: 'int', min: 0, max: 10_000_000, sentinel: { value: -1, meaning: 'follow dataDir/fault.fsync_delay_us at runtime' } },
+    help: 'FAULT INJECTION, for testing only (a slow disk): microseconds of delay added to every txn log sync, so writes are acknowledged that much later. 0 (default) = none. -1 = none at start, then the number in dataDir/fault.fsync_delay_us (re-read at most once a second; missing file = 0), which `waitfree check --nemesis slow-disk` writes. Logged loudly at start when not 0.',
   },
   snap_retain_count: {
     name: 'autopurge.snapRetainCount', aliases: [], field: 'snap_retain_count', default: 3,

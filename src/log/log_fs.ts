@@ -4,6 +4,7 @@
 // worker keeps prepping while a write + fdatasync is in flight.
 
 import fs from 'node:fs';
+import { join } from 'node:path';
 
 export interface LogFs {
   /** flags: fs.open's string or numeric flags (numeric for O_DSYNC). */
@@ -51,6 +52,98 @@ export const NODE_LOG_FS: LogFs = {
     }
   },
 };
+
+/** The file `waitfree.log.fsyncDelayUs=-1` follows (in dataDir): a decimal number of microseconds. */
+export const FSYNC_DELAY_FAULT_FILE = 'fault.fsync_delay_us';
+/** Largest delay taken from the fault file (as the config key's bound): 10 s. */
+export const FSYNC_DELAY_US_MAX = 10_000_000;
+/** The fault file is re-read at most this often. */
+const FSYNC_DELAY_REREAD_MS = 1_000;
+
+/**
+ * Fault injection (waitfree.log.fsyncDelayUs): a delay added to every log sync, fixed, or
+ * following a file the test harness rewrites while the server runs. A file rather than an admin
+ * command: the delay is applied in the commit worker, which has no HTTP server, so a command
+ * would need a new message kind through the supervisor; a file in dataDir needs nothing but this
+ * class, and only servers started with -1 ever look at it.
+ *
+ * Invariant: the file is read asynchronously, at most once per FSYNC_DELAY_REREAD_MS, never on
+ * the sync's own path (a new value applies from a later sync on). A missing file means 0; an
+ * unreadable or malformed one keeps the previous value (and says so, once per distinct text).
+ */
+export class FsyncDelay {
+  private delay_us: number;
+  private next_read_ms = 0;
+  private reading = false;
+  private last_bad = '';
+
+  private constructor(
+    initial_us: number,
+    /** null: fixed delay. */
+    private readonly fault_file: string | null,
+    private readonly log: (line: string) => void,
+  ) {
+    this.delay_us = initial_us;
+  }
+
+  /**
+   * The delay for `waitfree.log.fsyncDelayUs` = config_us, or null for 0 (no delay: the log
+   * writer's sync path stays as it was). Warns loudly when not null.
+   */
+  static fromConfig(config_us: number, data_dir: string, log: (line: string) => void = (l) => console.warn(l)): FsyncDelay | null {
+    if (config_us === 0) return null;
+    if (config_us === -1) {
+      const file = join(data_dir, FSYNC_DELAY_FAULT_FILE);
+      log(`waitfree: WARNING: FAULT INJECTION ON (waitfree.log.fsyncDelayUs=-1): every txn log sync is delayed by the microseconds in ${file}. For testing only.`);
+      return new FsyncDelay(0, file, log);
+    }
+    log(`waitfree: WARNING: FAULT INJECTION ON (waitfree.log.fsyncDelayUs=${config_us}): every txn log sync is delayed by ${config_us} us. For testing only.`);
+    return new FsyncDelay(config_us, null, log);
+  }
+
+  get current_us(): number {
+    return this.delay_us;
+  }
+
+  /** Sleeps for the current delay; schedules a re-read of the fault file when one is due. */
+  wait(): Promise<void> {
+    if (this.fault_file !== null) this.maybeReread(this.fault_file);
+    const us = this.delay_us;
+    if (us <= 0) return Promise.resolve();
+    return new Promise((resolve) => setTimeout(resolve, us / 1000));
+  }
+
+  private maybeReread(file: string): void {
+    const now = performance.now();
+    if (this.reading || now < this.next_read_ms) return;
+    this.reading = true;
+    this.next_read_ms = now + FSYNC_DELAY_REREAD_MS;
+    fs.readFile(file, 'utf8', (err, text) => {
+      this.reading = false;
+      if (err !== null) {
+        if (err.code === 'ENOENT') this.set(0);
+        else this.bad(`cannot read ${file}: ${describeFsError(err)}`);
+        return;
+      }
+      const t = text.trim();
+      const n = Number(t);
+      if (/^\d+$/.test(t) && Number.isSafeInteger(n) && n <= FSYNC_DELAY_US_MAX) this.set(n);
+      else this.bad(`${file} holds ${JSON.stringify(t.slice(0, 40))}, not an integer 0..${FSYNC_DELAY_US_MAX}: keeping ${this.delay_us} us`);
+    });
+  }
+
+  private set(us: number): void {
+    if (us === this.delay_us) return;
+    this.delay_us = us;
+    this.log(`waitfree: WARNING: FAULT INJECTION: txn log sync delay now ${us} us`);
+  }
+
+  private bad(message: string): void {
+    if (message === this.last_bad) return;
+    this.last_bad = message;
+    this.log(`waitfree: warning: ${message}`);
+  }
+}
 
 /** A short description of a file-system error for logs and clients: "ENOSPC (no space left on device)". */
 export function describeFsError(e: unknown): string {

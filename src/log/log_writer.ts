@@ -14,7 +14,7 @@
 import { constants as FS } from 'node:fs';
 import { join } from 'node:path';
 import { SPARE_SEGMENT, segmentName } from './data_dir.js';
-import type { LogFs } from './log_fs.js';
+import type { FsyncDelay, LogFs } from './log_fs.js';
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES } from './segment_format.js';
 
 export interface LogWriterOptions {
@@ -29,6 +29,8 @@ export interface LogWriterOptions {
    * once durable (one trip). PostgreSQL's wal_sync_method, the two options that matter on Linux.
    */
   sync_method?: 'fdatasync' | 'dsync';
+  /** Fault injection (waitfree.log.fsyncDelayUs): waited before every log sync; null/absent = none. */
+  fsync_delay?: FsyncDelay | null;
   now_ms(): number;
 }
 
@@ -40,6 +42,11 @@ export interface LogTail {
   end_offset: number;
   /** A torn tail was found: bytes from end_offset on are garbage to remove first. */
   torn: boolean;
+  /**
+   * With a torn tail: where its non-zero bytes end (recovery saw a run of zeros from here on, see
+   * segment_format.ts scanSegment); null when unknown (they may reach the end of the file).
+   */
+  dirty_end: number | null;
 }
 
 const ZERO_FILL_CHUNK_BYTES = 1 << 20;
@@ -63,16 +70,23 @@ export class LogWriter {
 
   /** Segments are opened with O_DSYNC: writes are durable when they return, no fdatasync. */
   private readonly dsync: boolean;
+  private readonly fsync_delay: FsyncDelay | null;
 
   private constructor(
     private readonly fs: LogFs,
     private readonly opts: LogWriterOptions,
   ) {
     this.dsync = opts.fsync && opts.sync_method === 'dsync';
+    this.fsync_delay = opts.fsync_delay ?? null;
   }
 
-  /** Makes what was written to fd durable, unless the fd is O_DSYNC (already) or fsync is off. */
+  /**
+   * Makes what was written to fd durable, unless the fd is O_DSYNC (already) or fsync is off.
+   * The fault-injection delay applies to every batch, whatever the fsync settings.
+   */
   private async sync(fd: number): Promise<void> {
+    // Only with fault injection on: with it off (the default) this is one null test per batch.
+    if (this.fsync_delay !== null) await this.fsync_delay.wait();
     if (this.opts.fsync && !this.dsync) await this.fs.fdatasync(fd);
   }
 
@@ -87,13 +101,19 @@ export class LogWriter {
   private async reopen(tail: LogTail): Promise<OpenSegment> {
     const fd = await this.fs.open(tail.path, this.dsync ? FS.O_RDWR | FS.O_DSYNC : 'r+');
     let size = await this.fs.fileSize(fd);
-    // Drop whatever follows the good records (a torn batch): recovery checked that a clean tail
-    // is all zeros, so only a torn one needs cutting. Then zero-fill up to the segment size.
-    if (tail.torn && size > tail.end_offset) {
-      await this.fs.ftruncate(fd, tail.end_offset);
-      size = tail.end_offset;
-    }
     const target = Math.max(this.opts.segment_bytes, tail.end_offset);
+    // Drop whatever follows the good records (a torn batch): recovery found zeros after a clean
+    // tail, so only a torn one needs removing. In a preallocated segment whose damage ends before
+    // the end of the file, zeroing just the damaged bytes is enough (the rest is zeros already);
+    // otherwise cut the file there and zero-fill it back up to the segment size.
+    if (tail.torn && size > tail.end_offset) {
+      if (size >= target && tail.dirty_end !== null && tail.dirty_end < size) {
+        await this.zeroFill(fd, tail.end_offset, tail.dirty_end);
+      } else {
+        await this.fs.ftruncate(fd, tail.end_offset);
+        size = tail.end_offset;
+      }
+    }
     await this.zeroFill(fd, size, target);
     if (!this.dsync) await this.fs.fdatasync(fd);
     return { fd, path: tail.path, offset: tail.end_offset, allocated: target };

@@ -5,7 +5,8 @@
 //   record  = u32 crc32c(bytes 4..8+len) | u32 len | payload (len bytes: one txn, txn_codec.ts)
 //
 // All integers big-endian. The checksum covers the length too, so a flipped length bit is caught.
-// A record header of 8 zero bytes marks the end of the written part (the preallocated zeros).
+// A record header of 8 zero bytes followed by a run of zeros marks the end of the written part
+// (the preallocated zeros); scanSegment says why that run need not reach the end of the file.
 // Invariants of a well-formed segment: the first record's zxid is first_zxid and each next
 // record's zxid is one more; after the last record there are only zeros.
 
@@ -80,34 +81,89 @@ export function payloadZxid(view: DataView, payload_start: number): number {
   return view.getInt32(payload_start + PAYLOAD_ZXID_OFFSET) * U32 + view.getUint32(payload_start + PAYLOAD_ZXID_OFFSET + 4);
 }
 
+
 /** True when bytes[start, end) are all zero. */
 export function allZero(bytes: Uint8Array, start: number, end: number): boolean {
-  const CHUNK = 64 * 1024;
-  const zeros = ZERO_CHUNK;
-  for (let at = start; at < end; at += CHUNK) {
-    const n = Math.min(CHUNK, end - at);
-    if (Buffer.compare(Buffer.from(bytes.buffer, bytes.byteOffset + at, n), zeros.subarray(0, n)) !== 0) return false;
+  for (let at = start; at < end; at += ZERO_CHUNK.length) {
+    const n = Math.min(ZERO_CHUNK.length, end - at);
+    if (Buffer.compare(Buffer.from(bytes.buffer, bytes.byteOffset + at, n), ZERO_CHUNK.subarray(0, n)) !== 0) return false;
   }
   return true;
 }
 const ZERO_CHUNK = Buffer.alloc(64 * 1024);
 
-export type RecordCheck = { ok: true; len: number; zxid: number } | { ok: false; reason: string };
+// ---- reading a segment without holding all of it ----
+
+/**
+ * Random access to a segment's bytes, one window at a time, so a scan never needs the whole
+ * (preallocated, mostly zero) file in memory. segment_file.ts reads a file in bounded chunks;
+ * memorySegment() wraps bytes already in memory (tests, tools).
+ */
+export interface SegmentBytes {
+  readonly size_bytes: number;
+  /**
+   * Bytes [offset, offset + length) clamped to the end of the segment: exactly
+   * min(length, size_bytes - offset) bytes, index 0 being `offset`. Valid only until the next
+   * call (a file reader reuses its buffer): copy what must outlive it.
+   */
+  window(offset: number, length: number): Uint8Array;
+}
+
+export function memorySegment(bytes: Uint8Array): SegmentBytes {
+  return {
+    size_bytes: bytes.length,
+    window: (offset, length) => bytes.subarray(offset, Math.min(bytes.length, offset + length)),
+  };
+}
+
+/**
+ * The end of the written part of a segment: a run of this many zero bytes (default). Why a run of
+ * zeros ends the log, and why this length, is argued at scanSegment. It must exceed the largest
+ * batch the writer writes at once plus the largest zero-filled field of one record; with the
+ * defaults (batches of 1 MiB plus one txn, jute.maxbuffer 1 MiB) that is about 3 MiB.
+ * zeroRunBytesFor() derives it from other settings.
+ */
+export const ZERO_RUN_BYTES_DEFAULT = 4 << 20;
+
+/** The zero run that ends a segment's written part for these settings (never below the default). */
+export function zeroRunBytesFor(settings: { commit_batch_bytes_max: number; jute_max_buffer_bytes: number }): number {
+  // A batch is sealed once it reaches commit_batch_bytes_max, so it can exceed it by one txn;
+  // a txn record is at most about one request (jute.maxbuffer) plus its own framing.
+  const record_bytes_max = settings.jute_max_buffer_bytes + 64 * 1024;
+  return Math.max(ZERO_RUN_BYTES_DEFAULT, settings.commit_batch_bytes_max + 2 * record_bytes_max);
+}
+
+/** Bytes read per window when walking zeros or searching for records. */
+const SCAN_WINDOW_BYTES = 64 * 1024;
+
+/** True when bytes [from, min(to, size)) of the segment are all zero; reads window by window. */
+function zeroRange(src: SegmentBytes, from: number, to: number): boolean {
+  const end = Math.min(to, src.size_bytes);
+  for (let at = from; at < end; at += SCAN_WINDOW_BYTES) {
+    const win = src.window(at, Math.min(SCAN_WINDOW_BYTES, end - at));
+    if (!allZero(win, 0, win.length)) return false;
+  }
+  return true;
+}
+
+export type RecordCheck =
+  | { ok: true; len: number; zxid: number; /** The payload, valid until the next read of `src`. */ payload: Uint8Array }
+  | { ok: false; reason: string };
 
 /** Validates the record at `at` whose zxid must be `expected_zxid`. */
-export function checkRecord(bytes: Uint8Array, view: DataView, at: number, expected_zxid: number): RecordCheck {
-  const left = bytes.length - at;
+export function checkRecord(src: SegmentBytes, at: number, expected_zxid: number): RecordCheck {
+  const left = src.size_bytes - at;
   if (left < RECORD_HEADER_BYTES) return { ok: false, reason: `${left} bytes left, a record header needs ${RECORD_HEADER_BYTES}` };
-  const len = view.getUint32(at + 4);
+  const len = viewOf(src.window(at, RECORD_HEADER_BYTES)).getUint32(4);
   if (len < RECORD_PAYLOAD_MIN || len > RECORD_PAYLOAD_MAX) return { ok: false, reason: `implausible record length ${len}` };
   if (len > left - RECORD_HEADER_BYTES) return { ok: false, reason: `record length ${len} runs past the end of the file` };
-  if (view.getUint32(at) !== crc32c(bytes.subarray(at + 4, at + RECORD_HEADER_BYTES + len))) {
-    return { ok: false, reason: 'checksum mismatch' };
-  }
-  if (bytes[at + RECORD_HEADER_BYTES] !== TXN_FORMAT_VERSION) return { ok: false, reason: 'unknown txn format version' };
-  const zxid = payloadZxid(view, at + RECORD_HEADER_BYTES);
+  const record = src.window(at, RECORD_HEADER_BYTES + len);
+  const view = viewOf(record);
+  if (view.getUint32(0) !== crc32c(record.subarray(4))) return { ok: false, reason: 'checksum mismatch' };
+  if (record[RECORD_HEADER_BYTES] !== TXN_FORMAT_VERSION) return { ok: false, reason: 'unknown txn format version' };
+  const zxid = payloadZxid(view, RECORD_HEADER_BYTES);
   if (zxid !== expected_zxid) return { ok: false, reason: `zxid 0x${zxid.toString(16)} where 0x${expected_zxid.toString(16)} was expected` };
-  return { ok: true, len, zxid };
+  return { ok: true, len, zxid, payload: record.subarray(RECORD_HEADER_BYTES) };
 }
 
 /** How the records of a segment end. */
@@ -119,6 +175,12 @@ export type ScanEnd =
       reason: string;
       /** Offset of a valid record found after the bad one (so the damage is not at the tail). */
       valid_after: number | null;
+      /**
+       * With no valid record after it: the end of the damaged bytes. [offset, dirty_end) may hold
+       * non-zero bytes; from dirty_end on there is a zero run (or the end of the file). Zeroing
+       * that range is enough to make the tail clean again.
+       */
+      dirty_end: number;
     };
 
 export interface SegmentScan {
@@ -128,51 +190,114 @@ export interface SegmentScan {
   records: number;
 }
 
+export interface ScanOptions {
+  /** A run of this many zero bytes ends the written part (ZERO_RUN_BYTES_DEFAULT; see scanSegment). */
+  zero_run_bytes?: number;
+}
+
 /**
- * Walks the records of a segment (header already checked), calling `visit` with each payload's
- * range. Stops at the clean end (zeros up to the end of the file) or at the first bad record,
- * which it reports with whether a valid record follows it.
+ * Walks the records of a segment (header already checked), calling `visit` with each payload
+ * (a view valid only during the call: decode copies). Stops at the clean end or at the first bad
+ * record, which it reports with whether a valid record follows it.
+ *
+ * Where the written part ends, without reading the whole preallocated file. The writer
+ * (log_writer.ts) zero-fills a segment before its first record and then writes batches
+ * contiguously, each starting where the last one ended, at most one batch in flight, and
+ * acknowledges a batch only once all of it is durable. So the file is: records of acknowledged
+ * batches | at most one batch being written (possibly torn: any subset of its pages landed) |
+ * zeros that were never written. Hence:
+ * - A record header is never zero (its length is at least RECORD_PAYLOAD_MIN), and inside the
+ *   records a run of zeros is at most one zero-filled field of one txn. Inside the one torn batch
+ *   a run of unwritten zeros is shorter than the batch. A zero run of `zero_run_bytes` (larger
+ *   than both) therefore lies after everything ever written: nothing acknowledged can follow it.
+ * - So the clean end is a record boundary followed by `zero_run_bytes` of zeros (or zeros up to
+ *   the end of the file): only that much of the preallocated tail is read, not all of it.
+ * - A zero header followed by non-zero bytes within that run is damage (a zeroed header, a lost
+ *   sector) and goes the way of any bad record: searched past, up to the same kind of zero run,
+ *   for a valid record that would make it fatal.
+ * What this does not see: damage that zeroes `zero_run_bytes` or more starting exactly at a record
+ * boundary, with acknowledged records after it. Telling that apart from the end of the log would
+ * mean reading every segment to its end at every start, for every thread.
  */
 export function scanSegment(
-  bytes: Uint8Array,
+  src: SegmentBytes,
   first_zxid: number,
-  visit: (payload_start: number, payload_end: number, zxid: number) => void,
+  visit: (payload: Uint8Array, zxid: number, payload_offset: number) => void,
+  opts: ScanOptions = {},
 ): SegmentScan {
-  const view = viewOf(bytes);
+  const zero_run_bytes = opts.zero_run_bytes ?? ZERO_RUN_BYTES_DEFAULT;
+  // Shorter than a record header, a zero run could not tell a zeroed header from the end.
+  if (!Number.isSafeInteger(zero_run_bytes) || zero_run_bytes < RECORD_HEADER_BYTES) {
+    throw new RangeError(`zero_run_bytes must be an integer >= ${RECORD_HEADER_BYTES}, got ${zero_run_bytes}`);
+  }
   let at = SEGMENT_HEADER_BYTES;
   let zxid = first_zxid;
   let records = 0;
   for (;;) {
-    const left = bytes.length - at;
-    const blank_header = left < RECORD_HEADER_BYTES ? allZero(bytes, at, bytes.length) : view.getUint32(at) === 0 && view.getUint32(at + 4) === 0;
-    if (blank_header && allZero(bytes, at, bytes.length)) return { end: { kind: 'clean', offset: at }, last_zxid: zxid - 1, records };
-    const check = checkRecord(bytes, view, at, zxid);
+    const zero_head = zeroHeader(src.window(at, RECORD_HEADER_BYTES));
+    if (zero_head && zeroRange(src, at, at + zero_run_bytes)) return { end: { kind: 'clean', offset: at }, last_zxid: zxid - 1, records };
+    const check = checkRecord(src, at, zxid);
     if (!check.ok) {
-      const valid_after = findValidRecord(bytes, view, at + 1, zxid);
-      return { end: { kind: 'bad', offset: at, reason: check.reason, valid_after }, last_zxid: zxid - 1, records };
+      const reason = zero_head ? 'zero record header with non-zero bytes after it' : check.reason;
+      const { valid_after, dirty_end } = findValidRecord(src, at + 1, zxid, zero_run_bytes);
+      return { end: { kind: 'bad', offset: at, reason, valid_after, dirty_end }, last_zxid: zxid - 1, records };
     }
-    visit(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + check.len, zxid);
+    visit(check.payload, zxid, at + RECORD_HEADER_BYTES);
     at += RECORD_HEADER_BYTES + check.len;
     zxid++;
     records++;
   }
 }
 
+/** True when a record header (or what is left of the file, if shorter) is all zero; no allocation. */
+function zeroHeader(head: Uint8Array): boolean {
+  for (let i = 0; i < head.length; i++) if (head[i] !== 0) return false;
+  return true;
+}
+
+const CANDIDATE_BYTES_MIN = RECORD_HEADER_BYTES + RECORD_PAYLOAD_MIN;
+
 /**
  * The first offset >= from holding a record that passes its checksum and carries a zxid at or
- * after `zxid_min` (the txns that follow a damaged one). Linear in the bytes left; runs only when
- * a segment is damaged. The zxid filter makes the expensive checksum rare.
+ * after `zxid_min` (the txns that follow a damaged one), or null when there is none before a run
+ * of `zero_run_bytes` zeros (the end of the written part, see scanSegment) or the end of the
+ * file; then also where the non-zero bytes end (the zero run's start, or the end of the file).
+ * Runs only when a segment is damaged; the zxid filter makes the expensive checksum rare.
  */
-function findValidRecord(bytes: Uint8Array, view: DataView, from: number, zxid_min: number): number | null {
-  const zxid_max = zxid_min + Math.ceil((bytes.length - from) / (RECORD_HEADER_BYTES + RECORD_PAYLOAD_MIN)) + 1;
-  const last = bytes.length - RECORD_HEADER_BYTES - RECORD_PAYLOAD_MIN;
-  for (let at = from; at <= last; at++) {
-    if (bytes[at + RECORD_HEADER_BYTES] !== TXN_FORMAT_VERSION) continue;
-    const len = view.getUint32(at + 4);
-    if (len < RECORD_PAYLOAD_MIN || len > bytes.length - at - RECORD_HEADER_BYTES) continue;
-    const zxid = payloadZxid(view, at + RECORD_HEADER_BYTES);
-    if (zxid < zxid_min || zxid > zxid_max) continue;
-    if (checkRecord(bytes, view, at, zxid).ok) return at;
+function findValidRecord(src: SegmentBytes, from: number, zxid_min: number, zero_run_bytes: number): { valid_after: number | null; dirty_end: number } {
+  const size = src.size_bytes;
+  const zxid_max = zxid_min + Math.ceil((size - from) / CANDIDATE_BYTES_MIN) + 1;
+  let zeros = 0; // zero bytes in a row just before `at`
+  let at = from;
+  while (at + CANDIDATE_BYTES_MIN <= size) {
+    const win = src.window(at, SCAN_WINDOW_BYTES);
+    const view = viewOf(win);
+    const last = win.length - CANDIDATE_BYTES_MIN; // >= 0 by the loop condition
+    let i = 0;
+    let candidate = -1;
+    let candidate_zxid = 0;
+    for (; i <= last; i++) {
+      if (win[i] === 0) {
+        // The run started `zeros` bytes ago, at at + i + 1 - zeros.
+        if (++zeros >= zero_run_bytes) return { valid_after: null, dirty_end: at + i + 1 - zeros };
+      } else zeros = 0;
+      if (win[i + RECORD_HEADER_BYTES] !== TXN_FORMAT_VERSION) continue;
+      const len = view.getUint32(i + 4);
+      if (len < RECORD_PAYLOAD_MIN || len > size - (at + i) - RECORD_HEADER_BYTES) continue;
+      const zxid = payloadZxid(view, i + RECORD_HEADER_BYTES);
+      if (zxid < zxid_min || zxid > zxid_max) continue;
+      candidate = i;
+      candidate_zxid = zxid;
+      break;
+    }
+    if (candidate < 0) {
+      at += i;
+      continue;
+    }
+    // checkRecord moves the window; the scan resumes at the byte after the candidate.
+    if (checkRecord(src, at + candidate, candidate_zxid).ok) return { valid_after: at + candidate, dirty_end: size };
+    at += candidate + 1;
   }
-  return null;
+  // The last few bytes (too short for a record) were not looked at: count them as dirty.
+  return { valid_after: null, dirty_end: size };
 }

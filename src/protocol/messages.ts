@@ -127,19 +127,70 @@ export interface UnknownRequest {
 
 export type DecodedRequest = KnownRequest | UnknownRequest;
 
-/** Decodes one request from the reader's range, which must hold exactly one request. */
-export function readRequest(r: JuteReader): DecodedRequest {
-  const header = recordCodec('RequestHeader').read(r);
+/**
+ * A request whose header was read but whose body was not. ZooKeeper reads a body only when it
+ * handles the request, so such a request is answered MARSHALLINGERROR in its place in the
+ * session's order and the connection stays open (auth and sasl excepted: see the shard).
+ */
+export interface MalformedRequest {
+  readonly malformed: true;
+  readonly header: RequestHeader;
+  /** Why the body did not decode (the JuteError's message), for the log. */
+  readonly reason: string;
+}
+
+/** What a server reads from a request frame whose header it could read. */
+export type ServerRequest = DecodedRequest | MalformedRequest;
+
+export function isMalformed(request: ServerRequest): request is MalformedRequest {
+  return 'malformed' in request;
+}
+
+/** The RequestHeader {xid, type} that starts every request after the handshake. */
+export function readRequestHeader(r: JuteReader): RequestHeader {
+  return recordCodec('RequestHeader').read(r);
+}
+
+/**
+ * The body `header.type` names, from the reader's position. Bytes after the body are ignored, as
+ * ZooKeeper ignores them (it deserializes a record from the frame and never checks that the
+ * frame was used up). A body that does not decode throws JuteError.
+ */
+export function readRequestBody(header: RequestHeader, r: JuteReader): DecodedRequest {
   const bodies = op_bodies.get(header.type);
   if (bodies === undefined) return { unknown: true, op: null, header, body: null };
   const body = readBody(bodies.request_codec, r);
-  r.expectEnd();
   return { unknown: false, op: bodies.name, header, body } as KnownRequest;
+}
+
+/** Decodes one request from the reader's range; trailing bytes are ignored, anything malformed throws JuteError. */
+export function readRequest(r: JuteReader): DecodedRequest {
+  return readRequestBody(readRequestHeader(r), r);
 }
 
 /** `payload` is a frame without its length prefix. Malformed input throws JuteError. */
 export function decodeRequest(payload: Uint8Array, field_bytes_max?: number): DecodedRequest {
   return readRequest(new JuteReader(payload, 0, payload.length, field_bytes_max));
+}
+
+/**
+ * The server's reading of a request frame: a header that cannot be read throws JuteError (the
+ * connection closes, as in ZooKeeper); a body that cannot be read yields a MalformedRequest.
+ * Errors other than JuteError (decoder bugs) propagate.
+ */
+export function readServerRequest(r: JuteReader): ServerRequest {
+  const header = readRequestHeader(r);
+  try {
+    return readRequestBody(header, r);
+  } catch (e) {
+    if (e instanceof JuteError) return { malformed: true, header, reason: e.message };
+    throw e;
+  }
+}
+
+/** `payload` is a frame without its length prefix; see readServerRequest. */
+export function decodeServerRequest(payload: Uint8Array, field_bytes_max?: number): ServerRequest {
+  return readServerRequest(new JuteReader(payload, 0, payload.length, field_bytes_max));
 }
 
 /**

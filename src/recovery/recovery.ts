@@ -10,8 +10,10 @@
 //   of an unacknowledged batch: it is reported for truncation, with its offset;
 // - a damaged record anywhere else is fatal, with the file and offset: silently dropping
 //   acknowledged txns is worse than not starting.
+// - the written part of a segment ends at a record boundary followed by a long run of zeros
+//   (segment_format.ts scanSegment argues why); segments are read in bounded chunks, so a
+//   preallocated 64 MiB segment holding a few txns costs a few MiB of reading, not 64.
 
-import { readFileSync } from 'node:fs';
 import { JuteReader } from '../protocol/jute.js';
 import { DataTree } from '../tree/data_tree.js';
 import { decodeTxn } from '../tree/txn_codec.js';
@@ -19,7 +21,11 @@ import type { Txn } from '../tree/txn.js';
 import { loadSnapshot, type SessionTable } from '../snapshot/snapshot_reader.js';
 import { listDataDir, type NamedFile } from '../log/data_dir.js';
 import type { LogTail } from '../log/log_writer.js';
-import { decodeSegmentHeader, scanSegment } from '../log/segment_format.js';
+import { decodeSegmentHeader, RECORD_HEADER_BYTES, scanSegment, SEGMENT_HEADER_BYTES, ZERO_RUN_BYTES_DEFAULT, type SegmentBytes } from '../log/segment_format.js';
+import { NODE_SEGMENT_READ_FS, SegmentFileError, withSegmentFile, type SegmentReadFs } from '../log/segment_file.js';
+
+/** The callers pass zeroRunBytesFor(config) as zero_run_bytes. */
+export { zeroRunBytesFor } from '../log/segment_format.js';
 
 export class RecoveryError extends Error {
   constructor(message: string) {
@@ -35,6 +41,13 @@ export interface RecoveryOptions {
   /** Keep the session table (the commit worker); shards only need the tree. */
   track_sessions: boolean;
   warn(message: string): void;
+  /**
+   * A run of this many zero bytes after the last record ends a segment's written part (default
+   * ZERO_RUN_BYTES_DEFAULT; zeroRunBytesFor() derives it from the batch and request bounds).
+   */
+  zero_run_bytes?: number;
+  /** How segment files are read (default: node:fs); tests count bytes with it. */
+  read_fs?: SegmentReadFs;
 }
 
 export interface Recovered {
@@ -53,6 +66,8 @@ export interface Recovered {
   tail: LogTail | null;
   /** A torn tail to cut before appending (also reported through warn). */
   truncate: { path: string; offset: number; reason: string } | null;
+  /** Bytes of log segments read (a preallocated segment is read up to its end of records plus a zero run). */
+  log_bytes_read: number;
 }
 
 export function recover(opts: RecoveryOptions): Recovered {
@@ -69,6 +84,7 @@ export function recover(opts: RecoveryOptions): Recovered {
     replayed: 0,
     tail: null,
     truncate: null,
+    log_bytes_read: 0,
   };
   replayLog(listing.segments, state, opts);
   return state;
@@ -109,10 +125,17 @@ function replayLog(segments: readonly NamedFile[], state: Recovered, opts: Recov
 }
 
 function replaySegment(file: NamedFile, is_last: boolean, state: Recovered, opts: RecoveryOptions): void {
-  // A plain Uint8Array: decoded data must be copies (Buffer#slice would pin the whole file).
-  const file_bytes = readFileSync(file.path);
-  const bytes = new Uint8Array(file_bytes.buffer, file_bytes.byteOffset, file_bytes.byteLength);
-  const header = decodeSegmentHeader(bytes);
+  try {
+    const read = withSegmentFile(opts.read_fs ?? NODE_SEGMENT_READ_FS, file.path, (src) => replaySegmentBytes(src, file, is_last, state, opts));
+    state.log_bytes_read += read.bytes_read;
+  } catch (e) {
+    if (e instanceof SegmentFileError) throw new RecoveryError(e.message);
+    throw e;
+  }
+}
+
+function replaySegmentBytes(src: SegmentBytes, file: NamedFile, is_last: boolean, state: Recovered, opts: RecoveryOptions): void {
+  const header = decodeSegmentHeader(src.window(0, SEGMENT_HEADER_BYTES));
   if (!header.ok) {
     if (is_last && header.blank) {
       opts.warn(`log segment ${file.path} was never written (blank header); ignoring it`);
@@ -123,27 +146,31 @@ function replaySegment(file: NamedFile, is_last: boolean, state: Recovered, opts
   if (header.first_zxid !== file.zxid) {
     throw new RecoveryError(`log segment ${file.path} starts at zxid 0x${header.first_zxid.toString(16)}, its name says otherwise`);
   }
-  const scan = scanSegment(bytes, header.first_zxid, (start, end, zxid) => {
+  // The payload is a view of the reader's buffer: decoding copies what the tree keeps.
+  const visit = (payload: Uint8Array, zxid: number, payload_offset: number): void => {
     if (zxid <= state.last_zxid) return;
     if (zxid !== state.last_zxid + 1) {
       throw new RecoveryError(
         `the log is missing txns 0x${(state.last_zxid + 1).toString(16)}..0x${(zxid - 1).toString(16)} (next found in ${file.path})`,
       );
     }
-    applyTxn(state, decodeRecord(bytes, start, end, file.path), file.path, opts.track_sessions);
-  });
+    applyTxn(state, decodeRecord(payload, payload_offset, file.path), file.path, opts.track_sessions);
+  };
+  const scan = scanSegment(src, header.first_zxid, visit, { zero_run_bytes: opts.zero_run_bytes ?? ZERO_RUN_BYTES_DEFAULT });
   if (scan.end.kind === 'bad') {
     const { offset, reason, valid_after } = scan.end;
     if (!is_last || valid_after !== null) {
       const why = valid_after !== null ? `a valid record follows at offset ${valid_after}` : 'later log segments exist';
       throw new RecoveryError(`corrupt record in ${file.path} at offset ${offset} (${reason}; ${why}): refusing to drop acknowledged txns`);
     }
-    opts.warn(`log segment ${file.path}: torn tail at offset ${offset} (${reason}); truncating ${bytes.length - offset} bytes`);
+    opts.warn(`log segment ${file.path}: torn tail at offset ${offset} (${reason}); truncating ${src.size_bytes - offset} bytes`);
     state.truncate = { path: file.path, offset, reason };
   }
   // Append to this segment only if its records end exactly where the recovered state does.
   if (is_last && scan.last_zxid === state.last_zxid) {
-    state.tail = { path: file.path, first_zxid: header.first_zxid, end_offset: scan.end.offset, torn: scan.end.kind === 'bad' };
+    const torn = scan.end.kind === 'bad';
+    const dirty_end = scan.end.kind === 'bad' ? scan.end.dirty_end : null;
+    state.tail = { path: file.path, first_zxid: header.first_zxid, end_offset: scan.end.offset, torn, dirty_end };
   }
   if (is_last && scan.last_zxid < state.last_zxid && scan.records > 0) {
     opts.warn(
@@ -152,14 +179,14 @@ function replaySegment(file: NamedFile, is_last: boolean, state: Recovered, opts
   }
 }
 
-function decodeRecord(bytes: Uint8Array, start: number, end: number, path: string): Txn {
+function decodeRecord(payload: Uint8Array, payload_offset: number, path: string): Txn {
   try {
-    const r = new JuteReader(bytes, start, end);
+    const r = new JuteReader(payload);
     const txn = decodeTxn(r);
     r.expectEnd();
     return txn;
   } catch (e) {
-    throw new RecoveryError(`${path}: a record at offset ${start - 8} passes its checksum but does not decode (${String(e)})`);
+    throw new RecoveryError(`${path}: a record at offset ${payload_offset - RECORD_HEADER_BYTES} passes its checksum but does not decode (${String(e)})`);
   }
 }
 

@@ -119,7 +119,9 @@ export async function launchWaitfree(o: LaunchOptions = {}): Promise<LaunchedSer
   const port = o.port || (await freePort());
   const dir = mkdtempSync(join(o.data_root ?? tmpdir(), 'waitfree-bench-'));
   const fs = waitfreeFsyncLine(o.fsync ?? 'always');
-  const cfg = [...commonCfg(o, port), `dataDir=${join(dir, 'data')}`];
+  // No admin HTTP server (as the ZooKeeper launched below): on its default port 8080, two
+  // launched servers (or one and anything else on the machine) would fight over the port.
+  const cfg = [...commonCfg(o, port), `dataDir=${join(dir, 'data')}`, 'admin.enableServer=false'];
   if (o.read_workers !== undefined) cfg.push(`waitfree.readWorkers=${o.read_workers}`);
   if (fs.line !== null) cfg.push(fs.line);
   cfg.push(...(o.extra_config ?? []));
@@ -224,17 +226,26 @@ async function waitReady(server: LaunchedServer, timeout_ms: number): Promise<vo
   throw new Error(`no session accepted after ${timeout_ms} ms`);
 }
 
-/** Opens a session (ConnectRequest through the project's codec) and drops the connection. */
+/** closeSession (opcode -11) with xid 1: a request header and no body. */
+const CLOSE_SESSION_FRAME = Buffer.from([0, 0, 0, 8, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xf5]);
+
+/**
+ * Readiness probe: opens a session (ConnectRequest through the project's codec) and, once it is
+ * granted, closes it again (closeSession, waiting for the reply or the server's close), so a probe
+ * leaves no session behind to hold server state until its 30 s timeout.
+ */
 export function handshakeOk(port: number, timeout_ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host: '127.0.0.1', port });
     let got = Buffer.alloc(0);
+    /** The session was granted; now waiting for closeSession's reply (or the close). */
+    let granted = false;
     const finish = (ok: boolean): void => {
       clearTimeout(timer);
       sock.destroy();
       resolve(ok);
     };
-    const timer = setTimeout(() => finish(false), timeout_ms);
+    const timer = setTimeout(() => finish(granted), timeout_ms);
     sock.on('connect', () => {
       const w = new JuteWriter(64);
       encodeConnectRequest({ protocolVersion: 0, lastZxidSeen: 0, timeOut: 30_000, sessionId: 0n, passwd: new Uint8Array(16), readOnly: false }, w);
@@ -243,10 +254,16 @@ export function handshakeOk(port: number, timeout_ms: number): Promise<boolean> 
     sock.on('data', (b: Buffer) => {
       got = Buffer.concat([got, b]);
       if (got.length < 4 || got.length < 4 + got.readInt32BE(0)) return;
-      finish(decodeConnectResponse(got.subarray(4, 4 + got.readInt32BE(0))).timeOut > 0);
+      // Any frame after the ConnectResponse is closeSession's reply: the session is gone.
+      if (granted) return finish(true);
+      const len = got.readInt32BE(0);
+      if (decodeConnectResponse(got.subarray(4, 4 + len)).timeOut <= 0) return finish(false);
+      granted = true;
+      got = got.subarray(4 + len);
+      sock.write(CLOSE_SESSION_FRAME);
     });
-    sock.on('error', () => finish(false));
-    sock.on('close', () => finish(false));
+    sock.on('error', () => finish(granted));
+    sock.on('close', () => finish(granted));
   });
 }
 

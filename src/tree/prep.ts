@@ -9,6 +9,7 @@ import {
   Perms,
 } from '../protocol/constants.js';
 import { Err } from '../protocol/errors.js';
+import type { MalformedRequest } from '../protocol/messages.js';
 import { Op } from '../protocol/opcodes.js';
 import type {
   CheckVersionRequest,
@@ -44,8 +45,10 @@ export interface DeleteContainerRequest {
   path: string;
 }
 
-/** A write request body; which one is given by the opcode (closeSession has none). */
+/** A write request body; which one is given by the opcode (closeSession has none). A
+ *  MalformedRequest is a write whose body did not decode. */
 export type WriteRequest =
+  | MalformedRequest
   | CreateRequest
   | CreateTTLRequest
   | DeleteRequest
@@ -118,6 +121,9 @@ function nextInt32(v: number): number {
  * default, reconfigEnabled=false).
  */
 export function prepRequest(ctx: PrepContext, opcode: number, request: WriteRequest): TxnOp {
+  // ZooKeeper's prep takes the zxid before it reads the body: a body that does not decode is an
+  // error txn (MARSHALLINGERROR) that consumes a zxid like any other.
+  if (request !== null && 'malformed' in request) return fail(Err.MARSHALLINGERROR);
   if (opcode === Op.closeSession) return { kind: 'closeSession', paths: ctx.tree.ephemerals(ctx.session_id) };
   if (opcode === Op.multi) return prepMulti(ctx, request as readonly MultiOp[]);
   if (opcode === Op.reconfig) return fail(Err.RECONFIGDISABLED);

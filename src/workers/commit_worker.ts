@@ -14,11 +14,11 @@ import { CommitCore, type Origin, type Publication } from '../commit/commit_core
 import { GroupCommit, type Batch } from '../commit/group_commit.js';
 import type { ServerConfig } from '../config/server_config.js';
 import { ensureDataDir, listDataDir, loadOrCreateSecret } from '../log/data_dir.js';
-import { describeFsError, NODE_LOG_FS } from '../log/log_fs.js';
+import { describeFsError, FsyncDelay, NODE_LOG_FS } from '../log/log_fs.js';
 import { LogWriter } from '../log/log_writer.js';
-import { recover, type Recovered } from '../recovery/recovery.js';
+import { recover, zeroRunBytesFor, type Recovered } from '../recovery/recovery.js';
 import { JuteReader, JuteWriter } from '../protocol/jute.js';
-import { readRequest } from '../protocol/messages.js';
+import { isMalformed, readServerRequest } from '../protocol/messages.js';
 import { Ring } from '../ring/ring.js';
 import { Snapshotter } from '../snapshot/snapshotter.js';
 import { LivenessWriter, readLivenessFile } from '../session/liveness_file.js';
@@ -278,10 +278,11 @@ class CommitWorker {
     switch (kind) {
       case ShardToCommit.REQUEST: {
         const session_id = r.i64();
-        const request = readRequest(new JuteReader(bytes, r.offset, end));
+        const request = readServerRequest(new JuteReader(bytes, r.offset, end));
         const origin: Origin = { shard, conn_id, xid: request.header.xid };
-        // multi's decoded body is { ops }; prep takes the op list.
-        const body = request.op === 'multi' ? request.body.ops : request.body;
+        // multi's decoded body is { ops }; prep takes the op list. A body that did not decode
+        // goes to prep as is (the shard forwards only writes whose prep makes it an error txn).
+        const body = isMalformed(request) ? request : request.op === 'multi' ? request.body.ops : request.body;
         this.core.request(origin, session_id, request.header.type, body as WriteRequest | null);
         break;
       }
@@ -383,7 +384,7 @@ function recoverState(config: ServerConfig): Recovered {
   ensureDataDir(config.data_dir);
   ensureDataDir(config.data_log_dir);
   const started = performance.now();
-  const state = recover({ dir: config.data_dir, log_dir: config.data_log_dir, track_sessions: true, warn: (m) => console.warn(`waitfree: warning: ${m}`) });
+  const state = recover({ dir: config.data_dir, log_dir: config.data_log_dir, track_sessions: true, warn: (m) => console.warn(`waitfree: warning: ${m}`), zero_run_bytes: zeroRunBytesFor(config) });
   const ms = Math.round(performance.now() - started);
   const from = state.snapshot === null ? 'no snapshot' : `snapshot 0x${state.snapshot.zxid.toString(16)}`;
   console.log(
@@ -433,6 +434,7 @@ async function openLog(config: ServerConfig, state: Recovered): Promise<LogWrite
         segment_bytes: config.log_segment_bytes,
         fsync: config.fsync === 'always',
         sync_method: config.log_sync_method,
+        fsync_delay: FsyncDelay.fromConfig(config.log_fsync_delay_us, config.data_dir),
         now_ms: Date.now,
       },
       state.tail,

@@ -9,12 +9,12 @@
 // always reaches the client before any reply that could show the new data.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { recover } from '../recovery/recovery.js';
+import { recover, zeroRunBytesFor } from '../recovery/recovery.js';
 import { ShardMetrics } from '../metrics/shard_metrics.js';
 import { decodeConnectRequest } from '../protocol/connect.js';
 import type { ConnectRequest } from '../protocol/types.js';
 import { JuteError, JuteReader } from '../protocol/jute.js';
-import { decodeRequest, type DecodedRequest } from '../protocol/messages.js';
+import { decodeServerRequest, type ServerRequest } from '../protocol/messages.js';
 import { Ring } from '../ring/ring.js';
 import { negotiateTimeout } from '../session/negotiate.js';
 import { DataTree } from '../tree/data_tree.js';
@@ -139,17 +139,21 @@ class ShardWorker implements ShardContext {
 
   /**
    * Containment boundary for client bytes: whatever a frame holds, decoding it either yields a
-   * request or closes that connection (JuteError: malformed). An error of another kind while
-   * decoding is a decoder bug that one client's bytes reached: logged loudly with its stack,
-   * and it still costs only that connection. Serving a decoded request is the replica's own
-   * logic: a throw there is a broken invariant and stops the worker.
+   * request or closes that connection. A request header or ConnectRequest that cannot be read
+   * (JuteError) closes it, as in ZooKeeper; a request whose body cannot be read is a
+   * MalformedRequest, answered MARSHALLINGERROR in its place in the session's FIFO (the session
+   * decides). An error of another kind while decoding is a decoder bug that one client's bytes
+   * reached: logged loudly with its stack, and it still costs only that connection. Serving a
+   * decoded request is the replica's own logic: a throw there is a broken invariant and stops
+   * the worker.
    */
   private onClientFrame(conn: Conn, payload: Uint8Array): void {
     conn.packets_received++;
     const limit = this.init.config.jute_max_buffer_bytes;
-    let decoded: { connect: ConnectRequest } | { request: DecodedRequest };
+    let decoded: { connect: ConnectRequest } | { request: ServerRequest };
     try {
-      decoded = conn.state === 'handshake' ? { connect: decodeConnectRequest(payload, limit) } : { request: decodeRequest(payload, limit) };
+      decoded =
+        conn.state === 'handshake' ? { connect: decodeConnectRequest(payload, limit) } : { request: decodeServerRequest(payload, limit) };
     } catch (e) {
       if (e instanceof JuteError) {
         console.warn(`waitfree: closing connection ${conn.remote_ip}:${conn.remote_port}: malformed request (${e.message})`);
@@ -250,7 +254,7 @@ class ShardWorker implements ShardContext {
  */
 function recoverTree(init: WorkerInit): DataTree {
   try {
-    const state = recover({ dir: init.config.data_dir, log_dir: init.config.data_log_dir, track_sessions: false, warn: () => {} });
+    const state = recover({ dir: init.config.data_dir, log_dir: init.config.data_log_dir, track_sessions: false, warn: () => {}, zero_run_bytes: zeroRunBytesFor(init.config) });
     parentPort?.postMessage({
       type: 'recovered',
       role: 'shard',

@@ -3,7 +3,7 @@
 // damaged snapshot, missing log segment. Every acknowledged txn comes back or the start stops
 // with a clear error; nothing is invented.
 
-import { mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,7 +11,8 @@ import { listDataDir } from '../../src/log/data_dir.js';
 import { NODE_LOG_FS } from '../../src/log/log_fs.js';
 import { LogWriter } from '../../src/log/log_writer.js';
 import { recover, RecoveryError, type Recovered } from '../../src/recovery/recovery.js';
-import { appendRecord, SEGMENT_HEADER_BYTES } from '../../src/log/segment_format.js';
+import { appendRecord, SEGMENT_HEADER_BYTES, ZERO_RUN_BYTES_DEFAULT } from '../../src/log/segment_format.js';
+import { NODE_SEGMENT_READ_FS, SEGMENT_READ_CHUNK_BYTES, type SegmentReadFs } from '../../src/log/segment_file.js';
 import { JuteWriter } from '../../src/protocol/jute.js';
 import type { Txn } from '../../src/tree/txn.js';
 import { sessionsAfter, treeAfter, writeLog, writeSnapshotAfter } from './datadir.js';
@@ -39,10 +40,38 @@ async function fixture(seed = 21, snapshots: number[] = [100, 200]): Promise<Fix
   return { dir, txns: w.txns, w };
 }
 
-function run(dir: string): { state: Recovered; warnings: string[] } {
+function run(dir: string, read_fs?: SegmentReadFs): { state: Recovered; warnings: string[] } {
   const warnings: string[] = [];
-  const state = recover({ dir, track_sessions: true, warn: (m) => warnings.push(m) });
+  const state = recover({ dir, track_sessions: true, warn: (m) => warnings.push(m), read_fs });
   return { state, warnings };
+}
+
+/** node:fs for segment reads, counting the bytes read. */
+function countingReadFs(): SegmentReadFs & { bytes_read: number } {
+  const fs = {
+    ...NODE_SEGMENT_READ_FS,
+    bytes_read: 0,
+    read(fd: number, into: Uint8Array, offset: number, length: number, position: number): number {
+      const n = NODE_SEGMENT_READ_FS.read(fd, into, offset, length, position);
+      fs.bytes_read += n;
+      return n;
+    },
+  };
+  return fs;
+}
+
+const SEGMENT_64_MIB = 64 << 20;
+/** What reading a few records and the zero run after them may cost: the run plus one read chunk each side. */
+const FEW_RECORDS_READ_BYTES_MAX = ZERO_RUN_BYTES_DEFAULT + 2 * SEGMENT_READ_CHUNK_BYTES;
+
+/** A few txns (a session, some writes) in one preallocated 64 MiB segment, as a fresh replica leaves it. */
+async function fewTxnsIn64MiB(seed: number): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'waitfree-recovery-'));
+  dirs.push(dir);
+  const w = new Workload(seed);
+  w.run(4);
+  await writeLog(dir, w.txns, SEGMENT_64_MIB, 2);
+  return { dir, txns: w.txns, w };
 }
 
 function expectState(state: Recovered, txns: readonly Txn[], count: number): void {
@@ -179,5 +208,49 @@ describe('recovery', () => {
     unlinkSync(listDataDir(f.dir).segments[0].path);
     unlinkSync(join(f.dir, 'snapshot.0000000000000064'));
     expect(() => run(f.dir)).toThrow(/the log is missing txns 0x1\.\./);
+  });
+
+  it('a 64 MiB preallocated segment holding a few txns is recovered by reading a few MiB of it, not all 64', async () => {
+    const f = await fewTxnsIn64MiB(25);
+    expect(statSync(lastSegment(f.dir)).size).toBe(SEGMENT_64_MIB);
+    const fs = countingReadFs();
+    const { state, warnings } = run(f.dir, fs);
+    expectState(state, f.txns, f.txns.length);
+    expect(warnings).toEqual([]);
+    expect(state.truncate).toBeNull();
+    expect(fs.bytes_read).toBeGreaterThan(0);
+    expect(fs.bytes_read).toBe(state.log_bytes_read);
+    expect(fs.bytes_read).toBeLessThanOrEqual(FEW_RECORDS_READ_BYTES_MAX);
+  });
+
+  it('a torn tail in a 64 MiB segment is found and cut without reading the rest of the file, and appending goes on', async () => {
+    const f = await fewTxnsIn64MiB(26);
+    const end = run(f.dir).state.tail!.end_offset;
+    flipByte(lastSegment(f.dir), end - 3);
+    const fs = countingReadFs();
+    const { state, warnings } = run(f.dir, fs);
+    expectState(state, f.txns, f.txns.length - 1);
+    expect(state.truncate?.reason).toBe('checksum mismatch');
+    expect(warnings.join('\n')).toMatch(/torn tail at offset \d+/);
+    expect(fs.bytes_read).toBeGreaterThan(0);
+    expect(fs.bytes_read).toBeLessThanOrEqual(FEW_RECORDS_READ_BYTES_MAX);
+    await appendAfter(f.dir, state, f.txns.slice(-1));
+    const again = run(f.dir);
+    expectState(again.state, f.txns, f.txns.length);
+    expect(again.state.truncate).toBeNull();
+  });
+
+  it('a zeroed stretch of records in the middle of a 64 MiB segment, valid records after it, still stops the start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'waitfree-recovery-'));
+    dirs.push(dir);
+    const w = new Workload(27);
+    w.run(60);
+    await writeLog(dir, w.txns, SEGMENT_64_MIB, 7);
+    const seg = lastSegment(dir);
+    // Zero 1 KiB from the first record on: its header too, so the scan sees a zero record header.
+    const bytes = readFileSync(seg);
+    bytes.fill(0, SEGMENT_HEADER_BYTES, SEGMENT_HEADER_BYTES + 1024);
+    writeFileSync(seg, bytes);
+    expect(() => run(dir)).toThrow(new RegExp(`corrupt record in ${seg} at offset ${SEGMENT_HEADER_BYTES} \\(zero record header with non-zero bytes after it; a valid record follows`));
   });
 });

@@ -1,7 +1,7 @@
 // The log writer against a real directory (rolls, preallocation, reopening at the tail) and
 // against a file system that fails (ENOSPC / EIO at a chosen call).
 
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,6 +66,56 @@ describe('log writer', () => {
     const again = recover({ dir, track_sessions: true, ...quiet });
     expect(again.last_zxid).toBe(w.txns.length);
     expect(again.tree.digest()).toBe(treeAfter(w.txns, w.txns.length).digest());
+  });
+
+  it('a torn tail in a full preallocated segment is zeroed in place: no cut, no refill of the segment', async () => {
+    const dir = tempDir();
+    const segment_bytes = 8 << 20;
+    const w = new Workload(6);
+    w.run(40);
+    const n = w.txns.length;
+    await writeLog(dir, w.txns.slice(0, n - 1), segment_bytes, 5);
+    const seg = listDataDir(dir).segments[0].path;
+    const end = recover({ dir, track_sessions: true, ...quiet }).tail!.end_offset;
+    // The last record is damaged and a later page of its (unacknowledged) batch landed too.
+    const bytes = readFileSync(seg);
+    bytes[end - 3] ^= 0x10;
+    bytes.fill(0x5a, end + 4000, end + 4100);
+    writeFileSync(seg, bytes);
+    const torn = recover({ dir, track_sessions: true, ...quiet });
+    expect(torn.tail).toMatchObject({ torn: true, dirty_end: end + 4100 });
+    // Count what the writer does to the segment file itself (the spare is prepared alongside).
+    const seg_fds = new Set<number>();
+    let seg_bytes_written = 0;
+    let truncates = 0;
+    const counting: LogFs = {
+      ...NODE_LOG_FS,
+      open: async (path, flags, mode) => {
+        const fd = await NODE_LOG_FS.open(path, flags, mode);
+        if (path === seg) seg_fds.add(fd);
+        return fd;
+      },
+      write: async (fd, b, start, stop, position) => {
+        if (seg_fds.has(fd)) seg_bytes_written += stop - start;
+        return NODE_LOG_FS.write(fd, b, start, stop, position);
+      },
+      ftruncate: async (fd, length) => {
+        truncates++;
+        return NODE_LOG_FS.ftruncate(fd, length);
+      },
+    };
+    const writer = await LogWriter.open(counting, { dir, segment_bytes, fsync: false, now_ms: Date.now }, torn.tail);
+    expect(truncates).toBe(0);
+    expect(seg_bytes_written).toBe(end + 4100 - torn.tail!.end_offset);
+    const last = w.txns.slice(n - 2);
+    const b = batchOf(last);
+    await writer.append(b.view_bytes(), 0, b.length, last[0].header.zxid);
+    await writer.close();
+    expect(statSync(seg).size).toBe(segment_bytes);
+    const again = recover({ dir, track_sessions: true, ...quiet });
+    expect(again.truncate).toBeNull();
+    expect(again.last_zxid).toBe(n);
+    expect(again.tree.digest()).toBe(w.tree.digest());
   });
 
   it('a failed fdatasync rejects that append and every later one (nothing is acknowledged after a fault)', async () => {

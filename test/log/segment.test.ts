@@ -7,12 +7,17 @@ import {
   appendRecord,
   decodeSegmentHeader,
   encodeSegmentHeader,
+  memorySegment,
   scanSegment,
   SEGMENT_HEADER_BYTES,
+  ZERO_RUN_BYTES_DEFAULT,
+  zeroRunBytesFor,
+  type SegmentBytes,
 } from '../../src/log/segment_format.js';
 import { txnFromBytes } from '../../src/tree/txn_codec.js';
 import type { Txn } from '../../src/tree/txn.js';
 import { Workload } from '../durability/workload.js';
+import { Harness } from '../tree/harness.js';
 
 /** A segment file image: header, records of `txns`, zero padding to `size`. Returns record offsets. */
 function segment(txns: readonly Txn[], size = 64 * 1024): { bytes: Uint8Array; offsets: number[]; end: number } {
@@ -31,11 +36,29 @@ function txns(n: number, seed = 7): Txn[] {
   return [...w.txns];
 }
 
-function scan(bytes: Uint8Array, first: number) {
-  const seen: Txn[] = [];
-  const result = scanSegment(bytes, first, (start, end) => seen.push(txnFromBytes(bytes.subarray(start, end))));
-  return { ...result, seen };
+/** A segment in memory that remembers the furthest byte any window reached. */
+function tracked(bytes: Uint8Array): SegmentBytes & { furthest: number } {
+  const inner = memorySegment(bytes);
+  const src = {
+    furthest: 0,
+    size_bytes: inner.size_bytes,
+    window(offset: number, length: number): Uint8Array {
+      const win = inner.window(offset, length);
+      src.furthest = Math.max(src.furthest, offset + win.length);
+      return win;
+    },
+  };
+  return src;
 }
+
+function scan(bytes: Uint8Array, first: number, zero_run_bytes?: number) {
+  const seen: Txn[] = [];
+  const src = tracked(bytes);
+  const result = scanSegment(src, first, (payload) => seen.push(txnFromBytes(payload)), { zero_run_bytes });
+  return { ...result, seen, furthest: src.furthest };
+}
+
+const MiB = 1 << 20;
 
 describe('segment format', () => {
   it('header round-trips and rejects damage, another format version, and blank headers', () => {
@@ -109,5 +132,78 @@ describe('segment format', () => {
     const r = scan(bytes, all[0].header.zxid + 1);
     expect(r.seen).toHaveLength(0);
     expect(r.end).toMatchObject({ kind: 'bad', offset: SEGMENT_HEADER_BYTES });
+  });
+
+  // ---- where the written part ends (scanSegment): a zero run, not the end of the file ----
+
+  it('a 64 MiB preallocated segment with a few records ends after them plus one zero run, not at the end of the file', () => {
+    const all = txns(5);
+    const { bytes, end } = segment(all, 64 * MiB);
+    const r = scan(bytes, all[0].header.zxid);
+    expect(r.seen).toEqual(all);
+    expect(r.end).toEqual({ kind: 'clean', offset: end });
+    expect(r.furthest).toBeLessThanOrEqual(end + ZERO_RUN_BYTES_DEFAULT);
+    expect(r.furthest).toBeLessThan(bytes.length / 8);
+  });
+
+  it('garbage after a full zero run lies past anything ever written: the log ends cleanly before the zeros', () => {
+    const all = txns(20);
+    const zero_run = 64 * 1024;
+    const { bytes, end } = segment(all, 1 * MiB);
+    bytes.fill(0xa5, end + zero_run + 10, end + zero_run + 400);
+    const r = scan(bytes, all[0].header.zxid, zero_run);
+    expect(r.seen).toEqual(all);
+    expect(r.end).toEqual({ kind: 'clean', offset: end });
+  });
+
+  it('garbage after zeros shorter than the zero run is a torn tail, found without reading the rest of the file', () => {
+    const all = txns(20);
+    const zero_run = 64 * 1024;
+    const { bytes, end } = segment(all, 8 * MiB);
+    bytes.fill(0xa5, end + 1000, end + 1400);
+    const r = scan(bytes, all[0].header.zxid, zero_run);
+    expect(r.seen).toEqual(all);
+    expect(r.end).toMatchObject({ kind: 'bad', offset: end, reason: 'zero record header with non-zero bytes after it', valid_after: null });
+    expect(r.furthest).toBeLessThan(end + 1400 + zero_run + 64 * 1024);
+  });
+
+  it('a torn last record followed by zeros: the search for valid records stops at the zero run', () => {
+    const all = txns(30);
+    const zero_run = 64 * 1024;
+    const { bytes, offsets, end } = segment(all, 8 * MiB);
+    const last = offsets[all.length - 1];
+    bytes.fill(0, last + 12, end); // the record's tail never landed
+    const r = scan(bytes, all[0].header.zxid, zero_run);
+    expect(r.seen).toEqual(all.slice(0, -1));
+    expect(r.end).toMatchObject({ kind: 'bad', offset: last, reason: 'checksum mismatch', valid_after: null });
+    expect(r.furthest).toBeLessThan(end + zero_run + 64 * 1024);
+  });
+
+  it('whole records zeroed in the middle (a lost sector) are damage, not the end: the valid records after them are found', () => {
+    const all = txns(50);
+    const { bytes, offsets } = segment(all);
+    bytes.fill(0, offsets[10], offsets[13]);
+    const r = scan(bytes, all[0].header.zxid);
+    expect(r.seen).toHaveLength(10);
+    expect(r.end).toMatchObject({ kind: 'bad', offset: offsets[10], valid_after: offsets[13] });
+  });
+
+  it('zeros inside a damaged record (a zero-filled value shorter than the zero run) do not end the search', () => {
+    const h = new Harness();
+    h.create('/z');
+    h.commit({ kind: 'setData', path: '/z', data: new Uint8Array(48 * 1024), version: 1 });
+    for (let i = 0; i < 5; i++) h.create(`/after${i}`);
+    const all = h.log;
+    const { bytes, offsets } = segment(all, 1 * MiB);
+    bytes[offsets[1] + 4] ^= 0x01; // the setData record's length: its checksum fails
+    const r = scan(bytes, all[0].header.zxid, 64 * 1024);
+    expect(r.seen).toHaveLength(1);
+    expect(r.end).toMatchObject({ kind: 'bad', offset: offsets[1], valid_after: offsets[2] });
+  });
+
+  it('the zero run covers the largest batch plus a txn for the configured bounds', () => {
+    expect(zeroRunBytesFor({ commit_batch_bytes_max: MiB, jute_max_buffer_bytes: 0xfffff })).toBe(ZERO_RUN_BYTES_DEFAULT);
+    const big = { commit_batch_bytes_max: 16 * MiB, jute_max_buffer_bytes: 4 * MiB };
+    expect(zeroRunBytesFor(big)).toBeGreaterThan(big.commit_batch_bytes_max + 2 * big.jute_max_buffer_bytes);
   });
 });

@@ -4,6 +4,8 @@ import { JuteError, JuteWriter } from '../../src/protocol/jute.js';
 import {
   decodeReply,
   decodeRequest,
+  decodeServerRequest,
+  isMalformed,
   encodeNotification,
   encodeReply,
   encodeRequest,
@@ -76,9 +78,23 @@ describe('requests', () => {
     expect(decoded).toEqual({ unknown: true, op: null, header: { xid: 9, type: 999 }, body: null });
   });
 
-  it('trailing bytes after a body are malformed', () => {
+  it('bytes after a body are ignored, as ZooKeeper ignores them', () => {
     const payload = framePayload(written((w) => encodeRequest(1, Op.getData, { path: '/a', watch: true }, w)));
-    expect(() => decodeRequest(Uint8Array.of(...payload, 0))).toThrow(JuteError);
+    const expected = { unknown: false, op: 'getData', header: { xid: 1, type: Op.getData }, body: { path: '/a', watch: true } };
+    expect(decodeRequest(Uint8Array.of(...payload, 0, 1, 2))).toEqual(expected);
+    expect(decodeServerRequest(Uint8Array.of(...payload, 0))).toEqual(expected);
+  });
+
+  it('the server reading: a body that does not decode is a MalformedRequest with its header; a header that does not throws', () => {
+    // The fuzzer's multi: its first op header has type -1 and done=false.
+    const bad_multi = hex('34 48 01 cd | 00 00 00 0e | ff ff ff ff 00 ff ff ff ff');
+    const r = decodeServerRequest(bad_multi);
+    expect(isMalformed(r)).toBe(true);
+    expect(r).toMatchObject({ malformed: true, header: { xid: 0x344801cd, type: Op.multi } });
+    expect(() => decodeRequest(bad_multi)).toThrow(JuteError);
+    expect(() => decodeServerRequest(hex('00 00 00 01 | 00 00'))).toThrow(JuteError);
+    const ok = decodeServerRequest(hex('ff ff ff fe 00 00 00 0b'));
+    expect(isMalformed(ok)).toBe(false);
   });
 
   it('a field longer than field_bytes_max is malformed', () => {

@@ -1,4 +1,5 @@
-// Bad input closes the offending connection only. jute.maxbuffer is 4096 here. After every case,
+// Bad input closes the offending connection only (a body that does not decode fails only its
+// request, as in ZooKeeper). jute.maxbuffer is 4096 here. After every case,
 // well-behaved sessions on both shards (one of them on the same shard as the bad connection)
 // must still be connected and served.
 //
@@ -108,27 +109,42 @@ describe('bad input (jute.maxbuffer 4096, read_workers 2)', () => {
     await expectGoodClientsWork();
   });
 
-  it('a garbage body for a known opcode closes the connection or gets MARSHALLINGERROR, never a success', async () => {
+  it('a garbage body for a known opcode gets MARSHALLINGERROR and the connection stays open (as in ZooKeeper)', async () => {
     const bodies: Array<[number, Buffer]> = [
       [4, Buffer.from([0xff, 0xff, 0xff, 0x00, 1, 2, 3])], // getData: path length -256
       [4, Buffer.from([0, 0, 0, 50, 0x2f])], // getData: path longer than the frame
       [1, Buffer.from([0, 0, 0, 2, 0x2f, 0x61, 0x7f, 0xff, 0xff, 0xff])], // create: data length huge
       [14, Buffer.from([0, 0, 0, 1, 0, 0, 0, 0, 0])], // multi: op header cut short
       [5, Buffer.from([0, 0, 0, 2, 0x2f, 0x61])], // setData: missing data and version
-      [-11, Buffer.from([1, 2, 3, 4])], // closeSession takes no body
     ];
     for (const [type, body] of bodies) {
       const c = await rawSession(server.port);
-      c.write(frame(1, type, body));
-      const answered = await c.until(() => c.isClosed() || c.frames().length >= 2, CLOSE_WAIT_MS);
-      expect(answered, `opcode ${type}: neither closed nor answered`).toBe(true);
-      if (!c.isClosed()) {
-        const reply = c.frames()[1];
-        expect(reply.readInt32BE(0), `opcode ${type}: reply xid`).toBe(1);
-        expect(reply.readInt32BE(12), `opcode ${type}: reply err`).toBe(Err.MARSHALLINGERROR);
-      }
+      c.write(Buffer.concat([frame(1, type, body), frame(2, 3, Buffer.from([0, 0, 0, 1, 0x2f, 0]))]));
+      expect(await c.until(() => c.frames().length >= 3, CLOSE_WAIT_MS), `opcode ${type}: both requests answered`).toBe(true);
+      const [reply, next] = c.frames().slice(1);
+      expect([reply.readInt32BE(0), reply.readInt32BE(12)], `opcode ${type}: xid, err`).toEqual([1, Err.MARSHALLINGERROR]);
+      expect([next.readInt32BE(0), next.readInt32BE(12)], `opcode ${type}: the exists behind it`).toEqual([2, 0]);
+      expect(c.isClosed(), `opcode ${type}: connection still open`).toBe(false);
       c.destroy();
     }
+    await expectGoodClientsWork();
+  });
+
+  it('a frame too short for its request header closes the connection', async () => {
+    for (const n of [0, 4, 7]) {
+      const c = await rawSession(server.port);
+      c.write(Buffer.concat([int32(n), Buffer.alloc(n)]));
+      expect(await c.waitClosed(CLOSE_WAIT_MS), `${n}-byte frame`).toBe(true);
+      expect(c.frames().length, `${n}-byte frame: nothing after the ConnectResponse`).toBe(1);
+    }
+    await expectGoodClientsWork();
+  });
+
+  it('a closeSession with bytes after its header: answered, then the connection closes (the bytes are ignored)', async () => {
+    const c = await rawSession(server.port);
+    c.write(frame(1, -11, Buffer.from([1, 2, 3, 4])));
+    expect(await c.waitClosed(CLOSE_WAIT_MS)).toBe(true);
+    expect(c.frames().slice(1).map((f) => [f.readInt32BE(0), f.readInt32BE(12)])).toEqual([[1, 0]]);
     await expectGoodClientsWork();
   });
 

@@ -1,4 +1,5 @@
-// Well-formed requests with values the watch table rejects by throwing (found by fuzz.test.ts).
+// Well-formed requests with values the watch table rejects by throwing (found by the protocol
+// fuzzer, test/fuzz/).
 // A request like this must cost at most its own connection: the offender gets an error reply (or
 // is disconnected), and a well-behaved session on the same shard keeps being served.
 //

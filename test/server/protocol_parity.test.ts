@@ -1,5 +1,6 @@
-// Protocol behaviours where waitfree answers as Apache ZooKeeper 3.8 does (issue 10, items 3, 4,
-// 5 and 10), run against an in-process waitfree. The cases and what ZooKeeper answers are in
+// Protocol behaviours where waitfree answers as Apache ZooKeeper 3.8 does (issue 10: items 3, 4,
+// 5 and 10, and the fuzzer's findings: malformed bodies, trailing bytes, pings in order), run
+// against an in-process waitfree. The cases and what ZooKeeper answers are in
 // protocol_parity_cases.ts; test/interop/protocol_parity.test.ts checks the same cases against
 // Apache ZooKeeper itself.
 

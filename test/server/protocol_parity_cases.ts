@@ -4,7 +4,9 @@
 // (Debian 3.8.0) and waitfree, so every expectation here is checked against the reference too.
 //
 // The server must run with tickTime 100 ms (session timeouts clamped into [200, 2000] ms): the
-// session-touch case waits for a 200 ms session to expire.
+// session-touch case waits for a 200 ms session to expire. The cases run in PARITY_CASES order
+// on one server; the first one compares zxids exactly, so it runs before any other session
+// exists (an expiring session would take zxids in between).
 
 import { expect } from 'vitest';
 import { decodeConnectResponse } from '../../src/protocol/connect.js';
@@ -16,7 +18,7 @@ import { Op } from '../../src/protocol/opcodes.js';
 import { recordCodec } from '../../src/protocol/records.js';
 import type { GetACLResponse, ReplyHeader, RequestACL, WhoAmIResponse } from '../../src/protocol/types.js';
 import type { WireClient } from '../support/wire_client.js';
-import { OPEN_ACL, RawConn, asReply, connect, connectRequestFrame, sleep, utf8 } from './harness.js';
+import { OPEN_ACL, RawConn, asReply, connect, connectRequestFrame, rawSession, sleep, utf8 } from './harness.js';
 
 export const PARITY_TICK_TIME_MS = 100;
 
@@ -32,6 +34,15 @@ function requestFrame<C extends OpCode>(xid: number, type: C, body: RequestInput
   const w = new JuteWriter();
   encodeRequest(xid, type, body, w);
   return w.toBytes();
+}
+
+/** A request frame with a body given as raw bytes (for bodies no encoder writes). */
+function rawRequestFrame(xid: number, type: number, body: Uint8Array = new Uint8Array(0)): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeInt32BE(8 + body.length, 0);
+  head.writeInt32BE(xid, 4);
+  head.writeInt32BE(type, 8);
+  return Buffer.concat([head, body]);
 }
 
 function replyHeader(payload: Uint8Array): ReplyHeader {
@@ -287,7 +298,155 @@ const nullAclIdInMulti: ParityCase = {
   },
 };
 
+// ---- issue 10, fuzzer findings: bodies that do not decode, trailing bytes, pings in order ----
+
+/** The fuzzer's frame: a multi (xid 0x344801cd) whose first op header has type -1 and done=false. */
+const BAD_MULTI = Buffer.from('00000011344801cd0000000effffffff00ffffffff', 'hex');
+const BAD_MULTI_XID = 0x344801cd;
+/** The fuzzer's ping with 7 bytes after its header. */
+const PING_WITH_TRAILING_BYTES = Buffer.from('0000000ffffffffe0000000beb183499cb1667', 'hex');
+
+/** create2 of `path` whose ACL vector claims 1000 entries, with one int left in the frame. */
+function create2WithVectorPastFrame(xid: number, path: string): Buffer {
+  const w = new JuteWriter();
+  w.writeUString(path);
+  w.writeBuffer(utf8('x'));
+  w.writeInt(1000);
+  w.writeInt(Perms.ALL);
+  return rawRequestFrame(xid, Op.create2, w.toBytes());
+}
+
+/** A path string whose length (50) runs past the frame: the body of getData or sync. */
+const PATH_PAST_FRAME = Buffer.from([0, 0, 0, 50, 0x2f]);
+
+const NEXT_REPLY_WAIT_MS = FRAMES_WAIT_MS;
+
+const malformedBodies: ParityCase = {
+  name: 'a body that does not decode: MARSHALLINGERROR in its place in the session order; a write\'s error takes a zxid, a read\'s or a sync\'s does not; the connection stays open',
+  async run(port) {
+    const raw = await rawSession(port);
+    try {
+      const [a, b] = [freshPath('malformed-a'), freshPath('malformed-b')];
+      raw.write(
+        Buffer.concat([
+          requestFrame(1, Op.create, { path: a, data: utf8('x'), acl: OPEN_ACL, flags: 0 }),
+          BAD_MULTI,
+          create2WithVectorPastFrame(2, freshPath('malformed-c')),
+          rawRequestFrame(3, Op.getData, PATH_PAST_FRAME),
+          rawRequestFrame(4, Op.sync, PATH_PAST_FRAME),
+          requestFrame(5, Op.create, { path: b, data: utf8('x'), acl: OPEN_ACL, flags: 0 }),
+        ]),
+      );
+      expect(await raw.until(() => raw.frames().length >= 7, NEXT_REPLY_WAIT_MS), 'six replies after the ConnectResponse').toBe(true);
+      const replies = raw.frames().slice(1).map(replyHeader);
+      const M = Err.MARSHALLINGERROR;
+      expect(replies.map((r) => [r.xid, r.err])).toEqual([[1, 0], [BAD_MULTI_XID, M], [2, M], [3, M], [4, M], [5, 0]]);
+      // Measured on ZooKeeper 3.8: each malformed write is an error txn with the next zxid (its
+      // reply carries it); the read and the sync are answered at the current zxid, taking none.
+      const z = replies[0].zxid;
+      expect(replies.map((r) => r.zxid - z)).toEqual([0, 1, 2, 2, 2, 3]);
+      expect(raw.isClosed()).toBe(false);
+      raw.write(requestFrame(6, Op.exists, { path: b, watch: false }));
+      expect(await raw.until(() => raw.frames().length >= 8, NEXT_REPLY_WAIT_MS), 'still served').toBe(true);
+      expect(replyHeader(raw.frames()[7])).toMatchObject({ xid: 6, err: 0 });
+      // Closed cleanly, so no expiring session takes zxids during the next cases.
+      raw.write(requestFrame(7, Op.closeSession, null));
+      expect(await raw.waitClosed(FRAMES_WAIT_MS)).toBe(true);
+    } finally {
+      raw.destroy();
+    }
+  },
+};
+
+const trailingBytesIgnored: ParityCase = {
+  name: 'bytes after a request body are ignored: the fuzzer\'s ping with 7 extra bytes, a getData and a create with extra bytes are served',
+  async run(port) {
+    const raw = await rawSession(port);
+    try {
+      const path = freshPath('trailing');
+      const extra = Buffer.from([0xde, 0xad, 0xbe, 0xef]);
+      const withExtra = (frame: Uint8Array): Buffer => {
+        const b = Buffer.concat([frame, extra]);
+        b.writeInt32BE(b.length - 4, 0);
+        return b;
+      };
+      raw.write(
+        Buffer.concat([
+          PING_WITH_TRAILING_BYTES,
+          requestFrame(1, Op.getData, { path: '/zookeeper', watch: false }),
+          withExtra(requestFrame(2, Op.getData, { path: '/zookeeper', watch: false })),
+          withExtra(requestFrame(3, Op.create, { path, data: utf8('x'), acl: OPEN_ACL, flags: 0 })),
+          requestFrame(4, Op.exists, { path, watch: false }),
+        ]),
+      );
+      expect(await raw.until(() => raw.frames().length >= 6, NEXT_REPLY_WAIT_MS), 'five replies after the ConnectResponse').toBe(true);
+      expect(raw.frames().slice(1).map((f) => [replyHeader(f).xid, replyHeader(f).err])).toEqual([[Xid.PING, 0], [1, 0], [2, 0], [3, 0], [4, 0]]);
+      expect(raw.isClosed()).toBe(false);
+    } finally {
+      raw.destroy();
+    }
+  },
+};
+
+const malformedBehindConnect: ParityCase = {
+  name: 'a malformed request in the same write as the ConnectRequest: the ConnectResponse, then MARSHALLINGERROR, and the connection stays open',
+  async run(port) {
+    const raw = await RawConn.open(port);
+    try {
+      raw.write(Buffer.concat([connectRequestFrame(), BAD_MULTI, requestFrame(1, Op.exists, { path: '/', watch: false })]));
+      expect(await raw.until(() => raw.frames().length >= 3, FRAMES_WAIT_MS), 'three answers').toBe(true);
+      const [connect_response, ...rest] = raw.frames();
+      expect(decodeConnectResponse(connect_response).timeOut).toBeGreaterThan(0);
+      expect(rest.map((f) => [replyHeader(f).xid, replyHeader(f).err])).toEqual([[BAD_MULTI_XID, Err.MARSHALLINGERROR], [1, 0]]);
+      expect(raw.isClosed()).toBe(false);
+    } finally {
+      raw.destroy();
+    }
+  },
+};
+
+const pingsInOrder: ParityCase = {
+  name: 'a ping is answered in its place in the session order (after an earlier create), and always with xid -2',
+  async run(port) {
+    const raw = await rawSession(port);
+    try {
+      raw.write(
+        Buffer.concat([
+          requestFrame(1, Op.create, { path: freshPath('ping-order'), data: utf8('x'), acl: OPEN_ACL, flags: 0 }),
+          requestFrame(Xid.PING, Op.ping, null),
+          requestFrame(2, Op.exists, { path: '/', watch: false }),
+          requestFrame(5, Op.ping, null),
+        ]),
+      );
+      expect(await raw.until(() => raw.frames().length >= 5, NEXT_REPLY_WAIT_MS), 'four replies').toBe(true);
+      expect(raw.frames().slice(1).map((f) => [replyHeader(f).xid, replyHeader(f).err])).toEqual([[1, 0], [Xid.PING, 0], [2, 0], [Xid.PING, 0]]);
+    } finally {
+      raw.destroy();
+    }
+  },
+};
+
+const nothingAfterCloseSession: ParityCase = {
+  name: 'requests sent behind a closeSession are not answered: its reply, then the close',
+  async run(port) {
+    const raw = await rawSession(port);
+    try {
+      raw.write(Buffer.concat([requestFrame(1, Op.closeSession, null), requestFrame(2, Op.exists, { path: '/', watch: false })]));
+      expect(await raw.waitClosed(FRAMES_WAIT_MS), 'the server closes the connection').toBe(true);
+      expect(raw.frames().slice(1).map((f) => [replyHeader(f).xid, replyHeader(f).err])).toEqual([[1, 0]]);
+    } finally {
+      raw.destroy();
+    }
+  },
+};
+
 export const PARITY_CASES: readonly ParityCase[] = [
+  // First: it compares zxids exactly (see the file's head).
+  malformedBodies,
+  trailingBytesIgnored,
+  malformedBehindConnect,
+  pingsInOrder,
+  nothingAfterCloseSession,
   earlyRequestsWaitForTheHandshake,
   earlyFailedAuthAfterTheHandshake,
   saslWithoutConfig,

@@ -5,7 +5,7 @@
 // unanswered request; a read or session op is served only when it reaches the head, so it sees
 // every write the session sent before it (those writes complete first, via the commit stream).
 
-import type { DecodedRequest } from '../../protocol/messages.js';
+import type { ServerRequest } from '../../protocol/messages.js';
 import type { Id } from '../../protocol/types.js';
 
 export type ConnState =
@@ -18,7 +18,7 @@ export type ConnState =
   | 'closed';
 
 export interface Pending {
-  readonly request: DecodedRequest;
+  readonly request: ServerRequest;
   /** The raw request payload (forwarded to the commit worker for writes). */
   readonly payload: Uint8Array | null;
   /** True once forwarded to the commit worker: answered when its commit comes back. */

@@ -7,8 +7,16 @@ import { Perms, PROTOCOL_VERSION, SESSION_PASSWD_BYTES, Xid } from '../../protoc
 import { encodeConnectResponse } from '../../protocol/connect.js';
 import { Err, KeeperError } from '../../protocol/errors.js';
 import { JuteOverflowError, JuteWriter } from '../../protocol/jute.js';
-import { encodeNotification, encodeReply, type BodyName, type DecodedRequest } from '../../protocol/messages.js';
-import { Op, opSpec } from '../../protocol/opcodes.js';
+import {
+  encodeNotification,
+  encodeReply,
+  isMalformed,
+  type BodyName,
+  type DecodedRequest,
+  type MalformedRequest,
+  type ServerRequest,
+} from '../../protocol/messages.js';
+import { Op, opName, opSpec } from '../../protocol/opcodes.js';
 import type { ServerConfig } from '../../config/server_config.js';
 import { hrNowMs } from '../../metrics/clock.js';
 import type { ShardMetrics } from '../../metrics/shard_metrics.js';
@@ -47,7 +55,14 @@ export interface Answer {
   close_unanswered?: boolean;
   /** ReplyHeader.zxid when ZooKeeper does not send the last zxid (auth and sasl: 0; unknown opcode: -1). */
   zxid?: number;
+  /** ReplyHeader.xid when it is not the request's (a ping is always answered with xid -2). */
+  xid?: number;
 }
+
+/** A request whose body did not decode and that takes no txn: answered at the current zxid. */
+const MARSHALLING_ERROR: Answer = { err: Err.MARSHALLINGERROR, name: null, body: null };
+/** ZooKeeper answers every ping with PING_XID, whatever xid it was sent with. */
+const PING_ANSWER: Answer = { err: 0, name: null, body: null, xid: Xid.PING };
 
 export class ShardSession {
   /** Scratch writer for one outgoing frame at a time, bounded by waitfree.replyBytesMax (+ the
@@ -82,12 +97,13 @@ export class ShardSession {
   // ---- admission ----
 
   /**
-   * A decoded request of a connection past its ConnectRequest. While the session is being
-   * created (state 'connecting') everything is held, pings and auth too: ZooKeeper reads nothing
-   * behind a ConnectRequest until the session exists, so the ConnectResponse always comes first
-   * and the held requests are then handled in arrival order (onSessionStart).
+   * A request of a connection past its ConnectRequest (its body may not have decoded). While
+   * the session is being created (state 'connecting') everything is held, pings, auth and
+   * malformed requests too: ZooKeeper reads nothing behind a ConnectRequest until the session
+   * exists, so the ConnectResponse always comes first and the held requests are then handled in
+   * arrival order (onSessionStart).
    */
-  admit(conn: Conn, request: DecodedRequest, payload: Uint8Array): void {
+  admit(conn: Conn, request: ServerRequest, payload: Uint8Array): void {
     // Epoch ms with sub-ms resolution: the latency histograms need better than Date.now().
     const pending: Pending = { request, payload, forwarded: false, received_ms: hrNowMs() };
     if (conn.state === 'connected') {
@@ -103,30 +119,46 @@ export class ShardSession {
 
   private admitConnected(conn: Conn, pending: Pending): void {
     const request = pending.request;
-    const on_arrival = answeredOnArrival(request);
-    // ZooKeeper touches a session only for requests it submits to its pipeline; auth and sasl
-    // are answered in its network layer without one. So a client looping on a failing SASL
-    // handshake (kazoo without a server JAAS config) does not keep its session alive: it
-    // expires after its timeout and the connection closes, as on ZooKeeper.
+    if (isMalformed(request) && !this.admitMalformed(conn, request)) return;
+    const on_arrival = !isMalformed(request) && answeredOnArrival(request);
+    // ZooKeeper touches a session only for requests it submits to its pipeline (pings included,
+    // on arrival); auth and sasl are answered in its network layer without one. So a client
+    // looping on a failing SASL handshake (kazoo without a server JAAS config) does not keep its
+    // session alive: it expires after its timeout and the connection closes, as on ZooKeeper.
     if (!on_arrival) this.touched.add(conn.session_id);
-    if (request.header.xid === Xid.PING && request.header.type === Op.ping) {
-      this.send(conn, { xid: Xid.PING, zxid: this.ctx.tree.last_zxid, err: 0 }, null, null);
-      this.ctx.metrics.request(Op.ping, 0, 0);
-      return;
-    }
     // Observed in Apache ZooKeeper: the connection's ip id joins its auth list when its first
     // non-auth request arrives, after any digest ids sent before it (whoAmI shows that order).
-    if (request.header.type !== Op.auth || request.unknown) conn.addAuthId({ scheme: 'ip', id: conn.remote_ip });
+    if (request.header.type !== Op.auth) conn.addAuthId({ scheme: 'ip', id: conn.remote_ip });
     if (on_arrival) {
       // The reply (xid -4 for auth) does not wait for earlier requests of the session.
       this.answerNow(conn, pending, serveSessionOp(this.ctx, conn, request, (d) => this.deliver(d)));
       return;
     }
+    // Everything else, pings too, takes its place in the FIFO: ZooKeeper answers a ping from
+    // the end of its pipeline, after the session's earlier requests.
     conn.queue.push(pending);
     this.queued_total++;
     if (isForwarded(request)) this.forward(conn, pending);
     this.bound(conn);
     this.drain(conn);
+  }
+
+  /**
+   * A request whose body did not decode. auth and sasl bodies are read by ZooKeeper's network
+   * layer as they arrive, where the IOException closes the connection unanswered: false, closed.
+   * Any other is answered MARSHALLINGERROR in its place in the FIFO (true): see isForwarded for
+   * the writes whose error takes a zxid.
+   */
+  private admitMalformed(conn: Conn, request: MalformedRequest): boolean {
+    const { xid, type } = request.header;
+    const peer = `${conn.remote_ip}:${conn.remote_port}`;
+    if (type === Op.auth || type === Op.sasl) {
+      console.warn(`waitfree: closing connection ${peer}: malformed ${opName(type)} packet (${request.reason})`);
+      this.close(conn);
+      return false;
+    }
+    console.warn(`waitfree: MARSHALLINGERROR for ${opName(type)} (xid ${xid}) from ${peer}: malformed body (${request.reason})`);
+    return true;
   }
 
   private forward(conn: Conn, pending: Pending): void {
@@ -185,7 +217,9 @@ export class ShardSession {
     return false;
   }
 
-  private serveLocal(conn: Conn, request: DecodedRequest): Answer {
+  private serveLocal(conn: Conn, request: ServerRequest): Answer {
+    if (isMalformed(request)) return MARSHALLING_ERROR;
+    if (!request.unknown && request.op === 'ping') return PING_ANSWER;
     const kind = request.unknown ? 'unsupported' : opSpec(request.header.type)?.kind;
     try {
       if (kind === 'read') return serveTreeRead(this.ctx, conn, request);
@@ -212,7 +246,11 @@ export class ShardSession {
     if (op.kind === 'closeSession') {
       const head = conn.queue[0];
       if (head && head.forwarded && head.request.header.type === Op.closeSession) {
-        this.complete(conn, head.request.header.xid, null, null, 0);
+        // Answered alone, without draining: ZooKeeper closes the connection right after the
+        // reply, so nothing the session sent behind its closeSession is answered.
+        conn.queue.shift();
+        this.queued_total--;
+        this.reply(conn, head, { err: 0, name: null, body: null });
       }
       this.close(conn);
       return;
@@ -304,7 +342,7 @@ export class ShardSession {
   private reply(conn: Conn, pending: Pending, answer: Answer): void {
     const xid = pending.request.header.xid;
     const zxid = answer.zxid ?? this.ctx.tree.last_zxid;
-    this.send(conn, { xid, zxid, err: answer.err }, answer.name, answer.body);
+    this.send(conn, { xid: answer.xid ?? xid, zxid, err: answer.err }, answer.name, answer.body);
     const now = Date.now();
     const latency_hr_ms = hrNowMs() - pending.received_ms;
     this.ctx.metrics.request(pending.request.header.type, latency_hr_ms, answer.err);
@@ -434,7 +472,29 @@ function answeredOnArrival(request: DecodedRequest): boolean {
   return !request.unknown && (request.header.type === Op.auth || request.header.type === Op.sasl);
 }
 
-/** Requests that go through the commit worker (writes, sync, closeSession). */
-function isForwarded(request: DecodedRequest): boolean {
+/**
+ * Writes whose body ZooKeeper's prep reads after taking a zxid, so one that does not decode is
+ * an error txn (MARSHALLINGERROR) and consumes a zxid (measured on 3.8: the next create's zxid
+ * is one higher). sync and reconfig read their body first: answered at the current zxid.
+ */
+const TXN_WHEN_MALFORMED: ReadonlySet<number> = new Set([
+  Op.create,
+  Op.create2,
+  Op.createContainer,
+  Op.createTTL,
+  Op.delete,
+  Op.setData,
+  Op.setACL,
+  Op.check,
+  Op.multi,
+]);
+
+/**
+ * Requests that go through the commit worker: writes, sync, closeSession, and writes whose body
+ * did not decode when their error is a txn (prep makes it one). Invariant: a malformed sync is
+ * never forwarded (the commit worker reads its path).
+ */
+function isForwarded(request: ServerRequest): boolean {
+  if (isMalformed(request)) return TXN_WHEN_MALFORMED.has(request.header.type);
   return !request.unknown && opSpec(request.header.type)?.kind === 'write';
 }
