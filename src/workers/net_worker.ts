@@ -46,6 +46,9 @@ interface NetConn {
   closing: boolean;
   /** When the socket was accepted; the handshake must complete within sessionlessCnxnTimeout. */
   readonly accepted_ms: number;
+  /** In `sessionless` (no byte from its shard yet): one boolean test per reply instead of a
+   *  Set lookup on the reply path. */
+  awaiting_session: boolean;
 }
 
 class NetWorker {
@@ -173,6 +176,7 @@ class NetWorker {
       paused_by_ring: false,
       closing: false,
       accepted_ms: Date.now(),
+      awaiting_session: true,
     };
     this.conns.set(id, conn);
     this.sessionless.add(conn);
@@ -294,7 +298,11 @@ class NetWorker {
     if (conn === undefined) return;
     switch (kind) {
       case ShardToNet.SEND: {
-        this.sessionless.delete(conn); // the handshake's answer (or any later reply)
+        if (conn.awaiting_session) {
+          // The handshake's answer: the connection has a session (or is told it has none).
+          conn.awaiting_session = false;
+          this.sessionless.delete(conn);
+        }
         const chunks = this.outbound.get(conn);
         const copy = Buffer.copyBytesFrom(bytes, r.offset, end - r.offset);
         if (chunks === undefined) this.outbound.set(conn, [copy]);
