@@ -178,8 +178,10 @@ export interface ServerStats {
   /** False while starting or stopping: most words answer ZK_NOT_SERVING. */
   readonly serving: boolean;
   readonly read_only: boolean;
-  /** 'standalone' for us; ZooKeeper also has leader, follower, observer, read-only. */
+  /** 'standalone', or in an ensemble 'leader', 'follower', 'observer' (ZooKeeper's words). */
   readonly mode: string;
+  /** The leader's view of its learners (mntr's zk_followers ...), null unless leading. */
+  readonly quorum?: { readonly followers: number; readonly synced_followers: number; readonly pending_syncs: number } | null;
   /** Request latency since the last srst, ms. avg is rounded to 4 decimals when printed. */
   readonly latency_min_ms: number;
   readonly latency_avg_ms: number;
@@ -324,6 +326,9 @@ export function monitorEntries(s: ServerStats): [string, string][] {
     ['local_sessions', 0],
     ['waitfree_read_workers', s.read_workers],
   ];
+  if (s.quorum) {
+    e.push(['followers', s.quorum.followers], ['synced_followers', s.quorum.synced_followers], ['pending_syncs', s.quorum.pending_syncs]);
+  }
   for (const r of s.rings) {
     e.push([`waitfree_ring_${r.name}_used_bytes`, r.used_bytes], [`waitfree_ring_${r.name}_capacity_bytes`, r.capacity_bytes]);
   }

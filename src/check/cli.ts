@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { CHECK_DEFAULTS, checkHistory, type CheckReport } from './checker/check.js';
 import { formatHistory, parseHistory, type History } from './checker/history.js';
 import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
+import { NEMESIS_TARGET_POLICIES, type NemesisTargetPolicy } from './nemesis_target.js';
 import { reportText } from './report.js';
 import { recordRun } from './run.js';
 import { LAUNCH_KINDS, type LaunchKind, type TargetSpec } from './targets.js';
@@ -24,8 +25,8 @@ export interface CheckIo {
 }
 
 export const CHECK_USAGE = `Usage:
-  waitfree check (--connect HOSTS | --launch standalone|zookeeper|zookeeper:3) [--workload W[,W...]]
-                 [--nemesis N[,N...]] [--time S] [--seed N] [--out DIR] [options]
+  waitfree check (--connect HOSTS | --launch KIND) [--workload W[,W...]]
+                 [--nemesis N[,N...]] [--nemesis-target T] [--time S] [--seed N] [--out DIR] [options]
   waitfree check --history FILE [--out DIR]
 
 Records client operations against a ZooKeeper-compatible server under faults, then checks the
@@ -35,12 +36,17 @@ newer replies). Prints the verdict; writes history.jsonl and timeline.svg to --o
 Exit code: 0 valid, 1 invalid, 2 unknown or error.
 
   --connect HOSTS        Check servers already running (host:port,...). No faults are injected.
-  --launch KIND          Start the servers: standalone (waitfree), zookeeper (Apache ZooKeeper
-                         standalone), zookeeper:3 (Apache ZooKeeper ensemble of 3).
+  --launch KIND          Start the servers: standalone (waitfree), ensemble:3 or ensemble:5
+                         (waitfree ensemble; replica links through fault proxies), zookeeper
+                         (Apache ZooKeeper standalone), zookeeper:3 (Apache ZooKeeper ensemble of 3).
   --history FILE         Re-check a recorded history (JSON lines) instead of running.
   --workload W           register, queue, lock, ephemeral, multi or all (default register).
-  --nemesis N            none, kill, pause, partition, slow-disk or all (default none).
-                         slow-disk: windows of slow txn log syncs (waitfree only).
+  --nemesis N            none, kill, pause, partition, slow-disk, partition-peers or all
+                         (default none). partition: cut clients from a server. slow-disk: windows
+                         of slow txn log syncs (waitfree only). partition-peers: cut a replica off
+                         from the other replicas (waitfree ensembles only).
+  --nemesis-target T     Which server a fault hits: random (default), leader or follower (found
+                         by srvr's Mode; with one server both mean it).
   --time S               Seconds of load (default 30; 1..86400).
   --seed N               Seed of the workloads' and the nemesis' choices (default random).
   --out DIR              Where to write history.jsonl and timeline.svg (default a new temp dir).
@@ -63,6 +69,7 @@ interface Parsed {
   readonly history_file: string | null;
   readonly workloads: WorkloadName[];
   readonly nemesis: NemesisKind[];
+  readonly nemesis_target: NemesisTargetPolicy;
   readonly time_s: number;
   readonly seed: number;
   readonly out_dir: string | null;
@@ -101,6 +108,12 @@ function targetOf(values: Record<string, unknown>): TargetSpec | null {
   return { kind: 'launch', launch: launch as LaunchKind };
 }
 
+function targetPolicyOf(v: unknown): NemesisTargetPolicy {
+  if (v === undefined) return 'random';
+  if (!NEMESIS_TARGET_POLICIES.includes(v as NemesisTargetPolicy)) throw new UsageError(`--nemesis-target: one of ${NEMESIS_TARGET_POLICIES.join(', ')} (got ${JSON.stringify(v)})`);
+  return v as NemesisTargetPolicy;
+}
+
 export function parseCheckArgs(argv: readonly string[]): Parsed | 'help' {
   let values: Record<string, unknown>;
   try {
@@ -115,6 +128,7 @@ export function parseCheckArgs(argv: readonly string[]): Parsed | 'help' {
         history: { type: 'string' },
         workload: { type: 'string' },
         nemesis: { type: 'string' },
+        'nemesis-target': { type: 'string' },
         time: { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
@@ -138,6 +152,7 @@ export function parseCheckArgs(argv: readonly string[]): Parsed | 'help' {
   if (target?.kind === 'connect' && nemesis.length > 0) throw new UsageError('--connect: the servers are not ours to crash; only --nemesis none');
   return {
     target,
+    nemesis_target: targetPolicyOf(values['nemesis-target']),
     history_file,
     workloads: listOption<WorkloadName>(values['workload'], 'workload', WORKLOAD_NAMES, null, ['register']),
     nemesis,
@@ -166,12 +181,14 @@ function exitCode(r: CheckReport): number {
 
 async function obtainHistory(p: Parsed, io: CheckIo): Promise<History> {
   if (p.history_file !== null) return parseHistory(readFileSync(p.history_file, 'utf8'));
-  const what = `workloads ${p.workloads.join(',')}; nemesis ${p.nemesis.join(',') || 'none'}; ${p.time_s} s; seed ${p.seed}`;
+  const aim = p.nemesis.length > 0 && p.nemesis_target !== 'random' ? ` (target ${p.nemesis_target})` : '';
+  const what = `workloads ${p.workloads.join(',')}; nemesis ${p.nemesis.join(',') || 'none'}${aim}; ${p.time_s} s; seed ${p.seed}`;
   io.stdout(`waitfree check: ${what}\n`);
   const run = await recordRun({
     target: p.target!,
     workloads: p.workloads,
     nemesis: p.nemesis,
+    nemesis_target: p.nemesis_target,
     time_s: p.time_s,
     seed: p.seed,
     faults_max: p.faults_max,

@@ -1,20 +1,24 @@
 // Faults injected during a run, one at a time, each healed before the next and all before the
 // run ends: kill (SIGKILL a server, restart it on the same data dir), pause (SIGSTOP, then
 // SIGCONT), partition (cut the clients' link to a server through the tool's proxy), slow-disk
-// (waitfree only: every txn log sync delayed, through the fault file the server follows). Bounded
-// in count and duration; every fault is recorded as a window in the history.
+// (waitfree only: every txn log sync delayed, through the fault file the server follows),
+// partition-peers (waitfree ensembles only: cut one replica's links to every other replica, through
+// the proxies the replicas dial each other by). Which server is hit: --nemesis-target
+// (nemesis_target.ts). Bounded in count and duration; every fault is recorded as a window in the
+// history.
 
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FSYNC_DELAY_FAULT_FILE } from '../log/log_fs.js';
 import { fourLetter } from './four_letter.js';
+import { modeOf, pickNode, type NemesisTargetPolicy, type PickedNode, type SrvrOf, type TargetSearch } from './nemesis_target.js';
 import type { FaultProxy } from './proxy.js';
 import type { Recorder } from './recorder.js';
 import type { ServerNode } from './server_node.js';
 import type { Target } from './targets.js';
 
-export type NemesisKind = 'kill' | 'pause' | 'partition' | 'slow-disk';
-export const NEMESIS_KINDS: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'slow-disk'];
+export type NemesisKind = 'kill' | 'pause' | 'partition' | 'slow-disk' | 'partition-peers';
+export const NEMESIS_KINDS: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'slow-disk', 'partition-peers'];
 
 /** A slow-disk window's delay per log sync, drawn uniformly (us). Under the request timeout. */
 export const SLOW_DISK_DELAY_US: readonly [number, number] = [20_000, 1_000_000];
@@ -23,6 +27,12 @@ export const SLOW_DISK_DELAY_US: readonly [number, number] = [20_000, 1_000_000]
  * most once a second, so a shorter window could pass unnoticed.
  */
 export const SLOW_DISK_EXTRA_MS = 2_000;
+/**
+ * A partition-peers window lasts the fault duration plus this many sync timeouts (syncLimit x
+ * tickTime): the isolated replica notices after one, and the cut outlasts the majority's election,
+ * so a new leader serves while the old one is still cut off (the case worth checking).
+ */
+export const PARTITION_PEERS_SYNC_TIMEOUTS = 2;
 
 export interface NemesisOptions {
   readonly kinds: readonly NemesisKind[];
@@ -33,6 +43,10 @@ export interface NemesisOptions {
   readonly duration_ms: readonly [number, number];
   /** No fault starts after this recorder time. */
   readonly until_ms: number;
+  /** Which server a fault hits (default random). */
+  readonly target_policy?: NemesisTargetPolicy;
+  /** How long to look for a leader/follower before picking at random (default TARGET_SEARCH_DEFAULTS). */
+  readonly target_search?: TargetSearch;
 }
 
 export interface NemesisDeps {
@@ -44,20 +58,28 @@ export interface NemesisDeps {
   /** Sleeps, returning early (true) when the run is stopping. */
   pause(ms: number): Promise<boolean>;
   log(line: string): void;
+  /** srvr of target.nodes[index] (default: the four-letter word on its client port). */
+  readonly srvr?: SrvrOf;
 }
 
 function between(rng: () => number, [lo, hi]: readonly [number, number]): number {
   return lo + rng() * (hi - lo);
 }
 
-/** "leader" / "follower" / "standalone" from srvr, for the record (null if it does not answer). */
-async function mode(node: ServerNode): Promise<string | null> {
-  const text = await fourLetter(node.port, 'srvr', 1_000).catch(() => '');
-  return /Mode: (\w+)/.exec(text)?.[1] ?? null;
+const SRVR_TIMEOUT_MS = 1_000;
+
+function srvrOf(d: NemesisDeps): SrvrOf {
+  return d.srvr ?? ((i) => fourLetter(d.target.nodes[i]!.port, 'srvr', SRVR_TIMEOUT_MS));
 }
 
-async function kill(d: NemesisDeps, node: ServerNode): Promise<void> {
-  const role = await mode(node);
+/** "leader" / "follower" / "standalone" from srvr, for the record (null if it does not answer). */
+async function mode(d: NemesisDeps, index: number): Promise<string | null> {
+  return modeOf(await srvrOf(d)(index).catch(() => null));
+}
+
+async function kill(d: NemesisDeps, index: number): Promise<void> {
+  const node = d.target.nodes[index]!;
+  const role = await mode(d, index);
   const pid = node.pid;
   const h = d.rec.faultStarted('kill', node.name, `SIGKILL pid ${pid}${role === null ? '' : ` (${role})`}`);
   await node.kill();
@@ -109,10 +131,28 @@ async function slowDisk(d: NemesisDeps, node: ServerNode, ms: number): Promise<v
   d.log(`nemesis: slowed ${node.name}'s log syncs by ${Math.round(delay_us / 1000)} ms for ${Math.round(window_ms)} ms`);
 }
 
+async function partitionPeers(d: NemesisDeps, index: number, ms: number): Promise<void> {
+  const peers = d.target.peers!;
+  const name = d.target.nodes[index]?.name ?? `server ${index + 1}`;
+  const others = d.target.nodes.filter((_, i) => i !== index).map((n) => n.name);
+  const window_ms = ms + PARTITION_PEERS_SYNC_TIMEOUTS * peers.sync_timeout_ms;
+  const role = await mode(d, index);
+  const h = d.rec.faultStarted('partition-peers', `${name}<->{${others.join(',')}}`, `replica links cut for ${Math.round(window_ms)} ms${role === null ? '' : ` (${role})`}`);
+  const cut = peers.links.isolate(index);
+  try {
+    await d.pause(window_ms);
+  } finally {
+    peers.links.heal();
+  }
+  d.rec.faultHealed(h, `healed ${cut} proxies`);
+  d.log(`nemesis: cut ${name} off from ${others.join(', ')} for ${Math.round(window_ms)} ms`);
+}
+
 /** Kinds that can be applied to this target. */
 export function applicableKinds(kinds: readonly NemesisKind[], target: Target, proxies: readonly FaultProxy[]): NemesisKind[] {
   return kinds.filter((k) => {
     if (k === 'partition') return proxies.length > 0;
+    if (k === 'partition-peers') return target.peers !== null && target.nodes.length > 1;
     if (k === 'slow-disk') return target.nodes.length > 0 && target.nodes.every((n) => n.spec.fault_dir !== undefined);
     return target.nodes.length > 0;
   });
@@ -128,13 +168,28 @@ export async function runNemesis(o: NemesisOptions, d: NemesisDeps): Promise<num
     if (await d.pause(between(d.rng, o.gap_ms))) break;
     if (d.rec.now() >= o.until_ms) break;
     const kind = kinds[Math.floor(d.rng() * kinds.length)]!;
-    const index = Math.floor(d.rng() * Math.max(1, d.target.nodes.length));
+    const r = d.rng();
     const ms = between(d.rng, o.duration_ms);
+    const pick = await chooseNode(o, d, r);
+    if (pick === null) break;
+    const index = pick.index;
     count++;
-    if (kind === 'kill') await kill(d, d.target.nodes[index]!);
+    if (kind === 'kill') await kill(d, index);
     else if (kind === 'pause') await pause(d, d.target.nodes[index]!, ms);
     else if (kind === 'slow-disk') await slowDisk(d, d.target.nodes[index]!, ms);
+    else if (kind === 'partition-peers') await partitionPeers(d, index, ms);
     else await partition(d, Math.min(index, d.proxies.length - 1), ms);
   }
   return count;
+}
+
+/** The server this fault hits (--nemesis-target); null when the run stopped while looking. */
+async function chooseNode(o: NemesisOptions, d: NemesisDeps, r: number): Promise<PickedNode | null> {
+  const policy = o.target_policy ?? 'random';
+  const nodes = d.target.nodes;
+  const pick = await pickNode(policy, Math.max(1, nodes.length), r, srvrOf(d), (ms) => d.pause(ms), o.target_search);
+  // the search may have polled past the last moment a fault may start
+  if (pick === null || d.rec.now() >= o.until_ms) return null;
+  if (policy !== 'random') d.log(`nemesis: target ${nodes[pick.index]?.name ?? pick.index}: ${pick.why}`);
+  return pick;
 }

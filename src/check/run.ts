@@ -8,6 +8,7 @@ import { clientSeed, mulberry32 } from '../bench/prng.js';
 import { parseConnectString } from '../client/index.js';
 import type { History, MetaRecord } from './checker/history.js';
 import { runNemesis, type NemesisKind } from './nemesis.js';
+import type { NemesisTargetPolicy } from './nemesis_target.js';
 import { FaultProxy } from './proxy.js';
 import { RecordedClient, Recorder } from './recorder.js';
 import { openTarget, type Target, type TargetSpec } from './targets.js';
@@ -30,6 +31,8 @@ export interface RunOptions {
   readonly target: TargetSpec;
   readonly workloads: readonly WorkloadName[];
   readonly nemesis: readonly NemesisKind[];
+  /** Which server faults hit (default random). */
+  readonly nemesis_target?: NemesisTargetPolicy;
   readonly time_s: number;
   readonly seed: number;
   readonly faults_max: number;
@@ -190,7 +193,7 @@ async function loadPhase(ctx: WorkloadContext, workloads: readonly Workload[], t
   try {
     const workers = Promise.all(workloads.flatMap((w) => Array.from({ length: w.workers }, (_, i) => w.run(ctx, i).catch((e: unknown) => o.log(`${w.name}-${i}: ${String(e)}`)))));
     const rng = mulberry32(clientSeed(o.seed, hashString('nemesis')));
-    const opts = { kinds: o.nemesis, faults_max: o.faults_max, gap_ms: FAULT_GAP_MS, duration_ms: FAULT_DURATION_MS, until_ms: end_ms - QUIET_END_MS };
+    const opts = { kinds: o.nemesis, faults_max: o.faults_max, gap_ms: FAULT_GAP_MS, duration_ms: FAULT_DURATION_MS, until_ms: end_ms - QUIET_END_MS, target_policy: o.nemesis_target ?? 'random' };
     const faults = await runNemesis(opts, { rec, target, proxies, rng, pause: (ms) => st.pause(ms), log: o.log });
     await st.stopped;
     await drain(workers, st, o.log);

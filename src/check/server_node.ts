@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { handshakeOk } from '../testing/launch.js';
+import { fourLetter } from './four_letter.js';
 
 const OUTPUT_TAIL_CHARS = 16 * 1024;
 const STOP_GRACE_MS = 5_000;
@@ -21,13 +22,24 @@ export interface NodeSpec {
   readonly command: string;
   readonly args: readonly string[];
   readonly cwd: string;
-  /** The client port on 127.0.0.1 (readiness: a session handshake succeeds). */
+  /** The client port on 127.0.0.1 (readiness is probed there: see ready_by). */
   readonly port: number;
   /**
    * waitfree only: the data dir its fault files go in (the server runs with
    * waitfree.log.fsyncDelayUs=-1, so it follows fault.fsync_delay_us there). Absent: no slow disk.
    */
   readonly fault_dir?: string;
+  /**
+   * How readiness is seen: 'handshake' (default; a session handshake succeeds) or 'srvr-mode'
+   * (`srvr` answers with a Mode line: an ensemble member that has joined a leader).
+   */
+  readonly ready_by?: 'handshake' | 'srvr-mode';
+}
+
+/** True when `srvr` on the port answers with a Mode line (leader, follower, observer, standalone). */
+export async function srvrModeOk(port: number, timeout_ms: number): Promise<boolean> {
+  const text = await fourLetter(port, 'srvr', timeout_ms).catch(() => '');
+  return /^Mode: \w+/m.test(text);
 }
 
 export class ServerNode {
@@ -80,12 +92,13 @@ export class ServerNode {
     if (child.pid !== undefined) this.pids.push(child.pid);
   }
 
-  /** Waits until a session handshake succeeds; false if the process died or time ran out. */
+  /** Waits until the server is ready (spec.ready_by); false if the process died or time ran out. */
   async waitReady(timeout_ms: number): Promise<boolean> {
     const deadline = performance.now() + timeout_ms;
+    const probe = this.spec.ready_by === 'srvr-mode' ? srvrModeOk : handshakeOk;
     while (performance.now() < deadline) {
       if (!this.alive()) return false;
-      if (await handshakeOk(this.port, Math.min(2_000, Math.max(100, deadline - performance.now())))) return true;
+      if (await probe(this.port, Math.min(2_000, Math.max(100, deadline - performance.now())))) return true;
       await sleep(READY_POLL_MS);
     }
     return false;

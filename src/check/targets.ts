@@ -1,6 +1,7 @@
-// What `waitfree check` runs against: servers it launches (waitfree standalone, Apache ZooKeeper
-// standalone or a 3-server ensemble), each in a fresh temp dir with its own data dir, or servers
-// already running (--connect: nothing to crash, so the nemesis is limited to none).
+// What `waitfree check` runs against: servers it launches (waitfree standalone, a waitfree
+// ensemble of 3 or 5 (waitfree_ensemble.ts), Apache ZooKeeper standalone or a 3-server ensemble),
+// each in a fresh temp dir with its own data dir, or servers already running (--connect: nothing
+// to crash, so the nemesis is limited to none).
 //
 // Invariants: every process is a ServerNode we spawned, addressed by PID; stop() stops exactly
 // those and removes exactly the temp dir created here. Launched servers listen on 127.0.0.1 only.
@@ -9,10 +10,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apacheZkAvailable, freePort, REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from '../testing/launch.js';
+import { commonCfg, LAUNCH_DEFAULTS, type LaunchSettings } from './launch_cfg.js';
+import type { PeerLinks } from './peer_links.js';
 import { ServerNode } from './server_node.js';
+import { launchWaitfreeEnsemble, pickMemberPorts } from './waitfree_ensemble.js';
 
-export type LaunchKind = 'standalone' | 'zookeeper' | 'zookeeper:3';
-export const LAUNCH_KINDS: readonly LaunchKind[] = ['standalone', 'zookeeper', 'zookeeper:3'];
+export { LAUNCH_DEFAULTS, type LaunchSettings } from './launch_cfg.js';
+
+export type LaunchKind = 'standalone' | 'ensemble:3' | 'ensemble:5' | 'zookeeper' | 'zookeeper:3';
+export const LAUNCH_KINDS: readonly LaunchKind[] = ['standalone', 'ensemble:3', 'ensemble:5', 'zookeeper', 'zookeeper:3'];
 
 export type TargetSpec = { readonly kind: 'connect'; readonly hosts: string } | { readonly kind: 'launch'; readonly launch: LaunchKind };
 
@@ -22,36 +28,22 @@ export interface Target {
   readonly connect_string: string;
   /** Processes a nemesis may crash or pause (empty with --connect). */
   readonly nodes: readonly ServerNode[];
+  /** The replica-to-replica links, when they pass through fault proxies (waitfree ensembles); else null. */
+  readonly peers: PeerFaults | null;
   /** Starts a killed node again (same config and data dir); false if it was not ready in time. */
   restart(node: ServerNode): Promise<boolean>;
   /** Stops every process we started and removes our temp dir. */
   stop(): Promise<void>;
 }
 
-export interface LaunchSettings {
-  readonly tick_time_ms: number;
-  readonly start_timeout_ms: number;
-  /** Snapshots every snapCount/2..snapCount txns: small, so runs cross snapshots and recoveries. */
-  readonly snap_count: number;
+export interface PeerFaults {
+  readonly links: PeerLinks;
+  /** How long a replica cut from its leader takes to notice (syncLimit x tickTime). */
+  readonly sync_timeout_ms: number;
 }
-
-export const LAUNCH_DEFAULTS: LaunchSettings = { tick_time_ms: 1000, start_timeout_ms: 60_000, snap_count: 2000 };
 
 /** Attempts with a fresh port when a server fails to start (another process took the free port). */
 const START_ATTEMPTS_MAX = 3;
-
-function commonCfg(port: number, data_dir: string, s: LaunchSettings): string[] {
-  return [
-    `tickTime=${s.tick_time_ms}`,
-    `clientPort=${port}`,
-    'clientPortAddress=127.0.0.1',
-    `dataDir=${data_dir}`,
-    'maxClientCnxns=0',
-    'admin.enableServer=false',
-    '4lw.commands.whitelist=*',
-    `snapCount=${s.snap_count}`,
-  ];
-}
 
 const JAVA_ARGS = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', `${ZK_JAR}:${SLF4J_SIMPLE_JAR}`];
 
@@ -88,6 +80,7 @@ function singleTarget(description: string, node: ServerNode, root: string, s: La
     description,
     connect_string: `127.0.0.1:${node.port}`,
     nodes: [node],
+    peers: null,
     restart: (n) => respawn(n, s),
     stop: async () => {
       await node.stop();
@@ -101,15 +94,9 @@ async function respawn(node: ServerNode, s: LaunchSettings): Promise<boolean> {
   return node.waitReady(s.start_timeout_ms);
 }
 
-interface QuorumPorts {
-  readonly client: number;
-  readonly quorum: number;
-  readonly election: number;
-}
-
 async function launchEnsemble(size: number, s: LaunchSettings, root: string): Promise<Target> {
-  const ports: QuorumPorts[] = [];
-  for (let i = 0; i < size; i++) ports.push({ client: await freePort(), quorum: await freePort(), election: await freePort() });
+  // distinct: freePort frees each port at once and may hand it out again
+  const ports = await pickMemberPorts(size);
   const nodes = ports.map((p, i) => {
     const dir = join(root, `zk${i + 1}`);
     mkdirSync(join(dir, 'data'), { recursive: true });
@@ -125,6 +112,7 @@ async function launchEnsemble(size: number, s: LaunchSettings, root: string): Pr
     description: `Apache ZooKeeper ensemble of ${size} (${nodes.map((n) => `${n.name} pid ${n.pid} port ${n.port}`).join(', ')})`,
     connect_string: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
     nodes,
+    peers: null,
     restart: (n) => respawn(n, s),
     stop: async () => {
       await Promise.all(nodes.map((n) => n.stop()));
@@ -141,12 +129,15 @@ async function launchEnsemble(size: number, s: LaunchSettings, root: string): Pr
 
 export async function openTarget(spec: TargetSpec, s: LaunchSettings = LAUNCH_DEFAULTS): Promise<Target> {
   if (spec.kind === 'connect') {
-    return { description: `servers at ${spec.hosts}`, connect_string: spec.hosts, nodes: [], restart: async () => false, stop: async () => undefined };
+    return { description: `servers at ${spec.hosts}`, connect_string: spec.hosts, nodes: [], peers: null, restart: async () => false, stop: async () => undefined };
   }
-  if (spec.launch !== 'standalone' && !apacheZkAvailable()) throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR}, ${SLF4J_SIMPLE_JAR}, java)`);
+  const apache = spec.launch === 'zookeeper' || spec.launch === 'zookeeper:3';
+  if (apache && !apacheZkAvailable()) throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR}, ${SLF4J_SIMPLE_JAR}, java)`);
   const root = mkdtempSync(join(tmpdir(), 'waitfree-check-'));
   try {
     if (spec.launch === 'zookeeper:3') return await launchEnsemble(3, s, root);
+    if (spec.launch === 'ensemble:3') return await launchWaitfreeEnsemble(3, s, root);
+    if (spec.launch === 'ensemble:5') return await launchWaitfreeEnsemble(5, s, root);
     const make = spec.launch === 'standalone' ? (d: string, p: number) => waitfreeNode(d, p, s) : (d: string, p: number) => zkStandaloneNode(d, p, s);
     const node = await launchSingle(make, s, root);
     const what = spec.launch === 'standalone' ? 'waitfree standalone' : 'Apache ZooKeeper standalone';

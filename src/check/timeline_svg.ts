@@ -17,7 +17,7 @@ const OPS_DRAWN_MAX = 30_000;
 const VIOLATIONS_LISTED_MAX = 20;
 
 const OUTCOME_FILL = { ok: '#2ca02c', fail: '#ff7f0e', unknown: '#9e9e9e' } as const;
-const FAULT_FILL: Readonly<Record<string, string>> = { kill: '#d62728', pause: '#1f77b4', partition: '#9467bd', 'slow-disk': '#8c564b' };
+const FAULT_FILL: Readonly<Record<string, string>> = { kill: '#d62728', pause: '#1f77b4', partition: '#9467bd', 'slow-disk': '#8c564b', 'partition-peers': '#e377c2' };
 
 export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -108,6 +108,7 @@ function legend(): string {
     ['pause', FAULT_FILL['pause']!],
     ['partition', FAULT_FILL['partition']!],
     ['slow-disk', FAULT_FILL['slow-disk']!],
+    ['partition-peers', FAULT_FILL['partition-peers']!],
   ];
   return items.map(([name, color], i) => `<rect x="${LEFT + i * 150}" y="30" width="10" height="10" fill="${color}"/><text x="${LEFT + i * 150 + 14}" y="39" font-size="11">${escapeXml(name!)}</text>`).join('');
 }

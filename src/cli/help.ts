@@ -2,7 +2,8 @@
 // table, so it cannot drift from what the parser accepts.
 
 import { FOUR_LETTER_WORDS } from '../admin/four_letter.js';
-import { IGNORED_KEYS } from '../config/ignored_keys.js';
+import { ENSEMBLE_MEMBERS_MAX } from '../config/ensemble_layout.js';
+import { IGNORED_KEYS, REFUSED_KEYS } from '../config/ignored_keys.js';
 import { CONFIG_KEYS, type KeySpec } from '../config/server_config.js';
 import { describeInt, formatValue, typeLabel } from '../config/values.js';
 
@@ -69,9 +70,29 @@ function keysSection(): string {
     lines.push(`  ${k.name}=${defaultText(k)}${aliases}`);
     lines.push(wrap(`${typeLabel(k.type)}: ${rangeText(k)}. ${k.help}${k.flag ? ` Flag: ${k.flag}.` : ''}`, '      '));
   }
+  lines.push(
+    '',
+    '  server.N=host:quorumPort:electionPort[:participant|:observer][;[clientHost:]clientPort]',
+    wrap(
+      'One line per ensemble member, N = its id (1..255), as in ZooKeeper; IPv6 hosts in brackets. With server.N lines this server is the member whose id is in dataDir/myid (or waitfree.myid, --myid), and its client port may come from its line. One participant with standaloneEnabled=true runs standalone, as ZooKeeper does. No server.N line: standalone.',
+      '      ',
+    ),
+  );
   const ignored = IGNORED_KEYS.map((k) => (k.prefix ? `${k.name}*` : k.name)).join(', ');
   lines.push('', wrap(`Accepted with a warning, not used yet: ${ignored}.`, '  '));
-  lines.push(wrap('Refused: server.N, group.N, weight.N (replication not supported yet). Any other key is an error.', '  '));
+  const refused = REFUSED_KEYS.map((k) => k.label).join(', ');
+  lines.push(wrap(`Refused: ${refused} (hierarchical quorums, dynamic config files). Any other key is an error.`, '  '));
+  return lines.join('\n');
+}
+
+function ensembleSection(): string {
+  const lines = ['Options of `waitfree ensemble` (a local ensemble on 127.0.0.1, one server process per member):'];
+  lines.push(flagLine('--replicas', 'N', 'Participants (voters), 1 or more (default 3).'));
+  lines.push(flagLine('--observers', 'N', `Observers (default 0); at most ${ENSEMBLE_MEMBERS_MAX} members in all.`));
+  lines.push(flagLine('--base-port', 'N', 'Member i (0-based) gets client port N+i, quorum port N+1000+2i, election port N+1001+2i, admin port N+2000+i (default 2181).'));
+  lines.push(flagLine('--data-dir', 'DIR', 'Where r1, r2, ... (each: zoo.cfg, data/, data/myid) are written; default a fresh directory under the OS temp dir. An existing one keeps its data.'));
+  lines.push(flagLine('-c, --config', 'FILE', 'zoo.cfg lines appended to every member\'s config (not server.N, dataDir, ports, peerType, myid).'));
+  lines.push(flagLine('--dry-run', '', 'Write the files and print the plan; start nothing.'));
   return lines.join('\n');
 }
 
@@ -87,7 +108,8 @@ export function helpText(): string {
     '',
     'Usage:',
     '  waitfree server [--config FILE] [--port N] [--host ADDR] [--data-dir DIR] [--read-workers N]',
-    '                  [--admin-port N] [--native=false]',
+    '                  [--admin-port N] [--native=false] [--myid N]',
+    '  waitfree ensemble [--replicas N] [--observers N] [--base-port N] [--data-dir DIR] [--config FILE] [--dry-run]',
     '  waitfree shell [host:port[,host:port...][/chroot]] [-c COMMANDS]... [-i]',
     '  waitfree check (--connect HOSTS | --launch standalone|zookeeper[:3] | --history FILE)',
     '                 [--workload W] [--nemesis none|kill|pause|partition|all] [--time S] [--seed N] [--out DIR]',
@@ -95,11 +117,12 @@ export function helpText(): string {
     '  waitfree --version',
     '',
     'Commands:',
-    '  server   Run a standalone server until SIGINT or SIGTERM.',
+    '  server   Run a server (standalone, or an ensemble member with server.N lines) until SIGINT or SIGTERM.',
+    '  ensemble Start a local ensemble (one server process per member) and print its connect string.',
     '  shell    A zkCli-like shell on any ZooKeeper-compatible server (waitfree shell --help).',
     '  check    Record operations under faults and check linearizability and ZooKeeper\'s session',
     '           promises; exit 0 valid, 1 invalid, 2 unknown (waitfree check --help).',
     '  help     Show this text.',
   ].join('\n');
-  return [usage, flagsSection(), keysSection(), wordsSection()].join('\n\n') + '\n';
+  return [usage, flagsSection(), ensembleSection(), keysSection(), wordsSection()].join('\n\n') + '\n';
 }

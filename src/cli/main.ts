@@ -93,6 +93,10 @@ export async function main(argv: readonly string[], overrides: Partial<CliDeps> 
     deps.stdout(`waitfree ${packageVersion()} (ZooKeeper ${fullVersion(packageVersion())})\n`);
     return EXIT_OK;
   }
+  if (command.kind === 'ensemble') {
+    const { runEnsemble } = await import('./ensemble.js');
+    return runEnsemble(command, { stdout: deps.stdout, stderr: deps.stderr, onSignal: deps.onSignal });
+  }
   return runServer(command, deps);
 }
 

@@ -9,6 +9,12 @@
 // (the commit worker's own copy, ahead of what read workers see), which is exactly ZooKeeper's
 // "outstanding changes" view.
 //
+// Roles (Zab, src/quorum/): a standalone replica and an ensemble's leader create txns (prep ->
+// zxid -> apply -> outbox). A follower or observer never does: its driver forwards writes to the
+// leader, and every committed txn comes back through applyCommitted (tree + session table), so a
+// follower's tree holds committed state only. Only the txn creator expires sessions and reaps.
+// A leader numbers its txns in its epoch: zxid = epoch * 2^32 + counter (beginEpoch).
+//
 // Read-only mode: after a disk fault nothing can be made durable, so no txn is proposed any more:
 // writes are answered NOTREADONLY (as by ZooKeeper's read-only server), new sessions are local
 // (kept in memory, announced without a txn), expired sessions are dropped from memory (their
@@ -74,8 +80,17 @@ export interface RestoredState {
   sessions: ReadonlyMap<bigint, { timeout_ms: number; passwd: Uint8Array; remaining_ms?: number }>;
 }
 
+/** Who creates txns on this replica (see the header comment). */
+export type CommitRole = 'creator' | 'follower';
+
+const EPOCH_UNIT = 0x1_0000_0000;
+
 export class CommitCore {
   readonly tree: DataTree;
+  /** 'creator': standalone or Zab leader; 'follower': learner (no prep, no expiry). */
+  role: CommitRole = 'creator';
+  /** First zxid of the current epoch minus one: a leader's txns are numbered above it. */
+  private epoch_base = 0;
   readonly sessions: SessionTracker;
   /** Why writes are refused (a disk fault), or null while the replica accepts writes. */
   read_only: string | null = null;
@@ -138,6 +153,91 @@ export class CommitCore {
   }
 
   // ---- inputs ----
+
+  /** Zab: this replica leads epoch `epoch`; every session gets its whole timeout again (the
+   *  leader only now hears their touches, as ZooKeeper's leader does on taking office). */
+  beginEpoch(epoch: number): void {
+    if (!Number.isInteger(epoch) || epoch < 0 || epoch >= 1 << 21) throw new Error(`commit core: epoch ${epoch} out of range`);
+    this.role = 'creator';
+    this.epoch_base = Math.max(this.epoch_base, epoch * EPOCH_UNIT);
+    const now = this.env.now_ms();
+    for (const id of this.sessions.ids()) this.sessions.touch(id, now);
+  }
+
+  /** Zab: a learner; txns come back through applyCommitted. */
+  follow(): void {
+    this.role = 'follower';
+  }
+
+  /** A committed txn made by the leader (learner), in zxid order: tree and session table. */
+  applyCommitted(txn: Txn): void {
+    this.tree.apply(txn);
+    const id = txn.header.session_id;
+    const op = txn.op;
+    if (op.kind === 'createSession' && this.sessions.get(id) === undefined) {
+      this.sessions.add(id, op.timeout_ms, this.env.now_ms(), op.passwd);
+      if (!this.owners.has(id)) this.owners.set(id, null);
+    } else if (op.kind === 'closeSession') {
+      this.forgetSession(id);
+    }
+  }
+
+  /** A write forwarded by a learner (its connection lives there): prepped like a local one. */
+  remoteRequest(session_id: bigint, cxid: number, opcode: number, body: WriteRequest | null, auth: readonly Id[]): void {
+    const now = this.env.now_ms();
+    if (opcode === Op.sync) {
+      // A learner's sync: a no-op txn; when the learner sees it committed it has every write
+      // committed before the sync (ZooKeeper's leader answers SYNC in its commit order).
+      this.sessions.touch(session_id, now);
+      this.propose(null, session_id, { kind: 'error', err: 0 }, cxid);
+      return;
+    }
+    if (!this.sessions.touch(session_id, now)) {
+      this.propose(null, session_id, { kind: 'error', err: Err.SESSIONEXPIRED }, cxid);
+      return;
+    }
+    if (opcode === Op.closeSession) {
+      this.sessions.setClosing(session_id);
+      this.propose(null, session_id, { kind: 'closeSession', paths: this.tree.ephemerals(session_id) }, cxid);
+      return;
+    }
+    const op = prepRequest(
+      { tree: this.tree, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled },
+      opcode,
+      body as WriteRequest,
+    );
+    this.propose(null, session_id, op, cxid);
+  }
+
+  /** A session a learner created for its client (id and password made there). */
+  remoteCreateSession(session_id: bigint, timeout_ms: number, passwd: Uint8Array): void {
+    if (this.sessions.get(session_id) === undefined) {
+      this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
+      this.owners.set(session_id, null);
+    }
+    this.propose(null, session_id, { kind: 'createSession', timeout_ms, passwd }, 0);
+  }
+
+  /** Learner: a new session for a local connection; the leader logs it (forwarded), and it is
+   *  in the session table once applyCommitted sees its createSession txn. */
+  newLocalSession(origin: Origin, timeout_ms: number): { session_id: bigint; passwd: Uint8Array } {
+    const session_id = this.allocateSessionId();
+    const passwd = sessionPasswd(session_id, this.options.secret);
+    this.owners.set(session_id, { shard: origin.shard, conn_id: origin.conn_id });
+    return { session_id, passwd };
+  }
+
+  /** Where a session's client is connected on this replica, or null. */
+  ownerOf(session_id: bigint): { shard: number; conn_id: number } | null {
+    return this.owners.get(session_id) ?? null;
+  }
+
+  /** Every client connection this replica knows a session for (Zab: closed on a role change). */
+  ownedConnections(): { shard: number; conn_id: number }[] {
+    const out: { shard: number; conn_id: number }[] = [];
+    for (const o of this.owners.values()) if (o !== null) out.push(o);
+    return out;
+  }
 
   /** A write (or sync / closeSession) from a connected session, in that session's order. */
   request(origin: Origin, session_id: bigint, opcode: number, body: WriteRequest | null): void {
@@ -203,6 +303,11 @@ export class CommitCore {
     this.outbox.push({ kind: 'session', origin, session_id, timeout_ms, passwd: record.passwd, ok: true });
   }
 
+  /** The ids a connection authenticated as (forwarded with its writes under Zab). */
+  authOf(shard: number, conn_id: number): readonly Id[] {
+    return this.conn_auth.get(connKey(shard, conn_id)) ?? [];
+  }
+
   addAuth(shard: number, conn_id: number, id: Id): void {
     const key = connKey(shard, conn_id);
     const list = this.conn_auth.get(key) ?? [];
@@ -222,8 +327,9 @@ export class CommitCore {
     for (const id of session_ids) this.sessions.touch(id, now);
   }
 
-  /** Expires sessions and reaps containers / TTL nodes that are due. */
+  /** Expires sessions and reaps containers / TTL nodes that are due (the txn creator only). */
   tick(): void {
+    if (this.role !== 'creator') return;
     const now = this.env.now_ms();
     for (const session_id of this.sessions.expire(now)) this.expireSession(session_id);
     if (now >= this.next_reap_ms) {
@@ -249,6 +355,7 @@ export class CommitCore {
 
   /** When tick() next has work: the earliest session bucket or reaper run. */
   next_tick_ms(): number {
+    if (this.role !== 'creator') return this.env.now_ms() + this.options.tick_ms;
     const e = this.sessions.next_expiry_ms();
     return e === null ? this.next_reap_ms : Math.min(e, this.next_reap_ms);
   }
@@ -267,10 +374,11 @@ export class CommitCore {
   }
 
   /** Assigns the zxid, applies to the latest tree, and queues the txn for logging (GroupCommit). */
-  private propose(origin: Origin | null, session_id: bigint, op: TxnOp): void {
+  private propose(origin: Origin | null, session_id: bigint, op: TxnOp, cxid = origin?.xid ?? 0): void {
     if (this.read_only !== null) throw new Error('commit core: propose while read-only');
+    if (this.role !== 'creator') throw new Error('commit core: a learner proposed a txn');
     const txn: Txn = {
-      header: { session_id, cxid: origin?.xid ?? 0, zxid: this.tree.last_zxid + 1, time_ms: this.env.now_ms() },
+      header: { session_id, cxid, zxid: Math.max(this.tree.last_zxid, this.epoch_base) + 1, time_ms: this.env.now_ms() },
       op,
     };
     this.tree.apply(txn);

@@ -11,6 +11,8 @@
 // - after a failed batch no batch is handed out any more.
 
 import { JuteWriter } from '../protocol/jute.js';
+import { viewOf } from '../log/binary.js';
+import { crc32c } from '../log/crc32c.js';
 import { appendRecord, RECORD_HEADER_BYTES } from '../log/segment_format.js';
 import type { Txn } from '../tree/txn.js';
 import type { Payload } from './release_gate.js';
@@ -99,6 +101,33 @@ export class LogBatcher {
     return payload;
   }
 
+  /** Appends a txn that is already encoded (a Zab follower logs the leader's proposal bytes as
+   *  they came: the same bytes as appendRecord's payload, so recovery reads them alike). */
+  addEncoded(zxid: number, payload: Uint8Array, now_us: number): Payload {
+    if (this.failed) throw new Error('log batcher: add after a failed batch');
+    const b = this.open;
+    if (b.count === 0) {
+      b.first_zxid = zxid;
+      b.opened_us = now_us;
+    }
+    const w = b.w;
+    const record_start = w.length;
+    w.writeInt(0); // crc, patched below (it covers the length and the payload, as appendRecord's)
+    const len_at = w.beginFrame();
+    w.writeRaw(payload);
+    w.finishFrame(len_at);
+    const bytes = w.view_bytes();
+    viewOf(bytes).setUint32(record_start, crc32c(bytes.subarray(record_start + 4, w.length)));
+    b.count++;
+    b.last_zxid = zxid;
+    const out: Payload = { source: w, start: record_start + RECORD_HEADER_BYTES, end: w.length };
+    if (b.count >= this.opts.txns_max || w.length >= this.opts.bytes_max) {
+      this.sealed.push(b);
+      this.open = this.newBatch(now_us);
+    }
+    return out;
+  }
+
   /** True when a batch should be written now: a sealed one, or the open one after its wait. */
   due(now_us: number): boolean {
     if (this.failed || this.inflight !== null) return false;
@@ -133,6 +162,10 @@ export class LogBatcher {
 
   get in_flight(): boolean {
     return this.inflight !== null;
+  }
+
+  get has_unwritten(): boolean {
+    return this.open.count > 0 || this.sealed.length > 0;
   }
 
   /** Hands out the oldest sealed batch, else the open one (call when due(), or to flush early). */

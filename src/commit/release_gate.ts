@@ -85,6 +85,31 @@ export class ReleaseGate {
     this.committed_zxid = zxid;
   }
 
+  /**
+   * The txns held may never commit (a Zab leader lost its quorum): every publication still held
+   * becomes a close_conn for its connection (the client cannot know the outcome; ZooKeeper closes
+   * every connection when a server leaves its role), and later txns may commit again. The caller
+   * closes every client connection anyway; this keeps the gate's order invariant simple.
+   */
+  abandonUncommitted(): void {
+    if (this.failed) return;
+    for (let i = this.head; i < this.entries.length; i++) {
+      const e = this.entries[i];
+      if (e.wait_zxid <= this.committed_zxid) continue;
+      e.wait_zxid = 0;
+      if (e.pub.kind === 'close_conn') continue;
+      const o = e.pub.origin;
+      e.pub = o === null ? { kind: 'close_conn', shard: NOBODY, conn_id: 0 } : { kind: 'close_conn', shard: o.shard, conn_id: o.conn_id };
+      e.payload = null;
+    }
+    this.last_txn_zxid = this.committed_zxid;
+  }
+
+  /** zxid of the last txn pushed. */
+  get last_pushed_zxid(): number {
+    return this.last_txn_zxid;
+  }
+
   /** The txns held can no longer commit (the log cannot be written): see the header. */
   fail(): void {
     this.failed = true;

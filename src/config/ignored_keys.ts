@@ -1,7 +1,8 @@
-// zoo.cfg keys that ZooKeeper users commonly have but that a standalone waitfree server does not
-// use (yet). They are accepted with a warning so an existing zoo.cfg starts unchanged; keys that
-// describe an ensemble (server.N, group.N, weight.N) are refused: silently running standalone
-// when the user asked for replication would be worse than not starting.
+// zoo.cfg keys that ZooKeeper users commonly have but that waitfree does not use (yet). They are
+// accepted with a warning so an existing zoo.cfg starts unchanged. Keys whose meaning waitfree
+// cannot honour and which change what the ensemble is (hierarchical quorums, a separate dynamic
+// config file) are refused: running with another membership than the user wrote would be worse
+// than not starting. server.N lines are read by ensemble_config.ts.
 
 export type IgnoredReason = 'replication' | 'admin server' | 'persistence' | 'metrics' | 'other';
 
@@ -13,15 +14,8 @@ export interface IgnoredKey {
 }
 
 export const IGNORED_KEYS: readonly IgnoredKey[] = [
-  { name: 'initLimit', reason: 'replication' },
-  { name: 'syncLimit', reason: 'replication' },
-  { name: 'standaloneEnabled', reason: 'replication' },
   { name: 'reconfigEnabled', reason: 'replication' },
-  { name: 'electionAlg', reason: 'replication' },
   { name: 'leaderServes', reason: 'replication' },
-  { name: 'peerType', reason: 'replication' },
-  { name: 'quorumListenOnAllIPs', reason: 'replication' },
-  { name: 'dynamicConfigFile', reason: 'replication' },
   { name: 'localSessionsEnabled', reason: 'replication' },
   { name: 'localSessionsUpgradingEnabled', reason: 'replication' },
   { name: 'preAllocSize', reason: 'persistence' },
@@ -33,9 +27,36 @@ export const IGNORED_KEYS: readonly IgnoredKey[] = [
   { name: 'secureClientPort', reason: 'other' },
 ];
 
-/** Keys that only make sense in an ensemble: `server.1=host:2888:3888` and friends. */
-export const REPLICATION_KEY = /^(server|group|weight)\.\d+$/;
+export interface RefusedKey {
+  /** What the key looks like, for help text: `group.N`. */
+  readonly label: string;
+  readonly test: (name: string) => boolean;
+  readonly why: string;
+}
+
+/** Keys that describe an ensemble waitfree cannot run as written. */
+export const REFUSED_KEYS: readonly RefusedKey[] = [
+  {
+    label: 'group.N',
+    test: (n) => /^group\./.test(n),
+    why: 'hierarchical quorums are not supported; use majority quorums (server.N lines only)',
+  },
+  {
+    label: 'weight.N',
+    test: (n) => /^weight\./.test(n),
+    why: 'hierarchical quorums (weights) are not supported; use majority quorums (server.N lines only)',
+  },
+  {
+    label: 'dynamicConfigFile',
+    test: (n) => n === 'dynamicConfigFile',
+    why: 'a separate dynamic config file is not supported; put the server.N lines in this file (ZooKeeper reads them there too)',
+  },
+];
 
 export function ignoredKey(name: string): IgnoredKey | undefined {
   return IGNORED_KEYS.find((k) => (k.prefix ? name.startsWith(k.name) : name === k.name));
+}
+
+export function refusedKey(name: string): RefusedKey | undefined {
+  return REFUSED_KEYS.find((k) => k.test(name));
 }

@@ -1,10 +1,13 @@
-// Configuration assembly: defaults ← zoo.cfg file ← command-line flags, then derived values and
-// cross-field checks. Pure apart from reading the file; warnings are returned, never printed.
+// Configuration assembly: defaults ← zoo.cfg file ← command-line flags, then derived values,
+// cross-field checks and the ensemble (server.N lines + myid, ensemble_config.ts). Pure apart from
+// reading the config file and dataDir/myid; warnings are returned, never printed.
 
 import { readFileSync } from 'node:fs';
 import { KNOWN_FOUR_LETTER_WORDS } from '../admin/four_letter.js';
 import { ConfigError } from './config_error.js';
-import { IGNORED_KEYS, ignoredKey, REPLICATION_KEY, type IgnoredReason } from './ignored_keys.js';
+import { resolveEnsemble } from './ensemble_config.js';
+import { IGNORED_KEYS, ignoredKey, refusedKey, type IgnoredReason } from './ignored_keys.js';
+import { isServerKey, type ServerLine } from './server_line.js';
 import {
   allKeyNames,
   checkCrossField,
@@ -39,23 +42,34 @@ export interface LoadResult {
 }
 
 const REASON_TEXT: Readonly<Record<IgnoredReason, string>> = {
-  replication: 'waitfree runs standalone; replication is not supported yet',
+  replication: "waitfree's replication does not use this key",
   'admin server': "waitfree's admin server does not use this key",
   persistence: 'waitfree keeps its log and snapshots in dataDir with its own policy',
   metrics: 'waitfree serves its own metrics',
   other: 'not supported yet',
 };
 
+/** What the sources said besides the field values. */
+export interface Gathered {
+  /** Fields a zoo.cfg line or a flag set (as opposed to defaults): "clientPort absent" matters in an ensemble. */
+  readonly explicit: Set<ConfigField>;
+  /** server.N entries by key; a later source's `server.1` replaces an earlier one (as Properties). */
+  readonly server_lines: Map<string, ServerLine>;
+}
+
 export function loadConfig(options: LoadOptions): LoadResult {
   const raw = unresolvedDefaults();
   const warnings: string[] = [];
+  const gathered: Gathered = { explicit: new Set(), server_lines: new Map() };
   if (options.file !== undefined) {
-    applyCfg(raw, parseZooCfg(readConfigFile(options.file), options.file), options.file, warnings);
+    applyCfg(raw, parseZooCfg(readConfigFile(options.file), options.file), options.file, warnings, gathered);
   }
-  if (options.text !== undefined) applyCfg(raw, parseZooCfg(options.text, 'zoo.cfg'), 'zoo.cfg', warnings);
-  applyFlags(raw, options.flags ?? {});
-  const config = resolveDerived(raw);
-  checkCrossField(config);
+  if (options.text !== undefined) applyCfg(raw, parseZooCfg(options.text, 'zoo.cfg'), 'zoo.cfg', warnings, gathered);
+  applyFlags(raw, options.flags ?? {}, gathered.explicit);
+  const derived = resolveDerived(raw);
+  checkCrossField(derived);
+  const { config, warnings: ensemble_warnings } = resolveEnsemble(derived, [...gathered.server_lines.values()], gathered.explicit);
+  warnings.push(...ensemble_warnings);
   warnings.push(...whitelistWarnings(config.four_letter_whitelist));
   return { config, warnings };
 }
@@ -70,24 +84,28 @@ function readConfigFile(path: string): string {
 }
 
 /** Applies every zoo.cfg line in file order (for aliases of one key, the later line wins). */
-export function applyCfg(raw: UnresolvedConfig, cfg: ZooCfg, source: string, warnings: string[]): void {
+export function applyCfg(raw: UnresolvedConfig, cfg: ZooCfg, source: string, warnings: string[], gathered: Gathered): void {
   const ordered = [...cfg.entries()].sort((a, b) => a[1].line - b[1].line);
   for (const [name, entry] of ordered) {
     const where = `${source}:${entry.line}`;
+    if (isServerKey(name)) {
+      gathered.server_lines.set(name, { key: name, value: entry.value, where });
+      continue;
+    }
     const spec = keyByName(name);
     if (spec) {
       setField(raw, spec, parseOrThrow(spec, entry.value, `${where}: ${name}`));
+      gathered.explicit.add(spec.field);
       continue;
     }
     warnings.push(unusedKeyWarning(name, where));
   }
 }
 
-/** A warning for an accepted-but-unused key; throws for replication and unknown keys. */
+/** A warning for an accepted-but-unused key; throws for refused and unknown keys. */
 function unusedKeyWarning(name: string, where: string): string {
-  if (REPLICATION_KEY.test(name)) {
-    throw new ConfigError(`${where}: ${name}: replication not supported yet (waitfree runs standalone; remove the server.N lines)`, name);
-  }
+  const refused = refusedKey(name);
+  if (refused) throw new ConfigError(`${where}: ${name}: ${refused.why}`, name);
   const ignored = ignoredKey(name);
   if (ignored) return `${where}: ${name} is accepted, not used yet (${REASON_TEXT[ignored.reason]})`;
   const candidates = [...allKeyNames(), ...IGNORED_KEYS.filter((k) => !k.prefix).map((k) => k.name)];
@@ -106,7 +124,7 @@ function setField(raw: UnresolvedConfig, spec: KeySpec, value: ConfigValue): voi
   (raw as Record<ConfigField, ConfigValue>)[spec.field] = value;
 }
 
-function applyFlags(raw: UnresolvedConfig, flags: ConfigFlags): void {
+function applyFlags(raw: UnresolvedConfig, flags: ConfigFlags, explicit: Set<ConfigField>): void {
   for (const field of Object.keys(flags) as ConfigField[]) {
     const value = flags[field];
     if (value === undefined) continue;
@@ -114,6 +132,7 @@ function applyFlags(raw: UnresolvedConfig, flags: ConfigFlags): void {
     if (!spec) throw new ConfigError(`unknown configuration field ${String(field)}`);
     const label = spec.flag ? `${spec.name} (${spec.flag})` : spec.name;
     setField(raw, spec, typeof value === 'string' ? parseOrThrow(spec, value, label) : checkTyped(spec, value, label));
+    explicit.add(field);
   }
 }
 

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { CAPACITY_BYTES_MAX, CAPACITY_BYTES_MIN, frameBytesMaxFor } from '../ring/layout.js';
 import { ConfigError } from './config_error.js';
+import type { EnsembleConfig } from './ensemble_config.js';
 import type { BoolType, ConfigValue, DigestType, IntType, ListType, StringType } from './values.js';
 
 /**
@@ -99,9 +100,32 @@ export interface ServerConfig {
   readonly snap_retain_count: number;
   /** autopurge.purgeInterval in hours: -1 = purge after every snapshot; 0 = never; N = at most every N hours. */
   readonly purge_interval_hours: number;
+  /** Ensemble keys (ZooKeeper's spelling). Read them through `ensemble`, which holds them resolved. */
+  readonly init_limit_ticks: number;
+  readonly sync_limit_ticks: number;
+  /** In an ensemble: this replica's role as its server.N line says (resolved). */
+  readonly peer_type: 'participant' | 'observer';
+  readonly read_only_mode_enabled: boolean;
+  /** One participant and this true: run standalone (ZooKeeper's rule). */
+  readonly standalone_enabled: boolean;
+  /** Always 3 (fast leader election, the only one ZooKeeper 3.8 has). */
+  readonly election_alg: number;
+  /** Quorum and election ports listen on 0.0.0.0 instead of the server.N host. */
+  readonly quorum_listen_on_all_ips: boolean;
+  /** waitfree.myid: overrides dataDir/myid; -1 = read the file. Resolved to the id in an ensemble. */
+  readonly my_id: number;
+  /** Zab: proposals a leader keeps in flight (sent, not yet committed) before it stops taking writes. */
+  readonly zab_in_flight_max: number;
+  /** Zab: the largest peer message (a SNAP carries a whole snapshot, so this bounds the tree a lagging replica can be sent). */
+  readonly zab_frame_bytes_max: number;
+  /** Zab: bytes queued for one peer that does not read before its connection is reset. */
+  readonly zab_queue_bytes_max: number;
+  /** The server.N lines resolved (src/config/ensemble_config.ts); null = standalone. Not a key. */
+  readonly ensemble: EnsembleConfig | null;
 }
 
-export type ConfigField = keyof ServerConfig;
+/** Fields set by a key (everything but `ensemble`, which loadConfig derives from server.N lines). */
+export type ConfigField = Exclude<keyof ServerConfig, 'ensemble'>;
 
 /** The value-type spec matching a field's TypeScript type. */
 type TypeFor<T> = [T] extends [number]
@@ -365,6 +389,61 @@ const KEYS: KeyTable = {
     type: { kind: 'int', min: 0, max: INT32_MAX, sentinel: { value: -1, meaning: 'after every snapshot' } },
     help: 'Hours between purges of old snapshots and logs. -1 (default) = after every snapshot: purging is on by default, unlike ZooKeeper, whose users fill disks with it off. 0 = never purge (as ZooKeeper\'s default; logged as a warning).',
   },
+  init_limit_ticks: {
+    name: 'initLimit', aliases: [], field: 'init_limit_ticks', default: 10,
+    type: { kind: 'int', min: 1, max: INT32_MAX },
+    help: 'Ensemble: ticks (of tickTime) a follower may take to connect to a leader and sync with it (ZooKeeper\'s sample zoo.cfg: 10).',
+  },
+  sync_limit_ticks: {
+    name: 'syncLimit', aliases: [], field: 'sync_limit_ticks', default: 5,
+    type: { kind: 'int', min: 1, max: INT32_MAX },
+    help: 'Ensemble: ticks (of tickTime) a follower may lag behind or be silent to the leader before it is dropped (ZooKeeper\'s sample zoo.cfg: 5).',
+  },
+  peer_type: {
+    name: 'peerType', aliases: [], field: 'peer_type', default: 'participant',
+    type: { kind: 'string', format: 'choice', choices: ['participant', 'observer'], ignore_case: true },
+    help: 'Ensemble: this server\'s role. Optional: the role on its server.N line (:observer) decides; if given, it must agree with that line.',
+  },
+  read_only_mode_enabled: {
+    name: 'readonlymode.enabled', aliases: ['zookeeper.readonlymode.enabled'], field: 'read_only_mode_enabled', default: false,
+    type: { kind: 'bool' },
+    help: 'Ensemble: a replica cut off from the quorum keeps serving reads to clients that allow read-only sessions (ZooKeeper reads this as a Java system property).',
+  },
+  standalone_enabled: {
+    name: 'standaloneEnabled', aliases: [], field: 'standalone_enabled', default: true,
+    type: { kind: 'bool' },
+    help: 'With exactly one participant among the server.N lines: true = run standalone (as ZooKeeper), false = run a one-server ensemble.',
+  },
+  election_alg: {
+    name: 'electionAlg', aliases: [], field: 'election_alg', default: 3,
+    type: { kind: 'int', min: 3, max: 3 },
+    help: 'Leader election algorithm: only 3 (fast leader election), as in ZooKeeper 3.6+.',
+  },
+  quorum_listen_on_all_ips: {
+    name: 'quorumListenOnAllIPs', aliases: [], field: 'quorum_listen_on_all_ips', default: false,
+    type: { kind: 'bool' },
+    help: 'Ensemble: the quorum and election ports listen on every address instead of the host of this server\'s server.N line.',
+  },
+  zab_in_flight_max: {
+    name: 'waitfree.zab.inFlightMax', aliases: [], field: 'zab_in_flight_max', default: 1000,
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    help: 'Ensemble: proposals the leader keeps in flight (proposed, not yet committed by a quorum); further writes wait in the commit ring. Also bounds the writes a follower has forwarded and not yet seen committed.',
+  },
+  zab_frame_bytes_max: {
+    name: 'waitfree.zab.frameBytesMax', aliases: [], field: 'zab_frame_bytes_max', default: 1024 * MiB,
+    type: { kind: 'int', min: 4 * MiB, max: 4095 * MiB, bytes: true },
+    help: 'Ensemble: the largest message between replicas. A SNAP (sent to a replica too far behind for a DIFF) is one message holding the whole snapshot, so the tree must fit in it.',
+  },
+  zab_queue_bytes_max: {
+    name: 'waitfree.zab.queueBytesMax', aliases: [], field: 'zab_queue_bytes_max', default: 256 * MiB,
+    type: { kind: 'int', min: MiB, max: 4095 * MiB, bytes: true },
+    help: 'Ensemble: bytes waiting to be sent to one replica; past it that replica\'s connection is reset (it resyncs). One message larger than this is still sent when nothing else waits.',
+  },
+  my_id: {
+    name: 'waitfree.myid', aliases: [], field: 'my_id', default: -1, flag: '--myid',
+    type: { kind: 'int', min: 1, max: 255, sentinel: { value: -1, meaning: 'read dataDir/myid' } },
+    help: 'Ensemble: this server\'s id, i.e. which server.N line it is. Default: the number in dataDir/myid, as ZooKeeper. In an ensemble it is also waitfree.serverId.',
+  },
 };
 
 /** Every key, in the order help text and `conf` list them. */
@@ -403,7 +482,8 @@ export function resolveDerived(raw: UnresolvedConfig): ServerConfig {
   const max = raw.max_session_timeout_ms === -1 ? 20 * raw.tick_time_ms : raw.max_session_timeout_ms;
   const data_log_dir = raw.data_log_dir === '' ? raw.data_dir : raw.data_log_dir;
   const fsync = raw.force_sync === 'no' ? 'none' : raw.fsync;
-  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync };
+  // Standalone until loadConfig resolves server.N lines (ensemble_config.ts).
+  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync, ensemble: null };
 }
 
 const RING_FIELDS = [

@@ -22,6 +22,9 @@ export interface StringType {
   readonly choices?: readonly string[];
   /** An empty value is allowed and means "unset" (e.g. dataLogDir: the dataDir). */
   readonly optional?: boolean;
+  /** 'choice' only: matched case-insensitively and stored as spelled in `choices` (ZooKeeper
+   *  lower-cases peerType before comparing). */
+  readonly ignore_case?: boolean;
 }
 /** `user:base64(sha1("user:password"))` or unset (null). */
 export interface DigestType {
@@ -84,7 +87,8 @@ function parseBool(text: string): ParseResult {
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
-function isHost(text: string): boolean {
+/** An IPv4 or IPv6 address (unbracketed) or a host name. */
+export function isHost(text: string): boolean {
   if (IPV4.test(text)) return true;
   if (text.includes(':')) return /^[0-9a-f:.]+$/i.test(text) && text.split(':').length <= 9;
   return HOST_NAME.test(text) && !/^[\d.]+$/.test(text);
@@ -93,8 +97,11 @@ function isHost(text: string): boolean {
 function parseString(t: StringType, text: string): ParseResult {
   if (text === '') return t.optional === true ? { ok: true, value: '' } : { ok: false, expected: 'is empty' };
   if (t.format === 'host' && !isHost(text)) return { ok: false, expected: 'is not an IP address or host name' };
-  if (t.format === 'choice' && !(t.choices ?? []).includes(text)) {
-    return { ok: false, expected: `is not one of ${(t.choices ?? []).join(', ')}` };
+  if (t.format === 'choice') {
+    const choices = t.choices ?? [];
+    const found = t.ignore_case === true ? choices.find((c) => c.toLowerCase() === text.toLowerCase()) : choices.find((c) => c === text);
+    if (found === undefined) return { ok: false, expected: `is not one of ${choices.join(', ')}` };
+    return { ok: true, value: found };
   }
   return { ok: true, value: text };
 }

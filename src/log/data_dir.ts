@@ -6,6 +6,7 @@
 //   snapshot.<zxid>.tmp            a snapshot being written (never read; removed at start)
 //   secret                         the session-password key (32 random bytes, mode 0600)
 //   sessions.live                  what each session had left of its timeout (session/liveness_file.ts)
+//   epochs                         Zab's acceptedEpoch and currentEpoch (epoch_file.ts), ensembles only
 //   lock                           the running server's PID (dir_lock.ts)
 //
 // The log files (log.*) live in dataLogDir instead when it is set; the rest stays in dataDir.
@@ -67,22 +68,47 @@ function namesIn(dir: string): string[] {
   }
 }
 
+/**
+ * The zxid in a file name. Names are written from safe integers only (hex16), so a larger one is
+ * not ours: parsing it would round, and the file would be read under a zxid it does not hold.
+ */
+function zxidOfName(dir: string, name: string, hex: string): number {
+  const zxid = Number.parseInt(hex, 16);
+  if (!Number.isSafeInteger(zxid)) throw new RangeError(`${join(dir, name)}: zxid 0x${hex} is beyond 2^53, not written by waitfree`);
+  return zxid;
+}
+
+function snapshotsIn(dir: string, out: DirListing): void {
+  for (const name of namesIn(dir)) {
+    const snap = SNAPSHOT_RE.exec(name);
+    if (snap) out.snapshots.push({ name, path: join(dir, name), zxid: zxidOfName(dir, name, snap[1]) });
+    else if (TMP_RE.test(name)) out.tmp_snapshots.push(join(dir, name));
+  }
+  out.snapshots.sort((a, b) => a.zxid - b.zxid);
+}
+
 /** Snapshots are looked for in `dir`, log segments in `log_dir` (dataLogDir; default: dir). */
 export function listDataDir(dir: string, log_dir: string = dir): DirListing {
   const out: DirListing = { segments: [], snapshots: [], tmp_snapshots: [], has_spare: false };
-  for (const name of namesIn(dir)) {
-    const snap = SNAPSHOT_RE.exec(name);
-    if (snap) out.snapshots.push({ name, path: join(dir, name), zxid: Number.parseInt(snap[1], 16) });
-    else if (TMP_RE.test(name)) out.tmp_snapshots.push(join(dir, name));
-  }
+  snapshotsIn(dir, out);
   for (const name of namesIn(log_dir)) {
     const seg = SEGMENT_RE.exec(name);
-    if (seg) out.segments.push({ name, path: join(log_dir, name), zxid: Number.parseInt(seg[1], 16) });
+    if (seg) out.segments.push({ name, path: join(log_dir, name), zxid: zxidOfName(log_dir, name, seg[1]) });
     else if (name === SPARE_SEGMENT) out.has_spare = true;
   }
   out.segments.sort((a, b) => a.zxid - b.zxid);
-  out.snapshots.sort((a, b) => a.zxid - b.zxid);
   return out;
+}
+
+/**
+ * The snapshot file in `dir` with the highest zxid <= at_most_zxid, by name (its content is not
+ * checked here: recovery does that when it loads it), or null when there is none.
+ */
+export function newestSnapshot(dir: string, at_most_zxid: number = Number.MAX_SAFE_INTEGER): NamedFile | null {
+  const out: DirListing = { segments: [], snapshots: [], tmp_snapshots: [], has_spare: false };
+  snapshotsIn(dir, out);
+  for (let i = out.snapshots.length - 1; i >= 0; i--) if (out.snapshots[i].zxid <= at_most_zxid) return out.snapshots[i];
+  return null;
 }
 
 /** Makes a rename or a new file in `dir` durable (the directory entry itself). */

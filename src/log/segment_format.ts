@@ -8,7 +8,8 @@
 // A record header of 8 zero bytes followed by a run of zeros marks the end of the written part
 // (the preallocated zeros); scanSegment says why that run need not reach the end of the file.
 // Invariants of a well-formed segment: the first record's zxid is first_zxid and each next
-// record's zxid is one more; after the last record there are only zeros.
+// record's zxid follows the previous one (isNextZxid: one more, or the first txn of a later Zab
+// epoch); after the last record there are only zeros.
 
 import type { JuteWriter } from '../protocol/jute.js';
 import { encodeTxn, TXN_FORMAT_VERSION } from '../tree/txn_codec.js';
@@ -74,6 +75,18 @@ export function appendRecord(w: JuteWriter, txn: Txn): number {
   const crc = crc32c(bytes.subarray(start + 4, w.length));
   viewOf(bytes).setUint32(start, crc);
   return start;
+}
+
+/**
+ * Whether a txn at `zxid` may come right after the txn at `prev` in a log. zxid = epoch * 2^32 +
+ * counter; a Zab leader numbers its txns (epoch, 1), (epoch, 2), ... so within an epoch the next
+ * txn is prev + 1, and the first txn of a later epoch has counter 1 (epochs without txns leave no
+ * trace). Standalone is epoch 0 (a counter past 2^32 - 1 is still prev + 1). Anything else is a
+ * gap: txns are missing. `prev` 0 is the empty history.
+ */
+export function isNextZxid(prev: number, zxid: number): boolean {
+  if (zxid === prev + 1) return true;
+  return Number.isSafeInteger(zxid) && zxid % U32 === 1 && Math.floor(zxid / U32) > Math.floor(prev / U32);
 }
 
 /** The zxid of the txn in a record payload starting at `payload_start`. */
@@ -152,6 +165,18 @@ export type RecordCheck =
 
 /** Validates the record at `at` whose zxid must be `expected_zxid`. */
 export function checkRecord(src: SegmentBytes, at: number, expected_zxid: number): RecordCheck {
+  return readRecord(src, at, (zxid) => (zxid === expected_zxid ? null : `zxid 0x${zxid.toString(16)} where 0x${expected_zxid.toString(16)} was expected`));
+}
+
+/** Validates the record at `at`, which comes right after the txn at `prev_zxid` (isNextZxid). */
+export function checkRecordAfter(src: SegmentBytes, at: number, prev_zxid: number): RecordCheck {
+  return readRecord(src, at, (zxid) =>
+    isNextZxid(prev_zxid, zxid) ? null : `zxid 0x${zxid.toString(16)} cannot follow 0x${prev_zxid.toString(16)} (expected 0x${(prev_zxid + 1).toString(16)} or the first txn of a later epoch)`,
+  );
+}
+
+/** Checks length, checksum, txn format; `zxid_problem` says what is wrong with its zxid, if anything. */
+function readRecord(src: SegmentBytes, at: number, zxid_problem: (zxid: number) => string | null): RecordCheck {
   const left = src.size_bytes - at;
   if (left < RECORD_HEADER_BYTES) return { ok: false, reason: `${left} bytes left, a record header needs ${RECORD_HEADER_BYTES}` };
   const len = viewOf(src.window(at, RECORD_HEADER_BYTES)).getUint32(4);
@@ -162,7 +187,8 @@ export function checkRecord(src: SegmentBytes, at: number, expected_zxid: number
   if (view.getUint32(0) !== crc32c(record.subarray(4))) return { ok: false, reason: 'checksum mismatch' };
   if (record[RECORD_HEADER_BYTES] !== TXN_FORMAT_VERSION) return { ok: false, reason: 'unknown txn format version' };
   const zxid = payloadZxid(view, RECORD_HEADER_BYTES);
-  if (zxid !== expected_zxid) return { ok: false, reason: `zxid 0x${zxid.toString(16)} where 0x${expected_zxid.toString(16)} was expected` };
+  const problem = zxid_problem(zxid);
+  if (problem !== null) return { ok: false, reason: problem };
   return { ok: true, len, zxid, payload: record.subarray(RECORD_HEADER_BYTES) };
 }
 
@@ -231,20 +257,21 @@ export function scanSegment(
     throw new RangeError(`zero_run_bytes must be an integer >= ${RECORD_HEADER_BYTES}, got ${zero_run_bytes}`);
   }
   let at = SEGMENT_HEADER_BYTES;
-  let zxid = first_zxid;
+  // The last good record's zxid; the first record must be exactly first_zxid (the header says so).
+  let last = first_zxid - 1;
   let records = 0;
   for (;;) {
     const zero_head = zeroHeader(src.window(at, RECORD_HEADER_BYTES));
-    if (zero_head && zeroRange(src, at, at + zero_run_bytes)) return { end: { kind: 'clean', offset: at }, last_zxid: zxid - 1, records };
-    const check = checkRecord(src, at, zxid);
+    if (zero_head && zeroRange(src, at, at + zero_run_bytes)) return { end: { kind: 'clean', offset: at }, last_zxid: last, records };
+    const check = records === 0 ? checkRecord(src, at, first_zxid) : checkRecordAfter(src, at, last);
     if (!check.ok) {
       const reason = zero_head ? 'zero record header with non-zero bytes after it' : check.reason;
-      const { valid_after, dirty_end } = findValidRecord(src, at + 1, zxid, zero_run_bytes);
-      return { end: { kind: 'bad', offset: at, reason, valid_after, dirty_end }, last_zxid: zxid - 1, records };
+      const { valid_after, dirty_end } = findValidRecord(src, at + 1, last, zero_run_bytes);
+      return { end: { kind: 'bad', offset: at, reason, valid_after, dirty_end }, last_zxid: last, records };
     }
-    visit(check.payload, zxid, at + RECORD_HEADER_BYTES);
+    visit(check.payload, check.zxid, at + RECORD_HEADER_BYTES);
     at += RECORD_HEADER_BYTES + check.len;
-    zxid++;
+    last = check.zxid;
     records++;
   }
 }
@@ -258,15 +285,21 @@ function zeroHeader(head: Uint8Array): boolean {
 const CANDIDATE_BYTES_MIN = RECORD_HEADER_BYTES + RECORD_PAYLOAD_MIN;
 
 /**
- * The first offset >= from holding a record that passes its checksum and carries a zxid at or
- * after `zxid_min` (the txns that follow a damaged one), or null when there is none before a run
- * of `zero_run_bytes` zeros (the end of the written part, see scanSegment) or the end of the
- * file; then also where the non-zero bytes end (the zero run's start, or the end of the file).
+ * The first offset >= from holding a record that passes its checksum and carries a zxid that a
+ * txn after `last_zxid` can have (the txns that follow a damaged one), or null when there is none
+ * before a run of `zero_run_bytes` zeros (the end of the written part, see scanSegment) or the end
+ * of the file; then also where the non-zero bytes end (the zero run's start, or the end of the file).
  * Runs only when a segment is damaged; the zxid filter makes the expensive checksum rare.
+ *
+ * At most `fit` records fit after `from`, so a txn written after the damaged one is either in
+ * last_zxid's epoch, at most `fit` above it, or in a later epoch with a counter of at most `fit`
+ * (a later epoch starts at counter 1, isNextZxid).
  */
-function findValidRecord(src: SegmentBytes, from: number, zxid_min: number, zero_run_bytes: number): { valid_after: number | null; dirty_end: number } {
+function findValidRecord(src: SegmentBytes, from: number, last_zxid: number, zero_run_bytes: number): { valid_after: number | null; dirty_end: number } {
   const size = src.size_bytes;
-  const zxid_max = zxid_min + Math.ceil((size - from) / CANDIDATE_BYTES_MIN) + 1;
+  const fit = Math.ceil((size - from) / CANDIDATE_BYTES_MIN) + 1;
+  const zxid_min = last_zxid + 1;
+  const zxid_max = zxid_min + fit;
   let zeros = 0; // zero bytes in a row just before `at`
   let at = from;
   while (at + CANDIDATE_BYTES_MIN <= size) {
@@ -285,7 +318,7 @@ function findValidRecord(src: SegmentBytes, from: number, zxid_min: number, zero
       const len = view.getUint32(i + 4);
       if (len < RECORD_PAYLOAD_MIN || len > size - (at + i) - RECORD_HEADER_BYTES) continue;
       const zxid = payloadZxid(view, i + RECORD_HEADER_BYTES);
-      if (zxid < zxid_min || zxid > zxid_max) continue;
+      if (zxid < zxid_min || !Number.isSafeInteger(zxid) || (zxid > zxid_max && zxid % U32 > fit)) continue;
       candidate = i;
       candidate_zxid = zxid;
       break;

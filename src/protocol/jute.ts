@@ -219,6 +219,14 @@ export class JuteWriter {
     return this;
   }
 
+  /** Appends bytes as they are (no length prefix): already-encoded fields. */
+  writeRaw(b: Uint8Array): this {
+    this.ensure(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+    return this;
+  }
+
   /** Reserves 4 bytes for a frame length prefix; finishFrame fills them in. */
   beginFrame(): number {
     const at = this.length;

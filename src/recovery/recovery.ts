@@ -5,7 +5,8 @@
 //
 // Rules:
 // - snapshots are tried newest first; a damaged one is skipped with a warning;
-// - the log must hold every zxid after the snapshot's, contiguously; a gap is fatal;
+// - the log must hold every txn after the snapshot's, contiguously (within an epoch each zxid
+//   is one more; a later epoch starts at counter 1: segment_format.ts isNextZxid); a gap is fatal;
 // - a damaged record at the tail of the last segment (nothing valid after it) is a torn write
 //   of an unacknowledged batch: it is reported for truncation, with its offset;
 // - a damaged record anywhere else is fatal, with the file and offset: silently dropping
@@ -13,6 +14,10 @@
 // - the written part of a segment ends at a record boundary followed by a long run of zeros
 //   (segment_format.ts scanSegment argues why); segments are read in bounded chunks, so a
 //   preallocated 64 MiB segment holding a few txns costs a few MiB of reading, not 64.
+// - with until_zxid (a read worker reloading exactly the state the commit worker published),
+//   only snapshots at or before it are used and replay stops after it; what follows it in the
+//   log (more txns, a torn tail, damage) is not looked at, and tail/truncate are null unless the
+//   log ends exactly there.
 
 import { JuteReader } from '../protocol/jute.js';
 import { DataTree } from '../tree/data_tree.js';
@@ -21,7 +26,7 @@ import type { Txn } from '../tree/txn.js';
 import { loadSnapshot, type SessionTable } from '../snapshot/snapshot_reader.js';
 import { listDataDir, type NamedFile } from '../log/data_dir.js';
 import type { LogTail } from '../log/log_writer.js';
-import { decodeSegmentHeader, RECORD_HEADER_BYTES, scanSegment, SEGMENT_HEADER_BYTES, ZERO_RUN_BYTES_DEFAULT, type SegmentBytes } from '../log/segment_format.js';
+import { decodeSegmentHeader, isNextZxid, RECORD_HEADER_BYTES, scanSegment, SEGMENT_HEADER_BYTES, ZERO_RUN_BYTES_DEFAULT, type SegmentBytes } from '../log/segment_format.js';
 import { NODE_SEGMENT_READ_FS, SegmentFileError, withSegmentFile, type SegmentReadFs } from '../log/segment_file.js';
 
 /** The callers pass zeroRunBytesFor(config) as zero_run_bytes. */
@@ -48,6 +53,17 @@ export interface RecoveryOptions {
   zero_run_bytes?: number;
   /** How segment files are read (default: node:fs); tests count bytes with it. */
   read_fs?: SegmentReadFs;
+  /** Stop after this zxid: the state recovered is the state at it (default: the end of the log). */
+  until_zxid?: number;
+  /** Keep every replayed txn's record payload in Recovered.entries (Zab's in-memory log window). */
+  keep_entries?: boolean;
+}
+
+/** One logged txn as the commit stream and Zab carry it: the record payload (txn_codec.ts encoding). */
+export interface RecoveredEntry {
+  zxid: number;
+  /** A copy of its own (never a view of a read buffer, which would pin a whole chunk). */
+  bytes: Uint8Array;
 }
 
 export interface Recovered {
@@ -68,12 +84,20 @@ export interface Recovered {
   truncate: { path: string; offset: number; reason: string } | null;
   /** Bytes of log segments read (a preallocated segment is read up to its end of records plus a zero run). */
   log_bytes_read: number;
+  /** With keep_entries: every txn replayed from the log (after the snapshot), in zxid order. */
+  entries?: RecoveredEntry[];
 }
 
+/** Thrown by the replay visitor at the first txn past until_zxid (control flow only). */
+class PastUntil {}
+
 export function recover(opts: RecoveryOptions): Recovered {
+  const until = opts.until_zxid ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(until) || until < 0) throw new RangeError(`recover: until_zxid is not a zxid: ${opts.until_zxid}`);
   const listing = listDataDir(opts.dir, opts.log_dir ?? opts.dir);
   const sessions: SessionTable = new Map();
-  const { tree, snapshot } = loadNewestSnapshot(listing.snapshots, opts, sessions);
+  const usable = listing.snapshots.filter((s) => s.zxid <= until);
+  const { tree, snapshot } = loadNewestSnapshot(usable, opts, sessions);
   const state: Recovered = {
     tree,
     sessions,
@@ -86,7 +110,8 @@ export function recover(opts: RecoveryOptions): Recovered {
     truncate: null,
     log_bytes_read: 0,
   };
-  replayLog(listing.segments, state, opts);
+  if (opts.keep_entries === true) state.entries = [];
+  replayLog(listing.segments, state, opts, until);
   return state;
 }
 
@@ -116,25 +141,37 @@ function segmentsAfter(segments: readonly NamedFile[], after_zxid: number): Name
   return segments.filter((s, i) => i === segments.length - 1 || segments[i + 1].zxid > after_zxid + 1);
 }
 
-function replayLog(segments: readonly NamedFile[], state: Recovered, opts: RecoveryOptions): void {
+function replayLog(segments: readonly NamedFile[], state: Recovered, opts: RecoveryOptions, until: number): void {
   const wanted = segmentsAfter(segments, state.last_zxid);
   for (let i = 0; i < wanted.length; i++) {
+    // A segment starting after until holds nothing wanted, nor does any after it.
+    if (wanted[i].zxid > until) return;
     const is_last = i === wanted.length - 1;
-    replaySegment(wanted[i], is_last, state, opts);
+    if (!replaySegment(wanted[i], is_last, state, opts, until)) return;
   }
 }
 
-function replaySegment(file: NamedFile, is_last: boolean, state: Recovered, opts: RecoveryOptions): void {
+/** Replays one segment; false when replay stopped at until_zxid with more txns after it. */
+function replaySegment(file: NamedFile, is_last: boolean, state: Recovered, opts: RecoveryOptions, until: number): boolean {
   try {
-    const read = withSegmentFile(opts.read_fs ?? NODE_SEGMENT_READ_FS, file.path, (src) => replaySegmentBytes(src, file, is_last, state, opts));
+    const read = withSegmentFile(opts.read_fs ?? NODE_SEGMENT_READ_FS, file.path, (src) => {
+      try {
+        replaySegmentBytes(src, file, is_last, state, opts, until);
+        return true;
+      } catch (e) {
+        if (!(e instanceof PastUntil)) throw e;
+        return false;
+      }
+    });
     state.log_bytes_read += read.bytes_read;
+    return read.result;
   } catch (e) {
     if (e instanceof SegmentFileError) throw new RecoveryError(e.message);
     throw e;
   }
 }
 
-function replaySegmentBytes(src: SegmentBytes, file: NamedFile, is_last: boolean, state: Recovered, opts: RecoveryOptions): void {
+function replaySegmentBytes(src: SegmentBytes, file: NamedFile, is_last: boolean, state: Recovered, opts: RecoveryOptions, until: number): void {
   const header = decodeSegmentHeader(src.window(0, SEGMENT_HEADER_BYTES));
   if (!header.ok) {
     if (is_last && header.blank) {
@@ -149,14 +186,18 @@ function replaySegmentBytes(src: SegmentBytes, file: NamedFile, is_last: boolean
   // The payload is a view of the reader's buffer: decoding copies what the tree keeps.
   const visit = (payload: Uint8Array, zxid: number, payload_offset: number): void => {
     if (zxid <= state.last_zxid) return;
-    if (zxid !== state.last_zxid + 1) {
+    if (zxid > until) throw new PastUntil();
+    if (!isNextZxid(state.last_zxid, zxid)) {
       throw new RecoveryError(
         `the log is missing txns 0x${(state.last_zxid + 1).toString(16)}..0x${(zxid - 1).toString(16)} (next found in ${file.path})`,
       );
     }
     applyTxn(state, decodeRecord(payload, payload_offset, file.path), file.path, opts.track_sessions);
+    state.entries?.push({ zxid, bytes: payload.slice() });
   };
   const scan = scanSegment(src, header.first_zxid, visit, { zero_run_bytes: opts.zero_run_bytes ?? ZERO_RUN_BYTES_DEFAULT });
+  // Damage after until_zxid is not this reader's concern (the state it wants is complete).
+  if (scan.end.kind === 'bad' && scan.last_zxid >= until) return;
   if (scan.end.kind === 'bad') {
     const { offset, reason, valid_after } = scan.end;
     if (!is_last || valid_after !== null) {

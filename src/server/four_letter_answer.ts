@@ -42,7 +42,11 @@ interface CommitStats {
   sessions: number;
   ephemerals: { session_id: string; paths: string[] }[];
   session_list: { session_id: string; timeout_ms: number; expire_at_ms: number }[];
+  /** Zab state (src/quorum/quorum_driver.ts stats), null for a standalone replica. */
+  quorum: { state: string; serving: boolean; learners: number; synced_followers: number; pending_syncs: number } | null;
 }
+
+const MODE_OF_STATE: Readonly<Record<string, string>> = { LEADING: 'leader', FOLLOWING: 'follower', OBSERVING: 'observer', LOOKING: 'looking' };
 
 interface NetStats {
   connections: number;
@@ -194,9 +198,14 @@ export async function gatherStats(
   const expiry_by_session = new Map(commit.session_list.map((s) => [s.session_id, s.expire_at_ms]));
   return {
     version: fullVersion(packageVersion()),
-    serving: true,
+    // An ensemble member serves only once synced with a leader (ZooKeeper: "not currently serving").
+    serving: commit.quorum === null || commit.quorum.serving,
     read_only: commit.read_only !== null,
-    mode: 'standalone',
+    mode: commit.quorum === null ? 'standalone' : (MODE_OF_STATE[commit.quorum.state] ?? 'looking'),
+    quorum:
+      commit.quorum === null || commit.quorum.state !== 'LEADING'
+        ? null
+        : { followers: commit.quorum.learners, synced_followers: commit.quorum.synced_followers, pending_syncs: commit.quorum.pending_syncs },
     latency_min_ms: count ? Math.min(...served.map((s) => s.latency_min_ms)) : 0,
     latency_avg_ms: count ? total / count : 0,
     latency_max_ms: shards.reduce((m, s) => Math.max(m, s.latency_max_ms), 0),

@@ -85,6 +85,11 @@ export class Snapshotter {
     return Math.max(1, half + Math.floor(this.opts.random() * Math.max(1, this.opts.snap_count - half)));
   }
 
+  /** Start a snapshot at the next step (a Zab leader needs one for a SNAP sync). */
+  requestNow(): void {
+    this.txns_since = Math.max(this.txns_since, this.threshold);
+  }
+
   countTxns(n: number): void {
     this.txns_since += n;
   }

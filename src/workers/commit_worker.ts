@@ -19,6 +19,7 @@ import { LogWriter } from '../log/log_writer.js';
 import { recover, zeroRunBytesFor, type Recovered } from '../recovery/recovery.js';
 import { JuteReader, JuteWriter } from '../protocol/jute.js';
 import { isMalformed, readServerRequest } from '../protocol/messages.js';
+import { Op } from '../protocol/opcodes.js';
 import { Ring } from '../ring/ring.js';
 import { Snapshotter } from '../snapshot/snapshotter.js';
 import { LivenessWriter, readLivenessFile } from '../session/liveness_file.js';
@@ -31,6 +32,17 @@ import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
 import { CommitStream, NO_SHARD, ShardToCommit } from './link_kinds.js';
 import type { WorkerInit } from './topology.js';
 import { serveControl, type StatsDetail } from './control.js';
+import { QuorumDriver, type QuorumHost, type QuorumRole } from '../quorum/quorum_driver.js';
+import { encodeCreateSession, encodeWrite } from '../quorum/forward_codec.js';
+import { zabConfigFor, zabInitFor, ZAB_TICK_MS } from '../quorum/quorum_setup.js';
+import { PeerTransport } from '../replication/peer_transport.js';
+import { EpochFile } from '../log/epoch_file.js';
+import { truncateLogAfter } from '../log/truncate_log.js';
+import { installSnapshot } from '../snapshot/snapshot_install.js';
+import { listDataDir as listDir } from '../log/data_dir.js';
+import { readFileSync } from 'node:fs';
+import type { Id } from '../protocol/types.js';
+import type { EnsembleConfig } from '../config/ensemble_config.js';
 
 const POLL_FRAMES_MAX = 1024;
 const IDLE_WAIT_MS_MAX = 50;
@@ -44,9 +56,15 @@ interface FlushResult {
   error: unknown;
 }
 
-class CommitWorker {
-  private readonly core: CommitCore;
-  private readonly gc: GroupCommit;
+class CommitWorker implements QuorumHost {
+  core: CommitCore;
+  gc: GroupCommit;
+  /** Zab (ensemble mode): null for a standalone replica. */
+  private quorum: QuorumDriver | null = null;
+  private transport: PeerTransport | null = null;
+  private zab_timer: NodeJS.Timeout | null = null;
+  /** Leaders asking for a snapshot at a zxid >= min (SNAP syncs), answered once one exists. */
+  private snapshot_waiters: { min_zxid: number; resolve: (s: { zxid: number; bytes: Uint8Array }) => void }[] = [];
   private readonly snapshots: Snapshotter;
   private readonly inputs: LinkReader[];
   private readonly stream: LinkWriter;
@@ -78,27 +96,12 @@ class CommitWorker {
     private readonly init: WorkerInit,
     recovered: Recovered,
     private writer: LogWriter | null,
-    secret: Uint8Array,
+    private readonly secret: Uint8Array,
   ) {
     const { config, topology } = init;
-    const reap_interval_ms = config.container_check_interval_ms;
-    this.core = new CommitCore(
-      {
-        server_id: config.server_id,
-        tick_ms: config.tick_time_ms,
-        ttl_enabled: config.extended_types_enabled,
-        secret,
-        reap_interval_ms,
-        reap_per_check_max: Math.max(1, Math.ceil((config.container_max_per_minute * reap_interval_ms) / 60_000)),
-      },
-      { now_ms: () => Date.now() },
-      { tree: recovered.tree, sessions: resumeSessions(recovered, config.data_dir) },
-    );
+    this.core = this.newCore(recovered);
     this.liveness = new LivenessWriter(NODE_LOG_FS, { dir: config.data_dir, fsync: config.fsync === 'always' });
-    this.gc = new GroupCommit(
-      { txns_max: config.commit_batch_txns_max, bytes_max: config.commit_batch_bytes_max, wait_us: config.commit_batch_wait_us },
-      recovered.last_zxid,
-    );
+    this.gc = this.newGroupCommit(recovered.last_zxid);
     this.doorbell = new Doorbell(topology.commit_doorbell);
     this.metrics = new CommitMetrics(topology.metrics.commit);
     if (recovered.snapshot !== null) {
@@ -130,33 +133,114 @@ class CommitWorker {
     if (writer === null) this.core.setReadOnly('the txn log could not be opened');
   }
 
+  private newCore(recovered: Recovered): CommitCore {
+    const config = this.init.config;
+    const reap_interval_ms = config.container_check_interval_ms;
+    const core = new CommitCore(
+      {
+        server_id: config.server_id,
+        tick_ms: config.tick_time_ms,
+        ttl_enabled: config.extended_types_enabled,
+        secret: this.secret,
+        reap_interval_ms,
+        reap_per_check_max: Math.max(1, Math.ceil((config.container_max_per_minute * reap_interval_ms) / 60_000)),
+      },
+      { now_ms: () => Date.now() },
+      { tree: recovered.tree, sessions: resumeSessions(recovered, config.data_dir) },
+    );
+    // A member of an ensemble creates no txn before it leads (the driver says when).
+    if (config.ensemble !== null) core.follow();
+    return core;
+  }
+
+  private newGroupCommit(start_zxid: number): GroupCommit {
+    const config = this.init.config;
+    return new GroupCommit(
+      {
+        txns_max: config.commit_batch_txns_max,
+        bytes_max: config.commit_batch_bytes_max,
+        wait_us: config.commit_batch_wait_us,
+        commit_on_durable: config.ensemble === null,
+      },
+      start_zxid,
+    );
+  }
+
+  /** Ensemble mode: the Zab driver, its peer links and its clock. */
+  async startQuorum(ensemble: EnsembleConfig, recovered: Recovered): Promise<void> {
+    const config = this.init.config;
+    const epochs = EpochFile.readSync(config.data_dir);
+    const driver = new QuorumDriver(
+      zabConfigFor(config, ensemble),
+      zabInitFor(epochs, recovered.snapshot?.zxid ?? 0, recovered.entries ?? []),
+      this,
+      { send: () => {}, disconnect: () => {} },
+      recovered.last_zxid,
+      config.zab_in_flight_max,
+    );
+    this.quorum = driver;
+    const me = ensemble.members.find((m) => m.sid === ensemble.my_sid)!;
+    const transport = new PeerTransport(
+      {
+        sid: ensemble.my_sid,
+        listen: { host: config.quorum_listen_on_all_ips ? '0.0.0.0' : me.host, port: me.quorum_port },
+        peers: ensemble.members.filter((m) => m.sid !== ensemble.my_sid).map((m) => ({ sid: m.sid, host: m.host, port: m.quorum_port })),
+        frame_bytes_max: config.zab_frame_bytes_max,
+        queue_bytes_max: config.zab_queue_bytes_max,
+        connect_retry_ms_min: 20,
+        connect_retry_ms_max: 1000,
+        random: Math.random,
+        log: (line) => console.log(`waitfree: ${line}`),
+      },
+      { message: (from, msg) => driver.onMessage(from, msg), reset: (peer) => driver.onReset(peer) },
+    );
+    await transport.start();
+    this.transport = transport;
+    driver.setLinks(transport);
+    driver.start();
+    this.zab_timer = setInterval(() => driver.tick(), ZAB_TICK_MS);
+  }
+
   async run(): Promise<void> {
     // A pending Atomics.waitAsync does not keep a worker alive; this timer does.
     const keepalive = setInterval(() => {}, 1 << 30);
     while (!this.stopping) {
       const seen = this.doorbell.seq();
       this.settleFlush();
+      if (this.quorum !== null) {
+        this.quorum.pump();
+        this.stage(); // writes learners forwarded to this leader
+      }
       const frames = this.stream.blocked ? 0 : this.pollInputs(); // reads only what group commit has room for
       if (Date.now() >= this.core.next_tick_ms()) this.core.tick();
       this.maybeWriteLiveness();
       this.stage();
       this.maybeFlush();
-      this.snapshots.step(this.core.tree, () => this.core.sessionStates(), this.gc.durable_zxid, this.core.read_only === null);
+      this.snapshots.step(this.core.tree, () => this.core.sessionStates(), this.snapshotSafeZxid(), this.core.read_only === null);
+      this.answerSnapshotWaiters();
       this.gc.release(this.publish);
       this.stream.flush();
       if (this.stream.blocked) {
         await this.stream.drainAsync(IDLE_WAIT_MS_MAX);
         continue;
       }
-      if (frames === 0 && !this.snapshots.busy && this.flushed === null) {
+      if (frames === 0 && !this.snapshots.busy && this.flushed === null && !(this.quorum?.hasWork() ?? false)) {
         await this.doorbell.sleep(seen, this.sleepMs(), () => this.hasWork());
       }
     }
     clearInterval(keepalive);
   }
 
+  /** A snapshot at zxid Z is published once this is >= Z: durable standalone; under Zab also
+   *  committed (a snapshot must never hold a txn a new leader could truncate). */
+  private snapshotSafeZxid(): number {
+    if (this.quorum === null) return this.gc.durable_zxid;
+    return Math.min(this.gc.durable_zxid, this.gc.committed_zxid);
+  }
+
   private hasWork(): boolean {
     if (this.flushed !== null) return true;
+    if (this.quorum?.hasWork()) return true;
     return !this.gc.full && this.inputs.some((r) => r.hasData());
   }
 
@@ -190,6 +274,8 @@ class CommitWorker {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.zab_timer !== null) clearInterval(this.zab_timer);
+    await this.transport?.close();
     this.doorbell.ring();
     if (!this.liveness.busy && this.core.read_only === null) await this.liveness.write(this.core.liveness(), (e) => this.livenessFailed(e));
     await this.snapshots.close();
@@ -202,7 +288,10 @@ class CommitWorker {
     if (pubs.length === 0) return;
     let txns = 0;
     for (const p of pubs) if (p.kind === 'txn') txns++;
-    this.gc.add(pubs, nowUs());
+    const quorum = this.quorum;
+    // A leader proposes each txn with the bytes group commit logged (a copy: the batch buffer is
+    // reused once the txn is published, the core keeps it for DIFF syncs).
+    this.gc.add(pubs, nowUs(), quorum === null ? undefined : (zxid, bytes, start, end) => quorum.proposeLocal(zxid, bytes.slice(start, end)));
     this.snapshots.countTxns(txns);
   }
 
@@ -233,12 +322,136 @@ class CommitWorker {
     if (took_us > this.fsync_us_max) this.fsync_us_max = took_us;
     this.metrics.fsync(took_us / 1000);
     if (r.error === null) {
-      this.gc.complete(r.seq);
+      const durable = this.gc.complete(r.seq);
       this.metrics.batch(this.flush_txns, this.flush_bytes);
+      this.quorum?.persisted(durable);
       return;
     }
     this.gc.fail(r.seq);
     this.diskFault(r.error);
+  }
+
+  // ---- QuorumHost: what the Zab driver asks of this worker (src/quorum/quorum_driver.ts) ----
+
+  /** The log is busy: a write in flight, or records not yet handed to the writer. */
+  get write_in_flight(): boolean {
+    return this.flushed !== null || this.gc.in_flight || this.gc.has_unwritten;
+  }
+
+  persistEpochs(accepted_epoch: number, current_epoch: number): void {
+    EpochFile.writeSync(this.init.config.data_dir, { accepted_epoch, current_epoch }, this.init.config.fsync === 'always');
+  }
+
+  async truncateAndReload(zxid: number): Promise<void> {
+    const config = this.init.config;
+    await this.closeLogForReload();
+    await truncateLogAfter(NODE_LOG_FS, config.data_log_dir, zxid, {
+      fsync: config.fsync === 'always',
+      snapshot_dir: config.data_dir,
+      zero_run_bytes: zeroRunBytesFor(config),
+    });
+    await this.reloadFromDisk(`truncated the log after 0x${zxid.toString(16)}`);
+  }
+
+  async installSnapshotAndReload(zxid: number, snapshot: Uint8Array): Promise<void> {
+    const config = this.init.config;
+    await this.closeLogForReload();
+    await installSnapshot(NODE_LOG_FS, config.data_dir, config.data_log_dir, zxid, snapshot, {
+      fsync: config.fsync === 'always',
+      zero_run_bytes: zeroRunBytesFor(config),
+    });
+    await this.reloadFromDisk(`installed the leader's snapshot at 0x${zxid.toString(16)} (${snapshot.length} bytes)`);
+  }
+
+  private async closeLogForReload(): Promise<void> {
+    this.snapshots.abort();
+    // Everything still held can only be close_conns now (service ended before a sync).
+    this.gc.abandonUncommitted();
+    this.gc.release(this.publish);
+    this.stream.flush();
+    const writer = this.writer;
+    this.writer = null;
+    await writer?.close();
+  }
+
+  /** Rebuilds tree, sessions, group commit and the log writer from disk; the read workers
+   *  reload the same state (CommitStream.RELOAD, in stream order). */
+  private async reloadFromDisk(why: string): Promise<void> {
+    const config = this.init.config;
+    const state = recoverState(config);
+    this.core = this.newCore(state);
+    this.gc = this.newGroupCommit(state.last_zxid);
+    this.writer = await openLog(config, state);
+    if (this.writer === null) this.core.setReadOnly('the txn log could not be opened');
+    this.quorum?.reloaded(state.last_zxid);
+    this.stream.send(this.head.begin(CommitStream.RELOAD).u8(NO_SHARD).u32(0).i32(0).i64(BigInt(state.last_zxid)));
+    this.stream.flush();
+    console.log(`waitfree: quorum: ${why}; state reloaded at zxid 0x${state.last_zxid.toString(16)}`);
+  }
+
+  async snapshotAtLeast(min_zxid: number): Promise<{ zxid: number; bytes: Uint8Array }> {
+    const found = this.snapshotOnDisk(min_zxid);
+    if (found !== null) return found;
+    this.snapshots.requestNow();
+    this.doorbell.ring();
+    return new Promise((resolve) => this.snapshot_waiters.push({ min_zxid, resolve }));
+  }
+
+  private snapshotOnDisk(min_zxid: number): { zxid: number; bytes: Uint8Array } | null {
+    const snaps = listDir(this.init.config.data_dir, this.init.config.data_log_dir).snapshots;
+    const best = snaps.filter((f) => f.zxid >= min_zxid && f.zxid <= this.snapshotSafeZxid()).sort((a, b) => b.zxid - a.zxid)[0];
+    return best === undefined ? null : { zxid: best.zxid, bytes: readFileSync(best.path) };
+  }
+
+  private answerSnapshotWaiters(): void {
+    if (this.snapshot_waiters.length === 0 || this.snapshots.running) return;
+    const waiting = this.snapshot_waiters;
+    this.snapshot_waiters = [];
+    for (const w of waiting) {
+      const found = this.snapshotOnDisk(w.min_zxid);
+      if (found !== null) w.resolve(found);
+      else this.snapshot_waiters.push(w);
+    }
+    if (this.snapshot_waiters.length > 0) this.snapshots.requestNow();
+  }
+
+  remoteWrite(session_id: bigint, auth: readonly Id[], request_bytes: Uint8Array): void {
+    const request = readServerRequest(new JuteReader(request_bytes, 0, request_bytes.length));
+    const body = isMalformed(request) ? request : request.op === 'multi' ? request.body.ops : request.body;
+    this.core.remoteRequest(session_id, request.header.xid, request.header.type, body as WriteRequest | null, auth);
+  }
+
+  closeAllClients(reason: string): void {
+    const conns = this.core.ownedConnections();
+    if (conns.length > 0) console.log(`waitfree: quorum: closing ${conns.length} client connections: ${reason}`);
+    for (const c of conns) this.closeConn(c.shard, c.conn_id);
+    this.snapshots.abort(); // a leader's snapshot may hold txns a new leader truncates
+  }
+
+  roleChanged(role: QuorumRole): void {
+    post({ type: 'role', role });
+  }
+
+  wake(): void {
+    this.doorbell.ring();
+  }
+
+  log(line: string): void {
+    console.log(`waitfree: ${line}`);
+  }
+
+  private closeConn(shard: number, conn_id: number): void {
+    this.gc.add([{ kind: 'close_conn', shard, conn_id }], nowUs());
+  }
+
+  /** Under Zab, client writes taken per turn are bounded by the proposals a leader may have
+   *  outstanding, or the forwarded writes a learner may wait for. */
+  private quorumRoom(): number {
+    const q = this.quorum;
+    if (q === null) return Number.MAX_SAFE_INTEGER;
+    if (!q.serving) return POLL_FRAMES_MAX; // read, and closed at once
+    if (!q.leading) return q.forward_room;
+    return Math.max(0, this.init.config.zab_in_flight_max - this.gc.pending);
   }
 
   /** A failed write or fsync: no write is acknowledged any more; reads go on. */
@@ -259,7 +472,7 @@ class CommitWorker {
   private pollInputs(): number {
     let total = 0;
     for (let i = 0; i < this.inputs.length; i++) {
-      const room = Math.min(POLL_FRAMES_MAX, this.gc.txn_room());
+      const room = Math.min(POLL_FRAMES_MAX, this.gc.txn_room(), this.quorumRoom());
       if (room === 0) break;
       this.current_shard = i;
       const n = this.inputs[i].poll(this.onFrame, room);
@@ -278,21 +491,42 @@ class CommitWorker {
     switch (kind) {
       case ShardToCommit.REQUEST: {
         const session_id = r.i64();
+        const request_at = r.offset;
         const request = readServerRequest(new JuteReader(bytes, r.offset, end));
         const origin: Origin = { shard, conn_id, xid: request.header.xid };
+        if (this.quorum !== null && !this.quorum.leading) {
+          if (!this.quorum.serving) return this.closeConn(shard, conn_id);
+          const sync_path = request.header.type === Op.sync && !isMalformed(request) ? (request.body as { path: string }).path : null;
+          const auth = this.core.authOf(shard, conn_id);
+          this.quorum.forward(session_id, request.header.xid, origin, sync_path, encodeWrite(session_id, auth, bytes, request_at, end));
+          break;
+        }
+        if (this.quorum !== null && !this.quorum.serving) return this.closeConn(shard, conn_id);
         // multi's decoded body is { ops }; prep takes the op list. A body that did not decode
         // goes to prep as is (the shard forwards only writes whose prep makes it an error txn).
         const body = isMalformed(request) ? request : request.op === 'multi' ? request.body.ops : request.body;
         this.core.request(origin, session_id, request.header.type, body as WriteRequest | null);
         break;
       }
-      case ShardToCommit.SESSION_CREATE:
-        this.core.createSession({ shard, conn_id, xid: 0 }, r.i32());
+      case ShardToCommit.SESSION_CREATE: {
+        const timeout_ms = r.i32();
+        const q = this.quorum;
+        if (q !== null && !q.serving) return this.closeConn(shard, conn_id);
+        if (q !== null && !q.leading) {
+          const origin: Origin = { shard, conn_id, xid: 0 };
+          const s = this.core.newLocalSession(origin, timeout_ms);
+          q.forward(s.session_id, 0, origin, null, encodeCreateSession(s.session_id, timeout_ms, s.passwd));
+          break;
+        }
+        this.core.createSession({ shard, conn_id, xid: 0 }, timeout_ms);
         break;
+      }
       case ShardToCommit.SESSION_REATTACH: {
         const session_id = r.i64();
         const timeout_ms = r.i32();
+        if (this.quorum !== null && !this.quorum.serving) return this.closeConn(shard, conn_id);
         this.core.reattach({ shard, conn_id, xid: 0 }, session_id, r.copy(16), timeout_ms);
+        this.quorum?.touch([session_id]);
         break;
       }
       case ShardToCommit.AUTH_ADD: {
@@ -303,6 +537,7 @@ class CommitWorker {
         const ids: bigint[] = [];
         for (let n = conn_id; n > 0; n--) ids.push(r.i64());
         this.core.touch(ids);
+        this.quorum?.touch(ids);
         break;
       }
       case ShardToCommit.CONN_GONE:
@@ -366,6 +601,7 @@ class CommitWorker {
       flush_us_max: Math.round(this.fsync_us_max),
       flush_us_avg: this.gc.batches === 0 ? 0 : Math.round(this.fsync_us_total / this.gc.batches),
       ...this.snapshots.stats(),
+      quorum: this.quorum?.stats() ?? null,
     };
   }
 }
@@ -384,7 +620,14 @@ function recoverState(config: ServerConfig): Recovered {
   ensureDataDir(config.data_dir);
   ensureDataDir(config.data_log_dir);
   const started = performance.now();
-  const state = recover({ dir: config.data_dir, log_dir: config.data_log_dir, track_sessions: true, warn: (m) => console.warn(`waitfree: warning: ${m}`), zero_run_bytes: zeroRunBytesFor(config) });
+  const state = recover({
+    dir: config.data_dir,
+    log_dir: config.data_log_dir,
+    track_sessions: true,
+    warn: (m) => console.warn(`waitfree: warning: ${m}`),
+    zero_run_bytes: zeroRunBytesFor(config),
+    keep_entries: config.ensemble !== null, // Zab's in-memory window of the log (DIFF syncs)
+  });
   const ms = Math.round(performance.now() - started);
   const from = state.snapshot === null ? 'no snapshot' : `snapshot 0x${state.snapshot.zxid.toString(16)}`;
   console.log(
@@ -488,6 +731,7 @@ async function main(): Promise<void> {
   }
   const writer = await openLog(config, state);
   worker = new CommitWorker(init, state, writer, secret);
+  if (config.ensemble !== null) await worker.startQuorum(config.ensemble, state);
   post({ type: 'serving' });
   await worker.run();
 }

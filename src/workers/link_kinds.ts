@@ -66,6 +66,10 @@ export const CommitStream = {
   CLOSE_CONN: 4,
   /** origin, i32 err: a request answered with an error without a txn */
   ERROR: 5,
+  /** origin (none), i64 zxid: Zab replaced this replica's state (TRUNC / SNAP): every shard drops
+   *  its connections and reloads its tree from the data dir, up to zxid (what the commit worker
+   *  recovered; the log may already hold more by the time the shard reads it). */
+  RELOAD: 6,
 } as const;
 
 /** Origin shard value for txns the server made itself (expiry, reaping). */

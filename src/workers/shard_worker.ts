@@ -52,8 +52,9 @@ class ShardWorker implements ShardContext {
 
   constructor(
     readonly init: WorkerInit,
-    /** This shard's copy of the tree, recovered from the data dir like the commit worker's. */
-    readonly tree: DataTree,
+    /** This shard's copy of the tree, recovered from the data dir like the commit worker's
+     *  (and again when Zab replaces the replica's state: CommitStream.RELOAD). */
+    public tree: DataTree,
   ) {
     const { topology, index } = init;
     this.watches = new WatchTable({ removal_entries_max: init.config.watch_slice_entries });
@@ -219,10 +220,30 @@ class ShardWorker implements ShardContext {
       case CommitStream.ERROR:
         if (conn !== undefined) this.session.complete(conn, xid, null, null, r.i32());
         break;
+      case CommitStream.RELOAD:
+        this.reload(Number(r.i64()));
+        break;
       default:
         throw new Error(`shard ${this.init.index}: unknown commit frame kind ${kind}`);
     }
   };
+
+  /** Zab replaced the replica's state: no connection may see the old tree or the new one mixed. */
+  private reload(until_zxid: number): void {
+    for (const conn of [...this.conns.values()]) this.session.close(conn);
+    const state = recover({
+      dir: this.init.config.data_dir,
+      log_dir: this.init.config.data_log_dir,
+      track_sessions: false,
+      warn: () => {},
+      zero_run_bytes: zeroRunBytesFor(this.init.config),
+      until_zxid,
+    });
+    if (state.last_zxid !== until_zxid) {
+      throw new Error(`shard ${this.init.index}: reload reached zxid 0x${state.last_zxid.toString(16)}, the commit worker 0x${until_zxid.toString(16)}`);
+    }
+    this.tree = state.tree;
+  }
 
   private onTxn(txn: Txn, conn: Conn | undefined, xid: number): void {
     const result = this.tree.apply(txn);

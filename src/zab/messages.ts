@@ -392,7 +392,8 @@ class Reader {
   blob(): Uint8Array {
     const n = this.u32();
     this.need(n);
-    const b = this.bytes.slice(this.at, this.at + n);
+    // Uint8Array's slice copies; Buffer's would be a view pinning the whole read buffer.
+    const b = Uint8Array.prototype.slice.call(this.bytes, this.at, this.at + n);
     this.at += n;
     return b;
   }

@@ -102,3 +102,27 @@ describe('release gate', () => {
     expect(out).toEqual(['close1', 'close3', 'sync']);
   });
 });
+
+describe('release gate under Zab: a leader that loses its role', () => {
+  it('turns every held publication into a close of its connection, keeps the committed ones, and commits again later', () => {
+    const gate = new ReleaseGate(10);
+    gate.push(txnPub(11, o(1)), payload);
+    gate.push(txnPub(12, o(2)), payload);
+    gate.push({ kind: 'sync', origin: o(3), path: '/' }, null);
+    gate.push(txnPub(13, null), payload);
+    gate.push({ kind: 'close_conn', shard: 0, conn_id: 4 }, null);
+    gate.commitThrough(11);
+    gate.abandonUncommitted();
+    const out: string[] = [];
+    gate.release((p) => out.push(p.kind === 'txn' ? `txn ${p.txn.header.zxid}` : p.kind === 'close_conn' ? `close ${p.conn_id}` : p.kind));
+    // 11 committed: published; 12 and the sync become closes of their connections; the
+    // server's own txn 13 has nobody to tell; a close stays a close.
+    expect(out).toEqual(['txn 11', 'close 2', 'close 3', 'close 4']);
+    // A later epoch's txns commit as usual.
+    gate.push(txnPub(2 ** 32 + 1, o(5)), payload);
+    gate.commitThrough(2 ** 32 + 1);
+    const later: number[] = [];
+    gate.release((p) => p.kind === 'txn' && later.push(p.txn.header.zxid));
+    expect(later).toEqual([2 ** 32 + 1]);
+  });
+});

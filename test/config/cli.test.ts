@@ -100,11 +100,11 @@ describe('main', () => {
   it('runs the server with the merged config, prints one listening line, stops on SIGTERM and exits 0', async () => {
     const h = harness();
     const cfg = join(dir, 'run.cfg');
-    writeFileSync(cfg, 'tickTime=1000\ninitLimit=10\nclientPort=9999\n');
+    writeFileSync(cfg, 'tickTime=1000\nreconfigEnabled=false\nclientPort=9999\n');
     const code = main(['server', '--config', cfg, '--port', '0', '--data-dir', '/tmp/wf-data', '--read-workers', '2'], h.deps);
     await until(() => h.out.length > 0);
     expect(h.out).toEqual(['waitfree listening on 127.0.0.1:40123 (read workers: 2, data dir: /tmp/wf-data)\n']);
-    expect(h.err).toEqual([`waitfree: warning: ${cfg}:2: initLimit is accepted, not used yet (waitfree runs standalone; replication is not supported yet)\n`]);
+    expect(h.err).toEqual([`waitfree: warning: ${cfg}:2: reconfigEnabled is accepted, not used yet (waitfree's replication does not use this key)\n`]);
     expect(h.started[0]).toMatchObject({ tick_time_ms: 1000, client_port: 0, read_workers: 2, data_dir: '/tmp/wf-data' });
     expect(h.stops).toBe(0);
     h.signal('SIGTERM');
@@ -157,9 +157,12 @@ describe('main', () => {
     expect(await main(['server', '--port', 'abc'], h.deps)).toBe(2);
     expect(h.err).toEqual(['waitfree: clientPort (--port): "abc" is not an integer\n']);
     const cfg = join(dir, 'bad.cfg');
-    writeFileSync(cfg, 'server.1=127.0.0.1:2888:3888\n');
+    const data = join(dir, 'no-myid');
+    writeFileSync(cfg, `dataDir=${data}\nserver.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n`);
     expect(await main(['server', '-c', cfg], h.deps)).toBe(2);
-    expect(h.err[1]).toMatch(/replication not supported yet/);
+    expect(h.err[1]).toBe(
+      `waitfree: ${join(data, 'myid')}: myid file is missing: the server.N lines (${cfg}:2) make this server an ensemble member, which needs its id (one of 1, 2) in dataDir/myid, or set waitfree.myid (--myid)\n`,
+    );
     expect(h.started).toEqual([]);
   });
 

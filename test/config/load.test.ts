@@ -144,13 +144,22 @@ describe('keys', () => {
     expect(e.message).toBe('zoo.cfg:1: unknown configuration key banana (waitfree server --help lists every key)');
   });
 
-  it('server.N lines are refused: replication not supported yet', () => {
-    const e = errorOf(() => fromText('tickTime=2000\nserver.1=127.0.0.1:2888:3888'));
-    expect(e.message).toMatch(/^zoo\.cfg:2: server\.1: replication not supported yet/);
-    expect(errorOf(() => fromText('group.1=1:2:3')).message).toMatch(/replication not supported yet/);
+  it('one server.N line runs standalone with a warning (ZooKeeper with standaloneEnabled=true); hierarchical quorums are refused', () => {
+    const { config, warnings } = fromText('tickTime=2000\nserver.1=127.0.0.1:2888:3888');
+    expect(config.ensemble).toBeNull();
+    expect(warnings).toEqual([
+      'zoo.cfg:2: server.1: only one server specified: running standalone, as ZooKeeper does with standaloneEnabled=true (set standaloneEnabled=false for a one-server ensemble)',
+    ]);
+    expect(errorOf(() => fromText('group.1=1:2:3')).message).toBe(
+      'zoo.cfg:1: group.1: hierarchical quorums are not supported; use majority quorums (server.N lines only)',
+    );
+    expect(errorOf(() => fromText('weight.1=2')).message).toMatch(/^zoo\.cfg:1: weight\.1: hierarchical quorums/);
+    expect(errorOf(() => fromText('dynamicConfigFile=/etc/zookeeper/zoo.cfg.dynamic')).message).toMatch(
+      /^zoo\.cfg:1: dynamicConfigFile: a separate dynamic config file is not supported; put the server\.N lines in this file/,
+    );
   });
 
-  it('ZooKeeper keys that do not apply are accepted and reported as warnings', () => {
+  it('ZooKeeper keys that do not apply are accepted and reported as warnings; ensemble keys are read', () => {
     const text = [
       'tickTime=2000',
       'initLimit=10',
@@ -164,11 +173,10 @@ describe('keys', () => {
     ].join('\n');
     const { config, warnings } = fromText(text);
     expect(config).toEqual(DEFAULT_CONFIG);
-    expect(warnings).toHaveLength(8);
-    expect(warnings[0]).toBe('zoo.cfg:2: initLimit is accepted, not used yet (waitfree runs standalone; replication is not supported yet)');
-    for (const [i, w] of warnings.entries()) {
-      expect(w).toMatch(new RegExp(`^zoo\\.cfg:${i + 2}: \\S+ is accepted, not used yet \\(`));
-    }
+    expect(warnings).toHaveLength(5);
+    expect(warnings[0]).toBe('zoo.cfg:4: admin.commandURL is accepted, not used yet (waitfree\'s admin server does not use this key)');
+    expect(warnings[3]).toBe("zoo.cfg:8: reconfigEnabled is accepted, not used yet (waitfree's replication does not use this key)");
+    for (const w of warnings) expect(w).toMatch(/^zoo\.cfg:\d: \S+ is accepted, not used yet \(/);
   });
 
   it('durability keys: snapCount and autopurge.snapRetainCount are used now, waitfree.* knobs are checked', () => {

@@ -1,11 +1,12 @@
-// The client against a real 3-server Apache ZooKeeper 3.8 ensemble: the server a client talks to
-// dies (SIGKILL) and the client carries its session to another member, with its ephemeral nodes,
-// watches and in-flight reads; the leader dies, a new one is elected, and sessions survive.
+// The client against real 3-server ensembles, Apache ZooKeeper 3.8 and waitfree, with the same
+// expectations: the server a client talks to dies (SIGKILL) and the client carries its session to
+// another member, with its ephemeral nodes, watches and in-flight reads; the leader dies, a new
+// one is elected, and sessions and lock ownership survive.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient, type SessionEvent, type WatchEvent } from '../../src/client/index.js';
 import { Lock } from '../../src/recipes/index.js';
-import { startEnsemble, waitServing, type Ensemble } from '../client/support/ensemble.js';
+import { startEnsemble, startWaitfreeEnsemble, waitServing, type Ensemble } from '../client/support/ensemble.js';
 import { eventually, nextValue } from '../client/support/targets.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
 
@@ -14,7 +15,13 @@ toolPresenceTest('Apache ZooKeeper 3.8 (Debian)', missing);
 
 const SESSION_MS = 10_000;
 
-describe.skipIf(missing.length > 0)('client vs a 3-server Apache ZooKeeper ensemble', () => {
+const KINDS = [
+  { name: 'Apache ZooKeeper', start: startEnsemble, skip: missing.length > 0 },
+  { name: 'waitfree', start: startWaitfreeEnsemble, skip: false },
+];
+
+describe.each(KINDS)('client vs a 3-server $name ensemble', ({ start, skip }) => {
+  if (skip) return;
   let ensemble: Ensemble;
   const clients: ZooKeeperClient[] = [];
   const connect = async (connectString: string, shuffleHosts = true): Promise<ZooKeeperClient> => {
@@ -23,7 +30,7 @@ describe.skipIf(missing.length > 0)('client vs a 3-server Apache ZooKeeper ensem
     return c;
   };
   beforeAll(async () => {
-    ensemble = await startEnsemble();
+    ensemble = await start();
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
@@ -62,7 +69,7 @@ describe.skipIf(missing.length > 0)('client vs a 3-server Apache ZooKeeper ensem
     const it = stream[Symbol.asyncIterator]();
     expect((await it.next()).value).toMatchObject({ type: 'NodeDataChanged', path: '/failover' });
     await stream.close();
-    victim!.restart();
+    await victim!.restart();
     await waitServing(ensemble.members, 60_000);
     expect(ensemble.members.every((m) => m.alive())).toBe(true);
   });

@@ -1,6 +1,8 @@
-// A 3-server Apache ZooKeeper 3.8 ensemble (Debian jars, QuorumPeerMain) on loopback, for client
-// tests where the server side must really move: a client's server dies and the client carries its
-// session to another member. Each member has its own temp dir (zoo.cfg, dataDir with myid).
+// A 3-server ensemble on loopback, for client tests where the server side must really move: a
+// client's server dies and the client carries its session to another member. Two kinds behind
+// one interface: Apache ZooKeeper 3.8 (Debian jars, QuorumPeerMain; startEnsemble) and waitfree
+// (startWaitfreeEnsemble, over test/support/ensemble.ts). Each member has its own temp dir
+// (zoo.cfg, dataDir with myid).
 //
 // Invariants: every member is a child process we spawned (never detached) and is found again
 // only by its PID; kill()/stop() signal exactly that PID; stopAll() removes exactly the temp dirs
@@ -10,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEnsemble as startWaitfreeProcesses } from '../../support/ensemble.js';
 import { fourLetter, freePort, sleep, SLF4J_SIMPLE_JAR, ZK_JAR } from '../../support/servers.js';
 
 export interface EnsembleMember {
@@ -21,7 +24,7 @@ export interface EnsembleMember {
   /** SIGKILL: the process dies at once, as in a crash. */
   kill(): Promise<void>;
   /** Starts a killed member again with the same config and data dir. */
-  restart(): void;
+  restart(): void | Promise<void>;
   /** Mode from `srvr`: 'leader', 'follower', or null when not serving. */
   mode(): Promise<string | null>;
   output(): string;
@@ -146,9 +149,18 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
     writeFileSync(cfg_path, memberConfig(id, dir, ports, cfg));
     members.push(launchMember(id, dir, cfg_path, ports[id - 1]!.client));
   }
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(members.map((m) => m.kill()));
+    rmSync(root, { recursive: true, force: true });
+  };
+  return serving(members, members.map((m) => m.connectString).join(','), stopAll, opts.startTimeout_ms ?? 90_000);
+}
+
+/** The Ensemble over started members, once they serve (else stopped, with their output in the error). */
+async function serving(members: EnsembleMember[], connectString: string, stopAll: () => Promise<void>, timeout_ms: number): Promise<Ensemble> {
   const ensemble: Ensemble = {
     members,
-    connectString: members.map((m) => m.connectString).join(','),
+    connectString,
     async leader() {
       for (const m of members) if ((await m.mode()) === 'leader') return m;
       throw new Error('no leader');
@@ -158,19 +170,41 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
       for (const m of members) if ((await m.mode()) === 'follower') out.push(m);
       return out;
     },
-    async stopAll() {
-      await Promise.all(members.map((m) => m.kill()));
-      rmSync(root, { recursive: true, force: true });
-    },
+    stopAll,
   };
   try {
-    await waitServing(members, opts.startTimeout_ms ?? 90_000);
+    await waitServing(members, timeout_ms);
   } catch (e) {
     const outputs = members.map((m) => `--- server ${m.id} ---\n${m.output()}`).join('\n');
     await ensemble.stopAll();
     throw new Error(`${e instanceof Error ? e.message : String(e)}\n${outputs}`);
   }
   return ensemble;
+}
+
+/** The same, as a waitfree ensemble (one `waitfree server` process per replica). */
+export async function startWaitfreeEnsemble(opts: EnsembleOptions = {}): Promise<Ensemble> {
+  const e = await startWaitfreeProcesses({
+    replicas: opts.size ?? 3,
+    extra_cfg: [`tickTime=${opts.tickTime_ms ?? 200}`, `maxSessionTimeout=${opts.maxSessionTimeout_ms ?? 30_000}`],
+  });
+  const members: EnsembleMember[] = e.members.map((h) => ({
+    id: h.sid,
+    clientPort: h.client_port,
+    connectString: `127.0.0.1:${h.client_port}`,
+    get pid() {
+      return h.pid;
+    },
+    alive: () => h.alive(),
+    kill: () => e.kill(h.sid, 'SIGKILL'),
+    restart: () => e.restart(h.sid),
+    async mode() {
+      if (!h.alive()) return null;
+      return /Mode: (\w+)/.exec((await e.srvr(h.sid, 2_000)) ?? '')?.[1] ?? null;
+    },
+    output: () => h.output(),
+  }));
+  return serving(members, e.connectString, () => e.stop(), opts.startTimeout_ms ?? 60_000);
 }
 
 /** Every live member reports leader or follower. */

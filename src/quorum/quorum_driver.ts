@@ -1,0 +1,497 @@
+// The Zab driver: executes the sans-IO Zab core (src/zab/) inside the commit worker, which owns
+// the log, the tree and the commit stream. It is the only code that knows both sides: the core's
+// (epoch, counter) zxids and opaque txn bytes, and the replica's numbered txns and publications.
+//
+// One event at a time: peer messages, connection resets, ticks and log durability are queued in
+// the inbox and stepped from the commit worker's loop (pump), never from a socket callback, so the
+// core, the CommitCore and group commit are only touched by the loop. Effects run in order; the
+// few that must be durable before the next one (epochs, truncate, snapshot install) block the
+// inbox until they are done (see "What is persisted when" in zab_core.ts).
+//
+// Paths of a write through this driver:
+// - leader: the commit worker preps the request (CommitCore, local or forwarded by a learner),
+//   group commit logs it, `proposeLocal` hands the same bytes to the core (PROPOSAL to every
+//   follower); the batch's durability is `persisted`; a quorum of ACKs is the core's `commit`,
+//   which moves the release gate (commitThrough): the reply and the watches go out.
+// - learner: the request is forwarded (REQUEST, forward_codec.ts) and remembered by its
+//   (session, cxid); the leader's PROPOSAL is an `append` (logged with group commit, `persisted`
+//   once durable, the core ACKs), its COMMIT a `commit`: the txn is applied to the tree and
+//   published, with the origin of the forwarded request if it came from here.
+//
+// Leaving broadcast (election, lost quorum, leader gone) closes every client connection of this
+// replica, as ZooKeeper does when a server leaves its role: the outcome of their pending writes
+// is unknown (CONNECTIONLOSS), and clients reconnect to a serving replica with their session.
+
+import type { Origin, Publication } from '../commit/commit_core.js';
+import type { CommitCore } from '../commit/commit_core.js';
+import type { GroupCommit } from '../commit/group_commit.js';
+import type { Id } from '../protocol/types.js';
+import { txnFromBytes } from '../tree/txn_codec.js';
+import type { Txn } from '../tree/txn.js';
+import type { Effect, ZabEvent } from '../zab/effects.js';
+import type { LogEntry } from '../zab/log_window.js';
+import type { PeerMessage, ServerState } from '../zab/messages.js';
+import { ZabCore, type ZabInit } from '../zab/zab_core.js';
+import type { ZabConfig } from '../zab/config.js';
+import { zxidToString } from '../zab/zxid.js';
+import { decodeForwarded, decodeTouches, encodeTouches, forwardKey, TOUCHES_PER_PING_MAX } from './forward_codec.js';
+import { numberOfZxid, zxidOfNumber } from './zxid_number.js';
+
+/** The transport the driver sends on (src/replication/peer_transport.ts). */
+export interface PeerLinks {
+  send(to: number, msg: PeerMessage): void;
+  disconnect(peer: number): void;
+}
+
+/** What the commit worker gives the driver. Everything here runs on the commit worker's loop. */
+export interface QuorumHost {
+  readonly core: CommitCore;
+  readonly gc: GroupCommit;
+  /** A write to the log is in flight (truncate / install must wait for it). */
+  readonly write_in_flight: boolean;
+  /** Durably writes both epochs (sync: called rarely, before the next effect). */
+  persistEpochs(accepted_epoch: number, current_epoch: number): void;
+  /** TRUNC: drop logged txns after zxid, rebuild tree / sessions / group commit from disk, tell
+   *  the read workers to reload. */
+  truncateAndReload(zxid: number): Promise<void>;
+  /** SNAP: install the leader's snapshot, drop the log, rebuild, tell the read workers. */
+  installSnapshotAndReload(zxid: number, snapshot: Uint8Array): Promise<void>;
+  /** A snapshot of committed state at a zxid >= min_zxid (file bytes), when one exists or was made. */
+  snapshotAtLeast(min_zxid: number): Promise<{ zxid: number; bytes: Uint8Array }>;
+  /** A write a learner forwarded (client request bytes: header + body): prep it as a local one. */
+  remoteWrite(session_id: bigint, auth: readonly Id[], request: Uint8Array): void;
+  /** Publishes a close_conn for every client connection this replica holds. */
+  closeAllClients(reason: string): void;
+  /** The role changed (srvr, metrics, the supervisor). */
+  roleChanged(role: QuorumRole): void;
+  /** Something for the loop to do (an event arrived from a socket or a timer). */
+  wake(): void;
+  log(line: string): void;
+}
+
+export interface QuorumRole {
+  readonly state: ServerState;
+  readonly phase: string;
+  readonly leader: number | null;
+  readonly epoch: number;
+  readonly serving: boolean;
+}
+
+/** A forwarded request waiting for its txn to come back committed. */
+interface PendingForward {
+  readonly origin: Origin;
+  /** A sync is answered as a sync once its no-op txn commits. */
+  readonly sync_path: string | null;
+}
+
+export class QuorumDriver {
+  readonly zab: ZabCore;
+  private inbox: ZabEvent[] = [];
+  private inbox_head = 0;
+  /** Effects of the current step not yet executed (an async one blocks the rest). */
+  private effects: Effect[] = [];
+  private effects_head = 0;
+  private blocked = false;
+  /** Local proposals handed to the core, in order: the core numbers them; we check it agrees. */
+  private expected: number[] = [];
+  private expected_head = 0;
+  /** Txns appended as a learner (or before this replica led), not yet published, zxid order. */
+  private unpublished: { zxid: number; bytes: Uint8Array }[] = [];
+  /** zxid of the last txn handed to the release gate (the read workers will see it). */
+  private published_zxid: number;
+  private readonly pending = new Map<string, PendingForward>();
+  private touched = new Set<bigint>();
+  role: QuorumRole = { state: 'LOOKING', phase: 'election', leader: null, epoch: 0, serving: false };
+  /** Totals for stats. */
+  forwarded = 0;
+  proposals = 0;
+  elections = 0;
+  private election_started_ms = 0;
+  last_election_ms = 0;
+
+  constructor(
+    cfg: ZabConfig,
+    init: ZabInit,
+    private readonly host: QuorumHost,
+    private links: PeerLinks,
+    /** zxid the read workers hold at start (the recovered one). */
+    published_zxid: number,
+    private readonly pending_max: number,
+    private readonly now_ms: () => number = Date.now,
+  ) {
+    this.zab = new ZabCore(cfg, init);
+    this.published_zxid = published_zxid;
+  }
+
+  setLinks(links: PeerLinks): void {
+    this.links = links;
+  }
+
+  start(): void {
+    this.election_started_ms = this.now_ms();
+    this.push({ type: 'start' });
+  }
+
+  // ---- inputs (from sockets and timers: queued, stepped by pump) ------------------------
+
+  push(ev: ZabEvent): void {
+    this.inbox.push(ev);
+    this.host.wake();
+  }
+
+  onMessage(from: number, msg: PeerMessage): void {
+    this.push({ type: 'message', from, msg });
+  }
+
+  onReset(peer: number): void {
+    this.push({ type: 'peer_reset', peer });
+  }
+
+  tick(): void {
+    this.push({ type: 'tick' });
+  }
+
+  /** Group commit made the log durable up to zxid. */
+  persisted(zxid: number): void {
+    this.push({ type: 'persisted', zxid: zxidOfNumber(zxid) });
+  }
+
+  get serving(): boolean {
+    return this.role.serving;
+  }
+
+  get leading(): boolean {
+    return this.role.state === 'LEADING';
+  }
+
+  /** A learner may take another client write (forwarded requests are bounded). */
+  get forward_room(): number {
+    return Math.max(0, this.pending_max - this.pending.size);
+  }
+
+  hasWork(): boolean {
+    return !this.blocked && (this.inbox_head < this.inbox.length || this.effects_head < this.effects.length);
+  }
+
+  /** Steps queued events and runs their effects; returns how many events were stepped. */
+  pump(): number {
+    let n = 0;
+    while (!this.blocked) {
+      if (this.effects_head < this.effects.length) {
+        this.runEffects();
+        continue;
+      }
+      if (this.inbox_head >= this.inbox.length) break;
+      const ev = this.inbox[this.inbox_head++];
+      if (this.inbox_head === this.inbox.length) {
+        this.inbox = [];
+        this.inbox_head = 0;
+      }
+      n++;
+      if (ev.type === 'message' && this.intercept(ev.from, ev.msg)) continue;
+      this.effects = this.zab.step(ev);
+      this.effects_head = 0;
+    }
+    return n;
+  }
+
+  // ---- the leader's side of a write -----------------------------------------------------
+
+  /** A txn the leader prepped (already in group commit): the core proposes it. */
+  proposeLocal(zxid: number, payload: Uint8Array): void {
+    if (!this.leading) throw new Error(`quorum: local proposal ${zxid} while ${this.role.state}`);
+    this.expected.push(zxid);
+    this.proposals++;
+    // Straight into the core (not the inbox): its order with the batch's durability matters, and
+    // effects of earlier events are never pending here (the loop pumps before it polls inputs).
+    if (this.effects_head < this.effects.length || this.blocked) throw new Error('quorum: proposal while effects are pending');
+    this.effects = this.zab.step({ type: 'propose', txn: payload });
+    this.effects_head = 0;
+    this.runEffects();
+  }
+
+  // ---- the learner's side of a write ----------------------------------------------------
+
+  /** Forwards a client write (bytes from forward_codec.ts) and remembers where to answer. */
+  forward(session_id: bigint, cxid: number, origin: Origin, sync_path: string | null, payload: Uint8Array): void {
+    this.pending.set(forwardKey(session_id, cxid), { origin, sync_path });
+    this.touched.add(session_id);
+    this.forwarded++;
+    if (this.effects_head < this.effects.length || this.blocked) throw new Error('quorum: forward while effects are pending');
+    this.effects = this.zab.step({ type: 'propose', txn: payload });
+    this.effects_head = 0;
+    this.runEffects();
+  }
+
+  /** Sessions whose clients spoke here (a learner reports them to the leader with its PINGs). */
+  touch(ids: readonly bigint[]): void {
+    if (this.leading) return;
+    for (const id of ids) this.touched.add(id);
+  }
+
+  // ---- interception: what the core carries opaquely but the replica must handle ----------
+
+  /** True when the message was handled here instead of by the core. */
+  private intercept(from: number, msg: PeerMessage): boolean {
+    if (!this.leading) return false;
+    if (msg.type === 'PING' && msg.data.length > 0) {
+      this.host.core.touch(this.safeTouches(from, msg.data));
+      return false; // the core still sees the PING (liveness)
+    }
+    if (msg.type !== 'REQUEST') return false;
+    const h = this.zab.learnerHandlers.get(from);
+    if (!this.role.serving || h === undefined || h.stage !== 'synced') return true; // the learner times its client out
+    let f;
+    try {
+      f = decodeForwarded(msg.txn);
+    } catch (e) {
+      this.host.log(`quorum: dropping a malformed request from server ${from}: ${(e as Error).message}`);
+      return true;
+    }
+    if (f.kind === 'create_session') this.host.core.remoteCreateSession(f.session_id, f.timeout_ms, f.passwd);
+    else this.host.remoteWrite(f.session_id, f.auth, f.request);
+    return true;
+  }
+
+  private safeTouches(from: number, data: Uint8Array): bigint[] {
+    try {
+      return decodeTouches(data);
+    } catch (e) {
+      this.host.log(`quorum: bad touches from server ${from}: ${(e as Error).message}`);
+      return [];
+    }
+  }
+
+  // ---- effects ----------------------------------------------------------------------------
+
+  private runEffects(): void {
+    while (!this.blocked && this.effects_head < this.effects.length) {
+      const e = this.effects[this.effects_head++];
+      this.runEffect(e);
+    }
+    if (this.effects_head >= this.effects.length) {
+      this.effects = [];
+      this.effects_head = 0;
+    }
+  }
+
+  private runEffect(e: Effect): void {
+    switch (e.type) {
+      case 'send':
+        return this.links.send(e.to, this.withTouches(e.to, e.msg));
+      case 'disconnect':
+        return this.links.disconnect(e.peer);
+      case 'append':
+        return this.onAppend(e.entries);
+      case 'persist_epochs':
+        return this.host.persistEpochs(e.accepted_epoch, e.current_epoch);
+      case 'truncate':
+        return this.block(() => this.host.truncateAndReload(numberOfZxid(e.to)), `truncate to ${zxidToString(e.to)}`);
+      case 'apply_snapshot': {
+        const zxid = numberOfZxid(e.zxid);
+        return this.block(() => this.host.installSnapshotAndReload(zxid, e.snapshot), `snapshot ${zxidToString(e.zxid)}`);
+      }
+      case 'commit':
+        return this.onCommit(numberOfZxid(e.to));
+      case 'snapshot_needed':
+        return this.onSnapshotNeeded(e.peer, numberOfZxid(e.min_zxid));
+      case 'role':
+        return this.onRole(e);
+      case 'write_rejected':
+        return this.onRejected(e.txn, e.reason);
+      case 'protocol_error':
+        return this.host.log(`quorum: server ${e.peer} broke the protocol: ${e.detail}`);
+    }
+  }
+
+  /** A learner's PING to its leader carries the sessions touched since the last one. */
+  private withTouches(to: number, msg: PeerMessage): PeerMessage {
+    if (msg.type !== 'PING' || this.leading || this.touched.size === 0 || to !== this.role.leader) return msg;
+    const ids: bigint[] = [];
+    for (const id of this.touched) {
+      ids.push(id);
+      this.touched.delete(id);
+      if (ids.length >= TOUCHES_PER_PING_MAX) break;
+    }
+    return { type: 'PING', data: encodeTouches(ids) };
+  }
+
+  /** Runs an effect that must be durable before the next one; events wait meanwhile. */
+  private block(run: () => Promise<void>, what: string): void {
+    this.blocked = true;
+    const go = (): void => {
+      if (this.host.write_in_flight) {
+        setTimeout(go, 1);
+        return;
+      }
+      run().then(
+        () => {
+          this.blocked = false;
+          this.host.wake();
+        },
+        (err: unknown) => {
+          // The replica cannot follow its leader's instructions durably: a broken invariant.
+          console.error(`waitfree: FATAL: quorum: ${what} failed:`, err);
+          process.exit(70);
+        },
+      );
+    };
+    go();
+  }
+
+  private onAppend(entries: readonly LogEntry[]): void {
+    if (this.leading) {
+      for (const entry of entries) {
+        const zxid = numberOfZxid(entry.zxid);
+        const want = this.expected[this.expected_head++];
+        if (want !== zxid) throw new Error(`quorum: the core numbered a proposal ${zxidToString(entry.zxid)}, prep numbered it 0x${want?.toString(16)}`);
+      }
+      if (this.expected_head === this.expected.length) {
+        this.expected = [];
+        this.expected_head = 0;
+      }
+      return;
+    }
+    const now_us = performance.now() * 1000;
+    for (const entry of entries) {
+      const zxid = numberOfZxid(entry.zxid);
+      this.host.gc.logEncoded(zxid, entry.txn, now_us);
+      this.unpublished.push({ zxid, bytes: entry.txn });
+    }
+  }
+
+  /** Everything up to `to` is committed: apply what this replica has not applied, publish. */
+  private onCommit(to: number): void {
+    let i = 0;
+    for (; i < this.unpublished.length && this.unpublished[i].zxid <= to; i++) {
+      const { zxid, bytes } = this.unpublished[i];
+      if (zxid <= this.published_zxid) continue;
+      this.publishCommitted(txnFromBytes(bytes), bytes);
+      this.published_zxid = zxid;
+    }
+    if (i > 0) this.unpublished = this.unpublished.slice(i);
+    this.host.gc.commitThrough(to);
+    if (to > this.published_zxid && this.host.gc.committed_zxid >= to) this.published_zxid = to;
+  }
+
+  private publishCommitted(txn: Txn, bytes: Uint8Array): void {
+    const core = this.host.core;
+    const { session_id, cxid, zxid } = txn.header;
+    let origin: Origin | null = null;
+    let sync_path: string | null = null;
+    const key = forwardKey(session_id, cxid);
+    const p = this.pending.get(key);
+    if (p !== undefined) {
+      this.pending.delete(key);
+      origin = p.origin;
+      sync_path = p.sync_path;
+    } else if (txn.op.kind === 'closeSession') {
+      // An expiry decided by the leader: the client connected here is told (its connection closes).
+      const owner = core.ownerOf(session_id);
+      if (owner !== null) origin = { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
+    }
+    if (zxid > core.tree.last_zxid) core.applyCommitted(txn);
+    if (sync_path !== null) {
+      this.host.gc.addCommitted({ kind: 'txn', origin: null, txn }, bytes);
+      this.host.gc.addCommitted({ kind: 'sync', origin: origin!, path: sync_path }, null);
+      return;
+    }
+    this.host.gc.addCommitted({ kind: 'txn', origin, txn }, bytes);
+  }
+
+  private onSnapshotNeeded(peer: number, min_zxid: number): void {
+    this.host.snapshotAtLeast(min_zxid).then(
+      (s) => this.push({ type: 'snapshot_ready', peer, zxid: zxidOfNumber(s.zxid), snapshot: s.bytes }),
+      (err: unknown) => this.host.log(`quorum: no snapshot for server ${peer}: ${(err as Error).message}`),
+    );
+  }
+
+  private onRole(e: Extract<Effect, { type: 'role' }>): void {
+    const was = this.role;
+    this.role = { state: e.state, phase: e.phase, leader: e.leader, epoch: e.epoch, serving: e.serving };
+    if (was.serving && !e.serving) this.leaveService(`${e.state} (${e.reason})`, was.state === 'LEADING');
+    if (!was.serving && e.serving) this.enterService(e.state, e.epoch);
+    if (e.state === 'LOOKING' && was.state !== 'LOOKING') this.election_started_ms = this.now_ms();
+    if (e.serving && !was.serving) {
+      this.elections++;
+      this.last_election_ms = this.now_ms() - this.election_started_ms;
+    }
+    this.host.log(`quorum: ${e.state} ${e.phase}, leader ${e.leader ?? '-'}, epoch ${e.epoch}${e.serving ? ', serving' : ''} (${e.reason})`);
+    this.host.roleChanged(this.role);
+  }
+
+  private enterService(state: ServerState, epoch: number): void {
+    if (state === 'LEADING') this.host.core.beginEpoch(epoch);
+    else this.host.core.follow();
+  }
+
+  private leaveService(why: string, was_leading: boolean): void {
+    // A leader's proposals that did not commit stay in its log and its tree: the next leader
+    // either commits them (then they are published like any learner's txns) or truncates them
+    // (then the state is reloaded from disk). Their held publications and forwarded requests can
+    // no longer be answered: the clients lose the connection, as every client of this replica does.
+    if (was_leading) {
+      const from = Math.max(this.published_zxid, this.host.gc.committed_zxid);
+      const w = this.zab.window;
+      for (let i = 0; i < w.length; i++) {
+        const e = w.at(i);
+        const zxid = numberOfZxid(e.zxid);
+        const last = this.unpublished.length === 0 ? from : this.unpublished[this.unpublished.length - 1].zxid;
+        if (zxid > last) this.unpublished.push({ zxid, bytes: e.txn });
+      }
+    }
+    if (this.host.gc.committed_zxid > this.published_zxid) this.published_zxid = this.host.gc.committed_zxid;
+    this.host.gc.abandonUncommitted();
+    this.expected = [];
+    this.expected_head = 0;
+    const origins = [...this.pending.values()].map((p) => p.origin);
+    this.pending.clear();
+    this.touched.clear();
+    this.host.closeAllClients(why);
+    for (const o of origins) this.host.gc.add([{ kind: 'close_conn', shard: o.shard, conn_id: o.conn_id }], 0);
+    this.host.core.follow(); // no txn is created until this replica leads again
+  }
+
+  private onRejected(txn: Uint8Array, reason: string): void {
+    if (this.leading) {
+      // Proposals are only made while serving and within in_flight_max (the worker bounds its
+      // intake): a rejection means the role is being left; leaveService closes every client.
+      this.host.log(`quorum: proposal rejected (${reason})`);
+      return;
+    }
+    try {
+      const f = decodeForwarded(txn);
+      if (f.kind === 'write') return; // its connection is closed when service ends
+    } catch {
+      // ours, so decodable: nothing to do either way
+    }
+  }
+
+  /** After a reload from disk (TRUNC / SNAP): everything recovered is what the readers hold. */
+  reloaded(last_zxid: number): void {
+    this.published_zxid = last_zxid;
+    this.unpublished = [];
+  }
+
+  stats(): Record<string, unknown> {
+    const handlers = this.zab.learnerHandlers;
+    let synced = 0;
+    for (const h of handlers.values()) if (h.stage === 'synced' && !h.observer) synced++;
+    return {
+      state: this.role.state,
+      phase: this.role.phase,
+      leader: this.role.leader,
+      epoch: this.role.epoch,
+      serving: this.role.serving,
+      learners: handlers.size,
+      synced_followers: synced,
+      pending_syncs: [...handlers.values()].filter((h) => h.stage !== 'synced').length,
+      forwarded: this.forwarded,
+      pending_forwards: this.pending.size,
+      proposals: this.proposals,
+      elections: this.elections,
+      last_election_ms: this.last_election_ms,
+      last_committed: zxidToString(this.zab.window.committed),
+    };
+  }
+}

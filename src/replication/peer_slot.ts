@@ -1,0 +1,73 @@
+// What the transport knows about one other replica: its address, the one connection with it (if
+// any), the dial in progress (dialer side only), the messages waiting for the next connection,
+// and counters.
+//
+// Invariants:
+// - at most one of `link` (an open connection) and `dialing` (a TCP connect in progress) is set;
+// - `queue` is empty while `link` is set: once a connection exists every frame goes straight to
+//   its socket (whose own buffer then counts against queue_bytes_max);
+// - `queued_bytes` is the sum of the lengths of `queue`.
+
+import type { Socket } from 'node:net';
+import { DialBackoff } from './dial_backoff.js';
+import { ZabFrameCutter } from './zab_frame_cutter.js';
+
+/** One established connection with a peer. `open` turns false once, when it is closed. */
+export class Link {
+  open = true;
+  /** Writes of this tick are corked and leave in one writev on the next tick. */
+  corked = false;
+  /** The last socket error, to say why the connection closed. */
+  error: string | null = null;
+  readonly cutter: ZabFrameCutter;
+
+  constructor(
+    readonly socket: Socket,
+    readonly remote: string,
+    frame_bytes_max: number,
+  ) {
+    this.cutter = new ZabFrameCutter(frame_bytes_max);
+  }
+}
+
+export class PeerSlot {
+  link: Link | null = null;
+  dialing: Socket | null = null;
+  retry_timer: NodeJS.Timeout | null = null;
+  /** Dials have failed since the last connection (so only the first failure is logged). */
+  dial_failing = false;
+  queue: Uint8Array[] = [];
+  queued_bytes = 0;
+  sent_msgs = 0;
+  recv_msgs = 0;
+  resets = 0;
+  readonly backoff: DialBackoff;
+
+  constructor(
+    readonly sid: number,
+    readonly host: string,
+    public port: number,
+    /** True when this replica dials the peer (its sid is above the peer's). */
+    readonly dials: boolean,
+    backoff: DialBackoff,
+  ) {
+    this.backoff = backoff;
+  }
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  enqueue(frame: Uint8Array): void {
+    this.queue.push(frame);
+    this.queued_bytes += frame.length;
+  }
+
+  /** Empties the queue and returns what it held, in order. */
+  takeQueue(): Uint8Array[] {
+    const frames = this.queue;
+    this.queue = [];
+    this.queued_bytes = 0;
+    return frames;
+  }
+}

@@ -1,0 +1,448 @@
+// Real TCP between Zab replicas: the network the Zab driver (src/quorum/quorum_driver.ts) sends
+// on, with the connection model the core assumes and the simulator implements
+// (test/sim/network.ts; "What the driver must guarantee" in src/zab/zab_core.ts).
+//
+// One connection per pair of replicas: the higher sid dials, the lower only accepts. The dialer
+// keeps dialing (jittered back-off, dial_backoff.ts) while it has no connection, and opens with a
+// hello (peer_hello.ts). The acceptor checks the hello: a configured peer with a sid above its
+// own, else it logs why (remote address and sid) and closes. A valid hello from a peer that
+// already has a connection replaces it (the old one is reset first: the peer restarted, or
+// its side of the old connection is gone).
+//
+// Per-connection FIFO and resets:
+// - messages are delivered in the order their connection carried them, decoded, and none after
+//   the connection closed (every delivery checks the connection is still open);
+// - when a connection closes for any reason except disconnect(), `reset(peer)` is called once,
+//   BEFORE any message of a later connection with that peer. From socket callbacks it is called
+//   at once; from send() (queue overflow, message over frame_bytes_max) it is deferred to a
+//   microtask so the driver is not re-entered, and a later connection cannot deliver before it:
+//   delivery only happens in socket callbacks, and microtasks run before the next one;
+// - a message sent while no connection exists waits in the peer's queue and is written when the
+//   next connection opens. What a closed connection had not sent is dropped with it. When that
+//   queue would pass queue_bytes_max, it is dropped and reset(peer) reported, as if a connection
+//   had been lost: the core never sees a gap inside one connection.
+//
+// Bounds: frames (body 1..frame_bytes_max, both ways), unsent bytes per peer (queue_bytes_max,
+// checked before each write so one message larger than the bound still leaves whole on an idle
+// connection), accepted sockets waiting for their hello (PENDING_HELLOS_MAX, each for at most
+// handshake_timeout_ms), connect attempts (handshake_timeout_ms each).
+//
+// Containment: a peer's bytes can only close that peer's connection. A frame that does not
+// decode (ZabDecodeError) closes it with a log line naming the peer; any other throw while
+// decoding is a decoder bug reached by peer bytes, logged as BUG with its stack, and it still
+// costs only that connection. Exceptions from the handlers are the driver's and propagate.
+
+import * as net from 'node:net';
+import { decodeMessage, encodeMessage, FRAME_HEADER_BYTES, ZabDecodeError, type PeerMessage } from '../zab/messages.js';
+import { DialBackoff } from './dial_backoff.js';
+import { encodeHello, HelloReader } from './peer_hello.js';
+import { Link, PeerSlot } from './peer_slot.js';
+
+export interface PeerAddress {
+  readonly sid: number;
+  readonly host: string;
+  /** 0 = not known yet: not dialed until setPeerPort() gives it. */
+  readonly port: number;
+}
+
+export interface PeerTransportOptions {
+  /** My server id. */
+  readonly sid: number;
+  /** My quorum port (port 0: any free port, see start()). */
+  readonly listen: { readonly host: string; readonly port: number };
+  /** Every other member (voters and observers). */
+  readonly peers: readonly PeerAddress[];
+  /** Largest frame body accepted or sent (a SNAP carries a whole snapshot). */
+  readonly frame_bytes_max: number;
+  /** Unsent bytes per peer before that connection is reset. */
+  readonly queue_bytes_max: number;
+  readonly connect_retry_ms_min: number;
+  readonly connect_retry_ms_max: number;
+  /** Bound on a TCP connect and on the wait for an accepted socket's hello (default 5000). */
+  readonly handshake_timeout_ms?: number;
+  /** Jitter source, in [0, 1). */
+  readonly random: () => number;
+  readonly log: (line: string) => void;
+}
+
+export interface PeerHandlers {
+  /** A decoded message, in its connection's FIFO order. */
+  message(from: number, msg: PeerMessage): void;
+  /** The connection with `peer` closed (not called for a close asked with disconnect()). */
+  reset(peer: number): void;
+}
+
+export interface PeerStats {
+  readonly peer: number;
+  readonly connected: boolean;
+  readonly queued_bytes: number;
+  readonly sent_msgs: number;
+  readonly recv_msgs: number;
+  readonly resets: number;
+}
+
+/** Accepted sockets that have not sent their hello yet; more are closed at once. */
+export const PENDING_HELLOS_MAX = 64;
+const HANDSHAKE_TIMEOUT_MS_DEFAULT = 5000;
+const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
+/** A frame's body length is a u32. */
+const FRAME_BODY_BYTES_LIMIT = 0xffff_ffff;
+
+type ResetReport = 'now' | 'soon' | 'none';
+
+export class PeerTransport {
+  private readonly sid: number;
+  private readonly slots = new Map<number, PeerSlot>();
+  private readonly pending_hellos = new Set<net.Socket>();
+  private readonly handshake_timeout_ms: number;
+  private server: net.Server | null = null;
+  private bound_port = -1;
+  private closed = false;
+
+  constructor(
+    private readonly opts: PeerTransportOptions,
+    private readonly handlers: PeerHandlers,
+  ) {
+    checkOptions(opts);
+    this.sid = opts.sid;
+    this.handshake_timeout_ms = opts.handshake_timeout_ms ?? HANDSHAKE_TIMEOUT_MS_DEFAULT;
+    for (const p of opts.peers) {
+      const backoff = new DialBackoff(opts.connect_retry_ms_min, opts.connect_retry_ms_max, opts.random);
+      this.slots.set(p.sid, new PeerSlot(p.sid, p.host, p.port, p.sid < opts.sid, backoff));
+    }
+  }
+
+  /** Listens, then dials every lower-sid peer whose port is known. Resolves with the bound port. */
+  async start(): Promise<number> {
+    if (this.server !== null || this.closed) throw new Error(`PeerTransport ${this.sid}: start() called twice or after close()`);
+    const { host, port } = this.opts.listen;
+    const server = net.createServer((socket) => this.onAccept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      const failed = (e: Error): void => reject(new Error(`peer transport ${this.sid}: cannot listen on ${host}:${port}: ${e.message}`));
+      server.once('error', failed);
+      server.listen({ host, port }, () => {
+        server.off('error', failed);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.opts.log(`peer transport ${this.sid}: listener error on ${host}:${port}: ${e.message}`));
+    const address = server.address();
+    this.bound_port = typeof address === 'object' && address !== null ? address.port : port;
+    for (const slot of this.slots.values()) this.dial(slot);
+    return this.bound_port;
+  }
+
+  /** The port start() bound (-1 before). */
+  get port(): number {
+    return this.bound_port;
+  }
+
+  /** Sets a peer's port (tests use ephemeral ports); dials it now if this replica dials it. */
+  setPeerPort(sid: number, port: number): void {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`setPeerPort: peer ${sid}: bad port ${port}`);
+    const slot = this.slotOf(sid);
+    slot.port = port;
+    if (slot.link !== null || slot.dialing !== null || this.server === null) return;
+    this.clearRetry(slot);
+    this.dial(slot);
+  }
+
+  /** Writes `msg` to the peer's connection, or queues it for the next one. Never throws for a down peer. */
+  send(to: number, msg: PeerMessage): void {
+    const slot = this.slotOf(to);
+    if (this.closed) return;
+    // Encoded against the u32 limit, then checked against our bound: an invalid message is a bug
+    // of the caller (encodeMessage throws), an oversize one only costs this peer's connection.
+    const frame = encodeMessage(msg, FRAME_BODY_BYTES_LIMIT);
+    const body_bytes = frame.length - FRAME_HEADER_BYTES;
+    if (body_bytes > this.opts.frame_bytes_max) {
+      this.dropPeer(slot, `${msg.type} of ${body_bytes} B is over frame_bytes_max ${this.opts.frame_bytes_max}; not sent`);
+      return;
+    }
+    if (slot.link !== null) {
+      this.writeFrame(slot, slot.link, frame);
+      return;
+    }
+    if (slot.queued_bytes > 0 && slot.queued_bytes + frame.length > this.opts.queue_bytes_max) {
+      this.dropPeer(slot, `${slot.queued_bytes} B queued while not connected + ${frame.length} B is over queue_bytes_max ${this.opts.queue_bytes_max}`);
+      return;
+    }
+    slot.enqueue(frame);
+  }
+
+  /** Closes the connection with `peer` now and drops what is queued for it; no reset() for this close. */
+  disconnect(peer: number): void {
+    const slot = this.slotOf(peer);
+    if (this.closed) return;
+    slot.takeQueue();
+    if (slot.link !== null) this.closeLink(slot, slot.link, 'disconnect() asked locally', 'none');
+  }
+
+  connected(peer: number): boolean {
+    return this.slotOf(peer).link !== null;
+  }
+
+  stats(): PeerStats[] {
+    return [...this.slots.values()].map((s) => ({
+      peer: s.sid,
+      connected: s.link !== null,
+      queued_bytes: s.link !== null ? s.link.socket.writableLength : s.queued_bytes,
+      sent_msgs: s.sent_msgs,
+      recv_msgs: s.recv_msgs,
+      resets: s.resets,
+    }));
+  }
+
+  /** Stops listening and dialing, closes every connection. No handler is called after this starts. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const slot of this.slots.values()) {
+      this.clearRetry(slot);
+      slot.dialing?.destroy();
+      slot.dialing = null;
+      if (slot.link !== null) {
+        slot.link.open = false;
+        slot.link.socket.destroy();
+        slot.link = null;
+      }
+      slot.takeQueue();
+    }
+    for (const socket of this.pending_hellos) socket.destroy();
+    this.pending_hellos.clear();
+    const server = this.server;
+    if (server === null) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  // ---- dialing (this sid above the peer's) ------------------------------------------------
+
+  private dial(slot: PeerSlot): void {
+    if (this.closed || !slot.dials || slot.link !== null || slot.dialing !== null || slot.port === 0) return;
+    this.clearRetry(slot);
+    const socket = net.connect({ host: slot.host, port: slot.port });
+    slot.dialing = socket;
+    let failure = 'closed';
+    const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${this.handshake_timeout_ms} ms`)), this.handshake_timeout_ms);
+    const onError = (e: Error): void => {
+      failure = e.message;
+    };
+    const onClose = (): void => {
+      clearTimeout(timer);
+      if (slot.dialing !== socket) return;
+      slot.dialing = null;
+      if (this.closed) return;
+      if (!slot.dial_failing) this.opts.log(`peer ${slot.sid} (${slot.address}): cannot connect: ${failure}; retrying`);
+      slot.dial_failing = true;
+      this.scheduleDial(slot);
+    };
+    socket.on('error', onError);
+    socket.once('close', onClose);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      slot.dialing = null;
+      if (this.closed) {
+        socket.destroy();
+        return;
+      }
+      slot.dial_failing = false;
+      prepareSocket(socket);
+      socket.write(encodeHello(this.sid));
+      this.adopt(slot, socket, `${slot.address}`, null);
+    });
+  }
+
+  private scheduleDial(slot: PeerSlot): void {
+    if (this.closed || !slot.dials || slot.link !== null || slot.dialing !== null || slot.retry_timer !== null) return;
+    slot.retry_timer = setTimeout(() => {
+      slot.retry_timer = null;
+      this.dial(slot);
+    }, slot.backoff.next_ms());
+  }
+
+  private clearRetry(slot: PeerSlot): void {
+    if (slot.retry_timer === null) return;
+    clearTimeout(slot.retry_timer);
+    slot.retry_timer = null;
+  }
+
+  // ---- accepting (this sid below the peer's) ----------------------------------------------
+
+  private onAccept(socket: net.Socket): void {
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.on('error', () => {}); // the close that follows is what counts
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    if (this.pending_hellos.size >= PENDING_HELLOS_MAX) {
+      this.opts.log(`peer transport ${this.sid}: refused ${remote}: ${PENDING_HELLOS_MAX} connections already wait for their hello`);
+      socket.destroy();
+      return;
+    }
+    prepareSocket(socket);
+    this.pending_hellos.add(socket);
+    const timer = setTimeout(() => this.refuse(socket, remote, `no hello within ${this.handshake_timeout_ms} ms`), this.handshake_timeout_ms);
+    const reader = new HelloReader();
+    const onData = (chunk: Buffer): void => {
+      const r = reader.push(chunk);
+      if (r.kind === 'more') return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      if (r.kind === 'bad') return this.refuse(socket, remote, r.reason);
+      const problem = this.helloProblem(r.sid);
+      if (problem !== null) return this.refuse(socket, remote, `sid ${r.sid}: ${problem}`);
+      this.pending_hellos.delete(socket);
+      this.adopt(this.slotOf(r.sid), socket, remote, r.rest);
+    };
+    socket.on('data', onData);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.pending_hellos.delete(socket);
+    });
+  }
+
+  private helloProblem(sid: number): string | null {
+    if (!this.slots.has(sid)) return `not a configured peer of ${this.sid}`;
+    if (sid < this.sid) return `below mine (${this.sid}): the higher sid dials, so ${this.sid} dials ${sid}`;
+    return null;
+  }
+
+  private refuse(socket: net.Socket, remote: string, reason: string): void {
+    this.pending_hellos.delete(socket);
+    if (socket.destroyed) return;
+    this.opts.log(`peer transport ${this.sid}: refused connection from ${remote}: ${reason}`);
+    socket.destroy();
+  }
+
+  // ---- an established connection ------------------------------------------------------------
+
+  /** Makes `socket` the connection with the peer (replacing an older one) and writes the queue. */
+  private adopt(slot: PeerSlot, socket: net.Socket, remote: string, rest: Buffer | null): void {
+    if (slot.link !== null) this.closeLink(slot, slot.link, `replaced by a new connection from ${remote}`, 'now');
+    const link = new Link(socket, remote, this.opts.frame_bytes_max);
+    slot.link = link;
+    slot.backoff.reset();
+    this.opts.log(`peer ${slot.sid} (${remote}): connected`);
+    socket.on('error', (e) => {
+      link.error = e.message;
+    });
+    socket.on('close', () => this.closeLink(slot, link, link.error ?? 'closed by the peer', 'now'));
+    socket.on('data', (chunk: Buffer) => this.onLinkData(slot, link, chunk));
+    for (const frame of slot.takeQueue()) {
+      if (!link.open) break;
+      this.writeFrame(slot, link, frame);
+    }
+    if (rest !== null && rest.length > 0) this.onLinkData(slot, link, rest);
+  }
+
+  private onLinkData(slot: PeerSlot, link: Link, chunk: Buffer): void {
+    if (!link.open || this.closed) return;
+    const problem = link.cutter.push(chunk, (frame) => this.deliver(slot, link, frame));
+    if (problem !== null) this.closeLink(slot, link, `malformed stream: ${problem}`, 'now');
+  }
+
+  /** Decodes and hands over one frame; false once the connection is closed (stop cutting). */
+  private deliver(slot: PeerSlot, link: Link, frame: Uint8Array): boolean {
+    let msg: PeerMessage;
+    try {
+      msg = decodeMessage(frame, this.opts.frame_bytes_max);
+    } catch (e) {
+      const why = e instanceof ZabDecodeError ? `undecodable frame: ${e.message}` : `BUG: decoding a frame threw ${(e as Error)?.stack ?? String(e)}`;
+      this.closeLink(slot, link, why, 'now');
+      return false;
+    }
+    slot.recv_msgs += 1;
+    this.handlers.message(slot.sid, msg);
+    return link.open && !this.closed;
+  }
+
+  /** Writes one frame, unless the unsent bytes would pass queue_bytes_max (then resets). */
+  private writeFrame(slot: PeerSlot, link: Link, frame: Uint8Array): void {
+    const socket = link.socket;
+    const unsent = socket.writableLength;
+    if (unsent > 0 && unsent + frame.length > this.opts.queue_bytes_max) {
+      this.closeLink(slot, link, `${unsent} B unsent + ${frame.length} B is over queue_bytes_max ${this.opts.queue_bytes_max} (peer not reading)`, 'soon');
+      return;
+    }
+    if (!link.corked) {
+      // Messages of one driver step leave together (one writev), without waiting for a timer.
+      link.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        link.corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(frame);
+    slot.sent_msgs += 1;
+  }
+
+  /** Closes `link` once: drops what it had not sent, reports as asked, and redials if we dial. */
+  private closeLink(slot: PeerSlot, link: Link, reason: string, report: ResetReport): void {
+    if (!link.open) return;
+    link.open = false;
+    // RST, not FIN: what this side had not sent must not reach the peer after the close.
+    if (!link.socket.destroyed) link.socket.resetAndDestroy();
+    if (slot.link === link) slot.link = null;
+    if (this.closed) return;
+    this.opts.log(`peer ${slot.sid} (${link.remote}): connection closed: ${reason}`);
+    this.report(slot, report);
+    this.scheduleDial(slot);
+  }
+
+  /** Drops the peer's connection or, without one, its queue, as a lost connection (reset soon). */
+  private dropPeer(slot: PeerSlot, reason: string): void {
+    if (slot.link !== null) {
+      this.closeLink(slot, slot.link, reason, 'soon');
+      return;
+    }
+    slot.takeQueue();
+    this.opts.log(`peer ${slot.sid} (${slot.address}): queue dropped: ${reason}`);
+    this.report(slot, 'soon');
+  }
+
+  private report(slot: PeerSlot, report: ResetReport): void {
+    if (report === 'none') return;
+    slot.resets += 1;
+    if (report === 'now') {
+      this.handlers.reset(slot.sid);
+      return;
+    }
+    queueMicrotask(() => {
+      if (!this.closed) this.handlers.reset(slot.sid);
+    });
+  }
+
+  private slotOf(sid: number): PeerSlot {
+    const slot = this.slots.get(sid);
+    if (slot === undefined) throw new Error(`peer transport ${this.sid}: ${sid} is not a configured peer`);
+    return slot;
+  }
+}
+
+function prepareSocket(socket: net.Socket): void {
+  socket.setNoDelay(true); // Zab is latency-bound: a PROPOSAL or ACK must not wait for Nagle
+  socket.setKeepAlive(true, KEEPALIVE_INITIAL_DELAY_MS);
+}
+
+function checkOptions(o: PeerTransportOptions): void {
+  const u32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff;
+  if (!u32(o.sid)) throw new Error(`peer transport: sid ${o.sid} is not a u32`);
+  if (!Number.isInteger(o.frame_bytes_max) || o.frame_bytes_max < 1 || o.frame_bytes_max > FRAME_BODY_BYTES_LIMIT) {
+    throw new Error(`peer transport ${o.sid}: frame_bytes_max ${o.frame_bytes_max} outside 1..${FRAME_BODY_BYTES_LIMIT}`);
+  }
+  if (!Number.isInteger(o.queue_bytes_max) || o.queue_bytes_max < 1) throw new Error(`peer transport ${o.sid}: queue_bytes_max ${o.queue_bytes_max}`);
+  if (o.handshake_timeout_ms !== undefined && !(o.handshake_timeout_ms >= 1)) {
+    throw new Error(`peer transport ${o.sid}: handshake_timeout_ms ${o.handshake_timeout_ms}`);
+  }
+  const seen = new Set<number>();
+  for (const p of o.peers) {
+    if (!u32(p.sid) || p.sid === o.sid || seen.has(p.sid)) throw new Error(`peer transport ${o.sid}: peer sid ${p.sid} is invalid, mine or repeated`);
+    if (!Number.isInteger(p.port) || p.port < 0 || p.port > 65535) throw new Error(`peer transport ${o.sid}: peer ${p.sid} has bad port ${p.port}`);
+    seen.add(p.sid);
+  }
+}
