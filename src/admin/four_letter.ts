@@ -14,8 +14,10 @@ import { dirname } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import type { ServerConfig } from '../config/server_config.js';
 import { listingPairs, type WatchListing } from '../watch/watch_listing.js';
+import { peerState, type ZabView } from './zab_state.js';
 
 export type { WatchListing } from '../watch/watch_listing.js';
+export type { ZabView, ZabMemberView } from './zab_state.js';
 
 // ---------------------------------------------------------------------------------------------
 // The table
@@ -180,8 +182,10 @@ export interface ServerStats {
   readonly read_only: boolean;
   /** 'standalone', or in an ensemble 'leader', 'follower', 'observer' (ZooKeeper's words). */
   readonly mode: string;
-  /** The leader's view of its learners (mntr's zk_followers ...), null unless leading. */
-  readonly quorum?: { readonly followers: number; readonly synced_followers: number; readonly pending_syncs: number } | null;
+  /** The leader's view of its learners (mntr's zk_learners, zk_synced_followers ...), null unless leading. */
+  readonly quorum?: LeaderStats | null;
+  /** This replica's place in its ensemble (mntr's zk_peer_state, leader / voting_view / zabstate); null standalone. */
+  readonly zab?: ZabView | null;
   /** Request latency since the last srst, ms. avg is rounded to 4 decimals when printed. */
   readonly latency_min_ms: number;
   readonly latency_avg_ms: number;
@@ -222,6 +226,19 @@ export interface ServerStats {
   readonly conf: readonly (readonly [string, string])[];
   /** key=value lines of `envi`, in order: see collectEnvironment(). */
   readonly environment: readonly (readonly [string, string])[];
+}
+
+/** What a leader reports about its learners and proposals (LeaderZooKeeperServer's gauges). */
+export interface LeaderStats {
+  /** Learner sessions (followers and observers, synced or not): zk_learners, and zk_followers as 3.4 named it. */
+  readonly followers: number;
+  readonly synced_followers: number;
+  readonly synced_observers?: number;
+  readonly pending_syncs: number;
+  /** Proposal sizes since this leadership began, bytes; -1 before the first (ZooKeeper's BufferStats). */
+  readonly last_proposal_size?: number;
+  readonly min_proposal_size?: number;
+  readonly max_proposal_size?: number;
 }
 
 /** The ZooKeeper release whose protocol and text formats we follow. */
@@ -326,8 +343,21 @@ export function monitorEntries(s: ServerStats): [string, string][] {
     ['local_sessions', 0],
     ['waitfree_read_workers', s.read_workers],
   ];
+  if (s.zab) {
+    e.push(['peer_state', peerState(s.zab)], ['quorum_size', s.zab.members.filter((m) => m.role === 'participant').length]);
+  }
   if (s.quorum) {
-    e.push(['followers', s.quorum.followers], ['synced_followers', s.quorum.synced_followers], ['pending_syncs', s.quorum.pending_syncs]);
+    const q = s.quorum;
+    e.push(
+      ['learners', q.followers],
+      ['followers', q.followers],
+      ['synced_followers', q.synced_followers],
+      ['synced_observers', q.synced_observers ?? 0],
+      ['pending_syncs', q.pending_syncs],
+      ['last_proposal_size', q.last_proposal_size ?? -1],
+      ['max_proposal_size', q.max_proposal_size ?? -1],
+      ['min_proposal_size', q.min_proposal_size ?? -1],
+    );
   }
   for (const r of s.rings) {
     e.push([`waitfree_ring_${r.name}_used_bytes`, r.used_bytes], [`waitfree_ring_${r.name}_capacity_bytes`, r.capacity_bytes]);
@@ -461,6 +491,8 @@ export function formatFourLetter(cmd: string, stats: ServerStats, stmk_mask = 0n
   const word = BY_WORD.get(cmd);
   const format = FORMATTERS[cmd];
   if (!word || !format) throw new RangeError(`unknown four-letter word ${JSON.stringify(cmd)}`);
+  // A replica in read-only mode serves read-only clients while outside a quorum: it says so.
+  if (cmd === 'isro' && stats.read_only) return 'ro';
   if (word.needs_serving && !stats.serving) return notServingReply(cmd);
   return format(stats, stmk_mask);
 }

@@ -28,6 +28,16 @@ export const LATENCY_MS = histogramSpec(
 /** Long operations (snapshots): 10 ms .. 5 min, observed in ms, exposed in seconds. */
 export const DURATION_MS = histogramSpec([10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000], 1e-3);
 
+/**
+ * Zab latencies under ZooKeeper's metric names (quorum_ack_latency, ack_latency): observed and
+ * exposed in milliseconds, the unit ZooKeeper's summaries of those names carry, so a dashboard
+ * built for ZooKeeper reads the same numbers. 50 µs .. 10 s.
+ */
+export const ZAB_LATENCY_MS = histogramSpec([0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000]);
+
+/** Election and unavailability times (ZooKeeper's election_time, unavailable_time): ms, 1 ms .. 5 min. */
+export const ELECTION_MS = histogramSpec([1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000]);
+
 /** Batch sizes (txns per group commit): powers of two up to 4096. */
 export const BATCH_TXNS = histogramSpec([1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]);
 

@@ -9,6 +9,7 @@ import { readCommitMetrics } from './commit_metrics.js';
 import { formatExposition, type Family, type Labels, type ScalarSample } from './exposition.js';
 import { NET_COUNTERS, readNetMetrics } from './net_metrics.js';
 import { sumShardMetrics } from './shard_metrics.js';
+import { readZabMetrics, SYNC_MODES } from './zab_metrics.js';
 
 export interface RingSource {
   /** The link's name in the topology: net_to_shard, shard_to_net, shard_to_commit, commit_stream. */
@@ -75,6 +76,32 @@ function commitFamilies(blocks: MetricsBlocks): Family[] {
   ];
 }
 
+/**
+ * Zab, under ZooKeeper's ServerMetrics names and units (ms) where it has one: ZooKeeper exposes
+ * summaries (quantiles), these are histograms of the same name, so _sum / _count (and rates of
+ * them) read the same. trunc_count and the sync bytes are waitfree's, in the same style.
+ */
+function zabFamilies(blocks: MetricsBlocks): Family[] {
+  const z = readZabMetrics(blocks.zab);
+  const hist = (name: string, help: string, histogram: typeof z.election_ms): Family => ({ name, help, type: 'histogram', samples: [{ labels: {}, histogram }] });
+  return [
+    hist('election_time', 'Leader election time, ms: from entering LOOKING to a leader chosen (ZooKeeper election_time).', z.election_ms),
+    hist('unavailable_time', 'Time not serving, ms: from entering LOOKING to serving again under a leader (ZooKeeper unavailable_time).', z.unavailable_ms),
+    counter('looking_count', 'Times this replica entered LOOKING (ZooKeeper looking_count).', one(z.looking)),
+    counter('diff_count', 'Learners this replica, as leader, synchronized by DIFF (ZooKeeper diff_count).', one(z.syncs.diff)),
+    counter('snap_count', 'Learners this replica, as leader, synchronized by SNAP (ZooKeeper snap_count).', one(z.syncs.snap)),
+    counter('trunc_count', 'Learners this replica, as leader, synchronized by TRUNC (then the txns after the truncation point).', one(z.syncs.trunc)),
+    counter('waitfree_sync_bytes_total', 'Bytes of snapshot and txns this replica, as leader, sent in learner sync streams, by sync mode.',
+      SYNC_MODES.map((mode) => ({ labels: { mode }, value: z.sync_bytes[mode] }))),
+    counter('proposal_count', 'Txns this replica proposed as leader (ZooKeeper proposal_count).', one(z.proposals)),
+    hist('quorum_ack_latency', 'Time from a leader\'s proposal to its commit by a quorum of durable ACKs, ms (ZooKeeper quorum_ack_latency).', z.quorum_ack_ms),
+    { name: 'ack_latency', type: 'histogram',
+      help: 'Time from a leader\'s proposal to one follower\'s durable ACK of it, ms, by follower sid (ZooKeeper ack_latency; key = sid).',
+      samples: z.ack_ms.map((a) => ({ labels: { key: String(a.sid) }, histogram: a.latency })) },
+    counter('waitfree_ack_untracked_total', 'ACK latencies not kept apart: followers beyond the metric block\'s per-sid slots.', one(z.ack_untracked)),
+  ];
+}
+
 function ringFamilies(rings: readonly RingSource[]): Family[] {
   const stats: [Labels, RingStats][] = rings.map((r) => [{ ring: r.ring, index: String(r.index) }, readRingStats(r.sab)]);
   const per = (f: (s: RingStats) => number): ScalarSample[] => stats.map(([labels, s]) => ({ labels, value: f(s) }));
@@ -110,6 +137,7 @@ export function scrapeFamilies(src: ScrapeSources): Family[] {
     ...requestFamilies(src.blocks),
     ...netFamilies(src.blocks),
     ...commitFamilies(src.blocks),
+    ...zabFamilies(src.blocks),
     ...ringFamilies(src.rings),
     ...doorbellFamilies(src.doorbells),
   ];

@@ -26,6 +26,10 @@ import type { Origin, Publication } from '../commit/commit_core.js';
 import type { CommitCore } from '../commit/commit_core.js';
 import type { GroupCommit } from '../commit/group_commit.js';
 import type { Id } from '../protocol/types.js';
+import { BufferStats } from '../metrics/buffer_stats.js';
+import { hrNowMs } from '../metrics/clock.js';
+import { ProposalTimes } from '../metrics/proposal_times.js';
+import { NO_ZAB_METRICS, type SyncMode, type ZabMetricsSink } from '../metrics/zab_metrics.js';
 import { txnFromBytes } from '../tree/txn_codec.js';
 import type { Txn } from '../tree/txn.js';
 import type { Effect, ZabEvent } from '../zab/effects.js';
@@ -33,7 +37,7 @@ import type { LogEntry } from '../zab/log_window.js';
 import type { PeerMessage, ServerState } from '../zab/messages.js';
 import { ZabCore, type ZabInit } from '../zab/zab_core.js';
 import type { ZabConfig } from '../zab/config.js';
-import { zxidToString } from '../zab/zxid.js';
+import { zxidToString, type Zxid } from '../zab/zxid.js';
 import { decodeForwarded, decodeTouches, encodeTouches, forwardKey, TOUCHES_PER_PING_MAX } from './forward_codec.js';
 import { numberOfZxid, zxidOfNumber } from './zxid_number.js';
 
@@ -77,6 +81,13 @@ export interface QuorumRole {
   readonly serving: boolean;
 }
 
+/**
+ * Proposals whose propose time is kept for the latency metrics (metrics/proposal_times.ts):
+ * above the core's in-flight bound, so the bound only bites when a follower stops acknowledging
+ * while its session lasts.
+ */
+const PROPOSAL_TIMES_MAX = 1 << 16;
+
 /** A forwarded request waiting for its txn to come back committed. */
 interface PendingForward {
   readonly origin: Origin;
@@ -108,6 +119,15 @@ export class QuorumDriver {
   elections = 0;
   private election_started_ms = 0;
   last_election_ms = 0;
+  // ---- stats and timing only (metrics, mntr, zabstate); nothing below steers the protocol ----
+  /** Propose times of this leader's proposals (quorum_ack_latency, ack_latency). */
+  private readonly times = new ProposalTimes(PROPOSAL_TIMES_MAX);
+  /** Sizes of this leader's proposals since it began leading (mntr's zk_*_proposal_size). */
+  private readonly proposal_sizes = new BufferStats();
+  /** Learners whose sync stream this leader is sending, by mode (bytes are counted per mode). */
+  private readonly syncing = new Map<number, SyncMode>();
+  /** As a learner: how the leader is synchronizing us (zabstate's peer_state); null once done. */
+  private learner_sync: SyncMode | null = null;
 
   constructor(
     cfg: ZabConfig,
@@ -117,7 +137,9 @@ export class QuorumDriver {
     /** zxid the read workers hold at start (the recovered one). */
     published_zxid: number,
     private readonly pending_max: number,
-    private readonly now_ms: () => number = Date.now,
+    private readonly metrics: ZabMetricsSink = NO_ZAB_METRICS,
+    /** The clock durations are measured with (ms, sub-ms resolution). */
+    private readonly now_ms: () => number = hrNowMs,
   ) {
     this.zab = new ZabCore(cfg, init);
     this.published_zxid = published_zxid;
@@ -129,6 +151,7 @@ export class QuorumDriver {
 
   start(): void {
     this.election_started_ms = this.now_ms();
+    this.metrics.looking();
     this.push({ type: 'start' });
   }
 
@@ -188,6 +211,8 @@ export class QuorumDriver {
         this.inbox_head = 0;
       }
       n++;
+      if (ev.type === 'message') this.observeIncoming(ev.from, ev.msg);
+      else if (ev.type === 'peer_reset') this.forgetPeer(ev.peer);
       if (ev.type === 'message' && this.intercept(ev.from, ev.msg)) continue;
       this.effects = this.zab.step(ev);
       this.effects_head = 0;
@@ -202,6 +227,9 @@ export class QuorumDriver {
     if (!this.leading) throw new Error(`quorum: local proposal ${zxid} while ${this.role.state}`);
     this.expected.push(zxid);
     this.proposals++;
+    this.times.proposed(zxid, this.now_ms());
+    this.proposal_sizes.add(payload.length);
+    this.metrics.proposal();
     // Straight into the core (not the inbox): its order with the batch's durability matters, and
     // effects of earlier events are never pending here (the loop pumps before it polls inputs).
     if (this.effects_head < this.effects.length || this.blocked) throw new Error('quorum: proposal while effects are pending');
@@ -278,8 +306,10 @@ export class QuorumDriver {
   private runEffect(e: Effect): void {
     switch (e.type) {
       case 'send':
+        this.observeSend(e.to, e.msg);
         return this.links.send(e.to, this.withTouches(e.to, e.msg));
       case 'disconnect':
+        this.forgetPeer(e.peer);
         return this.links.disconnect(e.peer);
       case 'append':
         return this.onAppend(e.entries);
@@ -371,6 +401,7 @@ export class QuorumDriver {
     }
     if (i > 0) this.unpublished = this.unpublished.slice(i);
     this.host.gc.commitThrough(to);
+    if (this.leading) this.times.committed(to, this.now_ms(), (ms) => this.metrics.quorumAck(ms));
     if (to > this.published_zxid && this.host.gc.committed_zxid >= to) this.published_zxid = to;
   }
 
@@ -411,11 +442,7 @@ export class QuorumDriver {
     this.role = { state: e.state, phase: e.phase, leader: e.leader, epoch: e.epoch, serving: e.serving };
     if (was.serving && !e.serving) this.leaveService(`${e.state} (${e.reason})`, was.state === 'LEADING');
     if (!was.serving && e.serving) this.enterService(e.state, e.epoch);
-    if (e.state === 'LOOKING' && was.state !== 'LOOKING') this.election_started_ms = this.now_ms();
-    if (e.serving && !was.serving) {
-      this.elections++;
-      this.last_election_ms = this.now_ms() - this.election_started_ms;
-    }
+    this.timeRole(was, this.role);
     this.host.log(`quorum: ${e.state} ${e.phase}, leader ${e.leader ?? '-'}, epoch ${e.epoch}${e.serving ? ', serving' : ''} (${e.reason})`);
     this.host.roleChanged(this.role);
   }
@@ -444,12 +471,86 @@ export class QuorumDriver {
     this.host.gc.abandonUncommitted();
     this.expected = [];
     this.expected_head = 0;
+    this.times.clear();
+    this.syncing.clear();
     const origins = [...this.pending.values()].map((p) => p.origin);
     this.pending.clear();
     this.touched.clear();
     this.host.closeAllClients(why);
     for (const o of origins) this.host.gc.add([{ kind: 'close_conn', shard: o.shard, conn_id: o.conn_id }], 0);
     this.host.core.follow(); // no txn is created until this replica leads again
+  }
+
+  // ---- stats and timing (observe only: never changes what is sent, stepped or answered) -----
+
+  /** Election, unavailability and leadership times at a role change. */
+  private timeRole(was: QuorumRole, now: QuorumRole): void {
+    const t = this.now_ms();
+    if (now.state === 'LOOKING' && was.state !== 'LOOKING') {
+      this.election_started_ms = t;
+      this.metrics.looking();
+    }
+    if (was.state === 'LOOKING' && now.state !== 'LOOKING') this.metrics.electionDone(t - this.election_started_ms);
+    if (now.state !== was.state) this.learner_sync = null;
+    if (now.serving && !was.serving) {
+      this.elections++;
+      this.last_election_ms = t - this.election_started_ms;
+      this.metrics.unavailableDone(this.last_election_ms);
+      this.learner_sync = null;
+    }
+    if (now.state === 'LEADING' && was.state !== 'LEADING') {
+      // ZooKeeper's proposal stats belong to one Leader: a new leadership starts them afresh.
+      this.times.clear();
+      this.proposal_sizes.reset();
+      this.syncing.clear();
+    }
+  }
+
+  /** A message from a peer, before the core sees it: ACK latencies (leader), sync mode (learner). */
+  private observeIncoming(from: number, msg: PeerMessage): void {
+    if (this.leading) {
+      if (msg.type !== 'ACK') return;
+      const z = safeNumber(msg.zxid);
+      if (z !== null) this.times.ackedBy(from, z, this.now_ms(), (ms) => this.metrics.ack(from, ms));
+      return;
+    }
+    if (from !== this.role.leader && this.role.leader !== null) return;
+    if (msg.type === 'DIFF' || msg.type === 'TRUNC' || msg.type === 'SNAP') this.learner_sync = syncModeOf(msg.type);
+  }
+
+  /** A message to a peer: the learner syncs this leader serves, and their bytes. */
+  private observeSend(to: number, msg: PeerMessage): void {
+    if (!this.leading) return;
+    switch (msg.type) {
+      case 'DIFF':
+      case 'TRUNC':
+      case 'SNAP': {
+        const mode = syncModeOf(msg.type);
+        this.syncing.set(to, mode);
+        this.metrics.syncServed(mode);
+        if (msg.type === 'SNAP') this.metrics.syncBytes(mode, msg.snapshot.length);
+        return;
+      }
+      case 'PROPOSAL': {
+        const mode = this.syncing.get(to);
+        if (mode !== undefined) this.metrics.syncBytes(mode, msg.txn.length);
+        return;
+      }
+      case 'NEWLEADER': {
+        this.syncing.delete(to);
+        // Observers acknowledge NEWLEADER only: a cursor for them would never move.
+        const z = safeNumber(msg.zxid);
+        if (z !== null && this.zab.learnerHandlers.get(to)?.observer === false) this.times.followerSynced(to, z);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private forgetPeer(peer: number): void {
+    this.syncing.delete(peer);
+    this.times.forget(peer);
   }
 
   private onRejected(txn: Uint8Array, reason: string): void {
@@ -477,15 +578,21 @@ export class QuorumDriver {
     const handlers = this.zab.learnerHandlers;
     let synced = 0;
     for (const h of handlers.values()) if (h.stage === 'synced' && !h.observer) synced++;
+    let synced_observers = 0;
+    for (const h of handlers.values()) if (h.stage === 'synced' && h.observer) synced_observers++;
     return {
       state: this.role.state,
       phase: this.role.phase,
       leader: this.role.leader,
       epoch: this.role.epoch,
       serving: this.role.serving,
+      /** As a learner, how the leader is synchronizing us ('diff', 'snap', 'trunc'), else null. */
+      sync_mode: this.learner_sync,
       learners: handlers.size,
       synced_followers: synced,
+      synced_observers,
       pending_syncs: [...handlers.values()].filter((h) => h.stage !== 'synced').length,
+      proposal_sizes: this.proposal_sizes.value,
       forwarded: this.forwarded,
       pending_forwards: this.pending.size,
       proposals: this.proposals,
@@ -493,5 +600,18 @@ export class QuorumDriver {
       last_election_ms: this.last_election_ms,
       last_committed: zxidToString(this.zab.window.committed),
     };
+  }
+}
+
+function syncModeOf(type: 'DIFF' | 'TRUNC' | 'SNAP'): SyncMode {
+  return type === 'DIFF' ? 'diff' : type === 'SNAP' ? 'snap' : 'trunc';
+}
+
+/** A peer's zxid as this replica numbers txns; null when it cannot be (a bad peer's; the core judges it). */
+function safeNumber(z: Zxid): number | null {
+  try {
+    return numberOfZxid(z);
+  } catch {
+    return null;
   }
 }

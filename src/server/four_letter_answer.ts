@@ -17,7 +17,9 @@ import {
   notWhitelistedReply,
   fourLetterWord,
   type ConnectionStats,
+  type LeaderStats,
   type ServerStats,
+  type ZabView,
   type RingOccupancy,
   type StatsPart,
   type WatchListing,
@@ -43,7 +45,23 @@ interface CommitStats {
   ephemerals: { session_id: string; paths: string[] }[];
   session_list: { session_id: string; timeout_ms: number; expire_at_ms: number }[];
   /** Zab state (src/quorum/quorum_driver.ts stats), null for a standalone replica. */
-  quorum: { state: string; serving: boolean; learners: number; synced_followers: number; pending_syncs: number } | null;
+  quorum: QuorumStats | null;
+  /** Cut off from the quorum and serving read-only clients (readonlymode.enabled). */
+  read_only_mode?: boolean;
+}
+
+/** The part of QuorumDriver.stats() read here. */
+interface QuorumStats {
+  state: string;
+  phase: string;
+  leader: number | null;
+  serving: boolean;
+  sync_mode: string | null;
+  learners: number;
+  synced_followers: number;
+  synced_observers: number;
+  pending_syncs: number;
+  proposal_sizes: { last: number; min: number; max: number };
 }
 
 const MODE_OF_STATE: Readonly<Record<string, string>> = { LEADING: 'leader', FOLLOWING: 'follower', OBSERVING: 'observer', LOOKING: 'looking' };
@@ -60,7 +78,9 @@ export async function answerFourLetter(
   started_ms: number,
   topology?: Topology,
 ): Promise<string> {
-  if (!isWhitelisted(cmd, config.four_letter_whitelist)) return notWhitelistedReply(cmd);
+  // ZooKeeper adds isro to the whitelist when read-only mode is on (FourLetterCommands).
+  const allowed = isWhitelisted(cmd, config.four_letter_whitelist) || (cmd === 'isro' && config.read_only_mode_enabled);
+  if (!allowed) return notWhitelistedReply(cmd);
   if (cmd === 'ruok') return 'imok';
   try {
     const stats = await gatherStats(config, workers, started_ms, topology, fourLetterWord(cmd)?.needs ?? []);
@@ -125,6 +145,36 @@ function shardDetail(needs: readonly StatsPart[], config: ServerConfig): StatsDe
 }
 
 type Gathered = { shards: ShardStats[]; listing: WatchListing };
+
+/** This replica's place in its ensemble (config + driver stats); null when standalone. */
+function zabView(config: ServerConfig, q: QuorumStats | null, last_zxid: number): ZabView | null {
+  const ensemble = config.ensemble;
+  if (ensemble === null || q === null) return null;
+  return {
+    my_sid: ensemble.my_sid,
+    state: q.state,
+    phase: q.phase,
+    sync_mode: q.sync_mode,
+    leader_sid: q.leader,
+    members: ensemble.members,
+    client_address: `${config.client_port_address}:${config.client_port}`,
+    last_zxid: BigInt(last_zxid),
+  };
+}
+
+/** The leader's gauges; null unless leading. */
+function leaderStats(q: QuorumStats | null): LeaderStats | null {
+  if (q === null || q.state !== 'LEADING') return null;
+  return {
+    followers: q.learners,
+    synced_followers: q.synced_followers,
+    synced_observers: q.synced_observers,
+    pending_syncs: q.pending_syncs,
+    last_proposal_size: q.proposal_sizes.last,
+    min_proposal_size: q.proposal_sizes.min,
+    max_proposal_size: q.proposal_sizes.max,
+  };
+}
 
 /**
  * Watch listings in flight per replica (a process may run several, as the tests do), one per
@@ -201,11 +251,9 @@ export async function gatherStats(
     // An ensemble member serves only once synced with a leader (ZooKeeper: "not currently serving").
     serving: commit.quorum === null || commit.quorum.serving,
     read_only: commit.read_only !== null,
-    mode: commit.quorum === null ? 'standalone' : (MODE_OF_STATE[commit.quorum.state] ?? 'looking'),
-    quorum:
-      commit.quorum === null || commit.quorum.state !== 'LEADING'
-        ? null
-        : { followers: commit.quorum.learners, synced_followers: commit.quorum.synced_followers, pending_syncs: commit.quorum.pending_syncs },
+    mode: commit.quorum === null ? 'standalone' : commit.read_only_mode === true ? 'read-only' : (MODE_OF_STATE[commit.quorum.state] ?? 'looking'),
+    quorum: leaderStats(commit.quorum),
+    zab: zabView(config, commit.quorum, commit.last_zxid),
     latency_min_ms: count ? Math.min(...served.map((s) => s.latency_min_ms)) : 0,
     latency_avg_ms: count ? total / count : 0,
     latency_max_ms: shards.reduce((m, s) => Math.max(m, s.latency_max_ms), 0),

@@ -25,6 +25,7 @@ import { Snapshotter } from '../snapshot/snapshotter.js';
 import { LivenessWriter, readLivenessFile } from '../session/liveness_file.js';
 import { resumeTimeouts } from '../session/resume.js';
 import { CommitMetrics } from '../metrics/commit_metrics.js';
+import { ZabMetrics } from '../metrics/zab_metrics.js';
 import type { WriteRequest } from '../tree/prep.js';
 import { decodeAuthId } from './auth_frame.js';
 import { Doorbell } from './doorbell.js';
@@ -43,6 +44,8 @@ import { listDataDir as listDir } from '../log/data_dir.js';
 import { readFileSync } from 'node:fs';
 import type { Id } from '../protocol/types.js';
 import type { EnsembleConfig } from '../config/ensemble_config.js';
+import { ReadOnlyGate } from '../session/read_only_gate.js';
+import { ReadOnlySessions, type ConnRef } from '../session/read_only_sessions.js';
 
 const POLL_FRAMES_MAX = 1024;
 const IDLE_WAIT_MS_MAX = 50;
@@ -50,6 +53,16 @@ const IDLE_WAIT_MS_MAX = 50;
 const SNAPSHOT_NODES_PER_STEP = 1000;
 
 const nowUs = (): number => performance.now() * 1000;
+
+/** CommitStream.SESSION's ok byte: refused, a read-write session, a read-only session. */
+const SESSION_REFUSED = 0;
+const SESSION_OK = 1;
+const SESSION_OK_READ_ONLY = 2;
+/** Local sessions a replica in read-only mode keeps at once (each was opened by a connection,
+ *  and lingers for its timeout after it closes). */
+const READ_ONLY_SESSIONS_MAX = 65_536;
+/** What stats() reports as the reason writes are refused while in read-only mode. */
+const READ_ONLY_MODE_REASON = 'read-only mode: cut off from the quorum (readonlymode.enabled)';
 
 interface FlushResult {
   seq: number;
@@ -91,6 +104,10 @@ class CommitWorker implements QuorumHost {
   private liveness_version = -1;
   private next_liveness_ms = 0;
   private liveness_warned_ms = -Infinity;
+  /** readonlymode.enabled in an ensemble: decides when this replica serves read-only clients. */
+  private readonly ro_gate: ReadOnlyGate | null;
+  /** The local sessions of the current read-only period; null while not in read-only mode. */
+  private ro_sessions: ReadOnlySessions | null = null;
 
   constructor(
     private readonly init: WorkerInit,
@@ -131,6 +148,7 @@ class CommitWorker implements QuorumHost {
     const shard_bells = topology.shard_doorbells.map((sab) => new Doorbell(sab));
     this.stream = new LinkWriter(Ring.attachProducer(topology.commit_stream), shard_bells);
     if (writer === null) this.core.setReadOnly('the txn log could not be opened');
+    this.ro_gate = config.ensemble !== null && config.read_only_mode_enabled ? ReadOnlyGate.forTick(config.tick_time_ms) : null;
   }
 
   private newCore(recovered: Recovered): CommitCore {
@@ -177,6 +195,7 @@ class CommitWorker implements QuorumHost {
       { send: () => {}, disconnect: () => {} },
       recovered.last_zxid,
       config.zab_in_flight_max,
+      new ZabMetrics(this.init.topology.metrics.zab),
     );
     this.quorum = driver;
     const me = ensemble.members.find((m) => m.sid === ensemble.my_sid)!;
@@ -210,6 +229,7 @@ class CommitWorker implements QuorumHost {
       if (this.quorum !== null) {
         this.quorum.pump();
         this.stage(); // writes learners forwarded to this leader
+        this.stepReadOnly();
       }
       const frames = this.stream.blocked ? 0 : this.pollInputs(); // reads only what group commit has room for
       if (Date.now() >= this.core.next_tick_ms()) this.core.tick();
@@ -430,6 +450,99 @@ class CommitWorker implements QuorumHost {
 
   roleChanged(role: QuorumRole): void {
     post({ type: 'role', role });
+    this.stepReadOnly(); // leaving LOOKING ends read-only mode at once (ZooKeeper: roZk.shutdown())
+  }
+
+  // ---- read-only mode (readonlymode.enabled; ZooKeeper's ReadOnlyZooKeeperServer) ----
+  //
+  // While cut off from a quorum (LOOKING past the grace period, read_only_gate.ts) this replica
+  // takes connections that asked for read-only (the ConnectRequest's readOnly byte) and gives
+  // them local sessions (read_only_sessions.ts: no txn); their shards serve reads from the last
+  // committed state and answer writes NOTREADONLY themselves. Other connections are refused
+  // (closed), as while not serving. When the election ends every read-only connection is closed,
+  // so clients go and find a read-write server.
+
+  /** Applies the gate's transition for the current role, and expires due local sessions. */
+  private stepReadOnly(): void {
+    const gate = this.ro_gate;
+    const q = this.quorum;
+    if (gate === null || q === null) return;
+    const now = Date.now();
+    const t = gate.step(q.role, now);
+    if (t === 'enter') this.enterReadOnly(now);
+    else if (t === 'leave') this.leaveReadOnly();
+    const ro = this.ro_sessions;
+    if (ro !== null) for (const c of ro.expire(now)) this.closeConn(c.shard, c.conn_id);
+  }
+
+  private enterReadOnly(now_ms: number): void {
+    const config = this.init.config;
+    this.ro_sessions = new ReadOnlySessions(
+      {
+        server_id: config.server_id,
+        tick_ms: config.tick_time_ms,
+        secret: this.secret,
+        sessions_max: READ_ONLY_SESSIONS_MAX,
+        taken: (id) => this.core.sessions.has(id),
+      },
+      now_ms,
+    );
+    console.log(`waitfree: read-only mode: no quorum for ${this.ro_gate!.grace_ms} ms; serving reads to read-only clients`);
+  }
+
+  private leaveReadOnly(): void {
+    const ro = this.ro_sessions;
+    this.ro_sessions = null;
+    if (ro === null) return;
+    const conns = ro.connections();
+    console.log(`waitfree: read-only mode ends (the election is over); closing ${conns.length} read-only client connections`);
+    for (const c of conns) this.closeConn(c.shard, c.conn_id);
+  }
+
+  /** SESSION_CREATE while not serving: a local session if in read-only mode and the client
+   *  asked for read-only; else the connection is closed (ZooKeeper refuses it). */
+  private createReadOnlySession(owner: ConnRef, timeout_ms: number, wants_read_only: boolean): void {
+    const ro = this.ro_sessions;
+    if (ro === null || !wants_read_only) return this.closeConn(owner.shard, owner.conn_id);
+    const s = ro.create(owner, timeout_ms, Date.now());
+    if (s === null) {
+      console.warn(`waitfree: read-only mode: ${READ_ONLY_SESSIONS_MAX} local sessions alive; refusing another`);
+      return this.closeConn(owner.shard, owner.conn_id);
+    }
+    const origin = { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
+    this.gc.add([{ kind: 'session', origin, session_id: s.session_id, timeout_ms, passwd: s.passwd, ok: true }], nowUs());
+  }
+
+  /** SESSION_REATTACH while not serving. In read-only mode a local session may be resumed; a
+   *  global one may not (ZooKeeper 3.6+: "Refusing global session reconnection in RO mode",
+   *  closed); an unknown one is answered expired. */
+  private reattachReadOnly(owner: ConnRef, session_id: bigint, passwd: Uint8Array, timeout_ms: number, wants_read_only: boolean): void {
+    const ro = this.ro_sessions;
+    if (ro === null || !wants_read_only || this.core.sessions.has(session_id)) return this.closeConn(owner.shard, owner.conn_id);
+    const r = ro.reattach(owner, session_id, passwd, timeout_ms, Date.now());
+    if (r.previous !== null) this.closeConn(r.previous.shard, r.previous.conn_id);
+    const origin = { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
+    const answer = r.ok
+      ? { kind: 'session' as const, origin, session_id, timeout_ms, passwd: r.passwd, ok: true }
+      : { kind: 'session' as const, origin, session_id: 0n, timeout_ms: 0, passwd: new Uint8Array(16), ok: false };
+    this.gc.add([answer], nowUs());
+  }
+
+  /** The ok byte of a session answer: read-only sessions are told apart for the shard. */
+  private sessionOkByte(ok: boolean, session_id: bigint): number {
+    if (!ok) return SESSION_REFUSED;
+    return this.ro_sessions?.has(session_id) ? SESSION_OK_READ_ONLY : SESSION_OK;
+  }
+
+  /** stats() while in read-only mode: writes refused (isro answers "ro") yet serving. */
+  private readOnlyModeStats(): Record<string, unknown> {
+    if (this.ro_sessions === null || this.quorum === null) return {};
+    return {
+      read_only: this.core.read_only ?? READ_ONLY_MODE_REASON,
+      read_only_mode: true,
+      read_only_sessions: this.ro_sessions.size,
+      quorum: { ...this.quorum.stats(), serving: true },
+    };
   }
 
   wake(): void {
@@ -510,8 +623,9 @@ class CommitWorker implements QuorumHost {
       }
       case ShardToCommit.SESSION_CREATE: {
         const timeout_ms = r.i32();
+        const wants_read_only = r.u8() === 1;
         const q = this.quorum;
-        if (q !== null && !q.serving) return this.closeConn(shard, conn_id);
+        if (q !== null && !q.serving) return this.createReadOnlySession({ shard, conn_id }, timeout_ms, wants_read_only);
         if (q !== null && !q.leading) {
           const origin: Origin = { shard, conn_id, xid: 0 };
           const s = this.core.newLocalSession(origin, timeout_ms);
@@ -524,8 +638,12 @@ class CommitWorker implements QuorumHost {
       case ShardToCommit.SESSION_REATTACH: {
         const session_id = r.i64();
         const timeout_ms = r.i32();
-        if (this.quorum !== null && !this.quorum.serving) return this.closeConn(shard, conn_id);
-        this.core.reattach({ shard, conn_id, xid: 0 }, session_id, r.copy(16), timeout_ms);
+        const passwd = r.copy(16);
+        const wants_read_only = r.u8() === 1;
+        if (this.quorum !== null && !this.quorum.serving) {
+          return this.reattachReadOnly({ shard, conn_id }, session_id, passwd, timeout_ms, wants_read_only);
+        }
+        this.core.reattach({ shard, conn_id, xid: 0 }, session_id, passwd, timeout_ms);
         this.quorum?.touch([session_id]);
         break;
       }
@@ -537,12 +655,17 @@ class CommitWorker implements QuorumHost {
         const ids: bigint[] = [];
         for (let n = conn_id; n > 0; n--) ids.push(r.i64());
         this.core.touch(ids);
-        this.quorum?.touch(ids);
+        // In read-only mode the sessions here are local ones: no leader is to hear of them.
+        if (this.ro_sessions === null) this.quorum?.touch(ids);
+        else this.ro_sessions.touch(ids, Date.now());
         break;
       }
-      case ShardToCommit.CONN_GONE:
-        this.core.connGone(shard, conn_id, r.i64());
+      case ShardToCommit.CONN_GONE: {
+        const session_id = r.i64();
+        this.core.connGone(shard, conn_id, session_id);
+        this.ro_sessions?.connGone({ shard, conn_id }, session_id);
         break;
+      }
       default:
         throw new Error(`commit worker: unknown frame kind ${kind} from shard ${shard}`);
     }
@@ -561,7 +684,7 @@ class CommitWorker implements QuorumHost {
         this.stream.send(this.origin(CommitStream.TXN, p.origin), body!, start, end);
         break;
       case 'session':
-        this.origin(CommitStream.SESSION, p.origin).i64(p.session_id).i32(p.timeout_ms).raw(p.passwd).u8(p.ok ? 1 : 0);
+        this.origin(CommitStream.SESSION, p.origin).i64(p.session_id).i32(p.timeout_ms).raw(p.passwd).u8(this.sessionOkByte(p.ok, p.session_id));
         this.stream.send(this.head);
         break;
       case 'sync':
@@ -602,6 +725,7 @@ class CommitWorker implements QuorumHost {
       flush_us_avg: this.gc.batches === 0 ? 0 : Math.round(this.fsync_us_total / this.gc.batches),
       ...this.snapshots.stats(),
       quorum: this.quorum?.stats() ?? null,
+      ...this.readOnlyModeStats(),
     };
   }
 }

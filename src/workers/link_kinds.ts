@@ -42,9 +42,9 @@ export const ShardToNet = {
 export const ShardToCommit = {
   /** u32 conn_id, i64 session_id, i32 xid, i32 opcode, then the request body (jute) */
   REQUEST: 1,
-  /** u32 conn_id, i32 timeout_ms (negotiated): create a session for this connection */
+  /** u32 conn_id, i32 timeout_ms (negotiated), u8 allows_read_only: create a session for this connection */
   SESSION_CREATE: 2,
-  /** u32 conn_id, i64 session_id, 16 B passwd: reattach an existing session */
+  /** u32 conn_id, i64 session_id, i32 timeout_ms, 16 B passwd, u8 allows_read_only: reattach an existing session */
   SESSION_REATTACH: 3,
   /** u32 conn_id, then the id (auth_frame.ts): the connection authenticated as this id */
   AUTH_ADD: 4,
@@ -58,7 +58,8 @@ export const ShardToCommit = {
 export const CommitStream = {
   /** origin, then an encoded Txn (txn_codec). Every shard applies it; the origin replies. */
   TXN: 1,
-  /** origin, i64 session_id, i32 timeout_ms, 16 B passwd, u8 ok: answer to SESSION_REATTACH */
+  /** origin, i64 session_id, i32 timeout_ms, 16 B passwd, u8 ok (0 refused, 1 ok, 2 ok as a
+   *  read-only session): answer to SESSION_CREATE and SESSION_REATTACH */
   SESSION: 2,
   /** origin, str8... path follows as jute ustring: answer to sync, ordered after earlier writes */
   SYNC: 3,

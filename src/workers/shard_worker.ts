@@ -176,11 +176,14 @@ class ShardWorker implements ShardContext {
     conn.state = 'connecting';
     const ip = encodeAuthId({ scheme: 'ip', id: conn.remote_ip });
     this.to_commit.send(this.head.begin(ShardToCommit.AUTH_ADD).u32(conn.id), ip);
+    // Both session frames end with u8 1 when the client allows a read-only session: a replica
+    // cut off from its quorum in read-only mode accepts only those (commit_worker.ts).
+    const allows_read_only = req.readOnly === true ? 1 : 0;
     if (req.sessionId === 0n) {
-      this.to_commit.send(this.head.begin(ShardToCommit.SESSION_CREATE).u32(conn.id).i32(conn.timeout_ms));
+      this.to_commit.send(this.head.begin(ShardToCommit.SESSION_CREATE).u32(conn.id).i32(conn.timeout_ms).u8(allows_read_only));
     } else {
       const h = this.head.begin(ShardToCommit.SESSION_REATTACH).u32(conn.id).i64(req.sessionId).i32(conn.timeout_ms);
-      this.to_commit.send(h.raw(req.passwd.length === 16 ? req.passwd : new Uint8Array(16)));
+      this.to_commit.send(h.raw(req.passwd.length === 16 ? req.passwd : new Uint8Array(16)).u8(allows_read_only));
     }
   }
 
@@ -205,7 +208,9 @@ class ShardWorker implements ShardContext {
         const session_id = r.i64();
         const timeout_ms = r.i32();
         const passwd = r.copy(16);
-        this.session.onReattach(conn, r.u8() === 1, session_id, timeout_ms, passwd);
+        // ok byte: 0 refused, 1 a session, 2 a read-only session (the replica is in read-only mode).
+        const ok = r.u8();
+        this.session.onReattach(conn, ok !== 0, session_id, timeout_ms, passwd, ok === 2);
         break;
       }
       case CommitStream.SYNC: {

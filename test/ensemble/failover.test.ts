@@ -9,37 +9,12 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
-import { startEnsemble, type Ensemble, type SrvrAnswers } from '../support/ensemble.js';
+import { startEnsemble, type Ensemble } from '../support/ensemble.js';
+import { leaderSid as leaderOf, modeOf, serving } from '../support/ensemble_roles.js';
 import { startWriteLoad } from '../support/write_load.js';
 
 const SETTLE_MS = 60_000;
 const TEST_MS = 240_000;
-
-function modeOf(answer: string | null | undefined): string | null {
-  const m = answer?.match(/^Mode: (\S+)/m);
-  return m?.[1] ?? null;
-}
-
-function zxidOf(answer: string | null | undefined): string | null {
-  const m = answer?.match(/^Zxid: (\S+)/m);
-  return m?.[1] ?? null;
-}
-
-/** Every live member serves, exactly one leads, and (optionally) all report the same zxid. */
-function settled(e: Ensemble, same_zxid: boolean) {
-  return (a: SrvrAnswers): boolean => {
-    const live = e.members.filter((m) => m.alive());
-    const modes = live.map((m) => modeOf(a.get(m.sid)));
-    if (modes.some((x) => x !== 'leader' && x !== 'follower' && x !== 'observer')) return false;
-    if (modes.filter((x) => x === 'leader').length !== 1) return false;
-    return !same_zxid || new Set(live.map((m) => zxidOf(a.get(m.sid)))).size === 1;
-  };
-}
-
-async function leaderSid(e: Ensemble): Promise<number> {
-  const a = await e.waitFor(settled(e, false), SETTLE_MS);
-  return e.members.find((m) => modeOf(a.get(m.sid)) === 'leader')!.sid;
-}
 
 /** Children of `path` as one member sees them after a sync (a client bound to that member). */
 async function childrenAt(e: Ensemble, sid: number, path: string): Promise<Set<string>> {
@@ -76,7 +51,7 @@ describe('a 3-replica waitfree ensemble', () => {
   it('elects one leader; a write through any member is seen by every member after sync, ephemerals go with their session', async () => {
     e = await startEnsemble({ replicas: 3 });
     const ens = e;
-    await e.waitFor(settled(e, true), SETTLE_MS);
+    await e.waitFor(serving(e, { same_zxid: true }), SETTLE_MS);
     const clients = await Promise.all(
       e.members.map((m) => ZooKeeperClient.connect(`127.0.0.1:${m.client_port}`, { sessionTimeout_ms: 10_000 })),
     );
@@ -95,7 +70,7 @@ describe('a 3-replica waitfree ensemble', () => {
       await clients[0]!.close();
       await clients[1]!.sync('/');
       expect(await clients[1]!.exists('/eph')).toBeNull();
-      const a = await ens.waitFor(settled(ens, true), SETTLE_MS);
+      const a = await ens.waitFor(serving(ens, { same_zxid: true }), SETTLE_MS);
       expect(ens.members.map((m) => modeOf(a.get(m.sid))).sort()).toEqual(['follower', 'follower', 'leader']);
     } finally {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
@@ -105,19 +80,19 @@ describe('a 3-replica waitfree ensemble', () => {
   it('kill -9 of the leader, then of a follower, under write load: writes go on, no acknowledged write is lost', async () => {
     e = await startEnsemble({ replicas: 3 });
     const ens = e;
-    await e.waitFor(settled(e, true), SETTLE_MS);
+    await e.waitFor(serving(e, { same_zxid: true }), SETTLE_MS);
     const load = await startWriteLoad({ connectString: e.connectString, root: '/load', clients: 4, writes_max: 5_000, duration_ms_max: 90_000 });
     try {
       await load.reach(200, 30_000);
-      const old_leader = await leaderSid(ens);
+      const old_leader = await leaderOf(ens, SETTLE_MS);
       await ens.kill(old_leader, 'SIGKILL');
       const at_kill = load.acknowledged.length;
       await load.reach(at_kill + 200, 45_000); // a new leader was elected and commits
-      const new_leader = await leaderSid(ens);
+      const new_leader = await leaderOf(ens, SETTLE_MS);
       expect(new_leader).not.toBe(old_leader);
 
       await ens.restart(old_leader);
-      await ens.waitFor(settled(ens, false), SETTLE_MS);
+      await ens.waitFor(serving(ens), SETTLE_MS);
       expect(lastSyncMode(ens, old_leader)).toMatch(/^(DIFF|TRUNC|SNAP)$/);
 
       const follower = ens.members.find((m) => m.sid !== new_leader && m.alive())!.sid;
@@ -130,7 +105,7 @@ describe('a 3-replica waitfree ensemble', () => {
       await load.stop();
     }
     expect(load.errors).toEqual([]);
-    await ens.waitFor(settled(ens, true), SETTLE_MS);
+    await ens.waitFor(serving(ens, { same_zxid: true }), SETTLE_MS);
     await expectNoAcknowledgedWriteLost(ens, '/load', load.acknowledged);
   }, TEST_MS);
 
@@ -138,7 +113,7 @@ describe('a 3-replica waitfree ensemble', () => {
     // snapCount small: the leader snapshots (and purges old logs) several times during the outage.
     e = await startEnsemble({ replicas: 3, extra_cfg: ['snapCount=100'] });
     const ens = e;
-    const leader = await leaderSid(ens);
+    const leader = await leaderOf(ens, SETTLE_MS);
     const follower = ens.members.find((m) => m.sid !== leader)!.sid;
     const writer = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(leader).client_port}`, { sessionTimeout_ms: 10_000 });
     try {
@@ -146,7 +121,7 @@ describe('a 3-replica waitfree ensemble', () => {
       await ens.kill(follower, 'SIGKILL');
       for (let i = 0; i < 50; i++) await writer.create(`/sync/short-${i}`);
       await ens.restart(follower);
-      await ens.waitFor(settled(ens, true), SETTLE_MS);
+      await ens.waitFor(serving(ens, { same_zxid: true }), SETTLE_MS);
       expect(lastSyncMode(ens, follower)).toBe('DIFF');
 
       await ens.kill(follower, 'SIGKILL');
@@ -155,7 +130,7 @@ describe('a 3-replica waitfree ensemble', () => {
         await Promise.all(Array.from({ length: 100 }, (_, j) => writer.create(`/sync/long-${i + j}`)));
       }
       await ens.restart(follower);
-      await ens.waitFor(settled(ens, true), SETTLE_MS);
+      await ens.waitFor(serving(ens, { same_zxid: true }), SETTLE_MS);
       expect(lastSyncMode(ens, follower)).toBe('SNAP');
       const seen = await childrenAt(ens, follower, '/sync');
       expect(seen.size).toBe(850);
@@ -165,7 +140,7 @@ describe('a 3-replica waitfree ensemble', () => {
       expect((await childrenAt(ens, follower, '/sync')).has('after')).toBe(true);
       // And it recovers the installed snapshot from its own disk.
       await ens.restart(follower);
-      await ens.waitFor(settled(ens, true), SETTLE_MS);
+      await ens.waitFor(serving(ens, { same_zxid: true }), SETTLE_MS);
       expect((await childrenAt(ens, follower, '/sync')).size).toBe(851);
     } finally {
       await writer.close();
@@ -177,24 +152,24 @@ describe('a 5-replica waitfree ensemble', () => {
   it('keeps serving with two replicas down (the leader and a follower), and they rejoin', async () => {
     const e = await startEnsemble({ replicas: 5 });
     try {
-      await e.waitFor(settled(e, true), SETTLE_MS);
+      await e.waitFor(serving(e, { same_zxid: true }), SETTLE_MS);
       const load = await startWriteLoad({ connectString: e.connectString, root: '/five', clients: 3, writes_max: 5_000, duration_ms_max: 90_000 });
       try {
         await load.reach(150, 30_000);
-        const leader = await leaderSid(e);
+        const leader = await leaderOf(e, SETTLE_MS);
         await e.kill(leader, 'SIGKILL');
         const follower = e.members.find((m) => m.alive() && m.sid !== leader)!.sid;
         await e.kill(follower, 'SIGKILL');
         await load.reach(load.acknowledged.length + 150, 45_000);
         await e.restart(leader);
         await e.restart(follower);
-        await e.waitFor(settled(e, false), SETTLE_MS);
+        await e.waitFor(serving(e), SETTLE_MS);
         await load.reach(load.acknowledged.length + 50, 45_000);
       } finally {
         await load.stop();
       }
       expect(load.errors).toEqual([]);
-      await e.waitFor(settled(e, true), SETTLE_MS);
+      await e.waitFor(serving(e, { same_zxid: true }), SETTLE_MS);
       await expectNoAcknowledgedWriteLost(e, '/five', load.acknowledged);
     } finally {
       await e.stop();

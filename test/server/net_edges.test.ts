@@ -171,7 +171,7 @@ describe.each(KINDS)('client port edge cases on %s', (kind) => {
     const tag = `${kind}-${Date.now()}`;
     // Handshake first, then the requests and the FIN together.
     let session_id = 0n;
-    let passwd = new Uint8Array(16);
+    let passwd: Uint8Array = new Uint8Array(16);
     const sock = net.connect({ host: '127.0.0.1', port: target.port, allowHalfOpen: true });
     const got: Buffer[] = [];
     let ended = false;

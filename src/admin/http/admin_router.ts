@@ -6,7 +6,7 @@
 
 import { EXPOSITION_CONTENT_TYPE } from '../../metrics/exposition.js';
 import type { ServerStats, StatsPart } from '../four_letter.js';
-import { ADMIN_COMMANDS, adminCommand, commandResponse, NOT_SERVING, type AdminFacts } from './commands.js';
+import { ADMIN_COMMANDS, adminCommand, answersNow, commandResponse, NOT_SERVING, type AdminFacts } from './commands.js';
 import { toJson } from './json.js';
 
 export interface HttpAnswer {
@@ -54,7 +54,7 @@ async function runCommand(name: string, deps: AdminDeps): Promise<HttpAnswer> {
   } catch (e) {
     return json(503, commandResponse(primary, `${NOT_SERVING}: ${e instanceof Error ? e.message : String(e)}`));
   }
-  if (!stats.serving) return json(503, commandResponse(primary, NOT_SERVING));
+  if (!answersNow(cmd.answers_when, stats)) return json(503, commandResponse(primary, NOT_SERVING));
   return json(200, commandResponse(primary, null, cmd.run(stats)));
 }
 

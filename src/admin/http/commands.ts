@@ -5,6 +5,7 @@
 // Pure: the answers are built from one ServerStats snapshot (four_letter.ts) and a few facts.
 
 import { monitorEntries, type ConnectionStats, type ServerStats, type StatsPart, type WatchListing } from '../four_letter.js';
+import { leaderInfo, votingView, zabStateInfo } from '../zab_state.js';
 import type { JsonValue } from './json.js';
 
 export type JsonObject = { [key: string]: JsonValue };
@@ -22,8 +23,29 @@ export interface AdminFacts {
  * counters-only ones (srvr, mntr, wchs...) never wait for a watch listing.
  */
 export type AdminCommand =
-  | { readonly names: readonly string[]; readonly needs_stats: true; readonly needs: readonly StatsPart[]; run(s: ServerStats): JsonObject }
+  | {
+      readonly names: readonly string[];
+      readonly needs_stats: true;
+      readonly needs: readonly StatsPart[];
+      /** When it answers (default 'serving': otherwise 503 and ZooKeeper's not-serving error). */
+      readonly answers_when?: AnswersWhen;
+      run(s: ServerStats): JsonObject;
+    }
   | { readonly names: readonly string[]; readonly needs_stats: false; run(facts: AdminFacts): JsonObject };
+
+/**
+ * 'serving': ZooKeeper's server-required commands; 'always': its commands that answer without a
+ * running server (zabstate); 'serving_or_read_only': a replica in read-only mode runs a
+ * (read-only) server, so isro answers there too.
+ */
+export type AnswersWhen = 'serving' | 'always' | 'serving_or_read_only';
+
+/** Whether a stats command answers with this snapshot. */
+export function answersNow(when: AnswersWhen | undefined, s: ServerStats): boolean {
+  if (when === 'always') return true;
+  if (when === 'serving_or_read_only') return s.serving || s.read_only;
+  return s.serving;
+}
 
 /** ZooKeeper's message when a command needs a running server that is not there. */
 export const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
@@ -184,16 +206,18 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   { names: ['watches_by_path', 'wchp'], needs_stats: true, needs: ['watches_by_path'], run: (s) => watchMap(s, 'by_path', 'path_to_session_ids') },
   { names: ['dump'], needs_stats: true, needs: ['sessions', 'ephemerals'], run: (s) => dump(s) },
   { names: ['dirs'], needs_stats: true, needs: [], run: (s) => ({ datadir_size: s.data_dir_bytes, logdir_size: s.log_dir_bytes }) },
-  { names: ['is_read_only', 'isro'], needs_stats: true, needs: [], run: (s) => ({ read_only: s.read_only }) },
+  { names: ['is_read_only', 'isro'], needs_stats: true, needs: [], answers_when: 'serving_or_read_only', run: (s) => ({ read_only: s.read_only }) },
   {
     names: ['last_snapshot', 'lsnp'],
     needs_stats: false,
     run: (f) => ({ zxid: BigInt.asUintN(64, BigInt(f.last_snapshot.zxid)).toString(16), timestamp: f.last_snapshot.timestamp_ms }),
   },
-  // A standalone server has no leader: ZooKeeper answers this error outside a quorum.
-  { names: ['leader', 'lead'], needs_stats: false, run: () => ({ error: 'server is not initialized' }) },
-  { names: ['voting_view'], needs_stats: false, run: () => ({ current_config: {} }) },
-  { names: ['zabstate'], needs_stats: false, run: () => ({ voting: false, zabstate: '' }) },
+  // A standalone server has no leader: ZooKeeper answers an error there, and an empty voting view
+  // and zab state (admin/zab_state.ts).
+  { names: ['leader', 'lead'], needs_stats: true, needs: [], run: (s) => leaderInfo(s.zab ?? null) },
+  { names: ['voting_view'], needs_stats: true, needs: [], run: (s) => votingView(s.zab ?? null) },
+  // Not server-required in ZooKeeper: it answers during an election too (peer_state "looking").
+  { names: ['zabstate'], needs_stats: true, needs: [], answers_when: 'always', run: (s) => zabStateInfo(s.zab ?? null) },
 ];
 
 const BY_NAME = new Map<string, AdminCommand>(ADMIN_COMMANDS.flatMap((c) => c.names.map((n) => [n, c] as const)));

@@ -32,6 +32,9 @@ export class Conn {
   timeout_ms = 0;
   /** The ConnectRequest's trailing readOnly byte: null if the client omitted it (old clients). */
   read_only_byte: boolean | null = null;
+  /** The session was opened while the replica was in read-only mode (readonlymode.enabled):
+   *  reads are served, writes answered NOTREADONLY here (read_only_ops.ts), nothing forwarded. */
+  read_only = false;
   /** lastZxidSeen of the ConnectRequest: a client must not see the tree go back in time. */
   last_zxid_seen = 0;
   /** Authenticated ids, in the order ZooKeeper lists them (whoAmI); no duplicates. */

@@ -28,6 +28,7 @@ import type { HeadWriter, LinkWriter } from '../link.js';
 import type { ShardConnStats, ShardStats, StatsDetail } from '../control.js';
 import { ShardToCommit, ShardToNet } from '../link_kinds.js';
 import type { Conn, Pending } from './conn.js';
+import { readOnlyAnswer } from './read_only_ops.js';
 import { serveSessionOp } from './session_ops.js';
 import { serveTreeRead } from './tree_read.js';
 import { writeReplyBody } from './write_reply.js';
@@ -138,7 +139,8 @@ export class ShardSession {
     // the end of its pipeline, after the session's earlier requests.
     conn.queue.push(pending);
     this.queued_total++;
-    if (isForwarded(request)) this.forward(conn, pending);
+    // A read-only session forwards nothing: its writes are answered here (serveLocal).
+    if (!conn.read_only && isForwarded(request)) this.forward(conn, pending);
     this.bound(conn);
     this.drain(conn);
   }
@@ -218,6 +220,10 @@ export class ShardSession {
   }
 
   private serveLocal(conn: Conn, request: ServerRequest): Answer {
+    if (conn.read_only) {
+      const refused = readOnlyAnswer(request);
+      if (refused !== null) return refused;
+    }
     if (isMalformed(request)) return MARSHALLING_ERROR;
     if (!request.unknown && request.op === 'ping') return PING_ANSWER;
     const kind = request.unknown ? 'unsupported' : opSpec(request.header.type)?.kind;
@@ -276,7 +282,7 @@ export class ShardSession {
     this.drain(conn);
   }
 
-  private onSessionStart(conn: Conn, session_id: bigint, timeout_ms: number, passwd: Uint8Array): void {
+  private onSessionStart(conn: Conn, session_id: bigint, timeout_ms: number, passwd: Uint8Array, read_only = false): void {
     if (conn.last_zxid_seen > this.ctx.tree.last_zxid) {
       // The client saw a newer tree than this replica has: it must try another server.
       console.warn(`waitfree: refusing session: client saw zxid 0x${conn.last_zxid_seen.toString(16)}`);
@@ -286,6 +292,7 @@ export class ShardSession {
     conn.session_id = session_id;
     conn.timeout_ms = timeout_ms;
     conn.state = 'connected';
+    conn.read_only = read_only;
     this.sendConnectResponse(conn, { timeOut: timeout_ms, sessionId: session_id, passwd });
     // What the client sent behind its ConnectRequest, as if it arrived now, in arrival order.
     const early = conn.queue.splice(0);
@@ -298,20 +305,23 @@ export class ShardSession {
     this.bound(conn);
   }
 
-  /** The commit worker's answer to a reconnect with a session id. */
-  onReattach(conn: Conn, ok: boolean, session_id: bigint, timeout_ms: number, passwd: Uint8Array): void {
+  /** The commit worker's answer to a reconnect with a session id, or to a session request while
+   *  the replica is in read-only mode (`read_only`: a local session, no txn). */
+  onReattach(conn: Conn, ok: boolean, session_id: bigint, timeout_ms: number, passwd: Uint8Array, read_only = false): void {
     if (!ok) {
       // ZooKeeper's expired answer: timeOut 0, sessionId 0, a zero password; then close.
       this.sendConnectResponse(conn, { timeOut: 0, sessionId: 0n, passwd: new Uint8Array(SESSION_PASSWD_BYTES) });
       this.close(conn);
       return;
     }
-    this.onSessionStart(conn, session_id, timeout_ms, passwd);
+    this.onSessionStart(conn, session_id, timeout_ms, passwd, read_only);
   }
 
   private sendConnectResponse(conn: Conn, r: { timeOut: number; sessionId: bigint; passwd: Uint8Array }): void {
     this.out.reset();
-    encodeConnectResponse({ protocolVersion: PROTOCOL_VERSION, ...r, readOnly: conn.read_only_byte }, this.out);
+    // ZooKeeper answers readOnly = "this server is read-only" (omitted if the client sent no byte).
+    const readOnly = conn.read_only_byte === null ? null : conn.read_only;
+    encodeConnectResponse({ protocolVersion: PROTOCOL_VERSION, ...r, readOnly }, this.out);
     this.sendBytes(conn);
   }
 
