@@ -44,8 +44,8 @@ import { listDataDir as listDir } from '../log/data_dir.js';
 import { readFileSync } from 'node:fs';
 import type { Id } from '../protocol/types.js';
 import type { EnsembleConfig } from '../config/ensemble_config.js';
-import { ReadOnlyGate } from '../session/read_only_gate.js';
-import { ReadOnlySessions, type ConnRef } from '../session/read_only_sessions.js';
+import { ReadOnlyMode, SessionOk } from '../quorum/read_only_mode.js';
+import type { ConnRef } from '../session/read_only_sessions.js';
 
 const POLL_FRAMES_MAX = 1024;
 const IDLE_WAIT_MS_MAX = 50;
@@ -54,13 +54,6 @@ const SNAPSHOT_NODES_PER_STEP = 1000;
 
 const nowUs = (): number => performance.now() * 1000;
 
-/** CommitStream.SESSION's ok byte: refused, a read-write session, a read-only session. */
-const SESSION_REFUSED = 0;
-const SESSION_OK = 1;
-const SESSION_OK_READ_ONLY = 2;
-/** Local sessions a replica in read-only mode keeps at once (each was opened by a connection,
- *  and lingers for its timeout after it closes). */
-const READ_ONLY_SESSIONS_MAX = 65_536;
 /** What stats() reports as the reason writes are refused while in read-only mode. */
 const READ_ONLY_MODE_REASON = 'read-only mode: cut off from the quorum (readonlymode.enabled)';
 
@@ -104,10 +97,8 @@ class CommitWorker implements QuorumHost {
   private liveness_version = -1;
   private next_liveness_ms = 0;
   private liveness_warned_ms = -Infinity;
-  /** readonlymode.enabled in an ensemble: decides when this replica serves read-only clients. */
-  private readonly ro_gate: ReadOnlyGate | null;
-  /** The local sessions of the current read-only period; null while not in read-only mode. */
-  private ro_sessions: ReadOnlySessions | null = null;
+  /** readonlymode.enabled in an ensemble: serves read-only clients while cut off from a quorum. */
+  private readonly read_only_mode: ReadOnlyMode | null;
 
   constructor(
     private readonly init: WorkerInit,
@@ -148,7 +139,27 @@ class CommitWorker implements QuorumHost {
     const shard_bells = topology.shard_doorbells.map((sab) => new Doorbell(sab));
     this.stream = new LinkWriter(Ring.attachProducer(topology.commit_stream), shard_bells);
     if (writer === null) this.core.setReadOnly('the txn log could not be opened');
-    this.ro_gate = config.ensemble !== null && config.read_only_mode_enabled ? ReadOnlyGate.forTick(config.tick_time_ms) : null;
+    this.read_only_mode = config.ensemble !== null && config.read_only_mode_enabled ? this.newReadOnlyMode() : null;
+  }
+
+  private newReadOnlyMode(): ReadOnlyMode {
+    const config = this.init.config;
+    return new ReadOnlyMode(
+      {
+        server_id: config.server_id,
+        tick_ms: config.tick_time_ms,
+        secret: this.secret,
+        is_global: (id) => this.core.sessions.has(id),
+        log: (line) => this.log(line),
+      },
+      {
+        closeConn: (c) => this.closeConn(c.shard, c.conn_id),
+        answerSession: (owner, session_id, timeout_ms, passwd, ok) => {
+          const origin = { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
+          this.gc.add([{ kind: 'session', origin, session_id, timeout_ms, passwd, ok }], nowUs());
+        },
+      },
+    );
   }
 
   private newCore(recovered: Recovered): CommitCore {
@@ -229,7 +240,7 @@ class CommitWorker implements QuorumHost {
       if (this.quorum !== null) {
         this.quorum.pump();
         this.stage(); // writes learners forwarded to this leader
-        this.stepReadOnly();
+        this.read_only_mode?.step(this.quorum.role, Date.now());
       }
       const frames = this.stream.blocked ? 0 : this.pollInputs(); // reads only what group commit has room for
       if (Date.now() >= this.core.next_tick_ms()) this.core.tick();
@@ -450,97 +461,16 @@ class CommitWorker implements QuorumHost {
 
   roleChanged(role: QuorumRole): void {
     post({ type: 'role', role });
-    this.stepReadOnly(); // leaving LOOKING ends read-only mode at once (ZooKeeper: roZk.shutdown())
-  }
-
-  // ---- read-only mode (readonlymode.enabled; ZooKeeper's ReadOnlyZooKeeperServer) ----
-  //
-  // While cut off from a quorum (LOOKING past the grace period, read_only_gate.ts) this replica
-  // takes connections that asked for read-only (the ConnectRequest's readOnly byte) and gives
-  // them local sessions (read_only_sessions.ts: no txn); their shards serve reads from the last
-  // committed state and answer writes NOTREADONLY themselves. Other connections are refused
-  // (closed), as while not serving. When the election ends every read-only connection is closed,
-  // so clients go and find a read-write server.
-
-  /** Applies the gate's transition for the current role, and expires due local sessions. */
-  private stepReadOnly(): void {
-    const gate = this.ro_gate;
-    const q = this.quorum;
-    if (gate === null || q === null) return;
-    const now = Date.now();
-    const t = gate.step(q.role, now);
-    if (t === 'enter') this.enterReadOnly(now);
-    else if (t === 'leave') this.leaveReadOnly();
-    const ro = this.ro_sessions;
-    if (ro !== null) for (const c of ro.expire(now)) this.closeConn(c.shard, c.conn_id);
-  }
-
-  private enterReadOnly(now_ms: number): void {
-    const config = this.init.config;
-    this.ro_sessions = new ReadOnlySessions(
-      {
-        server_id: config.server_id,
-        tick_ms: config.tick_time_ms,
-        secret: this.secret,
-        sessions_max: READ_ONLY_SESSIONS_MAX,
-        taken: (id) => this.core.sessions.has(id),
-      },
-      now_ms,
-    );
-    console.log(`waitfree: read-only mode: no quorum for ${this.ro_gate!.grace_ms} ms; serving reads to read-only clients`);
-  }
-
-  private leaveReadOnly(): void {
-    const ro = this.ro_sessions;
-    this.ro_sessions = null;
-    if (ro === null) return;
-    const conns = ro.connections();
-    console.log(`waitfree: read-only mode ends (the election is over); closing ${conns.length} read-only client connections`);
-    for (const c of conns) this.closeConn(c.shard, c.conn_id);
-  }
-
-  /** SESSION_CREATE while not serving: a local session if in read-only mode and the client
-   *  asked for read-only; else the connection is closed (ZooKeeper refuses it). */
-  private createReadOnlySession(owner: ConnRef, timeout_ms: number, wants_read_only: boolean): void {
-    const ro = this.ro_sessions;
-    if (ro === null || !wants_read_only) return this.closeConn(owner.shard, owner.conn_id);
-    const s = ro.create(owner, timeout_ms, Date.now());
-    if (s === null) {
-      console.warn(`waitfree: read-only mode: ${READ_ONLY_SESSIONS_MAX} local sessions alive; refusing another`);
-      return this.closeConn(owner.shard, owner.conn_id);
-    }
-    const origin = { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
-    this.gc.add([{ kind: 'session', origin, session_id: s.session_id, timeout_ms, passwd: s.passwd, ok: true }], nowUs());
-  }
-
-  /** SESSION_REATTACH while not serving. In read-only mode a local session may be resumed; a
-   *  global one may not (ZooKeeper 3.6+: "Refusing global session reconnection in RO mode",
-   *  closed); an unknown one is answered expired. */
-  private reattachReadOnly(owner: ConnRef, session_id: bigint, passwd: Uint8Array, timeout_ms: number, wants_read_only: boolean): void {
-    const ro = this.ro_sessions;
-    if (ro === null || !wants_read_only || this.core.sessions.has(session_id)) return this.closeConn(owner.shard, owner.conn_id);
-    const r = ro.reattach(owner, session_id, passwd, timeout_ms, Date.now());
-    if (r.previous !== null) this.closeConn(r.previous.shard, r.previous.conn_id);
-    const origin = { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
-    const answer = r.ok
-      ? { kind: 'session' as const, origin, session_id, timeout_ms, passwd: r.passwd, ok: true }
-      : { kind: 'session' as const, origin, session_id: 0n, timeout_ms: 0, passwd: new Uint8Array(16), ok: false };
-    this.gc.add([answer], nowUs());
-  }
-
-  /** The ok byte of a session answer: read-only sessions are told apart for the shard. */
-  private sessionOkByte(ok: boolean, session_id: bigint): number {
-    if (!ok) return SESSION_REFUSED;
-    return this.ro_sessions?.has(session_id) ? SESSION_OK_READ_ONLY : SESSION_OK;
+    this.read_only_mode?.step(role, Date.now()); // leaving LOOKING ends read-only mode at once (ZooKeeper: roZk.shutdown())
   }
 
   /** stats() while in read-only mode: writes refused (isro answers "ro") yet serving. */
   private readOnlyModeStats(): Record<string, unknown> {
-    if (this.ro_sessions === null || this.quorum === null) return {};
+    if (this.read_only_mode?.active !== true || this.quorum === null) return {};
     return {
       read_only: this.core.read_only ?? READ_ONLY_MODE_REASON,
       read_only_mode: true,
-      read_only_sessions: this.ro_sessions.size,
+      read_only_sessions: this.read_only_mode.session_count,
       quorum: { ...this.quorum.stats(), serving: true },
     };
   }
@@ -551,6 +481,18 @@ class CommitWorker implements QuorumHost {
 
   log(line: string): void {
     console.log(`waitfree: ${line}`);
+  }
+
+  /** A session request while not serving: read-only mode decides, or the connection is closed. */
+  private refuseOrReadOnly(owner: ConnRef, handle: (ro: ReadOnlyMode) => void): void {
+    if (this.read_only_mode === null) return this.closeConn(owner.shard, owner.conn_id);
+    handle(this.read_only_mode);
+  }
+
+  /** The ok byte of a session answer: read-only sessions are told apart for the shard. */
+  private sessionOkByte(ok: boolean, session_id: bigint): number {
+    if (this.read_only_mode !== null) return this.read_only_mode.okByte(ok, session_id);
+    return ok ? SessionOk.OK : SessionOk.REFUSED;
   }
 
   private closeConn(shard: number, conn_id: number): void {
@@ -625,7 +567,7 @@ class CommitWorker implements QuorumHost {
         const timeout_ms = r.i32();
         const wants_read_only = r.u8() === 1;
         const q = this.quorum;
-        if (q !== null && !q.serving) return this.createReadOnlySession({ shard, conn_id }, timeout_ms, wants_read_only);
+        if (q !== null && !q.serving) return this.refuseOrReadOnly({ shard, conn_id }, (ro) => ro.create({ shard, conn_id }, timeout_ms, wants_read_only, Date.now()));
         if (q !== null && !q.leading) {
           const origin: Origin = { shard, conn_id, xid: 0 };
           const s = this.core.newLocalSession(origin, timeout_ms);
@@ -641,7 +583,7 @@ class CommitWorker implements QuorumHost {
         const passwd = r.copy(16);
         const wants_read_only = r.u8() === 1;
         if (this.quorum !== null && !this.quorum.serving) {
-          return this.reattachReadOnly({ shard, conn_id }, session_id, passwd, timeout_ms, wants_read_only);
+          return this.refuseOrReadOnly({ shard, conn_id }, (ro) => ro.reattach({ shard, conn_id }, session_id, passwd, timeout_ms, wants_read_only, Date.now()));
         }
         this.core.reattach({ shard, conn_id, xid: 0 }, session_id, passwd, timeout_ms);
         this.quorum?.touch([session_id]);
@@ -656,14 +598,13 @@ class CommitWorker implements QuorumHost {
         for (let n = conn_id; n > 0; n--) ids.push(r.i64());
         this.core.touch(ids);
         // In read-only mode the sessions here are local ones: no leader is to hear of them.
-        if (this.ro_sessions === null) this.quorum?.touch(ids);
-        else this.ro_sessions.touch(ids, Date.now());
+        if (this.read_only_mode?.touch(ids, Date.now()) !== true) this.quorum?.touch(ids);
         break;
       }
       case ShardToCommit.CONN_GONE: {
         const session_id = r.i64();
         this.core.connGone(shard, conn_id, session_id);
-        this.ro_sessions?.connGone({ shard, conn_id }, session_id);
+        this.read_only_mode?.connGone({ shard, conn_id }, session_id);
         break;
       }
       default:
