@@ -42,6 +42,7 @@ import { truncateLogAfter } from '../log/truncate_log.js';
 import { installSnapshot } from '../snapshot/snapshot_install.js';
 import { listDataDir as listDir } from '../log/data_dir.js';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Id } from '../protocol/types.js';
 import type { EnsembleConfig } from '../config/ensemble_config.js';
 import { ReadOnlyMode, SessionOk } from '../quorum/read_only_mode.js';
@@ -53,6 +54,7 @@ const IDLE_WAIT_MS_MAX = 50;
 const SNAPSHOT_NODES_PER_STEP = 1000;
 
 const nowUs = (): number => performance.now() * 1000;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** What stats() reports as the reason writes are refused while in read-only mode. */
 const READ_ONLY_MODE_REASON = 'read-only mode: cut off from the quorum (readonlymode.enabled)';
@@ -70,7 +72,7 @@ class CommitWorker implements QuorumHost {
   private transport: PeerTransport | null = null;
   private zab_timer: NodeJS.Timeout | null = null;
   /** Leaders asking for a snapshot at a zxid >= min (SNAP syncs), answered once one exists. */
-  private snapshot_waiters: { min_zxid: number; resolve: (s: { zxid: number; bytes: Uint8Array }) => void }[] = [];
+  private snapshot_waiters: { min_zxid: number; resolve: (s: { zxid: number; path: string }) => void }[] = [];
   private readonly snapshots: Snapshotter;
   private readonly inputs: LinkReader[];
   private readonly stream: LinkWriter;
@@ -257,6 +259,10 @@ class CommitWorker implements QuorumHost {
       }
       if (frames === 0 && !this.snapshots.busy && this.flushed === null && !(this.quorum?.hasWork() ?? false)) {
         await this.doorbell.sleep(seen, this.sleepMs(), () => this.hasWork());
+      } else if (this.quorum !== null) {
+        // Peer sockets and timers are macrotasks: a loop that only ever awaits settled promises
+        // would never read the ACKs its proposals wait for.
+        await yieldToEventLoop();
       }
     }
     clearInterval(keepalive);
@@ -269,10 +275,17 @@ class CommitWorker implements QuorumHost {
     return Math.min(this.gc.durable_zxid, this.gc.committed_zxid);
   }
 
+  /** Whether the loop can make progress now. Input frames count only while there is room to
+   *  take them (group commit, and under Zab the proposals in flight): else waiting for room is
+   *  the work, and it arrives as an event (an fsync, an ACK) that rings the doorbell. */
   private hasWork(): boolean {
     if (this.flushed !== null) return true;
     if (this.quorum?.hasWork()) return true;
-    return !this.gc.full && this.inputs.some((r) => r.hasData());
+    return this.pollRoom() > 0 && this.inputs.some((r) => r.hasData());
+  }
+
+  private pollRoom(): number {
+    return Math.min(POLL_FRAMES_MAX, this.gc.txn_room(), this.quorumRoom());
   }
 
   private sleepMs(): number {
@@ -422,16 +435,17 @@ class CommitWorker implements QuorumHost {
 
   async snapshotAtLeast(min_zxid: number): Promise<{ zxid: number; bytes: Uint8Array }> {
     const found = this.snapshotOnDisk(min_zxid);
-    if (found !== null) return found;
+    if (found !== null) return readSnapshot(found);
     this.snapshots.requestNow();
     this.doorbell.ring();
-    return new Promise((resolve) => this.snapshot_waiters.push({ min_zxid, resolve }));
+    return new Promise((resolve, reject) => this.snapshot_waiters.push({ min_zxid, resolve: (f) => readSnapshot(f).then(resolve, reject) }));
   }
 
-  private snapshotOnDisk(min_zxid: number): { zxid: number; bytes: Uint8Array } | null {
+  /** The newest snapshot file of committed state at a zxid >= min_zxid, if one exists. */
+  private snapshotOnDisk(min_zxid: number): { zxid: number; path: string } | null {
     const snaps = listDir(this.init.config.data_dir, this.init.config.data_log_dir).snapshots;
     const best = snaps.filter((f) => f.zxid >= min_zxid && f.zxid <= this.snapshotSafeZxid()).sort((a, b) => b.zxid - a.zxid)[0];
-    return best === undefined ? null : { zxid: best.zxid, bytes: readFileSync(best.path) };
+    return best === undefined ? null : { zxid: best.zxid, path: best.path };
   }
 
   private answerSnapshotWaiters(): void {
@@ -527,7 +541,7 @@ class CommitWorker implements QuorumHost {
   private pollInputs(): number {
     let total = 0;
     for (let i = 0; i < this.inputs.length; i++) {
-      const room = Math.min(POLL_FRAMES_MAX, this.gc.txn_room(), this.quorumRoom());
+      const room = this.pollRoom();
       if (room === 0) break;
       this.current_shard = i;
       const n = this.inputs[i].poll(this.onFrame, room);
@@ -805,3 +819,10 @@ main().catch((e: unknown) => {
   console.error('commit worker failed:', e);
   process.exit(70);
 });
+
+/** A snapshot file's bytes for a SNAP, read off the commit worker's thread (a large tree's
+ *  snapshot is hundreds of MB: a synchronous read would stall the leader's pipeline). */
+async function readSnapshot(f: { zxid: number; path: string }): Promise<{ zxid: number; bytes: Uint8Array }> {
+  const b = await readFile(f.path);
+  return { zxid: f.zxid, bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+}

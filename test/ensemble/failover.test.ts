@@ -148,6 +148,27 @@ describe('a 3-replica waitfree ensemble', () => {
   }, TEST_MS);
 });
 
+describe('a 3-replica ensemble at its in-flight bound', () => {
+  it('takes more writes than waitfree.zab.inFlightMax proposals at once: the leader waits for ACKs, all complete, and it stays responsive', async () => {
+    const e = await startEnsemble({ replicas: 3, extra_cfg: ['waitfree.zab.inFlightMax=8'] });
+    try {
+      const leader = await leaderOf(e, SETTLE_MS);
+      const c = await ZooKeeperClient.connect(`127.0.0.1:${e.member(leader).client_port}`, { sessionTimeout_ms: 10_000 });
+      try {
+        await c.create('/burst');
+        const names = await Promise.all(Array.from({ length: 2_000 }, (_, i) => c.create(`/burst/n${i}`)));
+        expect(names).toHaveLength(2_000);
+        expect(await e.srvr(leader)).toMatch(/^Mode: leader$/m);
+        expect((await childrenAt(e, leader, '/burst')).size).toBe(2_000);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await e.stop();
+    }
+  }, TEST_MS);
+});
+
 describe('a 5-replica waitfree ensemble', () => {
   it('keeps serving with two replicas down (the leader and a follower), and they rejoin', async () => {
     const e = await startEnsemble({ replicas: 5 });
