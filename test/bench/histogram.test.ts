@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LatencyHistogram, mergeEncoded } from '../../src/bench/histogram.js';
+import { bounded } from '../support/fc_bounds.js';
 
 describe('LatencyHistogram', () => {
   it('merging per-thread histograms gives the percentiles of all values together', () => {
@@ -19,7 +20,7 @@ describe('LatencyHistogram', () => {
         expect(merged.count).toBe(threads.flat().length);
         expect(merged.summary()).toEqual(all.summary());
       }),
-      { numRuns: 50 },
+      bounded({ numRuns: 50 }),
     );
   });
 

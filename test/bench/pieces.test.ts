@@ -9,6 +9,7 @@ import { median, parseLoadGenLog } from '../../src/bench/load_gen_log.js';
 import { keyPath, OpMix } from '../../src/bench/mix.js';
 import { parseStatCpuSeconds } from '../../src/bench/proc_cpu.js';
 import { Recorder } from '../../src/bench/recorder.js';
+import { bounded } from '../support/fc_bounds.js';
 
 describe('workload mix', () => {
   it('0% and 100% reads are exact: never a stray write or read', () => {
@@ -38,7 +39,7 @@ describe('workload mix', () => {
         expect(key_max).toBeLessThan(keys);
         expect(Math.abs(reads / n - pct / 100)).toBeLessThan(0.03); // 6 standard deviations at 50%
       }),
-      { numRuns: 20 },
+      bounded({ numRuns: 20 }),
     );
   });
 
@@ -86,6 +87,7 @@ describe('Fifo', () => {
           expect(q.peek()).toBe(model[0]);
         }
       }),
+      bounded(),
     );
   });
 });

@@ -4,6 +4,7 @@ import { toCsv } from '../../src/bench/csv.js';
 import { mdTable } from '../../src/bench/markdown.js';
 import { replaceSection } from '../../src/bench/md_sections.js';
 import { lineChartSvg, niceTicks, shortNumber } from '../../src/bench/svg_chart.js';
+import { bounded } from '../support/fc_bounds.js';
 
 /** A minimal RFC 4180 reader, to check the writer round-trips. */
 function parseCsv(text: string): string[][] {
@@ -32,6 +33,7 @@ describe('CSV writer', () => {
         const csv = toCsv(['a', 'b'], rows);
         expect(parseCsv(csv)).toEqual([['a', 'b'], ...rows.map(([x, y]) => [x, y])]);
       }),
+      bounded(),
     );
   });
 
@@ -125,6 +127,7 @@ describe('SVG line chart', () => {
         const mantissa = step / 10 ** Math.floor(Math.log10(step));
         expect([1, 2, 5, 10].some((m) => Math.abs(mantissa - m) < 1e-3)).toBe(true);
       }),
+      bounded(),
     );
   });
 

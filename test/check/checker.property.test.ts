@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkHistory } from '../../src/check/checker/check.js';
 import type { History, OpRecord } from '../../src/check/checker/history.js';
+import { bounded } from '../support/fc_bounds.js';
 import { history, op } from './history_builder.js';
 
 type Kind = 'cas' | 'blind' | 'sync_read' | 'plain_read';
@@ -159,7 +160,7 @@ describe('checker properties', () => {
         expect(r.violations).toEqual([]);
         expect(r.verdict).toBe('valid');
       }),
-      { numRuns: 300 },
+      bounded({ numRuns: 300 }),
     );
   });
 
@@ -176,7 +177,7 @@ describe('checker properties', () => {
           // All but "unwritten" (a plain read is not searched) must be found by the search itself.
           if (name !== 'unwritten') expect(r.partitions.some((p) => p.result === 'illegal')).toBe(true);
         }),
-        { numRuns: 200 },
+        bounded({ numRuns: 200 }),
       );
       // the generator offers the mutation a place often enough for the property to mean something
       expect(applied).toBeGreaterThan(50);

@@ -19,6 +19,7 @@ import { parseFlags, splitCommands, tokenize, ShellUsageError } from '../../src/
 import { Op } from '../../src/protocol/opcodes.js';
 import { validatePath } from '../../src/protocol/paths.js';
 import { sequenceAfter, sortedBySequence } from '../../src/recipes/sequence.js';
+import { bounded } from '../support/fc_bounds.js';
 import { freePort } from '../support/servers.js';
 
 describe('connect strings', () => {
@@ -52,6 +53,7 @@ describe('chroot', () => {
         expect(validatePath(server)).toBeNull();
         expect(c.fromServer(server)).toBe(p);
       }),
+      bounded(),
     );
   });
 
@@ -79,6 +81,7 @@ describe('frame reader', () => {
         }
         expect(got.map((b) => [...b])).toEqual(payloads.map((p) => [...p]));
       }),
+      bounded(),
     );
   });
 

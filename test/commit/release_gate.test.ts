@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Origin, Publication } from '../../src/commit/commit_core.js';
 import { ReleaseGate, type Payload } from '../../src/commit/release_gate.js';
 import type { Txn } from '../../src/tree/txn.js';
+import { bounded } from '../support/fc_bounds.js';
 
 const o = (conn_id: number): Origin => ({ shard: 0, conn_id, xid: conn_id });
 const payload: Payload = { source: { view_bytes: () => new Uint8Array(0) }, start: 0, end: 0 };
@@ -66,7 +67,7 @@ describe('release gate', () => {
         expect(gate.pending).toBe(0);
         expect(gate.released_zxid).toBe(zxid);
       }),
-      { numRuns: 300 },
+      bounded({ numRuns: 300 }),
     );
   });
 

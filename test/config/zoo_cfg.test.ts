@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ConfigError } from '../../src/config/config_error.js';
 import { parseZooCfg } from '../../src/config/zoo_cfg.js';
+import { bounded } from '../support/fc_bounds.js';
 
 function values(text: string): Record<string, string> {
   return Object.fromEntries([...parseZooCfg(text)].map(([k, e]) => [k, e.value]));
@@ -85,6 +86,7 @@ describe('parseZooCfg (Java properties syntax)', () => {
         expect([...parsed.keys()]).toEqual(entries.map((e) => e[0]));
         for (const [k, , v] of entries) expect(parsed.get(k)?.value).toBe(v);
       }),
+      bounded(),
     );
   });
 });

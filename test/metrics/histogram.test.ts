@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { addHistogram, emptyHistogram, histogramSlots, histogramSpec, observe, readHistogram } from '../../src/metrics/histogram.js';
+import { bounded } from '../support/fc_bounds.js';
 
 const SPEC = histogramSpec([1, 5, 10]);
 
@@ -30,6 +31,7 @@ describe('histogram', () => {
         expect(total.count).toBe(a.length + b.length);
         expect(total.counts.reduce((n, c) => n + c, 0)).toBe(total.count);
       }),
+      bounded(),
     );
   });
 

@@ -8,6 +8,7 @@ import {
 } from '../../src/protocol/connect.js';
 import { JuteError } from '../../src/protocol/jute.js';
 import type { ConnectRequest, ConnectResponse } from '../../src/protocol/types.js';
+import { bounded } from '../support/fc_bounds.js';
 import { fieldArbitrary } from './arbitraries.js';
 import { framePayload, hex, written } from './helpers.js';
 
@@ -65,6 +66,7 @@ describe('ConnectRequest', () => {
         const payload = framePayload(written((w) => encodeConnectRequest(req, w)));
         expect(decodeConnectRequest(payload)).toEqual(req);
       }),
+      bounded(),
     );
   });
 
@@ -77,7 +79,7 @@ describe('ConnectRequest', () => {
           expect(e).toBeInstanceOf(JuteError);
         }
       }),
-      { numRuns: 500 },
+      bounded({ numRuns: 500 }),
     );
   });
 });
@@ -97,6 +99,7 @@ describe('ConnectResponse', () => {
         const payload = framePayload(written((w) => encodeConnectResponse(resp, w)));
         expect(decodeConnectResponse(payload)).toEqual(resp);
       }),
+      bounded(),
     );
   });
 });

@@ -18,6 +18,7 @@ import { classifyMultiOps } from '../../src/protocol/multi.js';
 import { OPCODE_TABLE, Op } from '../../src/protocol/opcodes.js';
 import { encodeRecord } from '../../src/protocol/records.js';
 import type { MultiOp } from '../../src/protocol/types.js';
+import { bounded } from '../support/fc_bounds.js';
 import { multiOpArbitrary, multiResultArbitrary, recordArbitrary } from './arbitraries.js';
 import { ascii, framePayload, hex, written } from './helpers.js';
 
@@ -54,7 +55,7 @@ describe('requests', () => {
         const decoded = decodeRequest(framePayload(frame));
         expect(decoded).toEqual({ unknown: false, op: name, header: { xid: x, type: code }, body: decodedForm(request, body) });
       }),
-      { numRuns: 40 },
+      bounded({ numRuns: 40 }),
     );
   });
 
@@ -130,7 +131,7 @@ describe('replies', () => {
         const frame = written((w) => encodeReply({ xid: x, zxid, err: 0 }, response, body as never, w));
         expect(decodeReply(framePayload(frame), response)).toEqual({ header: { xid: x, zxid, err: 0 }, body });
       }),
-      { numRuns: 40 },
+      bounded({ numRuns: 40 }),
     );
   });
 
@@ -170,7 +171,7 @@ describe('garbage input', () => {
         isJuteErrorOrNothing(() => decodeRequest(bytes));
         isJuteErrorOrNothing(() => decodeReply(bytes, 'MultiResponse'));
       }),
-      { numRuns: 1000 },
+      bounded({ numRuns: 1000 }),
     );
   });
 
@@ -181,7 +182,7 @@ describe('garbage input', () => {
         const payload = written((w) => encodeRecord('RequestHeader', { xid: x, type: code }, w));
         isJuteErrorOrNothing(() => decodeRequest(Uint8Array.of(...payload, ...tail)));
       }),
-      { numRuns: 1000 },
+      bounded({ numRuns: 1000 }),
     );
   });
 
@@ -192,7 +193,7 @@ describe('garbage input', () => {
         payload[at % payload.length] = byte;
         isJuteErrorOrNothing(() => decodeRequest(payload));
       }),
-      { numRuns: 500 },
+      bounded({ numRuns: 500 }),
     );
   });
 });

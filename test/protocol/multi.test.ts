@@ -9,6 +9,7 @@ import {
   writeMultiResponse,
 } from '../../src/protocol/multi.js';
 import type { MultiOp, MultiResult } from '../../src/protocol/types.js';
+import { bounded } from '../support/fc_bounds.js';
 import { READ_OP_TYPES, multiOpArbitrary, multiResultArbitrary } from './arbitraries.js';
 import { hex, written } from './helpers.js';
 
@@ -32,7 +33,7 @@ describe('MultiOperationRecord', () => {
         expect(decoded.kind).toBe(expectedKind(ops));
         expect(classifyMultiOps(ops)).toBe(expectedKind(ops));
       }),
-      { numRuns: 200 },
+      bounded({ numRuns: 200 }),
     );
   });
 
@@ -77,7 +78,7 @@ describe('MultiResponse', () => {
         expect(readMultiResponse(r)).toEqual(results);
         r.expectEnd();
       }),
-      { numRuns: 200 },
+      bounded({ numRuns: 200 }),
     );
   });
 

@@ -9,6 +9,7 @@ import {
   type RecordName,
 } from '../../src/protocol/records.js';
 import type { Stat } from '../../src/protocol/types.js';
+import { bounded } from '../support/fc_bounds.js';
 import { recordArbitrary } from './arbitraries.js';
 import { ascii, hex, written } from './helpers.js';
 
@@ -52,7 +53,7 @@ describe('record table', () => {
       fc.property(recordArbitrary(name), (value) => {
         expect(roundTrip(name, value)).toEqual(value);
       }),
-      { numRuns: 60 },
+      bounded({ numRuns: 60 }),
     );
   });
 
@@ -63,7 +64,7 @@ describe('record table', () => {
         const cut = cut_seed % bytes.length;
         expect(() => decodeRecord(name, new JuteReader(bytes, 0, cut))).toThrow(JuteError);
       }),
-      { numRuns: 30 },
+      bounded({ numRuns: 30 }),
     );
   });
 });

@@ -12,6 +12,7 @@ import {
   encodeWrite,
 } from '../../src/quorum/forward_codec.js';
 import { numberOfZxid, zxidOfNumber } from '../../src/quorum/zxid_number.js';
+import { bounded } from '../support/fc_bounds.js';
 
 describe('forwarded requests', () => {
   it('a write round-trips: session, auth ids, and the request bytes as the client sent them', () => {
@@ -32,6 +33,7 @@ describe('forwarded requests', () => {
           expect([...f.request]).toEqual([...body]);
         },
       ),
+      bounded(),
     );
   });
 
@@ -63,6 +65,7 @@ describe('zxid numbers', () => {
         expect(n).toBe(epoch * 2 ** 32 + counter);
         expect(zxidOfNumber(n)).toEqual({ epoch, counter });
       }),
+      bounded(),
     );
     expect(() => numberOfZxid({ epoch: 2 ** 21, counter: 0 })).toThrow(/not representable/);
     expect(() => zxidOfNumber(-1)).toThrow();

@@ -13,6 +13,7 @@ import { Ring } from '../../src/ring/ring.js';
 import { Doorbell } from '../../src/workers/doorbell.js';
 import { HeadWriter, LinkReader, LinkWriter } from '../../src/workers/link.js';
 import { LINK_PIECE } from '../../src/workers/link_kinds.js';
+import { bounded } from '../support/fc_bounds.js';
 import { payload } from './helpers.js';
 
 const CAPACITY_BYTES = 4096; // frames of at most 2044 bytes
@@ -56,7 +57,7 @@ describe('link pieces', () => {
           }
         },
       ),
-      { numRuns: 200 },
+      bounded({ numRuns: 200 }),
     );
   });
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Ring } from '../../src/ring/ring.js';
+import { bounded } from '../support/fc_bounds.js';
 import { payload } from './helpers.js';
 
 // Random interleavings of writes (random sizes, sometimes flushed) and polls (random consumer,
@@ -81,6 +82,6 @@ function run({ consumers, commands }: { consumers: number; commands: Command[] }
 
 describe('ring property: random interleavings reproduce the byte stream', () => {
   it('holds for 1-3 consumers', () => {
-    fc.assert(fc.property(scenario, (s) => run(s)), { numRuns: 150 });
+    fc.assert(fc.property(scenario, (s) => run(s)), bounded({ numRuns: 150 }));
   });
 });

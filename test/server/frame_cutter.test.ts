@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { wordToInt } from '../../src/admin/four_letter.js';
 import { FrameCutter } from '../../src/workers/net/frame_cutter.js';
+import { bounded } from '../support/fc_bounds.js';
 
 const FRAME_BYTES_MAX = 200_000;
 
@@ -76,7 +77,7 @@ describe('FrameCutter', () => {
         expect(error).toBeNull();
         expectSameFrames(frames, payloads);
       }),
-      { numRuns: 200 },
+      bounded({ numRuns: 200 }),
     );
   });
 
@@ -100,7 +101,7 @@ describe('FrameCutter', () => {
         expect(error).toBe(`frame length ${len} outside 0..${FRAME_BYTES_MAX} (jute.maxbuffer)`);
         expect(frames).toEqual(before.map((p) => Buffer.from(p)));
       }),
-      { numRuns: 200 },
+      bounded({ numRuns: 200 }),
     );
   });
 
@@ -119,7 +120,7 @@ describe('FrameCutter', () => {
         expect(frames).toEqual([]);
         expect(cutter.fourLetterWord()).toBe(ruok);
       }),
-      { numRuns: 200 },
+      bounded({ numRuns: 200 }),
     );
   });
 

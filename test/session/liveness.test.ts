@@ -11,6 +11,7 @@ import { LIVENESS_FILE, LivenessWriter, readLivenessFile } from '../../src/sessi
 import { decodeLiveness, encodeLiveness, LivenessFormatError } from '../../src/session/liveness_format.js';
 import { resumeTimeouts } from '../../src/session/resume.js';
 import { SessionTracker } from '../../src/session/session_tracker.js';
+import { bounded } from '../support/fc_bounds.js';
 
 const PW = new Uint8Array(16);
 const root = mkdtempSync(join(tmpdir(), 'waitfree-liveness-'));
@@ -68,6 +69,7 @@ describe('liveness file format', () => {
       fc.property(arb, (l) => {
         expect(decodeLiveness(encodeLiveness(l))).toEqual(l);
       }),
+      bounded(),
     );
   });
 
@@ -80,6 +82,7 @@ describe('liveness file format', () => {
         expect(() => decodeLiveness(flipped)).toThrow(LivenessFormatError);
         expect(() => decodeLiveness(bytes.subarray(0, at % bytes.length))).toThrow(LivenessFormatError);
       }),
+      bounded(),
     );
   });
 });
@@ -163,6 +166,7 @@ describe('resumeTimeouts', () => {
         expect(v).toBeGreaterThanOrEqual(0);
         expect(v).toBeLessThanOrEqual(30_000);
       }),
+      bounded(),
     );
   });
 });

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { SessionTracker } from '../../src/session/session_tracker.js';
+import { bounded } from '../support/fc_bounds.js';
 
 const PW = new Uint8Array(16);
 const TICK = 2000;
@@ -179,7 +180,7 @@ describe('SessionTracker against a deadline model', () => {
           expect(s.size).toBe(m.size);
         }
       }),
-      { numRuns: 300 },
+      bounded({ numRuns: 300 }),
     );
   });
 });

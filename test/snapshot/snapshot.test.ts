@@ -14,6 +14,7 @@ import { loadSnapshot, type SessionTable } from '../../src/snapshot/snapshot_rea
 import { DataTree } from '../../src/tree/data_tree.js';
 import { sessionsAfter, treeAfter } from '../durability/datadir.js';
 import { Workload } from '../durability/workload.js';
+import { bounded } from '../support/fc_bounds.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'waitfree-snap-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,7 +92,7 @@ describe('snapshot', () => {
         expect(loaded.tree.digest()).toBe(expected);
         expect(loaded.sessions).toEqual(sessionsAfter(w.txns, z));
       }),
-      { numRuns: 40 },
+      bounded({ numRuns: 40 }),
     );
   });
 

@@ -4,6 +4,7 @@ import type { ACL } from '../../src/protocol/types.js';
 import { auditArena } from '../../src/store/arena/check.js';
 import { TreeReader } from '../../src/store/arena/tree_reader.js';
 import { createSystemNodes, TreeWriter } from '../../src/store/arena/tree_writer.js';
+import { bounded } from '../support/fc_bounds.js';
 import { childPath, CONTAINER, expectViewMatches, type Model, modelDigest, ModelWriter, TTL_1S, viewDigest } from './model.js';
 
 // Random sequences of tree changes, in random batches, applied to the arena tree and to a Map
@@ -153,7 +154,7 @@ function run(ops: Op[]): void {
 
 describe('arena tree vs a Map model', () => {
   it('agrees on every read at every published root, old pinned roots included', () => {
-    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 400, size: 'max' }), run), { numRuns: 40 });
+    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 400, size: 'max' }), run), bounded({ numRuns: 40 }));
   }, 120_000);
 
   it('agrees on a deep, wide tree built in one long batch and torn down again', () => {

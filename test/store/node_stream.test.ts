@@ -6,6 +6,7 @@ import { auditArena, checkTree } from '../../src/store/arena/check.js';
 import { NodeStreamError, writeNodeStream } from '../../src/store/arena/node_stream.js';
 import { TreeReader } from '../../src/store/arena/tree_reader.js';
 import { createSystemNodes, TreeWriter } from '../../src/store/arena/tree_writer.js';
+import { bounded } from '../support/fc_bounds.js';
 import { childPath, CONTAINER, expectViewMatches, ModelWriter, TTL_1S } from './model.js';
 
 // Snapshot iteration of a pinned root and the bulk loader: a random tree streamed (in chunks
@@ -26,7 +27,7 @@ function systemModel(m: ModelWriter): void {
 }
 
 /** A writer with system nodes + `creates` random nodes, committed; and its model. */
-function buildTree(creates: { parent: number; name: string; size: number; acl: number; owner: number }[]): { writer: TreeWriter; m: ModelWriter } {
+function buildTree(creates: Create[]): { writer: TreeWriter; m: ModelWriter } {
   const writer = TreeWriter.create(small);
   const m = new ModelWriter(writer);
   writer.begin();
@@ -58,6 +59,64 @@ function load(chunks: Iterable<Uint8Array>, fill?: number): TreeWriter {
   return w;
 }
 
+/** Offset just past the record at `at` (records: see node_stream.ts; stat bytes 52..55 hold dataLength). */
+function recordEnd(b: Buffer, at: number): number {
+  const tag = b[at];
+  if (tag === 1) return at + 9 + b.readUInt32BE(at + 5);
+  if (tag === 2) {
+    const pl = b.readUInt32BE(at + 1);
+    return at + 5 + pl + 68 + 4 + Math.max(0, b.readInt32BE(at + 5 + pl + 52));
+  }
+  if (tag === 3) return at + 13;
+  throw new Error(`unknown record tag ${tag} at ${at}`);
+}
+
+/**
+ * The chunking contract of writeNodeStream: every chunk holds whole records, and a chunk longer
+ * than chunk_bytes holds exactly one record (one too large for any chunk_bytes chunk). No bound
+ * beyond that: a record is as long as its path plus its data.
+ */
+function expectWholeRecords(chunks: readonly Uint8Array[], chunk_bytes: number): void {
+  chunks.forEach((c, i) => {
+    const b = Buffer.from(c.buffer, c.byteOffset, c.length);
+    let records = 0;
+    let at = 0;
+    while (at < b.length) {
+      at = recordEnd(b, at);
+      records++;
+    }
+    if (at !== b.length) throw new Error(`chunk ${i} (${b.length} bytes): its last record ends at byte ${at}`);
+    if (b.length > chunk_bytes && records !== 1) {
+      throw new Error(`chunk ${i}: ${b.length} bytes, over chunk_bytes ${chunk_bytes}, holds ${records} records (only a lone record may be longer)`);
+    }
+  });
+}
+
+type Create = { parent: number; name: string; size: number; acl: number; owner: number };
+
+/**
+ * The tree of `creates` is pinned, the writer then changes it (setData on the /zookeeper nodes,
+ * a create), the pinned root is streamed in `chunk_bytes` chunks and loaded with `fill`: the
+ * loaded tree reads exactly as the pinned root, and its arena has no leaked page.
+ */
+function streamWhileWriting(creates: Create[], chunk_bytes: number, fill: number): Uint8Array[] {
+  const { writer, m } = buildTree(creates);
+  const reader = new TreeReader(writer.handle);
+  reader.pin();
+  const pinned = m.snapshot();
+  writer.begin();
+  for (const path of [...m.model.keys()].filter((p) => p.startsWith('/zookeeper/'))) m.setData(path, new Uint8Array(700));
+  m.create('/later', null, OPEN, 0n);
+  writer.commit(m.zxid);
+  const chunks = stream(reader, chunk_bytes, m.zxid);
+  expectWholeRecords(chunks, chunk_bytes);
+  const loaded = load(chunks, fill);
+  expectViewMatches(loaded.view, pinned, ['/later']);
+  auditArena(loaded);
+  reader.close();
+  return chunks;
+}
+
 const create = fc.record({
   parent: fc.nat(),
   name: fc.oneof(fc.stringMatching(/^[a-z0-9]{1,10}$/), fc.integer({ min: 130, max: 260 }).map((n) => 'k'.repeat(n))),
@@ -70,24 +129,25 @@ describe('node stream and bulk loader', () => {
   it('a pinned root streamed while the writer goes on loads into a tree that reads the same', () => {
     fc.assert(
       fc.property(fc.array(create, { minLength: 0, maxLength: 300, size: 'max' }), fc.integer({ min: 64, max: 4096 }), fc.double({ min: 0.5, max: 1, noNaN: true }), (creates, chunk_bytes, fill) => {
-        const { writer, m } = buildTree(creates);
-        const reader = new TreeReader(writer.handle);
-        reader.pin();
-        const pinned = m.snapshot();
-        // The writer keeps changing the tree while the snapshot is taken from the pinned root.
-        writer.begin();
-        for (const path of [...m.model.keys()].filter((p) => p.startsWith('/zookeeper/'))) m.setData(path, new Uint8Array(700));
-        m.create('/later', null, OPEN, 0n);
-        writer.commit(m.zxid);
-        const chunks = stream(reader, chunk_bytes, m.zxid);
-        expect(chunks.every((c) => c.length <= Math.max(chunk_bytes, 4096))).toBe(true);
-        const loaded = load(chunks, fill);
-        expectViewMatches(loaded.view, pinned, ['/later']);
-        auditArena(loaded);
-        reader.close();
+        streamWhileWriting(creates, chunk_bytes, fill);
       }),
-      { numRuns: 25 },
+      bounded({ numRuns: 25 }),
     );
+  });
+
+  // Regression (CI hang; fast-check seed 1, path "232"): a path of four long names (1041 bytes)
+  // holding 2994 bytes made a 4112-byte node record, and the property asserted every chunk was
+  // at most max(chunk_bytes, 4096) bytes, a bound writeNodeStream never promised (a record
+  // larger than chunk_bytes gets a chunk of its own). The fixed case: four 260-byte names deep,
+  // 3000 bytes of data, a 4121-byte record, streamed in 64-byte chunks.
+  it('a record larger than chunk_bytes and 4 KiB gets a chunk of its own and loads', () => {
+    const long = 'k'.repeat(260);
+    // parent indexes into the sorted paths: "/", then each new long path sorts right after its parent.
+    const creates: Create[] = [0, 1, 2, 3].map((parent) => ({ parent, name: long, size: parent === 3 ? 3000 : -1, acl: 0, owner: 0 }));
+    const chunks = streamWhileWriting(creates, 64, 1);
+    const record_bytes = 1 + 4 + 4 * (1 + long.length) + 68 + 4 + 3000;
+    expect(record_bytes).toBeGreaterThan(4096);
+    expect(chunks.filter((c) => c.length === record_bytes).length).toBe(1);
   });
 
   it('a loaded tree takes further creates, deletes and sets (full pages split, then merge)', () => {
@@ -126,15 +186,7 @@ describe('node stream and bulk loader', () => {
     const good = Buffer.concat(stream(reader, 1 << 16, m.zxid));
 
     /** Offset of the record after the one at `at`. */
-    function next(at: number): number {
-      const tag = good[at];
-      if (tag === 1) return at + 9 + good.readUInt32BE(at + 5);
-      if (tag === 2) {
-        const pl = good.readUInt32BE(at + 1);
-        return at + 5 + pl + 68 + 4 + Math.max(0, good.readInt32BE(at + 5 + pl + 52));
-      }
-      return at + 13;
-    }
+    const next = (at: number): number => recordEnd(good, at);
     /** Offsets of node records (tag 2) in the stream. */
     function nodeRecords(): number[] {
       const offs: number[] = [];

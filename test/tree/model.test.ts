@@ -12,6 +12,7 @@ import type { ACL, Id, MultiOp } from '../../src/protocol/types.js';
 import type { ApplyResult } from '../../src/tree/data_tree.js';
 import type { TxnOp } from '../../src/tree/txn.js';
 import { ttlOwner } from '../../src/tree/znode.js';
+import { bounded } from '../support/fc_bounds.js';
 import { dec, enc, Harness } from './harness.js';
 
 // ---- fixtures -------------------------------------------------------------------------------
@@ -396,7 +397,7 @@ describe('tree vs reference model', () => {
         for (const txn of h.log) replica.tree.apply(txn);
         expect(replica.tree.digest()).toBe(h.tree.digest());
       }),
-      { numRuns: 100 },
+      bounded({ numRuns: 100 }),
     );
   });
 });

@@ -4,6 +4,7 @@ import { JuteError, JuteReader, JuteWriter } from '../../src/protocol/jute.js';
 import type { ACL } from '../../src/protocol/types.js';
 import type { Txn, TxnOp } from '../../src/tree/txn.js';
 import { decodeTxn, encodeTxn, txnFromBytes, txnToBytes } from '../../src/tree/txn_codec.js';
+import { bounded } from '../support/fc_bounds.js';
 
 const int32 = fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff });
 const long53 = fc.maxSafeInteger();
@@ -42,7 +43,7 @@ describe('txn_codec', () => {
       fc.property(txn, (t) => {
         expect(txnFromBytes(txnToBytes(t))).toEqual(t);
       }),
-      { numRuns: 500 },
+      bounded({ numRuns: 500 }),
     );
   });
 
@@ -56,7 +57,7 @@ describe('txn_codec', () => {
         while (r.remaining() > 0) out.push(decodeTxn(r));
         expect(out).toEqual(txns);
       }),
-      { numRuns: 100 },
+      bounded({ numRuns: 100 }),
     );
   });
 

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { WatchTable, type TriggerType, type WatchKind } from '../../src/watch/watch_table.js';
 import { EventType as E, WatcherType as WT } from '../../src/protocol/constants.js';
+import { bounded } from '../support/fc_bounds.js';
 
 // Small universes so that operations collide often. '/ab' is not a descendant of '/a'.
 const PATHS = ['/', '/a', '/a/b', '/ab', '/x'];
@@ -162,7 +163,7 @@ describe('WatchTable counts kept incrementally', () => {
         while (t.hasPendingRemovals()) t.workStep(1);
         expect(counts(t)).toEqual(m.counts());
       }),
-      { numRuns: 300 },
+      bounded({ numRuns: 300 }),
     );
   });
 
@@ -212,7 +213,7 @@ describe('WatchTable counts kept incrementally', () => {
           for (const pair of untouched) expect(seen.has(pair), pair).toBe(true);
         },
       ),
-      { numRuns: 300 },
+      bounded({ numRuns: 300 }),
     );
   });
 });

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { WatchTable, type WatchKind, type TriggerType } from '../../src/watch/watch_table.js';
 import { EventType as E, WatcherType as WT } from '../../src/protocol/constants.js';
+import { bounded } from '../support/fc_bounds.js';
 
 // Small universes so that operations collide often. '/ab' is not a descendant of '/a'.
 const PATHS = ['/', '/a', '/a/b', '/a/b/c', '/ab', '/x'];
@@ -133,7 +134,7 @@ describe('WatchTable against a reference model', () => {
           expect(t.watchCount()).toBe(m.watchCount());
         });
       }),
-      { numRuns: 400 },
+      bounded({ numRuns: 400 }),
     );
   });
 
@@ -167,7 +168,7 @@ describe('WatchTable against a reference model', () => {
         // Whatever was never consumed is still counted; nothing else is.
         expect(t.watchCount()).toBe(live.size);
       }),
-      { numRuns: 300 },
+      bounded({ numRuns: 300 }),
     );
   });
 });

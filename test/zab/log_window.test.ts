@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LogWindow } from '../../src/zab/log_window.js';
 import { compareZxid, makeZxid as z, zxidLe, zxidLt, ZXID_ZERO, type Zxid } from '../../src/zab/zxid.js';
+import { bounded } from '../support/fc_bounds.js';
 
 type Op = { kind: 'append'; bump_epoch: boolean } | { kind: 'commit'; back: number } | { kind: 'truncate'; back: number } | { kind: 'snapshot' } | { kind: 'persist'; back: number };
 
@@ -65,7 +66,7 @@ describe('LogWindow', () => {
           expect(zxidLe(w.persisted, w.last())).toBe(true);
         }
       }),
-      { numRuns: 300 },
+      bounded({ numRuns: 300 }),
     );
   });
 

@@ -9,6 +9,7 @@ import {
   type PeerMessage,
   type ServerState,
 } from '../../src/zab/messages.js';
+import { bounded } from '../support/fc_bounds.js';
 
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
 const zxid = fc.record({ epoch: u32, counter: u32 });
@@ -39,7 +40,7 @@ describe('peer messages: binary codec', () => {
         expect(back).toEqual(m);
         expect(encodeMessage(back)).toEqual(frame);
       }),
-      { numRuns: 500 },
+      bounded({ numRuns: 500 }),
     );
   });
 
@@ -100,7 +101,7 @@ describe('peer messages: binary codec', () => {
           }
         }
       }),
-      { numRuns: 1000 },
+      bounded({ numRuns: 1000 }),
     );
   });
 });
