@@ -12,6 +12,7 @@ import type { KindResult, LoadResult, TimelinePoint } from './load_result.js';
 import { OP_KINDS, type OpKind } from './mix.js';
 import { cpuBetween, processCpuSeconds, snapshotCpu, type CpuSnapshot, type ThreadUse } from './proc_cpu.js';
 import type { ThreadDone, ThreadInit, ThreadToDriver } from './thread_protocol.js';
+import { bucketCount, mergeBuckets } from './timeline_buckets.js';
 
 export interface LoadOptions {
   readonly endpoints: readonly Endpoint[];
@@ -29,6 +30,15 @@ export interface LoadOptions {
   readonly label: string;
   /** Receives the progress line about once a second; null = quiet. */
   readonly progress: ((line: string) => void) | null;
+  /** A client whose session breaks opens a new one on the next endpoint (Figure 8). Default false. */
+  readonly reconnect?: boolean;
+  /** Completions counted in buckets of this width over the whole run (Figure 8); 0/absent = none. */
+  readonly bucket_ms?: number;
+  /**
+   * Runs alongside the load, started right after "go" with go's epoch time (the buckets' zero);
+   * the point ends only after both the load and this have finished, and fails if this throws.
+   */
+  readonly during?: (t0_epoch_ms: number) => Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 60_000;
@@ -119,8 +129,8 @@ class ThreadGroup {
     });
   }
 
-  go(warmup_ms: number, measure_ms: number): void {
-    for (const w of this.workers) w.postMessage({ type: 'go', warmup_ms, measure_ms });
+  go(warmup_ms: number, measure_ms: number, t0_epoch_ms: number): void {
+    for (const w of this.workers) w.postMessage({ type: 'go', warmup_ms, measure_ms, t0_epoch_ms });
   }
 
   async terminate(): Promise<void> {
@@ -155,6 +165,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     seed: o.seed,
     session_timeout_ms: o.session_timeout_ms,
     sample_ms: o.sample_ms,
+    all_endpoints: o.endpoints,
+    reconnect: o.reconnect === true,
+    bucket_ms: o.bucket_ms ?? 0,
+    bucket_count: (o.bucket_ms ?? 0) > 0 ? bucketCount(o.warmup_ms + o.measure_ms, o.bucket_ms!) : 0,
   }));
   const group = new ThreadGroup(inits);
   try {
@@ -170,7 +184,10 @@ async function measure(o: LoadOptions, group: ThreadGroup, threads: number): Pro
   const edges: WindowCpu[] = [];
   const t0 = performance.now();
   const done = group.wait('done', o.warmup_ms + o.measure_ms + FINISH_SLACK_MS);
-  group.go(o.warmup_ms, o.measure_ms);
+  const t0_epoch_ms = performance.timeOrigin + performance.now();
+  group.go(o.warmup_ms, o.measure_ms, t0_epoch_ms);
+  // Started now, awaited after the load: a failure here must not leave the load threads running.
+  const during = o.during === undefined ? null : o.during(t0_epoch_ms).then(() => null, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
   const timers = [
     setTimeout(() => edges.push(takeWindowCpu(o.server_pids)), o.warmup_ms),
     setTimeout(() => edges.push(takeWindowCpu(o.server_pids)), o.warmup_ms + o.measure_ms),
@@ -182,6 +199,8 @@ async function measure(o: LoadOptions, group: ThreadGroup, threads: number): Pro
     for (const t of timers) clearTimeout(t);
     if (progress !== null) clearInterval(progress);
   }
+  const during_error = during === null ? null : await during;
+  if (during_error !== null) throw during_error;
   if (edges.length !== 2) throw new Error('the run ended before its measurement window closed');
   return summarize(o, group, threads, edges[0]!, edges[1]!, loadavg_start);
 }
@@ -255,6 +274,9 @@ function summarize(
     loadavg_start,
     loadavg_end: loadavg(),
     timeline: timeline(group, o.sample_ms),
+    buckets: o.bucket_ms !== undefined && o.bucket_ms > 0 ? mergeBuckets(group.done.map((d) => d.buckets).filter((b) => b !== null)) : null,
+    reconnects: group.done.reduce((n, d) => n + d.reconnects, 0),
+    lost: group.done.reduce((n, d) => n + d.lost, 0),
     phases: group.done
       .flatMap((d) => d.phases)
       .filter((p) => p.start_ms >= o.warmup_ms && p.end_ms <= o.warmup_ms + o.measure_ms)

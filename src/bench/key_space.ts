@@ -60,3 +60,20 @@ export async function removeKeySpace(endpoint: Endpoint, root: string): Promise<
     check(d.header.err, [Err.NONODE], `delete ${root}`);
   });
 }
+
+/**
+ * Waits until every endpoint (ensemble member) sees the whole key space: sync, then the last key
+ * must exist. A follower may apply a committed create a moment after the leader answered it, and
+ * a client reading there first would count NONODE errors.
+ */
+export async function awaitKeySpace(endpoints: readonly Endpoint[], root: string, key_count: number): Promise<void> {
+  const last = key_count > 0 ? keyPath(root, key_count - 1) : root;
+  for (const e of endpoints) {
+    await withSession(e, async (s) => {
+      const y = await s.request(Op.sync, { path: root }, 'SyncResponse');
+      check(y.header.err, [], `sync ${root} at ${e.host}:${e.port}`);
+      const x = await s.request(Op.exists, { path: last, watch: false }, 'ExistsResponse');
+      check(x.header.err, [], `exists ${last} at ${e.host}:${e.port}`);
+    });
+  }
+}

@@ -4,6 +4,7 @@ import type { LatencySummary } from './histogram.js';
 import type { LoopMode, PhaseRecord } from './client_loop.js';
 import type { OpKind } from './mix.js';
 import type { ThreadUse } from './proc_cpu.js';
+import type { BucketCounts } from './timeline_buckets.js';
 
 export interface KindResult {
   readonly count: number;
@@ -57,6 +58,11 @@ export interface LoadResult {
   readonly timeline: readonly TimelinePoint[];
   /** 'phases' mode: the phases completed inside the window (times in ms since "go"). */
   readonly phases: readonly PhaseRecord[];
+  /** Completions in fixed buckets over warm-up + measurement (Figure 8); null when not asked for. Absent in older records. */
+  readonly buckets?: BucketCounts | null;
+  /** Reconnect mode: sessions opened again after a break, and requests lost with broken ones. */
+  readonly reconnects?: number;
+  readonly lost?: number;
 }
 
 /** Cores busy on average: CPU seconds over wall seconds. */

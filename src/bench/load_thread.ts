@@ -4,6 +4,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { ClientLoop, type LoopShared } from './client_loop.js';
+import { ResilientClient, type LoadClient } from './resilient_client.js';
+import { TimelineBuckets } from './timeline_buckets.js';
 import { keyPath, OP_KINDS, type OpKind } from './mix.js';
 import { clientSeed } from './prng.js';
 import { Recorder } from './recorder.js';
@@ -51,21 +53,30 @@ async function run(): Promise<void> {
   };
   const sessions = await openSessions(init);
   let failure: Error | null = null;
-  const loops = sessions.map((s, i) => {
+  const resilient: ResilientClient[] = [];
+  const loops: LoadClient[] = sessions.map((s, i) => {
     const index = init.client_indexes[i]!;
-    s.on_failure = (e) => (failure ??= e);
-    return new ClientLoop(s, init.plan, shared, clientSeed(init.seed, index), `c${index}`);
+    const seed = clientSeed(init.seed, index);
+    if (!init.reconnect) {
+      s.on_failure = (e) => (failure ??= e);
+      return new ClientLoop(s, init.plan, shared, seed, `c${index}`);
+    }
+    const first = init.all_endpoints.findIndex((e) => e.host === init.client_endpoints[i]!.host && e.port === init.client_endpoints[i]!.port);
+    const c = new ResilientClient(s, Math.max(0, first), init.all_endpoints, init.plan, shared, seed, `c${index}`, init.session_timeout_ms);
+    resilient.push(c);
+    return c;
   });
   const go = await waitForGo();
   if (go === null) return closeAll(sessions);
+  if (init.bucket_ms > 0) recorder.buckets = new TimelineBuckets(init.bucket_ms, go.t0_epoch_ms, init.bucket_count);
   const t0 = await runPhases(loops, recorder, go, () => failure);
   const undrained = await drain(loops, () => failure);
-  await closeAll(sessions);
+  await closeAll(init.reconnect ? resilient.map((c) => c.current) : sessions);
   if (failure !== null) throw failure;
-  post(doneMessage(recorder, loops, undrained, t0));
+  post(doneMessage(recorder, loops, undrained, t0, resilient));
 }
 
-function waitForGo(): Promise<{ warmup_ms: number; measure_ms: number } | null> {
+function waitForGo(): Promise<{ warmup_ms: number; measure_ms: number; t0_epoch_ms: number } | null> {
   return new Promise((resolve) => {
     port!.once('message', (m: DriverToThread) => resolve(m.type === 'go' ? m : null));
     post({ type: 'ready', thread_index: init.thread_index });
@@ -73,7 +84,7 @@ function waitForGo(): Promise<{ warmup_ms: number; measure_ms: number } | null> 
 }
 
 async function runPhases(
-  loops: ClientLoop[],
+  loops: LoadClient[],
   recorder: Recorder,
   go: { warmup_ms: number; measure_ms: number },
   failed: () => Error | null,
@@ -92,13 +103,13 @@ async function runPhases(
   return t0;
 }
 
-function tickAll(loops: ClientLoop[]): void {
+function tickAll(loops: LoadClient[]): void {
   const now = performance.now();
   for (const l of loops) l.tick(now);
 }
 
 /** Waits until nothing is in flight; returns how many requests were still unanswered. */
-async function drain(loops: ClientLoop[], failed: () => Error | null): Promise<number> {
+async function drain(loops: LoadClient[], failed: () => Error | null): Promise<number> {
   const deadline = performance.now() + DRAIN_TIMEOUT_MS;
   const in_flight = (): number => loops.reduce((n, l) => n + l.in_flight, 0);
   while (in_flight() > 0 && performance.now() < deadline && failed() === null) await sleep(5);
@@ -109,7 +120,7 @@ async function closeAll(sessions: BenchSession[]): Promise<void> {
   await Promise.all(sessions.map((s) => s.close()));
 }
 
-function doneMessage(recorder: Recorder, loops: ClientLoop[], undrained: number, t0: number): ThreadToDriver {
+function doneMessage(recorder: Recorder, loops: LoadClient[], undrained: number, t0: number, resilient: readonly ResilientClient[]): ThreadToDriver {
   const histograms = Object.fromEntries(OP_KINDS.map((k) => [k, recorder.window_hist[k].encode()])) as Record<OpKind, string>;
   return {
     type: 'done',
@@ -120,6 +131,9 @@ function doneMessage(recorder: Recorder, loops: ClientLoop[], undrained: number,
     dropped: loops.reduce((n, l) => n + l.dropped, 0),
     undrained,
     phases: loops.flatMap((l) => l.phase_log.map((p) => ({ ...p, start_ms: p.start_ms - t0, end_ms: p.end_ms - t0 }))),
+    buckets: recorder.buckets?.counts() ?? null,
+    reconnects: resilient.reduce((n, c) => n + c.reconnects, 0),
+    lost: resilient.reduce((n, c) => n + c.lost, 0),
   };
 }
 

@@ -3,6 +3,7 @@
 // by time). A completion counts toward the window iff it finished inside [start, end).
 
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
+import type { TimelineBuckets } from './timeline_buckets.js';
 import { OP_KINDS, type OpKind } from './mix.js';
 
 export interface KindTotals {
@@ -28,6 +29,8 @@ export class Recorder {
   private readonly interval_hist = LatencyHistogram.create();
   private window_start_ms = Number.POSITIVE_INFINITY;
   private window_end_ms = Number.POSITIVE_INFINITY;
+  /** Fixed-width buckets by completion time (Figure 8); null = not asked for. */
+  buckets: TimelineBuckets | null = null;
 
   constructor(
     /** Kinds that count as "ops" (throughput, timeline); others are only tallied. */
@@ -49,6 +52,8 @@ export class Recorder {
       this.interval_ops++;
       if (err !== 0) this.interval_errors++;
       this.interval_hist.record(latency_us);
+      // t_done_ms is this thread's performance.now(); the buckets count in epoch ms, shared by all threads.
+      if (this.buckets !== null && (kind === 'read' || kind === 'write')) this.buckets.record(kind, performance.timeOrigin + t_done_ms, err);
     }
     if (t_done_ms < this.window_start_ms || t_done_ms >= this.window_end_ms) return;
     const t = this.totals[kind];

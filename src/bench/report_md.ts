@@ -5,6 +5,7 @@ import { fmtFixed, fmtInt, fmtRatio, fmtUs } from './format.js';
 import { cores, type LoadResult } from './load_result.js';
 import { factsLine } from './machine.js';
 import { mdTable, type Align } from './markdown.js';
+import { failoverSection, fig8Plot, fig8Section } from './report_failures.js';
 import { threadList } from './report_text.js';
 import { medianTable, type PointRun, type RunRecord } from './run_record.js';
 import { lineChartSvg, type Series } from './svg_chart.js';
@@ -137,11 +138,23 @@ function threadNotes(rec: RunRecord, rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
+/** The section (and file) name of a workload: ensemble runs carry their size ("fig5-e3"). */
+export function sectionId(rec: RunRecord, w: WorkloadName): string {
+  return rec.ensemble > 1 ? `${w}-e${rec.ensemble}` : w;
+}
+
+function sectionTitle(rec: RunRecord, w: WorkloadName): string {
+  const t = WORKLOAD_SPECS[w].title;
+  return rec.ensemble > 1 ? `${t}, ensembles of ${rec.ensemble}` : t;
+}
+
 export function workloadSection(rec: RunRecord, w: WorkloadName, plot_path: string | null): string {
+  if (w === 'fig8') return fig8Section(rec, sectionTitle(rec, w), plot_path);
+  if (w === 'failover') return failoverSection(rec, sectionTitle(rec, w));
   const rows = workloadRows(rec, w);
   if (rows.length === 0) return '';
   const spec = WORKLOAD_SPECS[w];
-  const parts = [`### ${spec.title}`, '', `Paper: ${spec.paper}.`, ''];
+  const parts = [`### ${sectionTitle(rec, w)}`, '', `Paper: ${spec.paper}.`, ''];
   if (plot_path !== null) parts.push(`![${spec.title}](${plot_path})`, '');
   if (w === 'latency') parts.push(latencyTable(rec, rows), '', costTable(rec, w, rows), '');
   else parts.push(throughputTable(rec, w, rows), '', costTable(rec, w, rows), '', percentileTable(rec, w, rows), '');
@@ -158,7 +171,7 @@ export function runHeader(rec: RunRecord): string {
     '',
     `Machine: ${factsLine(rec.machine)}; finished ${rec.finished}.`,
     '',
-    `Load generator: ${rec.loadgen_threads} worker threads on the same host; saturation points use ${s.clients} sessions × ${s.outstanding} requests in flight, 1 KiB values; ${s.warmup_ms / 1000} s warm-up + ${s.measure_ms / 1000} s measured per point, ${s.repeats} repeat(s) (median shown), systems alternating point by point; ensemble size ${rec.ensemble}. Server CPU is the server processes' utime+stime from /proc over the measured window, divided by requests answered.`,
+    `Load generator: ${rec.loadgen_threads} worker threads on the same host; saturation points use ${s.clients} sessions × ${s.outstanding} requests in flight, 1 KiB values; ${s.warmup_ms / 1000} s warm-up + ${s.measure_ms / 1000} s measured per point, ${s.repeats} repeat(s) (median shown), systems alternating point by point; ensemble size ${rec.ensemble}${rec.ensemble > 1 ? ' (every replica and the load generator on this one host, over loopback; clients spread round robin over all members, so most writes go through a follower to the leader)' : ''}. Server CPU is the server processes' utime+stime from /proc over the measured window, divided by requests answered.`,
     '',
     'Systems:',
     ...sys,
@@ -168,6 +181,8 @@ export function runHeader(rec: RunRecord): string {
 }
 
 export function workloadPlot(rec: RunRecord, w: WorkloadName): string | null {
+  if (w === 'fig8') return fig8Plot(rec);
+  if (w === 'failover') return null;
   const rows = workloadRows(rec, w);
   if (rows.length === 0) return null;
   const spec = WORKLOAD_SPECS[w];
@@ -182,14 +197,15 @@ export function workloadPlot(rec: RunRecord, w: WorkloadName): string | null {
   const subtitle = `${rec.machine.cores} cores, ${rec.machine.cpu_model}; ${rec.scale.name} run, ${rec.finished.slice(0, 10)}`;
   if (w === 'latency') {
     const series = [...seriesOf((r) => r.latency.p99_us / 1000, ' p99'), ...seriesOf((r) => r.latency.p50_us / 1000, ' p50', true)];
-    return lineChartSvg({ title: spec.title, subtitle, x_label: spec.x_label, y_label: 'latency (ms, log scale)', series, y_log: true });
+    return lineChartSvg({ title: sectionTitle(rec, w), subtitle, x_label: spec.x_label, y_label: 'latency (ms, log scale)', series, y_log: true });
   }
   const y_label = w === 'table2' ? 'creates per second' : 'operations per second';
-  return lineChartSvg({ title: spec.title, subtitle, x_label: spec.x_label, y_label, series: seriesOf((r) => r.ops_per_s), x_log: w === 'batching' });
+  return lineChartSvg({ title: sectionTitle(rec, w), subtitle, x_label: spec.x_label, y_label, series: seriesOf((r) => r.ops_per_s), x_log: w === 'batching' });
 }
 
 export function fullReport(rec: RunRecord, plots: ReadonlyMap<WorkloadName, string>): string {
   const workloads = [...new Set(rec.runs.map((r) => r.workload))];
+  if ((rec.failover ?? []).length > 0) workloads.push('failover');
   if (workloads.includes('fig5') && !workloads.includes('table1')) workloads.splice(workloads.indexOf('fig5') + 1, 0, 'table1');
   return [runHeader(rec), ...workloads.map((w) => workloadSection(rec, w, plots.get(w) ?? null))].join('\n');
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { apacheZkAvailable, REPO_ROOT, waitfreeFsyncKey, type FsyncPolicy } from '../testing/launch.js';
 import { runBenchmarks, type RunnerOptions, type SystemSpec } from './runner.js';
-import { FULL, SHORT, WORKLOADS, type Scale, type WorkloadName } from './workloads.js';
+import { ENSEMBLE_ONLY, FULL, SHORT, WORKLOADS, type Scale, type WorkloadName } from './workloads.js';
 
 export const RUN_USAGE = `usage: node bench/run.mjs [options]      (npm run bench -- [options])
   --full                 the full set (paper-sized: 250 clients, 20 s points, 3 repeats); default: short
@@ -24,7 +24,11 @@ export const RUN_USAGE = `usage: node bench/run.mjs [options]      (npm run benc
   --read-workers N       waitfree read workers                      [waitfree's default]
   --value-bytes N --keys N                                          [1024, 1000]
   --waitfree-config K=V  extra waitfree config line (repeatable); --zookeeper-config K=V likewise
-  --ensemble N           replicas per system                        [1; more once replication exists]
+  --ensemble N           replicas per system: 1 (standalone) or an odd 3..9; each an own process
+                         on this host, clients spread over all members     [1]
+                         fig8 and failover need 3 or more (they kill replicas)
+  --fig8-duration S      length of the Figure 8 run (failures at 15/32/52/69%)  [30; full 40]
+  --failover-repeats N   leader kills per system and quorum timing       [5; full 10]
   --out DIR              CSV, SVG, summary-<workloads>.md, run-<workloads>.json  [bench/results]
   --data-root DIR        parent of the servers' fresh data dirs     [os tmpdir]
   --record               also write the tables into BENCHMARKS.md
@@ -79,7 +83,15 @@ function scaleWith(base: Scale, v: Record<string, string | boolean | string[] | 
     repeats: num(s('repeats'), 'repeats', 1) ?? base.repeats,
     server_warmup_ms: (num(s('server-warmup'), 'server-warmup') ?? base.server_warmup_ms / 1000) * 1000,
     fig5_read_pcts: reads ?? base.fig5_read_pcts,
+    fig8_duration_ms: (num(s('fig8-duration'), 'fig8-duration', 10) ?? base.fig8_duration_ms / 1000) * 1000,
+    failover_repeats: num(s('failover-repeats'), 'failover-repeats', 1) ?? base.failover_repeats,
   };
+}
+
+function ensembleSize(v: string | undefined): number {
+  const n = num(v, 'ensemble', 1) ?? 1;
+  if (!(n === 1 || (Number.isInteger(n) && n >= 3 && n <= 9 && n % 2 === 1))) throw new Error(`--ensemble ${v}: 1 (standalone) or an odd 3..9`);
+  return n;
 }
 
 export function parseRunArgs(argv: readonly string[]): RunnerOptions {
@@ -92,11 +104,14 @@ export function parseRunArgs(argv: readonly string[]): RunnerOptions {
       warmup: { type: 'string' }, 'server-warmup': { type: 'string' }, repeats: { type: 'string' }, threads: { type: 'string' }, 'heap-mb': { type: 'string' },
       'read-workers': { type: 'string' }, 'value-bytes': { type: 'string' }, keys: { type: 'string' },
       'waitfree-config': { type: 'string', multiple: true }, 'zookeeper-config': { type: 'string', multiple: true },
-      ensemble: { type: 'string' }, out: { type: 'string' }, 'data-root': { type: 'string' }, record: { type: 'boolean' },
+      ensemble: { type: 'string' }, 'fig8-duration': { type: 'string' }, 'failover-repeats': { type: 'string' }, out: { type: 'string' }, 'data-root': { type: 'string' }, record: { type: 'boolean' },
       seed: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) throw new Error(RUN_USAGE);
+  const asked = list(v.workloads) ?? [];
+  const needs_ensemble = ENSEMBLE_ONLY.filter((w) => asked.includes(w));
+  if (needs_ensemble.length > 0 && ensembleSize(v.ensemble) < 3) throw new Error(`--workloads ${needs_ensemble.join(',')}: kills replicas, needs --ensemble 3 or more`);
   const notes: string[] = [];
   const fsync_default: FsyncPolicy = waitfreeFsyncKey() === null ? 'none' : 'always';
   const fsync = (v.fsync ?? fsync_default) as FsyncPolicy;
@@ -112,7 +127,7 @@ export function parseRunArgs(argv: readonly string[]): RunnerOptions {
     workloads: parseWorkloads(list(v.workloads)),
     scale: scaleWith(v.full ? FULL : SHORT, v),
     systems: system_ids.map((id) => parseSystem(id, fsync)),
-    ensemble: num(v.ensemble, 'ensemble', 1) ?? 1,
+    ensemble: ensembleSize(v.ensemble),
     loadgen_threads: num(v.threads, 'threads', 1) ?? Math.min(2, availableParallelism()),
     heap_mb: num(v['heap-mb'], 'heap-mb', 64) ?? 1024,
     read_workers: num(v['read-workers'], 'read-workers', 1),
@@ -136,6 +151,6 @@ export async function runMain(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const rec = await runBenchmarks(o);
-  process.stdout.write(`wrote ${o.out_dir}/ (summary-*.md, CSV, SVG, run-*.json)${o.record ? ' and BENCHMARKS.md' : ''}; ${rec.runs.length} points measured\n`);
+  process.stdout.write(`wrote ${o.out_dir}/ (summary-*.md, CSV, SVG, run-*.json)${o.record ? ' and BENCHMARKS.md' : ''}; ${rec.runs.length} points measured${(rec.failover ?? []).length > 0 ? `, ${rec.failover!.length} failovers` : ''}\n`);
   return 0;
 }

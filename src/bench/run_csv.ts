@@ -2,6 +2,7 @@
 
 import { toCsv, type CsvValue } from './csv.js';
 import { cores } from './load_result.js';
+import type { FailoverSample } from './failover_run.js';
 import type { PointRun } from './run_record.js';
 import type { WorkloadName } from './workloads.js';
 
@@ -34,4 +35,23 @@ export function timelineCsv(runs: readonly PointRun[], workload: WorkloadName): 
     for (const t of r.result.timeline) rows.push([r.point.label, r.system, r.repeat, t.t_s, t.t_s > r.result.warmup_s ? 'measure' : 'warmup', t.ops_per_s, t.p99_us]);
   }
   return toCsv(['point', 'system', 'repeat', 't_s', 'phase', 'ops_per_s', 'p99_us_max_thread'], rows);
+}
+
+/** Figure 8: one row per system, repeat and bucket (completions by completion time). */
+export function bucketsCsv(runs: readonly PointRun[], workload: WorkloadName): string {
+  const rows: CsvValue[][] = [];
+  for (const r of runs) {
+    const b = r.result.buckets;
+    if (r.workload !== workload || b === undefined || b === null) continue;
+    for (let i = 0; i < b.reads.length; i++) {
+      const t_s = (i * b.bucket_ms) / 1000;
+      rows.push([r.system, r.repeat, t_s, ((b.reads[i]! + b.writes[i]!) * 1000) / b.bucket_ms, b.reads[i]!, b.writes[i]!, b.errors[i]!]);
+    }
+  }
+  return toCsv(['system', 'repeat', 't_s', 'ops_per_s', 'reads', 'writes', 'errors'], rows);
+}
+
+export function failoverCsv(samples: readonly FailoverSample[]): string {
+  const rows: CsvValue[][] = samples.map((f) => [f.system, f.timing, f.tick_ms, f.repeat, f.killed_sid, f.new_leader_sid, f.failover_ms, f.last_commit_before_ms, f.writes_per_s_before]);
+  return toCsv(['system', 'timing', 'tick_ms', 'repeat', 'killed_sid', 'new_leader_sid', 'failover_ms', 'last_commit_before_ms', 'writes_per_s_before'], rows);
 }

@@ -1,6 +1,8 @@
 // What a benchmark run produced, as one JSON-able record: the command, the machine, each
 // system's configuration, and every measured point (all repeats).
 
+import type { FailoverSample } from './failover_run.js';
+import type { TimelineEvent } from './failure_timeline.js';
 import type { LoadResult } from './load_result.js';
 import type { MachineFacts } from './machine.js';
 import type { PointSpec, Scale, WorkloadName } from './workloads.js';
@@ -22,6 +24,8 @@ export interface PointRun {
   readonly system: string;
   readonly repeat: number;
   readonly result: LoadResult;
+  /** Figure 8: the failures injected during the point. */
+  readonly events?: readonly TimelineEvent[];
 }
 
 export interface RunRecord {
@@ -34,6 +38,8 @@ export interface RunRecord {
   readonly runs: PointRun[];
   readonly notes: string[];
   readonly finished: string;
+  /** The failover workload's repeats (absent in older records). */
+  readonly failover?: FailoverSample[];
 }
 
 /** The run of the median throughput among repeats of one (workload, point, system). */

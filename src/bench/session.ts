@@ -75,7 +75,10 @@ export class BenchSession {
         reject(e);
       };
       const timer = setTimeout(() => fail(new SessionError(`handshake with ${endpoint.host}:${endpoint.port} timed out`)), connect_timeout_ms);
+      // A server that is not serving (an ensemble member without a leader) closes at once.
+      const closed = (): void => fail(new SessionError(`${endpoint.host}:${endpoint.port} closed the connection during the handshake`));
       socket.once('error', fail);
+      socket.once('close', closed);
       socket.once('connect', () => socket.write(connectFrame(session_timeout_ms)));
       const onData = (chunk: Buffer): void => {
         let reply: Uint8Array | null = null;
@@ -85,6 +88,7 @@ export class BenchSession {
         clearTimeout(timer);
         socket.off('data', onData);
         socket.off('error', fail);
+        socket.off('close', closed);
         const resp = decodeConnectResponse(reply);
         if (resp.timeOut <= 0) return fail(new SessionError('server refused the session (timeOut 0)'));
         resolve(new BenchSession(socket, resp.sessionId, resp.timeOut).attach());
@@ -189,6 +193,11 @@ export class BenchSession {
   private stopTimers(): void {
     if (this.ping_timer !== null) clearInterval(this.ping_timer);
     this.ping_timer = null;
+  }
+
+  /** Drops the connection at once (a client giving up on a server that does not answer); idempotent. */
+  abort(reason: string): void {
+    this.fail(new SessionError(reason));
   }
 
   /** Sends closeSession and waits (bounded) for the server to answer or hang up. */

@@ -24,6 +24,15 @@ export interface ChartSpec {
   readonly x_log?: boolean;
   readonly width?: number;
   readonly height?: number;
+  /** Vertical dashed lines at these x values, labelled (Figure 8's failures). */
+  readonly marks?: readonly Mark[];
+  /** Draw a marker at every point (default true; off for long time series). */
+  readonly point_markers?: boolean;
+}
+
+export interface Mark {
+  readonly x: number;
+  readonly label: string;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
@@ -137,14 +146,27 @@ function axes(spec: ChartSpec, xs: Scale, ys: Scale, width: number, height: numb
   return out;
 }
 
-function seriesSvg(s: Series, index: number, xs: Scale, ys: Scale): string[] {
+/** Labels alternate between two rows so neighbouring marks do not overwrite each other. */
+function marksSvg(marks: readonly Mark[], xs: Scale, height: number): string[] {
+  const bottom = height - MARGIN.bottom;
+  return marks.flatMap((m, i) => {
+    const x = xs.map(m.x).toFixed(1);
+    const y = MARGIN.top + 12 + (i % 2) * 14;
+    return [
+      `<line x1="${x}" y1="${MARGIN.top}" x2="${x}" y2="${bottom}" stroke="#555" stroke-dasharray="3 3"/>`,
+      `<text x="${(Number(x) + 3).toFixed(1)}" y="${y}" font-size="10" fill="#333">${escapeXml(m.label)}</text>`,
+    ];
+  });
+}
+
+function seriesSvg(s: Series, index: number, xs: Scale, ys: Scale, point_markers = true): string[] {
   const i = s.style ?? index;
   const color = PALETTE[i % PALETTE.length]!;
   const dash = s.dashed === true ? ' stroke-dasharray="6 4"' : '';
   const pts = [...s.points].filter((p) => Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
   const coords = pts.map((p) => `${xs.map(p.x).toFixed(1)},${ys.map(p.y).toFixed(1)}`);
   const out = [`<polyline data-series="${escapeXml(s.name)}" points="${coords.join(' ')}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`];
-  for (const p of pts) out.push(marker(MARKERS[i % MARKERS.length]!, xs.map(p.x), ys.map(p.y), color));
+  if (point_markers) for (const p of pts) out.push(marker(MARKERS[i % MARKERS.length]!, xs.map(p.x), ys.map(p.y), color));
   return out;
 }
 
@@ -173,7 +195,8 @@ export function lineChartSvg(spec: ChartSpec): string {
     `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(spec.title)}</text>`,
     spec.subtitle === undefined ? '' : `<text x="${width / 2}" y="40" text-anchor="middle" font-size="11" fill="#555">${escapeXml(spec.subtitle)}</text>`,
     ...axes(spec, xs, ys, width, height),
-    ...spec.series.flatMap((s, i) => seriesSvg(s, i, xs, ys)),
+    ...marksSvg(spec.marks ?? [], xs, height),
+    ...spec.series.flatMap((s, i) => seriesSvg(s, i, xs, ys, spec.point_markers ?? true)),
     ...legend(spec.series, width),
   ];
   return [

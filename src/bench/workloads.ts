@@ -4,7 +4,9 @@
 
 import type { ClientPlan, LoopMode } from './client_loop.js';
 
-export const WORKLOADS = ['fig5', 'table1', 'table2', 'batching', 'latency'] as const;
+export const WORKLOADS = ['fig5', 'table1', 'table2', 'batching', 'latency', 'fig8', 'failover'] as const;
+/** Workloads that kill replicas: they need an ensemble (--ensemble 3 or more). */
+export const ENSEMBLE_ONLY: readonly WorkloadName[] = ['fig8', 'failover'];
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 export interface Scale {
@@ -27,6 +29,12 @@ export interface Scale {
   readonly latency_fractions: readonly number[];
   readonly latency_read_pct: number;
   readonly latency_clients: number;
+  /** Figure 8: one run of this length with the failure script (failure_timeline.ts). */
+  readonly fig8_duration_ms: number;
+  readonly fig8_read_pct: number;
+  readonly fig8_bucket_ms: number;
+  /** Leader kills per system and quorum timing. */
+  readonly failover_repeats: number;
 }
 
 export const SHORT: Scale = {
@@ -44,6 +52,10 @@ export const SHORT: Scale = {
   latency_fractions: [0.2, 0.5, 0.8, 0.95],
   latency_read_pct: 90,
   latency_clients: 32,
+  fig8_duration_ms: 30_000,
+  fig8_read_pct: 70,
+  fig8_bucket_ms: 100,
+  failover_repeats: 5,
 };
 
 export const FULL: Scale = {
@@ -61,6 +73,10 @@ export const FULL: Scale = {
   latency_fractions: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0],
   latency_read_pct: 90,
   latency_clients: 50,
+  fig8_duration_ms: 40_000,
+  fig8_read_pct: 70,
+  fig8_bucket_ms: 100,
+  failover_repeats: 10,
 };
 
 export interface PointSpec {
@@ -86,7 +102,21 @@ export const WORKLOAD_SPECS: Record<WorkloadName, WorkloadSpec> = {
   table2: { name: 'table2', title: 'Create latency benchmark (paper Table 2)', x_label: 'workers', paper: 'each worker: synchronous create (1 KiB) then asynchronous delete, 1/10/20 workers; creates/s' },
   batching: { name: 'batching', title: 'Write throughput vs requests in flight', x_label: 'requests in flight (clients x outstanding)', paper: 'not in the paper: how pipelining feeds the server batches (group commit)' },
   latency: { name: 'latency', title: 'Latency vs offered load (open loop)', x_label: 'offered load (ops/s)', paper: 'not in the paper: fixed-rate load, latency from the scheduled send time' },
+  fig8: {
+    name: 'fig8', title: 'Throughput upon failures (paper Figure 8)', x_label: 'time (s)',
+    paper: '5 servers, 30% writes, saturated; followers and the leader killed and restarted; "less than 200ms to elect a new leader"',
+  },
+  failover: {
+    name: 'failover', title: 'Failover time: leader SIGKILL to the first committed write', x_label: 'quorum timing',
+    paper: 'not measured as such in the paper (Figure 8 shows no zero-throughput 6 s sample; "less than 200ms to elect a new leader")',
+  },
 };
+
+/** Quorum timings of the failover workload: ZooKeeper's sample defaults, and tight ones. */
+export const FAILOVER_TIMINGS: readonly { readonly name: string; readonly tick_ms: number; readonly init_limit: number; readonly sync_limit: number }[] = [
+  { name: 'default (tickTime 2000, initLimit 10, syncLimit 5)', tick_ms: 2000, init_limit: 10, sync_limit: 5 },
+  { name: 'tight (tickTime 200, initLimit 10, syncLimit 5)', tick_ms: 200, init_limit: 10, sync_limit: 5 },
+];
 
 export interface PlanDefaults {
   readonly value_bytes: number;
@@ -112,6 +142,11 @@ export function batchingPoints(s: Scale, d: PlanDefaults): PointSpec[] {
     clients: s.batching_clients,
     plan: plan('closed', 0, o, d),
   }));
+}
+
+/** Figure 8's load: the saturation settings at the paper's 70% reads, clients reconnecting. */
+export function fig8Point(s: Scale, d: PlanDefaults): PointSpec {
+  return { label: `reads ${s.fig8_read_pct}%, failures`, x: s.fig8_read_pct, clients: s.clients, plan: plan('closed', s.fig8_read_pct, s.outstanding, d) };
 }
 
 /** Unmeasured load on a fresh server: half reads, half writes, the saturation settings. */
