@@ -210,7 +210,7 @@ function exitText(c: Child): string {
   return p.signalCode !== null ? `signal ${p.signalCode}` : `code ${p.exitCode ?? 'unknown'}`;
 }
 
-/** Runs until a signal (exit 0) or until a child exits on its own (exit 1). */
+/** Runs until a signal (exit 0) or until every child has exited on its own (exit 1). */
 async function supervise(layout: EnsembleLayout, deps: EnsembleDeps): Promise<number> {
   let stopping = false;
   let finish!: (code: number) => void;
@@ -233,10 +233,17 @@ async function supervise(layout: EnsembleLayout, deps: EnsembleDeps): Promise<nu
   for (const m of layout.members) {
     const c = startChild(m, deps);
     children.push(c);
+    // A member that dies (a crash, or a kill -9 to try failover) leaves the others running, as
+    // in a real ensemble; it can be started again by hand on its files. Only when every member
+    // is gone does the command end (exit 1).
     void c.exited.then(() => {
       if (stopping) return;
-      deps.stderr(`waitfree ensemble: ${m.name} (server.${m.sid}, pid ${c.process.pid ?? 'none'}) exited unexpectedly (${exitText(c)}); stopping the others\n`);
-      stop(EXIT_FAILURE);
+      const live = children.filter(alive).length;
+      deps.stderr(
+        `waitfree ensemble: ${m.name} (server.${m.sid}, pid ${c.process.pid ?? 'none'}) exited (${exitText(c)}); ` +
+          `${live} of ${children.length} members still run. Start it again with: waitfree server --config ${m.cfg_path}\n`,
+      );
+      if (live === 0) stop(EXIT_FAILURE);
     });
   }
   const pids = children.map((c) => `${c.member.name}=${c.process.pid ?? 'none'}`).join(' ');

@@ -86,7 +86,10 @@ function keysSection(): string {
 }
 
 function ensembleSection(): string {
-  const lines = ['Options of `waitfree ensemble` (a local ensemble on 127.0.0.1, one server process per member):'];
+  const lines = [
+    'Options of `waitfree ensemble` (a local ensemble on 127.0.0.1, one server process per member; Ctrl-C stops',
+    'them all; a member that dies leaves the others running, and its restart command is printed):',
+  ];
   lines.push(flagLine('--replicas', 'N', 'Participants (voters), 1 or more (default 3).'));
   lines.push(flagLine('--observers', 'N', `Observers (default 0); at most ${ENSEMBLE_MEMBERS_MAX} members in all.`));
   lines.push(flagLine('--base-port', 'N', 'Member i (0-based) gets client port N+i, quorum port N+1000+2i, election port N+1001+2i, admin port N+2000+i (default 2181).'));

@@ -26,6 +26,7 @@ import type { Origin, Publication } from '../commit/commit_core.js';
 import type { CommitCore } from '../commit/commit_core.js';
 import type { GroupCommit } from '../commit/group_commit.js';
 import type { Id } from '../protocol/types.js';
+import { PROPOSAL_QUEUE_FULL } from '../zab/leader.js';
 import { BufferStats } from '../metrics/buffer_stats.js';
 import { hrNowMs } from '../metrics/clock.js';
 import { ProposalTimes } from '../metrics/proposal_times.js';
@@ -87,6 +88,7 @@ export interface QuorumRole {
  * while its session lasts.
  */
 const PROPOSAL_TIMES_MAX = 1 << 16;
+
 
 /** A forwarded request waiting for its txn to come back committed. */
 interface PendingForward {
@@ -555,8 +557,13 @@ export class QuorumDriver {
 
   private onRejected(txn: Uint8Array, reason: string): void {
     if (this.leading) {
-      // Proposals are only made while serving and within in_flight_max (the worker bounds its
-      // intake): a rejection means the role is being left; leaveService closes every client.
+      // Proposals are only made while serving, and the core's queue holds every txn the
+      // pipeline can have numbered (quorum_setup.ts: pending_max): a rejection while still
+      // leading would leave a numbered txn unproposed and stall every write behind it.
+      if (reason === PROPOSAL_QUEUE_FULL) {
+        throw new Error(`quorum: broken invariant: the leader rejected its own numbered proposal (${reason})`);
+      }
+      // Otherwise the role is being left; leaveService closes every client.
       this.host.log(`quorum: proposal rejected (${reason})`);
       return;
     }

@@ -40,7 +40,11 @@ export function zabConfigFor(config: ServerConfig, ensemble: EnsembleConfig): Za
       notify_ticks_max: ticks(NOTIFY_INTERVAL_MS_MAX),
     },
     in_flight_max: config.zab_in_flight_max,
-    pending_max: config.zab_in_flight_max,
+    // The leader's queue behind the in-flight window must take every txn the pipeline already
+    // numbered: its own intake is bounded by zab_in_flight_max (the commit worker's quorumRoom),
+    // and each learner forwards at most zab_in_flight_max writes at once (its forward_room), so
+    // this bound is never reached; a rejection would leave a numbered txn unproposed.
+    pending_max: config.zab_in_flight_max * ensemble.members.length,
   };
 }
 

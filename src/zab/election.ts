@@ -8,7 +8,9 @@
 //
 // A replica concludes when either
 // - a quorum of voters in the current round agrees with its vote, and no better vote arrives
-//   within finalize_ticks (ZooKeeper's finalizeWait); or
+//   within finalize_ticks (ZooKeeper's finalizeWait) — or at once when every voter it can reach
+//   has voted so (no better vote can still come: the others' connections are known down, e.g.
+//   the dead leader's; waiting would only add finalizeWait to every failover); or
 // - a quorum of voters report FOLLOWING/LEADING for the same leader and that leader itself
 //   reports LEADING (a replica that joins late learns the established leader this way).
 //
@@ -104,6 +106,8 @@ export class Election {
   private readonly outofelection = new Map<number, Seen>();
   /** Tick at which we decide if no better vote came; null when not finalizing. */
   private finalize_at: number | null = null;
+  /** Voters whose connection reset and who sent nothing since (kept across rounds). */
+  private readonly down = new Set<number>();
   private notify_interval = 0;
   private next_notify_at = 0;
 
@@ -180,6 +184,16 @@ export class Election {
     this.vote = { ...this.vote, peer_epoch: epoch };
   }
 
+  /** The connection with `sid` reset: it cannot vote until it sends something again. */
+  peerDown(sid: number): void {
+    if (sid !== this.self) this.down.add(sid);
+  }
+
+  /** A message arrived from `sid`: it is reachable. */
+  peerUp(sid: number): void {
+    this.down.delete(sid);
+  }
+
   /** The re-send interval now in force (for tests and `zabstate`). */
   get notify_interval_ticks(): number {
     return this.notify_interval;
@@ -250,8 +264,19 @@ export class Election {
       this.finalize_at = null;
       return;
     }
-    if (this.cfg.finalize_ticks === 0) this.decide(this.vote, this.logicalclock, out);
+    if (this.cfg.finalize_ticks === 0 || this.everyReachableVoterAgrees()) this.decide(this.vote, this.logicalclock, out);
     else if (this.finalize_at === null) this.finalize_at = now + this.cfg.finalize_ticks;
+  }
+
+  /** Every voter but those known down has a vote of this round equal to ours. */
+  private everyReachableVoterAgrees(): boolean {
+    const mine: Seen = { vote: this.vote, election_epoch: this.logicalclock, state: 'LOOKING' };
+    for (const sid of this.qv.voters) {
+      if (sid === this.self || this.down.has(sid)) continue;
+      const s = this.recvset.get(sid);
+      if (s === undefined || !sameVote(s, mine)) return false;
+    }
+    return true;
   }
 
   /** Adopts `v` and announces it; a changed vote cancels a pending finalize. */

@@ -23,6 +23,9 @@ import type { QuorumVerifier } from './quorum.js';
 import { planSync, type SyncPlan } from './sync_plan.js';
 import { compareZxid, nextZxid, zxidLe, zxidLt, zxidMin, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
 
+/** write_rejected's reason for a proposal past pending_max. */
+export const PROPOSAL_QUEUE_FULL = 'proposal queue full';
+
 export type HandlerStage = 'info' | 'leaderinfo' | 'epoch_acked' | 'snapshot' | 'newleader' | 'synced';
 
 export interface LearnerHandler {
@@ -138,7 +141,7 @@ export class Leader {
   /** A write to broadcast. Queued behind in_flight_max; rejected past pending_max. */
   propose(txn: Uint8Array): void {
     if (this.phase !== 'broadcast') return this.ctx.emit({ type: 'write_rejected', txn, reason: 'leader not established' });
-    if (this.pending.length >= this.cfg.pending_max) return this.ctx.emit({ type: 'write_rejected', txn, reason: 'proposal queue full' });
+    if (this.pending.length >= this.cfg.pending_max) return this.ctx.emit({ type: 'write_rejected', txn, reason: PROPOSAL_QUEUE_FULL });
     this.pending.push(txn);
     this.drainPending();
   }

@@ -255,6 +255,7 @@ export class ZabCore implements CoreContext {
         this.leader?.onSnapshotReady(ev.peer, ev.zxid, ev.snapshot);
         return;
       case 'peer_reset':
+        this.election.peerDown(ev.peer);
         this.leader?.onPeerReset(ev.peer);
         if (this.learner !== null && this.learner.leader === ev.peer) this.stepDown(`connection to leader ${ev.peer} reset`, true);
         return;
@@ -270,6 +271,7 @@ export class ZabCore implements CoreContext {
 
   private onMessage(from: number, msg: PeerMessage): void {
     if (from === this.sid || !this.qv.isMember(from)) return; // the driver should refuse unknown peers
+    this.election.peerUp(from);
     if (msg.type === 'NOTIFICATION') return this.onNotification(from, msg);
     if (this.leader !== null) return this.leader.onMessage(from, msg);
     if (this.learner !== null && from === this.learner.leader) this.learner.onMessage(msg);

@@ -73,19 +73,44 @@ describe('fast leader election', () => {
     expect(voteBeats(v(1), v(4, z(9, 9), 9), qv)).toBe(true); // and any voter beats a vote for one
   });
 
-  it('three voters converge on the best history and decide after the finalize wait', () => {
+  it('three voters converge on the best history; once every voter agrees they decide without the finalize wait', () => {
     const s = new Script(qv3);
     s.start(1, z(1, 5));
     s.start(2, z(1, 7));
     s.start(3, z(1, 6));
     s.deliverAll();
-    expect(s.decided.size).toBe(0); // a quorum agrees, but each waits finalize_ticks for a better vote
-    s.tick(2);
     expect([...s.decided.entries()].sort()).toEqual([
       [1, 2],
       [2, 2],
       [3, 2],
     ]);
+  });
+
+  it('a quorum that agrees waits finalize_ticks while a reachable voter has not voted, and not for one whose connection reset', () => {
+    const waiting = new Script(qv3);
+    waiting.start(1, z(1, 5));
+    waiting.start(2, z(1, 6));
+    waiting.deliverAll(); // 3 is silent but not known down: a better vote may still come
+    expect(waiting.decided.size).toBe(0);
+    waiting.tick(2);
+    expect(waiting.decided.get(1)).toBe(2);
+
+    const failover = new Script(qv3);
+    failover.get(1).peerDown(3); // the old leader's connections reset
+    failover.get(2).peerDown(3);
+    failover.start(1, z(1, 5));
+    failover.start(2, z(1, 6));
+    failover.deliverAll((m) => m.to === 3);
+    expect(failover.decided.get(1)).toBe(2); // no tick: decided as soon as the votes agreed
+    expect(failover.decided.get(2)).toBe(2);
+
+    const back = new Script(qv3);
+    back.get(1).peerDown(3);
+    back.get(1).peerUp(3); // 3 sent something since: it is reachable again
+    back.start(1, z(1, 5));
+    back.start(2, z(1, 6));
+    back.deliverAll((m) => m.to === 3 || m.from === 3);
+    expect(back.decided.get(1)).toBeUndefined();
   });
 
   it('a better vote arriving during the finalize wait changes the outcome', () => {
