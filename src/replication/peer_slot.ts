@@ -6,7 +6,7 @@
 // - at most one of `link` (an open connection) and `dialing` (a TCP connect in progress) is set;
 // - `queue` is empty while `link` is set: once a connection exists every frame goes straight to
 //   its socket (whose own buffer then counts against queue_bytes_max);
-// - `queued_bytes` is the sum of the lengths of `queue`.
+// - `queued_bytes` is the sum of the lengths of every part of every frame in `queue`.
 
 import type { Socket } from 'node:net';
 import { DialBackoff } from './dial_backoff.js';
@@ -36,7 +36,7 @@ export class PeerSlot {
   retry_timer: NodeJS.Timeout | null = null;
   /** Dials have failed since the last connection (so only the first failure is logged). */
   dial_failing = false;
-  queue: Uint8Array[] = [];
+  queue: (readonly Uint8Array[])[] = [];
   queued_bytes = 0;
   sent_msgs = 0;
   recv_msgs = 0;
@@ -58,13 +58,14 @@ export class PeerSlot {
     return `${this.host}:${this.port}`;
   }
 
-  enqueue(frame: Uint8Array): void {
+  /** Queues one frame, given as the parts written one after the other (see encodeMessageParts). */
+  enqueue(frame: readonly Uint8Array[]): void {
     this.queue.push(frame);
-    this.queued_bytes += frame.length;
+    for (const part of frame) this.queued_bytes += part.length;
   }
 
   /** Empties the queue and returns what it held, in order. */
-  takeQueue(): Uint8Array[] {
+  takeQueue(): (readonly Uint8Array[])[] {
     const frames = this.queue;
     this.queue = [];
     this.queued_bytes = 0;

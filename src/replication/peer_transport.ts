@@ -33,7 +33,7 @@
 // costs only that connection. Exceptions from the handlers are the driver's and propagate.
 
 import * as net from 'node:net';
-import { decodeMessage, encodeMessage, FRAME_HEADER_BYTES, ZabDecodeError, type PeerMessage } from '../zab/messages.js';
+import { decodeMessage, encodeMessageParts, FRAME_HEADER_BYTES, ZabDecodeError, type PeerMessage } from '../zab/messages.js';
 import { DialBackoff } from './dial_backoff.js';
 import { encodeHello, HelloReader } from './peer_hello.js';
 import { Link, PeerSlot } from './peer_slot.js';
@@ -87,6 +87,12 @@ const HANDSHAKE_TIMEOUT_MS_DEFAULT = 5000;
 const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
 /** A frame's body length is a u32. */
 const FRAME_BODY_BYTES_LIMIT = 0xffff_ffff;
+
+function frameBytes(frame: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const part of frame) n += part.length;
+  return n;
+}
 
 type ResetReport = 'now' | 'soon' | 'none';
 
@@ -154,8 +160,9 @@ export class PeerTransport {
     if (this.closed) return;
     // Encoded against the u32 limit, then checked against our bound: an invalid message is a bug
     // of the caller (encodeMessage throws), an oversize one only costs this peer's connection.
-    const frame = encodeMessage(msg, FRAME_BODY_BYTES_LIMIT);
-    const body_bytes = frame.length - FRAME_HEADER_BYTES;
+    const frame = encodeMessageParts(msg, FRAME_BODY_BYTES_LIMIT);
+    const frame_bytes = frameBytes(frame);
+    const body_bytes = frame_bytes - FRAME_HEADER_BYTES;
     if (body_bytes > this.opts.frame_bytes_max) {
       this.dropPeer(slot, `${msg.type} of ${body_bytes} B is over frame_bytes_max ${this.opts.frame_bytes_max}; not sent`);
       return;
@@ -164,8 +171,8 @@ export class PeerTransport {
       this.writeFrame(slot, slot.link, frame);
       return;
     }
-    if (slot.queued_bytes > 0 && slot.queued_bytes + frame.length > this.opts.queue_bytes_max) {
-      this.dropPeer(slot, `${slot.queued_bytes} B queued while not connected + ${frame.length} B is over queue_bytes_max ${this.opts.queue_bytes_max}`);
+    if (slot.queued_bytes > 0 && slot.queued_bytes + frame_bytes > this.opts.queue_bytes_max) {
+      this.dropPeer(slot, `${slot.queued_bytes} B queued while not connected + ${frame_bytes} B is over queue_bytes_max ${this.opts.queue_bytes_max}`);
       return;
     }
     slot.enqueue(frame);
@@ -360,12 +367,13 @@ export class PeerTransport {
     return link.open && !this.closed;
   }
 
-  /** Writes one frame, unless the unsent bytes would pass queue_bytes_max (then resets). */
-  private writeFrame(slot: PeerSlot, link: Link, frame: Uint8Array): void {
+  /** Writes one frame (its parts in order), unless the unsent bytes would pass queue_bytes_max (then resets). */
+  private writeFrame(slot: PeerSlot, link: Link, frame: readonly Uint8Array[]): void {
     const socket = link.socket;
     const unsent = socket.writableLength;
-    if (unsent > 0 && unsent + frame.length > this.opts.queue_bytes_max) {
-      this.closeLink(slot, link, `${unsent} B unsent + ${frame.length} B is over queue_bytes_max ${this.opts.queue_bytes_max} (peer not reading)`, 'soon');
+    const frame_bytes = frameBytes(frame);
+    if (unsent > 0 && unsent + frame_bytes > this.opts.queue_bytes_max) {
+      this.closeLink(slot, link, `${unsent} B unsent + ${frame_bytes} B is over queue_bytes_max ${this.opts.queue_bytes_max} (peer not reading)`, 'soon');
       return;
     }
     if (!link.corked) {
@@ -377,7 +385,7 @@ export class PeerTransport {
         socket.uncork();
       });
     }
-    socket.write(frame);
+    for (const part of frame) socket.write(part);
     slot.sent_msgs += 1;
   }
 

@@ -359,6 +359,26 @@ export function encodeMessage(m: PeerMessage, frame_bytes_max: number = FRAME_BY
   return w.bytes;
 }
 
+/**
+ * The same frame as encodeMessage, as parts to write one after the other: a SNAP's snapshot
+ * (hundreds of MB for a large tree) is written from the caller's buffer instead of being copied
+ * into a new frame. Every other message is one part.
+ */
+export function encodeMessageParts(m: PeerMessage, frame_bytes_max: number = FRAME_BYTES_MAX_DEFAULT): Uint8Array[] {
+  if (m.type !== 'SNAP') return [encodeMessage(m, frame_bytes_max)];
+  const problem = messageProblem(m);
+  if (problem !== null) throw new Error(`encodeMessage: invalid ${m.type}: ${problem}`);
+  const body = bodyBytes(m);
+  if (body > frame_bytes_max) throw new Error(`encodeMessage: ${m.type} body ${body} B > frame_bytes_max ${frame_bytes_max}`);
+  const w = new Writer(new Uint8Array(FRAME_HEADER_BYTES + body - m.snapshot.length));
+  w.u32(body);
+  w.u8(PACKET_CODE[m.type]);
+  w.zxid(m.zxid);
+  w.u32(m.snapshot.length);
+  if (w.at !== w.bytes.length) throw new Error(`encodeMessageParts: SNAP head wrote ${w.at} of ${w.bytes.length} B`);
+  return [w.bytes, m.snapshot];
+}
+
 // ---- decoder -------------------------------------------------------------------------
 
 class Reader {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeMessage,
   encodeMessage,
+  encodeMessageParts,
   frameLength,
   PACKET_CODE,
   ZabDecodeError,
@@ -103,5 +104,16 @@ describe('peer messages: binary codec', () => {
       }),
       bounded({ numRuns: 1000 }),
     );
+  });
+
+  it('a SNAP encodes as parts (head, then the snapshot buffer itself, not a copy) that make the same frame', () => {
+    const snapshot = new Uint8Array(100_000).map((_, i) => i & 0xff);
+    const msg: PeerMessage = { type: 'SNAP', zxid: { epoch: 3, counter: 77 }, snapshot };
+    const parts = encodeMessageParts(msg);
+    expect(parts).toHaveLength(2);
+    expect(parts[1]).toBe(snapshot);
+    expect(Buffer.concat(parts)).toEqual(Buffer.from(encodeMessage(msg)));
+    const ping: PeerMessage = { type: 'PING', data: new Uint8Array(3) };
+    expect(encodeMessageParts(ping)).toEqual([encodeMessage(ping)]);
   });
 });
