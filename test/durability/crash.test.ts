@@ -166,9 +166,11 @@ describe('crash recovery under load (SIGKILL at random moments)', () => {
       await verify(last, ledger, seed);
       last.destroy();
       expect(ledger.acked_creates.size, 'the load did acknowledge writes').toBeGreaterThan(ROUNDS * 10);
-      // Autopurge kept the newest 3 snapshots and only the log they need.
+      // Autopurge kept the newest 3 snapshots and only the log they need; a 4th may be there when
+      // a kill came between writing a snapshot and the purge that follows it (the next snapshot
+      // purges it).
       const listing = listDataDir(data_dir);
-      expect(listing.snapshots.length).toBeLessThanOrEqual(3);
+      expect(listing.snapshots.length).toBeLessThanOrEqual(4);
       expect(listing.segments[0].zxid).toBeLessThanOrEqual(listing.snapshots[0].zxid + 1);
       // Snapshots were taken under load and the last start used one.
       expect(server.output()).toMatch(/recovered zxid 0x[0-9a-f]+ from snapshot 0x[0-9a-f]+ \+ \d+ logged txns/);

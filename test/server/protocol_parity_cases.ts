@@ -427,13 +427,17 @@ const pingsInOrder: ParityCase = {
 };
 
 const nothingAfterCloseSession: ParityCase = {
-  name: 'requests sent behind a closeSession are not answered: its reply, then the close',
+  name: 'requests sent behind a closeSession are not served: its reply, then the close',
   async run(port) {
     const raw = await rawSession(port);
     try {
       raw.write(Buffer.concat([requestFrame(1, Op.closeSession, null), requestFrame(2, Op.exists, { path: '/', watch: false })]));
       expect(await raw.waitClosed(FRAMES_WAIT_MS), 'the server closes the connection').toBe(true);
-      expect(raw.frames().slice(1).map((f) => [replyHeader(f).xid, replyHeader(f).err])).toEqual([[1, 0]]);
+      const replies = raw.frames().slice(1).map((f) => [replyHeader(f).xid, replyHeader(f).err]);
+      expect(replies[0]).toEqual([1, 0]);
+      // Apache ZooKeeper sometimes answers the request behind the close SESSIONEXPIRED before it
+      // closes (a race in its connection teardown); it never serves it. waitfree answers nothing.
+      expect(replies.slice(1).every(([, err]) => err === Err.SESSIONEXPIRED)).toBe(true);
     } finally {
       raw.destroy();
     }
