@@ -99,6 +99,8 @@ export class CommitCore {
   private readonly conn_auth = new Map<number, Id[]>();
   private next_session_id: bigint;
   private next_reap_ms: number;
+  /** tick() deferred expiry until then (touches were waiting unread); see tick(). */
+  private expiry_deferred_until_ms = 0;
   /** Publications not yet taken by the worker. */
   private outbox: Publication[] = [];
 
@@ -328,10 +330,17 @@ export class CommitCore {
   }
 
   /** Expires sessions and reaps containers / TTL nodes that are due (the txn creator only). */
-  tick(): void {
+  /**
+   * Expires sessions and runs the reaper. `touches_unread`: the worker has input it cannot take
+   * yet (the pipeline is full: a slow disk, a quorum slow to ACK), and session touches may wait
+   * behind it in the same ring; expiry waits until they are read, so a client that keeps pinging
+   * is never expired because our own pipeline stalled (ZooKeeper touches a session on receipt).
+   */
+  tick(touches_unread = false): void {
     if (this.role !== 'creator') return;
     const now = this.env.now_ms();
-    for (const session_id of this.sessions.expire(now)) this.expireSession(session_id);
+    if (touches_unread) this.expiry_deferred_until_ms = now + this.options.tick_ms;
+    else for (const session_id of this.sessions.expire(now)) this.expireSession(session_id);
     if (now >= this.next_reap_ms) {
       this.next_reap_ms = now + this.options.reap_interval_ms;
       if (this.read_only !== null) return;
@@ -356,7 +365,9 @@ export class CommitCore {
   /** When tick() next has work: the earliest session bucket or reaper run. */
   next_tick_ms(): number {
     if (this.role !== 'creator') return this.env.now_ms() + this.options.tick_ms;
-    const e = this.sessions.next_expiry_ms();
+    const due = this.sessions.next_expiry_ms();
+    // A deferred expiry is looked at again a tick later, not at once (the worker would spin).
+    const e = due === null ? null : Math.max(due, this.expiry_deferred_until_ms);
     return e === null ? this.next_reap_ms : Math.min(e, this.next_reap_ms);
   }
 

@@ -245,7 +245,7 @@ class CommitWorker implements QuorumHost {
         this.read_only_mode?.step(this.quorum.role, Date.now());
       }
       const frames = this.stream.blocked ? 0 : this.pollInputs(); // reads only what group commit has room for
-      if (Date.now() >= this.core.next_tick_ms()) this.core.tick();
+      if (Date.now() >= this.core.next_tick_ms()) this.core.tick(this.inputsWaiting());
       this.maybeWriteLiveness();
       this.stage();
       this.maybeFlush();
@@ -282,6 +282,11 @@ class CommitWorker implements QuorumHost {
     if (this.flushed !== null) return true;
     if (this.quorum?.hasWork()) return true;
     return this.pollRoom() > 0 && this.inputs.some((r) => r.hasData());
+  }
+
+  /** Frames wait in the input rings that the pipeline has no room to take. */
+  private inputsWaiting(): boolean {
+    return this.pollRoom() === 0 && this.inputs.some((r) => r.hasData());
   }
 
   private pollRoom(): number {
