@@ -33,6 +33,9 @@ import { prepRequest, type WriteRequest } from '../tree/prep.js';
 import { prepReap } from '../tree/reaper.js';
 import type { Txn, TxnOp } from '../tree/txn.js';
 
+/** Longest time session expiry waits for touches stuck behind a full pipeline (see tick()). */
+export const EXPIRY_DEFERRAL_MS_MAX = 60_000;
+
 /** Where a reply goes: the shard that owns the connection, the connection, the request's xid. */
 export interface Origin {
   shard: number;
@@ -101,6 +104,8 @@ export class CommitCore {
   private next_reap_ms: number;
   /** tick() deferred expiry until then (touches were waiting unread); see tick(). */
   private expiry_deferred_until_ms = 0;
+  /** Since when touches have been waiting unread at every tick; null while they have not. */
+  private deferral_started_ms: number | null = null;
   /** Publications not yet taken by the worker. */
   private outbox: Publication[] = [];
 
@@ -339,7 +344,12 @@ export class CommitCore {
   tick(touches_unread = false): void {
     if (this.role !== 'creator') return;
     const now = this.env.now_ms();
-    if (touches_unread) this.expiry_deferred_until_ms = now + this.options.tick_ms;
+    if (touches_unread && this.deferral_started_ms === null) this.deferral_started_ms = now;
+    if (!touches_unread) this.deferral_started_ms = null;
+    // Bounded: under sustained overload input always waits, and dead clients' sessions must still
+    // expire (at most EXPIRY_DEFERRAL_MS_MAX late).
+    const defer = this.deferral_started_ms !== null && now - this.deferral_started_ms < EXPIRY_DEFERRAL_MS_MAX;
+    if (defer) this.expiry_deferred_until_ms = now + this.options.tick_ms;
     else for (const session_id of this.sessions.expire(now)) this.expireSession(session_id);
     if (now >= this.next_reap_ms) {
       this.next_reap_ms = now + this.options.reap_interval_ms;

@@ -2,7 +2,7 @@
 // into. Plus CommitCore's read-only mode and recovered sessions.
 
 import { describe, expect, it } from 'vitest';
-import { CommitCore, type Origin, type Publication } from '../../src/commit/commit_core.js';
+import { CommitCore, EXPIRY_DEFERRAL_MS_MAX, type Origin, type Publication } from '../../src/commit/commit_core.js';
 import { GroupCommit } from '../../src/commit/group_commit.js';
 import { Err } from '../../src/protocol/errors.js';
 import { Op } from '../../src/protocol/opcodes.js';
@@ -161,6 +161,39 @@ describe('commit core: recovered sessions and read-only mode', () => {
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ kind: 'txn', txn: { header: { session_id: 77n, zxid: 3 }, op: { kind: 'closeSession', paths: ['/e'] } } });
     expect(core.tree.has('/e')).toBe(false);
+  });
+
+  it('expiry waits while touches may be stuck behind a full pipeline, but at most EXPIRY_DEFERRAL_MS_MAX', () => {
+    let now = 10_000;
+    const tree = new DataTree();
+    const passwd = new Uint8Array(16).fill(3);
+    tree.apply({ header: { session_id: 77n, cxid: 1, zxid: 1, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 1000, passwd } });
+    const core = new CommitCore(options, { now_ms: () => now }, { tree, sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
+    const expiredAt = (): boolean => core.take().some((p) => p.kind === 'txn' && p.txn.op.kind === 'closeSession');
+    now += 2_000; // past the timeout, but touches wait unread
+    core.tick(true);
+    expect(expiredAt()).toBe(false);
+    expect(core.next_tick_ms()).toBeGreaterThan(now); // looked at again a tick later, not at once
+    now += EXPIRY_DEFERRAL_MS_MAX - 100;
+    core.tick(true);
+    expect(expiredAt()).toBe(false);
+    now += 200; // deferred for longer than the bound: expires even though input still waits
+    core.tick(true);
+    expect(expiredAt()).toBe(true);
+  });
+
+  it('a session past its timeout expires at the first tick with nothing waiting unread', () => {
+    let now = 10_000;
+    const tree = new DataTree();
+    const passwd = new Uint8Array(16).fill(3);
+    tree.apply({ header: { session_id: 77n, cxid: 1, zxid: 1, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 1000, passwd } });
+    const core = new CommitCore(options, { now_ms: () => now }, { tree, sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
+    now += 2_000;
+    core.tick(true);
+    expect(core.take()).toEqual([]);
+    now += 100;
+    core.tick(false);
+    expect(core.take()).toMatchObject([{ kind: 'txn', txn: { op: { kind: 'closeSession' } } }]);
   });
 
   it('read-only: writes get NOTREADONLY without a txn, sync still answers, new sessions are local', () => {
