@@ -75,6 +75,8 @@ class CommitWorker implements QuorumHost {
   private snapshot_waiters: { min_zxid: number; resolve: (s: { zxid: number; path: string }) => void }[] = [];
   private readonly snapshots: Snapshotter;
   private readonly inputs: LinkReader[];
+  /** topology.net_paused_for_ring (written by the net worker). */
+  private readonly net_paused_for_ring: Int32Array;
   private readonly stream: LinkWriter;
   private readonly doorbell: Doorbell;
   private readonly head = new HeadWriter();
@@ -137,6 +139,7 @@ class CommitWorker implements QuorumHost {
       recovered.replayed,
     );
     this.inputs = topology.shard_to_commit.map((sab) => new LinkReader(Ring.attachConsumer(sab, 0)));
+    this.net_paused_for_ring = new Int32Array(topology.net_paused_for_ring);
     this.frames_in = this.inputs.map(() => 0);
     const shard_bells = topology.shard_doorbells.map((sab) => new Doorbell(sab));
     this.stream = new LinkWriter(Ring.attachProducer(topology.commit_stream), shard_bells);
@@ -284,9 +287,13 @@ class CommitWorker implements QuorumHost {
     return this.pollRoom() > 0 && this.inputs.some((r) => r.hasData());
   }
 
-  /** Frames wait in the input rings that the pipeline has no room to take. */
+  /** Session touches may be waiting unread: frames wait in the input rings that the pipeline has
+   *  no room to take, or the net worker holds connections paused for a full ring to a shard
+   *  (their pings wait in the kernel). */
   private inputsWaiting(): boolean {
-    return this.pollRoom() === 0 && this.inputs.some((r) => r.hasData());
+    if (this.pollRoom() === 0 && this.inputs.some((r) => r.hasData())) return true;
+    for (let i = 0; i < this.net_paused_for_ring.length; i++) if (Atomics.load(this.net_paused_for_ring, i) > 0) return true;
+    return false;
   }
 
   private pollRoom(): number {

@@ -59,6 +59,8 @@ class NetWorker {
   private readonly to_shard: LinkWriter[];
   /** One per to_shard link: pauses the sockets feeding a full ring, resumes them once it drains. */
   private readonly backpressure: RingBackpressure<NetConn>[];
+  /** topology.net_paused_for_ring: connections held paused per shard (read by the commit worker). */
+  private readonly paused_for_ring: Int32Array;
   private readonly from_shard: LinkReader[];
   private readonly doorbell: Doorbell;
   private readonly head = new HeadWriter();
@@ -83,17 +85,21 @@ class NetWorker {
       (sab, i) => new LinkWriter(Ring.attachProducer(sab), [new Doorbell(topology.shard_doorbells[i])]),
     );
     this.from_shard = topology.shard_to_net.map((sab) => new LinkReader(Ring.attachConsumer(sab, 0)));
+    const paused_for_ring = new Int32Array(topology.net_paused_for_ring);
+    this.paused_for_ring = paused_for_ring;
     this.backpressure = this.to_shard.map(
-      (link) =>
+      (link, shard) =>
         new RingBackpressure<NetConn>(
           link,
           {
             pause: (c) => {
               c.paused_by_ring = true;
+              Atomics.add(paused_for_ring, shard, 1);
               c.socket.pause();
             },
             resume: (c) => {
               c.paused_by_ring = false;
+              Atomics.sub(paused_for_ring, shard, 1);
               if (!c.paused_by_shard && !c.closing) c.socket.resume();
             },
           },
@@ -260,6 +266,7 @@ class NetWorker {
     if (!this.conns.delete(conn.id)) return;
     this.sessionless.delete(conn);
     this.admission.release(conn.ip);
+    if (this.backpressure[conn.shard].isPaused(conn)) Atomics.sub(this.paused_for_ring, conn.shard, 1);
     this.backpressure[conn.shard].forget(conn);
     this.to_shard[conn.shard].send(this.head.begin(NetToShard.CLOSED).u32(conn.id));
     this.to_shard[conn.shard].flush();

@@ -21,6 +21,12 @@ export interface Topology {
   net_doorbell: SharedArrayBuffer;
   commit_doorbell: SharedArrayBuffer;
   shard_doorbells: SharedArrayBuffer[];
+  /**
+   * Int32 per shard, written by the net worker only: connections it holds paused because the
+   * ring to that shard is full. Their pings wait unread in the kernel, so the commit worker does
+   * not expire sessions while any is held (CommitCore.tick).
+   */
+  net_paused_for_ring: SharedArrayBuffer;
   /** One metric block per thread (src/metrics/): lock-free counters, summed when scraped. */
   metrics: MetricsBlocks;
 }
@@ -39,6 +45,7 @@ export function createTopology(config: ServerConfig): Topology {
     net_doorbell: bell(),
     commit_doorbell: bell(),
     shard_doorbells: each(bell),
+    net_paused_for_ring: new SharedArrayBuffer(4 * shards),
     metrics: createMetricsBlocks(shards),
   };
 }

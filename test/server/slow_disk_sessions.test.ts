@@ -9,9 +9,9 @@
 // longer than its 1.5 s timeout while the writer's burst fills the pipeline, and is expired
 // (its connection closed) although it never stopped pinging.
 //
-// Not covered (known): a bystander on the writer's own shard, whose pings wait in the net
-// worker behind the writer's frames when that shard's input ring is full; the shard cannot
-// touch a session it has not heard from. See the notes of issue 10.
+// Two layouts: the bystander on the other shard (its touches wait in that shard's ring to the
+// commit worker), and on the writer's own shard (its pings wait unread in the kernel while the
+// net worker holds its connection paused for that shard's full ring: topology.net_paused_for_ring).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPEN_ACL, connectClient, sleep, startTestServer, type TestServer } from './harness.js';
@@ -25,14 +25,15 @@ const BURST = 8 * BATCH_TXNS_MAX;
 const SESSION_TIMEOUT_MS = 1_500;
 const PING_MS = 300;
 
-describe('sessions under a disk slower than their timeout', () => {
+describe.each([
+  { layout: 'on another shard', read_workers: 2 },
+  { layout: 'on the same shard', read_workers: 1 },
+])('sessions under a disk slower than their timeout, bystander $layout', ({ read_workers }) => {
   let server: TestServer;
 
   beforeAll(async () => {
     server = await startTestServer({
-      // Two shards: the bystander's connection is on the other one, so its pings reach a shard
-      // at once, and its touches wait only in that shard's ring to the commit worker.
-      read_workers: 2,
+      read_workers,
       tick_time_ms: 500,
       min_session_timeout_ms: 1_000,
       ring_net_to_shard_bytes: 4096,
