@@ -8,18 +8,13 @@
 //   read-write server) and serves read-write again: `isro` says "rw".
 //
 // The project's client (src/client) cannot ask for a read-only session, so read-only sessions
-// are opened here with a raw client built on the project's codec.
+// are opened here with the raw test client (WireClient, readOnly: true).
 
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fourLetter } from '../../src/check/four_letter.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
-import { decodeConnectResponse, encodeConnectRequest } from '../../src/protocol/connect.js';
 import { Err } from '../../src/protocol/errors.js';
-import { JuteReader, JuteWriter } from '../../src/protocol/jute.js';
-import { decodeReply, encodeRequest, opBodies, type OpCode, type RequestInput } from '../../src/protocol/messages.js';
 import { Op } from '../../src/protocol/opcodes.js';
-import { recordCodec } from '../../src/protocol/records.js';
 import type { ConnectResponse } from '../../src/protocol/types.js';
 import { startEnsemble, type Ensemble } from '../support/ensemble.js';
 import { modeOf, serving } from '../support/ensemble_roles.js';
@@ -31,128 +26,11 @@ const REPLY_TIMEOUT_MS = 10_000;
 /** Only srvr whitelisted: ZooKeeper whitelists isro by itself when readonlymode.enabled. */
 const CFG = ['readonlymode.enabled=true', '4lw.commands.whitelist=srvr'];
 
-interface Reply {
-  xid: number;
-  zxid: number;
-  err: number;
-  body: unknown;
-}
-
-/**
- * A minimal client that sends the ConnectRequest's readOnly byte as true (WireClient always sends
- * false). Replies are matched to requests in send order; no pings, no reconnects.
- */
-class ReadOnlyWireClient {
-  private buf: Buffer = Buffer.alloc(0);
-  private handshake: ((r: ConnectResponse | null) => void) | null = null;
-  private readonly pending: { xid: number; expected: ReturnType<typeof opBodies>; resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
-  private next_xid = 1;
-  private closed_ = false;
-  private readonly closed_waiters: (() => void)[] = [];
-
-  private constructor(private readonly sock: net.Socket) {
-    sock.on('data', (b: Buffer) => this.onData(b));
-    sock.on('close', () => this.onClose());
-    sock.on('error', () => undefined); // 'close' follows
-  }
-
-  /** Connects and asks for a session (readOnly = true); response null: closed without one. */
-  static async connect(port: number): Promise<{ client: ReadOnlyWireClient; response: ConnectResponse | null }> {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => {
-      sock.once('connect', resolve);
-      sock.once('error', reject);
-    });
-    const client = new ReadOnlyWireClient(sock);
-    const w = new JuteWriter();
-    encodeConnectRequest({ protocolVersion: 0, lastZxidSeen: 0, timeOut: 30_000, sessionId: 0n, passwd: new Uint8Array(16), readOnly: true }, w);
-    const response = await new Promise<ConnectResponse | null>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ConnectResponse in ${REPLY_TIMEOUT_MS} ms`)), REPLY_TIMEOUT_MS);
-      client.handshake = (r) => {
-        clearTimeout(timer);
-        resolve(r);
-      };
-      sock.write(w.toBytes());
-    });
-    return { client, response };
-  }
-
-  get closed(): boolean {
-    return this.closed_;
-  }
-
-  request<C extends OpCode>(type: C, body: RequestInput<C>): Promise<Reply> {
-    const xid = this.next_xid++;
-    const w = new JuteWriter();
-    encodeRequest(xid, type, body, w);
-    return new Promise((resolve, reject) => {
-      if (this.closed_) return reject(new Error('connection closed'));
-      const timer = setTimeout(() => reject(new Error(`xid ${xid}: no reply in ${REPLY_TIMEOUT_MS} ms`)), REPLY_TIMEOUT_MS);
-      this.pending.push({
-        xid,
-        expected: opBodies(type),
-        resolve: (r) => {
-          clearTimeout(timer);
-          resolve(r);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.sock.write(w.toBytes());
-    });
-  }
-
-  /** True once the server closed the connection (false after timeout_ms). */
-  waitClosed(timeout_ms: number): Promise<boolean> {
-    if (this.closed_) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => resolve(false), timeout_ms);
-      this.closed_waiters.push(() => {
-        clearTimeout(t);
-        resolve(true);
-      });
-    });
-  }
-
-  destroy(): void {
-    this.sock.destroy();
-  }
-
-  private onData(b: Buffer): void {
-    this.buf = this.buf.length === 0 ? b : Buffer.concat([this.buf, b]);
-    while (this.buf.length >= 4) {
-      const len = this.buf.readInt32BE(0);
-      if (this.buf.length < 4 + len) break;
-      const payload = new Uint8Array(this.buf.subarray(4, 4 + len));
-      this.buf = this.buf.subarray(4 + len);
-      this.onFrame(payload);
-    }
-  }
-
-  private onFrame(payload: Uint8Array): void {
-    if (this.handshake !== null) {
-      const h = this.handshake;
-      this.handshake = null;
-      return h(decodeConnectResponse(payload));
-    }
-    const header = recordCodec('ReplyHeader').read(new JuteReader(payload));
-    if (header.xid < 0) return; // notifications and pings: none are asked for here
-    const p = this.pending.shift();
-    if (p === undefined || p.xid !== header.xid) throw new Error(`reply xid ${header.xid}, expected ${p?.xid}`);
-    const name = p.expected?.response ?? null;
-    const body = header.err === 0 && name !== null ? decodeReply(payload, name).body : null;
-    p.resolve({ ...header, body });
-  }
-
-  private onClose(): void {
-    this.closed_ = true;
-    if (this.handshake !== null) this.handshake(null);
-    this.handshake = null;
-    for (const p of this.pending.splice(0)) p.reject(new Error('connection closed'));
-    for (const w of this.closed_waiters.splice(0)) w();
-  }
+/** A session that asks for read-only (the ConnectRequest's readOnly byte); response null:
+ *  the server closed the connection without one. */
+async function connectReadOnly(port: number): Promise<{ client: WireClient; response: ConnectResponse | null }> {
+  const { client, outcome } = await WireClient.connect(port, { timeout_ms: 30_000, readOnly: true, handshakeTimeout_ms: REPLY_TIMEOUT_MS });
+  return { client, response: outcome.kind === 'connected' ? outcome.response : null };
 }
 
 async function isro(port: number): Promise<string> {
@@ -205,7 +83,7 @@ describe('read-only mode (readonlymode.enabled) on a 3-replica ensemble', () => 
       await writer.close();
     }
     expect(await isro(port)).toBe('rw');
-    const rw = await ReadOnlyWireClient.connect(port);
+    const rw = await connectReadOnly(port);
     opened.push(rw.client);
     expect(rw.response?.readOnly).toBe(false);
     expect((await rw.client.request(Op.create, { path: '/rw-ok', data: new Uint8Array(0), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], flags: 0 })).err).toBe(0);
@@ -218,7 +96,7 @@ describe('read-only mode (readonlymode.enabled) on a 3-replica ensemble', () => 
     expect(srvr).toContain('READ-ONLY mode; serving only read-only clients');
     expect(srvr).toMatch(/^Mode: read-only$/m);
 
-    const ro = await ReadOnlyWireClient.connect(port);
+    const ro = await connectReadOnly(port);
     opened.push(ro.client);
     expect(ro.response, 'a read-only client gets a session').not.toBeNull();
     expect(ro.response!.readOnly).toBe(true);
@@ -277,7 +155,7 @@ describe('read-only mode (readonlymode.enabled) on a 3-replica ensemble', () => 
     await ens.waitFor((a) => modeOf(a.get(survivor)) === null, SETTLE_MS);
     await new Promise((r) => setTimeout(r, 4_000));
     expect(await isro(port)).toBe('null');
-    const ro = await ReadOnlyWireClient.connect(port);
+    const ro = await connectReadOnly(port);
     opened.push(ro.client);
     expect(ro.response).toBeNull();
   }, TEST_MS);

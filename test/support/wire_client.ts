@@ -35,6 +35,8 @@ export interface ConnectOptions {
   lastZxidSeen?: number;
   /** Send the trailing readOnly byte (true for every client since 3.4). */
   readOnlyByte?: boolean;
+  /** Its value: ask for a session a read-only server may grant (default false). */
+  readOnly?: boolean;
   /** How long to wait for the ConnectResponse. */
   handshakeTimeout_ms?: number;
 }
@@ -97,7 +99,7 @@ export class WireClient {
         timeOut: opts.timeout_ms ?? 30_000,
         sessionId: opts.sessionId ?? 0n,
         passwd: opts.passwd ?? new Uint8Array(16),
-        readOnly: (opts.readOnlyByte ?? true) ? false : null,
+        readOnly: (opts.readOnlyByte ?? true) ? (opts.readOnly ?? false) : null,
       },
       w,
     );
