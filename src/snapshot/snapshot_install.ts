@@ -17,7 +17,6 @@
 // and Zab syncs it again after the restart. After 5 the leftovers of 6 are txns <= Z, which
 // recovery skips (the snapshot covers them).
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listDataDir, SPARE_SEGMENT, snapshotName, snapshotTmpName } from '../log/data_dir.js';
 import type { LogFs } from '../log/log_fs.js';
@@ -28,11 +27,6 @@ export type InstallOptions = CutOptions;
 
 const hex = (zxid: number): string => `0x${zxid.toString(16)}`;
 
-/** A snapshot file's bytes as a plain Uint8Array (what SNAP carries). */
-export function readSnapshotFile(path: string): Uint8Array {
-  const b = readFileSync(path);
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
 
 /**
  * Checks that `bytes` is a whole, undamaged snapshot file at `zxid`: header, every record and the

@@ -40,8 +40,7 @@ import { PeerTransport } from '../replication/peer_transport.js';
 import { EpochFile } from '../log/epoch_file.js';
 import { truncateLogAfter } from '../log/truncate_log.js';
 import { installSnapshot } from '../snapshot/snapshot_install.js';
-import { listDataDir as listDir } from '../log/data_dir.js';
-import { readFileSync } from 'node:fs';
+import { newestSnapshot } from '../log/data_dir.js';
 import { readFile } from 'node:fs/promises';
 import type { Id } from '../protocol/types.js';
 import type { EnsembleConfig } from '../config/ensemble_config.js';
@@ -455,9 +454,8 @@ class CommitWorker implements QuorumHost {
 
   /** The newest snapshot file of committed state at a zxid >= min_zxid, if one exists. */
   private snapshotOnDisk(min_zxid: number): { zxid: number; path: string } | null {
-    const snaps = listDir(this.init.config.data_dir, this.init.config.data_log_dir).snapshots;
-    const best = snaps.filter((f) => f.zxid >= min_zxid && f.zxid <= this.snapshotSafeZxid()).sort((a, b) => b.zxid - a.zxid)[0];
-    return best === undefined ? null : { zxid: best.zxid, path: best.path };
+    const best = newestSnapshot(this.init.config.data_dir, this.snapshotSafeZxid());
+    return best === null || best.zxid < min_zxid ? null : { zxid: best.zxid, path: best.path };
   }
 
   private answerSnapshotWaiters(): void {

@@ -11,12 +11,18 @@ import { NODE_LOG_FS } from '../../src/log/log_fs.js';
 import { LogWriter, type LogTail } from '../../src/log/log_writer.js';
 import { appendRecord, memorySegment, scanSegment, SEGMENT_HEADER_BYTES } from '../../src/log/segment_format.js';
 import { truncateLogAfter } from '../../src/log/truncate_log.js';
-import { installSnapshot, readSnapshotFile } from '../../src/snapshot/snapshot_install.js';
+import { installSnapshot } from '../../src/snapshot/snapshot_install.js';
 import { JuteWriter } from '../../src/protocol/jute.js';
 import { recover, type Recovered } from '../../src/recovery/recovery.js';
 import type { Txn } from '../../src/tree/txn.js';
 import { sessionsAfter, writeLog, writeSnapshotAfter } from '../durability/datadir.js';
 import { faultyFs, fork, hex, history, removeTempDirs, renumber, standaloneNumbering, tempDir, treeOf, zabNumbering } from './zab_fixtures.js';
+
+/** A snapshot file's bytes, as a leader's SNAP carries them. */
+function readSnapshotFile(path: string): Uint8Array {
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
 
 afterEach(removeTempDirs);
 
