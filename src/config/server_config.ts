@@ -4,6 +4,7 @@
 
 import { availableParallelism } from 'node:os';
 import { CAPACITY_BYTES_MAX, CAPACITY_BYTES_MIN, frameBytesMaxFor } from '../ring/layout.js';
+import { ArenaConfigError, ARENA_CONFIG_KEYS, ARENA_DEFAULTS, resolveArenaConfig, type ArenaConfig } from '../store/arena/index.js';
 import { ConfigError } from './config_error.js';
 import type { EnsembleConfig } from './ensemble_config.js';
 import type { BoolType, ConfigValue, DigestType, IntType, ListType, StringType } from './values.js';
@@ -67,6 +68,13 @@ export interface ServerConfig {
   /** Largest watch listing (wchc, wchp, the admin watches commands), in encoded bytes; a longer
    *  one is cut and says so. */
   readonly watch_listing_bytes_max: number;
+  /** The shared data tree (src/store/arena): page size, segment size, how many segments it may
+   *  use (the memory bound), reader slots, published roots kept readable. */
+  readonly tree_page_bytes: number;
+  readonly tree_segment_bytes: number;
+  readonly tree_segments_max: number;
+  readonly tree_reader_slots: number;
+  readonly tree_root_ring: number;
   /** A connection that has not completed its session handshake by then is closed. */
   readonly sessionless_cnxn_timeout_ms: number;
   /** Largest reply sent (a getChildren of 10^5 children, a multiRead of many getData): far above
@@ -329,6 +337,31 @@ const KEYS: KeyTable = {
     type: { kind: 'int', min: 1024, max: 1024 * MiB, bytes: true },
     help: 'Largest watch listing (wchc, wchp, the admin watches and watches_by_path commands), counted as the listed paths\' bytes plus 5 per path and 9 per session id; a longer listing is cut and its answer says so.',
   },
+  tree_page_bytes: {
+    name: ARENA_CONFIG_KEYS.page_bytes, aliases: [], field: 'tree_page_bytes', default: ARENA_DEFAULTS.page_bytes,
+    type: { kind: 'int', min: 1024, max: 32768, bytes: true },
+    help: 'Page size of the shared data tree (a power of two, 1 KiB to 32 KiB).',
+  },
+  tree_segment_bytes: {
+    name: ARENA_CONFIG_KEYS.segment_bytes, aliases: [], field: 'tree_segment_bytes', default: ARENA_DEFAULTS.segment_bytes,
+    type: { kind: 'int', min: 64 * 1024, max: 1024 * MiB, bytes: true },
+    help: 'Size of one shared-memory segment of the data tree (a power of two, at least 64 pages). Segments cost memory only once used.',
+  },
+  tree_segments_max: {
+    name: ARENA_CONFIG_KEYS.segments_max, aliases: [], field: 'tree_segments_max', default: 64,
+    type: { kind: 'int', min: 1, max: 65536 },
+    help: 'Segments the data tree may use: its memory bound is segmentsMax x segmentBytes (default 4 GiB). A replica whose tree reaches it stops loudly.',
+  },
+  tree_reader_slots: {
+    name: ARENA_CONFIG_KEYS.reader_slots, aliases: [], field: 'tree_reader_slots', default: ARENA_DEFAULTS.reader_slots,
+    type: { kind: 'int', min: 1, max: 4096 },
+    help: 'Threads that may read the data tree at once (read workers and snapshot writers).',
+  },
+  tree_root_ring: {
+    name: ARENA_CONFIG_KEYS.root_ring, aliases: [], field: 'tree_root_ring', default: ARENA_DEFAULTS.root_ring,
+    type: { kind: 'int', min: 4, max: 4096 },
+    help: 'Published tree roots whose descriptors stay readable (a power of two).',
+  },
   server_id: {
     name: 'waitfree.serverId', aliases: [], field: 'server_id', default: 1,
     type: { kind: 'int', min: 1, max: 254 },
@@ -500,8 +533,26 @@ function ringBytesFor(frame_bytes: number): number {
   return capacity;
 }
 
+/** The shared tree's bounds from the config (checked: an invalid one names its key). */
+export function arenaConfigOf(c: ServerConfig): ArenaConfig {
+  return resolveArenaConfig({
+    page_bytes: c.tree_page_bytes,
+    segment_bytes: c.tree_segment_bytes,
+    segments_max: c.tree_segments_max,
+    reader_slots: c.tree_reader_slots,
+    root_ring: c.tree_root_ring,
+  });
+}
+
 /** Checks that involve more than one key. Throws ConfigError naming the keys. */
 export function checkCrossField(c: ServerConfig): void {
+  try {
+    arenaConfigOf(c);
+  } catch (e) {
+    if (!(e instanceof ArenaConfigError)) throw e;
+    const key = Object.values(ARENA_CONFIG_KEYS).find((k) => e.message.startsWith(`${k}=`));
+    throw new ConfigError(e.message, key);
+  }
   if (c.min_session_timeout_ms > c.max_session_timeout_ms) {
     throw new ConfigError(
       `minSessionTimeout (${c.min_session_timeout_ms}) must not exceed maxSessionTimeout (${c.max_session_timeout_ms})`,

@@ -19,6 +19,8 @@ const BATCH = L.array(histogramSlots(BATCH_TXNS));
 const BATCH_BYTES = L.scalar();
 const FSYNC = L.array(histogramSlots(LATENCY_MS));
 const TXNS = L.scalar();
+/** Txns applied to the shared tree (the Applier: once per committed txn). */
+const APPLIED = L.scalar();
 const SNAPSHOT = L.array(histogramSlots(DURATION_MS));
 /** -1 until the first snapshot is reported (ZooKeeper's lsnp answers zxid -1, timestamp -1). */
 const SNAPSHOT_ZXID = L.scalar();
@@ -48,6 +50,11 @@ export class CommitMetrics {
     this.v[TXNS] += txns;
   }
 
+  /** The Applier applied one committed txn to the shared tree. */
+  applied(): void {
+    this.v[APPLIED] += 1;
+  }
+
   /** One log write + fdatasync took `duration_ms` (with fsync=none: the write alone). */
   fsync(duration_ms: number): void {
     observe(this.v, FSYNC, LATENCY_MS, duration_ms);
@@ -75,6 +82,7 @@ export interface CommitTotals {
   readonly batch_bytes: number;
   readonly fsync_ms: HistogramSnapshot;
   readonly txns: number;
+  readonly applied: number;
   readonly snapshot_ms: HistogramSnapshot;
   /** -1 when no snapshot was reported yet. */
   readonly last_snapshot_zxid: number;
@@ -88,6 +96,7 @@ export function readCommitMetrics(sab: SharedArrayBuffer): CommitTotals {
     batch_bytes: v[BATCH_BYTES],
     fsync_ms: readHistogram(v, FSYNC, LATENCY_MS),
     txns: v[TXNS],
+    applied: v[APPLIED],
     snapshot_ms: readHistogram(v, SNAPSHOT, DURATION_MS),
     last_snapshot_zxid: v[SNAPSHOT_ZXID],
     last_snapshot_time_ms: v[SNAPSHOT_TIME_MS],

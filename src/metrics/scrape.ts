@@ -6,6 +6,7 @@ import { readRingStats, type RingStats } from '../ring/stats.js';
 import { Doorbell } from '../workers/doorbell.js';
 import type { MetricsBlocks } from './blocks.js';
 import { readCommitMetrics } from './commit_metrics.js';
+import type { ArenaStats } from '../store/arena/index.js';
 import { formatExposition, type Family, type Labels, type ScalarSample } from './exposition.js';
 import { NET_COUNTERS, readNetMetrics } from './net_metrics.js';
 import { sumShardMetrics } from './shard_metrics.js';
@@ -34,6 +35,8 @@ export interface ScrapeSources {
    * under ZooKeeper's own metric names so existing ZooKeeper dashboards find znode_count etc.
    */
   readonly monitor: readonly (readonly [string, number])[];
+  /** The shared data tree's stats (its control block). */
+  readonly tree: ArenaStats;
 }
 
 const counter = (name: string, help: string, samples: ScalarSample[]): Family => ({ name, help, type: 'counter', samples });
@@ -66,6 +69,7 @@ function commitFamilies(blocks: MetricsBlocks): Family[] {
       samples: [{ labels: {}, histogram: c.batch_txns }] },
     counter('waitfree_commit_batch_bytes_total', 'Bytes of log records written by group commit.', one(c.batch_bytes)),
     counter('waitfree_commit_txns_total', 'Txns made durable by group commit.', one(c.txns)),
+    counter('waitfree_tree_txns_applied_total', 'Committed txns applied to the shared data tree (once each, by the commit worker).', one(c.applied)),
     { name: 'waitfree_fsync_latency_seconds', type: 'histogram', help: 'Duration of one txn log write + fdatasync.',
       samples: [{ labels: {}, histogram: c.fsync_ms }] },
     { name: 'waitfree_snapshot_duration_seconds', type: 'histogram', help: 'Time to write one snapshot of the tree.',
@@ -119,6 +123,19 @@ function ringFamilies(rings: readonly RingSource[]): Family[] {
   ];
 }
 
+function treeFamilies(t: ArenaStats): Family[] {
+  return [
+    gauge('waitfree_tree_bytes_in_use', 'Bytes of shared data tree pages in use (B+tree pages, slabs, blobs).', one(t.bytes_in_use)),
+    gauge('waitfree_tree_bytes_capacity', 'The shared data tree\'s memory bound (waitfree.tree.segmentsMax x segmentBytes).', one(t.bytes_capacity)),
+    gauge('waitfree_tree_bytes_touched', 'High water mark of shared data tree memory ever used (what RSS follows).', one(t.bytes_touched)),
+    gauge('waitfree_tree_bytes_retired', 'Bytes replaced by commit batches and not freed yet.', one(t.bytes_retired)),
+    gauge('waitfree_tree_bytes_held_back', 'Of the retired bytes, those a pinned older root keeps from being freed.', one(t.bytes_held_back)),
+    gauge('waitfree_tree_pinned_age_generations', 'Published roots between the newest and the oldest a reader pins (a stuck reader grows it).', one(t.pinned_age_gens)),
+    gauge('waitfree_tree_readers_pinned', 'Reader slots holding a pin.', one(t.readers_pinned)),
+    gauge('waitfree_tree_generation', 'Generation of the newest published root.', one(t.published_gen)),
+  ];
+}
+
 function doorbellFamilies(doorbells: readonly DoorbellSource[]): Family[] {
   return [
     counter('waitfree_thread_wakeups_total',
@@ -137,6 +154,7 @@ export function scrapeFamilies(src: ScrapeSources): Family[] {
     ...requestFamilies(src.blocks),
     ...netFamilies(src.blocks),
     ...commitFamilies(src.blocks),
+    ...treeFamilies(src.tree),
     ...zabFamilies(src.blocks),
     ...ringFamilies(src.rings),
     ...doorbellFamilies(src.doorbells),

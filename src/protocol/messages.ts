@@ -214,6 +214,19 @@ export function encodeReply<N extends BodyName | null>(
   w.finishFrame(at);
 }
 
+/** A reply body alone (no header, no frame): the commit worker encodes a write's reply once. */
+export function encodeReplyBody<N extends BodyName>(response: N, body: BodyInput<N>, w: JuteWriter): void {
+  writeBody(bodyCodec(response), body, w);
+}
+
+/** A reply whose body was encoded earlier (encodeReplyBody): header + those bytes, framed. */
+export function encodeReplyWithBody(header: ReplyHeader, body: Uint8Array, w: JuteWriter): void {
+  const at = w.beginFrame();
+  recordCodec('ReplyHeader').write(w, header);
+  if (header.err === 0) w.writeRaw(body);
+  w.finishFrame(at);
+}
+
 /** A watch event: ReplyHeader{xid -1, zxid of the triggering txn, err 0} + WatcherEvent. */
 export function encodeNotification(event: WatcherEvent, zxid: number, w: JuteWriter): void {
   encodeReply({ xid: Xid.NOTIFICATION, zxid, err: 0 }, 'WatcherEvent', event, w);

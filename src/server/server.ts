@@ -48,6 +48,9 @@ type WorkerMessage =
 class Startup {
   readonly recovered: Recovered[] = [];
   private resolve_all: () => void = () => {};
+  private resolve_commit: () => void = () => {};
+  /** The commit worker recovered and published the tree: the shards may attach to it. */
+  readonly commit_recovered = new Promise<void>((r) => (this.resolve_commit = r));
   private resolve_serving: () => void = () => {};
   readonly all_recovered = new Promise<void>((r) => (this.resolve_all = r));
   readonly serving = new Promise<void>((r) => (this.resolve_serving = r));
@@ -57,17 +60,19 @@ class Startup {
   onMessage(name: string, m: WorkerMessage, fail: (e: Error) => void): void {
     if (m.type === 'recovered') {
       this.recovered.push({ name, zxid: m.zxid, snapshot_zxid: m.snapshot_zxid, nodes: m.nodes });
+      if (name === 'commit') this.resolve_commit();
       if (this.recovered.length === this.expected) this.resolve_all();
     } else if (m.type === 'startup_failed') fail(new Error(m.error));
     else if (m.type === 'serving') this.resolve_serving();
     else if (m.type === 'disk_fault') console.error(`waitfree: the replica is read-only: ${m.error}`);
   }
 
-  /** Every thread must start from the same state; anything else is a bug, never served. */
+  /** Every shard must see the tree the commit worker recovered; anything else is a bug, never
+   *  served. */
   checkAgreement(): void {
     const [first, ...rest] = this.recovered;
     for (const r of rest) {
-      if (r.zxid !== first.zxid || r.snapshot_zxid !== first.snapshot_zxid || r.nodes !== first.nodes) {
+      if (r.zxid !== first.zxid || r.nodes !== first.nodes) {
         throw new Error(
           `workers recovered different states: ${first.name} zxid 0x${first.zxid.toString(16)} (${first.nodes} znodes), ` +
             `${r.name} zxid 0x${r.zxid.toString(16)} (${r.nodes} znodes)`,
@@ -123,9 +128,13 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
   const onMessage = (name: string) => (m: unknown) => startup.onMessage(name, m as WorkerMessage, fail);
 
   const commit = new WorkerHandle('commit', script('commit_worker'), init('commit'), onMessage('commit'), onExit('commit'));
-  const shards = Array.from({ length: topology.shards }, (_, i) =>
-    new WorkerHandle(`shard-${i}`, script('shard_worker'), init('shard', i), onMessage(`shard-${i}`), onExit(`shard-${i}`)),
-  );
+  // The shards attach to the tree the commit worker recovers: they start once it is published.
+  const shards: WorkerHandle[] = [];
+  const startShards = (): void => {
+    for (let i = 0; i < topology.shards; i++) {
+      shards.push(new WorkerHandle(`shard-${i}`, script('shard_worker'), init('shard', i), onMessage(`shard-${i}`), onExit(`shard-${i}`)));
+    }
+  };
   const workers: ReplicaWorkers = { net: undefined as unknown as WorkerHandle, commit, shards };
   let net: WorkerHandle | null = null;
 
@@ -137,6 +146,8 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
   }
 
   try {
+    await Promise.race([startup.commit_recovered, failed]);
+    startShards();
     await Promise.race([startup.all_recovered, failed]);
     startup.checkAgreement();
     commit.post({ type: 'serve' });

@@ -114,6 +114,13 @@ function isWorldAnyone(id: Id): boolean {
  * it has any bit of `perm` and its id is world:anyone or matches one of the client's ids of the
  * same scheme. An empty ACL grants everything (as in ZooKeeper); the super user passes always.
  */
+/** Whether every client has `perm` on a node with this ACL (no auth needed to decide). */
+export function anyoneMay(acl: readonly ACL[], perm: number): boolean {
+  if (acl.length === 0) return true;
+  for (const entry of acl) if ((entry.perms & perm) !== 0 && isWorldAnyone(entry.id)) return true;
+  return false;
+}
+
 export function checkAcl(acl: readonly ACL[], perm: number, auth: readonly Id[], is_super: boolean): boolean {
   if (is_super || acl.length === 0) return true;
   for (const entry of acl) {

@@ -6,7 +6,7 @@
 import { EventType } from '../protocol/constants.js';
 import type { ACL, MultiResult, Stat } from '../protocol/types.js';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
-import { childName, joinPath, parentPath } from './path_rules.js';
+import { childName, javaTrim, joinPath, parentPath } from './path_rules.js';
 import type { Txn, TxnHeader, TxnOp } from './txn.js';
 import { newZNode, ownerKind, statOf, ZNode } from './znode.js';
 
@@ -33,15 +33,6 @@ export interface ApplyResult {
 
 function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`DataTree invariant: ${message}`);
-}
-
-/** Java's String.trim(): strips code units <= U+0020 at both ends. */
-function javaTrim(s: string): string {
-  let start = 0;
-  let end = s.length;
-  while (start < end && s.charCodeAt(start) <= 0x20) start++;
-  while (end > start && s.charCodeAt(end - 1) <= 0x20) end--;
-  return s.slice(start, end);
 }
 
 function systemNode(acl: readonly ACL[]): ZNode {

@@ -43,3 +43,12 @@ export function sequenceSuffix(n: number): string {
   if (n >= 0) return String(n).padStart(10, '0');
   return `-${String(-n).padStart(9, '0')}`;
 }
+
+/** Java's String.trim(): strips code units <= U+0020 at both ends (getEphemerals' prefix). */
+export function javaTrim(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && s.charCodeAt(start) <= 0x20) start++;
+  while (end > start && s.charCodeAt(end - 1) <= 0x20) end--;
+  return s.slice(start, end);
+}

@@ -22,9 +22,30 @@ import type {
   MultiResult,
   PathWatchRequest,
 } from '../protocol/types.js';
+import type { ACL, Stat } from '../protocol/types.js';
 import { checkAcl, redactDigests } from './acl.js';
-import type { DataTree } from './data_tree.js';
-import { statOf, type ZNode } from './znode.js';
+
+/**
+ * The tree a read is served from. Shards serve from the shared arena (src/store/arena, via
+ * workers/shard/arena_read_tree.ts); anything that implements this serves the same answers.
+ */
+export interface ReadTree {
+  /** Selects the node at `path`; the returned view is valid until the next call on this tree. */
+  node(path: string): ReadNode | undefined;
+  /** getEphemerals (103): the session's ephemerals whose path starts with `prefix`, sorted. */
+  getEphemerals(session_id: bigint, prefix: string | null): string[];
+  /** Descendants of `path` at any depth (0 when there is no node). */
+  getAllChildrenNumber(path: string): number;
+}
+
+/** One selected node. Each method returns a fresh value the caller may keep. */
+export interface ReadNode {
+  acl(): readonly ACL[];
+  data(): Uint8Array | null;
+  stat(): Stat;
+  /** Child names, sorted. */
+  children(): string[];
+}
 
 export interface ReadContext {
   /** The session's authenticated ids, including its `ip` id. */
@@ -78,8 +99,8 @@ function ok(response: ReadResponse, watches: WatchRegistration[] = []): ReadResu
   return { err: 0, response, watches };
 }
 
-function canRead(ctx: ReadContext, node: ZNode, perm: number = Perms.READ): boolean {
-  return checkAcl(node.acl, perm, ctx.auth, ctx.is_super);
+function canRead(ctx: ReadContext, node: ReadNode, perm: number = Perms.READ): boolean {
+  return checkAcl(node.acl(), perm, ctx.auth, ctx.is_super);
 }
 
 function watchIf(watch: boolean, path: string, kind: WatchKind): WatchRegistration[] {
@@ -90,7 +111,7 @@ function watchIf(watch: boolean, path: string, kind: WatchKind): WatchRegistrati
  * Serves one read. `request` must be the body the opcode names (MultiOp[] for multiRead).
  * Opcodes that are not tree reads give UNIMPLEMENTED.
  */
-export function serveRead(tree: DataTree, ctx: ReadContext, opcode: number, request: ReadRequest): ReadResult {
+export function serveRead(tree: ReadTree, ctx: ReadContext, opcode: number, request: ReadRequest): ReadResult {
   switch (opcode) {
     case Op.exists:
       return exists(tree, ctx, request as PathWatchRequest);
@@ -119,45 +140,45 @@ export function serveRead(tree: DataTree, ctx: ReadContext, opcode: number, requ
  * the caller cannot read is NOAUTH and registers nothing; a missing node is NONODE and still
  * registers the watch (it fires when the node is created).
  */
-function exists(tree: DataTree, ctx: ReadContext, req: PathWatchRequest): ReadResult {
+function exists(tree: ReadTree, ctx: ReadContext, req: PathWatchRequest): ReadResult {
   if (req.path.includes('\0')) return failed(Err.BADARGUMENTS);
-  const node = tree.get(req.path);
+  const node = tree.node(req.path);
   if (node === undefined) return failed(Err.NONODE, watchIf(req.watch, req.path, 'exist'));
   if (!canRead(ctx, node)) return failed(Err.NOAUTH);
-  return ok({ stat: statOf(node) }, watchIf(req.watch, req.path, 'data'));
+  return ok({ stat: node.stat() }, watchIf(req.watch, req.path, 'data'));
 }
 
 /** getData: NONODE and NOAUTH register nothing. */
-function getData(tree: DataTree, ctx: ReadContext, req: PathWatchRequest): ReadResult {
-  const node = tree.get(req.path);
+function getData(tree: ReadTree, ctx: ReadContext, req: PathWatchRequest): ReadResult {
+  const node = tree.node(req.path);
   if (node === undefined) return failed(Err.NONODE);
   if (!canRead(ctx, node)) return failed(Err.NOAUTH);
-  return ok({ data: node.data, stat: statOf(node) }, watchIf(req.watch, req.path, 'data'));
+  return ok({ data: node.data(), stat: node.stat() }, watchIf(req.watch, req.path, 'data'));
 }
 
 /**
  * getACL needs READ or ADMIN; without ADMIN the digest ids come back redacted (`user:x`).
  * The super user has every permission.
  */
-function getAcl(tree: DataTree, ctx: ReadContext, req: GetACLRequest): ReadResult {
-  const node = tree.get(req.path);
+function getAcl(tree: ReadTree, ctx: ReadContext, req: GetACLRequest): ReadResult {
+  const node = tree.node(req.path);
   if (node === undefined) return failed(Err.NONODE);
   if (!canRead(ctx, node, Perms.READ | Perms.ADMIN)) return failed(Err.NOAUTH);
-  const acl = canRead(ctx, node, Perms.ADMIN) ? [...node.acl] : redactDigests(node.acl);
-  return ok({ acl, stat: statOf(node) });
+  const acl = canRead(ctx, node, Perms.ADMIN) ? [...node.acl()] : redactDigests(node.acl());
+  return ok({ acl, stat: node.stat() });
 }
 
-function getChildren(tree: DataTree, ctx: ReadContext, req: PathWatchRequest, with_stat: boolean): ReadResult {
-  const node = tree.get(req.path);
+function getChildren(tree: ReadTree, ctx: ReadContext, req: PathWatchRequest, with_stat: boolean): ReadResult {
+  const node = tree.node(req.path);
   if (node === undefined) return failed(Err.NONODE);
   if (!canRead(ctx, node)) return failed(Err.NOAUTH);
-  const children = [...node.children].sort();
+  const children = node.children();
   const watches = watchIf(req.watch, req.path, 'child');
-  return with_stat ? ok({ children, stat: statOf(node) }, watches) : ok({ children }, watches);
+  return with_stat ? ok({ children, stat: node.stat() }, watches) : ok({ children }, watches);
 }
 
-function getAllChildrenNumber(tree: DataTree, ctx: ReadContext, req: GetAllChildrenNumberRequest): ReadResult {
-  const node = tree.get(req.path);
+function getAllChildrenNumber(tree: ReadTree, ctx: ReadContext, req: GetAllChildrenNumberRequest): ReadResult {
+  const node = tree.node(req.path);
   if (node === undefined) return failed(Err.NONODE);
   if (!canRead(ctx, node)) return failed(Err.NOAUTH);
   return ok({ totalNumber: tree.getAllChildrenNumber(req.path) });
@@ -168,7 +189,7 @@ function getAllChildrenNumber(tree: DataTree, ctx: ReadContext, req: GetAllChild
  * ErrorResult and the header err stays 0. A write op inside fails the whole request
  * (ZooKeeper: "Invalid type of readOp" -> MARSHALLINGERROR).
  */
-function multiRead(tree: DataTree, ctx: ReadContext, ops: readonly MultiOp[]): ReadResult {
+function multiRead(tree: ReadTree, ctx: ReadContext, ops: readonly MultiOp[]): ReadResult {
   if (ops.some((op) => op.type !== Op.getData && op.type !== Op.getChildren)) return failed(Err.MARSHALLINGERROR);
   const results: MultiResult[] = [];
   const watches: WatchRegistration[] = [];

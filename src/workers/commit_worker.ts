@@ -1,15 +1,18 @@
 // The commit worker: the replica's single writer. At start it recovers the tree and sessions
-// (newest snapshot + log), reports the zxid to the supervisor and waits for 'serve' (every shard
-// has recovered the same state by then). Then it drains the shards' write rings, runs the sans-IO
-// CommitCore (prep -> zxid -> apply), logs every txn with group commit, and publishes on the
-// commit stream only what is durable. Snapshots are encoded in slices here and written by a
-// piscina task.
+// (newest snapshot + log), loads the shared tree (src/store/arena) from it, reports the zxid to
+// the supervisor and waits for 'serve' (the shards attach to the shared tree meanwhile). Then it
+// drains the shards' write rings, runs the sans-IO CommitCore (prep -> zxid -> its own working
+// tree, which prep reads), logs every txn with group commit, and once a txn is committed
+// (durable; under Zab also acknowledged by a quorum) the Applier applies it to the shared tree
+// and publishes its result on the commit stream (APPLIED), one ROOT per release round.
+// Snapshots are encoded in slices here and written by a piscina task.
 //
 // Loop invariant: at most one log write (write + fdatasync) is in flight; while it is, requests
 // keep being prepped into the next batch (pipelining) until that batch reaches its bounds.
 
 import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { Applier } from '../commit/applier.js';
 import { CommitCore, type Origin, type Publication } from '../commit/commit_core.js';
 import { GroupCommit, type Batch } from '../commit/group_commit.js';
 import type { ServerConfig } from '../config/server_config.js';
@@ -30,7 +33,12 @@ import type { WriteRequest } from '../tree/prep.js';
 import { decodeAuthId } from './auth_frame.js';
 import { Doorbell } from './doorbell.js';
 import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
-import { CommitStream, NO_SHARD, ShardToCommit } from './link_kinds.js';
+import { APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, APPLIED_WRITE, CommitStream, NO_SHARD, ShardToCommit } from './link_kinds.js';
+import { encodeApplied } from './applied_frame.js';
+import { replyOpcodeOf } from '../tree/write_reply.js';
+import { TreeWriter, type RootDescriptor } from '../store/arena/index.js';
+import { loadArenaFromTree, syncArenaToTree } from '../store/tree_mirror.js';
+import type { Txn } from '../tree/txn.js';
 import type { WorkerInit } from './topology.js';
 import { serveControl, type StatsDetail } from './control.js';
 import { QuorumDriver, type QuorumHost, type QuorumRole } from '../quorum/quorum_driver.js';
@@ -103,12 +111,19 @@ class CommitWorker implements QuorumHost {
   /** readonlymode.enabled in an ensemble: serves read-only clients while cut off from a quorum. */
   private readonly read_only_mode: ReadOnlyMode | null;
 
+  /** Applies committed txns to the shared tree, once per replica. */
+  private readonly applier: Applier;
+  /** Origin connections (shard * 2^32 + conn_id) with a txn in the open root. */
+  private readonly batch_origins = new Set<number>();
+
   constructor(
     private readonly init: WorkerInit,
     recovered: Recovered,
     private writer: LogWriter | null,
     private readonly secret: Uint8Array,
+    tree_writer: TreeWriter,
   ) {
+    this.applier = new Applier(tree_writer, recovered.last_zxid);
     const { config, topology } = init;
     this.core = this.newCore(recovered);
     this.liveness = new LivenessWriter(NODE_LOG_FS, { dir: config.data_dir, fsync: config.fsync === 'always' });
@@ -253,7 +268,7 @@ class CommitWorker implements QuorumHost {
       this.maybeFlush();
       this.snapshots.step(this.core.tree, () => this.core.sessionStates(), this.snapshotSafeZxid(), this.core.read_only === null);
       this.answerSnapshotWaiters();
-      this.gc.release(this.publish);
+      this.release();
       this.stream.flush();
       if (this.stream.blocked) {
         await this.stream.drainAsync(IDLE_WAIT_MS_MAX);
@@ -422,7 +437,7 @@ class CommitWorker implements QuorumHost {
     this.snapshots.abort();
     // Everything still held can only be close_conns now (service ended before a sync).
     this.gc.abandonUncommitted();
-    this.gc.release(this.publish);
+    this.release();
     this.stream.flush();
     const writer = this.writer;
     this.writer = null;
@@ -439,7 +454,10 @@ class CommitWorker implements QuorumHost {
     this.writer = await openLog(config, state);
     if (this.writer === null) this.core.setReadOnly('the txn log could not be opened');
     this.quorum?.reloaded(state.last_zxid);
+    syncArenaToTree(this.applier.writer, state.tree);
+    this.applier.resetTo(state.last_zxid);
     this.stream.send(this.head.begin(CommitStream.RELOAD).u8(NO_SHARD).u32(0).i32(0).i64(BigInt(state.last_zxid)));
+    this.sendRoot(this.applier.writer.last_root);
     this.stream.flush();
     console.log(`waitfree: quorum: ${why}; state reloaded at zxid 0x${state.last_zxid.toString(16)}`);
   }
@@ -642,11 +660,53 @@ class CommitWorker implements QuorumHost {
     return h.u8(origin.shard).u32(origin.conn_id).i32(origin.xid);
   }
 
-  /** Sends one released publication; a txn's body is its log record payload (encoded once). */
-  private readonly publish = (p: Publication, body: Uint8Array | null, start: number, end: number): void => {
+  /** Publishes what may go out now, then the root of the txns it applied (one per round). */
+  private release(): void {
+    this.gc.release(this.publish);
+    this.sealRoot();
+  }
+
+  private sealRoot(): void {
+    const root = this.applier.seal();
+    this.batch_origins.clear();
+    if (root !== null) this.sendRoot(root);
+  }
+
+  private sendRoot(root: RootDescriptor): void {
+    const h = this.head.begin(CommitStream.ROOT).u8(NO_SHARD).u32(0).i32(0);
+    h.u32(root.gen).u32(root.znode_root).u32(root.owner_root).u32(root.node_count).i64(BigInt(root.last_zxid)).f64(root.data_bytes);
+    this.stream.send(h);
+  }
+
+  /**
+   * A committed txn: applied to the shared tree here, once; its result goes to the shards.
+   * Invariant: a root holds at most one txn per origin connection. The origin answers a txn
+   * and then serves the reads its session sent behind it from the txn's root; were the
+   * session's next write in that root too, those reads would see it (and their reply zxid
+   * would run ahead of that write's). So a second txn of a connection starts a new root.
+   */
+  private publishTxn(origin: Origin | null, txn: Txn): void {
+    if (origin !== null) {
+      const key = origin.shard * 0x1_0000_0000 + origin.conn_id;
+      if (this.batch_origins.has(key)) this.sealRoot();
+      this.batch_origins.add(key);
+    }
+    const result = this.applier.apply(txn);
+    this.metrics.applied();
+    const op = txn.op;
+    const what = op.kind === 'createSession' ? APPLIED_CREATE_SESSION : op.kind === 'closeSession' ? APPLIED_CLOSE_SESSION : APPLIED_WRITE;
+    const h = this.origin(CommitStream.APPLIED, origin).i64(BigInt(txn.header.zxid)).u8(what).i32(result.err);
+    if (op.kind === 'createSession') h.i64(txn.header.session_id).i32(op.timeout_ms).raw(op.passwd);
+    this.body.reset();
+    encodeApplied(this.body, replyOpcodeOf(op), result);
+    this.stream.send(h, this.body.view_bytes());
+  }
+
+  /** Sends one released publication. */
+  private readonly publish = (p: Publication): void => {
     switch (p.kind) {
       case 'txn':
-        this.stream.send(this.origin(CommitStream.TXN, p.origin), body!, start, end);
+        this.publishTxn(p.origin, p.txn);
         break;
       case 'session':
         this.origin(CommitStream.SESSION, p.origin).i64(p.session_id).i32(p.timeout_ms).raw(p.passwd).u8(this.sessionOkByte(p.ok, p.session_id));
@@ -726,6 +786,16 @@ function recoverState(config: ServerConfig): Recovered {
   return state;
 }
 
+/** Becomes the shared tree's writer and publishes the recovered tree as its first root. */
+function loadSharedTree(init: WorkerInit, state: Recovered): TreeWriter {
+  const started = performance.now();
+  const writer = new TreeWriter(init.topology.arena);
+  loadArenaFromTree(writer, state.tree);
+  const s = writer.stats();
+  console.log(`waitfree: shared tree loaded: ${writer.last_root.node_count} znodes, ${Math.round(s.bytes_in_use / 2 ** 20)} MiB in use, in ${Math.round(performance.now() - started)} ms`);
+  return writer;
+}
+
 /**
  * The recovered sessions with what was left of their timeouts (session/resume.ts), from the log's
  * txn times and the liveness file. Logs one line saying where the estimate came from.
@@ -797,9 +867,11 @@ async function main(): Promise<void> {
   });
   let state: Recovered;
   let secret: Uint8Array;
+  let tree_writer: TreeWriter;
   try {
     state = recoverState(config);
     secret = loadOrCreateSecret(config.data_dir);
+    tree_writer = loadSharedTree(init, state);
   } catch (e) {
     post({ type: 'startup_failed', error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
@@ -809,7 +881,7 @@ async function main(): Promise<void> {
     role: 'commit',
     zxid: state.last_zxid,
     snapshot_zxid: state.snapshot?.zxid ?? -1,
-    nodes: state.tree.node_count,
+    nodes: tree_writer.last_root.node_count,
   });
   await serve_asked;
   if (config.purge_interval_hours === 0) {
@@ -819,7 +891,7 @@ async function main(): Promise<void> {
     console.warn(`waitfree: WARNING: ${config.force_sync === 'no' ? 'forceSync=no' : 'waitfree.fsync=none'}: the txn log is never synced; a machine crash loses acknowledged writes. For experiments only.`);
   }
   const writer = await openLog(config, state);
-  worker = new CommitWorker(init, state, writer, secret);
+  worker = new CommitWorker(init, state, writer, secret, tree_writer);
   if (config.ensemble !== null) await worker.startQuorum(config.ensemble, state);
   post({ type: 'serving' });
   await worker.run();

@@ -56,8 +56,11 @@ export const ShardToCommit = {
 
 /** commit worker → every session shard (broadcast). `origin` = u8 shard, u32 conn_id, i32 xid. */
 export const CommitStream = {
-  /** origin, then an encoded Txn (txn_codec). Every shard applies it; the origin replies. */
-  TXN: 1,
+  /** origin, i64 zxid, u8 what (APPLIED_*), i32 err, [APPLIED_CREATE_SESSION: i64 session_id,
+   *  i32 timeout_ms, 16 B passwd], then the body of applied_frame.ts (watch triggers, reply
+   *  body): a committed txn, applied once by the commit worker. Every shard fires the triggers;
+   *  the origin answers once the batch's ROOT arrives. */
+  APPLIED: 1,
   /** origin, i64 session_id, i32 timeout_ms, 16 B passwd, u8 ok (0 refused, 1 ok, 2 ok as a
    *  read-only session): answer to SESSION_CREATE and SESSION_REATTACH */
   SESSION: 2,
@@ -71,7 +74,17 @@ export const CommitStream = {
    *  its connections and reloads its tree from the data dir, up to zxid (what the commit worker
    *  recovered; the log may already hold more by the time the shard reads it). */
   RELOAD: 6,
+  /** origin (none), u32 gen, u32 znode_root, u32 owner_root, u32 node_count, i64 last_zxid,
+   *  f64 data_bytes: the shared tree's root after the APPLIED frames above it (one per commit
+   *  batch). A shard fires a batch's watches, then moves its pin to this root, then answers
+   *  the batch's writes: watch-before-data and read-your-writes both hold. */
+  ROOT: 7,
 } as const;
+
+/** CommitStream.APPLIED's `what`: how the origin shard completes the txn. */
+export const APPLIED_WRITE = 0;
+export const APPLIED_CREATE_SESSION = 1;
+export const APPLIED_CLOSE_SESSION = 2;
 
 /** Origin shard value for txns the server made itself (expiry, reaping). */
 export const NO_SHARD = 255;

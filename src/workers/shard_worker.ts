@@ -1,34 +1,38 @@
 // A session shard (read worker). It owns the connections the net worker assigns to it: decodes
-// their requests, keeps each session's FIFO, serves reads from its copy of the tree, forwards
-// writes to the commit worker, applies the commit stream (every shard applies every txn), fires
-// the watches of its sessions, and emits every reply and event of its sessions in order.
+// their requests, keeps each session's FIFO, serves reads from the replica's shared tree (the
+// root of the last commit batch it processed), forwards writes to the commit worker, fires the
+// watch triggers of committed txns for its sessions, answers the writes its sessions made (the
+// reply made by the commit worker), and emits every reply and event of its sessions in order.
+// It never decodes or applies a txn.
 //
-// Ordering argument: this thread handles one frame at a time. A committed txn is applied, its
-// watch events are queued to the net worker, and only then is its reply queued; a read is served
-// only at the head of its session's FIFO. So a session sees its own writes, and a watch event
-// always reaches the client before any reply that could show the new data.
+// Ordering argument: this thread handles one frame at a time. A commit batch arrives as APPLIED
+// frames then one ROOT frame. Each APPLIED fires its watches at once (events queued to the net
+// worker) and its completion (and any other completion behind it) is held; at ROOT the shard
+// moves to the batch's root and only then answers what it held. While a batch is open no client
+// frame is read, so no read is served from a root older than an event already sent, nor newer
+// than the events sent. A read is served only at the head of its session's FIFO. So a session
+// sees its own writes, and a watch event always reaches the client before any reply that could
+// show the new data.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { recover, zeroRunBytesFor } from '../recovery/recovery.js';
 import { ShardMetrics } from '../metrics/shard_metrics.js';
 import { decodeConnectRequest } from '../protocol/connect.js';
 import type { ConnectRequest } from '../protocol/types.js';
 import { JuteError, JuteReader } from '../protocol/jute.js';
+import { readApplied, type AppliedTrigger } from './applied_frame.js';
 import { decodeServerRequest, type ServerRequest } from '../protocol/messages.js';
 import { Ring } from '../ring/ring.js';
 import { negotiateTimeout } from '../session/negotiate.js';
-import { DataTree } from '../tree/data_tree.js';
-import { decodeTxn } from '../tree/txn_codec.js';
-import type { Txn } from '../tree/txn.js';
 import { WatchTable } from '../watch/watch_table.js';
 import { WatchWork } from '../watch/watch_work.js';
 import { serveControl, Transfer, type ShardStats, type StatsDetail } from './control.js';
 import { encodeAuthId } from './auth_frame.js';
 import { Doorbell } from './doorbell.js';
 import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
-import { CommitStream, NetToShard, ShardToCommit, ShardToNet } from './link_kinds.js';
+import { APPLIED_CREATE_SESSION, CommitStream, NetToShard, ShardToCommit, ShardToNet } from './link_kinds.js';
 import { Conn } from './shard/conn.js';
-import { ShardSession, type ShardContext } from './shard/shard_session.js';
+import { ShardSession, type AppliedCompletion, type ShardContext } from './shard/shard_session.js';
+import { ShardTree } from './shard/shard_tree.js';
 import type { WorkerInit } from './topology.js';
 
 const POLL_FRAMES_MAX = 512;
@@ -49,12 +53,16 @@ class ShardWorker implements ShardContext {
   readonly session: ShardSession;
   readonly metrics: ShardMetrics;
   private stopping = false;
+  /** APPLIED frames seen since the last ROOT: a commit batch is being received. */
+  private batch_open = false;
+  /** Completions of the open batch, in stream order, answered at its ROOT. */
+  private held: (() => void)[] = [];
+  private readonly root = { gen: 0, znode_root: 0, owner_root: 0, node_count: 0, last_zxid: 0, data_bytes: 0 };
 
   constructor(
     readonly init: WorkerInit,
-    /** This shard's copy of the tree, recovered from the data dir like the commit worker's
-     *  (and again when Zab replaces the replica's state: CommitStream.RELOAD). */
-    public tree: DataTree,
+    /** The shared tree, pinned at the root of the last commit batch this shard processed. */
+    readonly tree: ShardTree,
   ) {
     const { topology, index } = init;
     this.watches = new WatchTable({ removal_entries_max: init.config.watch_slice_entries });
@@ -82,7 +90,8 @@ class ShardWorker implements ShardContext {
       if (!this.to_net.blocked && !this.to_commit.blocked) {
         // The commit stream first: completions unblock session queues.
         frames += this.from_commit.poll(this.onCommitFrame, POLL_FRAMES_MAX);
-        frames += this.from_net.poll(this.onNetFrame, POLL_FRAMES_MAX);
+        // Mid-batch, clients wait: the batch's watch events are out but its root is not ours yet.
+        if (!this.batch_open) frames += this.from_net.poll(this.onNetFrame, POLL_FRAMES_MAX);
       }
       // One bounded slice of watch work per turn, so requests are served in between.
       const working = this.watch_work.pending();
@@ -198,9 +207,35 @@ class ShardWorker implements ShardContext {
     const mine = shard === this.init.index;
     const conn = mine ? this.conns.get(conn_id) : undefined;
     switch (kind) {
-      case CommitStream.TXN: {
-        const txn = decodeTxn(new JuteReader(bytes, r.offset, end));
-        this.onTxn(txn, conn, xid);
+      case CommitStream.APPLIED: {
+        this.batch_open = true;
+        const zxid = Number(r.i64());
+        const what = r.u8();
+        const err = r.i32();
+        const session_id = what === APPLIED_CREATE_SESSION ? r.i64() : 0n;
+        const timeout_ms = what === APPLIED_CREATE_SESSION ? r.i32() : 0;
+        const passwd = what === APPLIED_CREATE_SESSION ? r.copy(16) : null;
+        const body = readApplied(bytes, r.offset, end, (t: AppliedTrigger) => this.session.fireTrigger(t, zxid));
+        if (conn === undefined) return;
+        const a: AppliedCompletion = { xid, zxid, what, err, body, session_id, timeout_ms, passwd };
+        this.held.push(() => {
+          if (conn.state !== 'closed') this.session.onApplied(conn, a);
+        });
+        break;
+      }
+      case CommitStream.ROOT: {
+        const root = this.root;
+        root.gen = r.u32();
+        root.znode_root = r.u32();
+        root.owner_root = r.u32();
+        root.node_count = r.u32();
+        root.last_zxid = Number(r.i64());
+        root.data_bytes = r.f64();
+        this.tree.advanceTo(root);
+        this.batch_open = false;
+        const held = this.held;
+        this.held = [];
+        for (const complete of held) complete();
         break;
       }
       case CommitStream.SESSION: {
@@ -210,50 +245,44 @@ class ShardWorker implements ShardContext {
         const passwd = r.copy(16);
         // ok byte: 0 refused, 1 a session, 2 a read-only session (the replica is in read-only mode).
         const ok = r.u8();
-        this.session.onReattach(conn, ok !== 0, session_id, timeout_ms, passwd, ok === 2);
+        this.inOrder(conn, () => this.session.onReattach(conn, ok !== 0, session_id, timeout_ms, passwd, ok === 2));
         break;
       }
       case CommitStream.SYNC: {
         if (conn === undefined) return;
         const path = new JuteReader(bytes, r.offset, end).readString();
-        this.session.complete(conn, xid, 'SyncResponse', { path }, 0);
+        this.inOrder(conn, () => this.session.complete(conn, xid, 'SyncResponse', { path }, 0));
         break;
       }
       case CommitStream.CLOSE_CONN:
-        if (conn !== undefined) this.session.close(conn);
+        if (conn !== undefined) this.inOrder(conn, () => this.session.close(conn));
         break;
-      case CommitStream.ERROR:
-        if (conn !== undefined) this.session.complete(conn, xid, null, null, r.i32());
+      case CommitStream.ERROR: {
+        if (conn === undefined) return;
+        const err = r.i32();
+        this.inOrder(conn, () => this.session.complete(conn, xid, null, null, err));
         break;
+      }
       case CommitStream.RELOAD:
-        this.reload(Number(r.i64()));
+        // Zab replaced the replica's state (TRUNC / SNAP): no connection may see the old tree
+        // and the new one mixed. The new root follows (ROOT).
+        this.held = [];
+        for (const c of [...this.conns.values()]) this.session.close(c);
         break;
       default:
         throw new Error(`shard ${this.init.index}: unknown commit frame kind ${kind}`);
     }
   };
 
-  /** Zab replaced the replica's state: no connection may see the old tree or the new one mixed. */
-  private reload(until_zxid: number): void {
-    for (const conn of [...this.conns.values()]) this.session.close(conn);
-    const state = recover({
-      dir: this.init.config.data_dir,
-      log_dir: this.init.config.data_log_dir,
-      track_sessions: false,
-      warn: () => {},
-      zero_run_bytes: zeroRunBytesFor(this.init.config),
-      until_zxid,
-    });
-    if (state.last_zxid !== until_zxid) {
-      throw new Error(`shard ${this.init.index}: reload reached zxid 0x${state.last_zxid.toString(16)}, the commit worker 0x${until_zxid.toString(16)}`);
+  /** A completion that is not a txn's: in stream order, so behind an open batch's. A held one
+   *  is dropped if its connection closed meanwhile (as a frame for a gone connection is). */
+  private inOrder(conn: Conn, complete: () => void): void {
+    if (!this.batch_open) complete();
+    else {
+      this.held.push(() => {
+        if (conn.state !== 'closed') complete();
+      });
     }
-    this.tree = state.tree;
-  }
-
-  private onTxn(txn: Txn, conn: Conn | undefined, xid: number): void {
-    const result = this.tree.apply(txn);
-    this.session.fireWatches(result.events, txn.header.zxid);
-    if (conn !== undefined) this.session.onCommitted(conn, xid, txn, result);
   }
 
   /** Counters at once; a watch listing once WatchWork has built it (its chunks transferred). */
@@ -273,23 +302,16 @@ class ShardWorker implements ShardContext {
 }
 
 /**
- * Start-up: build this shard's tree from the same snapshot + log the commit worker recovers
- * from (read-only; the commit worker alone repairs a torn tail, and it does so only after every
- * shard reported, when the supervisor tells it to serve). The supervisor checks that every
- * thread reached the same zxid before any client is accepted.
+ * Start-up: attach to the shared tree and pin the root the commit worker recovered (it has
+ * published it before the supervisor starts the shards, and sends nothing on the commit stream
+ * before it serves). The supervisor checks that every thread reports the same zxid.
  */
-function recoverTree(init: WorkerInit): DataTree {
+function attachTree(init: WorkerInit): ShardTree {
   try {
-    const state = recover({ dir: init.config.data_dir, log_dir: init.config.data_log_dir, track_sessions: false, warn: () => {}, zero_run_bytes: zeroRunBytesFor(init.config) });
-    parentPort?.postMessage({
-      type: 'recovered',
-      role: 'shard',
-      index: init.index,
-      zxid: state.last_zxid,
-      snapshot_zxid: state.snapshot?.zxid ?? -1,
-      nodes: state.tree.node_count,
-    });
-    return state.tree;
+    const tree = new ShardTree(init.topology.arena);
+    tree.pinNewest();
+    parentPort?.postMessage({ type: 'recovered', role: 'shard', index: init.index, zxid: tree.last_zxid, snapshot_zxid: -1, nodes: tree.node_count });
+    return tree;
   } catch (e) {
     parentPort?.postMessage({ type: 'startup_failed', error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
@@ -299,7 +321,7 @@ function recoverTree(init: WorkerInit): DataTree {
 const init = workerData as WorkerInit;
 let worker: ShardWorker | null = null;
 serveControl({ stats: (detail) => worker?.stats(detail) ?? { starting: true }, stop: () => worker?.stop() });
-worker = new ShardWorker(init, recoverTree(init));
+worker = new ShardWorker(init, attachTree(init));
 worker.run().catch((e: unknown) => {
   console.error(`shard worker ${init.index} failed:`, e);
   process.exit(70);

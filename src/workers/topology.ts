@@ -5,12 +5,15 @@
 //   shard_to_net[i]   shard i → net          (SPSC)
 //   shard_to_commit[i] shard i → commit      (SPSC)
 //   commit_stream     commit → every shard   (SPMC broadcast; consumer index = shard index)
+//   arena             the replica's one data tree (src/store/arena): written by the commit
+//                     worker only, read by every shard at the root its commit stream names
 //
 // Plus one metric block per thread (src/metrics/blocks.ts), read when /metrics is scraped.
 
 import { createMetricsBlocks, type MetricsBlocks } from '../metrics/blocks.js';
 import { Ring } from '../ring/ring.js';
-import type { ServerConfig } from '../config/server_config.js';
+import { arenaConfigOf, type ServerConfig } from '../config/server_config.js';
+import { createArenaHandle, type ArenaHandle } from '../store/arena/index.js';
 
 export interface Topology {
   shards: number;
@@ -29,6 +32,8 @@ export interface Topology {
   net_paused_for_ring: SharedArrayBuffer;
   /** One metric block per thread (src/metrics/): lock-free counters, summed when scraped. */
   metrics: MetricsBlocks;
+  /** The shared data tree's memory (control block + segments, all allocated up front). */
+  arena: ArenaHandle;
 }
 
 export function createTopology(config: ServerConfig): Topology {
@@ -47,6 +52,7 @@ export function createTopology(config: ServerConfig): Topology {
     shard_doorbells: each(bell),
     net_paused_for_ring: new SharedArrayBuffer(4 * shards),
     metrics: createMetricsBlocks(shards),
+    arena: createArenaHandle(arenaConfigOf(config)),
   };
 }
 

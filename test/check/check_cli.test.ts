@@ -43,7 +43,7 @@ describe('waitfree check', () => {
   it('a short run against waitfree with the kill nemesis is valid; the history and timeline are written', async () => {
     const r = await waitfree(['check', '--launch', 'standalone', '--workload', 'register', '--nemesis', 'kill', '--time', '8', '--seed', '7', '--out', run_dir]);
     expect(r.err).toBe('');
-    expect(r.out).toMatch(/verdict: valid\n/);
+    expect(r.out, r.out).toMatch(/verdict: valid\n/);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/faults: \d+ \(kill x\d+\)/);
     const history = parseHistory(readFileSync(join(run_dir, 'history.jsonl'), 'utf8'));

@@ -327,7 +327,7 @@ describe('real runs', () => {
     const out_dir = join(dir, 'zk3');
     const r = await check(['--launch', 'zookeeper:3', '--workload', 'register', '--nemesis', 'kill', '--nemesis-target', 'leader', '--time', '15', '--seed', '11', '--out', out_dir]);
     expect(r.err).toBe('');
-    expect(r.out).toMatch(/verdict: valid\n/);
+    expect(r.out, r.out).toMatch(/verdict: valid\n/);
     expect(r.code).toBe(0);
     const h = parseHistory(readFileSync(join(out_dir, 'history.jsonl'), 'utf8'));
     const kills = h.faults.filter((f) => f.kind === 'kill');
@@ -342,7 +342,7 @@ describe('real runs', () => {
     const out_dir = join(dir, 'wf3');
     const r = await check(['--launch', 'ensemble:3', '--workload', 'register', '--nemesis', 'partition-peers,kill', '--nemesis-target', 'leader', '--time', '20', '--seed', '5', '--out', out_dir]);
     expect(r.err).toBe('');
-    expect(r.out).toMatch(/verdict: valid\n/);
+    expect(r.out, r.out).toMatch(/verdict: valid\n/);
     expect(r.code).toBe(0);
     const h = parseHistory(readFileSync(join(out_dir, 'history.jsonl'), 'utf8'));
     expect(h.faults.length).toBeGreaterThan(0);

@@ -101,7 +101,7 @@ describe('slow disk (waitfree.log.fsyncDelayUs)', () => {
   it('`waitfree check --nemesis slow-disk` records healed slow-disk windows against waitfree and stays valid', async () => {
     const out = join(dir, 'run');
     const r = await run(['check', '--launch', 'standalone', '--workload', 'register', '--nemesis', 'slow-disk', '--time', '8', '--seed', '3', '--out', out]);
-    expect(r.out).toMatch(/verdict: valid\n/);
+    expect(r.out, r.out).toMatch(/verdict: valid\n/);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/faults: \d+ \(slow-disk x\d+\)/);
     const h = parseHistory(readFileSync(join(out, 'history.jsonl'), 'utf8'));

@@ -3,6 +3,7 @@
 // postMessage by the caller). Wires admin_router.ts to a running server.
 
 import { readCommitMetrics } from '../../metrics/commit_metrics.js';
+import { arenaStatsOf } from '../../store/arena/index.js';
 import { scrapeMetrics, type DoorbellSource, type RingSource } from '../../metrics/scrape.js';
 import type { Topology } from '../../workers/topology.js';
 import type { ServerStats, StatsPart } from '../four_letter.js';
@@ -43,6 +44,12 @@ export function adminDeps(t: Topology, stats: (needs?: readonly StatsPart[]) => 
       return { last_snapshot: { zxid: c.last_snapshot_zxid, timestamp_ms: c.last_snapshot_time_ms } };
     },
     metrics: (s) =>
-      scrapeMetrics({ blocks: t.metrics, rings: ringSources(t), doorbells: doorbellSources(t), monitor: monitorGauges(s) }),
+      scrapeMetrics({
+        blocks: t.metrics,
+        rings: ringSources(t),
+        doorbells: doorbellSources(t),
+        monitor: monitorGauges(s),
+        tree: arenaStatsOf(t.arena.control, t.arena.config.segments_max * t.arena.config.segment_bytes),
+      }),
   };
 }

@@ -64,8 +64,18 @@ export function initControl(sab: SharedArrayBuffer, config: ArenaConfig): void {
   w[W_RING] = config.root_ring;
 }
 
+/** What names a published root: its generation, tree roots and the facts readers show. */
+export interface RootDescriptor {
+  readonly gen: number;
+  readonly znode_root: number;
+  readonly owner_root: number;
+  readonly node_count: number;
+  readonly last_zxid: number;
+  readonly data_bytes: number;
+}
+
 /** A root descriptor, copied out of the ring (reused objects: no allocation per pin). */
-export class RootInfo {
+export class RootInfo implements RootDescriptor {
   gen = 0;
   znode_root = 0;
   owner_root = 0;
@@ -169,6 +179,11 @@ export class Control {
     throw new ArenaInvariantError('pin: no stable root after 100000 attempts (writer publishing faster than the root ring)');
   }
 
+  /** Moves a held pin forward to `gen` (see TreeReader.advanceTo for why that is safe). */
+  movePin(slot: number, gen: number): void {
+    Atomics.store(this.words, this.slot_base + slot * SLOT_WORDS + SLOT_PIN, gen);
+  }
+
   unpin(slot: number): void {
     Atomics.store(this.words, this.slot_base + slot * SLOT_WORDS + SLOT_PIN, 0);
   }
@@ -231,4 +246,9 @@ export function readStats(control: Control, capacity_bytes: number): ArenaStats 
     bytes_reclaimed_total: s[STAT_BYTES_RECLAIMED],
     writer_failed: s[STAT_FAILED] !== 0,
   };
+}
+
+/** Any thread's view of an arena's stats, from its control block alone (no reader slot). */
+export function arenaStatsOf(control_sab: SharedArrayBuffer, capacity_bytes: number): ArenaStats {
+  return readStats(new Control(control_sab), capacity_bytes);
 }

@@ -3,7 +3,7 @@
 // on the same ArenaHandle. Snapshots: writeNodeStream from a pinned reader; recovery: bulkLoad.
 
 export { ARENA_CONFIG_KEYS, ARENA_DEFAULTS, resolveArenaConfig, type ArenaConfig } from './config.js';
-export { type ArenaStats } from './control.js';
+export { arenaStatsOf, type ArenaStats, type RootDescriptor } from './control.js';
 export { ArenaConfigError, ArenaFullError, ArenaInvariantError } from './errors.js';
 export { createArenaHandle, type ArenaHandle } from './memory.js';
 export { NodeView } from './node_view.js';

@@ -6,7 +6,8 @@
 // held back) and a bounded arena eventually refuses the writer's allocations.
 
 import { ArenaFullError, ArenaInvariantError, check } from './errors.js';
-import { Control, RootInfo, readStats, type ArenaStats } from './control.js';
+import { Control, RootInfo, readStats, type ArenaStats, type RootDescriptor } from './control.js';
+import { genBefore } from './generation.js';
 import { ARENA_CONFIG_KEYS } from './config.js';
 import { ArenaMemory, type ArenaHandle } from './memory.js';
 import { NodeView } from './node_view.js';
@@ -37,6 +38,29 @@ export class TreeReader extends NodeView {
     this.owner_root = this.root.owner_root;
     this.readable = true;
     return gen;
+  }
+
+  /**
+   * Moves the pin forward to a root published after the pinned one, named by its descriptor
+   * (a reader that must serve from exactly the root a producer told it about, not the newest:
+   * a session shard at its place in the commit stream). Safe because the pin held on the older
+   * generation g kept everything the roots g..newest reach: the writer frees what batch b
+   * replaced only once every pin is >= b, so `root` is intact when the pin moves onto it.
+   */
+  advanceTo(root: RootDescriptor): void {
+    check(!this.closed, 'reader closed');
+    check(this.readable, 'advanceTo without a pin');
+    check(!genBefore(root.gen, this.root.gen), `advanceTo: generation ${root.gen} is before the pinned ${this.root.gen}`);
+    this.control.movePin(this.slot, root.gen);
+    const r = this.root;
+    r.gen = root.gen;
+    r.znode_root = root.znode_root;
+    r.owner_root = root.owner_root;
+    r.node_count = root.node_count;
+    r.last_zxid = root.last_zxid;
+    r.data_bytes = root.data_bytes;
+    this.znode_root = root.znode_root;
+    this.owner_root = root.owner_root;
   }
 
   unpin(): void {

@@ -18,7 +18,7 @@ import { AclStore } from './acl_store.js';
 import { copyBytes, getI64, setI64 } from './bytes.js';
 import { BTreeWriter } from './btree_write.js';
 import { ARENA_CONFIG_KEYS, type ArenaConfig } from './config.js';
-import { Control, readStats, RootInfo, STAT_BYTES_HELD_BACK, STAT_BYTES_IN_USE, STAT_BYTES_RECLAIMED, STAT_BYTES_RETIRED, STAT_BYTES_TOUCHED, STAT_FAILED, STAT_OLDEST_PINNED, STAT_READERS_PINNED, type ArenaStats } from './control.js';
+import { Control, readStats, RootInfo, STAT_BYTES_HELD_BACK, STAT_BYTES_IN_USE, STAT_BYTES_RECLAIMED, STAT_BYTES_RETIRED, STAT_BYTES_TOUCHED, STAT_FAILED, STAT_OLDEST_PINNED, STAT_READERS_PINNED, type ArenaStats, type RootDescriptor } from './control.js';
 import { ArenaFullError, ArenaInvariantError, check, fail } from './errors.js';
 import { genDistance, nextGeneration } from './generation.js';
 import { ArenaHeap } from './heap.js';
@@ -113,6 +113,11 @@ export class TreeWriter {
 
   get generation(): number {
     return this.published;
+  }
+
+  /** Descriptor of the newest published root (the same object each time: copy what you keep). */
+  get last_root(): RootDescriptor {
+    return this.root_info;
   }
 
   get in_batch(): boolean {

@@ -10,6 +10,7 @@ import { JuteOverflowError, JuteWriter } from '../../protocol/jute.js';
 import {
   encodeNotification,
   encodeReply,
+  encodeReplyWithBody,
   isMalformed,
   type BodyName,
   type DecodedRequest,
@@ -21,21 +22,21 @@ import type { ServerConfig } from '../../config/server_config.js';
 import { hrNowMs } from '../../metrics/clock.js';
 import type { ShardMetrics } from '../../metrics/shard_metrics.js';
 import { checkAcl } from '../../tree/acl.js';
-import type { ApplyResult, DataTree, WatchTrigger } from '../../tree/data_tree.js';
-import type { Txn } from '../../tree/txn.js';
+import type { AppliedTrigger } from '../applied_frame.js';
 import type { Delivery, WatchTable } from '../../watch/watch_table.js';
 import type { HeadWriter, LinkWriter } from '../link.js';
 import type { ShardConnStats, ShardStats, StatsDetail } from '../control.js';
-import { ShardToCommit, ShardToNet } from '../link_kinds.js';
+import { APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, ShardToCommit, ShardToNet } from '../link_kinds.js';
 import type { Conn, Pending } from './conn.js';
 import { readOnlyAnswer } from './read_only_ops.js';
 import { serveSessionOp } from './session_ops.js';
 import { serveTreeRead } from './tree_read.js';
-import { writeReplyBody } from './write_reply.js';
+import type { ShardTree } from './shard_tree.js';
 
 export interface ShardContext {
   readonly init: { index: number; config: ServerConfig };
-  readonly tree: DataTree;
+  /** The shared tree at the root of the last commit batch this shard processed. */
+  readonly tree: ShardTree;
   readonly watches: WatchTable;
   readonly conns: Map<number, Conn>;
   readonly to_net: LinkWriter;
@@ -58,6 +59,22 @@ export interface Answer {
   zxid?: number;
   /** ReplyHeader.xid when it is not the request's (a ping is always answered with xid -2). */
   xid?: number;
+  /** The body already encoded (a committed write's reply, made by the commit worker). */
+  raw?: Uint8Array;
+}
+
+/** A committed txn's answer for its origin connection (CommitStream.APPLIED). */
+export interface AppliedCompletion {
+  xid: number;
+  zxid: number;
+  what: number;
+  err: number;
+  /** The reply body (encoded, header excluded). */
+  body: Uint8Array;
+  /** createSession only. */
+  session_id: bigint;
+  timeout_ms: number;
+  passwd: Uint8Array | null;
 }
 
 /** A request whose body did not decode and that takes no txn: answered at the current zxid. */
@@ -242,27 +259,29 @@ export class ShardSession {
 
   // ---- completions from the commit stream ----
 
-  /** A committed txn whose origin is this connection. */
-  onCommitted(conn: Conn, xid: number, txn: Txn, result: ApplyResult): void {
-    const op = txn.op;
-    if (op.kind === 'createSession') {
-      this.onSessionStart(conn, txn.header.session_id, op.timeout_ms, op.passwd);
+  /** A committed txn whose origin is this connection (its reply made by the commit worker). */
+  onApplied(conn: Conn, a: AppliedCompletion): void {
+    if (a.what === APPLIED_CREATE_SESSION) {
+      this.onSessionStart(conn, a.session_id, a.timeout_ms, a.passwd!);
       return;
     }
-    if (op.kind === 'closeSession') {
+    if (a.what === APPLIED_CLOSE_SESSION) {
       const head = conn.queue[0];
       if (head && head.forwarded && head.request.header.type === Op.closeSession) {
         // Answered alone, without draining: ZooKeeper closes the connection right after the
         // reply, so nothing the session sent behind its closeSession is answered.
         conn.queue.shift();
         this.queued_total--;
-        this.reply(conn, head, { err: 0, name: null, body: null });
+        this.reply(conn, head, { err: 0, name: null, body: null, zxid: a.zxid });
       }
       this.close(conn);
       return;
     }
-    const body = writeReplyBody(this.opcodeOfHead(conn, xid), result);
-    this.complete(conn, xid, body.name, body.body, result.err);
+    this.opcodeOfHead(conn, a.xid);
+    const head = conn.queue.shift()!;
+    this.queued_total--;
+    this.reply(conn, head, { err: a.err, name: null, body: null, raw: a.body, zxid: a.zxid });
+    this.drain(conn);
   }
 
   private opcodeOfHead(conn: Conn, xid: number): number {
@@ -327,14 +346,13 @@ export class ShardSession {
 
   // ---- watches ----
 
-  fireWatches(events: readonly WatchTrigger[], zxid: number): void {
-    for (const ev of events) {
-      const deliveries = this.ctx.watches.trigger(ev.type as Parameters<WatchTable['trigger']>[0], ev.path, zxid);
-      for (const d of deliveries) {
-        const conn = this.ctx.conns.get(d.watcher_id);
-        // Events are ACL-filtered: only sessions that may READ the node hear about it.
-        if (conn !== undefined && checkAcl(ev.acl, Perms.READ, conn.auth, conn.is_super)) this.deliver(d);
-      }
+  /** One watch trigger of a committed txn (every shard fires every trigger). */
+  fireTrigger(t: AppliedTrigger, zxid: number): void {
+    const deliveries = this.ctx.watches.trigger(t.type as Parameters<WatchTable['trigger']>[0], t.path, zxid);
+    for (const d of deliveries) {
+      const conn = this.ctx.conns.get(d.watcher_id);
+      // Events are ACL-filtered: only sessions that may READ the node hear about it.
+      if (conn !== undefined && (t.acl === null || checkAcl(t.acl, Perms.READ, conn.auth, conn.is_super))) this.deliver(d);
     }
   }
 
@@ -352,7 +370,8 @@ export class ShardSession {
   private reply(conn: Conn, pending: Pending, answer: Answer): void {
     const xid = pending.request.header.xid;
     const zxid = answer.zxid ?? this.ctx.tree.last_zxid;
-    this.send(conn, { xid: answer.xid ?? xid, zxid, err: answer.err }, answer.name, answer.body);
+    if (answer.raw !== undefined) this.sendEncoded(conn, { xid: answer.xid ?? xid, zxid, err: answer.err }, answer.raw);
+    else this.send(conn, { xid: answer.xid ?? xid, zxid, err: answer.err }, answer.name, answer.body);
     const now = Date.now();
     const latency_hr_ms = hrNowMs() - pending.received_ms;
     this.ctx.metrics.request(pending.request.header.type, latency_hr_ms, answer.err);
@@ -384,6 +403,13 @@ export class ShardSession {
       this.out.reset();
       encodeReply({ ...header, err: Err.MARSHALLINGERROR }, null, null, this.out);
     }
+    this.sendBytes(conn);
+  }
+
+  /** A reply whose body the commit worker encoded (bounded there: a txn's reply is small). */
+  private sendEncoded(conn: Conn, header: { xid: number; zxid: number; err: number }, body: Uint8Array): void {
+    this.out.reset();
+    encodeReplyWithBody(header, body, this.out);
     this.sendBytes(conn);
   }
 

@@ -1,8 +1,10 @@
 // The reply body of a committed write, from the result of applying its txn. The record is the one
 // OPCODE_TABLE names for the opcode, so the reply shape cannot drift from the decoder's.
 
-import { opBodies, type BodyName } from '../../protocol/messages.js';
-import type { ApplyResult } from '../../tree/data_tree.js';
+import { opBodies, type BodyName } from '../protocol/messages.js';
+import { Op } from '../protocol/opcodes.js';
+import type { ApplyResult } from './data_tree.js';
+import type { TxnOp } from './txn.js';
 
 export interface ReplyBody {
   name: BodyName | null;
@@ -27,5 +29,29 @@ export function writeReplyBody(opcode: number, result: ApplyResult): ReplyBody {
       return { name, body: result.multi };
     default:
       throw new Error(`no write reply for opcode ${opcode} (${name})`);
+  }
+}
+
+/**
+ * The opcode whose reply record answers a txn: the request's (a create keeps the opcode the
+ * client used; every other write request makes a txn of its own kind). -1 where the reply is
+ * the header alone (an error txn; session txns are answered by the shard itself).
+ */
+export function replyOpcodeOf(op: TxnOp): number {
+  switch (op.kind) {
+    case 'create':
+      return op.opcode;
+    case 'delete':
+      return Op.delete;
+    case 'setData':
+      return Op.setData;
+    case 'setACL':
+      return Op.setACL;
+    case 'check':
+      return Op.check;
+    case 'multi':
+      return Op.multi;
+    default:
+      return -1;
   }
 }

@@ -1,0 +1,180 @@
+// The Applier: applies each committed txn once per replica, to the shared tree (src/store/arena),
+// on the commit worker, and returns what the read workers need of it: the reply result and the
+// watch triggers (DataTree.apply's ApplyResult, computed from the new tree state). Txns arrive
+// in zxid order, already validated by prep (the leader's, or this replica's when standalone):
+// an inconsistency here is a broken invariant, never a request error.
+//
+// Batches: the first txn after a seal opens a writer batch; seal() publishes its root. The
+// commit worker seals once per release round, so one root covers every txn released together
+// (a copy-on-write batch copies each touched page once however many txns touch it).
+
+import { EventType } from '../protocol/constants.js';
+import type { ACL, MultiResult, Stat } from '../protocol/types.js';
+import type { RootDescriptor, TreeWriter } from '../store/arena/index.js';
+import type { ApplyResult, WatchTrigger } from '../tree/data_tree.js';
+import { parentPath } from '../tree/path_rules.js';
+import type { Txn, TxnHeader, TxnOp } from '../tree/txn.js';
+
+/** ZooKeeper's result for the ops after a multi's failing op (RUNTIMEINCONSISTENCY). */
+const RUNTIME_INCONSISTENCY = -2;
+/** Decoded ACL lists by blob address; the serial tells a reused address from the same list. */
+const ACL_CACHE_ENTRIES_MAX = 4096;
+
+function invariant(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`applier invariant: ${message}`);
+}
+
+export class Applier {
+  private last_zxid: number;
+  private applied_total = 0;
+  private readonly acls = new Map<number, { serial: number; acl: readonly ACL[] }>();
+
+  constructor(readonly writer: TreeWriter, last_zxid: number) {
+    this.last_zxid = last_zxid;
+  }
+
+  /** Txns applied since start (a test shows the replica applies each write once). */
+  get applied(): number {
+    return this.applied_total;
+  }
+
+  /** Applies one committed txn to the newest tree (opening a batch when none is open). */
+  apply(txn: Txn): ApplyResult {
+    invariant(txn.header.zxid > this.last_zxid, `zxid 0x${txn.header.zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
+    if (!this.writer.in_batch) this.writer.begin();
+    const events: WatchTrigger[] = [];
+    const result = this.applyOp(txn.op, txn.header, events);
+    this.last_zxid = txn.header.zxid;
+    this.applied_total++;
+    return result;
+  }
+
+  /** Publishes the open batch as the newest root; null when nothing was applied since. */
+  seal(): RootDescriptor | null {
+    if (!this.writer.in_batch) return null;
+    this.writer.commit(this.last_zxid);
+    return this.writer.last_root;
+  }
+
+  /** The state was replaced underneath (Zab TRUNC / SNAP): txns continue after `zxid`. */
+  resetTo(zxid: number): void {
+    this.last_zxid = zxid;
+  }
+
+  private applyOp(op: TxnOp, header: TxnHeader, events: WatchTrigger[]): ApplyResult {
+    switch (op.kind) {
+      case 'create':
+        this.create(op, header, events);
+        return { err: 0, path: op.path, stat: this.statOf(op.path), events };
+      case 'delete':
+        this.delete(op.path, header.zxid, events);
+        return { err: 0, path: op.path, events };
+      case 'setData':
+        this.setData(op, header, events);
+        return { err: 0, path: op.path, stat: this.statOf(op.path), events };
+      case 'setACL':
+        this.writer.setACL(op.path, op.acl, op.version);
+        return { err: 0, path: op.path, stat: this.statOf(op.path), events };
+      case 'check':
+        return { err: 0, path: op.path, stat: this.statOf(op.path), events };
+      case 'createSession':
+        return { err: 0, events };
+      case 'closeSession':
+        this.closeSession(header, op.paths, events);
+        return { err: 0, events };
+      case 'error':
+        return { err: op.err, events };
+      case 'multi':
+        return { err: 0, multi: this.applyMulti(op.ops, header, events), events };
+    }
+  }
+
+  private create(op: Extract<TxnOp, { kind: 'create' }>, header: TxnHeader, events: WatchTrigger[]): void {
+    this.writer.create(op.path, op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms, op.parent_cversion);
+    const parent = parentPath(op.path);
+    events.push({ type: EventType.NodeCreated, path: op.path, acl: op.acl });
+    events.push({ type: EventType.NodeChildrenChanged, path: parent, acl: this.aclOf(parent) });
+  }
+
+  private delete(path: string, zxid: number, events: WatchTrigger[]): void {
+    const acl = this.aclOf(path);
+    this.writer.delete(path, zxid);
+    const parent = parentPath(path);
+    events.push({ type: EventType.NodeDeleted, path, acl });
+    events.push({ type: EventType.NodeChildrenChanged, path: parent, acl: this.aclOf(parent) });
+  }
+
+  private setData(op: Extract<TxnOp, { kind: 'setData' }>, header: TxnHeader, events: WatchTrigger[]): void {
+    this.writer.setData(op.path, op.data, op.version, header.zxid, header.time_ms);
+    events.push({ type: EventType.NodeDataChanged, path: op.path, acl: this.aclOf(op.path) });
+  }
+
+  /**
+   * Deletes the txn's paths that still exist (as ZooKeeper does), then any ephemeral of the
+   * session the txn did not list (ZooKeeper's killSession does the same).
+   */
+  private closeSession(header: TxnHeader, paths: readonly string[], events: WatchTrigger[]): void {
+    const view = this.writer.view;
+    for (const path of paths) if (view.findPath(path)) this.delete(path, header.zxid, events);
+    for (const path of view.ownedPaths(header.session_id)) this.delete(path, header.zxid, events);
+  }
+
+  /** As DataTree.applyMulti: a multi holding an error op failed and applies nothing. */
+  private applyMulti(ops: readonly TxnOp[], header: TxnHeader, events: WatchTrigger[]): MultiResult[] {
+    const failed = ops.some((op) => op.kind === 'error');
+    let after_failure = false;
+    const results: MultiResult[] = [];
+    for (const op of ops) {
+      if (op.kind === 'error') {
+        after_failure = true;
+        results.push({ type: -1, response: { err: op.err } });
+      } else if (failed) {
+        results.push({ type: -1, response: { err: after_failure ? RUNTIME_INCONSISTENCY : 0 } });
+      } else {
+        results.push(this.applyMultiOp(op, header, events));
+      }
+    }
+    return results;
+  }
+
+  private applyMultiOp(op: TxnOp, header: TxnHeader, events: WatchTrigger[]): MultiResult {
+    switch (op.kind) {
+      case 'create':
+        this.create(op, header, events);
+        // OpResult.CreateResult: create and create2 inside a multi answer the path only
+        // (type 1); container and TTL creates path and Stat (type 15).
+        if (op.opcode === 1 || op.opcode === 15) return { type: 1, response: { path: op.path } };
+        return { type: 15, response: { path: op.path, stat: this.statOf(op.path) } };
+      case 'delete':
+        this.delete(op.path, header.zxid, events);
+        return { type: 2, response: null };
+      case 'setData':
+        this.setData(op, header, events);
+        return { type: 5, response: { stat: this.statOf(op.path) } };
+      case 'check':
+        return { type: 13, response: null };
+      default:
+        throw new Error(`applier invariant: op ${op.kind} inside a multi`);
+    }
+  }
+
+  private statOf(path: string): Stat {
+    const view = this.writer.view;
+    invariant(view.findPath(path), `no node ${path}`);
+    return view.stat();
+  }
+
+  /** The ACL of the node at `path` (decoded once per distinct list). */
+  private aclOf(path: string): readonly ACL[] {
+    const view = this.writer.view;
+    invariant(view.findPath(path), `no node ${path}`);
+    const addr = view.aclAddr();
+    const serial = view.aclSerial();
+    const hit = this.acls.get(addr);
+    if (hit !== undefined && hit.serial === serial) return hit.acl;
+    const acl = view.acl();
+    if (this.acls.size >= ACL_CACHE_ENTRIES_MAX) this.acls.clear();
+    this.acls.set(addr, { serial, acl });
+    return acl;
+  }
+}

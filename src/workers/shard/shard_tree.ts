@@ -1,0 +1,111 @@
+// A shard's view of the replica's one shared tree (src/store/arena): the root it serves reads
+// from, and the ReadTree the read ops use.
+//
+// Invariant (watch-before-data, FIFO): the shard holds a pin on the root of the last commit batch
+// it has fully processed from the commit stream, and only moves it when it reaches that batch's
+// ROOT frame (after the batch's watch events went out, before its writes are answered). A pin is
+// held at all times: moving it forward from g to g' > g is safe because the pin on g kept every
+// page that roots g..newest reach (the writer frees what batch b replaced only once every pin is
+// >= b), so g' is intact when the pin moves onto it.
+
+import type { ACL, Stat } from '../../protocol/types.js';
+import type { RootDescriptor } from '../../store/arena/control.js';
+import type { ArenaHandle } from '../../store/arena/memory.js';
+import { TreeReader } from '../../store/arena/tree_reader.js';
+import { javaTrim } from '../../tree/path_rules.js';
+import type { ReadNode, ReadTree } from '../../tree/read_ops.js';
+
+/** Decoded ACL lists kept per shard, by blob address (+ serial: an address may be reused). */
+const ACL_CACHE_ENTRIES_MAX = 4096;
+
+export class ShardTree implements ReadTree, ReadNode {
+  private readonly reader: TreeReader;
+  private path = '';
+  private readonly acls = new Map<number, { serial: number; acl: readonly ACL[] }>();
+
+  constructor(handle: ArenaHandle) {
+    this.reader = new TreeReader(handle);
+  }
+
+  /** Start-up: pins the newest root (the commit worker has published the recovered tree and
+   *  sends nothing on the commit stream before it serves, so newest == the stream's start). */
+  pinNewest(): void {
+    if (this.reader.pinned) this.reader.unpin();
+    this.reader.pin();
+  }
+
+  /** A commit batch's ROOT frame: serve from its root from now on. */
+  advanceTo(root: RootDescriptor): void {
+    this.reader.advanceTo(root);
+  }
+
+  get pinned(): boolean {
+    return this.reader.pinned;
+  }
+
+  /** zxid of the last txn in the root this shard serves. */
+  get last_zxid(): number {
+    return this.reader.last_zxid;
+  }
+
+  get gen(): number {
+    return this.reader.gen;
+  }
+
+  get node_count(): number {
+    return this.reader.nodeCount();
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+
+  // ---- ReadTree ----
+
+  node(path: string): ReadNode | undefined {
+    if (!this.reader.findPath(path)) return undefined;
+    this.path = path;
+    return this;
+  }
+
+  getEphemerals(session_id: bigint, prefix: string | null): string[] {
+    const all = this.reader.ownedPaths(session_id);
+    if (prefix === null) return all;
+    const trimmed = javaTrim(prefix);
+    if (trimmed === '' || trimmed === '/') return all;
+    return all.filter((p) => p.startsWith(prefix));
+  }
+
+  getAllChildrenNumber(path: string): number {
+    return this.reader.countDescendantsPath(path);
+  }
+
+  // ---- ReadNode (the node selected by node()) ----
+
+  acl(): readonly ACL[] {
+    const addr = this.reader.aclAddr();
+    const serial = this.reader.aclSerial();
+    const hit = this.acls.get(addr);
+    if (hit !== undefined && hit.serial === serial) return hit.acl;
+    const acl = this.reader.acl();
+    if (this.acls.size >= ACL_CACHE_ENTRIES_MAX) this.acls.clear();
+    this.acls.set(addr, { serial, acl });
+    return acl;
+  }
+
+  data(): Uint8Array | null {
+    return this.reader.data();
+  }
+
+  /** The selected node's Stat; with a path, that node's (setWatches: what fired meanwhile). */
+  stat(): Stat;
+  stat(path: string): Stat | undefined;
+  stat(path?: string): Stat | undefined {
+    if (path === undefined) return this.reader.stat();
+    return this.reader.findPath(path) ? this.reader.stat() : undefined;
+  }
+
+  children(): string[] {
+    return this.reader.children(this.path) ?? [];
+  }
+}
