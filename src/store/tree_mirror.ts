@@ -21,7 +21,9 @@ import { treeNodeStream } from './tree_node_stream.js';
  * Builds `tree` into the writer's arena, which must hold an empty tree (a fresh TreeWriter:
  * no "/" and no system nodes; the heap tree brings its own), and publishes it as one generation
  * with tree.last_zxid. Bulk load from a node stream in key order (pages packed bottom-up, no
- * descents): measured 1M small nodes ~5x faster than creating them one by one.
+ * descents). Measured, 1M nodes of 10 data bytes under 1000 parents (2 shared cores, noisy):
+ * 3.8 s (stream ~1.8 s + load) and 131 MB of arena, where writer.create parents first took
+ * ~16 s and 211 MB (pages split half full).
  */
 export function loadArenaFromTree(writer: TreeWriter, tree: DataTree): void {
   if (writer.in_batch) throw new ArenaInvariantError('loadArenaFromTree: a batch is already open');
@@ -43,6 +45,8 @@ export function loadArenaFromTree(writer: TreeWriter, tree: DataTree): void {
  * 3. sets data, ACL and stat fields wherever they differ (creates and deletes also moved
  *    their parents' cversion and pzxid: this pass puts them back).
  * Readers pinning older roots keep reading them (the batch is copy-on-write as any other).
+ * Cost: two lookups per heap node plus a scan of the arena; measured ~8 s for 1M equal nodes
+ * (a merge walk of both trees in key order would save the lookups; not needed so far).
  */
 export function syncArenaToTree(writer: TreeWriter, tree: DataTree): void {
   if (writer.in_batch) throw new ArenaInvariantError('syncArenaToTree: a batch is already open');

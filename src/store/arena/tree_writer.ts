@@ -106,6 +106,7 @@ export class TreeWriter {
     this.batch_open = true;
     this.bt.roots[TREE_ZNODES] = this.bt.newPage(PAGE_LEAF, TREE_ZNODES);
     this.bt.roots[TREE_OWNERS] = this.bt.newPage(PAGE_LEAF, TREE_OWNERS);
+    this.syncView();
     this.commit(0);
   }
 
