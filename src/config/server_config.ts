@@ -546,13 +546,6 @@ export function arenaConfigOf(c: ServerConfig): ArenaConfig {
 
 /** Checks that involve more than one key. Throws ConfigError naming the keys. */
 export function checkCrossField(c: ServerConfig): void {
-  try {
-    arenaConfigOf(c);
-  } catch (e) {
-    if (!(e instanceof ArenaConfigError)) throw e;
-    const key = Object.values(ARENA_CONFIG_KEYS).find((k) => e.message.startsWith(`${k}=`));
-    throw new ConfigError(e.message, key);
-  }
   if (c.min_session_timeout_ms > c.max_session_timeout_ms) {
     throw new ConfigError(
       `minSessionTimeout (${c.min_session_timeout_ms}) must not exceed maxSessionTimeout (${c.max_session_timeout_ms})`,
@@ -573,6 +566,27 @@ export function checkCrossField(c: ServerConfig): void {
     throw new ConfigError(
       `${name}: ${capacity} bytes holds frames of at most ${fits} bytes, but jute.maxbuffer (${c.jute_max_buffer_bytes}) + ${FRAME_OVERHEAD_BYTES} needs ${frame_bytes}; ${advice}`,
       name,
+    );
+  }
+  try {
+    arenaConfigOf(c);
+  } catch (e) {
+    if (!(e instanceof ArenaConfigError)) throw e;
+    const key = Object.values(ARENA_CONFIG_KEYS).find((k) => e.message.startsWith(`${k}=`));
+    throw new ConfigError(e.message, key);
+  }
+  // A znode's data is one blob in one segment: every value jute.maxbuffer admits must fit.
+  if (c.tree_segment_bytes < c.jute_max_buffer_bytes) {
+    throw new ConfigError(
+      `${ARENA_CONFIG_KEYS.segment_bytes}: ${c.tree_segment_bytes} bytes cannot hold a znode value of jute.maxbuffer (${c.jute_max_buffer_bytes}) bytes; use at least that or lower jute.maxbuffer`,
+      ARENA_CONFIG_KEYS.segment_bytes,
+    );
+  }
+  // Every read worker holds one reader slot for as long as it runs.
+  if (c.tree_reader_slots < c.read_workers) {
+    throw new ConfigError(
+      `${ARENA_CONFIG_KEYS.reader_slots}: ${c.tree_reader_slots} slots for ${c.read_workers} read workers (waitfree.readWorkers); each needs one`,
+      ARENA_CONFIG_KEYS.reader_slots,
     );
   }
 }

@@ -303,6 +303,19 @@ describe('sources: defaults <- file <- flags', () => {
     expect(errorOf(() => loadConfig({ flags: { tick_time_ms: 1.5 } })).message).toBe('tickTime: 1.5 is not an integer');
   });
 
+  it('the shared tree\'s bounds are checked and a bad one is named', () => {
+    const page = errorOf(() => fromText('waitfree.tree.pageBytes=3000\n'));
+    expect(page.key).toBe('waitfree.tree.pageBytes');
+    expect(page.message).toMatch(/power of two/);
+    const seg = errorOf(() => fromText('waitfree.tree.segmentBytes=262144\njute.maxbuffer=1048575\n'));
+    expect(seg.key).toBe('waitfree.tree.segmentBytes');
+    expect(seg.message).toMatch(/cannot hold a znode value of jute.maxbuffer/);
+    const slots = errorOf(() => fromText('waitfree.tree.readerSlots=2\nwaitfree.readWorkers=3\n'));
+    expect(slots.key).toBe('waitfree.tree.readerSlots');
+    const { config } = fromText('waitfree.tree.segmentsMax=8\nwaitfree.tree.segmentBytes=16777216\n');
+    expect([config.tree_segments_max, config.tree_segment_bytes]).toEqual([8, 16 * 1024 * 1024]);
+  });
+
   it('cross-field checks run on the merged result', () => {
     expect(errorOf(() => loadConfig({ file, flags: { min_session_timeout_ms: 30000 } })).message).toBe(
       'minSessionTimeout (30000) must not exceed maxSessionTimeout (20000)',
