@@ -8,11 +8,12 @@
 // It builds the data dir itself (tree in memory -> snapshot file; txns -> log segments through
 // the real LogWriter), then measures, R times: in-process recover() on one thread, and a real
 // start (`node bin/waitfree.js server`): spawn -> "listening", with the commit worker's own
-// "recovered ... in N ms" line. Every thread of the replica (commit worker + W shards) loads the
-// same snapshot and log in parallel.
+// "recovered ... in N ms" line and its "shared tree loaded ... in N ms" line (the commit worker
+// recovers alone and loads the shared tree; the W shards attach to it), and the server's RSS
+// one second after it listens (VmRSS of the whole process: every thread's heap and the tree).
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,9 +152,28 @@ async function startOnce(data_dir) {
     child.on('exit', () => reject(new Error(`server exited:\n${out}`)));
   });
   const m = /recovered zxid (0x[0-9a-f]+) .* in (\d+) ms/.exec(out);
+  const loaded = /shared tree loaded: .* in (\d+) ms/.exec(out);
+  await new Promise((r) => setTimeout(r, 1000));
+  const rss_mb = rssMb(child.pid);
   child.kill('SIGKILL'); // no clean stop: the next run recovers the same state
   await new Promise((r) => child.on('exit', r));
-  return { listening_ms: Math.round(listening_ms), commit_recovery_ms: m ? Number(m[2]) : null, zxid: m ? Number.parseInt(m[1], 16) : null };
+  return {
+    listening_ms: Math.round(listening_ms),
+    commit_recovery_ms: m ? Number(m[2]) : null,
+    tree_load_ms: loaded ? Number(loaded[1]) : null,
+    rss_mb,
+    zxid: m ? Number.parseInt(m[1], 16) : null,
+  };
+}
+
+/** VmRSS of a process in MiB (Linux), or null. */
+function rssMb(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
 }
 
 const root = mkdtempSync(join(values.dir ?? tmpdir(), 'waitfree-recovery-bench-'));
@@ -177,7 +197,11 @@ try {
         `+ ${TXNS} txns of log (${(built.log_bytes / 2 ** 20).toFixed(1)} MiB of segments)`,
     );
     for (const r of runs) {
-      console.log(`recover() on one thread: ${r.in_process_ms} ms; server start to listening: ${r.listening_ms} ms (commit worker recovery ${r.commit_recovery_ms} ms, ${READ_WORKERS} read worker(s))`);
+      const tree = r.tree_load_ms === null ? '' : `, shared tree load ${r.tree_load_ms} ms`;
+      console.log(
+        `recover() on one thread: ${r.in_process_ms} ms; server start to listening: ${r.listening_ms} ms ` +
+          `(commit worker recovery ${r.commit_recovery_ms} ms${tree}, ${READ_WORKERS} read worker(s)); RSS ${r.rss_mb} MiB`,
+      );
     }
   }
 } finally {

@@ -106,7 +106,8 @@ class ShardWorker implements ShardContext {
         // Let control messages and timers (touches) in between slices; no sleep.
         await new Promise<void>((resolve) => setImmediate(resolve));
       } else if (frames === 0) {
-        await this.doorbell.sleep(seen, IDLE_WAIT_MS_MAX, () => this.from_commit.hasData() || this.from_net.hasData());
+        // Mid-batch only the commit stream can wake us: client frames wait for the batch's ROOT.
+        await this.doorbell.sleep(seen, IDLE_WAIT_MS_MAX, () => this.from_commit.hasData() || (!this.batch_open && this.from_net.hasData()));
       }
     }
     clearInterval(touch_timer);
