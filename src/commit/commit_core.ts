@@ -2,17 +2,17 @@
 // txns (prep), orders them (zxid), applies them to the latest tree, and emits publications for
 // the commit stream. Time and randomness come in through CommitEnv, so tests drive it directly.
 //
-// Pipeline seam: every txn passes through `propose`, which applies it to the latest tree and puts
-// it in the outbox. The outbox is not the commit: the worker hands it to GroupCommit
+// Pipeline seam: every txn passes through `propose`, which records it in the working tree and
+// puts it in the outbox. The outbox is not the commit: the worker hands it to GroupCommit
 // (group_commit.ts), which logs each txn and releases publications only once they are durable
-// (Zab will add "after a quorum of ACKs" at the same place). Prep runs against the latest tree
-// (the commit worker's own copy, ahead of what read workers see), which is exactly ZooKeeper's
-// "outstanding changes" view.
+// (under Zab: acknowledged by a quorum), and the Applier applies them to the shared tree then.
+// Prep runs against the working tree (pending_view.ts: the shared tree's committed state plus
+// every txn recorded here and not applied there yet), ZooKeeper's "outstanding changes" view.
 //
 // Roles (Zab, src/quorum/): a standalone replica and an ensemble's leader create txns (prep ->
-// zxid -> apply -> outbox). A follower or observer never does: its driver forwards writes to the
-// leader, and every committed txn comes back through applyCommitted (tree + session table), so a
-// follower's tree holds committed state only. Only the txn creator expires sessions and reaps.
+// zxid -> record -> outbox). A follower or observer never does: its driver forwards writes to the
+// leader, and every committed txn comes back through applyCommitted (working tree + session
+// table). Only the txn creator expires sessions and reaps.
 // A leader numbers its txns in its epoch: zxid = epoch * 2^32 + counter (beginEpoch).
 //
 // Read-only mode: after a disk fault nothing can be made durable, so no txn is proposed any more:
@@ -27,10 +27,9 @@ import type { Liveness } from '../session/liveness_format.js';
 import { SessionTracker } from '../session/session_tracker.js';
 import { firstSessionId, nextSessionId } from '../session/session_id.js';
 import { passwdEquals, sessionPasswd } from '../session/passwd.js';
-import { DataTree } from '../tree/data_tree.js';
 import type { SessionState } from '../snapshot/snapshot_format.js';
 import { prepRequest, type WriteRequest } from '../tree/prep.js';
-import { prepReap } from '../tree/reaper.js';
+import { prepReap, type ReapTree } from '../tree/reaper.js';
 import type { Txn, TxnOp } from '../tree/txn.js';
 
 /** Longest time session expiry waits for touches stuck behind a full pipeline (see tick()). */
@@ -76,9 +75,17 @@ function connKey(shard: number, conn_id: number): number {
   return shard * 0x1_0000_0000 + conn_id;
 }
 
-/** What recovery hands the core: the tree and the session table at the recovered zxid. */
+/** The tree the core preps against and records every txn in (PendingView in the server). */
+export interface WorkingTree extends ReapTree {
+  /** zxid of the last txn recorded (or of the tree it started from). */
+  readonly last_zxid: number;
+  /** A txn this core made or learned (zxid order): later prep sees its effects. */
+  record(txn: Txn): void;
+}
+
+/** What recovery hands the core: the working tree and the session table at the recovered zxid. */
 export interface RestoredState {
-  tree: DataTree;
+  view: WorkingTree;
   /** remaining_ms: what was left of the timeout before the crash (resume.ts); default: all of it. */
   sessions: ReadonlyMap<bigint, { timeout_ms: number; passwd: Uint8Array; remaining_ms?: number }>;
 }
@@ -89,7 +96,7 @@ export type CommitRole = 'creator' | 'follower';
 const EPOCH_UNIT = 0x1_0000_0000;
 
 export class CommitCore {
-  readonly tree: DataTree;
+  readonly view: WorkingTree;
   /** 'creator': standalone or Zab leader; 'follower': learner (no prep, no expiry). */
   role: CommitRole = 'creator';
   /** First zxid of the current epoch minus one: a leader's txns are numbered above it. */
@@ -112,16 +119,16 @@ export class CommitCore {
   constructor(
     readonly options: CommitOptions,
     private readonly env: CommitEnv,
-    restored: RestoredState | null = null,
+    restored: RestoredState,
   ) {
-    this.tree = restored?.tree ?? new DataTree();
+    this.view = restored.view;
     this.sessions = new SessionTracker(options.tick_ms);
     const now = env.now_ms();
     this.next_session_id = firstSessionId(now, options.server_id);
     this.next_reap_ms = now + options.reap_interval_ms;
     // Recovered sessions resume with what was left of their timeout (resume.ts): their clients
     // can reattach within it; else they expire.
-    for (const [id, s] of restored?.sessions ?? []) {
+    for (const [id, s] of restored.sessions) {
       this.sessions.add(id, s.timeout_ms, now, s.passwd, s.remaining_ms ?? s.timeout_ms);
       this.owners.set(id, null);
     }
@@ -156,7 +163,7 @@ export class CommitCore {
   }
 
   get last_zxid(): number {
-    return this.tree.last_zxid;
+    return this.view.last_zxid;
   }
 
   // ---- inputs ----
@@ -176,9 +183,9 @@ export class CommitCore {
     this.role = 'follower';
   }
 
-  /** A committed txn made by the leader (learner), in zxid order: tree and session table. */
+  /** A committed txn made by the leader (learner), in zxid order: working tree and session table. */
   applyCommitted(txn: Txn): void {
-    this.tree.apply(txn);
+    this.view.record(txn);
     const id = txn.header.session_id;
     const op = txn.op;
     if (op.kind === 'createSession' && this.sessions.get(id) === undefined) {
@@ -205,11 +212,11 @@ export class CommitCore {
     }
     if (opcode === Op.closeSession) {
       this.sessions.setClosing(session_id);
-      this.propose(null, session_id, { kind: 'closeSession', paths: this.tree.ephemerals(session_id) }, cxid);
+      this.propose(null, session_id, { kind: 'closeSession', paths: this.view.ephemerals(session_id) }, cxid);
       return;
     }
     const op = prepRequest(
-      { tree: this.tree, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled },
+      { tree: this.view, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled },
       opcode,
       body as WriteRequest,
     );
@@ -264,12 +271,12 @@ export class CommitCore {
     }
     if (opcode === Op.closeSession) {
       this.sessions.setClosing(session_id);
-      this.propose(origin, session_id, { kind: 'closeSession', paths: this.tree.ephemerals(session_id) });
+      this.propose(origin, session_id, { kind: 'closeSession', paths: this.view.ephemerals(session_id) });
       return;
     }
     const auth = this.conn_auth.get(connKey(origin.shard, origin.conn_id)) ?? [];
     const op = prepRequest(
-      { tree: this.tree, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled },
+      { tree: this.view, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled },
       opcode,
       body as WriteRequest,
     );
@@ -354,14 +361,14 @@ export class CommitCore {
     if (now >= this.next_reap_ms) {
       this.next_reap_ms = now + this.options.reap_interval_ms;
       if (this.read_only !== null) return;
-      for (const op of prepReap(this.tree, now, { limit: this.options.reap_per_check_max })) this.propose(null, 0n, op);
+      for (const op of prepReap(this.view, now, { limit: this.options.reap_per_check_max })) this.propose(null, 0n, op);
     }
   }
 
   /** Sessions with their ephemerals, for `dump`. */
   ephemeralsBySession(): { session_id: string; paths: string[] }[] {
     return [...this.sessions.ids()]
-      .map((id) => ({ session_id: id.toString(), paths: this.tree.ephemerals(id) }))
+      .map((id) => ({ session_id: id.toString(), paths: this.view.ephemerals(id) }))
       .filter((e) => e.paths.length > 0);
   }
 
@@ -391,18 +398,18 @@ export class CommitCore {
       return;
     }
     const origin = owner === null ? null : { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
-    this.propose(origin, session_id, { kind: 'closeSession', paths: this.tree.ephemerals(session_id) });
+    this.propose(origin, session_id, { kind: 'closeSession', paths: this.view.ephemerals(session_id) });
   }
 
-  /** Assigns the zxid, applies to the latest tree, and queues the txn for logging (GroupCommit). */
+  /** Assigns the zxid, records the txn in the working tree, and queues it for logging (GroupCommit). */
   private propose(origin: Origin | null, session_id: bigint, op: TxnOp, cxid = origin?.xid ?? 0): void {
     if (this.read_only !== null) throw new Error('commit core: propose while read-only');
     if (this.role !== 'creator') throw new Error('commit core: a learner proposed a txn');
     const txn: Txn = {
-      header: { session_id, cxid, zxid: Math.max(this.tree.last_zxid, this.epoch_base) + 1, time_ms: this.env.now_ms() },
+      header: { session_id, cxid, zxid: Math.max(this.view.last_zxid, this.epoch_base) + 1, time_ms: this.env.now_ms() },
       op,
     };
-    this.tree.apply(txn);
+    this.view.record(txn);
     if (op.kind === 'closeSession') this.forgetSession(session_id);
     this.outbox.push({ kind: 'txn', origin, txn });
   }

@@ -582,10 +582,10 @@ export function checkCrossField(c: ServerConfig): void {
       ARENA_CONFIG_KEYS.segment_bytes,
     );
   }
-  // Every read worker holds one reader slot for as long as it runs.
-  if (c.tree_reader_slots < c.read_workers) {
+  // Every read worker holds one reader slot for as long as it runs; snapshots take one more.
+  if (c.tree_reader_slots < c.read_workers + 1) {
     throw new ConfigError(
-      `${ARENA_CONFIG_KEYS.reader_slots}: ${c.tree_reader_slots} slots for ${c.read_workers} read workers (waitfree.readWorkers); each needs one`,
+      `${ARENA_CONFIG_KEYS.reader_slots}: ${c.tree_reader_slots} slots for ${c.read_workers} read workers (waitfree.readWorkers) and the snapshot writer; each needs one`,
       ARENA_CONFIG_KEYS.reader_slots,
     );
   }

@@ -423,7 +423,7 @@ export class QuorumDriver {
       const owner = core.ownerOf(session_id);
       if (owner !== null) origin = { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
     }
-    if (zxid > core.tree.last_zxid) core.applyCommitted(txn);
+    if (zxid > core.last_zxid) core.applyCommitted(txn);
     if (sync_path !== null) {
       this.host.gc.addCommitted({ kind: 'txn', origin: null, txn }, bytes);
       this.host.gc.addCommitted({ kind: 'sync', origin: origin!, path: sync_path }, null);

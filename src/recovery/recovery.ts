@@ -1,7 +1,7 @@
 // Recovery at start: the newest valid snapshot, then every logged txn after it. Read-only: the
 // one repair it may call for (cutting a torn tail) is returned, and the commit worker applies it
-// before it appends. Shards run the same function to build their own copy of the tree, so every
-// thread of the replica starts from the same state.
+// before it appends. The state is rebuilt into a RecoveryTarget: a heap DataTree (recover(), for
+// tools, tests and a Zab reload) or the replica's shared tree (recovery_arena.ts, at start).
 //
 // Rules:
 // - snapshots are tried newest first; a damaged one is skipped with a warning;
@@ -24,6 +24,7 @@ import { DataTree } from '../tree/data_tree.js';
 import { decodeTxn } from '../tree/txn_codec.js';
 import type { Txn } from '../tree/txn.js';
 import { loadSnapshot, type SessionTable } from '../snapshot/snapshot_reader.js';
+import type { SnapshotInfo } from '../snapshot/snapshot_format.js';
 import { listDataDir, type NamedFile } from '../log/data_dir.js';
 import type { LogTail } from '../log/log_writer.js';
 import { decodeSegmentHeader, isNextZxid, RECORD_HEADER_BYTES, scanSegment, SEGMENT_HEADER_BYTES, ZERO_RUN_BYTES_DEFAULT, type SegmentBytes } from '../log/segment_format.js';
@@ -66,8 +67,19 @@ export interface RecoveredEntry {
   bytes: Uint8Array;
 }
 
-export interface Recovered {
-  tree: DataTree;
+/** Where recovery rebuilds the tree. */
+export interface RecoveryTarget {
+  /** Replaces the tree by the snapshot file's (sessions filled when given). Throws when the file
+   *  is unusable; then the target must still be able to load another one. */
+  loadSnapshot(path: string, sessions: SessionTable | null): SnapshotInfo;
+  /** No usable snapshot: the tree a fresh ZooKeeper starts with. */
+  loadEmpty(): void;
+  /** Applies one logged txn (zxid order). */
+  apply(txn: Txn): void;
+}
+
+/** Everything recovery finds besides the tree. */
+export interface RecoveredLog {
   sessions: SessionTable;
   /** Each recovered session's last txn in the replayed log (a touch), wall clock; commit worker only. */
   session_last_txn_ms: Map<bigint, number>;
@@ -88,52 +100,84 @@ export interface Recovered {
   entries?: RecoveredEntry[];
 }
 
+export interface Recovered extends RecoveredLog {
+  tree: DataTree;
+}
+
 /** Thrown by the replay visitor at the first txn past until_zxid (control flow only). */
 class PastUntil {}
 
 export function recover(opts: RecoveryOptions): Recovered {
+  const target = new HeapTarget();
+  const state = recoverInto(target, opts);
+  return { ...state, tree: target.tree };
+}
+
+/** A heap DataTree as the recovery target. */
+class HeapTarget implements RecoveryTarget {
+  tree = new DataTree();
+
+  loadSnapshot(path: string, sessions: SessionTable | null): SnapshotInfo {
+    const tree = new DataTree();
+    const info = loadSnapshot(path, tree, sessions);
+    this.tree = tree;
+    return info;
+  }
+
+  loadEmpty(): void {
+    this.tree = new DataTree();
+  }
+
+  apply(txn: Txn): void {
+    this.tree.apply(txn);
+  }
+}
+
+/** Recovery into any target: the newest usable snapshot, then the log after it. */
+export function recoverInto(target: RecoveryTarget, opts: RecoveryOptions): RecoveredLog {
   const until = opts.until_zxid ?? Number.MAX_SAFE_INTEGER;
   if (!Number.isSafeInteger(until) || until < 0) throw new RangeError(`recover: until_zxid is not a zxid: ${opts.until_zxid}`);
   const listing = listDataDir(opts.dir, opts.log_dir ?? opts.dir);
   const sessions: SessionTable = new Map();
   const usable = listing.snapshots.filter((s) => s.zxid <= until);
-  const { tree, snapshot } = loadNewestSnapshot(usable, opts, sessions);
-  const state: Recovered = {
-    tree,
+  const snapshot = loadNewestSnapshot(target, usable, opts, sessions);
+  const state: RecoveredLog = {
     sessions,
     session_last_txn_ms: new Map(),
     last_time_ms: snapshot?.created_ms ?? 0,
     snapshot,
-    last_zxid: tree.last_zxid,
+    last_zxid: snapshot?.zxid ?? 0,
     replayed: 0,
     tail: null,
     truncate: null,
     log_bytes_read: 0,
   };
   if (opts.keep_entries === true) state.entries = [];
-  replayLog(listing.segments, state, opts, until);
+  replayLog(target, listing.segments, state, opts, until);
   return state;
 }
 
 function loadNewestSnapshot(
+  target: RecoveryTarget,
   snapshots: readonly NamedFile[],
   opts: RecoveryOptions,
   sessions: SessionTable,
-): { tree: DataTree; snapshot: Recovered['snapshot'] } {
+): RecoveredLog['snapshot'] {
   for (let i = snapshots.length - 1; i >= 0; i--) {
     const file = snapshots[i];
-    const tree = new DataTree();
     sessions.clear();
     try {
-      const info = loadSnapshot(file.path, tree, opts.track_sessions ? sessions : null);
+      const info = target.loadSnapshot(file.path, opts.track_sessions ? sessions : null);
       if (info.zxid !== file.zxid) throw new Error(`holds zxid 0x${info.zxid.toString(16)}, its name says 0x${file.zxid.toString(16)}`);
-      return { tree, snapshot: { path: file.path, zxid: info.zxid, created_ms: info.created_ms } };
+      return { path: file.path, zxid: info.zxid, created_ms: info.created_ms };
     } catch (e) {
+      if (e instanceof RecoveryError) throw e;
       opts.warn(`snapshot ${file.path} is unusable (${e instanceof Error ? e.message : String(e)}); trying an older one`);
     }
   }
   sessions.clear();
-  return { tree: new DataTree(), snapshot: null };
+  target.loadEmpty();
+  return null;
 }
 
 /** Segments that can hold txns after `after_zxid` (a segment ends where the next one starts). */
@@ -141,22 +185,22 @@ function segmentsAfter(segments: readonly NamedFile[], after_zxid: number): Name
   return segments.filter((s, i) => i === segments.length - 1 || segments[i + 1].zxid > after_zxid + 1);
 }
 
-function replayLog(segments: readonly NamedFile[], state: Recovered, opts: RecoveryOptions, until: number): void {
+function replayLog(target: RecoveryTarget, segments: readonly NamedFile[], state: RecoveredLog, opts: RecoveryOptions, until: number): void {
   const wanted = segmentsAfter(segments, state.last_zxid);
   for (let i = 0; i < wanted.length; i++) {
     // A segment starting after until holds nothing wanted, nor does any after it.
     if (wanted[i].zxid > until) return;
     const is_last = i === wanted.length - 1;
-    if (!replaySegment(wanted[i], is_last, state, opts, until)) return;
+    if (!replaySegment(target, wanted[i], is_last, state, opts, until)) return;
   }
 }
 
 /** Replays one segment; false when replay stopped at until_zxid with more txns after it. */
-function replaySegment(file: NamedFile, is_last: boolean, state: Recovered, opts: RecoveryOptions, until: number): boolean {
+function replaySegment(target: RecoveryTarget, file: NamedFile, is_last: boolean, state: RecoveredLog, opts: RecoveryOptions, until: number): boolean {
   try {
     const read = withSegmentFile(opts.read_fs ?? NODE_SEGMENT_READ_FS, file.path, (src) => {
       try {
-        replaySegmentBytes(src, file, is_last, state, opts, until);
+        replaySegmentBytes(target, src, file, is_last, state, opts, until);
         return true;
       } catch (e) {
         if (!(e instanceof PastUntil)) throw e;
@@ -171,7 +215,15 @@ function replaySegment(file: NamedFile, is_last: boolean, state: Recovered, opts
   }
 }
 
-function replaySegmentBytes(src: SegmentBytes, file: NamedFile, is_last: boolean, state: Recovered, opts: RecoveryOptions, until: number): void {
+function replaySegmentBytes(
+  target: RecoveryTarget,
+  src: SegmentBytes,
+  file: NamedFile,
+  is_last: boolean,
+  state: RecoveredLog,
+  opts: RecoveryOptions,
+  until: number,
+): void {
   const header = decodeSegmentHeader(src.window(0, SEGMENT_HEADER_BYTES));
   if (!header.ok) {
     if (is_last && header.blank) {
@@ -192,7 +244,7 @@ function replaySegmentBytes(src: SegmentBytes, file: NamedFile, is_last: boolean
         `the log is missing txns 0x${(state.last_zxid + 1).toString(16)}..0x${(zxid - 1).toString(16)} (next found in ${file.path})`,
       );
     }
-    applyTxn(state, decodeRecord(payload, payload_offset, file.path), file.path, opts.track_sessions);
+    applyTxn(target, state, decodeRecord(payload, payload_offset, file.path), file.path, opts.track_sessions);
     state.entries?.push({ zxid, bytes: payload.slice() });
   };
   const scan = scanSegment(src, header.first_zxid, visit, { zero_run_bytes: opts.zero_run_bytes ?? ZERO_RUN_BYTES_DEFAULT });
@@ -231,9 +283,9 @@ function decodeRecord(payload: Uint8Array, payload_offset: number, path: string)
   }
 }
 
-function applyTxn(state: Recovered, txn: Txn, path: string, track_sessions: boolean): void {
+function applyTxn(target: RecoveryTarget, state: RecoveredLog, txn: Txn, path: string, track_sessions: boolean): void {
   try {
-    state.tree.apply(txn);
+    target.apply(txn);
   } catch (e) {
     throw new RecoveryError(`${path}: replaying txn 0x${txn.header.zxid.toString(16)} failed: ${e instanceof Error ? e.message : String(e)}`);
   }

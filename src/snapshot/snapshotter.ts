@@ -1,6 +1,7 @@
 // Drives background snapshots for the commit worker: when to take one (every ~snapCount txns,
 // jittered as ZooKeeper does so that replicas do not all snapshot at once), the sliced encoding
-// on the commit thread (snapshot_encoder.ts), the piscina task that writes the file
+// on the commit thread (a SnapshotSource: in the server, a pinned root of the shared tree,
+// arena_snapshot_source.ts; nothing changes under the encoder), the piscina task that writes the file
 // (snapshot_task.ts), publishing it (rename) once the log is durable up to its zxid, and purging
 // what the newest snapshots no longer need.
 //
@@ -13,11 +14,26 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { listDataDir, snapshotName, snapshotTmpName } from '../log/data_dir.js';
 import { describeFsError, type LogFs } from '../log/log_fs.js';
-import type { SessionState } from './snapshot_format.js';
-import { SnapshotEncoder } from './snapshot_encoder.js';
+import type { Chunk, SessionState } from './snapshot_format.js';
 import { purgePlan } from './purge.js';
 import type { SnapshotTaskInput, SnapshotTaskMessage, SnapshotTaskOutput } from './snapshot_task.js';
-import type { DataTree } from '../tree/data_tree.js';
+
+/** A snapshot being encoded in slices (SnapshotEncoder over a heap tree, ArenaSnapshotEncoder). */
+export interface SnapshotEncoding {
+  readonly zxid: number;
+  readonly node_count: number;
+  /** Encodes up to nodes_max more nodes; true once everything is encoded. */
+  step(nodes_max: number): boolean;
+  take(): Chunk[];
+  abort(): void;
+}
+
+/** Where snapshots come from: begin() captures a state (e.g. pins a root), end() lets it go. */
+export interface SnapshotSource {
+  begin(sessions: SessionState[], created_ms: number): SnapshotEncoding;
+  /** Called once per begin(), when the encoding is complete or abandoned. */
+  end(encoding: SnapshotEncoding): void;
+}
 
 export interface SnapshotterOptions {
   /** dataDir: snapshots. */
@@ -50,7 +66,10 @@ type Phase = 'encoding' | 'writing' | 'written' | 'publishing';
 
 interface Job {
   zxid: number;
-  encoder: SnapshotEncoder;
+  encoder: SnapshotEncoding;
+  source: SnapshotSource;
+  /** source.end() was called. */
+  ended: boolean;
   port: MessagePort;
   unacked: number;
   phase: Phase;
@@ -105,11 +124,11 @@ export class Snapshotter {
 
   /**
    * One turn of work: start a snapshot when due, encode a slice, publish a written snapshot
-   * once the log is durable up to its zxid. `tree`/`sessions` are read only when starting.
+   * once the log is durable up to its zxid. `source`/`sessions` are read only when starting.
    */
-  step(tree: DataTree, sessions: () => SessionState[], durable_zxid: number, writes_allowed: boolean): void {
+  step(source: SnapshotSource, sessions: () => SessionState[], durable_zxid: number, writes_allowed: boolean): void {
     if (this.job === null) {
-      if (writes_allowed && this.txns_since >= this.threshold) this.start(tree, sessions());
+      if (writes_allowed && this.txns_since >= this.threshold) this.start(source, sessions());
       return;
     }
     const job = this.job;
@@ -117,14 +136,14 @@ export class Snapshotter {
     else if (job.phase === 'written' && durable_zxid >= job.zxid) this.publish(job);
   }
 
-  private start(tree: DataTree, sessions: SessionState[]): void {
+  private start(source: SnapshotSource, sessions: SessionState[]): void {
     this.txns_since = 0;
     this.threshold = this.roll();
-    const zxid = tree.last_zxid;
+    const encoder = source.begin(sessions, this.opts.now_ms());
+    const zxid = encoder.zxid;
     const tmp_path = join(this.opts.dir, snapshotTmpName(zxid));
-    const encoder = new SnapshotEncoder(tree, zxid, sessions, this.opts.now_ms());
     const { port1, port2 } = new MessageChannel();
-    const job: Job = { zxid, encoder, port: port1, unacked: 0, phase: 'encoding', tmp_path, started_ms: this.opts.now_ms(), bytes: 0 };
+    const job: Job = { zxid, encoder, source, ended: false, port: port1, unacked: 0, phase: 'encoding', tmp_path, started_ms: this.opts.now_ms(), bytes: 0 };
     this.job = job;
     port1.on('message', (m: { kind: string }) => {
       if (m.kind === 'ack') job.unacked--;
@@ -153,8 +172,16 @@ export class Snapshotter {
     }
     if (finished) {
       job.phase = 'writing';
+      this.endSource(job);
       job.port.postMessage({ kind: 'end' } satisfies SnapshotTaskMessage);
     }
+  }
+
+  /** The state the encoding read can go (a pinned root is unpinned). */
+  private endSource(job: Job): void {
+    if (job.ended) return;
+    job.ended = true;
+    job.source.end(job.encoder);
   }
 
   private onTaskDone(job: Job, out: SnapshotTaskOutput): void {
@@ -173,6 +200,7 @@ export class Snapshotter {
   }
 
   private drop(job: Job): void {
+    this.endSource(job);
     job.port.close();
     if (this.job === job) this.job = null;
   }
@@ -217,6 +245,7 @@ export class Snapshotter {
     const job = this.job;
     if (job === null) return;
     job.encoder.abort();
+    this.endSource(job);
     if (job.phase === 'encoding' || job.phase === 'writing') job.port.postMessage({ kind: 'abort' } satisfies SnapshotTaskMessage);
     else this.drop(job);
   }

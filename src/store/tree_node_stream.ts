@@ -39,11 +39,17 @@ export const TREE_STREAM_CHUNK_BYTES = 1 << 20;
  * U+E000..U+FFFF: both ranges are remapped before the one comparison that decides.
  */
 export function compareUtf8(a: string, b: string): number {
+  return compareKeys(a, -1, b, -1);
+}
+
+/** The key order of two paths (key = path with its last '/' as 0x00; UTF-8 byte order). */
+export function compareKeys(a: string, a_slash: number, b: string, b_slash: number): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
+    let x = i === a_slash ? 0 : a.charCodeAt(i);
+    let y = i === b_slash ? 0 : b.charCodeAt(i);
     if (x === y) continue;
+    // Surrogates (code points >= 0x10000) sort above U+E000..U+FFFF in UTF-8 (compareUtf8).
     if (x >= 0xd800 && y >= 0xd800) {
       x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
       y = y >= 0xe000 ? y - 0x800 : y + 0x2000;

@@ -22,14 +22,25 @@ import type {
   SetDataRequest,
 } from '../protocol/types.js';
 import { checkAcl, fixupAcl } from './acl.js';
-import type { DataTree } from './data_tree.js';
 import { isSpecialPath, isValidPath, parentPath, sequenceSuffix } from './path_rules.js';
 import type { TxnOp } from './txn.js';
 import { isValidTtl, type NodeFacts, ownerKind, ttlOwner } from './znode.js';
 
+/**
+ * What prep reads: node facts and, for closeSession, the session's ephemerals. Both must include
+ * every txn prepped so far, committed or not: the commit worker's PendingView (the committed
+ * shared tree + the txns in flight) is one, a DataTree that applies each txn right after prep
+ * another.
+ */
+export interface PrepTree {
+  get(path: string): NodeFacts | undefined;
+  /** The session's ephemeral paths, sorted in JS string order. */
+  ephemerals(session_id: bigint): string[];
+}
+
 export interface PrepContext {
-  /** The tree with every earlier txn applied (the commit worker applies each txn right after prep). */
-  tree: DataTree;
+  /** The latest state: every earlier txn included, committed or not. */
+  tree: PrepTree;
   session_id: bigint;
   /** The session's authenticated ids, including its `ip` id. */
   auth: readonly Id[];
@@ -321,7 +332,7 @@ class ScratchView implements PrepView {
   /** Changed node facts by path; null = deleted by an earlier op. */
   private readonly changed = new Map<string, NodeFacts | null>();
 
-  constructor(private readonly tree: DataTree) {}
+  constructor(private readonly tree: PrepTree) {}
 
   get(path: string): NodeFacts | undefined {
     const changed = this.changed.get(path);

@@ -4,10 +4,16 @@
 // znode.container.maxPerMinute = 10,000 deletes a minute).
 
 import { Op } from '../protocol/opcodes.js';
-import type { DataTree } from './data_tree.js';
-import { prepRequest } from './prep.js';
+import { prepRequest, type PrepTree } from './prep.js';
 import type { TxnOp } from './txn.js';
-import { ttlOf } from './znode.js';
+import { type NodeFacts, ttlOf } from './znode.js';
+
+/** What the reaper reads (DataTree and the commit worker's PendingView are both one). */
+export interface ReapTree extends PrepTree {
+  get(path: string): (NodeFacts & { readonly mtime: number }) | undefined;
+  containers(): Iterable<string>;
+  ttls(): Iterable<string>;
+}
 
 export interface ReapOptions {
   /**
@@ -24,7 +30,7 @@ export interface ReapOptions {
  * (cversion > 0); TTL nodes with no children not modified for longer than their TTL.
  * No candidate is an ancestor of another (candidates have no children).
  */
-export function reapCandidates(tree: DataTree, now_ms: number, options: ReapOptions = {}): string[] {
+export function reapCandidates(tree: ReapTree, now_ms: number, options: ReapOptions = {}): string[] {
   const never_used_ms = options.never_used_ms ?? 0;
   const out: string[] = [];
   for (const path of tree.containers()) {
@@ -46,7 +52,7 @@ export function reapCandidates(tree: DataTree, now_ms: number, options: ReapOpti
  * current tree, so apply them back to back (no other txn in between), or prep each one just
  * before use with prepRequest(ctx, Op.deleteContainer, { path }) instead.
  */
-export function prepReap(tree: DataTree, now_ms: number, options: ReapOptions = {}): TxnOp[] {
+export function prepReap(tree: ReapTree, now_ms: number, options: ReapOptions = {}): TxnOp[] {
   const ctx = { tree, session_id: 0n, auth: [], is_super: true, now_ms, ttl_enabled: true };
   return reapCandidates(tree, now_ms, options).map((path) => prepRequest(ctx, Op.deleteContainer, { path }));
 }

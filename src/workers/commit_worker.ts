@@ -19,7 +19,10 @@ import type { ServerConfig } from '../config/server_config.js';
 import { ensureDataDir, listDataDir, loadOrCreateSecret } from '../log/data_dir.js';
 import { describeFsError, FsyncDelay, NODE_LOG_FS } from '../log/log_fs.js';
 import { LogWriter } from '../log/log_writer.js';
-import { recover, zeroRunBytesFor, type Recovered } from '../recovery/recovery.js';
+import { recover, zeroRunBytesFor, type RecoveredLog, type RecoveryOptions } from '../recovery/recovery.js';
+import { recoverIntoArena } from '../recovery/recovery_arena.js';
+import { PendingView } from '../commit/pending_view.js';
+import { ArenaSnapshotSource } from '../snapshot/arena_snapshot_source.js';
 import { JuteReader, JuteWriter } from '../protocol/jute.js';
 import { isMalformed, readServerRequest } from '../protocol/messages.js';
 import { Op } from '../protocol/opcodes.js';
@@ -56,6 +59,9 @@ import { ReadOnlyMode, SessionOk } from '../quorum/read_only_mode.js';
 import type { ConnRef } from '../session/read_only_sessions.js';
 
 const POLL_FRAMES_MAX = 1024;
+/** Owner-index key prefixes of the containers and of the TTL nodes (layout.ts, owner index). */
+const CONTAINER_OWNER_KEY = new Uint8Array([0x80, 0, 0, 0, 0, 0, 0, 0]);
+const TTL_OWNER_KEY = new Uint8Array([0xff]);
 const IDLE_WAIT_MS_MAX = 50;
 /** Snapshot encoding slice per loop turn: ~1 ms of the commit thread (~1 us per node, BENCHMARKS.md). */
 const SNAPSHOT_NODES_PER_STEP = 1000;
@@ -113,17 +119,22 @@ class CommitWorker implements QuorumHost {
 
   /** Applies committed txns to the shared tree, once per replica. */
   private readonly applier: Applier;
+  /** The core's working tree (replaced with the core on a reload). */
+  private pending!: PendingView;
+  /** Snapshots encode a pinned root of the shared tree. */
+  private readonly snapshot_source: ArenaSnapshotSource;
   /** Origin connections (shard * 2^32 + conn_id) with a txn in the open root. */
   private readonly batch_origins = new Set<number>();
 
   constructor(
     private readonly init: WorkerInit,
-    recovered: Recovered,
+    recovered: RecoveredLog,
     private writer: LogWriter | null,
     private readonly secret: Uint8Array,
     tree_writer: TreeWriter,
   ) {
     this.applier = new Applier(tree_writer, recovered.last_zxid);
+    this.snapshot_source = new ArenaSnapshotSource(init.topology.arena);
     const { config, topology } = init;
     this.core = this.newCore(recovered);
     this.liveness = new LivenessWriter(NODE_LOG_FS, { dir: config.data_dir, fsync: config.fsync === 'always' });
@@ -181,7 +192,7 @@ class CommitWorker implements QuorumHost {
     );
   }
 
-  private newCore(recovered: Recovered): CommitCore {
+  private newCore(recovered: RecoveredLog): CommitCore {
     const config = this.init.config;
     const reap_interval_ms = config.container_check_interval_ms;
     const core = new CommitCore(
@@ -194,11 +205,17 @@ class CommitWorker implements QuorumHost {
         reap_per_check_max: Math.max(1, Math.ceil((config.container_max_per_minute * reap_interval_ms) / 60_000)),
       },
       { now_ms: () => Date.now() },
-      { tree: recovered.tree, sessions: resumeSessions(recovered, config.data_dir) },
+      { view: this.newPendingView(recovered.last_zxid), sessions: resumeSessions(recovered, config.data_dir) },
     );
     // A member of an ensemble creates no txn before it leads (the driver says when).
     if (config.ensemble !== null) core.follow();
     return core;
+  }
+
+  /** Prep's view: the shared tree (committed) plus the txns recorded and not yet applied. */
+  private newPendingView(last_zxid: number): PendingView {
+    this.pending = new PendingView(this.applier.writer.view, last_zxid);
+    return this.pending;
   }
 
   private newGroupCommit(start_zxid: number): GroupCommit {
@@ -215,7 +232,7 @@ class CommitWorker implements QuorumHost {
   }
 
   /** Ensemble mode: the Zab driver, its peer links and its clock. */
-  async startQuorum(ensemble: EnsembleConfig, recovered: Recovered): Promise<void> {
+  async startQuorum(ensemble: EnsembleConfig, recovered: RecoveredLog): Promise<void> {
     const config = this.init.config;
     const epochs = EpochFile.readSync(config.data_dir);
     const driver = new QuorumDriver(
@@ -266,7 +283,7 @@ class CommitWorker implements QuorumHost {
       this.maybeWriteLiveness();
       this.stage();
       this.maybeFlush();
-      this.snapshots.step(this.core.tree, () => this.core.sessionStates(), this.snapshotSafeZxid(), this.core.read_only === null);
+      this.snapshots.step(this.snapshot_source, () => this.core.sessionStates(), this.snapshotSafeZxid(), this.core.read_only === null);
       this.answerSnapshotWaiters();
       this.release();
       this.stream.flush();
@@ -448,7 +465,7 @@ class CommitWorker implements QuorumHost {
    *  reload the same state (CommitStream.RELOAD, in stream order). */
   private async reloadFromDisk(why: string): Promise<void> {
     const config = this.init.config;
-    const state = recoverState(config);
+    const state = recoverHeap(config);
     this.core = this.newCore(state);
     this.gc = this.newGroupCommit(state.last_zxid);
     this.writer = await openLog(config, state);
@@ -692,6 +709,7 @@ class CommitWorker implements QuorumHost {
       this.batch_origins.add(key);
     }
     const result = this.applier.apply(txn);
+    this.pending.applied(txn.header.zxid);
     this.metrics.applied();
     const op = txn.op;
     const what = op.kind === 'createSession' ? APPLIED_CREATE_SESSION : op.kind === 'closeSession' ? APPLIED_CLOSE_SESSION : APPLIED_WRITE;
@@ -726,15 +744,23 @@ class CommitWorker implements QuorumHost {
     }
   };
 
+  /** Ephemeral znodes in the committed tree: the owner index less its containers and TTL nodes
+   *  (three O(log n) counts). */
+  private ephemeralsCount(): number {
+    const view = this.applier.writer.view;
+    const all = view.acc.total(view.owner_root);
+    return all - view.countOwned(CONTAINER_OWNER_KEY, 0, 8) - view.countOwned(TTL_OWNER_KEY, 0, 1);
+  }
+
   /** Counters always; the session table and ephemerals (O(sessions), O(ephemerals) on this, the
    *  write path's, thread) only when a command asks for them (cons/stat, dump). */
   stats(detail: StatsDetail): Record<string, unknown> {
-    const tree = this.core.tree;
+    const root = this.applier.writer.last_root;
     return {
-      last_zxid: tree.last_zxid,
-      node_count: tree.node_count,
-      approximate_data_size: tree.approximate_data_size,
-      ephemerals_count: tree.ephemerals_count,
+      last_zxid: this.core.last_zxid,
+      node_count: root.node_count,
+      approximate_data_size: root.data_bytes,
+      ephemerals_count: this.ephemeralsCount(),
       sessions: this.core.sessions.size,
       ephemerals: detail.ephemerals ? this.core.ephemeralsBySession() : [],
       session_list: detail.sessions ? this.core.sessionList() : [],
@@ -765,42 +791,48 @@ function post(message: Record<string, unknown>): void {
   parentPort?.postMessage(message);
 }
 
-function recoverState(config: ServerConfig): Recovered {
+function recoveryOptions(config: ServerConfig): RecoveryOptions {
   ensureDataDir(config.data_dir);
   ensureDataDir(config.data_log_dir);
-  const started = performance.now();
-  const state = recover({
+  return {
     dir: config.data_dir,
     log_dir: config.data_log_dir,
     track_sessions: true,
     warn: (m) => console.warn(`waitfree: warning: ${m}`),
     zero_run_bytes: zeroRunBytesFor(config),
     keep_entries: config.ensemble !== null, // Zab's in-memory window of the log (DIFF syncs)
-  });
-  const ms = Math.round(performance.now() - started);
-  const from = state.snapshot === null ? 'no snapshot' : `snapshot 0x${state.snapshot.zxid.toString(16)}`;
-  console.log(
-    `waitfree: recovered zxid 0x${state.last_zxid.toString(16)} from ${from} + ${state.replayed} logged txns ` +
-      `(${state.tree.node_count} znodes, ${state.sessions.size} sessions) in ${ms} ms`,
-  );
-  return state;
+  };
 }
 
-/** Becomes the shared tree's writer and publishes the recovered tree as its first root. */
-function loadSharedTree(init: WorkerInit, state: Recovered): TreeWriter {
+/** Start-up: recovers straight into the shared tree (this thread becomes its only writer). */
+function recoverAtStart(init: WorkerInit): { state: RecoveredLog; tree_writer: TreeWriter } {
   const started = performance.now();
-  const writer = new TreeWriter(init.topology.arena);
-  loadArenaFromTree(writer, state.tree);
-  const s = writer.stats();
-  console.log(`waitfree: shared tree loaded: ${writer.last_root.node_count} znodes, ${Math.round(s.bytes_in_use / 2 ** 20)} MiB in use, in ${Math.round(performance.now() - started)} ms`);
-  return writer;
+  const tree_writer = new TreeWriter(init.topology.arena);
+  const state = recoverIntoArena(tree_writer, recoveryOptions(init.config));
+  const ms = Math.round(performance.now() - started);
+  const from = state.snapshot === null ? 'no snapshot' : `snapshot 0x${state.snapshot.zxid.toString(16)}`;
+  const mib = Math.round(tree_writer.stats().bytes_in_use / 2 ** 20);
+  const how = state.snapshot_method === null ? '' : `; snapshot nodes ${state.snapshot_method}`;
+  console.log(
+    `waitfree: recovered zxid 0x${state.last_zxid.toString(16)} from ${from} + ${state.replayed} logged txns ` +
+      `(${tree_writer.last_root.node_count} znodes, ${mib} MiB of shared tree, ${state.sessions.size} sessions${how}) in ${ms} ms`,
+  );
+  return { state, tree_writer };
+}
+
+/** After a Zab TRUNC or SNAP: the state on disk, as a heap tree the shared tree is synced to. */
+function recoverHeap(config: ServerConfig): ReturnType<typeof recover> {
+  const started = performance.now();
+  const state = recover(recoveryOptions(config));
+  console.log(`waitfree: reloaded zxid 0x${state.last_zxid.toString(16)} (${state.tree.node_count} znodes) in ${Math.round(performance.now() - started)} ms`);
+  return state;
 }
 
 /**
  * The recovered sessions with what was left of their timeouts (session/resume.ts), from the log's
  * txn times and the liveness file. Logs one line saying where the estimate came from.
  */
-function resumeSessions(state: Recovered, dir: string): Map<bigint, { timeout_ms: number; passwd: Uint8Array; remaining_ms: number }> {
+function resumeSessions(state: RecoveredLog, dir: string): Map<bigint, { timeout_ms: number; passwd: Uint8Array; remaining_ms: number }> {
   const read = readLivenessFile(dir);
   if (!read.ok && !(read.missing && state.sessions.size === 0)) {
     console.warn(`waitfree: warning: no session liveness table (${read.reason}); recovered sessions without logged txns get their whole timeout`);
@@ -820,7 +852,7 @@ function resumeSessions(state: Recovered, dir: string): Map<bigint, { timeout_ms
 }
 
 /** Opens the log for appending; on failure the replica starts read-only (loudly). */
-async function openLog(config: ServerConfig, state: Recovered): Promise<LogWriter | null> {
+async function openLog(config: ServerConfig, state: RecoveredLog): Promise<LogWriter | null> {
   try {
     for (const tmp of listDataDir(config.data_dir).tmp_snapshots) await NODE_LOG_FS.unlink(tmp);
     if (state.truncate !== null && (state.tail === null || state.tail.path !== state.truncate.path)) {
@@ -865,13 +897,12 @@ async function main(): Promise<void> {
       if ((m as { type?: string }).type === 'serve') serve();
     },
   });
-  let state: Recovered;
+  let state: RecoveredLog;
   let secret: Uint8Array;
   let tree_writer: TreeWriter;
   try {
-    state = recoverState(config);
+    ({ state, tree_writer } = recoverAtStart(init));
     secret = loadOrCreateSecret(config.data_dir);
-    tree_writer = loadSharedTree(init, state);
   } catch (e) {
     post({ type: 'startup_failed', error: e instanceof Error ? e.message : String(e) });
     process.exit(1);

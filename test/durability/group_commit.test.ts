@@ -7,6 +7,7 @@ import { GroupCommit } from '../../src/commit/group_commit.js';
 import { Err } from '../../src/protocol/errors.js';
 import { Op } from '../../src/protocol/opcodes.js';
 import { DataTree } from '../../src/tree/data_tree.js';
+import { workingTreeOf } from '../support/read_trees.js';
 import { txnFromBytes } from '../../src/tree/txn_codec.js';
 import type { Txn } from '../../src/tree/txn.js';
 
@@ -148,7 +149,7 @@ describe('commit core: recovered sessions and read-only mode', () => {
       header: { session_id: 77n, cxid: 2, zxid: 2, time_ms: 1 },
       op: { kind: 'create', path: '/e', data: null, acl: [], ephemeral_owner: 77n, parent_cversion: 1, opcode: 1 },
     });
-    const restored = { tree, sessions: new Map([[77n, { timeout_ms: 1000, passwd }], [78n, { timeout_ms: 3000, passwd }]]) };
+    const restored = { view: workingTreeOf(tree), sessions: new Map([[77n, { timeout_ms: 1000, passwd }], [78n, { timeout_ms: 3000, passwd }]]) };
     const core = new CommitCore(options, { now_ms: () => now }, restored);
     core.reattach(o(1, 0), 78n, passwd, 3000);
     expect(core.take()).toMatchObject([{ kind: 'session', ok: true, session_id: 78n }]);
@@ -160,7 +161,7 @@ describe('commit core: recovered sessions and read-only mode', () => {
     const out = core.take();
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ kind: 'txn', txn: { header: { session_id: 77n, zxid: 3 }, op: { kind: 'closeSession', paths: ['/e'] } } });
-    expect(core.tree.has('/e')).toBe(false);
+    expect(core.view.get('/e')).toBeUndefined();
   });
 
   it('expiry waits while touches may be stuck behind a full pipeline, but at most EXPIRY_DEFERRAL_MS_MAX', () => {
@@ -168,7 +169,7 @@ describe('commit core: recovered sessions and read-only mode', () => {
     const tree = new DataTree();
     const passwd = new Uint8Array(16).fill(3);
     tree.apply({ header: { session_id: 77n, cxid: 1, zxid: 1, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 1000, passwd } });
-    const core = new CommitCore(options, { now_ms: () => now }, { tree, sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
+    const core = new CommitCore(options, { now_ms: () => now }, { view: workingTreeOf(tree), sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
     const expiredAt = (): boolean => core.take().some((p) => p.kind === 'txn' && p.txn.op.kind === 'closeSession');
     now += 2_000; // past the timeout, but touches wait unread
     core.tick(true);
@@ -187,7 +188,7 @@ describe('commit core: recovered sessions and read-only mode', () => {
     const tree = new DataTree();
     const passwd = new Uint8Array(16).fill(3);
     tree.apply({ header: { session_id: 77n, cxid: 1, zxid: 1, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 1000, passwd } });
-    const core = new CommitCore(options, { now_ms: () => now }, { tree, sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
+    const core = new CommitCore(options, { now_ms: () => now }, { view: workingTreeOf(tree), sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
     now += 2_000;
     core.tick(true);
     expect(core.take()).toEqual([]);
@@ -197,7 +198,7 @@ describe('commit core: recovered sessions and read-only mode', () => {
   });
 
   it('read-only: writes get NOTREADONLY without a txn, sync still answers, new sessions are local', () => {
-    const core = new CommitCore(options, { now_ms: () => 5_000 });
+    const core = new CommitCore(options, { now_ms: () => 5_000 }, { view: workingTreeOf(new DataTree()), sessions: new Map() });
     core.createSession(o(1, 0), 1000);
     const created = core.take()[0] as Extract<Publication, { kind: 'txn' }>;
     const sid = created.txn.header.session_id;

@@ -8,6 +8,7 @@ import type { DataTree } from '../../src/tree/data_tree.js';
 import type { ReadNode, ReadTree } from '../../src/tree/read_ops.js';
 import { statOf } from '../../src/tree/znode.js';
 import { ShardTree } from '../../src/workers/shard/shard_tree.js';
+import { PendingView } from '../../src/commit/pending_view.js';
 
 export function heapReadTree(tree: DataTree): ReadTree {
   return {
@@ -29,4 +30,11 @@ export function arenaReadTree(tree: DataTree): ShardTree {
   const shard = new ShardTree(handle);
   shard.pinNewest();
   return shard;
+}
+
+/** The commit core's working tree over a shared tree loaded from `tree` (the server's shape). */
+export function workingTreeOf(tree: DataTree): PendingView {
+  const writer = new TreeWriter(createArenaHandle({ segment_bytes: 1 << 20, segments_max: 64 }));
+  loadArenaFromTree(writer, tree);
+  return new PendingView(writer.view, tree.last_zxid);
 }

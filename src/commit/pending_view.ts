@@ -1,0 +1,336 @@
+// The tree prep validates against: the shared tree's newest committed state (the Applier's
+// NodeView) plus the effects of every txn prepped but not yet applied there. Apache ZooKeeper's
+// PrepRequestProcessor does the same with `outstandingChanges` over its committed DataTree.
+//
+// Invariants (`overlay` holds the pending state of every path a pending txn touched):
+// - for a path in `overlay`, its entry is the node as the last recorded txn left it (null:
+//   deleted); for any other path, the arena shows its latest state (no txn in flight touches it);
+// - an entry is dropped once the Applier applied every txn up to its `zxid` (the last txn that
+//   touched it): the arena then shows exactly the entry, so dropping it changes no answer;
+// - `pending_ephemerals` / `pending_containers` / `pending_ttls` hold exactly the overlay's
+//   non-null entries of that owner kind (kept by setEntry / dropEntry / clear, the only mutators).
+// Nothing here is a request error: record() takes txns prep validated against this very view,
+// so a txn that does not fit it is a broken invariant: it throws (leaving the view half
+// changed: the commit worker stops, as for any broken invariant).
+
+import type { ACL } from '../protocol/types.js';
+import type { NodeView } from '../store/arena/node_view.js';
+import { OWNER_TTL, ownerKindOf } from '../store/arena/record.js';
+import { CONTAINER_EPHEMERAL_OWNER } from '../protocol/constants.js';
+import { parentPath } from '../tree/path_rules.js';
+import type { Txn, TxnHeader, TxnOp } from '../tree/txn.js';
+import { type NodeFacts, ownerKind } from '../tree/znode.js';
+
+/** What prep and the reaper read of a node: NodeFacts plus the mtime the reaper ages TTLs by. */
+export interface PendingFacts extends NodeFacts {
+  /** Last modification time (ms since the epoch), as ZNode.mtime. */
+  readonly mtime: number;
+}
+
+interface Entry {
+  /** The node after the last recorded txn that touched it; null = deleted. */
+  facts: PendingFacts | null;
+  /** zxid of that txn. */
+  zxid: number;
+}
+
+/** The paths one recorded txn touched (queued in zxid order for `applied`). */
+interface Touched {
+  readonly zxid: number;
+  readonly paths: string[];
+}
+
+/** Decoded ACL lists kept at most (the Applier's bound: a few distinct lists are the norm). */
+const ACL_CACHE_ENTRIES_MAX = 4096;
+/** Consumed queue slots tolerated before the queue array is compacted. */
+const QUEUE_COMPACT_MIN = 1024;
+/** Owner-index prefix of the containers (the 8-byte container owner). */
+const CONTAINER_PREFIX = ownerPrefix(CONTAINER_EPHEMERAL_OWNER);
+/** Owner-index prefix of the TTL nodes (top byte 0xFF). */
+const TTL_PREFIX = new Uint8Array([0xff]);
+
+function ownerPrefix(owner: bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigInt64(0, owner);
+  return b;
+}
+
+function invariant(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`pending view invariant: ${message}`);
+}
+
+/** A parent after a child create (+1, the txn's cversion) or delete (-1, cversion unchanged). */
+function withChildDelta(facts: PendingFacts, delta: number, cversion: number): PendingFacts {
+  return { ...facts, child_count: facts.child_count + delta, cversion };
+}
+
+export class PendingView {
+  private readonly overlay = new Map<string, Entry>();
+  /** Txns with touched paths, in zxid order; queue[queue_head..] are not yet applied. */
+  private queue: Touched[] = [];
+  private queue_head = 0;
+  private readonly pending_ephemerals = new Map<bigint, Set<string>>();
+  private readonly pending_containers = new Set<string>();
+  private readonly pending_ttls = new Set<string>();
+  private readonly acls = new Map<number, { serial: number; acl: readonly ACL[] }>();
+  /** zxid of the last recorded txn (error and check txns included). */
+  private recorded_zxid: number;
+  /** Every txn <= this zxid is in the arena. */
+  private applied_zxid: number;
+
+  /** `view` reads the newest arena state (TreeWriter.view); the arena holds txns <= `arena_zxid`. */
+  constructor(private readonly view: NodeView, arena_zxid: number) {
+    invariant(Number.isSafeInteger(arena_zxid) && arena_zxid >= 0, `arena zxid ${arena_zxid}`);
+    this.recorded_zxid = arena_zxid;
+    this.applied_zxid = arena_zxid;
+  }
+
+  /** zxid of the last recorded txn, or of the arena when it is ahead (nothing pending). */
+  get last_zxid(): number {
+    return Math.max(this.recorded_zxid, this.applied_zxid);
+  }
+
+  /** Paths with pending state (for stats; 0 when the arena shows everything prepped). */
+  get size(): number {
+    return this.overlay.size;
+  }
+
+  // ---- reads ----
+
+  /** The node at `path` with every recorded txn applied; undefined when there is none. */
+  get(path: string): PendingFacts | undefined {
+    const entry = this.overlay.get(path);
+    if (entry !== undefined) return entry.facts ?? undefined;
+    return this.fromArena(path);
+  }
+
+  /** Paths of the session's ephemerals, sorted as DataTree.ephemerals sorts (UTF-16 order). */
+  ephemerals(session_id: bigint): string[] {
+    if (ownerKind(session_id) !== 'ephemeral') return [];
+    const out = this.view.ownedPaths(session_id).filter((p) => !this.overlay.has(p));
+    const pending = this.pending_ephemerals.get(session_id);
+    if (pending !== undefined) out.push(...pending);
+    return out.sort();
+  }
+
+  /** Paths of the container nodes, sorted (UTF-16 order). */
+  containers(): string[] {
+    return this.withPending(this.scanOwned(CONTAINER_PREFIX, false), this.pending_containers);
+  }
+
+  /** Paths of the TTL nodes, sorted (UTF-16 order). */
+  ttls(): string[] {
+    return this.withPending(this.scanOwned(TTL_PREFIX, true), this.pending_ttls);
+  }
+
+  private withPending(committed: string[], pending: ReadonlySet<string>): string[] {
+    const out = committed.filter((p) => !this.overlay.has(p));
+    out.push(...pending);
+    return out.sort();
+  }
+
+  /** Paths in the arena's owner index under `prefix` (TTL scans keep TTL owners only). */
+  private scanOwned(prefix: Uint8Array, ttl_only: boolean): string[] {
+    const view = this.view;
+    const out: string[] = [];
+    let buf = new Uint8Array(256);
+    view.openOwned(prefix, 0, prefix.length);
+    while (view.nextOwned()) {
+      if (ttl_only && ownerKindOf(view.ownedOwnerHi(), view.ownedOwnerLo()) !== OWNER_TTL) continue;
+      const n = view.ownedPathLength();
+      if (n > buf.length) buf = new Uint8Array(2 * n);
+      view.copyOwnedPath(buf, 0);
+      out.push(Buffer.from(buf.buffer, buf.byteOffset, n).toString('utf8'));
+    }
+    return out;
+  }
+
+  private fromArena(path: string): PendingFacts | undefined {
+    const view = this.view;
+    if (!view.findPath(path)) return undefined;
+    const stored = view.storedStat();
+    return {
+      acl: this.aclOfSelected(),
+      version: stored.version,
+      cversion: stored.cversion,
+      aversion: stored.aversion,
+      ephemeralOwner: stored.ephemeralOwner,
+      child_count: stored.numChildren,
+      mtime: stored.mtime,
+    };
+  }
+
+  /** The selected node's ACL, decoded once per ACL blob (address + serial, as the Applier). */
+  private aclOfSelected(): readonly ACL[] {
+    const addr = this.view.aclAddr();
+    const serial = this.view.aclSerial();
+    const hit = this.acls.get(addr);
+    if (hit !== undefined && hit.serial === serial) return hit.acl;
+    const acl = this.view.acl();
+    if (this.acls.size >= ACL_CACHE_ENTRIES_MAX) this.acls.clear();
+    this.acls.set(addr, { serial, acl });
+    return acl;
+  }
+
+  // ---- changes ----
+
+  /** Overlays the effects of `txn`, the txn prep made last (zxids strictly increase). */
+  record(txn: Txn): void {
+    const zxid = txn.header.zxid;
+    invariant(Number.isSafeInteger(zxid) && zxid > this.last_zxid, `zxid 0x${zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
+    const touched: string[] = [];
+    this.recordOp(txn.op, txn.header, touched);
+    this.recorded_zxid = zxid;
+    if (touched.length > 0) this.queue.push({ zxid, paths: touched });
+  }
+
+  private recordOp(op: TxnOp, header: TxnHeader, touched: string[]): void {
+    switch (op.kind) {
+      case 'create':
+        this.create(op, header, touched);
+        return;
+      case 'delete':
+        this.delete(op.path, header.zxid, touched);
+        return;
+      case 'setData':
+        this.setEntry(op.path, { ...this.mustGet(op.path), version: op.version, mtime: header.time_ms }, header.zxid, touched);
+        return;
+      case 'setACL':
+        this.setEntry(op.path, { ...this.mustGet(op.path), acl: op.acl, aversion: op.version }, header.zxid, touched);
+        return;
+      case 'closeSession':
+        // As the Applier: the listed paths still there, then any ephemeral of the session left.
+        for (const path of op.paths) if (this.get(path) !== undefined) this.delete(path, header.zxid, touched);
+        for (const path of this.ephemerals(header.session_id)) this.delete(path, header.zxid, touched);
+        return;
+      case 'multi':
+        // A multi holding an error op failed: it changes nothing.
+        if (op.ops.some((o) => o.kind === 'error')) return;
+        for (const o of op.ops) this.recordOp(o, header, touched);
+        return;
+      case 'check':
+      case 'createSession':
+      case 'error':
+        return;
+    }
+  }
+
+  private create(op: Extract<TxnOp, { kind: 'create' }>, header: TxnHeader, touched: string[]): void {
+    invariant(this.get(op.path) === undefined, `create of existing ${op.path}`);
+    const parent_path = parentPath(op.path);
+    const parent = this.mustGet(parent_path);
+    this.setEntry(parent_path, withChildDelta(parent, +1, op.parent_cversion), header.zxid, touched);
+    const facts: PendingFacts = {
+      acl: op.acl, version: 0, cversion: 0, aversion: 0, ephemeralOwner: op.ephemeral_owner, child_count: 0, mtime: header.time_ms,
+    };
+    this.setEntry(op.path, facts, header.zxid, touched);
+  }
+
+  /** Deletes a leaf; the parent loses a child, its cversion stays (creates only). */
+  private delete(path: string, zxid: number, touched: string[]): void {
+    const node = this.mustGet(path);
+    invariant(node.child_count === 0, `delete of non-empty ${path}`);
+    const parent_path = parentPath(path);
+    const parent = this.mustGet(parent_path);
+    this.setEntry(parent_path, withChildDelta(parent, -1, parent.cversion), zxid, touched);
+    this.setEntry(path, null, zxid, touched);
+  }
+
+  private mustGet(path: string): PendingFacts {
+    const facts = this.get(path);
+    invariant(facts !== undefined, `no node ${path}`);
+    return facts;
+  }
+
+  private setEntry(path: string, facts: PendingFacts | null, zxid: number, touched: string[]): void {
+    const old = this.overlay.get(path);
+    if (old === undefined) this.overlay.set(path, { facts, zxid });
+    else {
+      if (old.facts !== null) this.indexPending(path, old.facts.ephemeralOwner, false);
+      old.facts = facts;
+      old.zxid = zxid;
+    }
+    if (facts !== null) this.indexPending(path, facts.ephemeralOwner, true);
+    touched.push(path);
+  }
+
+  private dropEntry(path: string, entry: Entry): void {
+    if (entry.facts !== null) this.indexPending(path, entry.facts.ephemeralOwner, false);
+    this.overlay.delete(path);
+  }
+
+  private indexPending(path: string, owner: bigint, add: boolean): void {
+    switch (ownerKind(owner)) {
+      case 'container':
+        if (add) this.pending_containers.add(path);
+        else this.pending_containers.delete(path);
+        return;
+      case 'ttl':
+        if (add) this.pending_ttls.add(path);
+        else this.pending_ttls.delete(path);
+        return;
+      case 'ephemeral': {
+        let paths = this.pending_ephemerals.get(owner);
+        if (add) {
+          if (paths === undefined) this.pending_ephemerals.set(owner, (paths = new Set()));
+          paths.add(path);
+        } else if (paths !== undefined) {
+          paths.delete(path);
+          if (paths.size === 0) this.pending_ephemerals.delete(owner);
+        }
+        return;
+      }
+      case 'persistent':
+        return;
+    }
+  }
+
+  /**
+   * The Applier applied every txn <= `zxid` to the arena: drops the entries it now shows.
+   * O(paths those txns touched): only their queue items are visited.
+   */
+  applied(zxid: number): void {
+    invariant(Number.isSafeInteger(zxid) && zxid >= this.applied_zxid, `applied zxid 0x${zxid.toString(16)} before 0x${this.applied_zxid.toString(16)}`);
+    this.applied_zxid = zxid;
+    const queue = this.queue;
+    while (this.queue_head < queue.length && queue[this.queue_head].zxid <= zxid) {
+      for (const path of queue[this.queue_head].paths) {
+        const entry = this.overlay.get(path);
+        // A later txn (still pending) touched it again: its entry stays until that one applies.
+        if (entry !== undefined && entry.zxid <= zxid) this.dropEntry(path, entry);
+      }
+      this.queue_head++;
+    }
+    if (this.queue_head === queue.length) {
+      this.queue = [];
+      this.queue_head = 0;
+    } else if (this.queue_head >= QUEUE_COMPACT_MIN && this.queue_head * 2 >= queue.length) {
+      this.queue = queue.slice(this.queue_head);
+      this.queue_head = 0;
+    }
+  }
+
+  /**
+   * The txns in flight are gone (a leader lost its quorum; those that did commit come back as
+   * commits through the Applier): only the arena remains.
+   */
+  clear(): void {
+    this.overlay.clear();
+    this.queue = [];
+    this.queue_head = 0;
+    this.pending_ephemerals.clear();
+    this.pending_containers.clear();
+    this.pending_ttls.clear();
+    this.recorded_zxid = this.applied_zxid;
+  }
+
+  /**
+   * The arena was replaced underneath (Zab TRUNC / SNAP, syncArenaToTree): nothing is pending
+   * and the arena holds every txn <= `arena_zxid`, which may be before the last applied one.
+   */
+  resetTo(arena_zxid: number): void {
+    invariant(Number.isSafeInteger(arena_zxid) && arena_zxid >= 0, `arena zxid ${arena_zxid}`);
+    this.applied_zxid = arena_zxid;
+    this.clear();
+  }
+}

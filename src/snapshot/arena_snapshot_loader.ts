@@ -1,0 +1,279 @@
+// Loads a snapshot file (snapshot_format.ts) into an empty shared tree (src/store/arena) in ONE
+// batch, committed with the snapshot's zxid, through the arena's bulk loader (bulk_load.ts),
+// which needs a node stream (node_stream.ts) in key order with every node's numChildren.
+//
+// The file format records no numChildren, and in key order a node comes long before its
+// children (key = parent path + 0x00 + name: "/b" precedes the children of "/a/x"), so nothing
+// is loaded before the whole file has been read once:
+// 1. decodeSnapshot verifies the file (checksums, record structure, counts, UTF-8 paths) and
+//    visits every node: KeyOrderScan checks the paths and whether the nodes come in key order;
+//    if so it counts each parent's children (they form one contiguous run per parent).
+// 2. Key order (files of ArenaSnapshotEncoder), "streamed": one pass over the records assigns
+//    each node its count and checks that every counted parent is a node; then the records are
+//    converted to a node stream chunk by chunk while bulkLoad consumes it. Held: the counts
+//    of the parents (path -> count) during pass 2, 4 bytes per node during the load.
+//    Any other order (files of the heap SnapshotEncoder), "sorted": every path is collected
+//    (with its record's offset), grouped by parent and sorted into key order (UTF-8 byte
+//    order, as tree_node_stream.ts does for a heap tree), then streamed from the offsets.
+// 3. writer.begin(), bulkLoad, writer.commit(zxid); the sessions go into the table last.
+// Everything that can refuse a file happens before writer.begin(): a refused file leaves the
+// writer as it was (empty, no batch open). bulkLoad's own checks then cannot fail on a stream
+// built here; only the arena filling up (ArenaFullError) can, and leaves the batch open.
+
+import { readFileSync } from 'node:fs';
+import { ArenaInvariantError } from '../store/arena/errors.js';
+import { bulkLoad } from '../store/arena/bulk_load.js';
+import { OWNER_KEY_BYTES } from '../store/arena/layout.js';
+import type { TreeWriter } from '../store/arena/tree_writer.js';
+import { compareKeys, compareUtf8, sortUtf8 } from '../store/tree_node_stream.js';
+import type { ZNode } from '../tree/znode.js';
+import { decodeSnapshot, SnapshotFormatError, type SessionState, type SnapshotInfo } from './snapshot_format.js';
+import type { SessionTable } from './snapshot_reader.js';
+import { NodeStreamSink, SnapshotRecords } from './arena_snapshot_records.js';
+
+/** What loadSnapshotIntoArena did. */
+export interface ArenaSnapshotLoad extends SnapshotInfo {
+  /**
+   * 'streamed': the nodes were in key order and went from the file into the arena without
+   * being collected; 'sorted': they were not (a file of the heap encoder), and were collected
+   * and sorted first.
+   */
+  method: 'streamed' | 'sorted';
+}
+
+
+/**
+ * Pass 1 (the decodeSnapshot visitor): checks each path and data size, detects whether the
+ * nodes come in key order and, while they do, counts the children of each parent: in key
+ * order the children of a parent are one contiguous run, so a Map update per run suffices.
+ */
+class KeyOrderScan {
+  in_key_order = true;
+  /** Parent path ("/" for the root) -> children, complete once finish() ran (key order only). */
+  readonly counts = new Map<string, number>();
+  nodes = 0;
+  private prev = '';
+  private prev_slash = -1;
+  /** The current run's parent path ("" for "/"'s children); null before the first run. */
+  private run_prefix: string | null = null;
+  private run_count = 0;
+
+  constructor(private readonly data_bytes_max: number) {}
+
+  readonly node = (path: string, node: ZNode): void => {
+    checkPath(path);
+    if (node.data !== null && node.data.length > this.data_bytes_max) {
+      throw new SnapshotFormatError(`snapshot node ${path} holds ${node.data.length} data bytes, more than an arena segment (${this.data_bytes_max})`);
+    }
+    this.nodes++;
+    if (!this.in_key_order) return;
+    const slash = path.lastIndexOf('/');
+    const first = this.nodes === 1;
+    if (first ? path !== '/' : compareKeys(this.prev, this.prev_slash, path, slash) >= 0) {
+      this.leaveKeyOrder();
+      return;
+    }
+    this.prev = path;
+    this.prev_slash = slash;
+    if (first) return;
+    const run = this.run_prefix;
+    if (run !== null && slash === run.length && path.startsWith(run)) {
+      this.run_count++;
+      return;
+    }
+    this.closeRun();
+    this.run_prefix = path.slice(0, slash);
+    this.run_count = 1;
+  };
+
+  private closeRun(): void {
+    if (this.run_prefix === null) return;
+    // Strictly increasing keys: a parent's children are one run, so the parent is new here.
+    this.counts.set(this.run_prefix === '' ? '/' : this.run_prefix, this.run_count);
+  }
+
+  private leaveKeyOrder(): void {
+    this.in_key_order = false;
+    this.counts.clear();
+    this.run_prefix = null;
+  }
+
+  finish(): void {
+    if (this.in_key_order) this.closeRun();
+    this.run_prefix = null;
+  }
+}
+
+/** An absolute path the arena can key: "/", or '/'-separated non-empty names without NUL. */
+function checkPath(path: string): void {
+  const ok = path.charCodeAt(0) === 0x2f && (path.length === 1 || (path.charCodeAt(path.length - 1) !== 0x2f && !path.includes('//'))) && !path.includes('\u0000');
+  if (!ok) throw new SnapshotFormatError(`snapshot holds the invalid path ${JSON.stringify(path)}`);
+}
+
+/** A load ready to run: every check done, the node stream yet to be produced. */
+interface LoadPlan {
+  method: 'streamed' | 'sorted';
+  chunks(zxid: number): Generator<Uint8Array, void, undefined>;
+}
+
+/** Paths longer than this cannot be keyed (an overflow key is one blob in one segment). */
+function pathBytesMax(writer: TreeWriter): number {
+  return writer.mem.config.segment_bytes - OWNER_KEY_BYTES;
+}
+
+/**
+ * Key order: pass 2 gives each node its children count (by ordinal) and checks that every
+ * counted parent is a node; the stream converts the records in file order.
+ */
+function planStreamed(records: SnapshotRecords, scan: KeyOrderScan, path_bytes_max: number): LoadPlan {
+  const children = new Int32Array(scan.nodes);
+  const counts = scan.counts;
+  let i = 0;
+  records.rewind();
+  while (records.next()) {
+    if (!records.isNode()) continue;
+    if (records.path_len > path_bytes_max) throw new SnapshotFormatError(`snapshot node path of ${records.path_len} bytes is longer than an arena key may be (${path_bytes_max})`);
+    if (counts.size > 0) {
+      const path = records.path();
+      const n = counts.get(path);
+      if (n !== undefined) {
+        children[i] = n;
+        counts.delete(path);
+      }
+    }
+    i++;
+  }
+  if (counts.size > 0) {
+    const [parent] = counts.keys();
+    throw new SnapshotFormatError(`snapshot holds children of ${JSON.stringify(parent)} but not that node (${counts.size} such parents)`);
+  }
+  return {
+    method: 'streamed',
+    *chunks(zxid: number) {
+      const sink = new NodeStreamSink();
+      let ordinal = 0;
+      records.rewind();
+      while (records.next()) {
+        if (records.isAcl()) sink.acl(records);
+        else if (records.isNode()) sink.node(records, children[ordinal++]);
+        while (sink.ready.length > 0) yield sink.ready.shift()!;
+      }
+      sink.end(ordinal, zxid);
+      while (sink.ready.length > 0) yield sink.ready.shift()!;
+    },
+  };
+}
+
+/** Ordinals of one parent's children, sorted by path in UTF-8 byte order (= by name). */
+function sortGroup(group: number[], paths: readonly string[]): number[] {
+  group.sort((a, b) => (paths[a] < paths[b] ? -1 : paths[a] > paths[b] ? 1 : 0));
+  for (let k = 1; k < group.length; k++) {
+    if (compareUtf8(paths[group[k - 1]], paths[group[k]]) > 0) return group.sort((a, b) => compareUtf8(paths[a], paths[b]));
+  }
+  return group;
+}
+
+/**
+ * Any order: collects every path with its record's offset, groups the nodes by parent and
+ * orders them as key order does ("/", the children of "/", then each parent's children with
+ * the parents in byte order of their paths; see tree_node_stream.ts). ACL records all go
+ * first (the stream needs each before its first use). Only offsets, counts and the order stay
+ * held while the stream is consumed.
+ */
+function planSorted(records: SnapshotRecords, nodes: number, path_bytes_max: number): LoadPlan {
+  const offsets = new Float64Array(nodes);
+  const paths: string[] = [];
+  const acl_offsets: number[] = [];
+  const ordinal_of = new Map<string, number>();
+  const groups = new Map<string, number[]>();
+  records.rewind();
+  while (records.next()) {
+    if (records.isAcl()) acl_offsets.push(records.offset);
+    if (!records.isNode()) continue;
+    if (records.path_len > path_bytes_max) throw new SnapshotFormatError(`snapshot node path of ${records.path_len} bytes is longer than an arena key may be (${path_bytes_max})`);
+    const i = paths.length;
+    const path = records.path();
+    if (ordinal_of.has(path)) throw new SnapshotFormatError(`snapshot holds ${JSON.stringify(path)} twice`);
+    ordinal_of.set(path, i);
+    paths.push(path);
+    offsets[i] = records.offset;
+    if (path === '/') continue;
+    const slash = path.lastIndexOf('/');
+    const parent = slash === 0 ? '/' : path.slice(0, slash);
+    let group = groups.get(parent);
+    if (group === undefined) groups.set(parent, (group = []));
+    group.push(i);
+  }
+  const root = ordinal_of.get('/');
+  if (root === undefined) throw new SnapshotFormatError('snapshot has no root node "/"');
+  const children = new Int32Array(nodes);
+  for (const [parent, group] of groups) {
+    const p = ordinal_of.get(parent);
+    if (p === undefined) throw new SnapshotFormatError(`snapshot holds ${JSON.stringify(paths[group[0]])} without its parent ${JSON.stringify(parent)}`);
+    children[p] = group.length;
+  }
+  const order = new Int32Array(nodes);
+  let n = 0;
+  order[n++] = root;
+  const root_group = groups.get('/');
+  groups.delete('/');
+  if (root_group !== undefined) for (const i of sortGroup(root_group, paths)) order[n++] = i;
+  for (const parent of sortUtf8([...groups.keys()])) for (const i of sortGroup(groups.get(parent)!, paths)) order[n++] = i;
+  if (n !== nodes) throw new ArenaInvariantError(`snapshot load: ordered ${n} nodes of ${nodes}`);
+  return {
+    method: 'sorted',
+    *chunks(zxid: number) {
+      const sink = new NodeStreamSink();
+      for (const at of acl_offsets) {
+        records.parseAt(at);
+        sink.acl(records);
+      }
+      for (let k = 0; k < nodes; k++) {
+        records.parseAt(offsets[order[k]]);
+        sink.node(records, children[order[k]]);
+        while (sink.ready.length > 0) yield sink.ready.shift()!;
+      }
+      sink.end(nodes, zxid);
+      while (sink.ready.length > 0) yield sink.ready.shift()!;
+    },
+  };
+}
+
+/**
+ * Loads the snapshot in `bytes` into `writer`'s arena, which must hold an empty tree (a fresh
+ * TreeWriter: not even "/"), as one batch committed with the snapshot's zxid, and adds its
+ * sessions to `sessions`. Throws SnapshotFormatError for a damaged or inconsistent file,
+ * before anything changes (the writer stays empty and usable).
+ */
+export function loadSnapshotIntoArena(bytes: Uint8Array, writer: TreeWriter, sessions: SessionTable | null): ArenaSnapshotLoad {
+  if (writer.in_batch) throw new ArenaInvariantError('loadSnapshotIntoArena: the writer has a batch open');
+  const held = writer.last_root.node_count;
+  if (held !== 0) throw new ArenaInvariantError(`loadSnapshotIntoArena: the arena already holds ${held} nodes (load into a fresh arena)`);
+  const scan = new KeyOrderScan(writer.mem.config.segment_bytes);
+  const found: SessionState[] = [];
+  const info = decodeSnapshot(bytes, { node: scan.node, session: (s) => void found.push(s) });
+  scan.finish();
+  if (info.zxid < writer.last_root.last_zxid) {
+    throw new ArenaInvariantError(`loadSnapshotIntoArena: snapshot zxid ${info.zxid} is before the arena's ${writer.last_root.last_zxid}`);
+  }
+  const records = new SnapshotRecords(bytes);
+  const path_max = pathBytesMax(writer);
+  const plan = scan.in_key_order ? planStreamed(records, scan, path_max) : planSorted(records, info.nodes, path_max);
+  writer.begin();
+  const loaded = bulkLoad(writer, plan.chunks(info.zxid));
+  if (loaded.nodes !== info.nodes) throw new ArenaInvariantError(`loadSnapshotIntoArena: loaded ${loaded.nodes} nodes of ${info.nodes}`);
+  writer.commit(info.zxid);
+  if (sessions !== null) for (const s of found) sessions.set(s.session_id, { timeout_ms: s.timeout_ms, passwd: s.passwd });
+  return { ...info, method: plan.method };
+}
+
+/** loadSnapshotIntoArena for a file (read whole: the format is verified before decoding). */
+export function loadSnapshotFileIntoArena(path: string, writer: TreeWriter, sessions: SessionTable | null): ArenaSnapshotLoad {
+  const bytes = readFileSync(path);
+  try {
+    return loadSnapshotIntoArena(bytes, writer, sessions);
+  } catch (e) {
+    if (e instanceof SnapshotFormatError) e.message = `${path}: ${e.message}`;
+    throw e;
+  }
+}
