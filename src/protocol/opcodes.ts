@@ -65,3 +65,18 @@ export function opSpec(code: number): OpSpec | undefined {
 export function opName(code: number): string {
   return by_code.get(code)?.name ?? `unknown(${code})`;
 }
+
+/** ZooKeeper's `lop=` names (FinalRequestProcessor's lastOp), by opcode; 'NA' before any. */
+const LAST_OP: ReadonlyMap<number, string> = new Map([
+  [11, 'PING'], [-10, 'SESS'], [14, 'MULT'], [22, 'MLTR'], [1, 'CREA'], [15, 'CREA'], [19, 'CREA'],
+  [21, 'CREA'], [2, 'DELE'], [20, 'DELE'], [5, 'SETD'], [16, 'RECO'], [7, 'SETA'], [-11, 'CLOS'],
+  [9, 'SYNC'], [13, 'CHEC'], [3, 'EXIS'], [4, 'GETD'], [101, 'SETW'], [105, 'STW2'], [106, 'ADDW'],
+  [6, 'GETA'], [8, 'GETC'], [12, 'GETC'], [104, 'GETACN'], [17, 'CHKW'], [18, 'REMW'], [107, 'HOMI'],
+  [103, 'GETE'],
+]);
+
+export const LAST_OP_NONE = 'NA';
+
+export function lastOpName(opcode: number): string {
+  return LAST_OP.get(opcode) ?? LAST_OP_NONE;
+}

@@ -2,7 +2,6 @@
 // them: admission into the session's FIFO, serving reads and session ops at the head of the
 // FIFO, completing forwarded writes, firing watches, the handshake's answer, and closing.
 
-import { lastOpName } from '../../admin/four_letter.js';
 import { Perms, PROTOCOL_VERSION, SESSION_PASSWD_BYTES, Xid } from '../../protocol/constants.js';
 import { encodeConnectResponse } from '../../protocol/connect.js';
 import { Err, KeeperError } from '../../protocol/errors.js';
@@ -17,7 +16,7 @@ import {
   type MalformedRequest,
   type ServerRequest,
 } from '../../protocol/messages.js';
-import { Op, opName, opSpec } from '../../protocol/opcodes.js';
+import { lastOpName, Op, opName, opSpec } from '../../protocol/opcodes.js';
 import type { ServerConfig } from '../../config/server_config.js';
 import { hrNowMs } from '../../metrics/clock.js';
 import type { ShardMetrics } from '../../metrics/shard_metrics.js';
