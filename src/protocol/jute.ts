@@ -220,6 +220,15 @@ export class JuteWriter {
   }
 
   /** Appends bytes as they are (no length prefix): already-encoded fields. */
+  /** Appends `n` bytes that `fill` writes at buf[off, off + n) (a copy straight from elsewhere,
+   *  e.g. a znode's data out of the shared tree, without an intermediate array). */
+  writeFilled(n: number, fill: (buf: Uint8Array, off: number) => void): this {
+    this.ensure(n);
+    fill(this.buf, this.length);
+    this.length += n;
+    return this;
+  }
+
   writeRaw(b: Uint8Array): this {
     this.ensure(b.length);
     this.buf.set(b, this.length);

@@ -227,6 +227,19 @@ export function encodeReplyWithBody(header: ReplyHeader, body: Uint8Array, w: Ju
   w.finishFrame(at);
 }
 
+/** A reply whose body `write_body` writes straight into `w` (no body object in between). */
+export function encodeReplyWrittenBy(header: ReplyHeader, write_body: (w: JuteWriter) => void, w: JuteWriter): void {
+  const at = w.beginFrame();
+  try {
+    recordCodec('ReplyHeader').write(w, header);
+    if (header.err === 0) write_body(w);
+  } catch (e) {
+    w.length = at;
+    throw e;
+  }
+  w.finishFrame(at);
+}
+
 /** A watch event: ReplyHeader{xid -1, zxid of the triggering txn, err 0} + WatcherEvent. */
 export function encodeNotification(event: WatcherEvent, zxid: number, w: JuteWriter): void {
   encodeReply({ xid: Xid.NOTIFICATION, zxid, err: 0 }, 'WatcherEvent', event, w);

@@ -50,12 +50,8 @@ export function loadArenaFromTree(writer: TreeWriter, tree: DataTree): void {
  */
 export function syncArenaToTree(writer: TreeWriter, tree: DataTree): void {
   if (writer.in_batch) throw new ArenaInvariantError('syncArenaToTree: a batch is already open');
-  // TreeWriter.commit refuses a last zxid before the published one, so a tree rolled back by a
-  // Zab TRUNC cannot be published yet: refuse before changing anything (the arena stays as it is).
-  const published_zxid = writer.last_root.last_zxid;
-  if (tree.last_zxid < published_zxid) {
-    throw new ArenaInvariantError(`syncArenaToTree: the tree's last zxid ${tree.last_zxid} is before the arena's ${published_zxid}, and TreeWriter.commit cannot rewind it`);
-  }
+  // The tree may be older than the arena: a Zab TRUNC drops txns recovery replayed from the log
+  // that no quorum committed (the commit below rewinds the root's zxid with them).
   // A fresh arena: nothing to delete or compare (and its writer.view has no roots yet).
   const empty = writer.last_root.node_count === 0;
   writer.begin();
@@ -64,7 +60,7 @@ export function syncArenaToTree(writer: TreeWriter, tree: DataTree): void {
   fixNodes(writer, tree);
   const count = writer.view.nodeCount();
   if (count !== tree.node_count) throw new ArenaInvariantError(`syncArenaToTree: arena holds ${count} nodes, the tree ${tree.node_count}`);
-  writer.commit(tree.last_zxid);
+  writer.commit(tree.last_zxid, { rewind: true });
 }
 
 /** Every path of the version `view` reads, in key order (parents before children). */

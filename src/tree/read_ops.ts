@@ -135,25 +135,39 @@ export function serveRead(tree: ReadTree, ctx: ReadContext, opcode: number, requ
   }
 }
 
+/** What exists / getData decide before any body is built: the reply's error, the watches to
+ *  register, and (err 0) the node the body is made of. */
+export interface ReadDecision {
+  err: number;
+  watches: WatchRegistration[];
+  /** The readable node (err 0): valid until the next call on the tree. */
+  node: ReadNode | undefined;
+}
+
 /**
  * exists (READ checked since 3.9.2/3.8.4): a NUL in the path is BADARGUMENTS; an existing node
  * the caller cannot read is NOAUTH and registers nothing; a missing node is NONODE and still
  * registers the watch (it fires when the node is created).
+ * getData: NONODE and NOAUTH register nothing.
+ * The caller builds the body from `node` (serveRead: objects; a shard: straight into the reply).
  */
-function exists(tree: ReadTree, ctx: ReadContext, req: PathWatchRequest): ReadResult {
-  if (req.path.includes('\0')) return failed(Err.BADARGUMENTS);
+export function decideRead(tree: ReadTree, ctx: ReadContext, opcode: typeof Op.exists | typeof Op.getData, req: PathWatchRequest): ReadDecision {
+  const exists = opcode === Op.exists;
+  if (exists && req.path.includes('\0')) return { err: Err.BADARGUMENTS, watches: [], node: undefined };
   const node = tree.node(req.path);
-  if (node === undefined) return failed(Err.NONODE, watchIf(req.watch, req.path, 'exist'));
-  if (!canRead(ctx, node)) return failed(Err.NOAUTH);
-  return ok({ stat: node.stat() }, watchIf(req.watch, req.path, 'data'));
+  if (node === undefined) return { err: Err.NONODE, watches: exists ? watchIf(req.watch, req.path, 'exist') : [], node: undefined };
+  if (!canRead(ctx, node)) return { err: Err.NOAUTH, watches: [], node: undefined };
+  return { err: 0, watches: watchIf(req.watch, req.path, 'data'), node };
 }
 
-/** getData: NONODE and NOAUTH register nothing. */
+function exists(tree: ReadTree, ctx: ReadContext, req: PathWatchRequest): ReadResult {
+  const d = decideRead(tree, ctx, Op.exists, req);
+  return d.node === undefined ? failed(d.err, d.watches) : ok({ stat: d.node.stat() }, d.watches);
+}
+
 function getData(tree: ReadTree, ctx: ReadContext, req: PathWatchRequest): ReadResult {
-  const node = tree.node(req.path);
-  if (node === undefined) return failed(Err.NONODE);
-  if (!canRead(ctx, node)) return failed(Err.NOAUTH);
-  return ok({ data: node.data(), stat: node.stat() }, watchIf(req.watch, req.path, 'data'));
+  const d = decideRead(tree, ctx, Op.getData, req);
+  return d.node === undefined ? failed(d.err, d.watches) : ok({ data: d.node.data(), stat: d.node.stat() }, d.watches);
 }
 
 /**

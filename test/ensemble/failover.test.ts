@@ -18,7 +18,11 @@ const TEST_MS = 240_000;
 
 /** Children of `path` as one member sees them after a sync (a client bound to that member). */
 async function childrenAt(e: Ensemble, sid: number, path: string): Promise<Set<string>> {
-  const c = await ZooKeeperClient.connect(`127.0.0.1:${e.member(sid).client_port}`, { sessionTimeout_ms: 10_000 });
+  const m = e.member(sid);
+  const c = await ZooKeeperClient.connect(`127.0.0.1:${m.client_port}`, { sessionTimeout_ms: 10_000 }).catch((err: unknown) => {
+    // Say why: a member that died (and what it printed last) is the usual story.
+    throw new Error(`server.${sid} (${m.alive() ? 'alive' : 'dead'}) took no session: ${String(err)}\n--- its output (tail) ---\n${m.output().slice(-3000)}`);
+  });
   try {
     await c.sync(path);
     return new Set(await c.getChildren(path));

@@ -136,10 +136,13 @@ export class TreeWriter {
   }
 
   /** Publishes the batch as the newest root; returns its generation. */
-  commit(last_zxid: number): number {
+  commit(last_zxid: number, opts: { rewind?: boolean } = {}): number {
     this.assertUsable();
     check(this.batch_open, 'commit: no open batch');
-    if (!(Number.isSafeInteger(last_zxid) && last_zxid >= this.last_zxid)) fail(`commit: zxid ${last_zxid} after ${this.last_zxid}`);
+    // zxids only grow, except when the whole state is replaced by an older one (a Zab TRUNC of
+    // txns that recovery had replayed from the log but no quorum ever committed).
+    const ok = Number.isSafeInteger(last_zxid) && last_zxid >= 0 && (opts.rewind === true || last_zxid >= this.last_zxid);
+    if (!ok) fail(`commit: zxid ${last_zxid} after ${this.last_zxid}`);
     this.heap.pages.commitDirty();
     const info = this.root_info;
     info.gen = this.bt.gen;

@@ -10,6 +10,7 @@ import {
   encodeNotification,
   encodeReply,
   encodeReplyWithBody,
+  encodeReplyWrittenBy,
   isMalformed,
   type BodyName,
   type DecodedRequest,
@@ -60,6 +61,8 @@ export interface Answer {
   xid?: number;
   /** The body already encoded (a committed write's reply, made by the commit worker). */
   raw?: Uint8Array;
+  /** Writes the body straight into the reply (getData / exists from the shared tree). */
+  write_body?: (w: JuteWriter) => void;
 }
 
 /** A committed txn's answer for its origin connection (CommitStream.APPLIED). */
@@ -369,8 +372,9 @@ export class ShardSession {
   private reply(conn: Conn, pending: Pending, answer: Answer): void {
     const xid = pending.request.header.xid;
     const zxid = answer.zxid ?? this.ctx.tree.last_zxid;
-    if (answer.raw !== undefined) this.sendEncoded(conn, { xid: answer.xid ?? xid, zxid, err: answer.err }, answer.raw);
-    else this.send(conn, { xid: answer.xid ?? xid, zxid, err: answer.err }, answer.name, answer.body);
+    const header = { xid: answer.xid ?? xid, zxid, err: answer.err };
+    if (answer.raw !== undefined) this.sendEncoded(conn, header, answer.raw);
+    else this.send(conn, header, answer);
     const now = Date.now();
     const latency_hr_ms = hrNowMs() - pending.received_ms;
     this.ctx.metrics.request(pending.request.header.type, latency_hr_ms, answer.err);
@@ -387,10 +391,11 @@ export class ShardSession {
     this.requests_served++;
   }
 
-  private send(conn: Conn, header: { xid: number; zxid: number; err: number }, name: BodyName | null, body: unknown): void {
+  private send(conn: Conn, header: { xid: number; zxid: number; err: number }, answer: Answer): void {
     this.out.reset();
     try {
-      encodeReply(header, name, body as never, this.out);
+      if (answer.write_body !== undefined) encodeReplyWrittenBy(header, answer.write_body, this.out);
+      else encodeReply(header, answer.name, answer.body as never, this.out);
     } catch (e) {
       if (!(e instanceof JuteOverflowError)) throw e;
       // Refused while being built (`out` is bounded), so a multiRead of 50,000 x 1 MB never

@@ -8,7 +8,9 @@
 // page that roots g..newest reach (the writer frees what batch b replaced only once every pin is
 // >= b), so g' is intact when the pin moves onto it.
 
+import type { JuteWriter } from '../../protocol/jute.js';
 import type { ACL, Stat } from '../../protocol/types.js';
+import { STAT_WIRE_BYTES } from '../../store/arena/layout.js';
 import type { RootDescriptor } from '../../store/arena/control.js';
 import type { ArenaHandle } from '../../store/arena/memory.js';
 import { TreeReader } from '../../store/arena/tree_reader.js';
@@ -59,6 +61,25 @@ export class ShardTree implements ReadTree, ReadNode {
   close(): void {
     this.reader.close();
   }
+
+  // ---- reply bodies written straight from the shared tree (the node node() selected) ----
+
+  private readonly copyData = (buf: Uint8Array, off: number): void => void this.reader.copyData(buf, off);
+  private readonly copyStat = (buf: Uint8Array, off: number): void => this.reader.statTo(buf, off);
+
+  /** GetDataResponse of the selected node: its data (copied once, from the tree into the reply)
+   *  and its Stat. Requires node() to have selected it with no tree call since. */
+  readonly writeGetData = (w: JuteWriter): void => {
+    const len = this.reader.dataLength();
+    w.writeInt(len < 0 ? -1 : len);
+    if (len > 0) w.writeFilled(len, this.copyData);
+    w.writeFilled(STAT_WIRE_BYTES, this.copyStat);
+  };
+
+  /** ExistsResponse of the selected node: its Stat. Same requirement as writeGetData. */
+  readonly writeExists = (w: JuteWriter): void => {
+    w.writeFilled(STAT_WIRE_BYTES, this.copyStat);
+  };
 
   // ---- ReadTree ----
 
