@@ -95,12 +95,18 @@ export class JuteReader {
     return s;
   }
 
-  /** Returns a copy (the frame's memory may be reused by a ring); null for length -1. */
+  /**
+   * Buffers as views of `bytes` instead of copies: only for a reader over bytes the caller owns
+   * and keeps unchanged for as long as the decoded values live (never a ring's memory).
+   */
+  buffers_as_views = false;
+
+  /** Returns a copy (the frame's memory may be reused by a ring; see buffers_as_views); null for length -1. */
   readBuffer(): Uint8Array | null {
     const len = this.readLength('buffer');
     if (len === -1) return null;
     this.need(len);
-    const b = this.bytes.slice(this.offset, this.offset + len);
+    const b = this.buffers_as_views ? this.bytes.subarray(this.offset, this.offset + len) : this.bytes.slice(this.offset, this.offset + len);
     this.offset += len;
     return b;
   }

@@ -188,9 +188,15 @@ export function readServerRequest(r: JuteReader): ServerRequest {
   }
 }
 
-/** `payload` is a frame without its length prefix; see readServerRequest. */
-export function decodeServerRequest(payload: Uint8Array, field_bytes_max?: number): ServerRequest {
-  return readServerRequest(new JuteReader(payload, 0, payload.length, field_bytes_max));
+/**
+ * `payload` is a frame without its length prefix; see readServerRequest. With
+ * `buffers_as_views`, buffer fields (znode data) are views of `payload`, not copies: the caller
+ * owns `payload` and never changes it.
+ */
+export function decodeServerRequest(payload: Uint8Array, field_bytes_max?: number, buffers_as_views = false): ServerRequest {
+  const r = new JuteReader(payload, 0, payload.length, field_bytes_max);
+  r.buffers_as_views = buffers_as_views;
+  return readServerRequest(r);
 }
 
 /**

@@ -90,6 +90,8 @@ class CommitWorker implements QuorumHost {
   private readonly inputs: LinkReader[];
   /** topology.net_paused_for_ring (written by the net worker). */
   private readonly net_paused_for_ring: Int32Array;
+  /** topology.shard_input_stalled (one word per shard, written by that shard). */
+  private readonly shard_input_stalled: Int32Array;
   private readonly stream: LinkWriter;
   private readonly doorbell: Doorbell;
   private readonly head = new HeadWriter();
@@ -165,6 +167,7 @@ class CommitWorker implements QuorumHost {
     );
     this.inputs = topology.shard_to_commit.map((sab) => new LinkReader(Ring.attachConsumer(sab, 0)));
     this.net_paused_for_ring = new Int32Array(topology.net_paused_for_ring);
+    this.shard_input_stalled = new Int32Array(topology.shard_input_stalled);
     this.frames_in = this.inputs.map(() => 0);
     const shard_bells = topology.shard_doorbells.map((sab) => new Doorbell(sab));
     this.stream = new LinkWriter(Ring.attachProducer(topology.commit_stream), shard_bells);
@@ -324,6 +327,7 @@ class CommitWorker implements QuorumHost {
   private inputsWaiting(): boolean {
     if (this.pollRoom() === 0 && this.inputs.some((r) => r.hasData())) return true;
     for (let i = 0; i < this.net_paused_for_ring.length; i++) if (Atomics.load(this.net_paused_for_ring, i) > 0) return true;
+    for (let i = 0; i < this.shard_input_stalled.length; i++) if (Atomics.load(this.shard_input_stalled, i) !== 0) return true;
     return false;
   }
 

@@ -57,6 +57,9 @@ class ShardWorker implements ShardContext {
   private batch_open = false;
   /** Completions of the open batch, in stream order, answered at its ROOT. */
   private held: (() => void)[] = [];
+  /** topology.shard_input_stalled[index]: what this shard last wrote there. */
+  private readonly input_stalled: Int32Array;
+  private input_stalled_now = 0;
   private readonly root = { gen: 0, znode_root: 0, owner_root: 0, node_count: 0, last_zxid: 0, data_bytes: 0 };
 
   constructor(
@@ -76,6 +79,17 @@ class ShardWorker implements ShardContext {
     ]);
     this.doorbell = new Doorbell(topology.shard_doorbells[index]);
     this.session = new ShardSession(this);
+    this.input_stalled = new Int32Array(topology.shard_input_stalled, 4 * index, 1);
+  }
+
+  /** Tells the commit worker whether client frames (pings among them) wait unread here. */
+  private noteInputStalled(): void {
+    const blocked = this.to_net.blocked || this.to_commit.blocked || this.batch_open;
+    const stalled = blocked && this.from_net.hasData() ? 1 : 0;
+    if (stalled !== this.input_stalled_now) {
+      this.input_stalled_now = stalled;
+      Atomics.store(this.input_stalled, 0, stalled);
+    }
   }
 
   async run(): Promise<void> {
@@ -98,6 +112,7 @@ class ShardWorker implements ShardContext {
       if (working) this.watch_work.step();
       this.to_net.flush();
       this.to_commit.flush();
+      this.noteInputStalled();
       if (this.to_net.blocked || this.to_commit.blocked) {
         await Promise.all([this.to_net.drainAsync(IDLE_WAIT_MS_MAX), this.to_commit.drainAsync(IDLE_WAIT_MS_MAX)]);
         continue;
@@ -164,7 +179,8 @@ class ShardWorker implements ShardContext {
     let decoded: { connect: ConnectRequest } | { request: ServerRequest };
     try {
       decoded =
-        conn.state === 'handshake' ? { connect: decodeConnectRequest(payload, limit) } : { request: decodeServerRequest(payload, limit) };
+        // `payload` is this shard's own copy of the frame: data fields stay views of it.
+        conn.state === 'handshake' ? { connect: decodeConnectRequest(payload, limit) } : { request: decodeServerRequest(payload, limit, true) };
     } catch (e) {
       if (e instanceof JuteError) {
         console.warn(`waitfree: closing connection ${conn.remote_ip}:${conn.remote_port}: malformed request (${e.message})`);

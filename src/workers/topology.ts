@@ -30,6 +30,12 @@ export interface Topology {
    * not expire sessions while any is held (CommitCore.tick).
    */
   net_paused_for_ring: SharedArrayBuffer;
+  /**
+   * Int32 per shard, written by that shard only: 1 while it has client frames it is not reading
+   * (its output to the net worker or the commit worker is full, or a commit batch is open), so
+   * pings may wait unread in its input ring. The commit worker does not expire sessions then.
+   */
+  shard_input_stalled: SharedArrayBuffer;
   /** One metric block per thread (src/metrics/): lock-free counters, summed when scraped. */
   metrics: MetricsBlocks;
   /** The shared data tree's memory (control block + segments, all allocated up front). */
@@ -51,6 +57,7 @@ export function createTopology(config: ServerConfig): Topology {
     commit_doorbell: bell(),
     shard_doorbells: each(bell),
     net_paused_for_ring: new SharedArrayBuffer(4 * shards),
+    shard_input_stalled: new SharedArrayBuffer(4 * shards),
     metrics: createMetricsBlocks(shards),
     arena: createArenaHandle(arenaConfigOf(config)),
   };
