@@ -710,7 +710,7 @@ class CommitWorker implements QuorumHost {
     if (origin !== null) {
       const key = origin.shard * 0x1_0000_0000 + origin.conn_id;
       if (this.batch_origins.has(key)) this.sealRoot();
-      this.batch_origins.add(key);
+      this.inOpenRoot(origin);
     }
     const result = this.applier.apply(txn);
     this.pending.applied(txn.header.zxid);
@@ -735,6 +735,7 @@ class CommitWorker implements QuorumHost {
         this.stream.send(this.head);
         break;
       case 'sync':
+        this.inOpenRoot(p.origin);
         this.body.reset();
         this.body.writeUString(p.path);
         this.stream.send(this.origin(CommitStream.SYNC, p.origin), this.body.view_bytes());
@@ -743,10 +744,18 @@ class CommitWorker implements QuorumHost {
         this.stream.send(this.head.begin(CommitStream.CLOSE_CONN).u8(p.shard).u32(p.conn_id).i32(0));
         break;
       case 'error':
+        this.inOpenRoot(p.origin);
         this.stream.send(this.origin(CommitStream.ERROR, p.origin).i32(p.err));
         break;
     }
   };
+
+  /** A completion without a txn (sync, an error) is answered at the open root's ROOT too, and
+   *  the reads queued behind it are served from that root: a later txn of the same connection
+   *  must not join it either. */
+  private inOpenRoot(origin: Origin): void {
+    this.batch_origins.add(origin.shard * 0x1_0000_0000 + origin.conn_id);
+  }
 
   /** Ephemeral znodes in the committed tree: the owner index less its containers and TTL nodes
    *  (three O(log n) counts). */
