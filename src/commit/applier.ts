@@ -10,15 +10,12 @@
 
 import { EventType } from '../protocol/constants.js';
 import type { ACL, MultiResult, Stat } from '../protocol/types.js';
+import { AclCache } from '../store/arena/acl_cache.js';
 import type { RootDescriptor, TreeWriter } from '../store/arena/index.js';
 import type { ApplyResult, WatchTrigger } from '../tree/data_tree.js';
 import { parentPath } from '../tree/path_rules.js';
-import type { Txn, TxnHeader, TxnOp } from '../tree/txn.js';
+import { applyMultiOps, type Txn, type TxnHeader, type TxnOp } from '../tree/txn.js';
 
-/** ZooKeeper's result for the ops after a multi's failing op (RUNTIMEINCONSISTENCY). */
-const RUNTIME_INCONSISTENCY = -2;
-/** Decoded ACL lists by blob address; the serial tells a reused address from the same list. */
-const ACL_CACHE_ENTRIES_MAX = 4096;
 
 function invariant(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`applier invariant: ${message}`);
@@ -27,7 +24,7 @@ function invariant(condition: boolean, message: string): asserts condition {
 export class Applier {
   private last_zxid: number;
   private applied_total = 0;
-  private readonly acls = new Map<number, { serial: number; acl: readonly ACL[] }>();
+  private readonly acls = new AclCache();
 
   constructor(readonly writer: TreeWriter, last_zxid: number) {
     this.last_zxid = last_zxid;
@@ -119,22 +116,9 @@ export class Applier {
     for (const path of view.ownedPaths(header.session_id)) this.delete(path, header.zxid, events);
   }
 
-  /** As DataTree.applyMulti: a multi holding an error op failed and applies nothing. */
+  /** A multi's ops share the header; applyMultiOps says what a failed one does. */
   private applyMulti(ops: readonly TxnOp[], header: TxnHeader, events: WatchTrigger[]): MultiResult[] {
-    const failed = ops.some((op) => op.kind === 'error');
-    let after_failure = false;
-    const results: MultiResult[] = [];
-    for (const op of ops) {
-      if (op.kind === 'error') {
-        after_failure = true;
-        results.push({ type: -1, response: { err: op.err } });
-      } else if (failed) {
-        results.push({ type: -1, response: { err: after_failure ? RUNTIME_INCONSISTENCY : 0 } });
-      } else {
-        results.push(this.applyMultiOp(op, header, events));
-      }
-    }
-    return results;
+    return applyMultiOps(ops, (op) => this.applyMultiOp(op, header, events));
   }
 
   private applyMultiOp(op: TxnOp, header: TxnHeader, events: WatchTrigger[]): MultiResult {
@@ -168,13 +152,6 @@ export class Applier {
   private aclOf(path: string): readonly ACL[] {
     const view = this.writer.view;
     invariant(view.findPath(path), `no node ${path}`);
-    const addr = view.aclAddr();
-    const serial = view.aclSerial();
-    const hit = this.acls.get(addr);
-    if (hit !== undefined && hit.serial === serial) return hit.acl;
-    const acl = view.acl();
-    if (this.acls.size >= ACL_CACHE_ENTRIES_MAX) this.acls.clear();
-    this.acls.set(addr, { serial, acl });
-    return acl;
+    return this.acls.of(view);
   }
 }

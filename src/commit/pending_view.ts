@@ -14,6 +14,7 @@
 // changed: the commit worker stops, as for any broken invariant).
 
 import type { ACL } from '../protocol/types.js';
+import { AclCache } from '../store/arena/acl_cache.js';
 import type { NodeView } from '../store/arena/node_view.js';
 import { OWNER_TTL, ownerKindOf } from '../store/arena/record.js';
 import { CONTAINER_EPHEMERAL_OWNER } from '../protocol/constants.js';
@@ -40,8 +41,6 @@ interface Touched {
   readonly paths: string[];
 }
 
-/** Decoded ACL lists kept at most (the Applier's bound: a few distinct lists are the norm). */
-const ACL_CACHE_ENTRIES_MAX = 4096;
 /** Consumed queue slots tolerated before the queue array is compacted. */
 const QUEUE_COMPACT_MIN = 1024;
 /** Owner-index prefix of the containers (the 8-byte container owner). */
@@ -72,7 +71,7 @@ export class PendingView {
   private readonly pending_ephemerals = new Map<bigint, Set<string>>();
   private readonly pending_containers = new Set<string>();
   private readonly pending_ttls = new Set<string>();
-  private readonly acls = new Map<number, { serial: number; acl: readonly ACL[] }>();
+  private readonly acls = new AclCache();
   /** zxid of the last recorded txn (error and check txns included). */
   private recorded_zxid: number;
   /** Every txn <= this zxid is in the arena. */
@@ -162,14 +161,7 @@ export class PendingView {
 
   /** The selected node's ACL, decoded once per ACL blob (address + serial, as the Applier). */
   private aclOfSelected(): readonly ACL[] {
-    const addr = this.view.aclAddr();
-    const serial = this.view.aclSerial();
-    const hit = this.acls.get(addr);
-    if (hit !== undefined && hit.serial === serial) return hit.acl;
-    const acl = this.view.acl();
-    if (this.acls.size >= ACL_CACHE_ENTRIES_MAX) this.acls.clear();
-    this.acls.set(addr, { serial, acl });
-    return acl;
+    return this.acls.of(this.view);
   }
 
   // ---- changes ----

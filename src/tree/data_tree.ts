@@ -7,7 +7,7 @@ import { EventType } from '../protocol/constants.js';
 import type { ACL, MultiResult, Stat } from '../protocol/types.js';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { childName, javaTrim, joinPath, parentPath } from './path_rules.js';
-import type { Txn, TxnHeader, TxnOp } from './txn.js';
+import { applyMultiOps, type Txn, type TxnHeader, type TxnOp } from './txn.js';
 import { newZNode, ownerKind, statOf, ZNode } from './znode.js';
 
 /** A watch event a txn triggers. The watch tables decide who receives it. */
@@ -38,8 +38,6 @@ function assert(condition: boolean, message: string): asserts condition {
 function systemNode(acl: readonly ACL[]): ZNode {
   return new ZNode(new Uint8Array(0), acl, 0, 0, 0, 0, 0, 0, 0, 0, 0n);
 }
-
-const RUNTIME_INCONSISTENCY = -2;
 
 /**
  * Told about every existing node just before apply changes it in place or removes it (a create
@@ -330,26 +328,9 @@ export class DataTree {
     for (const path of this.ephemerals(header.session_id)) this.deleteNode(path, header.zxid, events);
   }
 
-  /**
-   * A multi's ops share the header (one zxid, one time). If any op is an error op the multi failed:
-   * nothing is applied and the results are error results, 0 before the first error op and -2
-   * after it (prep already encodes them so; this also covers txns written by other producers).
-   */
+  /** A multi's ops share the header (one zxid, one time); applyMultiOps says what a failed one does. */
   private applyMulti(ops: readonly TxnOp[], header: TxnHeader, events: WatchTrigger[]): MultiResult[] {
-    const failed = ops.some((op) => op.kind === 'error');
-    let after_failure = false;
-    const results: MultiResult[] = [];
-    for (const op of ops) {
-      if (op.kind === 'error') {
-        after_failure = true;
-        results.push({ type: -1, response: { err: op.err } });
-      } else if (failed) {
-        results.push({ type: -1, response: { err: after_failure ? RUNTIME_INCONSISTENCY : 0 } });
-      } else {
-        results.push(this.applyMultiOp(op, header, events));
-      }
-    }
-    return results;
+    return applyMultiOps(ops, (op) => this.applyMultiOp(op, header, events));
   }
 
   private applyMultiOp(op: TxnOp, header: TxnHeader, events: WatchTrigger[]): MultiResult {

@@ -3,7 +3,7 @@
 // Everything a replica needs (sequential names, new versions, the ephemerals a closeSession
 // deletes) is decided in prep and carried in the txn, as in Apache ZooKeeper.
 
-import type { ACL } from '../protocol/types.js';
+import type { ACL, MultiResult } from '../protocol/types.js';
 
 export interface TxnHeader {
   /** Session that issued the request (0n for server-internal txns such as reaping). */
@@ -46,4 +46,30 @@ export type TxnOp =
 export interface Txn {
   header: TxnHeader;
   op: TxnOp;
+}
+
+/** ZooKeeper's result for the ops after a failed multi's failing op (RUNTIMEINCONSISTENCY). */
+const RUNTIME_INCONSISTENCY = -2;
+
+/**
+ * A multi txn's results, applying its ops with `apply` (every applier of txns shares this rule).
+ * If any op is an error op the multi failed: nothing is applied and the results are error
+ * results, 0 before the first error op and -2 after it (prep already encodes them so; this also
+ * covers txns written by other producers).
+ */
+export function applyMultiOps(ops: readonly TxnOp[], apply: (op: TxnOp) => MultiResult): MultiResult[] {
+  const failed = ops.some((op) => op.kind === 'error');
+  let after_failure = false;
+  const results: MultiResult[] = [];
+  for (const op of ops) {
+    if (op.kind === 'error') {
+      after_failure = true;
+      results.push({ type: -1, response: { err: op.err } });
+    } else if (failed) {
+      results.push({ type: -1, response: { err: after_failure ? RUNTIME_INCONSISTENCY : 0 } });
+    } else {
+      results.push(apply(op));
+    }
+  }
+  return results;
 }

@@ -12,18 +12,17 @@ import type { JuteWriter } from '../../protocol/jute.js';
 import type { ACL, Stat } from '../../protocol/types.js';
 import { STAT_WIRE_BYTES } from '../../store/arena/layout.js';
 import type { RootDescriptor } from '../../store/arena/control.js';
+import { AclCache } from '../../store/arena/acl_cache.js';
 import type { ArenaHandle } from '../../store/arena/memory.js';
 import { TreeReader } from '../../store/arena/tree_reader.js';
 import { javaTrim } from '../../tree/path_rules.js';
 import type { ReadNode, ReadTree } from '../../tree/read_ops.js';
 
-/** Decoded ACL lists kept per shard, by blob address (+ serial: an address may be reused). */
-const ACL_CACHE_ENTRIES_MAX = 4096;
 
 export class ShardTree implements ReadTree, ReadNode {
   private readonly reader: TreeReader;
   private path = '';
-  private readonly acls = new Map<number, { serial: number; acl: readonly ACL[] }>();
+  private readonly acls = new AclCache();
 
   constructor(handle: ArenaHandle) {
     this.reader = new TreeReader(handle);
@@ -104,14 +103,7 @@ export class ShardTree implements ReadTree, ReadNode {
   // ---- ReadNode (the node selected by node()) ----
 
   acl(): readonly ACL[] {
-    const addr = this.reader.aclAddr();
-    const serial = this.reader.aclSerial();
-    const hit = this.acls.get(addr);
-    if (hit !== undefined && hit.serial === serial) return hit.acl;
-    const acl = this.reader.acl();
-    if (this.acls.size >= ACL_CACHE_ENTRIES_MAX) this.acls.clear();
-    this.acls.set(addr, { serial, acl });
-    return acl;
+    return this.acls.of(this.reader);
   }
 
   data(): Uint8Array | null {
