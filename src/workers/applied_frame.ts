@@ -41,9 +41,15 @@ export interface AppliedTrigger {
   acl: readonly ACL[] | null;
 }
 
-/** Reads an APPLIED body: the triggers (visited in order), then the reply body bytes. */
-export function readApplied(bytes: Uint8Array, start: number, end: number, onTrigger: (t: AppliedTrigger) => void): Uint8Array {
+/**
+ * Reads an APPLIED body: the triggers (visited in order), then the reply body (a copy: it is
+ * answered later), or null without reading it when the caller does not answer this txn (every
+ * shard but the origin's).
+ */
+export function readApplied(bytes: Uint8Array, start: number, end: number, onTrigger: (t: AppliedTrigger) => void, keep_body: boolean): Uint8Array | null {
   const r = new JuteReader(bytes, start, end);
+  // ACL wire bytes are decoded at once, while the ring's frame is still valid: no copy.
+  r.buffers_as_views = true;
   const count = r.readInt();
   const t: AppliedTrigger = { type: 0, path: '', acl: null };
   for (let i = 0; i < count; i++) {
@@ -57,7 +63,8 @@ export function readApplied(bytes: Uint8Array, start: number, end: number, onTri
     t.path = r.readString();
     onTrigger(t);
   }
+  if (!keep_body) return null;
   const body = r.readBuffer();
-  return body ?? new Uint8Array(0);
+  return body === null ? new Uint8Array(0) : body.slice();
 }
 

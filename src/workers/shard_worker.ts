@@ -232,8 +232,8 @@ class ShardWorker implements ShardContext {
         const session_id = what === APPLIED_CREATE_SESSION ? r.i64() : 0n;
         const timeout_ms = what === APPLIED_CREATE_SESSION ? r.i32() : 0;
         const passwd = what === APPLIED_CREATE_SESSION ? r.copy(16) : null;
-        const body = readApplied(bytes, r.offset, end, (t: AppliedTrigger) => this.session.fireTrigger(t, zxid));
-        if (conn === undefined) return;
+        const body = readApplied(bytes, r.offset, end, (t: AppliedTrigger) => this.session.fireTrigger(t, zxid), conn !== undefined);
+        if (conn === undefined || body === null) return;
         const a: AppliedCompletion = { xid, zxid, what, err, body, session_id, timeout_ms, passwd };
         this.held.push(() => {
           if (conn.state !== 'closed') this.session.onApplied(conn, a);
