@@ -40,6 +40,10 @@ export interface Origin {
   shard: number;
   conn_id: number;
   xid: number;
+  /** The shard saw a read of this connection queued between this request and an earlier
+   *  unanswered one (shard_session.ts needsBarrier): it must not share a root with that one's
+   *  completion. Absent (sessions, requests relayed by a leader) means a barrier. */
+  barrier?: boolean;
 }
 
 export type Publication =

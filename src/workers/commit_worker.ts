@@ -63,6 +63,9 @@ const POLL_FRAMES_MAX = 1024;
 const CONTAINER_OWNER_KEY = new Uint8Array([0x80, 0, 0, 0, 0, 0, 0, 0]);
 const TTL_OWNER_KEY = new Uint8Array([0xff]);
 const IDLE_WAIT_MS_MAX = 50;
+/** What a connection has in the open root (batch_origins). */
+const ROOT_TXN = 1;
+const ROOT_ANSWER = 2;
 /** Snapshot encoding slice per loop turn: ~1 ms of the commit thread (~1 us per node, BENCHMARKS.md). */
 const SNAPSHOT_NODES_PER_STEP = 1000;
 
@@ -125,8 +128,9 @@ class CommitWorker implements QuorumHost {
   private pending!: PendingView;
   /** Snapshots encode a pinned root of the shared tree. */
   private readonly snapshot_source: ArenaSnapshotSource;
-  /** Origin connections (shard * 2^32 + conn_id) with a txn in the open root. */
-  private readonly batch_origins = new Set<number>();
+  /** Origin connections (shard * 2^32 + conn_id) with a completion in the open root: what it
+   *  is (ROOT_TXN, or ROOT_ANSWER for a sync or an error, answered with the root's zxid). */
+  private readonly batch_origins = new Map<number, number>();
 
   constructor(
     private readonly init: WorkerInit,
@@ -609,9 +613,10 @@ class CommitWorker implements QuorumHost {
     switch (kind) {
       case ShardToCommit.REQUEST: {
         const session_id = r.i64();
+        const barrier = r.u8() !== 0;
         const request_at = r.offset;
         const request = readServerRequest(new JuteReader(bytes, r.offset, end));
-        const origin: Origin = { shard, conn_id, xid: request.header.xid };
+        const origin: Origin = { shard, conn_id, xid: request.header.xid, barrier };
         if (this.quorum !== null && !this.quorum.leading) {
           if (!this.quorum.serving) return this.closeConn(shard, conn_id);
           const sync_path = request.header.type === Op.sync && !isMalformed(request) ? (request.body as { path: string }).path : null;
@@ -701,16 +706,21 @@ class CommitWorker implements QuorumHost {
 
   /**
    * A committed txn: applied to the shared tree here, once; its result goes to the shards.
-   * Invariant: a root holds at most one txn per origin connection. The origin answers a txn
-   * and then serves the reads its session sent behind it from the txn's root; were the
-   * session's next write in that root too, those reads would see it (and their reply zxid
-   * would run ahead of that write's). So a second txn of a connection starts a new root.
+   * Invariant: a read of a connection is served from a root that holds none of the writes the
+   * session sent after it. The origin answers a txn and then serves the reads queued behind it
+   * from the txn's root; were the session's next write in that root too, those reads would see
+   * it (and their reply zxid would run ahead of that write's). So a txn starts a new root when
+   * its connection already has a completion in the open root and either the shard marked a
+   * read between the two (origin.barrier) or that completion is a sync or an error, which is
+   * answered with the root's zxid. Consecutive writes with no read between share a root: their
+   * replies carry their own zxids, in order.
    */
   private publishTxn(origin: Origin | null, txn: Txn): void {
     if (origin !== null) {
       const key = origin.shard * 0x1_0000_0000 + origin.conn_id;
-      if (this.batch_origins.has(key)) this.sealRoot();
-      this.inOpenRoot(origin);
+      const before = this.batch_origins.get(key);
+      if (before !== undefined && (before === ROOT_ANSWER || origin.barrier !== false)) this.sealRoot();
+      this.batch_origins.set(key, ROOT_TXN);
     }
     const result = this.applier.apply(txn);
     this.pending.applied(txn.header.zxid);
@@ -754,7 +764,7 @@ class CommitWorker implements QuorumHost {
    *  the reads queued behind it are served from that root: a later txn of the same connection
    *  must not join it either. */
   private inOpenRoot(origin: Origin): void {
-    this.batch_origins.add(origin.shard * 0x1_0000_0000 + origin.conn_id);
+    this.batch_origins.set(origin.shard * 0x1_0000_0000 + origin.conn_id, ROOT_ANSWER);
   }
 
   /** Ephemeral znodes in the committed tree: the owner index less its containers and TTL nodes

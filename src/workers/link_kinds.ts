@@ -40,7 +40,8 @@ export const ShardToNet = {
 
 /** session shard → commit worker. */
 export const ShardToCommit = {
-  /** u32 conn_id, i64 session_id, i32 xid, i32 opcode, then the request body (jute) */
+  /** u32 conn_id, i64 session_id, u8 barrier (a read of the connection waits between this and
+   *  an earlier unanswered request: see needsBarrier), then the request (jute header + body) */
   REQUEST: 1,
   /** u32 conn_id, i32 timeout_ms (negotiated), u8 allows_read_only: create a session for this connection */
   SESSION_CREATE: 2,

@@ -184,7 +184,8 @@ export class ShardSession {
 
   private forward(conn: Conn, pending: Pending): void {
     pending.forwarded = true;
-    const h = this.ctx.head.begin(ShardToCommit.REQUEST).u32(conn.id).i64(conn.session_id);
+    const barrier = needsBarrier(conn.queue);
+    const h = this.ctx.head.begin(ShardToCommit.REQUEST).u32(conn.id).i64(conn.session_id).u8(barrier ? 1 : 0);
     this.ctx.to_commit.send(h, pending.payload ?? new Uint8Array(0));
   }
 
@@ -537,4 +538,22 @@ const TXN_WHEN_MALFORMED: ReadonlySet<number> = new Set([
 function isForwarded(request: ServerRequest): boolean {
   if (isMalformed(request)) return TXN_WHEN_MALFORMED.has(request.header.type);
   return !request.unknown && opSpec(request.header.type)?.kind === 'write';
+}
+
+/**
+ * Whether the write just queued at the end of `queue` needs a barrier: a request served from
+ * the tree (a read, a ping, a session op) waits between it and an earlier forwarded request of
+ * the connection that is still unanswered. That request's completion and this write must not
+ * be published in one root, or the read between them would be served from a root that already
+ * holds this write. Without such a read the two may share a root: their replies carry their
+ * own zxids, in order. Scans back only to the nearest forwarded request: O(1) for a stream of
+ * writes.
+ */
+export function needsBarrier(queue: readonly Pending[]): boolean {
+  let read_between = false;
+  for (let i = queue.length - 2; i >= 0; i--) {
+    if (queue[i]!.forwarded) return read_between;
+    read_between = true;
+  }
+  return false;
 }
