@@ -19,6 +19,13 @@ export interface LogFs {
   unlink(path: string): Promise<void>;
   /** fsync of a directory: makes new names in it durable. */
   fsyncDir(dir: string): Promise<void>;
+  /**
+   * The same write and fdatasync on the calling thread (no trip to libuv's pool), for a log
+   * append made while the commit worker has nothing else to do (LogWriter.appendInline).
+   * Optional: a file system without them (fault-injecting test doubles) is always used async.
+   */
+  writeSync?(fd: number, bytes: Uint8Array, start: number, end: number, position: number): void;
+  fdatasyncSync?(fd: number): void;
 }
 
 function cb<T>(run: (done: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
@@ -34,7 +41,18 @@ async function writeAll(fd: number, bytes: Uint8Array, start: number, end: numbe
   }
 }
 
+function writeAllSync(fd: number, bytes: Uint8Array, start: number, end: number, position: number): void {
+  while (start < end) {
+    const n = fs.writeSync(fd, bytes, start, end - start, position);
+    if (n <= 0) throw Object.assign(new Error(`write returned ${n}`), { code: 'EIO' });
+    start += n;
+    position += n;
+  }
+}
+
 export const NODE_LOG_FS: LogFs = {
+  writeSync: writeAllSync,
+  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
   open: (path, flags, mode = 0o644) => cb((done) => fs.open(path, flags, mode, done)),
   write: writeAll,
   fdatasync: (fd) => cb((done) => fs.fdatasync(fd, done)),

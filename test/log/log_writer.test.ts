@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listDataDir } from '../../src/log/data_dir.js';
-import { NODE_LOG_FS, type LogFs } from '../../src/log/log_fs.js';
+import { FsyncDelay, NODE_LOG_FS, type LogFs } from '../../src/log/log_fs.js';
 import { LogWriter } from '../../src/log/log_writer.js';
 import { recover } from '../../src/recovery/recovery.js';
 import { appendRecord, decodeSegmentHeader } from '../../src/log/segment_format.js';
@@ -221,5 +221,77 @@ describe('log writer', () => {
     await expect(writer.append(b.view_bytes(), 0, b.length, 1)).rejects.toMatchObject({ code: 'ENOSPC' });
     await writer.close();
     expect(readdirSync(dir).filter((n) => n.startsWith('log.0'))).toEqual([]);
+  });
+
+  it('inline appends (on the calling thread) are durable records that recovery reads back; a roll falls back to append()', async () => {
+    const dir = tempDir();
+    const w = new Workload(7);
+    w.run(120);
+    const segment_bytes = 8192;
+    const writer = await LogWriter.open(NODE_LOG_FS, { dir, segment_bytes, fsync: true, now_ms: Date.now }, null);
+    let inline = 0;
+    let async_appends = 0;
+    for (let i = 0; i < w.txns.length; i += 4) {
+      const part = w.txns.slice(i, i + 4);
+      const b = batchOf(part);
+      if (writer.appendInline(b.view_bytes(), 0, b.length)) inline++;
+      else {
+        await writer.append(b.view_bytes(), 0, b.length, part[0].header.zxid);
+        async_appends++;
+      }
+    }
+    await writer.close();
+    // The first batch (no segment yet) and every roll go through append(); the rest inline.
+    expect(async_appends).toBe(listDataDir(dir).segments.length);
+    expect(inline).toBeGreaterThan(async_appends);
+    const state = recover({ dir, track_sessions: true, ...quiet });
+    expect(state.last_zxid).toBe(w.txns.length);
+    expect(state.tree.digest()).toBe(w.tree.digest());
+  });
+
+  it('an inline append that fails breaks the writer: nothing later is acknowledged, inline or not', async () => {
+    const dir = tempDir();
+    let broken = false;
+    const failing: LogFs = {
+      ...NODE_LOG_FS,
+      fdatasyncSync: (fd) => {
+        if (broken) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+        NODE_LOG_FS.fdatasyncSync!(fd);
+      },
+    };
+    const w = new Workload(8);
+    w.run(15);
+    const writer = await LogWriter.open(failing, { dir, segment_bytes: 1 << 16, fsync: true, now_ms: Date.now }, null);
+    const first = batchOf(w.txns.slice(0, 5));
+    await writer.append(first.view_bytes(), 0, first.length, 1);
+    const second = batchOf(w.txns.slice(5, 10));
+    expect(writer.appendInline(second.view_bytes(), 0, second.length)).toBe(true);
+    broken = true;
+    const third = batchOf(w.txns.slice(10));
+    expect(() => writer.appendInline(third.view_bytes(), 0, third.length)).toThrow(/EIO/);
+    broken = false;
+    expect(() => writer.appendInline(third.view_bytes(), 0, third.length)).toThrow(/EIO/);
+    await expect(writer.append(third.view_bytes(), 0, third.length, 11)).rejects.toMatchObject({ code: 'EIO' });
+    await writer.close();
+    expect(recover({ dir, track_sessions: true, ...quiet }).last_zxid).toBeGreaterThanOrEqual(10);
+  });
+
+  it('a file system without synchronous calls, or a fault-injection delay, is never used inline', async () => {
+    const dir = tempDir();
+    const { writeSync: _w, fdatasyncSync: _s, ...async_only } = NODE_LOG_FS;
+    const w = new Workload(9);
+    w.run(10);
+    const writer = await LogWriter.open(async_only, { dir, segment_bytes: 1 << 16, fsync: true, now_ms: Date.now }, null);
+    const first = batchOf(w.txns.slice(0, 5));
+    await writer.append(first.view_bytes(), 0, first.length, 1);
+    const second = batchOf(w.txns.slice(5));
+    expect(writer.appendInline(second.view_bytes(), 0, second.length)).toBe(false);
+    await writer.close();
+    const delayed_dir = tempDir();
+    const fsync_delay = FsyncDelay.fromConfig(1_000, delayed_dir, () => {});
+    const delayed = await LogWriter.open(NODE_LOG_FS, { dir: delayed_dir, segment_bytes: 1 << 16, fsync: true, fsync_delay, now_ms: Date.now }, null);
+    await delayed.append(first.view_bytes(), 0, first.length, 1);
+    expect(delayed.appendInline(second.view_bytes(), 0, second.length)).toBe(false);
+    await delayed.close();
   });
 });
