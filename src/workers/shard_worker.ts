@@ -84,8 +84,10 @@ class ShardWorker implements ShardContext {
 
   /** Tells the commit worker whether client frames (pings among them) wait unread here. */
   private noteInputStalled(): void {
-    const blocked = this.to_net.blocked || this.to_commit.blocked || this.batch_open;
-    const stalled = blocked && this.from_net.hasData() ? 1 : 0;
+    // Frames in to_commit's overflow queue (touches among them, behind a burst of writes) have
+    // not reached the commit worker's ring: it may drain its ring and find nothing waiting.
+    const unread = (this.to_net.blocked || this.to_commit.blocked || this.batch_open) && this.from_net.hasData();
+    const stalled = this.to_commit.blocked || unread ? 1 : 0;
     if (stalled !== this.input_stalled_now) {
       this.input_stalled_now = stalled;
       Atomics.store(this.input_stalled, 0, stalled);

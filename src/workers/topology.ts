@@ -31,9 +31,10 @@ export interface Topology {
    */
   net_paused_for_ring: SharedArrayBuffer;
   /**
-   * Int32 per shard, written by that shard only: 1 while it has client frames it is not reading
-   * (its output to the net worker or the commit worker is full, or a commit batch is open), so
-   * pings may wait unread in its input ring. The commit worker does not expire sessions then.
+   * Int32 per shard, written by that shard only: 1 while it holds frames for the commit worker
+   * that are not in their ring yet (its overflow queue: touches may wait there behind writes), or
+   * has client frames it is not reading (its output is full, or a commit batch is open), so pings
+   * may wait unread in its input ring. The commit worker does not expire sessions then.
    */
   shard_input_stalled: SharedArrayBuffer;
   /** One metric block per thread (src/metrics/): lock-free counters, summed when scraped. */
