@@ -8,7 +8,7 @@
 //       [--server-warmup-seconds 5] [--data-root DIR] [--json] [--out FILE.md]
 //
 // Per system, one after the other (the order of --systems), only one server alive at a time:
-//  1. start on a fresh data dir (src/testing/launch.ts: the same launcher, config and heap
+//  1. start on a fresh data dir (src/check/launch.ts: the same launcher, config and heap
 //     budget as bench/run.mjs); create 1k znodes under /ts-small, then N under /ts-big (value
 //     --value-bytes), pipelined over CREATE_SESSIONS sessions x CREATE_LANES requests in flight;
 //     the keys are the load generator's own (keyPath), so its read load reads exactly them;
@@ -16,7 +16,7 @@
 //  3. an unmeasured server warm-up (--server-warmup-seconds of the same getData load over the 1k
 //     keys: a fresh JVM would otherwise pay its JIT inside the first measured point, as
 //     bench/run.mjs warms every fresh server); then 100 % getData, closed loop
-//     (src/bench/driver.ts, as bench/loadgen.mjs) over the N keys, then over the 1k keys:
+//     (bench/src/driver.ts, as bench/loadgen.mjs) over the N keys, then over the 1k keys:
 //     throughput, latency, server CPU per read (/proc, every thread);
 //  4. SIGTERM by PID (data dir kept), restart the same command on the same dir, and time spawn ->
 //     the first getData of the last created znode that answers OK; check /ts-big has N children;
@@ -27,14 +27,14 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { dirBytes, memoryMiB, respawn, sleep, terminate } from './lib/server_restart.mjs';
-import { requireBuilt } from './lib/require_built.mjs';
+import { requireBench, requireBuilt } from './lib/require_built.mjs';
 
-const { launchServer, apacheZkAvailable } = await import(requireBuilt('testing/launch.js'));
-const { runLoad } = await import(requireBuilt('bench/driver.js'));
-const { BenchSession } = await import(requireBuilt('bench/session.js'));
-const { keyPath } = await import(requireBuilt('bench/mix.js'));
-const { machineFacts, factsLine } = await import(requireBuilt('bench/machine.js'));
-const { mdTable } = await import(requireBuilt('bench/markdown.js'));
+const { launchServer, apacheZkAvailable } = await import(requireBuilt('check/launch.js'));
+const { runLoad } = await import(requireBench('driver.js'));
+const { BenchSession } = await import(requireBench('session.js'));
+const { keyPath } = await import(requireBench('mix.js'));
+const { machineFacts, factsLine } = await import(requireBench('machine.js'));
+const { mdTable } = await import(requireBench('markdown.js'));
 const { Op, Err, Perms } = await import(requireBuilt('protocol/index.js'));
 
 const ROOT_BIG = '/ts-big';

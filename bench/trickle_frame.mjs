@@ -31,11 +31,11 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { loadavg } from 'node:os';
-import { requireBuilt } from './lib/require_built.mjs';
+import { requireBench, requireBuilt } from './lib/require_built.mjs';
 
-const { launchWaitfree, launchZooKeeper, apacheZkAvailable } = await import(requireBuilt('testing/launch.js'));
+const { launchWaitfree, launchZooKeeper, apacheZkAvailable } = await import(requireBuilt('check/launch.js'));
 const { JuteWriter, encodeConnectRequest, decodeConnectResponse, encodeRequest } = await import(requireBuilt('protocol/index.js'));
-const { processCpuSeconds } = await import(requireBuilt('bench/proc_cpu.js'));
+const { processCpuSeconds } = await import(requireBench('proc_cpu.js'));
 const { frameBytesMaxFor, CAPACITY_BYTES_MAX } = await import(requireBuilt('ring/layout.js'));
 const { FRAME_OVERHEAD_BYTES } = await import(requireBuilt('config/server_config.js'));
 

@@ -22,7 +22,7 @@ import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { requireBuilt } from './lib/require_built.mjs';
 
-const { launchWaitfree, launchZooKeeper, apacheZkAvailable } = await import(requireBuilt('testing/launch.js'));
+const { launchWaitfree, launchZooKeeper, apacheZkAvailable } = await import(requireBuilt('check/launch.js'));
 const { JuteWriter, encodeConnectRequest, decodeConnectResponse, encodeRequest } = await import(requireBuilt('protocol/index.js'));
 const { fourLetter } = await import(requireBuilt('check/four_letter.js'));
 

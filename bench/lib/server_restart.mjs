@@ -1,6 +1,6 @@
 // Stop a launched server WITHOUT removing its data dir, and start it again on that dir.
 //
-// Why here: src/testing/launch.ts stop() always removes the dir it created, and its launcher
+// Why here: src/check/launch.ts stop() always removes the dir it created, and its launcher
 // always makes a fresh dir, so a restart on the same data (tree_scale.mjs) cannot go through it.
 // This re-runs the exact command launch.ts recorded (`server.command`) with the same cwd and the
 // same setpriv --pdeathsig wrapper, so the restarted server is the one that was measured.

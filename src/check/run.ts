@@ -4,7 +4,7 @@
 // nemesis injects at most faults_max faults and none in the last quiet period, and anything
 // still running after the drain bound is cut off by closing its client.
 
-import { clientSeed, mulberry32 } from '../bench/prng.js';
+import { clientSeed, mulberry32 } from './prng.js';
 import { parseConnectString } from '../client/index.js';
 import type { History, MetaRecord } from './checker/history.js';
 import { runNemesis, type NemesisKind } from './nemesis.js';

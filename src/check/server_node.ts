@@ -8,7 +8,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { handshakeOk } from '../testing/launch.js';
+import { handshakeOk } from './launch.js';
 import { fourLetter } from './four_letter.js';
 
 const OUTPUT_TAIL_CHARS = 16 * 1024;

@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apacheZkAvailable, freePort, REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from '../testing/launch.js';
+import { apacheZkAvailable, freePort, REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from './launch.js';
 import { commonCfg, LAUNCH_DEFAULTS, type LaunchSettings } from './launch_cfg.js';
 import type { PeerLinks } from './peer_links.js';
 import { ServerNode } from './server_node.js';

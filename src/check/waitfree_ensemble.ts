@@ -15,7 +15,7 @@
 
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, REPO_ROOT } from '../testing/launch.js';
+import { freePort, REPO_ROOT } from './launch.js';
 import { commonCfg, type LaunchSettings } from './launch_cfg.js';
 import { PeerLinks } from './peer_links.js';
 import { ServerNode } from './server_node.js';

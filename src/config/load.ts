@@ -3,7 +3,7 @@
 // reading the config file and dataDir/myid; warnings are returned, never printed.
 
 import { readFileSync } from 'node:fs';
-import { KNOWN_FOUR_LETTER_WORDS } from '../admin/four_letter.js';
+import { KNOWN_FOUR_LETTER_WORDS } from '../protocol/four_letter_words.js';
 import { ConfigError } from './config_error.js';
 import { resolveEnsemble } from './ensemble_config.js';
 import { IGNORED_KEYS, ignoredKey, refusedKey, type IgnoredReason } from './ignored_keys.js';

@@ -7,7 +7,7 @@
 
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import { fourLetterFromInt } from '../admin/four_letter.js';
+import { fourLetterFromInt } from '../protocol/four_letter_words.js';
 import type { HttpAnswer } from '../admin/http/admin_router.js';
 import type { AdminListening, HttpBackend } from '../admin/http/backend.js';
 import { chooseHttpBackend, nativeWanted } from '../admin/http/load_backend.js';

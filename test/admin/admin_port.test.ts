@@ -13,7 +13,7 @@
 
 import http from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { freePort } from '../../src/testing/launch.js';
+import { freePort } from '../../src/check/launch.js';
 import { nativeFromEnv, startTestServer, type TestServer } from '../server/harness.js';
 
 const BACKENDS = [

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_SUMMARY } from '../../src/bench/histogram.js';
-import { baseline, dipAfter, failureScript, phases, type SeriesPoint } from '../../src/bench/failure_timeline.js';
-import { failoverMs, lastCommitBeforeMs, spread, type WriteRecord } from '../../src/bench/failover_time.js';
-import type { FailoverSample } from '../../src/bench/failover_run.js';
-import type { LoadResult } from '../../src/bench/load_result.js';
-import { Recorder } from '../../src/bench/recorder.js';
-import { fullReport, sectionId, workloadPlot } from '../../src/bench/report_md.js';
-import { parseRunArgs } from '../../src/bench/run_cli.js';
-import type { RunRecord } from '../../src/bench/run_record.js';
-import { runTag } from '../../src/bench/runner.js';
-import { lineChartSvg } from '../../src/bench/svg_chart.js';
-import { bucketCount, mergeBuckets, opsPerSecond, TimelineBuckets, type BucketCounts } from '../../src/bench/timeline_buckets.js';
-import { fig8Point, SHORT } from '../../src/bench/workloads.js';
+import { EMPTY_SUMMARY } from '../../bench/src/histogram.js';
+import { baseline, dipAfter, failureScript, phases, type SeriesPoint } from '../../bench/src/failure_timeline.js';
+import { failoverMs, lastCommitBeforeMs, spread, type WriteRecord } from '../../bench/src/failover_time.js';
+import type { FailoverSample } from '../../bench/src/failover_run.js';
+import type { LoadResult } from '../../bench/src/load_result.js';
+import { Recorder } from '../../bench/src/recorder.js';
+import { fullReport, sectionId, workloadPlot } from '../../bench/src/report_md.js';
+import { parseRunArgs } from '../../bench/src/run_cli.js';
+import type { RunRecord } from '../../bench/src/run_record.js';
+import { runTag } from '../../bench/src/runner.js';
+import { lineChartSvg } from '../../bench/src/svg_chart.js';
+import { bucketCount, mergeBuckets, opsPerSecond, TimelineBuckets, type BucketCounts } from '../../bench/src/timeline_buckets.js';
+import { fig8Point, SHORT } from '../../bench/src/workloads.js';
 
 describe('timeline buckets (Figure 8)', () => {
   it('counts each completion in the bucket of its completion time, reads and writes apart', () => {

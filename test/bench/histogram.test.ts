@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LatencyHistogram, mergeEncoded } from '../../src/bench/histogram.js';
+import { LatencyHistogram, mergeEncoded } from '../../bench/src/histogram.js';
 import { bounded } from '../support/fc_bounds.js';
 
 describe('LatencyHistogram', () => {

@@ -2,12 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // A real run of the load generator (worker threads, sessions, histograms, /proc CPU) against a
-// real waitfree server on loopback. Loads compiled code: the threads need dist/bench/*.js.
+// real waitfree server on loopback. Loads compiled code: the threads need bench/build/*.js.
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-type Launch = typeof import('../../src/testing/launch.js');
-type Driver = typeof import('../../src/bench/driver.js');
-type KeySpace = typeof import('../../src/bench/key_space.js');
+type Launch = typeof import('../../src/check/launch.js');
+type Driver = typeof import('../../bench/src/driver.js');
+type KeySpace = typeof import('../../bench/src/key_space.js');
 
 let launch: Launch;
 let driver: Driver;
@@ -15,10 +15,10 @@ let keys: KeySpace;
 let server: Awaited<ReturnType<Launch['launchWaitfree']>>;
 
 beforeAll(async () => {
-  // dist/ is built by `npm test` before vitest starts; never rebuilt here (other files use it concurrently).
-  launch = (await import(`${ROOT}/dist/testing/launch.js`)) as Launch;
-  driver = (await import(`${ROOT}/dist/bench/driver.js`)) as Driver;
-  keys = (await import(`${ROOT}/dist/bench/key_space.js`)) as KeySpace;
+  // dist/ and bench/build/ are built by `npm test` before vitest starts; never rebuilt here (other files use it concurrently).
+  launch = (await import(`${ROOT}/dist/check/launch.js`)) as Launch;
+  driver = (await import(`${ROOT}/bench/build/driver.js`)) as Driver;
+  keys = (await import(`${ROOT}/bench/build/key_space.js`)) as KeySpace;
   server = await launch.launchWaitfree({ heap_mb: 256 });
 }, 120_000);
 

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseConnectString } from '../../src/bench/connect_string.js';
-import { sendPhase } from '../../src/bench/client_loop.js';
-import { splitClients } from '../../src/bench/driver.js';
-import { clientSeed } from '../../src/bench/prng.js';
-import { Fifo } from '../../src/bench/fifo.js';
-import { median, parseLoadGenLog } from '../../src/bench/load_gen_log.js';
-import { keyPath, OpMix } from '../../src/bench/mix.js';
-import { parseStatCpuSeconds } from '../../src/bench/proc_cpu.js';
-import { Recorder } from '../../src/bench/recorder.js';
+import { parseConnectString } from '../../bench/src/connect_string.js';
+import { sendPhase } from '../../bench/src/client_loop.js';
+import { splitClients } from '../../bench/src/driver.js';
+import { clientSeed } from '../../src/check/prng.js';
+import { Fifo } from '../../bench/src/fifo.js';
+import { median, parseLoadGenLog } from '../../bench/src/load_gen_log.js';
+import { keyPath, OpMix } from '../../bench/src/mix.js';
+import { parseStatCpuSeconds } from '../../bench/src/proc_cpu.js';
+import { Recorder } from '../../bench/src/recorder.js';
 import { bounded } from '../support/fc_bounds.js';
 
 describe('workload mix', () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_SUMMARY } from '../../src/bench/histogram.js';
-import type { LoadResult } from '../../src/bench/load_result.js';
-import { fullReport, workloadRows } from '../../src/bench/report_md.js';
-import { parseSystem } from '../../src/bench/run_cli.js';
-import { pointsCsv } from '../../src/bench/run_csv.js';
-import { medianRun, type PointRun, type RunRecord } from '../../src/bench/run_record.js';
-import { readMixPoints, SHORT } from '../../src/bench/workloads.js';
+import { EMPTY_SUMMARY } from '../../bench/src/histogram.js';
+import type { LoadResult } from '../../bench/src/load_result.js';
+import { fullReport, workloadRows } from '../../bench/src/report_md.js';
+import { parseSystem } from '../../bench/src/run_cli.js';
+import { pointsCsv } from '../../bench/src/run_csv.js';
+import { medianRun, type PointRun, type RunRecord } from '../../bench/src/run_record.js';
+import { readMixPoints, SHORT } from '../../bench/src/workloads.js';
 
 function result(ops_per_s: number, us: number): LoadResult {
   const kind = { count: 0, errors: 0, per_s: 0, latency: EMPTY_SUMMARY };

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { toCsv } from '../../src/bench/csv.js';
-import { mdTable } from '../../src/bench/markdown.js';
-import { replaceSection } from '../../src/bench/md_sections.js';
-import { lineChartSvg, niceTicks, shortNumber } from '../../src/bench/svg_chart.js';
+import { toCsv } from '../../bench/src/csv.js';
+import { mdTable } from '../../bench/src/markdown.js';
+import { replaceSection } from '../../bench/src/md_sections.js';
+import { lineChartSvg, niceTicks, shortNumber } from '../../bench/src/svg_chart.js';
 import { bounded } from '../support/fc_bounds.js';
 
 /** A minimal RFC 4180 reader, to check the writer round-trips. */

@@ -1,4 +1,4 @@
-// Servers started by src/testing/launch.ts (benchmarks, the check tool's readiness probe): the
+// Servers started by src/check/launch.ts (benchmarks, the check tool's readiness probe): the
 // readiness probe must not leave a session behind (it used to open a 30 s session per probe and
 // drop the connection, so the server held it until it expired), and a launched waitfree must not
 // take the admin HTTP server's default port 8080 (two launched servers, or anything else on the
@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { fourLetter } from '../../src/check/four_letter.js';
-import { apacheZkAvailable, handshakeOk, launchWaitfree, launchZooKeeper, type LaunchedServer } from '../../src/testing/launch.js';
+import { apacheZkAvailable, handshakeOk, launchWaitfree, launchZooKeeper, type LaunchedServer } from '../../src/check/launch.js';
 
 /** zk_global_sessions from mntr (ZooKeeper's and waitfree's). */
 async function globalSessions(port: number): Promise<number> {

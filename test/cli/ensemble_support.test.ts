@@ -6,7 +6,7 @@ import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config_error.js';
 import { loadConfig } from '../../src/config/load.js';
-import { freePort } from '../../src/testing/launch.js';
+import { freePort } from '../../src/check/launch.js';
 import { allocatePorts, planEnsemble, pollSrvr, srvrAt } from '../support/ensemble.js';
 
 const made: string[] = [];

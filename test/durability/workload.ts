@@ -3,7 +3,7 @@
 // createSession/closeSession, multi (some failing), setData, deletes and error txns.
 
 import { Harness, enc, open } from '../tree/harness.js';
-import { mulberry32 as rng } from '../../src/bench/prng.js';
+import { mulberry32 as rng } from '../../src/check/prng.js';
 import type { Txn } from '../../src/tree/txn.js';
 
 /** The project's seeded PRNG (mulberry32; seed printed by tests on failure). */

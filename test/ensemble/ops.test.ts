@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fourLetter } from '../../src/check/four_letter.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
-import { freePort } from '../../src/testing/launch.js';
+import { freePort } from '../../src/check/launch.js';
 import { familyValue, parseExposition, sampleValue } from '../metrics/prometheus_parse.js';
 import { startEnsemble, type Ensemble } from '../support/ensemble.js';
 import { modeOf, serving } from '../support/ensemble_roles.js';

@@ -3,7 +3,7 @@
 // shard, the running totals, and the check made after every batch of fuzz connections.
 
 import fc from 'fast-check';
-import { launchWaitfree, launchZooKeeper, type LaunchedServer } from '../../src/testing/launch.js';
+import { launchWaitfree, launchZooKeeper, type LaunchedServer } from '../../src/check/launch.js';
 import { bystanderErrors, startBystanders, SUPER_DIGEST, type Bystander } from './bystanders.js';
 import { describeScript, runScript, type ConnBounds, type ConnOutcome } from './conn_driver.js';
 import { connBatch, FUZZ_SESSION_TIMEOUT_MS, type ConnScript, type FuzzLimits } from './frames.js';

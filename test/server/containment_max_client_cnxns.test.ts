@@ -9,7 +9,7 @@
 // a refused connection counted in or a closed one never released (no slot after a close).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apacheZkAvailable, launchZooKeeper } from '../../src/testing/launch.js';
+import { apacheZkAvailable, launchZooKeeper } from '../../src/check/launch.js';
 import { familyValue, parseExposition } from '../metrics/prometheus_parse.js';
 import { fourLetterRaw, openSession, sessionWithin, type RawSession } from '../support/containment_net.js';
 import { startTestServer } from './harness.js';

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRequest } from '../../src/protocol/messages.js';
 import { JuteWriter } from '../../src/protocol/jute.js';
 import { decodeConnectResponse } from '../../src/protocol/connect.js';
-import { apacheZkAvailable, launchZooKeeper } from '../../src/testing/launch.js';
+import { apacheZkAvailable, launchZooKeeper } from '../../src/check/launch.js';
 import { familyValue, parseExposition } from '../metrics/prometheus_parse.js';
 import { WireClient } from '../support/wire_client.js';
 import { OPEN_ACL, connectRequestFrame, sleep, startTestServer } from './harness.js';

@@ -1,6 +1,6 @@
 // sfc32 (Chris Doty-Humphrey's Small Fast Counting generator, 128-bit state), seeded through
 // splitmix32. The simulator draws every random choice from one stream, so a seed replays a
-// run exactly. (src/bench/prng.ts's mulberry32 has 32 bits of state: too little for runs of
+// run exactly. (src/check/prng.ts's mulberry32 has 32 bits of state: too little for runs of
 // ~10^5 draws that must not fall into short cycles.)
 
 function splitmix32(seed: number): () => number {

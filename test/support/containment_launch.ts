@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { REPO_ROOT, freePort, handshakeOk, stopChild } from '../../src/testing/launch.js';
+import { REPO_ROOT, freePort, handshakeOk, stopChild } from '../../src/check/launch.js';
 
 const START_TIMEOUT_MS = 30_000;
 const POLL_MS = 100;

@@ -22,7 +22,7 @@ import {
   type MemberPorts,
 } from '../../src/config/ensemble_layout.js';
 import type { MemberRole } from '../../src/config/server_line.js';
-import { freePort, REPO_ROOT } from '../../src/testing/launch.js';
+import { freePort, REPO_ROOT } from '../../src/check/launch.js';
 
 export interface EnsembleOptions {
   /** Participants (voters). */

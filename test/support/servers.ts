@@ -12,7 +12,7 @@ import { fourLetter as fourLetterWord } from '../../src/check/four_letter.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, stopChild } from '../../src/testing/launch.js';
+import { freePort, stopChild } from '../../src/check/launch.js';
 
 export type ServerKind = 'waitfree' | 'zookeeper';
 
@@ -64,7 +64,7 @@ function onPath(cmd: string): boolean {
   return dirs.some((d) => d !== '' && existsSync(join(d, cmd)));
 }
 
-/** Finds a free TCP port on 127.0.0.1 (the one in src/testing/launch.ts). */
+/** Finds a free TCP port on 127.0.0.1 (the one in src/check/launch.ts). */
 export { freePort };
 
 /** Sends a four-letter word and returns everything the server writes before closing (the

@@ -4,7 +4,7 @@
 
 import { createRequire } from 'node:module';
 import { keyPath, OpMix } from './mix.js';
-import { clientSeed } from './prng.js';
+import { clientSeed } from '../../dist/check/prng.js';
 import { processCpuSeconds } from './proc_cpu.js';
 
 type Callback = (error: Error | null, ...rest: unknown[]) => void;

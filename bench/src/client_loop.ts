@@ -8,11 +8,11 @@
 //            them all, get them all, delete them all, each phase fully in flight and drained
 //            before the next; used to validate this generator against load_gen itself.
 
-import { Op, Perms } from '../protocol/index.js';
-import type { ACL } from '../protocol/index.js';
+import { Op, Perms } from '../../dist/protocol/index.js';
+import type { ACL } from '../../dist/protocol/index.js';
 import { Fifo } from './fifo.js';
 import { OpMix, type OpKind } from './mix.js';
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../dist/check/prng.js';
 import type { Recorder } from './recorder.js';
 import type { BenchSession, Pending } from './session.js';
 

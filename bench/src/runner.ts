@@ -5,7 +5,7 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { REPO_ROOT, type FsyncPolicy, type ServerKind } from '../testing/launch.js';
+import { REPO_ROOT, type FsyncPolicy, type ServerKind } from '../../dist/check/launch.js';
 import type { QuorumTiming } from './ensemble_launch.js';
 import { runFailover, type FailoverSample } from './failover_run.js';
 import { runFig8 } from './fig8_run.js';

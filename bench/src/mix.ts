@@ -2,7 +2,7 @@
 // Reads are getData of a 1 KiB (value_bytes) znode, writes are setData of the same size, as in
 // the paper's Figure 5 (§5.1). Keys are drawn uniformly from the key space.
 
-import { mulberry32 } from './prng.js';
+import { mulberry32 } from '../../dist/check/prng.js';
 
 export type OpKind = 'read' | 'write' | 'create' | 'delete';
 export const OP_KINDS: readonly OpKind[] = ['read', 'write', 'create', 'delete'];

@@ -8,9 +8,9 @@
 // during one turn of the event loop goes out in one socket.write.
 
 import net from 'node:net';
-import { Op, Xid, JuteWriter, decodeConnectResponse, decodeReply, encodeConnectRequest, encodeRequest, peekXid } from '../protocol/index.js';
-import type { BodyName, DecodedReply, OpCode, RequestInput } from '../protocol/index.js';
-import { FrameCutter } from '../workers/net/frame_cutter.js';
+import { Op, Xid, JuteWriter, decodeConnectResponse, decodeReply, encodeConnectRequest, encodeRequest, peekXid } from '../../dist/protocol/index.js';
+import type { BodyName, DecodedReply, OpCode, RequestInput } from '../../dist/protocol/index.js';
+import { FrameCutter } from '../../dist/workers/net/frame_cutter.js';
 import type { Endpoint } from './connect_string.js';
 import { Fifo } from './fifo.js';
 

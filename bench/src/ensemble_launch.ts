@@ -1,7 +1,7 @@
 // Ensembles for the benchmark runner: N replicas of waitfree (`node bin/waitfree.js server
 // --config rN/zoo.cfg`, files written by src/config/ensemble_layout.ts as `waitfree ensemble`
 // writes them) or of Apache ZooKeeper (QuorumPeerMain from the Debian jars), on 127.0.0.1, with
-// the standalone launcher's settings (src/testing/launch.ts: throttle, connection limit, fsync
+// the standalone launcher's settings (src/check/launch.ts: throttle, connection limit, fsync
 // policy, heap) plus the quorum timing (tickTime, initLimit, syncLimit), the same for both.
 //
 // Invariants: every member is a ServerNode (src/check/server_node.ts) we spawned, addressed only
@@ -11,11 +11,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fourLetter } from '../check/four_letter.js';
-import { ServerNode } from '../check/server_node.js';
-import { pickMemberPorts, type MemberPorts as CheckPorts } from '../check/waitfree_ensemble.js';
-import { checkExtraCfg, planLayout, writeLayout, type MemberPorts } from '../config/ensemble_layout.js';
-import { apacheZkAvailable, REPO_ROOT, SLF4J_SIMPLE_JAR, waitfreeFsyncKey, ZK_JAR, type FsyncPolicy, type ServerKind } from '../testing/launch.js';
+import { fourLetter } from '../../dist/check/four_letter.js';
+import { ServerNode } from '../../dist/check/server_node.js';
+import { pickMemberPorts, type MemberPorts as CheckPorts } from '../../dist/check/waitfree_ensemble.js';
+import { checkExtraCfg, planLayout, writeLayout, type MemberPorts } from '../../dist/config/ensemble_layout.js';
+import { apacheZkAvailable, REPO_ROOT, SLF4J_SIMPLE_JAR, waitfreeFsyncKey, ZK_JAR, type FsyncPolicy, type ServerKind } from '../../dist/check/launch.js';
 
 /** ZooKeeper's quorum timing: every limit is in ticks. */
 export interface QuorumTiming {

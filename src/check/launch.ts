@@ -1,7 +1,8 @@
-// Launchers for benchmark (and test) servers on loopback: waitfree (`node bin/waitfree.js
-// server`) and Apache ZooKeeper 3.8 from Debian (ZooKeeperServerMain on the system Java), with
-// configurations equal in spirit: same throttle, same connection limit, same fsync policy where
-// waitfree has one, same heap budget, data dirs of the same kind (fresh dirs under one root).
+// Launchers for loopback servers (the servers `waitfree check --launch` tests; benchmarks and
+// tests use them too): waitfree (`node bin/waitfree.js server`) and Apache ZooKeeper 3.8 from
+// Debian (ZooKeeperServerMain on the system Java), with configurations equal in spirit: same
+// throttle, same connection limit, same fsync policy where waitfree has one, same heap budget,
+// data dirs of the same kind (fresh dirs under one root).
 //
 // Invariants: every server is a child process we spawned (not detached), found again only by its
 // PID; stop() signals exactly that PID and removes exactly the directory we created. Under

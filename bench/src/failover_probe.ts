@@ -8,7 +8,7 @@
 // Bounds: at most WRITES_MAX records between two take() calls (later ones are counted, not kept);
 // every wait is bounded by a timeout; stop() ends every lane within one request timeout.
 
-import { Err, Op } from '../protocol/index.js';
+import { Err, Op } from '../../dist/protocol/index.js';
 import type { Endpoint } from './connect_string.js';
 import type { WriteRecord } from './failover_time.js';
 import { keyPath } from './mix.js';

@@ -1,5 +1,8 @@
 // A small seeded PRNG (mulberry32): every client draws its op kinds and keys from its own stream,
-// so a run is reproducible from its seed and no two clients walk the keys in lockstep.
+// so a run is reproducible from its seed and no two clients walk the keys in lockstep. Product
+// code (`waitfree check`, src/check/run.ts); the benchmark load generator (bench/src) uses it too.
+// (test/sim/prng.ts is a different generator, sfc32 with 128 bits of state, for the simulator's
+// long single streams; it does not duplicate this one.)
 
 /** Returns a function yielding uniform floats in [0, 1). Same seed -> same sequence. */
 export function mulberry32(seed: number): () => number {

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchZooKeeper, REPO_ROOT, type LaunchedServer } from '../testing/launch.js';
+import { launchZooKeeper, REPO_ROOT, type LaunchedServer } from '../../dist/check/launch.js';
 import { ownsKeys, type ClientPlan } from './client_loop.js';
 import { parseConnectString } from './connect_string.js';
 import { runLoad } from './driver.js';

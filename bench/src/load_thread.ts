@@ -7,7 +7,7 @@ import { ClientLoop, type LoopShared } from './client_loop.js';
 import { ResilientClient, type LoadClient } from './resilient_client.js';
 import { TimelineBuckets } from './timeline_buckets.js';
 import { keyPath, OP_KINDS, type OpKind } from './mix.js';
-import { clientSeed } from './prng.js';
+import { clientSeed } from '../../dist/check/prng.js';
 import { Recorder } from './recorder.js';
 import { BenchSession } from './session.js';
 import type { DriverToThread, ThreadInit, ThreadToDriver } from './thread_protocol.js';

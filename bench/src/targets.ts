@@ -1,8 +1,8 @@
-// What the runner measures: one system, standalone (src/testing/launch.ts) or an ensemble
+// What the runner measures: one system, standalone (src/check/launch.ts) or an ensemble
 // (ensemble_launch.ts), behind one shape: where clients connect, whose CPU is the server's, how
 // to stop it. Ensembles also expose their members (Figure 8 and failover kill them).
 
-import { launchServer, type FsyncPolicy, type ServerKind } from '../testing/launch.js';
+import { launchServer, type FsyncPolicy, type ServerKind } from '../../dist/check/launch.js';
 import { DEFAULT_TIMING, launchEnsemble, type LaunchedEnsemble, type QuorumTiming } from './ensemble_launch.js';
 import type { SystemInfo } from './run_record.js';
 

@@ -1,8 +1,8 @@
 // Creates the znodes a run reads and writes (root + key_count children of value_bytes) before
 // the clock starts, and removes everything under the root afterwards. Pipelined, bounded window.
 
-import { Err, Op, Perms } from '../protocol/index.js';
-import type { ACL } from '../protocol/index.js';
+import { Err, Op, Perms } from '../../dist/protocol/index.js';
+import type { ACL } from '../../dist/protocol/index.js';
 import type { Endpoint } from './connect_string.js';
 import { keyPath } from './mix.js';
 import { BenchSession } from './session.js';

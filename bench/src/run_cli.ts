@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { apacheZkAvailable, REPO_ROOT, waitfreeFsyncKey, type FsyncPolicy } from '../testing/launch.js';
+import { apacheZkAvailable, REPO_ROOT, waitfreeFsyncKey, type FsyncPolicy } from '../../dist/check/launch.js';
 import { runBenchmarks, type RunnerOptions, type SystemSpec } from './runner.js';
 import { ENSEMBLE_ONLY, FULL, SHORT, WORKLOADS, type Scale, type WorkloadName } from './workloads.js';
 
