@@ -6,6 +6,7 @@
 
 import type { ServerConfig } from '../config/server_config.js';
 import { createTopology, type WorkerInit } from '../workers/topology.js';
+import type { WorkerEvent } from '../workers/control.js';
 import type { AdminListening } from '../admin/http/backend.js';
 import type { StatsPart } from '../admin/four_letter.js';
 import { answerAdminHttp } from '../admin/http/admin_router.js';
@@ -38,11 +39,6 @@ interface Recovered {
   nodes: number;
 }
 
-type WorkerMessage =
-  | { type: 'recovered'; zxid: number; snapshot_zxid: number; nodes: number }
-  | { type: 'startup_failed'; error: string }
-  | { type: 'serving' }
-  | { type: 'disk_fault'; error: string };
 
 /** Collects the start-up reports of the commit worker and every shard. */
 class Startup {
@@ -57,7 +53,7 @@ class Startup {
 
   constructor(private readonly expected: number) {}
 
-  onMessage(name: string, m: WorkerMessage, fail: (e: Error) => void): void {
+  onMessage(name: string, m: WorkerEvent, fail: (e: Error) => void): void {
     if (m.type === 'recovered') {
       this.recovered.push({ name, zxid: m.zxid, snapshot_zxid: m.snapshot_zxid, nodes: m.nodes });
       if (name === 'commit') this.resolve_commit();
@@ -125,7 +121,7 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
     console.error(`waitfree: ${name} worker exited with code ${code}; shutting down`);
     void stop().finally(() => process.exit(70));
   };
-  const onMessage = (name: string) => (m: unknown) => startup.onMessage(name, m as WorkerMessage, fail);
+  const onMessage = (name: string) => (m: WorkerEvent) => startup.onMessage(name, m, fail);
 
   const commit = new WorkerHandle('commit', script('commit_worker'), init('commit'), onMessage('commit'), onExit('commit'));
   // The shards attach to the tree the commit worker recovers: they start once it is published.
@@ -176,24 +172,22 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
       'net',
       script('net_worker'),
       init('net'),
-      (m) => {
-        const msg = m as { type?: string; port?: number; error?: string; conn_id?: number; cmd?: string; admin?: AdminListening | null };
+      (msg) => {
         if (msg.type === 'listening') {
-          bound_port = msg.port ?? 0;
-          admin = msg.admin ?? null;
+          bound_port = msg.port;
+          admin = msg.admin;
           listening(bound_port);
         } else if (msg.type === 'failed') fail(new Error(`cannot listen on ${config.client_port_address}:${config.client_port}: ${msg.error}`));
         else if (msg.type === 'four_letter') {
-          void answerFourLetter(msg.cmd ?? '', { ...config, client_port: bound_port }, workers, started_ms, topology).then((text) => {
+          void answerFourLetter(msg.cmd, { ...config, client_port: bound_port }, workers, started_ms, topology).then((text) => {
             // Encoded here and handed over: a watch listing can be tens of MB, and the net
             // worker (on every request's path) should neither copy nor encode it.
             const bytes = new TextEncoder().encode(text);
             handle.post({ type: 'four_letter_answer', conn_id: msg.conn_id, text: bytes }, [bytes.buffer]);
           });
         } else if (msg.type === 'admin_http') {
-          const req = m as { req_id: number; method: string; url: string };
-          void answerAdminHttp(req.method, req.url, admin_deps).then((answer) =>
-            handle.post({ type: 'admin_http_answer', req_id: req.req_id, answer }),
+          void answerAdminHttp(msg.method, msg.url, admin_deps).then((answer) =>
+            handle.post({ type: 'admin_http_answer', req_id: msg.req_id, answer }),
           );
         }
       },

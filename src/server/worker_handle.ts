@@ -2,7 +2,7 @@
 // and replies go over postMessage (control plane only).
 
 import { Worker } from 'node:worker_threads';
-import { STATS_SUMMARY, type ControlReply, type ControlRequest, type StatsDetail } from '../workers/control.js';
+import { STATS_SUMMARY, type ControlReply, type ControlRequest, type StatsDetail, type SupervisorMessage, type WorkerEvent } from '../workers/control.js';
 import type { WorkerInit } from '../workers/topology.js';
 
 const CONTROL_TIMEOUT_MS = 5_000;
@@ -19,7 +19,7 @@ export class WorkerHandle {
     readonly name: string,
     script: URL,
     init: WorkerInit,
-    on_message: (m: unknown) => void,
+    on_message: (m: WorkerEvent) => void,
     on_exit: (code: number) => void,
   ) {
     this.worker = new Worker(script, { workerData: init, name });
@@ -30,7 +30,7 @@ export class WorkerHandle {
         this.waiting.delete(reply.id!);
         resolve(reply as ControlReply);
       } else {
-        on_message(m);
+        on_message(m as WorkerEvent);
       }
     });
     this.worker.on('error', (e) => console.error(`waitfree: ${name} worker error:`, e));
@@ -66,7 +66,7 @@ export class WorkerHandle {
   }
 
   /** `transfer`: buffers handed over instead of copied (they are unusable here afterwards). */
-  post(message: unknown, transfer: readonly ArrayBuffer[] = []): void {
+  post(message: SupervisorMessage, transfer: readonly ArrayBuffer[] = []): void {
     this.worker.postMessage(message, [...transfer]);
   }
 

@@ -7,6 +7,8 @@
 // comes later, as transferred buffers; see src/watch/watch_listing.ts).
 
 import { parentPort } from 'node:worker_threads';
+import type { HttpAnswer } from '../admin/http/admin_router.js';
+import type { AdminListening } from '../admin/http/backend.js';
 import type { WatchListingPart, WatchListingRequest } from '../watch/watch_listing.js';
 import type { WatchSummary } from '../watch/watch_table.js';
 
@@ -69,6 +71,43 @@ export interface ShardStats {
 export type ControlRequest = { id: number; type: 'stats'; detail: StatsDetail } | { id: number; type: 'stop' };
 export type ControlReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 
+/**
+ * What a worker tells the supervisor on its own (not an answer to a ControlRequest). Every
+ * worker posts only these (postEvent), and the supervisor's handlers switch on `type`: a new
+ * event is added here once and both sides see it.
+ */
+export type WorkerEvent =
+  /** Start-up: the commit worker recovered the tree (zxid, its snapshot's zxid or -1, znodes);
+   *  a shard attached to it. */
+  | { type: 'recovered'; role: 'commit' | 'shard'; index?: number; zxid: number; snapshot_zxid: number; nodes: number }
+  | { type: 'startup_failed'; error: string }
+  /** The commit worker serves (after recovery, and under Zab after joining the quorum). */
+  | { type: 'serving' }
+  /** The log failed: the replica stopped accepting writes (it serves reads). */
+  | { type: 'disk_fault'; error: string }
+  /** The net worker listens on the client port (and the admin port, if any). */
+  | { type: 'listening'; port: number; admin: AdminListening | null }
+  | { type: 'failed'; error: string }
+  /** The net worker got a four-letter word: the supervisor gathers stats and answers it. */
+  | { type: 'four_letter'; conn_id: number; cmd: string }
+  /** The net worker got an admin HTTP request: the supervisor answers it. */
+  | { type: 'admin_http'; req_id: number; method: string; url: string };
+
+/** What the supervisor pushes to a worker besides control requests. */
+export type SupervisorMessage =
+  /** To the commit worker: every shard attached to the recovered tree; start serving. */
+  | { type: 'serve' }
+  /** To the net worker: a four-letter word's reply text (UTF-8, transferred: a watch listing
+   *  can be large). */
+  | { type: 'four_letter_answer'; conn_id: number; text: Uint8Array }
+  /** To the net worker: an admin HTTP request's answer. */
+  | { type: 'admin_http_answer'; req_id: number; answer: HttpAnswer };
+
+/** Posts an event to the supervisor (a no-op outside a worker thread, e.g. in unit tests). */
+export function postEvent(event: WorkerEvent): void {
+  parentPort?.postMessage(event);
+}
+
 /** A stats answer whose buffers are transferred to the supervisor instead of copied. */
 export class Transfer {
   constructor(
@@ -81,8 +120,8 @@ export interface ControlHandlers {
   /** May answer later (a listing is built over many loop turns); may hand over buffers (Transfer). */
   stats(detail: StatsDetail): unknown;
   stop(): void | Promise<void>;
-  /** Messages that are not control requests (e.g. four-letter-word answers to the net worker). */
-  other?(message: unknown): void;
+  /** Messages that are not control requests (SupervisorMessage). */
+  other?(message: SupervisorMessage): void;
 }
 
 function isControlRequest(m: unknown): m is ControlRequest {
@@ -99,7 +138,7 @@ export function serveControl(handlers: ControlHandlers): void {
   if (port === null) throw new Error('serveControl: not in a worker thread');
   port.on('message', (m: unknown) => {
     if (!isControlRequest(m)) {
-      handlers.other?.(m);
+      handlers.other?.(m as SupervisorMessage);
       return;
     }
     void (async () => {

@@ -6,14 +6,14 @@
 // uWebSockets.js or its native-free twin; the supervisor composes its answers too.
 
 import net from 'node:net';
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { fourLetterFromInt } from '../protocol/four_letter_words.js';
 import type { HttpAnswer } from '../admin/http/admin_router.js';
 import type { AdminListening, HttpBackend } from '../admin/http/backend.js';
 import { chooseHttpBackend, nativeWanted } from '../admin/http/load_backend.js';
 import { NetMetrics } from '../metrics/net_metrics.js';
 import { Ring } from '../ring/ring.js';
-import { serveControl } from './control.js';
+import { postEvent, serveControl } from './control.js';
 import { Doorbell } from './doorbell.js';
 import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
 import { NetToShard, ShardToNet } from './link_kinds.js';
@@ -248,7 +248,7 @@ class NetWorker {
   private onFourLetterWord(conn: NetConn, cmd: string): void {
     conn.closing = true;
     this.metrics.add('four_letter_words');
-    parentPort?.postMessage({ type: 'four_letter', conn_id: conn.id, cmd });
+    postEvent({ type: 'four_letter', conn_id: conn.id, cmd });
   }
 
   /**
@@ -408,7 +408,7 @@ class NetWorker {
         clearTimeout(timer);
         resolve(a);
       });
-      parentPort?.postMessage({ type: 'admin_http', req_id: id, method, url });
+      postEvent({ type: 'admin_http', req_id: id, method, url });
     });
   }
 
@@ -433,9 +433,8 @@ serveControl({
   stats: () => worker.stats(),
   stop: () => worker.stop(),
   other: (m) => {
-    const msg = m as { type?: string; conn_id?: number; text?: string | Uint8Array; req_id?: number; answer?: HttpAnswer };
-    if (msg.type === 'four_letter_answer') worker.answerFourLetter(msg.conn_id ?? 0, msg.text ?? '');
-    else if (msg.type === 'admin_http_answer' && msg.answer !== undefined) worker.answerAdmin(msg.req_id ?? 0, msg.answer);
+    if (m.type === 'four_letter_answer') worker.answerFourLetter(m.conn_id, m.text);
+    else if (m.type === 'admin_http_answer') worker.answerAdmin(m.req_id, m.answer);
   },
 });
 worker
@@ -443,9 +442,9 @@ worker
   .then(async (port) => {
     const admin = await worker.startAdmin();
     worker.startSessionlessReaper();
-    parentPort?.postMessage({ type: 'listening', port, admin });
+    postEvent({ type: 'listening', port, admin });
     return worker.run();
   })
   .catch((e: unknown) => {
-    parentPort?.postMessage({ type: 'failed', error: String(e) });
+    postEvent({ type: 'failed', error: String(e) });
   });
