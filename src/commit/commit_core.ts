@@ -117,6 +117,8 @@ export class CommitCore {
   private expiry_deferred_until_ms = 0;
   /** Since when touches have been waiting unread at every tick; null while they have not. */
   private deferral_started_ms: number | null = null;
+  /** During a deferral: since when no touch has been seen waiting (see tick()). */
+  private backlog_clear_ms: number | null = null;
   /** Publications not yet taken by the worker. */
   private outbox: Publication[] = [];
 
@@ -355,8 +357,20 @@ export class CommitCore {
   tick(touches_unread = false): void {
     if (this.role !== 'creator') return;
     const now = this.env.now_ms();
-    if (touches_unread && this.deferral_started_ms === null) this.deferral_started_ms = now;
-    if (!touches_unread) this.deferral_started_ms = null;
+    if (touches_unread) {
+      if (this.deferral_started_ms === null) this.deferral_started_ms = now;
+      this.backlog_clear_ms = null;
+    } else if (this.deferral_started_ms !== null) {
+      // A deferral ends only once nothing has waited unread for a whole tick: the backlog seen
+      // from here can look empty while its last touches are still between threads (a frame a
+      // shard has not read yet, a touch its timer has not sent), and the sessions that waited
+      // behind it must not expire in that moment.
+      if (this.backlog_clear_ms === null) this.backlog_clear_ms = now;
+      if (now - this.backlog_clear_ms >= this.options.tick_ms) {
+        this.deferral_started_ms = null;
+        this.backlog_clear_ms = null;
+      }
+    }
     // Bounded: under sustained overload input always waits, and dead clients' sessions must still
     // expire (at most EXPIRY_DEFERRAL_MS_MAX late).
     const defer = this.deferral_started_ms !== null && now - this.deferral_started_ms < EXPIRY_DEFERRAL_MS_MAX;

@@ -183,7 +183,7 @@ describe('commit core: recovered sessions and read-only mode', () => {
     expect(expiredAt()).toBe(true);
   });
 
-  it('a session past its timeout expires at the first tick with nothing waiting unread', () => {
+  it('a session past its timeout expires once nothing has waited unread for a whole tick (touches still between threads arrive meanwhile)', () => {
     let now = 10_000;
     const tree = new DataTree();
     const passwd = new Uint8Array(16).fill(3);
@@ -191,6 +191,32 @@ describe('commit core: recovered sessions and read-only mode', () => {
     const core = new CommitCore(options, { now_ms: () => now }, { view: workingTreeOf(tree), sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
     now += 2_000;
     core.tick(true);
+    expect(core.take()).toEqual([]);
+    now += 50;
+    core.tick(false); // the backlog looks empty: its last touches may still be in transit
+    expect(core.take()).toEqual([]);
+    now += 30;
+    core.touch([77n]); // and one arrives: the session lives on
+    core.tick(false);
+    expect(core.take()).toEqual([]);
+    now += 100;
+    core.tick(false); // a whole tick (100 ms) with nothing waiting: the deferral is over
+    expect(core.take()).toEqual([]); // touched 100 ms ago, timeout 1000 ms
+    now += 1_000;
+    core.tick(false);
+    expect(core.take()).toMatchObject([{ kind: 'txn', txn: { op: { kind: 'closeSession' } } }]);
+  });
+
+  it('without a touch in transit, a deferred session expires a tick after the backlog clears', () => {
+    let now = 10_000;
+    const tree = new DataTree();
+    const passwd = new Uint8Array(16).fill(3);
+    tree.apply({ header: { session_id: 77n, cxid: 1, zxid: 1, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 1000, passwd } });
+    const core = new CommitCore(options, { now_ms: () => now }, { view: workingTreeOf(tree), sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
+    now += 2_000;
+    core.tick(true);
+    now += 50;
+    core.tick(false);
     expect(core.take()).toEqual([]);
     now += 100;
     core.tick(false);
