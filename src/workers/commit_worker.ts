@@ -1,11 +1,16 @@
-// The commit worker: the replica's single writer. At start it recovers the tree and sessions
-// (newest snapshot + log), loads the shared tree (src/store/arena) from it, reports the zxid to
-// the supervisor and waits for 'serve' (the shards attach to the shared tree meanwhile). Then it
-// drains the shards' write rings, runs the sans-IO CommitCore (prep -> zxid -> its own working
-// tree, which prep reads), logs every txn with group commit, and once a txn is committed
-// (durable; under Zab also acknowledged by a quorum) the Applier applies it to the shared tree
-// and publishes its result on the commit stream (APPLIED), one ROOT per release round.
-// Snapshots are encoded in slices here and written by a piscina task.
+// The commit worker: the replica's single writer, the thread driver. At start it recovers the
+// tree and sessions (newest snapshot + log), loads the shared tree (src/store/arena) from it,
+// reports the zxid to the supervisor and waits for 'serve' (the shards attach to the shared tree
+// meanwhile). Then it drains the shards' write rings into the sans-IO CommitStage
+// (commit_stage.ts: frames -> CommitCore (prep -> zxid -> its own working tree, which prep
+// reads) -> group commit -> once committed (durable; under Zab also acknowledged by a quorum)
+// the Applier applies it to the shared tree and the stage publishes its result on the commit
+// stream (APPLIED), one ROOT per release round).
+//
+// What stays here, being I/O or Zab: ring polling and the doorbell, the txn log (LogWriter: a
+// batch is written inline or on libuv's pool, then stage.durable / stage.failed), the session
+// liveness file, snapshots (encoded in slices here, written by a piscina task), the Zab driver
+// and its peer transport, read-only mode, TRUNC / SNAP reloads, stats.
 //
 // Loop invariant: at most one log write (write + fdatasync) is in flight; while it is, requests
 // keep being prepped into the next batch (pipelining) until that batch reaches its bounds.
@@ -13,7 +18,7 @@
 import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Applier } from '../commit/applier.js';
-import { CommitCore, type Origin, type Publication } from '../commit/commit_core.js';
+import { CommitCore, type Origin } from '../commit/commit_core.js';
 import { GroupCommit, type Batch } from '../commit/group_commit.js';
 import type { ServerConfig } from '../config/server_config.js';
 import { ensureDataDir, listDataDir, loadOrCreateSecret } from '../log/data_dir.js';
@@ -23,8 +28,8 @@ import { recover, zeroRunBytesFor, type RecoveredLog, type RecoveryOptions } fro
 import { recoverIntoArena } from '../recovery/recovery_arena.js';
 import { PendingView } from '../commit/pending_view.js';
 import { ArenaSnapshotSource } from '../snapshot/arena_snapshot_source.js';
-import { JuteReader, JuteWriter } from '../protocol/jute.js';
-import { isMalformed, readServerRequest } from '../protocol/messages.js';
+import { JuteReader } from '../protocol/jute.js';
+import { isMalformed, readServerRequest, type ServerRequest } from '../protocol/messages.js';
 import { Op } from '../protocol/opcodes.js';
 import { Ring } from '../ring/ring.js';
 import { Snapshotter } from '../snapshot/snapshotter.js';
@@ -33,15 +38,12 @@ import { resumeTimeouts } from '../session/resume.js';
 import { CommitMetrics } from '../metrics/commit_metrics.js';
 import { ZabMetrics } from '../metrics/zab_metrics.js';
 import type { WriteRequest } from '../tree/prep.js';
-import { decodeAuthId } from './auth_frame.js';
 import { Doorbell } from './doorbell.js';
-import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
-import { APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, APPLIED_WRITE, CommitStream, NO_SHARD, ShardToCommit } from './link_kinds.js';
-import { encodeApplied } from './applied_frame.js';
-import { replyOpcodeOf } from '../tree/write_reply.js';
-import { TreeWriter, type RootDescriptor } from '../store/arena/index.js';
-import { loadArenaFromTree, syncArenaToTree } from '../store/tree_mirror.js';
-import type { Txn } from '../tree/txn.js';
+import { LinkReader, LinkWriter } from './link.js';
+import type { FrameHandler } from '../ring/ring.js';
+import { CommitStage, type CommitRouting, type CommitState } from './commit_stage.js';
+import { TreeWriter } from '../store/arena/index.js';
+import { syncArenaToTree } from '../store/tree_mirror.js';
 import type { WorkerInit } from './topology.js';
 import { serveControl, type StatsDetail } from './control.js';
 import { QuorumDriver, type QuorumHost, type QuorumRole } from '../quorum/quorum_driver.js';
@@ -63,9 +65,6 @@ const POLL_FRAMES_MAX = 1024;
 const CONTAINER_OWNER_KEY = new Uint8Array([0x80, 0, 0, 0, 0, 0, 0, 0]);
 const TTL_OWNER_KEY = new Uint8Array([0xff]);
 const IDLE_WAIT_MS_MAX = 50;
-/** What a connection has in the open root (batch_origins). */
-const ROOT_TXN = 1;
-const ROOT_ANSWER = 2;
 /** Snapshot encoding slice per loop turn: ~1 ms of the commit thread (~1 us per node, BENCHMARKS.md). */
 const SNAPSHOT_NODES_PER_STEP = 1000;
 
@@ -81,8 +80,8 @@ interface FlushResult {
 }
 
 class CommitWorker implements QuorumHost {
-  core: CommitCore;
-  gc: GroupCommit;
+  /** The per-frame logic: core, group commit, Applier, commit stream (commit_stage.ts). */
+  private readonly stage: CommitStage;
   /** Zab (ensemble mode): null for a standalone replica. */
   private quorum: QuorumDriver | null = null;
   private transport: PeerTransport | null = null;
@@ -91,29 +90,21 @@ class CommitWorker implements QuorumHost {
   private snapshot_waiters: { min_zxid: number; resolve: (s: { zxid: number; path: string }) => void }[] = [];
   private readonly snapshots: Snapshotter;
   private readonly inputs: LinkReader[];
+  /** One frame handler per shard ring (the stage is told which shard a frame came from). */
+  private readonly handlers: FrameHandler[];
   /** topology.net_paused_for_ring (written by the net worker). */
   private readonly net_paused_for_ring: Int32Array;
   /** topology.shard_input_stalled (one word per shard, written by that shard). */
   private readonly shard_input_stalled: Int32Array;
   private readonly stream: LinkWriter;
   private readonly doorbell: Doorbell;
-  private readonly head = new HeadWriter();
-  private readonly reader = new HeadReader();
-  private readonly body = new JuteWriter(256);
-  private current_shard = 0;
   private stopping = false;
   /** Set by the completion of the write in flight; consumed by the loop. */
   private flushed: FlushResult | null = null;
-  private flush_started_us = 0;
   /** Frames decoded per shard ring (for stats). */
   readonly frames_in: number[];
-  fsync_us_max = 0;
-  fsync_us_total = 0;
   /** Lock-free counters for /metrics: batch sizes, fsync latency, snapshots. */
   private readonly metrics: CommitMetrics;
-  /** Size of the batch being flushed, counted in the metrics once it is durable. */
-  private flush_txns = 0;
-  private flush_bytes = 0;
   /** Session liveness (session/liveness_file.ts): rewritten at most once per tick, when changed. */
   private readonly liveness: LivenessWriter;
   private liveness_version = -1;
@@ -124,13 +115,8 @@ class CommitWorker implements QuorumHost {
 
   /** Applies committed txns to the shared tree, once per replica. */
   private readonly applier: Applier;
-  /** The core's working tree (replaced with the core on a reload). */
-  private pending!: PendingView;
   /** Snapshots encode a pinned root of the shared tree. */
   private readonly snapshot_source: ArenaSnapshotSource;
-  /** Origin connections (shard * 2^32 + conn_id) with a completion in the open root: what it
-   *  is (ROOT_TXN, or ROOT_ANSWER for a sync or an error, answered with the root's zxid). */
-  private readonly batch_origins = new Map<number, number>();
 
   constructor(
     private readonly init: WorkerInit,
@@ -142,9 +128,7 @@ class CommitWorker implements QuorumHost {
     this.applier = new Applier(tree_writer, recovered.last_zxid);
     this.snapshot_source = new ArenaSnapshotSource(init.topology.arena);
     const { config, topology } = init;
-    this.core = this.newCore(recovered);
     this.liveness = new LivenessWriter(NODE_LOG_FS, { dir: config.data_dir, fsync: config.fsync === 'always' });
-    this.gc = this.newGroupCommit(recovered.last_zxid);
     this.doorbell = new Doorbell(topology.commit_doorbell);
     this.metrics = new CommitMetrics(topology.metrics.commit);
     if (recovered.snapshot !== null) {
@@ -170,13 +154,34 @@ class CommitWorker implements QuorumHost {
       recovered.replayed,
     );
     this.inputs = topology.shard_to_commit.map((sab) => new LinkReader(Ring.attachConsumer(sab, 0)));
+    this.handlers = this.inputs.map((_, shard) => (bytes: Uint8Array, start: number, end: number) => this.stage.onFrame(shard, bytes, start, end));
     this.net_paused_for_ring = new Int32Array(topology.net_paused_for_ring);
     this.shard_input_stalled = new Int32Array(topology.shard_input_stalled);
     this.frames_in = this.inputs.map(() => 0);
     const shard_bells = topology.shard_doorbells.map((sab) => new Doorbell(sab));
     this.stream = new LinkWriter(Ring.attachProducer(topology.commit_stream), shard_bells);
+    this.stage = new CommitStage(
+      {
+        stream: this.stream,
+        log: { writable: () => this.writer !== null, writeBatch: (batch) => this.writeBatch(batch) },
+        clock: { now_ms: Date.now, now_us: nowUs },
+        applier: this.applier,
+        metrics: this.metrics,
+      },
+      this.newState(recovered),
+    );
     if (writer === null) this.core.setReadOnly('the txn log could not be opened');
     this.read_only_mode = config.ensemble !== null && config.read_only_mode_enabled ? this.newReadOnlyMode() : null;
+  }
+
+  /** QuorumHost: the commit core (replaced on a reload). */
+  get core(): CommitCore {
+    return this.stage.core;
+  }
+
+  /** QuorumHost: group commit (replaced on a reload). */
+  get gc(): GroupCommit {
+    return this.stage.gc;
   }
 
   private newReadOnlyMode(): ReadOnlyMode {
@@ -190,7 +195,7 @@ class CommitWorker implements QuorumHost {
         log: (line) => this.log(line),
       },
       {
-        closeConn: (c) => this.closeConn(c.shard, c.conn_id),
+        closeConn: (c) => this.stage.closeConn(c.shard, c.conn_id),
         answerSession: (owner, session_id, timeout_ms, passwd, ok) => {
           const origin = { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
           this.gc.add([{ kind: 'session', origin, session_id, timeout_ms, passwd, ok }], nowUs());
@@ -199,9 +204,12 @@ class CommitWorker implements QuorumHost {
     );
   }
 
-  private newCore(recovered: RecoveredLog): CommitCore {
+  /** The core (prep reads the shared tree plus the txns recorded and not yet applied: the
+   *  PendingView) and group commit, for the recovered state. */
+  private newState(recovered: RecoveredLog): CommitState {
     const config = this.init.config;
     const reap_interval_ms = config.container_check_interval_ms;
+    const pending = new PendingView(this.applier.writer.view, recovered.last_zxid);
     const core = new CommitCore(
       {
         server_id: config.server_id,
@@ -212,17 +220,11 @@ class CommitWorker implements QuorumHost {
         reap_per_check_max: Math.max(1, Math.ceil((config.container_max_per_minute * reap_interval_ms) / 60_000)),
       },
       { now_ms: () => Date.now() },
-      { view: this.newPendingView(recovered.last_zxid), sessions: resumeSessions(recovered, config.data_dir) },
+      { view: pending, sessions: resumeSessions(recovered, config.data_dir) },
     );
     // A member of an ensemble creates no txn before it leads (the driver says when).
     if (config.ensemble !== null) core.follow();
-    return core;
-  }
-
-  /** Prep's view: the shared tree (committed) plus the txns recorded and not yet applied. */
-  private newPendingView(last_zxid: number): PendingView {
-    this.pending = new PendingView(this.applier.writer.view, last_zxid);
-    return this.pending;
+    return { core, pending, gc: this.newGroupCommit(recovered.last_zxid) };
   }
 
   private newGroupCommit(start_zxid: number): GroupCommit {
@@ -252,6 +254,7 @@ class CommitWorker implements QuorumHost {
       new ZabMetrics(this.init.topology.metrics.zab),
     );
     this.quorum = driver;
+    this.stage.setRouting(this.routingFor(driver));
     const me = ensemble.members.find((m) => m.sid === ensemble.my_sid)!;
     const transport = new PeerTransport(
       {
@@ -274,25 +277,83 @@ class CommitWorker implements QuorumHost {
     this.zab_timer = setInterval(() => driver.tick(), ZAB_TICK_MS);
   }
 
+  /**
+   * The Zab paths of the shards' frames (see CommitRouting): a learner forwards writes and new
+   * sessions to the leader; a replica that does not serve closes the connection, or (read-only
+   * mode) gives it a local read-only session; the leader hears of reattaches and touches.
+   */
+  private routingFor(q: QuorumDriver): CommitRouting {
+    return {
+      request: (origin: Origin, session_id: bigint, request: ServerRequest, bytes: Uint8Array, request_at: number, end: number): boolean => {
+        if (!q.leading) {
+          if (!q.serving) {
+            this.stage.closeConn(origin.shard, origin.conn_id);
+            return true;
+          }
+          const sync_path = request.header.type === Op.sync && !isMalformed(request) ? (request.body as { path: string }).path : null;
+          const auth = this.core.authOf(origin.shard, origin.conn_id);
+          q.forward(session_id, request.header.xid, origin, sync_path, encodeWrite(session_id, auth, bytes, request_at, end));
+          return true;
+        }
+        if (!q.serving) {
+          this.stage.closeConn(origin.shard, origin.conn_id);
+          return true;
+        }
+        return false;
+      },
+      sessionCreate: (shard, conn_id, timeout_ms, wants_read_only) => {
+        if (!q.serving) {
+          this.refuseOrReadOnly({ shard, conn_id }, (ro) => ro.create({ shard, conn_id }, timeout_ms, wants_read_only, Date.now()));
+          return true;
+        }
+        if (!q.leading) {
+          const origin: Origin = { shard, conn_id, xid: 0 };
+          const s = this.core.newLocalSession(origin, timeout_ms);
+          q.forward(s.session_id, 0, origin, null, encodeCreateSession(s.session_id, timeout_ms, s.passwd));
+          return true;
+        }
+        return false;
+      },
+      sessionReattach: (shard, conn_id, session_id, passwd, timeout_ms, wants_read_only) => {
+        if (q.serving) return false;
+        this.refuseOrReadOnly({ shard, conn_id }, (ro) => ro.reattach({ shard, conn_id }, session_id, passwd, timeout_ms, wants_read_only, Date.now()));
+        return true;
+      },
+      reattached: (session_id) => q.touch([session_id]),
+      // In read-only mode the sessions here are local ones: no leader is to hear of them.
+      touched: (ids) => {
+        if (this.read_only_mode?.touch(ids, Date.now()) !== true) q.touch(ids);
+      },
+      connGone: (shard, conn_id, session_id) => this.read_only_mode?.connGone({ shard, conn_id }, session_id),
+      sessionOkByte: (ok, session_id) => {
+        if (this.read_only_mode !== null) return this.read_only_mode.okByte(ok, session_id);
+        return ok ? SessionOk.OK : SessionOk.REFUSED;
+      },
+      // A copy: the batch buffer is reused once the txn is published, the core keeps it for DIFF syncs.
+      proposeLocal: (zxid, bytes, start, end) => q.proposeLocal(zxid, bytes.slice(start, end)),
+    };
+  }
+
   async run(): Promise<void> {
     // A pending Atomics.waitAsync does not keep a worker alive; this timer does.
     const keepalive = setInterval(() => {}, 1 << 30);
+    const stage = this.stage;
     while (!this.stopping) {
       const seen = this.doorbell.seq();
       this.settleFlush();
       if (this.quorum !== null) {
         this.quorum.pump();
-        this.stage(); // writes learners forwarded to this leader
+        this.stagePublications(); // writes learners forwarded to this leader
         this.read_only_mode?.step(this.quorum.role, Date.now());
       }
       const frames = this.stream.blocked ? 0 : this.pollInputs(); // reads only what group commit has room for
-      if (Date.now() >= this.core.next_tick_ms()) this.core.tick(this.inputsWaiting());
+      stage.tick(() => this.inputsWaiting());
       this.maybeWriteLiveness();
-      this.stage();
-      this.maybeFlush();
+      this.stagePublications();
+      stage.maybeFlush();
       this.snapshots.step(this.snapshot_source, () => this.core.sessionStates(), this.snapshotSafeZxid(), this.core.read_only === null);
       this.answerSnapshotWaiters();
-      this.release();
+      stage.release();
       this.stream.flush();
       if (this.stream.blocked) {
         await this.stream.drainAsync(IDLE_WAIT_MS_MAX);
@@ -336,7 +397,7 @@ class CommitWorker implements QuorumHost {
   }
 
   private pollRoom(): number {
-    return Math.min(POLL_FRAMES_MAX, this.gc.txn_room(), this.quorumRoom());
+    return Math.min(POLL_FRAMES_MAX, this.stage.room(), this.quorumRoom());
   }
 
   private sleepMs(): number {
@@ -377,26 +438,14 @@ class CommitWorker implements QuorumHost {
     await this.writer?.close();
   }
 
-  /** Moves the core's publications into group commit (txns become log records). */
-  private stage(): void {
-    const pubs = this.core.take();
-    if (pubs.length === 0) return;
-    let txns = 0;
-    for (const p of pubs) if (p.kind === 'txn') txns++;
-    const quorum = this.quorum;
-    // A leader proposes each txn with the bytes group commit logged (a copy: the batch buffer is
-    // reused once the txn is published, the core keeps it for DIFF syncs).
-    this.gc.add(pubs, nowUs(), quorum === null ? undefined : (zxid, bytes, start, end) => quorum.proposeLocal(zxid, bytes.slice(start, end)));
-    this.snapshots.countTxns(txns);
+  /** Moves the core's publications into group commit; snapshots count the txns. */
+  private stagePublications(): void {
+    this.snapshots.countTxns(this.stage.stagePublications());
   }
 
-  private maybeFlush(): void {
-    const writer = this.writer;
-    if (writer === null || !this.gc.due(nowUs())) return;
-    const batch: Batch = this.gc.take(nowUs());
-    this.flush_txns = batch.count;
-    this.flush_bytes = batch.end - batch.start;
-    this.flush_started_us = nowUs();
+  /** The stage's log port: one batch, written inline when nothing else waits, else on the pool. */
+  private writeBatch(batch: Batch): void {
+    const writer = this.writer!;
     if (this.flushInline(writer, batch)) return;
     writer.append(batch.bytes, batch.start, batch.end, batch.first_zxid).then(
       () => this.onFlushed({ seq: batch.seq, error: null }),
@@ -434,18 +483,12 @@ class CommitWorker implements QuorumHost {
     const r = this.flushed;
     if (r === null) return;
     this.flushed = null;
-    const took_us = nowUs() - this.flush_started_us;
-    this.fsync_us_total += took_us;
-    if (took_us > this.fsync_us_max) this.fsync_us_max = took_us;
-    this.metrics.fsync(took_us / 1000);
     if (r.error === null) {
-      const durable = this.gc.complete(r.seq);
-      this.metrics.batch(this.flush_txns, this.flush_bytes);
+      const durable = this.stage.durable(r.seq);
       this.quorum?.persisted(durable);
       return;
     }
-    this.gc.fail(r.seq);
-    this.diskFault(r.error);
+    this.diskFault(this.stage.failed(r.seq, r.error));
   }
 
   // ---- QuorumHost: what the Zab driver asks of this worker (src/quorum/quorum_driver.ts) ----
@@ -484,7 +527,7 @@ class CommitWorker implements QuorumHost {
     this.snapshots.abort();
     // Everything still held can only be close_conns now (service ended before a sync).
     this.gc.abandonUncommitted();
-    this.release();
+    this.stage.release();
     this.stream.flush();
     const writer = this.writer;
     this.writer = null;
@@ -496,15 +539,13 @@ class CommitWorker implements QuorumHost {
   private async reloadFromDisk(why: string): Promise<void> {
     const config = this.init.config;
     const state = recoverHeap(config);
-    this.core = this.newCore(state);
-    this.gc = this.newGroupCommit(state.last_zxid);
+    this.stage.reset(this.newState(state));
     this.writer = await openLog(config, state);
     if (this.writer === null) this.core.setReadOnly('the txn log could not be opened');
     this.quorum?.reloaded(state.last_zxid);
     syncArenaToTree(this.applier.writer, state.tree);
     this.applier.resetTo(state.last_zxid);
-    this.stream.send(this.head.begin(CommitStream.RELOAD).u8(NO_SHARD).u32(0).i32(0).i64(BigInt(state.last_zxid)));
-    this.sendRoot(this.applier.writer.last_root);
+    this.stage.announceReload(state.last_zxid);
     this.stream.flush();
     console.log(`waitfree: quorum: ${why}; state reloaded at zxid 0x${state.last_zxid.toString(16)}`);
   }
@@ -544,7 +585,7 @@ class CommitWorker implements QuorumHost {
   closeAllClients(reason: string): void {
     const conns = this.core.ownedConnections();
     if (conns.length > 0) console.log(`waitfree: quorum: closing ${conns.length} client connections: ${reason}`);
-    for (const c of conns) this.closeConn(c.shard, c.conn_id);
+    for (const c of conns) this.stage.closeConn(c.shard, c.conn_id);
     this.snapshots.abort(); // a leader's snapshot may hold txns a new leader truncates
   }
 
@@ -574,18 +615,8 @@ class CommitWorker implements QuorumHost {
 
   /** A session request while not serving: read-only mode decides, or the connection is closed. */
   private refuseOrReadOnly(owner: ConnRef, handle: (ro: ReadOnlyMode) => void): void {
-    if (this.read_only_mode === null) return this.closeConn(owner.shard, owner.conn_id);
+    if (this.read_only_mode === null) return this.stage.closeConn(owner.shard, owner.conn_id);
     handle(this.read_only_mode);
-  }
-
-  /** The ok byte of a session answer: read-only sessions are told apart for the shard. */
-  private sessionOkByte(ok: boolean, session_id: bigint): number {
-    if (this.read_only_mode !== null) return this.read_only_mode.okByte(ok, session_id);
-    return ok ? SessionOk.OK : SessionOk.REFUSED;
-  }
-
-  private closeConn(shard: number, conn_id: number): void {
-    this.gc.add([{ kind: 'close_conn', shard, conn_id }], nowUs());
   }
 
   /** Under Zab, client writes taken per turn are bounded by the proposals a leader may have
@@ -598,11 +629,9 @@ class CommitWorker implements QuorumHost {
     return Math.max(0, this.init.config.zab_in_flight_max - this.gc.pending);
   }
 
-  /** A failed write or fsync: no write is acknowledged any more; reads go on. */
-  private diskFault(error: unknown): void {
-    const what = describeFsError(error);
-    const reason = `the txn log cannot be written: ${what}`;
-    this.core.setReadOnly(reason);
+  /** A failed write or fsync (the stage accepts no write any more; reads go on): stop
+   *  snapshots, say so loudly, tell the supervisor. */
+  private diskFault(reason: string): void {
     this.snapshots.abort();
     console.error(
       `waitfree: FATAL DISK ERROR: ${reason}. This replica no longer accepts writes (clients get NOTREADONLY) ` +
@@ -618,175 +647,12 @@ class CommitWorker implements QuorumHost {
     for (let i = 0; i < this.inputs.length; i++) {
       const room = this.pollRoom();
       if (room === 0) break;
-      this.current_shard = i;
-      const n = this.inputs[i].poll(this.onFrame, room);
+      const n = this.inputs[i].poll(this.handlers[i], room);
       this.frames_in[i] += n;
       total += n;
-      this.stage();
+      this.stagePublications();
     }
     return total;
-  }
-
-  private readonly onFrame = (bytes: Uint8Array, start: number, end: number): void => {
-    const r = this.reader.reset(bytes, start, end);
-    const shard = this.current_shard;
-    const kind = r.u8();
-    const conn_id = r.u32();
-    switch (kind) {
-      case ShardToCommit.REQUEST: {
-        const session_id = r.i64();
-        const barrier = r.u8() !== 0;
-        const request_at = r.offset;
-        const request = readServerRequest(new JuteReader(bytes, r.offset, end));
-        const origin: Origin = { shard, conn_id, xid: request.header.xid, barrier };
-        if (this.quorum !== null && !this.quorum.leading) {
-          if (!this.quorum.serving) return this.closeConn(shard, conn_id);
-          const sync_path = request.header.type === Op.sync && !isMalformed(request) ? (request.body as { path: string }).path : null;
-          const auth = this.core.authOf(shard, conn_id);
-          this.quorum.forward(session_id, request.header.xid, origin, sync_path, encodeWrite(session_id, auth, bytes, request_at, end));
-          break;
-        }
-        if (this.quorum !== null && !this.quorum.serving) return this.closeConn(shard, conn_id);
-        // multi's decoded body is { ops }; prep takes the op list. A body that did not decode
-        // goes to prep as is (the shard forwards only writes whose prep makes it an error txn).
-        const body = isMalformed(request) ? request : request.op === 'multi' ? request.body.ops : request.body;
-        this.core.request(origin, session_id, request.header.type, body as WriteRequest | null);
-        break;
-      }
-      case ShardToCommit.SESSION_CREATE: {
-        const timeout_ms = r.i32();
-        const wants_read_only = r.u8() === 1;
-        const q = this.quorum;
-        if (q !== null && !q.serving) return this.refuseOrReadOnly({ shard, conn_id }, (ro) => ro.create({ shard, conn_id }, timeout_ms, wants_read_only, Date.now()));
-        if (q !== null && !q.leading) {
-          const origin: Origin = { shard, conn_id, xid: 0 };
-          const s = this.core.newLocalSession(origin, timeout_ms);
-          q.forward(s.session_id, 0, origin, null, encodeCreateSession(s.session_id, timeout_ms, s.passwd));
-          break;
-        }
-        this.core.createSession({ shard, conn_id, xid: 0 }, timeout_ms);
-        break;
-      }
-      case ShardToCommit.SESSION_REATTACH: {
-        const session_id = r.i64();
-        const timeout_ms = r.i32();
-        const passwd = r.copy(16);
-        const wants_read_only = r.u8() === 1;
-        if (this.quorum !== null && !this.quorum.serving) {
-          return this.refuseOrReadOnly({ shard, conn_id }, (ro) => ro.reattach({ shard, conn_id }, session_id, passwd, timeout_ms, wants_read_only, Date.now()));
-        }
-        this.core.reattach({ shard, conn_id, xid: 0 }, session_id, passwd, timeout_ms);
-        this.quorum?.touch([session_id]);
-        break;
-      }
-      case ShardToCommit.AUTH_ADD: {
-        this.core.addAuth(shard, conn_id, decodeAuthId(bytes, r.offset, end));
-        break;
-      }
-      case ShardToCommit.TOUCH: {
-        const ids: bigint[] = [];
-        for (let n = conn_id; n > 0; n--) ids.push(r.i64());
-        this.core.touch(ids);
-        // In read-only mode the sessions here are local ones: no leader is to hear of them.
-        if (this.read_only_mode?.touch(ids, Date.now()) !== true) this.quorum?.touch(ids);
-        break;
-      }
-      case ShardToCommit.CONN_GONE: {
-        const session_id = r.i64();
-        this.core.connGone(shard, conn_id, session_id);
-        this.read_only_mode?.connGone({ shard, conn_id }, session_id);
-        break;
-      }
-      default:
-        throw new Error(`commit worker: unknown frame kind ${kind} from shard ${shard}`);
-    }
-  };
-
-  private origin(kind: number, origin: Origin | null): HeadWriter {
-    const h = this.head.begin(kind);
-    if (origin === null) return h.u8(NO_SHARD).u32(0).i32(0);
-    return h.u8(origin.shard).u32(origin.conn_id).i32(origin.xid);
-  }
-
-  /** Publishes what may go out now, then the root of the txns it applied (one per round). */
-  private release(): void {
-    this.gc.release(this.publish);
-    this.sealRoot();
-  }
-
-  private sealRoot(): void {
-    const root = this.applier.seal();
-    this.batch_origins.clear();
-    if (root !== null) this.sendRoot(root);
-  }
-
-  private sendRoot(root: RootDescriptor): void {
-    const h = this.head.begin(CommitStream.ROOT).u8(NO_SHARD).u32(0).i32(0);
-    h.u32(root.gen).u32(root.znode_root).u32(root.owner_root).u32(root.node_count).i64(BigInt(root.last_zxid)).f64(root.data_bytes);
-    this.stream.send(h);
-  }
-
-  /**
-   * A committed txn: applied to the shared tree here, once; its result goes to the shards.
-   * Invariant: a read of a connection is served from a root that holds none of the writes the
-   * session sent after it. The origin answers a txn and then serves the reads queued behind it
-   * from the txn's root; were the session's next write in that root too, those reads would see
-   * it (and their reply zxid would run ahead of that write's). So a txn starts a new root when
-   * its connection already has a completion in the open root and either the shard marked a
-   * read between the two (origin.barrier) or that completion is a sync or an error, which is
-   * answered with the root's zxid. Consecutive writes with no read between share a root: their
-   * replies carry their own zxids, in order.
-   */
-  private publishTxn(origin: Origin | null, txn: Txn): void {
-    if (origin !== null) {
-      const key = origin.shard * 0x1_0000_0000 + origin.conn_id;
-      const before = this.batch_origins.get(key);
-      if (before !== undefined && (before === ROOT_ANSWER || origin.barrier !== false)) this.sealRoot();
-      this.batch_origins.set(key, ROOT_TXN);
-    }
-    const result = this.applier.apply(txn);
-    this.pending.applied(txn.header.zxid);
-    this.metrics.applied();
-    const op = txn.op;
-    const what = op.kind === 'createSession' ? APPLIED_CREATE_SESSION : op.kind === 'closeSession' ? APPLIED_CLOSE_SESSION : APPLIED_WRITE;
-    const h = this.origin(CommitStream.APPLIED, origin).i64(BigInt(txn.header.zxid)).u8(what).i32(result.err);
-    if (op.kind === 'createSession') h.i64(txn.header.session_id).i32(op.timeout_ms).raw(op.passwd);
-    this.body.reset();
-    encodeApplied(this.body, replyOpcodeOf(op), result);
-    this.stream.send(h, this.body.view_bytes());
-  }
-
-  /** Sends one released publication. */
-  private readonly publish = (p: Publication): void => {
-    switch (p.kind) {
-      case 'txn':
-        this.publishTxn(p.origin, p.txn);
-        break;
-      case 'session':
-        this.origin(CommitStream.SESSION, p.origin).i64(p.session_id).i32(p.timeout_ms).raw(p.passwd).u8(this.sessionOkByte(p.ok, p.session_id));
-        this.stream.send(this.head);
-        break;
-      case 'sync':
-        this.inOpenRoot(p.origin);
-        this.body.reset();
-        this.body.writeUString(p.path);
-        this.stream.send(this.origin(CommitStream.SYNC, p.origin), this.body.view_bytes());
-        break;
-      case 'close_conn':
-        this.stream.send(this.head.begin(CommitStream.CLOSE_CONN).u8(p.shard).u32(p.conn_id).i32(0));
-        break;
-      case 'error':
-        this.inOpenRoot(p.origin);
-        this.stream.send(this.origin(CommitStream.ERROR, p.origin).i32(p.err));
-        break;
-    }
-  };
-
-  /** A completion without a txn (sync, an error) is answered at the open root's ROOT too, and
-   *  the reads queued behind it are served from that root: a later txn of the same connection
-   *  must not join it either. */
-  private inOpenRoot(origin: Origin): void {
-    this.batch_origins.set(origin.shard * 0x1_0000_0000 + origin.conn_id, ROOT_ANSWER);
   }
 
   /** Ephemeral znodes in the committed tree: the owner index less its containers and TTL nodes
@@ -817,8 +683,8 @@ class CommitWorker implements QuorumHost {
       log_bytes: this.writer?.bytes_written ?? 0,
       log_segment: this.writer?.current_segment ?? null,
       fsync: this.init.config.fsync,
-      flush_us_max: Math.round(this.fsync_us_max),
-      flush_us_avg: this.gc.batches === 0 ? 0 : Math.round(this.fsync_us_total / this.gc.batches),
+      flush_us_max: Math.round(this.stage.fsync_us_max),
+      flush_us_avg: this.gc.batches === 0 ? 0 : Math.round(this.stage.fsync_us_total / this.gc.batches),
       ...this.snapshots.stats(),
       quorum: this.quorum?.stats() ?? null,
       ...this.readOnlyModeStats(),

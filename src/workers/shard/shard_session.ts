@@ -19,12 +19,12 @@ import {
 } from '../../protocol/messages.js';
 import { lastOpName, Op, opName, opSpec } from '../../protocol/opcodes.js';
 import type { ServerConfig } from '../../config/server_config.js';
-import { hrNowMs } from '../../metrics/clock.js';
 import type { ShardMetrics } from '../../metrics/shard_metrics.js';
 import { checkAcl } from '../../tree/acl.js';
 import type { AppliedTrigger } from '../applied_frame.js';
 import type { Delivery, WatchTable } from '../../watch/watch_table.js';
-import type { HeadWriter, LinkWriter } from '../link.js';
+import type { FrameSink } from '../frame_sink.js';
+import type { HeadWriter } from '../link.js';
 import type { ShardConnStats, ShardStats, StatsDetail } from '../control.js';
 import { APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, ShardToCommit, ShardToNet } from '../link_kinds.js';
 import type { Conn, Pending } from './conn.js';
@@ -39,11 +39,13 @@ export interface ShardContext {
   readonly tree: ShardTree;
   readonly watches: WatchTable;
   readonly conns: Map<number, Conn>;
-  readonly to_net: LinkWriter;
-  readonly to_commit: LinkWriter;
+  readonly to_net: FrameSink;
+  readonly to_commit: FrameSink;
   readonly head: HeadWriter;
   /** Per-op counters and latency histograms in this shard's metric block (no locks). */
   readonly metrics: ShardMetrics;
+  /** Epoch milliseconds with sub-millisecond resolution (the stage's injected clock). */
+  now_ms(): number;
 }
 
 /** What a session op or read produced: a reply (record name + body, or an error code). */
@@ -125,7 +127,7 @@ export class ShardSession {
    */
   admit(conn: Conn, request: ServerRequest, payload: Uint8Array): void {
     // Epoch ms with sub-ms resolution: the latency histograms need better than Date.now().
-    const pending: Pending = { request, payload, forwarded: false, received_ms: hrNowMs() };
+    const pending: Pending = { request, payload, forwarded: false, received_ms: this.ctx.now_ms() };
     if (conn.state === 'connected') {
       this.admitConnected(conn, pending);
       return;
@@ -376,8 +378,8 @@ export class ShardSession {
     const header = { xid: answer.xid ?? xid, zxid, err: answer.err };
     if (answer.raw !== undefined) this.sendEncoded(conn, header, answer.raw);
     else this.send(conn, header, answer);
-    const now = Date.now();
-    const latency_hr_ms = hrNowMs() - pending.received_ms;
+    const now_ms = this.ctx.now_ms();
+    const latency_hr_ms = now_ms - pending.received_ms;
     this.ctx.metrics.request(pending.request.header.type, latency_hr_ms, answer.err);
     // srvr/cons show whole milliseconds, as ZooKeeper does.
     const latency_ms = Math.max(0, Math.floor(latency_hr_ms));
@@ -388,7 +390,8 @@ export class ShardSession {
     conn.last_op = lastOpName(pending.request.header.type);
     conn.last_cxid = xid;
     conn.last_zxid = this.ctx.tree.last_zxid;
-    conn.last_response_ms = now;
+    // Whole milliseconds, as Date.now() gives them (cons / stat show this).
+    conn.last_response_ms = Math.floor(now_ms);
     this.requests_served++;
   }
 

@@ -1,0 +1,371 @@
+// The commit worker's per-frame logic, sans-IO: the glue between the shards' write rings, the
+// commit core (prep -> zxid -> working tree), group commit (log records, the release gate), the
+// Applier (the shared tree) and the commit stream. Frames come in decoded from a ring poll
+// (onFrame); publications leave as commit-stream frames through a FrameSink; a log batch leaves
+// through a LogPort and comes back as durable() or failed(); time comes from an injected clock.
+// No ring, no Atomics, no fs, no timer: the thread driver (commit_worker.ts) polls, sleeps,
+// writes the log, runs snapshots, the liveness file and Zab; the replica simulator
+// (test/sim/replica_sim.ts) drives the same methods from one thread with a fake disk.
+//
+// A driver's turn calls, in this order: durable/failed for a write that completed, onFrame for
+// each frame it polls (while room() > 0; stagePublications after each ring), tick,
+// stagePublications, maybeFlush, release. Invariants (of the parts it joins):
+// - a txn reaches the commit stream (APPLIED) only once its batch is durable (under Zab: once
+//   a quorum acknowledged it): release() publishes what the release gate lets out;
+// - after failed() nothing is acknowledged any more: the batch in flight and every later txn
+//   become close_conns (release_gate.ts), and later writes are answered NOTREADONLY;
+// - every release round ends with the root of what it applied (ROOT), and a root never holds
+//   a connection's write together with a completion that a read of it must be served behind
+//   (publishTxn: batch_origins and the shard's barrier byte).
+//
+// The Zab paths (forwarding, read-only mode, proposals) stay in the driver: it plugs them in as
+// a CommitRouting, consulted before the standalone handling of each session or write frame.
+
+import type { Applier } from '../commit/applier.js';
+import type { CommitCore, Origin, Publication } from '../commit/commit_core.js';
+import type { Batch, GroupCommit } from '../commit/group_commit.js';
+import type { PendingView } from '../commit/pending_view.js';
+import { describeFsError } from '../log/log_fs.js';
+import type { CommitMetrics } from '../metrics/commit_metrics.js';
+import { JuteReader, JuteWriter } from '../protocol/jute.js';
+import { isMalformed, readServerRequest, type ServerRequest } from '../protocol/messages.js';
+import { SessionOk } from '../quorum/read_only_mode.js';
+import type { RootDescriptor } from '../store/arena/index.js';
+import type { WriteRequest } from '../tree/prep.js';
+import type { Txn } from '../tree/txn.js';
+import { replyOpcodeOf } from '../tree/write_reply.js';
+import { encodeApplied } from './applied_frame.js';
+import { decodeAuthId } from './auth_frame.js';
+import type { FrameSink } from './frame_sink.js';
+import { HeadReader, HeadWriter } from './link.js';
+import { APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, APPLIED_WRITE, CommitStream, NO_SHARD, ShardToCommit } from './link_kinds.js';
+
+/** What a connection has in the open root (batch_origins). */
+const ROOT_TXN = 1;
+const ROOT_ANSWER = 2;
+
+/** The stage's time: wall-clock epoch ms (txn times, session ids, expiry) and a monotonic
+ *  microsecond clock (group commit's batch wait, write latency). */
+export interface CommitClock {
+  now_ms(): number;
+  now_us(): number;
+}
+
+/** Where log batches go. The driver answers each writeBatch with exactly one durable(seq) or
+ *  failed(seq, error), possibly from inside writeBatch (a write made inline). */
+export interface LogPort {
+  /** False while there is no log to write (it could not be opened): batches stay unwritten. */
+  writable(): boolean;
+  writeBatch(batch: Batch): void;
+}
+
+/**
+ * The ensemble's say in a frame (the driver's Zab state). Each `true` means "handled": the
+ * standalone path must not see the frame. A standalone replica has none.
+ */
+export interface CommitRouting {
+  /** A client write (or sync / closeSession): forwarded to the leader, or refused. */
+  request(origin: Origin, session_id: bigint, request: ServerRequest, bytes: Uint8Array, request_at: number, end: number): boolean;
+  sessionCreate(shard: number, conn_id: number, timeout_ms: number, wants_read_only: boolean): boolean;
+  sessionReattach(shard: number, conn_id: number, session_id: bigint, passwd: Uint8Array, timeout_ms: number, wants_read_only: boolean): boolean;
+  /** After the core took a reattach: the leader hears of the session. */
+  reattached(session_id: bigint): void;
+  /** After the core took touches. */
+  touched(session_ids: readonly bigint[]): void;
+  /** After the core took a gone connection. */
+  connGone(shard: number, conn_id: number, session_id: bigint): void;
+  /** The ok byte of a session answer (read-only sessions are told apart for the shard). */
+  sessionOkByte(ok: boolean, session_id: bigint): number;
+  /** A txn this replica created, with the bytes group commit logged (a leader proposes them). */
+  proposeLocal(zxid: number, bytes: Uint8Array, start: number, end: number): void;
+}
+
+/** The parts a recovery (or a Zab reload) builds: the core, its working tree, group commit. */
+export interface CommitState {
+  readonly core: CommitCore;
+  readonly pending: PendingView;
+  readonly gc: GroupCommit;
+}
+
+export interface CommitStagePorts {
+  /** The commit stream (CommitStream frames, read by every shard). */
+  readonly stream: FrameSink;
+  readonly log: LogPort;
+  readonly clock: CommitClock;
+  /** Applies committed txns to the shared tree, once per replica. */
+  readonly applier: Applier;
+  readonly metrics: CommitMetrics;
+}
+
+export class CommitStage {
+  core: CommitCore;
+  gc: GroupCommit;
+  /** The core's working tree: told when a txn is applied to the shared tree. */
+  private pending: PendingView;
+  private routing: CommitRouting | null = null;
+  private readonly stream: FrameSink;
+  private readonly head = new HeadWriter();
+  private readonly reader = new HeadReader();
+  private readonly body = new JuteWriter(256);
+  /** Origin connections (shard * 2^32 + conn_id) with a completion in the open root: what it
+   *  is (ROOT_TXN, or ROOT_ANSWER for a sync or an error, answered with the root's zxid). */
+  private readonly batch_origins = new Map<number, number>();
+  /** The write handed to the log port: when, and its size (counted once it is durable). */
+  private flush_started_us = 0;
+  private flush_txns = 0;
+  private flush_bytes = 0;
+  fsync_us_max = 0;
+  fsync_us_total = 0;
+
+  constructor(
+    private readonly ports: CommitStagePorts,
+    state: CommitState,
+  ) {
+    this.core = state.core;
+    this.gc = state.gc;
+    this.pending = state.pending;
+    this.stream = ports.stream;
+  }
+
+  /** Ensemble mode: the driver's Zab paths (see CommitRouting). */
+  setRouting(routing: CommitRouting): void {
+    this.routing = routing;
+  }
+
+  /** Zab TRUNC / SNAP: the state was rebuilt from disk. The caller released what was held. */
+  reset(state: CommitState): void {
+    this.core = state.core;
+    this.gc = state.gc;
+    this.pending = state.pending;
+    this.batch_origins.clear();
+  }
+
+  /** Input frames the stage may take now: each makes at most one txn, and group commit has
+   *  room for this many (the driver also applies its own bounds). */
+  room(): number {
+    return this.gc.txn_room();
+  }
+
+  // ---- input: one frame of shard `shard`'s ring ----
+
+  onFrame(shard: number, bytes: Uint8Array, start: number, end: number): void {
+    const r = this.reader.reset(bytes, start, end);
+    const kind = r.u8();
+    const conn_id = r.u32();
+    const routing = this.routing;
+    switch (kind) {
+      case ShardToCommit.REQUEST: {
+        const session_id = r.i64();
+        const barrier = r.u8() !== 0;
+        const request_at = r.offset;
+        const request = readServerRequest(new JuteReader(bytes, r.offset, end));
+        const origin: Origin = { shard, conn_id, xid: request.header.xid, barrier };
+        if (routing !== null && routing.request(origin, session_id, request, bytes, request_at, end)) break;
+        // multi's decoded body is { ops }; prep takes the op list. A body that did not decode
+        // goes to prep as is (the shard forwards only writes whose prep makes it an error txn).
+        const body = isMalformed(request) ? request : request.op === 'multi' ? request.body.ops : request.body;
+        this.core.request(origin, session_id, request.header.type, body as WriteRequest | null);
+        break;
+      }
+      case ShardToCommit.SESSION_CREATE: {
+        const timeout_ms = r.i32();
+        const wants_read_only = r.u8() === 1;
+        if (routing !== null && routing.sessionCreate(shard, conn_id, timeout_ms, wants_read_only)) break;
+        this.core.createSession({ shard, conn_id, xid: 0 }, timeout_ms);
+        break;
+      }
+      case ShardToCommit.SESSION_REATTACH: {
+        const session_id = r.i64();
+        const timeout_ms = r.i32();
+        const passwd = r.copy(16);
+        const wants_read_only = r.u8() === 1;
+        if (routing !== null && routing.sessionReattach(shard, conn_id, session_id, passwd, timeout_ms, wants_read_only)) break;
+        this.core.reattach({ shard, conn_id, xid: 0 }, session_id, passwd, timeout_ms);
+        routing?.reattached(session_id);
+        break;
+      }
+      case ShardToCommit.AUTH_ADD: {
+        this.core.addAuth(shard, conn_id, decodeAuthId(bytes, r.offset, end));
+        break;
+      }
+      case ShardToCommit.TOUCH: {
+        const ids: bigint[] = [];
+        for (let n = conn_id; n > 0; n--) ids.push(r.i64());
+        this.core.touch(ids);
+        routing?.touched(ids);
+        break;
+      }
+      case ShardToCommit.CONN_GONE: {
+        const session_id = r.i64();
+        this.core.connGone(shard, conn_id, session_id);
+        routing?.connGone(shard, conn_id, session_id);
+        break;
+      }
+      default:
+        throw new Error(`commit worker: unknown frame kind ${kind} from shard ${shard}`);
+    }
+  }
+
+  /** Publishes a close_conn for a connection, in order with everything else. */
+  closeConn(shard: number, conn_id: number): void {
+    this.gc.add([{ kind: 'close_conn', shard, conn_id }], this.ports.clock.now_us());
+  }
+
+  // ---- the turn ----
+
+  /** Expires sessions and reaps when due. `touches_unread` is asked only then (see
+   *  CommitCore.tick: whether session touches may wait unread behind a full pipeline). */
+  tick(touches_unread: () => boolean): void {
+    if (this.ports.clock.now_ms() >= this.core.next_tick_ms()) this.core.tick(touches_unread());
+  }
+
+  /** Moves the core's publications into group commit (txns become log records); returns how
+   *  many txns moved. */
+  stagePublications(): number {
+    const pubs = this.core.take();
+    if (pubs.length === 0) return 0;
+    let txns = 0;
+    for (const p of pubs) if (p.kind === 'txn') txns++;
+    const routing = this.routing;
+    // A leader proposes each txn with the bytes group commit logged.
+    this.gc.add(pubs, this.ports.clock.now_us(), routing === null ? undefined : (zxid, bytes, start, end) => routing.proposeLocal(zxid, bytes, start, end));
+    return txns;
+  }
+
+  /** Hands the next batch to the log port when one is due (at most one write in flight). */
+  maybeFlush(): void {
+    const now_us = this.ports.clock.now_us();
+    if (!this.ports.log.writable() || !this.gc.due(now_us)) return;
+    const batch = this.gc.take(now_us);
+    this.flush_txns = batch.count;
+    this.flush_bytes = batch.end - batch.start;
+    this.flush_started_us = this.ports.clock.now_us();
+    // May call durable() / failed() before it returns (an inline write): nothing follows here.
+    this.ports.log.writeBatch(batch);
+  }
+
+  /** The batch `seq` is durable. Returns the durable zxid (a Zab driver acknowledges it). */
+  durable(seq: number): number {
+    this.noteWriteTime();
+    const durable = this.gc.complete(seq);
+    this.ports.metrics.batch(this.flush_txns, this.flush_bytes);
+    return durable;
+  }
+
+  /** The batch `seq` could not be made durable: the replica accepts no write from now on.
+   *  Returns the reason (the driver logs it and tells the supervisor). */
+  failed(seq: number, error: unknown): string {
+    this.noteWriteTime();
+    this.gc.fail(seq);
+    const reason = `the txn log cannot be written: ${describeFsError(error)}`;
+    this.core.setReadOnly(reason);
+    return reason;
+  }
+
+  private noteWriteTime(): void {
+    const took_us = this.ports.clock.now_us() - this.flush_started_us;
+    this.fsync_us_total += took_us;
+    if (took_us > this.fsync_us_max) this.fsync_us_max = took_us;
+    this.ports.metrics.fsync(took_us / 1000);
+  }
+
+  /** Publishes what may go out now, then the root of the txns it applied (one per round). */
+  release(): void {
+    this.gc.release(this.publish);
+    this.sealRoot();
+  }
+
+  /** Zab reload: every shard drops its connections and moves to the rebuilt tree's root. */
+  announceReload(zxid: number): void {
+    this.stream.send(this.head.begin(CommitStream.RELOAD).u8(NO_SHARD).u32(0).i32(0).i64(BigInt(zxid)));
+    this.sendRoot(this.ports.applier.writer.last_root);
+  }
+
+  // ---- output: the commit stream ----
+
+  private origin(kind: number, origin: Origin | null): HeadWriter {
+    const h = this.head.begin(kind);
+    if (origin === null) return h.u8(NO_SHARD).u32(0).i32(0);
+    return h.u8(origin.shard).u32(origin.conn_id).i32(origin.xid);
+  }
+
+  private sealRoot(): void {
+    const root = this.ports.applier.seal();
+    this.batch_origins.clear();
+    if (root !== null) this.sendRoot(root);
+  }
+
+  private sendRoot(root: RootDescriptor): void {
+    const h = this.head.begin(CommitStream.ROOT).u8(NO_SHARD).u32(0).i32(0);
+    h.u32(root.gen).u32(root.znode_root).u32(root.owner_root).u32(root.node_count).i64(BigInt(root.last_zxid)).f64(root.data_bytes);
+    this.stream.send(h);
+  }
+
+  /**
+   * A committed txn: applied to the shared tree here, once; its result goes to the shards.
+   * Invariant: a read of a connection is served from a root that holds none of the writes the
+   * session sent after it. The origin answers a txn and then serves the reads queued behind it
+   * from the txn's root; were the session's next write in that root too, those reads would see
+   * it (and their reply zxid would run ahead of that write's). So a txn starts a new root when
+   * its connection already has a completion in the open root and either the shard marked a
+   * read between the two (origin.barrier) or that completion is a sync or an error, which is
+   * answered with the root's zxid. Consecutive writes with no read between share a root: their
+   * replies carry their own zxids, in order.
+   */
+  private publishTxn(origin: Origin | null, txn: Txn): void {
+    if (origin !== null) {
+      const key = origin.shard * 0x1_0000_0000 + origin.conn_id;
+      const before = this.batch_origins.get(key);
+      if (before !== undefined && (before === ROOT_ANSWER || origin.barrier !== false)) this.sealRoot();
+      this.batch_origins.set(key, ROOT_TXN);
+    }
+    const result = this.ports.applier.apply(txn);
+    this.pending.applied(txn.header.zxid);
+    this.ports.metrics.applied();
+    const op = txn.op;
+    const what = op.kind === 'createSession' ? APPLIED_CREATE_SESSION : op.kind === 'closeSession' ? APPLIED_CLOSE_SESSION : APPLIED_WRITE;
+    const h = this.origin(CommitStream.APPLIED, origin).i64(BigInt(txn.header.zxid)).u8(what).i32(result.err);
+    if (op.kind === 'createSession') h.i64(txn.header.session_id).i32(op.timeout_ms).raw(op.passwd);
+    this.body.reset();
+    encodeApplied(this.body, replyOpcodeOf(op), result);
+    this.stream.send(h, this.body.view_bytes());
+  }
+
+  /** Sends one released publication. */
+  private readonly publish = (p: Publication): void => {
+    switch (p.kind) {
+      case 'txn':
+        this.publishTxn(p.origin, p.txn);
+        break;
+      case 'session':
+        this.origin(CommitStream.SESSION, p.origin).i64(p.session_id).i32(p.timeout_ms).raw(p.passwd).u8(this.sessionOkByte(p.ok, p.session_id));
+        this.stream.send(this.head);
+        break;
+      case 'sync':
+        this.inOpenRoot(p.origin);
+        this.body.reset();
+        this.body.writeUString(p.path);
+        this.stream.send(this.origin(CommitStream.SYNC, p.origin), this.body.view_bytes());
+        break;
+      case 'close_conn':
+        this.stream.send(this.head.begin(CommitStream.CLOSE_CONN).u8(p.shard).u32(p.conn_id).i32(0));
+        break;
+      case 'error':
+        this.inOpenRoot(p.origin);
+        this.stream.send(this.origin(CommitStream.ERROR, p.origin).i32(p.err));
+        break;
+    }
+  };
+
+  /** A completion without a txn (sync, an error) is answered at the open root's ROOT too, and
+   *  the reads queued behind it are served from that root: a later txn of the same connection
+   *  must not join it either. */
+  private inOpenRoot(origin: Origin): void {
+    this.batch_origins.set(origin.shard * 0x1_0000_0000 + origin.conn_id, ROOT_ANSWER);
+  }
+
+  private sessionOkByte(ok: boolean, session_id: bigint): number {
+    if (this.routing !== null) return this.routing.sessionOkByte(ok, session_id);
+    return ok ? SessionOk.OK : SessionOk.REFUSED;
+  }
+}
