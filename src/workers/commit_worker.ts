@@ -16,7 +16,7 @@
 // keep being prepped into the next batch (pipelining) until that batch reaches its bounds.
 
 import { statSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { Applier } from '../commit/applier.js';
 import { CommitCore, type Origin } from '../commit/commit_core.js';
 import { GroupCommit, type Batch } from '../commit/group_commit.js';
@@ -45,7 +45,7 @@ import { CommitStage, type CommitRouting, type CommitState } from './commit_stag
 import { TreeWriter } from '../store/arena/index.js';
 import { syncArenaToTree } from '../store/tree_mirror.js';
 import type { WorkerInit } from './topology.js';
-import { serveControl, type StatsDetail } from './control.js';
+import { postEvent, serveControl, type StatsDetail, type WorkerEvent } from './control.js';
 import { QuorumDriver, type QuorumHost, type QuorumRole } from '../quorum/quorum_driver.js';
 import { encodeCreateSession, encodeWrite } from '../quorum/forward_codec.js';
 import { zabConfigFor, zabInitFor, ZAB_TICK_MS } from '../quorum/quorum_setup.js';
@@ -462,6 +462,10 @@ class CommitWorker implements QuorumHost {
    */
   private flushInline(writer: LogWriter, batch: Batch): boolean {
     if (this.inputs.some((r) => r.hasData())) return false;
+    // What is already committed goes out first: its replies must not wait for this sync, and a
+    // failure of this batch must not turn them into lost connections.
+    this.stage.release();
+    this.stream.flush();
     let result: FlushResult;
     try {
       if (!writer.appendInline(batch.bytes, batch.start, batch.end)) return false;
@@ -637,7 +641,7 @@ class CommitWorker implements QuorumHost {
       `waitfree: FATAL DISK ERROR: ${reason}. This replica no longer accepts writes (clients get NOTREADONLY) ` +
         `and keeps serving reads. Writes whose batch failed were not acknowledged. Fix the disk (${diskNames(this.init.config)}) and restart.`,
     );
-    parentPort?.postMessage({ type: 'disk_fault', error: reason });
+    post({ type: 'disk_fault', error: reason });
   }
 
   /** Reads the shards' rings, at most as many frames as group commit has room for (a frame makes
@@ -698,8 +702,8 @@ function diskNames(config: ServerConfig): string {
   return config.data_log_dir === config.data_dir ? config.data_dir : `${config.data_dir}, ${config.data_log_dir}`;
 }
 
-function post(message: Record<string, unknown>): void {
-  parentPort?.postMessage(message);
+function post(message: WorkerEvent): void {
+  postEvent(message);
 }
 
 function recoveryOptions(config: ServerConfig): RecoveryOptions {
@@ -805,7 +809,7 @@ async function main(): Promise<void> {
       else process.exit(0);
     },
     other: (m) => {
-      if ((m as { type?: string }).type === 'serve') serve();
+      if (m.type === 'serve') serve();
     },
   });
   let state: RecoveredLog;

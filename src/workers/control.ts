@@ -8,6 +8,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import type { HttpAnswer } from '../admin/http/admin_router.js';
+import type { QuorumRole } from '../quorum/quorum_driver.js';
 import type { AdminListening } from '../admin/http/backend.js';
 import type { WatchListingPart, WatchListingRequest } from '../watch/watch_listing.js';
 import type { WatchSummary } from '../watch/watch_table.js';
@@ -85,6 +86,8 @@ export type WorkerEvent =
   | { type: 'serving' }
   /** The log failed: the replica stopped accepting writes (it serves reads). */
   | { type: 'disk_fault'; error: string }
+  /** The commit worker's Zab role changed (informational). */
+  | { type: 'role'; role: QuorumRole }
   /** The net worker listens on the client port (and the admin port, if any). */
   | { type: 'listening'; port: number; admin: AdminListening | null }
   | { type: 'failed'; error: string }

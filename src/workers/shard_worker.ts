@@ -11,11 +11,11 @@
 // stage's watch work a slice per turn, flushes the outputs, publishes the input-stalled flag,
 // sleeps on its doorbell, and calls the stage's tick from a timer (session touches).
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { hrNowMs } from '../metrics/clock.js';
 import { ShardMetrics } from '../metrics/shard_metrics.js';
 import { Ring } from '../ring/ring.js';
-import { serveControl, type ShardStats, type StatsDetail, type Transfer } from './control.js';
+import { postEvent, serveControl, type ShardStats, type StatsDetail, type Transfer } from './control.js';
 import { Doorbell } from './doorbell.js';
 import { LinkReader, LinkWriter } from './link.js';
 import { ShardStage } from './shard/shard_stage.js';
@@ -117,10 +117,10 @@ function attachTree(init: WorkerInit): ShardTree {
   try {
     const tree = new ShardTree(init.topology.arena);
     tree.pinNewest();
-    parentPort?.postMessage({ type: 'recovered', role: 'shard', index: init.index, zxid: tree.last_zxid, snapshot_zxid: -1, nodes: tree.node_count });
+    postEvent({ type: 'recovered', role: 'shard', index: init.index, zxid: tree.last_zxid, snapshot_zxid: -1, nodes: tree.node_count });
     return tree;
   } catch (e) {
-    parentPort?.postMessage({ type: 'startup_failed', error: e instanceof Error ? e.message : String(e) });
+    postEvent({ type: 'startup_failed', error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
   }
 }
