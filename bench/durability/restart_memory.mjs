@@ -27,7 +27,7 @@
 // Every wait is bounded; the server listens on 127.0.0.1 only.
 
 import { spawn } from 'node:child_process';
-import { closeSync, cpSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,11 +46,10 @@ const { LogWriter } = await load('log/log_writer.js');
 const { NODE_LOG_FS } = await load('log/log_fs.js');
 const { appendRecord } = await load('log/segment_format.js');
 const { JuteWriter } = await load('protocol/jute.js');
-const { crc32c } = await load('log/crc32c.js');
 const { createArenaHandle, TreeWriter, TreeReader } = await load('store/arena/index.js');
 const { loadArenaFromTree } = await load('store/tree_mirror.js');
 const { ArenaSnapshotEncoder } = await load('snapshot/arena_snapshot_encoder.js');
-const { encodeSnapshotTrailer } = await load('snapshot/snapshot_format.js');
+const { writeEncodedSnapshotSync } = await load('snapshot/snapshot_file.js');
 const { keyPath } = await import(join(ROOT, 'bench/build/mix.js')); // the benchmark harness (bench/src), built by `npm run build`
 
 const LISTEN_TIMEOUT_MS = 600_000;
@@ -116,33 +115,9 @@ function writeArenaSnapshot(path, tree) {
   const reader = new TreeReader(handle);
   reader.pin();
   const encoder = new ArenaSnapshotEncoder(reader, reader.last_zxid, [], Date.now());
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
-  let crc = 0;
-  let position = 0;
-  const put = (bytes) => {
-    let done = 0;
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
-    position += bytes.length;
-  };
-  try {
-    let finished = false;
-    while (!finished) {
-      finished = encoder.step(1 << 16);
-      for (const chunk of encoder.take()) {
-        const bytes = new Uint8Array(chunk.buffer, 0, chunk.length);
-        crc = crc32c(bytes, crc);
-        put(bytes);
-      }
-    }
-    put(encodeSnapshotTrailer(crc));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  const bytes = writeEncodedSnapshotSync(path, encoder);
   reader.unpin();
-  renameSync(tmp, path);
-  return { bytes: position, arena_bytes: writer.stats().bytes_in_use };
+  return { bytes, arena_bytes: writer.stats().bytes_in_use };
 }
 
 async function buildDataDir(dir) {

@@ -10,7 +10,18 @@ import { SnapshotEncoder } from './snapshot_encoder.js';
 
 /** Writes the snapshot of `tree` (at its last_zxid) to `path` via path.tmp + fsync + rename. */
 export function writeSnapshotSync(path: string, tree: DataTree, sessions: readonly SessionState[], now_ms = Date.now()): number {
-  const encoder = new SnapshotEncoder(tree, tree.last_zxid, sessions, now_ms);
+  return writeEncodedSnapshotSync(path, new SnapshotEncoder(tree, tree.last_zxid, sessions, now_ms));
+}
+
+/** A snapshot encoder of either tree (SnapshotEncoder, ArenaSnapshotEncoder): slices of nodes. */
+export interface SnapshotChunkSource {
+  /** Encodes up to `nodes` more nodes; true once the last chunk is ready. */
+  step(nodes: number): boolean;
+  take(): readonly { buffer: ArrayBufferLike; length: number }[];
+}
+
+/** Writes what `encoder` produces to `path` via path.tmp + fsync + rename; returns the bytes. */
+export function writeEncodedSnapshotSync(path: string, encoder: SnapshotChunkSource): number {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w', 0o644);
   let crc = 0;
