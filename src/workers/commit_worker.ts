@@ -45,7 +45,7 @@ import { CommitStage, type CommitRouting, type CommitState } from './commit_stag
 import { TreeWriter } from '../store/arena/index.js';
 import { syncArenaToTree } from '../store/tree_mirror.js';
 import type { WorkerInit } from './topology.js';
-import { postEvent, serveControl, type StatsDetail, type WorkerEvent } from './control.js';
+import { postEvent, serveControl, type StatsDetail } from './control.js';
 import { QuorumDriver, type QuorumHost, type QuorumRole } from '../quorum/quorum_driver.js';
 import { encodeCreateSession, encodeWrite } from '../quorum/forward_codec.js';
 import { zabConfigFor, zabInitFor, ZAB_TICK_MS } from '../quorum/quorum_setup.js';
@@ -594,7 +594,7 @@ class CommitWorker implements QuorumHost {
   }
 
   roleChanged(role: QuorumRole): void {
-    post({ type: 'role', role });
+    postEvent({ type: 'role', role });
     this.read_only_mode?.step(role, Date.now()); // leaving LOOKING ends read-only mode at once (ZooKeeper: roZk.shutdown())
   }
 
@@ -641,7 +641,7 @@ class CommitWorker implements QuorumHost {
       `waitfree: FATAL DISK ERROR: ${reason}. This replica no longer accepts writes (clients get NOTREADONLY) ` +
         `and keeps serving reads. Writes whose batch failed were not acknowledged. Fix the disk (${diskNames(this.init.config)}) and restart.`,
     );
-    post({ type: 'disk_fault', error: reason });
+    postEvent({ type: 'disk_fault', error: reason });
   }
 
   /** Reads the shards' rings, at most as many frames as group commit has room for (a frame makes
@@ -700,10 +700,6 @@ class CommitWorker implements QuorumHost {
 
 function diskNames(config: ServerConfig): string {
   return config.data_log_dir === config.data_dir ? config.data_dir : `${config.data_dir}, ${config.data_log_dir}`;
-}
-
-function post(message: WorkerEvent): void {
-  postEvent(message);
 }
 
 function recoveryOptions(config: ServerConfig): RecoveryOptions {
@@ -791,7 +787,7 @@ async function openLog(config: ServerConfig, state: RecoveredLog): Promise<LogWr
   } catch (e) {
     const reason = `the txn log in ${config.data_log_dir} cannot be opened for writing: ${describeFsError(e)}`;
     console.error(`waitfree: FATAL DISK ERROR: ${reason}. Serving reads only (writes get NOTREADONLY); fix the disk and restart.`);
-    post({ type: 'disk_fault', error: reason });
+    postEvent({ type: 'disk_fault', error: reason });
     return null;
   }
 }
@@ -819,10 +815,10 @@ async function main(): Promise<void> {
     ({ state, tree_writer } = recoverAtStart(init));
     secret = loadOrCreateSecret(config.data_dir);
   } catch (e) {
-    post({ type: 'startup_failed', error: e instanceof Error ? e.message : String(e) });
+    postEvent({ type: 'startup_failed', error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
   }
-  post({
+  postEvent({
     type: 'recovered',
     role: 'commit',
     zxid: state.last_zxid,
@@ -839,7 +835,7 @@ async function main(): Promise<void> {
   const writer = await openLog(config, state);
   worker = new CommitWorker(init, state, writer, secret, tree_writer);
   if (config.ensemble !== null) await worker.startQuorum(config.ensemble, state);
-  post({ type: 'serving' });
+  postEvent({ type: 'serving' });
   await worker.run();
 }
 
