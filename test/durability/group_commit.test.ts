@@ -164,12 +164,17 @@ describe('commit core: recovered sessions and read-only mode', () => {
     expect(core.view.get('/e')).toBeUndefined();
   });
 
-  it('expiry waits while touches may be stuck behind a full pipeline, but at most EXPIRY_DEFERRAL_MS_MAX', () => {
-    let now = 10_000;
+  /** A core recovered with one session (77n, timeout 1000 ms) and nothing else. */
+  function oneSessionCore(now_ms: () => number): CommitCore {
     const tree = new DataTree();
     const passwd = new Uint8Array(16).fill(3);
     tree.apply({ header: { session_id: 77n, cxid: 1, zxid: 1, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 1000, passwd } });
-    const core = new CommitCore(options, { now_ms: () => now }, { view: workingTreeOf(tree), sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
+    return new CommitCore(options, { now_ms }, { view: workingTreeOf(tree), sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
+  }
+
+  it('expiry waits while touches may be stuck behind a full pipeline, but at most EXPIRY_DEFERRAL_MS_MAX', () => {
+    let now = 10_000;
+    const core = oneSessionCore(() => now);
     const expiredAt = (): boolean => core.take().some((p) => p.kind === 'txn' && p.txn.op.kind === 'closeSession');
     now += 2_000; // past the timeout, but touches wait unread
     core.tick(true);
@@ -185,10 +190,7 @@ describe('commit core: recovered sessions and read-only mode', () => {
 
   it('a session past its timeout expires once nothing has waited unread for a whole tick (touches still between threads arrive meanwhile)', () => {
     let now = 10_000;
-    const tree = new DataTree();
-    const passwd = new Uint8Array(16).fill(3);
-    tree.apply({ header: { session_id: 77n, cxid: 1, zxid: 1, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 1000, passwd } });
-    const core = new CommitCore(options, { now_ms: () => now }, { view: workingTreeOf(tree), sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
+    const core = oneSessionCore(() => now);
     now += 2_000;
     core.tick(true);
     expect(core.take()).toEqual([]);
@@ -209,10 +211,7 @@ describe('commit core: recovered sessions and read-only mode', () => {
 
   it('without a touch in transit, a deferred session expires a tick after the backlog clears', () => {
     let now = 10_000;
-    const tree = new DataTree();
-    const passwd = new Uint8Array(16).fill(3);
-    tree.apply({ header: { session_id: 77n, cxid: 1, zxid: 1, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 1000, passwd } });
-    const core = new CommitCore(options, { now_ms: () => now }, { view: workingTreeOf(tree), sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
+    const core = oneSessionCore(() => now);
     now += 2_000;
     core.tick(true);
     now += 50;

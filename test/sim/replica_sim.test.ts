@@ -8,28 +8,16 @@
 // A failure prints the seed, the step, the replay command, the last trace lines and the path of
 // the full trace.
 
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { replaying, seedsFromEnv, writeTrace } from './seeds.js';
 import { runReplicaSeed, type ReplicaRunResult, type ReplicaSimOptions } from './replica_sim.js';
 
 const FIXED_SEEDS = Array.from({ length: 200 }, (_, i) => i + 1);
 
-function seedsFromEnv(): number[] {
-  const one = process.env.REPLICA_SIM_SEED;
-  if (one !== undefined) return [Number(one)];
-  const n = process.env.REPLICA_SIM_SEEDS;
-  if (n === undefined) return FIXED_SEEDS;
-  const from = Number(process.env.REPLICA_SIM_FROM ?? 1);
-  return Array.from({ length: Number(n) }, (_, i) => from + i);
-}
-
 /** The failure, with the same run replayed keeping every trace line (written to a file). */
 function report(r: ReplicaRunResult): string {
   const full = runReplicaSeed(r.seed, { keep_trace: true });
-  const path = join(tmpdir(), `replica-sim-${r.seed}.trace`);
-  writeFileSync(path, full.sim.lines.join('\n') + '\n');
+  const path = writeTrace('replica-sim', r.seed, full.sim.lines);
   return [
     `seed ${r.seed} FAILED at step ${r.failure!.step}: ${r.failure!.reason}`,
     `replay: REPLICA_SIM_SEED=${r.seed} npx vitest run test/sim/replica_sim.test.ts`,
@@ -41,21 +29,20 @@ function report(r: ReplicaRunResult): string {
 }
 
 describe('replica simulation (shard + commit stages, fake disk, seeded)', () => {
-  const seeds = seedsFromEnv();
+  const seeds = seedsFromEnv('REPLICA_SIM', FIXED_SEEDS);
 
   it(`${seeds.length} seeds: FIFO, zxid order, watch-before-data, durability gating, read-your-writes, final tree`, () => {
     const started = Date.now();
     let steps = 0;
     for (const seed of seeds) {
-      const r = runReplicaSeed(seed, { keep_trace: process.env.REPLICA_SIM_SEED !== undefined });
+      const r = runReplicaSeed(seed, { keep_trace: replaying('REPLICA_SIM') });
       if (r.failure !== null) {
         const msg = report(r);
         console.error(msg);
         expect.fail(msg);
       }
-      if (process.env.REPLICA_SIM_SEED !== undefined) {
-        const path = join(tmpdir(), `replica-sim-${seed}.trace`);
-        writeFileSync(path, r.sim.lines.join('\n') + '\n');
+      if (replaying('REPLICA_SIM')) {
+        const path = writeTrace('replica-sim', seed, r.sim.lines);
         console.log(`seed ${seed} ok: ${JSON.stringify(r.stats)}, options ${JSON.stringify(r.options)}, trace: ${path}`);
       }
       steps += r.stats!.steps;

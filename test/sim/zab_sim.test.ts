@@ -7,27 +7,15 @@
 // A failure prints the seed, the replay command, the tail of the one-line-per-event trace, and
 // the path of the full trace.
 
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { replaying, seedsFromEnv, writeTrace } from './seeds.js';
 import { runSeed, type RunResult } from './vopr.js';
 
 const FIXED_SEEDS = Array.from({ length: 24 }, (_, i) => i + 1);
 
-function seedsFromEnv(): number[] {
-  const one = process.env.ZAB_SIM_SEED;
-  if (one !== undefined) return [Number(one)];
-  const n = process.env.ZAB_SIM_SEEDS;
-  if (n === undefined) return FIXED_SEEDS;
-  const from = Number(process.env.ZAB_SIM_FROM ?? 1);
-  return Array.from({ length: Number(n) }, (_, i) => from + i);
-}
-
 function report(r: RunResult): string {
   const full = runSeed(r.seed, undefined, true); // deterministic: the same run, every line kept
-  const path = join(tmpdir(), `zab-sim-${r.seed}.trace`);
-  writeFileSync(path, full.sim.lines.join('\n') + '\n');
+  const path = writeTrace('zab-sim', r.seed, full.sim.lines);
   const tail = full.sim.lines.slice(-60).join('\n');
   return [
     `seed ${r.seed} FAILED: ${r.failure}`,
@@ -40,21 +28,20 @@ function report(r: RunResult): string {
 }
 
 describe('Zab ensemble simulation', () => {
-  const seeds = seedsFromEnv();
+  const seeds = seedsFromEnv('ZAB_SIM', FIXED_SEEDS);
 
   it(`${seeds.length} seeds: safety under faults, then liveness and convergence after healing`, () => {
     const started = Date.now();
     let events = 0;
     for (const seed of seeds) {
-      const r = runSeed(seed, undefined, process.env.ZAB_SIM_SEED !== undefined);
+      const r = runSeed(seed, undefined, replaying('ZAB_SIM'));
       if (r.failure !== null) {
         const msg = report(r);
         console.error(msg);
         expect.fail(msg);
       }
-      if (process.env.ZAB_SIM_SEED !== undefined) {
-        const path = join(tmpdir(), `zab-sim-${seed}.trace`);
-        writeFileSync(path, r.sim.lines.join('\n') + '\n');
+      if (replaying('ZAB_SIM')) {
+        const path = writeTrace('zab-sim', seed, r.sim.lines);
         console.log(`seed ${seed} ok, hash ${r.hash}, ${JSON.stringify(r.stats)}, trace: ${path}`);
       }
       events += r.stats.events;
