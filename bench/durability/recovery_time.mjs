@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeTxnLog } from '../lib/txn_log.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 if (!existsSync(join(ROOT, 'dist/recovery/recovery.js'))) {
@@ -29,11 +30,7 @@ const load = (p) => import(join(ROOT, 'dist', p));
 const { DataTree } = await load('tree/data_tree.js');
 const { writeSnapshotSync } = await load('snapshot/snapshot_file.js');
 const { snapshotName, listDataDir } = await load('log/data_dir.js');
-const { LogWriter } = await load('log/log_writer.js');
-const { NODE_LOG_FS } = await load('log/log_fs.js');
-const { appendRecord } = await load('log/segment_format.js');
 const { recover } = await load('recovery/recovery.js');
-const { JuteWriter } = await load('protocol/jute.js');
 
 const { values } = parseArgs({
   options: {
@@ -105,20 +102,7 @@ async function buildDataDir(dir) {
   const snap_bytes = writeSnapshotSync(join(dir, snapshotName(tree.last_zxid)), tree, []);
   const snap_ms = performance.now() - t;
   t = performance.now();
-  const writer = await LogWriter.open(NODE_LOG_FS, { dir, segment_bytes: 64 << 20, fsync: false, now_ms: Date.now }, null);
-  let w = new JuteWriter(1 << 20);
-  let first = -1;
-  for (const txn of moreTxns(tree)) {
-    if (first < 0) first = txn.header.zxid;
-    appendRecord(w, txn);
-    if (w.length > 512 * 1024) {
-      await writer.append(w.view_bytes(), 0, w.length, first);
-      w = new JuteWriter(1 << 20);
-      first = -1;
-    }
-  }
-  if (w.length > 0) await writer.append(w.view_bytes(), 0, w.length, first);
-  await writer.close();
+  await writeTxnLog(dir, moreTxns(tree));
   const log_ms = performance.now() - t;
   const log_bytes = listDataDir(dir).segments.reduce((n, s) => n + statSync(s.path).size, 0);
   return { nodes: tree.node_count, zxid: tree.last_zxid, digest: tree.digest(), build_ms, snap_ms, snap_bytes, log_ms, log_bytes };

@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeTxnLog } from '../lib/txn_log.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 if (!existsSync(join(ROOT, 'dist/recovery/recovery.js')) || !existsSync(join(ROOT, 'bench/build/mix.js'))) {
@@ -42,10 +43,6 @@ if (!existsSync(join(ROOT, 'dist/recovery/recovery.js')) || !existsSync(join(ROO
 const load = (p) => import(join(ROOT, 'dist', p));
 const { DataTree } = await load('tree/data_tree.js');
 const { snapshotName } = await load('log/data_dir.js');
-const { LogWriter } = await load('log/log_writer.js');
-const { NODE_LOG_FS } = await load('log/log_fs.js');
-const { appendRecord } = await load('log/segment_format.js');
-const { JuteWriter } = await load('protocol/jute.js');
 const { createArenaHandle, TreeWriter, TreeReader } = await load('store/arena/index.js');
 const { loadArenaFromTree } = await load('store/tree_mirror.js');
 const { ArenaSnapshotEncoder } = await load('snapshot/arena_snapshot_encoder.js');
@@ -133,22 +130,13 @@ async function buildDataDir(dir) {
   const in_snapshot = ZNODES - LOGGED;
   for (let k = 0; k < in_snapshot; k++) tree.apply(createTxn(tree, keyPath('/ts-big', k), '/ts-big', value, ++zxid));
   const snap = writeArenaSnapshot(join(dir, snapshotName(tree.last_zxid)), tree);
-  const writer = await LogWriter.open(NODE_LOG_FS, { dir, segment_bytes: 64 << 20, fsync: false, now_ms: Date.now }, null);
-  let w = new JuteWriter(1 << 20);
-  let first = -1;
-  for (let k = in_snapshot; k < ZNODES; k++) {
-    const txn = createTxn(tree, keyPath('/ts-big', k), '/ts-big', value, ++zxid);
-    tree.apply(txn);
-    if (first < 0) first = zxid;
-    appendRecord(w, txn);
-    if (w.length > 512 * 1024) {
-      await writer.append(w.view_bytes(), 0, w.length, first);
-      w = new JuteWriter(1 << 20);
-      first = -1;
+  await writeTxnLog(dir, (function* logged() {
+    for (let k = in_snapshot; k < ZNODES; k++) {
+      const txn = createTxn(tree, keyPath('/ts-big', k), '/ts-big', value, ++zxid);
+      tree.apply(txn);
+      yield txn;
     }
-  }
-  if (w.length > 0) await writer.append(w.view_bytes(), 0, w.length, first);
-  await writer.close();
+  })());
   return { nodes: tree.node_count, zxid: tree.last_zxid, snapshot_bytes: snap.bytes, builder_arena_bytes: snap.arena_bytes, build_ms: Math.round(performance.now() - t0) };
 }
 
