@@ -317,7 +317,7 @@ export class PendingView {
   }
 
   /**
-   * The arena was replaced underneath (Zab TRUNC / SNAP, syncArenaToTree): nothing is pending
+   * The arena was replaced underneath (Zab TRUNC / SNAP, reloadIntoArena): nothing is pending
    * and the arena holds every txn <= `arena_zxid`, which may be before the last applied one.
    */
   resetTo(arena_zxid: number): void {

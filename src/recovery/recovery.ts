@@ -34,8 +34,9 @@ import { NODE_SEGMENT_READ_FS, SegmentFileError, withSegmentFile, type SegmentRe
 export { zeroRunBytesFor } from '../log/segment_format.js';
 
 export class RecoveryError extends Error {
-  constructor(message: string) {
-    super(`recovery failed: ${message}`);
+  /** `options.cause`: the error it reports (a reload looks for a full arena there). */
+  constructor(message: string, options?: ErrorOptions) {
+    super(`recovery failed: ${message}`, options);
   }
 }
 
@@ -287,7 +288,7 @@ function applyTxn(target: RecoveryTarget, state: RecoveredLog, txn: Txn, path: s
   try {
     target.apply(txn);
   } catch (e) {
-    throw new RecoveryError(`${path}: replaying txn 0x${txn.header.zxid.toString(16)} failed: ${e instanceof Error ? e.message : String(e)}`);
+    throw new RecoveryError(`${path}: replaying txn 0x${txn.header.zxid.toString(16)} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   const { session_id, time_ms } = txn.header;
   const op = txn.op;

@@ -18,7 +18,10 @@
 // 3. writer.begin(), bulkLoad, writer.commit(zxid); the sessions go into the table last.
 // Everything that can refuse a file happens before writer.begin(): a refused file leaves the
 // writer as it was (empty, no batch open). bulkLoad's own checks then cannot fail on a stream
-// built here; only the arena filling up (ArenaFullError) can, and leaves the batch open.
+// built here; only the arena filling up (ArenaFullError) can: any failure once writing began
+// throws SnapshotLoadHalfWayError (the batch holds part of the file and cannot be taken back).
+// With into_open_batch (a Zab reload, TreeWriter.beginReplace) step 3's begin and commit are
+// the caller's: the log after the snapshot goes into the same batch, published once.
 
 import { ArenaInvariantError } from '../store/arena/errors.js';
 import { bulkLoad } from '../store/arena/bulk_load.js';
@@ -30,6 +33,28 @@ import type { ZNode } from '../tree/znode.js';
 import { decodeSnapshot, SnapshotFormatError, type SessionState, type SnapshotInfo } from './snapshot_format.js';
 import { readSnapshotBytes, type SessionTable } from './snapshot_reader.js';
 import { NodeStreamSink, SnapshotRecords } from './arena_snapshot_records.js';
+
+export interface ArenaSnapshotLoadOptions {
+  /**
+   * Load into the batch the caller opened with TreeWriter.beginReplace (its tree empty) and
+   * leave it open, uncommitted (the caller applies the log into it and commits once; the
+   * snapshot may be older than the arena's published state). Default: the writer is fresh and
+   * the load is one batch of its own, committed with the snapshot's zxid.
+   */
+  into_open_batch?: boolean;
+}
+
+/**
+ * The load failed after it began writing into the arena: the open batch holds part of the
+ * snapshot. No other snapshot can be tried in that batch (recovery must stop).
+ */
+export class SnapshotLoadHalfWayError extends Error {
+  override readonly name = 'SnapshotLoadHalfWayError';
+
+  constructor(cause: unknown) {
+    super(`loading into the shared tree failed half way: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
 
 /** What loadSnapshotIntoArena did. */
 export interface ArenaSnapshotLoad extends SnapshotInfo {
@@ -249,32 +274,46 @@ function planSorted(records: SnapshotRecords, nodes: number, path_bytes_max: num
 
 /**
  * Loads the snapshot in `bytes` into `writer`'s arena, which must hold an empty tree (a fresh
- * TreeWriter: not even "/"), as one batch committed with the snapshot's zxid, and adds its
- * sessions to `sessions`. Throws SnapshotFormatError for a damaged or inconsistent file,
- * before anything changes (the writer stays empty and usable).
+ * TreeWriter: not even "/"), as one batch committed with the snapshot's zxid (or into the open
+ * batch of TreeWriter.beginReplace, left open: opts.into_open_batch), and adds its sessions to
+ * `sessions`. Throws SnapshotFormatError for a damaged or inconsistent file, before anything
+ * changes (the writer stays empty and usable); SnapshotLoadHalfWayError for a failure after.
  */
-export function loadSnapshotIntoArena(bytes: Uint8Array, writer: TreeWriter, sessions: SessionTable | null): ArenaSnapshotLoad {
-  if (writer.in_batch) throw new ArenaInvariantError('loadSnapshotIntoArena: the writer has a batch open');
-  const held = writer.last_root.node_count;
-  if (held !== 0) throw new ArenaInvariantError(`loadSnapshotIntoArena: the arena already holds ${held} nodes (load into a fresh arena)`);
+export function loadSnapshotIntoArena(bytes: Uint8Array, writer: TreeWriter, sessions: SessionTable | null, opts: ArenaSnapshotLoadOptions = {}): ArenaSnapshotLoad {
+  const open = opts.into_open_batch === true;
+  if (open) {
+    if (!writer.in_batch) throw new ArenaInvariantError('loadSnapshotIntoArena: into_open_batch without an open batch (TreeWriter.beginReplace)');
+    const held = writer.view.nodeCount();
+    if (held !== 0) throw new ArenaInvariantError(`loadSnapshotIntoArena: the open batch already holds ${held} nodes`);
+  } else {
+    if (writer.in_batch) throw new ArenaInvariantError('loadSnapshotIntoArena: the writer has a batch open');
+    const held = writer.last_root.node_count;
+    if (held !== 0) throw new ArenaInvariantError(`loadSnapshotIntoArena: the arena already holds ${held} nodes (load into a fresh arena)`);
+  }
   const scan = new KeyOrderScan(writer.mem.config.segment_bytes);
   const found: SessionState[] = [];
   const info = decodeSnapshot(bytes, { node: scan.node, session: (s) => void found.push(s) });
   scan.finish();
-  if (info.zxid < writer.last_root.last_zxid) {
+  // A reload replaces the published state, which may be newer (a TRUNC rewinds it).
+  if (!open && info.zxid < writer.last_root.last_zxid) {
     throw new ArenaInvariantError(`loadSnapshotIntoArena: snapshot zxid ${info.zxid} is before the arena's ${writer.last_root.last_zxid}`);
   }
   const records = new SnapshotRecords(bytes);
   const path_max = pathBytesMax(writer);
   const plan = scan.in_key_order ? planStreamed(records, scan, path_max) : planSorted(records, info.nodes, path_max);
+  let writing = false;
   try {
-    writer.begin();
+    if (!open) writer.begin();
+    writing = true;
     // Leaves packed full (not bulkLoad's default 0.95): a recovered tree is mostly read, and
     // under copy-on-write a leaf is copied at its first change anyway; the room left would only
     // delay a split by an insert or two. Saves ~5 % of the leaves (~5 MiB at 1M znodes).
     const loaded = bulkLoad(writer, plan.chunks(info.zxid), { fill: 1 });
     if (loaded.nodes !== info.nodes) throw new ArenaInvariantError(`loadSnapshotIntoArena: loaded ${loaded.nodes} nodes of ${info.nodes}`);
-    writer.commit(info.zxid);
+    if (!open) writer.commit(info.zxid);
+  } catch (e) {
+    if (writing) throw new SnapshotLoadHalfWayError(e);
+    throw e;
   } finally {
     plan.release();
   }
@@ -288,10 +327,10 @@ export function loadSnapshotIntoArena(bytes: Uint8Array, writer: TreeWriter, ses
  * arena holds copies of everything, and a restarted server would otherwise carry the file in
  * its RSS until a GC that an idle commit worker may never run.
  */
-export function loadSnapshotFileIntoArena(path: string, writer: TreeWriter, sessions: SessionTable | null): ArenaSnapshotLoad {
+export function loadSnapshotFileIntoArena(path: string, writer: TreeWriter, sessions: SessionTable | null, opts: ArenaSnapshotLoadOptions = {}): ArenaSnapshotLoad {
   const file = readSnapshotBytes(path);
   try {
-    return loadSnapshotIntoArena(file.bytes, writer, sessions);
+    return loadSnapshotIntoArena(file.bytes, writer, sessions, opts);
   } catch (e) {
     if (e instanceof SnapshotFormatError) e.message = `${path}: ${e.message}`;
     throw e;

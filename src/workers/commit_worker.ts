@@ -24,8 +24,8 @@ import type { ServerConfig } from '../config/server_config.js';
 import { ensureDataDir, listDataDir, loadOrCreateSecret } from '../log/data_dir.js';
 import { describeFsError, FsyncDelay, NODE_LOG_FS } from '../log/log_fs.js';
 import { LogWriter } from '../log/log_writer.js';
-import { recover, zeroRunBytesFor, type RecoveredLog, type RecoveryOptions } from '../recovery/recovery.js';
-import { recoverIntoArena } from '../recovery/recovery_arena.js';
+import { zeroRunBytesFor, type RecoveredLog, type RecoveryOptions } from '../recovery/recovery.js';
+import { recoverIntoArena, reloadIntoArena } from '../recovery/recovery_arena.js';
 import { PendingView } from '../commit/pending_view.js';
 import { ArenaSnapshotSource } from '../snapshot/arena_snapshot_source.js';
 import { JuteReader } from '../protocol/jute.js';
@@ -43,7 +43,6 @@ import { LinkReader, LinkWriter } from './link.js';
 import type { FrameHandler } from '../ring/ring.js';
 import { CommitStage, type CommitRouting, type CommitState } from './commit_stage.js';
 import { TreeWriter } from '../store/arena/index.js';
-import { syncArenaToTree } from '../store/tree_mirror.js';
 import type { WorkerInit } from './topology.js';
 import { postEvent, serveControl, type StatsDetail } from './control.js';
 import { QuorumDriver, type QuorumHost, type QuorumRole } from '../quorum/quorum_driver.js';
@@ -542,13 +541,13 @@ class CommitWorker implements QuorumHost {
    *  reload the same state (CommitStream.RELOAD, in stream order). */
   private async reloadFromDisk(why: string): Promise<void> {
     const config = this.init.config;
-    const state = recoverHeap(config);
+    // First: the new state (the shared tree's newest root) is what the new core preps against.
+    const state = reloadArena(this.applier.writer, config);
+    this.applier.resetTo(state.last_zxid);
     this.stage.reset(this.newState(state));
     this.writer = await openLog(config, state);
     if (this.writer === null) this.core.setReadOnly('the txn log could not be opened');
     this.quorum?.reloaded(state.last_zxid);
-    syncArenaToTree(this.applier.writer, state.tree);
-    this.applier.resetTo(state.last_zxid);
     this.stage.announceReload(state.last_zxid);
     this.stream.flush();
     console.log(`waitfree: quorum: ${why}; state reloaded at zxid 0x${state.last_zxid.toString(16)}`);
@@ -731,11 +730,16 @@ function recoverAtStart(init: WorkerInit): { state: RecoveredLog; tree_writer: T
   return { state, tree_writer };
 }
 
-/** After a Zab TRUNC or SNAP: the state on disk, as a heap tree the shared tree is synced to. */
-function recoverHeap(config: ServerConfig): ReturnType<typeof recover> {
+/**
+ * After a Zab TRUNC or SNAP: the state on disk, recovered straight into the shared tree as one
+ * new root (reloadIntoArena; shards pinning older roots keep reading them). Throws when that
+ * fails half way: the replica cannot go on.
+ */
+function reloadArena(tree_writer: TreeWriter, config: ServerConfig): RecoveredLog {
   const started = performance.now();
-  const state = recover(recoveryOptions(config));
-  console.log(`waitfree: reloaded zxid 0x${state.last_zxid.toString(16)} (${state.tree.node_count} znodes) in ${Math.round(performance.now() - started)} ms`);
+  const state = reloadIntoArena(tree_writer, recoveryOptions(config));
+  const root = tree_writer.last_root;
+  console.log(`waitfree: reloaded zxid 0x${state.last_zxid.toString(16)} (${root.node_count} znodes) in ${Math.round(performance.now() - started)} ms`);
   return state;
 }
 

@@ -8,7 +8,7 @@ import { writeNodeStream } from '../../src/store/arena/node_stream.js';
 import { TreeReader } from '../../src/store/arena/tree_reader.js';
 import { createSystemNodes, TreeWriter } from '../../src/store/arena/tree_writer.js';
 import { Applier } from '../../src/commit/applier.js';
-import { loadArenaFromTree, syncArenaToTree } from '../../src/store/tree_mirror.js';
+import { loadArenaFromTree } from '../../src/store/tree_mirror.js';
 import { compareUtf8 } from '../../src/store/tree_node_stream.js';
 import { DataTree } from '../../src/tree/data_tree.js';
 import type { Txn } from '../../src/tree/txn.js';
@@ -23,7 +23,8 @@ import { cmd, type Cmd, TxnSource } from './txn_gen.js';
 // random batches. After every batch the newest root equals the heap tree in everything arenaDiff
 // compares; roots pinned before later batches read as they did. Small pages (1 KiB) make the
 // B+trees several levels deep with a few hundred nodes; names up to 300 bytes overflow keys;
-// data up to 9 KB takes page runs. loadArenaFromTree and syncArenaToTree are held to the same.
+// data up to 9 KB takes page runs. loadArenaFromTree is held to the same (a Zab reload's
+// replacing batch: replace_batch.property.test.ts).
 
 const SMALL = { page_bytes: 1024, segment_bytes: 256 * 1024, segments_max: 64, reader_slots: 8, root_ring: 8 };
 
@@ -309,113 +310,6 @@ describe('loadArenaFromTree', () => {
     createSystemNodes(writer);
     writer.commit(0);
     expect(() => loadArenaFromTree(writer, new DataTree())).toThrow(/already holds 4 nodes/);
-  });
-});
-
-describe('syncArenaToTree', () => {
-  it('rewinds to an older tree (a Zab TRUNC of txns recovery replayed but no quorum committed)', () => {
-    fc.assert(
-      fc.property(fc.array(cmd, { minLength: 1, maxLength: 120 }), fc.nat(), (cmds, cut) => {
-        const handle = createArenaHandle(SMALL);
-        const writer = new TreeWriter(handle);
-        const m = new Mirror(writer);
-        writer.begin();
-        createSystemNodes(writer);
-        for (const c of cmds) m.apply(c);
-        m.commit();
-        const kept = cut % (m.log.length + 1);
-        const older = replay(m.log, kept);
-        syncArenaToTree(writer, older);
-        expect(newestDiff(handle, older)).toEqual([]);
-        expect(writer.last_root.last_zxid).toBe(older.last_zxid);
-        // The txns after the cut may come again (the new leader's): the zxid goes on from there.
-        writer.begin();
-        writer.commit(older.last_zxid + 1);
-      }),
-      bounded({ numRuns: 40 }),
-    );
-  });
-
-  // `shared` txns, then each side its own: a follower that must TRUNC back or take a SNAP.
-  const sync_case = fc.record({
-    shared: fc.array(cmd, { maxLength: 150 }),
-    arena_only: fc.array(cmd, { maxLength: 150 }),
-    heap_only: fc.array(cmd, { maxLength: 150 }),
-    after: fc.array(cmd, { maxLength: 40 }),
-    fresh: fc.boolean(),
-  });
-
-  it('makes the newest root equal to any heap tree; a root pinned before the sync still reads the old tree', () => {
-    fc.assert(
-      fc.property(sync_case, ({ shared, arena_only, heap_only, after, fresh }) => {
-        const handle = createArenaHandle(SMALL);
-        const writer = new TreeWriter(handle);
-        // The arena's tree: shared + arena_only, applied txn by txn (or nothing: a fresh arena).
-        const old = new Mirror(writer);
-        writer.begin();
-        if (!fresh) {
-          createSystemNodes(writer);
-          for (const c of [...shared, ...arena_only]) old.apply(c);
-        }
-        old.commit();
-        const pinned = new TreeReader(handle);
-        pinned.pin();
-        const dump = viewDump(pinned);
-        // The heap tree: shared + heap_only; then the sync, then more txns on both.
-        const target = new Mirror(writer);
-        // Its zxids follow the arena's (the writer publishes no older zxid: see syncArenaToTree).
-        target.source.zxid = old.source.zxid;
-        // (a last error txn: the heap tree's last zxid is past the arena's even with no changes).
-        for (const c of [...shared, ...heap_only, { kind: 'error' as const }]) {
-          const txn = target.source.next(c);
-          if (txn !== null) target.tree.apply(txn);
-        }
-        syncArenaToTree(writer, target.tree);
-        expect(newestDiff(handle, target.tree)).toEqual([]);
-        expect(writer.approximate_data_bytes).toBe(target.tree.approximate_data_size);
-        expect(viewDump(pinned)).toBe(dump);
-        if (!fresh) expect(arenaDiff(pinned, old.tree)).toEqual([]);
-        writer.begin();
-        for (const c of after) target.apply(c);
-        target.commit();
-        expect(newestDiff(handle, target.tree)).toEqual([]);
-        expect(viewDump(pinned)).toBe(dump);
-        pinned.close();
-        writer.begin();
-        writer.commit(target.tree.last_zxid);
-        expect(auditArena(writer).nodes).toBe(target.tree.node_count);
-      }),
-      bounded({ numRuns: 25 }),
-    );
-  }, 120_000);
-
-  it('replaces a subtree whose root changed kind (persistent -> container) and leaves an equal tree untouched', () => {
-    const acl = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
-    const build = (owner: bigint): DataTree => {
-      const tree = new DataTree();
-      let zxid = 0;
-      const create = (path: string, own: bigint, parent_cversion: number): void => {
-        zxid++;
-        tree.apply({ header: { session_id: 0n, cxid: zxid, zxid, time_ms: 100 + zxid }, op: { kind: 'create', path, data: null, acl, ephemeral_owner: own, parent_cversion, opcode: 1 } });
-      };
-      create('/x', owner, 1);
-      create('/x/y', 0n, 1);
-      create('/x/y/z', 0n, 1);
-      create('/x/y/z/é', 0n, 1);
-      return tree;
-    };
-    const handle = createArenaHandle(SMALL);
-    const writer = new TreeWriter(handle);
-    loadArenaFromTree(writer, build(0n));
-    const container = build(-0x8000_0000_0000_0000n);
-    syncArenaToTree(writer, container);
-    expect(newestDiff(handle, container)).toEqual([]);
-    const gen = writer.generation;
-    const bytes_in_use = writer.stats().bytes_in_use;
-    syncArenaToTree(writer, container);
-    expect(writer.generation).not.toBe(gen); // a new (empty) batch: readers see the same tree
-    expect(newestDiff(handle, container)).toEqual([]);
-    expect(writer.stats().bytes_in_use).toBeLessThanOrEqual(bytes_in_use);
   });
 });
 

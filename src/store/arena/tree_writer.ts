@@ -49,6 +49,7 @@ import { NodeView } from './node_view.js';
 import { writeRecord, type StoredStat } from './record.js';
 import { RetireQueue } from './retire.js';
 import { TreeAccess } from './tree_access.js';
+import { walkTree } from './tree_walk.js';
 
 const encoder = new TextEncoder();
 
@@ -135,6 +136,64 @@ export class TreeWriter {
     return this.bt.gen;
   }
 
+  /**
+   * Opens a batch whose tree starts EMPTY, to be filled with a whole new state (a Zab TRUNC or
+   * SNAP reload: bulkLoad, then an Applier, all in this one batch). Everything the newest root
+   * reaches (pages of both trees, key, data and ACL blobs) is retired into this batch, so readers
+   * pinning older roots keep reading them and it is freed once every pin is at least this batch.
+   * Invariant: nothing between here and commit() publishes, so a reader sees the old tree or the
+   * new one, never a mix. The arena holds both trees until then (and while readers pin the old
+   * one): its bound is ARENA_CONFIG_KEYS.segments_max. Commit with { rewind: true } when the new
+   * state's zxid may be before the old one's. Returns the batch's generation.
+   */
+  beginReplace(): number {
+    const gen = this.begin();
+    try {
+      this.retireNewestTree();
+      this.bt.roots[TREE_ZNODES] = this.bt.newPage(PAGE_LEAF, TREE_ZNODES);
+      this.bt.roots[TREE_OWNERS] = this.bt.newPage(PAGE_LEAF, TREE_OWNERS);
+      this.data_bytes = 0;
+      this.syncView();
+    } catch (e) {
+      throw this.fail(e);
+    }
+    return gen;
+  }
+
+  /** Releases (retires: nothing is dirty yet in a fresh batch) all the newest tree reaches. */
+  private retireNewestTree(): void {
+    const release = (addr: number): void => this.release(addr);
+    const acl_refs = new Map<number, number>();
+    let last_acl = 0;
+    let last_refs = 0;
+    const nodes = walkTree(this.view.acc, this.bt.roots[TREE_ZNODES], {
+      page: release,
+      keyBlob: release,
+      leafEntry: (seg, r) => {
+        const dv = this.mem.dv[seg];
+        const data_addr = dv.getUint32(r + REC_DATA_ADDR);
+        if (data_addr !== 0) release(data_addr);
+        // Runs of nodes share a list: count them without a Map update per node.
+        const acl = dv.getUint32(r + REC_ACL_ADDR);
+        if (acl !== last_acl) {
+          if (last_refs > 0) acl_refs.set(last_acl, (acl_refs.get(last_acl) ?? 0) + last_refs);
+          last_acl = acl;
+          last_refs = 0;
+        }
+        last_refs++;
+      },
+    });
+    if (last_refs > 0) acl_refs.set(last_acl, (acl_refs.get(last_acl) ?? 0) + last_refs);
+    if (nodes !== this.root_info.node_count) fail(`beginReplace: walked ${nodes} znodes, the newest root holds ${this.root_info.node_count}`);
+    walkTree(this.view.acc, this.bt.roots[TREE_OWNERS], { page: release, keyBlob: release, leafEntry: () => {} });
+    // Each node holds one reference to its list: dropping them all releases every list.
+    for (const [addr, refs] of acl_refs) {
+      if (this.acls.refsOf(addr) !== refs) fail(`beginReplace: ACL ${addr} has ${this.acls.refsOf(addr)} references, ${refs} nodes use it`);
+      for (let i = 0; i < refs; i++) this.acls.unref(addr);
+    }
+    check(this.acls.size === 0, 'beginReplace: ACL lists no node uses');
+  }
+
   /** Publishes the batch as the newest root; returns its generation. */
   commit(last_zxid: number, opts: { rewind?: boolean } = {}): number {
     this.assertUsable();
@@ -216,6 +275,14 @@ export class TreeWriter {
     this.failure = error;
     this.control.stats[STAT_FAILED] = 1;
     return error;
+  }
+
+  /**
+   * The open batch cannot be completed (a reload failed half way): every later call throws, so
+   * it is never published; readers keep the last published root.
+   */
+  abandon(reason: string): void {
+    if (this.failure === null) this.fail(new ArenaInvariantError(reason));
   }
 
   /** Releases the writer role (the arena stays readable). */
