@@ -49,6 +49,8 @@ export interface ServerConfig {
   readonly global_outstanding_limit: number;
   /** Needed for TTL nodes (createTTL, CreateMode.*_WITH_TTL). */
   readonly extended_types_enabled: boolean;
+  /** The net worker answers reads of idle sessions itself (net/fast_read.ts). */
+  readonly net_fast_reads: boolean;
   /** How often empty containers and expired TTL nodes are looked for. */
   readonly container_check_interval_ms: number;
   /** At most this many container/TTL deletions per minute. */
@@ -281,6 +283,11 @@ const KEYS: KeyTable = {
     name: 'znode.container.maxPerMinute', aliases: [], field: 'container_max_per_minute', default: 10_000,
     type: { kind: 'int', min: 1, max: INT32_MAX },
     help: 'At most this many container/TTL node deletions per minute.',
+  },
+  net_fast_reads: {
+    name: 'waitfree.net.fastReads', aliases: [], field: 'net_fast_reads', default: true,
+    type: { kind: 'bool' },
+    help: 'The net worker answers a getData/exists without a watch itself when the session has nothing in flight and the net worker is not busy (one thread hop less; takes one more tree reader slot per read worker).',
   },
   read_workers: {
     name: 'waitfree.readWorkers', aliases: [], field: 'read_workers', default: defaultReadWorkers(), flag: '--read-workers',
@@ -582,10 +589,13 @@ export function checkCrossField(c: ServerConfig): void {
       ARENA_CONFIG_KEYS.segment_bytes,
     );
   }
-  // Every read worker holds one reader slot for as long as it runs; snapshots take one more.
-  if (c.tree_reader_slots < c.read_workers + 1) {
+  // Every read worker holds one reader slot for as long as it runs, and the net worker one per
+  // read worker for its fast reads; snapshots take one more.
+  const slots_needed = c.read_workers * (c.net_fast_reads ? 2 : 1) + 1;
+  if (c.tree_reader_slots < slots_needed) {
+    const fast = c.net_fast_reads ? ', the net worker\'s fast reads (waitfree.net.fastReads: one per read worker)' : '';
     throw new ConfigError(
-      `${ARENA_CONFIG_KEYS.reader_slots}: ${c.tree_reader_slots} slots for ${c.read_workers} read workers (waitfree.readWorkers) and the snapshot writer; each needs one`,
+      `${ARENA_CONFIG_KEYS.reader_slots}: ${c.tree_reader_slots} slots for ${c.read_workers} read workers (waitfree.readWorkers)${fast} and the snapshot writer; ${slots_needed} needed`,
       ARENA_CONFIG_KEYS.reader_slots,
     );
   }

@@ -13,6 +13,7 @@ export const NET_COUNTERS = [
   ['packets_received', 'Client frames received (requests, including pings and the handshake).'],
   ['bytes_received', 'Bytes read from client sockets.'],
   ['bytes_sent', 'Bytes written to client sockets.'],
+  ['fast_reads', 'Reads the net worker answered itself (waitfree.net.fastReads: a session with nothing in flight).'],
   ['four_letter_words', 'Four-letter words received on the client port.'],
   ['admin_requests', 'HTTP requests to the admin server (/commands, /metrics).'],
 ] as const;

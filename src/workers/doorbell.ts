@@ -52,6 +52,12 @@ export class Doorbell {
     }
   }
 
+  /** Producer side: whether the consumer is (about to be) asleep, so that new input would cost
+   *  it a wake-up. A hint: it may change right after. */
+  asleep(): boolean {
+    return Atomics.load(this.words, SLEEPING) !== 0;
+  }
+
   wakeups(): number {
     return Atomics.load(this.words, WAKEUPS);
   }

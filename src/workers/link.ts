@@ -247,6 +247,14 @@ export class LinkWriter {
     for (const d of this.doorbells) d.ring();
   }
 
+  /** Publishes like flush() but rings no doorbell: frames the consumer may take on its next
+   *  turn, not worth waking it for. A later flush() still rings for everything unread. */
+  flushQuiet(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.ring.flush();
+  }
+
   /** Moves overflowed frames into the ring; returns true when the overflow is empty. */
   drain(): boolean {
     while (this.overflow.length > 0) {

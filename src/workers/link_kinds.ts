@@ -24,6 +24,10 @@ export const NetToShard = {
   DATA: 2,
   /** u32 conn_id: the socket closed (peer, error, or malformed input) */
   CLOSED: 3,
+  /** u32 conn_id, i32 xid, i32 opcode, i32 err, i64 zxid, f64 latency_ms: a read the net worker
+   *  answered itself (net/fast_read.ts), for the session's touch and the shard's counters only.
+   *  Sent without a doorbell: the shard takes it on its next turn. */
+  SERVED: 4,
 } as const;
 
 /** session shard → net worker. */

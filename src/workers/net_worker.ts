@@ -1,6 +1,8 @@
 // The networking worker: owns every client socket. It cuts the byte stream into frames (length
 // prefix, bounded by jute.maxbuffer), routes each connection's frames to its session shard, and
-// writes the shards' replies back, coalesced per connection per batch. It never decodes bodies.
+// writes the shards' replies back, coalesced per connection per batch. It decodes no body but
+// that of a getData / exists it answers itself for a session with nothing in flight
+// (net/fast_read.ts: one thread hop less when that saves a wake-up).
 // Four-letter words are recognised in the first 4 bytes of a connection and answered with text
 // the supervisor composes. The admin HTTP server (/commands, /metrics) also lives here, on
 // uWebSockets.js or its native-free twin; the supervisor composes its answers too.
@@ -21,6 +23,9 @@ import type { WorkerInit } from './topology.js';
 import { ConnAdmission, RateLimitedWarning, type Refusal } from './net/conn_admission.js';
 import { FrameCutter } from './net/frame_cutter.js';
 import { RingBackpressure } from './net/ring_backpressure.js';
+import { NetFastRead } from './net/fast_read.js';
+import { Xid } from '../protocol/constants.js';
+import { performance } from 'node:perf_hooks';
 
 const POLL_FRAMES_MAX = 1024;
 const IDLE_WAIT_MS_MAX = 100;
@@ -49,6 +54,13 @@ interface NetConn {
   /** In `sessionless` (no byte from its shard yet): one boolean test per reply instead of a
    *  Set lookup on the reply path. */
   awaiting_session: boolean;
+  /** The ConnectRequest (the first frame) went to the shard. */
+  handshake_forwarded: boolean;
+  /** Requests forwarded to the shard after the ConnectRequest, and replies (frames with an xid
+   *  other than a notification's) seen from it after the ConnectResponse: equal when the
+   *  session has nothing in flight (every request gets exactly one reply, in order). */
+  forwarded: number;
+  answered: number;
 }
 
 class NetWorker {
@@ -74,6 +86,8 @@ class NetWorker {
   private sessionless_timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private readonly metrics: NetMetrics;
+  /** Reads of idle sessions answered here (waitfree.net.fastReads), or null when off. */
+  private readonly fast_read: NetFastRead | null;
   private admin: HttpBackend | null = null;
   /** Admin HTTP requests forwarded to the supervisor, by request id. */
   private readonly admin_waiting = new Map<number, (a: HttpAnswer) => void>();
@@ -108,6 +122,7 @@ class NetWorker {
     );
     this.doorbell = new Doorbell(topology.net_doorbell);
     this.metrics = new NetMetrics(topology.metrics.net);
+    this.fast_read = init.config.net_fast_reads ? new NetFastRead(topology, init.config) : null;
     this.admission = new ConnAdmission(init.config.max_cnxns, init.config.max_client_cnxns);
     const warn = (line: string): void => console.warn(line);
     this.reject_warnings = {
@@ -137,6 +152,7 @@ class NetWorker {
       let frames = 0;
       for (let i = 0; i < this.from_shard.length; i++) frames += this.from_shard[i].poll(this.onShardFrame, POLL_FRAMES_MAX);
       this.writeOutbound();
+      this.fast_read?.advancePins();
       if (frames === 0) {
         await this.doorbell.sleep(seen, IDLE_WAIT_MS_MAX, () => this.from_shard.some((r) => r.hasData()));
       }
@@ -155,6 +171,7 @@ class NetWorker {
     this.admin_waiting.clear();
     for (const c of this.conns.values()) c.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.fast_read?.close();
   }
 
   // ---- sockets ----
@@ -183,6 +200,9 @@ class NetWorker {
       closing: false,
       accepted_ms: Date.now(),
       awaiting_session: true,
+      handshake_forwarded: false,
+      forwarded: 0,
+      answered: 0,
     };
     this.conns.set(id, conn);
     this.sessionless.add(conn);
@@ -208,11 +228,24 @@ class NetWorker {
     // (ZooKeeper stops reading too); the bytes are dropped.
     if (conn.closing) return;
     const link = this.to_shard[conn.shard];
+    let forwarded = false;
+    let answered_here = false;
     const outcome = conn.cutter.push(chunk, (payload) => {
       this.metrics.add('packets_received');
+      if (this.answerHere(conn, payload)) {
+        answered_here = true;
+        return;
+      }
+      if (conn.handshake_forwarded) conn.forwarded++;
+      else conn.handshake_forwarded = true;
+      forwarded = true;
       link.send(this.head.begin(NetToShard.DATA).u32(conn.id), payload);
     });
-    link.flush();
+    // Only client requests wake the shard; the SERVED notes of fast reads wait for its next turn
+    // (published before their replies go out: a stats request sees them, shard_worker.ts).
+    if (forwarded) link.flush();
+    else link.flushQuiet();
+    if (answered_here) this.writeOutbound();
     if (outcome !== null) {
       console.warn(`waitfree: closing connection ${conn.ip}: ${outcome}`);
       this.metrics.add('malformed_closes');
@@ -226,6 +259,28 @@ class NetWorker {
       return;
     }
     this.pauseForRing(conn);
+  }
+
+  /**
+   * A fast read (net/fast_read.ts): answered here when the session has nothing in flight. The
+   * reply joins the connection's output behind everything its shard sent before it; the shard
+   * hears of it afterwards (SERVED) for the session's touch and counters.
+   */
+  private answerHere(conn: NetConn, payload: Uint8Array): boolean {
+    const fast = this.fast_read;
+    if (fast === null || conn.awaiting_session || conn.forwarded !== conn.answered || conn.closing) return false;
+    const started_ms = performance.now();
+    const shard = conn.shard;
+    const a = fast.tryAnswer(shard, payload, () => {
+      this.from_shard[shard].poll(this.onShardFrame, Number.MAX_SAFE_INTEGER);
+      return conn.forwarded === conn.answered && !conn.closing;
+    });
+    if (a === null) return false;
+    this.queueOut(conn, a.frame, 0, a.frame.length);
+    this.metrics.add('fast_reads');
+    const note = this.head.begin(NetToShard.SERVED).u32(conn.id).i32(a.xid).i32(a.opcode).i32(a.err).i64(BigInt(a.zxid));
+    this.to_shard[shard].send(note.f64(performance.now() - started_ms));
+    return true;
   }
 
   /** If the shard's ring is full: stop reading this socket until the overflow drains. */
@@ -309,11 +364,8 @@ class NetWorker {
           // The handshake's answer: the connection has a session (or is told it has none).
           conn.awaiting_session = false;
           this.sessionless.delete(conn);
-        }
-        const chunks = this.outbound.get(conn);
-        const copy = Buffer.copyBytesFrom(bytes, r.offset, end - r.offset);
-        if (chunks === undefined) this.outbound.set(conn, [copy]);
-        else chunks.push(copy);
+        } else if (frameXid(bytes, r.offset) !== Xid.NOTIFICATION) conn.answered++;
+        this.queueOut(conn, bytes, r.offset, end);
         break;
       }
       case ShardToNet.CLOSE:
@@ -333,6 +385,14 @@ class NetWorker {
         throw new Error(`net worker: unknown shard frame kind ${kind}`);
     }
   };
+
+  /** Queues a copy of bytes[start, end) behind the connection's output of this batch. */
+  private queueOut(conn: NetConn, bytes: Uint8Array, start: number, end: number): void {
+    const chunks = this.outbound.get(conn);
+    const copy = Buffer.copyBytesFrom(bytes, start, end - start);
+    if (chunks === undefined) this.outbound.set(conn, [copy]);
+    else chunks.push(copy);
+  }
 
   private writeOutbound(): void {
     for (const conn of this.outbound.keys()) this.flushConn(conn);
@@ -421,6 +481,11 @@ class NetWorker {
 
 function adminUnavailable(why: string): HttpAnswer {
   return { status: 503, content_type: 'text/plain; charset=utf-8', body: `admin server unavailable: ${why}\n` };
+}
+
+/** The xid of the one reply frame (length prefix, then the ReplyHeader) at bytes[at]. */
+function frameXid(bytes: Uint8Array, at: number): number {
+  return (bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7];
 }
 
 /** IPv4-mapped IPv6 addresses as plain IPv4, like Java's InetAddress.getHostAddress. */

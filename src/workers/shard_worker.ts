@@ -18,6 +18,7 @@ import { Ring } from '../ring/ring.js';
 import { postEvent, serveControl, type ShardStats, type StatsDetail, type Transfer } from './control.js';
 import { Doorbell } from './doorbell.js';
 import { LinkReader, LinkWriter } from './link.js';
+import { ServedRootPublisher } from './served_root.js';
 import { ShardStage } from './shard/shard_stage.js';
 import { ShardTree } from './shard/shard_tree.js';
 import type { WorkerInit } from './topology.js';
@@ -31,8 +32,11 @@ class ShardWorker {
   private readonly to_net: LinkWriter;
   private readonly to_commit: LinkWriter;
   private readonly doorbell: Doorbell;
+  private readonly served: ServedRootPublisher;
   readonly stage: ShardStage;
   private stopping = false;
+  /** Stats requests waiting for the loop's next turn (see stats). */
+  private turn_waiters: (() => void)[] = [];
 
   constructor(
     init: WorkerInit,
@@ -47,6 +51,7 @@ class ShardWorker {
       new Doorbell(topology.commit_doorbell),
     ]);
     this.doorbell = new Doorbell(topology.shard_doorbells[index]);
+    this.served = new ServedRootPublisher(topology.shard_served_root, index);
     // topology.shard_input_stalled[index]: written by this shard only, read by the commit worker.
     const input_stalled = new Int32Array(topology.shard_input_stalled, 4 * index, 1);
     this.stage = new ShardStage({
@@ -77,8 +82,12 @@ class ShardWorker {
       // One bounded slice of watch work per turn, so requests are served in between.
       const working = stage.workPending();
       if (working) stage.stepWork();
+      // Around the flush to the net worker: the root its fast reads may use (served_root.ts).
+      this.served.beforeFlush(stage.tree.gen, stage.batch_open);
       this.to_net.flush();
+      this.served.afterFlush(stage.tree.descriptor, stage.batch_open, this.to_net.blocked);
       this.to_commit.flush();
+      this.endTurn();
       stage.noteInputStalled(this.from_net.hasData());
       if (this.to_net.blocked || this.to_commit.blocked) {
         await Promise.all([this.to_net.drainAsync(IDLE_WAIT_MS_MAX), this.to_commit.drainAsync(IDLE_WAIT_MS_MAX)]);
@@ -98,10 +107,28 @@ class ShardWorker {
   stop(): void {
     this.stopping = true;
     this.doorbell.ring();
+    this.endTurn();
   }
 
-  /** Counters at once; a watch listing later (built in slices by the loop: wake it). */
-  stats(detail: StatsDetail): ShardStats | Promise<Transfer> {
+  private endTurn(): void {
+    if (this.turn_waiters.length === 0) return;
+    const waiting = this.turn_waiters;
+    this.turn_waiters = [];
+    for (const resume of waiting) resume();
+  }
+
+  /**
+   * Counters after one more turn of the loop; a watch listing later (built in slices by the
+   * loop). The turn takes what the net worker queued without waking us (the SERVED notes of the
+   * reads it answered itself), so the counters include every read a client has had a reply to.
+   */
+  async stats(detail: StatsDetail): Promise<ShardStats | Transfer> {
+    if (!this.stopping) {
+      await new Promise<void>((resume) => {
+        this.turn_waiters.push(resume);
+        this.doorbell.ring();
+      });
+    }
     const answer = this.stage.stats(detail);
     if (detail.watches !== null) this.doorbell.ring(); // the loop may be asleep: it has work now
     return answer;

@@ -14,6 +14,7 @@ import { createMetricsBlocks, type MetricsBlocks } from '../metrics/blocks.js';
 import { Ring } from '../ring/ring.js';
 import { arenaConfigOf, type ServerConfig } from '../config/server_config.js';
 import { createArenaHandle, type ArenaHandle } from '../store/arena/index.js';
+import { createServedRoots } from './served_root.js';
 
 export interface Topology {
   shards: number;
@@ -37,6 +38,11 @@ export interface Topology {
    * may wait unread in its input ring. The commit worker does not expire sessions then.
    */
   shard_input_stalled: SharedArrayBuffer;
+  /**
+   * Per shard, written by that shard only (served_root.ts): the root it serves from, as a
+   * seqlock the net worker reads for the reads it answers itself (net/fast_read.ts).
+   */
+  shard_served_root: SharedArrayBuffer;
   /** One metric block per thread (src/metrics/): lock-free counters, summed when scraped. */
   metrics: MetricsBlocks;
   /** The shared data tree's memory (control block + segments, all allocated up front). */
@@ -59,6 +65,7 @@ export function createTopology(config: ServerConfig): Topology {
     shard_doorbells: each(bell),
     net_paused_for_ring: new SharedArrayBuffer(4 * shards),
     shard_input_stalled: new SharedArrayBuffer(4 * shards),
+    shard_served_root: createServedRoots(shards),
     metrics: createMetricsBlocks(shards),
     arena: createArenaHandle(arenaConfigOf(config)),
   };

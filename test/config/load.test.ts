@@ -312,6 +312,10 @@ describe('sources: defaults <- file <- flags', () => {
     expect(seg.message).toMatch(/cannot hold a znode value of jute.maxbuffer/);
     const slots = errorOf(() => fromText('waitfree.tree.readerSlots=2\nwaitfree.readWorkers=3\n'));
     expect(slots.key).toBe('waitfree.tree.readerSlots');
+    // The net worker's fast reads take one slot per read worker: 2 x 3 + 1 with them, 3 + 1 without.
+    const fast_slots = errorOf(() => fromText('waitfree.tree.readerSlots=6\nwaitfree.readWorkers=3\n'));
+    expect([fast_slots.key, fast_slots.message]).toEqual(['waitfree.tree.readerSlots', expect.stringMatching(/waitfree.net.fastReads.*7 needed/)]);
+    expect(fromText('waitfree.tree.readerSlots=4\nwaitfree.readWorkers=3\nwaitfree.net.fastReads=false\n').config.net_fast_reads).toBe(false);
     const { config } = fromText('waitfree.tree.segmentsMax=8\nwaitfree.tree.segmentBytes=16777216\n');
     expect([config.tree_segments_max, config.tree_segment_bytes]).toEqual([8, 16 * 1024 * 1024]);
   });

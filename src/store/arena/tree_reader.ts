@@ -72,6 +72,11 @@ export class TreeReader extends NodeView {
     return this.readable;
   }
 
+  /** The pinned root's descriptor (a live view: it changes when the pin moves). */
+  get descriptor(): RootDescriptor {
+    return this.root;
+  }
+
   /** Generation of the pinned root. */
   get gen(): number {
     return this.root.gen;

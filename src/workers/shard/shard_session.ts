@@ -289,6 +289,20 @@ export class ShardSession {
     this.drain(conn);
   }
 
+  /**
+   * A read of this session the net worker answered itself (net/fast_read.ts), after every
+   * request the session sent before it was answered: what reply() and admission would have
+   * recorded for it (the session's touch, counters, latency, `cons` fields).
+   */
+  servedByNet(conn: Conn, xid: number, opcode: number, err: number, zxid: number, latency_ms: number): void {
+    conn.packets_received++;
+    this.touched.add(conn.session_id);
+    conn.addAuthId({ scheme: 'ip', id: conn.remote_ip });
+    conn.packets_sent++;
+    this.packets_sent++;
+    this.recordAnswered(conn, opcode, xid, err, zxid, latency_ms, this.ctx.now_ms());
+  }
+
   private opcodeOfHead(conn: Conn, xid: number): number {
     const head = conn.queue[0];
     if (head === undefined || !head.forwarded || head.request.header.xid !== xid) {
@@ -379,17 +393,21 @@ export class ShardSession {
     if (answer.raw !== undefined) this.sendEncoded(conn, header, answer.raw);
     else this.send(conn, header, answer);
     const now_ms = this.ctx.now_ms();
-    const latency_hr_ms = now_ms - pending.received_ms;
-    this.ctx.metrics.request(pending.request.header.type, latency_hr_ms, answer.err);
+    this.recordAnswered(conn, pending.request.header.type, xid, answer.err, this.ctx.tree.last_zxid, now_ms - pending.received_ms, now_ms);
+  }
+
+  /** The counters, latency and `cons` fields of one answered request. */
+  private recordAnswered(conn: Conn, opcode: number, xid: number, err: number, zxid: number, latency_hr_ms: number, now_ms: number): void {
+    this.ctx.metrics.request(opcode, latency_hr_ms, err);
     // srvr/cons show whole milliseconds, as ZooKeeper does.
     const latency_ms = Math.max(0, Math.floor(latency_hr_ms));
     conn.recordLatency(latency_ms);
     if (latency_ms < this.latency_min_ms) this.latency_min_ms = latency_ms;
     if (latency_ms > this.latency_max_ms) this.latency_max_ms = latency_ms;
     this.latency_total_ms += latency_ms;
-    conn.last_op = lastOpName(pending.request.header.type);
+    conn.last_op = lastOpName(opcode);
     conn.last_cxid = xid;
-    conn.last_zxid = this.ctx.tree.last_zxid;
+    conn.last_zxid = zxid;
     // Whole milliseconds, as Date.now() gives them (cons / stat show this).
     conn.last_response_ms = Math.floor(now_ms);
     this.requests_served++;

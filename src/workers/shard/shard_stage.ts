@@ -172,6 +172,16 @@ export class ShardStage implements ShardContext {
         if (conn !== undefined) this.session.forget(conn);
         break;
       }
+      case NetToShard.SERVED: {
+        const conn = this.conns.get(conn_id);
+        if (conn === undefined || conn.state !== 'connected') return;
+        const xid = r.i32();
+        const opcode = r.i32();
+        const err = r.i32();
+        const zxid = Number(r.i64());
+        this.session.servedByNet(conn, xid, opcode, err, zxid, r.f64());
+        break;
+      }
       default:
         throw new Error(`shard ${this.init.index}: unknown net frame kind ${kind}`);
     }

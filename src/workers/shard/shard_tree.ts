@@ -53,6 +53,11 @@ export class ShardTree implements ReadTree, ReadNode {
     return this.reader.gen;
   }
 
+  /** The root this shard serves from (a live view; see served_root.ts). */
+  get descriptor(): RootDescriptor {
+    return this.reader.descriptor;
+  }
+
   get node_count(): number {
     return this.reader.nodeCount();
   }

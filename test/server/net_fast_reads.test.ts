@@ -1,0 +1,119 @@
+// Reads the net worker answers itself (waitfree.net.fastReads), over real TCP: they must be
+// invisible to the client except for their speed. The session they keep busy stays alive without
+// pings (the shard hears of them: NetToShard.SERVED), a read right after a write sees it, and a
+// read pipelined behind a write waits for it (it goes to the shard). The counter proves the path
+// was taken; with waitfree.net.fastReads=false it stays at zero.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JuteReader, JuteWriter } from '../../src/protocol/jute.js';
+import { Op } from '../../src/protocol/opcodes.js';
+import { connectRequestFrame, RawConn, sleep, startTestServer, type TestServer } from './harness.js';
+
+function frame(xid: number, opcode: number, body: (w: JuteWriter) => void): Buffer {
+  const w = new JuteWriter();
+  const at = w.beginFrame();
+  w.writeInt(xid).writeInt(opcode);
+  body(w);
+  w.finishFrame(at);
+  return Buffer.from(w.toBytes());
+}
+const getData = (xid: number, path: string): Buffer => frame(xid, Op.getData, (w) => w.writeUString(path).writeBool(false));
+const setData = (xid: number, path: string, value: string): Buffer =>
+  frame(xid, Op.setData, (w) => w.writeUString(path).writeBuffer(new TextEncoder().encode(value)).writeInt(-1));
+const create = (xid: number, path: string, value: string): Buffer =>
+  frame(xid, Op.create, (w) => {
+    w.writeUString(path).writeBuffer(new TextEncoder().encode(value));
+    w.writeVector([0], (v) => v.writeInt(31).writeUString('world').writeUString('anyone'));
+    w.writeInt(0);
+  });
+
+interface Answer {
+  xid: number;
+  err: number;
+  /** The first field of the body as a buffer: a getData's data (meaningless for other ops). */
+  data: string | null;
+}
+
+/** The replies (not the ConnectResponse, not notifications) received so far. */
+function answers(c: RawConn): Answer[] {
+  return c
+    .frames()
+    .slice(1)
+    .map((f) => {
+      const r = new JuteReader(f);
+      const xid = r.readInt();
+      r.readLong53();
+      const err = r.readInt();
+      const data = r.remaining() > 0 && err === 0 ? r.readBuffer() : null;
+      return { xid, err, data: data === null ? null : new TextDecoder().decode(data) };
+    })
+    .filter((a) => a.xid !== -1);
+}
+
+async function session(port: number, timeout_ms: number): Promise<RawConn> {
+  const c = await RawConn.open(port);
+  c.write(connectRequestFrame({ timeout_ms }));
+  expect(await c.until(() => c.frames().length >= 1, 10_000)).toBe(true);
+  return c;
+}
+
+async function fastReads(server: TestServer): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${server.admin!.port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('waitfree_net_fast_reads_total '));
+  return Number(line?.split(' ')[1]);
+}
+
+/** Sends one request and waits for its reply (by count: replies come in order). */
+async function call(c: RawConn, bytes: Buffer): Promise<Answer> {
+  const before = answers(c).length;
+  c.write(bytes);
+  expect(await c.until(() => answers(c).length > before, 10_000)).toBe(true);
+  return answers(c)[before];
+}
+
+describe.each([{ fast: true }, { fast: false }])('net worker fast reads (waitfree.net.fastReads=$fast)', ({ fast }) => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    // tickTime 100: sessions of 200..2000 ms, touches every 50 ms.
+    server = await startTestServer({ tick_time_ms: 100, read_workers: 2, net_fast_reads: fast });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a session that only reads, without pings, stays alive; silent, it expires', async () => {
+    // The longest session tickTime 100 allows: a loaded 2-core CI box can stall a thread for
+    // hundreds of milliseconds, which must not look like a silent client.
+    const c = await session(server.port, 2_000);
+    const before = await fastReads(server);
+    let xid = 1;
+    const until = Date.now() + 4_500; // more than two session timeouts
+    while (Date.now() < until) {
+      const a = await call(c, getData(xid++, '/'));
+      expect(a.err).toBe(0);
+      await sleep(50);
+    }
+    expect(c.isClosed()).toBe(false);
+    const served = (await fastReads(server)) - before;
+    if (fast) expect(served).toBeGreaterThan(xid / 2);
+    else expect(served).toBe(0);
+    // The same session, silent: its timeout runs out and the server closes the connection.
+    expect(await c.waitClosed(10_000)).toBe(true);
+  });
+
+  it('a read right after a write sees it; a read pipelined behind a write waits for it', async () => {
+    const c = await session(server.port, 2_000);
+    expect((await call(c, create(1, `/ryw-${fast}`, 'v0'))).err).toBe(0);
+    for (let i = 1; i <= 20; i++) {
+      expect((await call(c, setData(2 * i, `/ryw-${fast}`, `v${i}`))).err).toBe(0);
+      expect((await call(c, getData(2 * i + 1, `/ryw-${fast}`))).data).toBe(`v${i}`);
+    }
+    const before = answers(c).length;
+    c.write(Buffer.concat([setData(100, `/ryw-${fast}`, 'piped'), getData(101, `/ryw-${fast}`)]));
+    expect(await c.until(() => answers(c).length >= before + 2, 10_000)).toBe(true);
+    const [write, read] = answers(c).slice(before);
+    expect([write.xid, write.err, read.xid, read.err, read.data]).toEqual([100, 0, 101, 0, 'piped']);
+    c.destroy();
+  });
+});
