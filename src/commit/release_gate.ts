@@ -12,8 +12,9 @@
 //   answers, errors, close_conn) only once every txn pushed before it is committed: a `sync` is
 //   answered after every earlier write, as ZooKeeper's sync promises;
 // - committed_zxid never decreases;
-// - after fail() nothing is ever released as committed: every txn still held (and every later
-//   one) becomes a close_conn for its connection, because its outcome is unknown to the client.
+// - after fail() nothing is released as committed that was not committed before it: every txn
+//   still waiting for its commit (and every later one) becomes a close_conn for its connection,
+//   because its outcome is unknown to the client.
 
 import type { Publication } from './commit_core.js';
 
@@ -110,11 +111,15 @@ export class ReleaseGate {
     return this.last_txn_zxid;
   }
 
-  /** The txns held can no longer commit (the log cannot be written): see the header. */
+  /** The txns held can no longer commit (the log cannot be written): see the header. Txns
+   *  already committed (durable in an earlier batch, released in this same turn) still go out
+   *  as committed: the log holds them, so the shared tree and their clients must too (the
+   *  replica simulator found a failed write right after a durable one dropping them). */
   fail(): void {
     this.failed = true;
     for (let i = this.head; i < this.entries.length; i++) {
       const e = this.entries[i];
+      if (e.wait_zxid <= this.committed_zxid) continue;
       if (e.pub.kind === 'txn') {
         const o = e.pub.origin;
         e.pub = o === null ? { kind: 'close_conn', shard: NOBODY, conn_id: 0 } : { kind: 'close_conn', shard: o.shard, conn_id: o.conn_id };

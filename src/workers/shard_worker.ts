@@ -25,6 +25,8 @@ import type { WorkerInit } from './topology.js';
 
 const POLL_FRAMES_MAX = 512;
 const IDLE_WAIT_MS_MAX = 100;
+/** While only the ring to the commit worker is full, the commit stream is polled this often. */
+const COMMIT_FULL_STEP_MS = 1;
 
 class ShardWorker {
   private readonly from_net: LinkReader;
@@ -90,7 +92,11 @@ class ShardWorker {
       this.endTurn();
       stage.noteInputStalled(this.from_net.hasData());
       if (this.to_net.blocked || this.to_commit.blocked) {
-        await Promise.all([this.to_net.drainAsync(IDLE_WAIT_MS_MAX), this.to_commit.drainAsync(IDLE_WAIT_MS_MAX)]);
+        // Only a full output to the net worker stops the commit stream (ShardStage.reads_commit):
+        // with just the ring to the commit worker full, the loop goes on reading the stream, in
+        // short steps, since the commit worker may be waiting for room in it.
+        const step_ms = this.to_net.blocked ? IDLE_WAIT_MS_MAX : COMMIT_FULL_STEP_MS;
+        await Promise.all([this.to_net.drainAsync(step_ms), this.to_commit.drainAsync(step_ms)]);
         continue;
       }
       if (frames === 0 && working) {

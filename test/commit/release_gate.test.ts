@@ -102,6 +102,17 @@ describe('release gate', () => {
     gate.release((p) => out.push(p.kind === 'close_conn' ? `close${p.conn_id}` : p.kind));
     expect(out).toEqual(['close1', 'close3', 'sync']);
   });
+
+  it('a failure right after a commit still releases the committed txns as committed (they are in the log)', () => {
+    const gate = new ReleaseGate(0);
+    gate.push(txnPub(1, o(1)), payload);
+    gate.push(txnPub(2, o(2)), payload);
+    gate.commitThrough(1); // batch 1 durable, not released yet ...
+    gate.fail(); // ... when batch 2 fails in the same turn
+    const out: string[] = [];
+    gate.release((p) => out.push(p.kind === 'txn' ? `txn ${p.txn.header.zxid}` : p.kind === 'close_conn' ? `close${p.conn_id}` : p.kind));
+    expect(out).toEqual(['txn 1', 'close2']);
+  });
 });
 
 describe('release gate under Zab: a leader that loses its role', () => {

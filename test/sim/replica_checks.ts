@@ -1,12 +1,17 @@
-// The replica simulator's end-of-run checks, over every client's message log and the final
-// shared tree, against the reference model (replica_model.ts):
-// - every acknowledged write, replayed in zxid order, gets the reply the model says (error
-//   code, created path, stat, multi results); two replies never carry the same txn zxid;
+// The replica simulator's end-of-run checks, over every client's message log, the durable txn
+// log and the final shared tree, against the reference model (replica_model.ts):
+// - the durable txns, replayed in zxid order, are exactly the writes clients saw acknowledged,
+//   the expired sessions' closeSessions, error txns (their replies may be lost with a closed
+//   connection), and writes whose connection closed before the reply; each acknowledged write
+//   gets the reply the model says (error code, created path, stat, multi results); two replies
+//   never carry the same txn zxid; an expired session's closeSession deletes exactly the
+//   ephemerals the model says it owned;
 // - every read shows exactly the model's state at the reply's zxid: with the zxid checks made
 //   as replies arrive (a session's replies never go back), this is read-your-writes;
 // - watch-before-data: once a watch is set (a read's reply at zxid R), the txn F > R that
 //   fires it must reach the session as an event (zxid F, the model's event type) before any
-//   reply at a zxid >= F, and before any event of a later txn; no event comes without a watch;
+//   reply at a zxid >= F, and before any event of a later txn; no event comes without a watch
+//   (an expiry's NodeDeleted included; watches do not outlive their connection);
 // - the shared tree every shard ends on equals the model (paths, data, stats but times).
 
 import { EventType } from '../../src/protocol/constants.js';
@@ -14,7 +19,8 @@ import { Err } from '../../src/protocol/errors.js';
 import { Op } from '../../src/protocol/opcodes.js';
 import type { MultiResult, Stat } from '../../src/protocol/types.js';
 import type { ShardTree } from '../../src/workers/shard/shard_tree.js';
-import { describeSent, eventName, type Received, type SimClient } from './replica_client.js';
+import { describeSent, eventName, type Received, type Sent, type SimClient } from './replica_client.js';
+import type { LoggedTxn } from './replica_log.js';
 import { ReplicaModel, sameData, sameStat, statOf, type RefNode, type RefResult } from './replica_model.js';
 
 export interface CheckContext {
@@ -24,6 +30,8 @@ export interface CheckContext {
   readonly trees: readonly ShardTree[];
   /** zxid of the newest root the commit worker published. */
   readonly last_zxid: number;
+  /** Every durable txn, zxid order. */
+  readonly log: readonly LoggedTxn[];
   /** The run's last step (for failures found in the final state). */
   readonly end_step: number;
   fail(step: number, message: string): never;
@@ -43,33 +51,69 @@ const CHILD_FIRES: ReadonlySet<number> = new Set([EventType.NodeDeleted, EventTy
 const show = (v: unknown): string => JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? [...x] : x));
 
 export function finalChecks(ctx: CheckContext): ReplicaModel {
-  const writes: Tagged[] = [];
+  const acked = new Map<number, Tagged>();
   const reads: Tagged[] = [];
   for (const client of ctx.clients) {
     for (const r of client.log) {
       if (r.kind !== 'reply') continue;
-      if (r.sent.kind === 'write' && r.err !== Err.NOTREADONLY) writes.push({ client, r });
+      if (r.sent.kind === 'write' && r.err !== Err.NOTREADONLY) {
+        const twin = acked.get(r.zxid);
+        if (twin !== undefined) ctx.fail(r.step, `two writes acknowledged with zxid ${r.zxid}: ${describeSent(twin.r.sent)} and ${describeSent(r.sent)}`);
+        acked.set(r.zxid, { client, r });
+      }
       if (r.sent.kind === 'read') reads.push({ client, r });
     }
   }
-  writes.sort((a, b) => a.r.zxid - b.r.zxid);
-  for (let i = 1; i < writes.length; i++) {
-    if (writes[i]!.r.zxid === writes[i - 1]!.r.zxid) {
-      ctx.fail(writes[i]!.r.step, `two writes acknowledged with zxid ${writes[i]!.r.zxid}: ${describeSent(writes[i - 1]!.r.sent)} and ${describeSent(writes[i]!.r.sent)}`);
-    }
+  const logged = new Set(ctx.log.map((x) => x.zxid));
+  for (const [zxid, t] of acked) {
+    if (!logged.has(zxid)) ctx.fail(t.r.step, `${t.client.name}: ${describeSent(t.r.sent)} acknowledged at zxid ${zxid}, which is not in the durable log`);
   }
   // Stable: reads at one zxid keep their arrival order.
   reads.sort((a, b) => a.r.zxid - b.r.zxid);
   const model = new ReplicaModel(ctx.initial);
   let w = 0;
   for (const read of reads) {
-    while (w < writes.length && writes[w]!.r.zxid <= read.r.zxid) checkWrite(ctx, model, writes[w++]!);
+    while (w < ctx.log.length && ctx.log[w]!.zxid <= read.r.zxid) replayTxn(ctx, model, acked, ctx.log[w++]!);
     checkRead(ctx, model, read);
   }
-  while (w < writes.length) checkWrite(ctx, model, writes[w++]!);
+  while (w < ctx.log.length) replayTxn(ctx, model, acked, ctx.log[w++]!);
   for (const client of ctx.clients) checkWatches(ctx, model, client);
   checkTree(ctx, model);
   return model;
+}
+
+/** One durable txn into the model: an acknowledged write (its reply checked), an expiry, a
+ *  write whose reply was lost with its connection, or a txn with no effect. */
+function replayTxn(ctx: CheckContext, model: ReplicaModel, acked: ReadonlyMap<number, Tagged>, txn: LoggedTxn): void {
+  const sid = `session 0x${txn.session_id.toString(16)}`;
+  const t = acked.get(txn.zxid);
+  if (t !== undefined) {
+    if (t.client.session_id !== txn.session_id || t.r.sent.xid !== txn.cxid) {
+      ctx.fail(t.r.step, `${t.client.name}: ${describeSent(t.r.sent)} acknowledged at zxid ${txn.zxid}, but that txn is ${txn.kind} of ${sid} xid ${txn.cxid}`);
+    }
+    checkWrite(ctx, model, t);
+    return;
+  }
+  if (txn.kind === 'createSession' || txn.kind === 'error') return;
+  if (txn.kind === 'closeSession' && txn.cxid === 0) {
+    // An expiry: nobody is answered; it deletes exactly the session's ephemerals, once.
+    const want = model.ephemeralsOf(txn.session_id);
+    if (want.join(' ') !== txn.paths.join(' ')) ctx.fail(ctx.end_step, `expiry of ${sid} at zxid ${txn.zxid} deletes ${show(txn.paths)}, the session owns ${show(want)}`);
+    model.apply(txn.zxid, txn.session_id, { kind: 'closeSession' });
+    return;
+  }
+  const lost = lostRequest(ctx.clients, txn);
+  if (lost === null) ctx.fail(ctx.end_step, `${txn.kind} txn zxid ${txn.zxid} of ${sid} xid ${txn.cxid} was applied, but no client got or lost its reply`);
+  model.apply(txn.zxid, txn.session_id, lost.write!);
+}
+
+/** The write a client sent and lost with its connection that made this txn, or null. */
+function lostRequest(clients: readonly SimClient[], txn: LoggedTxn): Sent | null {
+  for (const c of clients) {
+    if (c.session_id !== txn.session_id) continue;
+    for (const s of c.lost) if (s.kind === 'write' && s.xid === txn.cxid) return s;
+  }
+  return null;
 }
 
 function checkWrite(ctx: CheckContext, model: ReplicaModel, { client, r }: Tagged): void {
@@ -144,6 +188,11 @@ function checkWatches(ctx: CheckContext, model: ReplicaModel, client: SimClient)
   const armed = new Map<string, Armed>();
   const describe = (a: Armed): string => `${a.table} watch on ${a.path} (set at zxid ${a.since}, step ${a.step}) fires at zxid ${a.fire?.zxid} (${eventName(a.fire?.type ?? 0)})`;
   for (const m of client.log) {
+    if (m.kind === 'connected') {
+      // A new connection: the watches of the old one are gone (none are re-sent).
+      armed.clear();
+      continue;
+    }
     if (m.kind === 'event') {
       for (const a of armed.values()) {
         if (a.fire !== null && a.fire.zxid < m.zxid) ctx.fail(m.step, `${client.name}: event of zxid ${m.zxid} arrived, but the ${describe(a)} never did`);

@@ -1,9 +1,10 @@
 // The replica simulator's reference model: a plain map of znodes that applies the writes the
-// clients saw acknowledged, in zxid order, with ZooKeeper's rules for the few ops the simulated
-// clients send (create incl. sequential / ephemeral, delete, setData, check, multi,
-// closeSession). It says what each write's reply must have been, what every read at a zxid must
-// have shown, and which watch events each txn fires. Written from ZooKeeper's semantics, not
-// from the replica's code (only the check order of prep.ts is shared, as ZooKeeper's).
+// clients saw acknowledged (and the closeSession of an expired session, which nobody
+// acknowledges), in zxid order, with ZooKeeper's rules for the few ops the simulated clients
+// send (create incl. sequential / ephemeral, delete, setData, check, multi, closeSession). It
+// says what each write's reply must have been, what every read at a zxid must have shown, and
+// which watch events each txn fires. Written from ZooKeeper's semantics, not from the
+// replica's code (only the check order of prep.ts is shared, as ZooKeeper's).
 
 import { CreateMode, EventType } from '../../src/protocol/constants.js';
 import { Err } from '../../src/protocol/errors.js';
@@ -144,6 +145,9 @@ export class ReplicaModel {
   readonly nodes = new Map<string, RefNode>();
   /** Events per path, in zxid order (a watch fires at the first one after its registration). */
   readonly history = new Map<string, { zxid: number; type: number }[]>();
+  /** Sessions whose closeSession was applied (by the client or by expiry): every later write
+   *  of theirs is SESSIONEXPIRED and changes nothing (the touch in CommitCore.request fails). */
+  readonly closed_sessions = new Set<bigint>();
   last_zxid = 0;
 
   constructor(initial: ReadonlyMap<string, RefNode>) {
@@ -156,12 +160,14 @@ export class ReplicaModel {
     this.last_zxid = zxid;
     const events: RefEvent[] = [];
     let result: RefResult;
-    if (write.kind === 'closeSession') {
-      const mine = [...this.nodes.entries()].filter(([, n]) => n.owner === session_id).map(([p]) => p);
+    if (this.closed_sessions.has(session_id)) {
+      result = { err: Err.SESSIONEXPIRED, multi: null };
+    } else if (write.kind === 'closeSession') {
       // Deepest first is not needed: an ephemeral has no children.
       const s = new Scratch(this.nodes);
-      for (const path of mine.sort()) this.remove(s, path, zxid, events);
+      for (const path of this.ephemeralsOf(session_id)) this.remove(s, path, zxid, events);
       s.commit(this.nodes);
+      this.closed_sessions.add(session_id);
       result = { err: 0, multi: null };
     } else if (write.kind === 'single') {
       const s = new Scratch(this.nodes);
@@ -265,6 +271,14 @@ export class ReplicaModel {
     p.children.delete(nameOf(path));
     if (zxid > p.pzxid) p.pzxid = zxid;
     events.push({ type: EventType.NodeDeleted, path }, { type: EventType.NodeChildrenChanged, path: parent_path });
+  }
+
+  /** The session's ephemeral nodes now, sorted. */
+  ephemeralsOf(session_id: bigint): string[] {
+    return [...this.nodes.entries()]
+      .filter(([, n]) => n.owner === session_id)
+      .map(([p]) => p)
+      .sort();
   }
 
   /** The first event after `since` on `path` whose type is one of `types`, or null. */

@@ -92,6 +92,10 @@ export class ShardSession {
   private readonly out: JuteWriter;
   /** Connections whose socket reads are paused by bound(). */
   private readonly paused = new Set<Conn>();
+
+  get paused_connections(): number {
+    return this.paused.size;
+  }
   /** Sessions that sent something since the last TOUCH. */
   private readonly touched = new Set<bigint>();
   packets_sent = 0;

@@ -98,25 +98,32 @@ export class ShardStage implements ShardContext {
   /** Whether the driver may hand this stage client frames now: never mid-batch (the ordering
    *  argument above), and not while either output waits for room (backpressure). */
   get reads_net(): boolean {
-    return !this.batch_open_ && this.reads_commit;
+    return !this.batch_open_ && !this.to_net.blocked && !this.to_commit.blocked;
   }
 
-  /** Whether the driver may hand this stage commit-stream frames now (not while an output waits
-   *  for room: completions produce replies). */
+  /** Whether the driver may hand this stage commit-stream frames now: not while the output to
+   *  the net worker waits for room (completions produce replies). A full ring to the commit
+   *  worker does not stop it: the commit worker may itself be waiting for room in the commit
+   *  stream, and only this shard reading it frees that room (a deadlock the replica simulator
+   *  found); what a commit frame sends the commit worker (a CONN_GONE) is bounded per frame and
+   *  waits in the overflow queue. */
   get reads_commit(): boolean {
-    return !this.to_net.blocked && !this.to_commit.blocked;
+    return !this.to_net.blocked;
   }
 
   /**
    * Recomputes the input-stalled flag (topology.shard_input_stalled): frames in to_commit's
    * overflow queue (touches among them, behind a burst of writes) have not reached the commit
    * worker, which may drain its ring and find nothing waiting; and client frames (pings among
-   * them) wait unread in `net_has_data` while an output is full or a batch is open. Either way
-   * the commit worker must not expire sessions meanwhile.
+   * them) wait unread in `net_has_data` while an output is full or a batch is open; and a
+   * connection this shard paused (its session is at waitfree.maxOutstandingPerSession) has its
+   * pings unread in the kernel while its requests wait in the pipeline, maybe for a stalled disk
+   * (found by the replica simulator). Either way the commit worker must not expire sessions
+   * meanwhile (it defers expiry at most EXPIRY_DEFERRAL_MS_MAX).
    */
   noteInputStalled(net_has_data: boolean): void {
     const unread = (this.to_net.blocked || this.to_commit.blocked || this.batch_open_) && net_has_data;
-    const stalled = this.to_commit.blocked || unread;
+    const stalled = this.to_commit.blocked || unread || this.session.paused_connections > 0;
     if (stalled === this.input_stalled_now) return;
     this.input_stalled_now = stalled;
     this.ports.inputStalled(stalled);
