@@ -22,6 +22,7 @@ import { NetToShard, ShardToNet } from './link_kinds.js';
 import type { WorkerInit } from './topology.js';
 import { ConnAdmission, RateLimitedWarning, type Refusal } from './net/conn_admission.js';
 import { FrameCutter } from './net/frame_cutter.js';
+import { ReplyBatch } from './net/reply_batch.js';
 import { RingBackpressure } from './net/ring_backpressure.js';
 import { NetFastRead } from './net/fast_read.js';
 import { Xid } from '../protocol/constants.js';
@@ -78,7 +79,7 @@ class NetWorker {
   private readonly head = new HeadWriter();
   private readonly reader = new HeadReader();
   /** Output gathered during one poll batch, written once per connection. */
-  private readonly outbound = new Map<NetConn, Buffer[]>();
+  private readonly outbound = new ReplyBatch<NetConn>();
   private next_conn_id = 1;
   /** Connections whose shard has sent nothing yet (no ConnectResponse): closed after
    *  sessionless_cnxn_timeout_ms, as ZooKeeper closes connections that never start a session. */
@@ -276,7 +277,7 @@ class NetWorker {
       return conn.forwarded === conn.answered && !conn.closing;
     });
     if (a === null) return false;
-    this.queueOut(conn, a.frame, 0, a.frame.length);
+    this.outbound.add(conn, a.frame, 0, a.frame.length);
     this.metrics.add('fast_reads');
     const note = this.head.begin(NetToShard.SERVED).u32(conn.id).i32(a.xid).i32(a.opcode).i32(a.err).i64(BigInt(a.zxid));
     this.to_shard[shard].send(note.f64(performance.now() - started_ms));
@@ -365,7 +366,7 @@ class NetWorker {
           conn.awaiting_session = false;
           this.sessionless.delete(conn);
         } else if (frameXid(bytes, r.offset) !== Xid.NOTIFICATION) conn.answered++;
-        this.queueOut(conn, bytes, r.offset, end);
+        this.outbound.add(conn, bytes, r.offset, end);
         break;
       }
       case ShardToNet.CLOSE:
@@ -386,36 +387,30 @@ class NetWorker {
     }
   };
 
-  /** Queues a copy of bytes[start, end) behind the connection's output of this batch. */
-  private queueOut(conn: NetConn, bytes: Uint8Array, start: number, end: number): void {
-    const chunks = this.outbound.get(conn);
-    const copy = Buffer.copyBytesFrom(bytes, start, end - start);
-    if (chunks === undefined) this.outbound.set(conn, [copy]);
-    else chunks.push(copy);
-  }
-
   private writeOutbound(): void {
-    for (const conn of this.outbound.keys()) this.flushConn(conn);
-    this.outbound.clear();
+    if (this.outbound.size === 0) return;
+    // writeTo() removes each connection as it goes (a Map iterator skips nothing still to come).
+    for (const conn of this.outbound.connections()) this.flushConn(conn);
   }
 
+  /** One socket.write with everything the connection received in this batch, in order. */
   private flushConn(conn: NetConn): void {
-    const chunks = this.outbound.get(conn);
-    if (chunks === undefined) return;
-    this.outbound.delete(conn);
-    if (conn.socket.destroyed || conn.socket.writableEnded) return;
+    if (!this.outbound.has(conn)) return;
+    if (conn.socket.destroyed || conn.socket.writableEnded) {
+      this.outbound.drop(conn);
+      return;
+    }
     // Checked before writing: output still unsent from earlier writes means the client is not
     // reading. A single reply of any size (up to waitfree.replyBytesMax) still goes out whole.
     const backlog_bytes = conn.socket.writableLength;
     if (backlog_bytes > this.init.config.conn_outbound_bytes_max) {
+      this.outbound.drop(conn);
       console.warn(`waitfree: closing connection ${conn.ip}: client does not read its replies (${backlog_bytes} bytes unsent)`);
       this.metrics.add('slow_reader_closes');
       this.closeConn(conn);
       return;
     }
-    const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    this.metrics.add('bytes_sent', data.length);
-    conn.socket.write(data);
+    this.metrics.add('bytes_sent', this.outbound.writeTo(conn, conn.socket, backlog_bytes > 0));
   }
 
   stats(): unknown {

@@ -8,6 +8,7 @@ import { decodeAclWire } from './acl_store.js';
 import { copyBytes, getI64 } from './bytes.js';
 import { check, fail } from './errors.js';
 import { CMP_EQUAL, CMP_PREFIX, SearchKey } from './key.js';
+import { copyFromShared } from './shared_copy.js';
 import {
   ACL_LENGTH,
   ACL_SERIAL,
@@ -132,6 +133,20 @@ export class NodeView {
     if (len <= 0) return 0;
     const addr = this.dv().getUint32(this.rec_off + REC_DATA_ADDR);
     copyBytes(out, off, this.mem.u8[this.mem.segOf(addr)], this.mem.offOf(addr), len);
+    return len;
+  }
+
+  /**
+   * copyData into local memory (not a SharedArrayBuffer) that has room past the data: up to
+   * SKEW_BYTES_MAX bytes there are used as scratch (their contents are lost) so that the copy runs
+   * at word speed whatever `off` is (shared_copy.ts). Returns the bytes copied.
+   */
+  copyDataToLocal(out: Uint8Array, off: number): number {
+    this.assertReadable();
+    const len = this.dataLength();
+    if (len <= 0) return 0;
+    const addr = this.dv().getUint32(this.rec_off + REC_DATA_ADDR);
+    copyFromShared(out, off, this.mem.u8[this.mem.segOf(addr)], this.mem.offOf(addr), len);
     return len;
   }
 

@@ -26,7 +26,7 @@ import type { Delivery, WatchTable } from '../../watch/watch_table.js';
 import type { FrameSink } from '../frame_sink.js';
 import type { HeadWriter } from '../link.js';
 import type { ShardConnStats, ShardStats, StatsDetail } from '../control.js';
-import { APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, ShardToCommit, ShardToNet } from '../link_kinds.js';
+import { APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, SEND_BODY_ALIGN_BYTES, ShardToCommit, ShardToNet } from '../link_kinds.js';
 import type { Conn, Pending } from './conn.js';
 import { readOnlyAnswer } from './read_only_ops.js';
 import { serveSessionOp } from './session_ops.js';
@@ -113,7 +113,7 @@ export class ShardSession {
   constructor(private readonly ctx: ShardContext) {
     const shards = ctx.init.config.read_workers;
     this.queued_total_max = Math.max(1, Math.floor(ctx.init.config.global_outstanding_limit / shards));
-    this.out = new JuteWriter(64 * 1024, ctx.init.config.reply_bytes_max + 4);
+    this.out = new JuteWriter(64 * 1024, ctx.init.config.reply_bytes_max + 4, SEND_BODY_ALIGN_BYTES);
   }
 
   private get config(): ServerConfig {

@@ -68,7 +68,8 @@ export class ShardTree implements ReadTree, ReadNode {
 
   // ---- reply bodies written straight from the shared tree (the node node() selected) ----
 
-  private readonly copyData = (buf: Uint8Array, off: number): void => void this.reader.copyData(buf, off);
+  /** buf is the reply writer's (local memory; room past the data is free: JuteWriter.writeFilled). */
+  private readonly copyData = (buf: Uint8Array, off: number): void => void this.reader.copyDataToLocal(buf, off);
   private readonly copyStat = (buf: Uint8Array, off: number): void => this.reader.statTo(buf, off);
 
   /** GetDataResponse of the selected node: its data (copied once, from the tree into the reply)

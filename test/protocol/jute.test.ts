@@ -1,0 +1,83 @@
+// JuteReader over every kind of input a server hands it (a small request copy V8 keeps on its
+// heap, a view with an offset into a larger buffer, shared memory) reads the same values; and
+// JuteWriter writes the same bytes whatever alignment its output is given.
+
+import { describe, expect, it } from 'vitest';
+import { JuteError, JuteReader, JuteWriter } from '../../src/protocol/jute.js';
+
+function sample(w: JuteWriter): void {
+  w.writeInt(-2).writeInt(0x7fffffff).writeLong(-3n).writeLong(0x7fff_ffff_ffff_ffffn).writeLong53(-0x1f_ffff_ffff_ffff);
+  w.writeLong53(0x12_3456_789a).writeBool(true).writeUString('/a/ü/path').writeUString(null).writeUString('x'.repeat(100));
+  w.writeBuffer(new Uint8Array([1, 2, 3])).writeBuffer(null).writeBuffer(new Uint8Array(70).fill(9));
+}
+
+function readSample(r: JuteReader): unknown[] {
+  return [
+    r.readInt(), r.readInt(), r.readLong(), r.readLong(), r.readLong53(), r.readLong53(), r.readBool(),
+    r.readUString(), r.readUString(), r.readUString(), r.readBuffer(), r.readBuffer(), r.readBuffer(),
+  ];
+}
+
+const EXPECTED = [
+  -2, 0x7fffffff, -3n, 0x7fff_ffff_ffff_ffffn, -0x1f_ffff_ffff_ffff, 0x12_3456_789a, true,
+  '/a/ü/path', null, 'x'.repeat(100), new Uint8Array([1, 2, 3]), null, new Uint8Array(70).fill(9),
+];
+
+describe('JuteReader', () => {
+  it('reads the same values from a copy, an offset view and shared memory, as copies or views', () => {
+    const w = new JuteWriter();
+    sample(w);
+    const bytes = w.toBytes();
+    const padded = new Uint8Array(bytes.length + 13);
+    padded.set(bytes, 5);
+    const shared = new Uint8Array(new SharedArrayBuffer(bytes.length + 16), 3, bytes.length);
+    shared.set(bytes);
+    for (const views of [false, true]) {
+      for (const [name, input, start] of [['copy', bytes.slice(), 0], ['offset view', padded.subarray(2), 3], ['shared', shared, 0]] as const) {
+        const r = new JuteReader(input, start, start + bytes.length);
+        r.buffers_as_views = views;
+        expect(readSample(r), `${name}, views ${views}`).toEqual(EXPECTED);
+        r.expectEnd();
+      }
+    }
+  });
+
+  it('reads small frames (kept on the JS heap by V8) field by field, and bounds every read', () => {
+    const frame = new Uint8Array([0, 0, 0, 7, 0, 0, 0, 4, 0, 0, 0, 2, 0x2f, 0x61, 1]);
+    const r = new JuteReader(frame.slice());
+    expect([r.readInt(), r.readInt(), r.readString(), r.readBool()]).toEqual([7, 4, '/a', true]);
+    expect(() => r.readInt()).toThrow(JuteError);
+    const short = new JuteReader(new Uint8Array([0, 0, 0, 9, 0x61]));
+    expect(() => short.readString()).toThrow(/truncated/);
+  });
+
+  it('a short buffer read "as a view" is a copy: later changes to the frame do not show', () => {
+    const w = new JuteWriter();
+    w.writeBuffer(new Uint8Array([5, 6, 7]));
+    const frame = w.toBytes();
+    const r = new JuteReader(frame);
+    r.buffers_as_views = true;
+    const b = r.readBuffer()!;
+    frame[4] = 99;
+    expect([...b]).toEqual([5, 6, 7]);
+  });
+});
+
+describe('JuteWriter', () => {
+  it('writes the same bytes at every alignment, and its output starts at that alignment', () => {
+    const reference = new JuteWriter();
+    sample(reference);
+    for (let align = 0; align < 8; align++) {
+      const w = new JuteWriter(16, Number.POSITIVE_INFINITY, align); // grows several times
+      sample(w);
+      const out = w.view_bytes();
+      expect(out, `align ${align}`).toEqual(reference.view_bytes());
+      expect(out.byteOffset % 8).toBe(align);
+    }
+  });
+
+  it('refuses an alignment outside 0..7', () => {
+    expect(() => new JuteWriter(16, Number.POSITIVE_INFINITY, 8)).toThrow(RangeError);
+    expect(() => new JuteWriter(16, Number.POSITIVE_INFINITY, -1)).toThrow(RangeError);
+  });
+});
