@@ -46,14 +46,8 @@ interface BatchBuf {
   opened_us: number;
 }
 
-/** Batch buffers kept for reuse (each grows to the largest batch it held). Up to four batches
- *  circulate (one filling, one being written, durable ones whose txns the release gate still
- *  holds): with fewer kept, saturated writes allocated a fresh buffer every few batches and grew
- *  it by doubling (JuteWriter.ensure was 3 % of the commit thread). */
-const FREE_BUFFERS_MAX = 4;
-/** A new batch buffer starts at the batch bound (capped: the bound may be up to 1 GiB), so a
- *  full batch is written without growing it. */
-const BUFFER_START_BYTES_MAX = 2 * 1024 * 1024;
+/** Batch buffers kept for reuse (each grows to the largest batch it held). */
+const FREE_BUFFERS_MAX = 2;
 
 export class LogBatcher {
   private open: BatchBuf;
@@ -82,7 +76,7 @@ export class LogBatcher {
   }
 
   private newBatch(now_us: number): BatchBuf {
-    const w = this.free.pop() ?? new JuteWriter(Math.min(BUFFER_START_BYTES_MAX, Math.max(64 * 1024, this.opts.bytes_max + 64 * 1024)));
+    const w = this.free.pop() ?? new JuteWriter(64 * 1024);
     w.reset();
     return { w, seq: this.next_seq++, count: 0, first_zxid: 0, last_zxid: 0, opened_us: now_us };
   }
