@@ -389,11 +389,7 @@ class CommitWorker implements QuorumHost {
    *  no room to take, or the net worker holds connections paused for a full ring to a shard
    *  (their pings wait in the kernel). */
   private inputsWaiting(): boolean {
-    // A full pipeline (a slow disk, a quorum slow to ACK) defers expiry even with every ring
-    // empty: the touches of a pinging client may still be between threads (a shard's next TOUCH,
-    // frames the net worker has not cut yet), and seen from here the backlog can look empty
-    // while they are. slow_disk_sessions expired a pinging writer without this, now and then.
-    if (this.pollRoom() === 0) return true;
+    if (this.pollRoom() === 0 && this.inputs.some((r) => r.hasData())) return true;
     for (let i = 0; i < this.net_paused_for_ring.length; i++) if (Atomics.load(this.net_paused_for_ring, i) > 0) return true;
     for (let i = 0; i < this.shard_input_stalled.length; i++) if (Atomics.load(this.shard_input_stalled, i) !== 0) return true;
     return false;
