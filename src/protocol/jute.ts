@@ -24,6 +24,11 @@ function rangeOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
   return end - start <= ON_HEAP_BYTES_MAX ? bytes.slice(start, end) : bytes.subarray(start, end);
 }
 
+/** Big-endian int32 at bytes[at] (the caller checked the bounds): no DataView (see JuteReader). */
+export function int32At(b: Uint8Array, at: number): number {
+  return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
+}
+
 /**
  * Reads jute fields from a byte range. Every read is bounds-checked; a violation throws JuteError.
  *
@@ -61,15 +66,10 @@ export class JuteReader {
     }
   }
 
-  /** Big-endian int32 at bytes[at] (the caller checked the bounds). */
-  private int32At(at: number): number {
-    const b = this.bytes;
-    return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
-  }
 
   readInt(): number {
     this.need(4);
-    const v = this.int32At(this.offset);
+    const v = int32At(this.bytes, this.offset);
     this.offset += 4;
     return v;
   }
@@ -85,8 +85,8 @@ export class JuteReader {
 
   readLong53(): number {
     this.need(8);
-    const hi = this.int32At(this.offset);
-    const lo = this.int32At(this.offset + 4) >>> 0;
+    const hi = int32At(this.bytes, this.offset);
+    const lo = int32At(this.bytes, this.offset + 4) >>> 0;
     this.offset += 8;
     const v = hi * 0x1_0000_0000 + lo;
     if (!Number.isSafeInteger(v)) throw new JuteError(`long out of safe range at ${this.offset - 8}`);

@@ -26,6 +26,7 @@ import { ReplyBatch } from './net/reply_batch.js';
 import { RingBackpressure } from './net/ring_backpressure.js';
 import { NetFastRead } from './net/fast_read.js';
 import { Xid } from '../protocol/constants.js';
+import { int32At } from '../protocol/jute.js';
 import { performance } from 'node:perf_hooks';
 
 const POLL_FRAMES_MAX = 1024;
@@ -365,7 +366,7 @@ class NetWorker {
           // The handshake's answer: the connection has a session (or is told it has none).
           conn.awaiting_session = false;
           this.sessionless.delete(conn);
-        } else if (frameXid(bytes, r.offset) !== Xid.NOTIFICATION) conn.answered++;
+        } else if (int32At(bytes, r.offset + 4) !== Xid.NOTIFICATION) conn.answered++; // the ReplyHeader's xid, after the length
         this.outbound.add(conn, bytes, r.offset, end);
         break;
       }
@@ -476,11 +477,6 @@ class NetWorker {
 
 function adminUnavailable(why: string): HttpAnswer {
   return { status: 503, content_type: 'text/plain; charset=utf-8', body: `admin server unavailable: ${why}\n` };
-}
-
-/** The xid of the one reply frame (length prefix, then the ReplyHeader) at bytes[at]. */
-function frameXid(bytes: Uint8Array, at: number): number {
-  return (bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7];
 }
 
 /** IPv4-mapped IPv6 addresses as plain IPv4, like Java's InetAddress.getHostAddress. */

@@ -15,7 +15,7 @@
 // So a reader that reads seq (even), the root, drains the shard's ring, and reads seq again
 // unchanged has seen every event and reply that root implies, and none beyond it.
 
-import type { RootDescriptor } from '../store/arena/control.js';
+import { RootInfo, type RootDescriptor } from '../store/arena/control.js';
 
 const W_SEQ = 0;
 const W_GEN = 1;
@@ -80,7 +80,7 @@ export class ServedRootPublisher {
 export class ServedRootView {
   private readonly words: Int32Array;
   /** The root read by begin() (reused: no allocation per read). */
-  readonly root = { gen: 0, znode_root: 0, owner_root: 0, node_count: 0, last_zxid: 0, data_bytes: 0 };
+  readonly root = new RootInfo();
 
   constructor(sab: SharedArrayBuffer, shard: number) {
     this.words = new Int32Array(sab, shard * SERVED_ROOT_WORDS * 4, SERVED_ROOT_WORDS);

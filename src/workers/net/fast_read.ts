@@ -25,7 +25,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../../config/server_config.js';
 import { Err } from '../../protocol/errors.js';
-import { JuteOverflowError, JuteWriter } from '../../protocol/jute.js';
+import { int32At, JuteOverflowError, JuteWriter } from '../../protocol/jute.js';
 import { encodeReplyWrittenBy } from '../../protocol/messages.js';
 import { Op } from '../../protocol/opcodes.js';
 import { validatePath } from '../../protocol/paths.js';
@@ -124,7 +124,7 @@ export class NetFastRead {
     const d = decideRead(tree, NO_AUTH, opcode, this.request);
     if (d.err === Err.NOAUTH) return null;
     const a = this.answer;
-    a.xid = readI32(payload, 0);
+    a.xid = int32At(payload, 0);
     a.opcode = opcode;
     a.err = d.err;
     a.zxid = root.last_zxid;
@@ -152,10 +152,6 @@ export class NetFastRead {
   }
 }
 
-function readI32(b: Uint8Array, at: number): number {
-  return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
-}
-
 /**
  * If `payload` is a well-formed getData or exists request with watch = false and a valid path,
  * fills `out` and returns its opcode; else 0. Anything else (a watch, a malformed body, trailing
@@ -163,9 +159,9 @@ function readI32(b: Uint8Array, at: number): number {
  */
 function readPathRead(payload: Uint8Array, out: { path: string; watch: boolean }): typeof Op.getData | typeof Op.exists | 0 {
   if (payload.length < PATH_READ_BYTES_MIN) return 0;
-  const opcode = readI32(payload, 4);
+  const opcode = int32At(payload, 4);
   if (opcode !== Op.getData && opcode !== Op.exists) return 0;
-  const path_bytes = readI32(payload, 8);
+  const path_bytes = int32At(payload, 8);
   if (path_bytes < 1 || 12 + path_bytes + 1 !== payload.length) return 0;
   if (payload[12 + path_bytes] !== 0) return 0;
   const path = utf8.decode(payload.subarray(12, 12 + path_bytes));
