@@ -72,6 +72,14 @@ export async function startTestServer(flags: ConfigFlags = {}): Promise<TestServ
   };
 }
 
+/** The net worker's fast-read counter (waitfree.net.fastReads), from the admin server's /metrics;
+ *  NaN when it is missing. */
+export async function fastReads(server: TestServer): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${server.admin!.port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('waitfree_net_fast_reads_total '));
+  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
+}
+
 /** Connects and asserts the server granted a live session. */
 export async function connectClient(port: number, opts: ConnectOptions = {}): Promise<{ client: WireClient; response: ConnectResponse }> {
   const { client, outcome } = await WireClient.connect(port, { handshakeTimeout_ms: 10_000, ...opts });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JuteReader, JuteWriter } from '../../src/protocol/jute.js';
 import { Op } from '../../src/protocol/opcodes.js';
-import { connectRequestFrame, RawConn, sleep, startTestServer, type TestServer } from './harness.js';
+import { fastReads, connectRequestFrame, RawConn, sleep, startTestServer, type TestServer } from './harness.js';
 
 function frame(xid: number, opcode: number, body: (w: JuteWriter) => void): Buffer {
   const w = new JuteWriter();
@@ -55,12 +55,6 @@ async function session(port: number, timeout_ms: number): Promise<RawConn> {
   c.write(connectRequestFrame({ timeout_ms }));
   expect(await c.until(() => c.frames().length >= 1, 10_000)).toBe(true);
   return c;
-}
-
-async function fastReads(server: TestServer): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${server.admin!.port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('waitfree_net_fast_reads_total '));
-  return Number(line?.split(' ')[1]);
 }
 
 /** Sends one request and waits for its reply (by count: replies come in order). */

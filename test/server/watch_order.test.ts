@@ -18,7 +18,7 @@ import { Err } from '../../src/protocol/errors.js';
 import { EventType } from '../../src/protocol/constants.js';
 import type { ExistsResponse, GetChildrenResponse, GetDataResponse } from '../../src/protocol/types.js';
 import type { Received, Reply, WireClient } from '../support/wire_client.js';
-import { OPEN_ACL, asReply, connectMany, mkdir, startTestServer, utf8, type TestServer } from './harness.js';
+import { fastReads, OPEN_ACL, asReply, connectMany, mkdir, startTestServer, utf8, type TestServer } from './harness.js';
 
 const ROUNDS = 25;
 const READS_MAX_PER_ROUND = 3_000;
@@ -74,13 +74,6 @@ function order(observer: WireClient, from: number, type: number, path: string, s
   const event_at = tail.findIndex((r) => isEvent(r, type, path));
   const data_at = tail.findIndex((r) => r.kind === 'reply' && shows_change(r.reply));
   return { event_at, data_at };
-}
-
-/** The net worker's fast-read counter, from the admin server's /metrics. */
-async function fastReads(server: TestServer): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${server.admin!.port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('waitfree_net_fast_reads_total '));
-  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
 }
 
 describe.each([
