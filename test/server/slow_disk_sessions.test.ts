@@ -16,8 +16,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPEN_ACL, connectClient, sleep, startTestServer, type TestServer } from './harness.js';
 
-/** Every log sync takes this long: less than a session timeout (a session is created by a txn,
- *  and its timeout runs from then), but the burst's syncs together take far longer. */
+/** Every log sync takes this long: less than a session timeout, but the burst's syncs together
+ *  take far longer. */
 const FSYNC_DELAY_MS = 1_000;
 const BATCH_TXNS_MAX = 10;
 /** Eight batches: the commit worker takes two, the rest wait in the rings behind them. */
@@ -73,4 +73,41 @@ describe.each([
     writer.client.destroy();
     bystander.client.destroy();
   }, 60_000);
+});
+
+// A session's creation is a txn, and its sync can take longer than the session's timeout. The
+// client can do nothing before it has its ConnectResponse (not even ping), so the timeout runs
+// afresh once the creation is durable: without that, a disk this slow expires every new session
+// before its first ping can arrive.
+describe('a session created while the disk is slower than its timeout', () => {
+  const CREATE_SYNC_MS = 2_000;
+  const TIMEOUT_MS = 2_000;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      read_workers: 1,
+      tick_time_ms: 500,
+      min_session_timeout_ms: 1_000,
+      log_fsync_delay_us: CREATE_SYNC_MS * 1000,
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('lives its whole timeout from its ConnectResponse, then expires when silent', async () => {
+    const s = await connectClient(server.port, { timeout_ms: TIMEOUT_MS });
+    expect(s.response.timeOut).toBe(TIMEOUT_MS);
+    // Timed from the creation txn, the session would be due about now (sync 2 s, timeout 2 s).
+    // (An expired session's connection closes only once its closeSession is durable, a slow
+    // sync later: a write tells, as it is refused with SESSIONEXPIRED behind that closeSession.)
+    await sleep(TIMEOUT_MS / 2);
+    const write = await s.client.request(1, { path: '/born-slow', data: new Uint8Array(0), acl: OPEN_ACL, flags: 0 });
+    expect(write.err, 'the session expired before its first ping was due').toBe(0);
+    // That write touched it; silent from here, it expires (its closeSession waits one slow sync).
+    await sleep(TIMEOUT_MS * 2 + CREATE_SYNC_MS);
+    expect(s.client.isClosed(), 'a silent session still expires').toBe(true);
+    s.client.destroy();
+  }, 30_000);
 });
