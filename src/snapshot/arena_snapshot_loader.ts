@@ -28,8 +28,7 @@ import { bulkLoad } from '../store/arena/bulk_load.js';
 import { OWNER_KEY_BYTES } from '../store/arena/layout.js';
 import { freeNow } from '../store/arena/free_now.js';
 import type { TreeWriter } from '../store/arena/tree_writer.js';
-import { compareKeys, compareUtf8, sortUtf8 } from '../store/tree_node_stream.js';
-import type { ZNode } from '../tree/znode.js';
+import { compareUtf8, sortUtf8 } from '../store/tree_node_stream.js';
 import { decodeSnapshot, SnapshotFormatError, type SessionState, type SnapshotInfo } from './snapshot_format.js';
 import { readSnapshotBytes, type SessionTable } from './snapshot_reader.js';
 import { NodeStreamSink, SnapshotRecords } from './arena_snapshot_records.js';
@@ -68,71 +67,109 @@ export interface ArenaSnapshotLoad extends SnapshotInfo {
 
 
 /**
- * Pass 1 (the decodeSnapshot visitor): checks each path and data size, detects whether the
- * nodes come in key order and, while they do, counts the children of each parent: in key
- * order the children of a parent are one contiguous run, so a Map update per run suffices.
+ * Pass 1 (the decodeSnapshot visitor, on the records' bytes: no string or object per node):
+ * checks each path and data size, detects whether the nodes come in key order and, while they
+ * do, counts the children of each parent: in key order the children of a parent are one
+ * contiguous run, so a Map update per run suffices.
  */
 class KeyOrderScan {
   in_key_order = true;
   /** Parent path ("/" for the root) -> children, complete once finish() ran (key order only). */
   readonly counts = new Map<string, number>();
   nodes = 0;
-  private prev = '';
+  /** The previous node's path: buf[prev_off, prev_off + prev_len), its last '/' at prev_slash. */
+  private prev_off = 0;
+  private prev_len = 0;
   private prev_slash = -1;
-  /** The current run's parent path ("" for "/"'s children); null before the first run. */
-  private run_prefix: string | null = null;
+  /** The current run's parent: the path bytes before its children's last '/' (-1: no run). */
+  private run_off = 0;
+  private run_len = -1;
+  private run_buf: Uint8Array | null = null;
   private run_count = 0;
 
   constructor(private readonly data_bytes_max: number) {}
 
-  readonly node = (path: string, node: ZNode): void => {
-    checkPath(path);
-    if (node.data !== null && node.data.length > this.data_bytes_max) {
-      throw new SnapshotFormatError(`snapshot node ${path} holds ${node.data.length} data bytes, more than an arena segment (${this.data_bytes_max})`);
+  readonly session = (s: SessionState): void => void this.sessions.push(s);
+  readonly sessions: SessionState[] = [];
+
+  readonly nodeBytes = (buf: Uint8Array, off: number, len: number, data_len: number): void => {
+    checkPathBytes(buf, off, len);
+    if (data_len > this.data_bytes_max) {
+      throw new SnapshotFormatError(`snapshot node ${pathString(buf, off, len)} holds ${data_len} data bytes, more than an arena segment (${this.data_bytes_max})`);
     }
     this.nodes++;
     if (!this.in_key_order) return;
-    const slash = path.lastIndexOf('/');
+    let slash = len - 1;
+    while (buf[off + slash] !== 0x2f) slash--;
     const first = this.nodes === 1;
-    if (first ? path !== '/' : compareKeys(this.prev, this.prev_slash, path, slash) >= 0) {
+    if (first ? len !== 1 : compareKeyBytes(buf, this.prev_off, this.prev_len, this.prev_slash, off, len, slash) >= 0) {
       this.leaveKeyOrder();
       return;
     }
-    this.prev = path;
+    this.prev_off = off;
+    this.prev_len = len;
     this.prev_slash = slash;
+    this.run_buf = buf;
     if (first) return;
-    const run = this.run_prefix;
-    if (run !== null && slash === run.length && path.startsWith(run)) {
+    if (slash === this.run_len && equalBytes(buf, this.run_off, off, slash)) {
       this.run_count++;
       return;
     }
     this.closeRun();
-    this.run_prefix = path.slice(0, slash);
+    this.run_off = off;
+    this.run_len = slash;
     this.run_count = 1;
   };
 
   private closeRun(): void {
-    if (this.run_prefix === null) return;
+    if (this.run_len < 0 || this.run_buf === null) return;
     // Strictly increasing keys: a parent's children are one run, so the parent is new here.
-    this.counts.set(this.run_prefix === '' ? '/' : this.run_prefix, this.run_count);
+    this.counts.set(this.run_len === 0 ? '/' : pathString(this.run_buf, this.run_off, this.run_len), this.run_count);
   }
 
   private leaveKeyOrder(): void {
     this.in_key_order = false;
     this.counts.clear();
-    this.run_prefix = null;
+    this.run_len = -1;
   }
 
   finish(): void {
     if (this.in_key_order) this.closeRun();
-    this.run_prefix = null;
+    this.run_len = -1;
+    this.run_buf = null;
   }
 }
 
+const utf8 = new TextDecoder();
+
+function pathString(buf: Uint8Array, off: number, len: number): string {
+  return utf8.decode(buf.subarray(off, off + len));
+}
+
 /** An absolute path the arena can key: "/", or '/'-separated non-empty names without NUL. */
-function checkPath(path: string): void {
-  const ok = path.charCodeAt(0) === 0x2f && (path.length === 1 || (path.charCodeAt(path.length - 1) !== 0x2f && !path.includes('//'))) && !path.includes('\u0000');
-  if (!ok) throw new SnapshotFormatError(`snapshot holds the invalid path ${JSON.stringify(path)}`);
+function checkPathBytes(buf: Uint8Array, off: number, len: number): void {
+  let ok = len > 0 && buf[off] === 0x2f && (len === 1 || buf[off + len - 1] !== 0x2f);
+  for (let i = 1; ok && i < len; i++) {
+    const c = buf[off + i];
+    if (c === 0 || (c === 0x2f && buf[off + i - 1] === 0x2f)) ok = false;
+  }
+  if (!ok) throw new SnapshotFormatError(`snapshot holds the invalid path ${JSON.stringify(pathString(buf, off, len))}`);
+}
+
+/** The key order of two paths in buf (key = path with its last '/' as 0x00; byte order). */
+function compareKeyBytes(buf: Uint8Array, a: number, a_len: number, a_slash: number, b: number, b_len: number, b_slash: number): number {
+  const n = Math.min(a_len, b_len);
+  for (let i = 0; i < n; i++) {
+    const x = i === a_slash ? 0 : buf[a + i];
+    const y = i === b_slash ? 0 : buf[b + i];
+    if (x !== y) return x - y;
+  }
+  return a_len - b_len;
+}
+
+function equalBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
 }
 
 /** A load ready to run: every check done, the node stream yet to be produced. */
@@ -291,9 +328,9 @@ export function loadSnapshotIntoArena(bytes: Uint8Array, writer: TreeWriter, ses
     if (held !== 0) throw new ArenaInvariantError(`loadSnapshotIntoArena: the arena already holds ${held} nodes (load into a fresh arena)`);
   }
   const scan = new KeyOrderScan(writer.mem.config.segment_bytes);
-  const found: SessionState[] = [];
-  const info = decodeSnapshot(bytes, { node: scan.node, session: (s) => void found.push(s) });
+  const info = decodeSnapshot(bytes, scan);
   scan.finish();
+  const found = scan.sessions;
   // A reload replaces the published state, which may be newer (a TRUNC rewinds it).
   if (!open && info.zxid < writer.last_root.last_zxid) {
     throw new ArenaInvariantError(`loadSnapshotIntoArena: snapshot zxid ${info.zxid} is before the arena's ${writer.last_root.last_zxid}`);

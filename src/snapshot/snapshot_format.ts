@@ -16,6 +16,7 @@
 // come in any order (children are linked on load), each exactly once; the session table follows.
 // The file is the exact state after txn `zxid`.
 
+import { isUtf8 } from 'node:buffer';
 import type { ACL } from '../protocol/types.js';
 import { getU64, setU64, viewOf } from '../log/binary.js';
 import { crc32c } from '../log/crc32c.js';
@@ -241,6 +242,17 @@ export interface SnapshotVisitor {
   session(s: SessionState): void;
 }
 
+/**
+ * A visitor of node records as bytes, for passes that only look at paths (no string, no ZNode,
+ * no data copy per node: at 1M znodes that was a quarter of a restart). The path is
+ * buf[path_off, path_off + path_len), checked to be UTF-8; the record's structure is checked as
+ * for a SnapshotVisitor.
+ */
+export interface SnapshotBytesVisitor {
+  nodeBytes(buf: Uint8Array, path_off: number, path_len: number, data_len: number): void;
+  session(s: SessionState): void;
+}
+
 export interface SnapshotInfo {
   zxid: number;
   created_ms: number;
@@ -263,7 +275,7 @@ export function readSnapshotHeader(bytes: Uint8Array): { zxid: number; created_m
  * Verifies the whole file (header, trailer, checksum), then decodes every record into the
  * visitor. Throws SnapshotFormatError on any damage; nothing is visited when the checksum fails.
  */
-export function decodeSnapshot(bytes: Uint8Array, visitor: SnapshotVisitor): SnapshotInfo {
+export function decodeSnapshot(bytes: Uint8Array, visitor: SnapshotVisitor | SnapshotBytesVisitor): SnapshotInfo {
   const header = readSnapshotHeader(bytes);
   const v = viewOf(bytes);
   const body_end = bytes.length - SNAPSHOT_TRAILER_BYTES;
@@ -279,8 +291,11 @@ export function decodeSnapshot(bytes: Uint8Array, visitor: SnapshotVisitor): Sna
     const kind = r.u8();
     if (kind === Rec.ACL) acls.push(readAclRecord(r, acls.length));
     else if (kind === Rec.NODE) {
-      const [path, node] = readNodeRecord(r, acls);
-      visitor.node(path, node);
+      if ('nodeBytes' in visitor) skimNodeRecord(r, acls.length, visitor);
+      else {
+        const [path, node] = readNodeRecord(r, acls);
+        visitor.node(path, node);
+      }
       nodes++;
     } else if (kind === Rec.SESSION) {
       visitor.session({ session_id: r.i64(), timeout_ms: r.i32(), passwd: r.bytes(r.u32()) });
@@ -328,6 +343,24 @@ function readNodeRecord(r: SnapReader, acls: readonly ACL[][]): [string, ZNode] 
   return [path, new ZNode(data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, r.i64())];
 }
 
+/** Stat fields after a node record's ACL index: czxid, mzxid, pzxid, ctime, mtime, version,
+ *  cversion, aversion, ephemeralOwner. */
+const NODE_RECORD_TAIL_BYTES = 5 * 8 + 3 * 4 + 8;
+
+/** readNodeRecord's checks without decoding: the visitor gets the path's bytes. */
+function skimNodeRecord(r: SnapReader, acl_count: number, visitor: SnapshotBytesVisitor): void {
+  const path_len = r.u32();
+  const path_off = r.skip(path_len);
+  if (!isUtf8(r.view_of(path_off, path_len))) throw new SnapshotFormatError(`node path at offset ${path_off} is not UTF-8`);
+  const data_len = r.i32();
+  if (data_len < -1) throw new SnapshotFormatError(`node data length ${data_len} at offset ${r.offset - 4}`);
+  if (data_len > 0) r.skip(data_len);
+  const acl_index = r.u32();
+  if (acl_index >= acl_count) throw new SnapshotFormatError(`node at offset ${path_off} refers to unknown ACL ${acl_index}`);
+  r.skip(NODE_RECORD_TAIL_BYTES);
+  visitor.nodeBytes(r.buffer, path_off, path_len, data_len);
+}
+
 class SnapReader {
   constructor(
     private readonly buf: Uint8Array,
@@ -338,6 +371,19 @@ class SnapReader {
 
   private need(n: number): void {
     if (n < 0 || this.offset + n > this.end) throw new SnapshotFormatError(`record truncated at offset ${this.offset}`);
+  }
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+  /** Steps over n bytes; returns where they start. */
+  skip(n: number): number {
+    this.need(n);
+    const at = this.offset;
+    this.offset += n;
+    return at;
+  }
+  view_of(at: number, n: number): Uint8Array {
+    return this.buf.subarray(at, at + n);
   }
   u8(): number {
     this.need(1);

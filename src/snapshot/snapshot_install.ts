@@ -30,13 +30,14 @@ const hex = (zxid: number): string => `0x${zxid.toString(16)}`;
 
 /**
  * Checks that `bytes` is a whole, undamaged snapshot file at `zxid`: header, every record and the
- * end record's counts, the checksum. Decodes it fully (nodes are built and dropped): a checksum
- * alone would pass a leader's encoding bug, which would then fail only in the middle of a reload.
+ * end record's counts, the checksum. Walks every record (the same checks as a full decode, no
+ * node objects built): a checksum alone would pass a leader's encoding bug, which would then fail
+ * only in the middle of a reload.
  */
 export function verifySnapshotBytes(bytes: Uint8Array, zxid: number): SnapshotInfo {
   let info: SnapshotInfo;
   try {
-    info = decodeSnapshot(bytes, { node: () => {}, session: () => {} });
+    info = decodeSnapshot(bytes, { nodeBytes: () => {}, session: () => {} });
   } catch (e) {
     const why = e instanceof SnapshotFormatError ? e.message : String(e);
     throw new Error(`the snapshot received for zxid ${hex(zxid)} (${bytes.length} bytes) is not valid: ${why}`);

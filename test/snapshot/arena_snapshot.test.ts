@@ -306,6 +306,9 @@ describe('loadSnapshotIntoArena', () => {
       ['duplicate', ['/', '/a', '/a'], /twice/],
       ['no root', ['/a'], /no root/],
       ['bad path', ['/', '/a/'], /invalid path/],
+      ['empty name', ['/', '/a', '/a//b'], /invalid path/],
+      ['NUL in a name', ['/', '/a\u0000b'], /invalid path/],
+      ['relative path', ['/', 'a'], /invalid path/],
     ];
     for (const [what, paths, message] of cases) {
       const bytes = craftedFile(paths.map((p) => [p, node()]));
