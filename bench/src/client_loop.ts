@@ -59,9 +59,12 @@ export function sendPhase(client_seed: number): number {
   return mulberry32(client_seed ^ 0x5bd1e995)();
 }
 
-/** Shared by the clients of one thread: key paths and the value, built once. */
+/** Shared by the clients of one thread: the key paths and the value. */
 export interface LoopShared {
-  readonly key_paths: readonly string[];
+  /** Path of key k, built per request: an array of a million paths kept in each load thread
+   *  made its major GCs pause for tens of ms, inflating the tail latency measured at 1M keys
+   *  (bench/tree_scale.mjs) for whichever server was measured. */
+  readonly keyPath: (k: number) => string;
   readonly value: Uint8Array;
   readonly recorder: Recorder;
 }
@@ -145,9 +148,9 @@ export class ClientLoop {
     const kind = PHASE_ORDER[this.phase]!;
     this.phase_start_ms = now_ms;
     this.phase_left = this.plan.key_count;
-    const { key_paths, value } = this.shared;
+    const { keyPath, value } = this.shared;
     for (let k = 0; k < this.plan.key_count; k++) {
-      const path = key_paths[k]!;
+      const path = keyPath(k);
       if (kind === 'create') this.session.send(Op.create, { path, data: value, acl: OPEN_ACL, flags: 0 }, 'CreateResponse', TAG.create, now_ms);
       else if (kind === 'write') this.session.send(Op.setData, { path, data: value, version: -1 }, 'SetDataResponse', TAG.write, now_ms);
       else if (kind === 'read') this.session.send(Op.getData, { path, watch: false }, 'GetDataResponse', TAG.read, now_ms);
@@ -171,7 +174,7 @@ export class ClientLoop {
 
   private sendMix(t_start_ms: number): void {
     const choice = this.mix.next();
-    const path = this.shared.key_paths[choice.key]!;
+    const path = this.shared.keyPath(choice.key);
     if (choice.kind === 'read') {
       this.session.send(Op.getData, { path, watch: false }, 'GetDataResponse', TAG.read, t_start_ms);
     } else {

@@ -47,7 +47,7 @@ async function openSessions(init: ThreadInit): Promise<BenchSession[]> {
 async function run(): Promise<void> {
   const recorder = new Recorder(countedKinds(init));
   const shared: LoopShared = {
-    key_paths: Array.from({ length: init.plan.key_count }, (_, k) => keyPath(init.plan.root, k)),
+    keyPath: (k) => keyPath(init.plan.root, k),
     value: new Uint8Array(init.plan.value_bytes).fill(0x78),
     recorder,
   };
