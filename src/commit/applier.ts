@@ -46,6 +46,33 @@ export class Applier {
     return result;
   }
 
+  /**
+   * apply() for a txn whose result nobody reads (recovery's log replay): the same tree changes,
+   * without the reply's Stat (a second lookup) or the watch triggers. Multi and closeSession,
+   * rare in a log, take apply()'s path.
+   */
+  replay(txn: Txn): void {
+    const op = txn.op;
+    const header = txn.header;
+    switch (op.kind) {
+      case 'create':
+      case 'delete':
+      case 'setData':
+      case 'setACL':
+        invariant(header.zxid > this.last_zxid, `zxid 0x${header.zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
+        if (!this.writer.in_batch) this.writer.begin();
+        if (op.kind === 'create') this.writer.create(op.path, op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms, op.parent_cversion);
+        else if (op.kind === 'delete') this.writer.delete(op.path, header.zxid);
+        else if (op.kind === 'setData') this.writer.setData(op.path, op.data, op.version, header.zxid, header.time_ms);
+        else this.writer.setACL(op.path, op.acl, op.version);
+        this.last_zxid = header.zxid;
+        this.applied_total++;
+        return;
+      default:
+        this.apply(txn);
+    }
+  }
+
   /** Publishes the open batch as the newest root; null when nothing was applied since. */
   seal(): RootDescriptor | null {
     if (!this.writer.in_batch) return null;

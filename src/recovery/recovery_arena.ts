@@ -100,7 +100,7 @@ class ArenaTarget implements RecoveryTarget {
 
   /** At start-up the first txn opens the log's batch; when replacing it joins the open one. */
   apply(txn: Txn): void {
-    this.applier!.apply(txn);
+    this.applier!.replay(txn);
   }
 
   /** Publishes what is not yet: the replayed txns (start-up), or the whole replacing batch. */

@@ -65,6 +65,17 @@ export function decodeAclWire(u8: Uint8Array, off: number, len: number): ACL[] {
   return acl;
 }
 
+function sameAcl(a: readonly ACL[], b: readonly ACL[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.perms !== y.perms || x.id.scheme !== y.id.scheme || x.id.id !== y.id.id) return false;
+  }
+  return true;
+}
+
 function contentKey(wire: Uint8Array, off: number, len: number): string {
   return Buffer.from(wire.buffer, wire.byteOffset + off, len).toString('latin1');
 }
@@ -74,7 +85,8 @@ export class AclStore {
   private readonly refs = new Map<number, number>();
   private readonly content_of = new Map<number, string>();
   private serial = 0;
-  /** The last list interned by identity (txns share ACL arrays): skips re-encoding it. */
+  /** The last list interned (txns share ACL arrays, and most creates of a workload repeat one
+   *  list): one equal to it by content skips encoding and the content map (~1.8 us a create). */
   private last_list: readonly ACL[] | null = null;
   private last_addr = 0;
 
@@ -91,7 +103,7 @@ export class AclStore {
 
   /** The blob for `acl`, with one more reference. */
   intern(acl: readonly ACL[]): number {
-    if (acl === this.last_list) {
+    if (this.last_list !== null && sameAcl(acl, this.last_list)) {
       this.ref(this.last_addr);
       return this.last_addr;
     }
