@@ -113,6 +113,13 @@ export class CommitCore {
   private readonly conn_auth = new Map<number, Id[]>();
   private next_session_id: bigint;
   private next_reap_ms: number;
+  /**
+   * Sessions whose createSession txn is not released yet, and since when. Their client cannot
+   * ping before its ConnectResponse, which waits for that txn to be durable (or committed):
+   * tick() keeps them alive until born() (at most EXPIRY_DEFERRAL_MS_MAX, so a txn lost to a
+   * role change or a failed log cannot keep one alive for ever).
+   */
+  private readonly unborn = new Map<bigint, number>();
   /** tick() deferred expiry until then (touches were waiting unread); see tick(). */
   private expiry_deferred_until_ms = 0;
   /** Since when touches have been waiting unread at every tick; null while they have not. */
@@ -234,6 +241,7 @@ export class CommitCore {
     if (this.sessions.get(session_id) === undefined) {
       this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
       this.owners.set(session_id, null);
+      this.unborn.set(session_id, this.env.now_ms());
     }
     this.propose(null, session_id, { kind: 'createSession', timeout_ms, passwd }, 0);
   }
@@ -300,7 +308,14 @@ export class CommitCore {
       this.outbox.push({ kind: 'session', origin, session_id, timeout_ms, passwd, ok: true });
       return;
     }
+    this.unborn.set(session_id, this.env.now_ms());
     this.propose(origin, session_id, { kind: 'createSession', timeout_ms, passwd });
+  }
+
+  /** The session's createSession txn was released: its client may ping from now on, and its
+   *  timeout runs from here (see `unborn`). */
+  born(session_id: bigint): void {
+    if (this.unborn.delete(session_id)) this.sessions.touch(session_id, this.env.now_ms());
   }
 
   /** A client reconnecting with its session id and password. */
@@ -373,6 +388,10 @@ export class CommitCore {
     }
     // Bounded: under sustained overload input always waits, and dead clients' sessions must still
     // expire (at most EXPIRY_DEFERRAL_MS_MAX late).
+    for (const [session_id, since_ms] of this.unborn) {
+      if (now - since_ms < EXPIRY_DEFERRAL_MS_MAX) this.sessions.touch(session_id, now);
+      else this.unborn.delete(session_id);
+    }
     const defer = this.deferral_started_ms !== null && now - this.deferral_started_ms < EXPIRY_DEFERRAL_MS_MAX;
     if (defer) this.expiry_deferred_until_ms = now + this.options.tick_ms;
     else for (const session_id of this.sessions.expire(now)) this.expireSession(session_id);
@@ -435,6 +454,7 @@ export class CommitCore {
   private forgetSession(session_id: bigint): void {
     this.sessions.remove(session_id);
     this.owners.delete(session_id);
+    this.unborn.delete(session_id);
   }
 
   private allocateSessionId(): bigint {

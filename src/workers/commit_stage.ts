@@ -327,9 +327,9 @@ export class CommitStage {
     const h = this.origin(CommitStream.APPLIED, origin).i64(BigInt(txn.header.zxid)).u8(what).i32(result.err);
     if (op.kind === 'createSession') {
       h.i64(txn.header.session_id).i32(op.timeout_ms).raw(op.passwd);
-      // The client can ping only once it has its ConnectResponse: its timeout runs afresh from
-      // here, or a log sync slower than the timeout would expire sessions before their birth.
-      this.core.touch([txn.header.session_id]);
+      // The client can ping only once it has its ConnectResponse: its timeout runs from here,
+      // or a log sync slower than the timeout would expire sessions before their birth.
+      this.core.born(txn.header.session_id);
     }
     this.body.reset();
     encodeApplied(this.body, replyOpcodeOf(op), result);

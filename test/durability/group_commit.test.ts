@@ -209,6 +209,41 @@ describe('commit core: recovered sessions and read-only mode', () => {
     expect(core.take()).toMatchObject([{ kind: 'txn', txn: { op: { kind: 'closeSession' } } }]);
   });
 
+  it('a new session does not expire before its createSession is released; its timeout runs from then', () => {
+    let now = 10_000;
+    const core = new CommitCore(options, { now_ms: () => now }, { view: workingTreeOf(new DataTree()), sessions: new Map() });
+    const closes = (): number => core.take().filter((p) => p.kind === 'txn' && p.txn.op.kind === 'closeSession').length;
+    core.createSession(o(1, 0), 1000);
+    const created = core.take()[0] as Extract<Publication, { kind: 'txn' }>;
+    expect(created.txn.op.kind).toBe('createSession');
+    now += 5_000; // its log sync takes longer than the timeout
+    core.tick();
+    expect(closes()).toBe(0);
+    core.born(created.txn.header.session_id);
+    now += 900;
+    core.tick();
+    expect(closes()).toBe(0); // a whole timeout from its birth
+    now += 1_000;
+    core.tick();
+    expect(closes()).toBe(1);
+  });
+
+  it('a createSession never released keeps its session alive at most EXPIRY_DEFERRAL_MS_MAX', () => {
+    let now = 10_000;
+    const core = new CommitCore(options, { now_ms: () => now }, { view: workingTreeOf(new DataTree()), sessions: new Map() });
+    const closes = (): number => core.take().filter((p) => p.kind === 'txn' && p.txn.op.kind === 'closeSession').length;
+    core.createSession(o(1, 0), 1000);
+    core.take();
+    now += EXPIRY_DEFERRAL_MS_MAX - 100;
+    core.tick();
+    expect(closes()).toBe(0);
+    now += 200;
+    core.tick(); // given up on: the session runs its timeout from its last touch
+    now += 1_500;
+    core.tick();
+    expect(closes()).toBe(1);
+  });
+
   it('without a touch in transit, a deferred session expires a tick after the backlog clears', () => {
     let now = 10_000;
     const core = oneSessionCore(() => now);

@@ -80,7 +80,9 @@ describe.each([
 // afresh once the creation is durable: without that, a disk this slow expires every new session
 // before its first ping can arrive.
 describe('a session created while the disk is slower than its timeout', () => {
-  const CREATE_SYNC_MS = 2_000;
+  /** Longer than the timeout: timed from the createSession prep, the session would be due
+   *  before its ConnectResponse is even sent. */
+  const CREATE_SYNC_MS = 3_000;
   const TIMEOUT_MS = 2_000;
   let server: TestServer;
 
@@ -99,15 +101,16 @@ describe('a session created while the disk is slower than its timeout', () => {
   it('lives its whole timeout from its ConnectResponse, then expires when silent', async () => {
     const s = await connectClient(server.port, { timeout_ms: TIMEOUT_MS });
     expect(s.response.timeOut).toBe(TIMEOUT_MS);
-    // Timed from the creation txn, the session would be due about now (sync 2 s, timeout 2 s).
-    // (An expired session's connection closes only once its closeSession is durable, a slow
-    // sync later: a write tells, as it is refused with SESSIONEXPIRED behind that closeSession.)
-    await sleep(TIMEOUT_MS / 2);
+    // It pings from its ConnectResponse on, and writes at once: the write is refused
+    // SESSIONEXPIRED (or the connection closes) if the session was expired before it was born,
+    // and answered once durable otherwise (the pings keep it alive through that slow sync).
+    s.client.startKeepalive(TIMEOUT_MS / 4);
     const write = await s.client.request(1, { path: '/born-slow', data: new Uint8Array(0), acl: OPEN_ACL, flags: 0 });
     expect(write.err, 'the session expired before its first ping was due').toBe(0);
-    // That write touched it; silent from here, it expires (its closeSession waits one slow sync).
+    // Silent from here, it expires (its closeSession waits for one slow sync).
+    s.client.stopKeepalive();
     await sleep(TIMEOUT_MS * 2 + CREATE_SYNC_MS);
     expect(s.client.isClosed(), 'a silent session still expires').toBe(true);
     s.client.destroy();
-  }, 30_000);
+  }, 40_000);
 });
