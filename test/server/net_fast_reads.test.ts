@@ -110,4 +110,19 @@ describe.each([{ fast: true }, { fast: false }])('net worker fast reads (waitfre
     expect([write.xid, write.err, read.xid, read.err, read.data]).toEqual([100, 0, 101, 0, 'piped']);
     c.destroy();
   });
+
+  it("a read sent after another client's write was answered sees it, whichever shard serves it", async () => {
+    // Connections are spread over the two shards; the reader's shard may still be asleep, behind
+    // the writer's root, when the read arrives: it must not be answered from there.
+    const writer = await session(server.port, 2_000);
+    const readers = [await session(server.port, 2_000), await session(server.port, 2_000)];
+    expect((await call(writer, create(1, `/xc-${fast}`, 'v0'))).err).toBe(0);
+    for (let i = 1; i <= 100; i++) {
+      expect((await call(writer, setData(1 + i, `/xc-${fast}`, `v${i}`))).err).toBe(0);
+      const reader = readers[i % 2];
+      expect((await call(reader, getData(i, `/xc-${fast}`))).data, `read ${i}`).toBe(`v${i}`);
+    }
+    writer.destroy();
+    for (const r of readers) r.destroy();
+  });
 });

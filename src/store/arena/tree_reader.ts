@@ -63,6 +63,11 @@ export class TreeReader extends NodeView {
     this.owner_root = root.owner_root;
   }
 
+  /** The generation the writer published last (whatever this reader pins). */
+  newestGen(): number {
+    return this.control.published();
+  }
+
   unpin(): void {
     this.readable = false;
     this.control.unpin(this.slot);

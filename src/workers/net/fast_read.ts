@@ -117,6 +117,10 @@ export class NetFastRead {
     const seq = view.begin();
     if (seq === -1) return null;
     const root = view.root;
+    // Only from the newest root: a write another client has had its reply to is in a root
+    // published before that reply, and a read sent after it must see it (as on one ZooKeeper
+    // server). A shard still behind catches up on the commit stream before it reads a frame.
+    if (root.gen !== tree.newestGen()) return null;
     // The reader never moves back: until the shard passes the reader's start-up root, forward.
     if (genBefore(root.gen, tree.gen)) return null;
     if (root.gen !== tree.gen) tree.advanceTo(root);

@@ -53,6 +53,11 @@ export class ShardTree implements ReadTree, ReadNode {
     return this.reader.gen;
   }
 
+  /** The generation the commit worker published last (it may be ahead of this shard's). */
+  newestGen(): number {
+    return this.reader.newestGen();
+  }
+
   /** The root this shard serves from (a live view; see served_root.ts). */
   get descriptor(): RootDescriptor {
     return this.reader.descriptor;
