@@ -2,6 +2,7 @@
 // launches it): what the recorder writes down for each kind of answer, that recorded calls are
 // never retried, and the fault injectors (server kill/restart, pause, the partitioning proxy).
 
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isZooKeeperError } from '../../src/client/index.js';
 import { FaultProxy } from '../../src/check/proxy.js';
@@ -78,6 +79,9 @@ describe('recorder and fault injectors on waitfree', () => {
     try {
       const node = target.nodes[0]!;
       node.pause();
+      // SIGSTOP takes effect when each thread next enters the kernel; on a loaded VM a running
+      // thread can go on for a while (the stop's IPI waits for its vCPU), long enough to answer.
+      expect(await allThreadsStopped(node.pid!), 'the server stopped').toBe(true);
       let done = false;
       const p = c.client.exists('/').then(() => (done = true));
       try {
@@ -116,3 +120,22 @@ describe('recorder and fault injectors on waitfree', () => {
     }
   }, 30_000);
 });
+
+/** Whether every thread of `pid` is in the stopped state ('T' in /proc/PID/task/TID/stat) within 5 s. */
+async function allThreadsStopped(pid: number): Promise<boolean> {
+  const deadline = Date.now() + 5_000;
+  const state = (tid: string): string => {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      return 'T'; // the thread is gone: it runs nothing
+    }
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  };
+  while (Date.now() < deadline) {
+    if (readdirSync(`/proc/${pid}/task`).every((tid) => state(tid) === 'T')) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
