@@ -37,12 +37,10 @@ export class Applier {
 
   /** Applies one committed txn to the newest tree (opening a batch when none is open). */
   apply(txn: Txn): ApplyResult {
-    invariant(txn.header.zxid > this.last_zxid, `zxid 0x${txn.header.zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
-    if (!this.writer.in_batch) this.writer.begin();
+    this.enter(txn);
     const events: WatchTrigger[] = [];
     const result = this.applyOp(txn.op, txn.header, events);
-    this.last_zxid = txn.header.zxid;
-    this.applied_total++;
+    this.leave(txn);
     return result;
   }
 
@@ -54,23 +52,27 @@ export class Applier {
   replay(txn: Txn): void {
     const op = txn.op;
     const header = txn.header;
-    switch (op.kind) {
-      case 'create':
-      case 'delete':
-      case 'setData':
-      case 'setACL':
-        invariant(header.zxid > this.last_zxid, `zxid 0x${header.zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
-        if (!this.writer.in_batch) this.writer.begin();
-        if (op.kind === 'create') this.writer.create(op.path, op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms, op.parent_cversion);
-        else if (op.kind === 'delete') this.writer.delete(op.path, header.zxid);
-        else if (op.kind === 'setData') this.writer.setData(op.path, op.data, op.version, header.zxid, header.time_ms);
-        else this.writer.setACL(op.path, op.acl, op.version);
-        this.last_zxid = header.zxid;
-        this.applied_total++;
-        return;
-      default:
-        this.apply(txn);
+    if (op.kind !== 'create' && op.kind !== 'delete' && op.kind !== 'setData' && op.kind !== 'setACL') {
+      this.apply(txn);
+      return;
     }
+    this.enter(txn);
+    if (op.kind === 'create') this.writer.create(op.path, op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms, op.parent_cversion);
+    else if (op.kind === 'delete') this.writer.delete(op.path, header.zxid);
+    else if (op.kind === 'setData') this.writer.setData(op.path, op.data, op.version, header.zxid, header.time_ms);
+    else this.writer.setACL(op.path, op.acl, op.version);
+    this.leave(txn);
+  }
+
+  /** Txns come in zxid order; the first after a seal opens a batch. */
+  private enter(txn: Txn): void {
+    invariant(txn.header.zxid > this.last_zxid, `zxid 0x${txn.header.zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
+    if (!this.writer.in_batch) this.writer.begin();
+  }
+
+  private leave(txn: Txn): void {
+    this.last_zxid = txn.header.zxid;
+    this.applied_total++;
   }
 
   /** Publishes the open batch as the newest root; null when nothing was applied since. */

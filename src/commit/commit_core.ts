@@ -386,12 +386,13 @@ export class CommitCore {
         this.backlog_clear_ms = null;
       }
     }
-    // Bounded: under sustained overload input always waits, and dead clients' sessions must still
-    // expire (at most EXPIRY_DEFERRAL_MS_MAX late).
+    // Sessions not born yet cannot have pinged (see `unborn`).
     for (const [session_id, since_ms] of this.unborn) {
       if (now - since_ms < EXPIRY_DEFERRAL_MS_MAX) this.sessions.touch(session_id, now);
       else this.unborn.delete(session_id);
     }
+    // Bounded: under sustained overload input always waits, and dead clients' sessions must still
+    // expire (at most EXPIRY_DEFERRAL_MS_MAX late).
     const defer = this.deferral_started_ms !== null && now - this.deferral_started_ms < EXPIRY_DEFERRAL_MS_MAX;
     if (defer) this.expiry_deferred_until_ms = now + this.options.tick_ms;
     else for (const session_id of this.sessions.expire(now)) this.expireSession(session_id);

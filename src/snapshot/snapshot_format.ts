@@ -351,7 +351,7 @@ const NODE_RECORD_TAIL_BYTES = 5 * 8 + 3 * 4 + 8;
 function skimNodeRecord(r: SnapReader, acl_count: number, visitor: SnapshotBytesVisitor): void {
   const path_len = r.u32();
   const path_off = r.skip(path_len);
-  if (!isUtf8(r.view_of(path_off, path_len))) throw new SnapshotFormatError(`node path at offset ${path_off} is not UTF-8`);
+  if (!isUtf8(r.buffer.subarray(path_off, path_off + path_len))) throw new SnapshotFormatError(`node path at offset ${path_off} is not UTF-8`);
   const data_len = r.i32();
   if (data_len < -1) throw new SnapshotFormatError(`node data length ${data_len} at offset ${r.offset - 4}`);
   if (data_len > 0) r.skip(data_len);
@@ -381,9 +381,6 @@ class SnapReader {
     const at = this.offset;
     this.offset += n;
     return at;
-  }
-  view_of(at: number, n: number): Uint8Array {
-    return this.buf.subarray(at, at + n);
   }
   u8(): number {
     this.need(1);

@@ -14,6 +14,8 @@ const WORDS = 4;
 
 export class Doorbell {
   readonly words: Int32Array;
+  /** Set when the sleep's timer, not a producer, ended the last sleep (not a wake-up). */
+  private timed_out = false;
 
   constructor(readonly sab: SharedArrayBuffer = new SharedArrayBuffer(WORDS * 4)) {
     this.words = new Int32Array(sab);
@@ -58,7 +60,6 @@ export class Doorbell {
     }
   }
 
-  private timed_out = false;
   private readonly onTimeout = (): void => {
     this.timed_out = true;
     // Only this thread waits on its own doorbell's SEQ.

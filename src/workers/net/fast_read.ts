@@ -121,8 +121,7 @@ export class NetFastRead {
     // published before that reply, and a read sent after it must see it (as on one ZooKeeper
     // server). A shard still behind catches up on the commit stream before it reads a frame.
     if (root.gen !== tree.newestGen()) return null;
-    // The reader never moves back: until the shard passes the reader's start-up root, forward.
-    if (genBefore(root.gen, tree.gen)) return null;
+    // The newest root: never before the one the reader pins, so the pin only moves forward.
     if (root.gen !== tree.gen) tree.advanceTo(root);
     if (!drain() || !view.unchanged(seq)) return null;
     const d = decideRead(tree, NO_AUTH, opcode, this.request);
