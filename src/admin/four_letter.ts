@@ -461,6 +461,8 @@ export function confEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
     ['waitfree.ring.shardToNetBytes', String(c.ring_shard_to_net_bytes)],
     ['waitfree.ring.shardToCommitBytes', String(c.ring_shard_to_commit_bytes)],
     ['waitfree.ring.commitStreamBytes', String(c.ring_commit_stream_bytes)],
+    ['waitfree.ring.netToCommitBytes', String(c.ring_net_to_commit_bytes)],
+    ['waitfree.ring.commitToNetBytes', String(c.ring_commit_to_net_bytes)],
     ['waitfree.maxOutstandingPerSession', String(c.max_outstanding_per_session)],
     ['waitfree.watch.sliceEntries', String(c.watch_slice_entries)],
     ['waitfree.watch.listingBytesMax', String(c.watch_listing_bytes_max)],

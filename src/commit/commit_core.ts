@@ -44,6 +44,9 @@ export interface Origin {
    *  unanswered one (shard_session.ts needsBarrier): it must not share a root with that one's
    *  completion. Absent (sessions, requests relayed by a leader) means a barrier. */
   barrier?: boolean;
+  /** A direct write (NetToCommit.REQUEST): the commit worker answers the client itself, and the
+   *  origin shard only completes its placeholder. */
+  direct?: boolean;
 }
 
 export type Publication =

@@ -51,6 +51,7 @@ export interface ServerConfig {
   readonly extended_types_enabled: boolean;
   /** The net worker answers reads of idle sessions itself (net/fast_read.ts). */
   readonly net_fast_reads: boolean;
+  readonly net_direct_writes: boolean;
   /** How often empty containers and expired TTL nodes are looked for. */
   readonly container_check_interval_ms: number;
   /** At most this many container/TTL deletions per minute. */
@@ -62,6 +63,8 @@ export interface ServerConfig {
   readonly ring_shard_to_net_bytes: number;
   readonly ring_shard_to_commit_bytes: number;
   readonly ring_commit_stream_bytes: number;
+  readonly ring_net_to_commit_bytes: number;
+  readonly ring_commit_to_net_bytes: number;
   /** Per-session pipelining bound: requests read but not yet answered. */
   readonly max_outstanding_per_session: number;
   /** Watch entries a read worker lists or removes per turn of its loop (wchc/wchp listings, a
@@ -289,6 +292,11 @@ const KEYS: KeyTable = {
     type: { kind: 'bool' },
     help: 'The net worker answers a getData/exists without a watch itself when the session has nothing in flight and the net worker is not busy (one thread hop less; takes one more tree reader slot per read worker).',
   },
+  net_direct_writes: {
+    name: 'waitfree.net.directWrites', aliases: [], field: 'net_direct_writes', default: true,
+    type: { kind: 'bool' },
+    help: 'The net worker sends a write of a session with nothing in flight straight to the commit worker, which answers it (two thread hops instead of four); the read worker only holds its place in the session order.',
+  },
   read_workers: {
     name: 'waitfree.readWorkers', aliases: [], field: 'read_workers', default: defaultReadWorkers(), flag: '--read-workers',
     type: { kind: 'int', min: 1, max: 64 },
@@ -313,6 +321,16 @@ const KEYS: KeyTable = {
     name: 'waitfree.ring.commitStreamBytes', aliases: [], field: 'ring_commit_stream_bytes', default: 8 * MiB,
     type: RING,
     help: 'Capacity of the commit stream (commit worker -> every read worker).',
+  },
+  ring_net_to_commit_bytes: {
+    name: 'waitfree.ring.netToCommitBytes', aliases: [], field: 'ring_net_to_commit_bytes', default: 4 * MiB,
+    type: RING,
+    help: 'Capacity of the net worker -> commit worker ring (direct writes).',
+  },
+  ring_commit_to_net_bytes: {
+    name: 'waitfree.ring.commitToNetBytes', aliases: [], field: 'ring_commit_to_net_bytes', default: 4 * MiB,
+    type: RING,
+    help: 'Capacity of the commit worker -> net worker ring (replies to direct writes).',
   },
   sessionless_cnxn_timeout_ms: {
     name: 'waitfree.sessionlessCnxnTimeoutMs', aliases: ['zookeeper.nio.sessionlessCnxnTimeout'], field: 'sessionless_cnxn_timeout_ms', default: 10_000,

@@ -14,6 +14,7 @@ export const NET_COUNTERS = [
   ['bytes_received', 'Bytes read from client sockets.'],
   ['bytes_sent', 'Bytes written to client sockets.'],
   ['fast_reads', 'Reads the net worker answered itself (waitfree.net.fastReads: a session with nothing in flight).'],
+  ['direct_writes', 'Writes sent straight to the commit worker, which answered them (waitfree.net.directWrites: a session with nothing in flight).'],
   ['four_letter_words', 'Four-letter words received on the client port.'],
   ['admin_requests', 'HTTP requests to the admin server (/commands, /metrics).'],
 ] as const;

@@ -28,17 +28,30 @@ import type { PendingView } from '../commit/pending_view.js';
 import { describeFsError } from '../log/log_fs.js';
 import type { CommitMetrics } from '../metrics/commit_metrics.js';
 import { JuteReader, JuteWriter } from '../protocol/jute.js';
-import { isMalformed, readServerRequest, type ServerRequest } from '../protocol/messages.js';
+import { encodeReply, isMalformed, readServerRequest, type ServerRequest } from '../protocol/messages.js';
 import { SessionOk } from '../quorum/read_only_mode.js';
 import type { RootDescriptor } from '../store/arena/index.js';
 import type { WriteRequest } from '../tree/prep.js';
 import type { Txn } from '../tree/txn.js';
-import { replyOpcodeOf } from '../tree/write_reply.js';
+import type { ApplyResult } from '../tree/data_tree.js';
+import { replyOpcodeOf, writeReplyBody } from '../tree/write_reply.js';
 import { encodeApplied } from './applied_frame.js';
 import { decodeAuthId } from './auth_frame.js';
 import type { FrameSink } from './frame_sink.js';
 import { HeadReader, HeadWriter } from './link.js';
-import { APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, APPLIED_WRITE, CommitStream, NO_SHARD, ShardToCommit } from './link_kinds.js';
+import {
+  AFTER_DIRECT,
+  APPLIED_CLOSE_SESSION,
+  APPLIED_CREATE_SESSION,
+  APPLIED_WRITE,
+  APPLIED_WRITE_ANSWERED,
+  CommitStream,
+  CommitToNet,
+  NetToCommit,
+  NO_SHARD,
+  REQUEST_BARRIER,
+  ShardToCommit,
+} from './link_kinds.js';
 
 /** What a connection has in the open root (batch_origins). */
 const ROOT_TXN = 1;
@@ -90,6 +103,18 @@ export interface CommitState {
 export interface CommitStagePorts {
   /** The commit stream (CommitStream frames, read by every shard). */
   readonly stream: FrameSink;
+  /**
+   * Replies to direct writes (CommitToNet frames). The driver must publish them only after the
+   * commit stream frames sent before them (and never while the stream holds frames back): a
+   * client that has its reply may tell another, whose read must see the write.
+   */
+  readonly to_net: FrameSink;
+  /**
+   * Hands every direct write published so far in the net worker's ring to onNetFrame, at once
+   * (the driver polls that ring to empty; no bound but the ring's). Called for a shard frame
+   * marked AFTER_DIRECT: the connection's direct write is in that ring and goes first.
+   */
+  takeDirectWrites(): void;
   readonly log: LogPort;
   readonly clock: CommitClock;
   /** Applies committed txns to the shared tree, once per replica. */
@@ -107,6 +132,12 @@ export class CommitStage {
   private readonly head = new HeadWriter();
   private readonly reader = new HeadReader();
   private readonly body = new JuteWriter(256);
+  /** Direct replies: their own head and scratch (a stream frame may be half built meanwhile). */
+  private readonly net_head = new HeadWriter();
+  private readonly reply = new JuteWriter(256);
+  /** Direct writes answered with an error and no txn in the open root: answered at its seal,
+   *  with the root's zxid (as a shard answers an ERROR at ROOT). */
+  private direct_errors: { origin: Origin; err: number }[] = [];
   /** Origin connections (shard * 2^32 + conn_id) with a completion in the open root: what it
    *  is (ROOT_TXN, or ROOT_ANSWER for a sync or an error, answered with the root's zxid). */
   private readonly batch_origins = new Map<number, number>();
@@ -138,6 +169,8 @@ export class CommitStage {
     this.gc = state.gc;
     this.pending = state.pending;
     this.batch_origins.clear();
+    // Their connections are closed by the RELOAD that follows (every shard drops them all).
+    this.direct_errors = [];
   }
 
   /** Input frames the stage may take now: each makes at most one txn, and group commit has
@@ -156,15 +189,14 @@ export class CommitStage {
     switch (kind) {
       case ShardToCommit.REQUEST: {
         const session_id = r.i64();
-        const barrier = r.u8() !== 0;
+        const flags = r.u8();
         const request_at = r.offset;
-        const request = readServerRequest(new JuteReader(bytes, r.offset, end));
-        const origin: Origin = { shard, conn_id, xid: request.header.xid, barrier };
-        if (routing !== null && routing.request(origin, session_id, request, bytes, request_at, end)) break;
-        // multi's decoded body is { ops }; prep takes the op list. A body that did not decode
-        // goes to prep as is (the shard forwards only writes whose prep makes it an error txn).
-        const body = isMalformed(request) ? request : request.op === 'multi' ? request.body.ops : request.body;
-        this.core.request(origin, session_id, request.header.type, body as WriteRequest | null);
+        // `r` is this stage's reader: onNetFrame reuses it.
+        if ((flags & AFTER_DIRECT) !== 0) this.ports.takeDirectWrites();
+        // A shard forwards only requests it decoded itself (its containment boundary).
+        const request = readServerRequest(new JuteReader(bytes, request_at, end));
+        const barrier = (flags & REQUEST_BARRIER) !== 0;
+        this.request({ shard, conn_id, xid: request.header.xid, barrier, direct: false }, session_id, request, bytes, request_at, end);
         break;
       }
       case ShardToCommit.SESSION_CREATE: {
@@ -197,6 +229,8 @@ export class CommitStage {
       }
       case ShardToCommit.CONN_GONE: {
         const session_id = r.i64();
+        // Its auth ids stay until its direct write is prepped.
+        if ((r.u8() & AFTER_DIRECT) !== 0) this.ports.takeDirectWrites();
         this.core.connGone(shard, conn_id, session_id);
         routing?.connGone(shard, conn_id, session_id);
         break;
@@ -204,6 +238,42 @@ export class CommitStage {
       default:
         throw new Error(`commit worker: unknown frame kind ${kind} from shard ${shard}`);
     }
+  }
+
+  /**
+   * One frame of the net worker's ring: a direct write (net/direct_write.ts). The session had
+   * nothing in flight when it was sent, so no completion of its connection is in the open root
+   * and no read of it waits behind one: no barrier.
+   */
+  onNetFrame(bytes: Uint8Array, start: number, end: number): void {
+    const r = this.reader.reset(bytes, start, end);
+    const kind = r.u8();
+    if (kind !== NetToCommit.REQUEST) throw new Error(`commit worker: unknown frame kind ${kind} from the net worker`);
+    const shard = r.u8();
+    const conn_id = r.u32();
+    const session_id = r.i64();
+    // Containment: these are a client's bytes no shard has decoded (the net worker checked only
+    // the header's size and opcode). A body that does not decode is an error txn (prep); any
+    // other throw is a decoder bug reached by one client, and costs that connection only.
+    let request: ServerRequest;
+    try {
+      request = readServerRequest(new JuteReader(bytes, r.offset, end));
+    } catch (e) {
+      console.error(`waitfree: BUG: decoding a direct write of connection ${conn_id} (shard ${shard}) threw; closing that connection:`, e);
+      this.closeConn(shard, conn_id);
+      return;
+    }
+    if (isMalformed(request)) console.warn(`waitfree: MARSHALLINGERROR for opcode ${request.header.type} (xid ${request.header.xid}) of connection ${conn_id}: malformed body (${request.reason})`);
+    this.request({ shard, conn_id, xid: request.header.xid, barrier: false, direct: true }, session_id, request, bytes, r.offset, end);
+  }
+
+  /** A client write (or sync / closeSession) of a connected session, from its shard or direct. */
+  private request(origin: Origin, session_id: bigint, request: ServerRequest, bytes: Uint8Array, request_at: number, end: number): void {
+    if (this.routing !== null && this.routing.request(origin, session_id, request, bytes, request_at, end)) return;
+    // multi's decoded body is { ops }; prep takes the op list. A body that did not decode
+    // goes to prep as is (only writes whose prep makes it an error txn are forwarded).
+    const body = isMalformed(request) ? request : request.op === 'multi' ? request.body.ops : request.body;
+    this.core.request(origin, session_id, request.header.type, body as WriteRequest | null);
   }
 
   /** Publishes a close_conn for a connection, in order with everything else. */
@@ -293,6 +363,26 @@ export class CommitStage {
     const root = this.ports.applier.seal();
     this.batch_origins.clear();
     if (root !== null) this.sendRoot(root);
+    if (this.direct_errors.length > 0) this.answerDirectErrors();
+  }
+
+  /** The direct writes answered with an error in the root just sealed, at its zxid. */
+  private answerDirectErrors(): void {
+    const zxid = this.ports.applier.writer.last_root.last_zxid;
+    for (const { origin, err } of this.direct_errors) this.sendDirectReply(origin, zxid, err, -1, null);
+    this.direct_errors = [];
+  }
+
+  /** A direct write's reply, encoded as its shard would (shard_session.ts reply()). */
+  private sendDirectReply(origin: Origin, zxid: number, err: number, opcode: number, result: ApplyResult | null): void {
+    this.reply.reset();
+    const header = { xid: origin.xid, zxid, err };
+    if (result === null) encodeReply(header, null, null, this.reply);
+    else {
+      const r = writeReplyBody(opcode, result);
+      encodeReply(header, r.name, r.body as never, this.reply);
+    }
+    this.ports.to_net.send(this.net_head.begin(CommitToNet.SEND).u32(origin.conn_id), this.reply.view_bytes());
   }
 
   private sendRoot(root: RootDescriptor): void {
@@ -323,7 +413,9 @@ export class CommitStage {
     this.pending.applied(txn.header.zxid);
     this.ports.metrics.applied();
     const op = txn.op;
-    const what = op.kind === 'createSession' ? APPLIED_CREATE_SESSION : op.kind === 'closeSession' ? APPLIED_CLOSE_SESSION : APPLIED_WRITE;
+    // Only writes come direct (net/direct_write.ts): never a session's own txn.
+    const direct = origin?.direct === true;
+    const what = direct ? APPLIED_WRITE_ANSWERED : op.kind === 'createSession' ? APPLIED_CREATE_SESSION : op.kind === 'closeSession' ? APPLIED_CLOSE_SESSION : APPLIED_WRITE;
     const h = this.origin(CommitStream.APPLIED, origin).i64(BigInt(txn.header.zxid)).u8(what).i32(result.err);
     if (op.kind === 'createSession') {
       h.i64(txn.header.session_id).i32(op.timeout_ms).raw(op.passwd);
@@ -332,8 +424,11 @@ export class CommitStage {
       this.core.born(txn.header.session_id);
     }
     this.body.reset();
-    encodeApplied(this.body, replyOpcodeOf(op), result);
+    // A direct write's reply goes to the net worker, not in the stream (-1: no reply body).
+    const opcode = replyOpcodeOf(op);
+    encodeApplied(this.body, direct ? -1 : opcode, result);
     this.stream.send(h, this.body.view_bytes());
+    if (direct) this.sendDirectReply(origin!, txn.header.zxid, result.err, opcode, result);
   }
 
   /** Sends one released publication. */
@@ -355,10 +450,13 @@ export class CommitStage {
       case 'close_conn':
         this.stream.send(this.head.begin(CommitStream.CLOSE_CONN).u8(p.shard).u32(p.conn_id).i32(0));
         break;
-      case 'error':
+      case 'error': {
         this.inOpenRoot(p.origin);
-        this.stream.send(this.origin(CommitStream.ERROR, p.origin).i32(p.err));
+        const direct = p.origin.direct === true;
+        this.stream.send(this.origin(CommitStream.ERROR, p.origin).i32(p.err).u8(direct ? 1 : 0));
+        if (direct) this.direct_errors.push({ origin: p.origin, err: p.err });
         break;
+      }
     }
   };
 

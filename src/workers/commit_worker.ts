@@ -96,11 +96,13 @@ class CommitWorker implements QuorumHost {
   /** topology.shard_input_stalled (one word per shard, written by that shard). */
   private readonly shard_input_stalled: Int32Array;
   private readonly stream: LinkWriter;
+  /** Replies to direct writes; published only behind the stream (publishOutputs). */
+  private readonly to_net: LinkWriter;
   private readonly doorbell: Doorbell;
   private stopping = false;
   /** Set by the completion of the write in flight; consumed by the loop. */
   private flushed: FlushResult | null = null;
-  /** Frames decoded per shard ring (for stats). */
+  /** Frames decoded per input ring: the shards', then the net worker's (for stats). */
   readonly frames_in: number[];
   /** Lock-free counters for /metrics: batch sizes, fsync latency, snapshots. */
   private readonly metrics: CommitMetrics;
@@ -152,16 +154,22 @@ class CommitWorker implements QuorumHost {
       NODE_LOG_FS,
       recovered.replayed,
     );
-    this.inputs = topology.shard_to_commit.map((sab) => new LinkReader(Ring.attachConsumer(sab, 0)));
-    this.handlers = this.inputs.map((_, shard) => (bytes: Uint8Array, start: number, end: number) => this.stage.onFrame(shard, bytes, start, end));
+    // The shards' rings, then the net worker's (direct writes): one list for polling and for
+    // "is anything waiting".
+    this.inputs = [...topology.shard_to_commit, topology.net_to_commit].map((sab) => new LinkReader(Ring.attachConsumer(sab, 0)));
+    this.handlers = topology.shard_to_commit.map((_, shard) => (bytes: Uint8Array, start: number, end: number) => this.stage.onFrame(shard, bytes, start, end));
+    this.handlers.push((bytes, start, end) => this.stage.onNetFrame(bytes, start, end));
     this.net_paused_for_ring = new Int32Array(topology.net_paused_for_ring);
     this.shard_input_stalled = new Int32Array(topology.shard_input_stalled);
     this.frames_in = this.inputs.map(() => 0);
     const shard_bells = topology.shard_doorbells.map((sab) => new Doorbell(sab));
     this.stream = new LinkWriter(Ring.attachProducer(topology.commit_stream), shard_bells);
+    this.to_net = new LinkWriter(Ring.attachProducer(topology.commit_to_net), [new Doorbell(topology.net_doorbell)]);
     this.stage = new CommitStage(
       {
         stream: this.stream,
+        to_net: this.to_net,
+        takeDirectWrites: () => this.takeDirectWrites(),
         log: { writable: () => this.writer !== null, writeBatch: (batch) => this.writeBatch(batch) },
         clock: { now_ms: Date.now, now_us: nowUs },
         applier: this.applier,
@@ -353,9 +361,13 @@ class CommitWorker implements QuorumHost {
       this.snapshots.step(this.snapshot_source, () => this.core.sessionStates(), this.snapshotSafeZxid(), this.core.read_only === null);
       this.answerSnapshotWaiters();
       stage.release();
-      this.stream.flush();
+      this.publishOutputs();
       if (this.stream.blocked) {
         await this.stream.drainAsync(IDLE_WAIT_MS_MAX);
+        continue;
+      }
+      if (this.to_net.blocked) {
+        await this.to_net.drainAsync(IDLE_WAIT_MS_MAX);
         continue;
       }
       if (frames === 0 && !this.snapshots.busy && this.flushed === null && !(this.quorum?.hasWork() ?? false)) {
@@ -367,6 +379,24 @@ class CommitWorker implements QuorumHost {
       }
     }
     clearInterval(keepalive);
+  }
+
+  /**
+   * Publishes the commit stream, then the replies to direct writes. Invariant: a direct reply
+   * becomes visible only after every stream frame and root sent before it (its txn's APPLIED
+   * and ROOT): the client may tell another, whose read (at any shard, or a fast read, which
+   * takes only the newest root) must see the write. So nothing goes to the net worker while the
+   * stream holds frames back.
+   */
+  private publishOutputs(): void {
+    this.stream.flush();
+    if (!this.stream.blocked) this.to_net.drain();
+  }
+
+  /** The net worker's ring to empty, now (CommitStagePorts.takeDirectWrites). */
+  private takeDirectWrites(): void {
+    const net = this.inputs.length - 1;
+    this.frames_in[net] += this.inputs[net].poll(this.handlers[net], Number.MAX_SAFE_INTEGER);
   }
 
   /** A snapshot at zxid Z is published once this is >= Z: durable standalone; under Zab also
@@ -464,7 +494,7 @@ class CommitWorker implements QuorumHost {
     // What is already committed goes out first: its replies must not wait for this sync, and a
     // failure of this batch must not turn them into lost connections.
     this.stage.release();
-    this.stream.flush();
+    this.publishOutputs();
     let result: FlushResult;
     try {
       if (!writer.appendInline(batch.bytes, batch.start, batch.end)) return false;
@@ -531,7 +561,7 @@ class CommitWorker implements QuorumHost {
     // Everything still held can only be close_conns now (service ended before a sync).
     this.gc.abandonUncommitted();
     this.stage.release();
-    this.stream.flush();
+    this.publishOutputs();
     const writer = this.writer;
     this.writer = null;
     await writer?.close();
@@ -549,7 +579,7 @@ class CommitWorker implements QuorumHost {
     if (this.writer === null) this.core.setReadOnly('the txn log could not be opened');
     this.quorum?.reloaded(state.last_zxid);
     this.stage.announceReload(state.last_zxid);
-    this.stream.flush();
+    this.publishOutputs();
     console.log(`waitfree: quorum: ${why}; state reloaded at zxid 0x${state.last_zxid.toString(16)}`);
   }
 

@@ -194,6 +194,20 @@ export class LinkWriter {
     this.write(h, body, body_start, body_end);
   }
 
+  /**
+   * One ring frame, only if it fits in the ring now and nothing waits in the overflow queue;
+   * false (nothing sent) otherwise. For a frame whose publication must not be delayed behind
+   * others (net/direct_write.ts): the caller takes another path instead.
+   */
+  trySend(head: HeadWriter, body: Uint8Array, body_start = 0, body_end = body.length): boolean {
+    if (this.overflow.length > 0) return false;
+    const h = head.view_bytes();
+    if (h.length + (body_end - body_start) > this.ring.frame_bytes_max) return false;
+    if (!this.ring.tryWrite2(h, body, body_start, body_end)) return false;
+    this.dirty = true;
+    return true;
+  }
+
   /** One ring frame, or its copy in the overflow queue (which keeps the order of frames). */
   private write(h: Uint8Array, body: Uint8Array | undefined, body_start: number, body_end: number): void {
     if (this.overflow.length === 0) {

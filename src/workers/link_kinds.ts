@@ -2,6 +2,7 @@
 //
 //   net ──NetToShard──▶ shard ──ShardToCommit──▶ commit ──CommitStream (broadcast)──▶ every shard
 //   net ◀──ShardToNet── shard
+//   net ──NetToCommit──▶ commit ──CommitToNet──▶ net      (direct writes: net/direct_write.ts)
 //
 // Kind 0 is reserved on every link for the pieces of a message larger than the ring's frame
 // bound (LINK_PIECE, see link.ts): a reply of many MiB or a txn deleting 10^5 ephemerals travels
@@ -28,6 +29,11 @@ export const NetToShard = {
    *  answered itself (net/fast_read.ts), for the session's touch and the shard's counters only.
    *  Sent without a doorbell: the shard takes it on its next turn. */
   SERVED: 4,
+  /** u32 conn_id, i32 xid, i32 opcode, f64 received_ms (epoch): a write the net worker sent
+   *  straight to the commit worker (NetToCommit.REQUEST, net/direct_write.ts). The shard holds
+   *  its place in the session's FIFO until the commit stream completes it; it never answers it
+   *  (the commit worker does). Published before the request, without a doorbell. */
+  DIRECT_WRITE: 5,
 } as const;
 
 /** Where the body of a ShardToNet.SEND frame starts in its ring slot, mod 8: ring frames start
@@ -50,8 +56,8 @@ export const ShardToNet = {
 
 /** session shard → commit worker. */
 export const ShardToCommit = {
-  /** u32 conn_id, i64 session_id, u8 barrier (a read of the connection waits between this and
-   *  an earlier unanswered request: see needsBarrier), then the request (jute header + body) */
+  /** u32 conn_id, i64 session_id, u8 flags (REQUEST_BARRIER, AFTER_DIRECT), then the request
+   *  (jute header + body) */
   REQUEST: 1,
   /** u32 conn_id, i32 timeout_ms (negotiated), u8 allows_read_only: create a session for this connection */
   SESSION_CREATE: 2,
@@ -61,8 +67,33 @@ export const ShardToCommit = {
   AUTH_ADD: 4,
   /** u32 count, then count × i64 session ids that sent something since the last touch */
   TOUCH: 5,
-  /** u32 conn_id, i64 session_id (0 if none): the connection is gone */
+  /** u32 conn_id, i64 session_id (0 if none), u8 flags (AFTER_DIRECT): the connection is gone */
   CONN_GONE: 6,
+} as const;
+
+/** ShardToCommit flag: a read of the connection waits between this request and an earlier
+ *  unanswered one (shard_session.ts needsBarrier): they must not share a root. */
+export const REQUEST_BARRIER = 1;
+/** ShardToCommit flag: the connection has a direct write (NetToCommit.REQUEST) the shard has
+ *  not seen completed. That write is already in the net worker's ring (published before its
+ *  placeholder, which the shard has read); the commit worker takes everything in that ring
+ *  before this frame, so the connection's order holds across the two rings. */
+export const AFTER_DIRECT = 2;
+
+/** net worker → commit worker (net/direct_write.ts). */
+export const NetToCommit = {
+  /** u8 shard, u32 conn_id, i64 session_id, then the request (jute header + body): a write of a
+   *  session with nothing in flight, its placeholder already in the shard's ring. The commit
+   *  worker answers it itself (CommitToNet.SEND) and tells the shard (APPLIED_WRITE_ANSWERED,
+   *  or CommitStream.ERROR with answered = 1). */
+  REQUEST: 1,
+} as const;
+
+/** commit worker → net worker: the replies to direct writes. */
+export const CommitToNet = {
+  /** u32 conn_id, then one reply frame (length prefix included). Published only after the
+   *  commit-stream frames and the root that hold its txn (a read sent after it sees the write). */
+  SEND: 1,
 } as const;
 
 /** commit worker → every session shard (broadcast). `origin` = u8 shard, u32 conn_id, i32 xid. */
@@ -79,7 +110,8 @@ export const CommitStream = {
   SYNC: 3,
   /** u8 shard, u32 conn_id: close this connection (its session expired or moved away) */
   CLOSE_CONN: 4,
-  /** origin, i32 err: a request answered with an error without a txn */
+  /** origin, i32 err, u8 answered (1: a direct write, the commit worker sent the reply itself):
+   *  a request answered with an error without a txn */
   ERROR: 5,
   /** origin (none), i64 zxid: Zab replaced this replica's state (TRUNC / SNAP): every shard drops
    *  its connections and reloads its tree from the data dir, up to zxid (what the commit worker
@@ -96,6 +128,9 @@ export const CommitStream = {
 export const APPLIED_WRITE = 0;
 export const APPLIED_CREATE_SESSION = 1;
 export const APPLIED_CLOSE_SESSION = 2;
+/** A direct write (NetToCommit.REQUEST): the commit worker sent its reply to the net worker; the
+ *  origin shard completes the write's placeholder in the session's FIFO without answering. */
+export const APPLIED_WRITE_ANSWERED = 3;
 
 /** Origin shard value for txns the server made itself (expiry, reaping). */
 export const NO_SHARD = 255;

@@ -18,13 +18,14 @@ import { Ring } from '../ring/ring.js';
 import { postEvent, serveControl } from './control.js';
 import { Doorbell } from './doorbell.js';
 import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
-import { NetToShard, ShardToNet } from './link_kinds.js';
+import { CommitToNet, NetToCommit, NetToShard, ShardToNet } from './link_kinds.js';
 import type { WorkerInit } from './topology.js';
 import { ConnAdmission, RateLimitedWarning, type Refusal } from './net/conn_admission.js';
 import { FrameCutter } from './net/frame_cutter.js';
 import { ReplyBatch } from './net/reply_batch.js';
 import { RingBackpressure } from './net/ring_backpressure.js';
 import { NetFastRead } from './net/fast_read.js';
+import { directSessionOf, isAuthOp, isDirectWriteOp, mayWatch } from './net/direct_write.js';
 import { Xid } from '../protocol/constants.js';
 import { int32At } from '../protocol/jute.js';
 import { performance } from 'node:perf_hooks';
@@ -63,6 +64,16 @@ interface NetConn {
    *  session has nothing in flight (every request gets exactly one reply, in order). */
   forwarded: number;
   answered: number;
+  /** The session its ConnectResponse gave it, if its writes may go direct (net/direct_write.ts):
+   *  0n when refused, read-only, or once it sent auth / sasl or a request that may set a watch. */
+  direct_session: bigint;
+  /** Sticky: it sent auth / sasl or a request that may set a watch (before or after its session began). */
+  direct_refused: boolean;
+  /** A direct write of this connection waits for its reply from the commit worker. */
+  direct_in_flight: boolean;
+  /** Frames its shard sent for it meanwhile (replies to what it sent after the write): copies,
+   *  written right after the write's reply. Null when none. */
+  held: Uint8Array[] | null;
 }
 
 class NetWorker {
@@ -76,6 +87,10 @@ class NetWorker {
   /** topology.net_paused_for_ring: connections held paused per shard (read by the commit worker). */
   private readonly paused_for_ring: Int32Array;
   private readonly from_shard: LinkReader[];
+  /** Direct writes (net/direct_write.ts) to the commit worker, and their replies; null when
+   *  waitfree.net.directWrites is off. */
+  private readonly to_commit: LinkWriter | null;
+  private readonly from_commit: LinkReader | null;
   private readonly doorbell: Doorbell;
   private readonly head = new HeadWriter();
   private readonly reader = new HeadReader();
@@ -101,6 +116,9 @@ class NetWorker {
       (sab, i) => new LinkWriter(Ring.attachProducer(sab), [new Doorbell(topology.shard_doorbells[i])]),
     );
     this.from_shard = topology.shard_to_net.map((sab) => new LinkReader(Ring.attachConsumer(sab, 0)));
+    const direct = init.config.net_direct_writes;
+    this.to_commit = direct ? new LinkWriter(Ring.attachProducer(topology.net_to_commit), [new Doorbell(topology.commit_doorbell)]) : null;
+    this.from_commit = direct ? new LinkReader(Ring.attachConsumer(topology.commit_to_net, 0)) : null;
     const paused_for_ring = new Int32Array(topology.net_paused_for_ring);
     this.paused_for_ring = paused_for_ring;
     this.backpressure = this.to_shard.map(
@@ -152,13 +170,19 @@ class NetWorker {
     while (!this.stopping) {
       const seen = this.doorbell.seq();
       let frames = 0;
+      // Direct replies first: a connection's held shard frames go out right behind its reply.
+      if (this.from_commit !== null) frames += this.from_commit.poll(this.onCommitFrame, POLL_FRAMES_MAX);
       for (let i = 0; i < this.from_shard.length; i++) frames += this.from_shard[i].poll(this.onShardFrame, POLL_FRAMES_MAX);
       this.writeOutbound();
       this.fast_read?.advancePins();
       if (frames === 0) {
-        await this.doorbell.sleep(seen, IDLE_WAIT_MS_MAX, () => this.from_shard.some((r) => r.hasData()));
+        await this.doorbell.sleep(seen, IDLE_WAIT_MS_MAX, () => this.hasInput());
       }
     }
+  }
+
+  private hasInput(): boolean {
+    return this.from_shard.some((r) => r.hasData()) || (this.from_commit?.hasData() ?? false);
   }
 
   async stop(): Promise<void> {
@@ -205,6 +229,10 @@ class NetWorker {
       handshake_forwarded: false,
       forwarded: 0,
       answered: 0,
+      direct_session: 0n,
+      direct_refused: false,
+      direct_in_flight: false,
+      held: null,
     };
     this.conns.set(id, conn);
     this.sessionless.add(conn);
@@ -232,19 +260,35 @@ class NetWorker {
     const link = this.to_shard[conn.shard];
     let forwarded = false;
     let answered_here = false;
+    let direct = false;
     const outcome = conn.cutter.push(chunk, (payload) => {
       this.metrics.add('packets_received');
       if (this.answerHere(conn, payload)) {
         answered_here = true;
         return;
       }
-      if (conn.handshake_forwarded) conn.forwarded++;
-      else conn.handshake_forwarded = true;
+      if (!conn.handshake_forwarded) {
+        conn.handshake_forwarded = true;
+        forwarded = true;
+        link.send(this.head.begin(NetToShard.DATA).u32(conn.id), payload);
+        return;
+      }
+      conn.forwarded++;
+      if (this.sendDirect(conn, payload)) {
+        direct = true;
+        return;
+      }
+      if (!conn.direct_refused && (isAuthOp(payload) || mayWatch(payload))) {
+        conn.direct_refused = true;
+        conn.direct_session = 0n;
+      }
       forwarded = true;
       link.send(this.head.begin(NetToShard.DATA).u32(conn.id), payload);
     });
-    // Only client requests wake the shard; the SERVED notes of fast reads wait for its next turn
-    // (published before their replies go out: a stats request sees them, shard_worker.ts).
+    // Only client requests wake the shard; the SERVED notes of fast reads and the placeholders
+    // of direct writes wait for its next turn (published before their replies go out: a stats
+    // request sees them, shard_worker.ts).
+    if (direct) this.to_commit!.flush();
     if (forwarded) link.flush();
     else link.flushQuiet();
     if (answered_here) this.writeOutbound();
@@ -282,6 +326,28 @@ class NetWorker {
     this.metrics.add('fast_reads');
     const note = this.head.begin(NetToShard.SERVED).u32(conn.id).i32(a.xid).i32(a.opcode).i32(a.err).i64(BigInt(a.zxid));
     this.to_shard[shard].send(note.f64(performance.now() - started_ms));
+    return true;
+  }
+
+  /**
+   * A write of a session with nothing in flight goes straight to the commit worker, its
+   * placeholder to the shard (net/direct_write.ts: why FIFO, read-your-writes and watch order
+   * hold). Called after conn.forwarded counted it.
+   */
+  private sendDirect(conn: NetConn, payload: Uint8Array): boolean {
+    const to_commit = this.to_commit;
+    if (to_commit === null || conn.direct_session === 0n || conn.closing) return false;
+    // Nothing in flight but this one.
+    if (conn.forwarded !== conn.answered + 1 || !isDirectWriteOp(payload)) return false;
+    // Into the ring or not at all (a full ring: the usual path, with its backpressure): the
+    // request is published before its placeholder (onData flushes this link first), which the
+    // shard's AFTER_DIRECT frames rely on (link_kinds.ts).
+    const request = this.head.begin(NetToCommit.REQUEST).u8(conn.shard).u32(conn.id).i64(conn.direct_session);
+    if (!to_commit.trySend(request, payload)) return false;
+    const note = this.head.begin(NetToShard.DIRECT_WRITE).u32(conn.id).i32(int32At(payload, 0)).i32(int32At(payload, 4));
+    this.to_shard[conn.shard].send(note.f64(performance.timeOrigin + performance.now()));
+    conn.direct_in_flight = true;
+    this.metrics.add('direct_writes');
     return true;
   }
 
@@ -366,11 +432,18 @@ class NetWorker {
           // The handshake's answer: the connection has a session (or is told it has none).
           conn.awaiting_session = false;
           this.sessionless.delete(conn);
+          // Unless it already sent something that rules direct writes out.
+          if (this.to_commit !== null && !conn.direct_refused) conn.direct_session = directSessionOf(bytes, r.offset, end);
         } else if (int32At(bytes, r.offset + 4) !== Xid.NOTIFICATION) conn.answered++; // the ReplyHeader's xid, after the length
-        this.outbound.add(conn, bytes, r.offset, end);
+        if (conn.direct_in_flight) (conn.held ??= []).push(bytes.slice(r.offset, end));
+        else this.outbound.add(conn, bytes, r.offset, end);
         break;
       }
       case ShardToNet.CLOSE:
+        // A direct write still unanswered: what its shard sent behind it cannot go out in order
+        // (ZooKeeper closes without answering what is left, too).
+        conn.held = null;
+        conn.direct_in_flight = false;
         this.flushConn(conn);
         conn.closing = true;
         conn.socket.end();
@@ -386,6 +459,23 @@ class NetWorker {
       default:
         throw new Error(`net worker: unknown shard frame kind ${kind}`);
     }
+  };
+
+  /** A direct write's reply (net/direct_write.ts), then what its shard sent behind it. */
+  private readonly onCommitFrame = (bytes: Uint8Array, start: number, end: number): void => {
+    const r = this.reader.reset(bytes, start, end);
+    const kind = r.u8();
+    if (kind !== CommitToNet.SEND) throw new Error(`net worker: unknown commit frame kind ${kind}`);
+    const conn = this.conns.get(r.u32());
+    // Gone, or closed by its shard meanwhile (nothing more is written to it).
+    if (conn === undefined || !conn.direct_in_flight) return;
+    conn.direct_in_flight = false;
+    conn.answered++;
+    this.outbound.add(conn, bytes, r.offset, end);
+    const held = conn.held;
+    if (held === null) return;
+    conn.held = null;
+    for (const frame of held) this.outbound.add(conn, frame, 0, frame.length);
   };
 
   private writeOutbound(): void {

@@ -5,6 +5,8 @@
 //   shard_to_net[i]   shard i → net          (SPSC)
 //   shard_to_commit[i] shard i → commit      (SPSC)
 //   commit_stream     commit → every shard   (SPMC broadcast; consumer index = shard index)
+//   net_to_commit     net → commit           (SPSC: direct writes, net/direct_write.ts)
+//   commit_to_net     commit → net           (SPSC: their replies)
 //   arena             the replica's one data tree (src/store/arena): written by the commit
 //                     worker only, read by every shard at the root its commit stream names
 //
@@ -22,6 +24,8 @@ export interface Topology {
   shard_to_net: SharedArrayBuffer[];
   shard_to_commit: SharedArrayBuffer[];
   commit_stream: SharedArrayBuffer;
+  net_to_commit: SharedArrayBuffer;
+  commit_to_net: SharedArrayBuffer;
   net_doorbell: SharedArrayBuffer;
   commit_doorbell: SharedArrayBuffer;
   shard_doorbells: SharedArrayBuffer[];
@@ -60,6 +64,8 @@ export function createTopology(config: ServerConfig): Topology {
     shard_to_net: each(() => ring(config.ring_shard_to_net_bytes)),
     shard_to_commit: each(() => ring(config.ring_shard_to_commit_bytes)),
     commit_stream: ring(config.ring_commit_stream_bytes, shards),
+    net_to_commit: ring(config.ring_net_to_commit_bytes),
+    commit_to_net: ring(config.ring_commit_to_net_bytes),
     net_doorbell: bell(),
     commit_doorbell: bell(),
     shard_doorbells: each(bell),

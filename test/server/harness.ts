@@ -75,8 +75,13 @@ export async function startTestServer(flags: ConfigFlags = {}): Promise<TestServ
 /** The net worker's fast-read counter (waitfree.net.fastReads), from the admin server's /metrics;
  *  NaN when it is missing. */
 export async function fastReads(server: TestServer): Promise<number> {
+  return netCounter(server, 'fast_reads');
+}
+
+/** A counter of the net worker's metric block (src/metrics/net_metrics.ts), from /metrics. */
+export async function netCounter(server: TestServer, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${server.admin!.port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('waitfree_net_fast_reads_total '));
+  const line = text.split('\n').find((l) => l.startsWith(`waitfree_net_${name}_total `));
   return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
 }
 

@@ -292,6 +292,10 @@ export class ReplicaSim {
     this.commit = new CommitStage(
       {
         stream: new TapSink(this.stream, (h) => this.tapStream(h)),
+        // This simulator's net worker sends no direct write (net/direct_write.ts), so the commit
+        // worker has no reply of its own to send.
+        to_net: { send: () => this.fail('the commit worker answered a direct write, but none was sent'), blocked: false },
+        takeDirectWrites: () => {},
         log: { writable: () => true, writeBatch: (b) => this.diskWrite(b) },
         clock,
         applier: this.applier,

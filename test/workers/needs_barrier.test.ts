@@ -7,8 +7,9 @@ import { describe, expect, it } from 'vitest';
 import type { Pending } from '../../src/workers/shard/conn.js';
 import { needsBarrier } from '../../src/workers/shard/shard_session.js';
 
-const write = (): Pending => ({ request: null as never, payload: null, forwarded: true, received_ms: 0 });
-const read = (): Pending => ({ request: null as never, payload: null, forwarded: false, received_ms: 0 });
+const header = { xid: 0, type: 0 };
+const write = (): Pending => ({ header, request: null, payload: null, forwarded: true, received_ms: 0 });
+const read = (): Pending => ({ header, request: null, payload: null, forwarded: false, received_ms: 0 });
 
 describe('needsBarrier (the write is the last request of the FIFO)', () => {
   it('a write alone, or behind reads only, needs none: nothing earlier is unanswered in the commit stream', () => {

@@ -17,6 +17,8 @@ export function ringSources(t: Topology): RingSource[] {
     ...each('shard_to_net', t.shard_to_net),
     ...each('shard_to_commit', t.shard_to_commit),
     { ring: 'commit_stream', index: 0, sab: t.commit_stream },
+    { ring: 'net_to_commit', index: 0, sab: t.net_to_commit },
+    { ring: 'commit_to_net', index: 0, sab: t.commit_to_net },
   ];
 }
 

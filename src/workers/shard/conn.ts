@@ -6,7 +6,7 @@
 // every write the session sent before it (those writes complete first, via the commit stream).
 
 import type { ServerRequest } from '../../protocol/messages.js';
-import type { Id } from '../../protocol/types.js';
+import type { Id, RequestHeader } from '../../protocol/types.js';
 
 export type ConnState =
   /** Waiting for the ConnectRequest. */
@@ -18,7 +18,10 @@ export type ConnState =
   | 'closed';
 
 export interface Pending {
-  readonly request: ServerRequest;
+  readonly header: RequestHeader;
+  /** The decoded request; null for a direct write's placeholder (the net worker sent the
+   *  request to the commit worker itself: NetToShard.DIRECT_WRITE), which is never served here. */
+  readonly request: ServerRequest | null;
   /** The raw request payload (forwarded to the commit worker for writes). */
   readonly payload: Uint8Array | null;
   /** True once forwarded to the commit worker: answered when its commit comes back. */
@@ -41,6 +44,16 @@ export class Conn {
   readonly auth: Id[] = [];
   is_super = false;
   readonly queue: Pending[] = [];
+  /** Direct writes completed by the commit stream before their placeholders arrived from the
+   *  net worker (the shard reads the commit stream first, and the placeholders ring no doorbell:
+   *  several can be committed before the shard reads one), oldest first. Each placeholder is
+   *  completed on arrival. Invariant: while this is not empty the FIFO is empty (each write was
+   *  sent with nothing in flight, and what the session sent next is behind its placeholder). */
+  readonly direct_done: { xid: number; err: number; zxid: number }[] = [];
+  /** A direct write's placeholder is in the FIFO, not yet completed. What this shard sends the
+   *  commit worker for the connection meanwhile is marked AFTER_DIRECT: it travels on another
+   *  ring than the direct write, and the commit worker must take that write first. */
+  direct_waiting = false;
   /** Reads from the socket are paused because the queue reached its bound. */
   paused = false;
   // Counters for `cons` / `stat`.

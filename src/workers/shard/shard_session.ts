@@ -26,7 +26,7 @@ import type { Delivery, WatchTable } from '../../watch/watch_table.js';
 import type { FrameSink } from '../frame_sink.js';
 import type { HeadWriter } from '../link.js';
 import type { ShardConnStats, ShardStats, StatsDetail } from '../control.js';
-import { APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, SEND_BODY_ALIGN_BYTES, ShardToCommit, ShardToNet } from '../link_kinds.js';
+import { AFTER_DIRECT, APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, REQUEST_BARRIER, SEND_BODY_ALIGN_BYTES, ShardToCommit, ShardToNet } from '../link_kinds.js';
 import type { Conn, Pending } from './conn.js';
 import { readOnlyAnswer } from './read_only_ops.js';
 import { serveSessionOp } from './session_ops.js';
@@ -131,7 +131,7 @@ export class ShardSession {
    */
   admit(conn: Conn, request: ServerRequest, payload: Uint8Array): void {
     // Epoch ms with sub-ms resolution: the latency histograms need better than Date.now().
-    const pending: Pending = { request, payload, forwarded: false, received_ms: this.ctx.now_ms() };
+    const pending: Pending = { header: request.header, request, payload, forwarded: false, received_ms: this.ctx.now_ms() };
     if (conn.state === 'connected') {
       this.admitConnected(conn, pending);
       return;
@@ -144,7 +144,7 @@ export class ShardSession {
   }
 
   private admitConnected(conn: Conn, pending: Pending): void {
-    const request = pending.request;
+    const request = requestOf(pending);
     if (isMalformed(request) && !this.admitMalformed(conn, request)) return;
     const on_arrival = !isMalformed(request) && answeredOnArrival(request);
     // ZooKeeper touches a session only for requests it submits to its pipeline (pings included,
@@ -190,8 +190,8 @@ export class ShardSession {
 
   private forward(conn: Conn, pending: Pending): void {
     pending.forwarded = true;
-    const barrier = needsBarrier(conn.queue);
-    const h = this.ctx.head.begin(ShardToCommit.REQUEST).u32(conn.id).i64(conn.session_id).u8(barrier ? 1 : 0);
+    const flags = (needsBarrier(conn.queue) ? REQUEST_BARRIER : 0) | (conn.direct_waiting ? AFTER_DIRECT : 0);
+    const h = this.ctx.head.begin(ShardToCommit.REQUEST).u32(conn.id).i64(conn.session_id).u8(flags);
     this.ctx.to_commit.send(h, pending.payload ?? new Uint8Array(0));
   }
 
@@ -228,7 +228,7 @@ export class ShardSession {
       if (head.forwarded) break;
       conn.queue.shift();
       this.queued_total--;
-      if (!this.answerNow(conn, head, this.serveLocal(conn, head.request))) return;
+      if (!this.answerNow(conn, head, this.serveLocal(conn, requestOf(head)))) return;
     }
     this.bound(conn);
   }
@@ -276,7 +276,7 @@ export class ShardSession {
     }
     if (a.what === APPLIED_CLOSE_SESSION) {
       const head = conn.queue[0];
-      if (head && head.forwarded && head.request.header.type === Op.closeSession) {
+      if (head && head.forwarded && head.header.type === Op.closeSession) {
         // Answered alone, without draining: ZooKeeper closes the connection right after the
         // reply, so nothing the session sent behind its closeSession is answered.
         conn.queue.shift();
@@ -307,12 +307,63 @@ export class ShardSession {
     this.recordAnswered(conn, opcode, xid, err, zxid, latency_ms, this.ctx.now_ms());
   }
 
+  /**
+   * A direct write's placeholder (NetToShard.DIRECT_WRITE): the net worker sent the request to
+   * the commit worker, which answers the client itself. It holds the write's place in the FIFO
+   * like a forwarded write, so what the session sends next waits for its commit. If the commit
+   * stream completed it first (completeDirect), it is done on arrival.
+   */
+  directWrite(conn: Conn, xid: number, opcode: number, received_ms: number): void {
+    conn.packets_received++;
+    conn.addAuthId({ scheme: 'ip', id: conn.remote_ip });
+    const done = conn.direct_done.shift();
+    if (done !== undefined) {
+      if (done.xid !== xid || conn.queue.length !== 0) {
+        throw new Error(`FIFO violated on connection ${conn.id}: direct write xid ${xid} arrived after the commit of xid ${done.xid}, ${conn.queue.length} queued`);
+      }
+      this.answeredByCommit(conn, opcode, xid, done.err, done.zxid, received_ms);
+      return;
+    }
+    conn.queue.push({ header: { xid, type: opcode }, request: null, payload: null, forwarded: true, received_ms });
+    conn.direct_waiting = true;
+    this.queued_total++;
+    this.bound(conn);
+  }
+
+  /**
+   * The commit of a direct write (APPLIED_WRITE_ANSWERED, or an ERROR the commit worker answered),
+   * at its batch's ROOT: the reply is already on its way from the commit worker; this completes
+   * the placeholder and serves what queued behind it, from this root. The placeholder may not
+   * have arrived yet (the commit stream is read first): then the FIFO is empty, and it is
+   * completed when it arrives.
+   */
+  completeDirect(conn: Conn, xid: number, err: number, zxid: number): void {
+    if (conn.queue.length === 0) {
+      conn.direct_done.push({ xid, err, zxid });
+      return;
+    }
+    const opcode = this.opcodeOfHead(conn, xid);
+    const head = conn.queue.shift()!;
+    this.queued_total--;
+    conn.direct_waiting = false;
+    this.answeredByCommit(conn, opcode, xid, err, zxid, head.received_ms);
+    this.drain(conn);
+  }
+
+  /** The counters of a request the commit worker answered (a direct write). */
+  private answeredByCommit(conn: Conn, opcode: number, xid: number, err: number, zxid: number, received_ms: number): void {
+    conn.packets_sent++;
+    this.packets_sent++;
+    const now_ms = this.ctx.now_ms();
+    this.recordAnswered(conn, opcode, xid, err, zxid, now_ms - received_ms, now_ms);
+  }
+
   private opcodeOfHead(conn: Conn, xid: number): number {
     const head = conn.queue[0];
-    if (head === undefined || !head.forwarded || head.request.header.xid !== xid) {
-      throw new Error(`FIFO violated on connection ${conn.id}: commit for xid ${xid}, head ${head?.request.header.xid}`);
+    if (head === undefined || !head.forwarded || head.header.xid !== xid) {
+      throw new Error(`FIFO violated on connection ${conn.id}: commit for xid ${xid}, head ${head?.header.xid}`);
     }
-    return head.request.header.type;
+    return head.header.type;
   }
 
   /** Answers the forwarded request at the head of the FIFO, then serves what queued behind it. */
@@ -391,13 +442,13 @@ export class ShardSession {
   // ---- output ----
 
   private reply(conn: Conn, pending: Pending, answer: Answer): void {
-    const xid = pending.request.header.xid;
+    const xid = pending.header.xid;
     const zxid = answer.zxid ?? this.ctx.tree.last_zxid;
     const header = { xid: answer.xid ?? xid, zxid, err: answer.err };
     if (answer.raw !== undefined) this.sendEncoded(conn, header, answer.raw);
     else this.send(conn, header, answer);
     const now_ms = this.ctx.now_ms();
-    this.recordAnswered(conn, pending.request.header.type, xid, answer.err, this.ctx.tree.last_zxid, now_ms - pending.received_ms, now_ms);
+    this.recordAnswered(conn, pending.header.type, xid, answer.err, this.ctx.tree.last_zxid, now_ms - pending.received_ms, now_ms);
   }
 
   /** The counters, latency and `cons` fields of one answered request. */
@@ -458,7 +509,9 @@ export class ShardSession {
     this.forget(conn);
   }
 
-  /** Drops every trace of a connection (the socket is gone or going). */
+  /** Drops every trace of a connection (the socket is gone or going). Its CONN_GONE is marked
+   *  AFTER_DIRECT while its direct write is unfinished: the commit worker must not drop the
+   *  connection's auth ids before that write's ACL checks. */
   forget(conn: Conn): void {
     if (conn.state === 'closed') return;
     conn.state = 'closed';
@@ -467,7 +520,8 @@ export class ShardSession {
     this.paused.delete(conn);
     this.ctx.conns.delete(conn.id);
     this.ctx.watches.removeWatcher(conn.id);
-    this.ctx.to_commit.send(this.ctx.head.begin(ShardToCommit.CONN_GONE).u32(conn.id).i64(conn.session_id));
+    const h = this.ctx.head.begin(ShardToCommit.CONN_GONE).u32(conn.id).i64(conn.session_id);
+    this.ctx.to_commit.send(h.u8(conn.direct_waiting ? AFTER_DIRECT : 0));
   }
 
   /** Tells the commit worker which sessions are alive (batched: once per half tick). */
@@ -528,6 +582,13 @@ export class ShardSession {
       watches: this.ctx.watches.watchCountOf(c.id),
     };
   }
+}
+
+/** The decoded request of a pending entry that is served here (not a direct write's placeholder,
+ *  which is always forwarded and never served). */
+function requestOf(pending: Pending): ServerRequest {
+  if (pending.request === null) throw new Error(`a direct write's placeholder (xid ${pending.header.xid}) reached the shard's serving path`);
+  return pending.request;
 }
 
 /**

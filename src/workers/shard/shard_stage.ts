@@ -28,7 +28,7 @@ import { encodeAuthId } from '../auth_frame.js';
 import { Transfer, type ShardStats, type StatsDetail } from '../control.js';
 import type { FrameSink } from '../frame_sink.js';
 import { HeadReader, HeadWriter } from '../link.js';
-import { APPLIED_CREATE_SESSION, CommitStream, NetToShard, ShardToCommit } from '../link_kinds.js';
+import { APPLIED_CREATE_SESSION, APPLIED_WRITE_ANSWERED, CommitStream, NetToShard, ShardToCommit } from '../link_kinds.js';
 import { Conn } from './conn.js';
 import { ShardSession, type AppliedCompletion, type ShardContext } from './shard_session.js';
 import type { ShardTree } from './shard_tree.js';
@@ -189,6 +189,14 @@ export class ShardStage implements ShardContext {
         this.session.servedByNet(conn, xid, opcode, err, zxid, r.f64());
         break;
       }
+      case NetToShard.DIRECT_WRITE: {
+        const conn = this.conns.get(conn_id);
+        if (conn === undefined || conn.state !== 'connected') return;
+        const xid = r.i32();
+        const opcode = r.i32();
+        this.session.directWrite(conn, xid, opcode, r.f64());
+        break;
+      }
       default:
         throw new Error(`shard ${this.init.index}: unknown net frame kind ${kind}`);
     }
@@ -263,8 +271,16 @@ export class ShardStage implements ShardContext {
         const session_id = what === APPLIED_CREATE_SESSION ? r.i64() : 0n;
         const timeout_ms = what === APPLIED_CREATE_SESSION ? r.i32() : 0;
         const passwd = what === APPLIED_CREATE_SESSION ? r.copy(16) : null;
-        const body = readApplied(bytes, r.offset, end, (t: AppliedTrigger) => this.session.fireTrigger(t, zxid), conn !== undefined);
-        if (conn === undefined || body === null) return;
+        const answered = what === APPLIED_WRITE_ANSWERED;
+        const body = readApplied(bytes, r.offset, end, (t: AppliedTrigger) => this.session.fireTrigger(t, zxid), conn !== undefined && !answered);
+        if (conn === undefined) return;
+        if (answered) {
+          this.held.push(() => {
+            if (conn.state !== 'closed') this.session.completeDirect(conn, xid, err, zxid);
+          });
+          return;
+        }
+        if (body === null) return;
         const a: AppliedCompletion = { xid, zxid, what, err, body, session_id, timeout_ms, passwd };
         this.held.push(() => {
           if (conn.state !== 'closed') this.session.onApplied(conn, a);
@@ -308,7 +324,8 @@ export class ShardStage implements ShardContext {
       case CommitStream.ERROR: {
         if (conn === undefined) return;
         const err = r.i32();
-        this.inOrder(conn, () => this.session.complete(conn, xid, null, null, err));
+        if (r.u8() === 1) this.inOrder(conn, () => this.session.completeDirect(conn, xid, err, this.tree.last_zxid));
+        else this.inOrder(conn, () => this.session.complete(conn, xid, null, null, err));
         break;
       }
       case CommitStream.RELOAD:
