@@ -58,6 +58,9 @@ describe('recorder and fault injectors on waitfree', () => {
       await c.client.create('/crash', 'x');
       const node = target.nodes[0]!;
       node.pause();
+      // The premise is a write the server never reads: every thread must be stopped first (a
+      // running one could still take it, as in the test below).
+      expect(await allThreadsStopped(node.pid!), 'the server stopped').toBe(true);
       const pending = recordedWrite(c, 'register', '/crash', '/crash', 'y', 0);
       await new Promise((r) => setTimeout(r, 200));
       await node.kill();
