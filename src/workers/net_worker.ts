@@ -69,10 +69,11 @@ interface NetConn {
   direct_session: bigint;
   /** Sticky: it sent auth / sasl or a request that may set a watch (before or after its session began). */
   direct_refused: boolean;
-  /** A direct write of this connection waits for its reply from the commit worker. */
-  direct_in_flight: boolean;
-  /** Frames its shard sent for it meanwhile (replies to what it sent after the write): copies,
-   *  written right after the write's reply. Null when none. */
+  /** Direct writes of this connection waiting for their replies from the commit worker. */
+  direct_in_flight: number;
+  /** Frames its shard sent for it meanwhile (replies to what it sent after the writes): copies,
+   *  written right after the last write's reply, and only then counted as answered. Null when
+   *  none. */
   held: Uint8Array[] | null;
 }
 
@@ -231,7 +232,7 @@ class NetWorker {
       answered: 0,
       direct_session: 0n,
       direct_refused: false,
-      direct_in_flight: false,
+      direct_in_flight: 0,
       held: null,
     };
     this.conns.set(id, conn);
@@ -337,8 +338,12 @@ class NetWorker {
   private sendDirect(conn: NetConn, payload: Uint8Array): boolean {
     const to_commit = this.to_commit;
     if (to_commit === null || conn.direct_session === 0n || conn.closing) return false;
-    // Nothing in flight but this one.
-    if (conn.forwarded !== conn.answered + 1 || !isDirectWriteOp(payload)) return false;
+    // Nothing in flight but this one and earlier direct writes (they reach the commit worker in
+    // order, on this ring); at most maxOutstandingPerSession of them (the shard's bound on a
+    // session's FIFO, which holds their placeholders).
+    const in_flight = conn.direct_in_flight;
+    if (conn.forwarded !== conn.answered + in_flight + 1 || in_flight >= this.init.config.max_outstanding_per_session) return false;
+    if (!isDirectWriteOp(payload)) return false;
     // Into the ring or not at all (a full ring: the usual path, with its backpressure): the
     // request is published before its placeholder (onData flushes this link first), which the
     // shard's AFTER_DIRECT frames rely on (link_kinds.ts).
@@ -346,7 +351,7 @@ class NetWorker {
     if (!to_commit.trySend(request, payload)) return false;
     const note = this.head.begin(NetToShard.DIRECT_WRITE).u32(conn.id).i32(int32At(payload, 0)).i32(int32At(payload, 4));
     this.to_shard[conn.shard].send(note.f64(performance.timeOrigin + performance.now()));
-    conn.direct_in_flight = true;
+    conn.direct_in_flight++;
     this.metrics.add('direct_writes');
     return true;
   }
@@ -434,16 +439,18 @@ class NetWorker {
           this.sessionless.delete(conn);
           // Unless it already sent something that rules direct writes out.
           if (this.to_commit !== null && !conn.direct_refused) conn.direct_session = directSessionOf(bytes, r.offset, end);
-        } else if (int32At(bytes, r.offset + 4) !== Xid.NOTIFICATION) conn.answered++; // the ReplyHeader's xid, after the length
-        if (conn.direct_in_flight) (conn.held ??= []).push(bytes.slice(r.offset, end));
-        else this.outbound.add(conn, bytes, r.offset, end);
+        } else if (conn.direct_in_flight > 0) {
+          (conn.held ??= []).push(bytes.slice(r.offset, end));
+          break;
+        } else if (isReply(bytes, r.offset)) conn.answered++;
+        this.outbound.add(conn, bytes, r.offset, end);
         break;
       }
       case ShardToNet.CLOSE:
         // A direct write still unanswered: what its shard sent behind it cannot go out in order
         // (ZooKeeper closes without answering what is left, too).
         conn.held = null;
-        conn.direct_in_flight = false;
+        conn.direct_in_flight = 0;
         this.flushConn(conn);
         conn.closing = true;
         conn.socket.end();
@@ -468,14 +475,17 @@ class NetWorker {
     if (kind !== CommitToNet.SEND) throw new Error(`net worker: unknown commit frame kind ${kind}`);
     const conn = this.conns.get(r.u32());
     // Gone, or closed by its shard meanwhile (nothing more is written to it).
-    if (conn === undefined || !conn.direct_in_flight) return;
-    conn.direct_in_flight = false;
+    if (conn === undefined || conn.direct_in_flight === 0) return;
+    conn.direct_in_flight--;
     conn.answered++;
     this.outbound.add(conn, bytes, r.offset, end);
     const held = conn.held;
-    if (held === null) return;
+    if (held === null || conn.direct_in_flight > 0) return;
     conn.held = null;
-    for (const frame of held) this.outbound.add(conn, frame, 0, frame.length);
+    for (const frame of held) {
+      if (isReply(frame, 0)) conn.answered++;
+      this.outbound.add(conn, frame, 0, frame.length);
+    }
   };
 
   private writeOutbound(): void {
@@ -563,6 +573,12 @@ class NetWorker {
     this.admin_waiting.delete(req_id);
     resolve?.(answer);
   }
+}
+
+/** Whether a frame from a shard (length prefix at `at`) is a reply: its xid is not a
+ *  notification's. Every request gets exactly one reply (the counts in NetConn). */
+function isReply(bytes: Uint8Array, at: number): boolean {
+  return int32At(bytes, at + 4) !== Xid.NOTIFICATION;
 }
 
 function adminUnavailable(why: string): HttpAnswer {

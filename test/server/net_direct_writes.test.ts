@@ -1,7 +1,7 @@
 // Writes the net worker sends straight to the commit worker (waitfree.net.directWrites,
 // src/workers/net/direct_write.ts), over real TCP: the only difference a client may notice is
-// their speed. A session's replies stay in order with reads, syncs and errors pipelined behind a
-// direct write, each reply's zxid above the last, and a read behind a write sees it; a session's
+// their speed. A pipelined burst of writes goes direct as a whole; a session's replies stay in
+// order with reads, syncs and errors pipelined behind direct writes, each reply's zxid above the last, and a read behind a write sees it; a session's
 // own watch event still comes before the reply of the write that fired it; digest-authenticated
 // connections write to protected nodes; a malformed write body is answered MARSHALLINGERROR
 // with the connection open. The counter proves the path was taken; with
@@ -160,6 +160,36 @@ describe.each([{ direct: true }, { direct: false }])('writes straight to the com
     ]);
     expect([getDataText(c, 11), getDataText(c, 15)]).toEqual(['v1', 'v2']);
     for (let i = 1; i < got.length; i++) expect(got[i].zxid, `zxid of xid ${got[i].xid}`).toBeGreaterThanOrEqual(got[i - 1].zxid);
+    c.destroy();
+  });
+
+  it('a pipelined burst of writes goes direct as a whole; a read in it waits for the writes before it, and those after it go through the shard', async () => {
+    const c = await session(server.port);
+    const before = await netCounter(server, 'direct_writes');
+    const burst = Array.from({ length: 50 }, (_, i) => create(1 + i, `/${tag}-burst-${i}`, `b${i}`));
+    const made = await send(c, burst);
+    expect(made.map((f) => [f.xid, f.err])).toEqual(burst.map((_, i) => [1 + i, 0]));
+    for (let i = 1; i < made.length; i++) expect(made[i].zxid).toBeGreaterThan(made[i - 1].zxid);
+    const direct_burst = (await netCounter(server, 'direct_writes')) - before;
+    if (direct) expect(direct_burst).toBe(50);
+    else expect(direct_burst).toBe(0);
+    // Writes, a read of the last of them, more writes: in order, the read sees what preceded it.
+    const mixed = await send(c, [
+      setData(100, `/${tag}-burst-0`, 'w1'),
+      setData(101, `/${tag}-burst-0`, 'w2'),
+      getData(102, `/${tag}-burst-0`),
+      setData(103, `/${tag}-burst-0`, 'w3'),
+      getData(104, `/${tag}-burst-0`),
+    ]);
+    expect(mixed.map((f) => [f.xid, f.err])).toEqual([
+      [100, 0],
+      [101, 0],
+      [102, 0],
+      [103, 0],
+      [104, 0],
+    ]);
+    expect([getDataText(c, 102), getDataText(c, 104)]).toEqual(['w2', 'w3']);
+    for (let i = 1; i < mixed.length; i++) expect(mixed[i].zxid).toBeGreaterThanOrEqual(mixed[i - 1].zxid);
     c.destroy();
   });
 

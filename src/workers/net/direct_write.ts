@@ -1,7 +1,8 @@
 // Writes the net worker sends straight to the commit worker (waitfree.net.directWrites). Through
 // the shard a write crosses four threads' wake-ups (net → shard → commit → shard → net), each
 // ~25-40 µs of a VM's kernel time, more than the write's own work. A write of a session with
-// nothing in flight goes net → commit → net instead:
+// nothing in flight but earlier direct writes goes net → commit → net instead (a pipelined burst
+// of writes goes direct as a whole; at most maxOutstandingPerSession at a time):
 //
 //   net:    NetToShard.DIRECT_WRITE (the placeholder, no doorbell) to the session's shard, then
 //           NetToCommit.REQUEST to the commit worker;
@@ -12,11 +13,14 @@
 //           without answering; what the session sent behind the write waited behind it.
 //
 // Why each guarantee holds:
-// - FIFO: the session had nothing in flight (every request the net worker forwarded before was
-//   answered), so the write is the head of its order; what the session sends next goes to the
-//   shard behind the placeholder and is served only after the write's commit, from its root. Its
-//   replies can still reach the net worker before the write's own (two rings): the net worker
-//   holds a connection's shard frames while its direct write is unanswered (net_worker.ts).
+// - FIFO: the session had nothing in flight but direct writes (every request the net worker
+//   forwarded to the shard was answered), and those reach the commit worker before it on the
+//   same ring; what the session sends next through the shard waits behind the placeholders and
+//   is served only after their commits, from their root, and what the shard forwards for it
+//   meanwhile is marked AFTER_DIRECT (the commit worker takes the net worker's ring first). Its
+//   replies can still reach the net worker before the writes' own (two rings): the net worker
+//   holds a connection's shard frames while any direct write of it is unanswered, and counts
+//   them as answered only once written (net_worker.ts).
 // - Read-your-writes and linearizable writes: the reply is published after the stream frames
 //   and the root that hold the write (commit_worker.ts publishOutputs); any read sent after it
 //   is served at that root or a newer one (a shard reads the stream before client frames; a fast

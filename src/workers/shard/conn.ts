@@ -48,12 +48,13 @@ export class Conn {
    *  net worker (the shard reads the commit stream first, and the placeholders ring no doorbell:
    *  several can be committed before the shard reads one), oldest first. Each placeholder is
    *  completed on arrival. Invariant: while this is not empty the FIFO is empty (each write was
-   *  sent with nothing in flight, and what the session sent next is behind its placeholder). */
+   *  sent with nothing but direct writes in flight, completions and placeholders both come in
+   *  the session's order, and what the session sent next is behind its placeholder). */
   readonly direct_done: { xid: number; err: number; zxid: number }[] = [];
-  /** A direct write's placeholder is in the FIFO, not yet completed. What this shard sends the
+  /** Direct writes' placeholders in the FIFO, not yet completed. What this shard sends the
    *  commit worker for the connection meanwhile is marked AFTER_DIRECT: it travels on another
-   *  ring than the direct write, and the commit worker must take that write first. */
-  direct_waiting = false;
+   *  ring than the direct writes, and the commit worker must take them first. */
+  direct_waiting = 0;
   /** Reads from the socket are paused because the queue reached its bound. */
   paused = false;
   // Counters for `cons` / `stat`.

@@ -190,7 +190,7 @@ export class ShardSession {
 
   private forward(conn: Conn, pending: Pending): void {
     pending.forwarded = true;
-    const flags = (needsBarrier(conn.queue) ? REQUEST_BARRIER : 0) | (conn.direct_waiting ? AFTER_DIRECT : 0);
+    const flags = (needsBarrier(conn.queue) ? REQUEST_BARRIER : 0) | (conn.direct_waiting > 0 ? AFTER_DIRECT : 0);
     const h = this.ctx.head.begin(ShardToCommit.REQUEST).u32(conn.id).i64(conn.session_id).u8(flags);
     this.ctx.to_commit.send(h, pending.payload ?? new Uint8Array(0));
   }
@@ -325,7 +325,7 @@ export class ShardSession {
       return;
     }
     conn.queue.push({ header: { xid, type: opcode }, request: null, payload: null, forwarded: true, received_ms });
-    conn.direct_waiting = true;
+    conn.direct_waiting++;
     this.queued_total++;
     this.bound(conn);
   }
@@ -345,7 +345,7 @@ export class ShardSession {
     const opcode = this.opcodeOfHead(conn, xid);
     const head = conn.queue.shift()!;
     this.queued_total--;
-    conn.direct_waiting = false;
+    conn.direct_waiting--;
     this.answeredByCommit(conn, opcode, xid, err, zxid, head.received_ms);
     this.drain(conn);
   }
@@ -521,7 +521,7 @@ export class ShardSession {
     this.ctx.conns.delete(conn.id);
     this.ctx.watches.removeWatcher(conn.id);
     const h = this.ctx.head.begin(ShardToCommit.CONN_GONE).u32(conn.id).i64(conn.session_id);
-    this.ctx.to_commit.send(h.u8(conn.direct_waiting ? AFTER_DIRECT : 0));
+    this.ctx.to_commit.send(h.u8(conn.direct_waiting > 0 ? AFTER_DIRECT : 0));
   }
 
   /** Tells the commit worker which sessions are alive (batched: once per half tick). */
