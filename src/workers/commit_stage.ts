@@ -108,7 +108,7 @@ export interface CommitStagePorts {
    * commit stream frames sent before them (and never while the stream holds frames back): a
    * client that has its reply may tell another, whose read must see the write.
    */
-  readonly to_net: FrameSink;
+  readonly to_net: FrameSink | null;
   /**
    * Hands every direct write published so far in the net worker's ring to onNetFrame, at once
    * (the driver polls that ring to empty; no bound but the ring's). Called for a shard frame
@@ -382,7 +382,9 @@ export class CommitStage {
       const r = writeReplyBody(opcode, result);
       encodeReply(header, r.name, r.body as never, this.reply);
     }
-    this.ports.to_net.send(this.net_head.begin(CommitToNet.SEND).u32(origin.conn_id), this.reply.view_bytes());
+    const to_net = this.ports.to_net;
+    if (to_net === null) throw new Error(`commit worker: a direct write (connection ${origin.conn_id}) while direct writes are off`);
+    to_net.send(this.net_head.begin(CommitToNet.SEND).u32(origin.conn_id), this.reply.view_bytes());
   }
 
   private sendRoot(root: RootDescriptor): void {
@@ -449,6 +451,8 @@ export class CommitStage {
         break;
       case 'close_conn':
         this.stream.send(this.head.begin(CommitStream.CLOSE_CONN).u8(p.shard).u32(p.conn_id).i32(0));
+        // Its direct writes not answered by now never will be: the net worker must not wait.
+        this.ports.to_net?.send(this.net_head.begin(CommitToNet.CLOSE).u32(p.conn_id));
         break;
       case 'error': {
         this.inOpenRoot(p.origin);

@@ -264,9 +264,20 @@ export class LinkWriter {
   /** Publishes like flush() but rings no doorbell: frames the consumer may take on its next
    *  turn, not worth waking it for. A later flush() still rings for everything unread. */
   flushQuiet(): void {
-    if (!this.dirty) return;
+    this.publish();
+  }
+
+  /** Publishes what was written, without ringing (yet): true if anything was. The caller rings
+   *  (ringDoorbells) once it has published what must be visible first elsewhere. */
+  publish(): boolean {
+    if (!this.dirty) return false;
     this.dirty = false;
     this.ring.flush();
+    return true;
+  }
+
+  ringDoorbells(): void {
+    for (const d of this.doorbells) d.ring();
   }
 
   /** Moves overflowed frames into the ring; returns true when the overflow is empty. */

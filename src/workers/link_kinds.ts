@@ -94,6 +94,11 @@ export const CommitToNet = {
   /** u32 conn_id, then one reply frame (length prefix included). Published only after the
    *  commit-stream frames and the root that hold its txn (a read sent after it sees the write). */
   SEND: 1,
+  /** u32 conn_id: the commit worker closed this connection (CommitStream.CLOSE_CONN: a failed
+   *  log batch, a lost quorum, a decoder bug): a direct write of it in flight will never be
+   *  answered, so the net worker closes it at once, writing nothing more (what is held behind
+   *  that write cannot go out in order). A connection without one waits for its shard's CLOSE. */
+  CLOSE: 2,
 } as const;
 
 /** commit worker → every session shard (broadcast). `origin` = u8 shard, u32 conn_id, i32 xid. */

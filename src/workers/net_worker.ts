@@ -75,6 +75,8 @@ interface NetConn {
    *  written right after the last write's reply, and only then counted as answered. Null when
    *  none. */
   held: Uint8Array[] | null;
+  /** Its shard closed it while direct writes were in flight: closed once they are answered. */
+  close_after_direct: boolean;
 }
 
 class NetWorker {
@@ -234,6 +236,7 @@ class NetWorker {
       direct_refused: false,
       direct_in_flight: 0,
       held: null,
+      close_after_direct: false,
     };
     this.conns.set(id, conn);
     this.sessionless.add(conn);
@@ -447,10 +450,13 @@ class NetWorker {
         break;
       }
       case ShardToNet.CLOSE:
-        // A direct write still unanswered: what its shard sent behind it cannot go out in order
-        // (ZooKeeper closes without answering what is left, too).
-        conn.held = null;
-        conn.direct_in_flight = 0;
+        if (conn.direct_in_flight > 0) {
+          // Its direct writes are committed or closed (CommitToNet.CLOSE) ahead of this: their
+          // replies come, then what the shard sent (a closeSession's reply), then the close.
+          conn.closing = true;
+          conn.close_after_direct = true;
+          break;
+        }
         this.flushConn(conn);
         conn.closing = true;
         conn.socket.end();
@@ -472,19 +478,34 @@ class NetWorker {
   private readonly onCommitFrame = (bytes: Uint8Array, start: number, end: number): void => {
     const r = this.reader.reset(bytes, start, end);
     const kind = r.u8();
-    if (kind !== CommitToNet.SEND) throw new Error(`net worker: unknown commit frame kind ${kind}`);
     const conn = this.conns.get(r.u32());
-    // Gone, or closed by its shard meanwhile (nothing more is written to it).
+    // Gone, or closed meanwhile: nothing more is written to it.
     if (conn === undefined || conn.direct_in_flight === 0) return;
+    if (kind === CommitToNet.CLOSE) {
+      // A direct write of it will never be answered: nothing behind it can go out in order.
+      conn.held = null;
+      conn.direct_in_flight = 0;
+      this.flushConn(conn);
+      conn.closing = true;
+      conn.socket.end();
+      return;
+    }
+    if (kind !== CommitToNet.SEND) throw new Error(`net worker: unknown commit frame kind ${kind}`);
     conn.direct_in_flight--;
     conn.answered++;
     this.outbound.add(conn, bytes, r.offset, end);
+    if (conn.direct_in_flight > 0) return;
     const held = conn.held;
-    if (held === null || conn.direct_in_flight > 0) return;
     conn.held = null;
-    for (const frame of held) {
-      if (isReply(frame, 0)) conn.answered++;
-      this.outbound.add(conn, frame, 0, frame.length);
+    if (held !== null) {
+      for (const frame of held) {
+        if (isReply(frame, 0)) conn.answered++;
+        this.outbound.add(conn, frame, 0, frame.length);
+      }
+    }
+    if (conn.close_after_direct) {
+      this.flushConn(conn);
+      conn.socket.end();
     }
   };
 

@@ -72,9 +72,26 @@ export class SimLink implements FrameSink {
     }
   }
 
+  /**
+   * One ring frame only if it fits now and nothing waits in the overflow (LinkWriter.trySend:
+   * the net worker's direct writes); false, nothing sent, otherwise.
+   */
+  trySend(head: HeadWriter, body: Uint8Array): boolean {
+    if (!this.writer.trySend(head, body)) return false;
+    for (const r of this.readers) this.counters.filled_max = Math.max(this.counters.filled_max, r.ring.availableBytes());
+    return true;
+  }
+
   /** Publishes what was written (the drivers flush once per turn). */
   flush(): void {
     this.writer.flush();
+  }
+
+  /** LinkWriter.drain as a driver calls it every turn: overflow into the ring if there is any
+   *  (counted as a drain step), and what was written published either way. */
+  publish(): void {
+    if (this.writer.blocked) this.drain();
+    else this.writer.flush();
   }
 
   /** Whether a drain step could move a frame now. */

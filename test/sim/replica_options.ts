@@ -21,6 +21,9 @@ export interface RingShapes {
   readonly shard_to_net: RingShape;
   readonly shard_to_commit: RingShape;
   readonly commit_stream: RingShape;
+  /** Direct writes (net/direct_write.ts): net worker -> commit worker, and their replies back. */
+  readonly net_to_commit: RingShape;
+  readonly commit_to_net: RingShape;
 }
 
 /** Sessions that end without closeSession (replica_client.ts roles). */
@@ -73,6 +76,9 @@ export interface ReplicaSimOptions {
   readonly stall: DiskStall | null;
   /** Largest znode value clients write (half their writes stay under 7 bytes). */
   readonly data_bytes_max: number;
+  /** waitfree.net.directWrites: the net worker sends a write of a session with nothing in
+   *  flight (but earlier direct writes) straight to the commit worker (net/direct_write.ts). */
+  readonly direct_writes: boolean;
 }
 
 /** A ring size, small ones often; now and then small frames too (messages go in pieces). */
@@ -105,7 +111,7 @@ export function replicaOptions(seed: number, overrides: Partial<ReplicaSimOption
     keep_trace: false,
   };
   // Drawn after the knobs above, so those stay what they were before these existed.
-  const rings: RingShapes = { net_to_shard: drawRing(o), shard_to_net: drawRing(o), shard_to_commit: drawRing(o), commit_stream: drawRing(o) };
+  const four = { net_to_shard: drawRing(o), shard_to_net: drawRing(o), shard_to_commit: drawRing(o), commit_stream: drawRing(o) };
   const expiry: ExpiryPlan | null = o.chance(0.4) ? { silent_chance: o.pick([0.2, 0.4]), drop_chance: o.pick([0.2, 0.4]), again_chance: o.pick([0, 0.5, 1]) } : null;
   const tick_ms = expiry === null ? 2000 : o.pick([500, 1000, 2000]);
   const timeout_ms = expiry === null ? 30_000 : tick_ms * o.pick([2, 3, 5]);
@@ -117,6 +123,9 @@ export function replicaOptions(seed: number, overrides: Partial<ReplicaSimOption
   const ops_per_client = pressure ? ([base.ops_per_client[0], base.ops_per_client[1] * 2] as const) : base.ops_per_client;
   // ... and half of those make the readers of the shards' output slow.
   const weights = pressure && o.chance(0.5) ? { ...base.weights, shard_commit: 1, net_write: 1, commit: 9, client: 9 } : base.weights;
-  const options: ReplicaSimOptions = { ...base, pipeline_max, ops_per_client, weights, rings, tick_ms, timeout_ms, expiry, stall, data_bytes_max, ...overrides };
+  // Drawn last, for the same reason: direct writes in 70 % of the seeds, and their two rings.
+  const rings: RingShapes = { ...four, net_to_commit: drawRing(o), commit_to_net: drawRing(o) };
+  const direct_writes = o.chance(0.7);
+  const options: ReplicaSimOptions = { ...base, pipeline_max, ops_per_client, weights, rings, tick_ms, timeout_ms, expiry, stall, data_bytes_max, direct_writes, ...overrides };
   return options;
 }

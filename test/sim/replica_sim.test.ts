@@ -1,6 +1,7 @@
 // The replica simulator (replica_sim.ts): the shard and commit stages, the Applier, the
-// product's bounded rings and links, a fake disk and simulated clients in one thread, every
-// choice from a seeded PRNG. The suite runs a fixed set of seeds; a longer run is a command:
+// product's bounded rings and links, a fake disk, simulated clients and the net worker's
+// routing (direct writes included, in 70 % of the seeds) in one thread, every choice from a
+// seeded PRNG. The suite runs a fixed set of seeds; a longer run is a command:
 //   REPLICA_SIM_SEEDS=2000 npx vitest run test/sim/replica_sim.test.ts                 (seeds 1..2000)
 //   REPLICA_SIM_SEEDS=2000 REPLICA_SIM_FROM=5001 npx vitest run test/sim/replica_sim.test.ts
 // and one seed replayed with its whole trace written to a file:
@@ -16,7 +17,7 @@ const FIXED_SEEDS = Array.from({ length: 200 }, (_, i) => i + 1);
 
 /** The failure, with the same run replayed keeping every trace line (written to a file). */
 function report(r: ReplicaRunResult): string {
-  const full = runReplicaSeed(r.seed, { keep_trace: true });
+  const full = runReplicaSeed(r.seed, { ...r.options, keep_trace: true });
   const path = writeTrace('replica-sim', r.seed, full.sim.lines);
   return [
     `seed ${r.seed} FAILED at step ${r.failure!.step}: ${r.failure!.reason}`,
@@ -37,16 +38,17 @@ function pass(seed: number, overrides: Partial<ReplicaSimOptions>): NonNullable<
 
 const RING_SMALL = { capacity_bytes: 4096, frame_bytes_max: null };
 const RING_LARGE = { capacity_bytes: 1 << 20, frame_bytes_max: null };
-const RINGS_LARGE = { net_to_shard: RING_LARGE, shard_to_net: RING_LARGE, shard_to_commit: RING_LARGE, commit_stream: RING_LARGE };
+const RINGS_LARGE = { net_to_shard: RING_LARGE, shard_to_net: RING_LARGE, shard_to_commit: RING_LARGE, commit_stream: RING_LARGE, net_to_commit: RING_LARGE, commit_to_net: RING_LARGE };
 /** No session ends but by closeSession, no disk stall, rings that never fill. */
 const PLAIN: Partial<ReplicaSimOptions> = { expiry: null, stall: null, rings: RINGS_LARGE, data_bytes_max: 6, tick_ms: 2000, timeout_ms: 30_000 };
 
 describe('replica simulation (shard + commit stages, bounded rings, fake disk, seeded)', () => {
   const seeds = seedsFromEnv('REPLICA_SIM', FIXED_SEEDS);
 
-  it(`${seeds.length} seeds: FIFO, zxid order, watch-before-data, durability gating, read-your-writes, expiry, backpressure, final tree`, () => {
+  it(`${seeds.length} seeds: FIFO, zxid order, watch-before-data, durability gating, read-your-writes, expiry, backpressure, direct writes, final tree`, () => {
     const started = Date.now();
     let steps = 0;
+    const direct = { seeds: 0, direct_writes: 0, direct_ring_full: 0, direct_pipelined: 0, direct_replies: 0, held_frames: 0, held_dropped: 0, placeholders_after_commit: 0, after_direct_takes: 0 };
     for (const seed of seeds) {
       const r = runReplicaSeed(seed, { keep_trace: replaying('REPLICA_SIM') });
       if (r.failure !== null) {
@@ -59,8 +61,25 @@ describe('replica simulation (shard + commit stages, bounded rings, fake disk, s
         console.log(`seed ${seed} ok: ${JSON.stringify(r.stats)}, options ${JSON.stringify(r.options)}, trace: ${path}`);
       }
       steps += r.stats!.steps;
+      if (r.options.direct_writes) direct.seeds++;
+      for (const k of ['direct_writes', 'direct_ring_full', 'direct_pipelined', 'direct_replies', 'held_frames', 'held_dropped', 'placeholders_after_commit', 'after_direct_takes'] as const) direct[k] += r.stats![k];
     }
-    if (seeds.length > FIXED_SEEDS.length) console.log(`${seeds.length} seeds ok, ${steps} steps, ${Date.now() - started} ms`);
+    if (seeds.length > FIXED_SEEDS.length) console.log(`${seeds.length} seeds ok, ${steps} steps, ${Date.now() - started} ms; direct writes: ${JSON.stringify(direct)}`);
+    if (seeds.length >= FIXED_SEEDS.length) {
+      // Direct writes ran, in all their paths: not a vacuous pass (net/direct_write.ts).
+      expect(direct.direct_writes).toBeGreaterThan(0);
+      expect(direct.direct_replies).toBeGreaterThan(0);
+      // The net -> commit ring had no room: the write went through the shard instead.
+      expect(direct.direct_ring_full).toBeGreaterThan(0);
+      // A direct write sent while an earlier one of its connection was unanswered.
+      expect(direct.direct_pipelined).toBeGreaterThan(0);
+      // A shard's reply reached the net worker before the direct reply it must follow.
+      expect(direct.held_frames).toBeGreaterThan(0);
+      // A commit completed its write before the placeholder reached the shard (direct_done).
+      expect(direct.placeholders_after_commit).toBeGreaterThan(0);
+      // A forwarded request marked AFTER_DIRECT found its direct write still in the net ring.
+      expect(direct.after_direct_takes).toBeGreaterThan(0);
+    }
   }, 3_600_000);
 
   /** Busy pipelined sessions on a disk slow enough for batches to fill. */
@@ -161,8 +180,15 @@ describe('replica simulation (shard + commit stages, bounded rings, fake disk, s
   };
 
   it('small rings: frames overflow and drain on every link, sockets pause and resume, nothing lost, reordered or stuck', () => {
-    const a = pass(4, { ...pressure, rings: { net_to_shard: RING_SMALL, shard_to_net: RING_SMALL, shard_to_commit: RING_LARGE, commit_stream: { capacity_bytes: 4096, frame_bytes_max: 64 } } });
-    const b = pass(7, { ...pressure, rings: { net_to_shard: RING_SMALL, shard_to_net: RING_SMALL, shard_to_commit: { capacity_bytes: 4096, frame_bytes_max: 200 }, commit_stream: RING_LARGE } });
+    const direct = { net_to_commit: RING_SMALL, commit_to_net: RING_SMALL };
+    // a: with direct writes through small rings too; b: without (every write fills shard_to_commit).
+    const a_rings = { net_to_shard: RING_SMALL, shard_to_net: RING_SMALL, shard_to_commit: RING_LARGE, commit_stream: { capacity_bytes: 4096, frame_bytes_max: 64 }, ...direct };
+    const a = pass(9, { ...pressure, direct_writes: true, rings: a_rings });
+    const b = pass(7, { ...pressure, direct_writes: false, rings: { net_to_shard: RING_SMALL, shard_to_net: RING_SMALL, shard_to_commit: { capacity_bytes: 4096, frame_bytes_max: 200 }, commit_stream: RING_LARGE, ...direct } });
+    expect(a.direct_writes).toBeGreaterThan(0);
+    // Pipelined direct writes of many sessions fill the ring of their replies too.
+    const c = pass(36, { ...pressure, direct_writes: true, rings: a_rings });
+    expect(c.overflowed.commit_to_net).toBeGreaterThan(0);
     expect(a.overflowed.commit_stream).toBeGreaterThan(0);
     expect(b.overflowed.shard_to_commit).toBeGreaterThan(0);
     for (const s of [a, b]) {
@@ -186,7 +212,10 @@ describe('replica simulation (shard + commit stages, bounded rings, fake disk, s
    *   now reads the commit stream while only its ring to the commit worker is full.
    */
   it.each([76, 25, 832, 1300, 133, 165])('seed %i, which found a product bug, passes every check', (seed) => {
-    const r = runReplicaSeed(seed);
-    if (r.failure !== null) expect.fail(report(r));
+    // As drawn, and without direct writes (as it was found: they came later).
+    for (const overrides of [{}, { direct_writes: false }]) {
+      const r = runReplicaSeed(seed, overrides);
+      if (r.failure !== null) expect.fail(report(r));
+    }
   });
 });

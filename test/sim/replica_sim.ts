@@ -5,9 +5,21 @@
 //   SimClient ─socket─▶ net ─net_to_shard[i]─▶ ShardStage i ─shard_to_commit[i]─▶ CommitStage
 //       ▲                                          │   ▲                              │  │
 //       └──────────── net ◀──shard_to_net[i]───────┘   └───── commit stream ◀─────────┘  ▼
-//                                                       (one ring, a reader per shard)  fake disk
-//                                                                              (writeBatch, durable
-//                                                                               / failed later)
+//                      │ ▲                              (one ring, a reader per shard)  fake disk
+//                      │ └────────── commit_to_net ◀──── CommitStage      (writeBatch, durable
+//                      └──────────── net_to_commit ────▶ (direct writes)   / failed later)
+//
+// Direct writes (net/direct_write.ts), in the seeds that turn them on (options.direct_writes):
+// the simulated net worker tracks per connection what net_worker.ts tracks (requests forwarded
+// and replies seen after the handshake, the session of its ConnectResponse, whether it ever sent
+// auth / sasl or a request that may set a watch, the direct writes in flight, the shard frames
+// held behind them) and decides as sendDirect does, with the product's helpers: a write of a
+// session with nothing in flight but direct writes (at most maxOutstandingPerSession of those)
+// goes to net_to_commit if it fits now (trySend), its placeholder
+// (NetToShard.DIRECT_WRITE) to the shard, the commit link published first. The commit turn polls
+// that ring after the shards' (takeDirectWrites empties it when a shard frame says AFTER_DIRECT),
+// and publishes commit_to_net only behind the stream (publishOutputs). The net reads
+// commit_to_net: each reply, then, after the last one in flight, the frames it held.
 //
 // Links (replica_links.ts) are real SharedArrayBuffer rings behind LinkWriter / LinkReader,
 // their capacities drawn per seed (4 KiB up, some with small frames so messages go in
@@ -42,7 +54,11 @@
 // a session is closed by one closeSession txn at most (replica_log.ts); a reconnect is
 // accepted exactly while the session's closeSession is not published; "stuck": nothing but time
 // can move while a request or handshake is unanswered or a frame waits in a ring or an
-// overflow queue, or the run does not end. At the end (replica_checks.ts): the durable log,
+// overflow queue, or the run does not end. Direct writes: a reply reaches the net worker only
+// once the stream published a root holding its zxid, only for a connection with a direct write
+// in flight; APPLIED_WRITE_ANSWERED (or ERROR answered) only for a write sent direct; a
+// connection closed because its own closeSession committed got every reply first (ZooKeeper
+// answers what preceded the closeSession, then the closeSession, then closes). At the end (replica_checks.ts): the durable log,
 // decoded, replayed against a reference model: every acknowledged write's reply, each read's
 // content at its zxid (read-your-writes), watch events (an expiry's NodeDeleted too) before any
 // reply that shows their change, each expiry deleting exactly its session's ephemerals, every
@@ -60,12 +76,24 @@ import { createSystemNodes, TreeWriter } from '../../src/store/arena/index.js';
 import { CommitStage } from '../../src/workers/commit_stage.js';
 import type { FrameSink } from '../../src/workers/frame_sink.js';
 import { HeadWriter, type LinkReader } from '../../src/workers/link.js';
-import { APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, CommitStream, NetToShard, ShardToCommit, ShardToNet } from '../../src/workers/link_kinds.js';
+import {
+  APPLIED_CLOSE_SESSION,
+  APPLIED_CREATE_SESSION,
+  APPLIED_WRITE_ANSWERED,
+  CommitStream,
+  CommitToNet,
+  NetToCommit,
+  NetToShard,
+  ShardToCommit,
+  ShardToNet,
+} from '../../src/workers/link_kinds.js';
+import { directSessionOf, isAuthOp, isDirectWriteOp, mayWatch } from '../../src/workers/net/direct_write.js';
+import { Xid } from '../../src/protocol/constants.js';
 import { ShardStage } from '../../src/workers/shard/shard_stage.js';
 import { ShardTree } from '../../src/workers/shard/shard_tree.js';
 import { Rng } from './prng.js';
 import { finalChecks } from './replica_checks.js';
-import { SimClient, type ClientEnv, type ClientPlan, type ClientRole } from './replica_client.js';
+import { describeSent, SimClient, type ClientEnv, type ClientPlan, type ClientRole } from './replica_client.js';
 import { NetBackpressure, SimLink, type LinkCounters } from './replica_links.js';
 import { SimLog, type LoggedTxn } from './replica_log.js';
 import type { RefNode } from './replica_model.js';
@@ -128,7 +156,7 @@ export interface ReplicaRunStats {
   refused: number;
   /** Frames that went to an overflow queue (a ring was full), per link kind, and overflows
    *  drained. */
-  overflowed: { net_to_shard: number; shard_to_net: number; shard_to_commit: number; commit_stream: number };
+  overflowed: { net_to_shard: number; shard_to_net: number; shard_to_commit: number; commit_stream: number; net_to_commit: number; commit_to_net: number };
   drained: number;
   /** Sockets the net worker paused for a full ring. */
   ring_pauses: number;
@@ -136,6 +164,43 @@ export interface ReplicaRunStats {
   pieced: number;
   /** Expiry checks the commit worker deferred: it was told session touches wait unread. */
   deferred_ticks: number;
+  /** Direct writes the net worker sent the commit worker (net/direct_write.ts), and those that
+   *  went through the shard instead because the net -> commit ring had no room for them. */
+  direct_writes: number;
+  direct_ring_full: number;
+  /** Direct writes sent while an earlier one of the connection was still unanswered. */
+  direct_pipelined: number;
+  /** Direct replies the net worker wrote to their connection. */
+  direct_replies: number;
+  /** Shard frames the net worker held behind a direct write's reply, and those it dropped when
+   *  the shard closed the connection meanwhile. */
+  held_frames: number;
+  held_dropped: number;
+  /** Placeholders (NetToShard.DIRECT_WRITE) that reached their shard after their commit had
+   *  completed them (the shard's direct_done path). */
+  placeholders_after_commit: number;
+  /** Shard frames marked AFTER_DIRECT that made the commit worker take direct writes first. */
+  after_direct_takes: number;
+}
+
+/** What the net worker keeps per connection for direct writes (net_worker.ts NetConn). */
+interface NetConn {
+  handshake_forwarded: boolean;
+  /** No byte from its shard yet: the next SEND is the ConnectResponse. */
+  awaiting_session: boolean;
+  /** Requests forwarded after the ConnectRequest, and replies seen after the ConnectResponse. */
+  forwarded: number;
+  answered: number;
+  direct_session: bigint;
+  direct_refused: boolean;
+  /** Its direct writes waiting for their replies. */
+  direct_in_flight: number;
+  /** Its shard's frames held while direct writes are unanswered (copies; counted as answered
+   *  once written, after the last direct reply). */
+  held: Uint8Array[] | null;
+  /** Its shard closed it while direct writes were in flight (net_worker.ts close_after_direct):
+   *  closed once they are answered (or the commit worker closes it); nothing more is read. */
+  close_after_direct: boolean;
 }
 
 interface SimShard {
@@ -176,6 +241,10 @@ interface SimActions {
   readonly shards: readonly Record<'poll_net' | 'poll_commit' | 'net_poll' | 'work' | 'drain' | 'net_drain', Action>[];
   readonly commit_turn: Action;
   readonly commit_drain: Action;
+  /** The commit driver's to_net.drainAsync (only once the stream is not blocked). */
+  readonly commit_net_drain: Action;
+  /** The net worker reads commit_to_net (direct replies). */
+  readonly net_commit: Action;
   readonly disk: Action;
   readonly step: Action;
   readonly jump: Action;
@@ -208,6 +277,20 @@ export class ReplicaSim {
   private readonly applier: Applier;
   private readonly commit: CommitStage;
   private readonly stream: SimLink;
+  /** Direct writes (net -> commit) and their replies (commit -> net). */
+  private readonly net_to_commit: SimLink;
+  private readonly commit_to_net: SimLink;
+  /** The net worker's state of each live connection (by id). */
+  private readonly net_conns = new Map<number, NetConn>();
+  /** The commit worker wrote direct replies to commit_to_net that are not published yet. */
+  private replies_unpublished = false;
+  /** Direct writes sent (`conn_id/xid`) whose APPLIED_WRITE_ANSWERED / answered ERROR has not
+   *  been published yet. */
+  private readonly direct_unanswered = new Set<string>();
+  /** last_zxid of the newest ROOT sent on the stream, and of the newest one published (every
+   *  stream frame sent before it is in the ring: flushed with no overflow left). */
+  private root_sent_zxid = 0;
+  private root_published_zxid = 0;
   private readonly shards: SimShard[] = [];
   readonly clients: SimClient[] = [];
   /** Live connections by id; ids of gone ones are in `retired` (frames for them are dropped). */
@@ -241,6 +324,8 @@ export class ReplicaSim {
     shard_to_net: { overflowed: 0, drained: 0, filled_max: 0 },
     shard_to_commit: { overflowed: 0, drained: 0, filled_max: 0 },
     commit_stream: { overflowed: 0, drained: 0, filled_max: 0 },
+    net_to_commit: { overflowed: 0, drained: 0, filled_max: 0 },
+    commit_to_net: { overflowed: 0, drained: 0, filled_max: 0 },
   } satisfies Record<keyof RingShapes, LinkCounters>;
   private readonly stats: ReplicaRunStats = {
     steps: 0,
@@ -257,11 +342,19 @@ export class ReplicaSim {
     expiry_events: 0,
     reattached: 0,
     refused: 0,
-    overflowed: { net_to_shard: 0, shard_to_net: 0, shard_to_commit: 0, commit_stream: 0 },
+    overflowed: { net_to_shard: 0, shard_to_net: 0, shard_to_commit: 0, commit_stream: 0, net_to_commit: 0, commit_to_net: 0 },
     drained: 0,
     ring_pauses: 0,
     pieced: 0,
     deferred_ticks: 0,
+    direct_writes: 0,
+    direct_ring_full: 0,
+    direct_pipelined: 0,
+    direct_replies: 0,
+    held_frames: 0,
+    held_dropped: 0,
+    placeholders_after_commit: 0,
+    after_direct_takes: 0,
   };
   private readonly head = new HeadWriter();
   private readonly actions: SimActions;
@@ -289,13 +382,13 @@ export class ReplicaSim {
     );
     const gc = new GroupCommit({ txns_max: options.batch_txns_max, bytes_max: 1 << 20, wait_us: options.batch_wait_us, commit_on_durable: true }, 0);
     this.stream = new SimLink('commit_stream', options.rings.commit_stream, options.shards, this.counters.commit_stream);
+    this.net_to_commit = new SimLink('net_to_commit', options.rings.net_to_commit, 1, this.counters.net_to_commit);
+    this.commit_to_net = new SimLink('commit_to_net', options.rings.commit_to_net, 1, this.counters.commit_to_net);
     this.commit = new CommitStage(
       {
         stream: new TapSink(this.stream, (h) => this.tapStream(h)),
-        // This simulator's net worker sends no direct write (net/direct_write.ts), so the commit
-        // worker has no reply of its own to send.
-        to_net: { send: () => this.fail('the commit worker answered a direct write, but none was sent'), blocked: false },
-        takeDirectWrites: () => {},
+        to_net: options.direct_writes ? new TapSink(this.commit_to_net, (h) => this.tapToNet(h)) : null,
+        takeDirectWrites: () => this.takeDirectWrites(),
         log: { writable: () => true, writeBatch: (b) => this.diskWrite(b) },
         clock,
         applier: this.applier,
@@ -343,11 +436,11 @@ export class ReplicaSim {
     }
     this.next_conn_id = options.clients + 1;
     this.actions = this.actionsOf();
+    this.trace(`direct writes ${options.direct_writes ? 'on' : 'off'}; options ${JSON.stringify(options)}`);
   }
 
   private smallestRingBytes(): number {
-    const r = this.options.rings;
-    return Math.min(r.net_to_shard.capacity_bytes, r.shard_to_net.capacity_bytes, r.shard_to_commit.capacity_bytes, r.commit_stream.capacity_bytes);
+    return Math.min(...Object.values(this.options.rings).map((r: { capacity_bytes: number }) => r.capacity_bytes));
   }
 
   /** One client's role and script (from the run's stream). */
@@ -476,7 +569,7 @@ export class ReplicaSim {
    */
   private expiryDeadline(c: SimClient): number | null {
     const s = this.shards[c.shard]!;
-    if (s.to_commit.hasData() || s.to_commit.blocked) return null;
+    if (s.to_commit.hasData() || s.to_commit.blocked || this.net_to_commit.hasData()) return null;
     const tick = this.options.tick_ms;
     const timeout_ms = c.timeout_ms > 0 ? c.timeout_ms : this.granted_timeout_ms;
     const touched = this.core_touched_ms.get(c.session_id) ?? 0;
@@ -512,11 +605,14 @@ export class ReplicaSim {
     st.steps = this.step_no;
     st.sim_ms = this.t_ms;
     st.failed_from = this.failed_from;
-    for (const k of ['net_to_shard', 'shard_to_net', 'shard_to_commit', 'commit_stream'] as const) {
+    for (const k of ['net_to_shard', 'shard_to_net', 'shard_to_commit', 'commit_stream', 'net_to_commit', 'commit_to_net'] as const) {
       st.overflowed[k] = this.counters[k].overflowed;
       st.drained += this.counters[k].drained;
     }
-    st.pieced = this.shards.reduce((n, s) => n + s.net_in.readers[0]!.pieced_messages + s.to_net.readers[0]!.pieced_messages + s.to_commit.readers[0]!.pieced_messages + s.from_commit.pieced_messages, 0);
+    st.pieced = this.shards.reduce(
+      (n, s) => n + s.net_in.readers[0]!.pieced_messages + s.to_net.readers[0]!.pieced_messages + s.to_commit.readers[0]!.pieced_messages + s.from_commit.pieced_messages,
+      this.net_to_commit.readers[0]!.pieced_messages + this.commit_to_net.readers[0]!.pieced_messages,
+    );
     const expiries = new Set<number>();
     for (const t of this.log.closes.values()) {
       if (t.cxid !== 0) continue;
@@ -554,6 +650,14 @@ export class ReplicaSim {
   /** A frame still in a ring or an overflow queue, or null. */
   private framesPending(): string | null {
     if (this.stream.blocked) return 'commit stream frames in the overflow queue';
+    for (const l of [this.net_to_commit, this.commit_to_net]) {
+      if (l.blocked) return `${l.name} frames in the overflow queue`;
+      if (l.hasData()) return `${l.name} frames unread`;
+    }
+    if (this.replies_unpublished) return 'direct replies written to commit_to_net and not published';
+    for (const [id, nc] of this.net_conns) {
+      if (nc.direct_in_flight > 0) return `${nc.direct_in_flight} direct writes of connection ${id} unanswered`;
+    }
     for (const s of this.shards) {
       if (s.from_commit.hasData()) return `commit stream frames unread by shard ${s.index}`;
       for (const l of [s.net_in, s.to_net, s.to_commit]) {
@@ -594,8 +698,10 @@ export class ReplicaSim {
       if (s.to_net.canDrain() || s.to_commit.canDrain()) out.push(sa.drain);
       if (s.net_in.canDrain()) out.push(sa.net_drain);
     }
+    if (this.commit_to_net.hasData()) out.push(a.net_commit);
     if (this.commitHasWork()) out.push(a.commit_turn);
     if (this.stream.canDrain()) out.push(a.commit_drain);
+    else if (!this.stream.blocked && this.commit_to_net.canDrain()) out.push(a.commit_net_drain);
     const disk = this.disk_inflight;
     if (disk !== null && this.t_ms >= disk.completes_at_ms) out.push(a.disk);
     // Time passes while anything is going on, and whenever only time can make progress (a disk
@@ -620,6 +726,8 @@ export class ReplicaSim {
       })),
       commit_turn: { weight: w.commit, run: () => this.commitTurn('turn') },
       commit_drain: { weight: w.commit, run: () => this.commitDrain() },
+      commit_net_drain: { weight: w.commit, run: () => this.commitNetDrain() },
+      net_commit: { weight: w.net_write, run: () => this.netPollCommit() },
       disk: { weight: w.disk, run: () => this.diskComplete() },
       step: { weight: w.advance, run: () => this.advance(false) },
       jump: { weight: w.advance, run: () => this.advance(true) },
@@ -641,6 +749,17 @@ export class ReplicaSim {
     if (c.state === 'new') {
       // The net worker accepted the connection: OPEN precedes every DATA frame of it.
       this.register(c);
+      this.net_conns.set(c.conn_id, {
+        handshake_forwarded: false,
+        awaiting_session: true,
+        forwarded: 0,
+        answered: 0,
+        direct_session: 0n,
+        direct_refused: false,
+        direct_in_flight: 0,
+        held: null,
+        close_after_direct: false,
+      });
       const s = this.shards[c.shard]!;
       this.head.begin(NetToShard.OPEN).u32(c.conn_id).str8('127.0.0.1').u32(40_000 + c.conn_id);
       s.net_in.send(this.head);
@@ -656,6 +775,7 @@ export class ReplicaSim {
     const s = this.shards[c.shard]!;
     c.drop();
     s.backpressure.forget(c);
+    this.net_conns.delete(c.conn_id);
     this.conns.delete(c.conn_id);
     this.retired.add(c.conn_id);
     this.head.begin(NetToShard.CLOSED).u32(c.conn_id);
@@ -669,12 +789,57 @@ export class ReplicaSim {
     // The net worker's frame cutter would close the connection: the simulated clients never do it.
     if (payload.length > this.jute_max_buffer_bytes) this.fail(`${c.name} sent a ${payload.length}-byte frame, over jute.maxbuffer (${this.jute_max_buffer_bytes})`);
     const s = this.shards[c.shard]!;
-    this.head.begin(NetToShard.DATA).u32(c.conn_id);
-    s.net_in.send(this.head, payload);
+    const nc = this.net_conns.get(c.conn_id)!;
+    if (nc.close_after_direct) {
+      // net_worker.ts: a connection being closed reads nothing more.
+      this.trace(`net drops ${payload.length} B from ${c.name}: closing`);
+      return;
+    }
+    // net_worker.ts onData, one frame at a time.
+    let direct = false;
+    if (!nc.handshake_forwarded) nc.handshake_forwarded = true;
+    else {
+      nc.forwarded++;
+      direct = this.sendDirect(c, nc, s, payload);
+      if (!direct && !nc.direct_refused && (isAuthOp(payload) || mayWatch(payload))) {
+        nc.direct_refused = true;
+        nc.direct_session = 0n;
+      }
+    }
+    if (!direct) {
+      this.head.begin(NetToShard.DATA).u32(c.conn_id);
+      s.net_in.send(this.head, payload);
+    }
+    // The commit link first: a shard that reads the placeholder may mark what follows it
+    // AFTER_DIRECT, and the commit worker then finds the write in its ring.
+    if (direct) this.net_to_commit.flush();
     s.net_in.flush();
     s.backpressure.afterSend(c);
     if (c.paused_by_ring) this.stats.ring_pauses++;
-    this.trace(`net reads ${payload.length} B from ${c.name} for shard ${c.shard}${c.paused_by_ring ? ': ring full, socket paused' : ''}`);
+    const how = direct ? ' DIRECT (placeholder to the shard)' : '';
+    this.trace(`net reads ${payload.length} B from ${c.name} for shard ${c.shard}${how}${c.paused_by_ring ? ': ring full, socket paused' : ''}`);
+  }
+
+  /** net_worker.ts sendDirect: called after `forwarded` counted the request. Nothing in flight
+   *  but this one and earlier direct writes, at most maxOutstandingPerSession of those. */
+  private sendDirect(c: SimClient, nc: NetConn, s: SimShard, payload: Uint8Array): boolean {
+    if (!this.options.direct_writes || nc.direct_session === 0n) return false;
+    const in_flight = nc.direct_in_flight;
+    if (nc.forwarded !== nc.answered + in_flight + 1 || in_flight >= this.options.max_outstanding_per_session) return false;
+    if (!isDirectWriteOp(payload)) return false;
+    const request = this.head.begin(NetToCommit.REQUEST).u8(s.index).u32(c.conn_id).i64(nc.direct_session);
+    if (!this.net_to_commit.trySend(request, payload)) {
+      this.stats.direct_ring_full++;
+      return false;
+    }
+    const xid = i32At(payload, 0);
+    this.head.begin(NetToShard.DIRECT_WRITE).u32(c.conn_id).i32(xid).i32(i32At(payload, 4)).f64(EPOCH_MS + this.t_ms);
+    s.net_in.send(this.head);
+    if (nc.direct_in_flight > 0) this.stats.direct_pipelined++;
+    nc.direct_in_flight++;
+    this.direct_unanswered.add(`${c.conn_id}/${xid}`);
+    this.stats.direct_writes++;
+    return true;
   }
 
   /** The net worker's drain loop woke: overflow into the ring; everyone resumed once empty. */
@@ -688,7 +853,14 @@ export class ReplicaSim {
   private shardPollNet(s: SimShard): void {
     const n = this.rng.int(1, READ_FRAMES_MAX);
     s.net_in.readers[0]!.poll((bytes, start, end) => {
-      this.trace(`shard ${s.index} takes net frame kind ${bytes[start]} conn ${u32At(bytes, start + 1)}`);
+      const conn_id = u32At(bytes, start + 1);
+      let note = '';
+      if (bytes[start] === NetToShard.DIRECT_WRITE && (s.stage.conns.get(conn_id)?.direct_done.length ?? 0) > 0) {
+        // Its commit completed it already (the shard read the stream first): ShardSession.directWrite's direct_done path.
+        this.stats.placeholders_after_commit++;
+        note = ' (a placeholder its commit completed already)';
+      }
+      this.trace(`shard ${s.index} takes net frame kind ${bytes[start]} conn ${conn_id}${note}`);
       s.stage.onNetFrame(bytes, start, end);
     }, n);
     this.shardTail(s);
@@ -738,21 +910,31 @@ export class ReplicaSim {
       this.fail(`shard ${s.index} sent kind ${kind} for unknown connection ${conn_id}`);
     }
     switch (kind) {
-      case ShardToNet.SEND:
+      case ShardToNet.SEND: {
         if (c.state === 'closed') return;
+        const nc = this.net_conns.get(conn_id)!;
+        if (nc.awaiting_session) {
+          nc.awaiting_session = false;
+          if (this.options.direct_writes && !nc.direct_refused) nc.direct_session = directSessionOf(f, 5, f.length);
+        } else if (nc.direct_in_flight > 0) {
+          (nc.held ??= []).push(f.subarray(5));
+          this.stats.held_frames++;
+          this.trace(`net holds a frame of ${c.name} behind its ${nc.direct_in_flight} direct writes`);
+          break;
+        } else if (isReply(f, 5)) nc.answered++;
         c.receive(f.subarray(5));
         break;
+      }
       case ShardToNet.CLOSE: {
         if (c.state === 'closed') return;
-        c.closed(this.failed_from !== null, s.tree.last_zxid);
-        s.backpressure.forget(c);
-        this.conns.delete(conn_id);
-        this.retired.add(conn_id);
-        // The net worker reports the closed socket (the shard has forgotten the connection).
-        this.head.begin(NetToShard.CLOSED).u32(conn_id);
-        s.net_in.send(this.head);
-        s.net_in.flush();
-        s.backpressure.afterSend(null);
+        const nc = this.net_conns.get(conn_id)!;
+        if (nc.direct_in_flight > 0) {
+          // net_worker.ts: its direct replies come first (or the commit worker's CLOSE).
+          nc.close_after_direct = true;
+          this.trace(`net closes ${c.name} once its ${nc.direct_in_flight} direct writes are answered`);
+          return;
+        }
+        this.netClose(c);
         break;
       }
       case ShardToNet.PAUSE:
@@ -766,6 +948,91 @@ export class ReplicaSim {
       default:
         this.fail(`shard ${s.index} sent unknown net frame kind ${kind}`);
     }
+  }
+
+  /** The net worker closes the socket: the client sees it, the shard hears CLOSED. */
+  private netClose(c: SimClient): void {
+    const s = this.shards[c.shard]!;
+    const conn_id = c.conn_id;
+    this.checkClosedAfterCloseSession(c);
+    this.net_conns.delete(conn_id);
+    c.closed(this.failed_from !== null, s.tree.last_zxid);
+    s.backpressure.forget(c);
+    this.conns.delete(conn_id);
+    this.retired.add(conn_id);
+    // The net worker reports the closed socket (the shard has forgotten the connection).
+    this.head.begin(NetToShard.CLOSED).u32(conn_id);
+    s.net_in.send(this.head);
+    s.net_in.flush();
+    s.backpressure.afterSend(null);
+  }
+
+  /**
+   * A connection closed because its own closeSession committed (not an expiry, no disk fault)
+   * was told everything first: ZooKeeper answers the requests before the closeSession in order,
+   * then the closeSession, then closes (only an expiry or a failure closes with replies owed).
+   */
+  private checkClosedAfterCloseSession(c: SimClient): void {
+    if (!c.closing || this.failed_from !== null || c.outstanding.length === 0) return;
+    const zxid = this.closed_in_stream.get(c.session_id);
+    const t = zxid === undefined ? undefined : this.log.by_zxid.get(zxid);
+    if (t === undefined || t.cxid === 0) return;
+    this.fail(
+      `${c.name}: its closeSession (xid ${t.cxid}) committed at zxid ${zxid}, but the connection closed with ${c.outstanding.length} replies owed ` +
+        `(${c.outstanding.map((x) => describeSent(x)).join('; ')})`,
+    );
+  }
+
+  // ---- the net worker reads the commit worker's output: direct replies ----
+
+  private netPollCommit(): void {
+    const n = this.rng.int(1, READ_FRAMES_MAX);
+    this.commit_to_net.readers[0]!.poll((bytes, start, end) => this.netCommitFrame(bytes.slice(start, end)), n);
+  }
+
+  /** net_worker.ts onCommitFrame: the reply, then what the shard sent behind the write. */
+  private netCommitFrame(f: Uint8Array): void {
+    if (f[0] !== CommitToNet.SEND && f[0] !== CommitToNet.CLOSE) this.fail(`the commit worker sent unknown net frame kind ${f[0]}`);
+    const conn_id = u32At(f, 1);
+    const c = this.conns.get(conn_id);
+    const nc = this.net_conns.get(conn_id);
+    if (c === undefined || nc === undefined) {
+      if (this.retired.has(conn_id)) return; // gone, or closed by its shard meanwhile
+      // A CLOSE may name a connection the net worker never knew here (it closed before its session).
+      if (f[0] === CommitToNet.CLOSE) return;
+      this.fail(`the commit worker sent a direct reply for unknown connection ${conn_id}`);
+    }
+    if (f[0] === CommitToNet.CLOSE) {
+      // net_worker.ts: a direct write in flight will never be answered; without one, the
+      // shard's CLOSE closes it in order.
+      if (nc.direct_in_flight === 0) return;
+      const dropped = nc.held?.length ?? 0;
+      this.stats.held_dropped += dropped;
+      this.trace(`net closes ${c.name}: the commit worker closed it with ${nc.direct_in_flight} direct writes unanswered (${dropped} held frames dropped)`);
+      nc.held = null;
+      nc.direct_in_flight = 0;
+      this.netClose(c);
+      return;
+    }
+    const xid = i32At(f, 9);
+    const zxid = Number(view(f, 13).getBigInt64(0));
+    if (nc.direct_in_flight === 0) this.fail(`${c.name}: a direct reply (xid ${xid}, zxid ${zxid}) while no direct write of it is in flight`);
+    // Published behind the stream frames and the root that hold its txn (publishOutputs).
+    if (zxid > this.root_published_zxid) this.fail(`${c.name}: direct reply xid ${xid} at zxid ${zxid} reached the net worker, but the stream published roots only through ${this.root_published_zxid}`);
+    nc.direct_in_flight--;
+    nc.answered++;
+    this.stats.direct_replies++;
+    const held = nc.direct_in_flight > 0 ? null : nc.held;
+    if (held !== null) nc.held = null;
+    this.trace(`net writes the direct reply xid ${xid} zxid ${zxid} to ${c.name}${held === null ? '' : `, then ${held.length} held frames`}`);
+    c.receive(f.subarray(5));
+    if (held !== null) {
+      for (const frame of held) {
+        if (isReply(frame, 0)) nc.answered++;
+        c.receive(frame);
+      }
+    }
+    if (nc.direct_in_flight === 0 && nc.close_after_direct) this.netClose(c);
   }
 
   // ---- time ----
@@ -836,20 +1103,28 @@ export class ReplicaSim {
   // ---- the commit worker: one driver turn (commit_worker.ts run(), less snapshots, liveness, Zab) ----
 
   private commitHasWork(): boolean {
-    if (!this.stream.blocked && this.commit.room() > 0 && this.shards.some((s) => s.to_commit.hasData())) return true;
+    if (!this.stream.blocked && this.commit.room() > 0 && (this.shards.some((s) => s.to_commit.hasData()) || this.net_to_commit.hasData())) return true;
+    // The driver's loop turns again once the stream drained (publishOutputs publishes them).
+    if (!this.stream.blocked && this.replies_unpublished) return true;
     if (this.commit.gc.due(this.t_ms * 1000)) return true;
     return EPOCH_MS + this.t_ms >= this.commit.core.next_tick_ms();
   }
 
   private commitTurn(why: string): void {
     const polled: number[] = [];
-    // The driver polls nothing while the stream is blocked (its overflow must drain first).
-    for (const s of this.stream.blocked ? [] : this.shards) {
+    // pollInputs: the shards' rings, then the net worker's (direct writes), each within the
+    // room left; nothing while the stream is blocked (its overflow must drain first). Without
+    // direct writes the net ring stays empty: not polled (no draw), so such seeds run as before.
+    const inputs = this.options.direct_writes ? this.shards.length + 1 : this.shards.length;
+    for (let i = 0; i < (this.stream.blocked ? 0 : inputs); i++) {
       const room = this.commit.room();
       if (room === 0) break;
+      const s = this.shards[i];
+      const link = s === undefined ? this.net_to_commit : s.to_commit;
       let n = this.rng.int(0, Math.min(room, POLL_FRAMES_MAX));
-      if (n === 0 && s.to_commit.hasData() && polled.every((x) => x === 0) && this.rng.chance(0.5)) n = 1;
-      const got = n === 0 ? 0 : s.to_commit.readers[0]!.poll((bytes, start, end) => this.commitFrame(s, bytes, start, end), n);
+      if (n === 0 && link.hasData() && polled.every((x) => x === 0) && this.rng.chance(0.5)) n = 1;
+      const handler = s === undefined ? this.commitNetFrame : (bytes: Uint8Array, start: number, end: number) => this.commitFrame(s, bytes, start, end);
+      const got = n === 0 ? 0 : link.readers[0]!.poll(handler, n);
       polled.push(got);
       if (got > 0) this.commit.stagePublications();
     }
@@ -858,7 +1133,43 @@ export class ReplicaSim {
     this.commit.stagePublications();
     this.commit.maybeFlush();
     this.commit.release();
+    this.publishOutputs();
+  }
+
+  /** commit_worker.ts publishOutputs: the stream, then the direct replies only if the stream
+   *  holds nothing back. */
+  private publishOutputs(): void {
     this.stream.flush();
+    this.notePublished();
+    if (this.stream.blocked) return;
+    this.commit_to_net.publish();
+    this.replies_unpublished = false;
+  }
+
+  /** After a stream flush or drain: with no overflow left, every root sent is published. */
+  private notePublished(): void {
+    if (!this.stream.blocked) this.root_published_zxid = this.root_sent_zxid;
+  }
+
+  /** A frame of the net worker's ring into the stage (a direct write touches its session). */
+  private readonly commitNetFrame = (bytes: Uint8Array, start: number, end: number): void => {
+    if (bytes[start] === NetToCommit.REQUEST) this.core_touched_ms.set(view(bytes, start).getBigInt64(6), this.t_ms);
+    this.trace(`commit takes direct write conn ${u32At(bytes, start + 2)} xid ${i32At(bytes, start + 14)}`);
+    this.commit.onNetFrame(bytes, start, end);
+  };
+
+  /** CommitStagePorts.takeDirectWrites: the net worker's ring to empty, now. */
+  private takeDirectWrites(): void {
+    const n = this.net_to_commit.readers[0]!.poll(this.commitNetFrame, Number.MAX_SAFE_INTEGER);
+    if (n > 0) this.stats.after_direct_takes++;
+    this.trace(`commit takes the direct writes first (AFTER_DIRECT): ${n} frames`);
+  }
+
+  /** A direct reply written by the stage (published later, by publishOutputs). */
+  private tapToNet(h: Uint8Array): void {
+    if (!this.options.direct_writes) this.fail(`the commit worker wrote kind ${h[0]} to the net worker, but direct writes are off`);
+    if (h[0] !== CommitToNet.SEND && h[0] !== CommitToNet.CLOSE) this.fail(`the commit worker wrote kind ${h[0]} to the net worker`);
+    this.replies_unpublished = true;
   }
 
   /** One shard frame into the stage; the sessions it touches are noted (expiry deadlines). */
@@ -875,14 +1186,22 @@ export class ReplicaSim {
   /** The commit driver's drainAsync woke: stream overflow into the ring. */
   private commitDrain(): void {
     this.stream.drain();
+    this.notePublished();
     this.trace(`commit drains the stream: ${this.stream.blocked ? 'still full' : 'clear'}`);
+  }
+
+  /** The commit driver's to_net.drainAsync woke (the stream is not blocked). */
+  private commitNetDrain(): void {
+    this.commit_to_net.drain();
+    this.replies_unpublished = false;
+    this.trace(`commit drains commit_to_net: ${this.commit_to_net.blocked ? 'still full' : 'clear'}`);
   }
 
   /** commit_worker.ts inputsWaiting(): touches may wait unread behind a full pipeline, in a
    *  socket the net worker paused for a full ring, or in a stalled shard. */
   private touchesUnread(): boolean {
     const unread =
-      (this.commit.room() === 0 && this.shards.some((s) => s.to_commit.hasData())) ||
+      (this.commit.room() === 0 && (this.shards.some((s) => s.to_commit.hasData()) || this.net_to_commit.hasData())) ||
       this.shards.some((s) => s.backpressure.paused_count > 0) ||
       this.shards.some((s) => s.stalled);
     if (unread) {
@@ -910,9 +1229,15 @@ export class ReplicaSim {
       completes_at_ms: this.t_ms + (stalls ? stall.ms : this.rng.int(lo, hi)),
     };
     this.trace(`disk writes batch ${b.seq}: zxids ${b.first_zxid}..${b.last_zxid} (${b.count} txns)${w.fails ? ', will FAIL' : ''}${stalls ? `, STALLS ${stall.ms} ms` : ''}`);
-    const idle = this.shards.every((s) => !s.to_commit.hasData());
+    // commit_worker.ts flushInline: with no input waiting, what is committed goes out first,
+    // then the batch is written and settled before writeBatch returns (unless the writer cannot:
+    // then it goes async).
+    const idle = this.shards.every((s) => !s.to_commit.hasData()) && !this.net_to_commit.hasData();
+    if (idle) {
+      this.commit.release();
+      this.publishOutputs();
+    }
     if (!stalls && idle && this.rng.chance(this.options.inline_chance)) {
-      // commit_worker.ts flushInline: written and settled before writeBatch returns.
       this.settle(w, 'inline');
       return;
     }
@@ -963,8 +1288,15 @@ export class ReplicaSim {
         this.closed_in_stream.set(t.session_id, zxid);
         this.onClosePublished(t);
       }
+      if (h[18] === APPLIED_WRITE_ANSWERED) this.answeredDirect(h, 'APPLIED_WRITE_ANSWERED');
+      else if (this.direct_unanswered.has(`${v.getUint32(2)}/${v.getInt32(6)}`) && h[1] !== 255) {
+        this.fail(`APPLIED zxid ${zxid} (what ${h[18]}) for direct write ${v.getUint32(2)}/${v.getInt32(6)}: its reply would come twice`);
+      }
+    } else if (kind === CommitStream.ERROR) {
+      if (h[14] === 1) this.answeredDirect(h, 'an answered ERROR');
     } else if (kind === CommitStream.ROOT) {
       this.stats.roots++;
+      this.root_sent_zxid = Number(v.getBigInt64(26));
     } else if (kind === CommitStream.SESSION) {
       const session_id = v.getBigInt64(10);
       const ok = h[38];
@@ -979,6 +1311,12 @@ export class ReplicaSim {
       }
     }
     this.trace(`commit publishes ${describeStreamFrame(h)}`);
+  }
+
+  /** A commit-stream completion that says the commit worker answered the write itself. */
+  private answeredDirect(h: Uint8Array, what: string): void {
+    const key = `${u32At(h, 2)}/${i32At(h, 6)}`;
+    if (!this.direct_unanswered.delete(key)) this.fail(`${what} for ${key} (connection/xid), which the net worker did not send direct`);
   }
 
   // ---- trace and failure ----
@@ -1011,6 +1349,16 @@ function u32At(f: Uint8Array, at: number): number {
   return ((f[at]! << 24) | (f[at + 1]! << 16) | (f[at + 2]! << 8) | f[at + 3]!) >>> 0;
 }
 
+/** Whether a shard frame (length prefix at `at`) is a reply, not a notification (net_worker.ts). */
+function isReply(f: Uint8Array, at: number): boolean {
+  return i32At(f, at + 4) !== Xid.NOTIFICATION;
+}
+
+/** Big-endian i32 at f[at]. */
+function i32At(f: Uint8Array, at: number): number {
+  return (f[at]! << 24) | (f[at + 1]! << 16) | (f[at + 2]! << 8) | f[at + 3]!;
+}
+
 function view(f: Uint8Array, start: number): DataView {
   return new DataView(f.buffer, f.byteOffset + start, f.byteLength - start);
 }
@@ -1021,7 +1369,7 @@ function describeStreamFrame(f: Uint8Array): string {
   const origin = `s${f[1]}/c${v.getUint32(2)}/x${v.getInt32(6)}`;
   switch (f[0]) {
     case CommitStream.APPLIED:
-      return `APPLIED zxid ${v.getBigInt64(10)} ${origin} err ${v.getInt32(19)}`;
+      return `APPLIED zxid ${v.getBigInt64(10)} ${origin} err ${v.getInt32(19)}${f[18] === APPLIED_WRITE_ANSWERED ? ' (answered direct)' : ''}`;
     case CommitStream.ROOT:
       return `ROOT through zxid ${v.getBigInt64(26)}`;
     case CommitStream.SESSION:
@@ -1029,7 +1377,7 @@ function describeStreamFrame(f: Uint8Array): string {
     case CommitStream.SYNC:
       return `SYNC ${origin}`;
     case CommitStream.ERROR:
-      return `ERROR ${origin} err ${v.getInt32(10)}`;
+      return `ERROR ${origin} err ${v.getInt32(10)}${f[14] === 1 ? ' (answered direct)' : ''}`;
     case CommitStream.CLOSE_CONN:
       return `CLOSE_CONN ${origin}`;
     default:
