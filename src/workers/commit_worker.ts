@@ -96,6 +96,8 @@ class CommitWorker implements QuorumHost {
   /** topology.shard_input_stalled (one word per shard, written by that shard). */
   private readonly shard_input_stalled: Int32Array;
   private readonly stream: LinkWriter;
+  /** waitfree.log.inlineSync resolved: sync on this thread even when requests wait. */
+  private readonly inline_always: boolean;
   /** Replies to direct writes; published only behind the stream (publishOutputs). */
   private readonly to_net: LinkWriter | null;
   private readonly doorbell: Doorbell;
@@ -129,6 +131,7 @@ class CommitWorker implements QuorumHost {
     this.applier = new Applier(tree_writer, recovered.last_zxid);
     this.snapshot_source = new ArenaSnapshotSource(init.topology.arena);
     const { config, topology } = init;
+    this.inline_always = config.log_inline_sync === 'always' || (config.log_inline_sync === 'auto' && config.ensemble === null);
     this.liveness = new LivenessWriter(NODE_LOG_FS, { dir: config.data_dir, fsync: config.fsync === 'always' });
     this.doorbell = new Doorbell(topology.commit_doorbell);
     this.metrics = new CommitMetrics(topology.metrics.commit);
@@ -487,14 +490,17 @@ class CommitWorker implements QuorumHost {
   }
 
   /**
-   * With no request waiting in the input rings there is nothing to prep while the disk works, so
-   * the batch is written and synced on this thread (LogWriter.appendInline) and settled at once:
-   * no trip to libuv's pool and back, which at low load is a large part of a write's latency.
-   * Under load the rings are rarely empty and the write stays async (prep goes on meanwhile).
-   * False when the writer cannot do it inline (a roll, fault injection): the caller goes async.
+   * The batch is written and synced on this thread (LogWriter.appendInline) and settled at once:
+   * no trip to libuv's pool and back (two, with fdatasync), which costs more here than the prep
+   * the pool would let overlap with the sync: requests that arrive meanwhile wait in their rings
+   * and form the next batch (waitfree.log.inlineSync=always, a standalone replica's default;
+   * BENCHMARKS.md). With `idle` (an ensemble's default: this thread also runs Zab, whose messages
+   * must not wait for a disk) only when no request waits in the input rings, so under load the
+   * write goes to the pool and prep goes on meanwhile. False when the writer cannot do it
+   * inline (a roll, fault injection): the caller goes async.
    */
   private flushInline(writer: LogWriter, batch: Batch): boolean {
-    if (this.inputs.some((r) => r.hasData())) return false;
+    if (!this.inline_always && this.inputs.some((r) => r.hasData())) return false;
     // What is already committed goes out first: its replies must not wait for this sync, and a
     // failure of this batch must not turn them into lost connections.
     this.stage.release();

@@ -342,6 +342,7 @@ describe('golden replies', () => {
         'waitfree.commit.batchWaitUs=0',
         'waitfree.log.segmentBytes=67108864',
         'waitfree.log.syncMethod=fdatasync',
+        'waitfree.log.inlineSync=auto',
         'snapCount=100000',
         'autopurge.snapRetainCount=3',
         'autopurge.purgeInterval=-1',
