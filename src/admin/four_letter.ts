@@ -472,7 +472,7 @@ export function confEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
     ['waitfree.commit.batchWaitUs', String(c.commit_batch_wait_us)],
     ['waitfree.log.segmentBytes', String(c.log_segment_bytes)],
     ['waitfree.log.syncMethod', c.log_sync_method],
-    ['waitfree.log.inlineSync', c.log_inline_sync],
+    ['waitfree.log.inlineSyncTxnsMax', String(c.log_inline_sync_txns_max)],
     ['snapCount', String(c.snap_count)],
     ['autopurge.snapRetainCount', String(c.snap_retain_count)],
     ['autopurge.purgeInterval', String(c.purge_interval_hours)],

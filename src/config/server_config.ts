@@ -106,7 +106,7 @@ export interface ServerConfig {
   readonly log_segment_bytes: number;
   /** How a log write is made durable: write + fdatasync, or an O_DSYNC write (see log_writer.ts). */
   readonly log_sync_method: 'fdatasync' | 'dsync';
-  readonly log_inline_sync: 'auto' | 'always' | 'idle';
+  readonly log_inline_sync_txns_max: number;
   /** Fault injection for tests: microseconds added to every log sync (0 = none, the default);
    *  -1 = 0 at start, then whatever dataDir/fault.fsync_delay_us says (see log_fs.ts). */
   readonly log_fsync_delay_us: number;
@@ -433,10 +433,10 @@ const KEYS: KeyTable = {
     type: { kind: 'string', format: 'choice', choices: ['fdatasync', 'dsync'] },
     help: 'How a log batch is made durable (with waitfree.fsync=always): fdatasync = write, then fdatasync; dsync = log segments opened with O_DSYNC, so the write itself is durable (one trip to the I/O thread pool instead of two; within noise of fdatasync on this machine, BENCHMARKS.md). Like PostgreSQL\'s wal_sync_method.',
   },
-  log_inline_sync: {
-    name: 'waitfree.log.inlineSync', aliases: [], field: 'log_inline_sync', default: 'auto',
-    type: { kind: 'string', format: 'choice', choices: ['auto', 'always', 'idle'] },
-    help: 'When the commit worker writes and syncs a log batch on its own thread instead of libuv\'s pool: always (no pool trips; requests that arrive meanwhile wait in their rings and form the next batch), idle (only when no request waits, so the rest are prepped while the pool syncs), auto (default: always for a standalone replica, idle in an ensemble, whose commit worker also runs Zab). Measured in BENCHMARKS.md.',
+  log_inline_sync_txns_max: {
+    name: 'waitfree.log.inlineSyncTxnsMax', aliases: [], field: 'log_inline_sync_txns_max', default: 64,
+    type: { kind: 'int', min: 0, max: INT32_MAX },
+    help: 'A standalone replica writes and syncs a log batch of at most this many txns on the commit worker\'s own thread even when requests wait (no trips to libuv\'s pool; what arrives meanwhile forms the next batch). A larger batch goes to the pool, so that the next one is prepped meanwhile, unless nothing waits. 0: only when nothing waits (as in an ensemble, whose commit thread also runs Zab). Measured in BENCHMARKS.md.',
   },
   log_fsync_delay_us: {
     name: 'waitfree.log.fsyncDelayUs', aliases: [], field: 'log_fsync_delay_us', default: 0,

@@ -96,8 +96,9 @@ class CommitWorker implements QuorumHost {
   /** topology.shard_input_stalled (one word per shard, written by that shard). */
   private readonly shard_input_stalled: Int32Array;
   private readonly stream: LinkWriter;
-  /** waitfree.log.inlineSync resolved: sync on this thread even when requests wait. */
-  private readonly inline_always: boolean;
+  /** Batches of at most this many txns are synced on this thread even when requests wait
+   *  (waitfree.log.inlineSyncTxnsMax; 0 in an ensemble). */
+  private readonly inline_txns_max: number;
   /** Replies to direct writes; published only behind the stream (publishOutputs). */
   private readonly to_net: LinkWriter | null;
   private readonly doorbell: Doorbell;
@@ -131,7 +132,7 @@ class CommitWorker implements QuorumHost {
     this.applier = new Applier(tree_writer, recovered.last_zxid);
     this.snapshot_source = new ArenaSnapshotSource(init.topology.arena);
     const { config, topology } = init;
-    this.inline_always = config.log_inline_sync === 'always' || (config.log_inline_sync === 'auto' && config.ensemble === null);
+    this.inline_txns_max = config.ensemble === null ? config.log_inline_sync_txns_max : 0;
     this.liveness = new LivenessWriter(NODE_LOG_FS, { dir: config.data_dir, fsync: config.fsync === 'always' });
     this.doorbell = new Doorbell(topology.commit_doorbell);
     this.metrics = new CommitMetrics(topology.metrics.commit);
@@ -491,16 +492,17 @@ class CommitWorker implements QuorumHost {
 
   /**
    * The batch is written and synced on this thread (LogWriter.appendInline) and settled at once:
-   * no trip to libuv's pool and back (two, with fdatasync), which costs more here than the prep
-   * the pool would let overlap with the sync: requests that arrive meanwhile wait in their rings
-   * and form the next batch (waitfree.log.inlineSync=always, a standalone replica's default;
-   * BENCHMARKS.md). With `idle` (an ensemble's default: this thread also runs Zab, whose messages
-   * must not wait for a disk) only when no request waits in the input rings, so under load the
-   * write goes to the pool and prep goes on meanwhile. False when the writer cannot do it
-   * inline (a roll, fault injection): the caller goes async.
+   * no trip to libuv's pool and back (two, with fdatasync). When no request waits there is
+   * nothing to prep meanwhile anyway. When some do, a small batch is still synced here: the pool
+   * trips cost more than the prep they would overlap, and what arrives meanwhile forms the next
+   * batch (waitfree.log.inlineSyncTxnsMax, standalone only: in an ensemble this thread also runs
+   * Zab, whose messages must not wait for a disk). A large batch goes to the pool, so the next
+   * is prepped meanwhile: synced inline, large batches made the replies bursty and the p99
+   * several times the median (BENCHMARKS.md). False when the writer cannot do it inline (a
+   * roll, fault injection): the caller goes async.
    */
   private flushInline(writer: LogWriter, batch: Batch): boolean {
-    if (!this.inline_always && this.inputs.some((r) => r.hasData())) return false;
+    if (batch.count > this.inline_txns_max && this.inputs.some((r) => r.hasData())) return false;
     // What is already committed goes out first: its replies must not wait for this sync, and a
     // failure of this batch must not turn them into lost connections.
     this.stage.release();
