@@ -62,6 +62,25 @@ export function opSpec(code: number): OpSpec | undefined {
   return by_code.get(code);
 }
 
+/**
+ * Writes whose body ZooKeeper's prep reads after taking a zxid: each makes a txn, an error txn
+ * if need be, so one whose body does not decode is MARSHALLINGERROR and consumes a zxid
+ * (measured on 3.8: the next create's zxid is one higher). sync and reconfig read their body
+ * first, and closeSession ends the session: none of those. The net worker sends only these
+ * straight to the commit worker (workers/net/direct_write.ts).
+ */
+export const TXN_WRITE_OPS: ReadonlySet<number> = new Set([
+  Op.create,
+  Op.create2,
+  Op.createContainer,
+  Op.createTTL,
+  Op.delete,
+  Op.setData,
+  Op.setACL,
+  Op.check,
+  Op.multi,
+]);
+
 export function opName(code: number): string {
   return by_code.get(code)?.name ?? `unknown(${code})`;
 }

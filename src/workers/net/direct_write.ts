@@ -36,20 +36,7 @@
 // reads) takes the usual path through the shard.
 
 import { int32At } from '../../protocol/jute.js';
-import { Op } from '../../protocol/opcodes.js';
-
-/** Requests that may go direct: the writes whose prep makes a txn (an error txn too). */
-const DIRECT_OPS: ReadonlySet<number> = new Set([
-  Op.create,
-  Op.create2,
-  Op.createContainer,
-  Op.createTTL,
-  Op.delete,
-  Op.setData,
-  Op.setACL,
-  Op.check,
-  Op.multi,
-]);
+import { Op, TXN_WRITE_OPS } from '../../protocol/opcodes.js';
 
 /** Reads whose body ends with a `bool watch`. */
 const WATCH_FLAG_LAST: ReadonlySet<number> = new Set([Op.getData, Op.exists, Op.getChildren, Op.getChildren2]);
@@ -65,10 +52,11 @@ function opcodeOf(payload: Uint8Array): number | null {
   return payload.length < HEADER_BYTES ? null : int32At(payload, 4);
 }
 
-/** Whether a payload is a write that may go direct (its body is the commit worker's to check). */
+/** Whether a payload is a write that may go direct: one whose prep always makes a txn
+ *  (TXN_WRITE_OPS; its body is the commit worker's to check). */
 export function isDirectWriteOp(payload: Uint8Array): boolean {
   const opcode = opcodeOf(payload);
-  return opcode !== null && DIRECT_OPS.has(opcode);
+  return opcode !== null && TXN_WRITE_OPS.has(opcode);
 }
 
 /**

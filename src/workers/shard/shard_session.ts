@@ -17,7 +17,7 @@ import {
   type MalformedRequest,
   type ServerRequest,
 } from '../../protocol/messages.js';
-import { lastOpName, Op, opName, opSpec } from '../../protocol/opcodes.js';
+import { lastOpName, Op, opName, opSpec, TXN_WRITE_OPS } from '../../protocol/opcodes.js';
 import type { ServerConfig } from '../../config/server_config.js';
 import type { ShardMetrics } from '../../metrics/shard_metrics.js';
 import { checkAcl } from '../../tree/acl.js';
@@ -600,29 +600,12 @@ function answeredOnArrival(request: DecodedRequest): boolean {
 }
 
 /**
- * Writes whose body ZooKeeper's prep reads after taking a zxid, so one that does not decode is
- * an error txn (MARSHALLINGERROR) and consumes a zxid (measured on 3.8: the next create's zxid
- * is one higher). sync and reconfig read their body first: answered at the current zxid.
- */
-const TXN_WHEN_MALFORMED: ReadonlySet<number> = new Set([
-  Op.create,
-  Op.create2,
-  Op.createContainer,
-  Op.createTTL,
-  Op.delete,
-  Op.setData,
-  Op.setACL,
-  Op.check,
-  Op.multi,
-]);
-
-/**
  * Requests that go through the commit worker: writes, sync, closeSession, and writes whose body
  * did not decode when their error is a txn (prep makes it one). Invariant: a malformed sync is
  * never forwarded (the commit worker reads its path).
  */
 function isForwarded(request: ServerRequest): boolean {
-  if (isMalformed(request)) return TXN_WHEN_MALFORMED.has(request.header.type);
+  if (isMalformed(request)) return TXN_WRITE_OPS.has(request.header.type);
   return !request.unknown && opSpec(request.header.type)?.kind === 'write';
 }
 
