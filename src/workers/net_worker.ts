@@ -334,9 +334,9 @@ class NetWorker {
   }
 
   /**
-   * A write of a session with nothing in flight goes straight to the commit worker, its
-   * placeholder to the shard (net/direct_write.ts: why FIFO, read-your-writes and watch order
-   * hold). Called after conn.forwarded counted it.
+   * A write of a session with nothing in flight but earlier direct writes goes straight to the
+   * commit worker, its placeholder to the shard (net/direct_write.ts: why FIFO, read-your-writes
+   * and watch order hold). Called after conn.forwarded counted it.
    */
   private sendDirect(conn: NetConn, payload: Uint8Array): boolean {
     const to_commit = this.to_commit;
