@@ -127,6 +127,8 @@ export class CommitCore {
   private expiry_deferred_until_ms = 0;
   /** Since when touches have been waiting unread at every tick; null while they have not. */
   private deferral_started_ms: number | null = null;
+  /** When the driver last saw touches waiting unread between ticks (noteUnread), or null. */
+  private unread_seen_ms: number | null = null;
   /** During a deferral: since when no touch has been seen waiting (see tick()). */
   private backlog_clear_ms: number | null = null;
   /** Publications not yet taken by the worker. */
@@ -375,6 +377,9 @@ export class CommitCore {
   tick(touches_unread = false): void {
     if (this.role !== 'creator') return;
     const now = this.env.now_ms();
+    // A stall seen between ticks counts as one seen now: it may have ended just before this
+    // tick, with pings still between threads (noteUnread).
+    if (this.unread_seen_ms !== null && now - this.unread_seen_ms < this.options.tick_ms) touches_unread = true;
     if (touches_unread) {
       if (this.deferral_started_ms === null) this.deferral_started_ms = now;
       this.backlog_clear_ms = null;
@@ -404,6 +409,17 @@ export class CommitCore {
       if (this.read_only !== null) return;
       for (const op of prepReap(this.view, now, { limit: this.options.reap_per_check_max })) this.propose(null, 0n, op);
     }
+  }
+
+  /**
+   * The driver saw touches that may wait unread (as tick's `touches_unread`) between two ticks.
+   * Without it a stall that ends shortly before a session's expiry tick goes unseen (no tick fell
+   * inside it), and the session expires although its pings were stuck behind the stall (found by
+   * the replica simulator, seed 7716: a session at maxOutstandingPerSession, its socket paused,
+   * through a slow log sync).
+   */
+  noteUnread(): void {
+    this.unread_seen_ms = this.env.now_ms();
   }
 
   /** Sessions with their ephemerals, for `dump`. */

@@ -53,6 +53,9 @@ import {
   ShardToCommit,
 } from './link_kinds.js';
 
+/** How often tick looks for touches waiting unread between ticks (a few Atomics loads). */
+const UNREAD_PROBE_MS = 10;
+
 /** What a connection has in the open root (batch_origins). */
 const ROOT_TXN = 1;
 const ROOT_ANSWER = 2;
@@ -146,6 +149,8 @@ export class CommitStage {
   private flush_txns = 0;
   private flush_bytes = 0;
   fsync_us_max = 0;
+  /** When tick last asked `touches_unread` between ticks. */
+  private unread_probed_ms = 0;
   fsync_us_total = 0;
 
   constructor(
@@ -283,10 +288,16 @@ export class CommitStage {
 
   // ---- the turn ----
 
-  /** Expires sessions and reaps when due. `touches_unread` is asked only then (see
-   *  CommitCore.tick: whether session touches may wait unread behind a full pipeline). */
+  /** Expires sessions and reaps when due. `touches_unread` (see CommitCore.tick: whether session
+   *  touches may wait unread behind a full pipeline) is asked then, and between ticks at most
+   *  every UNREAD_PROBE_MS, so that a stall no tick fell inside is still seen (noteUnread). */
   tick(touches_unread: () => boolean): void {
-    if (this.ports.clock.now_ms() >= this.core.next_tick_ms()) this.core.tick(touches_unread());
+    const now = this.ports.clock.now_ms();
+    if (now >= this.core.next_tick_ms()) this.core.tick(touches_unread());
+    else if (now - this.unread_probed_ms >= UNREAD_PROBE_MS) {
+      this.unread_probed_ms = now;
+      if (touches_unread()) this.core.noteUnread();
+    }
   }
 
   /** Moves the core's publications into group commit (txns become log records); returns how

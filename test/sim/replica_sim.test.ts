@@ -209,10 +209,13 @@ describe('replica simulation (shard + commit stages, bounded rings, fake disk, s
    * - 25, 165: durable txns not yet released were dropped when the next log write failed in the same
    *   turn (ReleaseGate.fail); they now go out as committed;
    * - 832, 1300: a full commit stream and a full shard -> commit ring waited for each other; a shard
-   *   now reads the commit stream while only its ring to the commit worker is full.
+   *   now reads the commit stream while only its ring to the commit worker is full;
+   * - 7716: a session paused by maxOutstandingPerSession through a disk stall that ended just
+   *   before its expiry tick expired, no tick having fallen inside the stall; the commit stage now
+   *   probes for unread touches between ticks too (CommitCore.noteUnread).
    */
-  it.each([76, 25, 832, 1300, 133, 165])('seed %i, which found a product bug, passes every check', (seed) => {
-    // As drawn, and without direct writes (as it was found: they came later).
+  it.each([76, 25, 832, 1300, 133, 165, 7716])('seed %i, which found a product bug, passes every check', (seed) => {
+    // As drawn, and without direct writes (all but 7716 were found before direct writes).
     for (const overrides of [{}, { direct_writes: false }]) {
       const r = runReplicaSeed(seed, overrides);
       if (r.failure !== null) expect.fail(report(r));

@@ -113,6 +113,9 @@ const READ_FRAMES_MAX = 8;
 /** The shard and commit drivers wake at least this often (IDLE_WAIT_MS_MAX): a shard then
  *  recomputes its input-stalled flag. */
 const DRIVER_WAKE_MS = 100;
+/** The commit worker's driver wakes at least this often (commit_worker.ts IDLE_WAIT_MS_MAX);
+ *  each turn's CommitStage.tick probes for touches waiting unread between ticks. */
+const COMMIT_WAKE_MS = 50;
 /** A run whose simulated time passes this has not ended: stuck. */
 const SIM_TIME_MS_MAX = 600_000;
 /** 1 MiB, allocated (and zeroed) up front for every seed: a larger arena costs more time than
@@ -280,6 +283,8 @@ export class ReplicaSim {
   /** Direct writes (net -> commit) and their replies (commit -> net). */
   private readonly net_to_commit: SimLink;
   private readonly commit_to_net: SimLink;
+  /** When the commit worker's timed wake-up last probed for unread touches (advance). */
+  private commit_probe_ms = 0;
   /** The net worker's state of each live connection (by id). */
   private readonly net_conns = new Map<number, NetConn>();
   /** The commit worker wrote direct replies to commit_to_net that are not published yet. */
@@ -1053,6 +1058,12 @@ export class ReplicaSim {
         s.stage.noteInputStalled(s.net_in.hasData());
         s.last_turn_ms = this.t_ms;
       }
+    }
+    if (this.t_ms - this.commit_probe_ms >= COMMIT_WAKE_MS) {
+      // The driver's timed turn: CommitStage.tick's probe between ticks (the due tick itself
+      // runs in a commit turn, which commitHasWork enables).
+      this.commit_probe_ms = this.t_ms;
+      if (this.touchesUnread()) this.commit.core.noteUnread();
     }
     for (const c of this.clients) c.timer();
     this.checkDeadlines();
