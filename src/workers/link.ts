@@ -255,20 +255,15 @@ export class LinkWriter {
 
   /** Publishes everything written since the last flush (one cursor store, at most one notify). */
   flush(): void {
-    if (!this.dirty) return;
-    this.dirty = false;
-    this.ring.flush();
-    for (const d of this.doorbells) d.ring();
+    if (this.publish()) this.ringDoorbells();
   }
 
-  /** Publishes like flush() but rings no doorbell: frames the consumer may take on its next
-   *  turn, not worth waking it for. A later flush() still rings for everything unread. */
-  flushQuiet(): void {
-    this.publish();
-  }
-
-  /** Publishes what was written, without ringing (yet): true if anything was. The caller rings
-   *  (ringDoorbells) once it has published what must be visible first elsewhere. */
+  /**
+   * Publishes what was written without ringing: true if anything was. For frames the consumer
+   * may take on its next turn, not worth waking it for (a later flush() still rings for
+   * everything unread), or when the caller rings (ringDoorbells) only after it has published
+   * what must be visible first elsewhere.
+   */
   publish(): boolean {
     if (!this.dirty) return false;
     this.dirty = false;

@@ -271,20 +271,17 @@ class NetWorker {
         answered_here = true;
         return;
       }
-      if (!conn.handshake_forwarded) {
-        conn.handshake_forwarded = true;
-        forwarded = true;
-        link.send(this.head.begin(NetToShard.DATA).u32(conn.id), payload);
-        return;
-      }
-      conn.forwarded++;
-      if (this.sendDirect(conn, payload)) {
-        direct = true;
-        return;
-      }
-      if (!conn.direct_refused && (isAuthOp(payload) || mayWatch(payload))) {
-        conn.direct_refused = true;
-        conn.direct_session = 0n;
+      if (!conn.handshake_forwarded) conn.handshake_forwarded = true;
+      else {
+        conn.forwarded++;
+        if (this.sendDirect(conn, payload)) {
+          direct = true;
+          return;
+        }
+        if (!conn.direct_refused && (isAuthOp(payload) || mayWatch(payload))) {
+          conn.direct_refused = true;
+          conn.direct_session = 0n;
+        }
       }
       forwarded = true;
       link.send(this.head.begin(NetToShard.DATA).u32(conn.id), payload);
@@ -294,7 +291,7 @@ class NetWorker {
     // request sees them, shard_worker.ts).
     if (direct) this.to_commit!.flush();
     if (forwarded) link.flush();
-    else link.flushQuiet();
+    else link.publish();
     if (answered_here) this.writeOutbound();
     if (outcome !== null) {
       console.warn(`waitfree: closing connection ${conn.ip}: ${outcome}`);
