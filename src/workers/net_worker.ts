@@ -25,8 +25,7 @@ import { FrameCutter } from './net/frame_cutter.js';
 import { ReplyBatch } from './net/reply_batch.js';
 import { RingBackpressure } from './net/ring_backpressure.js';
 import { NetFastRead } from './net/fast_read.js';
-import { directSessionOf, isAuthOp, isDirectWriteOp, mayWatch } from './net/direct_write.js';
-import { Xid } from '../protocol/constants.js';
+import { ConnFlow, Next } from './net/conn_flow.js';
 import { int32At } from '../protocol/jute.js';
 import { performance } from 'node:perf_hooks';
 
@@ -54,29 +53,9 @@ interface NetConn {
   closing: boolean;
   /** When the socket was accepted; the handshake must complete within sessionlessCnxnTimeout. */
   readonly accepted_ms: number;
-  /** In `sessionless` (no byte from its shard yet): one boolean test per reply instead of a
-   *  Set lookup on the reply path. */
-  awaiting_session: boolean;
-  /** The ConnectRequest (the first frame) went to the shard. */
-  handshake_forwarded: boolean;
-  /** Requests forwarded to the shard after the ConnectRequest, and replies (frames with an xid
-   *  other than a notification's) seen from it after the ConnectResponse: equal when the
-   *  session has nothing in flight (every request gets exactly one reply, in order). */
-  forwarded: number;
-  answered: number;
-  /** The session its ConnectResponse gave it, if its writes may go direct (net/direct_write.ts):
-   *  0n when refused, read-only, or once it sent auth / sasl or a request that may set a watch. */
-  direct_session: bigint;
-  /** Sticky: it sent auth / sasl or a request that may set a watch (before or after its session began). */
-  direct_refused: boolean;
-  /** Direct writes of this connection waiting for their replies from the commit worker. */
-  direct_in_flight: number;
-  /** Frames its shard sent for it meanwhile (replies to what it sent after the writes): copies,
-   *  written right after the last write's reply, and only then counted as answered. Null when
-   *  none. */
-  held: Uint8Array[] | null;
-  /** Its shard closed it while direct writes were in flight: closed once they are answered. */
-  close_after_direct: boolean;
+  /** Its requests and replies: what it has in flight, its direct writes, the shard frames held
+   *  behind them (net/conn_flow.ts). In `sessionless` while flow.awaiting_session. */
+  readonly flow: ConnFlow;
 }
 
 class NetWorker {
@@ -228,15 +207,7 @@ class NetWorker {
       paused_by_ring: false,
       closing: false,
       accepted_ms: Date.now(),
-      awaiting_session: true,
-      handshake_forwarded: false,
-      forwarded: 0,
-      answered: 0,
-      direct_session: 0n,
-      direct_refused: false,
-      direct_in_flight: 0,
-      held: null,
-      close_after_direct: false,
+      flow: new ConnFlow(this.to_commit !== null, this.init.config.max_outstanding_per_session),
     };
     this.conns.set(id, conn);
     this.sessionless.add(conn);
@@ -271,17 +242,9 @@ class NetWorker {
         answered_here = true;
         return;
       }
-      if (!conn.handshake_forwarded) conn.handshake_forwarded = true;
-      else {
-        conn.forwarded++;
-        if (this.sendDirect(conn, payload)) {
-          direct = true;
-          return;
-        }
-        if (!conn.direct_refused && (isAuthOp(payload) || mayWatch(payload))) {
-          conn.direct_refused = true;
-          conn.direct_session = 0n;
-        }
+      if (conn.flow.route(payload, conn.closing) === Next.DIRECT && this.sendDirect(conn, payload)) {
+        direct = true;
+        return;
       }
       forwarded = true;
       link.send(this.head.begin(NetToShard.DATA).u32(conn.id), payload);
@@ -315,12 +278,12 @@ class NetWorker {
    */
   private answerHere(conn: NetConn, payload: Uint8Array): boolean {
     const fast = this.fast_read;
-    if (fast === null || conn.awaiting_session || conn.forwarded !== conn.answered || conn.closing) return false;
+    if (fast === null || !conn.flow.idle || conn.closing) return false;
     const started_ms = performance.now();
     const shard = conn.shard;
     const a = fast.tryAnswer(shard, payload, () => {
       this.from_shard[shard].poll(this.onShardFrame, Number.MAX_SAFE_INTEGER);
-      return conn.forwarded === conn.answered && !conn.closing;
+      return conn.flow.idle && !conn.closing;
     });
     if (a === null) return false;
     this.outbound.add(conn, a.frame, 0, a.frame.length);
@@ -331,27 +294,20 @@ class NetWorker {
   }
 
   /**
-   * A write of a session with nothing in flight but earlier direct writes goes straight to the
-   * commit worker, its placeholder to the shard (net/direct_write.ts: why FIFO, read-your-writes
-   * and watch order hold). Called after conn.forwarded counted it.
+   * A write the connection's flow routed DIRECT (a session with nothing in flight but earlier
+   * direct writes) goes straight to the commit worker, its placeholder to the shard
+   * (net/direct_write.ts: why FIFO, read-your-writes and watch order hold); false: it goes to
+   * the shard.
    */
   private sendDirect(conn: NetConn, payload: Uint8Array): boolean {
-    const to_commit = this.to_commit;
-    if (to_commit === null || conn.direct_session === 0n || conn.closing) return false;
-    // Nothing in flight but this one and earlier direct writes (they reach the commit worker in
-    // order, on this ring); at most maxOutstandingPerSession of them (the shard's bound on a
-    // session's FIFO, which holds their placeholders).
-    const in_flight = conn.direct_in_flight;
-    if (conn.forwarded !== conn.answered + in_flight + 1 || in_flight >= this.init.config.max_outstanding_per_session) return false;
-    if (!isDirectWriteOp(payload)) return false;
     // Into the ring or not at all (a full ring: the usual path, with its backpressure): the
     // request is published before its placeholder (onData flushes this link first), which the
     // shard's AFTER_DIRECT frames rely on (link_kinds.ts).
-    const request = this.head.begin(NetToCommit.REQUEST).u8(conn.shard).u32(conn.id).i64(conn.direct_session);
-    if (!to_commit.trySend(request, payload)) return false;
+    const request = this.head.begin(NetToCommit.REQUEST).u8(conn.shard).u32(conn.id).i64(conn.flow.direct_session);
+    if (!this.to_commit!.trySend(request, payload)) return false;
     const note = this.head.begin(NetToShard.DIRECT_WRITE).u32(conn.id).i32(int32At(payload, 0)).i32(int32At(payload, 4));
     this.to_shard[conn.shard].send(note.f64(performance.timeOrigin + performance.now()));
-    conn.direct_in_flight++;
+    conn.flow.directSent();
     this.metrics.add('direct_writes');
     return true;
   }
@@ -433,25 +389,17 @@ class NetWorker {
     if (conn === undefined) return;
     switch (kind) {
       case ShardToNet.SEND: {
-        if (conn.awaiting_session) {
-          // The handshake's answer: the connection has a session (or is told it has none).
-          conn.awaiting_session = false;
-          this.sessionless.delete(conn);
-          // Unless it already sent something that rules direct writes out.
-          if (this.to_commit !== null && !conn.direct_refused) conn.direct_session = directSessionOf(bytes, r.offset, end);
-        } else if (conn.direct_in_flight > 0) {
-          (conn.held ??= []).push(bytes.slice(r.offset, end));
-          break;
-        } else if (isReply(bytes, r.offset)) conn.answered++;
+        const send = conn.flow.onShardSend(bytes, r.offset, end);
+        if (send === Next.HOLD) break; // behind a direct reply: the flow keeps a copy
+        // The handshake's answer: the connection has a session (or is told it has none).
+        if (send === Next.WRITE_SESSION) this.sessionless.delete(conn);
         this.outbound.add(conn, bytes, r.offset, end);
         break;
       }
       case ShardToNet.CLOSE:
-        if (conn.direct_in_flight > 0) {
-          // Its direct writes are committed or closed (CommitToNet.CLOSE) ahead of this: their
-          // replies come, then what the shard sent (a closeSession's reply), then the close.
+        if (conn.flow.onShardClose() === Next.CLOSE_LATER) {
+          // Behind its direct replies and what the shard sent meanwhile (onCommitFrame).
           conn.closing = true;
-          conn.close_after_direct = true;
           break;
         }
         this.flushConn(conn);
@@ -476,33 +424,31 @@ class NetWorker {
     const r = this.reader.reset(bytes, start, end);
     const kind = r.u8();
     const conn = this.conns.get(r.u32());
-    // Gone, or closed meanwhile: nothing more is written to it.
-    if (conn === undefined || conn.direct_in_flight === 0) return;
-    if (kind === CommitToNet.CLOSE) {
-      // A direct write of it will never be answered: nothing behind it can go out in order.
-      conn.held = null;
-      conn.direct_in_flight = 0;
-      this.flushConn(conn);
-      conn.closing = true;
-      conn.socket.end();
-      return;
-    }
-    if (kind !== CommitToNet.SEND) throw new Error(`net worker: unknown commit frame kind ${kind}`);
-    conn.direct_in_flight--;
-    conn.answered++;
-    this.outbound.add(conn, bytes, r.offset, end);
-    if (conn.direct_in_flight > 0) return;
-    const held = conn.held;
-    conn.held = null;
-    if (held !== null) {
-      for (const frame of held) {
-        if (isReply(frame, 0)) conn.answered++;
-        this.outbound.add(conn, frame, 0, frame.length);
+    // Gone: nothing more is written to it.
+    if (conn === undefined) return;
+    switch (kind) {
+      case CommitToNet.SEND: {
+        const reply = conn.flow.onCommitSend();
+        if (reply === Next.DROP) return; // closed meanwhile
+        this.outbound.add(conn, bytes, r.offset, end);
+        if (reply === Next.WRITE) return;
+        const held = conn.flow.releaseHeld();
+        if (held !== null) for (const frame of held) this.outbound.add(conn, frame, 0, frame.length);
+        if (reply === Next.WRITE_LAST_CLOSE) {
+          this.flushConn(conn);
+          conn.socket.end();
+        }
+        return;
       }
-    }
-    if (conn.close_after_direct) {
-      this.flushConn(conn);
-      conn.socket.end();
+      case CommitToNet.CLOSE:
+        // A direct write of it will never be answered: nothing behind it can go out in order.
+        if (conn.flow.onCommitClose() === Next.DROP) return;
+        this.flushConn(conn);
+        conn.closing = true;
+        conn.socket.end();
+        return;
+      default:
+        throw new Error(`net worker: unknown commit frame kind ${kind}`);
     }
   };
 
@@ -591,12 +537,6 @@ class NetWorker {
     this.admin_waiting.delete(req_id);
     resolve?.(answer);
   }
-}
-
-/** Whether a frame from a shard (length prefix at `at`) is a reply: its xid is not a
- *  notification's. Every request gets exactly one reply (the counts in NetConn). */
-function isReply(bytes: Uint8Array, at: number): boolean {
-  return int32At(bytes, at + 4) !== Xid.NOTIFICATION;
 }
 
 function adminUnavailable(why: string): HttpAnswer {

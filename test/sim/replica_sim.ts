@@ -10,16 +10,15 @@
 //                      └──────────── net_to_commit ────▶ (direct writes)   / failed later)
 //
 // Direct writes (net/direct_write.ts), in the seeds that turn them on (options.direct_writes):
-// the simulated net worker tracks per connection what net_worker.ts tracks (requests forwarded
-// and replies seen after the handshake, the session of its ConnectResponse, whether it ever sent
-// auth / sasl or a request that may set a watch, the direct writes in flight, the shard frames
-// held behind them) and decides as sendDirect does, with the product's helpers: a write of a
-// session with nothing in flight but direct writes (at most maxOutstandingPerSession of those)
-// goes to net_to_commit if it fits now (trySend), its placeholder
-// (NetToShard.DIRECT_WRITE) to the shard, the commit link published first. The commit turn polls
-// that ring after the shards' (takeDirectWrites empties it when a shard frame says AFTER_DIRECT),
-// and publishes commit_to_net only behind the stream (publishOutputs). The net reads
-// commit_to_net: each reply, then, after the last one in flight, the frames it held.
+// the simulated net worker keeps each connection's state in the product's ConnFlow
+// (net/conn_flow.ts, as net_worker.ts does: requests forwarded and replies written, the session
+// of its ConnectResponse, the direct writes in flight, the shard frames held behind them, a
+// deferred close) and does what it decides: a write it routes DIRECT goes to net_to_commit if
+// it fits now (trySend), its placeholder (NetToShard.DIRECT_WRITE) to the shard, the commit
+// link published first. The commit turn polls that ring after the shards' (takeDirectWrites
+// empties it when a shard frame says AFTER_DIRECT), and publishes commit_to_net only behind the
+// stream (publishOutputs). The net reads commit_to_net: each reply, then, after the last one in
+// flight, the frames the flow held.
 //
 // Links (replica_links.ts) are real SharedArrayBuffer rings behind LinkWriter / LinkReader,
 // their capacities drawn per seed (4 KiB up, some with small frames so messages go in
@@ -87,8 +86,7 @@ import {
   ShardToCommit,
   ShardToNet,
 } from '../../src/workers/link_kinds.js';
-import { directSessionOf, isAuthOp, isDirectWriteOp, mayWatch } from '../../src/workers/net/direct_write.js';
-import { Xid } from '../../src/protocol/constants.js';
+import { ConnFlow, Next } from '../../src/workers/net/conn_flow.js';
 import { ShardStage } from '../../src/workers/shard/shard_stage.js';
 import { ShardTree } from '../../src/workers/shard/shard_tree.js';
 import { Rng } from './prng.js';
@@ -186,26 +184,6 @@ export interface ReplicaRunStats {
   after_direct_takes: number;
 }
 
-/** What the net worker keeps per connection for direct writes (net_worker.ts NetConn). */
-interface NetConn {
-  handshake_forwarded: boolean;
-  /** No byte from its shard yet: the next SEND is the ConnectResponse. */
-  awaiting_session: boolean;
-  /** Requests forwarded after the ConnectRequest, and replies seen after the ConnectResponse. */
-  forwarded: number;
-  answered: number;
-  direct_session: bigint;
-  direct_refused: boolean;
-  /** Its direct writes waiting for their replies. */
-  direct_in_flight: number;
-  /** Its shard's frames held while direct writes are unanswered (copies; counted as answered
-   *  once written, after the last direct reply). */
-  held: Uint8Array[] | null;
-  /** Its shard closed it while direct writes were in flight (net_worker.ts close_after_direct):
-   *  closed once they are answered (or the commit worker closes it); nothing more is read. */
-  close_after_direct: boolean;
-}
-
 interface SimShard {
   readonly index: number;
   readonly stage: ShardStage;
@@ -285,8 +263,8 @@ export class ReplicaSim {
   private readonly commit_to_net: SimLink;
   /** When the commit worker's timed wake-up last probed for unread touches (advance). */
   private commit_probe_ms = 0;
-  /** The net worker's state of each live connection (by id). */
-  private readonly net_conns = new Map<number, NetConn>();
+  /** The net worker's state of each live connection (by id): the product's ConnFlow. */
+  private readonly net_conns = new Map<number, ConnFlow>();
   /** The commit worker wrote direct replies to commit_to_net that are not published yet. */
   private replies_unpublished = false;
   /** Direct writes sent (`conn_id/xid`) whose APPLIED_WRITE_ANSWERED / answered ERROR has not
@@ -660,8 +638,8 @@ export class ReplicaSim {
       if (l.hasData()) return `${l.name} frames unread`;
     }
     if (this.replies_unpublished) return 'direct replies written to commit_to_net and not published';
-    for (const [id, nc] of this.net_conns) {
-      if (nc.direct_in_flight > 0) return `${nc.direct_in_flight} direct writes of connection ${id} unanswered`;
+    for (const [id, flow] of this.net_conns) {
+      if (flow.direct_in_flight > 0) return `${flow.direct_in_flight} direct writes of connection ${id} unanswered`;
     }
     for (const s of this.shards) {
       if (s.from_commit.hasData()) return `commit stream frames unread by shard ${s.index}`;
@@ -754,17 +732,7 @@ export class ReplicaSim {
     if (c.state === 'new') {
       // The net worker accepted the connection: OPEN precedes every DATA frame of it.
       this.register(c);
-      this.net_conns.set(c.conn_id, {
-        handshake_forwarded: false,
-        awaiting_session: true,
-        forwarded: 0,
-        answered: 0,
-        direct_session: 0n,
-        direct_refused: false,
-        direct_in_flight: 0,
-        held: null,
-        close_after_direct: false,
-      });
+      this.net_conns.set(c.conn_id, new ConnFlow(this.options.direct_writes, this.options.max_outstanding_per_session));
       const s = this.shards[c.shard]!;
       this.head.begin(NetToShard.OPEN).u32(c.conn_id).str8('127.0.0.1').u32(40_000 + c.conn_id);
       s.net_in.send(this.head);
@@ -794,23 +762,14 @@ export class ReplicaSim {
     // The net worker's frame cutter would close the connection: the simulated clients never do it.
     if (payload.length > this.jute_max_buffer_bytes) this.fail(`${c.name} sent a ${payload.length}-byte frame, over jute.maxbuffer (${this.jute_max_buffer_bytes})`);
     const s = this.shards[c.shard]!;
-    const nc = this.net_conns.get(c.conn_id)!;
-    if (nc.close_after_direct) {
+    const flow = this.net_conns.get(c.conn_id)!;
+    if (flow.close_deferred) {
       // net_worker.ts: a connection being closed reads nothing more.
       this.trace(`net drops ${payload.length} B from ${c.name}: closing`);
       return;
     }
     // net_worker.ts onData, one frame at a time.
-    let direct = false;
-    if (!nc.handshake_forwarded) nc.handshake_forwarded = true;
-    else {
-      nc.forwarded++;
-      direct = this.sendDirect(c, nc, s, payload);
-      if (!direct && !nc.direct_refused && (isAuthOp(payload) || mayWatch(payload))) {
-        nc.direct_refused = true;
-        nc.direct_session = 0n;
-      }
-    }
+    const direct = flow.route(payload, false) === Next.DIRECT && this.sendDirect(c, flow, s, payload);
     if (!direct) {
       this.head.begin(NetToShard.DATA).u32(c.conn_id);
       s.net_in.send(this.head, payload);
@@ -825,14 +784,10 @@ export class ReplicaSim {
     this.trace(`net reads ${payload.length} B from ${c.name} for shard ${c.shard}${how}${c.paused_by_ring ? ': ring full, socket paused' : ''}`);
   }
 
-  /** net_worker.ts sendDirect: called after `forwarded` counted the request. Nothing in flight
-   *  but this one and earlier direct writes, at most maxOutstandingPerSession of those. */
-  private sendDirect(c: SimClient, nc: NetConn, s: SimShard, payload: Uint8Array): boolean {
-    if (!this.options.direct_writes || nc.direct_session === 0n) return false;
-    const in_flight = nc.direct_in_flight;
-    if (nc.forwarded !== nc.answered + in_flight + 1 || in_flight >= this.options.max_outstanding_per_session) return false;
-    if (!isDirectWriteOp(payload)) return false;
-    const request = this.head.begin(NetToCommit.REQUEST).u8(s.index).u32(c.conn_id).i64(nc.direct_session);
+  /** net_worker.ts sendDirect: a write the flow routed DIRECT goes to net_to_commit if it fits
+   *  now, its placeholder to the shard; false: it goes to the shard. */
+  private sendDirect(c: SimClient, flow: ConnFlow, s: SimShard, payload: Uint8Array): boolean {
+    const request = this.head.begin(NetToCommit.REQUEST).u8(s.index).u32(c.conn_id).i64(flow.direct_session);
     if (!this.net_to_commit.trySend(request, payload)) {
       this.stats.direct_ring_full++;
       return false;
@@ -840,8 +795,8 @@ export class ReplicaSim {
     const xid = i32At(payload, 0);
     this.head.begin(NetToShard.DIRECT_WRITE).u32(c.conn_id).i32(xid).i32(i32At(payload, 4)).f64(EPOCH_MS + this.t_ms);
     s.net_in.send(this.head);
-    if (nc.direct_in_flight > 0) this.stats.direct_pipelined++;
-    nc.direct_in_flight++;
+    if (flow.direct_in_flight > 0) this.stats.direct_pipelined++;
+    flow.directSent();
     this.direct_unanswered.add(`${c.conn_id}/${xid}`);
     this.stats.direct_writes++;
     return true;
@@ -917,26 +872,21 @@ export class ReplicaSim {
     switch (kind) {
       case ShardToNet.SEND: {
         if (c.state === 'closed') return;
-        const nc = this.net_conns.get(conn_id)!;
-        if (nc.awaiting_session) {
-          nc.awaiting_session = false;
-          if (this.options.direct_writes && !nc.direct_refused) nc.direct_session = directSessionOf(f, 5, f.length);
-        } else if (nc.direct_in_flight > 0) {
-          (nc.held ??= []).push(f.subarray(5));
+        const flow = this.net_conns.get(conn_id)!;
+        if (flow.onShardSend(f, 5, f.length) === Next.HOLD) {
           this.stats.held_frames++;
-          this.trace(`net holds a frame of ${c.name} behind its ${nc.direct_in_flight} direct writes`);
+          this.trace(`net holds a frame of ${c.name} behind its ${flow.direct_in_flight} direct writes`);
           break;
-        } else if (isReply(f, 5)) nc.answered++;
+        }
         c.receive(f.subarray(5));
         break;
       }
       case ShardToNet.CLOSE: {
         if (c.state === 'closed') return;
-        const nc = this.net_conns.get(conn_id)!;
-        if (nc.direct_in_flight > 0) {
+        const flow = this.net_conns.get(conn_id)!;
+        if (flow.onShardClose() === Next.CLOSE_LATER) {
           // net_worker.ts: its direct replies come first (or the commit worker's CLOSE).
-          nc.close_after_direct = true;
-          this.trace(`net closes ${c.name} once its ${nc.direct_in_flight} direct writes are answered`);
+          this.trace(`net closes ${c.name} once its ${flow.direct_in_flight} direct writes are answered`);
           return;
         }
         this.netClose(c);
@@ -1000,8 +950,8 @@ export class ReplicaSim {
     if (f[0] !== CommitToNet.SEND && f[0] !== CommitToNet.CLOSE) this.fail(`the commit worker sent unknown net frame kind ${f[0]}`);
     const conn_id = u32At(f, 1);
     const c = this.conns.get(conn_id);
-    const nc = this.net_conns.get(conn_id);
-    if (c === undefined || nc === undefined) {
+    const flow = this.net_conns.get(conn_id);
+    if (c === undefined || flow === undefined) {
       if (this.retired.has(conn_id)) return; // gone, or closed by its shard meanwhile
       // A CLOSE may name a connection the net worker never knew here (it closed before its session).
       if (f[0] === CommitToNet.CLOSE) return;
@@ -1010,34 +960,26 @@ export class ReplicaSim {
     if (f[0] === CommitToNet.CLOSE) {
       // net_worker.ts: a direct write in flight will never be answered; without one, the
       // shard's CLOSE closes it in order.
-      if (nc.direct_in_flight === 0) return;
-      const dropped = nc.held?.length ?? 0;
+      const in_flight = flow.direct_in_flight;
+      const dropped = flow.held_frames;
+      if (flow.onCommitClose() === Next.DROP) return;
       this.stats.held_dropped += dropped;
-      this.trace(`net closes ${c.name}: the commit worker closed it with ${nc.direct_in_flight} direct writes unanswered (${dropped} held frames dropped)`);
-      nc.held = null;
-      nc.direct_in_flight = 0;
+      this.trace(`net closes ${c.name}: the commit worker closed it with ${in_flight} direct writes unanswered (${dropped} held frames dropped)`);
       this.netClose(c);
       return;
     }
     const xid = i32At(f, 9);
     const zxid = Number(view(f, 13).getBigInt64(0));
-    if (nc.direct_in_flight === 0) this.fail(`${c.name}: a direct reply (xid ${xid}, zxid ${zxid}) while no direct write of it is in flight`);
     // Published behind the stream frames and the root that hold its txn (publishOutputs).
     if (zxid > this.root_published_zxid) this.fail(`${c.name}: direct reply xid ${xid} at zxid ${zxid} reached the net worker, but the stream published roots only through ${this.root_published_zxid}`);
-    nc.direct_in_flight--;
-    nc.answered++;
+    const reply = flow.onCommitSend();
+    if (reply === Next.DROP) this.fail(`${c.name}: a direct reply (xid ${xid}, zxid ${zxid}) while no direct write of it is in flight`);
     this.stats.direct_replies++;
-    const held = nc.direct_in_flight > 0 ? null : nc.held;
-    if (held !== null) nc.held = null;
+    const held = reply === Next.WRITE ? null : flow.releaseHeld();
     this.trace(`net writes the direct reply xid ${xid} zxid ${zxid} to ${c.name}${held === null ? '' : `, then ${held.length} held frames`}`);
     c.receive(f.subarray(5));
-    if (held !== null) {
-      for (const frame of held) {
-        if (isReply(frame, 0)) nc.answered++;
-        c.receive(frame);
-      }
-    }
-    if (nc.direct_in_flight === 0 && nc.close_after_direct) this.netClose(c);
+    if (held !== null) for (const frame of held) c.receive(frame);
+    if (reply === Next.WRITE_LAST_CLOSE) this.netClose(c);
   }
 
   // ---- time ----
@@ -1358,11 +1300,6 @@ export class ReplicaSim {
 /** Big-endian u32 at f[at] (no DataView: one per frame costs more than the frame). */
 function u32At(f: Uint8Array, at: number): number {
   return ((f[at]! << 24) | (f[at + 1]! << 16) | (f[at + 2]! << 8) | f[at + 3]!) >>> 0;
-}
-
-/** Whether a shard frame (length prefix at `at`) is a reply, not a notification (net_worker.ts). */
-function isReply(f: Uint8Array, at: number): boolean {
-  return i32At(f, at + 4) !== Xid.NOTIFICATION;
 }
 
 /** Big-endian i32 at f[at]. */

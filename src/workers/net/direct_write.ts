@@ -20,14 +20,15 @@
 //   meanwhile is marked AFTER_DIRECT (the commit worker takes the net worker's ring first). Its
 //   replies can still reach the net worker before the writes' own (two rings): the net worker
 //   holds a connection's shard frames while any direct write of it is unanswered, and counts
-//   them as answered only once written (net_worker.ts).
+//   them as answered only once written (conn_flow.ts: the per-connection state and these
+//   decisions, driven by net_worker.ts and by the replica simulator).
 // - Read-your-writes and linearizable writes: the reply is published after the stream frames
 //   and the root that hold the write (commit_worker.ts publishOutputs); any read sent after it
 //   is served at that root or a newer one (a shard reads the stream before client frames; a fast
 //   read takes only the newest root).
 // - Watch-before-data: another session's events come from its shard as for any write. The
 //   writer's own events would come from its shard and could follow the reply; so a session that
-//   may have a watch never writes directly (mayWatch below: sticky for the connection).
+//   may have a watch never writes directly (mayWatch below: sticky for the connection, ConnFlow).
 // - Auth: the commit worker checks ACLs with the connection's ids, which the shard sends it
 //   (AUTH_ADD). An auth packet's ids could still be on their way behind the write, so a
 //   connection that ever sent auth or sasl never writes directly.
