@@ -15,10 +15,33 @@ import type { RootDescriptor, TreeWriter } from '../store/arena/index.js';
 import type { ApplyResult, WatchTrigger } from '../tree/data_tree.js';
 import { parentPath } from '../tree/path_rules.js';
 import { applyMultiOps, type Txn, type TxnHeader, type TxnOp } from '../tree/txn.js';
+import { ownerKind } from '../tree/znode.js';
 
 
 function invariant(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`applier invariant: ${message}`);
+}
+
+/**
+ * The Stat of a node the txn just created, as NodeView.stat() reads it back (DataTree.createNode:
+ * every zxid the txn's, both times its time, versions 0, no children; ephemeralOwner shown for
+ * ephemerals only, as container and TTL owners are markers).
+ */
+function createdStat(op: Extract<TxnOp, { kind: 'create' }>, header: TxnHeader): Stat {
+  const zxid = header.zxid;
+  return {
+    czxid: zxid,
+    mzxid: zxid,
+    ctime: header.time_ms,
+    mtime: header.time_ms,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+    ephemeralOwner: ownerKind(op.ephemeral_owner) === 'ephemeral' ? op.ephemeral_owner : 0n,
+    dataLength: op.data === null ? 0 : op.data.length,
+    numChildren: 0,
+    pzxid: zxid,
+  };
 }
 
 export class Applier {
@@ -91,16 +114,16 @@ export class Applier {
     switch (op.kind) {
       case 'create':
         this.create(op, header, events);
-        return { err: 0, path: op.path, stat: this.statOf(op.path), events };
+        return { err: 0, path: op.path, stat: createdStat(op, header), events };
       case 'delete':
         this.delete(op.path, header.zxid, events);
         return { err: 0, path: op.path, events };
       case 'setData':
         this.setData(op, header, events);
-        return { err: 0, path: op.path, stat: this.statOf(op.path), events };
+        return { err: 0, path: op.path, stat: this.writer.view.stat(), events };
       case 'setACL':
         this.writer.setACL(op.path, op.acl, op.version);
-        return { err: 0, path: op.path, stat: this.statOf(op.path), events };
+        return { err: 0, path: op.path, stat: this.writer.view.stat(), events };
       case 'check':
         return { err: 0, path: op.path, stat: this.statOf(op.path), events };
       case 'createSession':
@@ -115,24 +138,25 @@ export class Applier {
     }
   }
 
+  // The writer's changes leave its view on the node they changed last (the parent for create
+  // and delete): the triggers' ACLs and the reply's Stat come from there, with no second lookup.
+
   private create(op: Extract<TxnOp, { kind: 'create' }>, header: TxnHeader, events: WatchTrigger[]): void {
     this.writer.create(op.path, op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms, op.parent_cversion);
-    const parent = parentPath(op.path);
     events.push({ type: EventType.NodeCreated, path: op.path, acl: op.acl });
-    events.push({ type: EventType.NodeChildrenChanged, path: parent, acl: this.aclOf(parent) });
+    events.push({ type: EventType.NodeChildrenChanged, path: parentPath(op.path), acl: this.acls.of(this.writer.view) });
   }
 
   private delete(path: string, zxid: number, events: WatchTrigger[]): void {
     const acl = this.aclOf(path);
     this.writer.delete(path, zxid);
-    const parent = parentPath(path);
     events.push({ type: EventType.NodeDeleted, path, acl });
-    events.push({ type: EventType.NodeChildrenChanged, path: parent, acl: this.aclOf(parent) });
+    events.push({ type: EventType.NodeChildrenChanged, path: parentPath(path), acl: this.acls.of(this.writer.view) });
   }
 
   private setData(op: Extract<TxnOp, { kind: 'setData' }>, header: TxnHeader, events: WatchTrigger[]): void {
     this.writer.setData(op.path, op.data, op.version, header.zxid, header.time_ms);
-    events.push({ type: EventType.NodeDataChanged, path: op.path, acl: this.aclOf(op.path) });
+    events.push({ type: EventType.NodeDataChanged, path: op.path, acl: this.acls.of(this.writer.view) });
   }
 
   /**
@@ -157,13 +181,13 @@ export class Applier {
         // OpResult.CreateResult: create and create2 inside a multi answer the path only
         // (type 1); container and TTL creates path and Stat (type 15).
         if (op.opcode === 1 || op.opcode === 15) return { type: 1, response: { path: op.path } };
-        return { type: 15, response: { path: op.path, stat: this.statOf(op.path) } };
+        return { type: 15, response: { path: op.path, stat: createdStat(op, header) } };
       case 'delete':
         this.delete(op.path, header.zxid, events);
         return { type: 2, response: null };
       case 'setData':
         this.setData(op, header, events);
-        return { type: 5, response: { stat: this.statOf(op.path) } };
+        return { type: 5, response: { stat: this.writer.view.stat() } };
       case 'check':
         return { type: 13, response: null };
       default:

@@ -144,7 +144,28 @@ export class PendingView {
     return out;
   }
 
+  /**
+   * fromArena's last answer: record() asks again for what prep just read (a setData's node, a
+   * create's parent). Valid while the arena is unchanged: forgotten when the Applier applies
+   * (applied), when the view is cleared, and at the end of each record().
+   */
+  private arena_path: string | null = null;
+  private arena_facts: PendingFacts | undefined = undefined;
+
   private fromArena(path: string): PendingFacts | undefined {
+    if (path === this.arena_path) return this.arena_facts;
+    const facts = this.lookUpArena(path);
+    this.arena_path = path;
+    this.arena_facts = facts;
+    return facts;
+  }
+
+  private forgetArena(): void {
+    this.arena_path = null;
+    this.arena_facts = undefined;
+  }
+
+  private lookUpArena(path: string): PendingFacts | undefined {
     const view = this.view;
     if (!view.findPath(path)) return undefined;
     const stored = view.storedStat();
@@ -172,6 +193,7 @@ export class PendingView {
     invariant(Number.isSafeInteger(zxid) && zxid > this.last_zxid, `zxid 0x${zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
     const touched: string[] = [];
     this.recordOp(txn.op, txn.header, touched);
+    this.forgetArena();
     this.recorded_zxid = zxid;
     if (touched.length > 0) this.queue.push({ zxid, paths: touched });
   }
@@ -284,6 +306,7 @@ export class PendingView {
   applied(zxid: number): void {
     invariant(Number.isSafeInteger(zxid) && zxid >= this.applied_zxid, `applied zxid 0x${zxid.toString(16)} before 0x${this.applied_zxid.toString(16)}`);
     this.applied_zxid = zxid;
+    this.forgetArena();
     const queue = this.queue;
     while (this.queue_head < queue.length && queue[this.queue_head].zxid <= zxid) {
       for (const path of queue[this.queue_head].paths) {
@@ -307,6 +330,7 @@ export class PendingView {
    * commits through the Applier): only the arena remains.
    */
   clear(): void {
+    this.forgetArena();
     this.overlay.clear();
     this.queue = [];
     this.queue_head = 0;

@@ -107,6 +107,8 @@ export interface ServerConfig {
   /** How a log write is made durable: write + fdatasync, or an O_DSYNC write (see log_writer.ts). */
   readonly log_sync_method: 'fdatasync' | 'dsync';
   readonly log_inline_sync_txns_max: number;
+  /** V8 young generation of the commit worker, MiB (resourceLimits.maxYoungGenerationSizeMb). */
+  readonly commit_young_generation_mb: number;
   /** Fault injection for tests: microseconds added to every log sync (0 = none, the default);
    *  -1 = 0 at start, then whatever dataDir/fault.fsync_delay_us says (see log_fs.ts). */
   readonly log_fsync_delay_us: number;
@@ -437,6 +439,11 @@ const KEYS: KeyTable = {
     name: 'waitfree.log.inlineSyncTxnsMax', aliases: [], field: 'log_inline_sync_txns_max', default: 64,
     type: { kind: 'int', min: 0, max: INT32_MAX },
     help: 'A standalone replica writes and syncs a log batch of at most this many txns on the commit worker\'s own thread even when requests wait (no trips to libuv\'s pool; what arrives meanwhile forms the next batch). A larger batch goes to the pool, so that the next one is prepped meanwhile, unless nothing waits. 0: only when nothing waits (as in an ensemble, whose commit thread also runs Zab). Measured in BENCHMARKS.md.',
+  },
+  commit_young_generation_mb: {
+    name: 'waitfree.commit.youngGenerationMb', aliases: [], field: 'commit_young_generation_mb', default: 96,
+    type: { kind: 'int', min: 3, max: 3072 },
+    help: 'The most the V8 young generation of the commit worker may grow to, MiB (3 x its semi-space; V8 grows it only under allocation pressure). What a write allocates lives until its batch is synced and applied, so with many writes in flight a small young generation copies them in every scavenge and promotes them to the old one: at 32 sessions x 100 writes in flight, 96 halved the commit thread\'s GC time against Node\'s default of 48 (BENCHMARKS.md).',
   },
   log_fsync_delay_us: {
     name: 'waitfree.log.fsyncDelayUs', aliases: [], field: 'log_fsync_delay_us', default: 0,

@@ -123,7 +123,9 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
   };
   const onMessage = (name: string) => (m: WorkerEvent) => startup.onMessage(name, m, fail);
 
-  const commit = new WorkerHandle('commit', script('commit_worker'), init('commit'), onMessage('commit'), onExit('commit'));
+  const commit = new WorkerHandle('commit', script('commit_worker'), init('commit'), onMessage('commit'), onExit('commit'), {
+    maxYoungGenerationSizeMb: config.commit_young_generation_mb,
+  });
   // The shards attach to the tree the commit worker recovers: they start once it is published.
   const shards: WorkerHandle[] = [];
   const startShards = (): void => {

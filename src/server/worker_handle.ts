@@ -1,7 +1,7 @@
 // The supervisor's handle on one worker thread: start it, ask it for stats, stop it. Requests
 // and replies go over postMessage (control plane only).
 
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { STATS_SUMMARY, type ControlReply, type ControlRequest, type StatsDetail, type SupervisorMessage, type WorkerEvent } from '../workers/control.js';
 import type { WorkerInit } from '../workers/topology.js';
 
@@ -21,8 +21,9 @@ export class WorkerHandle {
     init: WorkerInit,
     on_message: (m: WorkerEvent) => void,
     on_exit: (code: number) => void,
+    resource_limits?: ResourceLimits,
   ) {
-    this.worker = new Worker(script, { workerData: init, name });
+    this.worker = new Worker(script, { workerData: init, name, resourceLimits: resource_limits });
     this.worker.on('message', (m: unknown) => {
       const reply = m as Partial<ControlReply>;
       const resolve = typeof reply.id === 'number' ? this.waiting.get(reply.id) : undefined;

@@ -56,6 +56,16 @@ import {
 /** How often tick looks for touches waiting unread between ticks (a few Atomics loads). */
 const UNREAD_PROBE_MS = 10;
 
+/**
+ * A reader for a request in a ring: its data fields are copied out (the ring reuses the bytes),
+ * into shared chunks, as a write's data lives only until it is logged and applied.
+ */
+function requestReader(bytes: Uint8Array, start: number, end: number): JuteReader {
+  const r = new JuteReader(bytes, start, end);
+  r.buffers_pooled = true;
+  return r;
+}
+
 /** What a connection has in the open root (batch_origins). */
 const ROOT_TXN = 1;
 const ROOT_ANSWER = 2;
@@ -199,7 +209,7 @@ export class CommitStage {
         // `r` is this stage's reader: onNetFrame reuses it.
         if ((flags & AFTER_DIRECT) !== 0) this.ports.takeDirectWrites();
         // A shard forwards only requests it decoded itself (its containment boundary).
-        const request = readServerRequest(new JuteReader(bytes, request_at, end));
+        const request = readServerRequest(requestReader(bytes, request_at, end));
         const barrier = (flags & REQUEST_BARRIER) !== 0;
         this.request({ shard, conn_id, xid: request.header.xid, barrier, direct: false }, session_id, request, bytes, request_at, end);
         break;
@@ -262,7 +272,7 @@ export class CommitStage {
     // other throw is a decoder bug reached by one client, and costs that connection only.
     let request: ServerRequest;
     try {
-      request = readServerRequest(new JuteReader(bytes, r.offset, end));
+      request = readServerRequest(requestReader(bytes, r.offset, end));
     } catch (e) {
       console.error(`waitfree: BUG: decoding a direct write of connection ${conn_id} (shard ${shard}) threw; closing that connection:`, e);
       this.closeConn(shard, conn_id);

@@ -343,6 +343,7 @@ describe('golden replies', () => {
         'waitfree.log.segmentBytes=67108864',
         'waitfree.log.syncMethod=fdatasync',
         'waitfree.log.inlineSyncTxnsMax=64',
+        'waitfree.commit.youngGenerationMb=96',
         'snapCount=100000',
         'autopurge.snapRetainCount=3',
         'autopurge.purgeInterval=-1',

@@ -61,6 +61,25 @@ describe('JuteReader', () => {
     frame[4] = 99;
     expect([...b]).toEqual([5, 6, 7]);
   });
+
+  it('pooled copies out of shared memory hold their bytes after the memory is reused, and never overlap', () => {
+    const sizes = [65, 100, 1024, 3, 1025, 700, 900, 800];
+    const w = new JuteWriter();
+    for (let i = 0; i < 40; i++) w.writeBuffer(new Uint8Array(sizes[i % sizes.length]).fill(i + 1));
+    const bytes = w.toBytes();
+    const ring = new Uint8Array(new SharedArrayBuffer(bytes.length));
+    ring.set(bytes);
+    const r = new JuteReader(ring);
+    r.buffers_pooled = true;
+    const copies: Uint8Array[] = [];
+    for (let i = 0; i < 40; i++) copies.push(r.readBuffer()!);
+    ring.fill(0);
+    copies.forEach((c, i) => {
+      expect(c.length).toBe(sizes[i % sizes.length]);
+      expect(c.every((x) => x === i + 1), `copy ${i}`).toBe(true);
+      expect(c.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    });
+  });
 });
 
 describe('JuteWriter', () => {

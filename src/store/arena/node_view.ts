@@ -95,6 +95,16 @@ export class NodeView {
     return encoder.encodeInto(path, this.path_buf).written;
   }
 
+  /**
+   * Selects the record at byte `rec_off` of segment `seg`: the TreeWriter's, for the node it
+   * just changed (its own batch's page, which nothing moves until its next change).
+   */
+  selectRecord(seg: number, rec_off: number): void {
+    this.assertReadable();
+    this.rec_seg = seg;
+    this.rec_off = rec_off;
+  }
+
   private selectEntry(seg: number, e: number): void {
     this.rec_seg = seg;
     this.rec_off = e + this.acc.keyPartBytes(this.mem.u8[seg], e);

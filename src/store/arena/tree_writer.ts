@@ -339,7 +339,8 @@ export class TreeWriter {
   /**
    * Creates a node (DataTree.createNode): all zxids = zxid, both times = time_ms, versions 0.
    * Its parent gets numChildren + 1, cversion = parent_cversion, pzxid = zxid. "/" may only be
-   * created in an empty tree (parent_cversion is then ignored).
+   * created in an empty tree (parent_cversion is then ignored). Leaves `view` selected on the
+   * parent (for "/": as it was).
    */
   create(path: string, data: Uint8Array | null, acl: readonly ACL[], owner: bigint, zxid: number, time_ms: number, parent_cversion: number): void {
     this.assertInBatch();
@@ -350,15 +351,19 @@ export class TreeWriter {
     if (n === 1) check(this.view.nodeCount() === 0, 'create of / in a non-empty tree');
     else if (!this.view.find(this.key_buf, 0, this.parent_key.len)) fail(`create of ${path}: no parent`);
     try {
-      if (n > 1) this.updateParent(zxid, +1, parent_cversion);
       const stat: StoredStat = {
         czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time_ms, mtime: time_ms,
         version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, numChildren: 0,
       };
       this.insertNode(n, stat, data, this.acls.intern(acl));
+      // The parent after the insert, which may have split its page: its record stays where
+      // updateParent found it (the owner index is another tree), for the view to select.
+      const parent_r = n > 1 ? this.updateParent(zxid, +1, parent_cversion) : -1;
+      const parent_seg = this.bt.leaf_seg;
       if (owner !== 0n) this.insertOwned(owner, n);
       this.data_bytes += path.length + (data === null ? 0 : data.length);
       this.syncView();
+      if (parent_r >= 0) this.view.selectRecord(parent_seg, parent_r);
     } catch (e) {
       throw this.fail(e);
     }
@@ -386,8 +391,11 @@ export class TreeWriter {
     check(this.bt.insert(TREE_OWNERS, k, this.entry_buf, 0, kp), 'owner index already holds the node');
   }
 
-  /** numChildren += delta on the parent; pzxid = zxid (create) or max(pzxid, zxid) (delete). */
-  private updateParent(zxid: number, delta: number, cversion: number): void {
+  /**
+   * numChildren += delta on the parent; pzxid = zxid (create) or max(pzxid, zxid) (delete).
+   * Returns the parent record's offset in segment this.bt.leaf_seg.
+   */
+  private updateParent(zxid: number, delta: number, cversion: number): number {
     const r = this.bt.locateForUpdate(TREE_ZNODES, this.parent_key);
     check(r >= 0, 'parent vanished');
     const dv = this.mem.dv[this.bt.leaf_seg];
@@ -398,9 +406,13 @@ export class TreeWriter {
     } else if (zxid > getI64(dv, r + REC_PZXID)) {
       setI64(dv, r + REC_PZXID, zxid);
     }
+    return r;
   }
 
-  /** Deletes a leaf node (DataTree.deleteNode): the parent's pzxid moves forward, cversion stays. */
+  /**
+   * Deletes a leaf node (DataTree.deleteNode): the parent's pzxid moves forward, cversion stays.
+   * Leaves `view` selected on the parent.
+   */
   delete(path: string, zxid: number): void {
     this.assertInBatch();
     const n = this.setKeys(path);
@@ -417,10 +429,12 @@ export class TreeWriter {
         if (data_addr !== 0) this.release(data_addr);
         this.acls.unref(dv.getUint32(r + REC_ACL_ADDR));
       });
-      this.updateParent(zxid, -1, 0);
+      const parent_r = this.updateParent(zxid, -1, 0);
+      const parent_seg = this.bt.leaf_seg;
       if (owner !== 0n && !this.bt.remove(TREE_OWNERS, this.ownerKey(owner, n))) fail(`owner index lacks ${path}`);
       this.data_bytes -= path.length + data_length;
       this.syncView();
+      this.view.selectRecord(parent_seg, parent_r);
     } catch (e) {
       throw this.fail(e);
     }
@@ -441,13 +455,15 @@ export class TreeWriter {
     }
     this.syncView();
     if (r < 0) fail(`no node ${path}`);
-    this.loc_dv = this.mem.dv[this.bt.leaf_seg];
+    this.loc_seg = this.bt.leaf_seg;
+    this.loc_dv = this.mem.dv[this.loc_seg];
     return r;
   }
 
+  private loc_seg = 0;
   private loc_dv: DataView = new DataView(new ArrayBuffer(8));
 
-  /** setData: new data, version (the txn's), mzxid and mtime. */
+  /** setData: new data, version (the txn's), mzxid and mtime. Leaves `view` selected on the node. */
   setData(path: string, data: Uint8Array | null, version: number, zxid: number, time_ms: number): void {
     this.assertInBatch();
     if (data !== null) this.assertBlobFits(data.length, 'data');
@@ -466,12 +482,13 @@ export class TreeWriter {
       setI64(dv, r + REC_MTIME, time_ms);
       this.data_bytes += (data === null ? 0 : data.length) - old_len;
       this.syncView();
+      this.view.selectRecord(this.loc_seg, r);
     } catch (e) {
       throw this.fail(e);
     }
   }
 
-  /** setACL: new ACL list and aversion (the txn's). */
+  /** setACL: new ACL list and aversion (the txn's). Leaves `view` selected on the node. */
   setACL(path: string, acl: readonly ACL[], aversion: number): void {
     this.assertInBatch();
     const r = this.locate(path);
@@ -482,6 +499,7 @@ export class TreeWriter {
       dv.setUint32(r + REC_ACL_ADDR, addr);
       dv.setInt32(r + REC_AVERSION, aversion);
       this.syncView();
+      this.view.selectRecord(this.loc_seg, r);
     } catch (e) {
       throw this.fail(e);
     }
