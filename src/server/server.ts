@@ -126,33 +126,33 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
   const commit = new WorkerHandle('commit', script('commit_worker'), init('commit'), onMessage('commit'), onExit('commit'), {
     maxYoungGenerationSizeMb: config.commit_young_generation_mb,
   });
-  // The shards attach to the tree the commit worker recovers: they start once it is published.
+  // The shards and the net worker start now, so that their threads and modules load while the
+  // commit worker recovers. The shards attach to the tree once it is published ('attach'); the
+  // net worker opens the client port once the replica serves ('listen'): clients only ever
+  // reach a recovered replica.
   const shards: WorkerHandle[] = [];
-  const startShards = (): void => {
-    for (let i = 0; i < topology.shards; i++) {
-      shards.push(new WorkerHandle(`shard-${i}`, script('shard_worker'), init('shard', i), onMessage(`shard-${i}`), onExit(`shard-${i}`)));
-    }
-  };
-  const workers: ReplicaWorkers = { net: undefined as unknown as WorkerHandle, commit, shards };
-  let net: WorkerHandle | null = null;
+  for (let i = 0; i < topology.shards; i++) {
+    shards.push(new WorkerHandle(`shard-${i}`, script('shard_worker'), init('shard', i), onMessage(`shard-${i}`), onExit(`shard-${i}`)));
+  }
+  const started = startNet();
+  const net = started.handle;
+  const workers: ReplicaWorkers = { net, commit, shards };
 
   async function stop(): Promise<void> {
     stopping = true;
-    if (net !== null) await net.stop();
+    await net.stop();
     await Promise.all([...shards.map((s) => s.stop()), commit.stop()]);
     for (const lock of locks) lock.release();
   }
 
   try {
     await Promise.race([startup.commit_recovered, failed]);
-    startShards();
+    for (const shard of shards) shard.post({ type: 'attach' });
     await Promise.race([startup.all_recovered, failed]);
     startup.checkAgreement();
     commit.post({ type: 'serve' });
     await Promise.race([startup.serving, failed]);
-    const started = startNet();
-    net = started.handle;
-    workers.net = net;
+    net.post({ type: 'listen' });
     const port = await Promise.race([started.ready, failed]);
     ready = true;
     return { port, admin: started.admin(), stop };
@@ -161,7 +161,7 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
     throw e;
   }
 
-  // ---- the net worker (last: clients only reach a recovered replica) ----
+  // ---- the net worker ----
 
   function startNet(): { handle: WorkerHandle; ready: Promise<number>; admin: () => AdminListening | null } {
     let listening: (port: number) => void = () => {};

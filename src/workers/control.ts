@@ -100,6 +100,11 @@ export type WorkerEvent =
 export type SupervisorMessage =
   /** To the commit worker: every shard attached to the recovered tree; start serving. */
   | { type: 'serve' }
+  /** To a shard (started while the commit worker recovers): the recovered tree is published;
+   *  attach to it. */
+  | { type: 'attach' }
+  /** To the net worker (started while the replica recovers): it serves; open the client port. */
+  | { type: 'listen' }
   /** To the net worker: a four-letter word's reply text (UTF-8, transferred: a watch listing
    *  can be large). */
   | { type: 'four_letter_answer'; conn_id: number; text: Uint8Array }

@@ -548,23 +548,30 @@ function normaliseIp(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 
-const worker = new NetWorker(workerData as WorkerInit);
+// Started while the replica recovers (its modules load meanwhile); opens the client port once
+// the supervisor says the replica serves: clients only ever reach a recovered replica.
+let worker: NetWorker | null = null;
+function listen(): void {
+  const w = new NetWorker(workerData as WorkerInit);
+  worker = w;
+  w.listen()
+    .then(async (port) => {
+      const admin = await w.startAdmin();
+      w.startSessionlessReaper();
+      postEvent({ type: 'listening', port, admin });
+      return w.run();
+    })
+    .catch((e: unknown) => {
+      postEvent({ type: 'failed', error: String(e) });
+    });
+}
 serveControl({
-  stats: () => worker.stats(),
-  stop: () => worker.stop(),
+  stats: () => worker?.stats() ?? { starting: true },
+  stop: () => worker?.stop(),
   other: (m) => {
-    if (m.type === 'four_letter_answer') worker.answerFourLetter(m.conn_id, m.text);
-    else if (m.type === 'admin_http_answer') worker.answerAdmin(m.req_id, m.answer);
+    if (m.type === 'listen') {
+      if (worker === null) listen();
+    } else if (m.type === 'four_letter_answer') worker?.answerFourLetter(m.conn_id, m.text);
+    else if (m.type === 'admin_http_answer') worker?.answerAdmin(m.req_id, m.answer);
   },
 });
-worker
-  .listen()
-  .then(async (port) => {
-    const admin = await worker.startAdmin();
-    worker.startSessionlessReaper();
-    postEvent({ type: 'listening', port, admin });
-    return worker.run();
-  })
-  .catch((e: unknown) => {
-    postEvent({ type: 'failed', error: String(e) });
-  });

@@ -158,12 +158,20 @@ function attachTree(init: WorkerInit): ShardTree {
   }
 }
 
+// Started while the commit worker recovers (its modules load meanwhile); attaches once the
+// supervisor says the recovered tree is published.
 const init = workerData as WorkerInit;
 let worker: ShardWorker | null = null;
-serveControl({ stats: (detail) => worker?.stats(detail) ?? { starting: true }, stop: () => worker?.stop() });
-worker = new ShardWorker(init, attachTree(init));
-worker.run().catch((e: unknown) => {
-  console.error(`shard worker ${init.index} failed:`, e);
-  process.exit(70);
+serveControl({
+  stats: (detail) => worker?.stats(detail) ?? { starting: true },
+  stop: () => worker?.stop(),
+  other: (m) => {
+    if (m.type !== 'attach' || worker !== null) return;
+    worker = new ShardWorker(init, attachTree(init));
+    worker.run().catch((e: unknown) => {
+      console.error(`shard worker ${init.index} failed:`, e);
+      process.exit(70);
+    });
+  },
 });
 
