@@ -11,7 +11,6 @@
 // - after a failed batch no batch is handed out any more.
 
 import { JuteWriter } from '../protocol/jute.js';
-import { viewOf } from '../log/binary.js';
 import { crc32c } from '../log/crc32c.js';
 import { appendRecord, RECORD_HEADER_BYTES } from '../log/segment_format.js';
 import type { Txn } from '../tree/txn.js';
@@ -46,8 +45,13 @@ interface BatchBuf {
   opened_us: number;
 }
 
-/** Batch buffers kept for reuse (each grows to the largest batch it held). */
-const FREE_BUFFERS_MAX = 2;
+/**
+ * Batch buffers kept for reuse (each grows to the largest batch it held, <= about bytes_max).
+ * Up to four are in use at once (open, sealed, in flight, completed until released): with two
+ * kept, a saturated log allocated and regrew (64 KiB -> 1 MiB, four copies) a buffer every few
+ * batches.
+ */
+const FREE_BUFFERS_MAX = 4;
 
 export class LogBatcher {
   private open: BatchBuf;
@@ -116,8 +120,7 @@ export class LogBatcher {
     const len_at = w.beginFrame();
     w.writeRaw(payload);
     w.finishFrame(len_at);
-    const bytes = w.view_bytes();
-    viewOf(bytes).setUint32(record_start, crc32c(bytes.subarray(record_start + 4, w.length)));
+    w.setUint32At(record_start, crc32c(w.range(record_start + 4, w.length)));
     b.count++;
     b.last_zxid = zxid;
     const out: Payload = { source: w, start: record_start + RECORD_HEADER_BYTES, end: w.length };

@@ -71,9 +71,7 @@ export function appendRecord(w: JuteWriter, txn: Txn): number {
   const len_at = w.beginFrame();
   encodeTxn(txn, w);
   w.finishFrame(len_at);
-  const bytes = w.view_bytes();
-  const crc = crc32c(bytes.subarray(start + 4, w.length));
-  viewOf(bytes).setUint32(start, crc);
+  w.setUint32At(start, crc32c(w.range(start + 4, w.length)));
   return start;
 }
 

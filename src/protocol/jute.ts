@@ -337,6 +337,17 @@ export class JuteWriter {
     this.view.setInt32(at, this.length - at - 4);
   }
 
+  /** Overwrites 4 written bytes at `at` (a checksum patched in after what it covers). */
+  setUint32At(at: number, v: number): void {
+    if (at < 0 || at + 4 > this.length) throw new RangeError(`jute: patch at ${at} outside the ${this.length} bytes written`);
+    this.view.setUint32(at, v);
+  }
+
+  /** A view of written bytes [start, end) (valid until the next write). */
+  range(start: number, end: number): Uint8Array {
+    return this.buf.subarray(start, end);
+  }
+
   /** A view of the written bytes (valid until the next write). */
   view_bytes(): Uint8Array {
     return this.buf.subarray(0, this.length);
