@@ -6,7 +6,12 @@
 // issue's target for a synced write is <= that + 0.1 ms).
 //
 //   npm run build && node bench/unloaded_latency.mjs [--rounds 3] [--seconds 4] [--warmup 2]
-//       [--systems waitfree,zookeeper] [--data-root DIR]
+//       [--systems waitfree,zookeeper,floor] [--data-root DIR]
+//
+// "floor" is bench/lib/floor_server.mjs: a one-thread Node server with canned replies (a setData
+// is one write + fdatasync, then the reply). It is what any ZooKeeper server written in Node
+// costs here before doing anything (loopback, event-loop wake-ups, the client): the part of a
+// latency no server change removes.
 //
 // Per round and system: start on a fresh data dir (src/check/launch.ts, the launcher
 // bench/run.mjs uses), then bench/loadgen.mjs with --clients 1 --outstanding 1 --threads 1 at
@@ -14,8 +19,10 @@
 // CPU from /proc. SIGTERM by PID, dir removed. Prints a markdown table: the median over rounds
 // of p50 / p99 per system and kind, and the server CPU per request.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,14 +36,14 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '2' },
-    systems: { type: 'string', default: 'waitfree,zookeeper' },
+    systems: { type: 'string', default: 'waitfree,zookeeper,floor' },
     'data-root': { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
-const systems = values.systems.split(',').filter((s) => s === 'waitfree' || (s === 'zookeeper' && apacheZkAvailable()));
+const systems = values.systems.split(',').filter((s) => s === 'waitfree' || s === 'floor' || (s === 'zookeeper' && apacheZkAvailable()));
 const LOADGEN = join(REPO_ROOT, 'bench/loadgen.mjs');
 /** Bound on one loadgen run: its window plus generous set-up time. */
 const RUN_TIMEOUT_MS = (seconds + warmup + 60) * 1000;
@@ -57,12 +64,36 @@ const ms = (us) => `${(us / 1000).toFixed(3)} ms`;
 const probe = probeFdatasync({ dir: values['data-root'] ?? tmpdir(), count: 1000 });
 console.log(`fdatasync probe: p50 ${probe.p50_ms} ms, p99 ${probe.p99_ms} ms (${probe.per_second}/s, 4 KiB writes)`);
 
+/** The floor (bench/lib/floor_server.mjs): a one-thread Node server with canned replies. */
+async function launchFloor() {
+  const dir = mkdtempSync(join(values['data-root'] ?? tmpdir(), 'waitfree-floor-'));
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bench/lib/floor_server.mjs'), '--data-dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const lines = createInterface({ input: child.stdout });
+  const [line] = await once(lines, 'line');
+  clearTimeout(timer);
+  const port = Number(/^port (\d+)$/.exec(line)?.[1]);
+  if (!Number.isInteger(port)) throw new Error(`floor server: unexpected first line ${JSON.stringify(line)}`);
+  return {
+    connect: `127.0.0.1:${port}`,
+    pid: child.pid,
+    stop: async () => {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(kill);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 const results = new Map(); // `${system} ${kind}` -> samples
 const out_dir = mkdtempSync(join(tmpdir(), 'waitfree-unloaded-'));
 try {
   for (let round = 0; round < rounds; round++) {
     for (const system of systems) {
-      const server = await launchServer(system, { fsync: 'always', heap_mb: 1024, data_root: values['data-root'] });
+      const server = system === 'floor' ? await launchFloor() : await launchServer(system, { fsync: 'always', heap_mb: 1024, data_root: values['data-root'] });
       try {
         for (const reads of [100, 0]) {
           const r = loadgen(server.connect, server.pid, reads, out_dir);
