@@ -58,9 +58,17 @@ function invariant(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`pending view invariant: ${message}`);
 }
 
+/**
+ * Every PendingFacts is made here, so all share one shape: the spreads this replaced made
+ * objects of several shapes, and the property loads on them went megamorphic.
+ */
+function makeFacts(acl: readonly ACL[], version: number, cversion: number, aversion: number, owner: bigint, child_count: number, mtime: number): PendingFacts {
+  return { acl, version, cversion, aversion, ephemeralOwner: owner, child_count, mtime };
+}
+
 /** A parent after a child create (+1, the txn's cversion) or delete (-1, cversion unchanged). */
-function withChildDelta(facts: PendingFacts, delta: number, cversion: number): PendingFacts {
-  return { ...facts, child_count: facts.child_count + delta, cversion };
+function withChildDelta(f: PendingFacts, delta: number, cversion: number): PendingFacts {
+  return makeFacts(f.acl, f.version, cversion, f.aversion, f.ephemeralOwner, f.child_count + delta, f.mtime);
 }
 
 export class PendingView {
@@ -169,15 +177,7 @@ export class PendingView {
     const view = this.view;
     if (!view.findPath(path)) return undefined;
     const stored = view.storedStat();
-    return {
-      acl: this.aclOfSelected(),
-      version: stored.version,
-      cversion: stored.cversion,
-      aversion: stored.aversion,
-      ephemeralOwner: stored.ephemeralOwner,
-      child_count: stored.numChildren,
-      mtime: stored.mtime,
-    };
+    return makeFacts(this.aclOfSelected(), stored.version, stored.cversion, stored.aversion, stored.ephemeralOwner, stored.numChildren, stored.mtime);
   }
 
   /** The selected node's ACL, decoded once per ACL blob (address + serial, as the Applier). */
@@ -206,12 +206,16 @@ export class PendingView {
       case 'delete':
         this.delete(op.path, header.zxid, touched);
         return;
-      case 'setData':
-        this.setEntry(op.path, { ...this.mustGet(op.path), version: op.version, mtime: header.time_ms }, header.zxid, touched);
+      case 'setData': {
+        const f = this.mustGet(op.path);
+        this.setEntry(op.path, makeFacts(f.acl, op.version, f.cversion, f.aversion, f.ephemeralOwner, f.child_count, header.time_ms), header.zxid, touched);
         return;
-      case 'setACL':
-        this.setEntry(op.path, { ...this.mustGet(op.path), acl: op.acl, aversion: op.version }, header.zxid, touched);
+      }
+      case 'setACL': {
+        const f = this.mustGet(op.path);
+        this.setEntry(op.path, makeFacts(op.acl, f.version, f.cversion, op.version, f.ephemeralOwner, f.child_count, f.mtime), header.zxid, touched);
         return;
+      }
       case 'closeSession':
         // As the Applier: the listed paths still there, then any ephemeral of the session left.
         for (const path of op.paths) if (this.get(path) !== undefined) this.delete(path, header.zxid, touched);
@@ -234,10 +238,7 @@ export class PendingView {
     const parent_path = parentPath(op.path);
     const parent = this.mustGet(parent_path);
     this.setEntry(parent_path, withChildDelta(parent, +1, op.parent_cversion), header.zxid, touched);
-    const facts: PendingFacts = {
-      acl: op.acl, version: 0, cversion: 0, aversion: 0, ephemeralOwner: op.ephemeral_owner, child_count: 0, mtime: header.time_ms,
-    };
-    this.setEntry(op.path, facts, header.zxid, touched);
+    this.setEntry(op.path, makeFacts(op.acl, 0, 0, 0, op.ephemeral_owner, 0, header.time_ms), header.zxid, touched);
   }
 
   /** Deletes a leaf; the parent loses a child, its cversion stays (creates only). */
