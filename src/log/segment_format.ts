@@ -147,6 +147,13 @@ export function zeroRunBytesFor(settings: { commit_batch_bytes_max: number; jute
 /** Bytes read per window when walking zeros or searching for records. */
 const SCAN_WINDOW_BYTES = 64 * 1024;
 
+/**
+ * The window scanSegment checks records in (a record that does not fit one takes the general
+ * path). Small next to a reader's chunk (segment_file.ts reads 1 MiB at a time; tests 4 KiB),
+ * so asking for it rarely makes the reader refill, and never grow, its buffer.
+ */
+const RECORD_WINDOW_BYTES = 4096;
+
 /** True when bytes [from, min(to, size)) of the segment are all zero; reads window by window. */
 function zeroRange(src: SegmentBytes, from: number, to: number): boolean {
   const end = Math.min(to, src.size_bytes);
@@ -163,30 +170,41 @@ export type RecordCheck =
 
 /** Validates the record at `at` whose zxid must be `expected_zxid`. */
 export function checkRecord(src: SegmentBytes, at: number, expected_zxid: number): RecordCheck {
-  return readRecord(src, at, (zxid) => (zxid === expected_zxid ? null : `zxid 0x${zxid.toString(16)} where 0x${expected_zxid.toString(16)} was expected`));
+  return readRecord(src, at, null, expected_zxid, true);
 }
 
 /** Validates the record at `at`, which comes right after the txn at `prev_zxid` (isNextZxid). */
 export function checkRecordAfter(src: SegmentBytes, at: number, prev_zxid: number): RecordCheck {
-  return readRecord(src, at, (zxid) =>
-    isNextZxid(prev_zxid, zxid) ? null : `zxid 0x${zxid.toString(16)} cannot follow 0x${prev_zxid.toString(16)} (expected 0x${(prev_zxid + 1).toString(16)} or the first txn of a later epoch)`,
-  );
+  return readRecord(src, at, null, prev_zxid, false);
 }
 
-/** Checks length, checksum, txn format; `zxid_problem` says what is wrong with its zxid, if anything. */
-function readRecord(src: SegmentBytes, at: number, zxid_problem: (zxid: number) => string | null): RecordCheck {
+/** Big-endian u32 at bytes[at] (the caller checked the bounds): no DataView per record. */
+function u32At(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
+/**
+ * Checks length, checksum, txn format, and the zxid: `zxid_arg` exactly when `exact`, else one
+ * that may follow the txn at `zxid_arg` (isNextZxid). `head`: the record's first 8 bytes when
+ * the caller already has them (else read here).
+ */
+function readRecord(src: SegmentBytes, at: number, head: Uint8Array | null, zxid_arg: number, exact: boolean): RecordCheck {
   const left = src.size_bytes - at;
   if (left < RECORD_HEADER_BYTES) return { ok: false, reason: `${left} bytes left, a record header needs ${RECORD_HEADER_BYTES}` };
-  const len = viewOf(src.window(at, RECORD_HEADER_BYTES)).getUint32(4);
+  const len = u32At(head ?? src.window(at, RECORD_HEADER_BYTES), 4);
   if (len < RECORD_PAYLOAD_MIN || len > RECORD_PAYLOAD_MAX) return { ok: false, reason: `implausible record length ${len}` };
   if (len > left - RECORD_HEADER_BYTES) return { ok: false, reason: `record length ${len} runs past the end of the file` };
   const record = src.window(at, RECORD_HEADER_BYTES + len);
-  const view = viewOf(record);
-  if (view.getUint32(0) !== crc32c(record.subarray(4))) return { ok: false, reason: 'checksum mismatch' };
+  if (u32At(record, 0) !== crc32c(record.subarray(4))) return { ok: false, reason: 'checksum mismatch' };
   if (record[RECORD_HEADER_BYTES] !== TXN_FORMAT_VERSION) return { ok: false, reason: 'unknown txn format version' };
-  const zxid = payloadZxid(view, RECORD_HEADER_BYTES);
-  const problem = zxid_problem(zxid);
-  if (problem !== null) return { ok: false, reason: problem };
+  const z = RECORD_HEADER_BYTES + PAYLOAD_ZXID_OFFSET;
+  const zxid = (u32At(record, z) | 0) * U32 + u32At(record, z + 4);
+  if (exact ? zxid !== zxid_arg : !isNextZxid(zxid_arg, zxid)) {
+    const reason = exact
+      ? `zxid 0x${zxid.toString(16)} where 0x${zxid_arg.toString(16)} was expected`
+      : `zxid 0x${zxid.toString(16)} cannot follow 0x${zxid_arg.toString(16)} (expected 0x${(zxid_arg + 1).toString(16)} or the first txn of a later epoch)`;
+    return { ok: false, reason };
+  }
   return { ok: true, len, zxid, payload: record.subarray(RECORD_HEADER_BYTES) };
 }
 
@@ -221,8 +239,9 @@ export interface ScanOptions {
 
 /**
  * Walks the records of a segment (header already checked), calling `visit` with each payload
- * (a view valid only during the call: decode copies). Stops at the clean end or at the first bad
- * record, which it reports with whether a valid record follows it.
+ * (a view valid only during the call: decode copies; `visit` must not read `src`, whose window
+ * the scan keeps across records). Stops at the clean end or at the first bad record, which it
+ * reports with whether a valid record follows it.
  *
  * Where the written part ends, without reading the whole preallocated file. The writer
  * (log_writer.ts) zero-fills a segment before its first record and then writes batches
@@ -258,10 +277,39 @@ export function scanSegment(
   // The last good record's zxid; the first record must be exactly first_zxid (the header says so).
   let last = first_zxid - 1;
   let records = 0;
+  // Fast path: records wholly inside one window of the file are checked in place (no window,
+  // DataView or result object per record). Anything else (the end, damage, a record crossing
+  // the window) takes the general path below, which gives the same verdicts.
+  let win: Uint8Array | null = null;
+  let win_at = 0;
   for (;;) {
-    const zero_head = zeroHeader(src.window(at, RECORD_HEADER_BYTES));
+    // A window starting at this record when the current one does not hold all of it.
+    if (win === null || at - win_at + RECORD_HEADER_BYTES > win.length || at - win_at + RECORD_HEADER_BYTES + u32At(win, at - win_at + 4) > win.length) {
+      win = src.window(at, RECORD_WINDOW_BYTES);
+      win_at = at;
+    }
+    const rel = at - win_at;
+    if (rel + RECORD_HEADER_BYTES <= win.length) {
+      const len = u32At(win, rel + 4);
+      const end = rel + RECORD_HEADER_BYTES + len;
+      if (len >= RECORD_PAYLOAD_MIN && end <= win.length && win[rel + RECORD_HEADER_BYTES] === TXN_FORMAT_VERSION && u32At(win, rel) === crc32c(win.subarray(rel + 4, end))) {
+        const z = rel + RECORD_HEADER_BYTES + PAYLOAD_ZXID_OFFSET;
+        const zxid = (u32At(win, z) | 0) * U32 + u32At(win, z + 4);
+        if (records === 0 ? zxid === first_zxid : isNextZxid(last, zxid)) {
+          visit(win.subarray(rel + RECORD_HEADER_BYTES, end), zxid, at + RECORD_HEADER_BYTES);
+          at += RECORD_HEADER_BYTES + len;
+          last = zxid;
+          records++;
+          continue;
+        }
+      }
+    }
+    win = null; // the general path moves the reader's buffer
+    const head = src.window(at, RECORD_HEADER_BYTES);
+    const zero_head = zeroHeader(head);
     if (zero_head && zeroRange(src, at, at + zero_run_bytes)) return { end: { kind: 'clean', offset: at }, last_zxid: last, records };
-    const check = records === 0 ? checkRecord(src, at, first_zxid) : checkRecordAfter(src, at, last);
+    // The header window is still valid: zeroRange read nothing when the header is not zero.
+    const check = readRecord(src, at, zero_head ? null : head, records === 0 ? first_zxid : last, records === 0);
     if (!check.ok) {
       const reason = zero_head ? 'zero record header with non-zero bytes after it' : check.reason;
       const { valid_after, dirty_end } = findValidRecord(src, at + 1, last, zero_run_bytes);

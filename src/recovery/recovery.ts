@@ -19,9 +19,8 @@
 //   log (more txns, a torn tail, damage) is not looked at, and tail/truncate are null unless the
 //   log ends exactly there.
 
-import { JuteReader } from '../protocol/jute.js';
 import { DataTree } from '../tree/data_tree.js';
-import { decodeTxn } from '../tree/txn_codec.js';
+import { TxnBulkDecoder } from '../tree/txn_codec.js';
 import type { Txn } from '../tree/txn.js';
 import { loadSnapshot, type SessionTable } from '../snapshot/snapshot_reader.js';
 import type { SnapshotInfo } from '../snapshot/snapshot_format.js';
@@ -77,6 +76,11 @@ export interface RecoveryTarget {
   loadEmpty(): void;
   /** Applies one logged txn (zxid order). */
   apply(txn: Txn): void;
+  /**
+   * apply() copies every byte field it keeps (data) before it returns, so a txn's data may be a
+   * view of the log's read buffer (no copy per txn). Default false: fields are copies.
+   */
+  readonly copies_data?: boolean;
 }
 
 /** Everything recovery finds besides the tree. */
@@ -236,7 +240,9 @@ function replaySegmentBytes(
   if (header.first_zxid !== file.zxid) {
     throw new RecoveryError(`log segment ${file.path} starts at zxid 0x${header.first_zxid.toString(16)}, its name says otherwise`);
   }
-  // The payload is a view of the reader's buffer: decoding copies what the tree keeps.
+  // The payload is a view of the reader's buffer: decoding copies what the tree keeps (or the
+  // target does, copies_data).
+  const decoder = new TxnBulkDecoder(target.copies_data === true);
   const visit = (payload: Uint8Array, zxid: number, payload_offset: number): void => {
     if (zxid <= state.last_zxid) return;
     if (zxid > until) throw new PastUntil();
@@ -245,7 +251,7 @@ function replaySegmentBytes(
         `the log is missing txns 0x${(state.last_zxid + 1).toString(16)}..0x${(zxid - 1).toString(16)} (next found in ${file.path})`,
       );
     }
-    applyTxn(target, state, decodeRecord(payload, payload_offset, file.path), file.path, opts.track_sessions);
+    applyTxn(target, state, decodeRecord(decoder, payload, payload_offset, file.path), file.path, opts.track_sessions);
     state.entries?.push({ zxid, bytes: payload.slice() });
   };
   const scan = scanSegment(src, header.first_zxid, visit, { zero_run_bytes: opts.zero_run_bytes ?? ZERO_RUN_BYTES_DEFAULT });
@@ -273,12 +279,9 @@ function replaySegmentBytes(
   }
 }
 
-function decodeRecord(payload: Uint8Array, payload_offset: number, path: string): Txn {
+function decodeRecord(decoder: TxnBulkDecoder, payload: Uint8Array, payload_offset: number, path: string): Txn {
   try {
-    const r = new JuteReader(payload);
-    const txn = decodeTxn(r);
-    r.expectEnd();
-    return txn;
+    return decoder.decode(payload);
   } catch (e) {
     throw new RecoveryError(`${path}: a record at offset ${payload_offset - RECORD_HEADER_BYTES} passes its checksum but does not decode (${String(e)})`);
   }

@@ -71,6 +71,8 @@ function reloadFailure(e: unknown): string {
 class ArenaTarget implements RecoveryTarget {
   private applier: Applier | null = null;
   method: string | null = null;
+  /** The Applier copies data into the arena (TreeWriter.create / setData) before apply returns. */
+  readonly copies_data = true;
 
   /** `replacing`: fill the open batch of TreeWriter.beginReplace and commit it once (finish). */
   constructor(

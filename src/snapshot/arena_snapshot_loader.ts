@@ -1,37 +1,40 @@
 // Loads a snapshot file (snapshot_format.ts) into an empty shared tree (src/store/arena) in ONE
-// batch, committed with the snapshot's zxid, through the arena's bulk loader (bulk_load.ts),
-// which needs a node stream (node_stream.ts) in key order with every node's numChildren.
+// batch, committed with the snapshot's zxid, through the arena's bulk loader (bulk_load.ts,
+// ZnodeBulkLoader), which takes nodes in key order with every node's numChildren, each record's
+// fields copied straight from the file into its leaf entry (arena_snapshot_records.ts).
 //
 // The file format records no numChildren, and in key order a node comes long before its
 // children (key = parent path + 0x00 + name: "/b" precedes the children of "/a/x"), so nothing
 // is loaded before the whole file has been read once:
 // 1. decodeSnapshot verifies the file (checksums, record structure, counts, UTF-8 paths) and
-//    visits every node: KeyOrderScan checks the paths and whether the nodes come in key order;
-//    if so it counts each parent's children (they form one contiguous run per parent).
-// 2. Key order (files of ArenaSnapshotEncoder), "streamed": one pass over the records assigns
-//    each node its count and checks that every counted parent is a node; then the records are
-//    converted to a node stream chunk by chunk while bulkLoad consumes it. Held: the counts
-//    of the parents (path -> count) during pass 2, 4 bytes per node during the load.
+//    visits every node: KeyOrderScan checks the paths (and that they can be keyed) and whether
+//    the nodes come in key order; if so it counts each parent's children (they form one
+//    contiguous run per parent).
+// 2. Key order (files of ArenaSnapshotEncoder), "streamed": a pass over the records assigns
+//    each parent its count and checks that every counted parent is a node (it stops at the last
+//    parent); then the records go to the loader in file order. Held: the counts of the parents
+//    (path -> count) during pass 2, 4 bytes per node during the load.
 //    Any other order (files of the heap SnapshotEncoder), "sorted": every path is collected
 //    (with its record's offset), grouped by parent and sorted into key order (UTF-8 byte
-//    order, as tree_node_stream.ts does for a heap tree), then streamed from the offsets.
-// 3. writer.begin(), bulkLoad, writer.commit(zxid); the sessions go into the table last.
+//    order, as tree_node_stream.ts does for a heap tree), then loaded from the offsets.
+// 3. writer.begin(), the load, writer.commit(zxid); the sessions go into the table last.
 // Everything that can refuse a file happens before writer.begin(): a refused file leaves the
-// writer as it was (empty, no batch open). bulkLoad's own checks then cannot fail on a stream
-// built here; only the arena filling up (ArenaFullError) can: any failure once writing began
-// throws SnapshotLoadHalfWayError (the batch holds part of the file and cannot be taken back).
+// writer as it was (empty, no batch open). The loader's own checks (key order, children runs)
+// then cannot fail on nodes fed from here; only the arena filling up (ArenaFullError) can: any
+// failure once writing began throws SnapshotLoadHalfWayError (the batch holds part of the file
+// and cannot be taken back).
 // With into_open_batch (a Zab reload, TreeWriter.beginReplace) step 3's begin and commit are
 // the caller's: the log after the snapshot goes into the same batch, published once.
 
 import { ArenaInvariantError } from '../store/arena/errors.js';
-import { bulkLoad } from '../store/arena/bulk_load.js';
+import { ZnodeBulkLoader } from '../store/arena/bulk_load.js';
 import { OWNER_KEY_BYTES } from '../store/arena/layout.js';
 import { freeNow } from '../store/arena/free_now.js';
 import type { TreeWriter } from '../store/arena/tree_writer.js';
 import { compareUtf8, sortUtf8 } from '../store/tree_node_stream.js';
 import { decodeSnapshot, SnapshotFormatError, type SessionState, type SnapshotInfo } from './snapshot_format.js';
 import { readSnapshotBytes, type SessionTable } from './snapshot_reader.js';
-import { NodeStreamSink, SnapshotRecords } from './arena_snapshot_records.js';
+import { SnapshotRecords } from './arena_snapshot_records.js';
 
 export interface ArenaSnapshotLoadOptions {
   /**
@@ -87,31 +90,47 @@ class KeyOrderScan {
   private run_buf: Uint8Array | null = null;
   private run_count = 0;
 
-  constructor(private readonly data_bytes_max: number) {}
+  constructor(
+    private readonly data_bytes_max: number,
+    private readonly path_bytes_max: number,
+  ) {}
 
   readonly session = (s: SessionState): void => void this.sessions.push(s);
   readonly sessions: SessionState[] = [];
 
   readonly nodeBytes = (buf: Uint8Array, off: number, len: number, data_len: number): void => {
-    checkPathBytes(buf, off, len);
+    const slash = checkPathBytes(buf, off, len);
+    if (len > this.path_bytes_max) throw new SnapshotFormatError(`snapshot node path of ${len} bytes is longer than an arena key may be (${this.path_bytes_max})`);
     if (data_len > this.data_bytes_max) {
       throw new SnapshotFormatError(`snapshot node ${pathString(buf, off, len)} holds ${data_len} data bytes, more than an arena segment (${this.data_bytes_max})`);
     }
     this.nodes++;
     if (!this.in_key_order) return;
-    let slash = len - 1;
-    while (buf[off + slash] !== 0x2f) slash--;
-    const first = this.nodes === 1;
-    if (first ? len !== 1 : compareKeyBytes(buf, this.prev_off, this.prev_len, this.prev_slash, off, len, slash) >= 0) {
+    if (this.nodes === 1) {
+      if (len !== 1) this.leaveKeyOrder();
+      this.prev_off = off;
+      this.prev_len = len;
+      this.prev_slash = slash;
+      this.run_buf = buf;
+      return;
+    }
+    // The raw bytes the path shares with the previous one, then their order as keys.
+    const a = this.prev_off;
+    const a_len = this.prev_len;
+    const a_slash = this.prev_slash;
+    const n = a_len < len ? a_len : len;
+    let d = 0;
+    while (d < n && buf[a + d] === buf[off + d]) d++;
+    if (keyOrder(buf, a, a_len, a_slash, off, len, slash, d) >= 0) {
       this.leaveKeyOrder();
       return;
     }
     this.prev_off = off;
     this.prev_len = len;
     this.prev_slash = slash;
-    this.run_buf = buf;
-    if (first) return;
-    if (slash === this.run_len && equalBytes(buf, this.run_off, off, slash)) {
+    // The previous node is in the current run (if any): same parent iff same last '/' and the
+    // bytes before it are equal.
+    if (this.run_len >= 0 && slash === this.run_len && d >= slash) {
       this.run_count++;
       return;
     }
@@ -146,36 +165,47 @@ function pathString(buf: Uint8Array, off: number, len: number): string {
   return utf8.decode(buf.subarray(off, off + len));
 }
 
-/** An absolute path the arena can key: "/", or '/'-separated non-empty names without NUL. */
-function checkPathBytes(buf: Uint8Array, off: number, len: number): void {
+/**
+ * An absolute path the arena can key: "/", or '/'-separated non-empty names without NUL.
+ * Returns the index of its last '/'.
+ */
+function checkPathBytes(buf: Uint8Array, off: number, len: number): number {
   let ok = len > 0 && buf[off] === 0x2f && (len === 1 || buf[off + len - 1] !== 0x2f);
+  let slash = 0;
+  let prev = 0x2f;
   for (let i = 1; ok && i < len; i++) {
     const c = buf[off + i];
-    if (c === 0 || (c === 0x2f && buf[off + i - 1] === 0x2f)) ok = false;
+    if (c === 0x2f) {
+      if (prev === 0x2f) ok = false;
+      slash = i;
+    } else if (c === 0) ok = false;
+    prev = c;
   }
   if (!ok) throw new SnapshotFormatError(`snapshot holds the invalid path ${JSON.stringify(pathString(buf, off, len))}`);
+  return slash;
 }
 
-/** The key order of two paths in buf (key = path with its last '/' as 0x00; byte order). */
-function compareKeyBytes(buf: Uint8Array, a: number, a_len: number, a_slash: number, b: number, b_len: number, b_slash: number): number {
-  const n = Math.min(a_len, b_len);
-  for (let i = 0; i < n; i++) {
-    const x = i === a_slash ? 0 : buf[a + i];
-    const y = i === b_slash ? 0 : buf[b + i];
-    if (x !== y) return x - y;
+/**
+ * The key order of paths a and b in buf (key = path with its last '/' as 0x00; byte order),
+ * given d, the length of their common prefix of raw bytes (< min(a_len, b_len) unless one is
+ * a prefix of the other). Both are valid paths (no NUL byte). Negative when a < b.
+ */
+function keyOrder(buf: Uint8Array, a: number, a_len: number, a_slash: number, b: number, b_len: number, b_slash: number, d: number): number {
+  if (a_slash < d || b_slash < d) {
+    // At the first of the two last slashes, that key has 0x00 and the other still '/', unless
+    // both last slashes are at the same place: then the keys differ where the bytes first do.
+    if (a_slash !== b_slash) return a_slash < b_slash ? -1 : 1;
+    return d === a_len || d === b_len ? a_len - b_len : buf[a + d] - buf[b + d];
   }
-  return a_len - b_len;
+  // Neither last '/' comes before d, so d < both lengths (each path's last '/' is within it).
+  return (d === a_slash ? 0 : buf[a + d]) - (d === b_slash ? 0 : buf[b + d]);
 }
 
-function equalBytes(buf: Uint8Array, a: number, b: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
-  return true;
-}
-
-/** A load ready to run: every check done, the node stream yet to be produced. */
+/** A load ready to run: every check done, nothing written yet. */
 interface LoadPlan {
   method: 'streamed' | 'sorted';
-  chunks(zxid: number): Generator<Uint8Array, void, undefined>;
+  /** Feeds every ACL and node to the loader, in key order; returns the nodes fed. */
+  load(loader: ZnodeBulkLoader): number;
   /** Frees the plan's per-node arrays (4-16 bytes a node) at once (free_now.ts): call when the load is over. */
   release(): void;
 }
@@ -187,23 +217,21 @@ function pathBytesMax(writer: TreeWriter): number {
 
 /**
  * Key order: pass 2 gives each node its children count (by ordinal) and checks that every
- * counted parent is a node; the stream converts the records in file order.
+ * counted parent is a node; the load feeds the records to the bulk loader in file order.
  */
-function planStreamed(records: SnapshotRecords, scan: KeyOrderScan, path_bytes_max: number): LoadPlan {
+function planStreamed(records: SnapshotRecords, scan: KeyOrderScan): LoadPlan {
   const children = new Int32Array(scan.nodes);
   const counts = scan.counts;
   let i = 0;
   records.rewind();
-  while (records.next()) {
+  // Parents come before their children, so this pass ends at the last parent, often early.
+  while (counts.size > 0 && records.next()) {
     if (!records.isNode()) continue;
-    if (records.path_len > path_bytes_max) throw new SnapshotFormatError(`snapshot node path of ${records.path_len} bytes is longer than an arena key may be (${path_bytes_max})`);
-    if (counts.size > 0) {
-      const path = records.path();
-      const n = counts.get(path);
-      if (n !== undefined) {
-        children[i] = n;
-        counts.delete(path);
-      }
+    const path = records.path();
+    const n = counts.get(path);
+    if (n !== undefined) {
+      children[i] = n;
+      counts.delete(path);
     }
     i++;
   }
@@ -214,17 +242,14 @@ function planStreamed(records: SnapshotRecords, scan: KeyOrderScan, path_bytes_m
   return {
     method: 'streamed',
     release: () => freeNow(children.buffer),
-    *chunks(zxid: number) {
-      const sink = new NodeStreamSink();
+    load(loader: ZnodeBulkLoader): number {
       let ordinal = 0;
       records.rewind();
       while (records.next()) {
-        if (records.isAcl()) sink.acl(records);
-        else if (records.isNode()) sink.node(records, children[ordinal++]);
-        while (sink.ready.length > 0) yield sink.ready.shift()!;
+        if (records.isAcl()) records.defineAclIn(loader);
+        else if (records.isNode()) records.loadNodeInto(loader, children[ordinal++]);
       }
-      sink.end(ordinal, zxid);
-      while (sink.ready.length > 0) yield sink.ready.shift()!;
+      return ordinal;
     },
   };
 }
@@ -292,19 +317,16 @@ function planSorted(records: SnapshotRecords, nodes: number, path_bytes_max: num
       freeNow(children.buffer);
       freeNow(order.buffer);
     },
-    *chunks(zxid: number) {
-      const sink = new NodeStreamSink();
+    load(loader: ZnodeBulkLoader): number {
       for (const at of acl_offsets) {
         records.parseAt(at);
-        sink.acl(records);
+        records.defineAclIn(loader);
       }
       for (let k = 0; k < nodes; k++) {
         records.parseAt(offsets[order[k]]);
-        sink.node(records, children[order[k]]);
-        while (sink.ready.length > 0) yield sink.ready.shift()!;
+        records.loadNodeInto(loader, children[order[k]]);
       }
-      sink.end(nodes, zxid);
-      while (sink.ready.length > 0) yield sink.ready.shift()!;
+      return nodes;
     },
   };
 }
@@ -327,7 +349,7 @@ export function loadSnapshotIntoArena(bytes: Uint8Array, writer: TreeWriter, ses
     const held = writer.last_root.node_count;
     if (held !== 0) throw new ArenaInvariantError(`loadSnapshotIntoArena: the arena already holds ${held} nodes (load into a fresh arena)`);
   }
-  const scan = new KeyOrderScan(writer.mem.config.segment_bytes);
+  const scan = new KeyOrderScan(writer.mem.config.segment_bytes, pathBytesMax(writer));
   const info = decodeSnapshot(bytes, scan);
   scan.finish();
   const found = scan.sessions;
@@ -337,7 +359,7 @@ export function loadSnapshotIntoArena(bytes: Uint8Array, writer: TreeWriter, ses
   }
   const records = new SnapshotRecords(bytes);
   const path_max = pathBytesMax(writer);
-  const plan = scan.in_key_order ? planStreamed(records, scan, path_max) : planSorted(records, info.nodes, path_max);
+  const plan = scan.in_key_order ? planStreamed(records, scan) : planSorted(records, info.nodes, path_max);
   let writing = false;
   try {
     if (!open) writer.begin();
@@ -345,8 +367,9 @@ export function loadSnapshotIntoArena(bytes: Uint8Array, writer: TreeWriter, ses
     // Leaves packed full (not bulkLoad's default 0.95): a recovered tree is mostly read, and
     // under copy-on-write a leaf is copied at its first change anyway; the room left would only
     // delay a split by an insert or two. Saves ~5 % of the leaves (~5 MiB at 1M znodes).
-    const loaded = bulkLoad(writer, plan.chunks(info.zxid), { fill: 1 });
-    if (loaded.nodes !== info.nodes) throw new ArenaInvariantError(`loadSnapshotIntoArena: loaded ${loaded.nodes} nodes of ${info.nodes}`);
+    const loader = new ZnodeBulkLoader(writer, { fill: 1 });
+    const loaded = loader.finish(plan.load(loader));
+    if (loaded !== info.nodes) throw new ArenaInvariantError(`loadSnapshotIntoArena: loaded ${loaded} nodes of ${info.nodes}`);
     if (!open) writer.commit(info.zxid);
   } catch (e) {
     if (writing) throw new SnapshotLoadHalfWayError(e);

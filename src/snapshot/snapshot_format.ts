@@ -351,7 +351,7 @@ const NODE_RECORD_TAIL_BYTES = 5 * 8 + 3 * 4 + 8;
 function skimNodeRecord(r: SnapReader, acl_count: number, visitor: SnapshotBytesVisitor): void {
   const path_len = r.u32();
   const path_off = r.skip(path_len);
-  if (!isUtf8(r.buffer.subarray(path_off, path_off + path_len))) throw new SnapshotFormatError(`node path at offset ${path_off} is not UTF-8`);
+  if (!isUtf8Path(r.buffer, path_off, path_len)) throw new SnapshotFormatError(`node path at offset ${path_off} is not UTF-8`);
   const data_len = r.i32();
   if (data_len < -1) throw new SnapshotFormatError(`node data length ${data_len} at offset ${r.offset - 4}`);
   if (data_len > 0) r.skip(data_len);
@@ -359,6 +359,13 @@ function skimNodeRecord(r: SnapReader, acl_count: number, visitor: SnapshotBytes
   if (acl_index >= acl_count) throw new SnapshotFormatError(`node at offset ${path_off} refers to unknown ACL ${acl_index}`);
   r.skip(NODE_RECORD_TAIL_BYTES);
   visitor.nodeBytes(r.buffer, path_off, path_len, data_len);
+}
+
+/** Whether buf[off, off + len) is UTF-8: a loop for ASCII (almost every path), isUtf8 (a native call) for the rest. */
+function isUtf8Path(buf: Uint8Array, off: number, len: number): boolean {
+  let or = 0;
+  for (let i = off; i < off + len; i++) or |= buf[i];
+  return or < 0x80 || isUtf8(buf.subarray(off, off + len));
 }
 
 class SnapReader {

@@ -14,6 +14,7 @@ import {
   zeroRunBytesFor,
   type SegmentBytes,
 } from '../../src/log/segment_format.js';
+import { FileSegmentBytes, type SegmentReadFs } from '../../src/log/segment_file.js';
 import { txnFromBytes } from '../../src/tree/txn_codec.js';
 import type { Txn } from '../../src/tree/txn.js';
 import { Workload } from '../durability/workload.js';
@@ -116,6 +117,47 @@ describe('segment format', () => {
     bytes[offsets[30] + 6] ^= 0x40; // length field
     const r = scan(bytes, all[0].header.zxid);
     expect(r.end).toMatchObject({ kind: 'bad', offset: offsets[30], valid_after: offsets[31] });
+  });
+
+  it('records of many sizes, across scan windows and a small read buffer: every damaged record is found where it is', () => {
+    const h = new Harness();
+    h.create('/s');
+    // Sizes from a few bytes to past the 4 KiB window scanSegment checks records in.
+    for (let i = 0; i < 40; i++) h.commit({ kind: 'setData', path: '/s', data: new Uint8Array((i * 797) % 9000).fill(i + 1), version: i + 1 });
+    const all = h.log;
+    const first = all[0].header.zxid;
+    const { bytes, offsets, end } = segment(all, 256 * 1024);
+    offsets.push(end);
+    // A reader over a 4 KiB buffer it refills, as segment_file.ts reads a file.
+    const chunked = (b: Uint8Array): SegmentBytes => {
+      const fs: SegmentReadFs = {
+        openRead: () => 0,
+        sizeBytes: () => b.length,
+        read: (_fd, into, offset, length, position) => {
+          const n = Math.max(0, Math.min(length, b.length - position));
+          into.set(b.subarray(position, position + n), offset);
+          return n;
+        },
+        close: () => {},
+      };
+      return new FileSegmentBytes(fs, 0, 'mem', b.length, 4096);
+    };
+    for (const src of [memorySegment(bytes), chunked(bytes)]) {
+      const seen: Txn[] = [];
+      expect(scanSegment(src, first, (p) => seen.push(txnFromBytes(p)), { zero_run_bytes: 16 * 1024 }).end).toEqual({ kind: 'clean', offset: end });
+      expect(seen).toEqual(all);
+    }
+    for (let k = 0; k < all.length; k++) {
+      const damaged = bytes.slice();
+      const payload = offsets[k] + 8;
+      damaged[payload + ((k * 131) % (offsets[k + 1] - payload))] ^= 0x04;
+      for (const src of [memorySegment(damaged), chunked(damaged)]) {
+        const seen: number[] = [];
+        const r = scanSegment(src, first, (_p, zxid) => seen.push(zxid), { zero_run_bytes: 16 * 1024 });
+        expect(r.end, `record ${k}`).toMatchObject({ kind: 'bad', offset: offsets[k], reason: 'checksum mismatch', valid_after: k + 1 < all.length ? offsets[k + 1] : null });
+        expect(seen).toEqual(all.slice(0, k).map((t) => t.header.zxid));
+      }
+    }
   });
 
   it('a zeroed record header in the middle is not taken for the end of the log', () => {

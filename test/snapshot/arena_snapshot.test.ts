@@ -24,6 +24,7 @@ import {
   type SessionState,
 } from '../../src/snapshot/snapshot_format.js';
 import { loadSnapshot, type SessionTable } from '../../src/snapshot/snapshot_reader.js';
+import { auditArena } from '../../src/store/arena/check.js';
 import { createArenaHandle, TreeReader, TreeWriter, type ArenaHandle } from '../../src/store/arena/index.js';
 import { loadArenaFromTree } from '../../src/store/tree_mirror.js';
 import { DataTree } from '../../src/tree/data_tree.js';
@@ -72,6 +73,11 @@ function variedTree(): { tree: DataTree; sessions: SessionState[] } {
   h.write(Op.delete, { path: '/seq/s-0000000003', version: -1 });
   h.create('/many', 'm');
   for (let i = 0; i < 400; i++) h.create(`/many/n${(i * 7919) % 1000}`, 'v'.repeat(i % 30));
+  // Paths longer than a page's inline key (an overflow key in a blob), as a parent too.
+  const long = `/long-${'x'.repeat(700)}`;
+  h.create(long, 'long');
+  h.create(`${long}/child`, 'c');
+  h.create(`${long}/${'y'.repeat(600)}`, null);
   h.create('/a', 'a');
   h.create('/a/b', 'ab');
   h.create('/a/b/c', 'abc');
@@ -231,6 +237,8 @@ describe('loadSnapshotIntoArena', () => {
     expect(info).toMatchObject({ zxid: tree.last_zxid, nodes: tree.node_count, sessions: 2, created_ms: 1234 });
     expect(writer.last_root.last_zxid).toBe(tree.last_zxid);
     expect(diffNewest(target, tree)).toEqual([]);
+    // Pages, blobs and the owner index are sound: /app/e1, /app/e2, /cont, /ttl and /ttl2 have owners.
+    expect(auditArena(writer).owned).toBe(5);
     expect(loaded).toEqual(tableOf(sessions));
     // The loaded arena is live: the writer goes on from it.
     writer.begin();
@@ -249,10 +257,12 @@ describe('loadSnapshotIntoArena', () => {
     writeSnapshotSync(path, tree, sessions, 99);
     const target = createArenaHandle(ARENA);
     const loaded: SessionTable = new Map();
-    const info = loadSnapshotFileIntoArena(path, new TreeWriter(target), loaded);
+    const writer = new TreeWriter(target);
+    const info = loadSnapshotFileIntoArena(path, writer, loaded);
     expect(info.method).toBe('sorted');
     expect(info.nodes).toBe(tree.node_count);
     expect(diffNewest(target, tree)).toEqual([]);
+    auditArena(writer);
     expect(loaded).toEqual(tableOf(sessions));
   });
 
@@ -265,13 +275,17 @@ describe('loadSnapshotIntoArena', () => {
       const arena_file = arenaSnapshot(handle, sessions, 33);
       expect(heapLoad(arena_file).tree.digest(), `seed ${seed}`).toBe(w.tree.digest());
       const streamed = createArenaHandle(ARENA);
-      expect(loadSnapshotIntoArena(arena_file, new TreeWriter(streamed), null).method).toBe('streamed');
+      const streamed_writer = new TreeWriter(streamed);
+      expect(loadSnapshotIntoArena(arena_file, streamed_writer, null).method).toBe('streamed');
       expect(diffNewest(streamed, w.tree), `seed ${seed}`).toEqual([]);
+      auditArena(streamed_writer);
       const heap_path = fresh();
       writeSnapshotSync(heap_path, w.tree, sessions);
       const sorted = createArenaHandle(ARENA);
-      loadSnapshotFileIntoArena(heap_path, new TreeWriter(sorted), null);
+      const sorted_writer = new TreeWriter(sorted);
+      loadSnapshotFileIntoArena(heap_path, sorted_writer, null);
       expect(diffNewest(sorted, w.tree), `seed ${seed}`).toEqual([]);
+      auditArena(sorted_writer);
     }
   });
 
