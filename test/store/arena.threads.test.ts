@@ -9,14 +9,17 @@ import { createArenaHandle } from '../../src/store/arena/memory.js';
 // must satisfy its invariant (the node count and version sum the writer stored in /meta of that
 // root, every node's data consistent with its stat): a page freed under a pin, or a root
 // published before its pages, shows as a torn read. The arena is bounded (32 MiB, ~80x the live
-// tree): reclamation that did not free memory would end in ArenaFullError within the run; at
-// the end, once the readers are gone, the leak audit finds every page in use reachable.
+// tree): reclamation that did not free memory would end in ArenaFullError or in the writer's
+// bounded wait for reclamation (a reader starved by a loaded machine only delays it); at the
+// end, once the readers are gone, the leak audit finds every page in use reachable.
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
 const RUN_MS = 4_000;
 
 interface WriterResult {
   batches: number;
+  /** Batches the writer held back while a starved reader's pin kept half the arena retired. */
+  backoffs: number;
   max_in_use: number;
   error: string | null;
   audit: { nodes: number; pages: number } | null;
@@ -59,7 +62,7 @@ describe('arena tree under real threads', () => {
     ];
     const writer = start<WriterResult>('stress_writer.mjs', { handle, flags_sab, run_ms: RUN_MS, readers: readers.length, seed: 12345 });
     const [w, ...rs] = await Promise.all([writer, ...readers]);
-    process.stderr.write(`arena threads: ${w.batches} batches, max in use ${w.max_in_use} B; readers: ${rs.map((r) => `${r.rounds} rounds / ${r.lookups} lookups / ${r.gens} roots`).join(', ')}\n`);
+    process.stderr.write(`arena threads: ${w.batches} batches (${w.backoffs} held back), max in use ${w.max_in_use} B; readers: ${rs.map((r) => `${r.rounds} rounds / ${r.lookups} lookups / ${r.gens} roots`).join(', ')}\n`);
     expect(w.error).toBe(null);
     for (const r of rs) expect(r.errors).toEqual([]);
     // Enough concurrency happened to mean something.
