@@ -175,6 +175,14 @@ export class JuteReader {
     return this.bytes.slice(start, start + len);
   }
 
+  /** Steps over a buffer or string field (its length prefix and bytes) without reading it. */
+  skipBuffer(): void {
+    const len = this.readLength('buffer');
+    if (len === -1) return;
+    this.need(len);
+    this.offset += len;
+  }
+
   readVector<T>(read_element: (r: JuteReader) => T): T[] | null {
     const count = this.readLength('vector');
     if (count === -1) return null;

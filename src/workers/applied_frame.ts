@@ -42,11 +42,12 @@ export interface AppliedTrigger {
 }
 
 /**
- * Reads an APPLIED body: the triggers (visited in order), then the reply body (a copy: it is
- * answered later), or null without reading it when the caller does not answer this txn (every
- * shard but the origin's).
+ * Reads an APPLIED body: the triggers (visited in order; skipped unread when `onTrigger` is null:
+ * a shard that holds no watch), then the reply body (a copy: it is answered later), or null
+ * without reading it when the caller does not answer this txn (every shard but the origin's).
  */
-export function readApplied(bytes: Uint8Array, start: number, end: number, onTrigger: (t: AppliedTrigger) => void, keep_body: boolean): Uint8Array | null {
+export function readApplied(bytes: Uint8Array, start: number, end: number, onTrigger: ((t: AppliedTrigger) => void) | null, keep_body: boolean): Uint8Array | null {
+  if (onTrigger === null && !keep_body) return null;
   const r = new JuteReader(bytes, start, end);
   // ACL wire bytes are decoded at once, while the ring's frame is still valid: no copy.
   r.buffers_as_views = true;
@@ -55,6 +56,11 @@ export function readApplied(bytes: Uint8Array, start: number, end: number, onTri
   for (let i = 0; i < count; i++) {
     t.type = r.readInt();
     const open = r.readBool();
+    if (onTrigger === null) {
+      if (!open) r.skipBuffer();
+      r.skipBuffer(); // the path: a string has a buffer's length prefix
+      continue;
+    }
     if (open) t.acl = null;
     else {
       const wire = r.readBuffer() ?? new Uint8Array(0);

@@ -254,6 +254,10 @@ export class ShardStage implements ShardContext {
 
   // ---- from the commit worker ----
 
+  /** The zxid of the APPLIED frame being read, for fireTrigger. */
+  private applied_zxid = 0;
+  private readonly fireTrigger = (t: AppliedTrigger): void => this.session.fireTrigger(t, this.applied_zxid);
+
   readonly onCommitFrame = (bytes: Uint8Array, start: number, end: number): void => {
     const r = this.reader.reset(bytes, start, end);
     const kind = r.u8();
@@ -272,7 +276,10 @@ export class ShardStage implements ShardContext {
         const timeout_ms = what === APPLIED_CREATE_SESSION ? r.i32() : 0;
         const passwd = what === APPLIED_CREATE_SESSION ? r.copy(16) : null;
         const answered = what === APPLIED_WRITE_ANSWERED;
-        const body = readApplied(bytes, r.offset, end, (t: AppliedTrigger) => this.session.fireTrigger(t, zxid), conn !== undefined && !answered);
+        // A shard holding no watch reads no trigger (every shard reads every APPLIED frame).
+        this.applied_zxid = zxid;
+        const fire = this.watches.watchCount() === 0 ? null : this.fireTrigger;
+        const body = readApplied(bytes, r.offset, end, fire, conn !== undefined && !answered);
         if (conn === undefined) return;
         if (answered) {
           this.held.push(() => {
