@@ -80,7 +80,7 @@ export class Applier {
       return;
     }
     this.enter(txn);
-    if (op.kind === 'create') this.writer.create(op.path, op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms, op.parent_cversion);
+    if (op.kind === 'create') this.writer.createReplayed(op.path, op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms, op.parent_cversion);
     else if (op.kind === 'delete') this.writer.delete(op.path, header.zxid);
     else if (op.kind === 'setData') this.writer.setData(op.path, op.data, op.version, header.zxid, header.time_ms);
     else this.writer.setACL(op.path, op.acl, op.version);

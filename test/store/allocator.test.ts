@@ -174,4 +174,17 @@ describe('writer', () => {
     expect(w.stats().writer_failed).toBe(false);
     expect(w.view.children('/')).toEqual(['a']);
   });
+
+  it('a replayed create of an existing node, or under a missing parent, fails the writer loudly', () => {
+    const acl = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+    for (const [path, zxid] of [['/a', 3], ['/x/y', 3]] as const) {
+      const w = TreeWriter.create({ page_bytes: 1024, segment_bytes: 64 * 1024, segments_max: 4 });
+      w.begin();
+      w.createReplayed('/', null, acl, 0n, 1, 0, 0);
+      w.createReplayed('/a', null, acl, 0n, 2, 0, 1);
+      expect(() => w.createReplayed(path, null, acl, 0n, zxid, 0, 2), path).toThrow();
+      expect(w.stats().writer_failed, path).toBe(true);
+      expect(() => w.commit(zxid), path).toThrow();
+    }
+  });
 });
