@@ -23,7 +23,6 @@ import { ArenaInvariantError, check } from './errors.js';
 import { compareBytes, headOf } from './key.js';
 import {
   HEAD_POS_MAX,
-  KEY_OVERFLOW,
   KEY_OVERFLOW_PART_BYTES,
   OWNER_KEY_BYTES,
   PAGE_BRANCH,
@@ -45,6 +44,7 @@ import {
 import type { ArenaHeap } from './heap.js';
 import type { ArenaMemory } from './memory.js';
 import { NODE_STAT_BYTES, NodeStreamError, TAG_ACL, TAG_END, TAG_NODE } from './node_stream.js';
+import { TreeAccess } from './tree_access.js';
 import type { TreeWriter } from './tree_writer.js';
 
 export interface BulkLoadOptions {
@@ -194,12 +194,15 @@ class ZnodeLeaves {
   /** Most bytes (entries + slots) a leaf holds before the next entry starts a new one. */
   private readonly limit_bytes: number;
   private readonly capacity: number;
+  /** Locates entries' keys (overflow keys included) for finishLeaf. */
+  private readonly acc: TreeAccess;
 
   constructor(
     private readonly bt: BTreeWriter,
     private readonly mem: ArenaMemory,
     limit_bytes: number,
   ) {
+    this.acc = new TreeAccess(mem);
     this.page_bytes = mem.page_bytes;
     this.capacity = bt.page_capacity;
     this.limit_bytes = Math.min(limit_bytes, this.capacity);
@@ -232,52 +235,32 @@ class ZnodeLeaves {
 
   /** Writes the current leaf's header and slot heads (its entries are all written). */
   finishLeaf(): void {
-    const u8 = this.u8;
     const dv = this.dv;
     const p = this.p;
     const n = this.count;
+    const acc = this.acc;
+    const seg = this.mem.segOf(this.leaf);
     let hp = 0;
     if (n >= 2) {
       // Keys are in strictly increasing order: the first and last key's common prefix is every key's.
-      this.keyAt(p + dv.getUint16(p + PG_SLOTS));
-      const a_u8 = this.key_u8;
-      const a_off = this.key_off;
-      const a_len = this.key_len;
-      this.keyAt(p + dv.getUint16(p + PG_SLOTS + SLOT_BYTES * (n - 1)));
-      const b_u8 = this.key_u8;
-      const b_off = this.key_off;
-      const limit = Math.min(a_len, this.key_len, HEAD_POS_MAX);
-      while (hp < limit && a_u8[a_off + hp] === b_u8[b_off + hp]) hp++;
+      acc.entryKey(seg, p + dv.getUint16(p + PG_SLOTS));
+      const a_u8 = acc.key_u8;
+      const a_off = acc.key_off;
+      const a_len = acc.key_len;
+      acc.entryKey(seg, p + dv.getUint16(p + PG_SLOTS + SLOT_BYTES * (n - 1)));
+      const limit = Math.min(a_len, acc.key_len, HEAD_POS_MAX);
+      while (hp < limit && a_u8[a_off + hp] === acc.key_u8[acc.key_off + hp]) hp++;
     }
     for (let i = 0; i < n; i++) {
       const slot = p + PG_SLOTS + SLOT_BYTES * i;
-      this.keyAt(p + dv.getUint16(slot));
-      dv.setUint32(slot + 2, headOf(this.key_u8, this.key_off, this.key_len, hp));
+      acc.entryKey(seg, p + dv.getUint16(slot));
+      dv.setUint32(slot + 2, headOf(acc.key_u8, acc.key_off, acc.key_len, hp));
     }
     dv.setUint16(p + PG_COUNT, n);
     dv.setUint16(p + PG_HEAP, this.heap);
     dv.setUint16(p + PG_HEAD_POS, hp);
   }
 
-  /** Where the key of the entry at offset e of the current leaf's segment is (key_u8/key_off/key_len). */
-  key_u8: Uint8Array = new Uint8Array(0);
-  key_off = 0;
-  key_len = 0;
-
-  keyAt(e: number): void {
-    const u8 = this.u8;
-    const klen = (u8[e] << 8) | u8[e + 1];
-    if (klen < KEY_OVERFLOW) {
-      this.key_u8 = u8;
-      this.key_off = e + 2;
-      this.key_len = klen;
-      return;
-    }
-    const blob = this.dv.getUint32(e + 6);
-    this.key_u8 = this.mem.u8[this.mem.segOf(blob)];
-    this.key_off = this.mem.offOf(blob);
-    this.key_len = this.dv.getUint32(e + 2);
-  }
 }
 
 /**
