@@ -183,6 +183,12 @@ function u32At(b: Uint8Array, at: number): number {
   return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 }
 
+/** The zxid of the record starting at bytes[at] (its header and the txn's zxid field in bounds). */
+function recordZxidAt(b: Uint8Array, at: number): number {
+  const z = at + RECORD_HEADER_BYTES + PAYLOAD_ZXID_OFFSET;
+  return (u32At(b, z) | 0) * U32 + u32At(b, z + 4);
+}
+
 /**
  * Checks length, checksum, txn format, and the zxid: `zxid_arg` exactly when `exact`, else one
  * that may follow the txn at `zxid_arg` (isNextZxid). `head`: the record's first 8 bytes when
@@ -197,8 +203,7 @@ function readRecord(src: SegmentBytes, at: number, head: Uint8Array | null, zxid
   const record = src.window(at, RECORD_HEADER_BYTES + len);
   if (u32At(record, 0) !== crc32c(record.subarray(4))) return { ok: false, reason: 'checksum mismatch' };
   if (record[RECORD_HEADER_BYTES] !== TXN_FORMAT_VERSION) return { ok: false, reason: 'unknown txn format version' };
-  const z = RECORD_HEADER_BYTES + PAYLOAD_ZXID_OFFSET;
-  const zxid = (u32At(record, z) | 0) * U32 + u32At(record, z + 4);
+  const zxid = recordZxidAt(record, 0);
   if (exact ? zxid !== zxid_arg : !isNextZxid(zxid_arg, zxid)) {
     const reason = exact
       ? `zxid 0x${zxid.toString(16)} where 0x${zxid_arg.toString(16)} was expected`
@@ -293,8 +298,7 @@ export function scanSegment(
       const len = u32At(win, rel + 4);
       const end = rel + RECORD_HEADER_BYTES + len;
       if (len >= RECORD_PAYLOAD_MIN && end <= win.length && win[rel + RECORD_HEADER_BYTES] === TXN_FORMAT_VERSION && u32At(win, rel) === crc32c(win.subarray(rel + 4, end))) {
-        const z = rel + RECORD_HEADER_BYTES + PAYLOAD_ZXID_OFFSET;
-        const zxid = (u32At(win, z) | 0) * U32 + u32At(win, z + 4);
+        const zxid = recordZxidAt(win, rel);
         if (records === 0 ? zxid === first_zxid : isNextZxid(last, zxid)) {
           visit(win.subarray(rel + RECORD_HEADER_BYTES, end), zxid, at + RECORD_HEADER_BYTES);
           at += RECORD_HEADER_BYTES + len;
