@@ -11,7 +11,7 @@
 // record's zxid follows the previous one (isNextZxid: one more, or the first txn of a later Zab
 // epoch); after the last record there are only zeros.
 
-import type { JuteWriter } from '../protocol/jute.js';
+import { int32At, type JuteWriter } from '../protocol/jute.js';
 import { encodeTxn, TXN_FORMAT_VERSION } from '../tree/txn_codec.js';
 import type { Txn } from '../tree/txn.js';
 import { getU64, setU64, viewOf } from './binary.js';
@@ -180,7 +180,7 @@ export function checkRecordAfter(src: SegmentBytes, at: number, prev_zxid: numbe
 
 /** Big-endian u32 at bytes[at] (the caller checked the bounds): no DataView per record. */
 function u32At(b: Uint8Array, at: number): number {
-  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+  return int32At(b, at) >>> 0;
 }
 
 /** The zxid of the record starting at bytes[at] (its header and the txn's zxid field in bounds). */

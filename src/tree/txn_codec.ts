@@ -6,7 +6,7 @@
 //   op = u8 tag | fields by tag (OP_TAGS below); a multi is `int count` + that many non-multi ops.
 // Round trip is exact: decode(encode(t)) deep-equals t, null data included.
 
-import { JuteError, JuteReader, JuteWriter } from '../protocol/jute.js';
+import { int32At, JuteError, JuteReader, JuteWriter } from '../protocol/jute.js';
 import type { ACL } from '../protocol/types.js';
 import type { Txn, TxnHeader, TxnOp } from './txn.js';
 
@@ -228,24 +228,24 @@ export class TxnBulkDecoder {
     const dv = this.dv!;
     const base = bytes.byteOffset;
     const session_id = dv.getBigInt64(base + 1);
-    const cxid = int32(bytes, 9);
-    const zxid = int32(bytes, 13) * TWO_32 + (int32(bytes, 17) >>> 0);
-    const time_ms = int32(bytes, 21) * TWO_32 + (int32(bytes, 25) >>> 0);
+    const cxid = int32At(bytes, 9);
+    const zxid = int32At(bytes, 13) * TWO_32 + (int32At(bytes, 17) >>> 0);
+    const time_ms = int32At(bytes, 21) * TWO_32 + (int32At(bytes, 25) >>> 0);
     if (!Number.isSafeInteger(zxid) || !Number.isSafeInteger(time_ms)) return null;
     const header: TxnHeader = { session_id, cxid, zxid, time_ms };
     // The path: a non-null string.
-    const path_len = int32(bytes, 30);
+    const path_len = int32At(bytes, 30);
     let at = 34;
     if (path_len < 0 || path_len > end - at) return null;
     const path = this.string(bytes, at, path_len);
     at += path_len;
     if (tag === OP_TAGS.delete) {
       if (end - at !== 4) return null;
-      return { header, op: { kind: 'delete', path, opcode: int32(bytes, at) } };
+      return { header, op: { kind: 'delete', path, opcode: int32At(bytes, at) } };
     }
     // Data: a buffer, null for length -1.
     if (end - at < 4) return null;
-    const data_len = int32(bytes, at);
+    const data_len = int32At(bytes, at);
     at += 4;
     if (data_len < -1 || data_len > end - at) return null;
     let data: Uint8Array | null = null;
@@ -255,17 +255,17 @@ export class TxnBulkDecoder {
     }
     if (tag === OP_TAGS.setData) {
       if (end - at !== 4) return null;
-      return { header, op: { kind: 'setData', path, data, version: int32(bytes, at) } };
+      return { header, op: { kind: 'setData', path, data, version: int32At(bytes, at) } };
     }
     const acl = this.aclList(bytes, at);
     if (acl === null) return null;
     at += this.acl_len;
     // ephemeral owner (8), parent cversion (4), opcode (4), and nothing after.
     if (end - at !== 16) return null;
-    const ephemeral_owner = int32(bytes, at) === 0 && int32(bytes, at + 4) === 0 ? 0n : dv.getBigInt64(base + at);
+    const ephemeral_owner = int32At(bytes, at) === 0 && int32At(bytes, at + 4) === 0 ? 0n : dv.getBigInt64(base + at);
     return {
       header,
-      op: { kind: 'create', path, data, acl, ephemeral_owner, parent_cversion: int32(bytes, at + 8), opcode: int32(bytes, at + 12) },
+      op: { kind: 'create', path, data, acl, ephemeral_owner, parent_cversion: int32At(bytes, at + 8), opcode: int32At(bytes, at + 12) },
     };
   }
 
@@ -300,8 +300,4 @@ export class TxnBulkDecoder {
     this.acl_bytes = bytes.slice(at, r.offset);
     return acl;
   }
-}
-
-function int32(b: Uint8Array, at: number): number {
-  return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
 }
