@@ -4,6 +4,7 @@
 // Two long flavours: `long` is a bigint (session ids, ephemeralOwner markers use all 64 bits);
 // `long53` is a JS number for zxids, times and TTLs, checked to be a safe integer on both ends.
 
+import { copyFromShared, SKEW_BYTES_MAX } from '../memory/shared_copy.js';
 import { JuteError } from './jute_error.js';
 
 export { JuteError } from './jute_error.js';
@@ -40,13 +41,14 @@ let pool_used = 0;
 /** A copy of bytes[start, end) carved from the current chunk (ON_HEAP_BYTES_MAX < length <= POOLED_BYTES_MAX). */
 function pooledCopy(bytes: Uint8Array, start: number, end: number): Uint8Array {
   const n = end - start;
-  if (pool_used + n > pool_chunk.length) {
+  // Room for copyFromShared's scratch past the copy: the source is a ring (shared memory), and
+  // the copy lands 8-aligned whatever its address, so the tree's copy of it runs at word speed too.
+  if (pool_used + n + SKEW_BYTES_MAX > pool_chunk.length) {
     pool_chunk = new Uint8Array(POOL_CHUNK_BYTES);
     pool_used = 0;
   }
+  copyFromShared(pool_chunk, pool_used, bytes, start, n);
   const out = pool_chunk.subarray(pool_used, pool_used + n);
-  // The source is longer than ON_HEAP_BYTES_MAX, so off the heap: subarray() moves nothing.
-  out.set(bytes.subarray(start, end));
   pool_used += (n + 7) & ~7;
   return out;
 }

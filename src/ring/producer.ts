@@ -29,13 +29,8 @@ import {
   PRODUCER_COUNTERS_OFFSET_BYTES,
   readGeometry,
 } from './layout.js';
+import { copyToShared } from '../memory/shared_copy.js';
 import { checkTimeout, deadlineAfter, msUntil, sleepOn, sleepOnAsync, wake } from './waiter.js';
-
-/**
- * Up to this many bytes a range is copied byte by byte; above, through a subarray() view (which
- * allocates, but Uint8Array.set wins from ~32 bytes on; measured on Node 20).
- */
-const COPY_LOOP_BYTES_MAX = 24;
 
 export class RingProducer {
   /** The data region. Offsets returned by tryReserve() index into it. */
@@ -151,7 +146,7 @@ export class RingProducer {
   tryWrite(bytes: Uint8Array): boolean {
     const off = this.tryReserve(bytes.length);
     if (off === -1) return false;
-    this.data.set(bytes, off);
+    copyToShared(this.data, off, bytes, 0, bytes.length);
     this.commit(bytes.length);
     return true;
   }
@@ -168,7 +163,7 @@ export class RingProducer {
     const off = this.tryReserve(len);
     if (off === -1) return false;
     this.data.set(head, off);
-    copyRange(this.data, off + head.length, body, body_start, body_end);
+    copyToShared(this.data, off + head.length, body, body_start, body_end - body_start);
     this.commit(len);
     return true;
   }
@@ -325,16 +320,5 @@ export class RingProducer {
       if (lag > lag_max) lag_max = lag;
     }
     this.read_min_seen = (this.write_local - lag_max) >>> 0;
-  }
-}
-
-/** dst[dst_at...] = src[start, end) without allocating a view for short ranges. */
-function copyRange(dst: Uint8Array, dst_at: number, src: Uint8Array, start: number, end: number): void {
-  if (start === 0 && end === src.length) {
-    dst.set(src, dst_at);
-  } else if (end - start <= COPY_LOOP_BYTES_MAX) {
-    for (let i = start; i < end; i++) dst[dst_at + i - start] = src[i];
-  } else {
-    dst.set(src.subarray(start, end), dst_at);
   }
 }

@@ -39,7 +39,7 @@ export const NetToShard = {
 /** Where the body of a ShardToNet.SEND frame starts in its ring slot, mod 8: ring frames start
  *  8-aligned, with a u32 length, then the u8 kind and the u32 conn_id. A reply encoded at this
  *  alignment is copied into the ring at word speed (V8 copies to a SharedArrayBuffer byte by
- *  byte when the addresses disagree mod 8: store/arena/shared_copy.ts). */
+ *  byte when the addresses disagree mod 8: memory/shared_copy.ts). */
 export const SEND_BODY_ALIGN_BYTES = (4 + 1 + 4) % 8;
 
 /** session shard → net worker. */

@@ -8,7 +8,7 @@ import { decodeAclWire } from './acl_store.js';
 import { copyBytes, getI64 } from './bytes.js';
 import { check, fail } from './errors.js';
 import { CMP_EQUAL, CMP_PREFIX, SearchKey } from './key.js';
-import { copyFromShared } from './shared_copy.js';
+import { copyFromShared } from '../../memory/shared_copy.js';
 import {
   ACL_LENGTH,
   ACL_SERIAL,
@@ -149,7 +149,7 @@ export class NodeView {
   /**
    * copyData into local memory (not a SharedArrayBuffer) that has room past the data: up to
    * SKEW_BYTES_MAX bytes there are used as scratch (their contents are lost) so that the copy runs
-   * at word speed whatever `off` is (shared_copy.ts). Returns the bytes copied.
+   * at word speed whatever `off` is (src/memory/shared_copy.ts). Returns the bytes copied.
    */
   copyDataToLocal(out: Uint8Array, off: number): number {
     this.assertReadable();

@@ -21,7 +21,7 @@
 //   stuck client keeps alive stays of the order of what the kernel keeps for it anyway;
 // - at most ARENAS_FREE_MAX rewound arenas are kept between polls.
 
-import { copyFromShared, SKEW_BYTES_MAX } from '../../store/arena/shared_copy.js';
+import { copyFromShared, SKEW_BYTES_MAX } from '../../memory/shared_copy.js';
 
 /** Size of one arena. A reply of a quarter of it or more gets a Buffer of its own. */
 export const REPLY_ARENA_BYTES = 64 * 1024;

@@ -1,0 +1,81 @@
+// copyFromShared copies out of a SharedArrayBuffer at any pair of alignments: the bytes asked
+// for land exactly, nothing before the destination offset changes, and without room for its
+// scratch it still copies (the plain way). copyToShared copies into one, from local or shared
+// memory, and changes nothing around the destination range.
+
+import { describe, expect, it } from 'vitest';
+import { copyFromShared, copyToShared, SKEW_BYTES_MAX, STAGED_BYTES_MAX } from '../../src/memory/shared_copy.js';
+
+function sharedPattern(bytes: number): Uint8Array {
+  const u8 = new Uint8Array(new SharedArrayBuffer(bytes));
+  for (let i = 0; i < bytes; i++) u8[i] = (i * 7 + 3) & 0xff;
+  return u8;
+}
+
+describe('copyFromShared', () => {
+  it('copies exactly, for every source and destination alignment and around the loop bound', () => {
+    const src = sharedPattern(4096);
+    for (const len of [0, 1, 7, 63, 64, 65, 200, 1100]) {
+      for (let from = 0; from < 8; from++) {
+        for (let at = 0; at < 8; at++) {
+          const dst = new Uint8Array(1200 + 16).fill(0xee);
+          copyFromShared(dst, at + 8, src, from + 100, len);
+          expect(dst.subarray(at + 8, at + 8 + len), `len ${len} from ${from} at ${at}`).toEqual(src.subarray(from + 100, from + 100 + len));
+          expect(dst.subarray(0, at + 8).every((b) => b === 0xee), 'bytes before the destination').toBe(true);
+        }
+      }
+    }
+  });
+
+  it('uses at most SKEW_BYTES_MAX bytes past the copy as scratch', () => {
+    const src = sharedPattern(2048);
+    for (let from = 0; from < 8; from++) {
+      const dst = new Uint8Array(2048).fill(0xee);
+      copyFromShared(dst, 16, src, from, 500);
+      expect(dst.subarray(16 + 500 + SKEW_BYTES_MAX).every((b) => b === 0xee)).toBe(true);
+    }
+  });
+
+  it('copies into a destination with no room past the data, and from a view with its own offset', () => {
+    const src = sharedPattern(4096).subarray(3, 3000);
+    for (let from = 0; from < 8; from++) {
+      const dst = new Uint8Array(new ArrayBuffer(600), 5, 500);
+      copyFromShared(dst, 0, src, from, 500);
+      expect(dst).toEqual(src.subarray(from, from + 500));
+    }
+  });
+});
+
+function localPattern(bytes: number): Uint8Array {
+  const u8 = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) u8[i] = (i * 13 + 5) & 0xff;
+  return u8;
+}
+
+describe('copyToShared', () => {
+  it('copies exactly from local and from shared memory, for every pair of alignments and around the bounds', () => {
+    for (const src of [localPattern(STAGED_BYTES_MAX + 200), sharedPattern(STAGED_BYTES_MAX + 200)]) {
+      for (const len of [0, 1, 63, 64, 65, 1100, STAGED_BYTES_MAX, STAGED_BYTES_MAX + 1]) {
+        for (let from = 0; from < 8; from++) {
+          for (let at = 0; at < 8; at++) {
+            const dst = new Uint8Array(new SharedArrayBuffer(STAGED_BYTES_MAX + 64)).fill(0xee);
+            copyToShared(dst, at + 8, src, from + 100, len);
+            const label = `len ${len} from ${from} at ${at} (${src.buffer instanceof SharedArrayBuffer ? 'shared' : 'local'})`;
+            expect(Buffer.compare(dst.subarray(at + 8, at + 8 + len), src.subarray(from + 100, from + 100 + len)), label).toBe(0);
+            expect(dst.subarray(0, at + 8).every((b) => b === 0xee), `bytes before: ${label}`).toBe(true);
+            expect(dst.subarray(at + 8 + len).every((b) => b === 0xee), `bytes after: ${label}`).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
+  it('copies into a view with its own offset, from a view with its own offset', () => {
+    const src = localPattern(4096).subarray(3, 3000);
+    for (let from = 0; from < 8; from++) {
+      const dst = new Uint8Array(new SharedArrayBuffer(600), 5, 500);
+      copyToShared(dst, 0, src, from, 500);
+      expect(dst).toEqual(src.subarray(from, from + 500));
+    }
+  });
+});
