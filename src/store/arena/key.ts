@@ -118,6 +118,13 @@ export function headOf(u8: Uint8Array, off: number, len: number, pos: number): n
 /** The search key's head at pos (same encoding as headOf). */
 export function searchHead(k: SearchKey, pos: number): number {
   const n = k.len;
+  const patch = k.patch_at;
+  if (pos + 4 <= n && (patch < pos || patch >= pos + 4)) {
+    // The common case (the patched byte, a path's last '/', lies in the page's common prefix).
+    const b = k.buf;
+    const at = k.off + pos;
+    return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+  }
   const b0 = pos < n ? k.byteAt(pos) : 0;
   const b1 = pos + 1 < n ? k.byteAt(pos + 1) : 0;
   const b2 = pos + 2 < n ? k.byteAt(pos + 2) : 0;
