@@ -5,7 +5,7 @@
 //   npm run build && node bench/tree_scale.mjs [--znodes 1000000] [--value-bytes 100]
 //       [--systems waitfree,zookeeper] [--heap-mb 4096] [--read-seconds 8] [--warmup-seconds 2]
 //       [--clients 32] [--outstanding 100] [--threads 2] [--read-workers W] [--fsync always|none]
-//       [--server-warmup-seconds 5] [--data-root DIR] [--json] [--out FILE.md]
+//       [--server-warmup-seconds 5] [--tail-rate 50000] [--data-root DIR] [--json] [--out FILE.md]
 //
 // Per system, one after the other (the order of --systems), only one server alive at a time:
 //  1. start on a fresh data dir (src/check/launch.ts: the same launcher, config and heap
@@ -17,7 +17,11 @@
 //     keys: a fresh JVM would otherwise pay its JIT inside the first measured point, as
 //     bench/run.mjs warms every fresh server); then 100 % getData, closed loop
 //     (bench/src/driver.ts, as bench/loadgen.mjs) over the N keys, then over the 1k keys:
-//     throughput, latency, server CPU per read (/proc, every thread);
+//     throughput, latency, server CPU per read (/proc, every thread); then the tail at equal
+//     offered load: open loop at --tail-rate getData/s in total (below both systems' capacity at
+//     N keys), over the N keys and over the 1k keys. In a closed loop at saturation the tail
+//     follows the throughput (Little's law: a slower point queues longer), so only the same
+//     offered rate shows whether the tail itself grows with the tree (GC pauses, misses);
 //  4. SIGTERM by PID (data dir kept), restart the same command on the same dir, and time spawn ->
 //     the first getData of the last created znode that answers OK; check /ts-big has N children;
 //     VmRSS 2 s later; SIGTERM; remove the dir.
@@ -55,7 +59,7 @@ const OPEN_ACL = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const USAGE = `usage: node bench/tree_scale.mjs [--znodes N] [--value-bytes B] [--systems waitfree,zookeeper]
   [--heap-mb MiB] [--read-seconds S] [--warmup-seconds S] [--clients N] [--outstanding N] [--threads N]
   [--read-workers W] [--fsync always|none] [--create-timeout-s S] [--restart-timeout-s S]
-  [--server-warmup-seconds S] [--data-root DIR] [--json] [--out FILE.md]`;
+  [--server-warmup-seconds S] [--tail-rate OPS_PER_S] [--data-root DIR] [--json] [--out FILE.md]`;
 
 function options(argv) {
   const { values } = parseArgs({
@@ -65,7 +69,7 @@ function options(argv) {
       znodes: { type: 'string' }, 'value-bytes': { type: 'string' }, systems: { type: 'string' }, 'heap-mb': { type: 'string' },
       'read-seconds': { type: 'string' }, 'warmup-seconds': { type: 'string' }, 'server-warmup-seconds': { type: 'string' }, clients: { type: 'string' },
       outstanding: { type: 'string' }, threads: { type: 'string' }, 'read-workers': { type: 'string' }, fsync: { type: 'string' },
-      'create-timeout-s': { type: 'string' }, 'restart-timeout-s': { type: 'string' }, 'data-root': { type: 'string' },
+      'create-timeout-s': { type: 'string' }, 'restart-timeout-s': { type: 'string' }, 'data-root': { type: 'string' }, 'tail-rate': { type: 'string' },
       json: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -98,6 +102,7 @@ function options(argv) {
     outstanding: int('outstanding', 100, 1, 10_000),
     threads: int('threads', Math.min(2, availableParallelism()), 1, 64),
     read_workers: values['read-workers'] === undefined ? undefined : int('read-workers', 1, 1, 64),
+    tail_rate_per_s: int('tail-rate', 50_000, 0),
     fsync,
     // Generous: the default run creates 1M znodes per system on 2 shared cores.
     create_timeout_ms: int('create-timeout-s', 1800, 1) * 1000,
@@ -204,11 +209,15 @@ async function childCount(endpoint, path) {
   }
 }
 
-async function readLoad(o, endpoint, pid, root, key_count, label, measure_s = o.read_s) {
-  log(`${label}: ${o.clients} sessions x ${o.outstanding} in flight, 100 % getData over ${key_count.toLocaleString('en-US')} keys, ${o.warmup_s} s warm-up + ${measure_s} s`);
+/** rate_per_s 0: closed loop (o.outstanding in flight per session); else open loop at that total
+ *  offered rate, spread over the sessions (at most o.outstanding in flight each). */
+async function readLoad(o, endpoint, pid, root, key_count, label, measure_s = o.read_s, rate_per_s = 0) {
+  const load = rate_per_s > 0 ? `open loop at ${rate_per_s.toLocaleString('en-US')} getData/s offered` : `${o.outstanding} in flight`;
+  log(`${label}: ${o.clients} sessions, ${load}, 100 % getData over ${key_count.toLocaleString('en-US')} keys, ${o.warmup_s} s warm-up + ${measure_s} s`);
+  const mode = rate_per_s > 0 ? 'open' : 'closed';
   const r = await runLoad({
     endpoints: [endpoint],
-    plan: { mode: 'closed', read_fraction: 1, outstanding_max: o.outstanding, value_bytes: o.value_bytes, key_count, root, rate_per_s: 0 },
+    plan: { mode, read_fraction: 1, outstanding_max: o.outstanding, value_bytes: o.value_bytes, key_count, root, rate_per_s: rate_per_s / o.clients },
     clients: o.clients,
     threads: o.threads,
     warmup_ms: o.warmup_s * 1000,
@@ -253,6 +262,10 @@ async function runSystem(kind, o) {
     if (o.server_warmup_s > 0) await readLoad(o, endpoint, server.pid, ROOT_SMALL, SMALL_KEYS, `${kind} server warm-up (not measured)`, o.server_warmup_s);
     out.read_big = await readLoad(o, endpoint, server.pid, ROOT_BIG, o.znodes, `${kind} getData over ${ROOT_BIG}`);
     out.read_small = await readLoad(o, endpoint, server.pid, ROOT_SMALL, SMALL_KEYS, `${kind} getData over ${ROOT_SMALL}`);
+    if (o.tail_rate_per_s > 0) {
+      out.tail_big = await readLoad(o, endpoint, server.pid, ROOT_BIG, o.znodes, `${kind} tail over ${ROOT_BIG}`, o.read_s, o.tail_rate_per_s);
+      out.tail_small = await readLoad(o, endpoint, server.pid, ROOT_SMALL, SMALL_KEYS, `${kind} tail over ${ROOT_SMALL}`, o.read_s, o.tail_rate_per_s);
+    }
     out.memory_after_reads = memoryMiB(server.pid);
     out.stop = await terminate(server.pid, () => server.alive(), STOP_GRACE_MS);
     out.data_dir_bytes = dirBytes(server.dir);
@@ -312,6 +325,13 @@ function table(o, results) {
   row(`getData p99.9 at 1k keys`, (r) => r.read_small.latency_us.p999_us, fmtMs);
   row(`getData p50 / p99 / p99.9 at ${n} keys`, (r) => r, (r) => (r === null ? 'n/a' : lat(r.read_big)), false);
   row(`getData p50 / p99 / p99.9 at 1k keys`, (r) => r, (r) => (r === null ? 'n/a' : lat(r.read_small)), false);
+  if (o.tail_rate_per_s > 0) {
+    const rate = o.tail_rate_per_s.toLocaleString('en-US');
+    row(`open loop, ${rate} getData/s offered: p50 / p99 / p99.9 at ${n} keys`, (r) => r, (r) => (r === null ? 'n/a' : lat(r.tail_big)), false);
+    row(`open loop, ${rate} getData/s offered: p50 / p99 / p99.9 at 1k keys`, (r) => r, (r) => (r === null ? 'n/a' : lat(r.tail_small)), false);
+    row(`open loop, ${rate} getData/s offered: p99.9 at ${n} keys / at 1k keys`, (r) => r.tail_big.latency_us.p999_us / r.tail_small.latency_us.p999_us, (v) => (v === null ? 'n/a' : `${v.toFixed(2)}x`), false);
+    row(`open loop, ${rate} getData/s offered: throughput achieved at ${n} / 1k keys`, (r) => r, (r) => (r === null ? 'n/a' : `${fmtInt(r.tail_big.ops_per_s)} / ${fmtInt(r.tail_small.ops_per_s)}`), false);
+  }
   row(`server CPU per read at ${n} keys`, (r) => r.read_big.server_us_per_read, fmtUs);
   row(`server CPU per read at 1k keys`, (r) => r.read_small.server_us_per_read, fmtUs);
   row(`create ${n} znodes (${CREATE_SESSIONS} sessions x ${CREATE_LANES} in flight), creates/s`, (r) => r.create.per_s, fmtInt);
@@ -327,7 +347,7 @@ function markdown(o, facts, results, tbl) {
     `    npm run build && ${o.command}`,
     '',
     `Machine: ${factsLine(facts)}.`,
-    `Read load: ${o.clients} sessions x ${o.outstanding} in flight, 100 % getData of uniformly random keys, ${o.threads} load-generator thread(s) on the same machine, ${o.warmup_s} s warm-up + ${o.read_s} s measured per point, after ${o.server_warmup_s} s of unmeasured reads on each fresh server; server CPU from /proc (every thread). One server alive at a time, systems in the order ${o.systems.join(', ')}.`,
+    `Read load: ${o.clients} sessions x ${o.outstanding} in flight, 100 % getData of uniformly random keys, ${o.threads} load-generator thread(s) on the same machine, ${o.warmup_s} s warm-up + ${o.read_s} s measured per point, after ${o.server_warmup_s} s of unmeasured reads on each fresh server; server CPU from /proc (every thread). ${o.tail_rate_per_s > 0 ? `The open-loop rows: the same sessions at ${o.tail_rate_per_s.toLocaleString('en-US')} getData/s offered in total (latency from each request's scheduled send time). ` : ''}One server alive at a time, systems in the order ${o.systems.join(', ')}.`,
     '',
     tbl,
     '',
