@@ -41,6 +41,8 @@ interface Touched {
   readonly paths: string[];
 }
 
+/** What an applied queue slot holds until the queue array is compacted. */
+const APPLIED: Touched = { zxid: 0, paths: [] };
 /** Consumed queue slots tolerated before the queue array is compacted. */
 const QUEUE_COMPACT_MIN = 1024;
 /** Owner-index prefix of the containers (the 8-byte container owner). */
@@ -315,7 +317,8 @@ export class PendingView {
         // A later txn (still pending) touched it again: its entry stays until that one applies.
         if (entry !== undefined && entry.zxid <= zxid) this.dropEntry(path, entry);
       }
-      this.queue_head++;
+      // Let go of the paths now, not at the next compaction (as release_gate.ts RELEASED).
+      queue[this.queue_head++] = APPLIED;
     }
     if (this.queue_head === queue.length) {
       this.queue = [];

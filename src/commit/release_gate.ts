@@ -39,6 +39,14 @@ interface Entry {
 /** A server-made txn (no connection) that was lost: nothing to tell anybody. */
 const NOBODY = -1;
 
+/**
+ * What a released slot holds until the array is compacted. The slot lets go of its publication
+ * at once: under a steady stream the gate is rarely empty, so the array is compacted only every
+ * few thousand releases, and until then its slots kept every released txn, result and payload
+ * view alive (and the pooled chunks of request data those views hold: jute.ts).
+ */
+const RELEASED: Entry = { pub: { kind: 'close_conn', shard: NOBODY, conn_id: 0 }, wait_zxid: 0, payload: null };
+
 export class ReleaseGate {
   private entries: Entry[] = [];
   private head = 0;
@@ -144,7 +152,7 @@ export class ReleaseGate {
     while (this.head < this.entries.length) {
       const e = this.entries[this.head];
       if (e.wait_zxid > this.committed_zxid) break;
-      this.head++;
+      this.entries[this.head++] = RELEASED;
       n++;
       if (e.pub.kind === 'close_conn' && e.pub.shard === NOBODY) continue;
       if (e.payload === null) {
