@@ -35,6 +35,14 @@ import type { Txn, TxnOp } from '../tree/txn.js';
 /** Longest time session expiry waits for touches stuck behind a full pipeline (see tick()). */
 export const EXPIRY_DEFERRAL_MS_MAX = 60_000;
 
+/** A session whose ConnectResponse(s) are not released yet (CommitCore.unborn). */
+interface Unborn {
+  /** When the last of them was made. */
+  since_ms: number;
+  /** How many are on their way. */
+  answers: number;
+}
+
 /** Where a reply goes: the shard that owns the connection, the connection, the request's xid. */
 export interface Origin {
   shard: number;
@@ -117,12 +125,13 @@ export class CommitCore {
   private next_session_id: bigint;
   private next_reap_ms: number;
   /**
-   * Sessions whose createSession txn is not released yet, and since when. Their client cannot
-   * ping before its ConnectResponse, which waits for that txn to be durable (or committed):
-   * tick() keeps them alive until born() (at most EXPIRY_DEFERRAL_MS_MAX, so a txn lost to a
-   * role change or a failed log cannot keep one alive for ever).
+   * Sessions whose ConnectResponse is not released yet: a new session's createSession txn, or
+   * the answer to a reconnect (reattach), which leaves behind every txn published before it (a
+   * slow log sync holds it). Their client cannot ping before it has that answer: tick() keeps
+   * them alive until born() has seen every answer released (at most EXPIRY_DEFERRAL_MS_MAX, so
+   * an answer lost to a role change or a failed log cannot keep one alive for ever).
    */
-  private readonly unborn = new Map<bigint, number>();
+  private readonly unborn = new Map<bigint, Unborn>();
   /** tick() deferred expiry until then (touches were waiting unread); see tick(). */
   private expiry_deferred_until_ms = 0;
   /** Since when touches have been waiting unread at every tick; null while they have not. */
@@ -246,7 +255,7 @@ export class CommitCore {
     if (this.sessions.get(session_id) === undefined) {
       this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
       this.owners.set(session_id, null);
-      this.unborn.set(session_id, this.env.now_ms());
+      this.awaitAnswer(session_id);
     }
     this.propose(null, session_id, { kind: 'createSession', timeout_ms, passwd }, 0);
   }
@@ -313,14 +322,28 @@ export class CommitCore {
       this.outbox.push({ kind: 'session', origin, session_id, timeout_ms, passwd, ok: true });
       return;
     }
-    this.unborn.set(session_id, this.env.now_ms());
+    this.awaitAnswer(session_id);
     this.propose(origin, session_id, { kind: 'createSession', timeout_ms, passwd });
   }
 
-  /** The session's createSession txn was released: its client may ping from now on, and its
-   *  timeout runs from here (see `unborn`). */
+  /** A ConnectResponse for the session is on its way (see `unborn`). */
+  private awaitAnswer(session_id: bigint): void {
+    const now = this.env.now_ms();
+    const u = this.unborn.get(session_id);
+    if (u === undefined) this.unborn.set(session_id, { since_ms: now, answers: 1 });
+    else {
+      u.since_ms = now;
+      u.answers++;
+    }
+  }
+
+  /** A ConnectResponse of the session was released (its createSession txn, or the answer to a
+   *  reconnect): its client may ping from now on, and its timeout runs from here (see `unborn`). */
   born(session_id: bigint): void {
-    if (this.unborn.delete(session_id)) this.sessions.touch(session_id, this.env.now_ms());
+    const u = this.unborn.get(session_id);
+    if (u === undefined) return;
+    if (--u.answers === 0) this.unborn.delete(session_id);
+    this.sessions.touch(session_id, this.env.now_ms());
   }
 
   /** A client reconnecting with its session id and password. */
@@ -340,6 +363,10 @@ export class CommitCore {
     }
     this.owners.set(session_id, { shard: origin.shard, conn_id: origin.conn_id });
     this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);
+    // Its answer leaves behind the txns published before it: until then the client cannot ping
+    // (found by the replica simulator, seed 135018: a reconnect answered after a 3 s log stall,
+    // the session expired 17 ms after its client had the answer).
+    this.awaitAnswer(session_id);
     this.outbox.push({ kind: 'session', origin, session_id, timeout_ms, passwd: record.passwd, ok: true });
   }
 
@@ -395,8 +422,8 @@ export class CommitCore {
       }
     }
     // Sessions not born yet cannot have pinged (see `unborn`).
-    for (const [session_id, since_ms] of this.unborn) {
-      if (now - since_ms < EXPIRY_DEFERRAL_MS_MAX) this.sessions.touch(session_id, now);
+    for (const [session_id, u] of this.unborn) {
+      if (now - u.since_ms < EXPIRY_DEFERRAL_MS_MAX) this.sessions.touch(session_id, now);
       else this.unborn.delete(session_id);
     }
     // Bounded: under sustained overload input always waits, and dead clients' sessions must still

@@ -463,6 +463,8 @@ export class CommitStage {
       case 'session':
         this.origin(CommitStream.SESSION, p.origin).i64(p.session_id).i32(p.timeout_ms).raw(p.passwd).u8(this.sessionOkByte(p.ok, p.session_id));
         this.stream.send(this.head);
+        // A reconnect's answer: the client may ping from now on (CommitCore.unborn).
+        if (p.ok) this.core.born(p.session_id);
         break;
       case 'sync':
         this.inOpenRoot(p.origin);

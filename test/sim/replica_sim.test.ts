@@ -212,9 +212,13 @@ describe('replica simulation (shard + commit stages, bounded rings, fake disk, s
    *   now reads the commit stream while only its ring to the commit worker is full;
    * - 7716: a session paused by maxOutstandingPerSession through a disk stall that ended just
    *   before its expiry tick expired, no tick having fallen inside the stall; the commit stage now
-   *   probes for unread touches between ticks too (CommitCore.noteUnread).
+   *   probes for unread touches between ticks too (CommitCore.noteUnread);
+   * - 135018 (a run of 50,000 seeds from 100001): a reconnect answered after a 3 s log stall (its
+   *   answer leaves behind the txns before it) expired 17 ms after its client had the answer,
+   *   the session's timeout having run from the reconnect's receipt; the answer now counts as
+   *   unborn until released, as a new session's createSession txn (CommitCore.unborn).
    */
-  it.each([76, 25, 832, 1300, 133, 165, 7716])('seed %i, which found a product bug, passes every check', (seed) => {
+  it.each([76, 25, 832, 1300, 133, 165, 7716, 135018])('seed %i, which found a product bug, passes every check', (seed) => {
     // As drawn, and without direct writes (all but 7716 were found before direct writes).
     for (const overrides of [{}, { direct_writes: false }]) {
       const r = runReplicaSeed(seed, overrides);
