@@ -95,7 +95,7 @@ function walk(w: Walk, addr: number, depth: number, lo: Uint8Array | null, hi: U
   check(live + dv.getUint16(p + PG_GARBAGE) === mem.page_bytes - heap, `page ${addr}: garbage count off`);
   for (let i = 0; i < count; i++) {
     check(keys[i].length >= hp && compareBytes(keys[i].subarray(0, hp), keys[0].subarray(0, hp)) === 0, `page ${addr}: key ${i} lacks the page's common prefix`);
-    check(w.view.acc.headAt(seg, p, i) === headOf(keys[i], 0, keys[i].length, hp), `page ${addr}: head of slot ${i}`);
+    check(w.view.acc.headAt(dv, p, i) === headOf(keys[i], 0, keys[i].length, hp), `page ${addr}: head of slot ${i}`);
     if (i > 0) check(compareBytes(keys[i - 1], keys[i]) < 0, `page ${addr}: keys ${i - 1}, ${i} out of order`);
     if (lo !== null) check(compareBytes(lo, keys[i]) <= 0, `page ${addr}: key below its separator`);
     if (hi !== null) check(compareBytes(keys[i], hi) < 0, `page ${addr}: key above the next separator`);
