@@ -3,12 +3,23 @@
 // PrepRequestProcessor does the same with `outstandingChanges` over its committed DataTree.
 //
 // Invariants (`overlay` holds the pending state of every path a pending txn touched):
-// - for a path in `overlay`, its entry is the node as the last recorded txn left it (null:
-//   deleted); for any other path, the arena shows its latest state (no txn in flight touches it);
-// - an entry is dropped once the Applier applied every txn up to its `zxid` (the last txn that
-//   touched it): the arena then shows exactly the entry, so dropping it changes no answer;
-// - `pending_ephemerals` / `pending_containers` / `pending_ttls` hold exactly the overlay's
-//   non-null entries of that owner kind (kept by setEntry / dropEntry / clear, the only mutators).
+// - for a path with a live entry in `overlay`, the entry is the node as the last recorded txn
+//   left it (null: deleted); for any other path, the arena shows its latest state (no txn in
+//   flight touches it);
+// - an entry is retired once the Applier applied every txn up to its `zxid` (the last txn that
+//   touched it): the arena then shows exactly the entry, so retiring it changes no answer;
+// - `pending_ephemerals` / `pending_containers` / `pending_ttls` hold exactly the live entries'
+//   non-null facts of that owner kind (kept by setEntry / retire / clear, the only mutators);
+// - `live` counts the live entries; after applied(), retired ones are at most max(live,
+//   sweep_min) (sweep).
+//
+// Why retired entries stay in the map: a Map whose table lives in the old generation gets every
+// new table there too (V8 allocates a rehashed table where the old one was), and the table it
+// replaces keeps pointing at its keys and values until the next full GC. Deleting every applied
+// path rehashed the overlay every few dozen writes, and each dead table kept that moment's young
+// entries (paths, facts, ACL lists) alive through scavenges until they were promoted: ~480 KB
+// promoted per scavenge at 16 x 1 writes, most of the commit worker's GC pauses. Kept entries
+// are reused when their path is written again; the map is rebuilt only when retired ones pile up.
 // Nothing here is a request error: record() takes txns prep validated against this very view,
 // so a txn that does not fit it is a broken invariant: it throws (leaving the view half
 // changed: the commit worker stops, as for any broken invariant).
@@ -29,11 +40,16 @@ export interface PendingFacts extends NodeFacts {
 }
 
 interface Entry {
-  /** The node after the last recorded txn that touched it; null = deleted. */
+  /** The node after the last recorded txn that touched it; null = deleted (or retired). */
   facts: PendingFacts | null;
-  /** zxid of that txn. */
+  /** zxid of that txn; RETIRED once the arena shows it. */
   zxid: number;
 }
+
+/** Entry.zxid of a retired entry: the arena shows the path (any read goes there). */
+const RETIRED = -1;
+/** Retired entries tolerated before the overlay is rebuilt without them. */
+const OVERLAY_SWEEP_MIN = 4096;
 
 /** The paths one recorded txn touched (queued in zxid order for `applied`). */
 interface Touched {
@@ -74,7 +90,9 @@ function withChildDelta(f: PendingFacts, delta: number, cversion: number): Pendi
 }
 
 export class PendingView {
-  private readonly overlay = new Map<string, Entry>();
+  private overlay = new Map<string, Entry>();
+  /** Live (not retired) entries in `overlay`. */
+  private live = 0;
   /** Txns with touched paths, in zxid order; queue[queue_head..] are not yet applied. */
   private queue: Touched[] = [];
   private queue_head = 0;
@@ -87,8 +105,12 @@ export class PendingView {
   /** Every txn <= this zxid is in the arena. */
   private applied_zxid: number;
 
-  /** `view` reads the newest arena state (TreeWriter.view); the arena holds txns <= `arena_zxid`. */
-  constructor(private readonly view: NodeView, arena_zxid: number) {
+  /**
+   * `view` reads the newest arena state (TreeWriter.view); the arena holds txns <= `arena_zxid`.
+   * `sweep_min`: retired entries tolerated before the overlay is rebuilt (tests sweep often).
+   */
+  constructor(private readonly view: NodeView, arena_zxid: number, private readonly sweep_min = OVERLAY_SWEEP_MIN) {
+    invariant(Number.isSafeInteger(sweep_min) && sweep_min >= 0, `overlay sweep minimum ${sweep_min}`);
     invariant(Number.isSafeInteger(arena_zxid) && arena_zxid >= 0, `arena zxid ${arena_zxid}`);
     this.recorded_zxid = arena_zxid;
     this.applied_zxid = arena_zxid;
@@ -101,14 +123,24 @@ export class PendingView {
 
   /** Paths with pending state (for stats; 0 when the arena shows everything prepped). */
   get size(): number {
-    return this.overlay.size;
+    return this.live;
+  }
+
+  /** The live overlay entry of `path`, if any. */
+  private liveEntry(path: string): Entry | undefined {
+    const entry = this.overlay.get(path);
+    return entry !== undefined && entry.zxid !== RETIRED ? entry : undefined;
+  }
+
+  private isPending(path: string): boolean {
+    return this.liveEntry(path) !== undefined;
   }
 
   // ---- reads ----
 
   /** The node at `path` with every recorded txn applied; undefined when there is none. */
   get(path: string): PendingFacts | undefined {
-    const entry = this.overlay.get(path);
+    const entry = this.liveEntry(path);
     if (entry !== undefined) return entry.facts ?? undefined;
     return this.fromArena(path);
   }
@@ -116,7 +148,7 @@ export class PendingView {
   /** Paths of the session's ephemerals, sorted as DataTree.ephemerals sorts (UTF-16 order). */
   ephemerals(session_id: bigint): string[] {
     if (ownerKind(session_id) !== 'ephemeral') return [];
-    const out = this.view.ownedPaths(session_id).filter((p) => !this.overlay.has(p));
+    const out = this.view.ownedPaths(session_id).filter((p) => !this.isPending(p));
     const pending = this.pending_ephemerals.get(session_id);
     if (pending !== undefined) out.push(...pending);
     return out.sort();
@@ -133,7 +165,7 @@ export class PendingView {
   }
 
   private withPending(committed: string[], pending: ReadonlySet<string>): string[] {
-    const out = committed.filter((p) => !this.overlay.has(p));
+    const out = committed.filter((p) => !this.isPending(p));
     out.push(...pending);
     return out.sort();
   }
@@ -261,9 +293,12 @@ export class PendingView {
 
   private setEntry(path: string, facts: PendingFacts | null, zxid: number, touched: string[]): void {
     const old = this.overlay.get(path);
-    if (old === undefined) this.overlay.set(path, { facts, zxid });
-    else {
-      if (old.facts !== null) this.indexPending(path, old.facts.ephemeralOwner, false);
+    if (old === undefined) {
+      this.overlay.set(path, { facts, zxid });
+      this.live++;
+    } else {
+      if (old.zxid === RETIRED) this.live++;
+      else if (old.facts !== null) this.indexPending(path, old.facts.ephemeralOwner, false);
       old.facts = facts;
       old.zxid = zxid;
     }
@@ -271,9 +306,22 @@ export class PendingView {
     touched.push(path);
   }
 
-  private dropEntry(path: string, entry: Entry): void {
+  /** The arena shows `entry` now: it stops answering (it stays in the map; see the top). */
+  private retire(path: string, entry: Entry): void {
     if (entry.facts !== null) this.indexPending(path, entry.facts.ephemeralOwner, false);
-    this.overlay.delete(path);
+    entry.facts = null;
+    entry.zxid = RETIRED;
+    this.live--;
+  }
+
+  /** Rebuilds the overlay without its retired entries once they outnumber the live ones. */
+  private sweep(): void {
+    const retired = this.overlay.size - this.live;
+    if (retired < this.sweep_min || retired < this.live) return;
+    const kept = new Map<string, Entry>();
+    for (const [path, entry] of this.overlay) if (entry.zxid !== RETIRED) kept.set(path, entry);
+    invariant(kept.size === this.live, `overlay holds ${kept.size} live entries, counted ${this.live}`);
+    this.overlay = kept;
   }
 
   private indexPending(path: string, owner: bigint, add: boolean): void {
@@ -303,7 +351,7 @@ export class PendingView {
   }
 
   /**
-   * The Applier applied every txn <= `zxid` to the arena: drops the entries it now shows.
+   * The Applier applied every txn <= `zxid` to the arena: retires the entries it now shows.
    * O(paths those txns touched): only their queue items are visited.
    */
   applied(zxid: number): void {
@@ -313,9 +361,9 @@ export class PendingView {
     const queue = this.queue;
     while (this.queue_head < queue.length && queue[this.queue_head].zxid <= zxid) {
       for (const path of queue[this.queue_head].paths) {
-        const entry = this.overlay.get(path);
+        const entry = this.liveEntry(path);
         // A later txn (still pending) touched it again: its entry stays until that one applies.
-        if (entry !== undefined && entry.zxid <= zxid) this.dropEntry(path, entry);
+        if (entry !== undefined && entry.zxid <= zxid) this.retire(path, entry);
       }
       // Let go of the paths now, not at the next compaction (as release_gate.ts RELEASED).
       queue[this.queue_head++] = APPLIED;
@@ -327,6 +375,7 @@ export class PendingView {
       this.queue = queue.slice(this.queue_head);
       this.queue_head = 0;
     }
+    this.sweep();
   }
 
   /**
@@ -335,7 +384,8 @@ export class PendingView {
    */
   clear(): void {
     this.forgetArena();
-    this.overlay.clear();
+    this.overlay = new Map();
+    this.live = 0;
     this.queue = [];
     this.queue_head = 0;
     this.pending_ephemerals.clear();

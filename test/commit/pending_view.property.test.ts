@@ -62,7 +62,8 @@ class Twin {
     createSystemNodes(this.writer);
     this.writer.commit(0);
     this.applier = new Applier(this.writer, 0);
-    this.view = new PendingView(this.writer.view, 0);
+    // Sweeps the overlay's retired entries whenever there are 2 or more (4096 in the product).
+    this.view = new PendingView(this.writer.view, 0, 2);
   }
 
   private header(session_id: bigint): TxnHeader {
