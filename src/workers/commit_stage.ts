@@ -36,6 +36,7 @@ import type { Txn } from '../tree/txn.js';
 import type { ApplyResult } from '../tree/data_tree.js';
 import { replyOpcodeOf, writeReplyBody } from '../tree/write_reply.js';
 import { encodeApplied } from './applied_frame.js';
+import { OpenRootMarks, ROOT_ANSWER, ROOT_TXN } from './open_root_marks.js';
 import { decodeAuthId } from './auth_frame.js';
 import type { FrameSink } from './frame_sink.js';
 import { HeadReader, HeadWriter } from './link.js';
@@ -65,10 +66,6 @@ function requestReader(bytes: Uint8Array, start: number, end: number): JuteReade
   r.buffers_pooled = true;
   return r;
 }
-
-/** What a connection has in the open root (batch_origins). */
-const ROOT_TXN = 1;
-const ROOT_ANSWER = 2;
 
 /** The stage's time: wall-clock epoch ms (txn times, session ids, expiry) and a monotonic
  *  microsecond clock (group commit's batch wait, write latency). */
@@ -151,9 +148,9 @@ export class CommitStage {
   /** Direct writes answered with an error and no txn in the open root: answered at its seal,
    *  with the root's zxid (as a shard answers an ERROR at ROOT). */
   private direct_errors: { origin: Origin; err: number }[] = [];
-  /** Origin connections (shard * 2^32 + conn_id) with a completion in the open root: what it
-   *  is (ROOT_TXN, or ROOT_ANSWER for a sync or an error, answered with the root's zxid). */
-  private readonly batch_origins = new Map<number, number>();
+  /** Origin connections with a completion in the open root: what it is (ROOT_TXN, or
+   *  ROOT_ANSWER for a sync or an error, answered with the root's zxid). */
+  private readonly batch_origins = new OpenRootMarks();
   /** The write handed to the log port: when, and its size (counted once it is durable). */
   private flush_started_us = 0;
   private flush_txns = 0;
@@ -382,7 +379,7 @@ export class CommitStage {
 
   private sealRoot(): void {
     const root = this.ports.applier.seal();
-    this.batch_origins.clear();
+    this.batch_origins.seal();
     if (root !== null) this.sendRoot(root);
     if (this.direct_errors.length > 0) this.answerDirectErrors();
   }
@@ -427,10 +424,9 @@ export class CommitStage {
    */
   private publishTxn(origin: Origin | null, txn: Txn): void {
     if (origin !== null) {
-      const key = origin.shard * 0x1_0000_0000 + origin.conn_id;
-      const before = this.batch_origins.get(key);
-      if (before !== undefined && (before === ROOT_ANSWER || origin.barrier !== false)) this.sealRoot();
-      this.batch_origins.set(key, ROOT_TXN);
+      const before = this.batch_origins.get(origin.shard, origin.conn_id);
+      if (before === ROOT_ANSWER || (before === ROOT_TXN && origin.barrier !== false)) this.sealRoot();
+      this.batch_origins.set(origin.shard, origin.conn_id, ROOT_TXN);
     }
     const result = this.ports.applier.apply(txn);
     this.pending.applied(txn.header.zxid);
@@ -491,7 +487,7 @@ export class CommitStage {
    *  the reads queued behind it are served from that root: a later txn of the same connection
    *  must not join it either. */
   private inOpenRoot(origin: Origin): void {
-    this.batch_origins.set(origin.shard * 0x1_0000_0000 + origin.conn_id, ROOT_ANSWER);
+    this.batch_origins.set(origin.shard, origin.conn_id, ROOT_ANSWER);
   }
 
   private sessionOkByte(ok: boolean, session_id: bigint): number {
