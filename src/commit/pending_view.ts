@@ -210,8 +210,8 @@ export class PendingView {
   private lookUpArena(path: string): PendingFacts | undefined {
     const view = this.view;
     if (!view.findPath(path)) return undefined;
-    const stored = view.storedStat();
-    return makeFacts(this.aclOfSelected(), stored.version, stored.cversion, stored.aversion, stored.ephemeralOwner, stored.numChildren, stored.mtime);
+    // Field by field: a StoredStat would be an object, four boxed numbers and a BigInt per write.
+    return makeFacts(this.aclOfSelected(), view.version(), view.storedCversion(), view.aversion(), view.ephemeralOwner(), view.numChildren(), view.mtime());
   }
 
   /** The selected node's ACL, decoded once per ACL blob (address + serial, as the Applier). */

@@ -365,7 +365,7 @@ export class CommitStage {
 
   /** Zab reload: every shard drops its connections and moves to the rebuilt tree's root. */
   announceReload(zxid: number): void {
-    this.stream.send(this.head.begin(CommitStream.RELOAD).u8(NO_SHARD).u32(0).i32(0).i64(BigInt(zxid)));
+    this.stream.send(this.head.begin(CommitStream.RELOAD).u8(NO_SHARD).u32(0).i32(0).i64n(zxid));
     this.sendRoot(this.ports.applier.writer.last_root);
   }
 
@@ -407,7 +407,7 @@ export class CommitStage {
 
   private sendRoot(root: RootDescriptor): void {
     const h = this.head.begin(CommitStream.ROOT).u8(NO_SHARD).u32(0).i32(0);
-    h.u32(root.gen).u32(root.znode_root).u32(root.owner_root).u32(root.node_count).i64(BigInt(root.last_zxid)).f64(root.data_bytes);
+    h.u32(root.gen).u32(root.znode_root).u32(root.owner_root).u32(root.node_count).i64n(root.last_zxid).f64(root.data_bytes);
     this.stream.send(h);
   }
 
@@ -435,7 +435,7 @@ export class CommitStage {
     // Only writes come direct (net/direct_write.ts): never a session's own txn.
     const direct = origin?.direct === true;
     const what = direct ? APPLIED_WRITE_ANSWERED : op.kind === 'createSession' ? APPLIED_CREATE_SESSION : op.kind === 'closeSession' ? APPLIED_CLOSE_SESSION : APPLIED_WRITE;
-    const h = this.origin(CommitStream.APPLIED, origin).i64(BigInt(txn.header.zxid)).u8(what).i32(result.err);
+    const h = this.origin(CommitStream.APPLIED, origin).i64n(txn.header.zxid).u8(what).i32(result.err);
     if (op.kind === 'createSession') {
       h.i64(txn.header.session_id).i32(op.timeout_ms).raw(op.passwd);
       // The client can ping only once it has its ConnectResponse: its timeout runs from here,

@@ -52,6 +52,15 @@ export class HeadWriter {
     return this;
   }
 
+  /** A safe integer (a zxid) in i64's layout, without making a BigInt (one per APPLIED frame). */
+  i64n(v: number): this {
+    if (!Number.isSafeInteger(v)) throw new RangeError(`link head: ${v} is not a safe integer`);
+    this.view.setInt32(this.length, Math.floor(v / 0x1_0000_0000));
+    this.view.setUint32(this.length + 4, v >>> 0);
+    this.length += 8;
+    return this;
+  }
+
   f64(v: number): this {
     this.view.setFloat64(this.length, v);
     this.length += 8;
@@ -128,6 +137,15 @@ export class HeadReader {
   i64(): bigint {
     this.need(8);
     const v = this.view.getBigInt64(this.offset);
+    this.offset += 8;
+    return v;
+  }
+
+  /** An i64 that HeadWriter.i64n wrote (a zxid); outside the safe integers is a broken frame. */
+  i64n(): number {
+    this.need(8);
+    const v = this.view.getInt32(this.offset) * 0x1_0000_0000 + this.view.getUint32(this.offset + 4);
+    if (!Number.isSafeInteger(v)) throw new RangeError(`link frame: i64 at ${this.offset} is not a safe integer`);
     this.offset += 8;
     return v;
   }

@@ -288,7 +288,7 @@ class NetWorker {
     if (a === null) return false;
     this.outbound.add(conn, a.frame, 0, a.frame.length);
     this.metrics.add('fast_reads');
-    const note = this.head.begin(NetToShard.SERVED).u32(conn.id).i32(a.xid).i32(a.opcode).i32(a.err).i64(BigInt(a.zxid));
+    const note = this.head.begin(NetToShard.SERVED).u32(conn.id).i32(a.xid).i32(a.opcode).i32(a.err).i64n(a.zxid);
     this.to_shard[shard].send(note.f64(performance.now() - started_ms));
     return true;
   }

@@ -205,6 +205,12 @@ export class NodeView {
     return this.dv().getInt32(this.rec_off + REC_OWNER + 4);
   }
 
+  /** The stored ephemeralOwner (a session, or a container / TTL marker); 0n makes no BigInt. */
+  ephemeralOwner(): bigint {
+    if (this.ownerHi() === 0 && this.ownerLo() === 0) return 0n;
+    return this.dv().getBigInt64(this.rec_off + REC_OWNER);
+  }
+
   /** OWNER_PERSISTENT / OWNER_EPHEMERAL / OWNER_CONTAINER / OWNER_TTL (record.ts). */
   ownerKind(): number {
     return ownerKindOf(this.ownerHi(), this.ownerLo());
@@ -253,20 +259,21 @@ export class NodeView {
 
   /** Allocates: the client-visible Stat. */
   stat(): Stat {
-    const s = readStoredStat(this.dv(), this.rec_off);
-    const ephemeral = ownerKindOf(this.ownerHi(), this.ownerLo()) === OWNER_EPHEMERAL;
+    // Field by field, not through readStoredStat: one object per call, not two.
+    const ephemeral = this.ownerKind() === OWNER_EPHEMERAL;
+    const num_children = this.numChildren();
     return {
-      czxid: s.czxid,
-      mzxid: s.mzxid,
-      ctime: s.ctime,
-      mtime: s.mtime,
-      version: s.version,
-      cversion: (s.cversion * 2 - s.numChildren) | 0,
-      aversion: s.aversion,
-      ephemeralOwner: ephemeral ? s.ephemeralOwner : 0n,
+      czxid: this.czxid(),
+      mzxid: this.mzxid(),
+      ctime: this.ctime(),
+      mtime: this.mtime(),
+      version: this.version(),
+      cversion: (this.storedCversion() * 2 - num_children) | 0,
+      aversion: this.aversion(),
+      ephemeralOwner: ephemeral ? this.ephemeralOwner() : 0n,
       dataLength: Math.max(0, this.dataLength()),
-      numChildren: s.numChildren,
-      pzxid: s.pzxid,
+      numChildren: num_children,
+      pzxid: this.pzxid(),
     };
   }
 

@@ -437,7 +437,7 @@ export class TreeWriter {
     check(n > 1, 'delete of /');
     if (!this.view.find(this.key_buf, 0, n)) fail(`delete of missing ${path}`);
     if (this.view.numChildren() !== 0) fail(`delete of non-empty ${path}`);
-    const owner = this.view.storedStat().ephemeralOwner;
+    const owner = this.view.ephemeralOwner();
     const data_length = Math.max(0, this.view.dataLength());
     try {
       this.bt.remove(TREE_ZNODES, this.key, (seg, r) => {

@@ -76,6 +76,19 @@ export class Conn {
     readonly established_ms: number,
   ) {}
 
+  /** The connection's ip id is in `auth` (added at its first request other than auth). */
+  private ip_auth_added = false;
+
+  /**
+   * The connection's ip id joins its ids at its first request other than auth (so whoAmI lists
+   * it after the ids of any auth packets sent before); once: this runs for every request.
+   */
+  addIpAuth(): void {
+    if (this.ip_auth_added) return;
+    this.ip_auth_added = true;
+    this.addAuthId({ scheme: 'ip', id: this.remote_ip });
+  }
+
   /** Adds an id unless present; true when added. */
   addAuthId(id: Id): boolean {
     if (this.auth.some((x) => x.scheme === id.scheme && x.id === id.id)) return false;

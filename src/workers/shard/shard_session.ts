@@ -154,7 +154,7 @@ export class ShardSession {
     if (!on_arrival) this.touched.add(conn.session_id);
     // Observed in Apache ZooKeeper: the connection's ip id joins its auth list when its first
     // non-auth request arrives, after any digest ids sent before it (whoAmI shows that order).
-    if (request.header.type !== Op.auth) conn.addAuthId({ scheme: 'ip', id: conn.remote_ip });
+    if (request.header.type !== Op.auth) conn.addIpAuth();
     if (on_arrival) {
       // The reply (xid -4 for auth) does not wait for earlier requests of the session.
       this.answerNow(conn, pending, serveSessionOp(this.ctx, conn, request, (d) => this.deliver(d)));
@@ -301,7 +301,7 @@ export class ShardSession {
   servedByNet(conn: Conn, xid: number, opcode: number, err: number, zxid: number, latency_ms: number): void {
     conn.packets_received++;
     this.touched.add(conn.session_id);
-    conn.addAuthId({ scheme: 'ip', id: conn.remote_ip });
+    conn.addIpAuth();
     conn.packets_sent++;
     this.packets_sent++;
     this.recordAnswered(conn, opcode, xid, err, zxid, latency_ms, this.ctx.now_ms());
@@ -315,7 +315,7 @@ export class ShardSession {
    */
   directWrite(conn: Conn, xid: number, opcode: number, received_ms: number): void {
     conn.packets_received++;
-    conn.addAuthId({ scheme: 'ip', id: conn.remote_ip });
+    conn.addIpAuth();
     const done = conn.direct_done.shift();
     if (done !== undefined) {
       if (done.xid !== xid || conn.queue.length !== 0) {

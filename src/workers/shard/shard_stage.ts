@@ -185,7 +185,7 @@ export class ShardStage implements ShardContext {
         const xid = r.i32();
         const opcode = r.i32();
         const err = r.i32();
-        const zxid = Number(r.i64());
+        const zxid = r.i64n();
         this.session.servedByNet(conn, xid, opcode, err, zxid, r.f64());
         break;
       }
@@ -269,7 +269,7 @@ export class ShardStage implements ShardContext {
     switch (kind) {
       case CommitStream.APPLIED: {
         this.batch_open_ = true;
-        const zxid = Number(r.i64());
+        const zxid = r.i64n();
         const what = r.u8();
         const err = r.i32();
         const session_id = what === APPLIED_CREATE_SESSION ? r.i64() : 0n;
@@ -300,7 +300,7 @@ export class ShardStage implements ShardContext {
         root.znode_root = r.u32();
         root.owner_root = r.u32();
         root.node_count = r.u32();
-        root.last_zxid = Number(r.i64());
+        root.last_zxid = r.i64n();
         root.data_bytes = r.f64();
         this.tree.advanceTo(root);
         this.batch_open_ = false;
