@@ -18,8 +18,10 @@ import { applyMultiOps, type Txn, type TxnHeader, type TxnOp } from '../tree/txn
 import { ownerKind } from '../tree/znode.js';
 
 
-function invariant(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`applier invariant: ${message}`);
+/** A message built from values goes here behind an if, so it is built only when the check fails
+ *  (these checks run per write; a template string would convert its numbers every time). */
+function invariantBroken(message: string): never {
+  throw new Error(`applier invariant: ${message}`);
 }
 
 /**
@@ -89,7 +91,7 @@ export class Applier {
 
   /** Txns come in zxid order; the first after a seal opens a batch. */
   private enter(txn: Txn): void {
-    invariant(txn.header.zxid > this.last_zxid, `zxid 0x${txn.header.zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
+    if (!(txn.header.zxid > this.last_zxid)) invariantBroken(`zxid 0x${txn.header.zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
     if (!this.writer.in_batch) this.writer.begin();
   }
 
@@ -197,14 +199,14 @@ export class Applier {
 
   private statOf(path: string): Stat {
     const view = this.writer.view;
-    invariant(view.findPath(path), `no node ${path}`);
+    if (!view.findPath(path)) invariantBroken(`no node ${path}`);
     return view.stat();
   }
 
   /** The ACL of the node at `path` (decoded once per distinct list). */
   private aclOf(path: string): readonly ACL[] {
     const view = this.writer.view;
-    invariant(view.findPath(path), `no node ${path}`);
+    if (!view.findPath(path)) invariantBroken(`no node ${path}`);
     return this.acls.of(view);
   }
 }

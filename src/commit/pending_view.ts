@@ -72,8 +72,10 @@ function ownerPrefix(owner: bigint): Uint8Array {
   return b;
 }
 
-function invariant(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`pending view invariant: ${message}`);
+/** A message built from values goes here behind an if, so it is built only when the check fails
+ *  (these checks run per write; a template string would convert its numbers every time). */
+function invariantBroken(message: string): never {
+  throw new Error(`pending view invariant: ${message}`);
 }
 
 /**
@@ -110,8 +112,8 @@ export class PendingView {
    * `sweep_min`: retired entries tolerated before the overlay is rebuilt (tests sweep often).
    */
   constructor(private readonly view: NodeView, arena_zxid: number, private readonly sweep_min = OVERLAY_SWEEP_MIN) {
-    invariant(Number.isSafeInteger(sweep_min) && sweep_min >= 0, `overlay sweep minimum ${sweep_min}`);
-    invariant(Number.isSafeInteger(arena_zxid) && arena_zxid >= 0, `arena zxid ${arena_zxid}`);
+    if (!(Number.isSafeInteger(sweep_min) && sweep_min >= 0)) invariantBroken(`overlay sweep minimum ${sweep_min}`);
+    if (!(Number.isSafeInteger(arena_zxid) && arena_zxid >= 0)) invariantBroken(`arena zxid ${arena_zxid}`);
     this.recorded_zxid = arena_zxid;
     this.applied_zxid = arena_zxid;
   }
@@ -224,7 +226,7 @@ export class PendingView {
   /** Overlays the effects of `txn`, the txn prep made last (zxids strictly increase). */
   record(txn: Txn): void {
     const zxid = txn.header.zxid;
-    invariant(Number.isSafeInteger(zxid) && zxid > this.last_zxid, `zxid 0x${zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
+    if (!(Number.isSafeInteger(zxid) && zxid > this.last_zxid)) invariantBroken(`zxid 0x${zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
     const touched: string[] = [];
     this.recordOp(txn.op, txn.header, touched);
     this.forgetArena();
@@ -268,7 +270,7 @@ export class PendingView {
   }
 
   private create(op: Extract<TxnOp, { kind: 'create' }>, header: TxnHeader, touched: string[]): void {
-    invariant(this.get(op.path) === undefined, `create of existing ${op.path}`);
+    if (this.get(op.path) !== undefined) invariantBroken(`create of existing ${op.path}`);
     const parent_path = parentPath(op.path);
     const parent = this.mustGet(parent_path);
     this.setEntry(parent_path, withChildDelta(parent, +1, op.parent_cversion), header.zxid, touched);
@@ -278,7 +280,7 @@ export class PendingView {
   /** Deletes a leaf; the parent loses a child, its cversion stays (creates only). */
   private delete(path: string, zxid: number, touched: string[]): void {
     const node = this.mustGet(path);
-    invariant(node.child_count === 0, `delete of non-empty ${path}`);
+    if (node.child_count !== 0) invariantBroken(`delete of non-empty ${path}`);
     const parent_path = parentPath(path);
     const parent = this.mustGet(parent_path);
     this.setEntry(parent_path, withChildDelta(parent, -1, parent.cversion), zxid, touched);
@@ -287,7 +289,7 @@ export class PendingView {
 
   private mustGet(path: string): PendingFacts {
     const facts = this.get(path);
-    invariant(facts !== undefined, `no node ${path}`);
+    if (facts === undefined) invariantBroken(`no node ${path}`);
     return facts;
   }
 
@@ -320,7 +322,7 @@ export class PendingView {
     if (retired < this.sweep_min || retired < this.live) return;
     const kept = new Map<string, Entry>();
     for (const [path, entry] of this.overlay) if (entry.zxid !== RETIRED) kept.set(path, entry);
-    invariant(kept.size === this.live, `overlay holds ${kept.size} live entries, counted ${this.live}`);
+    if (kept.size !== this.live) invariantBroken(`overlay holds ${kept.size} live entries, counted ${this.live}`);
     this.overlay = kept;
   }
 
@@ -355,7 +357,7 @@ export class PendingView {
    * O(paths those txns touched): only their queue items are visited.
    */
   applied(zxid: number): void {
-    invariant(Number.isSafeInteger(zxid) && zxid >= this.applied_zxid, `applied zxid 0x${zxid.toString(16)} before 0x${this.applied_zxid.toString(16)}`);
+    if (!(Number.isSafeInteger(zxid) && zxid >= this.applied_zxid)) invariantBroken(`applied zxid 0x${zxid.toString(16)} before 0x${this.applied_zxid.toString(16)}`);
     this.applied_zxid = zxid;
     this.forgetArena();
     const queue = this.queue;
@@ -399,7 +401,7 @@ export class PendingView {
    * and the arena holds every txn <= `arena_zxid`, which may be before the last applied one.
    */
   resetTo(arena_zxid: number): void {
-    invariant(Number.isSafeInteger(arena_zxid) && arena_zxid >= 0, `arena zxid ${arena_zxid}`);
+    if (!(Number.isSafeInteger(arena_zxid) && arena_zxid >= 0)) invariantBroken(`arena zxid ${arena_zxid}`);
     this.applied_zxid = arena_zxid;
     this.clear();
   }

@@ -31,7 +31,7 @@ export class SessionTracker {
   version = 0;
 
   constructor(readonly tick_ms: number) {
-    assert(Number.isInteger(tick_ms) && tick_ms > 0, `tick_ms must be a positive integer: ${tick_ms}`);
+    if (!(Number.isInteger(tick_ms) && tick_ms > 0)) assert.fail(`tick_ms must be a positive integer: ${tick_ms}`);
   }
 
   /** ExpiryQueue.roundToNextInterval: the first tick boundary strictly after t. */
@@ -51,7 +51,7 @@ export class SessionTracker {
   add(session_id: bigint, timeout_ms: number, now_ms: number, passwd: Uint8Array, due_in_ms = timeout_ms): boolean {
     assertTimeout(timeout_ms);
     assertTime(now_ms);
-    assert(Number.isFinite(due_in_ms) && due_in_ms >= 0 && due_in_ms <= timeout_ms, `due_in_ms must be in [0, timeout_ms]: ${due_in_ms}`);
+    if (!(Number.isFinite(due_in_ms) && due_in_ms >= 0 && due_in_ms <= timeout_ms)) assert.fail(`due_in_ms must be in [0, timeout_ms]: ${due_in_ms}`);
     const existing = this.sessions.get(session_id);
     if (existing !== undefined) {
       if (!existing.closing) this.requeue(existing, now_ms, timeout_ms);
@@ -182,9 +182,9 @@ export class SessionTracker {
 }
 
 function assertTime(now_ms: number): void {
-  assert(Number.isFinite(now_ms) && now_ms >= 0, `now_ms must be finite and >= 0: ${now_ms}`);
+  if (!(Number.isFinite(now_ms) && now_ms >= 0)) assert.fail(`now_ms must be finite and >= 0: ${now_ms}`);
 }
 
 function assertTimeout(timeout_ms: number): void {
-  assert(Number.isFinite(timeout_ms) && timeout_ms > 0, `timeout_ms must be > 0: ${timeout_ms}`);
+  if (!(Number.isFinite(timeout_ms) && timeout_ms > 0)) assert.fail(`timeout_ms must be > 0: ${timeout_ms}`);
 }

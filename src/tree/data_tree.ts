@@ -35,6 +35,12 @@ function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`DataTree invariant: ${message}`);
 }
 
+/** A message built from values goes here behind an if, so it is built only when the check fails
+ *  (these checks run per write; a template string would convert its numbers every time). */
+function assertFailed(message: string): never {
+  throw new Error(`DataTree invariant: ${message}`);
+}
+
 function systemNode(acl: readonly ACL[]): ZNode {
   return new ZNode(new Uint8Array(0), acl, 0, 0, 0, 0, 0, 0, 0, 0, 0n);
 }
@@ -184,7 +190,7 @@ export class DataTree {
   restoreNode(path: string, node: ZNode): void {
     const before = this.nodes.size;
     this.nodes.set(path, node);
-    assert(this.nodes.size === before + 1, `snapshot holds ${path} twice`);
+    if (this.nodes.size !== before + 1) assertFailed(`snapshot holds ${path} twice`);
   }
 
   /** Links every node to its parent, rebuilds the indexes and sizes; the tree is at `last_zxid`. */
@@ -195,7 +201,7 @@ export class DataTree {
       this.index(path, node.ephemeralOwner);
       if (path === '/') continue;
       const parent = this.nodes.get(parentPath(path));
-      assert(parent !== undefined, `snapshot holds ${path} without its parent`);
+      if (parent === undefined) assertFailed(`snapshot holds ${path} without its parent`);
       parent.addChild(childName(path));
     }
     this.last_zxid = last_zxid;
@@ -220,7 +226,7 @@ export class DataTree {
   /** Applies one committed txn and sets last_zxid to its zxid. */
   apply(txn: Txn): ApplyResult {
     const { header, op } = txn;
-    assert(header.zxid >= this.last_zxid, `zxid ${header.zxid} after ${this.last_zxid}`);
+    if (!(header.zxid >= this.last_zxid)) assertFailed(`zxid ${header.zxid} after ${this.last_zxid}`);
     const events: WatchTrigger[] = [];
     const result = this.applyOp(op, header, events);
     this.last_zxid = header.zxid;
@@ -256,14 +262,14 @@ export class DataTree {
 
   private mustGet(path: string): ZNode {
     const node = this.nodes.get(path);
-    assert(node !== undefined, `no node ${path}`);
+    if (node === undefined) assertFailed(`no node ${path}`);
     return node;
   }
 
   private createNode(op: Extract<TxnOp, { kind: 'create' }>, header: TxnHeader, events: WatchTrigger[]): ZNode {
     const parent_path = parentPath(op.path);
     const parent = this.mustGet(parent_path);
-    assert(!this.nodes.has(op.path), `create of existing ${op.path}`);
+    if (this.nodes.has(op.path)) assertFailed(`create of existing ${op.path}`);
     this.before_change?.(parent_path, parent);
     const node = newZNode(op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms);
     parent.addChild(childName(op.path));
@@ -283,7 +289,7 @@ export class DataTree {
   /** Removes a leaf. The parent's pzxid moves forward; its cversion does not change. */
   private deleteNode(path: string, zxid: number, events: WatchTrigger[]): void {
     const node = this.mustGet(path);
-    assert(node.child_count === 0, `delete of non-empty ${path}`);
+    if (node.child_count !== 0) assertFailed(`delete of non-empty ${path}`);
     const parent_path = parentPath(path);
     const parent = this.mustGet(parent_path);
     if (this.before_change !== null) {
@@ -384,7 +390,7 @@ export class DataTree {
         return;
       case 'ephemeral': {
         const paths = this.ephemerals_by_session.get(owner);
-        assert(paths !== undefined && paths.delete(path), `ephemeral ${path} not indexed`);
+        if (!(paths !== undefined && paths.delete(path))) assertFailed(`ephemeral ${path} not indexed`);
         if (paths.size === 0) this.ephemerals_by_session.delete(owner);
         this.ephemeral_nodes--;
         return;

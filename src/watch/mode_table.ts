@@ -261,6 +261,6 @@ function assertSingleMode(mode: number): void {
 export function parentOf(path: string): string | undefined {
   if (path === '/') return undefined;
   const slash = path.lastIndexOf('/');
-  assert(slash >= 0, `not an absolute path: ${path}`);
+  if (!(slash >= 0)) assert.fail(`not an absolute path: ${path}`);
   return slash === 0 ? '/' : path.slice(0, slash);
 }

@@ -5,7 +5,7 @@
 // batch of requests), or the arena's stats show a stuck reader (age in generations, bytes
 // held back) and a bounded arena eventually refuses the writer's allocations.
 
-import { ArenaFullError, ArenaInvariantError, check } from './errors.js';
+import { ArenaFullError, ArenaInvariantError, check, fail } from './errors.js';
 import { Control, RootInfo, readStats, type ArenaStats, type RootDescriptor } from './control.js';
 import { genBefore } from './generation.js';
 import { ARENA_CONFIG_KEYS } from './config.js';
@@ -50,7 +50,7 @@ export class TreeReader extends NodeView {
   advanceTo(root: RootDescriptor): void {
     check(!this.closed, 'reader closed');
     check(this.readable, 'advanceTo without a pin');
-    check(!genBefore(root.gen, this.root.gen), `advanceTo: generation ${root.gen} is before the pinned ${this.root.gen}`);
+    if (genBefore(root.gen, this.root.gen)) fail(`advanceTo: generation ${root.gen} is before the pinned ${this.root.gen}`);
     this.control.movePin(this.slot, root.gen);
     const r = this.root;
     r.gen = root.gen;
