@@ -308,7 +308,8 @@ export class CommitCore {
       opcode,
       body as WriteRequest,
     );
-    this.propose(origin, session_id, op);
+    // Prep's clock reading is the txn's time too (one clock read per write).
+    this.propose(origin, session_id, op, origin.xid, now);
   }
 
   /** A new session for a connection (its timeout already negotiated by the shard). */
@@ -486,11 +487,11 @@ export class CommitCore {
   }
 
   /** Assigns the zxid, records the txn in the working tree, and queues it for logging (GroupCommit). */
-  private propose(origin: Origin | null, session_id: bigint, op: TxnOp, cxid = origin?.xid ?? 0): void {
+  private propose(origin: Origin | null, session_id: bigint, op: TxnOp, cxid = origin?.xid ?? 0, time_ms = this.env.now_ms()): void {
     if (this.read_only !== null) throw new Error('commit core: propose while read-only');
     if (this.role !== 'creator') throw new Error('commit core: a learner proposed a txn');
     const txn: Txn = {
-      header: { session_id, cxid, zxid: Math.max(this.view.last_zxid, this.epoch_base) + 1, time_ms: this.env.now_ms() },
+      header: { session_id, cxid, zxid: Math.max(this.view.last_zxid, this.epoch_base) + 1, time_ms },
       op,
     };
     this.view.record(txn);
