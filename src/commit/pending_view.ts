@@ -40,6 +40,7 @@ export interface PendingFacts extends NodeFacts {
 }
 
 interface Entry {
+  readonly path: string;
   /** The node after the last recorded txn that touched it; null = deleted (or retired). */
   facts: PendingFacts | null;
   /** zxid of that txn; RETIRED once the arena shows it. */
@@ -51,14 +52,19 @@ const RETIRED = -1;
 /** Retired entries tolerated before the overlay is rebuilt without them. */
 const OVERLAY_SWEEP_MIN = 4096;
 
-/** The paths one recorded txn touched (queued in zxid order for `applied`). */
+/**
+ * The entries one recorded txn touched (queued in zxid order for `applied`). An entry object
+ * stays the path's entry while it is live (setEntry changes it in place; sweep keeps it), so
+ * `applied` needs no lookup: an entry a later txn touched again shows that txn's zxid, and one
+ * retired (and perhaps swept out since) shows RETIRED.
+ */
 interface Touched {
   readonly zxid: number;
-  readonly paths: string[];
+  readonly entries: Entry[];
 }
 
 /** What an applied queue slot holds until the queue array is compacted. */
-const APPLIED: Touched = { zxid: 0, paths: [] };
+const APPLIED: Touched = { zxid: 0, entries: [] };
 /** Consumed queue slots tolerated before the queue array is compacted. */
 const QUEUE_COMPACT_MIN = 1024;
 /** Owner-index prefix of the containers (the 8-byte container owner). */
@@ -128,9 +134,32 @@ export class PendingView {
     return this.live;
   }
 
+  /**
+   * The overlay's last answer: a write looks its path up two or three times in a row (prep's
+   * get, record's get, setEntry). Valid while the map is the same and holds the same entry for
+   * `looked_path`: forgotten when an entry is added (setEntry), the map is rebuilt (sweep) or
+   * replaced (clear). Retiring an entry changes it in place, which keeps the answer valid.
+   */
+  private looked_path: string | null = null;
+  private looked_entry: Entry | undefined = undefined;
+
+  /** The overlay's entry of `path`, live or retired. */
+  private entryOf(path: string): Entry | undefined {
+    if (path === this.looked_path) return this.looked_entry;
+    const entry = this.overlay.get(path);
+    this.looked_path = path;
+    this.looked_entry = entry;
+    return entry;
+  }
+
+  private forgetLooked(): void {
+    this.looked_path = null;
+    this.looked_entry = undefined;
+  }
+
   /** The live overlay entry of `path`, if any. */
   private liveEntry(path: string): Entry | undefined {
-    const entry = this.overlay.get(path);
+    const entry = this.entryOf(path);
     return entry !== undefined && entry.zxid !== RETIRED ? entry : undefined;
   }
 
@@ -227,14 +256,14 @@ export class PendingView {
   record(txn: Txn): void {
     const zxid = txn.header.zxid;
     if (!(Number.isSafeInteger(zxid) && zxid > this.last_zxid)) invariantBroken(`zxid 0x${zxid.toString(16)} after 0x${this.last_zxid.toString(16)}`);
-    const touched: string[] = [];
+    const touched: Entry[] = [];
     this.recordOp(txn.op, txn.header, touched);
     this.forgetArena();
     this.recorded_zxid = zxid;
-    if (touched.length > 0) this.queue.push({ zxid, paths: touched });
+    if (touched.length > 0) this.queue.push({ zxid, entries: touched });
   }
 
-  private recordOp(op: TxnOp, header: TxnHeader, touched: string[]): void {
+  private recordOp(op: TxnOp, header: TxnHeader, touched: Entry[]): void {
     switch (op.kind) {
       case 'create':
         this.create(op, header, touched);
@@ -269,7 +298,7 @@ export class PendingView {
     }
   }
 
-  private create(op: Extract<TxnOp, { kind: 'create' }>, header: TxnHeader, touched: string[]): void {
+  private create(op: Extract<TxnOp, { kind: 'create' }>, header: TxnHeader, touched: Entry[]): void {
     if (this.get(op.path) !== undefined) invariantBroken(`create of existing ${op.path}`);
     const parent_path = parentPath(op.path);
     const parent = this.mustGet(parent_path);
@@ -278,7 +307,7 @@ export class PendingView {
   }
 
   /** Deletes a leaf; the parent loses a child, its cversion stays (creates only). */
-  private delete(path: string, zxid: number, touched: string[]): void {
+  private delete(path: string, zxid: number, touched: Entry[]): void {
     const node = this.mustGet(path);
     if (node.child_count !== 0) invariantBroken(`delete of non-empty ${path}`);
     const parent_path = parentPath(path);
@@ -293,24 +322,26 @@ export class PendingView {
     return facts;
   }
 
-  private setEntry(path: string, facts: PendingFacts | null, zxid: number, touched: string[]): void {
-    const old = this.overlay.get(path);
-    if (old === undefined) {
-      this.overlay.set(path, { facts, zxid });
+  private setEntry(path: string, facts: PendingFacts | null, zxid: number, touched: Entry[]): void {
+    let entry = this.entryOf(path);
+    if (entry === undefined) {
+      entry = { path, facts, zxid };
+      this.overlay.set(path, entry);
+      this.forgetLooked();
       this.live++;
     } else {
-      if (old.zxid === RETIRED) this.live++;
-      else if (old.facts !== null) this.indexPending(path, old.facts.ephemeralOwner, false);
-      old.facts = facts;
-      old.zxid = zxid;
+      if (entry.zxid === RETIRED) this.live++;
+      else if (entry.facts !== null) this.indexPending(path, entry.facts.ephemeralOwner, false);
+      entry.facts = facts;
+      entry.zxid = zxid;
     }
     if (facts !== null) this.indexPending(path, facts.ephemeralOwner, true);
-    touched.push(path);
+    touched.push(entry);
   }
 
   /** The arena shows `entry` now: it stops answering (it stays in the map; see the top). */
-  private retire(path: string, entry: Entry): void {
-    if (entry.facts !== null) this.indexPending(path, entry.facts.ephemeralOwner, false);
+  private retire(entry: Entry): void {
+    if (entry.facts !== null) this.indexPending(entry.path, entry.facts.ephemeralOwner, false);
     entry.facts = null;
     entry.zxid = RETIRED;
     this.live--;
@@ -324,6 +355,7 @@ export class PendingView {
     for (const [path, entry] of this.overlay) if (entry.zxid !== RETIRED) kept.set(path, entry);
     if (kept.size !== this.live) invariantBroken(`overlay holds ${kept.size} live entries, counted ${this.live}`);
     this.overlay = kept;
+    this.forgetLooked();
   }
 
   private indexPending(path: string, owner: bigint, add: boolean): void {
@@ -354,7 +386,7 @@ export class PendingView {
 
   /**
    * The Applier applied every txn <= `zxid` to the arena: retires the entries it now shows.
-   * O(paths those txns touched): only their queue items are visited.
+   * O(entries those txns touched): only their queue items are visited, no lookups.
    */
   applied(zxid: number): void {
     if (!(Number.isSafeInteger(zxid) && zxid >= this.applied_zxid)) invariantBroken(`applied zxid 0x${zxid.toString(16)} before 0x${this.applied_zxid.toString(16)}`);
@@ -362,10 +394,9 @@ export class PendingView {
     this.forgetArena();
     const queue = this.queue;
     while (this.queue_head < queue.length && queue[this.queue_head].zxid <= zxid) {
-      for (const path of queue[this.queue_head].paths) {
-        const entry = this.liveEntry(path);
+      for (const entry of queue[this.queue_head].entries) {
         // A later txn (still pending) touched it again: its entry stays until that one applies.
-        if (entry !== undefined && entry.zxid <= zxid) this.retire(path, entry);
+        if (entry.zxid !== RETIRED && entry.zxid <= zxid) this.retire(entry);
       }
       // Let go of the paths now, not at the next compaction (as release_gate.ts RELEASED).
       queue[this.queue_head++] = APPLIED;
@@ -387,6 +418,7 @@ export class PendingView {
   clear(): void {
     this.forgetArena();
     this.overlay = new Map();
+    this.forgetLooked();
     this.live = 0;
     this.queue = [];
     this.queue_head = 0;

@@ -32,9 +32,14 @@ function rangeOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
  * (measured: 0.8 us of the commit worker's ~8 us per 100-byte setData). A carved copy costs
  * ~90 ns. The price: a chunk lives as long as its longest-lived copy, so only readers whose
  * values die soon pool (the commit worker's requests: their data is applied and dropped).
+ *
+ * A chunk is 64 KiB, not zero-filled (Buffer.allocUnsafeSlow: a view only ever shows bytes a
+ * copy wrote). At 1 KiB per write, `new Uint8Array(16 KiB)` cost the commit worker ~2.8 µs per
+ * chunk, 0.18 µs per write (CPU profile at 32 x 100 writes); micro: 90-117 ns per KiB for
+ * zeroed 16 KiB chunks, 17 ns per KiB for these.
  */
 const POOLED_BYTES_MAX = 1024;
-const POOL_CHUNK_BYTES = 16 * 1024;
+const POOL_CHUNK_BYTES = 64 * 1024;
 let pool_chunk = new Uint8Array(0);
 let pool_used = 0;
 
@@ -44,7 +49,7 @@ function pooledCopy(bytes: Uint8Array, start: number, end: number): Uint8Array {
   // Room for copyFromShared's scratch past the copy: the source is a ring (shared memory), and
   // the copy lands 8-aligned whatever its address, so the tree's copy of it runs at word speed too.
   if (pool_used + n + SKEW_BYTES_MAX > pool_chunk.length) {
-    pool_chunk = new Uint8Array(POOL_CHUNK_BYTES);
+    pool_chunk = new Uint8Array(Buffer.allocUnsafeSlow(POOL_CHUNK_BYTES).buffer, 0, POOL_CHUNK_BYTES);
     pool_used = 0;
   }
   copyFromShared(pool_chunk, pool_used, bytes, start, n);

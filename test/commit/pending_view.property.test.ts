@@ -223,6 +223,28 @@ describe('PendingView.applied', () => {
     expect(view.last_zxid).toBe(5);
   });
 
+  it('a path written again after the overlay swept its retired entry out is pending again', () => {
+    const writer = TreeWriter.create(SMALL);
+    writer.begin();
+    createSystemNodes(writer);
+    writer.commit(0);
+    const applier = new Applier(writer, 0);
+    // Sweep minimum 0: the overlay is rebuilt whenever retired entries are at least the live ones.
+    const view = new PendingView(writer.view, 0, 0);
+    const t1 = txn(1, create('/a', 1));
+    const t2 = txn(2, create('/b', 2));
+    for (const t of [t1, t2]) {
+      view.record(t);
+      applier.apply(t);
+    }
+    view.applied(2); // retires /, /a, /b (the last looked up) and sweeps them all out
+    expect(view.size).toBe(0);
+    view.record(txn(3, { kind: 'setData', path: '/b', data: null, version: 1 }));
+    expect(view.size).toBe(1);
+    expect(view.get('/a')).toMatchObject({ version: 0, mtime: 1001 });
+    expect(view.get('/b')).toMatchObject({ version: 1, mtime: 1003 });
+  });
+
   it('applied past every recorded txn (commits from a new leader) empties the overlay', () => {
     const { applier, view, txns } = setup();
     for (const t of txns) applier.apply(t);
