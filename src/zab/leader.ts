@@ -5,7 +5,8 @@
 //              max(accepted epochs) + 1, persisted as acceptedEpoch BEFORE LEADERINFO is sent;
 //              then collect ACKEPOCH from a quorum; a voter whose (currentEpoch, last zxid) is
 //              ahead of ours proves we should not lead: step down.
-//   sync       currentEpoch persisted; our log at this moment is the initial history H of the
+//   sync       currentEpoch persisted, once our own log is durable (a crash must not leave a
+//              currentEpoch of e over a shorter log); our log at this moment is the initial history H of the
 //              epoch. Each learner gets DIFF / TRUNC / SNAP + the missing txns + NEWLEADER.
 //              Once a quorum (us included, once H is durable here) acknowledged NEWLEADER, H is
 //              committed and the epoch is established: UPTODATE to every synced learner.
@@ -119,7 +120,8 @@ export class Leader {
   }
 
   onPersisted(): void {
-    if (this.phase === 'sync') this.tryEstablish();
+    if (this.phase === 'discovery') this.tryEpochQuorum();
+    else if (this.phase === 'sync') this.tryEstablish();
     else if (this.phase === 'broadcast') this.advanceCommit();
   }
 
@@ -241,6 +243,12 @@ export class Leader {
 
   private tryEpochQuorum(): void {
     if (this.phase !== 'discovery' || this.epoch === null || !this.qv.containsQuorum(this.epoch_acks)) return;
+    // Our own history must be durable before currentEpoch is, as a learner's is before it
+    // acknowledges NEWLEADER (ZOOKEEPER-4643). A leader elected with txns still in its log's
+    // write queue (a follower's slow fsync) that crashed with currentEpoch = e but a shorter log
+    // would win the next election on its epoch and truncate txns a quorum had committed
+    // (Zab simulator seed 614785). onPersisted calls back here.
+    if (zxidLt(this.window.persisted, this.window.last())) return;
     this.ctx.setCurrentEpoch(this.epoch); // durable before any NEWLEADER
     this.phase = 'sync';
     this.history_last = this.window.last();

@@ -11,7 +11,14 @@ import { describe, expect, it } from 'vitest';
 import { replaying, seedsFromEnv, writeTrace } from './seeds.js';
 import { runSeed, type RunResult } from './vopr.js';
 
-const FIXED_SEEDS = Array.from({ length: 24 }, (_, i) => i + 1);
+/**
+ * Seeds 1..24, and seeds that found a bug:
+ * - 614785 (a run of 20,000 seeds from 600001): a follower with a slow fsync was elected and
+ *   persisted currentEpoch before its own log was durable; it crashed, came back with the new
+ *   epoch over a shorter log, won the next election on that epoch and truncated committed txns
+ *   (leader.ts tryEpochQuorum; ZOOKEEPER-4643 is the learner side of the same rule).
+ */
+const FIXED_SEEDS = [...Array.from({ length: 24 }, (_, i) => i + 1), 614785];
 
 function report(r: RunResult): string {
   const full = runSeed(r.seed, undefined, true); // deterministic: the same run, every line kept

@@ -69,6 +69,30 @@ describe('ZabCore: the phases as effect sequences', () => {
     expect(r1.serving).toBe(true);
   });
 
+  it('a new leader persists currentEpoch only once its own log is durable (no epoch over a shorter log)', () => {
+    const h = ensemble();
+    h.auto_persist = false;
+    h.step(3, { type: 'propose', txn: txn(7) });
+    h.deliverAll((m) => m.to === 3); // r1, r2 append 1:1 (nothing durable, no ACK); then r3 is gone
+    for (const sid of [1, 2]) h.step(sid, { type: 'peer_reset', peer: 3 });
+    const mark = h.lines.length;
+    for (let i = 0; i < 40 && h.core(2).state !== 'LEADING'; i++) {
+      h.deliverAll((m) => m.to === 3 || m.from === 3);
+      h.tickAll(1);
+    }
+    h.deliverAll((m) => m.to === 3 || m.from === 3);
+    expect(h.core(2).state).toBe('LEADING');
+    expect(h.core(2).window.last()).toEqual(z(1, 1));
+    // The epoch quorum is there (r1 acknowledged epoch 2), but r2's 1:1 is not durable yet.
+    expect(h.since(mark)).toContain('r2: epochs a=2 c=1');
+    expect(h.since(mark).some((x) => x.startsWith('r2: epochs a=2 c=2'))).toBe(false);
+    expect(h.since(mark).some((x) => /^r2: send 1 NEWLEADER/.test(x))).toBe(false);
+    const effects = h.step(2, { type: 'persisted', zxid: z(1, 1) });
+    expect(types(effects)[0]).toBe('persist_epochs');
+    expect(types(effects)).toContain('send 1 NEWLEADER');
+    expect(before(h.since(mark), 'r2: epochs a=2 c=2', 'r2: send 1 NEWLEADER')).toBe(true);
+  });
+
   it('only fresh ACKEPOCHs count toward the epoch quorum (no two leaders of one epoch)', () => {
     for (const fresh of [false, true]) {
       const h = new Harness([1, 2, 3]);
