@@ -31,10 +31,6 @@ export interface ApplyResult {
   events: WatchTrigger[];
 }
 
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(`DataTree invariant: ${message}`);
-}
-
 /** A message built from values goes here behind an if, so it is built only when the check fails
  *  (these checks run per write; a template string would convert its numbers every time). */
 function assertFailed(message: string): never {
@@ -195,7 +191,7 @@ export class DataTree {
 
   /** Links every node to its parent, rebuilds the indexes and sizes; the tree is at `last_zxid`. */
   endRestore(last_zxid: number): void {
-    assert(this.nodes.has('/'), 'snapshot has no root node');
+    if (!this.nodes.has('/')) assertFailed('snapshot has no root node');
     for (const [path, node] of this.nodes) {
       this.data_size += path.length + node.data_length;
       this.index(path, node.ephemeralOwner);

@@ -36,10 +36,10 @@ import type { Txn } from '../tree/txn.js';
 import type { ApplyResult } from '../tree/data_tree.js';
 import { replyOpcodeOf, writeReplyBody } from '../tree/write_reply.js';
 import { encodeApplied } from './applied_frame.js';
-import { OpenRootMarks, ROOT_ANSWER, ROOT_TXN } from './open_root_marks.js';
 import { decodeAuthId } from './auth_frame.js';
 import type { FrameSink } from './frame_sink.js';
 import { HeadReader, HeadWriter } from './link.js';
+import { OpenRootMarks, ROOT_ANSWER, ROOT_TXN } from './open_root_marks.js';
 import {
   AFTER_DIRECT,
   APPLIED_CLOSE_SESSION,

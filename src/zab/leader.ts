@@ -6,8 +6,9 @@
 //              then collect ACKEPOCH from a quorum; a voter whose (currentEpoch, last zxid) is
 //              ahead of ours proves we should not lead: step down.
 //   sync       currentEpoch persisted, once our own log is durable (a crash must not leave a
-//              currentEpoch of e over a shorter log); our log at this moment is the initial history H of the
-//              epoch. Each learner gets DIFF / TRUNC / SNAP + the missing txns + NEWLEADER.
+//              currentEpoch of e over a shorter log); our log at this moment is the initial
+//              history H of the epoch. Each learner gets DIFF / TRUNC / SNAP + the missing txns
+//              + NEWLEADER.
 //              Once a quorum (us included, once H is durable here) acknowledged NEWLEADER, H is
 //              committed and the epoch is established: UPTODATE to every synced learner.
 //   broadcast  PROPOSAL to followers, commit on a quorum of durable ACKs (ours = persisted),
