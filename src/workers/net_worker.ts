@@ -238,7 +238,10 @@ class NetWorker {
     let direct = false;
     const outcome = conn.cutter.push(chunk, (payload) => {
       this.metrics.add('packets_received');
-      if (this.answerHere(conn, payload)) {
+      // Only a frame alone in its chunk: a burst of pipelined reads goes to the shard whole, one
+      // wake-up for all of them (answered here, they would take the net worker's time from the
+      // sockets and its caches from the network path: -7 % reads/s at 32 x 100 in flight).
+      if (conn.cutter.frame_alone && this.answerHere(conn, payload)) {
         answered_here = true;
         return;
       }

@@ -8,7 +8,8 @@
 // Answered here only when all of these hold; anything else goes to the shard as before:
 // - the session is established and every request it sent before was answered (the caller
 //   counts frames forwarded vs replies seen: FIFO and read-your-writes);
-// - a getData or exists with watch = false (watches are the shard's), well formed, valid path;
+// - a getData or exists with watch = false (watches are the shard's), read in place
+//   (protocol/path_read.ts: well formed, a plain valid path);
 // - the node's ACL lets anyone READ (the shard holds the session's auth ids), or it is missing;
 // - the shard's served root is settled and stays so while its ring is drained into the
 //   connection's output (served_root.ts): the reply is at that root, after every watch event
@@ -25,12 +26,12 @@
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../../config/server_config.js';
 import { Err } from '../../protocol/errors.js';
-import { int32At, JuteOverflowError, JuteWriter } from '../../protocol/jute.js';
+import { JuteOverflowError, JuteWriter } from '../../protocol/jute.js';
 import { encodeReplyWrittenBy } from '../../protocol/messages.js';
 import { Op } from '../../protocol/opcodes.js';
-import { validatePath } from '../../protocol/paths.js';
+import { PathReadFrame } from '../../protocol/path_read.js';
+import type { Id } from '../../protocol/types.js';
 import { genBefore } from '../../store/arena/generation.js';
-import { decideRead, type ReadContext } from '../../tree/read_ops.js';
 import { Doorbell } from '../doorbell.js';
 import { ServedRootView } from '../served_root.js';
 import { ShardTree } from '../shard/shard_tree.js';
@@ -42,8 +43,6 @@ const BUSY_ELU = 0.9;
 const IDLE_ELU = 0.5;
 /** How often the utilization is sampled. */
 const LOAD_SAMPLE_MS = 20;
-/** xid (4) + opcode (4) + path length (4) + watch (1): the smallest getData / exists frame. */
-const PATH_READ_BYTES_MIN = 13;
 
 /** What a fast read answered, for the SERVED frame to the shard. */
 export interface FastReadAnswer {
@@ -55,15 +54,15 @@ export interface FastReadAnswer {
   readonly zxid: number;
 }
 
-/** The session's auth as the net worker knows it: none (see the ACL rule above). */
-const NO_AUTH: ReadContext = { auth: [], is_super: false, session_id: 0n };
-const utf8 = new TextDecoder('utf-8', { fatal: false });
+/** The session's auth ids as the net worker knows them: none (see the ACL rule above). */
+const NO_AUTH: readonly Id[] = [];
 
 export class NetFastRead {
   private readonly views: ServedRootView[];
   private readonly trees: ShardTree[];
   private readonly out: JuteWriter;
-  private readonly request = { path: '', watch: false };
+  private readonly frame = new PathReadFrame();
+  private readonly header = { xid: 0, zxid: 0, err: 0 };
   private readonly answer: { frame: Uint8Array; xid: number; opcode: number; err: number; zxid: number } = { frame: new Uint8Array(0), xid: 0, opcode: 0, err: 0, zxid: 0 };
   /** Event-loop utilization over the last LOAD_SAMPLE_MS. */
   private elu_now = 0;
@@ -103,15 +102,10 @@ export class NetFastRead {
    */
   tryAnswer(shard: number, payload: Uint8Array, drain: () => boolean): FastReadAnswer | null {
     if (this.elu_now >= BUSY_ELU || (this.elu_now >= IDLE_ELU && !this.doorbells[shard].asleep())) return null;
-    let opcode: ReturnType<typeof readPathRead>;
-    try {
-      opcode = readPathRead(payload, this.request);
-    } catch {
-      // Client bytes this path cannot take, whatever the reason: the shard decodes them again
-      // behind its containment boundary (which closes that connection and logs a decoder bug).
-      return null;
-    }
-    if (opcode === 0) return null;
+    // Client bytes this path does not take (a watch, another opcode, anything unusual) go to the
+    // shard, which decodes them behind its containment boundary.
+    const frame = this.frame;
+    if (!frame.read(payload, 0, payload.length) || frame.watch) return null;
     const view = this.views[shard];
     const tree = this.trees[shard];
     const seq = view.begin();
@@ -124,21 +118,24 @@ export class NetFastRead {
     // The newest root: never before the one the reader pins, so the pin only moves forward.
     if (root.gen !== tree.gen) tree.advanceTo(root);
     if (!drain() || !view.unchanged(seq)) return null;
-    const d = decideRead(tree, NO_AUTH, opcode, this.request);
-    if (d.err === Err.NOAUTH) return null;
-    const a = this.answer;
-    a.xid = int32At(payload, 0);
-    a.opcode = opcode;
-    a.err = d.err;
-    a.zxid = root.last_zxid;
+    const err = tree.decidePathRead(frame, payload, NO_AUTH, false);
+    if (err === Err.NOAUTH) return null;
+    const h = this.header;
+    h.xid = frame.xid;
+    h.zxid = root.last_zxid;
+    h.err = err;
     this.out.reset();
     try {
-      const write_body = opcode === Op.getData ? tree.writeGetData : tree.writeExists;
-      encodeReplyWrittenBy({ xid: a.xid, zxid: a.zxid, err: d.err }, write_body, this.out);
+      encodeReplyWrittenBy(h, frame.opcode === Op.getData ? tree.writeGetData : tree.writeExists, this.out);
     } catch (e) {
       if (e instanceof JuteOverflowError) return null; // the shard answers MARSHALLINGERROR
       throw e;
     }
+    const a = this.answer;
+    a.xid = frame.xid;
+    a.opcode = frame.opcode;
+    a.err = err;
+    a.zxid = root.last_zxid;
     a.frame = this.out.view_bytes();
     return a;
   }
@@ -153,23 +150,4 @@ export class NetFastRead {
       if (genBefore(tree.gen, view.root.gen)) tree.advanceTo(view.root);
     }
   }
-}
-
-/**
- * If `payload` is a well-formed getData or exists request with watch = false and a valid path,
- * fills `out` and returns its opcode; else 0. Anything else (a watch, a malformed body, trailing
- * bytes, another opcode) is the shard's to answer, with its errors.
- */
-function readPathRead(payload: Uint8Array, out: { path: string; watch: boolean }): typeof Op.getData | typeof Op.exists | 0 {
-  if (payload.length < PATH_READ_BYTES_MIN) return 0;
-  const opcode = int32At(payload, 4);
-  if (opcode !== Op.getData && opcode !== Op.exists) return 0;
-  const path_bytes = int32At(payload, 8);
-  if (path_bytes < 1 || 12 + path_bytes + 1 !== payload.length) return 0;
-  if (payload[12 + path_bytes] !== 0) return 0;
-  const path = utf8.decode(payload.subarray(12, 12 + path_bytes));
-  if (validatePath(path) !== null) return 0;
-  out.path = path;
-  out.watch = false;
-  return opcode;
 }

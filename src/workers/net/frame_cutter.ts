@@ -30,6 +30,12 @@ export class FrameCutter {
   /** True until the connection's first 4 bytes have been read and classified. */
   private first_word_pending: boolean;
   private four_letter: number | null = null;
+  /**
+   * Set before each emit: the frame is the only one this push() hands out, and it ends the
+   * chunk (a client with one request in flight; a burst of pipelined requests arrives as chunks
+   * of several frames).
+   */
+  frame_alone = false;
 
   /**
    * `is_four_letter` classifies the connection's first int32; null = never a four-letter word
@@ -55,12 +61,14 @@ export class FrameCutter {
     if (this.four_letter !== null) return null;
     const n = chunk.length;
     let at = 0;
+    let emitted = 0;
     while (at < n) {
       if (this.body !== null) {
         at = this.fill(chunk, at);
         if (this.body_filled < this.body_len) return null;
         const payload = this.body.subarray(0, this.body_len);
         this.body = null;
+        this.frame_alone = emitted++ === 0 && at === n;
         emit(payload);
         continue;
       }
@@ -88,6 +96,7 @@ export class FrameCutter {
         return `frame length ${len} outside 0..${this.frame_bytes_max} (jute.maxbuffer)`;
       }
       if (n - at >= len) {
+        this.frame_alone = emitted++ === 0 && at + len === n;
         emit(chunk.subarray(at, at + len));
         at += len;
       } else {

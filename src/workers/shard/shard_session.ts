@@ -18,6 +18,7 @@ import {
   type ServerRequest,
 } from '../../protocol/messages.js';
 import { lastOpName, Op, opName, opSpec, TXN_WRITE_OPS } from '../../protocol/opcodes.js';
+import { PathReadFrame } from '../../protocol/path_read.js';
 import type { ServerConfig } from '../../config/server_config.js';
 import type { ShardMetrics } from '../../metrics/shard_metrics.js';
 import { checkAcl } from '../../tree/acl.js';
@@ -90,6 +91,10 @@ export class ShardSession {
   /** Scratch writer for one outgoing frame at a time, bounded by waitfree.replyBytesMax (+ the
    *  frame's length prefix). */
   private readonly out: JuteWriter;
+  /** The read tryReadNow takes (reused: no object per read). */
+  private readonly path_read = new PathReadFrame();
+  private readonly read_header = { xid: 0, zxid: 0, err: 0 };
+  private readonly read_answer: Answer = { err: 0, name: null, body: null };
   /** Connections whose socket reads are paused by bound(). */
   private readonly paused = new Set<Conn>();
 
@@ -141,6 +146,36 @@ export class ShardSession {
     conn.queue.push(pending);
     this.queued_total++;
     this.bound(conn);
+  }
+
+  /**
+   * A getData or exists without a watch (protocol/path_read.ts) at the head of an empty FIFO:
+   * answered from the frame where it lies (the ring's bytes: no copy, no decoded request, no
+   * Pending, the path compared as bytes), with what admit, drain, serveTreeRead and reply do for
+   * it, in their order. Nothing of the session waits (empty FIFO, no direct write done ahead of
+   * its placeholder), so answering now is answering in FIFO order. False: not such a read; the
+   * caller decodes it as usual.
+   */
+  tryReadNow(conn: Conn, payload: Uint8Array, off: number, end: number): boolean {
+    if (conn.state !== 'connected' || conn.queue.length !== 0 || conn.direct_done.length !== 0) return false;
+    const frame = this.path_read;
+    if (!frame.read(payload, off, end) || frame.watch) return false;
+    const received_ms = this.ctx.now_ms();
+    conn.packets_received++;
+    this.touched.add(conn.session_id);
+    conn.addIpAuth();
+    const tree = this.ctx.tree;
+    const answer = this.read_answer;
+    answer.err = tree.decidePathRead(frame, payload, conn.auth, conn.is_super);
+    answer.write_body = answer.err !== 0 ? undefined : frame.opcode === Op.getData ? tree.writeGetData : tree.writeExists;
+    const header = this.read_header;
+    header.xid = frame.xid;
+    header.zxid = tree.last_zxid;
+    header.err = answer.err;
+    this.send(conn, header, answer);
+    const now_ms = this.ctx.now_ms();
+    this.recordAnswered(conn, frame.opcode, frame.xid, answer.err, tree.last_zxid, now_ms - received_ms, now_ms);
+    return true;
   }
 
   private admitConnected(conn: Conn, pending: Pending): void {

@@ -170,6 +170,8 @@ export class ShardStage implements ShardContext {
       case NetToShard.DATA: {
         const conn = this.conns.get(conn_id);
         if (conn === undefined || conn.state === 'closed') return;
+        // Nearly every read: answered where it lies in the ring, nothing decoded or copied.
+        if (this.session.tryReadNow(conn, bytes, r.offset, end)) return;
         // Copy: the ring slot is reused after this callback, and requests may wait in the FIFO.
         this.onClientFrame(conn, bytes.slice(r.offset, end));
         break;

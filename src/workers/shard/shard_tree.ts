@@ -8,13 +8,17 @@
 // page that roots g..newest reach (the writer frees what batch b replaced only once every pin is
 // >= b), so g' is intact when the pin moves onto it.
 
+import { Perms } from '../../protocol/constants.js';
+import { Err } from '../../protocol/errors.js';
 import type { JuteWriter } from '../../protocol/jute.js';
-import type { ACL, Stat } from '../../protocol/types.js';
+import type { PathReadFrame } from '../../protocol/path_read.js';
+import type { ACL, Id, Stat } from '../../protocol/types.js';
 import { STAT_WIRE_BYTES } from '../../store/arena/layout.js';
 import type { RootDescriptor } from '../../store/arena/control.js';
 import { AclCache } from '../../store/arena/acl_cache.js';
 import type { ArenaHandle } from '../../store/arena/memory.js';
 import { TreeReader } from '../../store/arena/tree_reader.js';
+import { checkAcl } from '../../tree/acl.js';
 import { javaTrim } from '../../tree/path_rules.js';
 import type { ReadNode, ReadTree } from '../../tree/read_ops.js';
 
@@ -90,6 +94,17 @@ export class ShardTree implements ReadTree, ReadNode {
   readonly writeExists = (w: JuteWriter): void => {
     w.writeFilled(STAT_WIRE_BYTES, this.copyStat);
   };
+
+  /**
+   * decideRead (tree/read_ops.ts) for a getData / exists read in place, without a watch: the
+   * reply's err, the node selected when 0 (writeGetData / writeExists then write the body).
+   * The path bytes are compared as they are (a plain path: path_read.ts), no string is made.
+   */
+  decidePathRead(frame: PathReadFrame, payload: Uint8Array, auth: readonly Id[], is_super: boolean): number {
+    if (!this.reader.find(payload, frame.path_off, frame.path_len)) return Err.NONODE;
+    if (!checkAcl(this.acl(), Perms.READ, auth, is_super)) return Err.NOAUTH;
+    return 0;
+  }
 
   // ---- ReadTree ----
 
