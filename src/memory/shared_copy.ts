@@ -16,6 +16,51 @@ export const SKEW_BYTES_MAX = 7;
 const WORD_MASK = 7;
 /** Up to this many bytes a JS loop is cheaper than a subarray() view and a native copy. */
 const LOOP_BYTES_MAX = 64;
+/**
+ * Up to this many bytes, when source and destination agree mod 4, a loop of 32-bit words beats
+ * a subarray() view and a native copy (measured on Node 20, local -> shared: 15 against 46 ns at
+ * 100 B, 19 against 43 at 128 B, even at 256 B), and it makes no view: a read's reply is copied
+ * twice at this size (tree -> reply, reply -> ring), so the views were a third of a read's
+ * garbage.
+ */
+const WORD_LOOP_BYTES_MAX = 256;
+
+/**
+ * Int32 views of the buffers copied between last (a thread copies between a handful: an arena
+ * segment, a reply writer, a ring), so that the word loop makes no view per copy. Keeps at most
+ * VIEW_CACHE_SIZE buffers reachable.
+ */
+const VIEW_CACHE_SIZE = 4;
+const cached_buffers: (ArrayBufferLike | null)[] = new Array<ArrayBufferLike | null>(VIEW_CACHE_SIZE).fill(null);
+const cached_words: Int32Array[] = Array.from({ length: VIEW_CACHE_SIZE }, () => new Int32Array(0));
+let cache_next = 0;
+
+function wordsOf(buffer: ArrayBufferLike): Int32Array {
+  for (let i = 0; i < VIEW_CACHE_SIZE; i++) if (cached_buffers[i] === buffer) return cached_words[i];
+  const words = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+  cached_buffers[cache_next] = buffer;
+  cached_words[cache_next] = words;
+  cache_next = (cache_next + 1) % VIEW_CACHE_SIZE;
+  return words;
+}
+
+/**
+ * dst[at, at + len) = src[from, from + len) by 32-bit words, for arrays whose absolute positions
+ * agree mod 4 (the caller checks): bytes up to the source's next word boundary, words, the tail.
+ * Both arrays are larger than V8's on-heap limit (len > LOOP_BYTES_MAX), so .buffer moves nothing.
+ */
+function copyWords(dst: Uint8Array, at: number, src: Uint8Array, from: number, len: number): void {
+  const src_abs = src.byteOffset + from;
+  let i = 0;
+  for (const head = (4 - (src_abs & 3)) & 3; i < head; i++) dst[at + i] = src[from + i];
+  const n = (len - i) >>> 2;
+  const d32 = wordsOf(dst.buffer);
+  const s32 = wordsOf(src.buffer);
+  const dw = (dst.byteOffset + at + i) >>> 2;
+  const sw = (src_abs + i) >>> 2;
+  for (let k = 0; k < n; k++) d32[dw + k] = s32[sw + k];
+  for (i += n << 2; i < len; i++) dst[at + i] = src[from + i];
+}
 
 /**
  * dst[at, at + len) = src[from, from + len). `dst` is local memory (not shared); when it has
@@ -28,6 +73,10 @@ export function copyFromShared(dst: Uint8Array, at: number, src: Uint8Array, fro
     return;
   }
   const skew = (src.byteOffset + from - (dst.byteOffset + at)) & WORD_MASK;
+  if ((skew & 3) === 0 && len <= WORD_LOOP_BYTES_MAX) {
+    copyWords(dst, at, src, from, len);
+    return;
+  }
   const view = src.subarray(from, from + len);
   if (skew === 0 || at + skew + len > dst.length) {
     dst.set(view, at);
@@ -53,8 +102,12 @@ export function copyToShared(dst: Uint8Array, at: number, src: Uint8Array, from:
     for (let i = 0; i < len; i++) dst[at + i] = src[from + i];
     return;
   }
-  const view = src.subarray(from, from + len);
   const skew = (dst.byteOffset + at - (src.byteOffset + from)) & WORD_MASK;
+  if ((skew & 3) === 0 && len <= WORD_LOOP_BYTES_MAX) {
+    copyWords(dst, at, src, from, len);
+    return;
+  }
+  const view = src.subarray(from, from + len);
   // src.length > LOOP_BYTES_MAX: an off-heap array, whose .buffer costs no move (see jute.ts).
   if (skew === 0 || len > STAGED_BYTES_MAX || src.buffer instanceof SharedArrayBuffer) {
     dst.set(view, at);

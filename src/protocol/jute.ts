@@ -368,6 +368,12 @@ export class JuteWriter {
     return this.buf.subarray(0, this.length);
   }
 
+  /** The backing array: its bytes [0, length) are the ones written. For a copy out of them
+   *  without a view per frame; valid until the next write (which may replace it). */
+  get backing(): Uint8Array {
+    return this.buf;
+  }
+
   /** A copy of the written bytes. */
   toBytes(): Uint8Array {
     return this.buf.slice(0, this.length);

@@ -152,18 +152,20 @@ export class RingProducer {
   }
 
   /**
-   * Writes one frame = `head` followed by `body[body_start, body_end)`, without concatenating
-   * (e.g. a routing id in front of a request). False if the ring is full.
+   * Writes one frame = `head[0, head_len)` followed by `body[body_start, body_end)`, without
+   * concatenating (e.g. a routing id in front of a request). False if the ring is full.
    */
-  tryWrite2(head: Uint8Array, body: Uint8Array, body_start = 0, body_end: number = body.length): boolean {
+  tryWrite2(head: Uint8Array, body: Uint8Array, body_start = 0, body_end: number = body.length, head_len: number = head.length): boolean {
     if (!(0 <= body_start && body_start <= body_end && body_end <= body.length)) {
       throw new RangeError(`ring: tryWrite2 body range ${body_start}..${body_end} outside 0..${body.length}`);
     }
-    const len = head.length + (body_end - body_start);
+    if (!(0 <= head_len && head_len <= head.length)) throw new RangeError(`ring: tryWrite2 head length ${head_len} outside 0..${head.length}`);
+    const len = head_len + (body_end - body_start);
     const off = this.tryReserve(len);
     if (off === -1) return false;
-    this.data.set(head, off);
-    copyToShared(this.data, off + head.length, body, body_start, body_end - body_start);
+    // A head is a few bytes (a link head): a loop, no view of it (one per frame otherwise).
+    for (let i = 0; i < head_len; i++) this.data[off + i] = head[i];
+    copyToShared(this.data, off + head_len, body, body_start, body_end - body_start);
     this.commit(len);
     return true;
   }

@@ -402,7 +402,7 @@ export class CommitStage {
     }
     const to_net = this.ports.to_net;
     if (to_net === null) throw new Error(`commit worker: a direct write (connection ${origin.conn_id}) while direct writes are off`);
-    to_net.send(this.net_head.begin(CommitToNet.SEND).u32(origin.conn_id), this.reply.view_bytes());
+    to_net.send(this.net_head.begin(CommitToNet.SEND).u32(origin.conn_id), this.reply.backing, 0, this.reply.length);
   }
 
   private sendRoot(root: RootDescriptor): void {
@@ -446,7 +446,7 @@ export class CommitStage {
     // A direct write's reply goes to the net worker, not in the stream (-1: no reply body).
     const opcode = replyOpcodeOf(op);
     encodeApplied(this.body, direct ? -1 : opcode, result);
-    this.stream.send(h, this.body.view_bytes());
+    this.stream.send(h, this.body.backing, 0, this.body.length);
     if (direct) this.sendDirectReply(origin!, txn.header.zxid, result.err, opcode, result);
   }
 

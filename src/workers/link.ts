@@ -203,13 +203,12 @@ export class LinkWriter {
   }
 
   send(head: HeadWriter, body?: Uint8Array, body_start = 0, body_end = body ? body.length : 0): void {
-    const h = head.view_bytes();
-    const len = h.length + (body ? body_end - body_start : 0);
+    const len = head.length + (body ? body_end - body_start : 0);
     if (len > this.ring.frame_bytes_max) {
-      this.sendPieces(h, body ?? EMPTY, body_start, body_end);
+      this.sendPieces(head.view_bytes(), body ?? EMPTY, body_start, body_end);
       return;
     }
-    this.write(h, body, body_start, body_end);
+    this.write(head.bytes, head.length, body ?? EMPTY, body_start, body_end);
   }
 
   /**
@@ -219,26 +218,22 @@ export class LinkWriter {
    */
   trySend(head: HeadWriter, body: Uint8Array, body_start = 0, body_end = body.length): boolean {
     if (this.overflow.length > 0) return false;
-    const h = head.view_bytes();
-    if (h.length + (body_end - body_start) > this.ring.frame_bytes_max) return false;
-    if (!this.ring.tryWrite2(h, body, body_start, body_end)) return false;
+    if (head.length + (body_end - body_start) > this.ring.frame_bytes_max) return false;
+    if (!this.ring.tryWrite2(head.bytes, body, body_start, body_end, head.length)) return false;
     this.dirty = true;
     return true;
   }
 
-  /** One ring frame, or its copy in the overflow queue (which keeps the order of frames). */
-  private write(h: Uint8Array, body: Uint8Array | undefined, body_start: number, body_end: number): void {
-    if (this.overflow.length === 0) {
-      const ok = body ? this.ring.tryWrite2(h, body, body_start, body_end) : this.ring.tryWrite(h);
-      if (ok) {
-        this.dirty = true;
-        return;
-      }
+  /** One ring frame = h[0, h_len) + body[body_start, body_end), or its copy in the overflow
+   *  queue (which keeps the order of frames). No view of the head per frame. */
+  private write(h: Uint8Array, h_len: number, body: Uint8Array, body_start: number, body_end: number): void {
+    if (this.overflow.length === 0 && this.ring.tryWrite2(h, body, body_start, body_end, h_len)) {
+      this.dirty = true;
+      return;
     }
-    const len = h.length + (body ? body_end - body_start : 0);
-    const copy = new Uint8Array(len);
-    copy.set(h, 0);
-    if (body) copy.set(body.subarray(body_start, body_end), h.length);
+    const copy = new Uint8Array(h_len + body_end - body_start);
+    copy.set(h.subarray(0, h_len), 0);
+    copy.set(body.subarray(body_start, body_end), h_len);
     this.overflow.push(copy);
   }
 
@@ -261,11 +256,11 @@ export class LinkWriter {
     new DataView(first.buffer).setUint32(2, message_bytes);
     first.set(h, FIRST_PIECE_HEAD_BYTES);
     let at = Math.min(body_end, body_start + piece_max);
-    this.write(first, body, body_start, at);
+    this.write(first, first.length, body, body_start, at);
     const next_max = Math.min(PIECE_BYTES_MAX, this.ring.frame_bytes_max) - PIECE_HEAD_BYTES;
     while (at < body_end) {
       const to = Math.min(body_end, at + next_max);
-      this.write(NEXT_PIECE_HEAD, body, at, to);
+      this.write(NEXT_PIECE_HEAD, NEXT_PIECE_HEAD.length, body, at, to);
       at = to;
     }
     this.pieces_sent_messages++;

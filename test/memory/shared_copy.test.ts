@@ -15,7 +15,7 @@ function sharedPattern(bytes: number): Uint8Array {
 describe('copyFromShared', () => {
   it('copies exactly, for every source and destination alignment and around the loop bound', () => {
     const src = sharedPattern(4096);
-    for (const len of [0, 1, 7, 63, 64, 65, 200, 1100]) {
+    for (const len of [0, 1, 7, 63, 64, 65, 100, 200, 255, 256, 257, 1100]) {
       for (let from = 0; from < 8; from++) {
         for (let at = 0; at < 8; at++) {
           const dst = new Uint8Array(1200 + 16).fill(0xee);
@@ -38,10 +38,25 @@ describe('copyFromShared', () => {
 
   it('copies into a destination with no room past the data, and from a view with its own offset', () => {
     const src = sharedPattern(4096).subarray(3, 3000);
-    for (let from = 0; from < 8; from++) {
-      const dst = new Uint8Array(new ArrayBuffer(600), 5, 500);
-      copyFromShared(dst, 0, src, from, 500);
-      expect(dst).toEqual(src.subarray(from, from + 500));
+    for (const len of [500, 200]) {
+      for (let from = 0; from < 8; from++) {
+        const dst = new Uint8Array(new ArrayBuffer(600), 5, len);
+        copyFromShared(dst, 0, src, from, len);
+        expect(dst).toEqual(src.subarray(from, from + len));
+      }
+    }
+  });
+
+  it('copies right between more buffers than it keeps word views of, in turn', () => {
+    const sources = Array.from({ length: 7 }, (_, i) => sharedPattern(512 + 4 * i));
+    const targets = Array.from({ length: 7 }, () => new Uint8Array(512));
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < sources.length; i++) {
+        const j = (i * 3 + round) % targets.length;
+        targets[j].fill(0);
+        copyFromShared(targets[j], 4 * round, sources[i], 8 + 4 * i, 160);
+        expect(targets[j].subarray(4 * round, 4 * round + 160)).toEqual(sources[i].subarray(8 + 4 * i, 8 + 4 * i + 160));
+      }
     }
   });
 });
@@ -55,7 +70,7 @@ function localPattern(bytes: number): Uint8Array {
 describe('copyToShared', () => {
   it('copies exactly from local and from shared memory, for every pair of alignments and around the bounds', () => {
     for (const src of [localPattern(STAGED_BYTES_MAX + 200), sharedPattern(STAGED_BYTES_MAX + 200)]) {
-      for (const len of [0, 1, 63, 64, 65, 1100, STAGED_BYTES_MAX, STAGED_BYTES_MAX + 1]) {
+      for (const len of [0, 1, 63, 64, 65, 100, 255, 256, 257, 1100, STAGED_BYTES_MAX, STAGED_BYTES_MAX + 1]) {
         for (let from = 0; from < 8; from++) {
           for (let at = 0; at < 8; at++) {
             const dst = new Uint8Array(new SharedArrayBuffer(STAGED_BYTES_MAX + 64)).fill(0xee);
@@ -72,10 +87,12 @@ describe('copyToShared', () => {
 
   it('copies into a view with its own offset, from a view with its own offset', () => {
     const src = localPattern(4096).subarray(3, 3000);
-    for (let from = 0; from < 8; from++) {
-      const dst = new Uint8Array(new SharedArrayBuffer(600), 5, 500);
-      copyToShared(dst, 0, src, from, 500);
-      expect(dst).toEqual(src.subarray(from, from + 500));
+    for (const len of [500, 200]) {
+      for (let from = 0; from < 8; from++) {
+        const dst = new Uint8Array(new SharedArrayBuffer(600), 5, len);
+        copyToShared(dst, 0, src, from, len);
+        expect(dst).toEqual(src.subarray(from, from + len));
+      }
     }
   });
 });

@@ -532,7 +532,7 @@ export class ShardSession {
   private sendBytes(conn: Conn): void {
     conn.packets_sent++;
     this.packets_sent++;
-    this.ctx.to_net.send(this.ctx.head.begin(ShardToNet.SEND).u32(conn.id), this.out.view_bytes());
+    this.ctx.to_net.send(this.ctx.head.begin(ShardToNet.SEND).u32(conn.id), this.out.backing, 0, this.out.length);
   }
 
   // ---- lifecycle ----
