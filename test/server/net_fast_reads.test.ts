@@ -111,6 +111,22 @@ describe.each([{ fast: true }, { fast: false }])('net worker fast reads (waitfre
     c.destroy();
   });
 
+  it('a burst of reads in one socket read goes to the shard whole, answered in order', async () => {
+    const c = await session(server.port, 2_000);
+    expect((await call(c, create(1, `/burst-${fast}`, 'b'))).err).toBe(0);
+    const before_fast = await fastReads(server);
+    const before = answers(c).length;
+    // One write of 40 frames: the net worker reads them in one chunk (or a few, never one each).
+    c.write(Buffer.concat(Array.from({ length: 40 }, (_, i) => getData(100 + i, `/burst-${fast}`))));
+    expect(await c.until(() => answers(c).length >= before + 40, 10_000)).toBe(true);
+    const got = answers(c).slice(before);
+    expect(got.map((a) => a.xid)).toEqual(Array.from({ length: 40 }, (_, i) => 100 + i));
+    expect(got.every((a) => a.err === 0 && a.data === 'b')).toBe(true);
+    // At most the last frame of a chunk that holds only it could be taken here.
+    expect((await fastReads(server)) - before_fast).toBeLessThanOrEqual(fast ? 1 : 0);
+    c.destroy();
+  });
+
   it("a read sent after another client's write was answered sees it, whichever shard serves it", async () => {
     // Connections are spread over the two shards; the reader's shard may still be asleep, behind
     // the writer's root, when the read arrives: it must not be answered from there.
