@@ -47,9 +47,9 @@ describe('a decoder that throws something other than JuteError (the BUG path)', 
 
   it('a read whose decoding throws a TypeError: that connection is closed and logged as BUG with a stack; the rest goes on', async () => {
     const { client: bad } = await connectClient(server.port);
-    // With a watch: a read without one is answered in place (path compared as bytes, never
+    // getChildren: a getData or exists is answered in place (path compared as bytes, never
     // decoded: ShardSession.tryReadNow), so it would not reach the decoder.
-    const outcome = await bad.request(4, { path: `/${MARKER}`, watch: true }).then(
+    const outcome = await bad.request(8, { path: `/${MARKER}`, watch: false }).then(
       (r) => `answered err ${r.err}`,
       (e: unknown) => String(e),
     );
@@ -90,7 +90,7 @@ describe('a decoder that throws something other than JuteError (the BUG path)', 
     // Many more of them, back to back: each costs its own connection only.
     for (let i = 0; i < 20; i++) {
       const { client } = await connectClient(server.port);
-      await client.request(4, { path: `/${MARKER}/${i}`, watch: true }).catch(() => undefined);
+      await client.request(8, { path: `/${MARKER}/${i}`, watch: false }).catch(() => undefined);
       expect(await client.waitClosed(LOG_WAIT_MS)).toBe(true);
     }
     await sleep(200);

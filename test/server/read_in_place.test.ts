@@ -1,9 +1,9 @@
-// A shard answers a getData or exists without a watch, at the head of an empty FIFO, from the
-// ring where the frame lies (ShardSession.tryReadNow): the path is compared as bytes and never
-// decoded. With a watch the same read takes the decoder's path. The two must give the client the
-// same answer: the same data and Stat, NONODE, NOAUTH by the session's own auth ids, and a path
-// the in-place reader does not take (not printable ASCII) is still served. Net fast reads are off
-// so that every read reaches the shard.
+// A shard answers a getData or exists at the head of an empty FIFO from the ring where the frame
+// lies (ShardSession.tryReadNow): the path is compared as bytes and never decoded. A read queued
+// behind another request of the session takes the decoder's path. The two must give the client
+// the same answer: the same data and Stat, NONODE, NOAUTH by the session's own auth ids, the same
+// watches; and a path the in-place reader does not take (not printable ASCII) is still served.
+// Net fast reads are off so that every read reaches the shard.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Perms } from '../../src/protocol/constants.js';
@@ -33,20 +33,41 @@ describe('reads answered in place by a shard', () => {
     return c;
   }
 
-  it('answers getData and exists without a watch exactly as with one', async () => {
+  it('answers getData and exists as the decoder does (a read queued behind a sync is decoded)', async () => {
     const c = await session();
     expect((await c.request(Op.create, { path: '/rip', data: utf8('value'), acl: OPEN_ACL, flags: 0 })).err).toBe(0);
     expect((await c.request(Op.setData, { path: '/rip', data: utf8('value 2'), version: 0 })).err).toBe(0);
     for (const op of [Op.getData, Op.exists] as const) {
-      const plain = await c.request(op, { path: '/rip', watch: false });
-      const watched = await c.request(op, { path: '/rip', watch: true });
-      expect(plain.err).toBe(0);
-      expect(plain.zxid).toBe(watched.zxid);
-      expect(plain.body).toEqual(watched.body);
+      for (const watch of [false, true]) {
+        const in_place = await c.request(op, { path: '/rip', watch });
+        // Behind a sync the read waits in the FIFO: the shard decodes it when the sync completes.
+        const [, queued] = await Promise.all([c.request(Op.sync, { path: '/rip' }), c.request(op, { path: '/rip', watch })]);
+        expect(in_place.err).toBe(0);
+        expect(in_place.zxid).toBe(queued.zxid);
+        expect(in_place.body).toEqual(queued.body);
+      }
     }
     const got = (await c.request(Op.getData, { path: '/rip', watch: false })).body as { data: Uint8Array; stat: { version: number; dataLength: number } };
     expect(Buffer.from(got.data).toString()).toBe('value 2');
     expect([got.stat.version, got.stat.dataLength]).toEqual([1, 7]);
+  });
+
+  it('registers the watches ZooKeeper registers: data on a node read, exist on a missing node, none for a getData of one', async () => {
+    const [watcher, writer] = await Promise.all([session(), session()]);
+    expect((await writer.request(Op.create, { path: '/rip-w', data: utf8('a'), acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+    expect((await watcher.request(Op.getData, { path: '/rip-w', watch: true })).err).toBe(0);
+    expect((await watcher.request(Op.exists, { path: '/rip-w-new', watch: true })).err).toBe(Err.NONODE);
+    expect((await watcher.request(Op.getData, { path: '/rip-w-none', watch: true })).err).toBe(Err.NONODE);
+    expect((await writer.request(Op.setData, { path: '/rip-w', data: utf8('b'), version: -1 })).err).toBe(0);
+    expect((await writer.request(Op.create, { path: '/rip-w-new', data: null, acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+    expect((await writer.request(Op.create, { path: '/rip-w-none', data: null, acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+    // A reply behind the events: had they fired, they came first.
+    expect((await watcher.request(Op.sync, { path: '/' })).err).toBe(0);
+    const events = watcher.received.flatMap((r) => (r.kind === 'notification' ? [{ type: r.event.type, path: r.event.path }] : []));
+    expect(events).toEqual([
+      { type: 3, path: '/rip-w' }, // NodeDataChanged
+      { type: 1, path: '/rip-w-new' }, // NodeCreated
+    ]);
   });
 
   it('answers NONODE for a missing node, and serves the root and /zookeeper', async () => {

@@ -149,7 +149,7 @@ export class ShardSession {
   }
 
   /**
-   * A getData or exists without a watch (protocol/path_read.ts) at the head of an empty FIFO:
+   * A getData or exists (protocol/path_read.ts) at the head of an empty FIFO:
    * answered from the frame where it lies (the ring's bytes: no copy, no decoded request, no
    * Pending, the path compared as bytes), with what admit, drain, serveTreeRead and reply do for
    * it, in their order. Nothing of the session waits (empty FIFO, no direct write done ahead of
@@ -159,7 +159,7 @@ export class ShardSession {
   tryReadNow(conn: Conn, payload: Uint8Array, off: number, end: number): boolean {
     if (conn.state !== 'connected' || conn.queue.length !== 0 || conn.direct_done.length !== 0) return false;
     const frame = this.path_read;
-    if (!frame.read(payload, off, end) || frame.watch) return false;
+    if (!frame.read(payload, off, end)) return false;
     const received_ms = this.ctx.now_ms();
     conn.packets_received++;
     this.touched.add(conn.session_id);
@@ -167,6 +167,7 @@ export class ShardSession {
     const tree = this.ctx.tree;
     const answer = this.read_answer;
     answer.err = tree.decidePathRead(frame, payload, conn.auth, conn.is_super);
+    if (frame.watch) this.registerPathReadWatch(conn, frame.opcode, answer.err, payload, frame.path_off, frame.path_len);
     answer.write_body = answer.err !== 0 ? undefined : frame.opcode === Op.getData ? tree.writeGetData : tree.writeExists;
     const header = this.read_header;
     header.xid = frame.xid;
@@ -176,6 +177,18 @@ export class ShardSession {
     const now_ms = this.ctx.now_ms();
     this.recordAnswered(conn, frame.opcode, frame.xid, answer.err, tree.last_zxid, now_ms - received_ms, now_ms);
     return true;
+  }
+
+  /**
+   * The watch decideRead (tree/read_ops.ts) registers for a getData / exists that asked for one:
+   * on the node when it was read, an exist watch when an exists found nothing, none on NOAUTH or
+   * on a getData of a missing node. The only string a read in place makes (a plain path: ASCII).
+   */
+  private registerPathReadWatch(conn: Conn, opcode: number, err: number, payload: Uint8Array, path_off: number, path_len: number): void {
+    const kind = err === 0 ? 'data' : err === Err.NONODE && opcode === Op.exists ? 'exist' : null;
+    if (kind === null) return;
+    const path = Buffer.from(payload.buffer, payload.byteOffset + path_off, path_len).toString('latin1');
+    this.ctx.watches.addWatch(path, conn.id, kind);
   }
 
   private admitConnected(conn: Conn, pending: Pending): void {
