@@ -152,13 +152,26 @@ describe('third-party clients vs a 3-replica waitfree ensemble through failover'
 
   it.skipIf(kazoo_missing.length > 0)('kazoo: a Lock held across a leader kill stays held in the same session; Counter and Election work after', async () => {
     const ens = await ensemble();
-    const run = await runKazooFailover(ens.connectString, async () => void (await killLeader(ens, SETTLE_MS)), TEST_MS - 30_000);
+    let killed = -1;
+    const run = await runKazooFailover(ens.connectString, async () => void (killed = (await killLeader(ens, SETTLE_MS)).old_leader), TEST_MS - 30_000);
+    // A member that crashed would hide behind the client's failover: the survivors must run.
+    const outputs = ens.members.map((m) => `--- server.${m.sid} (${m.alive() ? 'running' : 'exited'}) ---\n${m.output().slice(-3000)}`).join('\n');
+    expect(ens.members.filter((m) => m.sid !== killed && !m.alive()).map((m) => m.sid), outputs).toEqual([]);
     const session = run.locked['session'];
     expect(session).toMatch(/^[0-9a-f]+$/);
     const node = String(run.locked['node']);
     expect(node).toMatch(/^\/kz-lock\/[0-9a-f]+__lock__0000000000$/);
     expect(run.locked).toEqual({ phase: 'locked', session, node, owner: session, children: [node.slice('/kz-lock/'.length)] });
-    expect(run.done).toEqual({
+    // Suspended while the ensemble elects, then connected again, in the same session; a member
+    // the client reaches in the middle of the election may drop it once more (it is not serving
+    // yet), so the pair may repeat. Never LOST: the session survives.
+    const states = run.done['states'] as string[];
+    // Seen once in CI (2026-12-05): the pair twice. Logged, to tell a second election from a
+    // member serving before it was synced.
+    if (states.length > 2) console.warn(`kazoo saw ${states.join(' ')} across one leader kill (server.${killed} killed):\n${outputs}`);
+    expect(states.length, outputs).toBeGreaterThanOrEqual(2);
+    expect(states, outputs).toEqual(states.map((_, i) => (i % 2 === 0 ? 'SUSPENDED' : 'CONNECTED')));
+    expect({ ...run.done, states: undefined }).toEqual({
       phase: 'done',
       session,
       is_acquired_after_failover: true,
@@ -168,7 +181,7 @@ describe('third-party clients vs a 3-replica waitfree ensemble through failover'
       contender_got_lock_after_release: true,
       counter: 6,
       elected: ['holder', 'contender'],
-      states: ['SUSPENDED', 'CONNECTED'],
+      states: undefined,
     });
   }, TEST_MS);
 
