@@ -149,10 +149,10 @@ export class ShardSession {
   }
 
   /**
-   * A getData or exists (protocol/path_read.ts) at the head of an empty FIFO:
-   * answered from the frame where it lies (the ring's bytes: no copy, no decoded request, no
-   * Pending, the path compared as bytes), with what admit, drain, serveTreeRead and reply do for
-   * it, in their order. Nothing of the session waits (empty FIFO, no direct write done ahead of
+   * A getData or exists (protocol/path_read.ts) at the head of an empty FIFO, answered from the
+   * frame where it lies (the ring's bytes: no copy, no decoded request, no Pending, the path
+   * compared as bytes), with what admit, drain, serveTreeRead and reply do for it, in their
+   * order. Nothing of the session waits (empty FIFO, no direct write done ahead of
    * its placeholder), so answering now is answering in FIFO order. False: not such a read; the
    * caller decodes it as usual.
    */
