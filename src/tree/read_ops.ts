@@ -152,12 +152,19 @@ export interface ReadDecision {
  * The caller builds the body from `node` (serveRead: objects; a shard: straight into the reply).
  */
 export function decideRead(tree: ReadTree, ctx: ReadContext, opcode: typeof Op.exists | typeof Op.getData, req: PathWatchRequest): ReadDecision {
-  const exists = opcode === Op.exists;
-  if (exists && req.path.includes('\0')) return { err: Err.BADARGUMENTS, watches: [], node: undefined };
+  if (opcode === Op.exists && req.path.includes('\0')) return { err: Err.BADARGUMENTS, watches: [], node: undefined };
   const node = tree.node(req.path);
-  if (node === undefined) return { err: Err.NONODE, watches: exists ? watchIf(req.watch, req.path, 'exist') : [], node: undefined };
-  if (!canRead(ctx, node)) return { err: Err.NOAUTH, watches: [], node: undefined };
-  return { err: 0, watches: watchIf(req.watch, req.path, 'data'), node };
+  const err = node === undefined ? Err.NONODE : canRead(ctx, node) ? 0 : Err.NOAUTH;
+  const kind = pathReadWatchKind(opcode, err);
+  return { err, watches: kind === null ? [] : watchIf(req.watch, req.path, kind), node: err === 0 ? node : undefined };
+}
+
+/** The watch a getData / exists that asked for one registers, by its answer (decideRead's
+ *  rule; a shard's read in place applies it too): the node's data watch when it was read, an
+ *  exist watch for an exists of a missing node, none otherwise. */
+export function pathReadWatchKind(opcode: number, err: number): WatchKind | null {
+  if (err === 0) return 'data';
+  return err === Err.NONODE && opcode === Op.exists ? 'exist' : null;
 }
 
 function exists(tree: ReadTree, ctx: ReadContext, req: PathWatchRequest): ReadResult {

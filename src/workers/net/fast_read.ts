@@ -28,7 +28,6 @@ import type { ServerConfig } from '../../config/server_config.js';
 import { Err } from '../../protocol/errors.js';
 import { JuteOverflowError, JuteWriter } from '../../protocol/jute.js';
 import { encodeReplyWrittenBy } from '../../protocol/messages.js';
-import { Op } from '../../protocol/opcodes.js';
 import { PathReadFrame } from '../../protocol/path_read.js';
 import type { Id } from '../../protocol/types.js';
 import { genBefore } from '../../store/arena/generation.js';
@@ -126,7 +125,7 @@ export class NetFastRead {
     h.err = err;
     this.out.reset();
     try {
-      encodeReplyWrittenBy(h, frame.opcode === Op.getData ? tree.writeGetData : tree.writeExists, this.out);
+      encodeReplyWrittenBy(h, tree.bodyWriter(frame.opcode), this.out);
     } catch (e) {
       if (e instanceof JuteOverflowError) return null; // the shard answers MARSHALLINGERROR
       throw e;

@@ -22,6 +22,7 @@ import { PathReadFrame } from '../../protocol/path_read.js';
 import type { ServerConfig } from '../../config/server_config.js';
 import type { ShardMetrics } from '../../metrics/shard_metrics.js';
 import { checkAcl } from '../../tree/acl.js';
+import { pathReadWatchKind } from '../../tree/read_ops.js';
 import type { AppliedTrigger } from '../applied_frame.js';
 import type { Delivery, WatchTable } from '../../watch/watch_table.js';
 import type { FrameSink } from '../frame_sink.js';
@@ -167,8 +168,8 @@ export class ShardSession {
     const tree = this.ctx.tree;
     const answer = this.read_answer;
     answer.err = tree.decidePathRead(frame, payload, conn.auth, conn.is_super);
-    if (frame.watch) this.registerPathReadWatch(conn, frame.opcode, answer.err, payload, frame.path_off, frame.path_len);
-    answer.write_body = answer.err !== 0 ? undefined : frame.opcode === Op.getData ? tree.writeGetData : tree.writeExists;
+    if (frame.watch) this.registerPathReadWatch(conn, frame, payload, answer.err);
+    answer.write_body = answer.err !== 0 ? undefined : tree.bodyWriter(frame.opcode);
     const header = this.read_header;
     header.xid = frame.xid;
     header.zxid = tree.last_zxid;
@@ -179,15 +180,12 @@ export class ShardSession {
     return true;
   }
 
-  /**
-   * The watch decideRead (tree/read_ops.ts) registers for a getData / exists that asked for one:
-   * on the node when it was read, an exist watch when an exists found nothing, none on NOAUTH or
-   * on a getData of a missing node. The only string a read in place makes (a plain path: ASCII).
-   */
-  private registerPathReadWatch(conn: Conn, opcode: number, err: number, payload: Uint8Array, path_off: number, path_len: number): void {
-    const kind = err === 0 ? 'data' : err === Err.NONODE && opcode === Op.exists ? 'exist' : null;
+  /** The watch of a read in place that asked for one (pathReadWatchKind: decideRead's rule).
+   *  The only string a read in place makes (a plain path: ASCII). */
+  private registerPathReadWatch(conn: Conn, frame: PathReadFrame, payload: Uint8Array, err: number): void {
+    const kind = pathReadWatchKind(frame.opcode, err);
     if (kind === null) return;
-    const path = Buffer.from(payload.buffer, payload.byteOffset + path_off, path_len).toString('latin1');
+    const path = Buffer.from(payload.buffer, payload.byteOffset + frame.path_off, frame.path_len).toString('latin1');
     this.ctx.watches.addWatch(path, conn.id, kind);
   }
 

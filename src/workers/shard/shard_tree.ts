@@ -11,6 +11,7 @@
 import { Perms } from '../../protocol/constants.js';
 import { Err } from '../../protocol/errors.js';
 import type { JuteWriter } from '../../protocol/jute.js';
+import { Op } from '../../protocol/opcodes.js';
 import type { PathReadFrame } from '../../protocol/path_read.js';
 import type { ACL, Id, Stat } from '../../protocol/types.js';
 import { STAT_WIRE_BYTES } from '../../store/arena/layout.js';
@@ -95,10 +96,16 @@ export class ShardTree implements ReadTree, ReadNode {
     w.writeFilled(STAT_WIRE_BYTES, this.copyStat);
   };
 
+  /** The body writer of a getData or exists reply (for the node selected last). */
+  bodyWriter(opcode: number): (w: JuteWriter) => void {
+    return opcode === Op.getData ? this.writeGetData : this.writeExists;
+  }
+
   /**
-   * decideRead (tree/read_ops.ts) for a getData / exists read in place, without a watch: the
-   * reply's err, the node selected when 0 (writeGetData / writeExists then write the body).
-   * The path bytes are compared as they are (a plain path: path_read.ts), no string is made.
+   * decideRead (tree/read_ops.ts) for a getData / exists read in place: the reply's err, the node
+   * selected when 0 (bodyWriter then writes the body); the watch is the caller's
+   * (pathReadWatchKind). The path bytes are compared as they are (a plain path: path_read.ts),
+   * no string is made.
    */
   decidePathRead(frame: PathReadFrame, payload: Uint8Array, auth: readonly Id[], is_super: boolean): number {
     if (!this.reader.find(payload, frame.path_off, frame.path_len)) return Err.NONODE;

@@ -20,7 +20,7 @@ export function serveTreeRead(ctx: ShardContext, conn: Conn, request: DecodedReq
     // any other call on the tree, so the node decideRead selected is still the one selected.
     const d = decideRead(ctx.tree, read_ctx, opcode, request.body as PathWatchRequest);
     registerWatches(ctx, conn, d.watches);
-    const write_body = d.err !== 0 ? undefined : opcode === Op.getData ? ctx.tree.writeGetData : ctx.tree.writeExists;
+    const write_body = d.err !== 0 ? undefined : ctx.tree.bodyWriter(opcode);
     return { err: d.err, name: null, body: null, write_body };
   }
   const body = opcode === Op.multiRead ? (request.body as MultiRequest).ops : (request.body as ReadRequest);
