@@ -347,10 +347,15 @@ export class CommitCore {
     this.sessions.touch(session_id, this.env.now_ms());
   }
 
-  /** A client reconnecting with its session id and password. */
-  reattach(origin: Origin, session_id: bigint, passwd: Uint8Array, timeout_ms: number): void {
+  /**
+   * A client reconnecting with its session id and password. `leader_says`: under Zab a learner
+   * asks its leader first (REVALIDATE; the leader alone decides expiry, so a lagging learner's
+   * table may still hold a session the leader expired, or not yet hold a new one) and passes the
+   * answer here; null = this replica's table decides (the leader, standalone).
+   */
+  reattach(origin: Origin, session_id: bigint, passwd: Uint8Array, timeout_ms: number, leader_says: boolean | null = null): void {
     const record = this.sessions.get(session_id);
-    const ok = record !== undefined && !record.closing && passwdEquals(record.passwd, passwd);
+    const ok = leader_says ?? (record !== undefined && !record.closing && passwdEquals(record.passwd, passwd));
     // Like ZooKeeper, a reconnect for a live session closes the connection that held it, even
     // when the password turns out wrong (the session itself lives on).
     const previous = this.owners.get(session_id);
@@ -362,13 +367,33 @@ export class CommitCore {
       this.outbox.push({ kind: 'session', origin, session_id: 0n, timeout_ms: 0, passwd: new Uint8Array(16), ok: false });
       return;
     }
+    // The leader vouched for a session whose createSession this learner has not applied yet:
+    // its txn is on the way (applyCommitted skips a session already here).
+    if (record === undefined) this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
     this.owners.set(session_id, { shard: origin.shard, conn_id: origin.conn_id });
     this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);
     // Its answer leaves behind the txns published before it: until then the client cannot ping
     // (found by the replica simulator, seed 135018: a reconnect answered after a 3 s log stall,
     // the session expired 17 ms after its client had the answer).
     this.awaitAnswer(session_id);
-    this.outbox.push({ kind: 'session', origin, session_id, timeout_ms, passwd: record.passwd, ok: true });
+    this.outbox.push({ kind: 'session', origin, session_id, timeout_ms, passwd: record?.passwd ?? passwd, ok: true });
+  }
+
+  /**
+   * Zab leader: a learner asks whether its client may reattach (REVALIDATE). Valid while the
+   * session lives and the password is its own; then the session's timeout restarts here, and a
+   * connection this replica held for it is closed (the client moved, as on a local reattach).
+   */
+  revalidate(session_id: bigint, passwd: Uint8Array, timeout_ms: number): boolean {
+    const record = this.sessions.get(session_id);
+    if (record === undefined || record.closing || !passwdEquals(record.passwd, passwd)) return false;
+    this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);
+    const previous = this.owners.get(session_id);
+    if (previous) {
+      this.outbox.push({ kind: 'close_conn', shard: previous.shard, conn_id: previous.conn_id });
+      this.owners.set(session_id, null);
+    }
+    return true;
   }
 
   /** The ids a connection authenticated as (forwarded with its writes under Zab). */

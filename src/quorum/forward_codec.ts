@@ -9,6 +9,9 @@
 //                   (the client's request as the shard forwarded it: RequestHeader + body)
 //   CREATE_SESSION: u8 2 | i64 session_id | i32 timeout_ms | buffer passwd
 //   touches (PING): i32 n | n × i64 session_id
+//   REVALIDATE, learner -> leader: i32 token | i64 session_id | i32 timeout_ms | buffer passwd
+//   REVALIDATE, leader -> learner: i32 token | i64 session_id | u8 valid (0 or 1)
+//   (the token is the learner's: it pairs an answer with its question)
 
 import { JuteReader, JuteWriter } from '../protocol/jute.js';
 import type { Id } from '../protocol/types.js';
@@ -86,4 +89,54 @@ export function decodeTouches(bytes: Uint8Array): bigint[] {
   const out: bigint[] = [];
   for (let i = 0; i < n; i++) out.push(r.readLong());
   return out;
+}
+
+/** A learner's question: may a client reattach to this session with this password? */
+export interface RevalidateQuestion {
+  readonly token: number;
+  readonly session_id: bigint;
+  readonly timeout_ms: number;
+  readonly passwd: Uint8Array;
+}
+
+/** The leader's answer to a RevalidateQuestion. */
+export interface RevalidateAnswer {
+  readonly token: number;
+  readonly session_id: bigint;
+  readonly valid: boolean;
+}
+
+export function encodeRevalidateQuestion(q: RevalidateQuestion): Uint8Array {
+  const w = new JuteWriter(20 + q.passwd.length);
+  w.writeInt(q.token).writeLong(q.session_id).writeInt(q.timeout_ms).writeBuffer(q.passwd);
+  return w.toBytes();
+}
+
+/** Throws (JuteError or Error) on bytes no correct learner sends: the caller drops them. */
+export function decodeRevalidateQuestion(bytes: Uint8Array): RevalidateQuestion {
+  const r = new JuteReader(bytes, 0, bytes.length);
+  const token = r.readInt();
+  const session_id = r.readLong();
+  const timeout_ms = r.readInt();
+  const passwd = r.readBuffer();
+  if (passwd === null) throw new Error('revalidate: null password');
+  if (r.offset !== bytes.length) throw new Error(`revalidate: ${bytes.length - r.offset} trailing bytes`);
+  return { token, session_id, timeout_ms, passwd };
+}
+
+export function encodeRevalidateAnswer(a: RevalidateAnswer): Uint8Array {
+  const w = new JuteWriter(13);
+  w.writeInt(a.token).writeLong(a.session_id).writeBool(a.valid);
+  return w.toBytes();
+}
+
+/** Throws (JuteError or Error) on bytes no correct leader sends: the caller drops them. */
+export function decodeRevalidateAnswer(bytes: Uint8Array): RevalidateAnswer {
+  const r = new JuteReader(bytes, 0, bytes.length);
+  const token = r.readInt();
+  const session_id = r.readLong();
+  if (r.offset + 1 !== bytes.length) throw new Error(`revalidate answer: ${bytes.length - r.offset} B after the session id, want 1`);
+  const flag = bytes[r.offset];
+  if (flag > 1) throw new Error(`revalidate answer: bad valid flag ${flag}`);
+  return { token, session_id, valid: flag === 1 };
 }

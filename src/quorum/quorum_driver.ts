@@ -39,7 +39,18 @@ import type { PeerMessage, ServerState } from '../zab/messages.js';
 import { ZabCore, type ZabInit } from '../zab/zab_core.js';
 import type { ZabConfig } from '../zab/config.js';
 import { zxidToString, type Zxid } from '../zab/zxid.js';
-import { decodeForwarded, decodeTouches, encodeTouches, forwardKey, TOUCHES_PER_PING_MAX } from './forward_codec.js';
+import {
+  decodeForwarded,
+  decodeRevalidateAnswer,
+  decodeRevalidateQuestion,
+  decodeTouches,
+  encodeRevalidateAnswer,
+  encodeRevalidateQuestion,
+  encodeTouches,
+  forwardKey,
+  TOUCHES_PER_PING_MAX,
+} from './forward_codec.js';
+import { Revalidations, type PendingRevalidation } from './revalidations.js';
 import { numberOfZxid, zxidOfNumber } from './zxid_number.js';
 
 /** The transport the driver sends on (src/replication/peer_transport.ts). */
@@ -63,6 +74,8 @@ export interface QuorumHost {
   installSnapshotAndReload(zxid: number, snapshot: Uint8Array): Promise<void>;
   /** A snapshot of committed state at a zxid >= min_zxid (file bytes), when one exists or was made. */
   snapshotAtLeast(min_zxid: number): Promise<{ zxid: number; bytes: Uint8Array }>;
+  /** Learner: the leader answered a reattach's REVALIDATE (valid = the session lives, its password is right). */
+  revalidated(p: PendingRevalidation, valid: boolean): void;
   /** A write a learner forwarded (client request bytes: header + body): prep it as a local one. */
   remoteWrite(session_id: bigint, auth: readonly Id[], request: Uint8Array): void;
   /** Publishes a close_conn for every client connection this replica holds. */
@@ -113,6 +126,8 @@ export class QuorumDriver {
   /** zxid of the last txn handed to the release gate (the read workers will see it). */
   private published_zxid: number;
   private readonly pending = new Map<string, PendingForward>();
+  /** Learner: reattaches waiting for the leader's REVALIDATE answer (as many as forwards). */
+  private readonly revalidations: Revalidations;
   private touched = new Set<bigint>();
   role: QuorumRole = { state: 'LOOKING', phase: 'election', leader: null, epoch: 0, serving: false };
   /** Totals for stats. */
@@ -145,6 +160,7 @@ export class QuorumDriver {
   ) {
     this.zab = new ZabCore(cfg, init);
     this.published_zxid = published_zxid;
+    this.revalidations = new Revalidations(pending_max);
   }
 
   setLinks(links: PeerLinks): void {
@@ -253,6 +269,25 @@ export class QuorumDriver {
     this.runEffects();
   }
 
+  /**
+   * A client reattaches here as a learner: asks the leader (REVALIDATE); host.revalidated has the
+   * answer. False when the question cannot be asked (not a serving learner, or too many in
+   * flight): the caller closes the connection and the client tries again.
+   */
+  revalidate(origin: Origin, session_id: bigint, passwd: Uint8Array, timeout_ms: number): boolean {
+    const leader = this.role.leader;
+    if (this.leading || !this.role.serving || leader === null) return false;
+    const token = this.revalidations.begin({ origin, session_id, passwd, timeout_ms });
+    if (token === null) return false;
+    this.links.send(leader, { type: 'REVALIDATE', data: encodeRevalidateQuestion({ token, session_id, timeout_ms, passwd }) });
+    return true;
+  }
+
+  /** A client connection of this replica closed: a reattach it was waiting for is void. */
+  connGone(shard: number, conn_id: number): void {
+    this.revalidations.dropConn(shard, conn_id);
+  }
+
   /** Sessions whose clients spoke here (a learner reports them to the leader with its PINGs). */
   touch(ids: readonly bigint[]): void {
     if (this.leading) return;
@@ -263,6 +298,11 @@ export class QuorumDriver {
 
   /** True when the message was handled here instead of by the core. */
   private intercept(from: number, msg: PeerMessage): boolean {
+    if (msg.type === 'REVALIDATE') {
+      if (this.leading) this.answerRevalidate(from, msg.data);
+      else if (from === this.role.leader) this.takeRevalidated(msg.data);
+      return true;
+    }
     if (!this.leading) return false;
     if (msg.type === 'PING' && msg.data.length > 0) {
       this.host.core.touch(this.safeTouches(from, msg.data));
@@ -281,6 +321,34 @@ export class QuorumDriver {
     if (f.kind === 'create_session') this.host.core.remoteCreateSession(f.session_id, f.timeout_ms, f.passwd);
     else this.host.remoteWrite(f.session_id, f.auth, f.request);
     return true;
+  }
+
+  /** Leader: a synced learner's question; answered from this replica's session table. */
+  private answerRevalidate(from: number, data: Uint8Array): void {
+    const h = this.zab.learnerHandlers.get(from);
+    if (!this.role.serving || h === undefined || h.stage !== 'synced') return; // the learner drops it on its role change
+    let q;
+    try {
+      q = decodeRevalidateQuestion(data);
+    } catch (e) {
+      this.host.log(`quorum: dropping a malformed REVALIDATE from server ${from}: ${(e as Error).message}`);
+      return;
+    }
+    const valid = this.host.core.revalidate(q.session_id, q.passwd, q.timeout_ms);
+    this.links.send(from, { type: 'REVALIDATE', data: encodeRevalidateAnswer({ token: q.token, session_id: q.session_id, valid }) });
+  }
+
+  /** Learner: the leader's answer; the reattach it was for, if still waiting, is answered. */
+  private takeRevalidated(data: Uint8Array): void {
+    let a;
+    try {
+      a = decodeRevalidateAnswer(data);
+    } catch (e) {
+      this.host.log(`quorum: dropping a malformed REVALIDATE answer: ${(e as Error).message}`);
+      return;
+    }
+    const p = this.revalidations.settle(a.token, a.session_id);
+    if (p !== undefined) this.host.revalidated(p, a.valid);
   }
 
   private safeTouches(from: number, data: Uint8Array): bigint[] {
@@ -477,6 +545,7 @@ export class QuorumDriver {
     this.syncing.clear();
     const origins = [...this.pending.values()].map((p) => p.origin);
     this.pending.clear();
+    origins.push(...this.revalidations.drain());
     this.touched.clear();
     this.host.closeAllClients(why);
     for (const o of origins) this.host.gc.add([{ kind: 'close_conn', shard: o.shard, conn_id: o.conn_id }], 0);
@@ -602,6 +671,7 @@ export class QuorumDriver {
       proposal_sizes: this.proposal_sizes.value,
       forwarded: this.forwarded,
       pending_forwards: this.pending.size,
+      pending_revalidations: this.revalidations.size,
       proposals: this.proposals,
       elections: this.elections,
       last_election_ms: this.last_election_ms,

@@ -48,6 +48,7 @@ import { postEvent, serveControl, type StatsDetail } from './control.js';
 import { QuorumDriver, type QuorumHost, type QuorumRole } from '../quorum/quorum_driver.js';
 import { encodeCreateSession, encodeWrite } from '../quorum/forward_codec.js';
 import { zabConfigFor, zabInitFor, ZAB_TICK_MS } from '../quorum/quorum_setup.js';
+import type { PendingRevalidation } from '../quorum/revalidations.js';
 import { PeerTransport } from '../replication/peer_transport.js';
 import { EpochFile } from '../log/epoch_file.js';
 import { truncateLogAfter } from '../log/truncate_log.js';
@@ -327,8 +328,13 @@ class CommitWorker implements QuorumHost {
         return false;
       },
       sessionReattach: (shard, conn_id, session_id, passwd, timeout_ms, wants_read_only) => {
-        if (q.serving) return false;
-        this.refuseOrReadOnly({ shard, conn_id }, (ro) => ro.reattach({ shard, conn_id }, session_id, passwd, timeout_ms, wants_read_only, Date.now()));
+        if (!q.serving) {
+          this.refuseOrReadOnly({ shard, conn_id }, (ro) => ro.reattach({ shard, conn_id }, session_id, passwd, timeout_ms, wants_read_only, Date.now()));
+          return true;
+        }
+        if (q.leading) return false;
+        // A learner answers once its leader vouched for the session (revalidated, below).
+        if (!q.revalidate({ shard, conn_id, xid: 0 }, session_id, passwd, timeout_ms)) this.stage.closeConn(shard, conn_id);
         return true;
       },
       reattached: (session_id) => q.touch([session_id]),
@@ -336,7 +342,10 @@ class CommitWorker implements QuorumHost {
       touched: (ids) => {
         if (this.read_only_mode?.touch(ids, Date.now()) !== true) q.touch(ids);
       },
-      connGone: (shard, conn_id, session_id) => this.read_only_mode?.connGone({ shard, conn_id }, session_id),
+      connGone: (shard, conn_id, session_id) => {
+        q.connGone(shard, conn_id);
+        this.read_only_mode?.connGone({ shard, conn_id }, session_id);
+      },
       sessionOkByte: (ok, session_id) => {
         if (this.read_only_mode !== null) return this.read_only_mode.okByte(ok, session_id);
         return ok ? SessionOk.OK : SessionOk.REFUSED;
@@ -625,6 +634,10 @@ class CommitWorker implements QuorumHost {
     const request = readServerRequest(new JuteReader(request_bytes, 0, request_bytes.length));
     const body = isMalformed(request) ? request : request.op === 'multi' ? request.body.ops : request.body;
     this.core.remoteRequest(session_id, request.header.xid, request.header.type, body as WriteRequest | null, auth);
+  }
+
+  revalidated(p: PendingRevalidation, valid: boolean): void {
+    this.core.reattach(p.origin, p.session_id, p.passwd, p.timeout_ms, valid);
   }
 
   closeAllClients(reason: string): void {

@@ -129,6 +129,15 @@ export interface Request {
   readonly txn: Uint8Array;
 }
 
+/**
+ * Both ways, opaque to the core (ZooKeeper's REVALIDATE): a learner asks whether a client may
+ * reattach to a session, the leader, which alone decides expiry, answers.
+ */
+export interface Revalidate {
+  readonly type: 'REVALIDATE';
+  readonly data: Uint8Array;
+}
+
 export type LearnerMessage =
   | LearnerInfo
   | LeaderInfo
@@ -143,7 +152,8 @@ export type LearnerMessage =
   | Commit
   | Inform
   | Ping
-  | Request;
+  | Request
+  | Revalidate;
 
 export type PeerMessage = Notification | LearnerMessage;
 export type MessageType = PeerMessage['type'];
@@ -155,6 +165,7 @@ export const PACKET_CODE: Readonly<Record<MessageType, number>> = Object.freeze(
   ACK: 3,
   COMMIT: 4,
   PING: 5,
+  REVALIDATE: 6,
   INFORM: 8,
   NEWLEADER: 10,
   FOLLOWERINFO: 11,
@@ -230,6 +241,7 @@ export function messageProblem(m: PeerMessage): string | null {
       return txnZxid(m.zxid) ? null : `${m.type} zxid must name a txn (counter >= 1)`;
     case 'PING':
     case 'REQUEST':
+    case 'REVALIDATE':
       return null;
   }
 }
@@ -261,6 +273,7 @@ function bodyBytes(m: PeerMessage): number {
     case 'INFORM':
       return 1 + 8 + 4 + m.txn.length;
     case 'PING':
+    case 'REVALIDATE':
       return 1 + 4 + m.data.length;
     case 'REQUEST':
       return 1 + 4 + m.txn.length;
@@ -337,6 +350,7 @@ function writeFields(w: Writer, m: PeerMessage): void {
       w.blob(m.txn);
       return;
     case 'PING':
+    case 'REVALIDATE':
       w.blob(m.data);
       return;
     case 'REQUEST':
@@ -472,6 +486,7 @@ function readFields(r: Reader, type: MessageType): PeerMessage {
       return { type, zxid, txn: r.blob() };
     }
     case 'PING':
+    case 'REVALIDATE':
       return { type, data: r.blob() };
     case 'REQUEST':
       return { type, txn: r.blob() };
@@ -530,6 +545,8 @@ export function messageSummary(m: PeerMessage): string {
       return 'PING';
     case 'REQUEST':
       return `REQUEST ${m.txn.length}B`;
+    case 'REVALIDATE':
+      return `REVALIDATE ${m.data.length}B`;
     default:
       return `${m.type} ${z(m.zxid)}`;
   }

@@ -6,8 +6,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   decodeForwarded,
+  decodeRevalidateAnswer,
+  decodeRevalidateQuestion,
   decodeTouches,
   encodeCreateSession,
+  encodeRevalidateAnswer,
+  encodeRevalidateQuestion,
   encodeTouches,
   encodeWrite,
 } from '../../src/quorum/forward_codec.js';
@@ -54,6 +58,47 @@ describe('forwarded requests', () => {
     expect(decodeTouches(encodeTouches([1n, -2n, 2n ** 62n]))).toEqual([1n, -2n, 2n ** 62n]);
     expect(decodeTouches(new Uint8Array(0))).toEqual([]);
     expect(() => decodeTouches(Uint8Array.of(0xff, 0xff, 0xff, 0xff))).toThrow(/bad count/);
+  });
+});
+
+describe('REVALIDATE payloads', () => {
+  const session = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+  const token = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
+
+  it('a question round-trips: token, session, timeout and password', () => {
+    fc.assert(
+      fc.property(token, session, fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.uint8Array({ maxLength: 32 }), (t, session_id, timeout_ms, passwd) => {
+        expect(decodeRevalidateQuestion(encodeRevalidateQuestion({ token: t, session_id, timeout_ms, passwd }))).toEqual({
+          token: t,
+          session_id,
+          timeout_ms,
+          passwd,
+        });
+      }),
+      bounded(),
+    );
+  });
+
+  it('an answer round-trips, valid or not', () => {
+    fc.assert(
+      fc.property(token, session, fc.boolean(), (t, session_id, valid) => {
+        expect(decodeRevalidateAnswer(encodeRevalidateAnswer({ token: t, session_id, valid }))).toEqual({ token: t, session_id, valid });
+      }),
+      bounded(),
+    );
+  });
+
+  it('refuses truncated, padded and ill-flagged payloads', () => {
+    const q = encodeRevalidateQuestion({ token: 1, session_id: 5n, timeout_ms: 1000, passwd: new Uint8Array(16) });
+    expect(() => decodeRevalidateQuestion(q.subarray(0, q.length - 1))).toThrow();
+    expect(() => decodeRevalidateQuestion(Uint8Array.of(...q, 0))).toThrow(/trailing/);
+    const a = encodeRevalidateAnswer({ token: 1, session_id: 5n, valid: true });
+    expect(a.length).toBe(13);
+    expect(() => decodeRevalidateAnswer(a.subarray(0, 12))).toThrow();
+    expect(() => decodeRevalidateAnswer(Uint8Array.of(...a, 0))).toThrow();
+    const bad = Uint8Array.from(a);
+    bad[12] = 2;
+    expect(() => decodeRevalidateAnswer(bad)).toThrow(/valid flag/);
   });
 });
 

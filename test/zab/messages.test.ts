@@ -27,7 +27,7 @@ const messageArb: fc.Arbitrary<PeerMessage> = fc.oneof(
   fc.record({ type: fc.constant('SNAP' as const), zxid, snapshot: bytes }),
   fc.record({ type: fc.constant('NEWLEADER' as const), zxid, epoch: u32 }),
   fc.record({ type: fc.constantFrom('PROPOSAL' as const, 'INFORM' as const), zxid: txnZxid, txn: bytes }),
-  fc.record({ type: fc.constant('PING' as const), data: bytes }),
+  fc.record({ type: fc.constantFrom('PING' as const, 'REVALIDATE' as const), data: bytes }),
   fc.record({ type: fc.constant('REQUEST' as const), txn: bytes }),
 );
 
@@ -50,6 +50,7 @@ describe('peer messages: binary codec', () => {
     expect([...frame]).toEqual([0, 0, 0, 9, PACKET_CODE.COMMIT, 0, 0, 0, 0x12, 0, 0, 0x34, 0x56]);
     expect(PACKET_CODE.PROPOSAL).toBe(2);
     expect(PACKET_CODE.ACKEPOCH).toBe(18);
+    expect(PACKET_CODE.REVALIDATE).toBe(6);
   });
 
   it('decoded byte fields are copies: reusing the frame does not change them', () => {

@@ -1,0 +1,90 @@
+// A client reattaching to a learner is answered by the leader's word (REVALIDATE), not by the
+// learner's own session table, which may lag: the leader alone decides expiry. The leader's side:
+// a live session with its own password is valid, and its timeout restarts; the learner's side:
+// the leader's answer wins over its table, both ways.
+
+import { describe, expect, it } from 'vitest';
+import { CommitCore, type Origin } from '../../src/commit/commit_core.js';
+import { Op } from '../../src/protocol/opcodes.js';
+import { DataTree } from '../../src/tree/data_tree.js';
+import { workingTreeOf } from '../support/read_trees.js';
+
+const options = { server_id: 1, tick_ms: 100, ttl_enabled: false, secret: new Uint8Array(32), reap_interval_ms: 1000, reap_per_check_max: 10 };
+const o = (conn_id: number): Origin => ({ shard: 0, conn_id, xid: 0 });
+const passwd = new Uint8Array(16).fill(3);
+const wrong = new Uint8Array(16).fill(4);
+
+/** A core recovered with session 77n (timeout 1000 ms, password `passwd`). */
+function coreWithSession(now_ms: () => number): CommitCore {
+  const tree = new DataTree();
+  tree.apply({ header: { session_id: 77n, cxid: 1, zxid: 1, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 1000, passwd } });
+  return new CommitCore(options, { now_ms }, { view: workingTreeOf(tree), sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
+}
+
+describe('REVALIDATE at the leader', () => {
+  it('a live session with its own password is valid; a wrong password or an unknown session is not', () => {
+    const core = coreWithSession(() => 10_000);
+    expect(core.revalidate(77n, passwd, 1000)).toBe(true);
+    expect(core.revalidate(77n, wrong, 1000)).toBe(false);
+    expect(core.revalidate(78n, passwd, 1000)).toBe(false);
+  });
+
+  it('restarts the session timeout (the client is back), so it does not expire on the old deadline', () => {
+    let now = 10_000;
+    const core = coreWithSession(() => now);
+    core.beginEpoch(1);
+    now += 900;
+    expect(core.revalidate(77n, passwd, 1000)).toBe(true);
+    now += 500; // 1400 ms after the last touch before it, 500 after the revalidation
+    core.tick();
+    expect(core.take()).toEqual([]);
+    now += 800;
+    core.tick();
+    expect(core.take()).toMatchObject([{ kind: 'txn', txn: { header: { session_id: 77n }, op: { kind: 'closeSession' } } }]);
+  });
+
+  it('a session being closed is not valid', () => {
+    const core = coreWithSession(() => 10_000);
+    core.beginEpoch(1);
+    core.reattach(o(1), 77n, passwd, 1000);
+    core.take();
+    core.request({ ...o(1), xid: 5 }, 77n, Op.closeSession, null);
+    expect(core.revalidate(77n, passwd, 1000)).toBe(false);
+  });
+
+  it('closes the connection the leader held for the session: its client moved to a learner', () => {
+    const core = coreWithSession(() => 10_000);
+    core.beginEpoch(1);
+    core.reattach(o(1), 77n, passwd, 1000);
+    core.take();
+    expect(core.revalidate(77n, passwd, 1000)).toBe(true);
+    expect(core.take()).toEqual([{ kind: 'close_conn', shard: 0, conn_id: 1 }]);
+    expect(core.ownerOf(77n)).toBeNull();
+  });
+});
+
+describe('a reattach at a learner, with the leader\'s answer', () => {
+  it('the leader says expired: refused, though this learner\'s table still holds the session with that password', () => {
+    const core = coreWithSession(() => 10_000);
+    core.follow();
+    core.reattach(o(1), 77n, passwd, 1000);
+    core.take();
+    core.reattach(o(2), 77n, passwd, 1000, false);
+    expect(core.take()).toEqual([
+      { kind: 'close_conn', shard: 0, conn_id: 1 },
+      { kind: 'session', origin: o(2), session_id: 0n, timeout_ms: 0, passwd: new Uint8Array(16), ok: false },
+    ]);
+  });
+
+  it('the leader vouches for a session this learner has not applied yet: accepted, and its createSession applies once', () => {
+    const core = coreWithSession(() => 10_000);
+    core.follow();
+    const fresh = new Uint8Array(16).fill(9);
+    core.reattach(o(3), 90n, fresh, 2000, true);
+    expect(core.take()).toEqual([{ kind: 'session', origin: o(3), session_id: 90n, timeout_ms: 2000, passwd: fresh, ok: true }]);
+    expect(core.ownerOf(90n)).toEqual({ shard: 0, conn_id: 3 });
+    core.applyCommitted({ header: { session_id: 90n, cxid: 0, zxid: 2, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 2000, passwd: fresh } });
+    expect(core.sessionStates().filter((s) => s.session_id === 90n)).toEqual([{ session_id: 90n, timeout_ms: 2000, passwd: fresh }]);
+    expect(core.ownerOf(90n)).toEqual({ shard: 0, conn_id: 3 }); // the txn does not forget where its client is
+  });
+});
