@@ -120,6 +120,14 @@ export class CommitCore {
   /** Why writes are refused (a disk fault), or null while the replica accepts writes. */
   read_only: string | null = null;
   private readonly owners = new Map<bigint, SessionOwner | null>();
+  /**
+   * The server whose client holds each session (ZooKeeper's session owner, kept by the txn
+   * creator): set when the session is created or its client reattaches (here, or at a learner
+   * by REVALIDATE), else by the first write after this replica began to lead. A write from any
+   * other server is refused SESSIONMOVED (its connection is closed, unanswered): a client that
+   * moved on never has a write it left behind executed after the ones it sent since.
+   */
+  private readonly holders = new Map<bigint, number>();
   /** Authenticated ids per connection (ZooKeeper keeps authInfo on the ServerCnxn). */
   private readonly conn_auth = new Map<number, Id[]>();
   private next_session_id: bigint;
@@ -201,6 +209,9 @@ export class CommitCore {
     if (!Number.isInteger(epoch) || epoch < 0 || epoch >= 1 << 21) throw new Error(`commit core: epoch ${epoch} out of range`);
     this.role = 'creator';
     this.epoch_base = Math.max(this.epoch_base, epoch * EPOCH_UNIT);
+    // A new leader learns where clients are from their next reattach or write (ZooKeeper's
+    // new session tracker starts with no owners).
+    this.holders.clear();
     const now = this.env.now_ms();
     for (const id of this.sessions.ids()) this.sessions.touch(id, now);
   }
@@ -224,8 +235,12 @@ export class CommitCore {
   }
 
   /** A write forwarded by a learner (its connection lives there): prepped like a local one. */
-  remoteRequest(session_id: bigint, cxid: number, opcode: number, body: WriteRequest | null, auth: readonly Id[]): void {
+  remoteRequest(from_sid: number, session_id: bigint, cxid: number, opcode: number, body: WriteRequest | null, auth: readonly Id[]): void {
     const now = this.env.now_ms();
+    if (opcode !== Op.closeSession && this.movedAway(session_id, from_sid)) {
+      this.propose(null, session_id, { kind: 'error', err: Err.SESSIONMOVED }, cxid);
+      return;
+    }
     if (opcode === Op.sync) {
       // A learner's sync: a no-op txn; when the learner sees it committed it has every write
       // committed before the sync (ZooKeeper's leader answers SYNC in its commit order).
@@ -251,10 +266,11 @@ export class CommitCore {
   }
 
   /** A session a learner created for its client (id and password made there). */
-  remoteCreateSession(session_id: bigint, timeout_ms: number, passwd: Uint8Array): void {
+  remoteCreateSession(from_sid: number, session_id: bigint, timeout_ms: number, passwd: Uint8Array): void {
     if (this.sessions.get(session_id) === undefined) {
       this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
       this.owners.set(session_id, null);
+      this.holders.set(session_id, from_sid);
       this.awaitAnswer(session_id);
     }
     this.propose(null, session_id, { kind: 'createSession', timeout_ms, passwd }, 0);
@@ -283,6 +299,12 @@ export class CommitCore {
 
   /** A write (or sync / closeSession) from a connected session, in that session's order. */
   request(origin: Origin, session_id: bigint, opcode: number, body: WriteRequest | null): void {
+    // closeSession is not checked (as in ZooKeeper): it is the session's last request, and the
+    // expiry of a session held elsewhere is queued here.
+    if (this.read_only === null && opcode !== Op.closeSession && this.movedAway(session_id, this.options.server_id)) {
+      this.propose(origin, session_id, { kind: 'error', err: Err.SESSIONMOVED });
+      return;
+    }
     if (opcode === Op.sync) {
       this.outbox.push({ kind: 'sync', origin, path: (body as { path: string }).path });
       return;
@@ -318,6 +340,7 @@ export class CommitCore {
     const passwd = sessionPasswd(session_id, this.options.secret);
     this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
     this.owners.set(session_id, { shard: origin.shard, conn_id: origin.conn_id });
+    this.holders.set(session_id, this.options.server_id);
     if (this.read_only !== null) {
       // A local session: usable for reads, never logged (it will not survive a restart).
       this.outbox.push({ kind: 'session', origin, session_id, timeout_ms, passwd, ok: true });
@@ -370,6 +393,7 @@ export class CommitCore {
     // The leader vouched for a session whose createSession this learner has not applied yet:
     // its txn is on the way (applyCommitted skips a session already here).
     if (record === undefined) this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
+    if (leader_says === null) this.holders.set(session_id, this.options.server_id);
     this.owners.set(session_id, { shard: origin.shard, conn_id: origin.conn_id });
     this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);
     // Its answer leaves behind the txns published before it: until then the client cannot ping
@@ -384,10 +408,11 @@ export class CommitCore {
    * session lives and the password is its own; then the session's timeout restarts here, and a
    * connection this replica held for it is closed (the client moved, as on a local reattach).
    */
-  revalidate(session_id: bigint, passwd: Uint8Array, timeout_ms: number): boolean {
+  revalidate(from_sid: number, session_id: bigint, passwd: Uint8Array, timeout_ms: number): boolean {
     const record = this.sessions.get(session_id);
     if (record === undefined || record.closing || !passwdEquals(record.passwd, passwd)) return false;
     this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);
+    this.holders.set(session_id, from_sid);
     const previous = this.owners.get(session_id);
     if (previous) {
       this.outbox.push({ kind: 'close_conn', shard: previous.shard, conn_id: previous.conn_id });
@@ -524,9 +549,19 @@ export class CommitCore {
     this.outbox.push({ kind: 'txn', origin, txn });
   }
 
+  /** Whether the session's client moved away from server `sid` (see `holders`); the first
+   *  write after a change of leader claims the session for its server. */
+  private movedAway(session_id: bigint, sid: number): boolean {
+    const holder = this.holders.get(session_id);
+    if (holder !== undefined) return holder !== sid;
+    if (this.sessions.has(session_id)) this.holders.set(session_id, sid);
+    return false;
+  }
+
   private forgetSession(session_id: bigint): void {
     this.sessions.remove(session_id);
     this.owners.delete(session_id);
+    this.holders.delete(session_id);
     this.unborn.delete(session_id);
   }
 

@@ -32,7 +32,7 @@ import { hrNowMs } from '../metrics/clock.js';
 import { ProposalTimes } from '../metrics/proposal_times.js';
 import { NO_ZAB_METRICS, type SyncMode, type ZabMetricsSink } from '../metrics/zab_metrics.js';
 import { txnFromBytes } from '../tree/txn_codec.js';
-import type { Txn } from '../tree/txn.js';
+import { isSessionMoved, type Txn } from '../tree/txn.js';
 import type { Effect, ZabEvent } from '../zab/effects.js';
 import type { LogEntry } from '../zab/log_window.js';
 import type { PeerMessage, ServerState } from '../zab/messages.js';
@@ -76,8 +76,8 @@ export interface QuorumHost {
   snapshotAtLeast(min_zxid: number): Promise<{ zxid: number; bytes: Uint8Array }>;
   /** Learner: the leader answered a reattach's REVALIDATE (valid = the session lives, its password is right). */
   revalidated(p: PendingRevalidation, valid: boolean): void;
-  /** A write a learner forwarded (client request bytes: header + body): prep it as a local one. */
-  remoteWrite(session_id: bigint, auth: readonly Id[], request: Uint8Array): void;
+  /** A write learner `from_sid` forwarded (client request bytes: header + body): prep it as a local one. */
+  remoteWrite(from_sid: number, session_id: bigint, auth: readonly Id[], request: Uint8Array): void;
   /** Publishes a close_conn for every client connection this replica holds. */
   closeAllClients(reason: string): void;
   /** The role changed (srvr, metrics, the supervisor). */
@@ -318,8 +318,8 @@ export class QuorumDriver {
       this.host.log(`quorum: dropping a malformed request from server ${from}: ${(e as Error).message}`);
       return true;
     }
-    if (f.kind === 'create_session') this.host.core.remoteCreateSession(f.session_id, f.timeout_ms, f.passwd);
-    else this.host.remoteWrite(f.session_id, f.auth, f.request);
+    if (f.kind === 'create_session') this.host.core.remoteCreateSession(from, f.session_id, f.timeout_ms, f.passwd);
+    else this.host.remoteWrite(from, f.session_id, f.auth, f.request);
     return true;
   }
 
@@ -334,7 +334,7 @@ export class QuorumDriver {
       this.host.log(`quorum: dropping a malformed REVALIDATE from server ${from}: ${(e as Error).message}`);
       return;
     }
-    const valid = this.host.core.revalidate(q.session_id, q.passwd, q.timeout_ms);
+    const valid = this.host.core.revalidate(from, q.session_id, q.passwd, q.timeout_ms);
     this.links.send(from, { type: 'REVALIDATE', data: encodeRevalidateAnswer({ token: q.token, session_id: q.session_id, valid }) });
   }
 
@@ -492,7 +492,8 @@ export class QuorumDriver {
       if (owner !== null) origin = { shard: owner.shard, conn_id: owner.conn_id, xid: 0 };
     }
     if (zxid > core.last_zxid) core.applyCommitted(txn);
-    if (sync_path !== null) {
+    // A sync refused SESSIONMOVED is not answered: its connection is closed (commit_stage.ts).
+    if (sync_path !== null && !isSessionMoved(txn)) {
       this.host.gc.addCommitted({ kind: 'txn', origin: null, txn }, bytes);
       this.host.gc.addCommitted({ kind: 'sync', origin: origin!, path: sync_path }, null);
       return;

@@ -3,6 +3,7 @@
 // Everything a replica needs (sequential names, new versions, the ephemerals a closeSession
 // deletes) is decided in prep and carried in the txn, as in Apache ZooKeeper.
 
+import { Err } from '../protocol/errors.js';
 import type { ACL, MultiResult } from '../protocol/types.js';
 
 export interface TxnHeader {
@@ -72,4 +73,10 @@ export function applyMultiOps(ops: readonly TxnOp[], apply: (op: TxnOp) => Multi
     }
   }
   return results;
+}
+
+/** A write refused because its session's client moved to another server (CommitCore.holders):
+ *  its connection is closed instead of answered. */
+export function isSessionMoved(txn: Txn): boolean {
+  return txn.op.kind === 'error' && txn.op.err === Err.SESSIONMOVED;
 }

@@ -32,7 +32,7 @@ import { encodeReply, isMalformed, readServerRequest, type ServerRequest } from 
 import { SessionOk } from '../quorum/read_only_mode.js';
 import type { RootDescriptor } from '../store/arena/index.js';
 import type { WriteRequest } from '../tree/prep.js';
-import type { Txn } from '../tree/txn.js';
+import { isSessionMoved, type Txn } from '../tree/txn.js';
 import type { ApplyResult } from '../tree/data_tree.js';
 import { replyOpcodeOf, writeReplyBody } from '../tree/write_reply.js';
 import { encodeApplied } from './applied_frame.js';
@@ -454,6 +454,13 @@ export class CommitStage {
   private readonly publish = (p: Publication): void => {
     switch (p.kind) {
       case 'txn':
+        if (p.origin !== null && isSessionMoved(p.txn)) {
+          // ZooKeeper closes the connection instead of answering (ZOOKEEPER-710): its client has
+          // moved to another server and reconnects to it, never to this connection.
+          this.publishTxn(null, p.txn);
+          this.publish({ kind: 'close_conn', shard: p.origin.shard, conn_id: p.origin.conn_id });
+          break;
+        }
         this.publishTxn(p.origin, p.txn);
         break;
       case 'session':

@@ -630,10 +630,10 @@ class CommitWorker implements QuorumHost {
     if (this.snapshot_waiters.length > 0) this.snapshots.requestNow();
   }
 
-  remoteWrite(session_id: bigint, auth: readonly Id[], request_bytes: Uint8Array): void {
+  remoteWrite(from_sid: number, session_id: bigint, auth: readonly Id[], request_bytes: Uint8Array): void {
     const request = readServerRequest(new JuteReader(request_bytes, 0, request_bytes.length));
     const body = isMalformed(request) ? request : request.op === 'multi' ? request.body.ops : request.body;
-    this.core.remoteRequest(session_id, request.header.xid, request.header.type, body as WriteRequest | null, auth);
+    this.core.remoteRequest(from_sid, session_id, request.header.xid, request.header.type, body as WriteRequest | null, auth);
   }
 
   revalidated(p: PendingRevalidation, valid: boolean): void {

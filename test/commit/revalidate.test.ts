@@ -1,13 +1,16 @@
 // A client reattaching to a learner is answered by the leader's word (REVALIDATE), not by the
 // learner's own session table, which may lag: the leader alone decides expiry. The leader's side:
 // a live session with its own password is valid, and its timeout restarts; the learner's side:
-// the leader's answer wins over its table, both ways.
+// the leader's answer wins over its table, both ways. And the leader knows which server holds
+// each session: a write from a server the client has left is SESSIONMOVED.
 
 import { describe, expect, it } from 'vitest';
 import { CommitCore, type Origin } from '../../src/commit/commit_core.js';
+import { Err } from '../../src/protocol/errors.js';
 import { Op } from '../../src/protocol/opcodes.js';
 import { DataTree } from '../../src/tree/data_tree.js';
 import { workingTreeOf } from '../support/read_trees.js';
+import { OPEN_ACL } from '../server/harness.js';
 
 const options = { server_id: 1, tick_ms: 100, ttl_enabled: false, secret: new Uint8Array(32), reap_interval_ms: 1000, reap_per_check_max: 10 };
 const o = (conn_id: number): Origin => ({ shard: 0, conn_id, xid: 0 });
@@ -24,9 +27,9 @@ function coreWithSession(now_ms: () => number): CommitCore {
 describe('REVALIDATE at the leader', () => {
   it('a live session with its own password is valid; a wrong password or an unknown session is not', () => {
     const core = coreWithSession(() => 10_000);
-    expect(core.revalidate(77n, passwd, 1000)).toBe(true);
-    expect(core.revalidate(77n, wrong, 1000)).toBe(false);
-    expect(core.revalidate(78n, passwd, 1000)).toBe(false);
+    expect(core.revalidate(2, 77n, passwd, 1000)).toBe(true);
+    expect(core.revalidate(2, 77n, wrong, 1000)).toBe(false);
+    expect(core.revalidate(2, 78n, passwd, 1000)).toBe(false);
   });
 
   it('restarts the session timeout (the client is back), so it does not expire on the old deadline', () => {
@@ -34,7 +37,7 @@ describe('REVALIDATE at the leader', () => {
     const core = coreWithSession(() => now);
     core.beginEpoch(1);
     now += 900;
-    expect(core.revalidate(77n, passwd, 1000)).toBe(true);
+    expect(core.revalidate(2, 77n, passwd, 1000)).toBe(true);
     now += 500; // 1400 ms after the last touch before it, 500 after the revalidation
     core.tick();
     expect(core.take()).toEqual([]);
@@ -49,7 +52,7 @@ describe('REVALIDATE at the leader', () => {
     core.reattach(o(1), 77n, passwd, 1000);
     core.take();
     core.request({ ...o(1), xid: 5 }, 77n, Op.closeSession, null);
-    expect(core.revalidate(77n, passwd, 1000)).toBe(false);
+    expect(core.revalidate(2, 77n, passwd, 1000)).toBe(false);
   });
 
   it('closes the connection the leader held for the session: its client moved to a learner', () => {
@@ -57,7 +60,7 @@ describe('REVALIDATE at the leader', () => {
     core.beginEpoch(1);
     core.reattach(o(1), 77n, passwd, 1000);
     core.take();
-    expect(core.revalidate(77n, passwd, 1000)).toBe(true);
+    expect(core.revalidate(2, 77n, passwd, 1000)).toBe(true);
     expect(core.take()).toEqual([{ kind: 'close_conn', shard: 0, conn_id: 1 }]);
     expect(core.ownerOf(77n)).toBeNull();
   });
@@ -86,5 +89,59 @@ describe('a reattach at a learner, with the leader\'s answer', () => {
     core.applyCommitted({ header: { session_id: 90n, cxid: 0, zxid: 2, time_ms: 1 }, op: { kind: 'createSession', timeout_ms: 2000, passwd: fresh } });
     expect(core.sessionStates().filter((s) => s.session_id === 90n)).toEqual([{ session_id: 90n, timeout_ms: 2000, passwd: fresh }]);
     expect(core.ownerOf(90n)).toEqual({ shard: 0, conn_id: 3 }); // the txn does not forget where its client is
+  });
+});
+
+describe('SESSIONMOVED: the leader knows which server holds a session', () => {
+  const create = { path: '/x', data: null, acl: OPEN_ACL, flags: 0 };
+
+  /** The ops of the txns the core proposed since the last take. */
+  function proposed(core: CommitCore): unknown[] {
+    return core.take().flatMap((p) => (p.kind === 'txn' ? [p.txn.op] : []));
+  }
+
+  it('after a learner revalidated the session, the leader\'s own connection and other learners are refused; that learner is not', () => {
+    const core = coreWithSession(() => 10_000);
+    core.beginEpoch(1);
+    core.reattach(o(1), 77n, passwd, 1000); // held here
+    core.take();
+    core.request({ ...o(1), xid: 1 }, 77n, Op.create, create);
+    expect(proposed(core)).toMatchObject([{ kind: 'create' }]);
+    expect(core.revalidate(2, 77n, passwd, 1000)).toBe(true); // the client moved to server 2
+    core.take();
+    core.request({ ...o(1), xid: 2 }, 77n, Op.create, { ...create, path: '/y' });
+    expect(proposed(core)).toEqual([{ kind: 'error', err: Err.SESSIONMOVED }]);
+    core.remoteRequest(3, 77n, 3, Op.setData, { path: '/x', data: null, version: -1 }, []);
+    expect(proposed(core)).toEqual([{ kind: 'error', err: Err.SESSIONMOVED }]);
+    core.remoteRequest(3, 77n, 4, Op.sync, { path: '/' }, []);
+    expect(proposed(core)).toEqual([{ kind: 'error', err: Err.SESSIONMOVED }]);
+    core.remoteRequest(2, 77n, 5, Op.create, { ...create, path: '/z' }, []);
+    expect(proposed(core)).toMatchObject([{ kind: 'create', path: '/z' }]);
+    // closeSession is never refused (ZooKeeper: the session's last request, or its expiry).
+    core.request({ ...o(1), xid: 6 }, 77n, Op.closeSession, null);
+    expect(proposed(core)).toMatchObject([{ kind: 'closeSession' }]);
+  });
+
+  it('a session a learner created is held there; a new leader learns the holder from the first write', () => {
+    const core = coreWithSession(() => 10_000);
+    core.beginEpoch(1);
+    core.remoteCreateSession(2, 90n, 2000, passwd);
+    core.take();
+    core.remoteRequest(3, 90n, 1, Op.create, create, []);
+    expect(proposed(core)).toEqual([{ kind: 'error', err: Err.SESSIONMOVED }]);
+    core.beginEpoch(2); // leads again: holders forgotten
+    core.remoteRequest(3, 90n, 2, Op.create, create, []);
+    expect(proposed(core)).toMatchObject([{ kind: 'create' }]);
+    core.remoteRequest(2, 90n, 3, Op.create, { ...create, path: '/w' }, []);
+    expect(proposed(core)).toEqual([{ kind: 'error', err: Err.SESSIONMOVED }]);
+    core.request({ ...o(1), xid: 4 }, 90n, Op.create, { ...create, path: '/v' });
+    expect(proposed(core)).toEqual([{ kind: 'error', err: Err.SESSIONMOVED }]);
+  });
+
+  it('a write of an unknown session is SESSIONEXPIRED, not SESSIONMOVED', () => {
+    const core = coreWithSession(() => 10_000);
+    core.beginEpoch(1);
+    core.remoteRequest(3, 55n, 1, Op.create, create, []);
+    expect(proposed(core)).toEqual([{ kind: 'error', err: Err.SESSIONEXPIRED }]);
   });
 });

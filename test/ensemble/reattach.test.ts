@@ -5,6 +5,7 @@
 // (SIGSTOP) for less than syncLimit, so its followers still follow it meanwhile.
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { Err } from '../../src/protocol/errors.js';
 import { Op } from '../../src/protocol/opcodes.js';
 import { OPEN_ACL } from '../server/harness.js';
 import { startEnsemble, type Ensemble } from '../support/ensemble.js';
@@ -88,5 +89,37 @@ describe('a reattach at a follower', () => {
     const again = await WireClient.connect(follower.client_port, { sessionId: s.sessionId, passwd: s.passwd, timeout_ms: 30_000, handshakeTimeout_ms: HANDSHAKE_MS });
     expect(accepted(again.outcome, s.sessionId)).toBe(true);
     again.client.destroy();
+  }, TEST_MS);
+
+  it('a write left on the connection the client moved away from is never applied: that connection closes unanswered (SESSIONMOVED)', async () => {
+    e = await startEnsemble({ replicas: 3 });
+    await e.waitFor(serving(e, { same_zxid: true }), SETTLE_MS);
+    const leader = await leaderSid(e, SETTLE_MS);
+    const [a, b] = e.members.filter((m) => m.sid !== leader);
+
+    // Held by follower a, then moved to follower b; a's connection stays open (a knows nothing).
+    const old = await WireClient.connect(a!.client_port, { timeout_ms: 30_000 });
+    if (old.outcome.kind !== 'connected') throw new Error('no session at a');
+    const { sessionId, passwd } = old.outcome.response;
+    const moved = await WireClient.connect(b!.client_port, { sessionId, passwd, timeout_ms: 30_000, handshakeTimeout_ms: HANDSHAKE_MS });
+    expect(accepted(moved.outcome, sessionId)).toBe(true);
+    const late = old.client.request(Op.create, { path: '/left-behind', data: null, acl: OPEN_ACL, flags: 0 }).then(
+      (r) => `answered err ${r.err}`,
+      () => 'unanswered',
+    );
+    expect(await old.client.waitClosed(10_000)).toBe(true);
+    expect(await late).toBe('unanswered');
+    expect((await moved.client.request(Op.sync, { path: '/' })).err).toBe(0);
+    expect((await moved.client.request(Op.exists, { path: '/left-behind', watch: false })).err).toBe(Err.NONODE);
+    expect((await moved.client.request(Op.create, { path: '/from-b', data: null, acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+
+    // Moved again, to the leader, then to follower a: the leader closes its own connection.
+    const at_leader = await WireClient.connect(e.member(leader).client_port, { sessionId, passwd, timeout_ms: 30_000, handshakeTimeout_ms: HANDSHAKE_MS });
+    expect(accepted(at_leader.outcome, sessionId)).toBe(true);
+    const back = await WireClient.connect(a!.client_port, { sessionId, passwd, timeout_ms: 30_000, handshakeTimeout_ms: HANDSHAKE_MS });
+    expect(accepted(back.outcome, sessionId)).toBe(true);
+    expect(await at_leader.client.waitClosed(10_000)).toBe(true);
+    expect((await back.client.request(Op.create, { path: '/from-a', data: null, acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+    for (const c of [moved.client, back.client]) c.destroy();
   }, TEST_MS);
 });
