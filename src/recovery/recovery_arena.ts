@@ -24,9 +24,21 @@ import { recoverInto, RecoveryError, type RecoveredLog, type RecoveryOptions, ty
 
 export type ArenaRecovered = RecoveredLog & { snapshot_method: string | null };
 
+/**
+ * What a replica writes into its own tree after recovery, never logged nor replicated
+ * (ZooKeeper's ZKDatabase.initConfigInZKDatabase): /zookeeper/config holds the ensemble's
+ * membership as QuorumVerifier text (config/quorum_config_text.ts); null leaves it as recovered
+ * (standalone: empty, as ZooKeeper's standalone server has it).
+ */
+export interface LocalNodes {
+  readonly config_data: Uint8Array | null;
+}
+
+const CONFIG_NODE = '/zookeeper/config';
+
 /** Recovers into `writer`'s arena, which must be empty (a fresh TreeWriter); publishes the result. */
-export function recoverIntoArena(writer: TreeWriter, opts: RecoveryOptions): ArenaRecovered {
-  const target = new ArenaTarget(writer, false);
+export function recoverIntoArena(writer: TreeWriter, opts: RecoveryOptions, local: LocalNodes = { config_data: null }): ArenaRecovered {
+  const target = new ArenaTarget(writer, false, local);
   const state = recoverInto(target, opts);
   target.finish(state.last_zxid);
   return { ...state, snapshot_method: target.method };
@@ -40,11 +52,11 @@ export function recoverIntoArena(writer: TreeWriter, opts: RecoveryOptions): Are
  * trees meanwhile. Any failure once the batch is open is a RecoveryError the replica cannot go
  * on from (the old tree is already retired from the newest state): stop the commit worker.
  */
-export function reloadIntoArena(writer: TreeWriter, opts: RecoveryOptions): ArenaRecovered {
+export function reloadIntoArena(writer: TreeWriter, opts: RecoveryOptions, local: LocalNodes = { config_data: null }): ArenaRecovered {
   if (writer.in_batch) throw new ArenaInvariantError('reloadIntoArena: the writer has a batch open');
   try {
     writer.beginReplace();
-    const target = new ArenaTarget(writer, true);
+    const target = new ArenaTarget(writer, true, local);
     const state = recoverInto(target, opts);
     target.finish(state.last_zxid);
     return { ...state, snapshot_method: target.method };
@@ -78,6 +90,7 @@ class ArenaTarget implements RecoveryTarget {
   constructor(
     private readonly writer: TreeWriter,
     private readonly replacing: boolean,
+    private readonly local: LocalNodes,
   ) {}
 
   loadSnapshot(path: string, sessions: SessionTable | null): SnapshotInfo {
@@ -105,9 +118,18 @@ class ArenaTarget implements RecoveryTarget {
     this.applier!.replay(txn);
   }
 
-  /** Publishes what is not yet: the replayed txns (start-up), or the whole replacing batch. */
+  /** Publishes what is not yet: the replayed txns (start-up), or the whole replacing batch,
+   *  with this replica's own nodes set. */
   finish(last_zxid: number): void {
+    this.setLocalNodes();
     if (this.replacing) this.writer.commit(last_zxid, { rewind: true });
     else this.applier!.seal();
+  }
+
+  /** As ZooKeeper sets the config node: setData with version -1 and zxid 0, the local time. */
+  private setLocalNodes(): void {
+    if (this.local.config_data === null) return;
+    if (!this.writer.in_batch) this.writer.begin();
+    this.writer.setData(CONFIG_NODE, this.local.config_data, -1, 0, Date.now());
   }
 }

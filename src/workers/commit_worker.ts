@@ -25,7 +25,8 @@ import { ensureDataDir, listDataDir, loadOrCreateSecret } from '../log/data_dir.
 import { describeFsError, FsyncDelay, NODE_LOG_FS } from '../log/log_fs.js';
 import { LogWriter } from '../log/log_writer.js';
 import { zeroRunBytesFor, type RecoveredLog, type RecoveryOptions } from '../recovery/recovery.js';
-import { recoverIntoArena, reloadIntoArena } from '../recovery/recovery_arena.js';
+import { recoverIntoArena, reloadIntoArena, type LocalNodes } from '../recovery/recovery_arena.js';
+import { quorumConfigText } from '../config/quorum_config_text.js';
 import { PendingView } from '../commit/pending_view.js';
 import { ArenaSnapshotSource } from '../snapshot/arena_snapshot_source.js';
 import { JuteReader } from '../protocol/jute.js';
@@ -756,6 +757,11 @@ function diskNames(config: ServerConfig): string {
   return config.data_log_dir === config.data_dir ? config.data_dir : `${config.data_dir}, ${config.data_log_dir}`;
 }
 
+/** An ensemble member's own /zookeeper/config (the membership); standalone leaves it empty. */
+function localNodes(config: ServerConfig): LocalNodes {
+  return { config_data: config.ensemble === null ? null : new TextEncoder().encode(quorumConfigText(config.ensemble)) };
+}
+
 function recoveryOptions(config: ServerConfig): RecoveryOptions {
   ensureDataDir(config.data_dir);
   ensureDataDir(config.data_log_dir);
@@ -773,7 +779,7 @@ function recoveryOptions(config: ServerConfig): RecoveryOptions {
 function recoverAtStart(init: WorkerInit): { state: RecoveredLog; tree_writer: TreeWriter } {
   const started = performance.now();
   const tree_writer = new TreeWriter(init.topology.arena);
-  const state = recoverIntoArena(tree_writer, recoveryOptions(init.config));
+  const state = recoverIntoArena(tree_writer, recoveryOptions(init.config), localNodes(init.config));
   const ms = Math.round(performance.now() - started);
   const from = state.snapshot === null ? 'no snapshot' : `snapshot 0x${state.snapshot.zxid.toString(16)}`;
   const mib = Math.round(tree_writer.stats().bytes_in_use / 2 ** 20);
@@ -792,7 +798,7 @@ function recoverAtStart(init: WorkerInit): { state: RecoveredLog; tree_writer: T
  */
 function reloadArena(tree_writer: TreeWriter, config: ServerConfig): RecoveredLog {
   const started = performance.now();
-  const state = reloadIntoArena(tree_writer, recoveryOptions(config));
+  const state = reloadIntoArena(tree_writer, recoveryOptions(config), localNodes(config));
   const root = tree_writer.last_root;
   console.log(`waitfree: reloaded zxid 0x${state.last_zxid.toString(16)} (${root.node_count} znodes) in ${Math.round(performance.now() - started)} ms`);
   return state;

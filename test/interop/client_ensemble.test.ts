@@ -1,7 +1,8 @@
 // The client against real 3-server ensembles, Apache ZooKeeper 3.8 and waitfree, with the same
 // expectations: the server a client talks to dies (SIGKILL) and the client carries its session to
 // another member, with its ephemeral nodes, watches and in-flight reads; the leader dies, a new
-// one is elected, and sessions and lock ownership survive.
+// one is elected, and sessions and lock ownership survive. Every member shows the ensemble in
+// /zookeeper/config (getConfig), as ZooKeeper writes it.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperClient, type SessionEvent, type WatchEvent } from '../../src/client/index.js';
@@ -35,6 +36,27 @@ describe.each(KINDS)('client vs a 3-server $name ensemble', ({ start, skip }) =>
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await ensemble?.stopAll();
+  });
+
+  it('getConfig: /zookeeper/config on every member lists the ensemble, server.N=host:quorumPort:electionPort:participant, version=0', async () => {
+    const texts: string[] = [];
+    for (const m of ensemble.members) {
+      const c = await connect(m.connectString, false);
+      const { data, stat } = await c.getData('/zookeeper/config');
+      texts.push(data?.toString() ?? '');
+      // Set locally by each server (setData with version -1 at zxid 0), never by a txn.
+      expect({ version: stat.version, aversion: stat.aversion, mzxid: Number(stat.mzxid), dataLength: stat.dataLength }).toEqual({
+        version: -1,
+        aversion: -1,
+        mzxid: 0,
+        dataLength: Buffer.byteLength(texts.at(-1)!),
+      });
+    }
+    expect(new Set(texts).size).toBe(1);
+    // The client part shows when the server line has one (waitfree's launcher writes it; this
+    // ZooKeeper ensemble's zoo.cfg has a separate clientPort).
+    const member = (sid: number): string => `server\\.${sid}=127\\.0\\.0\\.1:\\d+:\\d+:participant(;127\\.0\\.0\\.1:\\d+)?`;
+    expect(texts[0]).toMatch(new RegExp(`^${member(1)}\\n${member(2)}\\n${member(3)}\\nversion=0$`));
   });
 
   it('a client whose server dies continues on another member with the same session', async () => {
