@@ -62,7 +62,9 @@ export type Publication =
   | { kind: 'session'; origin: Origin; session_id: bigint; timeout_ms: number; passwd: Uint8Array; ok: boolean }
   | { kind: 'sync'; origin: Origin; path: string }
   | { kind: 'close_conn'; shard: number; conn_id: number }
-  | { kind: 'error'; origin: Origin; err: number };
+  | { kind: 'error'; origin: Origin; err: number }
+  /** Zab leader: its answer to learner `peer`'s REVALIDATE question `token` (sent once released). */
+  | { kind: 'revalidated'; peer: number; token: number; session_id: bigint; valid: boolean };
 
 export interface CommitEnv {
   now_ms(): number;
@@ -128,6 +130,14 @@ export class CommitCore {
    * moved on never has a write it left behind executed after the ones it sent since.
    */
   private readonly holders = new Map<bigint, number>();
+  /**
+   * Zab: this replica has led (beginEpoch). An answer about a session (a reattach here, a
+   * REVALIDATE) then follows a no-op txn proposed after the decision and is released once that
+   * txn commits: a leader deposed without knowing it yet (a pause, a partition) cannot commit,
+   * so it never lets a client back into a session a newer leader expired, nor turns one away
+   * that lives there. ZooKeeper's leader answers from its table at once.
+   */
+  private confirms = false;
   /** Authenticated ids per connection (ZooKeeper keeps authInfo on the ServerCnxn). */
   private readonly conn_auth = new Map<number, Id[]>();
   private next_session_id: bigint;
@@ -208,6 +218,7 @@ export class CommitCore {
   beginEpoch(epoch: number): void {
     if (!Number.isInteger(epoch) || epoch < 0 || epoch >= 1 << 21) throw new Error(`commit core: epoch ${epoch} out of range`);
     this.role = 'creator';
+    this.confirms = true;
     this.epoch_base = Math.max(this.epoch_base, epoch * EPOCH_UNIT);
     // A new leader learns where clients are from their next reattach or write (ZooKeeper's
     // new session tracker starts with no owners).
@@ -386,6 +397,8 @@ export class CommitCore {
       this.outbox.push({ kind: 'close_conn', shard: previous.shard, conn_id: previous.conn_id });
       this.owners.set(session_id, null);
     }
+    // The leader's own decision: confirmed by a quorum before it is told (see `confirms`).
+    if (leader_says === null) this.confirmDecision();
     if (!ok) {
       this.outbox.push({ kind: 'session', origin, session_id: 0n, timeout_ms: 0, passwd: new Uint8Array(16), ok: false });
       return;
@@ -404,21 +417,31 @@ export class CommitCore {
   }
 
   /**
-   * Zab leader: a learner asks whether its client may reattach (REVALIDATE). Valid while the
-   * session lives and the password is its own; then the session's timeout restarts here, and a
-   * connection this replica held for it is closed (the client moved, as on a local reattach).
+   * Zab leader: learner `from_sid` asks (question `token`) whether its client may reattach
+   * (REVALIDATE). Valid while the session lives and the password is its own; then the session's
+   * timeout restarts here, the learner holds the session (`holders`), and a connection this
+   * replica held for it is closed (the client moved, as on a local reattach). The answer is a
+   * publication, released behind a no-op txn (see `confirms`).
    */
-  revalidate(from_sid: number, session_id: bigint, passwd: Uint8Array, timeout_ms: number): boolean {
+  revalidate(from_sid: number, token: number, session_id: bigint, passwd: Uint8Array, timeout_ms: number): void {
     const record = this.sessions.get(session_id);
-    if (record === undefined || record.closing || !passwdEquals(record.passwd, passwd)) return false;
-    this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);
-    this.holders.set(session_id, from_sid);
-    const previous = this.owners.get(session_id);
-    if (previous) {
-      this.outbox.push({ kind: 'close_conn', shard: previous.shard, conn_id: previous.conn_id });
-      this.owners.set(session_id, null);
+    const valid = record !== undefined && !record.closing && passwdEquals(record.passwd, passwd);
+    if (valid) {
+      this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);
+      this.holders.set(session_id, from_sid);
+      const previous = this.owners.get(session_id);
+      if (previous) {
+        this.outbox.push({ kind: 'close_conn', shard: previous.shard, conn_id: previous.conn_id });
+        this.owners.set(session_id, null);
+      }
     }
-    return true;
+    this.confirmDecision();
+    this.outbox.push({ kind: 'revalidated', peer: from_sid, token, session_id, valid });
+  }
+
+  /** A no-op txn after a decision about a session, when answers wait for a quorum (`confirms`). */
+  private confirmDecision(): void {
+    if (this.confirms && this.role === 'creator' && this.read_only === null) this.propose(null, 0n, { kind: 'error', err: 0 }, 0);
   }
 
   /** The ids a connection authenticated as (forwarded with its writes under Zab). */

@@ -107,7 +107,8 @@ export class ReleaseGate {
       if (e.wait_zxid <= this.committed_zxid) continue;
       e.wait_zxid = 0;
       if (e.pub.kind === 'close_conn') continue;
-      const o = e.pub.origin;
+      // A REVALIDATE answer goes nowhere: the learner drops its question on the role change.
+      const o = e.pub.kind === 'revalidated' ? null : e.pub.origin;
       e.pub = o === null ? { kind: 'close_conn', shard: NOBODY, conn_id: 0 } : { kind: 'close_conn', shard: o.shard, conn_id: o.conn_id };
       e.payload = null;
     }

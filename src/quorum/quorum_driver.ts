@@ -157,6 +157,8 @@ export class QuorumDriver {
     private readonly metrics: ZabMetricsSink = NO_ZAB_METRICS,
     /** The clock durations are measured with (ms, sub-ms resolution). */
     private readonly now_ms: () => number = hrNowMs,
+    /** Group commit's clock (µs): the commit worker's, which times its batches with the same. */
+    private readonly gc_now_us: () => number = () => performance.now() * 1000,
   ) {
     this.zab = new ZabCore(cfg, init);
     this.published_zxid = published_zxid;
@@ -323,7 +325,8 @@ export class QuorumDriver {
     return true;
   }
 
-  /** Leader: a synced learner's question; answered from this replica's session table. */
+  /** Leader: a synced learner's question; decided from this replica's session table, answered
+   *  once a quorum confirmed this replica still leads (sendRevalidateAnswer). */
   private answerRevalidate(from: number, data: Uint8Array): void {
     const h = this.zab.learnerHandlers.get(from);
     if (!this.role.serving || h === undefined || h.stage !== 'synced') return; // the learner drops it on its role change
@@ -334,8 +337,15 @@ export class QuorumDriver {
       this.host.log(`quorum: dropping a malformed REVALIDATE from server ${from}: ${(e as Error).message}`);
       return;
     }
-    const valid = this.host.core.revalidate(from, q.session_id, q.passwd, q.timeout_ms);
-    this.links.send(from, { type: 'REVALIDATE', data: encodeRevalidateAnswer({ token: q.token, session_id: q.session_id, valid }) });
+    this.host.core.revalidate(from, q.token, q.session_id, q.passwd, q.timeout_ms);
+  }
+
+  /** Leader: the answer to a REVALIDATE, once released (CommitCore.revalidate); dropped when
+   *  this replica no longer leads that learner (it drops its question on the role change). */
+  sendRevalidateAnswer(peer: number, token: number, session_id: bigint, valid: boolean): void {
+    const h = this.zab.learnerHandlers.get(peer);
+    if (!this.leading || !this.role.serving || h === undefined || h.stage !== 'synced') return;
+    this.links.send(peer, { type: 'REVALIDATE', data: encodeRevalidateAnswer({ token, session_id, valid }) });
   }
 
   /** Learner: the leader's answer; the reattach it was for, if still waiting, is answered. */
@@ -452,7 +462,7 @@ export class QuorumDriver {
       }
       return;
     }
-    const now_us = performance.now() * 1000;
+    const now_us = this.gc_now_us();
     for (const entry of entries) {
       const zxid = numberOfZxid(entry.zxid);
       this.host.gc.logEncoded(zxid, entry.txn, now_us);

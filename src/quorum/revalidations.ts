@@ -12,6 +12,8 @@ import type { Origin } from '../commit/commit_core.js';
 
 /** A reattach waiting for the leader. */
 export interface PendingRevalidation {
+  /** Its question's token (on the wire; traces and the simulator pair answers by it). */
+  readonly token: number;
   readonly origin: Origin;
   readonly session_id: bigint;
   readonly passwd: Uint8Array;
@@ -34,12 +36,12 @@ export class Revalidations {
   }
 
   /** Remembers a reattach; returns the token of its question, or null when the bound is reached. */
-  begin(p: PendingRevalidation): number | null {
+  begin(p: Omit<PendingRevalidation, 'token'>): number | null {
     if (this.pending.size >= this.pending_max) return null;
     const token = this.next_token;
     // i32 on the wire; tokens of a learner's questions in flight never collide (bound << 2^31).
     this.next_token = this.next_token >= 0x7fff_ffff ? 1 : this.next_token + 1;
-    this.pending.set(token, p);
+    this.pending.set(token, { token, ...p });
     return token;
   }
 

@@ -101,6 +101,8 @@ export interface CommitRouting {
   sessionOkByte(ok: boolean, session_id: bigint): number;
   /** A txn this replica created, with the bytes group commit logged (a leader proposes them). */
   proposeLocal(zxid: number, bytes: Uint8Array, start: number, end: number): void;
+  /** A leader's answer to a learner's REVALIDATE, released (CommitCore.revalidate). */
+  answerRevalidate(peer: number, token: number, session_id: bigint, valid: boolean): void;
 }
 
 /** The parts a recovery (or a Zab reload) builds: the core, its working tree, group commit. */
@@ -474,6 +476,9 @@ export class CommitStage {
         this.body.reset();
         this.body.writeUString(p.path);
         this.stream.send(this.origin(CommitStream.SYNC, p.origin), this.body.view_bytes());
+        break;
+      case 'revalidated':
+        this.routing?.answerRevalidate(p.peer, p.token, p.session_id, p.valid);
         break;
       case 'close_conn':
         this.stream.send(this.head.begin(CommitStream.CLOSE_CONN).u8(p.shard).u32(p.conn_id).i32(0));

@@ -38,6 +38,7 @@ import { LivenessWriter, readLivenessFile } from '../session/liveness_file.js';
 import { resumeTimeouts } from '../session/resume.js';
 import { CommitMetrics } from '../metrics/commit_metrics.js';
 import { ZabMetrics } from '../metrics/zab_metrics.js';
+import { hrNowMs } from '../metrics/clock.js';
 import type { WriteRequest } from '../tree/prep.js';
 import { Doorbell } from './doorbell.js';
 import { LinkReader, LinkWriter } from './link.js';
@@ -266,6 +267,8 @@ class CommitWorker implements QuorumHost {
       recovered.last_zxid,
       config.zab_in_flight_max,
       new ZabMetrics(this.init.topology.metrics.zab),
+      hrNowMs,
+      nowUs,
     );
     this.quorum = driver;
     this.stage.setRouting(this.routingFor(driver));
@@ -353,6 +356,7 @@ class CommitWorker implements QuorumHost {
       },
       // A copy: the batch buffer is reused once the txn is published, the core keeps it for DIFF syncs.
       proposeLocal: (zxid, bytes, start, end) => q.proposeLocal(zxid, bytes.slice(start, end)),
+      answerRevalidate: (peer, token, session_id, valid) => q.sendRevalidateAnswer(peer, token, session_id, valid),
     };
   }
 

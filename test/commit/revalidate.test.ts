@@ -24,12 +24,24 @@ function coreWithSession(now_ms: () => number): CommitCore {
   return new CommitCore(options, { now_ms }, { view: workingTreeOf(tree), sessions: new Map([[77n, { timeout_ms: 1000, passwd }]]) });
 }
 
+/** The leader's REVALIDATE answer to learner 2 (question `token`), from what the core published. */
+function answered(core: CommitCore, token: number): boolean {
+  const a = core.take().find((p) => p.kind === 'revalidated');
+  if (a?.kind !== 'revalidated' || a.peer !== 2 || a.token !== token) throw new Error('no REVALIDATE answer to learner 2');
+  return a.valid;
+}
+
+const NOOP = { kind: 'txn', origin: null, txn: { header: { session_id: 0n, cxid: 0 }, op: { kind: 'error', err: 0 } } };
+
 describe('REVALIDATE at the leader', () => {
   it('a live session with its own password is valid; a wrong password or an unknown session is not', () => {
     const core = coreWithSession(() => 10_000);
-    expect(core.revalidate(2, 77n, passwd, 1000)).toBe(true);
-    expect(core.revalidate(2, 77n, wrong, 1000)).toBe(false);
-    expect(core.revalidate(2, 78n, passwd, 1000)).toBe(false);
+    core.revalidate(2, 1, 77n, passwd, 1000);
+    expect(answered(core, 1)).toBe(true);
+    core.revalidate(2, 2, 77n, wrong, 1000);
+    expect(answered(core, 2)).toBe(false);
+    core.revalidate(2, 3, 78n, passwd, 1000);
+    expect(answered(core, 3)).toBe(false);
   });
 
   it('restarts the session timeout (the client is back), so it does not expire on the old deadline', () => {
@@ -37,7 +49,8 @@ describe('REVALIDATE at the leader', () => {
     const core = coreWithSession(() => now);
     core.beginEpoch(1);
     now += 900;
-    expect(core.revalidate(2, 77n, passwd, 1000)).toBe(true);
+    core.revalidate(2, 1, 77n, passwd, 1000);
+    expect(answered(core, 1)).toBe(true);
     now += 500; // 1400 ms after the last touch before it, 500 after the revalidation
     core.tick();
     expect(core.take()).toEqual([]);
@@ -52,7 +65,8 @@ describe('REVALIDATE at the leader', () => {
     core.reattach(o(1), 77n, passwd, 1000);
     core.take();
     core.request({ ...o(1), xid: 5 }, 77n, Op.closeSession, null);
-    expect(core.revalidate(2, 77n, passwd, 1000)).toBe(false);
+    core.revalidate(2, 1, 77n, passwd, 1000);
+    expect(answered(core, 1)).toBe(false);
   });
 
   it('closes the connection the leader held for the session: its client moved to a learner', () => {
@@ -60,9 +74,22 @@ describe('REVALIDATE at the leader', () => {
     core.beginEpoch(1);
     core.reattach(o(1), 77n, passwd, 1000);
     core.take();
-    expect(core.revalidate(2, 77n, passwd, 1000)).toBe(true);
-    expect(core.take()).toEqual([{ kind: 'close_conn', shard: 0, conn_id: 1 }]);
+    core.revalidate(2, 1, 77n, passwd, 1000);
+    expect(core.take()).toMatchObject([{ kind: 'close_conn', shard: 0, conn_id: 1 }, NOOP, { kind: 'revalidated', valid: true }]);
     expect(core.ownerOf(77n)).toBeNull();
+  });
+
+  it('having led, answers only behind a no-op txn (released once a quorum commits it), yes or no, here or to a learner', () => {
+    const core = coreWithSession(() => 10_000);
+    core.revalidate(2, 1, 77n, passwd, 1000);
+    expect(core.take()).toEqual([{ kind: 'revalidated', peer: 2, token: 1, session_id: 77n, valid: true }]); // never led: nothing to confirm
+    core.beginEpoch(1);
+    core.revalidate(2, 2, 77n, wrong, 1000);
+    expect(core.take()).toMatchObject([NOOP, { kind: 'revalidated', token: 2, valid: false }]);
+    core.reattach(o(1), 77n, passwd, 1000);
+    expect(core.take()).toMatchObject([NOOP, { kind: 'session', session_id: 77n, ok: true }]);
+    core.reattach(o(2), 78n, passwd, 1000);
+    expect(core.take()).toMatchObject([NOOP, { kind: 'session', session_id: 0n, ok: false }]);
   });
 });
 
@@ -107,8 +134,8 @@ describe('SESSIONMOVED: the leader knows which server holds a session', () => {
     core.take();
     core.request({ ...o(1), xid: 1 }, 77n, Op.create, create);
     expect(proposed(core)).toMatchObject([{ kind: 'create' }]);
-    expect(core.revalidate(2, 77n, passwd, 1000)).toBe(true); // the client moved to server 2
-    core.take();
+    core.revalidate(2, 1, 77n, passwd, 1000); // the client moved to server 2
+    expect(answered(core, 1)).toBe(true);
     core.request({ ...o(1), xid: 2 }, 77n, Op.create, { ...create, path: '/y' });
     expect(proposed(core)).toEqual([{ kind: 'error', err: Err.SESSIONMOVED }]);
     core.remoteRequest(3, 77n, 3, Op.setData, { path: '/x', data: null, version: -1 }, []);
