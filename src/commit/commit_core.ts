@@ -138,6 +138,8 @@ export class CommitCore {
    * that lives there. ZooKeeper's leader answers from its table at once.
    */
   private confirms = false;
+  /** Connections a newer one of their session took over, until they are gone (takeOver). */
+  private readonly superseded = new Set<number>();
   /** Authenticated ids per connection (ZooKeeper keeps authInfo on the ServerCnxn). */
   private readonly conn_auth = new Map<number, Id[]>();
   private next_session_id: bigint;
@@ -390,13 +392,7 @@ export class CommitCore {
   reattach(origin: Origin, session_id: bigint, passwd: Uint8Array, timeout_ms: number, leader_says: boolean | null = null): void {
     const record = this.sessions.get(session_id);
     const ok = leader_says ?? (record !== undefined && !record.closing && passwdEquals(record.passwd, passwd));
-    // Like ZooKeeper, a reconnect for a live session closes the connection that held it, even
-    // when the password turns out wrong (the session itself lives on).
-    const previous = this.owners.get(session_id);
-    if (previous && (previous.shard !== origin.shard || previous.conn_id !== origin.conn_id)) {
-      this.outbox.push({ kind: 'close_conn', shard: previous.shard, conn_id: previous.conn_id });
-      this.owners.set(session_id, null);
-    }
+    this.takeOver(origin, session_id);
     // The leader's own decision: confirmed by a quorum before it is told (see `confirms`).
     if (leader_says === null) this.confirmDecision();
     if (!ok) {
@@ -429,14 +425,31 @@ export class CommitCore {
     if (valid) {
       this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);
       this.holders.set(session_id, from_sid);
-      const previous = this.owners.get(session_id);
-      if (previous) {
-        this.outbox.push({ kind: 'close_conn', shard: previous.shard, conn_id: previous.conn_id });
-        this.owners.set(session_id, null);
-      }
+      this.takeOver(null, session_id);
     }
     this.confirmDecision();
     this.outbox.push({ kind: 'revalidated', peer: from_sid, token, session_id, valid });
+  }
+
+  /**
+   * A client reconnects for `session_id` (on `origin` here, or elsewhere: null): like
+   * ZooKeeper, the connection that held the session here is closed at once, even when the
+   * password turns out wrong (the session itself lives on). Until its close lands, nothing it
+   * sends is executed or forwarded (isSuperseded): a write the client left on it, still on its
+   * way there, must never run after what the client sends on its new connection. Called when
+   * the reattach arrives, before any answer (a learner's waits for its leader).
+   */
+  takeOver(origin: Origin | null, session_id: bigint): void {
+    const previous = this.owners.get(session_id);
+    if (!previous || (origin !== null && previous.shard === origin.shard && previous.conn_id === origin.conn_id)) return;
+    this.outbox.push({ kind: 'close_conn', shard: previous.shard, conn_id: previous.conn_id });
+    this.superseded.add(connKey(previous.shard, previous.conn_id));
+    this.owners.set(session_id, null);
+  }
+
+  /** Whether a connection's session was taken over by a newer connection (see takeOver). */
+  isSuperseded(shard: number, conn_id: number): boolean {
+    return this.superseded.size > 0 && this.superseded.has(connKey(shard, conn_id));
   }
 
   /** A no-op txn after a decision about a session, when answers wait for a quorum (`confirms`). */
@@ -459,6 +472,7 @@ export class CommitCore {
   /** The connection closed; its session lives on until it expires or the client comes back. */
   connGone(shard: number, conn_id: number, session_id: bigint): void {
     this.conn_auth.delete(connKey(shard, conn_id));
+    this.superseded.delete(connKey(shard, conn_id));
     const owner = this.owners.get(session_id);
     if (owner && owner.shard === shard && owner.conn_id === conn_id) this.owners.set(session_id, null);
   }

@@ -283,6 +283,8 @@ export class CommitStage {
 
   /** A client write (or sync / closeSession) of a connected session, from its shard or direct. */
   private request(origin: Origin, session_id: bigint, request: ServerRequest, bytes: Uint8Array, request_at: number, end: number): void {
+    // Its session moved to a newer connection: its close is on the way; it runs nothing more.
+    if (this.core.isSuperseded(origin.shard, origin.conn_id)) return;
     if (this.routing !== null && this.routing.request(origin, session_id, request, bytes, request_at, end)) return;
     // multi's decoded body is { ops }; prep takes the op list. A body that did not decode
     // goes to prep as is (only writes whose prep makes it an error txn are forwarded).

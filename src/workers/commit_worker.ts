@@ -337,8 +337,11 @@ class CommitWorker implements QuorumHost {
           return true;
         }
         if (q.leading) return false;
-        // A learner answers once its leader vouched for the session (revalidated, below).
-        if (!q.revalidate({ shard, conn_id, xid: 0 }, session_id, passwd, timeout_ms)) this.stage.closeConn(shard, conn_id);
+        // A learner answers once its leader vouched for the session (revalidated, below); the
+        // connection that held it here is superseded now.
+        const origin: Origin = { shard, conn_id, xid: 0 };
+        this.core.takeOver(origin, session_id);
+        if (!q.revalidate(origin, session_id, passwd, timeout_ms)) this.stage.closeConn(shard, conn_id);
         return true;
       },
       reattached: (session_id) => q.touch([session_id]),

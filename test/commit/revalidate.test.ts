@@ -119,6 +119,33 @@ describe('a reattach at a learner, with the leader\'s answer', () => {
   });
 });
 
+describe('a reconnect supersedes the connection that held the session here', () => {
+  it('at once, before any answer: its close is published and nothing it sends runs until it is gone', () => {
+    const core = coreWithSession(() => 10_000);
+    core.follow();
+    core.reattach(o(19), 77n, passwd, 1000, true);
+    core.take();
+    expect(core.isSuperseded(0, 19)).toBe(false);
+    core.takeOver(o(23), 77n); // a learner, as the reattach arrives (its REVALIDATE is on the way)
+    expect(core.take()).toEqual([{ kind: 'close_conn', shard: 0, conn_id: 19 }]);
+    expect(core.isSuperseded(0, 19)).toBe(true);
+    expect(core.isSuperseded(0, 23)).toBe(false);
+    core.takeOver(o(23), 77n); // again (the answer's reattach): nothing more to close
+    expect(core.take()).toEqual([]);
+    core.connGone(0, 19, 77n);
+    expect(core.isSuperseded(0, 19)).toBe(false);
+  });
+
+  it('the leader supersedes its own connection when a learner revalidates the session', () => {
+    const core = coreWithSession(() => 10_000);
+    core.beginEpoch(1);
+    core.reattach(o(1), 77n, passwd, 1000);
+    core.take();
+    core.revalidate(2, 1, 77n, passwd, 1000);
+    expect(core.isSuperseded(0, 1)).toBe(true);
+  });
+});
+
 describe('SESSIONMOVED: the leader knows which server holds a session', () => {
   const create = { path: '/x', data: null, acl: OPEN_ACL, flags: 0 };
 

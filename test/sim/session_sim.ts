@@ -56,6 +56,10 @@ export interface SessionSimOptions {
   readonly fault_ms: number;
   readonly settle_ms: number;
   readonly keep_trace: boolean;
+  /** Chance that a client's frame is held 20-400 ms (a write that arrives after its client moved on). */
+  readonly client_spike_chance: number;
+  /** Chance per client step of moving away (leaving the connection open) and of closing it. */
+  readonly move_chance: number;
 }
 
 const TICK_MS = 10;
@@ -157,6 +161,12 @@ class SimClient {
   last_sent = 0;
   silent_until = 0;
   reconnect_at = 0;
+  /** Gives up on a connection not answered by then (ZooKeeper's client: its connect timeout). */
+  connect_deadline = 0;
+  /** Last answer of any kind on the current connection (for the read timeout). */
+  last_heard = 0;
+  /** When a write of this client last committed (liveness after healing). */
+  committed_at = -1;
   /** FIFO floors of the current connection, both directions. */
   up_ready = 0;
   down_ready = 0;
@@ -245,6 +255,7 @@ export class SessionSim {
       await this.runUntil(this.opts.fault_ms);
       this.healAll();
       await this.runUntil(this.opts.fault_ms + this.opts.settle_ms);
+      this.checkProgress();
     } catch (e) {
       if (e instanceof SessionSimFailure) return e.message;
       this.trace(`EXCEPTION ${(e as Error).stack ?? String(e)}`);
@@ -545,7 +556,18 @@ export class SessionSim {
       conn.session_id = session_id;
       return this.toClient(conn, () => this.onConnectAnswer(conn.client, conn.k, session_id, op.passwd));
     }
+    // Its session closed (the client's closeSession, or an expiry): the shard closes the connection.
+    if (op.kind === 'closeSession') return this.closeConn(m, conn.id);
     this.toClient(conn, () => this.onReply(conn.client, conn.k, op.kind === 'create'));
+  }
+
+  /** Healed, every client gets a session and its writes commit again (nothing waits for ever:
+   *  a REVALIDATE no one answers, a reattach held behind a no-op that never commits). */
+  private checkProgress(): void {
+    const since = this.opts.fault_ms + this.opts.settle_ms / 2;
+    for (const c of this.clients) {
+      if (c.committed_at < since) this.fail(`c${c.id}: no write committed in the last ${this.opts.settle_ms / 2} ms after healing (state ${c.state}, connection ${c.k} to r${c.member})`);
+    }
   }
 
   /** A reattach accepted: on a decision made before the session's closeSession committed. */
@@ -593,11 +615,12 @@ export class SessionSim {
       m.core.reattach(origin, session_id, passwd, timeout_ms);
       return;
     }
+    m.core.takeOver(origin, session_id);
     if (!q.revalidate(origin, session_id, passwd, timeout_ms)) this.closeNow(m, conn);
   }
 
   private onWrite(m: Member, conn: ServerConn, session_id: bigint, frame: Uint8Array): void {
-    if (!conn.open) return;
+    if (!conn.open || m.core.isSuperseded(0, conn.id)) return;
     const q = m.q!;
     const request = readServerRequest(new JuteReader(frame, 4, frame.length));
     const origin: Origin = { shard: 0, conn_id: conn.id, xid: request.header.xid, barrier: false, direct: false };
@@ -697,7 +720,7 @@ export class SessionSim {
 
   /** Client -> replica, FIFO per connection; a spike sometimes (a write that arrives late). */
   private toServer(c: SimClient, m: Member, run: () => void): void {
-    const spike = this.rng.chance(0.05) ? this.rng.int(20, 400) : 0;
+    const spike = this.rng.chance(this.opts.client_spike_chance) ? this.rng.int(20, 400) : 0;
     const at = Math.max(this.now + this.rng.int(1, 3) + spike, c.up_ready);
     c.up_ready = at;
     const gen = m.gen;
@@ -719,17 +742,32 @@ export class SessionSim {
       if (this.now >= c.reconnect_at) this.open(c);
       return;
     }
-    if (c.state !== 'open') return;
+    if (c.state === 'connecting') {
+      if (this.now >= c.connect_deadline) {
+        this.trace(`c${c.id}: no answer from r${c.member} on connection ${c.k}`);
+        this.leave(c, 5);
+      }
+      return;
+    }
     const m = this.members[c.member - 1]!;
-    const roll = this.rng.float();
-    if (roll < 0.01) {
+    if (c.in_flight > 0 && this.now - c.last_heard > (c.timeout_ms * 2) / 3) {
+      // ZooKeeper's client: nothing heard for its read timeout; it tries another server.
+      this.trace(`c${c.id}: r${c.member} silent on connection ${c.k}`);
+      this.leave(c, 5);
+      return;
+    }
+    // Faults of the client's making only while the ensemble's faults run.
+    const quiet = 2 * this.opts.move_chance + 0.003;
+    const roll = this.now < this.opts.fault_ms ? this.rng.float() : quiet + (1 - quiet) * this.rng.float();
+    const move = this.opts.move_chance;
+    if (roll < move) {
       // Leaves the connection open behind it (as after a partition) and moves on.
       this.trace(`c${c.id}: moves away from r${c.member} (connection ${c.k})`);
       c.moved++;
       this.leave(c, 1);
       return;
     }
-    if (roll < 0.015) {
+    if (roll < 2 * move) {
       const conn_id = c.conn_id;
       this.trace(`c${c.id}: closes its connection ${c.k} to r${c.member}`);
       this.toServer(c, m, () => {
@@ -739,7 +777,7 @@ export class SessionSim {
       this.leave(c, 5);
       return;
     }
-    if (roll < 0.018) {
+    if (roll < 2 * move + 0.003) {
       // Around its timeout: the reattach that follows races the session's expiry.
       c.silent_until = this.now + this.rng.int(Math.floor(c.timeout_ms * 0.7), c.timeout_ms * 2);
       this.trace(`c${c.id}: goes silent until ${c.silent_until}`);
@@ -764,6 +802,7 @@ export class SessionSim {
     const m = this.rng.pick(up);
     c.k++;
     c.state = 'connecting';
+    c.connect_deadline = this.now + c.timeout_ms;
     c.member = m.sid;
     c.in_flight = 0;
     c.up_ready = 0;
@@ -819,12 +858,16 @@ export class SessionSim {
     c.session_id = session_id;
     c.passwd = passwd;
     c.state = 'open';
+    c.last_heard = this.now;
   }
 
   private onReply(c: SimClient, k: number, committed = false): void {
     if (c.k !== k) return;
     c.in_flight = Math.max(0, c.in_flight - 1);
-    if (committed) c.committed++;
+    c.last_heard = this.now;
+    if (!committed) return;
+    c.committed++;
+    c.committed_at = this.now;
   }
 
   private onClosed(c: SimClient, k: number): void {
@@ -853,7 +896,17 @@ function decodeEntries(bytes: Uint8Array): Entry[] {
 
 export async function runSessionSeed(seed: number, keep_trace = false): Promise<{ sim: SessionSim; failure: string | null }> {
   const rng = new Rng(seed ^ 0x5e55);
-  const sim = new SessionSim({ seed, replicas: 3, clients: rng.int(3, 6), fault_ms: rng.int(4000, 12_000), settle_ms: 3000, keep_trace });
+  // Swarm testing: the shape of each run is drawn from its seed.
+  const sim = new SessionSim({
+    seed,
+    replicas: 3,
+    clients: rng.int(3, 6),
+    fault_ms: rng.int(4000, 12_000),
+    settle_ms: 8000,
+    keep_trace,
+    client_spike_chance: rng.pick([0.02, 0.05, 0.2]),
+    move_chance: rng.pick([0.005, 0.01, 0.03]),
+  });
   const failure = await sim.run();
   return { sim, failure };
 }
