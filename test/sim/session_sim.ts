@@ -16,6 +16,9 @@
 //   one sent on its next connection;
 // - a reattach is accepted only on a decision (the leader's own table, or its REVALIDATE answer
 //   to a learner) made before the session's closeSession was committed anywhere;
+// - ephemerals go with their session: none is committed for a closed session, and its
+//   closeSession deletes exactly the ephemerals it owns;
+// - healed, every client commits writes again;
 // - the product throws nothing (its assertions are invariants of the replica).
 //
 // The disk: a replica's log is the txns it handed to group commit, durable up to a point; a
@@ -210,6 +213,10 @@ export class SessionSim {
   private readonly committed = new Map<number, string>();
   /** Session -> when its closeSession was first released (committed) anywhere. */
   private readonly closed_at = new Map<bigint, number>();
+  /** The committed history's ephemerals, per owner, and the sessions it closed (kept in zxid
+   *  order: the first release of each zxid comes after every smaller one's). */
+  private readonly ephemerals = new Map<bigint, Set<string>>();
+  private readonly closed = new Set<bigint>();
   private failure: string | null = null;
 
   constructor(readonly opts: SessionSimOptions) {
@@ -536,7 +543,10 @@ export class SessionSim {
     const op = txn.op;
     const what = `${session_id}:${txn.header.cxid}:${op.kind}:${op.kind === 'create' ? op.path : op.kind === 'error' ? op.err : ''}`;
     const seen = this.committed.get(zxid);
-    if (seen === undefined) this.committed.set(zxid, what);
+    if (seen === undefined) {
+      this.committed.set(zxid, what);
+      this.modelEphemerals(m, txn);
+    }
     else if (seen !== what) this.fail(`r${m.sid} committed ${what} at ${zxid.toString(16)}, another replica ${seen}`);
     if (op.kind === 'createSession') m.core.born(session_id);
     if (op.kind === 'closeSession' && !this.closed_at.has(session_id)) this.closed_at.set(session_id, this.now);
@@ -567,6 +577,27 @@ export class SessionSim {
     const since = this.opts.fault_ms + this.opts.settle_ms / 2;
     for (const c of this.clients) {
       if (c.committed_at < since) this.fail(`c${c.id}: no write committed in the last ${this.opts.settle_ms / 2} ms after healing (state ${c.state}, connection ${c.k} to r${c.member})`);
+    }
+  }
+
+  /** Ephemerals go with their session: none is created for a closed session, and its
+   *  closeSession deletes exactly those it owns. */
+  private modelEphemerals(m: Member, txn: Txn): void {
+    const op = txn.op;
+    const zxid = txn.header.zxid.toString(16);
+    if (op.kind === 'create' && op.ephemeral_owner !== 0n) {
+      const owner = op.ephemeral_owner;
+      if (this.closed.has(owner)) this.fail(`r${m.sid}: ephemeral ${op.path} of closed session ${owner.toString(16)} committed at ${zxid}`);
+      let set = this.ephemerals.get(owner);
+      if (set === undefined) this.ephemerals.set(owner, (set = new Set()));
+      set.add(op.path);
+    } else if (op.kind === 'closeSession') {
+      const id = txn.header.session_id;
+      const owned = [...(this.ephemerals.get(id) ?? [])].sort();
+      const deleted = [...op.paths].sort();
+      if (owned.join() !== deleted.join()) this.fail(`r${m.sid}: closeSession of ${id.toString(16)} at ${zxid} deletes [${deleted.join()}], it owns [${owned.join()}]`);
+      this.ephemerals.delete(id);
+      this.closed.add(id);
     }
   }
 
@@ -826,7 +857,8 @@ export class SessionSim {
     const xid = c.next_seq;
     const path = `/c${c.id}k${c.k}n${c.next_seq++}`;
     const w = new JuteWriter();
-    encodeRequest(xid, Op.create, { path, data: null, acl: OPEN_ACL, flags: 0 }, w);
+    // Some ephemeral (flags 1): they go with the session.
+    encodeRequest(xid, Op.create, { path, data: null, acl: OPEN_ACL, flags: this.rng.chance(0.3) ? 1 : 0 }, w);
     const frame = w.toBytes();
     c.in_flight++;
     c.last_sent = this.now;
