@@ -1,4 +1,5 @@
-// A deterministic simulator of client sessions over a Zab ensemble: what the Zab simulator
+// A deterministic simulator of client sessions over a Zab ensemble (three voters, and an observer
+// in some runs): what the Zab simulator
 // (simulation.ts) leaves out. Each replica is the product's QuorumDriver (with its ZabCore),
 // CommitCore and GroupCommit, wired as the commit worker wires them (commit_worker.ts routingFor,
 // its loop, commit_stage.ts's publish), over a fake disk; replicas talk through the simulated
@@ -53,7 +54,9 @@ export class SessionSimFailure extends Error {
 
 export interface SessionSimOptions {
   readonly seed: number;
+  /** Voters, then observers (sids after the voters'). */
   readonly replicas: number;
+  readonly observers: number;
   readonly clients: number;
   /** Faults run this long, then everything heals and the run goes on for `settle_ms`. */
   readonly fault_ms: number;
@@ -227,7 +230,7 @@ export class SessionSim {
       deliver: (from, to, bytes) => this.deliver(from, to, bytes),
       reset: (a, b, initiator) => this.onReset(a, b, initiator),
     });
-    for (let sid = 1; sid <= opts.replicas; sid++) this.members.push(new Member(sid));
+    for (let sid = 1; sid <= opts.replicas + opts.observers; sid++) this.members.push(new Member(sid));
   }
 
   // ---- trace and failure ------------------------------------------------------------------
@@ -316,10 +319,11 @@ export class SessionSim {
     m.last_k.clear();
     m.answered_at.clear();
     this.rebuild(m);
-    const voters = this.members.map((x) => x.sid);
+    const voters = this.members.filter((x) => x.sid <= this.opts.replicas).map((x) => x.sid);
+    const observers = this.members.filter((x) => x.sid > this.opts.replicas).map((x) => x.sid);
     const last = m.log.length === 0 ? 0 : m.log[m.log.length - 1]!.zxid;
     m.q = new QuorumDriver(
-      zabConfig(m.sid, voters, [], ZAB),
+      zabConfig(m.sid, voters, observers, ZAB),
       zabInitFor({ accepted_epoch: m.accepted_epoch, current_epoch: m.current_epoch }, 0, m.log),
       this.hostOf(m),
       { send: (to, msg) => this.send(m, to, msg), disconnect: (peer) => this.net.reset(m.sid, peer, m.sid) },
@@ -932,6 +936,8 @@ export async function runSessionSeed(seed: number, keep_trace = false): Promise<
   const sim = new SessionSim({
     seed,
     replicas: 3,
+    // An observer in some runs: it forwards, revalidates and holds sessions like a follower.
+    observers: rng.pick([0, 0, 1]),
     clients: rng.int(3, 6),
     fault_ms: rng.int(4000, 12_000),
     settle_ms: 8000,
