@@ -42,10 +42,16 @@ export function zabConfigFor(config: ServerConfig, ensemble: EnsembleConfig): Za
     in_flight_max: config.zab_in_flight_max,
     // The leader's queue behind the in-flight window must take every txn the pipeline already
     // numbered: its own intake is bounded by zab_in_flight_max (the commit worker's quorumRoom),
-    // and each learner forwards at most zab_in_flight_max writes at once (its forward_room), so
-    // this bound is never reached; a rejection would leave a numbered txn unproposed.
-    pending_max: config.zab_in_flight_max * ensemble.members.length,
+    // and each learner has at most zab_in_flight_max writes forwarded (its forward_room) and as
+    // many REVALIDATE questions waiting (each answered behind a no-op txn: CommitCore.confirms),
+    // so this bound is never reached; a rejection would leave a numbered txn unproposed.
+    pending_max: leaderQueueMax(config.zab_in_flight_max, ensemble.members.length),
   };
+}
+
+/** Txns a leader may have numbered and not yet proposed at most (see zabConfigFor). */
+export function leaderQueueMax(in_flight_max: number, members: number): number {
+  return in_flight_max * (1 + 2 * (members - 1));
 }
 
 /** The durable state the core starts from: epochs, and the log after the newest snapshot (which

@@ -34,7 +34,7 @@ import { encodeRequest, isMalformed, readServerRequest } from '../../src/protoco
 import { Op } from '../../src/protocol/opcodes.js';
 import { encodeCreateSession, encodeWrite } from '../../src/quorum/forward_codec.js';
 import { QuorumDriver, type QuorumHost, type QuorumRole } from '../../src/quorum/quorum_driver.js';
-import { zabInitFor } from '../../src/quorum/quorum_setup.js';
+import { leaderQueueMax, zabInitFor } from '../../src/quorum/quorum_setup.js';
 import type { PendingRevalidation } from '../../src/quorum/revalidations.js';
 import { DataTree } from '../../src/tree/data_tree.js';
 import type { WriteRequest } from '../../src/tree/prep.js';
@@ -71,8 +71,9 @@ export interface SessionSimOptions {
 const TICK_MS = 10;
 /** CommitCore's tickTime: session expiry is checked at this granularity. */
 const SESSION_TICK_MS = 50;
-const PENDING_MAX = 64;
 const IN_FLIGHT_MAX = 32;
+/** A learner's forwarded writes and REVALIDATE questions, each (the product: zab_in_flight_max). */
+const PENDING_MAX = IN_FLIGHT_MAX;
 const TRACE_TAIL = 4000;
 const ZAB: Partial<ZabConfig> = {
   init_limit_ticks: 20,
@@ -82,7 +83,7 @@ const ZAB: Partial<ZabConfig> = {
   election: { finalize_ticks: 1, notify_ticks_min: 2, notify_ticks_max: 20 },
   committed_log_max: 30,
   in_flight_max: IN_FLIGHT_MAX,
-  pending_max: IN_FLIGHT_MAX * 4,
+  pending_max: leaderQueueMax(IN_FLIGHT_MAX, 4), // the most members a run has
 };
 const GC: GroupCommitOptions = { txns_max: 16, bytes_max: 1 << 20, wait_us: 0, commit_on_durable: false };
 
