@@ -86,10 +86,11 @@ export class RingConsumer {
    * in one step (and wakes the producer if it waits for space). Returns the number of frames.
    * If a handler throws, the frames before it are released and the throwing frame is delivered
    * again by the next poll. Throws RingCorruptError on an impossible frame header.
+   * `until`: a cursor writeCursor() returned: only frames published before it are taken.
    */
-  poll(handler: FrameHandler, max_frames = 0x7fffffff): number {
+  poll(handler: FrameHandler, max_frames = 0x7fffffff, until: number | null = null): number {
     if (this.polling) throw new Error('ring: poll() re-entered from a frame handler');
-    const write = Atomics.load(this.header, H_WRITE_CURSOR) >>> 0;
+    const write = until ?? Atomics.load(this.header, H_WRITE_CURSOR) >>> 0;
     let read = this.read_local;
     if (read === write || max_frames <= 0) return 0;
     if (((write - read) >>> 0) > this.capacity_bytes) this.corrupt(`write cursor ${write} is more than capacity ahead of read cursor ${read}`);
@@ -123,6 +124,11 @@ export class RingConsumer {
   /** True if at least one published frame (or skip marker) has not been polled yet. */
   hasData(): boolean {
     return Atomics.load(this.header, H_WRITE_CURSOR) >>> 0 !== this.read_local;
+  }
+
+  /** Where the producer's published frames end now (for poll's `until`). */
+  writeCursor(): number {
+    return Atomics.load(this.header, H_WRITE_CURSOR) >>> 0;
   }
 
   /** Published bytes not yet consumed by this consumer (frames incl. headers and padding). */

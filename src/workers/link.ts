@@ -328,13 +328,18 @@ export class LinkReader {
   constructor(readonly ring: RingConsumer) {}
 
   /** Like RingConsumer.poll; the count is of ring frames (a piece counts as one). */
-  poll(handler: FrameHandler, max_frames: number): number {
+  /** Whole messages of the frames available (published before `until`, a writeCursor(), if given). */
+  poll(handler: FrameHandler, max_frames: number, until: number | null = null): number {
     this.handler = handler;
-    return this.ring.poll(this.onFrame, max_frames);
+    return this.ring.poll(this.onFrame, max_frames, until);
   }
 
   hasData(): boolean {
     return this.ring.hasData();
+  }
+
+  writeCursor(): number {
+    return this.ring.writeCursor();
   }
 
   private readonly onFrame = (bytes: Uint8Array, start: number, end: number): void => {

@@ -68,6 +68,27 @@ class ShardWorker {
     });
   }
 
+  /**
+   * The commit stream first (completions unblock session queues), then client frames, each only
+   * after every commit frame published before it: a read sent after another client's write was
+   * answered must see that write, whose ROOT was in the commit stream before its reply left the
+   * commit worker. So: note where the client frames end, then take the commit stream up to where
+   * it ends now (all of it, however long), then those client frames. Polling the two rings one
+   * after the other is not enough: this thread may be preempted between them, or stop at a
+   * frame bound with the ROOT still unread (test/server/net_fast_reads.test.ts caught a read
+   * served from the older root). Mid-batch, clients wait: the batch's watch events are out but
+   * its root is not ours yet (reads_net).
+   */
+  private pollInOrder(): number {
+    const stage = this.stage;
+    const net_until = this.from_net.writeCursor();
+    // Only a full ring to the net worker stops both (reads_commit, reads_net).
+    if (!stage.reads_commit) return 0;
+    let frames = this.from_commit.poll(stage.onCommitFrame, Number.MAX_SAFE_INTEGER, this.from_commit.writeCursor());
+    if (stage.reads_net) frames += this.from_net.poll(stage.onNetFrame, POLL_FRAMES_MAX, net_until);
+    return frames;
+  }
+
   async run(): Promise<void> {
     const stage = this.stage;
     const touch_timer = setInterval(() => {
@@ -77,10 +98,7 @@ class ShardWorker {
     while (!this.stopping) {
       const seen = this.doorbell.seq();
       let frames = 0;
-      // The commit stream first: completions unblock session queues.
-      if (stage.reads_commit) frames += this.from_commit.poll(stage.onCommitFrame, POLL_FRAMES_MAX);
-      // Mid-batch, clients wait: the batch's watch events are out but its root is not ours yet.
-      if (stage.reads_net) frames += this.from_net.poll(stage.onNetFrame, POLL_FRAMES_MAX);
+      frames += this.pollInOrder();
       // One bounded slice of watch work per turn, so requests are served in between.
       const working = stage.workPending();
       if (working) stage.stepWork();

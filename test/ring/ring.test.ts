@@ -71,6 +71,21 @@ describe('writing and reading frames', () => {
     expect(consumer.hasData()).toBe(false);
   });
 
+  it('poll with `until` takes only the frames published before that write cursor, across the wrap', () => {
+    const { producer, consumer } = ring({ capacity_bytes: 4096 });
+    for (let round = 0; round < 40; round++) {
+      producer.tryWrite(payload(round, 200));
+      producer.flush();
+      const until = consumer.writeCursor();
+      producer.tryWrite(payload(round + 100, 200)); // published after the cursor was read
+      producer.flush();
+      const got: number[] = [];
+      expect(consumer.poll((b, s) => got.push(b[s]!), 10, until)).toBe(1);
+      expect(got).toEqual([payload(round, 200)[0]]);
+      expect(drain(consumer, 10)).toEqual([payload(round + 100, 200)]);
+    }
+  });
+
   it('poll delivers at most max_frames and returns the count', () => {
     const { producer, consumer } = ring({ capacity_bytes: 4096 });
     for (let i = 0; i < 5; i++) producer.tryWrite(payload(i, 3));
