@@ -123,21 +123,22 @@ export class CommitCore {
   read_only: string | null = null;
   private readonly owners = new Map<bigint, SessionOwner | null>();
   /**
-   * The server whose client holds each session (ZooKeeper's session owner, kept by the txn
-   * creator): set when the session is created or its client reattaches (here, or at a learner
-   * by REVALIDATE), else by the first write after this replica began to lead. A write from any
-   * other server is refused SESSIONMOVED (its connection is closed, unanswered): a client that
-   * moved on never has a write it left behind executed after the ones it sent since.
+   * Zab: this replica leads or has led an epoch (beginEpoch); standalone never. Then it keeps
+   * `holders`, and an answer about a session (a reattach here, a REVALIDATE) follows a no-op
+   * txn proposed after the decision and is released once that txn commits: a leader deposed
+   * without knowing it yet (a pause, a partition) cannot commit, so it never lets a client back
+   * into a session a newer leader expired, nor turns one away that lives there. ZooKeeper's
+   * leader answers from its table at once.
+   */
+  private replicated = false;
+  /**
+   * Zab leader: the server whose client holds each session (ZooKeeper's session owner): set
+   * when the session is created or its client reattaches (here, or at a learner by REVALIDATE),
+   * else by the first write after this replica began to lead. A write from any other server is
+   * refused SESSIONMOVED (its connection is closed, unanswered): a client that moved on never
+   * has a write it left behind executed after the ones it sent since. Empty standalone.
    */
   private readonly holders = new Map<bigint, number>();
-  /**
-   * Zab: this replica has led (beginEpoch). An answer about a session (a reattach here, a
-   * REVALIDATE) then follows a no-op txn proposed after the decision and is released once that
-   * txn commits: a leader deposed without knowing it yet (a pause, a partition) cannot commit,
-   * so it never lets a client back into a session a newer leader expired, nor turns one away
-   * that lives there. ZooKeeper's leader answers from its table at once.
-   */
-  private confirms = false;
   /** Connections a newer one of their session took over, until they are gone (takeOver). */
   private readonly superseded = new Set<number>();
   /** Authenticated ids per connection (ZooKeeper keeps authInfo on the ServerCnxn). */
@@ -220,7 +221,7 @@ export class CommitCore {
   beginEpoch(epoch: number): void {
     if (!Number.isInteger(epoch) || epoch < 0 || epoch >= 1 << 21) throw new Error(`commit core: epoch ${epoch} out of range`);
     this.role = 'creator';
-    this.confirms = true;
+    this.replicated = true;
     this.epoch_base = Math.max(this.epoch_base, epoch * EPOCH_UNIT);
     // A new leader learns where clients are from their next reattach or write (ZooKeeper's
     // new session tracker starts with no owners).
@@ -283,7 +284,7 @@ export class CommitCore {
     if (this.sessions.get(session_id) === undefined) {
       this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
       this.owners.set(session_id, null);
-      this.holders.set(session_id, from_sid);
+      this.hold(session_id, from_sid);
       this.awaitAnswer(session_id);
     }
     this.propose(null, session_id, { kind: 'createSession', timeout_ms, passwd }, 0);
@@ -353,7 +354,7 @@ export class CommitCore {
     const passwd = sessionPasswd(session_id, this.options.secret);
     this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
     this.owners.set(session_id, { shard: origin.shard, conn_id: origin.conn_id });
-    this.holders.set(session_id, this.options.server_id);
+    this.hold(session_id, this.options.server_id);
     if (this.read_only !== null) {
       // A local session: usable for reads, never logged (it will not survive a restart).
       this.outbox.push({ kind: 'session', origin, session_id, timeout_ms, passwd, ok: true });
@@ -393,7 +394,7 @@ export class CommitCore {
     const record = this.sessions.get(session_id);
     const ok = leader_says ?? (record !== undefined && !record.closing && passwdEquals(record.passwd, passwd));
     this.takeOver(origin, session_id);
-    // The leader's own decision: confirmed by a quorum before it is told (see `confirms`).
+    // The leader's own decision: confirmed by a quorum before it is told (see `replicated`).
     if (leader_says === null) this.confirmDecision();
     if (!ok) {
       this.outbox.push({ kind: 'session', origin, session_id: 0n, timeout_ms: 0, passwd: new Uint8Array(16), ok: false });
@@ -402,7 +403,7 @@ export class CommitCore {
     // The leader vouched for a session whose createSession this learner has not applied yet:
     // its txn is on the way (applyCommitted skips a session already here).
     if (record === undefined) this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
-    if (leader_says === null) this.holders.set(session_id, this.options.server_id);
+    if (leader_says === null) this.hold(session_id, this.options.server_id);
     this.owners.set(session_id, { shard: origin.shard, conn_id: origin.conn_id });
     this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);
     // Its answer leaves behind the txns published before it: until then the client cannot ping
@@ -417,14 +418,14 @@ export class CommitCore {
    * (REVALIDATE). Valid while the session lives and the password is its own; then the session's
    * timeout restarts here, the learner holds the session (`holders`), and a connection this
    * replica held for it is closed (the client moved, as on a local reattach). The answer is a
-   * publication, released behind a no-op txn (see `confirms`).
+   * publication, released behind a no-op txn (see `replicated`).
    */
   revalidate(from_sid: number, token: number, session_id: bigint, passwd: Uint8Array, timeout_ms: number): void {
     const record = this.sessions.get(session_id);
     const valid = record !== undefined && !record.closing && passwdEquals(record.passwd, passwd);
     if (valid) {
       this.sessions.touch(session_id, this.env.now_ms(), timeout_ms);
-      this.holders.set(session_id, from_sid);
+      this.hold(session_id, from_sid);
       this.takeOver(null, session_id);
     }
     this.confirmDecision();
@@ -452,9 +453,9 @@ export class CommitCore {
     return this.superseded.size > 0 && this.superseded.has(connKey(shard, conn_id));
   }
 
-  /** A no-op txn after a decision about a session, when answers wait for a quorum (`confirms`). */
+  /** A no-op txn after a decision about a session, when answers wait for a quorum (`replicated`). */
   private confirmDecision(): void {
-    if (this.confirms && this.role === 'creator' && this.read_only === null) this.propose(null, 0n, { kind: 'error', err: 0 }, 0);
+    if (this.replicated && this.role === 'creator' && this.read_only === null) this.propose(null, 0n, { kind: 'error', err: 0 }, 0);
   }
 
   /** The ids a connection authenticated as (forwarded with its writes under Zab). */
@@ -589,10 +590,15 @@ export class CommitCore {
   /** Whether the session's client moved away from server `sid` (see `holders`); the first
    *  write after a change of leader claims the session for its server. */
   private movedAway(session_id: bigint, sid: number): boolean {
+    if (!this.replicated) return false; // standalone: every client is here
     const holder = this.holders.get(session_id);
     if (holder !== undefined) return holder !== sid;
     if (this.sessions.has(session_id)) this.holders.set(session_id, sid);
     return false;
+  }
+
+  private hold(session_id: bigint, sid: number): void {
+    if (this.replicated) this.holders.set(session_id, sid);
   }
 
   private forgetSession(session_id: bigint): void {

@@ -311,8 +311,7 @@ export class QuorumDriver {
       return false; // the core still sees the PING (liveness)
     }
     if (msg.type !== 'REQUEST') return false;
-    const h = this.zab.learnerHandlers.get(from);
-    if (!this.role.serving || h === undefined || h.stage !== 'synced') return true; // the learner times its client out
+    if (!this.servesLearner(from)) return true; // the learner times its client out
     let f;
     try {
       f = decodeForwarded(msg.txn);
@@ -328,8 +327,7 @@ export class QuorumDriver {
   /** Leader: a synced learner's question; decided from this replica's session table, answered
    *  once a quorum confirmed this replica still leads (sendRevalidateAnswer). */
   private answerRevalidate(from: number, data: Uint8Array): void {
-    const h = this.zab.learnerHandlers.get(from);
-    if (!this.role.serving || h === undefined || h.stage !== 'synced') return; // the learner drops it on its role change
+    if (!this.servesLearner(from)) return; // the learner drops it on its role change
     let q;
     try {
       q = decodeRevalidateQuestion(data);
@@ -343,9 +341,13 @@ export class QuorumDriver {
   /** Leader: the answer to a REVALIDATE, once released (CommitCore.revalidate); dropped when
    *  this replica no longer leads that learner (it drops its question on the role change). */
   sendRevalidateAnswer(peer: number, token: number, session_id: bigint, valid: boolean): void {
-    const h = this.zab.learnerHandlers.get(peer);
-    if (!this.leading || !this.role.serving || h === undefined || h.stage !== 'synced') return;
+    if (!this.leading || !this.servesLearner(peer)) return;
     this.links.send(peer, { type: 'REVALIDATE', data: encodeRevalidateAnswer({ token, session_id, valid }) });
+  }
+
+  /** Leader: serving, and `peer` is a learner synced with this leadership (its requests count). */
+  private servesLearner(peer: number): boolean {
+    return this.role.serving && this.zab.learnerHandlers.get(peer)?.stage === 'synced';
   }
 
   /** Learner: the leader's answer; the reattach it was for, if still waiting, is answered. */

@@ -43,7 +43,7 @@ export function zabConfigFor(config: ServerConfig, ensemble: EnsembleConfig): Za
     // The leader's queue behind the in-flight window must take every txn the pipeline already
     // numbered: its own intake is bounded by zab_in_flight_max (the commit worker's quorumRoom),
     // and each learner has at most zab_in_flight_max writes forwarded (its forward_room) and as
-    // many REVALIDATE questions waiting (each answered behind a no-op txn: CommitCore.confirms),
+    // many REVALIDATE questions waiting (each answered behind a no-op txn: CommitCore.replicated),
     // so this bound is never reached; a rejection would leave a numbered txn unproposed.
     pending_max: leaderQueueMax(config.zab_in_flight_max, ensemble.members.length),
   };

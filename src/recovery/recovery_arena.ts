@@ -35,9 +35,10 @@ export interface LocalNodes {
 }
 
 const CONFIG_NODE = '/zookeeper/config';
+const NO_LOCAL_NODES: LocalNodes = { config_data: null };
 
 /** Recovers into `writer`'s arena, which must be empty (a fresh TreeWriter); publishes the result. */
-export function recoverIntoArena(writer: TreeWriter, opts: RecoveryOptions, local: LocalNodes = { config_data: null }): ArenaRecovered {
+export function recoverIntoArena(writer: TreeWriter, opts: RecoveryOptions, local: LocalNodes = NO_LOCAL_NODES): ArenaRecovered {
   const target = new ArenaTarget(writer, false, local);
   const state = recoverInto(target, opts);
   target.finish(state.last_zxid);
@@ -52,7 +53,7 @@ export function recoverIntoArena(writer: TreeWriter, opts: RecoveryOptions, loca
  * trees meanwhile. Any failure once the batch is open is a RecoveryError the replica cannot go
  * on from (the old tree is already retired from the newest state): stop the commit worker.
  */
-export function reloadIntoArena(writer: TreeWriter, opts: RecoveryOptions, local: LocalNodes = { config_data: null }): ArenaRecovered {
+export function reloadIntoArena(writer: TreeWriter, opts: RecoveryOptions, local: LocalNodes = NO_LOCAL_NODES): ArenaRecovered {
   if (writer.in_batch) throw new ArenaInvariantError('reloadIntoArena: the writer has a batch open');
   try {
     writer.beginReplace();

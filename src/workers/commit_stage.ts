@@ -91,8 +91,6 @@ export interface CommitRouting {
   request(origin: Origin, session_id: bigint, request: ServerRequest, bytes: Uint8Array, request_at: number, end: number): boolean;
   sessionCreate(shard: number, conn_id: number, timeout_ms: number, wants_read_only: boolean): boolean;
   sessionReattach(shard: number, conn_id: number, session_id: bigint, passwd: Uint8Array, timeout_ms: number, wants_read_only: boolean): boolean;
-  /** After the core took a reattach: the leader hears of the session. */
-  reattached(session_id: bigint): void;
   /** After the core took touches. */
   touched(session_ids: readonly bigint[]): void;
   /** After the core took a gone connection. */
@@ -227,7 +225,6 @@ export class CommitStage {
         const wants_read_only = r.u8() === 1;
         if (routing !== null && routing.sessionReattach(shard, conn_id, session_id, passwd, timeout_ms, wants_read_only)) break;
         this.core.reattach({ shard, conn_id, xid: 0 }, session_id, passwd, timeout_ms);
-        routing?.reattached(session_id);
         break;
       }
       case ShardToCommit.AUTH_ADD: {

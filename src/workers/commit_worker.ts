@@ -344,7 +344,6 @@ class CommitWorker implements QuorumHost {
         if (!q.revalidate(origin, session_id, passwd, timeout_ms)) this.stage.closeConn(shard, conn_id);
         return true;
       },
-      reattached: (session_id) => q.touch([session_id]),
       // In read-only mode the sessions here are local ones: no leader is to hear of them.
       touched: (ids) => {
         if (this.read_only_mode?.touch(ids, Date.now()) !== true) q.touch(ids);

@@ -327,8 +327,7 @@ export class LinkReader {
 
   constructor(readonly ring: RingConsumer) {}
 
-  /** Like RingConsumer.poll; the count is of ring frames (a piece counts as one). */
-  /** Whole messages of the frames available (published before `until`, a writeCursor(), if given). */
+  /** Like RingConsumer.poll (`until` included); the count is of ring frames (a piece counts as one). */
   poll(handler: FrameHandler, max_frames: number, until: number | null = null): number {
     this.handler = handler;
     return this.ring.poll(this.onFrame, max_frames, until);
