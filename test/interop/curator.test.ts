@@ -3,11 +3,13 @@
 // names, create-or-set, multi), watches (one-shot, persistent recursive, their removal) and the
 // recipes users build on (locks, semaphore, leader latch, caches, counters, barrier, queue,
 // ephemeral nodes). curator/CuratorScenarios.java prints one JSON line per scenario; each must
-// equal the expectation below, on both servers.
+// equal the expectation below, on both servers. Against 3-server ensembles of both: the leader
+// is killed under two sessions holding a lock, a latch, an ephemeral node and a cache.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEnsemble, startWaitfreeEnsemble, type Ensemble } from '../client/support/ensemble.js';
 import { serverKindsUnderTest, startServer, type RunningServer } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
 
@@ -26,22 +28,60 @@ toolPresenceTest('Apache Curator 5.4 and a JDK (apt-get install -y libcurator-re
 
 type Results = Record<string, unknown>;
 
+const JAVA_ARGS = ['-Dorg.slf4j.simpleLogger.defaultLogLevel=error', '-cp', CLASSPATH, SCENARIOS_JAVA];
+
 /** Runs every scenario against `connect_string`; scenario name -> its result. */
 function runScenarios(connect_string: string): Promise<Results> {
-  const args = ['-Dorg.slf4j.simpleLogger.defaultLogLevel=error', '-cp', CLASSPATH, SCENARIOS_JAVA, connect_string];
   return new Promise((resolve, reject) => {
-    execFile('java', args, { timeout: RUN_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile('java', [...JAVA_ARGS, connect_string], { timeout: RUN_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error !== null) {
         reject(new Error(`java failed: ${error.message}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr.slice(-4000)}`));
         return;
       }
-      const results: Results = {};
-      for (const line of stdout.split('\n')) {
-        if (!line.startsWith('{"scenario":')) continue;
-        const { scenario, result } = JSON.parse(line) as { scenario: string; result: unknown };
-        results[scenario] = result;
-      }
-      resolve(results);
+      resolve(parseResults(stdout));
+    });
+  });
+}
+
+function parseResults(stdout: string): Results {
+  const results: Results = {};
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{"scenario":')) continue;
+    const { scenario, result } = JSON.parse(line) as { scenario: string; result: unknown };
+    results[scenario] = result;
+  }
+  return results;
+}
+
+/** The failover scenario: kills the ensemble's leader (SIGKILL) when the program asks for it. */
+function runFailover(ensemble: Ensemble): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('java', [...JAVA_ARGS, ensemble.connectString, 'failover'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-8000)));
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      if (killed || !stdout.includes('KILL_LEADER\n')) return;
+      killed = true;
+      ensemble
+        .leader()
+        .then((leader) => leader.kill())
+        .then(
+          () => child.stdin.end('killed\n'),
+          (e: unknown) => {
+            child.kill('SIGKILL');
+            reject(e instanceof Error ? e : new Error(String(e)));
+          },
+        );
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const result = parseResults(stdout).failover;
+      if (code !== 0 || result === undefined) reject(new Error(`java exited ${code}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+      else resolve(result);
     });
   });
 }
@@ -123,3 +163,41 @@ for (const kind of serverKindsUnderTest()) {
     }
   });
 }
+
+const ENSEMBLE_KINDS = [
+  { name: 'Apache ZooKeeper', start: startEnsemble },
+  { name: 'waitfree', start: startWaitfreeEnsemble },
+];
+
+describe.skipIf(curator_missing.length > 0).each(ENSEMBLE_KINDS)('Curator on a 3-server $name ensemble whose leader is killed', ({ start }) => {
+  let ensemble: Ensemble;
+
+  beforeAll(async () => {
+    ensemble = await start();
+  });
+
+  afterAll(async () => {
+    await ensemble?.stopAll();
+  });
+
+  it('both sessions reconnect (SUSPENDED, RECONNECTED, never LOST) with their lock, latch, ephemeral node and cache', async () => {
+    expect(await runFailover(ensemble)).toEqual({
+      a_locks: true,
+      cache_initialized: true,
+      a_leads: true,
+      a_reconnected: true,
+      b_reconnected: true,
+      a_same_session: true,
+      a_still_locks: true,
+      b_locks_meanwhile: false,
+      ephemeral_kept: true,
+      one_leader: true,
+      latch_participants: 2,
+      cache_after: 'created /cc/after',
+      b_locks_after_release: true,
+      a_states: ['CONNECTED', 'SUSPENDED', 'RECONNECTED'],
+      b_states: ['CONNECTED', 'SUSPENDED', 'RECONNECTED'],
+      connect_string_hosts_kept: true,
+    });
+  }, RUN_TIMEOUT_MS + 30_000);
+});

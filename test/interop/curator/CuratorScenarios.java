@@ -6,8 +6,11 @@
 // Run: java -cp /usr/share/java/curator-recipes.jar:/usr/share/java/slf4j-simple.jar \
 //        CuratorScenarios.java HOST:PORT [SCENARIO...]
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -76,11 +79,13 @@ public class CuratorScenarios {
     all.put("queue", CuratorScenarios::queue);
     all.put("ephemerals", CuratorScenarios::ephemerals);
     all.put("config", CuratorScenarios::config);
+    // Not in the default list: it needs the caller to kill the ensemble's leader (see failover()).
+    Map<String, Scenario> on_request = Map.of("failover", CuratorScenarios::failover);
     List<String> chosen = new ArrayList<>();
     for (int i = 1; i < args.length; i++) chosen.add(args[i]);
     if (chosen.isEmpty()) chosen.addAll(all.keySet());
     for (String name : chosen) {
-      Scenario s = all.get(name);
+      Scenario s = all.containsKey(name) ? all.get(name) : on_request.get(name);
       if (s == null) throw new IllegalArgumentException("no scenario " + name);
       Object result;
       try {
@@ -472,6 +477,84 @@ public class CuratorScenarios {
       out.put("connect_string_kept", c.getZookeeperClient().getCurrentConnectionString().equals(connect));
       return out;
     }
+  }
+
+  /**
+   * Against an ensemble: two sessions hold a lock, a leader latch, an ephemeral node and a cache;
+   * the program prints KILL_LEADER and waits for a line on stdin (the caller kills the leader),
+   * then checks that both sessions reconnect (never LOST) with all of it intact.
+   */
+  static Object failover() throws Exception {
+    List<String> states_a = Collections.synchronizedList(new ArrayList<>());
+    List<String> states_b = Collections.synchronizedList(new ArrayList<>());
+    try (CuratorFramework a = start(builder("curator-" + UUID.randomUUID().toString().substring(0, 8)), states_a);
+        CuratorFramework b = client(a, states_b)) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      long session_a = a.getZookeeperClient().getZooKeeper().getSessionId();
+      InterProcessMutex ma = new InterProcessMutex(a, "/lock");
+      InterProcessMutex mb = new InterProcessMutex(b, "/lock");
+      out.put("a_locks", ma.acquire(WAIT_S, TimeUnit.SECONDS));
+      a.create().withMode(CreateMode.EPHEMERAL).forPath("/eph", bytes("a"));
+      a.create().forPath("/cc");
+      BlockingQueue<String> events = new LinkedBlockingQueue<>();
+      CountDownLatch initialized = new CountDownLatch(1);
+      try (CuratorCache cache = CuratorCache.build(b, "/cc"); LeaderLatch la = new LeaderLatch(a, "/leader", "a"); LeaderLatch lb = new LeaderLatch(b, "/leader", "b")) {
+        cache.listenable().addListener(org.apache.curator.framework.recipes.cache.CuratorCacheListener.builder()
+            .forCreates((n) -> events.add("created " + n.getPath()))
+            .forInitialized(initialized::countDown)
+            .build());
+        cache.start();
+        out.put("cache_initialized", initialized.await(WAIT_S, TimeUnit.SECONDS));
+        events.clear();
+        la.start();
+        out.put("a_leads", la.await(WAIT_S, TimeUnit.SECONDS));
+        lb.start();
+
+        System.out.println("KILL_LEADER");
+        System.out.flush();
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+
+        out.put("a_reconnected", awaitState(states_a, "RECONNECTED"));
+        out.put("b_reconnected", awaitState(states_b, "RECONNECTED"));
+        out.put("a_same_session", a.getZookeeperClient().getZooKeeper().getSessionId() == session_a);
+        out.put("a_still_locks", ma.isAcquiredInThisProcess() && a.getChildren().forPath("/lock").size() == 1);
+        out.put("b_locks_meanwhile", mb.acquire(300, TimeUnit.MILLISECONDS));
+        b.sync().forPath("/eph");
+        Stat eph = b.checkExists().forPath("/eph");
+        out.put("ephemeral_kept", eph != null && eph.getEphemeralOwner() == session_a);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        while (!(la.hasLeadership() ^ lb.hasLeadership()) && System.nanoTime() < deadline) Thread.sleep(20);
+        out.put("one_leader", la.hasLeadership() ^ lb.hasLeadership());
+        out.put("latch_participants", lb.getParticipants().size());
+        a.create().forPath("/cc/after", bytes(""));
+        out.put("cache_after", events.poll(WAIT_S, TimeUnit.SECONDS));
+        ma.release();
+        out.put("b_locks_after_release", mb.acquire(WAIT_S, TimeUnit.SECONDS));
+        mb.release();
+      }
+      out.put("a_states", distinctRuns(states_a));
+      out.put("b_states", distinctRuns(states_b));
+      List<String> hosts = Arrays.asList(a.getZookeeperClient().getCurrentConnectionString().split(","));
+      List<String> given = Arrays.asList(connect.split(","));
+      out.put("connect_string_hosts_kept", sorted(hosts).equals(sorted(given)));
+      return out;
+    }
+  }
+
+  /** Waits until `state` is among the recorded connection states. */
+  static boolean awaitState(List<String> states, String state) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S * 4);
+    while (!states.contains(state) && System.nanoTime() < deadline) Thread.sleep(20);
+    return states.contains(state);
+  }
+
+  /** The states with repeats in a row folded: CONNECTED, SUSPENDED, RECONNECTED. */
+  static List<String> distinctRuns(List<String> states) {
+    List<String> out = new ArrayList<>();
+    synchronized (states) {
+      for (String s : states) if (out.isEmpty() || !out.get(out.size() - 1).equals(s)) out.add(s);
+    }
+    return out;
   }
 
   // ---- helpers ----
