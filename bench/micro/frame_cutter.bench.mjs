@@ -25,7 +25,7 @@ function cutAll(chunks, frame_bytes_max) {
   const cutter = new FrameCutter(frame_bytes_max);
   let bytes = 0;
   for (const c of chunks) {
-    const bad = cutter.push(c, (p) => (bytes += p.length));
+    const bad = cutter.push(c, (_b, s, e) => (bytes += e - s));
     if (bad !== null) throw new Error(bad);
   }
   return bytes;

@@ -82,7 +82,7 @@ export class BenchSession {
       socket.once('connect', () => socket.write(connectFrame(session_timeout_ms)));
       const onData = (chunk: Buffer): void => {
         let reply: Uint8Array | null = null;
-        const bad = cutter.push(chunk, (payload) => (reply ??= Uint8Array.from(payload)));
+        const bad = cutter.push(chunk, (bytes, start, end) => (reply ??= Uint8Array.from(bytes.subarray(start, end))));
         if (bad !== null) return fail(new SessionError(bad));
         if (reply === null) return;
         clearTimeout(timer);
@@ -146,7 +146,7 @@ export class BenchSession {
   }
 
   private onData(chunk: Buffer): void {
-    const bad = this.cutter.push(chunk, (payload) => this.onFrame(payload));
+    const bad = this.cutter.push(chunk, (bytes, start, end) => this.onFrame(bytes.subarray(start, end)));
     if (bad !== null) this.fail(new SessionError(bad));
   }
 

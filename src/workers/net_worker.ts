@@ -236,21 +236,21 @@ class NetWorker {
     let forwarded = false;
     let answered_here = false;
     let direct = false;
-    const outcome = conn.cutter.push(chunk, (payload) => {
+    const outcome = conn.cutter.push(chunk, (payload, start, end) => {
       this.metrics.add('packets_received');
       // Only a frame alone in its chunk: a burst of pipelined reads goes to the shard whole, one
       // wake-up for all of them (answered here, they would take the net worker's time from the
       // sockets and its caches from the network path: -7 % reads/s at 32 x 100 in flight).
-      if (conn.cutter.frame_alone && this.answerHere(conn, payload)) {
+      if (conn.cutter.frame_alone && this.answerHere(conn, payload, start, end)) {
         answered_here = true;
         return;
       }
-      if (conn.flow.route(payload, conn.closing) === Next.DIRECT && this.sendDirect(conn, payload)) {
+      if (conn.flow.route(payload, conn.closing, start, end) === Next.DIRECT && this.sendDirect(conn, payload, start, end)) {
         direct = true;
         return;
       }
       forwarded = true;
-      link.send(this.head.begin(NetToShard.DATA).u32(conn.id), payload);
+      link.send(this.head.begin(NetToShard.DATA).u32(conn.id), payload, start, end);
     });
     // Only client requests wake the shard; the SERVED notes of fast reads and the placeholders
     // of direct writes wait for its next turn (published before their replies go out: a stats
@@ -279,15 +279,21 @@ class NetWorker {
    * reply joins the connection's output behind everything its shard sent before it; the shard
    * hears of it afterwards (SERVED) for the session's touch and counters.
    */
-  private answerHere(conn: NetConn, payload: Uint8Array): boolean {
+  private answerHere(conn: NetConn, payload: Uint8Array, start: number, end: number): boolean {
     const fast = this.fast_read;
     if (fast === null || !conn.flow.idle || conn.closing) return false;
     const started_ms = performance.now();
     const shard = conn.shard;
-    const a = fast.tryAnswer(shard, payload, () => {
-      this.from_shard[shard].poll(this.onShardFrame, Number.MAX_SAFE_INTEGER);
-      return conn.flow.idle && !conn.closing;
-    });
+    const a = fast.tryAnswer(
+      shard,
+      payload,
+      () => {
+        this.from_shard[shard].poll(this.onShardFrame, Number.MAX_SAFE_INTEGER);
+        return conn.flow.idle && !conn.closing;
+      },
+      start,
+      end,
+    );
     if (a === null) return false;
     this.outbound.add(conn, a.frame, 0, a.frame.length);
     this.metrics.add('fast_reads');
@@ -302,13 +308,13 @@ class NetWorker {
    * (net/direct_write.ts: why FIFO, read-your-writes and watch order hold); false: it goes to
    * the shard.
    */
-  private sendDirect(conn: NetConn, payload: Uint8Array): boolean {
+  private sendDirect(conn: NetConn, payload: Uint8Array, start: number, end: number): boolean {
     // Into the ring or not at all (a full ring: the usual path, with its backpressure): the
     // request is published before its placeholder (onData flushes this link first), which the
     // shard's AFTER_DIRECT frames rely on (link_kinds.ts).
     const request = this.head.begin(NetToCommit.REQUEST).u8(conn.shard).u32(conn.id).i64(conn.flow.direct_session);
-    if (!this.to_commit!.trySend(request, payload)) return false;
-    const note = this.head.begin(NetToShard.DIRECT_WRITE).u32(conn.id).i32(int32At(payload, 0)).i32(int32At(payload, 4));
+    if (!this.to_commit!.trySend(request, payload, start, end)) return false;
+    const note = this.head.begin(NetToShard.DIRECT_WRITE).u32(conn.id).i32(int32At(payload, start)).i32(int32At(payload, start + 4));
     this.to_shard[conn.shard].send(note.f64(performance.timeOrigin + performance.now()));
     conn.flow.directSent();
     this.metrics.add('direct_writes');

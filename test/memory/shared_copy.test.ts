@@ -96,3 +96,49 @@ describe('copyToShared', () => {
     }
   });
 });
+
+describe('copies among many views, each with its own byteOffset', () => {
+  // shared_copy keeps the byteOffset of the arrays it copied between last, by identity; a copy
+  // whose two ends are both new must not let one evict the other's entry.
+  it('lands every byte where a plain copy would, whatever the order the views come in', () => {
+    let seed = 12345;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const shared_buf = new SharedArrayBuffer(64 * 1024);
+    const local_buf = new ArrayBuffer(64 * 1024);
+    const shared = Array.from({ length: 20 }, (_, i) => new Uint8Array(shared_buf, i * 3000 + (i % 8), 2048));
+    const local = Array.from({ length: 20 }, (_, i) => new Uint8Array(local_buf, i * 3000 + ((i * 5) % 8), 2048));
+    for (const v of [...shared, ...local]) for (let k = 0; k < v.length; k++) v[k] = next(256);
+    for (let round = 0; round < 3000; round++) {
+      const s = shared[next(shared.length)]!;
+      const l = local[next(local.length)]!;
+      const len = 65 + next(1100);
+      const from = next(2048 - len);
+      const at = next(2048 - len - SKEW_BYTES_MAX);
+      const [src, dst] = round % 2 === 0 ? [s, l] : [l, s];
+      const expected = Array.from(src.subarray(from, from + len));
+      const before = dst[at - 1];
+      if (round % 2 === 0) copyFromShared(dst, at, src, from, len);
+      else copyToShared(dst, at, src, from, len);
+      expect(Array.from(dst.subarray(at, at + len)), `round ${round}`).toEqual(expected);
+      if (at > 0) expect(dst[at - 1]).toBe(before);
+    }
+  });
+});
+
+describe('ranges outside an array', () => {
+  it('are refused, not clamped or read past the view into the rest of its buffer', () => {
+    const sab = new SharedArrayBuffer(4096);
+    const shared = new Uint8Array(sab, 1024, 1024);
+    const local = new Uint8Array(new ArrayBuffer(4096), 1024, 1024);
+    for (const len of [10, 100, 600]) {
+      expect(() => copyFromShared(local, 0, shared, 1024 - len + 1, len)).toThrow(RangeError);
+      expect(() => copyFromShared(local, 1024 - len + 1, shared, 0, len)).toThrow(RangeError);
+      expect(() => copyToShared(shared, 0, local, 1024 - len + 1, len)).toThrow(RangeError);
+      expect(() => copyToShared(shared, 1024 - len + 1, local, 0, len)).toThrow(RangeError);
+      expect(() => copyToShared(shared, -1, local, 0, len)).toThrow(RangeError);
+    }
+  });
+});

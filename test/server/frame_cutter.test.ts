@@ -40,7 +40,7 @@ function split(bytes: Buffer, cuts: number[]): Buffer[] {
 function cut(cutter: FrameCutter, chunks: Buffer[]): { frames: Buffer[]; error: string | null } {
   const frames: Buffer[] = [];
   for (const c of chunks) {
-    const error = cutter.push(c, (p) => frames.push(Buffer.from(p)));
+    const error = cutter.push(c, (b, s, e) => frames.push(Buffer.from(b.subarray(s, e))));
     if (error !== null) return { frames, error };
   }
   return { frames, error: null };

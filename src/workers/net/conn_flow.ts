@@ -19,7 +19,7 @@
 // - a close its shard asked for while a direct write was in flight: done once they are answered.
 //
 // The inputs, in the order the net worker meets them:
-//   route(payload)      a client request it does not answer itself: SHARD, or DIRECT: the
+//   route(payload)      a client request (payload[start, end)) it does not answer itself: SHARD, or DIRECT: the
 //                       caller tries net_to_commit and calls directSent() if the request went
 //                       in; a full ring sends it to the shard, nothing to tell;
 //   onShardSend(frame)  ShardToNet.SEND: WRITE_SESSION (the ConnectResponse), WRITE, or HOLD
@@ -128,7 +128,7 @@ export class ConnFlow {
    * than direct_in_flight_max of them, unless the connection is `closing`. Anything else goes to
    * the shard; auth / sasl or a request that may set a watch rules direct writes out for good.
    */
-  route(payload: Uint8Array, closing: boolean): Next<'SHARD' | 'DIRECT'> {
+  route(payload: Uint8Array, closing: boolean, start = 0, end = payload.length): Next<'SHARD' | 'DIRECT'> {
     if (!this.handshake_sent) {
       this.handshake_sent = true;
       return Next.SHARD;
@@ -140,11 +140,11 @@ export class ConnFlow {
       !closing &&
       this.forwarded === this.answered + in_flight + 1 &&
       in_flight < this.direct_in_flight_max &&
-      isDirectWriteOp(payload)
+      isDirectWriteOp(payload, start, end)
     ) {
       return Next.DIRECT;
     }
-    if (!this.refused && (isAuthOp(payload) || mayWatch(payload))) {
+    if (!this.refused && (isAuthOp(payload, start, end) || mayWatch(payload, start, end))) {
       this.refused = true;
       this.session_id = 0n;
     }

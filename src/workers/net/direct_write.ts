@@ -48,15 +48,18 @@ const SETS_WATCHES: ReadonlySet<number> = new Set([Op.setWatches, Op.setWatches2
 /** xid + opcode: a payload shorter than this is the shard's to refuse. */
 const HEADER_BYTES = 8;
 
-/** The opcode of a client frame (without its length prefix), or null if it has no header. */
-function opcodeOf(payload: Uint8Array): number | null {
-  return payload.length < HEADER_BYTES ? null : int32At(payload, 4);
+// Each takes a client frame without its length prefix, payload[start, end) (the whole array by
+// default).
+
+/** The opcode of a client frame, or null if it has no header. */
+function opcodeOf(payload: Uint8Array, start: number, end: number): number | null {
+  return end - start < HEADER_BYTES ? null : int32At(payload, start + 4);
 }
 
 /** Whether a payload is a write that may go direct: one whose prep always makes a txn
  *  (TXN_WRITE_OPS; its body is the commit worker's to check). */
-export function isDirectWriteOp(payload: Uint8Array): boolean {
-  const opcode = opcodeOf(payload);
+export function isDirectWriteOp(payload: Uint8Array, start = 0, end = payload.length): boolean {
+  const opcode = opcodeOf(payload, start, end);
   return opcode !== null && TXN_WRITE_OPS.has(opcode);
 }
 
@@ -65,17 +68,17 @@ export function isDirectWriteOp(payload: Uint8Array): boolean {
  * flag set (or a body too short to tell), or a request that sets watches. Conservative: a flag
  * set on a malformed body counts too.
  */
-export function mayWatch(payload: Uint8Array): boolean {
-  const opcode = opcodeOf(payload);
+export function mayWatch(payload: Uint8Array, start = 0, end = payload.length): boolean {
+  const opcode = opcodeOf(payload, start, end);
   if (opcode === null) return false;
   if (SETS_WATCHES.has(opcode)) return true;
   if (!WATCH_FLAG_LAST.has(opcode)) return false;
-  return payload.length <= HEADER_BYTES || payload[payload.length - 1] !== 0;
+  return end - start <= HEADER_BYTES || payload[end - 1] !== 0;
 }
 
 /** Whether a request carries credentials (auth, sasl): the connection's ACL ids may change. */
-export function isAuthOp(payload: Uint8Array): boolean {
-  const opcode = opcodeOf(payload);
+export function isAuthOp(payload: Uint8Array, start = 0, end = payload.length): boolean {
+  const opcode = opcodeOf(payload, start, end);
   return opcode === Op.auth || opcode === Op.sasl;
 }
 

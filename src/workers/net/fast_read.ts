@@ -94,17 +94,17 @@ export class NetFastRead {
   }
 
   /**
-   * Answers `payload` (one client frame, without its length prefix, of an established session
+   * Answers `payload[start, end)` (one client frame, without its length prefix, of an established session
    * with nothing in flight on `shard`) if it is a read this path may answer; null: forward it.
    * `drain` moves everything the shard has published to the net worker into the connections'
    * output, and says whether the session is still eligible afterwards (open, nothing in flight).
    */
-  tryAnswer(shard: number, payload: Uint8Array, drain: () => boolean): FastReadAnswer | null {
+  tryAnswer(shard: number, payload: Uint8Array, drain: () => boolean, start = 0, end = payload.length): FastReadAnswer | null {
     if (this.elu_now >= BUSY_ELU || (this.elu_now >= IDLE_ELU && !this.doorbells[shard].asleep())) return null;
     // Client bytes this path does not take (a watch, another opcode, anything unusual) go to the
     // shard, which decodes them behind its containment boundary.
     const frame = this.frame;
-    if (!frame.read(payload, 0, payload.length) || frame.watch) return null;
+    if (!frame.read(payload, start, end) || frame.watch) return null;
     const view = this.views[shard];
     const tree = this.trees[shard];
     const seq = view.begin();
