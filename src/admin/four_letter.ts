@@ -92,7 +92,7 @@ export interface RingOccupancy {
 }
 
 export interface ServerStats {
-  /** Text after "Zookeeper version: ", e.g. fullVersion('0.1.0') = "3.9.4-waitfree-0.1.0". */
+  /** Text after "Zookeeper version: ", e.g. "3.9.4-waitfree-0.1.0, built on 2026-12-05 13:05 UTC" (fullVersion). */
   readonly version: string;
   /** False while starting or stopping: most words answer ZK_NOT_SERVING. */
   readonly serving: boolean;
@@ -161,8 +161,20 @@ export interface LeaderStats {
 /** The ZooKeeper release whose protocol and text formats we follow. */
 export const ZK_COMPAT_VERSION = '3.9.4';
 
-export function fullVersion(waitfree_version: string): string {
-  return `${ZK_COMPAT_VERSION}-waitfree-${waitfree_version}`;
+/**
+ * ZooKeeper's Version.getFullVersion(): the version, then ", built on yyyy-MM-dd HH:mm UTC", as
+ * srvr, stat, mntr (zk_version) and envi (zookeeper.version) print it. Clients parse it: the Go
+ * client's FLWSrvr, which its test clusters wait on, accepts no srvr answer without the
+ * "built on" part.
+ */
+export function fullVersion(waitfree_version: string, built: Date): string {
+  return `${ZK_COMPAT_VERSION}-waitfree-${waitfree_version}, built on ${builtOnText(built)}`;
+}
+
+/** yyyy-MM-dd HH:mm UTC (ZooKeeper 3.7 and later). */
+function builtOnText(d: Date): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { loadConfig } from '../config/load.js';
 import type { ServerConfig } from '../config/server_config.js';
 import { parseCli, UsageError, type CliCommand } from './args.js';
 import { helpText } from './help.js';
-import { packageVersion } from './version.js';
+import { buildTime, packageVersion } from './version.js';
 
 /** The lead's src/server/server.ts contract. */
 export interface RunningServer {
@@ -90,7 +90,7 @@ export async function main(argv: readonly string[], overrides: Partial<CliDeps> 
     return EXIT_OK;
   }
   if (command.kind === 'version') {
-    deps.stdout(`waitfree ${packageVersion()} (ZooKeeper ${fullVersion(packageVersion())})\n`);
+    deps.stdout(`waitfree ${packageVersion()} (ZooKeeper ${fullVersion(packageVersion(), buildTime())})\n`);
     return EXIT_OK;
   }
   if (command.kind === 'ensemble') {

@@ -26,7 +26,7 @@ import {
   type WatchSummaryStats,
 } from '../admin/four_letter.js';
 import { ringSources } from '../admin/http/replica_sources.js';
-import { packageVersion } from '../cli/version.js';
+import { buildTime, packageVersion } from '../cli/version.js';
 import type { ServerConfig } from '../config/server_config.js';
 import { readRingStats } from '../ring/stats.js';
 import { mergeListings, type ListingOrder, type WatchListingPart } from '../watch/watch_listing.js';
@@ -247,7 +247,7 @@ export async function gatherStats(
   const log_dir_bytes = data_log_dir_abs === data_dir_abs ? data_dir_bytes : await dirBytes(data_log_dir_abs);
   const expiry_by_session = new Map(commit.session_list.map((s) => [s.session_id, s.expire_at_ms]));
   return {
-    version: fullVersion(packageVersion()),
+    version: fullVersion(packageVersion(), buildTime()),
     // An ensemble member serves only once synced with a leader (ZooKeeper: "not currently serving").
     serving: commit.quorum === null || commit.quorum.serving,
     read_only: commit.read_only !== null,
@@ -293,6 +293,6 @@ export async function gatherStats(
       data_dir_bytes,
       log_dir_bytes,
     }),
-    environment: collectEnvironment(fullVersion(packageVersion())),
+    environment: collectEnvironment(fullVersion(packageVersion(), buildTime())),
   };
 }

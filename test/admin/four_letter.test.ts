@@ -20,6 +20,9 @@ import {
 } from '../../src/admin/four_letter.js';
 import { DEFAULT_CONFIG } from '../../src/config/server_config.js';
 
+/** A fixed build time: fullVersion prints it after the version (", built on ..."). */
+const BUILT = new Date(Date.UTC(2026, 11, 5, 13, 5, 42));
+
 const T0 = Date.UTC(2024, 0, 15, 10, 30, 0); // Mon Jan 15 10:30:00 UTC 2024
 
 const client: ConnectionStats = {
@@ -59,7 +62,7 @@ const probe: ConnectionStats = {
 };
 
 const STATS: ServerStats = {
-  version: fullVersion('0.1.0'),
+  version: fullVersion('0.1.0', BUILT),
   serving: true,
   read_only: false,
   mode: 'standalone',
@@ -104,7 +107,7 @@ const STATS: ServerStats = {
   },
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_log_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 67108880 }),
   environment: [
-    ['zookeeper.version', fullVersion('0.1.0')],
+    ['zookeeper.version', fullVersion('0.1.0', BUILT)],
     ['host.name', 'box'],
   ],
 };
@@ -220,7 +223,7 @@ describe('golden replies', () => {
   it('srvr', () => {
     expect(formatFourLetter('srvr', STATS)).toBe(
       [
-        'Zookeeper version: 3.9.4-waitfree-0.1.0',
+        'Zookeeper version: 3.9.4-waitfree-0.1.0, built on 2026-12-05 13:05 UTC',
         'Latency min/avg/max: 0/0.1235/17',
         'Received: 120',
         'Sent: 119',
@@ -237,7 +240,7 @@ describe('golden replies', () => {
   it('stat lists the clients (brief form) before the counters', () => {
     expect(formatFourLetter('stat', { ...STATS, latency_avg_ms: 0 })).toBe(
       [
-        'Zookeeper version: 3.9.4-waitfree-0.1.0',
+        'Zookeeper version: 3.9.4-waitfree-0.1.0, built on 2026-12-05 13:05 UTC',
         'Clients:',
         ' /127.0.0.1:53514[1](queued=0,recved=12,sent=12)',
         ' /[::1]:53600[0](queued=0,recved=1,sent=0)',
@@ -262,7 +265,7 @@ describe('golden replies', () => {
   it('mntr', () => {
     expect(formatFourLetter('mntr', STATS)).toBe(
       [
-        'zk_version\t3.9.4-waitfree-0.1.0',
+        'zk_version\t3.9.4-waitfree-0.1.0, built on 2026-12-05 13:05 UTC',
         'zk_avg_latency\t0.1235',
         'zk_max_latency\t17',
         'zk_min_latency\t0',
@@ -412,7 +415,7 @@ describe('golden replies', () => {
   });
 
   it('envi', () => {
-    expect(formatFourLetter('envi', STATS)).toBe('Environment:\nzookeeper.version=3.9.4-waitfree-0.1.0\nhost.name=box\n');
+    expect(formatFourLetter('envi', STATS)).toBe('Environment:\nzookeeper.version=3.9.4-waitfree-0.1.0, built on 2026-12-05 13:05 UTC\nhost.name=box\n');
   });
 
   it('dirs, gtmk, stmk, hash, crst, srst', () => {
@@ -442,14 +445,14 @@ describe('golden replies', () => {
 
 describe('collectEnvironment', () => {
   it('lists ZooKeeper\'s Environment keys in order with this process\'s facts', () => {
-    const env = collectEnvironment(fullVersion('0.1.0'));
+    const env = collectEnvironment(fullVersion('0.1.0', BUILT));
     expect(env.map(([k]) => k)).toEqual([
       'zookeeper.version', 'host.name', 'java.version', 'java.vendor', 'java.home', 'java.class.path',
       'java.library.path', 'java.io.tmpdir', 'java.compiler', 'os.name', 'os.arch', 'os.version',
       'user.name', 'user.home', 'user.dir', 'os.memory.free', 'os.memory.max', 'os.memory.total',
     ]);
     const m = new Map(env);
-    expect(m.get('zookeeper.version')).toBe('3.9.4-waitfree-0.1.0');
+    expect(m.get('zookeeper.version')).toBe('3.9.4-waitfree-0.1.0, built on 2026-12-05 13:05 UTC');
     expect(m.get('java.version')).toBe(process.versions.node);
     expect(m.get('user.dir')).toBe(process.cwd());
     expect(m.get('os.memory.max')).toMatch(/^\d+MB$/);

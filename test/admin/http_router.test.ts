@@ -16,12 +16,15 @@ import { ShardMetrics } from '../../src/metrics/shard_metrics.js';
 import { createTopology } from '../../src/workers/topology.js';
 import { familyValue, parseExposition, sampleValue } from '../metrics/prometheus_parse.js';
 
+/** A fixed build time: fullVersion prints it after the version (", built on ..."). */
+const BUILT = new Date(Date.UTC(2026, 11, 5, 13, 5, 42));
+
 const T0 = 1_700_000_000_000;
 const S1 = 0x100000a2b3c0001n; // 72057637346443265: more digits than a double holds exactly
 const S2 = 0x100000a2b3c0002n;
 
 const STATS: ServerStats = {
-  version: fullVersion('0.1.0'),
+  version: fullVersion('0.1.0', BUILT),
   serving: true,
   read_only: false,
   mode: 'standalone',
@@ -56,7 +59,7 @@ const STATS: ServerStats = {
   watch_summary: { connections: 2, paths: 2, total: 3 },
   watch_listing: null,
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_log_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 8192 }),
-  environment: [['zookeeper.version', fullVersion('0.1.0')]],
+  environment: [['zookeeper.version', fullVersion('0.1.0', BUILT)]],
 };
 
 /** What gatherStats adds for a command's needs: the listing in the order asked, nothing else. */

@@ -19,6 +19,9 @@ import { ACK_PEERS_MAX, readZabMetrics, ZabMetrics } from '../../src/metrics/zab
 import { createTopology } from '../../src/workers/topology.js';
 import { familyValue, parseExposition, sampleValue } from '../metrics/prometheus_parse.js';
 
+/** A fixed build time: fullVersion prints it after the version (", built on ..."). */
+const BUILT = new Date(Date.UTC(2026, 11, 5, 13, 5, 42));
+
 const MEMBERS: ZabView['members'] = [
   { sid: 1, host: '127.0.0.1', quorum_port: 3001, election_port: 3002, role: 'participant', client_host: '127.0.0.1', client_port: 2181 },
   { sid: 2, host: '127.0.0.1', quorum_port: 3003, election_port: 3004, role: 'participant', client_host: '127.0.0.1', client_port: 2182 },
@@ -34,7 +37,7 @@ const FOLLOWER_VIEW: ZabView = { ...LEADER_VIEW, my_sid: 1, state: 'FOLLOWING', 
 const LOOKING_VIEW: ZabView = { ...FOLLOWER_VIEW, state: 'LOOKING', phase: 'election', leader_sid: null };
 
 const BASE: ServerStats = {
-  version: fullVersion('0.1.0'), serving: true, read_only: false, mode: 'leader',
+  version: fullVersion('0.1.0', BUILT), serving: true, read_only: false, mode: 'leader',
   latency_min_ms: 0, latency_avg_ms: 0, latency_max_ms: 0, packets_received: 0, packets_sent: 0,
   num_alive_connections: 0, outstanding_requests: 0, zxid: 0x300000007n, node_count: 5, watch_count: 0,
   ephemerals_count: 0, approximate_data_size: 0, open_file_descriptor_count: 0, max_file_descriptor_count: 0,

@@ -5,6 +5,7 @@
 // unchanged after creates; connections not counted leave zk_num_alive_connections below the
 // number of open sessions; a whitelist not applied answers mntr with the metrics.
 
+import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WireClient } from '../support/wire_client.js';
 import { fourLetter } from '../support/servers.js';
@@ -49,6 +50,25 @@ describe('four-letter words, whitelist *', () => {
     expect(stat).toContain('Mode: standalone');
     expect(stat).toContain('Clients:');
     expect(Number(field(stat, /^Node count: (\d+)$/m))).toBe(n0 + N);
+  });
+
+  // The Go client's FLWSrvr (go-zookeeper/zk flw.go) parses srvr with one pattern and waits on
+  // it to see a test cluster up; an answer it does not match makes every one of its cluster
+  // tests fail to start. Its parts, as that client writes them:
+  it('srvr matches what the Go client parses: version, "built on" this build\'s time, latency, counters, zxid, mode', async () => {
+    const version = String.raw`^Zookeeper version: ([A-Za-z0-9\.\-]+), built on ((\d\d/\d\d/\d\d\d\d|\d\d\d\d-\d\d-\d\d) \d\d:\d\d [A-Za-z0-9:\+\-]+)`;
+    const latency = String.raw`^Latency min/avg/max: (\d+)/([0-9.]+)/(\d+)`;
+    const counters = String.raw`^Received: (\d+).*\n^Sent: (\d+).*\n^Connections: (\d+).*\n^Outstanding: (\d+)`;
+    const state = String.raw`^Zxid: (0x[A-Za-z0-9]+).*\n^Mode: (\w+).*\n^Node count: (\d+)`;
+    const go_flw_srvr = new RegExp(`^${version}.*\n${latency}.*\n${counters}.*\n${state}`, 'm');
+    const srvr = await fourLetter(server.port, 'srvr');
+    const m = go_flw_srvr.exec(srvr);
+    expect(m, srvr).not.toBeNull();
+    expect(m![12]).toBe('standalone');
+    // The build time is the compiled code's (dist/cli/version.js, written by the build).
+    const built = statSync(new URL('../../dist/cli/version.js', import.meta.url)).mtime;
+    const at = new Date(`${m![2]!.replace(' UTC', 'Z').replace(' ', 'T')}`);
+    expect(Math.abs(at.getTime() - built.getTime())).toBeLessThan(60_000);
   });
 
   it('mntr has zk_znode_count and zk_num_alive_connections counting the open sessions', async () => {
