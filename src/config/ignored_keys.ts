@@ -4,7 +4,7 @@
 // config file) are refused: running with another membership than the user wrote would be worse
 // than not starting. server.N lines are read by ensemble_config.ts.
 
-export type IgnoredReason = 'replication' | 'admin server' | 'persistence' | 'metrics' | 'other';
+export type IgnoredReason = 'replication' | 'admin server' | 'persistence' | 'metrics' | 'auth' | 'other';
 
 export interface IgnoredKey {
   /** Exact key name, or (with `prefix`) the start of every key of a family: `metricsProvider.` */
@@ -23,6 +23,8 @@ export const IGNORED_KEYS: readonly IgnoredKey[] = [
   { name: 'admin.commandURL', reason: 'admin server' },
   { name: 'admin.idleTimeout', reason: 'admin server' },
   { name: 'metricsProvider.', prefix: true, reason: 'metrics' },
+  // ZooKeeper too starts when a provider class fails to load (ProviderRegistry logs it).
+  { name: 'authProvider.', prefix: true, reason: 'auth' },
   { name: 'clientPortListenBacklog', reason: 'other' },
   { name: 'secureClientPort', reason: 'other' },
 ];

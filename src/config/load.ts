@@ -46,6 +46,7 @@ const REASON_TEXT: Readonly<Record<IgnoredReason, string>> = {
   'admin server': "waitfree's admin server does not use this key",
   persistence: 'waitfree keeps its log and snapshots in dataDir with its own policy',
   metrics: 'waitfree serves its own metrics',
+  auth: 'waitfree loads no provider classes: it serves the world, auth, digest, ip and super schemes itself',
   other: 'not supported yet',
 };
 
