@@ -24,6 +24,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runOnEachKind, type SuiteRun } from '../support/foreign_suite.js';
 import { REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
 
@@ -117,7 +118,7 @@ interface Prepared {
 }
 
 /** Runs the suite (or the tests `only` names) against `kind`; test name -> outcome. */
-function runSuite(root: string, env: Prepared, kind: Kind, only?: string): Promise<{ outcomes: Map<string, Outcome>; output: string }> {
+function runSuite(root: string, env: Prepared, kind: Kind, only?: string): Promise<SuiteRun<Outcome>> {
   const run = only ?? env.tests.join('|');
   const args = ['test', '-count=1', '-v', '-timeout', `${SUITE_TIMEOUT_MS / 1000}s`, '-run', `^(${run})$`, `${PACKAGE}/zk`];
   const child_env = {
@@ -150,16 +151,13 @@ describe.skipIf(go_missing.length > 0)("go-zookeeper's own test suite", () => {
     root = mkdtempSync(join(tmpdir(), 'waitfree-gozk-'));
     env = prepare(root);
     const kinds: Kind[] = zk_missing.length === 0 ? ['zookeeper', 'waitfree'] : ['waitfree'];
-    for (const kind of kinds) {
-      const r = await runSuite(root, env, kind);
-      // A timing-bound test (TestSlowServer, TestNoQuorum) can miss once on a loaded host: a
-      // failure not expected runs again alone, once, and that outcome counts (both logged).
-      for (const [name, outcome] of r.outcomes) {
-        if (outcome !== 'FAIL' || FAILING_ON_BOTH.includes(name)) continue;
-        const again = await runSuite(root, env, kind, name);
-        r.outcomes.set(name, again.outcomes.get(name) ?? 'FAIL');
-        r.output += `\n--- ${name} failed, run again alone: ${again.outcomes.get(name)} ---\n${again.output}`;
-      }
+    // A timing-bound test (TestSlowServer, TestNoQuorum) can miss once on a loaded host.
+    const runs = await runOnEachKind(kinds, {
+      run: (kind, name) => runSuite(root, env, kind, name),
+      failed: 'FAIL',
+      expectedFailure: (_kind, name) => FAILING_ON_BOTH.includes(name),
+    });
+    for (const [kind, r] of runs) {
       results.set(kind, r.outcomes);
       outputs.set(kind, r.output);
     }

@@ -18,6 +18,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runOnEachKind, type SuiteRun } from '../support/foreign_suite.js';
 import { REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
 
@@ -98,10 +99,18 @@ function readJunit(path: string): Map<string, Outcome> {
   return outcomes;
 }
 
-/** Runs the suite (or the tests `only` selects, a -k expression) against `kind`. */
-function runSuite(root: string, bin: string, kind: Kind, label: string, only?: string): Promise<{ outcomes: Map<string, Outcome>; output: string }> {
-  const xml = join(root, `${label}.xml`);
-  const select = only === undefined ? 'not TestReconfig' : `(${only}) and not TestReconfig`;
+/** A -k expression for the test `id` (pytest matches its words as substrings of a test's names:
+ *  it may select a few more, which do no harm). */
+function selectOne(id: string): string {
+  const [classname, name] = id.split('::') as [string, string];
+  const cls = classname.split('.').slice(1).join('.');
+  return cls === '' ? name : `${name} and ${cls}`;
+}
+
+/** Runs the suite (or the test `id`, "test_module.Class::test") against `kind`. */
+function runSuite(root: string, bin: string, kind: Kind, id?: string): Promise<SuiteRun<Outcome>> {
+  const xml = join(root, `${kind}${id === undefined ? '' : '-again'}.xml`);
+  const select = id === undefined ? 'not TestReconfig' : selectOne(id);
   const args = ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-k', select, `--junitxml=${xml}`, KAZOO_TESTS];
   const env = {
     ...process.env,
@@ -133,18 +142,12 @@ describe.skipIf(kazoo_missing.length > 0)("kazoo's own test suite", () => {
     root = mkdtempSync(join(tmpdir(), 'waitfree-kazoo-'));
     bin = standIn(root);
     const kinds: Kind[] = zk_missing.length === 0 ? ['zookeeper', 'waitfree'] : ['waitfree'];
-    for (const kind of kinds) {
-      const r = await runSuite(root, bin, kind, kind);
-      // A timing-bound test can miss once on a loaded host: a failure not expected runs again
-      // alone, once, and that outcome counts (both logged).
-      for (const [id, outcome] of r.outcomes) {
-        if (outcome !== 'failed' || FAILING_ON_BOTH.has(id) || (kind === 'waitfree' && WAITFREE_FAILS.has(id))) continue;
-        const test = id.split('::')[1]!;
-        const again = await runSuite(root, bin, kind, `${kind}-again`, test);
-        const second = again.outcomes.get(id) ?? 'failed';
-        r.outcomes.set(id, second);
-        r.output += `\n--- ${id} failed, run again: ${second} ---\n${again.output}`;
-      }
+    const runs = await runOnEachKind(kinds, {
+      run: (kind, id) => runSuite(root, bin, kind, id),
+      failed: 'failed',
+      expectedFailure: (kind, id) => FAILING_ON_BOTH.has(id) || (kind === 'waitfree' && WAITFREE_FAILS.has(id)),
+    });
+    for (const [kind, r] of runs) {
       results.set(kind, r.outcomes);
       outputs.set(kind, r.output);
     }
