@@ -24,7 +24,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOnEachKind, type SuiteRun } from '../support/foreign_suite.js';
+import { killLeftoverServers, runOnEachKind, type SuiteRun } from '../support/foreign_suite.js';
 import { REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
 
@@ -86,6 +86,7 @@ function prepare(root: string): Prepared {
       '#!/usr/bin/env bash',
       '# go-zookeeper starts a member as `java -jar JAR server CFG`: serve CFG with the server under test.',
       'if [ "$1" = "-jar" ] && [ "$3" = "server" ]; then',
+      '  echo $$ >> "$STAND_IN_PIDS"',
       '  if [ "$GOZK_SERVER" = "zookeeper" ]; then',
       `    exec ${REAL_JAVA} -Dzookeeper.4lw.commands.whitelist='*' -cp ${ZK_JAR}:${SLF4J_SIMPLE_JAR} org.apache.zookeeper.server.quorum.QuorumPeerMain "$4"`,
       '  fi',
@@ -130,6 +131,7 @@ function runSuite(root: string, env: Prepared, kind: Kind, only?: string): Promi
     GOFLAGS: '',
     ZOOKEEPER_PATH: join(root, 'zk'),
     GOZK_SERVER: kind,
+    STAND_IN_PIDS: join(root, 'pids'),
   };
   return new Promise((resolve) => {
     // `go test` exits 1 when a test fails: the outcomes are read from its output either way.
@@ -164,7 +166,9 @@ describe.skipIf(go_missing.length > 0)("go-zookeeper's own test suite", () => {
   }, 4 * (SUITE_TIMEOUT_MS + 90_000));
 
   afterAll(() => {
-    if (root !== undefined) rmSync(root, { recursive: true, force: true });
+    if (root === undefined) return;
+    killLeftoverServers(join(root, 'pids'));
+    rmSync(root, { recursive: true, force: true });
   });
 
   it('runs the whole suite on waitfree: everything passes but the test that fails on any server', () => {

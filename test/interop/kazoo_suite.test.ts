@@ -18,7 +18,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOnEachKind, type SuiteRun } from '../support/foreign_suite.js';
+import { killLeftoverServers, runOnEachKind, type SuiteRun } from '../support/foreign_suite.js';
 import { REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
 
@@ -67,6 +67,7 @@ function standIn(root: string): string {
       '#!/usr/bin/env bash',
       '# kazoo starts a member as `java -cp CP -Dk=v ... QuorumPeerMain CFG`: serve CFG with the server under test.',
       'main=org.apache.zookeeper.server.quorum.QuorumPeerMain',
+      'if [ "${@: -2:1}" = "$main" ]; then echo $$ >> "$STAND_IN_PIDS"; fi',
       `if [ "$KAZOO_SERVER" = "zookeeper" ] || [ "\${@: -2:1}" != "$main" ]; then exec ${REAL_JAVA} "$@"; fi`,
       'cfg="${@: -1}"',
       'out="$cfg.waitfree"',
@@ -118,6 +119,7 @@ function runSuite(root: string, bin: string, kind: Kind, id?: string): Promise<S
     ZOOKEEPER_CLASSPATH: `${ZK_JAR}:${SLF4J_SIMPLE_JAR}`,
     ZOOKEEPER_VERSION: '3.8.0',
     KAZOO_SERVER: kind,
+    STAND_IN_PIDS: join(root, 'pids'),
   };
   return new Promise((resolve, reject) => {
     // pytest exits 1 when a test fails: the outcomes are read from its report either way.
@@ -154,7 +156,9 @@ describe.skipIf(kazoo_missing.length > 0)("kazoo's own test suite", () => {
   }, 4 * SUITE_TIMEOUT_MS);
 
   afterAll(() => {
-    if (root !== undefined) rmSync(root, { recursive: true, force: true });
+    if (root === undefined) return;
+    killLeftoverServers(join(root, 'pids'));
+    rmSync(root, { recursive: true, force: true });
   });
 
   it('runs the whole suite on waitfree: only the named differences fail, besides what fails on ZooKeeper too', () => {

@@ -5,6 +5,8 @@
 // expect runs again alone, once, and that second outcome counts. Both runs' output is kept, so a
 // flake and its rerun show in the report.
 
+import { readFileSync } from 'node:fs';
+
 /** One run: test id -> outcome (the suite's own words), and the tail of its output. */
 export interface SuiteRun<O extends string> {
   outcomes: Map<string, O>;
@@ -35,4 +37,37 @@ export async function runOnEachKind<K extends string, O extends string>(kinds: r
     runs.set(kind, r);
   }
   return runs;
+}
+
+/**
+ * The stand-in servers a suite started and left running (a test that fails or restarts a member
+ * may not stop it): each stand-in appends its PID to `pid_file` before it execs the server; this
+ * kills those still alive, by PID, if their command line is still a server's (not a reused PID).
+ */
+export function killLeftoverServers(pid_file: string): number {
+  let killed = 0;
+  let text = '';
+  try {
+    text = readFileSync(pid_file, 'utf8');
+  } catch {
+    return 0;
+  }
+  for (const line of text.split('\n')) {
+    const pid = Number(line);
+    if (!Number.isInteger(pid) || pid <= 1) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue; // exited
+    }
+    if (!/waitfree\.js|QuorumPeerMain/.test(cmdline)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return killed;
 }
