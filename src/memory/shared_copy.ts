@@ -40,8 +40,6 @@ const cached_arrays: (Uint8Array | null)[] = new Array<Uint8Array | null>(ARRAY_
 const cached_offsets: number[] = new Array<number>(ARRAY_CACHE_SIZE).fill(0);
 const cached_buffers: (ArrayBufferLike | null)[] = new Array<ArrayBufferLike | null>(ARRAY_CACHE_SIZE).fill(null);
 const cached_words: (Int32Array | null)[] = new Array<Int32Array | null>(ARRAY_CACHE_SIZE).fill(null);
-/** Whether the array's buffer is a SharedArrayBuffer: -1 not known yet, else 0 or 1. */
-const cached_shared: number[] = new Array<number>(ARRAY_CACHE_SIZE).fill(-1);
 let cache_next = 0;
 
 /** The cache slot of `a` (filled on a miss: its byteOffset read once), never slot `keep` (the
@@ -55,7 +53,6 @@ function slotOf(a: Uint8Array, keep: number): number {
   cached_offsets[i] = a.byteOffset;
   cached_buffers[i] = null;
   cached_words[i] = null;
-  cached_shared[i] = -1;
   return i;
 }
 
@@ -71,12 +68,6 @@ function bufferAt(i: number): ArrayBufferLike {
  */
 function viewAt(i: number, from: number, len: number): Uint8Array {
   return new Uint8Array(bufferAt(i), cached_offsets[i]! + from, len);
-}
-
-/** Whether the array in slot i lies in a SharedArrayBuffer. */
-function sharedAt(i: number): boolean {
-  if (cached_shared[i] === -1) cached_shared[i] = bufferAt(i) instanceof SharedArrayBuffer ? 1 : 0;
-  return cached_shared[i] === 1;
 }
 
 /** An Int32 view of the whole buffer under the array in slot i. */
@@ -169,7 +160,7 @@ export function copyToShared(dst: Uint8Array, at: number, src: Uint8Array, from:
   }
   const view = viewAt(s_slot, from, len);
   // src.length > LOOP_BYTES_MAX: an off-heap array, whose .buffer costs no move (see jute.ts).
-  if (skew === 0 || len > STAGED_BYTES_MAX || sharedAt(s_slot)) {
+  if (skew === 0 || len > STAGED_BYTES_MAX || bufferAt(s_slot) instanceof SharedArrayBuffer) {
     dst.set(view, at);
     return;
   }

@@ -20,11 +20,10 @@
 // them (which ones varies from run to run).
 
 import { execFile } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killLeftoverServers, runOnEachKind, type SuiteRun } from '../support/foreign_suite.js';
+import { runOnEachKind, SuiteDir, type SuiteRun } from '../support/foreign_suite.js';
 import { REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
 
@@ -119,7 +118,7 @@ interface Prepared {
 }
 
 /** Runs the suite (or the tests `only` names) against `kind`; test name -> outcome. */
-function runSuite(root: string, env: Prepared, kind: Kind, only?: string): Promise<SuiteRun<Outcome>> {
+function runSuite(dir: SuiteDir, env: Prepared, kind: Kind, only?: string): Promise<SuiteRun<Outcome>> {
   const run = only ?? env.tests.join('|');
   const args = ['test', '-count=1', '-v', '-timeout', `${SUITE_TIMEOUT_MS / 1000}s`, '-run', `^(${run})$`, `${PACKAGE}/zk`];
   const child_env = {
@@ -127,11 +126,11 @@ function runSuite(root: string, env: Prepared, kind: Kind, only?: string): Promi
     PATH: `${env.bin}:${process.env.PATH ?? ''}`,
     GOPATH: env.gopath,
     GO111MODULE: 'off',
-    GOCACHE: join(root, 'gocache'),
+    GOCACHE: join(dir.root, 'gocache'),
     GOFLAGS: '',
-    ZOOKEEPER_PATH: join(root, 'zk'),
+    ZOOKEEPER_PATH: join(dir.root, 'zk'),
     GOZK_SERVER: kind,
-    STAND_IN_PIDS: join(root, 'pids'),
+    STAND_IN_PIDS: dir.pid_file,
   };
   return new Promise((resolve) => {
     // `go test` exits 1 when a test fails: the outcomes are read from its output either way.
@@ -144,38 +143,29 @@ function runSuite(root: string, env: Prepared, kind: Kind, only?: string): Promi
 }
 
 describe.skipIf(go_missing.length > 0)("go-zookeeper's own test suite", () => {
-  let root: string;
+  let dir: SuiteDir;
+  let runs: Map<Kind, SuiteRun<Outcome>>;
   let env: Prepared;
-  const results = new Map<Kind, Map<string, Outcome>>();
-  const outputs = new Map<Kind, string>();
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'waitfree-gozk-'));
-    env = prepare(root);
+    dir = new SuiteDir('waitfree-gozk-');
+    env = prepare(dir.root);
     const kinds: Kind[] = zk_missing.length === 0 ? ['zookeeper', 'waitfree'] : ['waitfree'];
     // A timing-bound test (TestSlowServer, TestNoQuorum) can miss once on a loaded host.
-    const runs = await runOnEachKind(kinds, {
-      run: (kind, name) => runSuite(root, env, kind, name),
+    runs = await runOnEachKind(kinds, {
+      run: (kind, name) => runSuite(dir, env, kind, name),
       failed: 'FAIL',
       expectedFailure: (_kind, name) => FAILING_ON_BOTH.includes(name),
     });
-    for (const [kind, r] of runs) {
-      results.set(kind, r.outcomes);
-      outputs.set(kind, r.output);
-    }
   }, 4 * (SUITE_TIMEOUT_MS + 90_000));
 
-  afterAll(() => {
-    if (root === undefined) return;
-    killLeftoverServers(join(root, 'pids'));
-    rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => dir?.dispose());
 
   it('runs the whole suite on waitfree: everything passes but the test that fails on any server', () => {
-    const wf = results.get('waitfree')!;
-    expect([...wf.keys()].sort(), outputs.get('waitfree')).toEqual(env.tests);
+    const wf = runs.get('waitfree')!.outcomes;
+    expect([...wf.keys()].sort(), runs.get('waitfree')!.output).toEqual(env.tests);
     const failed = [...wf].filter(([, o]) => o === 'FAIL').map(([name]) => name);
-    expect(failed.sort(), outputs.get('waitfree')).toEqual(FAILING_ON_BOTH);
+    expect(failed.sort(), runs.get('waitfree')!.output).toEqual(FAILING_ON_BOTH);
     // The cluster tests: 3 members, a member killed under a client, no quorum, session expiry.
     for (const name of ['TestBasicCluster', 'TestClientClusterFailover', 'TestNoQuorum', 'TestBadSession', 'TestLock', 'TestSetWatchers', 'TestExpiringWatch']) {
       expect(wf.get(name), name).toBe('PASS');
@@ -183,8 +173,8 @@ describe.skipIf(go_missing.length > 0)("go-zookeeper's own test suite", () => {
   });
 
   it.skipIf(zk_missing.length > 0)('each test ends on waitfree as on Apache ZooKeeper 3.8', () => {
-    const zk = results.get('zookeeper')!;
-    expect([...zk.keys()].sort(), outputs.get('zookeeper')).toEqual(env.tests);
-    expect(Object.fromEntries(results.get('waitfree')!), outputs.get('waitfree')).toEqual(Object.fromEntries(zk));
+    const zk = runs.get('zookeeper')!.outcomes;
+    expect([...zk.keys()].sort(), runs.get('zookeeper')!.output).toEqual(env.tests);
+    expect(Object.fromEntries(runs.get('waitfree')!.outcomes), runs.get('waitfree')!.output).toEqual(Object.fromEntries(zk));
   });
 });

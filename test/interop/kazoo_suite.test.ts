@@ -14,11 +14,10 @@
 // returns, so the test hangs (it does against ZooKeeper with reconfigEnabled=false too).
 
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killLeftoverServers, runOnEachKind, type SuiteRun } from '../support/foreign_suite.js';
+import { runOnEachKind, SuiteDir, type SuiteRun } from '../support/foreign_suite.js';
 import { REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
 
@@ -109,8 +108,8 @@ function selectOne(id: string): string {
 }
 
 /** Runs the suite (or the test `id`, "test_module.Class::test") against `kind`. */
-function runSuite(root: string, bin: string, kind: Kind, id?: string): Promise<SuiteRun<Outcome>> {
-  const xml = join(root, `${kind}${id === undefined ? '' : '-again'}.xml`);
+function runSuite(dir: SuiteDir, bin: string, kind: Kind, id?: string): Promise<SuiteRun<Outcome>> {
+  const xml = join(dir.root, `${kind}${id === undefined ? '' : '-again'}.xml`);
   const select = id === undefined ? 'not TestReconfig' : selectOne(id);
   const args = ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-k', select, `--junitxml=${xml}`, KAZOO_TESTS];
   const env = {
@@ -119,11 +118,11 @@ function runSuite(root: string, bin: string, kind: Kind, id?: string): Promise<S
     ZOOKEEPER_CLASSPATH: `${ZK_JAR}:${SLF4J_SIMPLE_JAR}`,
     ZOOKEEPER_VERSION: '3.8.0',
     KAZOO_SERVER: kind,
-    STAND_IN_PIDS: join(root, 'pids'),
+    STAND_IN_PIDS: dir.pid_file,
   };
   return new Promise((resolve, reject) => {
     // pytest exits 1 when a test fails: the outcomes are read from its report either way.
-    execFile(PYTHON, args, { cwd: root, env, timeout: SUITE_TIMEOUT_MS, maxBuffer: 256 * 1024 * 1024 }, (_error, stdout, stderr) => {
+    execFile(PYTHON, args, { cwd: dir.root, env, timeout: SUITE_TIMEOUT_MS, maxBuffer: 256 * 1024 * 1024 }, (_error, stdout, stderr) => {
       const output = `${stdout.slice(-8000)}\n--- stderr ---\n${stderr.slice(-3000)}`;
       try {
         resolve({ outcomes: readJunit(xml), output });
@@ -135,47 +134,38 @@ function runSuite(root: string, bin: string, kind: Kind, id?: string): Promise<S
 }
 
 describe.skipIf(kazoo_missing.length > 0)("kazoo's own test suite", () => {
-  let root: string;
+  let dir: SuiteDir;
+  let runs: Map<Kind, SuiteRun<Outcome>>;
   let bin: string;
-  const results = new Map<Kind, Map<string, Outcome>>();
-  const outputs = new Map<Kind, string>();
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'waitfree-kazoo-'));
-    bin = standIn(root);
+    dir = new SuiteDir('waitfree-kazoo-');
+    bin = standIn(dir.root);
     const kinds: Kind[] = zk_missing.length === 0 ? ['zookeeper', 'waitfree'] : ['waitfree'];
-    const runs = await runOnEachKind(kinds, {
-      run: (kind, id) => runSuite(root, bin, kind, id),
+    runs = await runOnEachKind(kinds, {
+      run: (kind, id) => runSuite(dir, bin, kind, id),
       failed: 'failed',
       expectedFailure: (kind, id) => FAILING_ON_BOTH.has(id) || (kind === 'waitfree' && WAITFREE_FAILS.has(id)),
     });
-    for (const [kind, r] of runs) {
-      results.set(kind, r.outcomes);
-      outputs.set(kind, r.output);
-    }
   }, 4 * SUITE_TIMEOUT_MS);
 
-  afterAll(() => {
-    if (root === undefined) return;
-    killLeftoverServers(join(root, 'pids'));
-    rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => dir?.dispose());
 
   it('runs the whole suite on waitfree: only the named differences fail, besides what fails on ZooKeeper too', () => {
-    const wf = results.get('waitfree')!;
-    expect(wf.size, outputs.get('waitfree')).toBeGreaterThanOrEqual(450);
+    const wf = runs.get('waitfree')!.outcomes;
+    expect(wf.size, runs.get('waitfree')!.output).toBeGreaterThanOrEqual(450);
     const failed = [...wf].filter(([, o]) => o === 'failed').map(([id]) => id);
-    for (const id of failed) expect([...WAITFREE_FAILS.keys(), ...FAILING_ON_BOTH], outputs.get('waitfree')).toContain(id);
+    for (const id of failed) expect([...WAITFREE_FAILS.keys(), ...FAILING_ON_BOTH], runs.get('waitfree')!.output).toContain(id);
     for (const id of WAITFREE_FAILS.keys()) expect(wf.get(id), `${id}: ${WAITFREE_FAILS.get(id)}`).toBe('failed');
   });
 
   it.skipIf(zk_missing.length > 0)('each test ends on waitfree as on Apache ZooKeeper 3.8, but the named differences', () => {
-    const zk = results.get('zookeeper')!;
-    const wf = results.get('waitfree')!;
+    const zk = runs.get('zookeeper')!.outcomes;
+    const wf = runs.get('waitfree')!.outcomes;
     expect([...wf.keys()].sort()).toEqual([...zk.keys()].sort());
     const differing: Record<string, string> = {};
     for (const [id, outcome] of zk) if (wf.get(id) !== outcome && !WAITFREE_FAILS.has(id)) differing[id] = `ZooKeeper ${outcome}, waitfree ${wf.get(id)}`;
-    expect(differing, outputs.get('waitfree')).toEqual({});
+    expect(differing, runs.get('waitfree')!.output).toEqual({});
     for (const id of WAITFREE_FAILS.keys()) expect(zk.get(id), `${id} on ZooKeeper`).toBe('passed');
   });
 });

@@ -5,7 +5,9 @@
 // expect runs again alone, once, and that second outcome counts. Both runs' output is kept, so a
 // flake and its rerun show in the report.
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** One run: test id -> outcome (the suite's own words), and the tail of its output. */
 export interface SuiteRun<O extends string> {
@@ -39,12 +41,30 @@ export async function runOnEachKind<K extends string, O extends string>(kinds: r
   return runs;
 }
 
+/** A temp dir for one suite's files, and the file its stand-in servers record their PIDs in. */
+export class SuiteDir {
+  readonly root: string;
+  /** Each stand-in appends its PID here before it execs the server. */
+  readonly pid_file: string;
+
+  constructor(prefix: string) {
+    this.root = mkdtempSync(join(tmpdir(), prefix));
+    this.pid_file = join(this.root, 'pids');
+  }
+
+  /** Kills the servers the suite left running, then removes the dir. */
+  dispose(): void {
+    killLeftoverServers(this.pid_file);
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
 /**
  * The stand-in servers a suite started and left running (a test that fails or restarts a member
- * may not stop it): each stand-in appends its PID to `pid_file` before it execs the server; this
- * kills those still alive, by PID, if their command line is still a server's (not a reused PID).
+ * may not stop it): kills those still alive, by PID, if their command line is still a server's
+ * (not a reused PID).
  */
-export function killLeftoverServers(pid_file: string): number {
+function killLeftoverServers(pid_file: string): number {
   let killed = 0;
   let text = '';
   try {

@@ -33,6 +33,7 @@ import org.apache.curator.framework.recipes.atomic.AtomicValue;
 import org.apache.curator.framework.recipes.atomic.DistributedAtomicLong;
 import org.apache.curator.framework.recipes.barriers.DistributedDoubleBarrier;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
+import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
 import org.apache.curator.framework.recipes.cache.TreeCache;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
@@ -43,7 +44,6 @@ import org.apache.curator.framework.recipes.nodes.PersistentNode;
 import org.apache.curator.framework.recipes.queue.SimpleDistributedQueue;
 import org.apache.curator.framework.recipes.shared.SharedCount;
 import org.apache.curator.framework.recipes.shared.VersionedValue;
-import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.curator.utils.ZKPaths;
 import org.apache.zookeeper.AddWatchMode;
@@ -294,13 +294,10 @@ public class CuratorScenarios {
       CountDownLatch initialized = new CountDownLatch(1);
       List<Object> out = new ArrayList<>();
       try (CuratorCache cache = CuratorCache.build(c, "/cc")) {
-        cache.listenable().addListener((type, before, after) -> events.add(type + " " + (after != null ? after.getPath() + "=" + text(after.getData()) : before.getPath())));
-        cache.listenable().addListener(new org.apache.curator.framework.recipes.cache.CuratorCacheListener() {
-          public void event(Type type, org.apache.curator.framework.recipes.cache.ChildData before, org.apache.curator.framework.recipes.cache.ChildData after) {}
-          public void initialized() {
-            initialized.countDown();
-          }
-        });
+        cache.listenable().addListener(CuratorCacheListener.builder()
+            .forAll((type, before, after) -> events.add(type + " " + (after != null ? after.getPath() + "=" + text(after.getData()) : before.getPath())))
+            .forInitialized(initialized::countDown)
+            .build());
         cache.start();
         out.add(initialized.await(WAIT_S, TimeUnit.SECONDS));
         List<String> initial = new ArrayList<>();
@@ -499,7 +496,7 @@ public class CuratorScenarios {
       BlockingQueue<String> events = new LinkedBlockingQueue<>();
       CountDownLatch initialized = new CountDownLatch(1);
       try (CuratorCache cache = CuratorCache.build(b, "/cc"); LeaderLatch la = new LeaderLatch(a, "/leader", "a"); LeaderLatch lb = new LeaderLatch(b, "/leader", "b")) {
-        cache.listenable().addListener(org.apache.curator.framework.recipes.cache.CuratorCacheListener.builder()
+        cache.listenable().addListener(CuratorCacheListener.builder()
             .forCreates((n) -> events.add("created " + n.getPath()))
             .forInitialized(initialized::countDown)
             .build());
