@@ -37,7 +37,7 @@ const layer = (path: string): string => path.split('/').slice(0, 2).join('/');
 
 /** The request path and what it stands on: none of it may reach up into the operator-facing
  *  layers (admin formatting, the supervisor, the CLI, the checker). */
-const CORE = ['protocol', 'tree', 'store', 'commit', 'log', 'snapshot', 'recovery', 'zab', 'quorum', 'replication', 'session', 'watch', 'ring', 'config', 'metrics'];
+const CORE = ['protocol', 'auth', 'tree', 'store', 'commit', 'log', 'snapshot', 'recovery', 'zab', 'quorum', 'replication', 'session', 'watch', 'ring', 'config', 'metrics'];
 const UPPER = ['admin', 'server', 'cli', 'check'];
 
 describe('layers of src/', () => {
