@@ -30,6 +30,7 @@ function rangeText(k: KeySpec): string {
   if (k.type.kind === 'list') return 'comma-separated list';
   if (k.type.kind === 'digest') return 'user:base64digest';
   if (k.type.format === 'choice') return `one of ${(k.type.choices ?? []).join(', ')}`;
+  if (k.type.format === 'text') return 'text';
   return k.type.format === 'host' ? 'IP address or host name' : 'a non-empty path';
 }
 

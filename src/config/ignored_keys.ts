@@ -23,8 +23,10 @@ export const IGNORED_KEYS: readonly IgnoredKey[] = [
   { name: 'admin.commandURL', reason: 'admin server' },
   { name: 'admin.idleTimeout', reason: 'admin server' },
   { name: 'metricsProvider.', prefix: true, reason: 'metrics' },
-  // ZooKeeper too starts when a provider class fails to load (ProviderRegistry logs it).
+  // ZooKeeper too starts when a provider class fails to load (ProviderRegistry logs it). The
+  // providers waitfree serves itself are accepted silently (servedAuthProvider).
   { name: 'authProvider.', prefix: true, reason: 'auth' },
+  { name: 'zookeeper.authProvider.', prefix: true, reason: 'auth' },
   { name: 'clientPortListenBacklog', reason: 'other' },
   { name: 'secureClientPort', reason: 'other' },
 ];
@@ -61,4 +63,20 @@ export function ignoredKey(name: string): IgnoredKey | undefined {
 
 export function refusedKey(name: string): RefusedKey | undefined {
   return REFUSED_KEYS.find((k) => k.test(name));
+}
+
+/**
+ * ZooKeeper's own providers, which waitfree serves without loading a class: an
+ * `authProvider.N` (or the system property `zookeeper.authProvider.N`) naming one is honoured,
+ * not ignored. waitfree knows the sasl scheme whether or not it is named (ZooKeeper registers
+ * it only then: without it, sasl ACLs are INVALIDACL there).
+ */
+const SERVED_AUTH_PROVIDERS: ReadonlySet<string> = new Set([
+  'org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
+  'org.apache.zookeeper.server.auth.DigestAuthenticationProvider',
+  'org.apache.zookeeper.server.auth.IPAuthenticationProvider',
+]);
+
+export function servedAuthProvider(name: string, value: string): boolean {
+  return /^(zookeeper\.)?authProvider\./.test(name) && SERVED_AUTH_PROVIDERS.has(value.trim());
 }

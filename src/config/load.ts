@@ -1,12 +1,14 @@
 // Configuration assembly: defaults ← zoo.cfg file ← command-line flags, then derived values,
-// cross-field checks and the ensemble (server.N lines + myid, ensemble_config.ts). Pure apart from
-// reading the config file and dataDir/myid; warnings are returned, never printed.
+// cross-field checks, the ensemble (server.N lines + myid, ensemble_config.ts) and the SASL users
+// (the JAAS file, sasl_config.ts). Pure apart from reading the config file, dataDir/myid and the
+// JAAS file; warnings are returned, never printed.
 
 import { readFileSync } from 'node:fs';
 import { KNOWN_FOUR_LETTER_WORDS } from '../protocol/four_letter_words.js';
 import { ConfigError } from './config_error.js';
 import { resolveEnsemble } from './ensemble_config.js';
-import { IGNORED_KEYS, ignoredKey, refusedKey, type IgnoredReason } from './ignored_keys.js';
+import { IGNORED_KEYS, ignoredKey, refusedKey, servedAuthProvider, type IgnoredReason } from './ignored_keys.js';
+import { resolveSasl } from './sasl_config.js';
 import { isServerKey, type ServerLine } from './server_line.js';
 import {
   allKeyNames,
@@ -46,7 +48,7 @@ const REASON_TEXT: Readonly<Record<IgnoredReason, string>> = {
   'admin server': "waitfree's admin server does not use this key",
   persistence: 'waitfree keeps its log and snapshots in dataDir with its own policy',
   metrics: 'waitfree serves its own metrics',
-  auth: 'waitfree loads no provider classes: it serves the world, auth, digest, ip and super schemes itself',
+  auth: 'waitfree loads no provider classes: it serves the world, auth, digest, ip, sasl and super schemes itself',
   other: 'not supported yet',
 };
 
@@ -72,7 +74,9 @@ export function loadConfig(options: LoadOptions): LoadResult {
   const { config, warnings: ensemble_warnings } = resolveEnsemble(derived, [...gathered.server_lines.values()], gathered.explicit);
   warnings.push(...ensemble_warnings);
   warnings.push(...whitelistWarnings(config.four_letter_whitelist));
-  return { config, warnings };
+  const sasl = resolveSasl(config, gathered.explicit.has('sasl_server_section'));
+  warnings.push(...sasl.warnings);
+  return { config: { ...config, sasl: sasl.sasl }, warnings };
 }
 
 function readConfigFile(path: string): string {
@@ -99,6 +103,7 @@ export function applyCfg(raw: UnresolvedConfig, cfg: ZooCfg, source: string, war
       gathered.explicit.add(spec.field);
       continue;
     }
+    if (servedAuthProvider(name, entry.value)) continue;
     warnings.push(unusedKeyWarning(name, where));
   }
 }

@@ -7,6 +7,7 @@ import { CAPACITY_BYTES_MAX, CAPACITY_BYTES_MIN, frameBytesMaxFor } from '../rin
 import { ArenaConfigError, ARENA_CONFIG_KEYS, ARENA_DEFAULTS, resolveArenaConfig, type ArenaConfig } from '../store/arena/index.js';
 import { ConfigError } from './config_error.js';
 import type { EnsembleConfig } from './ensemble_config.js';
+import type { SaslConfig } from './sasl_config.js';
 import type { BoolType, ConfigValue, DigestType, IntType, ListType, StringType } from './values.js';
 
 /**
@@ -45,6 +46,12 @@ export interface ServerConfig {
   readonly native: boolean;
   /** `super:base64(sha1("super:password"))`: a digest identity that bypasses ACLs; null = none. */
   readonly super_digest: string | null;
+  /** The JAAS file with the SASL users (Java's java.security.auth.login.config); '' = none. */
+  readonly sasl_jaas_config_file: string;
+  /** Its section the server reads (ZooKeeper's zookeeper.sasl.serverconfig). */
+  readonly sasl_server_section: string;
+  /** A SASL authorization id that is the super user (zookeeper.superUser); '' = none. */
+  readonly sasl_super_user: string;
   /** Throttle: requests in flight across all sessions before reads stop being taken. */
   readonly global_outstanding_limit: number;
   /** Needed for TTL nodes (createTTL, CreateMode.*_WITH_TTL). */
@@ -138,10 +145,14 @@ export interface ServerConfig {
   readonly zab_queue_bytes_max: number;
   /** The server.N lines resolved (src/config/ensemble_config.ts); null = standalone. Not a key. */
   readonly ensemble: EnsembleConfig | null;
+  /** The SASL users read from the JAAS file (src/config/sasl_config.ts); null = SASL is not
+   *  configured, and sasl packets are answered as a ZooKeeper without a JAAS file does. Not a key. */
+  readonly sasl: SaslConfig | null;
 }
 
-/** Fields set by a key (everything but `ensemble`, which loadConfig derives from server.N lines). */
-export type ConfigField = Exclude<keyof ServerConfig, 'ensemble'>;
+/** Fields set by a key (everything but `ensemble` and `sasl`, which loadConfig derives from
+ *  server.N lines and from the JAAS file). */
+export type ConfigField = Exclude<keyof ServerConfig, 'ensemble' | 'sasl'>;
 
 /** The value-type spec matching a field's TypeScript type. */
 type TypeFor<T> = [T] extends [number]
@@ -269,6 +280,21 @@ const KEYS: KeyTable = {
     field: 'super_digest', default: null,
     type: { kind: 'digest' },
     help: 'super:base64(sha1("super:password")): clients authenticated as this digest bypass every ACL. Unset by default.',
+  },
+  sasl_jaas_config_file: {
+    name: 'waitfree.sasl.jaasConfigFile', aliases: ['java.security.auth.login.config'], field: 'sasl_jaas_config_file', default: '',
+    type: { kind: 'string', format: 'path', optional: true },
+    help: 'A JAAS login configuration file (what ZooKeeper reads from the Java property java.security.auth.login.config): its section zookeeper.sasl.serverconfig lists the SASL DIGEST-MD5 users as org.apache.zookeeper.server.auth.DigestLoginModule options user_NAME="password". Clients that log in get the id sasl:NAME. A file that cannot be read or parsed stops the start; a file without the section leaves SASL off, as in ZooKeeper. Kerberos (GSSAPI) is not supported. Unset by default: SASL packets are answered as by a ZooKeeper without JAAS.',
+  },
+  sasl_server_section: {
+    name: 'zookeeper.sasl.serverconfig', aliases: [], field: 'sasl_server_section', default: 'Server',
+    type: { kind: 'string', format: 'text' },
+    help: 'The section of the JAAS file (waitfree.sasl.jaasConfigFile) with the server\'s SASL users.',
+  },
+  sasl_super_user: {
+    name: 'zookeeper.superUser', aliases: ['superUser'], field: 'sasl_super_user', default: '',
+    type: { kind: 'string', format: 'text', optional: true },
+    help: 'A SASL user (authorization id) that bypasses every ACL, as the super digest does. Unset by default.',
   },
   global_outstanding_limit: {
     name: 'globalOutstandingLimit', aliases: ['zookeeper.globalOutstandingLimit'], field: 'global_outstanding_limit', default: 1000,
@@ -554,7 +580,7 @@ export function resolveDerived(raw: UnresolvedConfig): ServerConfig {
   const data_log_dir = raw.data_log_dir === '' ? raw.data_dir : raw.data_log_dir;
   const fsync = raw.force_sync === 'no' ? 'none' : raw.fsync;
   // Standalone until loadConfig resolves server.N lines (ensemble_config.ts).
-  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync, ensemble: null };
+  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync, ensemble: null, sasl: null };
 }
 
 const RING_FIELDS = [

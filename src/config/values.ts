@@ -17,8 +17,9 @@ export interface BoolType {
 }
 export interface StringType {
   readonly kind: 'string';
-  /** 'path': non-empty; 'host': an IP address or a host name; 'choice': one of `choices`. */
-  readonly format: 'path' | 'host' | 'choice';
+  /** 'path': non-empty; 'host': an IP address or a host name; 'choice': one of `choices`;
+   *  'text': any text (a name). */
+  readonly format: 'path' | 'host' | 'choice' | 'text';
   readonly choices?: readonly string[];
   /** An empty value is allowed and means "unset" (e.g. dataLogDir: the dataDir). */
   readonly optional?: boolean;

@@ -170,13 +170,16 @@ describe('keys', () => {
       'standaloneEnabled=true',
       'reconfigEnabled=false',
       'preAllocSize=65536',
-      'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
+      'authProvider.1=org.apache.zookeeper.server.auth.X509AuthenticationProvider',
+      'authProvider.2=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
+      'zookeeper.authProvider.3 = org.apache.zookeeper.server.auth.DigestAuthenticationProvider',
     ].join('\n');
     const { config, warnings } = fromText(text);
     expect(config).toEqual(DEFAULT_CONFIG);
     expect(warnings).toHaveLength(6);
-    // kazoo's test clusters name the SASL provider; ZooKeeper starts even when one fails to load.
-    expect(warnings[5]).toBe('zoo.cfg:10: authProvider.1 is accepted, not used yet (waitfree loads no provider classes: it serves the world, auth, digest, ip and super schemes itself)');
+    // ZooKeeper starts even when a provider fails to load; the ones waitfree serves (kazoo's test
+    // clusters name the SASL provider) are not worth a warning.
+    expect(warnings[5]).toBe('zoo.cfg:10: authProvider.1 is accepted, not used yet (waitfree loads no provider classes: it serves the world, auth, digest, ip, sasl and super schemes itself)');
     expect(warnings[0]).toBe('zoo.cfg:4: admin.commandURL is accepted, not used yet (waitfree\'s admin server does not use this key)');
     expect(warnings[3]).toBe("zoo.cfg:8: reconfigEnabled is accepted, not used yet (waitfree's replication does not use this key)");
     for (const w of warnings) expect(w).toMatch(/^zoo\.cfg:\d+: \S+ is accepted, not used yet \(/);
