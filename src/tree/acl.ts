@@ -1,5 +1,5 @@
 // ACL checks and ACL validation (ZooKeeperServer.checkACL, PrepRequestProcessor.fixupACL and the
-// ip / digest AuthenticationProviders). Schemes are table data: adding x509 or sasl means adding
+// ip / digest / sasl AuthenticationProviders). Schemes are table data: adding x509 means adding
 // a row.
 
 import { createHash } from 'node:crypto';
@@ -87,10 +87,31 @@ const digest_provider: SchemeProvider = {
   matches: (client_id, acl_id) => client_id === acl_id,
 };
 
-/** ProviderRegistry defaults. `world` and `auth` are handled specially, `super` is not an ACL scheme. */
+/** Kerberos principals `name[/host]@realm` (ZooKeeper's KerberosName pattern); a name without
+ *  '@' is a plain name, so only a malformed realm part is refused. */
+const KERBEROS_NAME = /^[^/@]*(\/[^/@]*)?@[^/@]*$/;
+
+/**
+ * SASLAuthenticationProvider: ids are SASL authorization ids (DIGEST-MD5 user names here). A
+ * client id matches an equal ACL id, and the id "super" matches every sasl ACL (ZooKeeper's
+ * matches(): a SASL user named super, not to be confused with zookeeper.superUser, which adds
+ * the super id itself).
+ */
+const sasl_provider: SchemeProvider = {
+  is_authenticated: true,
+  isValid: (id) => !id.includes('@') || KERBEROS_NAME.test(id),
+  matches: (client_id, acl_id) => client_id === 'super' || client_id === acl_id,
+};
+
+/**
+ * ProviderRegistry with ZooKeeper's defaults (ip, digest) and SASLAuthenticationProvider, which
+ * ZooKeeper has only when an authProvider.N names it (every SASL setup does). `world` and `auth`
+ * are handled specially, `super` is not an ACL scheme.
+ */
 const SCHEME_PROVIDERS: ReadonlyMap<string, SchemeProvider> = new Map([
   ['ip', ip_provider],
   ['digest', digest_provider],
+  ['sasl', sasl_provider],
 ]);
 
 /**
@@ -180,7 +201,7 @@ function removeDuplicates(acl: readonly RequestACL[]): RequestACL[] | typeof NPE
  * One entry of a create's or setACL's ACL, in PrepRequestProcessor.fixupACL's order: null scheme
  * is INVALIDACL; world:anyone is kept; `auth` becomes one entry per authenticated id of the
  * caller (INVALIDACL when it has none); any other scheme needs a provider that finds the id
- * valid. The ip and digest providers and the world:anyone test call methods on the id, so a
+ * valid. The ip, digest and sasl providers and the world:anyone test call methods on the id, so a
  * null id there is NPE; an unknown scheme is refused before its id is looked at.
  */
 function fixupEntry(entry: RequestACL, auth: readonly Id[], out: ACL[]): AclRejection | typeof NPE | 0 {
@@ -209,7 +230,7 @@ function fixupEntry(entry: RequestACL, auth: readonly Id[], out: ACL[]): AclReje
 
 /**
  * Validates the ACL of a create or setACL and expands `auth` entries into one entry per
- * authenticated id of the caller (digest ids; never ip). Returns the ACL to store, or the
+ * authenticated id of the caller (digest and sasl ids; never ip). Returns the ACL to store, or the
  * request's error: INVALIDACL for a missing or empty list, a malformed id, an unknown scheme,
  * `auth` with no authenticated id, a null scheme; MARSHALLINGERROR where ZooKeeper hits a null
  * id (world, ip, digest) or a null field while removing duplicates. The first bad entry decides.

@@ -11,6 +11,7 @@
 // stage's watch work a slice per turn, flushes the outputs, publishes the input-stalled flag,
 // sleeps on its doorbell, and calls the stage's tick from a timer (session touches).
 
+import { randomBytes } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
 import { hrNowMs } from '../metrics/clock.js';
 import { ShardMetrics } from '../metrics/shard_metrics.js';
@@ -63,6 +64,7 @@ class ShardWorker {
       to_commit: this.to_commit,
       tree,
       now_ms: hrNowMs,
+      randomBytes: (n) => randomBytes(n),
       metrics: new ShardMetrics(topology.metrics.shards[index]),
       inputStalled: (stalled) => Atomics.store(input_stalled, 0, stalled ? 1 : 0),
     });

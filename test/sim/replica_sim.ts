@@ -470,6 +470,8 @@ export class ReplicaSim {
         to_commit,
         tree,
         now_ms: () => EPOCH_MS + this.t_ms,
+        // Only SASL draws from it, and the simulator configures none: the seeds' streams stay.
+        randomBytes: (n) => new Uint8Array(n).map(() => this.rng.int(0, 255)),
         metrics: new ShardMetrics(createShardMetricsBlock()),
         inputStalled: (stalled) => {
           shard.stalled = stalled;

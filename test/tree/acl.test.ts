@@ -41,6 +41,16 @@ describe('checkAcl', () => {
     expect(checkAcl(acl1('ip', '10.0.0.0/8'), Perms.READ, [ip('::1')], false)).toBe(false);
   });
 
+  it('matches sasl ids exactly, and the sasl id "super" matches every sasl ACL (SASLAuthenticationProvider)', () => {
+    const sasl = (id: string): Id => ({ scheme: 'sasl', id });
+    const acl = acl1('sasl', 'jaasuser');
+    expect(checkAcl(acl, Perms.READ, [sasl('jaasuser')], false)).toBe(true);
+    expect(checkAcl(acl, Perms.READ, [sasl('jaasuser2')], false)).toBe(false);
+    expect(checkAcl(acl, Perms.READ, [{ scheme: 'digest', id: 'jaasuser' }], false)).toBe(false);
+    expect(checkAcl(acl, Perms.READ, [sasl('super')], false)).toBe(true);
+    expect(checkAcl(acl1('digest', 'super:x'), Perms.READ, [sasl('super')], false)).toBe(false);
+  });
+
   it('needs one of the requested bits; the super user and an empty ACL pass', () => {
     const acl = acl1('world', 'anyone', Perms.READ);
     expect(checkAcl(acl, Perms.READ | Perms.ADMIN, [], false)).toBe(true);
@@ -63,6 +73,17 @@ describe('fixupAcl', () => {
     expect(fixupAcl(acl1('ip', '1.2.3.4/24'), [])).toEqual(acl1('ip', '1.2.3.4/24'));
     expect(fixupAcl(acl1('x509', 'CN=a'), [])).toBe(Err.INVALIDACL);
     expect(fixupAcl(acl1('world', 'anyone', 0), [])).toEqual(acl1('world', 'anyone', 0));
+  });
+
+  it('sasl ids are Kerberos names as ZooKeeper parses them: a malformed realm part is INVALIDACL (measured)', () => {
+    for (const ok of ['jaasuser', '', 'a/b@R', 'a/b/c', 'a@', '@R']) expect(fixupAcl(acl1('sasl', ok), []), ok).toEqual(acl1('sasl', ok));
+    for (const bad of ['a@b@c', 'a/b/c@R']) expect(fixupAcl(acl1('sasl', bad), []), bad).toBe(Err.INVALIDACL);
+    expect(fixupAcl([{ perms: Perms.ALL, id: { scheme: 'sasl', id: null } }], [])).toBe(Err.MARSHALLINGERROR);
+  });
+
+  it('expands auth to every sasl id of the caller too', () => {
+    const auth = [ip('1.2.3.4'), { scheme: 'sasl', id: 'jaasuser' }, { scheme: 'super', id: '' }];
+    expect(fixupAcl(acl1('auth', ''), auth)).toEqual(acl1('sasl', 'jaasuser'));
   });
 
   it('expands auth to every digest id of the caller, never to ip ids', () => {

@@ -5,6 +5,7 @@
 // unanswered request; a read or session op is served only when it reaches the head, so it sees
 // every write the session sent before it (those writes complete first, via the commit stream).
 
+import type { DigestMd5Server } from '../../auth/digest_md5_server.js';
 import type { ServerRequest } from '../../protocol/messages.js';
 import type { Id, RequestHeader } from '../../protocol/types.js';
 
@@ -43,6 +44,9 @@ export class Conn {
   /** Authenticated ids, in the order ZooKeeper lists them (whoAmI); no duplicates. */
   readonly auth: Id[] = [];
   is_super = false;
+  /** The connection's SASL exchange, from its first sasl packet (when SASL is configured). One
+   *  per connection, of fixed size: once it is over, further packets fail and close. */
+  sasl: DigestMd5Server | null = null;
   readonly queue: Pending[] = [];
   /** Direct writes completed by the commit stream before their placeholders arrived from the
    *  net worker (the shard reads the commit stream first, and the placeholders ring no doorbell:

@@ -1,6 +1,7 @@
 // Session-level ops a shard answers itself: auth, setWatches(2), addWatch, removeWatches,
 // checkWatches, whoAmI. They run at the head of the session's FIFO like reads.
 
+import { DigestMd5Server, ZOOKEEPER_DIGEST, type DigestMd5Step } from '../../auth/digest_md5_server.js';
 import { AddWatchMode } from '../../protocol/constants.js';
 import { Err } from '../../protocol/errors.js';
 import type { DecodedRequest } from '../../protocol/messages.js';
@@ -54,7 +55,7 @@ export function serveSessionOp(
       return found ? OK : { err: Err.NOWATCHER, name: null, body: null };
     }
     case Op.sasl:
-      return sasl(request.body as SASLRequest);
+      return sasl(ctx, conn, request.body as SASLRequest);
     case Op.whoAmI:
       return { err: 0, name: 'WhoAmIResponse', body: { clientInfo: conn.auth.map(clientInfo) } };
     default:
@@ -63,18 +64,55 @@ export function serveSessionOp(
 }
 
 /**
- * No SASL provider (no JAAS configuration), measured on Apache ZooKeeper 3.8: every token gets OK
- * with a null token and reply zxid 0, and the connection stays open; so a SASL client never
- * completes and its session expires (sasl does not touch it, see ShardSession.admitConnected). A
- * null token makes ZooKeeper throw (it reads the token's length first): the connection closes
- * with no reply.
+ * ZooKeeperServer.processSasl, measured on Apache ZooKeeper 3.8. Every reply has zxid 0. A null
+ * token makes ZooKeeper throw (it reads the token's length first): the connection closes with no
+ * reply. Without a SASL configuration (no JAAS file, or no section in it) every token gets OK
+ * with a null token and the connection stays open; so a SASL client never completes and its
+ * session expires (sasl does not touch it, see ShardSession.admitConnected). With one, the
+ * connection's DIGEST-MD5 exchange answers each token: a challenge, then rspauth, with the ids
+ * sasl:<user> (and super, for zookeeper.superUser) added on success; a failure is AUTHFAILED and
+ * the connection closes.
  */
-function sasl(request: SASLRequest): Answer {
-  return request.token === null ? SASL_NULL_TOKEN : SASL_NO_PROVIDER;
+function sasl(ctx: ShardContext, conn: Conn, request: SASLRequest): Answer {
+  if (request.token === null) return SASL_NULL_TOKEN;
+  const passwords = ctx.sasl_passwords;
+  if (passwords === null) return SASL_NO_PROVIDER;
+  conn.sasl ??= new DigestMd5Server({
+    ...ZOOKEEPER_DIGEST,
+    passwordOf: (user) => passwords.get(user),
+    randomBytes: (n) => ctx.randomBytes(n),
+  });
+  return saslAnswer(ctx, conn, conn.sasl.evaluate(request.token));
+}
+
+function saslAnswer(ctx: ShardContext, conn: Conn, step: DigestMd5Step): Answer {
+  switch (step.kind) {
+    case 'challenge':
+      return { err: 0, name: 'SetSASLResponse', body: { token: step.token }, zxid: 0 };
+    case 'success':
+      addAuth(ctx, conn, { scheme: 'sasl', id: step.authorization_id });
+      if (isSaslSuperUser(ctx, step.authorization_id)) addSuper(ctx, conn);
+      return { err: 0, name: 'SetSASLResponse', body: { token: step.token }, zxid: 0 };
+    case 'failure':
+      console.warn(`waitfree: SASL login from ${conn.remote_ip}:${conn.remote_port} failed (${step.reason}): AUTHFAILED, closing`);
+      return SASL_FAILED;
+    case 'abort':
+      // Java's NumberFormatException escapes ZooKeeper's handler: closed, no reply.
+      console.warn(`waitfree: SASL login from ${conn.remote_ip}:${conn.remote_port} failed (${step.reason}): closing`);
+      return SASL_NULL_TOKEN;
+  }
+}
+
+/** zookeeper.superUser, never matched by an empty id (a JAAS entry `user_="pw"`) when unset. */
+function isSaslSuperUser(ctx: ShardContext, authorization_id: string): boolean {
+  return authorization_id !== '' && authorization_id === ctx.init.config.sasl_super_user;
 }
 
 const SASL_NO_PROVIDER: Answer = { err: 0, name: 'SetSASLResponse', body: { token: null }, zxid: 0 };
 const SASL_NULL_TOKEN: Answer = { err: 0, name: null, body: null, close_unanswered: true };
+/** ZooKeeper also sends a SetSASLResponse with a null token after the error header; clients read
+ *  no body of an error reply, and ours has none. */
+const SASL_FAILED: Answer = { err: Err.AUTHFAILED, name: null, body: null, close: true, zxid: 0 };
 
 /** Drops paths no znode can have (only a broken client sends them; they could never fire). */
 function validPathsOnly(lists: SetWatchesLists): SetWatchesLists {
@@ -111,11 +149,14 @@ function auth(ctx: ShardContext, conn: Conn, packet: AuthPacket): Answer {
   const id: Id = { scheme: 'digest', id: digestId(new TextDecoder().decode(packet.auth)) };
   addAuth(ctx, conn, id);
   const super_digest = ctx.init.config.super_digest;
-  if (super_digest !== null && id.id === super_digest) {
-    conn.is_super = true;
-    addAuth(ctx, conn, { scheme: 'super', id: '' });
-  }
+  if (super_digest !== null && id.id === super_digest) addSuper(ctx, conn);
   return AUTH_OK;
+}
+
+/** The super id: every ACL check passes (ZooKeeperServer.checkACL looks for the scheme). */
+function addSuper(ctx: ShardContext, conn: Conn): void {
+  conn.is_super = true;
+  addAuth(ctx, conn, { scheme: 'super', id: '' });
 }
 
 function addAuth(ctx: ShardContext, conn: Conn, id: Id): void {

@@ -48,6 +48,10 @@ export interface ShardContext {
   readonly metrics: ShardMetrics;
   /** Epoch milliseconds with sub-millisecond resolution (the stage's injected clock). */
   now_ms(): number;
+  /** `n` unpredictable bytes (the stage's injected randomness: SASL nonces). */
+  randomBytes(n: number): Uint8Array;
+  /** SASL DIGEST-MD5 user -> password; null when no JAAS file configures SASL. */
+  readonly sasl_passwords: ReadonlyMap<string, string> | null;
 }
 
 /** What a session op or read produced: a reply (record name + body, or an error code). */

@@ -45,6 +45,8 @@ export interface ShardPorts {
   readonly tree: ShardTree;
   /** Epoch milliseconds, sub-millisecond resolution (request latency, `cons` timestamps). */
   now_ms(): number;
+  /** `n` unpredictable bytes (SASL nonces): crypto.randomBytes in the thread, seeded in tests. */
+  randomBytes(n: number): Uint8Array;
   readonly metrics: ShardMetrics;
   /** The input-stalled flag changed (see noteInputStalled); the driver publishes it. */
   inputStalled(stalled: boolean): void;
@@ -63,6 +65,8 @@ export class ShardStage implements ShardContext {
   private readonly reader = new HeadReader();
   readonly session: ShardSession;
   readonly metrics: ShardMetrics;
+  /** SASL DIGEST-MD5 user -> password (the JAAS file's); null when SASL is not configured. */
+  readonly sasl_passwords: ReadonlyMap<string, string> | null;
   /** APPLIED frames seen since the last ROOT: a commit batch is being received. */
   private batch_open_ = false;
   /** Completions of the open batch, in stream order, answered at its ROOT. */
@@ -79,6 +83,7 @@ export class ShardStage implements ShardContext {
     this.to_net = ports.to_net;
     this.to_commit = ports.to_commit;
     this.metrics = ports.metrics;
+    this.sasl_passwords = ports.config.sasl === null ? null : new Map(ports.config.sasl.digest_users);
     this.watches = new WatchTable({ removal_entries_max: ports.config.watch_slice_entries });
     this.watch_work = new WatchWork(this.watches, ports.config.watch_slice_entries);
     this.session = new ShardSession(this);
@@ -88,6 +93,10 @@ export class ShardStage implements ShardContext {
 
   now_ms(): number {
     return this.ports.now_ms();
+  }
+
+  randomBytes(n: number): Uint8Array {
+    return this.ports.randomBytes(n);
   }
 
   /** A commit batch is open: its watch events are out, its root is not this shard's yet. */
