@@ -201,18 +201,22 @@ export function decodeServerRequest(payload: Uint8Array, field_bytes_max?: numbe
 
 /**
  * Writes len | ReplyHeader | body; the body only when header.err == 0 (clients ignore bodies on
- * error). On a throw the writer is rolled back to where the frame began.
+ * error), or with `body_on_error`: ZooKeeper's AUTHFAILED answer to a SASL token carries a
+ * SetSASLResponse, which the Java client reads while its SASL exchange is in progress (without
+ * it, it takes the reply for a broken connection). On a throw the writer is rolled back to where
+ * the frame began.
  */
 export function encodeReply<N extends BodyName | null>(
   header: ReplyHeader,
   response: N,
   body: BodyInput<N> | null,
   w: JuteWriter,
+  body_on_error = false,
 ): void {
   const at = w.beginFrame();
   try {
     recordCodec('ReplyHeader').write(w, header);
-    if (header.err === 0) writeBody(response === null ? null : bodyCodec(response), body, w);
+    if (header.err === 0 || body_on_error) writeBody(response === null ? null : bodyCodec(response), body, w);
   } catch (e) {
     w.length = at;
     throw e;

@@ -14,7 +14,7 @@ import { Err } from '../../src/protocol/errors.js';
 import { Op } from '../../src/protocol/opcodes.js';
 import { clientDigest, digestResponse, nonceOf, type DigestClient } from '../support/digest_md5_client.js';
 import type { Reply, WireClient } from '../support/wire_client.js';
-import { OPEN_ACL, connect, startTestServer, text, utf8, type TestServer } from './harness.js';
+import { OPEN_ACL, connect, rawSession, startTestServer, text, utf8, type TestServer } from './harness.js';
 
 const JAAS = `/* what kazoo's test harness writes, plus a super user */
 Server {
@@ -40,6 +40,17 @@ async function saslLogin(c: WireClient, who: DigestClient): Promise<Reply> {
   const done = await c.request(Op.sasl, { token: digestResponse(who, nonce) });
   if (done.err === 0) expect(text(tokenOf(done))).toBe(`rspauth=${clientDigest(who, nonce, '')}`);
   return done;
+}
+
+/** A sasl request frame (length prefix included). */
+function saslFrame(xid: number, token: Uint8Array): Buffer {
+  const frame = Buffer.alloc(16 + token.length);
+  frame.writeInt32BE(12 + token.length, 0);
+  frame.writeInt32BE(xid, 4);
+  frame.writeInt32BE(Op.sasl, 8);
+  frame.writeInt32BE(token.length, 12);
+  frame.set(token, 16);
+  return frame;
 }
 
 async function whoAmI(c: WireClient): Promise<string[]> {
@@ -110,6 +121,20 @@ describe('SASL DIGEST-MD5 (JAAS file)', () => {
     const r = await saslLogin(c, { ...JAASUSER, password: 'wrong' });
     expect([r.err, r.zxid]).toEqual([Err.AUTHFAILED, 0]);
     expect(await c.waitClosed()).toBe(true);
+  });
+
+  it('the AUTHFAILED reply carries a SetSASLResponse with a null token, as ZooKeeper\'s (the Java client needs it)', async () => {
+    const raw = await rawSession(server.port);
+    try {
+      raw.write(saslFrame(1, new Uint8Array(0)));
+      raw.write(saslFrame(2, utf8('username="x"')));
+      expect(await raw.waitClosed(10_000)).toBe(true);
+      const reply = raw.frames()[2]!;
+      // xid 2, zxid 0, err -115, then the token's length -1.
+      expect(reply.toString('hex')).toBe('00000002' + '0000000000000000' + 'ffffff8d' + 'ffffffff');
+    } finally {
+      raw.destroy();
+    }
   });
 
   it('the exchange is one per connection: a packet after success fails and closes', async () => {

@@ -110,9 +110,10 @@ function isSaslSuperUser(ctx: ShardContext, authorization_id: string): boolean {
 
 const SASL_NO_PROVIDER: Answer = { err: 0, name: 'SetSASLResponse', body: { token: null }, zxid: 0 };
 const SASL_NULL_TOKEN: Answer = { err: 0, name: null, body: null, close_unanswered: true };
-/** ZooKeeper also sends a SetSASLResponse with a null token after the error header; clients read
- *  no body of an error reply, and ours has none. */
-const SASL_FAILED: Answer = { err: Err.AUTHFAILED, name: null, body: null, close: true, zxid: 0 };
+/** With a SetSASLResponse (null token) after the error header, as ZooKeeper: the Java client
+ *  reads it as the server's token, fails its exchange and reports AuthFailed; without it, it
+ *  takes the short reply for a broken connection and reconnects, again and again. */
+const SASL_FAILED: Answer = { err: Err.AUTHFAILED, name: 'SetSASLResponse', body: { token: null }, body_on_error: true, close: true, zxid: 0 };
 
 /** Drops paths no znode can have (only a broken client sends them; they could never fire). */
 function validPathsOnly(lists: SetWatchesLists): SetWatchesLists {

@@ -63,6 +63,8 @@ export interface Answer {
   close?: boolean;
   /** Close the connection without answering: where ZooKeeper's handler throws, it sends nothing. */
   close_unanswered?: boolean;
+  /** Send the body after an error header too (a failed SASL token: see encodeReply). */
+  body_on_error?: boolean;
   /** ReplyHeader.zxid when ZooKeeper does not send the last zxid (auth and sasl: 0; unknown opcode: -1). */
   zxid?: number;
   /** ReplyHeader.xid when it is not the request's (a ping is always answered with xid -2). */
@@ -522,7 +524,7 @@ export class ShardSession {
     this.out.reset();
     try {
       if (answer.write_body !== undefined) encodeReplyWrittenBy(header, answer.write_body, this.out);
-      else encodeReply(header, answer.name, answer.body as never, this.out);
+      else encodeReply(header, answer.name, answer.body as never, this.out, answer.body_on_error === true);
     } catch (e) {
       if (!(e instanceof JuteOverflowError)) throw e;
       // Refused while being built (`out` is bounded), so a multiRead of 50,000 x 1 MB never
