@@ -2,6 +2,9 @@
 // against each server; we check what a user at that shell would read.
 
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startZkCli } from '../support/cli_shells.js';
 import { serverKindsUnderTest, startServer, type RunningServer } from '../support/servers.js';
@@ -36,15 +39,29 @@ function digestId(user: string, password: string): string {
   return `${user}:${createHash('sha1').update(`${user}:${password}`).digest('base64')}`;
 }
 
+/** The server's SASL DIGEST-MD5 users (its JAAS file's Server section). */
+const SASL_USERS = { jaasuser: 'jaas_password' } as const;
+
+/** A client JAAS file: the Java client logs in with DIGEST-MD5 as `user`. */
+function clientJaas(dir: string, user: string, password: string): string {
+  const path = join(dir, `client-${user}-${password}.conf`);
+  writeFileSync(path, `Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username="${user}"\n  password="${password}";\n};\n`);
+  return path;
+}
+
 for (const kind of serverKindsUnderTest()) {
   const skip = zkcli_missing.length > 0 || (kind === 'zookeeper' && zk_missing.length > 0);
   describe.skipIf(skip)(`zkCli.sh vs ${kind}`, () => {
     let server: RunningServer;
+    let dir: string;
     beforeAll(async () => {
-      server = await startServer(kind);
+      dir = mkdtempSync(join(tmpdir(), 'zkcli-jaas-'));
+      // SASL on: clients without a JAAS file (every other case here) do not try it.
+      server = await startServer(kind, { saslUsers: SASL_USERS });
     });
     afterAll(async () => {
       await server?.stop();
+      rmSync(dir, { recursive: true, force: true });
     });
 
     it('create / get / set / stat / ls / delete / deleteall and their error messages', async () => {
@@ -135,6 +152,43 @@ for (const kind of serverKindsUnderTest()) {
       } finally {
         await other.finish('quit');
       }
+    });
+
+    it('SASL DIGEST-MD5 with a client JAAS file: logged in as sasl:jaasuser, whose ACL shuts out other sessions', async () => {
+      const owner = await startZkCli(server.connectString, {
+        jaas_file: clientJaas(dir, 'jaasuser', 'jaas_password'),
+        ready: /WatchedEvent state:SaslAuthenticated type:None path:null\n/,
+      });
+      try {
+        // whoami lists the ids in an order of ZooKeeper's hash set; the ids are what matters.
+        const ids = (await owner.run('whoami')).split('\n').filter((l) => l !== '');
+        expect([ids[0], ...ids.slice(1).sort()]).toEqual(['Auth scheme: User', 'ip: 127.0.0.1', 'sasl: jaasuser']);
+        expect(await owner.run('create /zkcli-sasl s sasl:jaasuser:cdrwa')).toBe('Created /zkcli-sasl\n');
+        expect(await owner.run('getAcl /zkcli-sasl')).toBe("'sasl,'jaasuser\n: cdrwa\n");
+        expect(await owner.run('get /zkcli-sasl')).toBe('s\n');
+        expect(await owner.run('create /zkcli-sasl-auth a auth::cdrwa')).toBe('Created /zkcli-sasl-auth\n');
+        expect(await owner.run('getAcl /zkcli-sasl-auth')).toBe("'sasl,'jaasuser\n: cdrwa\n");
+        expect(await owner.run('setAcl /zkcli-sasl-auth sasl:a@b@c:r')).toBe('Acl is not valid : /zkcli-sasl-auth\n');
+      } finally {
+        await owner.finish('quit');
+      }
+
+      const other = await startZkCli(server.connectString);
+      try {
+        expect(await other.run('get /zkcli-sasl')).toBe('Insufficient permission : /zkcli-sasl\n');
+        expect(await other.run('set /zkcli-sasl-auth x')).toBe('Insufficient permission : /zkcli-sasl-auth\n');
+      } finally {
+        await other.finish('quit');
+      }
+    });
+
+    it('SASL with a wrong password: the Java client reports AuthFailed', async () => {
+      const sh = await startZkCli(server.connectString, {
+        jaas_file: clientJaas(dir, 'jaasuser', 'wrong'),
+        ready: /WatchedEvent state:AuthFailed type:None path:null\n/,
+      });
+      await sh.finish('quit');
+      expect(sh.transcript()).not.toMatch(/SaslAuthenticated/);
     });
 
     it('watches set with get -w / ls -w fire once and are printed', async () => {

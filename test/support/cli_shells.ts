@@ -3,19 +3,29 @@
 import { CLI_MT_PATH, ZKCLI_PATH } from './servers.js';
 import { ShellSession } from './shell_driver.js';
 
+export interface ZkCliOptions {
+  /** A client JAAS file (its Client section logs in with SASL), as -Djava.security.auth.login.config. */
+  readonly jaas_file?: string;
+  /** The output that means the shell may take commands (default: the SyncConnected event). */
+  readonly ready?: RegExp;
+}
+
 /**
  * zkCli.sh (Java, ZooKeeperMain) reading commands from stdin. Without a terminal JLine is off:
- * no prompt, one command per line, each executed synchronously in order.
+ * no prompt, one command per line, each executed synchronously in order. With a JAAS file the
+ * client holds its requests until its SASL exchange ends.
  * Sentinel: `stat` of a missing node prints `Node does not exist: <path>`.
  */
-export function startZkCli(connectString: string): Promise<ShellSession> {
+export function startZkCli(connectString: string, options: ZkCliOptions = {}): Promise<ShellSession> {
+  // A small heap keeps the JVM quick to start on a 2-core machine.
+  const jvm_flags = ['-Xmx128m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
+  if (options.jaas_file !== undefined) jvm_flags.push(`-Djava.security.auth.login.config=${options.jaas_file}`);
   return ShellSession.start({
     command: ZKCLI_PATH,
     args: ['-server', connectString],
-    ready: /WatchedEvent state:SyncConnected type:None path:null\n/,
+    ready: options.ready ?? /WatchedEvent state:SyncConnected type:None path:null\n/,
     sentinel: (n) => ({ command: `stat /__sentinel_${n}`, done: new RegExp(`Node does not exist: /__sentinel_${n}\\n`) }),
-    // A small heap keeps the JVM quick to start on a 2-core machine.
-    env: { ...process.env, CLIENT_JVMFLAGS: '-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1' },
+    env: { ...process.env, CLIENT_JVMFLAGS: jvm_flags.join(' ') },
   });
 }
 

@@ -28,6 +28,9 @@ export interface ServerOptions {
   containerCheckInterval_ms?: number;
   /** How long to wait for the server to accept sessions. */
   startTimeout_ms?: number;
+  /** SASL DIGEST-MD5 users (name -> password): a JAAS file with their Server section, and the
+   *  SASL provider named in zoo.cfg (ZooKeeper knows the sasl ACL scheme only then). */
+  saslUsers?: Readonly<Record<string, string>>;
 }
 
 export interface RunningServer {
@@ -171,7 +174,19 @@ function zooCfgLines(o: ServerOptions): string[] {
   const lines = [`tickTime=${o.tickTime_ms ?? 2000}`, '4lw.commands.whitelist=*'];
   if (o.minSessionTimeout_ms !== undefined) lines.push(`minSessionTimeout=${o.minSessionTimeout_ms}`);
   if (o.maxSessionTimeout_ms !== undefined) lines.push(`maxSessionTimeout=${o.maxSessionTimeout_ms}`);
+  if (o.saslUsers !== undefined) lines.push('authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider');
   return lines;
+}
+
+/** Writes `dir/jaas.conf` with the Server section for `users`; its path, or null without users.
+ *  (ZooKeeper reads it from the property java.security.auth.login.config; waitfree takes the
+ *  same name as a zoo.cfg line.) */
+function writeServerJaas(dir: string, users: Readonly<Record<string, string>> | undefined): string | null {
+  if (users === undefined) return null;
+  const options = Object.entries(users).map(([user, password]) => `    user_${user}="${password}"`);
+  const path = join(dir, 'jaas.conf');
+  writeFileSync(path, `Server {\n    org.apache.zookeeper.server.auth.DigestLoginModule required\n${options.join('\n')};\n};\n`);
+  return path;
 }
 
 export async function startWaitfree(opts: ServerOptions = {}): Promise<RunningServer> {
@@ -186,6 +201,8 @@ export async function startWaitfree(opts: ServerOptions = {}): Promise<RunningSe
   cfg.push(`znode.container.checkIntervalMs=${opts.containerCheckInterval_ms ?? 1000}`);
   // Parallel test servers must not compete for the admin port (8080).
   cfg.push('admin.enableServer=false');
+  const jaas = writeServerJaas(dir, opts.saslUsers);
+  if (jaas !== null) cfg.push(`java.security.auth.login.config=${jaas}`);
   const cfgPath = join(dir, 'waitfree.cfg');
   writeFileSync(cfgPath, cfg.join('\n') + '\n');
   const args = [bin, 'server', '--port', String(port), '--data-dir', dataDir, '--config', cfgPath];
@@ -222,6 +239,8 @@ export async function startApacheZk(opts: ServerOptions = {}): Promise<RunningSe
   if (opts.superDigest !== undefined) {
     props.push(`-Dzookeeper.DigestAuthenticationProvider.superDigest=${opts.superDigest}`);
   }
+  const jaas = writeServerJaas(dir, opts.saslUsers);
+  if (jaas !== null) props.push(`-Djava.security.auth.login.config=${jaas}`);
   const args = [
     ...props,
     '-cp',
