@@ -116,7 +116,8 @@ function store(values: Map<string, Uint8Array>, keys: readonly string[], key: st
 const DECODER = new TextDecoder();
 
 /** Java's String.equalsIgnoreCase: UTF-16 units equal after upper-casing, or after lower-casing
- *  the upper-cased ones (so U+212A KELVIN SIGN equals 'k', as in Java). */
+ *  the upper-cased ones (so U+212A KELVIN SIGN equals 'k', as in Java). JavaScript's case
+ *  mappings stand in for Java's one-unit ones; they differ only outside ASCII (U+0130). */
 export function javaEqualsIgnoreCase(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { JaasSyntaxError, parseJaasConfig, type JaasConfig } from '../../src/auth/jaas_config.js';
+import { thrownBy } from '../support/thrown.js';
 
 /** Section -> modules as `class flag {options}`, the shape the Java program printed. */
 function dump(config: JaasConfig): Record<string, string[]> {
@@ -15,13 +16,7 @@ function dump(config: JaasConfig): Record<string, string[]> {
 }
 
 function syntaxError(text: string): JaasSyntaxError {
-  try {
-    parseJaasConfig(text);
-  } catch (e) {
-    if (e instanceof JaasSyntaxError) return e;
-    throw e;
-  }
-  throw new Error('expected a JaasSyntaxError');
+  return thrownBy(() => parseJaasConfig(text), JaasSyntaxError);
 }
 
 describe('parseJaasConfig: what Java accepts', () => {

@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/config/config_error.js';
 import { loadConfig, type ConfigFlags } from '../../src/config/load.js';
 import { DEFAULT_CONFIG } from '../../src/config/server_config.js';
 import { formatServerLine, parseServerLine } from '../../src/config/server_line.js';
+import { thrownBy } from '../support/thrown.js';
 
 const root = mkdtempSync(join(tmpdir(), 'waitfree-ensemble-config-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -27,13 +28,7 @@ function load(lines: readonly string[], myid: string | null = '1', flags: Config
 }
 
 function errorOf(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
+  return thrownBy(f, ConfigError);
 }
 
 describe('an ensemble from zoo.cfg', () => {

@@ -6,19 +6,14 @@ import { ConfigError } from '../../src/config/config_error.js';
 import { loadConfig } from '../../src/config/load.js';
 import { CONFIG_KEYS, DEFAULT_CONFIG, defaultReadWorkers, resolveDerived, unresolvedDefaults } from '../../src/config/server_config.js';
 import { formatValue } from '../../src/config/values.js';
+import { thrownBy } from '../support/thrown.js';
 
 function fromText(text: string) {
   return loadConfig({ text });
 }
 
 function errorOf(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
+  return thrownBy(f, ConfigError);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'waitfree-config-'));

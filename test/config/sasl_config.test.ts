@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config_error.js';
 import { loadConfig } from '../../src/config/load.js';
+import { thrownBy } from '../support/thrown.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'waitfree-sasl-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,13 +20,7 @@ function jaasFile(text: string): string {
 }
 
 function errorOf(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
+  return thrownBy(f, ConfigError);
 }
 
 const SERVER_SECTION = `Server {
