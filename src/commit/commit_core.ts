@@ -24,6 +24,7 @@ import { Err } from '../protocol/errors.js';
 import { Op } from '../protocol/opcodes.js';
 import type { Id } from '../protocol/types.js';
 import type { Liveness } from '../session/liveness_format.js';
+import { addAuthId } from '../session/auth_id_set.js';
 import { SessionTracker } from '../session/session_tracker.js';
 import { firstSessionId, nextSessionId } from '../session/session_id.js';
 import { passwdEquals, sessionPasswd } from '../session/passwd.js';
@@ -466,7 +467,8 @@ export class CommitCore {
   addAuth(shard: number, conn_id: number, id: Id): void {
     const key = connKey(shard, conn_id);
     const list = this.conn_auth.get(key) ?? [];
-    if (!list.some((x) => x.scheme === id.scheme && x.id === id.id)) list.push(id);
+    // In ZooKeeper's order: an `auth` ACL expands into the ids in that order.
+    addAuthId(list, id);
     this.conn_auth.set(key, list);
   }
 

@@ -8,6 +8,7 @@
 import type { DigestMd5Server } from '../../auth/digest_md5_server.js';
 import type { ServerRequest } from '../../protocol/messages.js';
 import type { Id, RequestHeader } from '../../protocol/types.js';
+import { addAuthId } from '../../session/auth_id_set.js';
 
 export type ConnState =
   /** Waiting for the ConnectRequest. */
@@ -41,7 +42,7 @@ export class Conn {
   read_only = false;
   /** lastZxidSeen of the ConnectRequest: a client must not see the tree go back in time. */
   last_zxid_seen = 0;
-  /** Authenticated ids, in the order ZooKeeper lists them (whoAmI); no duplicates. */
+  /** Authenticated ids, in the order ZooKeeper iterates them (auth_id_set.ts); no duplicates. */
   readonly auth: Id[] = [];
   is_super = false;
   /** The connection's SASL exchange, from its first sasl packet (when SASL is configured). One
@@ -78,26 +79,15 @@ export class Conn {
     readonly remote_ip: string,
     readonly remote_port: number,
     readonly established_ms: number,
-  ) {}
-
-  /** The connection's ip id is in `auth` (added at its first request other than auth). */
-  private ip_auth_added = false;
-
-  /**
-   * The connection's ip id joins its ids at its first request other than auth (so whoAmI lists
-   * it after the ids of any auth packets sent before); once: this runs for every request.
-   */
-  addIpAuth(): void {
-    if (this.ip_auth_added) return;
-    this.ip_auth_added = true;
-    this.addAuthId({ scheme: 'ip', id: this.remote_ip });
+  ) {
+    // As ZooKeeper's connection does when it opens (NIOServerCnxn): the peer's ip id is there
+    // from the start, and whoAmI lists it where the hash order puts it (auth_id_set.ts).
+    this.addAuthId({ scheme: 'ip', id: remote_ip });
   }
 
-  /** Adds an id unless present; true when added. */
+  /** Adds an id unless present (in ZooKeeper's order, see auth_id_set.ts); true when added. */
   addAuthId(id: Id): boolean {
-    if (this.auth.some((x) => x.scheme === id.scheme && x.id === id.id)) return false;
-    this.auth.push(id);
-    return true;
+    return addAuthId(this.auth, id);
   }
 
   recordLatency(ms: number): void {

@@ -170,7 +170,6 @@ export class ShardSession {
     const received_ms = this.ctx.now_ms();
     conn.packets_received++;
     this.touched.add(conn.session_id);
-    conn.addIpAuth();
     const tree = this.ctx.tree;
     const answer = this.read_answer;
     answer.err = tree.decidePathRead(frame, payload, conn.auth, conn.is_super);
@@ -204,9 +203,6 @@ export class ShardSession {
     // looping on a failing SASL handshake (kazoo without a server JAAS config) does not keep its
     // session alive: it expires after its timeout and the connection closes, as on ZooKeeper.
     if (!on_arrival) this.touched.add(conn.session_id);
-    // Observed in Apache ZooKeeper: the connection's ip id joins its auth list when its first
-    // non-auth request arrives, after any digest ids sent before it (whoAmI shows that order).
-    if (request.header.type !== Op.auth) conn.addIpAuth();
     if (on_arrival) {
       // The reply (xid -4 for auth) does not wait for earlier requests of the session.
       this.answerNow(conn, pending, serveSessionOp(this.ctx, conn, request, (d) => this.deliver(d)));
@@ -353,7 +349,6 @@ export class ShardSession {
   servedByNet(conn: Conn, xid: number, opcode: number, err: number, zxid: number, latency_ms: number): void {
     conn.packets_received++;
     this.touched.add(conn.session_id);
-    conn.addIpAuth();
     conn.packets_sent++;
     this.packets_sent++;
     this.recordAnswered(conn, opcode, xid, err, zxid, latency_ms, this.ctx.now_ms());
@@ -367,7 +362,6 @@ export class ShardSession {
    */
   directWrite(conn: Conn, xid: number, opcode: number, received_ms: number): void {
     conn.packets_received++;
-    conn.addIpAuth();
     const done = conn.direct_done.shift();
     if (done !== undefined) {
       if (done.xid !== xid || conn.queue.length !== 0) {
