@@ -477,6 +477,14 @@ async function auth(t: Transcript): Promise<void> {
   await t.special('c6', Xid.AUTH, Op.auth, { type: 0, scheme: 'digest', auth: bytes('alice:secret') }, { expect: 'OK', label: 'second auth' });
   await t.op('c6', Op.getData, { path: '/sec', watch: false }, { expect: 'OK', label: 'reads after second auth' });
   await t.op('c6', Op.whoAmI, null, { expect: 'OK', label: 'whoAmI two digests' });
+  // ZooKeeper keeps a connection's ids in a hash set: whoAmI and an `auth` ACL list them in its
+  // order, which for these two is not the order they were added in (session/auth_id_set.ts).
+  await t.connect('c9');
+  await t.special('c9', Xid.AUTH, Op.auth, { type: 0, scheme: 'digest', auth: bytes('dave:two') }, { expect: 'OK', label: 'auth dave' });
+  await t.special('c9', Xid.AUTH, Op.auth, { type: 0, scheme: 'digest', auth: bytes('carol:one') }, { expect: 'OK', label: 'auth carol' });
+  await t.op('c9', Op.whoAmI, null, { expect: 'OK', label: 'whoAmI in hash order' });
+  await t.op('c9', Op.create, create('/sec-auth2', 'x', 0, [{ perms: 31, id: { scheme: 'auth', id: '' } }]), { expect: 'OK', label: 'create auth ACL, two ids' });
+  await t.op('c9', Op.getACL, { path: '/sec-auth2' }, { expect: 'OK', label: 'auth ACL expanded in hash order' });
   // Super digest bypasses ACLs.
   await t.connect('c5');
   await t.special('c5', Xid.AUTH, Op.auth, { type: 0, scheme: 'digest', auth: bytes(`super:${SUPER_PASSWORD}`) }, { expect: 'OK', label: 'auth super' });
