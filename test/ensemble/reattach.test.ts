@@ -98,10 +98,14 @@ describe('a reattach at a follower', () => {
     const [a, b] = e.members.filter((m) => m.sid !== leader);
 
     // Held by follower a, then moved to follower b; a's connection stays open (a knows nothing).
+    // Each later connection goes on with xids of its own, as one client moving its session does:
+    // a follower matches a committed txn to the write it forwarded by session and xid (as
+    // ZooKeeper's CommitProcessor does), so the left-behind create (xid 1) refused SESSIONMOVED
+    // would otherwise pass for the moved connection's sync, were that xid 1 too.
     const old = await WireClient.connect(a!.client_port, { timeout_ms: 30_000 });
     if (old.outcome.kind !== 'connected') throw new Error('no session at a');
     const { sessionId, passwd } = old.outcome.response;
-    const moved = await WireClient.connect(b!.client_port, { sessionId, passwd, timeout_ms: 30_000, handshakeTimeout_ms: HANDSHAKE_MS });
+    const moved = await WireClient.connect(b!.client_port, { sessionId, passwd, timeout_ms: 30_000, handshakeTimeout_ms: HANDSHAKE_MS, firstXid: 100 });
     expect(accepted(moved.outcome, sessionId)).toBe(true);
     const late = old.client.request(Op.create, { path: '/left-behind', data: null, acl: OPEN_ACL, flags: 0 }).then(
       (r) => `answered err ${r.err}`,
@@ -114,9 +118,9 @@ describe('a reattach at a follower', () => {
     expect((await moved.client.request(Op.create, { path: '/from-b', data: null, acl: OPEN_ACL, flags: 0 })).err).toBe(0);
 
     // Moved again, to the leader, then to follower a: the leader closes its own connection.
-    const at_leader = await WireClient.connect(e.member(leader).client_port, { sessionId, passwd, timeout_ms: 30_000, handshakeTimeout_ms: HANDSHAKE_MS });
+    const at_leader = await WireClient.connect(e.member(leader).client_port, { sessionId, passwd, timeout_ms: 30_000, handshakeTimeout_ms: HANDSHAKE_MS, firstXid: 200 });
     expect(accepted(at_leader.outcome, sessionId)).toBe(true);
-    const back = await WireClient.connect(a!.client_port, { sessionId, passwd, timeout_ms: 30_000, handshakeTimeout_ms: HANDSHAKE_MS });
+    const back = await WireClient.connect(a!.client_port, { sessionId, passwd, timeout_ms: 30_000, handshakeTimeout_ms: HANDSHAKE_MS, firstXid: 300 });
     expect(accepted(back.outcome, sessionId)).toBe(true);
     expect(await at_leader.client.waitClosed(10_000)).toBe(true);
     expect((await back.client.request(Op.create, { path: '/from-a', data: null, acl: OPEN_ACL, flags: 0 })).err).toBe(0);

@@ -39,6 +39,9 @@ export interface ConnectOptions {
   readOnly?: boolean;
   /** How long to wait for the ConnectResponse. */
   handshakeTimeout_ms?: number;
+  /** The first request's xid (default 1). A client that reconnects a session goes on from its
+   *  last xid: a session's xids are the client's, not the connection's. */
+  firstXid?: number;
 }
 
 /** What the handshake produced: a response, or the server closing the connection instead. */
@@ -86,6 +89,7 @@ export class WireClient {
     });
     sock.setNoDelay(true);
     const client = new WireClient(sock);
+    client.next_xid = opts.firstXid ?? 1;
     const outcome = await client.handshakeWith(opts);
     return { client, outcome };
   }
