@@ -47,9 +47,7 @@ export function addAuthId(ids: Id[], id: Id): boolean {
   if (ids.some((x) => x.scheme === id.scheme && x.id === id.id)) return false;
   ids.push(id);
   const size = tableSize(ids.length);
-  // Stable: ids of one bin keep the order they were added in.
-  const bins = ids.map((x, i) => ({ x, bin: binOf(x, size), i }));
-  bins.sort((a, b) => a.bin - b.bin || a.i - b.i);
-  for (let i = 0; i < bins.length; i++) ids[i] = bins[i].x;
+  // Array.prototype.sort is stable: ids of one bin keep the order they were added in.
+  ids.sort((a, b) => binOf(a, size) - binOf(b, size));
   return true;
 }
