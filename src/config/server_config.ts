@@ -459,12 +459,12 @@ const KEYS: KeyTable = {
   log_sync_method: {
     name: 'waitfree.log.syncMethod', aliases: [], field: 'log_sync_method', default: 'fdatasync',
     type: { kind: 'string', format: 'choice', choices: ['fdatasync', 'dsync'] },
-    help: 'How a log batch is made durable (with waitfree.fsync=always): fdatasync = write, then fdatasync; dsync = log segments opened with O_DSYNC, so the write itself is durable (one trip to the I/O thread pool instead of two; within noise of fdatasync on this machine, BENCHMARKS.md). Like PostgreSQL\'s wal_sync_method.',
+    help: 'How a log batch is made durable (with waitfree.fsync=always): fdatasync = write, then fdatasync; dsync = log segments opened with O_DSYNC, so the write itself is durable (one trip to the I/O thread pool instead of two). Default: fdatasync standalone (within noise of dsync there: small batches are synced on the commit thread), dsync in an ensemble (every batch goes to the pool there; measured faster, BENCHMARKS.md). Like PostgreSQL\'s wal_sync_method.',
   },
   log_inline_sync_txns_max: {
     name: 'waitfree.log.inlineSyncTxnsMax', aliases: [], field: 'log_inline_sync_txns_max', default: 64,
     type: { kind: 'int', min: 0, max: INT32_MAX },
-    help: 'A standalone replica writes and syncs a log batch of at most this many txns on the commit worker\'s own thread even when requests wait (no trips to libuv\'s pool; what arrives meanwhile forms the next batch). A larger batch goes to the pool, so that the next one is prepped meanwhile, unless nothing waits. 0: only when nothing waits (as in an ensemble, whose commit thread also runs Zab). Measured in BENCHMARKS.md.',
+    help: 'A standalone replica writes and syncs a log batch of at most this many txns on the commit worker\'s own thread even when requests wait (no trips to libuv\'s pool; what arrives meanwhile forms the next batch). A larger batch goes to the pool, so that the next one is prepped meanwhile, unless nothing waits. 0: only when nothing waits. An ensemble member never syncs on that thread (it also runs Zab, whose messages must not wait for a disk). Measured in BENCHMARKS.md.',
   },
   commit_young_generation_mb: {
     name: 'waitfree.commit.youngGenerationMb', aliases: [], field: 'commit_young_generation_mb', default: 96,

@@ -15,7 +15,7 @@ import { ZabFrameCutter } from './zab_frame_cutter.js';
 /** One established connection with a peer. `open` turns false once, when it is closed. */
 export class Link {
   open = true;
-  /** Writes of this tick are corked and leave in one writev on the next tick. */
+  /** Writes of this tick are corked and leave in one writev on the next tick, or at uncork(). */
   corked = false;
   /** The last socket error, to say why the connection closed. */
   error: string | null = null;
@@ -27,6 +27,19 @@ export class Link {
     frame_bytes_max: number,
   ) {
     this.cutter = new ZabFrameCutter(frame_bytes_max);
+  }
+
+  /** Starts holding writes back until uncork(), which must follow within this tick. */
+  cork(): void {
+    this.corked = true;
+    this.socket.cork();
+  }
+
+  /** Sends what cork() held back (one writev); a no-op when nothing is corked. */
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
   }
 }
 

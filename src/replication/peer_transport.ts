@@ -178,6 +178,11 @@ export class PeerTransport {
     slot.enqueue(frame);
   }
 
+  /** Sends now what this tick's writes corked, on every connection (see writeFrame). */
+  flush(): void {
+    for (const slot of this.slots.values()) slot.link?.uncork();
+  }
+
   /** Closes the connection with `peer` now and drops what is queued for it; no reset() for this close. */
   disconnect(peer: number): void {
     const slot = this.slotOf(peer);
@@ -377,13 +382,10 @@ export class PeerTransport {
       return;
     }
     if (!link.corked) {
-      // Messages of one driver step leave together (one writev), without waiting for a timer.
-      link.corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        link.corked = false;
-        socket.uncork();
-      });
+      // Messages of one driver step leave together (one writev), without waiting for a timer:
+      // at the end of this tick, or sooner at flush().
+      link.cork();
+      process.nextTick(() => link.uncork());
     }
     for (const part of frame) socket.write(part);
     slot.sent_msgs += 1;

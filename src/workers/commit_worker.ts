@@ -100,7 +100,7 @@ class CommitWorker implements QuorumHost {
   private readonly shard_input_stalled: Int32Array;
   private readonly stream: LinkWriter;
   /** Batches of at most this many txns are synced on this thread even when requests wait
-   *  (waitfree.log.inlineSyncTxnsMax; 0 in an ensemble). */
+   *  (waitfree.log.inlineSyncTxnsMax; standalone only). */
   private readonly inline_txns_max: number;
   /** Replies to direct writes; published only behind the stream (publishOutputs). */
   private readonly to_net: LinkWriter | null;
@@ -135,7 +135,7 @@ class CommitWorker implements QuorumHost {
     this.applier = new Applier(tree_writer, recovered.last_zxid);
     this.snapshot_source = new ArenaSnapshotSource(init.topology.arena);
     const { config, topology } = init;
-    this.inline_txns_max = config.ensemble === null ? config.log_inline_sync_txns_max : 0;
+    this.inline_txns_max = config.log_inline_sync_txns_max;
     this.liveness = new LivenessWriter(NODE_LOG_FS, { dir: config.data_dir, fsync: config.fsync === 'always' });
     this.doorbell = new Doorbell(topology.commit_doorbell);
     this.metrics = new CommitMetrics(topology.metrics.commit);
@@ -371,10 +371,15 @@ class CommitWorker implements QuorumHost {
       this.settleFlush();
       if (this.quorum !== null) {
         this.quorum.pump();
+        // The COMMITs of this step leave before the replies they let out (stage.release below), as
+        // ZooKeeper's leader sends COMMIT before it applies: a client told of its write may at once
+        // read at a follower. Left to the end of the loop turn, they left after the reply.
+        this.transport?.flush();
         this.stagePublications(); // writes learners forwarded to this leader
         this.read_only_mode?.step(this.quorum.role, Date.now());
       }
       const frames = this.stream.blocked ? 0 : this.pollInputs(); // reads only what group commit has room for
+      this.transport?.flush(); // a leader's PROPOSALs: followers start their sync beside ours
       stage.tick(() => this.inputsWaiting());
       this.maybeWriteLiveness();
       this.stagePublications();
@@ -512,12 +517,17 @@ class CommitWorker implements QuorumHost {
    * nothing to prep meanwhile anyway. When some do, a small batch is still synced here: the pool
    * trips cost more than the prep they would overlap, and what arrives meanwhile forms the next
    * batch (waitfree.log.inlineSyncTxnsMax, standalone only: in an ensemble this thread also runs
-   * Zab, whose messages must not wait for a disk). A large batch goes to the pool, so the next
+   * Zab, whose messages must not wait for a disk: see below). A large batch goes to the pool, so the next
    * is prepped meanwhile: synced inline, large batches made the replies bursty and the p99
    * several times the median (BENCHMARKS.md). False when the writer cannot do it inline (a
    * roll, fault injection): the caller goes async.
    */
   private flushInline(writer: LogWriter, batch: Batch): boolean {
+    // Never in an ensemble: a leader's PROPOSALs of this batch are still corked on their sockets
+    // (they leave when this loop turn ends), so its sync would come before the followers' instead
+    // of beside them; and a follower syncing here reads no COMMIT meanwhile, so a txn the other
+    // followers made a quorum for stays invisible here for a whole sync.
+    if (this.quorum !== null) return false;
     if (batch.count > this.inline_txns_max && this.inputs.some((r) => r.hasData())) return false;
     // What is already committed goes out first: its replies must not wait for this sync, and a
     // failure of this batch must not turn them into lost connections.

@@ -259,3 +259,15 @@ describe('server lines', () => {
     }
   });
 });
+
+describe('the log sync method follows the mode unless set', () => {
+  it('an ensemble member syncs with O_DSYNC, a standalone replica with fdatasync', () => {
+    expect(load(THREE_LOCAL).config.log_sync_method).toBe('dsync');
+    expect(load([]).config.log_sync_method).toBe('fdatasync');
+  });
+
+  it('waitfree.log.syncMethod set in zoo.cfg wins in both modes', () => {
+    expect(load([...THREE_LOCAL, 'waitfree.log.syncMethod=fdatasync']).config.log_sync_method).toBe('fdatasync');
+    expect(load(['waitfree.log.syncMethod=dsync']).config.log_sync_method).toBe('dsync');
+  });
+});
