@@ -8,13 +8,15 @@
 //
 //   npm run build && node bench/follower_lag.mjs [--rounds 3] [--writes 2000] [--warmup 3000] [--seconds 30]
 //       [--systems waitfree,zookeeper] [--data-root DIR] [--waitfree-config KEY=VALUE ...]
+//       [--writer leader|follower]
 //
 // Per round and system: launch the ensemble (bench/src/ensemble_launch.ts), one session at the
-// leader (the writer) and one at each follower (the readers); --warmup writes and reads, not
-// measured, then per write, bounded by --writes and
-// --seconds: create /lag/nI at the leader; when its reply arrives, exists(/lag/nI) at a follower
-// (alternating between the two). A NONODE is a miss; the reader then polls exists until the node
-// shows (at most POLLS_MAX times) and the time from the create's reply to the first exists that
+// leader (the writer) and one at each follower (the readers), or with --writer follower the
+// writer at one follower (its writes are forwarded) and the reader at the other. --warmup writes
+// and reads first, not measured; then per write, bounded by --writes and --seconds: create
+// /lag/nI; when its reply arrives, exists(/lag/nI) at a reader (alternating when there are two).
+// A NONODE is a miss; the reader then polls exists until the node shows (at most POLLS_MAX
+// times), and the time from the create's reply to the first exists that
 // saw it is the miss's lag. Prints the median over rounds of the miss fraction and of the lag's
 // p50 / max, and the create's p50 latency.
 
@@ -36,12 +38,14 @@ const { values } = parseArgs({
     systems: { type: 'string', default: 'waitfree,zookeeper' },
     'data-root': { type: 'string' },
     'waitfree-config': { type: 'string', multiple: true, default: [] },
+    writer: { type: 'string', default: 'leader' },
   },
 });
 const rounds = Number(values.rounds);
 const writes_max = Number(values.writes);
 const warmup_writes = Number(values.warmup);
 const seconds_max = Number(values.seconds);
+if (values.writer !== 'leader' && values.writer !== 'follower') throw new Error(`--writer must be leader or follower, not ${values.writer}`);
 const systems = values.systems.split(',').filter((s) => s === 'waitfree' || (s === 'zookeeper' && apacheZkAvailable()));
 const OPEN_ACL = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 /** A miss is polled at most this many times (each one round trip to the follower). */
@@ -55,8 +59,11 @@ function endpointOf(member) {
 async function probe(ensemble) {
   const leader = await ensemble.leader();
   const followers = ensemble.members.filter((m) => m !== leader);
-  const writer = await BenchSession.open(endpointOf(leader), SESSION_TIMEOUT_MS);
-  const readers = await Promise.all(followers.map((m) => BenchSession.open(endpointOf(m), SESSION_TIMEOUT_MS)));
+  // --writer follower: the write is forwarded by one follower, the read goes to the other.
+  const writes_at = values.writer === 'leader' ? leader : followers[0];
+  const reads_at = values.writer === 'leader' ? followers : followers.slice(1);
+  const writer = await BenchSession.open(endpointOf(writes_at), SESSION_TIMEOUT_MS);
+  const readers = await Promise.all(reads_at.map((m) => BenchSession.open(endpointOf(m), SESSION_TIMEOUT_MS)));
   const root = await writer.request(Op.create, { path: '/lag', data: new Uint8Array(0), acl: OPEN_ACL, flags: 0 }, 'CreateResponse');
   if (root.header.err !== 0) throw new Error(`create /lag: error ${root.header.err}`);
   // Unmeasured writes first: both servers compile their hot paths (V8, the JIT) under load.
