@@ -113,7 +113,7 @@ function store(values: Map<string, Uint8Array>, keys: readonly string[], key: st
   return null;
 }
 
-const DECODER = new TextDecoder();
+const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Java's String.equalsIgnoreCase: UTF-16 units equal after upper-casing, or after lower-casing
  *  the upper-cased ones (so U+212A KELVIN SIGN equals 'k', as in Java). JavaScript's case

@@ -75,7 +75,7 @@ const RESPONSE_KEYS = [
   'auth-param',
 ] as const;
 
-const DECODER = new TextDecoder();
+const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class DigestMd5Server {
   /** 'initial' until the challenge is sent; 'challenged' until the digest-response; then 'done'. */

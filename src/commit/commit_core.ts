@@ -589,6 +589,11 @@ export class CommitCore {
     this.outbox.push({ kind: 'txn', origin, txn });
   }
 
+  /** Zab leader: the server whose client holds the session (see `holders`), if known. */
+  holderOf(session_id: bigint): number | undefined {
+    return this.holders.get(session_id);
+  }
+
   /** Whether the session's client moved away from server `sid` (see `holders`); the first
    *  write after a change of leader claims the session for its server. */
   private movedAway(session_id: bigint, sid: number): boolean {

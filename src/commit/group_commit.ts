@@ -64,11 +64,11 @@ export class GroupCommit {
 
   /** Queues the core's publications, in order; txns are encoded into the open batch, and
    *  `on_txn` sees each one's encoded payload (a Zab leader proposes those bytes). */
-  add(pubs: readonly Publication[], now_us: number, on_txn?: (zxid: number, bytes: Uint8Array, start: number, end: number) => void): void {
+  add(pubs: readonly Publication[], now_us: number, on_txn?: (zxid: number, session_id: bigint, bytes: Uint8Array, start: number, end: number) => void): void {
     for (const pub of pubs) {
       const payload = pub.kind === 'txn' && !this.gate.failed ? this.batcher.add(pub.txn, now_us) : null;
       this.gate.push(pub, payload);
-      if (payload !== null && on_txn !== undefined && pub.kind === 'txn') on_txn(pub.txn.header.zxid, payload.source.view_bytes(), payload.start, payload.end);
+      if (payload !== null && on_txn !== undefined && pub.kind === 'txn') on_txn(pub.txn.header.zxid, pub.txn.header.session_id, payload.source.view_bytes(), payload.start, payload.end);
     }
   }
 

@@ -9,7 +9,7 @@ import { JuteError } from './jute_error.js';
 
 export { JuteError } from './jute_error.js';
 
-const utf8_decoder = new TextDecoder('utf-8', { fatal: false });
+const utf8_decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const utf8_encoder = new TextEncoder();
 
 /**

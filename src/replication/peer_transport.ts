@@ -178,9 +178,12 @@ export class PeerTransport {
     slot.enqueue(frame);
   }
 
-  /** Sends now what this tick's writes corked, on every connection (see writeFrame). */
-  flush(): void {
-    for (const slot of this.slots.values()) slot.link?.uncork();
+  /** Sends now what this tick's writes corked, on every connection (see writeFrame); to the
+   *  peers in `last` after all others. */
+  flush(last: ReadonlySet<number> | null = null): void {
+    for (const slot of this.slots.values()) if (last === null || !last.has(slot.sid)) slot.link?.uncork();
+    if (last === null) return;
+    for (const slot of this.slots.values()) if (last.has(slot.sid)) slot.link?.uncork();
   }
 
   /** Closes the connection with `peer` now and drops what is queued for it; no reset() for this close. */

@@ -159,7 +159,7 @@ class KeyOrderScan {
   }
 }
 
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 function pathString(buf: Uint8Array, off: number, len: number): string {
   return utf8.decode(buf.subarray(off, off + len));

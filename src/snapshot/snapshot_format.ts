@@ -34,7 +34,7 @@ const U32 = 0x1_0000_0000;
 const CHUNK_BYTES = 1 << 20;
 const SLAB_BYTES = 64 * 1024;
 const utf8 = new TextEncoder();
-const utf8_decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8_decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class SnapshotFormatError extends Error {}
 

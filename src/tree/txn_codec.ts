@@ -183,7 +183,7 @@ export function txnFromBytes(bytes: Uint8Array): Txn {
 
 const TWO_32 = 0x1_0000_0000;
 const ascii_latin1 = (b: Buffer, start: number, end: number): string => b.toString('latin1', start, end);
-const utf8_lenient = new TextDecoder('utf-8', { fatal: false });
+const utf8_lenient = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 /**
  * Decodes many txns in a row (recovery's log replay) with fewer objects than decodeTxn: the

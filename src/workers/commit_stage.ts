@@ -98,7 +98,7 @@ export interface CommitRouting {
   /** The ok byte of a session answer (read-only sessions are told apart for the shard). */
   sessionOkByte(ok: boolean, session_id: bigint): number;
   /** A txn this replica created, with the bytes group commit logged (a leader proposes them). */
-  proposeLocal(zxid: number, bytes: Uint8Array, start: number, end: number): void;
+  proposeLocal(zxid: number, session_id: bigint, bytes: Uint8Array, start: number, end: number): void;
   /** A leader's answer to a learner's REVALIDATE, released (CommitCore.revalidate). */
   answerRevalidate(peer: number, token: number, session_id: bigint, valid: boolean): void;
 }
@@ -317,7 +317,7 @@ export class CommitStage {
     for (const p of pubs) if (p.kind === 'txn') txns++;
     const routing = this.routing;
     // A leader proposes each txn with the bytes group commit logged.
-    this.gc.add(pubs, this.ports.clock.now_us(), routing === null ? undefined : (zxid, bytes, start, end) => routing.proposeLocal(zxid, bytes, start, end));
+    this.gc.add(pubs, this.ports.clock.now_us(), routing === null ? undefined : (zxid, session_id, bytes, start, end) => routing.proposeLocal(zxid, session_id, bytes, start, end));
     return txns;
   }
 

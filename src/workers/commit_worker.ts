@@ -263,7 +263,7 @@ class CommitWorker implements QuorumHost {
       zabConfigFor(config, ensemble),
       zabInitFor(epochs, recovered.snapshot?.zxid ?? 0, recovered.entries ?? []),
       this,
-      { send: () => {}, disconnect: () => {} },
+      { send: () => {}, disconnect: () => {}, flush: () => {} },
       recovered.last_zxid,
       config.zab_in_flight_max,
       new ZabMetrics(this.init.topology.metrics.zab),
@@ -357,7 +357,7 @@ class CommitWorker implements QuorumHost {
         return ok ? SessionOk.OK : SessionOk.REFUSED;
       },
       // A copy: the batch buffer is reused once the txn is published, the core keeps it for DIFF syncs.
-      proposeLocal: (zxid, bytes, start, end) => q.proposeLocal(zxid, bytes.slice(start, end)),
+      proposeLocal: (zxid, session_id, bytes, start, end) => q.proposeLocal(zxid, bytes.slice(start, end), this.core.holderOf(session_id)),
       answerRevalidate: (peer, token, session_id, valid) => q.sendRevalidateAnswer(peer, token, session_id, valid),
     };
   }
@@ -373,13 +373,15 @@ class CommitWorker implements QuorumHost {
         this.quorum.pump();
         // The COMMITs of this step leave before the replies they let out (stage.release below), as
         // ZooKeeper's leader sends COMMIT before it applies: a client told of its write may at once
-        // read at a follower. Left to the end of the loop turn, they left after the reply.
-        this.transport?.flush();
+        // read at a follower. Left to the end of the loop turn, they left after the reply. Learners
+        // whose clients wait for a COMMIT get theirs last, for the same reason.
+        this.quorum.flushSends();
         this.stagePublications(); // writes learners forwarded to this leader
         this.read_only_mode?.step(this.quorum.role, Date.now());
       }
       const frames = this.stream.blocked ? 0 : this.pollInputs(); // reads only what group commit has room for
-      this.transport?.flush(); // a leader's PROPOSALs: followers start their sync beside ours
+      // A leader's PROPOSALs: followers start their sync beside ours (holders last, as above).
+      this.quorum?.flushSends();
       stage.tick(() => this.inputsWaiting());
       this.maybeWriteLiveness();
       this.stagePublications();

@@ -162,7 +162,7 @@ export class HeadReader {
   str8(): string {
     const n = this.u8();
     this.need(n);
-    const s = new TextDecoder().decode(this.bytes.subarray(this.offset, this.offset + n));
+    const s = new TextDecoder('utf-8', { ignoreBOM: true }).decode(this.bytes.subarray(this.offset, this.offset + n));
     this.offset += n;
     return s;
   }

@@ -24,6 +24,13 @@ const EXPECTED = [
 ];
 
 describe('JuteReader', () => {
+  it('keeps a leading U+FEFF in a string, as Java\'s new String(bytes, UTF_8) does (TextDecoder drops it by default)', () => {
+    const w = new JuteWriter(16);
+    w.writeUString('\uFEFF').writeUString('\uFEFFx:y');
+    const r = new JuteReader(w.toBytes());
+    expect([r.readUString(), r.readUString()]).toEqual(['\uFEFF', '\uFEFFx:y']);
+  });
+
   it('reads the same values from a copy, an offset view and shared memory, as copies or views', () => {
     const w = new JuteWriter();
     sample(w);

@@ -3,7 +3,7 @@
 // next one, refusals of bad handshakes, and the frame / queue bounds.
 
 import * as net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeHello } from '../../src/replication/peer_hello.js';
 import { PeerTransport, type PeerTransportOptions } from '../../src/replication/peer_transport.js';
 import { encodeMessage, type PeerMessage, type Proposal } from '../../src/zab/messages.js';
@@ -146,6 +146,34 @@ describe('PeerTransport: delivery', () => {
     }
     const s1 = nodes[0].t.stats().find((s) => s.peer === 2);
     expect(s1).toMatchObject({ connected: true, sent_msgs: count + 1, recv_msgs: count + 1, resets: 0 });
+  });
+
+  it('a tick\'s messages leave at flush(), to the peers named last after the others, and not again at the tick\'s end', async () => {
+    const [a, b, c] = await cluster([1, 2, 3]);
+    // Sid 3 dialed 1 and 2: its sockets' remote ports are theirs. Which socket sends first is what
+    // a follower's client sees: the one in `last` holds a client waiting for this COMMIT.
+    const uncork = net.Socket.prototype.uncork;
+    const sent_to: number[] = [];
+    const spy = vi.spyOn(net.Socket.prototype, 'uncork').mockImplementation(function (this: net.Socket) {
+      if (this.remotePort === a.port) sent_to.push(1);
+      if (this.remotePort === b.port) sent_to.push(2);
+      return uncork.call(this);
+    });
+    try {
+      for (const last of [new Set([1]), null, new Set([2])]) {
+        sent_to.length = 0;
+        c.t.send(1, proposal(1));
+        c.t.send(2, proposal(1));
+        expect(sent_to).toEqual([]); // corked until the end of the tick, or flush()
+        c.t.flush(last);
+        expect(sent_to).toEqual(last?.has(1) === true ? [2, 1] : [1, 2]);
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(sent_to).toHaveLength(2);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    await waitFor(() => msgsFrom(a, 3).length === 3 && msgsFrom(b, 3).length === 3, 'every message delivered');
   });
 
   it('queues messages sent before the peer is up and delivers them, in order, once it starts', async () => {

@@ -101,10 +101,10 @@ class SimGroupCommit extends GroupCommit {
     super.logEncoded(zxid, payload, now_us);
   }
 
-  override add(pubs: readonly Publication[], now_us: number, on_txn?: (zxid: number, bytes: Uint8Array, start: number, end: number) => void): void {
-    super.add(pubs, now_us, (zxid, bytes, start, end) => {
+  override add(pubs: readonly Publication[], now_us: number, on_txn?: (zxid: number, session_id: bigint, bytes: Uint8Array, start: number, end: number) => void): void {
+    super.add(pubs, now_us, (zxid, session_id, bytes, start, end) => {
       this.unwritten.push({ zxid, bytes: bytes.slice(start, end) });
-      on_txn?.(zxid, bytes, start, end);
+      on_txn?.(zxid, session_id, bytes, start, end);
     });
   }
 }
@@ -327,7 +327,8 @@ export class SessionSim {
       zabConfig(m.sid, voters, observers, ZAB),
       zabInitFor({ accepted_epoch: m.accepted_epoch, current_epoch: m.current_epoch }, 0, m.log),
       this.hostOf(m),
-      { send: (to, msg) => this.send(m, to, msg), disconnect: (peer) => this.net.reset(m.sid, peer, m.sid) },
+      // The simulated network delivers each message on its own (nothing is corked to flush).
+      { send: (to, msg) => this.send(m, to, msg), disconnect: (peer) => this.net.reset(m.sid, peer, m.sid), flush: () => {} },
       last,
       PENDING_MAX,
       undefined,
@@ -489,7 +490,7 @@ export class SessionSim {
   private stagePublications(m: Member): void {
     const pubs = m.core.take();
     if (pubs.length === 0) return;
-    m.gc.add(pubs, this.now * 1000, (zxid, bytes, start, end) => m.q!.proposeLocal(zxid, bytes.slice(start, end)));
+    m.gc.add(pubs, this.now * 1000, (zxid, session_id, bytes, start, end) => m.q!.proposeLocal(zxid, bytes.slice(start, end), m.core.holderOf(session_id)));
   }
 
   private maybeFlush(m: Member): void {

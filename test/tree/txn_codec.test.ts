@@ -38,6 +38,12 @@ const txn: fc.Arbitrary<Txn> = fc.record({
 });
 
 describe('txn_codec', () => {
+  it('keeps a leading U+FEFF in a string, as Java\'s UTF-8 decoding does (an ACL id a client chose)', () => {
+    const acl = [{ perms: 31, id: { scheme: 'digest', id: '\uFEFFuser:hash' } }];
+    const t: Txn = { header: { session_id: 1n, cxid: 2, zxid: 3, time_ms: 4 }, op: { kind: 'setACL', path: '/\uFEFF', acl, version: -1 } };
+    expect(txnFromBytes(txnToBytes(t))).toEqual(t);
+  });
+
   it('round-trips every txn exactly', () => {
     fc.assert(
       fc.property(txn, (t) => {

@@ -11,7 +11,7 @@ import type { ArenaHeap } from './heap.js';
 import type { ArenaMemory } from './memory.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** vector<ACL> as jute writes it: i32 count, then per ACL: i32 perms, ustring scheme, ustring id. */
 export function encodeAclWire(acl: readonly ACL[]): Uint8Array {

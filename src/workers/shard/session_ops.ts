@@ -147,7 +147,7 @@ function auth(ctx: ShardContext, conn: Conn, packet: AuthPacket): Answer {
   // Any text is a credential, ':' or not (DigestAuthenticationProvider hashes the whole string
   // and takes the user from before the first ':'): `addauth digest user` is the id
   // user:base64(sha1("user")).
-  const id: Id = { scheme: 'digest', id: digestId(new TextDecoder().decode(packet.auth)) };
+  const id: Id = { scheme: 'digest', id: digestId(new TextDecoder('utf-8', { ignoreBOM: true }).decode(packet.auth)) };
   addAuth(ctx, conn, id);
   const super_digest = ctx.init.config.super_digest;
   if (super_digest !== null && id.id === super_digest) addSuper(ctx, conn);
