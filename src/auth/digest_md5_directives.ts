@@ -9,6 +9,8 @@
 //   that ends the message, kept with an empty value.
 // Values are the bytes the client sent, unquoted: the digest is computed over bytes.
 
+import { utf8Lenient } from '../protocol/utf8.js';
+
 export type DirectiveValues = ReadonlyMap<string, Uint8Array>;
 
 export type DirectiveParse = { readonly ok: true; readonly values: DirectiveValues } | { readonly ok: false; readonly reason: string };
@@ -70,7 +72,7 @@ function readKey(buf: Uint8Array, start: number): KeyRead {
   if (buf[start] === COMMA) return { ok: true, kind: 'empty', next: skipLws(buf, start + 1) };
   let i = start;
   while (i < buf.length && buf[i] !== EQUALS && buf[i] !== COMMA && !isLws(buf[i]!)) i++;
-  const text = DECODER.decode(buf.subarray(start, i));
+  const text = utf8Lenient.decode(buf.subarray(start, i));
   if (i >= buf.length) return { ok: true, kind: 'bare', text };
   const eq = skipLws(buf, i);
   if (buf[eq] === COMMA) return { ok: false, reason: `directive key contains a ',': ${text}` };
@@ -113,7 +115,6 @@ function store(values: Map<string, Uint8Array>, keys: readonly string[], key: st
   return null;
 }
 
-const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Java's String.equalsIgnoreCase: UTF-16 units equal after upper-casing, or after lower-casing
  *  the upper-cased ones (so U+212A KELVIN SIGN equals 'k', as in Java). JavaScript's case

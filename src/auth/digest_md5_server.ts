@@ -30,6 +30,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { javaEqualsIgnoreCase, parseDirectives, type DirectiveValues } from './digest_md5_directives.js';
 import { digestResponseValue } from './digest_md5_response.js';
+import { utf8Lenient } from '../protocol/utf8.js';
 
 export interface DigestMd5ServerOptions {
   /** The service ("zookeeper"): the digest-uri is `${service}/${server_name}`. */
@@ -75,7 +76,6 @@ const RESPONSE_KEYS = [
   'auth-param',
 ] as const;
 
-const DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class DigestMd5Server {
   /** 'initial' until the challenge is sent; 'challenged' until the digest-response; then 'done'. */
@@ -151,7 +151,7 @@ type Refusal = Extract<DigestMd5Step, { kind: 'failure' | 'abort' }>;
 function responseFields(v: DirectiveValues, nonce: Uint8Array, o: DigestMd5ServerOptions): ResponseFields | Refusal {
   const text = (key: string): string | undefined => {
     const bytes = v.get(key);
-    return bytes === undefined ? undefined : DECODER.decode(bytes);
+    return bytes === undefined ? undefined : utf8Lenient.decode(bytes);
   };
   const charset = text('charset');
   if (charset !== undefined && charset !== 'utf-8') return failure(`charset ${charset} (only utf-8)`);

@@ -6,10 +6,10 @@
 
 import { copyFromShared, SKEW_BYTES_MAX } from '../memory/shared_copy.js';
 import { JuteError } from './jute_error.js';
+import { utf8Lenient } from './utf8.js';
 
 export { JuteError } from './jute_error.js';
 
-const utf8_decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const utf8_encoder = new TextEncoder();
 
 /**
@@ -145,7 +145,7 @@ export class JuteReader {
     const len = this.readLength('string');
     if (len === -1) return null;
     this.need(len);
-    const s = utf8_decoder.decode(rangeOf(this.bytes, this.offset, this.offset + len));
+    const s = utf8Lenient.decode(rangeOf(this.bytes, this.offset, this.offset + len));
     this.offset += len;
     return s;
   }

@@ -35,6 +35,7 @@ import { compareUtf8, sortUtf8 } from '../store/tree_node_stream.js';
 import { decodeSnapshot, SnapshotFormatError, type SessionState, type SnapshotInfo } from './snapshot_format.js';
 import { readSnapshotBytes, type SessionTable } from './snapshot_reader.js';
 import { SnapshotRecords } from './arena_snapshot_records.js';
+import { utf8Lenient } from '../protocol/utf8.js';
 
 export interface ArenaSnapshotLoadOptions {
   /**
@@ -159,10 +160,9 @@ class KeyOrderScan {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 function pathString(buf: Uint8Array, off: number, len: number): string {
-  return utf8.decode(buf.subarray(off, off + len));
+  return utf8Lenient.decode(buf.subarray(off, off + len));
 }
 
 /**

@@ -21,6 +21,7 @@ import type { ACL } from '../protocol/types.js';
 import { getU64, setU64, viewOf } from '../log/binary.js';
 import { crc32c } from '../log/crc32c.js';
 import { ZNode } from '../tree/znode.js';
+import { utf8Strict } from '../protocol/utf8.js';
 
 export const SNAPSHOT_MAGIC = 0x5746534e; // "WFSN"
 export const SNAPSHOT_END_MAGIC = 0x57465345; // "WFSE"
@@ -34,7 +35,6 @@ const U32 = 0x1_0000_0000;
 const CHUNK_BYTES = 1 << 20;
 const SLAB_BYTES = 64 * 1024;
 const utf8 = new TextEncoder();
-const utf8_decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class SnapshotFormatError extends Error {}
 
@@ -451,7 +451,7 @@ class SnapReader {
   str(): string {
     const n = this.u32();
     this.need(n);
-    const s = utf8_decoder.decode(this.buf.subarray(this.offset, this.offset + n));
+    const s = utf8Strict.decode(this.buf.subarray(this.offset, this.offset + n));
     this.offset += n;
     return s;
   }

@@ -9,6 +9,7 @@
 import { int32At, JuteError, JuteReader, JuteWriter } from '../protocol/jute.js';
 import type { ACL } from '../protocol/types.js';
 import type { Txn, TxnHeader, TxnOp } from './txn.js';
+import { utf8Lenient } from '../protocol/utf8.js';
 
 export const TXN_FORMAT_VERSION = 1;
 
@@ -183,7 +184,6 @@ export function txnFromBytes(bytes: Uint8Array): Txn {
 
 const TWO_32 = 0x1_0000_0000;
 const ascii_latin1 = (b: Buffer, start: number, end: number): string => b.toString('latin1', start, end);
-const utf8_lenient = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 /**
  * Decodes many txns in a row (recovery's log replay) with fewer objects than decodeTxn: the
@@ -274,7 +274,7 @@ export class TxnBulkDecoder {
     let or = 0;
     for (let i = at; i < at + len; i++) or |= bytes[i];
     if (or < 0x80) return ascii_latin1(this.text!, bytes.byteOffset + at, bytes.byteOffset + at + len);
-    return utf8_lenient.decode(bytes.subarray(at, at + len));
+    return utf8Lenient.decode(bytes.subarray(at, at + len));
   }
 
   /** The ACL vector at bytes[at]: the previous list when the bytes are the same; its length in acl_len. */

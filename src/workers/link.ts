@@ -7,6 +7,7 @@
 // stops consuming its inputs while `blocked` is true (backpressure propagates upstream).
 
 import type { FrameHandler, RingConsumer, RingProducer } from '../ring/ring.js';
+import { utf8Lenient } from '../protocol/utf8.js';
 import type { Doorbell } from './doorbell.js';
 import { LINK_MESSAGE_BYTES_MAX, LINK_PIECE } from './link_kinds.js';
 
@@ -162,7 +163,7 @@ export class HeadReader {
   str8(): string {
     const n = this.u8();
     this.need(n);
-    const s = new TextDecoder('utf-8', { ignoreBOM: true }).decode(this.bytes.subarray(this.offset, this.offset + n));
+    const s = utf8Lenient.decode(this.bytes.subarray(this.offset, this.offset + n));
     this.offset += n;
     return s;
   }

@@ -9,9 +9,9 @@ import { ArenaInvariantError, check, fail } from './errors.js';
 import { ACL_LENGTH, ACL_SERIAL, ACL_WIRE } from './layout.js';
 import type { ArenaHeap } from './heap.js';
 import type { ArenaMemory } from './memory.js';
+import { utf8Strict } from '../../protocol/utf8.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** vector<ACL> as jute writes it: i32 count, then per ACL: i32 perms, ustring scheme, ustring id. */
 export function encodeAclWire(acl: readonly ACL[]): Uint8Array {
@@ -49,7 +49,7 @@ export function decodeAclWire(u8: Uint8Array, off: number, len: number): ACL[] {
     need(o, 4);
     const n = dv.getInt32(o);
     need(o + 4, n);
-    const s = decoder.decode(u8.slice(o + 4, o + 4 + n));
+    const s = utf8Strict.decode(u8.slice(o + 4, o + 4 + n));
     o += 4 + n;
     return s;
   };

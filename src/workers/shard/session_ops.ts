@@ -8,6 +8,7 @@ import type { DecodedRequest } from '../../protocol/messages.js';
 import { Op } from '../../protocol/opcodes.js';
 import { validatePath } from '../../protocol/paths.js';
 import type { AddWatchRequest, AuthPacket, ClientInfo, Id, SASLRequest, WatchTypeRequest } from '../../protocol/types.js';
+import { utf8Lenient } from '../../protocol/utf8.js';
 import { digestId } from '../../tree/acl.js';
 import type { Delivery, SetWatchesLists } from '../../watch/watch_table.js';
 import { encodeAuthId } from '../auth_frame.js';
@@ -147,7 +148,7 @@ function auth(ctx: ShardContext, conn: Conn, packet: AuthPacket): Answer {
   // Any text is a credential, ':' or not (DigestAuthenticationProvider hashes the whole string
   // and takes the user from before the first ':'): `addauth digest user` is the id
   // user:base64(sha1("user")).
-  const id: Id = { scheme: 'digest', id: digestId(new TextDecoder('utf-8', { ignoreBOM: true }).decode(packet.auth)) };
+  const id: Id = { scheme: 'digest', id: digestId(utf8Lenient.decode(packet.auth)) };
   addAuth(ctx, conn, id);
   const super_digest = ctx.init.config.super_digest;
   if (super_digest !== null && id.id === super_digest) addSuper(ctx, conn);
