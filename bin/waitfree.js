@@ -1,5 +1,13 @@
-#!/usr/bin/env node
+#!/bin/sh
+':' //; case ":${GLIBC_TUNABLES-}" in *:glibc.malloc.hugetlb=*) ;; *) export GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1" ;; esac; exec node "$0" "$@"
 // waitfree command line. The code lives in dist/ (compiled from src/ by `npm run build`).
+//
+// Line 2 is both shell and JavaScript. Executed directly (./bin/waitfree.js, the `waitfree` that
+// npm links, `npm start`), the shell runs it: it adds glibc.malloc.hugetlb=1 to GLIBC_TUNABLES
+// unless that tunable is set already, and execs node on this file, so the PID stays the one
+// that was started. Node reads the line as a string and a comment. Why the tunable: the shared
+// tree on transparent huge pages (src/server/huge_pages.ts); launchers in this package that run
+// `node bin/waitfree.js` pass the same environment (serverEnv()).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -26,6 +26,7 @@ if (!existsSync(join(ROOT, 'dist/recovery/recovery.js'))) {
   console.error('run `npm run build` first');
   process.exit(1);
 }
+const { serverEnv } = await import(join(ROOT, 'dist/server/huge_pages.js'));
 const load = (p) => import(join(ROOT, 'dist', p));
 const { DataTree } = await load('tree/data_tree.js');
 const { writeSnapshotSync } = await load('snapshot/snapshot_file.js');
@@ -123,7 +124,7 @@ async function startOnce(data_dir) {
   const child = spawn(
     process.execPath,
     [join(ROOT, 'bin/waitfree.js'), 'server', '--port', String(port), '--data-dir', data_dir, '--read-workers', String(READ_WORKERS)],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() },
   );
   let out = '';
   const listening_ms = await new Promise((resolve, reject) => {

@@ -40,6 +40,7 @@ if (!existsSync(join(ROOT, 'dist/recovery/recovery.js')) || !existsSync(join(ROO
   console.error('run `npm run build` first');
   process.exit(1);
 }
+const { serverEnv } = await import(join(ROOT, 'dist/server/huge_pages.js'));
 const load = (p) => import(join(ROOT, 'dist', p));
 const { DataTree } = await load('tree/data_tree.js');
 const { snapshotName } = await load('log/data_dir.js');
@@ -242,7 +243,7 @@ async function startOnce(data_dir, read_workers) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, ...(values['node-arg'] ?? []), join(ROOT, 'bin/waitfree.js'), 'server', '--config', cfg_path], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env },
+    env: serverEnv(),
   });
   let out = '';
   try {

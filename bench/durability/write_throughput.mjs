@@ -24,6 +24,7 @@ if (!existsSync(join(ROOT, 'dist/protocol/messages.js'))) {
   console.error('run `npm run build` first');
   process.exit(1);
 }
+const { serverEnv } = await import(join(ROOT, 'dist/server/huge_pages.js'));
 const { JuteWriter } = await import(join(ROOT, 'dist/protocol/jute.js'));
 const { encodeConnectRequest } = await import(join(ROOT, 'dist/protocol/connect.js'));
 const { encodeRequest } = await import(join(ROOT, 'dist/protocol/messages.js'));
@@ -61,6 +62,7 @@ async function startServer(fsync) {
   const port = await freePort();
   const child = spawn(process.execPath, [join(ROOT, 'bin/waitfree.js'), 'server', '--port', String(port), '--data-dir', join(root, 'data'), '-c', cfg], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: serverEnv(),
   });
   let out = '';
   await new Promise((resolve, reject) => {

@@ -68,7 +68,7 @@ export function respawn(server) {
   const [cmd, ...args] = splitCommand(server.command);
   const [command, argv] = SETPRIV === null ? [cmd, args] : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', cmd, ...args]];
   const t_spawn_ms = performance.now();
-  const child = spawn(command, argv, { cwd: server.dir, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, argv, { cwd: server.dir, env: server.env, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not spawn ${cmd}`);
   live.add(child);
   child.once('exit', () => live.delete(child));

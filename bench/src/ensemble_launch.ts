@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fourLetter } from '../../dist/check/four_letter.js';
 import { ServerNode } from '../../dist/check/server_node.js';
+import { serverEnv } from '../../dist/server/huge_pages.js';
 import { pickMemberPorts, type MemberPorts as CheckPorts } from '../../dist/check/waitfree_ensemble.js';
 import { checkExtraCfg, planLayout, writeLayout, type MemberPorts } from '../../dist/config/ensemble_layout.js';
 import { apacheZkAvailable, REPO_ROOT, SLF4J_SIMPLE_JAR, waitfreeFsyncKey, ZK_JAR, type FsyncPolicy, type ServerKind } from '../../dist/check/launch.js';
@@ -135,6 +136,7 @@ function waitfreeNodes(o: EnsembleLaunchOptions, root: string, ports: readonly C
         name: `waitfree r${m.sid}`,
         command: process.execPath,
         args: [`--max-old-space-size=${o.heap_mb}`, bin, 'server', '--config', m.cfg_path],
+        env: serverEnv(),
         cwd: m.dir,
         port: m.ports.client_port,
         ready_by: 'srvr-mode',

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_KEYS, type KeySpec } from '../config/server_config.js';
+import { serverEnv } from '../server/huge_pages.js';
 import { JuteWriter, decodeConnectResponse, encodeConnectRequest } from '../protocol/index.js';
 
 export type ServerKind = 'waitfree' | 'zookeeper';
@@ -57,6 +58,8 @@ export interface LaunchedServer {
   readonly heap: string;
   /** The command line and config, for the record. */
   readonly command: string;
+  /** The environment it was started with (a restart uses it again). */
+  readonly env: NodeJS.ProcessEnv;
   readonly config_text: string;
   output(): string;
   alive(): boolean;
@@ -130,7 +133,7 @@ export async function launchWaitfree(o: LaunchOptions = {}): Promise<LaunchedSer
   writeFileSync(cfg_path, cfg.join('\n') + '\n');
   const heap_mb = o.heap_mb ?? 1024;
   const args = [`--max-old-space-size=${heap_mb}`, bin, 'server', '--config', cfg_path];
-  return launch({ kind: 'waitfree', command: process.execPath, args, port, dir, cfg, o, fsync_policy: fs.policy, heap: `V8 --max-old-space-size=${heap_mb} MiB per isolate` });
+  return launch({ kind: 'waitfree', command: process.execPath, args, env: serverEnv(), port, dir, cfg, o, fsync_policy: fs.policy, heap: `V8 --max-old-space-size=${heap_mb} MiB per isolate` });
 }
 
 export async function launchZooKeeper(o: LaunchOptions = {}): Promise<LaunchedServer> {
@@ -154,7 +157,7 @@ export async function launchZooKeeper(o: LaunchOptions = {}): Promise<LaunchedSe
     cfg_path,
   ];
   const policy = force === 'yes' ? 'fsync on commit (forceSync=yes, group commit)' : 'txn log written, no fsync (forceSync=no)';
-  return launch({ kind: 'zookeeper', command: 'java', args, port, dir, cfg, o, fsync_policy: policy, heap: `JVM -Xms${heap_mb}m -Xmx${heap_mb}m` });
+  return launch({ kind: 'zookeeper', command: 'java', args, env: process.env, port, dir, cfg, o, fsync_policy: policy, heap: `JVM -Xms${heap_mb}m -Xmx${heap_mb}m` });
 }
 
 export function launchServer(kind: ServerKind, o: LaunchOptions = {}): Promise<LaunchedServer> {
@@ -165,6 +168,7 @@ interface Spec {
   kind: ServerKind;
   command: string;
   args: string[];
+  env: NodeJS.ProcessEnv;
   port: number;
   dir: string;
   cfg: string[];
@@ -184,7 +188,7 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) 
 async function launch(spec: Spec): Promise<LaunchedServer> {
   // setpriv execs the server in place, so the PID we get is the server's own.
   const [command, args] = SETPRIV === null ? [spec.command, spec.args] : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', spec.command, ...spec.args]];
-  const child = spawn(command, args, { cwd: spec.dir, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: spec.dir, env: spec.env, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (b: Buffer): void => {
     tail = (tail + b.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
@@ -203,6 +207,7 @@ async function launch(spec: Spec): Promise<LaunchedServer> {
     fsync_policy: spec.fsync_policy,
     heap: spec.heap,
     command: [spec.command, ...spec.args].join(' '),
+    env: spec.env,
     config_text: spec.cfg.join('\n'),
     output: () => tail,
     alive: () => child.exitCode === null && child.signalCode === null,

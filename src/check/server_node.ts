@@ -34,6 +34,8 @@ export interface NodeSpec {
    * (`srvr` answers with a Mode line: an ensemble member that has joined a leader).
    */
   readonly ready_by?: 'handshake' | 'srvr-mode';
+  /** The process's environment (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** True when `srvr` on the port answers with a Mode line (leader, follower, observer, standalone). */
@@ -74,7 +76,7 @@ export class ServerNode {
   spawn(): void {
     if (this.alive()) throw new Error(`${this.name} is already running (pid ${this.pid})`);
     const [command, args] = SETPRIV === null ? [this.spec.command, [...this.spec.args]] : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', this.spec.command, ...this.spec.args]];
-    const child = spawn(command, args, { cwd: this.spec.cwd, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: this.spec.cwd, env: this.spec.env ?? process.env, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (b: Buffer): void => {
       this.tail = (this.tail + b.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
     };

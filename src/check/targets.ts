@@ -9,6 +9,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serverEnv } from '../server/huge_pages.js';
 import { apacheZkAvailable, freePort, REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from './launch.js';
 import { commonCfg, LAUNCH_DEFAULTS, type LaunchSettings } from './launch_cfg.js';
 import type { PeerLinks } from './peer_links.js';
@@ -51,7 +52,7 @@ function waitfreeNode(dir: string, port: number, s: LaunchSettings): ServerNode 
   const cfg = join(dir, 'waitfree.cfg');
   // fsyncDelayUs=-1: the server follows data/fault.fsync_delay_us, which the slow-disk nemesis writes.
   writeFileSync(cfg, [...commonCfg(port, join(dir, 'data'), s), 'waitfree.readWorkers=2', 'waitfree.log.fsyncDelayUs=-1'].join('\n') + '\n');
-  return new ServerNode({ name: 'waitfree', command: process.execPath, args: [join(REPO_ROOT, 'bin', 'waitfree.js'), 'server', '--config', cfg], cwd: dir, port, fault_dir: join(dir, 'data') });
+  return new ServerNode({ name: 'waitfree', command: process.execPath, args: [join(REPO_ROOT, 'bin', 'waitfree.js'), 'server', '--config', cfg], env: serverEnv(), cwd: dir, port, fault_dir: join(dir, 'data') });
 }
 
 function zkStandaloneNode(dir: string, port: number, s: LaunchSettings): ServerNode {

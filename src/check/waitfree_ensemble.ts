@@ -15,6 +15,7 @@
 
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { serverEnv } from '../server/huge_pages.js';
 import { freePort, REPO_ROOT } from './launch.js';
 import { commonCfg, type LaunchSettings } from './launch_cfg.js';
 import { PeerLinks } from './peer_links.js';
@@ -96,6 +97,7 @@ function memberNode(index: number, root: string, ports: readonly MemberPorts[], 
     name,
     command: process.execPath,
     args: [join(REPO_ROOT, 'bin', 'waitfree.js'), 'server', '--config', cfg],
+    env: serverEnv(),
     cwd: dir,
     port: ports[index]!.client,
     fault_dir: data_dir,

@@ -22,6 +22,7 @@ import {
   type LayoutMember,
 } from '../config/ensemble_layout.js';
 import { loadConfig } from '../config/load.js';
+import { serverEnv } from '../server/huge_pages.js';
 import type { EnsembleOptions } from './args.js';
 import type { StopSignal } from './main.js';
 
@@ -161,7 +162,7 @@ function startChild(m: LayoutMember, deps: EnsembleDeps): Child {
   // Its own process group: a terminal's Ctrl-C reaches only this launcher, which stops each child
   // once (SIGTERM). Were the children in our group, they would see SIGINT and then our SIGTERM as
   // a second signal, which makes a server exit at once instead of stopping cleanly.
-  const child = spawn(command, argv, { cwd: m.dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, argv, { cwd: m.dir, env: serverEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = new LinePrefixer(`[${m.name}] `, deps.stdout);
   const err = new LinePrefixer(`[${m.name}] `, deps.stderr);
   child.stdout?.setEncoding('utf8').on('data', (d: string) => out.push(d));

@@ -6,6 +6,7 @@ import { fullVersion } from '../admin/four_letter.js';
 import { ConfigError } from '../config/config_error.js';
 import { loadConfig } from '../config/load.js';
 import type { ServerConfig } from '../config/server_config.js';
+import { currentHugePageState } from '../server/huge_pages.js';
 import { parseCli, UsageError, type CliCommand } from './args.js';
 import { helpText } from './help.js';
 import { buildTime, packageVersion } from './version.js';
@@ -154,6 +155,8 @@ async function serveUntilSignal(config: ServerConfig, deps: CliDeps, signal: Pro
   }
   const where = hostPort(config.client_port_address, server.port);
   deps.stdout(`waitfree listening on ${where} (read workers: ${config.read_workers}, data dir: ${config.data_dir})\n`);
+  // How this process was launched decides it (a glibc tunable read at exec): say which, once.
+  deps.stderr(`waitfree: shared tree on ${currentHugePageState().why}\n`);
   if (server.admin) {
     const url = `http://${hostPort(server.admin.address, server.admin.port)}`;
     deps.stdout(`waitfree admin API on ${url}/commands and ${url}/metrics (${server.admin.backend})\n`);

@@ -9,6 +9,7 @@ import { parseCli, UsageError } from '../../src/cli/args.js';
 import { main, type CliDeps, type RunningServer, type StopSignal } from '../../src/cli/main.js';
 import { IGNORED_KEYS } from '../../src/config/ignored_keys.js';
 import { CONFIG_KEYS, DEFAULT_CONFIG, type ServerConfig } from '../../src/config/server_config.js';
+import { currentHugePageState } from '../../src/server/huge_pages.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'waitfree-cli-'));
@@ -104,7 +105,10 @@ describe('main', () => {
     const code = main(['server', '--config', cfg, '--port', '0', '--data-dir', '/tmp/wf-data', '--read-workers', '2'], h.deps);
     await until(() => h.out.length > 0);
     expect(h.out).toEqual(['waitfree listening on 127.0.0.1:40123 (read workers: 2, data dir: /tmp/wf-data)\n']);
-    expect(h.err).toEqual([`waitfree: warning: ${cfg}:2: reconfigEnabled is accepted, not used yet (waitfree's replication does not use this key)\n`]);
+    expect(h.err).toEqual([
+      `waitfree: warning: ${cfg}:2: reconfigEnabled is accepted, not used yet (waitfree's replication does not use this key)\n`,
+      `waitfree: shared tree on ${currentHugePageState().why}\n`,
+    ]);
     expect(h.started[0]).toMatchObject({ tick_time_ms: 1000, client_port: 0, read_workers: 2, data_dir: '/tmp/wf-data' });
     expect(h.stops).toBe(0);
     h.signal('SIGTERM');
@@ -252,7 +256,8 @@ describe('bin/waitfree.js (compiled)', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(out).toBe(`waitfree listening on 127.0.0.1:45678 (read workers: ${DEFAULT_CONFIG.read_workers}, data dir: ./data)\nstopped\n`);
-    expect(err).toBe('waitfree: SIGTERM received, stopping\n');
+    // The child has this process's environment, so the same pages.
+    expect(err).toBe(`waitfree: shared tree on ${currentHugePageState().why}\nwaitfree: SIGTERM received, stopping\n`);
     expect(code).toBe(0);
   }, 20_000);
 });

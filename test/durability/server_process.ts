@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverEnv } from '../../src/server/huge_pages.js';
 import { freePort } from '../support/servers.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -44,7 +45,7 @@ async function startOnce(data_dir: string, cfg_path: string, cfg_lines: string[]
   const port = await freePort();
   const args = [BIN, 'server', '--port', String(port), '--data-dir', data_dir, '-c', cfg_path];
   const [command, argv] = SETPRIV === null ? [process.execPath, args] : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', process.execPath, ...args]];
-  const child: ChildProcess = spawn(command, argv, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(command, argv, { cwd: REPO_ROOT, env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let exited = false;
   const exit = new Promise<void>((resolve) =>

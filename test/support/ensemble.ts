@@ -23,6 +23,7 @@ import {
 } from '../../src/config/ensemble_layout.js';
 import type { MemberRole } from '../../src/config/server_line.js';
 import { freePort, REPO_ROOT } from '../../src/check/launch.js';
+import { serverEnv } from '../../src/server/huge_pages.js';
 
 export interface EnsembleOptions {
   /** Participants (voters). */
@@ -213,7 +214,7 @@ class MemberProcess implements EnsembleMemberHandle {
     if (this.alive()) throw new Error(`server.${this.sid} is already running (pid ${this.pid})`);
     const args = [join(REPO_ROOT, 'bin', 'waitfree.js'), 'server', '--config', this.m.cfg_path];
     const [command, argv] = SETPRIV === null ? [process.execPath, args] : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', process.execPath, ...args]];
-    const child = spawn(command, argv, { cwd: this.m.dir, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, argv, { cwd: this.m.dir, env: serverEnv(), detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
     if (this.tail !== '') this.keep(`--- server.${this.sid} started again ---\n`);
     child.stdout?.setEncoding('utf8').on('data', (d: string) => this.keep(d));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => this.keep(d));

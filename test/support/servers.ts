@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, stopChild } from '../../src/check/launch.js';
+import { serverEnv } from '../../src/server/huge_pages.js';
 
 export type ServerKind = 'waitfree' | 'zookeeper';
 
@@ -273,6 +274,8 @@ async function launch(spec: LaunchSpec): Promise<RunningServer> {
     SETPRIV === null ? [spec.command, spec.args] : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', spec.command, ...spec.args]];
   const child = spawn(command, args, {
     cwd: spec.dir,
+    // waitfree as its own launchers start it (the shared tree on huge pages); ZooKeeper as is.
+    env: spec.kind === 'waitfree' ? serverEnv() : process.env,
     detached: false,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
