@@ -59,7 +59,7 @@ const OPEN_ACL = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const USAGE = `usage: node bench/tree_scale.mjs [--znodes N] [--value-bytes B] [--systems waitfree,zookeeper]
   [--heap-mb MiB] [--read-seconds S] [--warmup-seconds S] [--clients N] [--outstanding N] [--threads N]
   [--read-workers W] [--fsync always|none] [--create-timeout-s S] [--restart-timeout-s S]
-  [--server-warmup-seconds S] [--tail-rate OPS_PER_S] [--data-root DIR] [--json] [--out FILE.md]`;
+  [--server-warmup-seconds S] [--tail-rate OPS_PER_S] [--data-root DIR] [--zookeeper-jvm-arg ARG ...] [--json] [--out FILE.md]`;
 
 function options(argv) {
   const { values } = parseArgs({
@@ -70,6 +70,7 @@ function options(argv) {
       'read-seconds': { type: 'string' }, 'warmup-seconds': { type: 'string' }, 'server-warmup-seconds': { type: 'string' }, clients: { type: 'string' },
       outstanding: { type: 'string' }, threads: { type: 'string' }, 'read-workers': { type: 'string' }, fsync: { type: 'string' },
       'create-timeout-s': { type: 'string' }, 'restart-timeout-s': { type: 'string' }, 'data-root': { type: 'string' }, 'tail-rate': { type: 'string' },
+      'zookeeper-jvm-arg': { type: 'string', multiple: true },
       json: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -108,6 +109,7 @@ function options(argv) {
     create_timeout_ms: int('create-timeout-s', 1800, 1) * 1000,
     restart_timeout_ms: int('restart-timeout-s', 900, 1) * 1000,
     data_root: values['data-root'],
+    zookeeper_jvm_args: values['zookeeper-jvm-arg'] ?? [],
     json: values.json === true,
     out: values.out ?? null,
     command: `node bench/tree_scale.mjs ${argv.join(' ')}`.trim(),
@@ -245,7 +247,7 @@ async function readLoad(o, endpoint, pid, root, key_count, label, measure_s = o.
 
 async function runSystem(kind, o) {
   log(`${kind}: starting on a fresh data dir (heap ${o.heap_mb} MiB, fsync ${o.fsync})`);
-  const server = await launchServer(kind, { fsync: o.fsync, heap_mb: o.heap_mb, read_workers: kind === 'waitfree' ? o.read_workers : undefined, data_root: o.data_root });
+  const server = await launchServer(kind, { fsync: o.fsync, heap_mb: o.heap_mb, read_workers: kind === 'waitfree' ? o.read_workers : undefined, jvm_args: kind === 'zookeeper' ? o.zookeeper_jvm_args : undefined, data_root: o.data_root });
   const endpoint = { host: '127.0.0.1', port: server.port };
   const out = { kind, command: server.command, config_text: server.config_text, heap: server.heap, fsync_policy: server.fsync_policy };
   let restarted = null;

@@ -42,6 +42,8 @@ export interface LaunchOptions {
   readonly tick_time_ms?: number;
   /** waitfree only. */
   readonly read_workers?: number;
+  /** ZooKeeper only: extra JVM options before the main class (e.g. -XX:+UseTransparentHugePages). */
+  readonly jvm_args?: readonly string[];
   /** Extra zoo.cfg lines (KEY=VALUE) for this server. */
   readonly extra_config?: readonly string[];
   readonly start_timeout_ms?: number;
@@ -148,6 +150,7 @@ export async function launchZooKeeper(o: LaunchOptions = {}): Promise<LaunchedSe
   const args = [
     `-Xms${heap_mb}m`,
     `-Xmx${heap_mb}m`,
+    ...(o.jvm_args ?? []),
     '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
     `-Dzookeeper.forceSync=${force}`,
     `-Dzookeeper.globalOutstandingLimit=${o.global_outstanding_limit ?? 2000}`,
@@ -157,7 +160,7 @@ export async function launchZooKeeper(o: LaunchOptions = {}): Promise<LaunchedSe
     cfg_path,
   ];
   const policy = force === 'yes' ? 'fsync on commit (forceSync=yes, group commit)' : 'txn log written, no fsync (forceSync=no)';
-  return launch({ kind: 'zookeeper', command: 'java', args, env: process.env, port, dir, cfg, o, fsync_policy: policy, heap: `JVM -Xms${heap_mb}m -Xmx${heap_mb}m` });
+  return launch({ kind: 'zookeeper', command: 'java', args, env: process.env, port, dir, cfg, o, fsync_policy: policy, heap: [`JVM -Xms${heap_mb}m -Xmx${heap_mb}m`, ...(o.jvm_args ?? [])].join(' ') });
 }
 
 export function launchServer(kind: ServerKind, o: LaunchOptions = {}): Promise<LaunchedServer> {
