@@ -87,7 +87,10 @@ class ShardWorker {
     // Only a full ring to the net worker stops both (reads_commit, reads_net).
     if (!stage.reads_commit) return 0;
     let frames = this.from_commit.poll(stage.onCommitFrame, Number.MAX_SAFE_INTEGER);
-    if (stage.reads_net) frames += this.from_net.poll(stage.onNetFrame, POLL_FRAMES_MAX, net_until);
+    if (stage.reads_net) {
+      stage.beginNetPoll(hrNowMs());
+      frames += this.from_net.poll(stage.onNetFrame, POLL_FRAMES_MAX, net_until);
+    }
     return frames;
   }
 

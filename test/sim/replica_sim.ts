@@ -814,6 +814,7 @@ export class ReplicaSim {
 
   private shardPollNet(s: SimShard): void {
     const n = this.rng.int(1, READ_FRAMES_MAX);
+    s.stage.beginNetPoll(EPOCH_MS + this.t_ms);
     s.net_in.readers[0]!.poll((bytes, start, end) => {
       const conn_id = u32At(bytes, start + 1);
       let note = '';

@@ -76,6 +76,8 @@ export class ShardStage implements ShardContext {
   /** Sessions that sent something are reported to the commit worker this often (TOUCH). */
   readonly touch_every_ms: number;
   private last_touch_ms: number;
+  /** See beginNetPoll. */
+  private net_poll_ms: number;
 
   constructor(private readonly ports: ShardPorts) {
     this.init = { index: ports.index, config: ports.config };
@@ -89,10 +91,20 @@ export class ShardStage implements ShardContext {
     this.session = new ShardSession(this);
     this.touch_every_ms = Math.max(10, Math.floor(ports.config.tick_time_ms / 2));
     this.last_touch_ms = ports.now_ms();
+    this.net_poll_ms = this.last_touch_ms;
   }
 
   now_ms(): number {
     return this.ports.now_ms();
+  }
+
+  received_ms(): number {
+    return this.net_poll_ms;
+  }
+
+  /** The driver is about to hand this stage a batch of client frames (onNetFrame), at `now_ms`. */
+  beginNetPoll(now_ms: number): void {
+    this.net_poll_ms = now_ms;
   }
 
   randomBytes(n: number): Uint8Array {
