@@ -194,7 +194,7 @@ describe('bin/waitfree.js (compiled)', () => {
     return spawnSync(process.execPath, [join(ROOT, 'bin/waitfree.js'), ...args], { cwd: dir, encoding: 'utf8', timeout: 20_000 });
   }
 
-  it('--help lists every flag, every config key and alias, the ignored keys and the four-letter words', () => {
+  it('--help lists every flag, every config key and alias, the ignored keys, the four-letter words and the environment variables', () => {
     for (const argv of [['--help'], ['server', '--help']]) {
       const r = run(argv);
       expect(r.status).toBe(0);
@@ -205,6 +205,7 @@ describe('bin/waitfree.js (compiled)', () => {
       }
       for (const k of IGNORED_KEYS) expect(r.stdout).toContain(k.name);
       for (const w of FOUR_LETTER_WORDS) expect(r.stdout).toContain(`  ${w.word}  `);
+      for (const variable of ['GLIBC_TUNABLES', 'WAITFREE_NATIVE']) expect(r.stdout).toContain(`  ${variable} `);
     }
   });
 
