@@ -264,6 +264,40 @@ export const SHELL_COMMANDS: readonly ShellCommand[] = [
     },
   },
   {
+    name: 'config',
+    usage: 'config [-s]',
+    help: "the ensemble's membership, /zookeeper/config (-s: and its stat)",
+    flags: { bool: ['s'] },
+    operands: [0, 0],
+    async run(ctx, a) {
+      const { data, stat } = await ctx.zk.getData('/zookeeper/config');
+      ctx.out(formatData(data));
+      if (a.flags.has('s')) formatStat(stat).forEach(ctx.out);
+    },
+  },
+  {
+    name: 'reconfig',
+    usage: 'reconfig [-s] [-v version] [-add servers] [-remove ids] [-members servers]',
+    help: 'changes the membership (super user, reconfigEnabled): -add server.N=host:port:port:observer;port,...; -remove N,...; -members the whole list; -v: only from that config version',
+    flags: { bool: ['s'], value: ['v', 'add', 'remove', 'members'] },
+    operands: [0, 0],
+    async run(ctx, a) {
+      const text = (flag: string): string | undefined => {
+        const v = a.flags.get(flag);
+        return v === true ? undefined : v;
+      };
+      const members = text('members');
+      if (members !== undefined && (a.flags.has('add') || a.flags.has('remove'))) throw new ShellUsageError('-members cannot be combined with -add or -remove');
+      if (members === undefined && !a.flags.has('add') && !a.flags.has('remove')) throw new ShellUsageError('reconfig needs -add, -remove or -members');
+      const v = text('v');
+      const from_config = v === undefined ? -1 : /^[0-9a-fA-F]+$/.test(v) ? parseInt(v, 16) : Number.NaN;
+      if (!Number.isSafeInteger(from_config)) throw new ShellUsageError(`-v needs a config version (hex), got ${JSON.stringify(v)}`);
+      const { data, stat } = await ctx.zk.reconfig({ joining: text('add'), leaving: text('remove'), members, from_config });
+      ctx.out(`Committed new configuration:\n${formatData(data)}`);
+      if (a.flags.has('s')) formatStat(stat).forEach(ctx.out);
+    },
+  },
+  {
     name: 'history',
     usage: 'history',
     help: 'the commands run so far',

@@ -383,6 +383,26 @@ export class ZooKeeperClient {
     );
   }
 
+  /**
+   * reconfig (ZooKeeper's ZooKeeperAdmin.reconfigure; the super user only, the server needs
+   * reconfigEnabled=true): incremental with `joining` (comma-separated `server.N=spec` lines) and
+   * `leaving` (comma-separated ids), or the whole membership with `members`; `from_config` is the
+   * config version it applies to (-1, the default: any). Resolves with the new /zookeeper/config
+   * and its Stat. Never re-sent after a connection loss (it is not idempotent by version).
+   */
+  reconfig(change: { joining?: string; leaving?: string; members?: string; from_config?: number }, opts: CallOptions = {}): Promise<{ data: Buffer; stat: Stat }> {
+    const body = {
+      joiningServers: change.joining ?? null,
+      leavingServers: change.leaving ?? null,
+      newMembers: change.members ?? null,
+      curConfigId: change.from_config ?? -1,
+    };
+    return this.engine.call(
+      { op: 'reconfig', path: '/zookeeper/config', type: Op.reconfig, body, retry: 'never', result: (r) => ({ data: asBuffer(r.data) ?? Buffer.alloc(0), stat: r.stat }) },
+      opts,
+    );
+  }
+
   setACL(path: string, acl: readonly ACL[], version = -1, opts: CallOptions = {}): Promise<Stat> {
     checkPath(path, 'setACL');
     return this.engine.call(

@@ -8,7 +8,7 @@
 // commit worker seals once per release round, so one root covers every txn released together
 // (a copy-on-write batch copies each touched page once however many txns touch it).
 
-import { EventType } from '../protocol/constants.js';
+import { CONFIG_NODE, EventType } from '../protocol/constants.js';
 import type { ACL, MultiResult, Stat } from '../protocol/types.js';
 import { AclCache } from '../store/arena/acl_cache.js';
 import type { RootDescriptor, TreeWriter } from '../store/arena/index.js';
@@ -126,6 +126,10 @@ export class Applier {
       case 'setACL':
         this.writer.setACL(op.path, op.acl, op.version);
         return { err: 0, path: op.path, stat: this.writer.view.stat(), events };
+      case 'reconfig':
+        // ZooKeeper's reconfig txn is a SetDataTxn of the config node with version -1.
+        this.setData({ kind: 'setData', path: CONFIG_NODE, data: op.data, version: -1 }, header, events);
+        return { err: 0, path: CONFIG_NODE, data: op.data, stat: this.writer.view.stat(), events };
       case 'check':
         return { err: 0, path: op.path, stat: this.statOf(op.path), events };
       case 'createSession':

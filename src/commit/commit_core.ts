@@ -22,14 +22,17 @@
 
 import { Err } from '../protocol/errors.js';
 import { Op } from '../protocol/opcodes.js';
-import type { Id } from '../protocol/types.js';
+import type { Id, ReconfigRequest } from '../protocol/types.js';
+import { CONFIG_NODE } from '../protocol/constants.js';
 import type { Liveness } from '../session/liveness_format.js';
 import { addAuthId } from '../session/auth_id_set.js';
 import { SessionTracker } from '../session/session_tracker.js';
 import { firstSessionId, nextSessionId } from '../session/session_id.js';
 import { passwdEquals, sessionPasswd } from '../session/passwd.js';
 import type { SessionState } from '../snapshot/snapshot_format.js';
-import { prepRequest, type WriteRequest } from '../tree/prep.js';
+import { prepRequest, type PrepContext, type WriteRequest } from '../tree/prep.js';
+import { prepReconfig } from './reconfig_prep.js';
+import type { Membership } from '../config/quorum_config_text.js';
 import { prepReap, type ReapTree } from '../tree/reaper.js';
 import type { Txn, TxnOp } from '../tree/txn.js';
 
@@ -81,6 +84,12 @@ export interface CommitOptions {
   reap_interval_ms: number;
   /** Reaping bound per check (znode.container.maxPerMinute scaled to the interval). */
   reap_per_check_max: number;
+  /** reconfigEnabled (ZooKeeper's default: false, reconfig answered RECONFIGDISABLED). */
+  reconfig_enabled?: boolean;
+  /** standaloneEnabled (default true): a membership needs 2 voters, else 1. */
+  standalone_enabled?: boolean;
+  /** Why a reconfig was refused (one line; the driver logs it). */
+  log?: (line: string) => void;
 }
 
 /** Where a live session's connection is; null while the client is disconnected. */
@@ -117,6 +126,11 @@ export class CommitCore {
   readonly view: WorkingTree;
   /** 'creator': standalone or Zab leader; 'follower': learner (no prep, no expiry). */
   role: CommitRole = 'creator';
+  /** The newest membership applied to the shared tree (setMembership); null: standalone. */
+  private membership: Membership | null = null;
+  /** zxid of the last reconfig txn this core made or learned: while it is newer than the
+   *  membership's version, that reconfig is not applied yet (RECONFIGINPROGRESS). */
+  private reconfig_recorded = 0;
   /** First zxid of the current epoch minus one: a leader's txns are numbered above it. */
   private epoch_base = 0;
   readonly sessions: SessionTracker;
@@ -239,6 +253,7 @@ export class CommitCore {
   /** A committed txn made by the leader (learner), in zxid order: working tree and session table. */
   applyCommitted(txn: Txn): void {
     this.view.record(txn);
+    if (txn.op.kind === 'reconfig') this.reconfig_recorded = txn.header.zxid;
     const id = txn.header.session_id;
     const op = txn.op;
     if (op.kind === 'createSession' && this.sessions.get(id) === undefined) {
@@ -272,7 +287,7 @@ export class CommitCore {
       this.propose(null, session_id, { kind: 'closeSession', paths: this.view.ephemerals(session_id) }, cxid);
       return;
     }
-    const op = prepRequest(
+    const op = this.prep(
       { tree: this.view, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled },
       opcode,
       body as WriteRequest,
@@ -340,7 +355,7 @@ export class CommitCore {
       return;
     }
     const auth = this.conn_auth.get(connKey(origin.shard, origin.conn_id)) ?? [];
-    const op = prepRequest(
+    const op = this.prep(
       { tree: this.view, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled },
       opcode,
       body as WriteRequest,
@@ -577,15 +592,47 @@ export class CommitCore {
   }
 
   /** Assigns the zxid, records the txn in the working tree, and queues it for logging (GroupCommit). */
+  /** The zxid the next proposed txn gets. */
+  private nextZxid(): number {
+    return Math.max(this.view.last_zxid, this.epoch_base) + 1;
+  }
+
+  /** Prep of a write request: reconfig here (it reads the membership), the rest in tree/prep.ts. */
+  private prep(ctx: PrepContext, opcode: number, body: WriteRequest): TxnOp {
+    if (opcode !== Op.reconfig || (body !== null && 'malformed' in body)) return prepRequest(ctx, opcode, body);
+    const prepped = prepReconfig(body as unknown as ReconfigRequest, {
+      enabled: this.options.reconfig_enabled === true,
+      ensemble: this.membership !== null && this.replicated,
+      voters_min: this.options.standalone_enabled === false ? 1 : 2,
+      in_progress: this.reconfig_recorded > (this.membership?.version ?? 0),
+      current: this.membership ?? { members: [], version: 0 },
+      zxid: this.nextZxid(),
+      config_acl: this.view.get(CONFIG_NODE)?.acl ?? [],
+      auth: ctx.auth,
+      is_super: ctx.is_super,
+    });
+    if (prepped.reason !== null && this.options.reconfig_enabled === true) this.options.log?.(`reconfig refused: ${prepped.reason}`);
+    return prepped.op;
+  }
+
+  /**
+   * The membership /zookeeper/config holds in the shared tree (the driver calls this at start and
+   * whenever it applies a reconfig txn). null: a standalone replica.
+   */
+  setMembership(m: Membership | null): void {
+    this.membership = m;
+  }
+
   private propose(origin: Origin | null, session_id: bigint, op: TxnOp, cxid = origin?.xid ?? 0, time_ms = this.env.now_ms()): void {
     if (this.read_only !== null) throw new Error('commit core: propose while read-only');
     if (this.role !== 'creator') throw new Error('commit core: a learner proposed a txn');
     const txn: Txn = {
-      header: { session_id, cxid, zxid: Math.max(this.view.last_zxid, this.epoch_base) + 1, time_ms },
+      header: { session_id, cxid, zxid: this.nextZxid(), time_ms },
       op,
     };
     this.view.record(txn);
     if (op.kind === 'closeSession') this.forgetSession(session_id);
+    if (op.kind === 'reconfig') this.reconfig_recorded = txn.header.zxid;
     this.outbox.push({ kind: 'txn', origin, txn });
   }
 

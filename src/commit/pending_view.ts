@@ -28,7 +28,7 @@ import type { ACL } from '../protocol/types.js';
 import { AclCache } from '../store/arena/acl_cache.js';
 import type { NodeView } from '../store/arena/node_view.js';
 import { OWNER_TTL, ownerKindOf } from '../store/arena/record.js';
-import { CONTAINER_EPHEMERAL_OWNER } from '../protocol/constants.js';
+import { CONFIG_NODE, CONTAINER_EPHEMERAL_OWNER } from '../protocol/constants.js';
 import { parentPath } from '../tree/path_rules.js';
 import type { Txn, TxnHeader, TxnOp } from '../tree/txn.js';
 import { type NodeFacts, ownerKind } from '../tree/znode.js';
@@ -274,6 +274,11 @@ export class PendingView {
       case 'setData': {
         const f = this.mustGet(op.path);
         this.setEntry(op.path, makeFacts(f.acl, op.version, f.cversion, f.aversion, f.ephemeralOwner, f.child_count, header.time_ms), header.zxid, touched);
+        return;
+      }
+      case 'reconfig': {
+        const f = this.mustGet(CONFIG_NODE);
+        this.setEntry(CONFIG_NODE, makeFacts(f.acl, -1, f.cversion, f.aversion, f.ephemeralOwner, f.child_count, header.time_ms), header.zxid, touched);
         return;
       }
       case 'setACL': {

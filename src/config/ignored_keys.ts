@@ -14,7 +14,6 @@ export interface IgnoredKey {
 }
 
 export const IGNORED_KEYS: readonly IgnoredKey[] = [
-  { name: 'reconfigEnabled', reason: 'replication' },
   { name: 'leaderServes', reason: 'replication' },
   { name: 'localSessionsEnabled', reason: 'replication' },
   { name: 'localSessionsUpgradingEnabled', reason: 'replication' },

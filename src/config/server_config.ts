@@ -56,6 +56,8 @@ export interface ServerConfig {
   readonly global_outstanding_limit: number;
   /** Needed for TTL nodes (createTTL, CreateMode.*_WITH_TTL). */
   readonly extended_types_enabled: boolean;
+  /** reconfig allowed (src/commit/reconfig_prep.ts); false: answered RECONFIGDISABLED. */
+  readonly reconfig_enabled: boolean;
   /** The net worker answers reads of idle sessions itself (net/fast_read.ts). */
   readonly net_fast_reads: boolean;
   readonly net_direct_writes: boolean;
@@ -305,6 +307,11 @@ const KEYS: KeyTable = {
     name: 'zookeeper.extendedTypesEnabled', aliases: ['extendedTypesEnabled'], field: 'extended_types_enabled', default: false,
     type: { kind: 'bool' },
     help: 'Enables TTL nodes (createTTL and the *_WITH_TTL create modes).',
+  },
+  reconfig_enabled: {
+    name: 'reconfigEnabled', aliases: ['zookeeper.reconfigEnabled'], field: 'reconfig_enabled', default: false,
+    type: { kind: 'bool' },
+    help: 'Allows the reconfig request (the super user only, as in ZooKeeper): observers can then be added, removed or moved while the ensemble runs; the membership is kept in /zookeeper/config, replicated and durable. Changing the voters is refused (UNIMPLEMENTED). false: reconfig is answered RECONFIGDISABLED, as by ZooKeeper.',
   },
   container_check_interval_ms: {
     name: 'znode.container.checkIntervalMs', aliases: [], field: 'container_check_interval_ms', default: 60_000,

@@ -56,12 +56,15 @@ function fail(line: ServerLine, what: string): never {
   throw new ConfigError(`${lineLabel(line)}: ${what}`, line.key);
 }
 
-/** The id in `server.N`: decimal digits in SERVER_ID_MIN..SERVER_ID_MAX. */
-export function serverIdOf(line: ServerLine): number {
+/** Largest server id a reconfig may add (the peer hello's u32). */
+export const SERVER_ID_MAX_RECONFIG = 0xffff_ffff;
+
+/** The id in `server.N`: decimal digits in SERVER_ID_MIN..sid_max (zoo.cfg: SERVER_ID_MAX). */
+export function serverIdOf(line: ServerLine, sid_max = SERVER_ID_MAX): number {
   const text = line.key.slice('server.'.length);
-  const sid = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(sid >= SERVER_ID_MIN && sid <= SERVER_ID_MAX)) {
-    fail(line, `${JSON.stringify(text)} is not a server id (expected an integer in ${SERVER_ID_MIN}..${SERVER_ID_MAX}, as in myid)`);
+  const sid = /^\d{1,10}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(sid >= SERVER_ID_MIN && sid <= sid_max)) {
+    fail(line, `${JSON.stringify(text)} is not a server id (expected an integer in ${SERVER_ID_MIN}..${sid_max}${sid_max === SERVER_ID_MAX ? ', as in myid' : ''})`);
   }
   return sid;
 }
@@ -108,8 +111,8 @@ function parseClientPart(line: ServerLine, text: string): { host: string | null;
 }
 
 /** Parses one line; `sid` comes from its key (serverIdOf). */
-export function parseServerLine(line: ServerLine): EnsembleMember {
-  const sid = serverIdOf(line);
+export function parseServerLine(line: ServerLine, sid_max = SERVER_ID_MAX): EnsembleMember {
+  const sid = serverIdOf(line, sid_max);
   const halves = line.value.split(';');
   while (halves.length > 1 && halves[halves.length - 1]!.trim() === '') halves.pop();
   if (halves.length > 2) fail(line, `more than one ';' in ${JSON.stringify(line.value)} (${FORMAT})`);

@@ -75,3 +75,6 @@ export const PROTOCOL_VERSION = 0;
 
 /** Length of a session password (generatePasswd). */
 export const SESSION_PASSWD_BYTES = 16;
+
+/** ZooDefs.CONFIG_NODE: the ensemble's membership (getConfig reads it, reconfig replaces it). */
+export const CONFIG_NODE = '/zookeeper/config';

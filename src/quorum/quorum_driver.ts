@@ -206,6 +206,11 @@ export class QuorumDriver {
     this.push({ type: 'tick' });
   }
 
+  /** A committed reconfig changed the observers. */
+  setObservers(observers: readonly number[]): void {
+    this.push({ type: 'observers', observers });
+  }
+
   /** Group commit made the log durable up to zxid. */
   persisted(zxid: number): void {
     this.push({ type: 'persisted', zxid: zxidOfNumber(zxid) });

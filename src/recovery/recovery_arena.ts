@@ -10,6 +10,7 @@
 //   the recovered zxid (rewinding, after a TRUNC). Nothing in between publishes, so a reader
 //   sees the old tree or the new one, never a mix nor an intermediate state.
 
+import { CONFIG_NODE } from '../protocol/constants.js';
 import { Applier } from '../commit/applier.js';
 import type { SnapshotInfo } from '../snapshot/snapshot_format.js';
 import type { SessionTable } from '../snapshot/snapshot_reader.js';
@@ -32,9 +33,10 @@ export type ArenaRecovered = RecoveredLog & { snapshot_method: string | null };
  */
 export interface LocalNodes {
   readonly config_data: Uint8Array | null;
+  /** True: the recovered node's data stays (a membership a reconfig made); default false. */
+  readonly keep?: (current: Uint8Array) => boolean;
 }
 
-const CONFIG_NODE = '/zookeeper/config';
 const NO_LOCAL_NODES: LocalNodes = { config_data: null };
 
 /** Recovers into `writer`'s arena, which must be empty (a fresh TreeWriter); publishes the result. */
@@ -130,6 +132,12 @@ class ArenaTarget implements RecoveryTarget {
   /** As ZooKeeper sets the config node: setData with version -1 and zxid 0, the local time. */
   private setLocalNodes(): void {
     if (this.local.config_data === null) return;
+    const view = this.writer.view;
+    if (this.local.keep !== undefined && view.findPath(CONFIG_NODE)) {
+      const current = new Uint8Array(Math.max(0, view.dataLength()));
+      view.copyData(current, 0);
+      if (this.local.keep(current)) return;
+    }
     if (!this.writer.in_batch) this.writer.begin();
     this.writer.setData(CONFIG_NODE, this.local.config_data, -1, 0, Date.now());
   }

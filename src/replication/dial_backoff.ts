@@ -1,6 +1,7 @@
 // How long a dialer waits before its next attempt: exponential from connect_retry_ms_min up to
 // connect_retry_ms_max, with jitter (uniform between the minimum and the current ceiling) so
-// replicas restarted together do not dial in lock-step. A connection that opens resets it.
+// replicas restarted together do not dial in lock-step. A connection the peer sends on resets it
+// (not one that only opens: a peer refusing the hello accepts the TCP connection first).
 
 export class DialBackoff {
   /** Failed attempts since the last success; bounded so the ceiling arithmetic stays finite. */

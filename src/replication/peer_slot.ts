@@ -19,6 +19,9 @@ export class Link {
   corked = false;
   /** The last socket error, to say why the connection closed. */
   error: string | null = null;
+  /** Bytes came from the peer: it took the connection (an acceptor that refuses a hello sends
+   *  nothing), so the dial back-off starts over. */
+  heard = false;
   readonly cutter: ZabFrameCutter;
 
   constructor(
@@ -56,9 +59,12 @@ export class PeerSlot {
   resets = 0;
   readonly backoff: DialBackoff;
 
+  /** False once a reconfig removed the peer: not dialed, its hello refused, sends dropped. */
+  member = true;
+
   constructor(
     readonly sid: number,
-    readonly host: string,
+    public host: string,
     public port: number,
     /** True when this replica dials the peer (its sid is above the peer's). */
     readonly dials: boolean,

@@ -154,10 +154,46 @@ export class PeerTransport {
     this.dial(slot);
   }
 
+  /**
+   * Membership change (reconfig): `p` becomes a peer, again a peer, or moves to another address
+   * (its connection, if any, is closed as lost: the peer reconnects there). Dialed now if this
+   * replica dials it.
+   */
+  setPeer(p: PeerAddress): void {
+    if (this.closed) return;
+    let slot = this.slots.get(p.sid);
+    if (slot === undefined) {
+      slot = new PeerSlot(p.sid, p.host, p.port, p.sid < this.sid, new DialBackoff(this.opts.connect_retry_ms_min, this.opts.connect_retry_ms_max, this.opts.random));
+      this.slots.set(p.sid, slot);
+    } else {
+      const moved = slot.host !== p.host || slot.port !== p.port;
+      if (slot.member && !moved) return;
+      slot.member = true;
+      slot.host = p.host;
+      slot.port = p.port;
+      if (moved && slot.link !== null) this.closeLink(slot, slot.link, `moved to ${slot.address} by reconfig`, 'now');
+      slot.dialing?.destroy();
+    }
+    if (this.server !== null) this.dial(slot);
+  }
+
+  /** Membership change (reconfig): `sid` is no peer any more. Its connection is closed (no reset
+   *  report: the caller tells the core), nothing is sent to it or accepted from it from now on. */
+  removePeer(sid: number): void {
+    const slot = this.slots.get(sid);
+    if (slot === undefined || !slot.member || this.closed) return;
+    slot.member = false;
+    this.clearRetry(slot);
+    slot.dialing?.destroy();
+    slot.dialing = null;
+    slot.takeQueue();
+    if (slot.link !== null) this.closeLink(slot, slot.link, 'removed from the ensemble by reconfig', 'none');
+  }
+
   /** Writes `msg` to the peer's connection, or queues it for the next one. Never throws for a down peer. */
   send(to: number, msg: PeerMessage): void {
     const slot = this.slotOf(to);
-    if (this.closed) return;
+    if (this.closed || !slot.member) return;
     // Encoded against the u32 limit, then checked against our bound: an invalid message is a bug
     // of the caller (encodeMessage throws), an oversize one only costs this peer's connection.
     const frame = encodeMessageParts(msg, FRAME_BODY_BYTES_LIMIT);
@@ -234,7 +270,7 @@ export class PeerTransport {
   // ---- dialing (this sid above the peer's) ------------------------------------------------
 
   private dial(slot: PeerSlot): void {
-    if (this.closed || !slot.dials || slot.link !== null || slot.dialing !== null || slot.port === 0) return;
+    if (this.closed || !slot.member || !slot.dials || slot.link !== null || slot.dialing !== null || slot.port === 0) return;
     this.clearRetry(slot);
     const socket = net.connect({ host: slot.host, port: slot.port });
     slot.dialing = socket;
@@ -271,7 +307,7 @@ export class PeerTransport {
   }
 
   private scheduleDial(slot: PeerSlot): void {
-    if (this.closed || !slot.dials || slot.link !== null || slot.dialing !== null || slot.retry_timer !== null) return;
+    if (this.closed || !slot.member || !slot.dials || slot.link !== null || slot.dialing !== null || slot.retry_timer !== null) return;
     slot.retry_timer = setTimeout(() => {
       slot.retry_timer = null;
       this.dial(slot);
@@ -321,7 +357,9 @@ export class PeerTransport {
   }
 
   private helloProblem(sid: number): string | null {
-    if (!this.slots.has(sid)) return `not a configured peer of ${this.sid}`;
+    const slot = this.slots.get(sid);
+    if (slot === undefined) return `not a configured peer of ${this.sid}`;
+    if (!slot.member) return `removed from the ensemble by reconfig`;
     if (sid < this.sid) return `below mine (${this.sid}): the higher sid dials, so ${this.sid} dials ${sid}`;
     return null;
   }
@@ -340,7 +378,6 @@ export class PeerTransport {
     if (slot.link !== null) this.closeLink(slot, slot.link, `replaced by a new connection from ${remote}`, 'now');
     const link = new Link(socket, remote, this.opts.frame_bytes_max);
     slot.link = link;
-    slot.backoff.reset();
     this.opts.log(`peer ${slot.sid} (${remote}): connected`);
     socket.on('error', (e) => {
       link.error = e.message;
@@ -356,6 +393,12 @@ export class PeerTransport {
 
   private onLinkData(slot: PeerSlot, link: Link, chunk: Buffer): void {
     if (!link.open || this.closed) return;
+    if (!link.heard) {
+      // Not at connect: a peer that refuses the hello (this sid unknown to it, or removed by a
+      // reconfig) accepts the TCP connection first, and would be redialed at the shortest delay.
+      link.heard = true;
+      slot.backoff.reset();
+    }
     const problem = link.cutter.push(chunk, (frame) => this.deliver(slot, link, frame));
     if (problem !== null) this.closeLink(slot, link, `malformed stream: ${problem}`, 'now');
   }

@@ -3,7 +3,7 @@
 // mutator; it executes txns that prep already validated, so an inconsistency there is a bug
 // (assertion), not a request error.
 
-import { EventType } from '../protocol/constants.js';
+import { CONFIG_NODE, EventType } from '../protocol/constants.js';
 import type { ACL, MultiResult, Stat } from '../protocol/types.js';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { childName, javaTrim, joinPath, parentPath } from './path_rules.js';
@@ -27,6 +27,8 @@ export interface ApplyResult {
   stat?: Stat;
   /** multi: one result per op, in the reply's shape. */
   multi?: MultiResult[];
+  /** reconfig: the new config (the reply is a GetDataResponse). */
+  data?: Uint8Array;
   /** Events in the order ZooKeeper triggers them. */
   events: WatchTrigger[];
 }
@@ -240,6 +242,10 @@ export class DataTree {
         return { err: 0, path: op.path, events };
       case 'setData':
         return { err: 0, path: op.path, stat: this.setData(op, header, events), events };
+      case 'reconfig': {
+        const stat = this.setData({ kind: 'setData', path: CONFIG_NODE, data: op.data, version: -1 }, header, events);
+        return { err: 0, path: CONFIG_NODE, data: op.data, stat, events };
+      }
       case 'setACL':
         return { err: 0, path: op.path, stat: this.setAcl(op), events };
       case 'check':

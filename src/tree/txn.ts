@@ -35,6 +35,9 @@ export type TxnOp =
   | { kind: 'setData'; path: string; data: Uint8Array | null; /** New version after the set. */ version: number }
   | { kind: 'setACL'; path: string; acl: ACL[]; /** New aversion after the set. */ version: number }
   | { kind: 'check'; path: string; version: number }
+  /** reconfig: the new /zookeeper/config (quorum_config_text.ts), set with version -1 as
+   *  ZooKeeper's reconfig txn does (a SetDataTxn of the config node). */
+  | { kind: 'reconfig'; data: Uint8Array }
   | { kind: 'createSession'; timeout_ms: number; passwd: Uint8Array }
   | { kind: 'closeSession'; /** Ephemerals of the session, deleted by this txn. */ paths: string[] }
   | { kind: 'error'; err: number }

@@ -24,6 +24,7 @@ const OP_TAGS = {
   closeSession: 7,
   error: 8,
   multi: 9,
+  reconfig: 10,
 } as const satisfies Record<TxnOp['kind'], number>;
 
 type OpKind = keyof typeof OP_TAGS;
@@ -91,6 +92,10 @@ function encodeOp(op: TxnOp, w: JuteWriter, in_multi: boolean): void {
     case 'check':
       w.writeUString(op.path).writeInt(op.version);
       return;
+    case 'reconfig':
+      if (in_multi) throw new JuteError('reconfig inside a multi');
+      w.writeBuffer(op.data);
+      return;
     case 'createSession':
       w.writeInt(op.timeout_ms).writeBuffer(op.passwd);
       return;
@@ -141,6 +146,9 @@ function decodeOp(r: JuteReader, in_multi: boolean): TxnOp {
     }
     case 'check':
       return { kind, path: r.readString(), version: r.readInt() };
+    case 'reconfig':
+      if (in_multi) throw new JuteError('reconfig inside a multi');
+      return { kind, data: readBytes(r) };
     case 'createSession':
       return { kind, timeout_ms: r.readInt(), passwd: readBytes(r) };
     case 'closeSession': {

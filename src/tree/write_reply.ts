@@ -27,6 +27,9 @@ export function writeReplyBody(opcode: number, result: ApplyResult): ReplyBody {
       return { name, body: { stat: result.stat } };
     case 'MultiResponse':
       return { name, body: result.multi };
+    case 'GetDataResponse':
+      // reconfig: the new config and the config node's Stat.
+      return { name, body: { data: result.data, stat: result.stat } };
     default:
       throw new Error(`no write reply for opcode ${opcode} (${name})`);
   }
@@ -51,6 +54,8 @@ export function replyOpcodeOf(op: TxnOp): number {
       return Op.check;
     case 'multi':
       return Op.multi;
+    case 'reconfig':
+      return Op.reconfig;
     default:
       return -1;
   }

@@ -129,6 +129,8 @@ export interface CommitStagePorts {
   readonly clock: CommitClock;
   /** Applies committed txns to the shared tree, once per replica. */
   readonly applier: Applier;
+  /** A reconfig txn was applied: `data` is the new membership (quorum_config_text.ts). */
+  readonly reconfigured?: (data: Uint8Array) => void;
   readonly metrics: CommitMetrics;
 }
 
@@ -433,6 +435,7 @@ export class CommitStage {
     this.pending.applied(txn.header.zxid);
     this.ports.metrics.applied();
     const op = txn.op;
+    if (op.kind === 'reconfig') this.ports.reconfigured?.(op.data);
     // Only writes come direct (net/direct_write.ts): never a session's own txn.
     const direct = origin?.direct === true;
     const what = direct ? APPLIED_WRITE_ANSWERED : op.kind === 'createSession' ? APPLIED_CREATE_SESSION : op.kind === 'closeSession' ? APPLIED_CLOSE_SESSION : APPLIED_WRITE;

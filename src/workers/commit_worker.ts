@@ -26,7 +26,9 @@ import { describeFsError, FsyncDelay, NODE_LOG_FS } from '../log/log_fs.js';
 import { LogWriter } from '../log/log_writer.js';
 import { zeroRunBytesFor, type RecoveredLog, type RecoveryOptions } from '../recovery/recovery.js';
 import { recoverIntoArena, reloadIntoArena, type LocalNodes } from '../recovery/recovery_arena.js';
-import { quorumConfigText } from '../config/quorum_config_text.js';
+import { parseQuorumConfigText, quorumConfigText, staticMembership, type Membership } from '../config/quorum_config_text.js';
+import { CONFIG_NODE } from '../protocol/constants.js';
+import type { NodeView } from '../store/arena/node_view.js';
 import { PendingView } from '../commit/pending_view.js';
 import { ArenaSnapshotSource } from '../snapshot/arena_snapshot_source.js';
 import { JuteReader } from '../protocol/jute.js';
@@ -182,11 +184,65 @@ class CommitWorker implements QuorumHost {
         clock: { now_ms: Date.now, now_us: nowUs },
         applier: this.applier,
         metrics: this.metrics,
+        reconfigured: (data) => this.reconfigured(data),
       },
       this.newState(recovered),
     );
     if (writer === null) this.core.setReadOnly('the txn log could not be opened');
     this.read_only_mode = config.ensemble !== null && config.read_only_mode_enabled ? this.newReadOnlyMode() : null;
+  }
+
+  // ---- membership (reconfig: reconfig_prep.ts) ----
+
+  /** The membership this replica runs with (null: standalone); `activate` keeps it current. */
+  private membership: Membership | null = null;
+
+  /** What /zookeeper/config holds in the shared tree, read as a membership (null: standalone). */
+  private membershipInTree(): Membership | null {
+    const ensemble = this.init.config.ensemble;
+    if (ensemble === null) return null;
+    const view = this.applier.writer.view;
+    const data = view.findPath(CONFIG_NODE) ? configNodeData(view) : null;
+    const dynamic = data === null ? null : dynamicMembership(data);
+    return dynamic ?? staticMembership(ensemble);
+  }
+
+  /** zoo.cfg's ensemble with the tree's membership (unless that one lacks this server: a
+   *  removed observer starts with zoo.cfg's, and the others refuse it). */
+  private effectiveEnsemble(static_ensemble: EnsembleConfig): EnsembleConfig {
+    const m = this.membership;
+    if (m === null || m.version === 0) return static_ensemble;
+    if (!m.members.some((x) => x.sid === static_ensemble.my_sid)) {
+      console.warn(`waitfree: warning: server ${static_ensemble.my_sid} is not in the membership of version 0x${m.version.toString(16)} (reconfig); it runs with zoo.cfg's`);
+      return static_ensemble;
+    }
+    return { ...static_ensemble, members: m.members };
+  }
+
+  /** A reconfig txn was applied to the shared tree: its membership becomes this replica's. */
+  private reconfigured(data: Uint8Array): void {
+    const m = dynamicMembership(data);
+    if (m === null) throw new Error('commit worker: a reconfig txn holds no membership');
+    this.core.setMembership(m);
+    this.activate(m);
+    console.log(`waitfree: reconfig: membership version 0x${m.version.toString(16)}: ${m.members.map((x) => `${x.sid}:${x.role}`).join(', ')}`);
+  }
+
+  /**
+   * Makes `m` the membership of the Zab core and of the peer links (once they run; before,
+   * startQuorum builds them from it). Only observers change (reconfig_prep.ts refuses the rest).
+   */
+  private activate(m: Membership | null): void {
+    const old = this.membership;
+    this.membership = m;
+    const transport = this.transport;
+    const quorum = this.quorum;
+    const my_sid = this.init.config.ensemble?.my_sid;
+    if (m === null || old === null || transport === null || quorum === null) return;
+    if (!m.members.some((x) => x.sid === my_sid)) return; // removed: the others refuse this server
+    for (const x of m.members) if (x.sid !== my_sid) transport.setPeer({ sid: x.sid, host: x.host, port: x.quorum_port });
+    quorum.setObservers(m.members.filter((x) => x.role === 'observer').map((x) => x.sid));
+    for (const x of old.members) if (!m.members.some((y) => y.sid === x.sid)) transport.removePeer(x.sid);
   }
 
   /** QuorumHost: the commit core (replaced on a reload). */
@@ -233,10 +289,18 @@ class CommitWorker implements QuorumHost {
         secret: this.secret,
         reap_interval_ms,
         reap_per_check_max: Math.max(1, Math.ceil((config.container_max_per_minute * reap_interval_ms) / 60_000)),
+        reconfig_enabled: config.reconfig_enabled,
+        standalone_enabled: config.standalone_enabled,
+        log: (line) => console.warn(`waitfree: ${line}`),
       },
       { now_ms: () => Date.now() },
       { view: pending, sessions: resumeSessions(recovered, config.data_dir) },
     );
+    // The membership is what the shared tree holds (a reconfig's, else zoo.cfg's): at start, and
+    // again after a reload (the leader's SNAP may hold a newer one).
+    const membership = this.membershipInTree();
+    core.setMembership(membership);
+    this.activate(membership);
     // A member of an ensemble creates no txn before it leads (the driver says when).
     if (config.ensemble !== null) core.follow();
     return { core, pending, gc: this.newGroupCommit(recovered.last_zxid) };
@@ -256,8 +320,9 @@ class CommitWorker implements QuorumHost {
   }
 
   /** Ensemble mode: the Zab driver, its peer links and its clock. */
-  async startQuorum(ensemble: EnsembleConfig, recovered: RecoveredLog): Promise<void> {
+  async startQuorum(static_ensemble: EnsembleConfig, recovered: RecoveredLog): Promise<void> {
     const config = this.init.config;
+    const ensemble = this.effectiveEnsemble(static_ensemble);
     const epochs = EpochFile.readSync(config.data_dir);
     const driver = new QuorumDriver(
       zabConfigFor(config, ensemble),
@@ -777,7 +842,26 @@ function diskNames(config: ServerConfig): string {
 
 /** An ensemble member's own /zookeeper/config (the membership); standalone leaves it empty. */
 function localNodes(config: ServerConfig): LocalNodes {
-  return { config_data: config.ensemble === null ? null : new TextEncoder().encode(quorumConfigText(config.ensemble)) };
+  if (config.ensemble === null) return { config_data: null };
+  // A membership a reconfig made is replicated and durable: it stays; zoo.cfg's is only the first.
+  return { config_data: new TextEncoder().encode(quorumConfigText(config.ensemble)), keep: (data) => dynamicMembership(data) !== null };
+}
+
+/** A config text with a version other than 0 (a reconfig's), or null. */
+function dynamicMembership(data: Uint8Array): Membership | null {
+  try {
+    const m = parseQuorumConfigText(new TextDecoder('utf-8', { fatal: true }).decode(data));
+    return m.version === 0 ? null : m;
+  } catch {
+    return null;
+  }
+}
+
+/** The selected node's data (the config node: small). */
+function configNodeData(view: NodeView): Uint8Array {
+  const out = new Uint8Array(Math.max(0, view.dataLength()));
+  view.copyData(out, 0);
+  return out;
 }
 
 function recoveryOptions(config: ServerConfig): RecoveryOptions {

@@ -19,7 +19,9 @@ export type ZabEvent =
   /** Answer to `snapshot_needed`: the committed state at `zxid`, pinned. */
   | { readonly type: 'snapshot_ready'; readonly peer: number; readonly zxid: Zxid; readonly snapshot: Uint8Array }
   /** The connection with `peer` closed (reset, crash, timeout). Before any message of a new one. */
-  | { readonly type: 'peer_reset'; readonly peer: number };
+  | { readonly type: 'peer_reset'; readonly peer: number }
+  /** A committed reconfig changed the observers (voters never change: reconfig_prep.ts). */
+  | { readonly type: 'observers'; readonly observers: readonly number[] };
 
 export type Phase = 'election' | 'discovery' | 'sync' | 'broadcast';
 

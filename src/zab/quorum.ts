@@ -6,26 +6,40 @@
 
 export class QuorumVerifier {
   private readonly voter_set: ReadonlySet<number>;
-  private readonly observer_set: ReadonlySet<number>;
+  private observer_set: ReadonlySet<number>;
   /** Smallest number of voters that is a majority. */
   readonly quorum_size: number;
 
+  private observer_list: readonly number[];
+
   constructor(
     readonly voters: readonly number[],
-    readonly observers: readonly number[] = [],
+    observers: readonly number[] = [],
   ) {
     if (voters.length === 0) throw new Error('QuorumVerifier: no voters');
     this.voter_set = new Set(voters);
-    this.observer_set = new Set(observers);
     if (this.voter_set.size !== voters.length) throw new Error('QuorumVerifier: duplicate voter sid');
-    if (this.observer_set.size !== observers.length) throw new Error('QuorumVerifier: duplicate observer sid');
-    for (const sid of [...voters, ...observers]) {
-      if (!Number.isInteger(sid) || sid < 0 || sid > 0xffff_ffff) throw new Error(`QuorumVerifier: bad sid ${sid}`);
-    }
+    for (const sid of voters) checkSid(sid);
+    this.quorum_size = Math.floor(voters.length / 2) + 1;
+    this.observer_list = [];
+    this.observer_set = new Set();
+    this.setObservers(observers);
+  }
+
+  get observers(): readonly number[] {
+    return this.observer_list;
+  }
+
+  /** Replaces the observers (a committed reconfig). The voters, and so every quorum, stay. */
+  setObservers(observers: readonly number[]): void {
+    const set = new Set(observers);
+    if (set.size !== observers.length) throw new Error('QuorumVerifier: duplicate observer sid');
     for (const o of observers) {
+      checkSid(o);
       if (this.voter_set.has(o)) throw new Error(`QuorumVerifier: sid ${o} is both voter and observer`);
     }
-    this.quorum_size = Math.floor(voters.length / 2) + 1;
+    this.observer_list = [...observers];
+    this.observer_set = set;
   }
 
   isVoter(sid: number): boolean {
@@ -51,4 +65,8 @@ export class QuorumVerifier {
     for (const s of sids) if (this.voter_set.has(s)) seen.add(s);
     return seen.size >= this.quorum_size;
   }
+}
+
+function checkSid(sid: number): void {
+  if (!Number.isInteger(sid) || sid < 0 || sid > 0xffff_ffff) throw new Error(`QuorumVerifier: bad sid ${sid}`);
 }

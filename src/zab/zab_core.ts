@@ -259,7 +259,18 @@ export class ZabCore implements CoreContext {
         this.leader?.onPeerReset(ev.peer);
         if (this.learner !== null && this.learner.leader === ev.peer) this.stepDown(`connection to leader ${ev.peer} reset`, true);
         return;
+      case 'observers':
+        return this.setObservers(ev.observers);
     }
+  }
+
+  /** New observers (a committed reconfig): a removed one's session with the leader ends. Nothing
+   *  else depends on them: observers neither vote nor acknowledge. */
+  private setObservers(observers: readonly number[]): void {
+    if (observers.includes(this.sid) !== this.qv.isObserver(this.sid)) throw new Error(`ZabCore: a reconfig would change the role of ${this.sid}`);
+    this.qv.setObservers(observers);
+    if (this.leader === null) return;
+    for (const sid of [...this.leader.handlers.keys()]) if (!this.qv.isMember(sid)) this.leader.removeHandler(sid, true);
   }
 
   private onTick(): void {

@@ -101,12 +101,12 @@ describe('main', () => {
   it('runs the server with the merged config, prints one listening line, stops on SIGTERM and exits 0', async () => {
     const h = harness();
     const cfg = join(dir, 'run.cfg');
-    writeFileSync(cfg, 'tickTime=1000\nreconfigEnabled=false\nclientPort=9999\n');
+    writeFileSync(cfg, 'tickTime=1000\nleaderServes=yes\nclientPort=9999\n');
     const code = main(['server', '--config', cfg, '--port', '0', '--data-dir', '/tmp/wf-data', '--read-workers', '2'], h.deps);
     await until(() => h.out.length > 0);
     expect(h.out).toEqual(['waitfree listening on 127.0.0.1:40123 (read workers: 2, data dir: /tmp/wf-data)\n']);
     expect(h.err).toEqual([
-      `waitfree: warning: ${cfg}:2: reconfigEnabled is accepted, not used yet (waitfree's replication does not use this key)\n`,
+      `waitfree: warning: ${cfg}:2: leaderServes is accepted, not used yet (waitfree's replication does not use this key)\n`,
       `waitfree: shared tree on ${currentHugePageState().why}\n`,
     ]);
     expect(h.started[0]).toMatchObject({ tick_time_ms: 1000, client_port: 0, read_workers: 2, data_dir: '/tmp/wf-data' });

@@ -163,7 +163,7 @@ describe('keys', () => {
       'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider',
       'metricsProvider.httpPort=7000',
       'standaloneEnabled=true',
-      'reconfigEnabled=false',
+      'leaderServes=yes',
       'preAllocSize=65536',
       'authProvider.1=org.apache.zookeeper.server.auth.X509AuthenticationProvider',
       'authProvider.2=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
@@ -176,7 +176,7 @@ describe('keys', () => {
     // clusters name the SASL provider) are not worth a warning.
     expect(warnings[5]).toBe('zoo.cfg:10: authProvider.1 is accepted, not used yet (waitfree loads no provider classes: it serves the world, auth, digest, ip, sasl and super schemes itself)');
     expect(warnings[0]).toBe('zoo.cfg:4: admin.commandURL is accepted, not used yet (waitfree\'s admin server does not use this key)');
-    expect(warnings[3]).toBe("zoo.cfg:8: reconfigEnabled is accepted, not used yet (waitfree's replication does not use this key)");
+    expect(warnings[3]).toBe("zoo.cfg:8: leaderServes is accepted, not used yet (waitfree's replication does not use this key)");
     for (const w of warnings) expect(w).toMatch(/^zoo\.cfg:\d+: \S+ is accepted, not used yet \(/);
   });
 

@@ -9,10 +9,9 @@
 // readonlymode.enabled, the JAAS file of the SASL clusters) to a copy of the zoo.cfg, as zoo.cfg
 // lines.
 //
-// Not run: TestReconfig. kazoo's harness turns reconfigEnabled on; waitfree has no dynamic
-// reconfiguration and answers reconfig RECONFIGDISABLED (ZooKeeper's answer with it off), an
-// error code kazoo 2.8 has no exception for: its reader thread raises and the call never
-// returns, so the test hangs (it does against ZooKeeper with reconfigEnabled=false too).
+// TestReconfig runs too: kazoo's harness turns reconfigEnabled on and its tests add and remove an
+// observer (what waitfree reconfigures), with the errors a client gets (NOAUTH without the super
+// user, BADARGUMENTS, BADVERSION).
 
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -108,8 +107,8 @@ function selectOne(id: string): string {
 /** Runs the suite (or the test `id`, "test_module.Class::test") against `kind`. */
 function runSuite(dir: SuiteDir, bin: string, kind: Kind, id?: string): Promise<SuiteRun<Outcome>> {
   const xml = join(dir.root, `${kind}${id === undefined ? '' : '-again'}.xml`);
-  const select = id === undefined ? 'not TestReconfig' : selectOne(id);
-  const args = ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-k', select, `--junitxml=${xml}`, KAZOO_TESTS];
+  const select = id === undefined ? null : selectOne(id);
+  const args = ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', ...(select === null ? [] : ['-k', select]), `--junitxml=${xml}`, KAZOO_TESTS];
   const env = {
     ...process.env,
     PATH: `${bin}:${process.env.PATH ?? ''}`,
@@ -155,6 +154,14 @@ describe.skipIf(kazoo_missing.length > 0)("kazoo's own test suite", () => {
     const failed = [...wf].filter(([, o]) => o === 'failed').map(([id]) => id);
     for (const id of failed) expect([...WAITFREE_FAILS.keys(), ...FAILING_ON_BOTH], runs.get('waitfree')!.output).toContain(id);
     for (const id of WAITFREE_FAILS.keys()) expect(wf.get(id), `${id}: ${WAITFREE_FAILS.get(id)}`).toBe('failed');
+    // TestReconfig (an observer added and removed by reconfig, and its errors) runs and passes.
+    const reconfig = [...wf].filter(([id]) => id.includes('TestReconfig'));
+    expect(reconfig.map(([id]) => id).sort()).toEqual([
+      'test_client.TestReconfig::test_add_remove_observer',
+      'test_client.TestReconfig::test_bad_input',
+      'test_client.TestReconfig::test_no_super_auth',
+    ]);
+    for (const [id, outcome] of reconfig) expect(outcome, id).toBe('passed');
   });
 
   it.skipIf(zk_missing.length > 0)('each test ends on waitfree as on Apache ZooKeeper 3.8, but the named differences', () => {

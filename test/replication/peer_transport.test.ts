@@ -251,6 +251,41 @@ describe('PeerTransport: lost connections', () => {
   });
 });
 
+describe('PeerTransport: membership changes (reconfig)', () => {
+  it('setPeer adds a peer that then connects both ways; removePeer closes it without a local reset and refuses it after', async () => {
+    const [one, two] = await cluster([1, 2]);
+    // 5 is not a peer yet: it dials 1 and 2 in vain (refused hellos).
+    const five = makeNode(5, [{ sid: 1, port: one.port }, { sid: 2, port: two.port }]);
+    five.port = await five.t.start();
+    await waitFor(() => one.logs.some((l) => /sid 5: not a configured peer/.test(l)), '1 refuses 5');
+    expect(five.t.connected(1)).toBe(false);
+    one.t.setPeer({ sid: 5, host: HOST, port: five.port });
+    two.t.setPeer({ sid: 5, host: HOST, port: five.port });
+    await waitFor(() => one.t.connected(5) && two.t.connected(5) && five.t.connected(1) && five.t.connected(2), '5 connected');
+    one.t.send(5, proposal(1));
+    five.t.send(1, proposal(2));
+    await waitFor(() => msgsFrom(five, 1).length === 1 && msgsFrom(one, 5).length === 1, 'messages with 5');
+
+    one.t.removePeer(5);
+    expect(one.t.connected(5)).toBe(false);
+    await waitFor(() => resetsOf(five, 1) >= 1, '5 sees the close');
+    await waitFor(() => one.logs.some((l) => /sid 5: removed from the ensemble by reconfig/.test(l)), '1 refuses 5 again');
+    one.t.send(5, proposal(3)); // dropped: 5 is no peer of 1 any more
+    expect(resetsOf(one, 5)).toBe(0);
+    expect(one.t.connected(5)).toBe(false);
+    // Refused after the TCP connect, 5 does not redial at the shortest delay (its back-off grows).
+    const refusals = (): number => one.logs.filter((l) => /sid 5: removed/.test(l)).length;
+    const before = refusals();
+    // (retry 10..100 ms: ~18 a second with the back-off growing, ~65 if every connect reset it)
+    await sleep(1000);
+    expect(refusals() - before).toBeLessThan(35);
+    // 2 still has 5; and 1 takes it back.
+    expect(two.t.connected(5)).toBe(true);
+    one.t.setPeer({ sid: 5, host: HOST, port: five.port });
+    await waitFor(() => one.t.connected(5), '5 back at 1');
+  });
+});
+
 describe('PeerTransport: refusals and bounds', () => {
   it('refuses a garbage hello, an unknown sid and a lower sid dialing, without disturbing live connections', async () => {
     const [one, two] = await cluster([1, 2]);

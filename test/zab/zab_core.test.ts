@@ -193,6 +193,28 @@ describe('ZabCore: bounds, forwarding, timeouts', () => {
   });
 });
 
+describe('ZabCore: observers changed by a reconfig', () => {
+  it('the leader drops a removed observer (disconnect), ignores it after, and takes a new one', () => {
+    const h = new Harness([1, 2, 3], [4]);
+    h.startAll();
+    h.settle();
+    const leader = [1, 2, 3].find((sid) => h.core(sid).state === 'LEADING')!;
+    expect(h.core(4).state).toBe('OBSERVING');
+    const mark = h.lines.length;
+    for (const sid of [1, 2, 3]) h.step(sid, { type: 'observers', observers: [] });
+    expect(h.since(mark)).toContain(`r${leader}: disconnect 4`);
+    expect(h.core(leader).qv.isMember(4)).toBe(false);
+    // Its messages are not heard any more.
+    expect(h.step(leader, { type: 'message', from: 4, msg: { type: 'OBSERVERINFO', sid: 4, accepted_epoch: 1, protocol_version: 0x10000 } })).toEqual([]);
+    // Added back: it is heard again (the leader answers its OBSERVERINFO).
+    for (const sid of [1, 2, 3]) h.step(sid, { type: 'observers', observers: [4] });
+    const answer = h.step(leader, { type: 'message', from: 4, msg: { type: 'OBSERVERINFO', sid: 4, accepted_epoch: 1, protocol_version: 0x10000 } });
+    expect(answer.some((e) => e.type === 'send' && e.to === 4)).toBe(true);
+    // A reconfig cannot change this replica's own role.
+    expect(() => h.step(4, { type: 'observers', observers: [] })).toThrow(/change the role of 4/);
+  });
+});
+
 describe('ZabCore: network input it must not trust', () => {
   it('ignores stale, duplicate and misdirected messages (no effects, no throw)', () => {
     const h = ensemble();

@@ -1,0 +1,171 @@
+// Prep of a reconfig request (ZooKeeper's PrepRequestProcessor, case OpCode.reconfig): from the
+// committed membership and the request to the txn that replaces /zookeeper/config, or the error
+// ZooKeeper answers, checked in ZooKeeper's order (a client can see which comes first):
+//
+//   reconfigEnabled=false                       RECONFIGDISABLED
+//   a standalone server                         UNIMPLEMENTED
+//   a reconfig proposed and not yet committed   RECONFIGINPROGRESS
+//   curConfigId neither -1 nor the version      BADVERSION
+//   a leaving id or joining sid not a number    MARSHALLINGERROR (ZooKeeper's NumberFormatException)
+//   a server string that does not parse, no     BADARGUMENTS
+//   client port, addresses taken, too few voters
+//   the voters change                           UNIMPLEMENTED (waitfree: see below)
+//   no WRITE on /zookeeper/config (super only)  NOAUTH
+//
+// What waitfree changes by reconfig: observers (add, remove, change their addresses). Voters are
+// Zab's quorum: changing them needs a commit rule of old-and-new quorum while the change is in
+// flight, which this replica does not have, so such a request is refused (where ZooKeeper would
+// check that the new voters are connected: NEWCONFIGNOQUORUM) instead of half-done. Pure.
+
+import { Perms } from '../protocol/constants.js';
+import { Err } from '../protocol/errors.js';
+import type { ACL, Id, ReconfigRequest } from '../protocol/types.js';
+import { ConfigError } from '../config/config_error.js';
+import type { EnsembleMember } from '../config/ensemble_config.js';
+import { membershipText, memberSpecText, type Membership } from '../config/quorum_config_text.js';
+import { parseServerLine, SERVER_ID_MAX_RECONFIG } from '../config/server_line.js';
+import { checkAcl } from '../tree/acl.js';
+import type { TxnOp } from '../tree/txn.js';
+
+export interface ReconfigPrepInput {
+  /** reconfigEnabled. */
+  readonly enabled: boolean;
+  /** False on a standalone server (ZooKeeper: reconfig needs a LeaderZooKeeperServer). */
+  readonly ensemble: boolean;
+  /** Fewest voters a membership may have: 2, or 1 with standaloneEnabled=false (ZooKeeper's rule). */
+  readonly voters_min: number;
+  /** A reconfig was proposed and is not committed yet (ZooKeeper: lastSeenQV != QV). */
+  readonly in_progress: boolean;
+  /** The newest membership (what /zookeeper/config holds). */
+  readonly current: Membership;
+  /** The zxid the txn will get: the new membership's version. */
+  readonly zxid: number;
+  /** /zookeeper/config's ACL and the session's ids (WRITE is checked last, as ZooKeeper does). */
+  readonly config_acl: readonly ACL[];
+  readonly auth: readonly Id[];
+  readonly is_super: boolean;
+}
+
+/** A request error: which code, and why (for the log). */
+class Refused extends Error {
+  constructor(
+    readonly err: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ReconfigPrep {
+  readonly op: TxnOp;
+  /** Why it was refused (for a log line); null when it makes a reconfig txn. */
+  readonly reason: string | null;
+}
+
+const encoder = new TextEncoder();
+
+export function prepReconfig(req: ReconfigRequest, input: ReconfigPrepInput): ReconfigPrep {
+  try {
+    const next = nextMembers(req, input);
+    checkVoters(input.current.members, next);
+    if (!checkAcl(input.config_acl, Perms.WRITE, input.auth, input.is_super)) throw new Refused(Err.NOAUTH, 'no WRITE permission on /zookeeper/config (reconfig needs the super user)');
+    const text = membershipText({ members: next, version: input.zxid });
+    return { op: { kind: 'reconfig', data: encoder.encode(text) }, reason: null };
+  } catch (e) {
+    if (e instanceof Refused) return { op: { kind: 'error', err: e.err }, reason: e.message };
+    throw e;
+  }
+}
+
+/** The membership the request asks for (ZooKeeper's checks up to the new quorum's). */
+function nextMembers(req: ReconfigRequest, input: ReconfigPrepInput): EnsembleMember[] {
+  if (!input.enabled) throw new Refused(Err.RECONFIGDISABLED, 'reconfigEnabled is false');
+  if (!input.ensemble) throw new Refused(Err.UNIMPLEMENTED, 'a standalone server cannot be reconfigured');
+  if (input.in_progress) throw new Refused(Err.RECONFIGINPROGRESS, 'another reconfig is not committed yet');
+  if (req.curConfigId !== -1 && req.curConfigId !== input.current.version) {
+    throw new Refused(Err.BADVERSION, `from config version ${req.curConfigId.toString(16)}, the current one is ${input.current.version.toString(16)}`);
+  }
+  const next = req.newMembers !== null ? newMembers(req.newMembers) : incremental(req, input.current.members);
+  const voters = next.filter((m) => m.role === 'participant').length;
+  if (voters < input.voters_min) throw new Refused(Err.BADARGUMENTS, `the new configuration has ${voters} voter(s): it must include at least ${input.voters_min}`);
+  return next.sort((a, b) => a.sid - b.sid);
+}
+
+/** ZooKeeper's StringUtils.split: pieces trimmed, empty ones dropped. */
+function splitList(text: string, sep: string): string[] {
+  return text
+    .split(sep)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** Long.parseLong of an id; its NumberFormatException is ZooKeeper's MARSHALLINGERROR. */
+function idOf(text: string): number {
+  if (!/^[+-]?\d{1,15}$/.test(text)) throw new Refused(Err.MARSHALLINGERROR, `${JSON.stringify(text)} is not a server id`);
+  return Number(text);
+}
+
+function parseMember(sid: number, spec: string): EnsembleMember {
+  try {
+    return parseServerLine({ key: `server.${sid}`, value: spec, where: 'reconfig' }, SERVER_ID_MAX_RECONFIG);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new Refused(Err.BADARGUMENTS, e.message);
+    throw e;
+  }
+}
+
+/** Incremental: the current members, minus the leaving ids, with the joining lines put in. */
+function incremental(req: ReconfigRequest, current: readonly EnsembleMember[]): EnsembleMember[] {
+  const next = new Map(current.map((m) => [m.sid, m]));
+  for (const leaving of splitList(req.leavingServers ?? '', ',')) next.delete(idOf(leaving));
+  for (const joiner of splitList(req.joiningServers ?? '', ',')) {
+    const parts = splitList(joiner, '=');
+    if (parts.length !== 2) throw new Refused(Err.BADARGUMENTS, `${JSON.stringify(joiner)}: wrong format of server string`);
+    const sid = idOf(parts[0]!.slice(parts[0]!.lastIndexOf('.') + 1));
+    const m = parseMember(sid, parts[1]!);
+    if (m.client_port === null) throw new Refused(Err.BADARGUMENTS, `${JSON.stringify(joiner)}: each server should have 3 ports specified`);
+    for (const other of next.values()) if (other.sid !== sid) checkAddresses(m, other);
+    next.delete(sid);
+    next.set(sid, m);
+  }
+  return [...next.values()];
+}
+
+/** Non-incremental: the whole new membership, `server.N=spec` separated by commas or newlines. */
+function newMembers(text: string): EnsembleMember[] {
+  const next = new Map<number, EnsembleMember>();
+  for (const line of splitList(text.replaceAll(',', '\n'), '\n')) {
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? line : line.slice(0, eq).trim();
+    if (key === 'version') continue;
+    if (eq < 0 || !key.startsWith('server.')) throw new Refused(Err.BADARGUMENTS, `${JSON.stringify(line)}: expected server.N=spec`);
+    const sid = idOf(key.slice('server.'.length));
+    if (next.has(sid)) throw new Refused(Err.BADARGUMENTS, `${key} given twice`);
+    next.set(sid, parseMember(sid, line.slice(eq + 1).trim()));
+  }
+  const members = [...next.values()];
+  for (let i = 0; i < members.length; i++) for (let j = i + 1; j < members.length; j++) checkAddresses(members[i]!, members[j]!);
+  return members;
+}
+
+/** QuorumServer.checkAddressDuplicate: two members may not share a quorum or election address. */
+function checkAddresses(a: EnsembleMember, b: EnsembleMember): void {
+  if (a.host !== b.host) return;
+  const a_ports = [a.quorum_port, a.election_port];
+  for (const p of [b.quorum_port, b.election_port]) {
+    if (a_ports.includes(p)) throw new Refused(Err.BADARGUMENTS, `server.${a.sid} and server.${b.sid} share the address ${a.host}:${p}`);
+  }
+}
+
+/** The voters (ids and specs) must stay as they are: see the head of this file. */
+function checkVoters(current: readonly EnsembleMember[], next: readonly EnsembleMember[]): void {
+  const spec = (ms: readonly EnsembleMember[]): string =>
+    ms
+      .filter((m) => m.role === 'participant')
+      .sort((a, b) => a.sid - b.sid)
+      .map((m) => `${m.sid}=${memberSpecText(m)}`)
+      .join(',');
+  if (spec(current) !== spec(next)) {
+    throw new Refused(Err.UNIMPLEMENTED, 'the reconfig changes the voters: waitfree reconfigures observers only (adds, removes, moves them)');
+  }
+}

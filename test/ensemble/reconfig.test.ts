@@ -1,0 +1,103 @@
+// Dynamic reconfiguration of observers (reconfigEnabled=true): a running ensemble removes an
+// observer and takes it back by `reconfig`, the observer is refused and then served again, and
+// the membership a reconfig made survives a restart of the leader (it lives in /zookeeper/config,
+// replicated and durable). Real processes, real TCP between the replicas.
+
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ZooKeeperClient, type WatchEvent, type ZooKeeperError } from '../../src/client/index.js';
+import { startEnsemble, type Ensemble, type SrvrAnswers } from '../support/ensemble.js';
+import { modeOf } from '../support/ensemble_roles.js';
+
+const SETTLE_MS = 60_000;
+const TEST_MS = 240_000;
+const SUPER_DIGEST = `super:${createHash('sha1').update('super:test').digest('base64')}`;
+
+function configOf(data: Uint8Array): string[] {
+  return new TextDecoder().decode(data).split('\n');
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'OK';
+  } catch (e) {
+    return (e as ZooKeeperError).code;
+  }
+}
+
+describe('reconfig of observers in a running ensemble', () => {
+  let e: Ensemble | null = null;
+  afterEach(async () => {
+    await e?.stop();
+    e = null;
+  });
+
+  it('removes an observer and takes it back; the membership survives a leader restart', async () => {
+    e = await startEnsemble({ replicas: 3, observers: 1, extra_cfg: ['reconfigEnabled=true', `DigestAuthenticationProvider.superDigest=${SUPER_DIGEST}`] });
+    const ens = e;
+    const observer = ens.members.find((m) => m.role === 'observer')!;
+    const voters = ens.members.filter((m) => m.role !== 'observer');
+    const leaderOf = (a: SrvrAnswers): number | undefined => voters.find((v) => modeOf(a.get(v.sid)) === 'leader')?.sid;
+    const serving = (a: SrvrAnswers): boolean =>
+      leaderOf(a) !== undefined && voters.every((v) => modeOf(a.get(v.sid)) !== null) && modeOf(a.get(observer.sid)) === 'observer';
+    await ens.waitFor(serving, SETTLE_MS);
+
+    const voter_hosts = voters.map((v) => `127.0.0.1:${v.client_port}`).join(',');
+    const admin = await ZooKeeperClient.connect(voter_hosts, { sessionTimeout_ms: 10_000, auth: [{ scheme: 'digest', auth: 'super:test' }] });
+    const user = await ZooKeeperClient.connect(voter_hosts, { sessionTimeout_ms: 10_000 });
+    try {
+      // getConfig's watch (Curator's EnsembleTracker) fires on a reconfig.
+      const config_events: WatchEvent[] = [];
+      const before = configOf((await user.getData('/zookeeper/config', { watch: (ev) => config_events.push(ev) })).data!);
+      expect(before.at(-1)).toBe('version=0');
+      const observer_line = before.find((l) => l.startsWith(`server.${observer.sid}=`))!;
+      expect(observer_line).toMatch(/:observer;/);
+      await user.create('/a', 'before');
+
+      // Only the super user may reconfigure; a voter change is refused (observers only).
+      expect(await codeOf(user.reconfig({ leaving: String(observer.sid) }))).toBe('NOAUTH');
+      expect(await codeOf(admin.reconfig({ leaving: String(voters[0]!.sid) }))).toBe('UNIMPLEMENTED');
+
+      const removed = await admin.reconfig({ leaving: String(observer.sid) });
+      const removed_text = configOf(removed.data);
+      expect(removed_text).not.toContain(observer_line);
+      expect(removed_text.at(-1)).toBe(`version=${removed.stat.mzxid.toString(16)}`);
+      expect(removed.stat.version).toBe(-1);
+      await user.sync('/');
+      expect(config_events.map((ev) => `${ev.type} ${ev.path}`)).toEqual(['NodeDataChanged /zookeeper/config']);
+      // The leader drops the observer and every voter refuses it: it serves no more.
+      await ens.waitFor((a) => modeOf(a.get(observer.sid)) === null, SETTLE_MS);
+      await user.create('/b', 'while-out');
+
+      const back = await admin.reconfig({ joining: observer_line, from_config: removed.stat.mzxid });
+      expect(configOf(back.data)).toContain(observer_line);
+      await ens.waitFor(serving, SETTLE_MS);
+      const on_observer = await ZooKeeperClient.connect(`127.0.0.1:${observer.client_port}`, { sessionTimeout_ms: 10_000 });
+      try {
+        await on_observer.sync('/');
+        expect((await on_observer.getData('/b')).data?.toString()).toBe('while-out');
+        expect(configOf((await on_observer.getData('/zookeeper/config')).data!)).toEqual(configOf(back.data));
+      } finally {
+        await on_observer.close().catch(() => undefined);
+      }
+      // A stale from_config is refused.
+      expect(await codeOf(admin.reconfig({ leaving: String(observer.sid), from_config: removed.stat.mzxid }))).toBe('BADVERSION');
+
+      // The leader restarts: the membership comes back from its log and snapshot, not zoo.cfg.
+      const leader = leaderOf(await ens.waitFor(serving, SETTLE_MS))!;
+      await ens.restart(leader);
+      await ens.waitFor((a) => serving(a) && modeOf(a.get(leader)) !== null, SETTLE_MS);
+      const on_restarted = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(leader).client_port}`, { sessionTimeout_ms: 10_000 });
+      try {
+        await on_restarted.sync('/');
+        expect(configOf((await on_restarted.getData('/zookeeper/config')).data!)).toEqual(configOf(back.data));
+      } finally {
+        await on_restarted.close().catch(() => undefined);
+      }
+    } finally {
+      await admin.close().catch(() => undefined);
+      await user.close().catch(() => undefined);
+    }
+  }, TEST_MS);
+});
