@@ -6,8 +6,10 @@
 // core's effects the way a real one must (in order; epochs, truncation, snapshots durable at
 // once; appends durable when a later fsync completes). Faults: message delays and spikes, clogs,
 // symmetric and one-way partitions, connection resets, crashes that lose the unsynced suffix or
-// keep a torn part of it, restarts, slow fsyncs. Clients write through any serving replica and
-// record what was acknowledged. Invariants: invariants.ts.
+// keep a torn part of it, restarts, slow fsyncs, reconfigs of the observers (a write every
+// replica activates when it applies it, as the commit worker does, and again from its state after
+// a restart, TRUNC or SNAP). Clients write through any serving replica and record what was
+// acknowledged. Invariants: invariants.ts.
 
 import { zabConfig, type ZabConfig } from '../../src/zab/config.js';
 import type { Effect } from '../../src/zab/effects.js';
@@ -22,6 +24,11 @@ import { Network, type NetConfig } from './network.js';
 import { Rng } from './prng.js';
 
 export type Range = readonly [number, number];
+
+/** The client id of reconfig writes (no real client: their seq's low bits name the observers). */
+const RECONFIG_CLIENT = 4095;
+/** Low bits of a reconfig write's seq: the observers it keeps (up to 3 observers). */
+const RECONFIG_MASK = 7;
 
 export interface SimOptions {
   readonly seed: number;
@@ -281,8 +288,71 @@ export class Simulation {
 
   // ---- replica lifecycle ---------------------------------------------------------------
 
-  private zabConfigFor(sid: number): ZabConfig {
-    return zabConfig(sid, this.voter_ids, this.observer_ids, this.opts.zab);
+  private zabConfigFor(sid: number, observers: readonly number[] = this.observer_ids): ZabConfig {
+    return zabConfig(sid, this.voter_ids, observers, this.opts.zab);
+  }
+
+  // ---- reconfig of observers (src/commit/reconfig_prep.ts; the commit worker's activate) ----
+
+  /** The observers a reconfig write names: bit i of its seq's low bits is observer_ids[i]. */
+  private observersOfMask(mask: number): number[] {
+    return this.observer_ids.filter((_, i) => (mask & (1 << i)) !== 0);
+  }
+
+  /** The membership a replica's state holds: the last reconfig among `ids` (every observer if none). */
+  private observersIn(ids: Iterable<number>): number[] {
+    let last = -1;
+    for (const id of ids) if (Math.floor(id / 0x10_0000) === RECONFIG_CLIENT) last = id % 0x10_0000;
+    return last < 0 ? this.observer_ids : this.observersOfMask(last & RECONFIG_MASK);
+  }
+
+  /** What a replica recovers (snapshot + every logged txn, as recovery replays the log). */
+  private recoveredObservers(r: SimReplica): number[] {
+    return this.observersIn([...r.snap.ids, ...r.log.map((e) => writeIdOf(e.txn))]);
+  }
+
+  /** A replica takes `observers` as its membership (the real one does when it applies the
+   *  reconfig txn, or reloads): an observer the membership lacks keeps its own (the others
+   *  refuse it). A Zab event, queued: this may run inside another step's effects. */
+  private activate(r: SimReplica, observers: readonly number[]): void {
+    if (r.observer && !observers.includes(r.sid)) return;
+    const gen = r.gen;
+    this.schedule(0, () => {
+      if (r.gen !== gen || !r.up || r.core === null) return;
+      this.trace(`r${r.sid} observers [${observers}]`);
+      this.step(r, { type: 'observers', observers });
+    });
+  }
+
+  /** Proposes a reconfig to `observers` through the established leader (false: none). */
+  reconfigObservers(observers: readonly number[]): boolean {
+    const leader = this.leader();
+    if (leader === null || !leader.serving) return false;
+    const mask = this.observer_ids.reduce((m, sid, i) => (observers.includes(sid) ? m | (1 << i) : m), 0);
+    const seq = this.reconfig_seq++ * (RECONFIG_MASK + 1) + mask;
+    this.trace(`RECONFIG observers [${observers}] via r${leader.sid}`);
+    this.step(leader, { type: 'propose', txn: encodeWrite(RECONFIG_CLIENT, seq, 0) });
+    return true;
+  }
+
+  private reconfig_seq = 0;
+
+  /** The observers every serving replica's core has (null while they differ). */
+  activeObservers(): number[] | null {
+    let seen: string | null = null;
+    let out: number[] | null = null;
+    for (const r of this.replicas.values()) {
+      if (r.core === null || (r.observer && !r.core.qv.isObserver(r.sid))) continue;
+      const obs = [...r.core.qv.observers].sort((a, b) => a - b);
+      if (seen !== null && seen !== obs.join()) return null;
+      seen = obs.join();
+      out = obs;
+    }
+    return out;
+  }
+
+  get observer_sids(): readonly number[] {
+    return this.observer_ids;
   }
 
   private boot(r: SimReplica): void {
@@ -294,7 +364,8 @@ export class Simulation {
     r.role = null;
     r.applied_since_snapshot = 0;
     this.checker.onSnapshot(r.sid, r.snap.zxid, digestOf(r.snap));
-    r.core = new ZabCore(this.zabConfigFor(r.sid), {
+    const observers = this.recoveredObservers(r);
+    r.core = new ZabCore(this.zabConfigFor(r.sid, r.observer && !observers.includes(r.sid) ? this.observer_ids : observers), {
       accepted_epoch: r.accepted_epoch,
       current_epoch: r.current_epoch,
       log_base: r.snap.zxid,
@@ -457,6 +528,8 @@ export class Simulation {
     r.log = r.log.filter((e) => zxidLe(e.zxid, to));
     r.durable = zxidMin(r.durable, to);
     if (r.fsync !== null) r.fsync.target = zxidMin(r.fsync.target, to);
+    // The real replica reloads its tree from disk after a TRUNC, and its membership with it.
+    this.activate(r, this.recoveredObservers(r));
   }
 
   private applySnapshot(r: SimReplica, z: Zxid, bytes: Uint8Array): void {
@@ -469,6 +542,7 @@ export class Simulation {
     r.log = [];
     r.durable = z;
     r.fsync = null;
+    this.activate(r, this.recoveredObservers(r));
   }
 
   /** The applier: every log entry after the applied zxid up to `to`, in order. */
@@ -481,6 +555,8 @@ export class Simulation {
       applyTxn(r.app, e.zxid, e.txn);
       this.checker.onApply(r.sid, prev, e.zxid, digestOf(r.app), writeIdOf(e.txn));
       this.ackClient(r, e);
+      const id = writeIdOf(e.txn);
+      if (Math.floor(id / 0x10_0000) === RECONFIG_CLIENT) this.activate(r, this.observersOfMask(id & RECONFIG_MASK));
       n += 1;
     }
     if (zxidLt(r.app.zxid, to)) this.checker.fail(`r${r.sid} asked to commit ${zxidToString(to)} but its log stops at ${zxidToString(r.app.zxid)}`);

@@ -63,6 +63,7 @@ export function runSeed(seed: number, limits: RunLimits = RUN_LIMITS, keep_trace
     sim.runFor(limits.fault_ms);
     healAll(sim);
     checkLiveness(sim, limits.liveness_ms);
+    restoreObservers(sim, limits.liveness_ms);
     checkConvergence(sim, limits.converge_ms);
   } catch (e) {
     if (!(e instanceof Error)) throw e;
@@ -81,6 +82,21 @@ function healAll(sim: Simulation): void {
     if (!r.up) sim.restart(r.sid);
   }
   for (const c of sim.clients) c.stopped = true;
+}
+
+/** After healing, a reconfig takes every observer back (a removed one cannot converge): it must
+ *  commit and be active on every replica within the bound. */
+function restoreObservers(sim: Simulation, bound_ms: number): void {
+  const all = [...sim.observer_sids].sort((a, b) => a - b).join();
+  if (all === '' || sim.activeObservers()?.join() === all) return;
+  let next_try = sim.now;
+  const ok = sim.runUntil(() => {
+    if (sim.activeObservers()?.join() === all) return true;
+    if (sim.now >= next_try && sim.reconfigObservers(sim.observer_sids)) next_try = sim.now + 500;
+    return false;
+  }, bound_ms);
+  if (!ok) sim.checker.fail(`reconfig: the observers [${all}] were not taken back within ${bound_ms} ms (active: ${sim.activeObservers()?.join() ?? 'differing'})`);
+  sim.trace('RECONFIG all observers back');
 }
 
 function checkLiveness(sim: Simulation, bound_ms: number): void {
@@ -150,7 +166,14 @@ export class FaultInjector {
     if (k < 74) return this.resetLink();
     if (k < 86) return this.slowFsync();
     if (k < 92) return leader ? this.pause(leader.sid) : undefined;
+    if (k >= 96 && sim.observer_sids.length > 0) return this.reconfig();
     return this.pause(this.rng.pick(this.sids()));
+  }
+
+  /** A reconfig of the observers (a random subset stays), through the leader if there is one. */
+  private reconfig(): void {
+    const keep = this.sim.observer_sids.filter(() => this.rng.chance(0.5));
+    this.sim.reconfigObservers(keep);
   }
 
   private pause(sid: number): void {
