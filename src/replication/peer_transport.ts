@@ -81,6 +81,10 @@ export interface PeerStats {
   readonly resets: number;
 }
 
+/** A refused sid is logged at most once per this interval. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+/** Refusal reasons remembered for that (the map is cleared past it: a bound, not a cache). */
+const REFUSALS_TRACKED_MAX = 256;
 /** Accepted sockets that have not sent their hello yet; more are closed at once. */
 export const PENDING_HELLOS_MAX = 64;
 const HANDSHAKE_TIMEOUT_MS_DEFAULT = 5000;
@@ -299,7 +303,6 @@ export class PeerTransport {
         socket.destroy();
         return;
       }
-      slot.dial_failing = false;
       prepareSocket(socket);
       socket.write(encodeHello(this.sid));
       this.adopt(slot, socket, `${slot.address}`, null);
@@ -345,7 +348,7 @@ export class PeerTransport {
       socket.off('data', onData);
       if (r.kind === 'bad') return this.refuse(socket, remote, r.reason);
       const problem = this.helloProblem(r.sid);
-      if (problem !== null) return this.refuse(socket, remote, `sid ${r.sid}: ${problem}`);
+      if (problem !== null) return this.refuse(socket, remote, `sid ${r.sid}: ${problem}`, true);
       this.pending_hellos.delete(socket);
       this.adopt(this.slotOf(r.sid), socket, remote, r.rest);
     };
@@ -364,11 +367,29 @@ export class PeerTransport {
     return null;
   }
 
-  private refuse(socket: net.Socket, remote: string, reason: string): void {
+  /** Hellos refused because of their sid, since start. */
+  refused_hellos = 0;
+  /** When a refusal was last logged, by reason, and how many since (a server that is not a
+   *  member, e.g. removed by a reconfig, keeps dialing: one line a minute, not one a second). */
+  private readonly refusals = new Map<string, { logged_ms: number; since: number }>();
+
+  private refuse(socket: net.Socket, remote: string, reason: string, by_sid = false): void {
     this.pending_hellos.delete(socket);
     if (socket.destroyed) return;
-    this.opts.log(`peer transport ${this.sid}: refused connection from ${remote}: ${reason}`);
     socket.destroy();
+    if (by_sid) {
+      this.refused_hellos += 1;
+      const now = Date.now();
+      const seen = this.refusals.get(reason);
+      if (seen !== undefined && now - seen.logged_ms < REFUSAL_LOG_INTERVAL_MS) {
+        seen.since += 1;
+        return;
+      }
+      if (seen === undefined && this.refusals.size >= REFUSALS_TRACKED_MAX) this.refusals.clear();
+      this.refusals.set(reason, { logged_ms: now, since: 0 });
+      if (seen !== undefined && seen.since > 0) reason += ` (and ${seen.since} times since the last line)`;
+    }
+    this.opts.log(`peer transport ${this.sid}: refused connection from ${remote}: ${reason}`);
   }
 
   // ---- an established connection ------------------------------------------------------------
@@ -378,7 +399,8 @@ export class PeerTransport {
     if (slot.link !== null) this.closeLink(slot, slot.link, `replaced by a new connection from ${remote}`, 'now');
     const link = new Link(socket, remote, this.opts.frame_bytes_max);
     slot.link = link;
-    this.opts.log(`peer ${slot.sid} (${remote}): connected`);
+    // A dialer's connection counts once the peer sends (it took the hello); see onLinkData.
+    if (!slot.dials) this.opts.log(`peer ${slot.sid} (${remote}): connected`);
     socket.on('error', (e) => {
       link.error = e.message;
     });
@@ -398,6 +420,10 @@ export class PeerTransport {
       // reconfig) accepts the TCP connection first, and would be redialed at the shortest delay.
       link.heard = true;
       slot.backoff.reset();
+      if (slot.dials) {
+        slot.dial_failing = false;
+        this.opts.log(`peer ${slot.sid} (${link.remote}): connected`);
+      }
     }
     const problem = link.cutter.push(chunk, (frame) => this.deliver(slot, link, frame));
     if (problem !== null) this.closeLink(slot, link, `malformed stream: ${problem}`, 'now');
@@ -445,7 +471,11 @@ export class PeerTransport {
     if (!link.socket.destroyed) link.socket.resetAndDestroy();
     if (slot.link === link) slot.link = null;
     if (this.closed) return;
-    this.opts.log(`peer ${slot.sid} (${link.remote}): connection closed: ${reason}`);
+    if (slot.dials && !link.heard) {
+      // The peer closed before a word: it refused our hello (logged once, as a failed dial).
+      if (!slot.dial_failing) this.opts.log(`peer ${slot.sid} (${link.remote}): closed before the peer sent anything (${reason}: it refused the hello, or went away); retrying`);
+      slot.dial_failing = true;
+    } else this.opts.log(`peer ${slot.sid} (${link.remote}): connection closed: ${reason}`);
     this.report(slot, report);
     this.scheduleDial(slot);
   }

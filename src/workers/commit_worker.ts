@@ -216,6 +216,7 @@ class CommitWorker implements QuorumHost {
       console.warn(`waitfree: warning: server ${static_ensemble.my_sid} is not in the membership of version 0x${m.version.toString(16)} (reconfig); it runs with zoo.cfg's`);
       return static_ensemble;
     }
+    console.log(`waitfree: membership of version 0x${m.version.toString(16)} (a reconfig, kept in /zookeeper/config), not zoo.cfg's server lines: ${m.members.map((x) => `${x.sid}:${x.role}`).join(', ')}`);
     return { ...static_ensemble, members: m.members };
   }
 

@@ -273,12 +273,15 @@ describe('PeerTransport: membership changes (reconfig)', () => {
     one.t.send(5, proposal(3)); // dropped: 5 is no peer of 1 any more
     expect(resetsOf(one, 5)).toBe(0);
     expect(one.t.connected(5)).toBe(false);
-    // Refused after the TCP connect, 5 does not redial at the shortest delay (its back-off grows).
-    const refusals = (): number => one.logs.filter((l) => /sid 5: removed/.test(l)).length;
-    const before = refusals();
+    // Refused after the TCP connect, 5 does not redial at the shortest delay (its back-off grows),
+    // and 1 logs the refusal once, not at every attempt.
+    const before = one.t.refused_hellos;
     // (retry 10..100 ms: ~18 a second with the back-off growing, ~65 if every connect reset it)
     await sleep(1000);
-    expect(refusals() - before).toBeLessThan(35);
+    expect(one.t.refused_hellos - before).toBeGreaterThan(2);
+    expect(one.t.refused_hellos - before).toBeLessThan(35);
+    expect(one.logs.filter((l) => /sid 5: removed/.test(l))).toHaveLength(1);
+    expect(five.logs.filter((l) => /peer 1 .*closed before the peer sent anything/.test(l)).length).toBeLessThanOrEqual(2);
     // 2 still has 5; and 1 takes it back.
     expect(two.t.connected(5)).toBe(true);
     one.t.setPeer({ sid: 5, host: HOST, port: five.port });
