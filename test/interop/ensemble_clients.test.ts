@@ -5,15 +5,17 @@
 // work again once a new leader is elected.
 // - node-zookeeper-client (npm): session, ephemeral and data watch across the death of its member;
 //   writes after a leader kill;
-// - zkCli.sh (Debian zookeeper): create/get/ls before and after a leader kill;
+// - zkCli.sh (Debian zookeeper): create/get/ls before and after a leader kill; and reconfig of
+//   an observer (ZooKeeperAdmin) in an ensemble with reconfigEnabled;
 // - kazoo (python3-kazoo): a Lock held across a leader kill; Counter and Election afterwards;
 // - cli_mt (Debian zookeeper-bin, C client): create + get after a leader kill, same session.
 
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCliMt, startZkCli } from '../support/cli_shells.js';
 import { startEnsemble, type Ensemble } from '../support/ensemble.js';
 import { KAZOO_FILES, runKazooFailover } from '../support/ensemble_kazoo.js';
-import { killLeader, serving, sessionHolderSid } from '../support/ensemble_roles.js';
+import { killLeader, modeOf, serving, sessionHolderSid } from '../support/ensemble_roles.js';
 import { cliMtSessionIds, waitForText, withoutCliMtNoise, withoutZkCliEvents, zkCliEvents } from '../support/ensemble_shell_text.js';
 import { NzkClient, long, nzk, recordingWatcher } from '../support/nzk.js';
 import { CLI_MT_FILES, ZKCLI_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
@@ -148,6 +150,34 @@ describe('third-party clients vs a 3-replica waitfree ensemble through failover'
     // Same session: the ephemeral is still there, owned by it.
     expect(statFields(withoutZkCliEvents(await sh.run('stat /zc-eph'))).ephemeralOwner).toBe(owner);
     expect(zkCliEvents(sh.transcript())).toEqual(['SyncConnected None null', 'Disconnected None null', 'SyncConnected None null']);
+  }, TEST_MS);
+
+  it.skipIf(zkcli_missing.length > 0)('zkCli.sh reconfig (ZooKeeperAdmin): the super user removes the observer and adds it back; a voter change is refused', async () => {
+    const super_digest = `super:${createHash('sha1').update('super:test').digest('base64')}`;
+    e = await startEnsemble({ replicas: 3, observers: 1, extra_cfg: ['reconfigEnabled=true', `DigestAuthenticationProvider.superDigest=${super_digest}`] });
+    const ens = e;
+    await ens.waitFor(serving(ens), SETTLE_MS);
+    const observer = ens.members.find((m) => m.role === 'observer')!;
+    const voters = ens.members.filter((m) => m.role !== 'observer');
+    const sh = await startZkCli(voters.map((v) => `127.0.0.1:${v.client_port}`).join(','));
+    cleanups.push(async () => void (await sh.finish('quit')));
+    const config = withoutZkCliEvents(await sh.run('config')).split('\n');
+    expect(config).toContain('version=0');
+    const line = config.find((l) => l.startsWith(`server.${observer.sid}=`))!;
+    expect(line).toMatch(/:observer;/);
+
+    expect(withoutZkCliEvents(await sh.run(`reconfig -remove ${observer.sid}`))).toMatch(/Insufficient permission/);
+    await sh.run('addauth digest super:test');
+    const removed = withoutZkCliEvents(await sh.run(`reconfig -remove ${observer.sid}`));
+    expect(removed).toMatch(/^Committed new configuration:\n/);
+    expect(removed).not.toContain(line);
+    await ens.waitFor((a) => modeOf(a.get(observer.sid)) === null, SETTLE_MS);
+    expect(withoutZkCliEvents(await sh.run(`reconfig -remove ${voters[0]!.sid}`))).toMatch(/Unimplemented/);
+    const added = withoutZkCliEvents(await sh.run(`reconfig -add ${line}`));
+    expect(added).toContain(line);
+    await ens.waitFor((a) => modeOf(a.get(observer.sid)) === 'observer', SETTLE_MS);
+    const version = added.split('\n').find((l) => l.startsWith('version='));
+    expect(withoutZkCliEvents(await sh.run('config')).split('\n')).toContain(version);
   }, TEST_MS);
 
   it.skipIf(kazoo_missing.length > 0)('kazoo: a Lock held across a leader kill stays held in the same session; Counter and Election work after', async () => {
