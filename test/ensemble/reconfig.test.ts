@@ -1,9 +1,11 @@
 // Dynamic reconfiguration of observers (reconfigEnabled=true): a running ensemble removes an
 // observer and takes it back by `reconfig`, the observer is refused and then served again, and
 // the membership a reconfig made survives a restart of the leader (it lives in /zookeeper/config,
-// replicated and durable). Real processes, real TCP between the replicas.
+// replicated and durable); and an observer the voters' zoo.cfg never named joins once a reconfig
+// adds it. Real processes, real TCP between the replicas.
 
 import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZooKeeperClient, type WatchEvent, type ZooKeeperError } from '../../src/client/index.js';
 import { startEnsemble, type Ensemble, type SrvrAnswers } from '../support/ensemble.js';
@@ -98,6 +100,51 @@ describe('reconfig of observers in a running ensemble', () => {
     } finally {
       await admin.close().catch(() => undefined);
       await user.close().catch(() => undefined);
+    }
+  }, TEST_MS);
+
+  it('adds an observer the voters were never configured with: it syncs and serves once the reconfig commits', async () => {
+    e = await startEnsemble({ replicas: 3, observers: 1, extra_cfg: ['reconfigEnabled=true', `DigestAuthenticationProvider.superDigest=${SUPER_DIGEST}`] });
+    const ens = e;
+    const observer = ens.members.find((m) => m.role === 'observer')!;
+    const voters = ens.members.filter((m) => m.role !== 'observer');
+    // The voters forget the observer: their zoo.cfg loses its line, and they restart on it.
+    await ens.kill(observer.sid, 'SIGTERM');
+    const observer_key = `server.${observer.sid}=`;
+    let observer_line = '';
+    for (const v of voters) {
+      const lines = readFileSync(v.cfgPath, 'utf8').split('\n');
+      observer_line = lines.find((l) => l.startsWith(observer_key)) ?? observer_line;
+      writeFileSync(v.cfgPath, lines.filter((l) => !l.startsWith(observer_key)).join('\n'));
+      await ens.restart(v.sid);
+    }
+    const voters_serving = (a: SrvrAnswers): boolean =>
+      voters.filter((v) => modeOf(a.get(v.sid)) === 'leader').length === 1 && voters.every((v) => modeOf(a.get(v.sid)) !== null);
+    await ens.waitFor(voters_serving, SETTLE_MS);
+    const voter_hosts = voters.map((v) => `127.0.0.1:${v.client_port}`).join(',');
+    const admin = await ZooKeeperClient.connect(voter_hosts, { sessionTimeout_ms: 10_000, auth: [{ scheme: 'digest', auth: 'super:test' }] });
+    try {
+      expect(configOf((await admin.getData('/zookeeper/config')).data!).some((l) => l.startsWith(observer_key))).toBe(false);
+      await admin.create('/written-before', 'x');
+      // Started before the reconfig, the observer is refused by every voter.
+      await ens.restart(observer.sid);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(modeOf(await ens.srvr(observer.sid))).toBeNull();
+      // joining takes ZooKeeper's spec: host:quorumPort:electionPort:observer;clientHost:clientPort.
+      const spec = observer_line.slice(observer_key.length).replace(/;(\d+)$/, ';127.0.0.1:$1');
+      const joined = await admin.reconfig({ joining: `${observer_key}${spec}` });
+      expect(configOf(joined.data).some((l) => l.startsWith(observer_key) && l.includes(':observer;'))).toBe(true);
+      await ens.waitFor((a) => voters_serving(a) && modeOf(a.get(observer.sid)) === 'observer', SETTLE_MS);
+      const on_observer = await ZooKeeperClient.connect(`127.0.0.1:${observer.client_port}`, { sessionTimeout_ms: 10_000 });
+      try {
+        expect((await on_observer.getData('/written-before')).data?.toString()).toBe('x');
+        await on_observer.create('/via-observer', 'y');
+        expect((await admin.getData('/via-observer')).data?.toString()).toBe('y');
+      } finally {
+        await on_observer.close().catch(() => undefined);
+      }
+    } finally {
+      await admin.close().catch(() => undefined);
     }
   }, TEST_MS);
 });
