@@ -1,8 +1,8 @@
 // zoo.cfg keys that ZooKeeper users commonly have but that waitfree does not use (yet). They are
 // accepted with a warning so an existing zoo.cfg starts unchanged. Keys whose meaning waitfree
-// cannot honour and which change what the ensemble is (hierarchical quorums, a separate dynamic
-// config file) are refused: running with another membership than the user wrote would be worse
-// than not starting. server.N lines are read by ensemble_config.ts.
+// cannot honour and which change what the ensemble is (hierarchical quorums) are refused: running
+// with another membership than the user wrote would be worse than not starting. server.N lines
+// (of zoo.cfg or of its dynamicConfigFile, load.ts) are read by ensemble_config.ts.
 
 export type IgnoredReason = 'replication' | 'admin server' | 'persistence' | 'metrics' | 'auth' | 'other';
 
@@ -48,11 +48,6 @@ export const REFUSED_KEYS: readonly RefusedKey[] = [
     label: 'weight.N',
     test: (n) => /^weight\./.test(n),
     why: 'hierarchical quorums (weights) are not supported; use majority quorums (server.N lines only)',
-  },
-  {
-    label: 'dynamicConfigFile',
-    test: (n) => n === 'dynamicConfigFile',
-    why: 'a separate dynamic config file is not supported; put the server.N lines in this file (ZooKeeper reads them there too)',
   },
 ];
 

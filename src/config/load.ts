@@ -58,12 +58,14 @@ export interface Gathered {
   readonly explicit: Set<ConfigField>;
   /** server.N entries by key; a later source's `server.1` replaces an earlier one (as Properties). */
   readonly server_lines: Map<string, ServerLine>;
+  /** server.N entries of the dynamicConfigFile, when one is named: they are the membership. */
+  readonly dynamic_lines: Map<string, ServerLine>;
 }
 
 export function loadConfig(options: LoadOptions): LoadResult {
   const raw = unresolvedDefaults();
   const warnings: string[] = [];
-  const gathered: Gathered = { explicit: new Set(), server_lines: new Map() };
+  const gathered: Gathered = { explicit: new Set(), server_lines: new Map(), dynamic_lines: new Map() };
   if (options.file !== undefined) {
     applyCfg(raw, parseZooCfg(readConfigFile(options.file), options.file), options.file, warnings, gathered);
   }
@@ -71,7 +73,7 @@ export function loadConfig(options: LoadOptions): LoadResult {
   applyFlags(raw, options.flags ?? {}, gathered.explicit);
   const derived = resolveDerived(raw);
   checkCrossField(derived);
-  const { config, warnings: ensemble_warnings } = resolveEnsemble(derived, [...gathered.server_lines.values()], gathered.explicit);
+  const { config, warnings: ensemble_warnings } = resolveEnsemble(derived, serverLines(gathered, warnings), gathered.explicit);
   warnings.push(...ensemble_warnings);
   warnings.push(...whitelistWarnings(config.four_letter_whitelist));
   const sasl = resolveSasl(config, gathered.explicit.has('sasl_server_section'));
@@ -100,6 +102,37 @@ function readConfigFile(path: string): string {
   }
 }
 
+/**
+ * The membership's lines: the dynamicConfigFile's when zoo.cfg names one (ZooKeeper 3.5+ moves
+ * them there after its first reconfig, and reads them there), else zoo.cfg's.
+ */
+function serverLines(gathered: Gathered, warnings: string[]): ServerLine[] {
+  if (gathered.dynamic_lines.size === 0) return [...gathered.server_lines.values()];
+  if (gathered.server_lines.size > 0) {
+    const first = [...gathered.server_lines.values()][0]!;
+    warnings.push(`${first.where}: the server.N lines of this file are ignored: dynamicConfigFile gives the membership`);
+  }
+  return [...gathered.dynamic_lines.values()];
+}
+
+/**
+ * ZooKeeper's dynamic config file (`dynamicConfigFile`, a path as the server's working directory
+ * sees it): server.N lines, and `version=` (ignored: a membership a reconfig makes is kept in
+ * /zookeeper/config, which waitfree never writes back to this file).
+ */
+function applyDynamicFile(path: string, gathered: Gathered): void {
+  const cfg = parseZooCfg(readConfigFile(path), path);
+  for (const [name, entry] of cfg.entries()) {
+    const where = `${path}:${entry.line}`;
+    if (isServerKey(name)) gathered.dynamic_lines.set(name, { key: name, value: entry.value, where });
+    else if (name !== 'version') {
+      const refused = refusedKey(name);
+      throw new ConfigError(`${where}: ${name}: ${refused?.why ?? 'a dynamic config file holds server.N lines and version= only'}`, name);
+    }
+  }
+  if (gathered.dynamic_lines.size === 0) throw new ConfigError(`${path}: dynamicConfigFile holds no server.N line`, 'dynamicConfigFile');
+}
+
 /** Applies every zoo.cfg line in file order (for aliases of one key, the later line wins). */
 export function applyCfg(raw: UnresolvedConfig, cfg: ZooCfg, source: string, warnings: string[], gathered: Gathered): void {
   const ordered = [...cfg.entries()].sort((a, b) => a[1].line - b[1].line);
@@ -107,6 +140,10 @@ export function applyCfg(raw: UnresolvedConfig, cfg: ZooCfg, source: string, war
     const where = `${source}:${entry.line}`;
     if (isServerKey(name)) {
       gathered.server_lines.set(name, { key: name, value: entry.value, where });
+      continue;
+    }
+    if (name === 'dynamicConfigFile') {
+      applyDynamicFile(entry.value.trim(), gathered);
       continue;
     }
     const spec = keyByName(name);

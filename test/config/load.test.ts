@@ -149,9 +149,31 @@ describe('keys', () => {
       'zoo.cfg:1: group.1: hierarchical quorums are not supported; use majority quorums (server.N lines only)',
     );
     expect(errorOf(() => fromText('weight.1=2')).message).toMatch(/^zoo\.cfg:1: weight\.1: hierarchical quorums/);
-    expect(errorOf(() => fromText('dynamicConfigFile=/etc/zookeeper/zoo.cfg.dynamic')).message).toMatch(
-      /^zoo\.cfg:1: dynamicConfigFile: a separate dynamic config file is not supported; put the server\.N lines in this file/,
+  });
+
+  it("reads the membership from ZooKeeper's dynamicConfigFile (as ZooKeeper 3.5+ writes it after a reconfig)", () => {
+    const dynamic = join(dir, 'zoo.cfg.dynamic.100000000');
+    writeFileSync(
+      dynamic,
+      'server.1=127.0.0.1:2888:3888:participant;0.0.0.0:2181\nserver.2=127.0.0.1:2889:3889:participant;0.0.0.0:2182\nserver.3=127.0.0.1:2890:3890:observer;0.0.0.0:2183\n',
     );
+    const { config, warnings } = fromText(`tickTime=2000\nwaitfree.myid=2\ndynamicConfigFile=${dynamic}`);
+    expect(config.ensemble?.members.map((m) => `${m.sid}:${m.role}:${m.client_port}`)).toEqual(['1:participant:2181', '2:participant:2182', '3:observer:2183']);
+    expect(config.ensemble?.my_sid).toBe(2);
+    // What is said about the membership names the file it came from.
+    expect(warnings).toEqual([`${dynamic}:1: server.N: 2 participants: no server failure will be tolerated; you need at least 3 servers`]);
+    // Server lines in zoo.cfg too: the dynamic file's win, and the others are named.
+    const both = fromText(`waitfree.myid=1\nserver.1=127.0.0.1:2888:3888\nserver.9=127.0.0.1:2988:3988\ndynamicConfigFile=${dynamic}`);
+    expect(both.config.ensemble?.members.map((m) => m.sid)).toEqual([1, 2, 3]);
+    expect(both.warnings[0]).toBe('zoo.cfg:2: the server.N lines of this file are ignored: dynamicConfigFile gives the membership');
+    // A file that cannot be read, holds no server line, or holds another key is refused by name.
+    expect(errorOf(() => fromText(`dynamicConfigFile=${join(dir, 'missing')}`)).message).toMatch(/^cannot read config file .*missing: ENOENT$/);
+    const weighted = join(dir, 'weighted.dynamic');
+    writeFileSync(weighted, 'server.1=127.0.0.1:2888:3888\nweight.1=2\n');
+    expect(errorOf(() => fromText(`dynamicConfigFile=${weighted}`)).message).toMatch(/weighted\.dynamic:2: weight\.1: hierarchical quorums/);
+    const empty = join(dir, 'empty.dynamic');
+    writeFileSync(empty, 'version=100000000\n');
+    expect(errorOf(() => fromText(`dynamicConfigFile=${empty}`)).message).toBe(`${empty}: dynamicConfigFile holds no server.N line`);
   });
 
   it('ZooKeeper keys that do not apply are accepted and reported as warnings; ensemble keys are read', () => {
