@@ -2,7 +2,7 @@
 // observer and takes it back by `reconfig`, the observer is refused and then served again, and
 // the membership a reconfig made survives a restart of the leader (it lives in /zookeeper/config,
 // replicated and durable); and an observer the voters' zoo.cfg never named joins once a reconfig
-// adds it. Real processes, real TCP between the replicas.
+// adds it, and stays through the leader's death. Real processes, real TCP between the replicas.
 
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -140,6 +140,19 @@ describe('reconfig of observers in a running ensemble', () => {
         expect((await on_observer.getData('/written-before')).data?.toString()).toBe('x');
         await on_observer.create('/via-observer', 'y');
         expect((await admin.getData('/via-observer')).data?.toString()).toBe('y');
+        // The leader dies: the new one learned the observer from the reconfig txn, not zoo.cfg.
+        const leader = await ens.waitFor(voters_serving, SETTLE_MS);
+        const leader_sid = voters.find((v) => modeOf(leader.get(v.sid)) === 'leader')!.sid;
+        await ens.kill(leader_sid, 'SIGKILL');
+        const rest = voters.filter((v) => v.sid !== leader_sid);
+        await ens.waitFor(
+          (a) => rest.filter((v) => modeOf(a.get(v.sid)) === 'leader').length === 1 && modeOf(a.get(observer.sid)) === 'observer',
+          SETTLE_MS,
+        );
+        await on_observer.waitForState(['connected'], { timeout_ms: 20_000 });
+        await on_observer.setData('/via-observer', 'after-failover');
+        await on_observer.sync('/');
+        expect((await on_observer.getData('/via-observer')).data?.toString()).toBe('after-failover');
       } finally {
         await on_observer.close().catch(() => undefined);
       }
