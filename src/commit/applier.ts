@@ -14,7 +14,7 @@ import { AclCache } from '../store/arena/acl_cache.js';
 import type { RootDescriptor, TreeWriter } from '../store/arena/index.js';
 import type { ApplyResult, WatchTrigger } from '../tree/data_tree.js';
 import { parentPath } from '../tree/path_rules.js';
-import { applyMultiOps, type Txn, type TxnHeader, type TxnOp } from '../tree/txn.js';
+import { applyMultiOps, reconfigAsSetData, type Txn, type TxnHeader, type TxnOp } from '../tree/txn.js';
 import { ownerKind } from '../tree/znode.js';
 
 
@@ -127,8 +127,7 @@ export class Applier {
         this.writer.setACL(op.path, op.acl, op.version);
         return { err: 0, path: op.path, stat: this.writer.view.stat(), events };
       case 'reconfig':
-        // ZooKeeper's reconfig txn is a SetDataTxn of the config node with version -1.
-        this.setData({ kind: 'setData', path: CONFIG_NODE, data: op.data, version: -1 }, header, events);
+        this.setData(reconfigAsSetData(op), header, events);
         return { err: 0, path: CONFIG_NODE, data: op.data, stat: this.writer.view.stat(), events };
       case 'check':
         return { err: 0, path: op.path, stat: this.statOf(op.path), events };

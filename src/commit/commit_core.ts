@@ -600,7 +600,7 @@ export class CommitCore {
   /** Prep of a write request: reconfig here (it reads the membership), the rest in tree/prep.ts. */
   private prep(ctx: PrepContext, opcode: number, body: WriteRequest): TxnOp {
     if (opcode !== Op.reconfig || (body !== null && 'malformed' in body)) return prepRequest(ctx, opcode, body);
-    const prepped = prepReconfig(body as unknown as ReconfigRequest, {
+    const prepped = prepReconfig(body as ReconfigRequest, {
       enabled: this.options.reconfig_enabled === true,
       ensemble: this.membership !== null && this.replicated,
       voters_min: this.options.standalone_enabled === false ? 1 : 2,

@@ -28,9 +28,9 @@ import type { ACL } from '../protocol/types.js';
 import { AclCache } from '../store/arena/acl_cache.js';
 import type { NodeView } from '../store/arena/node_view.js';
 import { OWNER_TTL, ownerKindOf } from '../store/arena/record.js';
-import { CONFIG_NODE, CONTAINER_EPHEMERAL_OWNER } from '../protocol/constants.js';
+import { CONTAINER_EPHEMERAL_OWNER } from '../protocol/constants.js';
 import { parentPath } from '../tree/path_rules.js';
-import type { Txn, TxnHeader, TxnOp } from '../tree/txn.js';
+import { reconfigAsSetData, type Txn, type TxnHeader, type TxnOp } from '../tree/txn.js';
 import { type NodeFacts, ownerKind } from '../tree/znode.js';
 
 /** What prep and the reaper read of a node: NodeFacts plus the mtime the reaper ages TTLs by. */
@@ -276,11 +276,9 @@ export class PendingView {
         this.setEntry(op.path, makeFacts(f.acl, op.version, f.cversion, f.aversion, f.ephemeralOwner, f.child_count, header.time_ms), header.zxid, touched);
         return;
       }
-      case 'reconfig': {
-        const f = this.mustGet(CONFIG_NODE);
-        this.setEntry(CONFIG_NODE, makeFacts(f.acl, -1, f.cversion, f.aversion, f.ephemeralOwner, f.child_count, header.time_ms), header.zxid, touched);
+      case 'reconfig':
+        this.recordOp(reconfigAsSetData(op), header, touched);
         return;
-      }
       case 'setACL': {
         const f = this.mustGet(op.path);
         this.setEntry(op.path, makeFacts(op.acl, f.version, f.cversion, op.version, f.ephemeralOwner, f.child_count, f.mtime), header.zxid, touched);

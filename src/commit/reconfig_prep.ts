@@ -26,6 +26,7 @@ import { ConfigError } from '../config/config_error.js';
 import type { EnsembleMember } from '../config/ensemble_config.js';
 import { membershipText, memberSpecText, type Membership } from '../config/quorum_config_text.js';
 import { parseServerLine, SERVER_ID_MAX_RECONFIG } from '../config/server_line.js';
+import { parseZooCfg, type ZooCfg } from '../config/zoo_cfg.js';
 import { checkAcl } from '../tree/acl.js';
 import type { TxnOp } from '../tree/txn.js';
 
@@ -132,19 +133,27 @@ function incremental(req: ReconfigRequest, current: readonly EnsembleMember[]): 
   return [...next.values()];
 }
 
-/** Non-incremental: the whole new membership, `server.N=spec` separated by commas or newlines. */
+/**
+ * Non-incremental: the whole new membership, `server.N=spec` separated by commas or newlines,
+ * read as ZooKeeper reads it (commas to newlines, then Properties.load: a key given twice, the
+ * last wins).
+ */
 function newMembers(text: string): EnsembleMember[] {
-  const next = new Map<number, EnsembleMember>();
-  for (const line of splitList(text.replaceAll(',', '\n'), '\n')) {
-    const eq = line.indexOf('=');
-    const key = eq < 0 ? line : line.slice(0, eq).trim();
-    if (key === 'version') continue;
-    if (eq < 0 || !key.startsWith('server.')) throw new Refused(Err.BADARGUMENTS, `${JSON.stringify(line)}: expected server.N=spec`);
-    const sid = idOf(key.slice('server.'.length));
-    if (next.has(sid)) throw new Refused(Err.BADARGUMENTS, `${key} given twice`);
-    next.set(sid, parseMember(sid, line.slice(eq + 1).trim()));
+  let props: ZooCfg;
+  try {
+    props = parseZooCfg(text.replaceAll(',', '\n'), 'reconfig');
+  } catch (e) {
+    if (e instanceof ConfigError) throw new Refused(Err.BADARGUMENTS, e.message);
+    throw e;
   }
-  return [...next.values()];
+  const next: EnsembleMember[] = [];
+  for (const [key, { value }] of props) {
+    if (key === 'version') continue;
+    if (!key.startsWith('server.')) throw new Refused(Err.BADARGUMENTS, `${JSON.stringify(key)}: expected server.N=spec`);
+    const sid = idOf(key.slice('server.'.length));
+    next.push(parseMember(sid, value));
+  }
+  return next;
 }
 
 /** The voters (ids and specs) must stay as they are: see the head of this file. */

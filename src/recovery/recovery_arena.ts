@@ -133,11 +133,7 @@ class ArenaTarget implements RecoveryTarget {
   private setLocalNodes(): void {
     if (this.local.config_data === null) return;
     const view = this.writer.view;
-    if (this.local.keep !== undefined && view.findPath(CONFIG_NODE)) {
-      const current = new Uint8Array(Math.max(0, view.dataLength()));
-      view.copyData(current, 0);
-      if (this.local.keep(current)) return;
-    }
+    if (this.local.keep !== undefined && view.findPath(CONFIG_NODE) && this.local.keep(view.data() ?? new Uint8Array(0))) return;
     if (!this.writer.in_batch) this.writer.begin();
     this.writer.setData(CONFIG_NODE, this.local.config_data, -1, 0, Date.now());
   }

@@ -7,7 +7,7 @@ import { CONFIG_NODE, EventType } from '../protocol/constants.js';
 import type { ACL, MultiResult, Stat } from '../protocol/types.js';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from './acl.js';
 import { childName, javaTrim, joinPath, parentPath } from './path_rules.js';
-import { applyMultiOps, type Txn, type TxnHeader, type TxnOp } from './txn.js';
+import { applyMultiOps, reconfigAsSetData, type Txn, type TxnHeader, type TxnOp } from './txn.js';
 import { newZNode, ownerKind, statOf, ZNode } from './znode.js';
 
 /** A watch event a txn triggers. The watch tables decide who receives it. */
@@ -243,7 +243,7 @@ export class DataTree {
       case 'setData':
         return { err: 0, path: op.path, stat: this.setData(op, header, events), events };
       case 'reconfig': {
-        const stat = this.setData({ kind: 'setData', path: CONFIG_NODE, data: op.data, version: -1 }, header, events);
+        const stat = this.setData(reconfigAsSetData(op), header, events);
         return { err: 0, path: CONFIG_NODE, data: op.data, stat, events };
       }
       case 'setACL':

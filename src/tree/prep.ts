@@ -13,6 +13,7 @@ import type { MalformedRequest } from '../protocol/messages.js';
 import { Op } from '../protocol/opcodes.js';
 import type {
   CheckVersionRequest,
+  ReconfigRequest,
   CreateRequest,
   CreateTTLRequest,
   DeleteRequest,
@@ -67,6 +68,7 @@ export type WriteRequest =
   | SetDataRequest
   | SetACLRequest
   | CheckVersionRequest
+  | ReconfigRequest
   | readonly MultiOp[]
   | null;
 

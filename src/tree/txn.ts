@@ -3,6 +3,7 @@
 // Everything a replica needs (sequential names, new versions, the ephemerals a closeSession
 // deletes) is decided in prep and carried in the txn, as in Apache ZooKeeper.
 
+import { CONFIG_NODE } from '../protocol/constants.js';
 import { Err } from '../protocol/errors.js';
 import type { ACL, MultiResult } from '../protocol/types.js';
 
@@ -46,6 +47,12 @@ export type TxnOp =
       /** On failure every op is an 'error' op: 0 before the failing op, its code, then -2. */
       ops: TxnOp[];
     };
+
+/** A reconfig txn as what it does to the tree: ZooKeeper's SetDataTxn of the config node with
+ *  version -1 (every applier and the pending view apply it as that). */
+export function reconfigAsSetData(op: Extract<TxnOp, { kind: 'reconfig' }>): Extract<TxnOp, { kind: 'setData' }> {
+  return { kind: 'setData', path: CONFIG_NODE, data: op.data, version: -1 };
+}
 
 export interface Txn {
   header: TxnHeader;

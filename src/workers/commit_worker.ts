@@ -28,7 +28,6 @@ import { zeroRunBytesFor, type RecoveredLog, type RecoveryOptions } from '../rec
 import { recoverIntoArena, reloadIntoArena, type LocalNodes } from '../recovery/recovery_arena.js';
 import { parseQuorumConfigText, quorumConfigText, staticMembership, type Membership } from '../config/quorum_config_text.js';
 import { CONFIG_NODE } from '../protocol/constants.js';
-import type { NodeView } from '../store/arena/node_view.js';
 import { PendingView } from '../commit/pending_view.js';
 import { ArenaSnapshotSource } from '../snapshot/arena_snapshot_source.js';
 import { JuteReader } from '../protocol/jute.js';
@@ -202,7 +201,7 @@ class CommitWorker implements QuorumHost {
     const ensemble = this.init.config.ensemble;
     if (ensemble === null) return null;
     const view = this.applier.writer.view;
-    const data = view.findPath(CONFIG_NODE) ? configNodeData(view) : null;
+    const data = view.findPath(CONFIG_NODE) ? view.data() : null;
     const dynamic = data === null ? null : dynamicMembership(data);
     return dynamic ?? staticMembership(ensemble);
   }
@@ -858,12 +857,6 @@ function dynamicMembership(data: Uint8Array): Membership | null {
   }
 }
 
-/** The selected node's data (the config node: small). */
-function configNodeData(view: NodeView): Uint8Array {
-  const out = new Uint8Array(Math.max(0, view.dataLength()));
-  view.copyData(out, 0);
-  return out;
-}
 
 function recoveryOptions(config: ServerConfig): RecoveryOptions {
   ensureDataDir(config.data_dir);
