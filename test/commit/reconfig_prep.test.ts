@@ -1,6 +1,7 @@
 // Prep of reconfig (src/commit/reconfig_prep.ts): which error a client gets, in ZooKeeper's order,
 // and the membership text a reconfig txn carries (what getConfig shows once it is applied).
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prepReconfig, type ReconfigPrepInput } from '../../src/commit/reconfig_prep.js';
 import { parseQuorumConfigText, type Membership } from '../../src/config/quorum_config_text.js';
@@ -96,5 +97,22 @@ describe('prepReconfig', () => {
     expect(run(req({ joiningServers: 'server.3=127.0.0.1:2803:3803:observer;127.0.0.1:2183' }))).toBe(Err.UNIMPLEMENTED);
     // The same line again changes nothing: allowed.
     expect(run(req({ joiningServers: 'server.3=127.0.0.1:2803:3803:participant;127.0.0.1:2183' }))).toMatchObject({ version: ZXID });
+  });
+});
+
+describe('prepReconfig: containment', () => {
+  it('any strings a client sends end as a reconfig txn or an error code, never a throw', () => {
+    const piece = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom('server.', 'server.100=', '=', ',', ';', ':', 'observer', 'participant', '0.0.0.0', '127.0.0.1', '[::1]', '\\', '\n', '99999999999999999999', '-5', 'version=1'),
+    );
+    const text = fc.option(fc.array(piece, { maxLength: 12 }).map((ps) => ps.join('')), { nil: null });
+    fc.assert(
+      fc.property(text, text, text, fc.integer({ min: -2, max: 2 ** 40 }), (joiningServers, leavingServers, newMembers, curConfigId) => {
+        const { op, reason } = prepReconfig({ joiningServers, leavingServers, newMembers, curConfigId }, input());
+        expect(op.kind === 'reconfig' ? reason === null : op.kind === 'error' && reason !== null).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
