@@ -41,7 +41,7 @@ export class GroupCommit {
   /** Queues a publication whose txn (if any) is already committed and whose payload lives in
    *  `bytes` (a follower publishing what the leader committed). */
   addCommitted(pub: Publication, bytes: Uint8Array | null): void {
-    const payload = bytes === null ? null : { source: { view_bytes: () => bytes }, start: 0, end: bytes.length };
+    const payload = bytes === null ? null : { source: { backing: bytes }, start: 0, end: bytes.length };
     this.gate.push(pub, payload);
     if (pub.kind === 'txn' && !this.gate.failed) this.gate.commitThrough(pub.txn.header.zxid);
   }
@@ -68,7 +68,7 @@ export class GroupCommit {
     for (const pub of pubs) {
       const payload = pub.kind === 'txn' && !this.gate.failed ? this.batcher.add(pub.txn, now_us) : null;
       this.gate.push(pub, payload);
-      if (payload !== null && on_txn !== undefined && pub.kind === 'txn') on_txn(pub.txn.header.zxid, pub.txn.header.session_id, payload.source.view_bytes(), payload.start, payload.end);
+      if (payload !== null && on_txn !== undefined && pub.kind === 'txn') on_txn(pub.txn.header.zxid, pub.txn.header.session_id, payload.source.backing, payload.start, payload.end);
     }
   }
 

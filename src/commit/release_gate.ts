@@ -19,10 +19,10 @@
 import type { Publication } from './commit_core.js';
 
 /** Where a held txn's encoded payload is (the commit stream carries these bytes as they are).
- *  The source is asked for its bytes at release: a batch buffer may have been reallocated (grown)
- *  since the txn was encoded into it. */
+ *  The source is asked for its backing array at release (no view per txn): a batch buffer may
+ *  have been reallocated (grown) since the txn was encoded into it; [start, end) index it. */
 export interface Payload {
-  source: { view_bytes(): Uint8Array };
+  source: { readonly backing: Uint8Array };
   start: number;
   end: number;
 }
@@ -160,7 +160,7 @@ export class ReleaseGate {
         visit(e.pub, null, 0, 0);
         continue;
       }
-      visit(e.pub, e.payload.source.view_bytes(), e.payload.start, e.payload.end);
+      visit(e.pub, e.payload.source.backing, e.payload.start, e.payload.end);
       if (e.pub.kind === 'txn') this.released_zxid = e.pub.txn.header.zxid;
     }
     this.compact();

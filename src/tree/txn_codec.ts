@@ -35,8 +35,7 @@ const KIND_BY_TAG: ReadonlyMap<number, OpKind> = new Map(
 
 /** JuteWriter has no raw byte: reserve one with writeBool and overwrite it in place. */
 function writeU8(w: JuteWriter, v: number): void {
-  w.writeBool(false);
-  w.view_bytes()[w.length - 1] = v;
+  w.writeByte(v);
 }
 
 function readU8(r: JuteReader): number {

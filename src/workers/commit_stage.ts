@@ -34,6 +34,7 @@ import type { RootDescriptor } from '../store/arena/index.js';
 import type { WriteRequest } from '../tree/prep.js';
 import { isSessionMoved, type Txn } from '../tree/txn.js';
 import type { ApplyResult } from '../tree/data_tree.js';
+import type { ReplyHeader } from '../protocol/types.js';
 import { replyOpcodeOf, writeReplyBody } from '../tree/write_reply.js';
 import { encodeApplied } from './applied_frame.js';
 import { decodeAuthId } from './auth_frame.js';
@@ -147,6 +148,8 @@ export class CommitStage {
   /** Direct replies: their own head and scratch (a stream frame may be half built meanwhile). */
   private readonly net_head = new HeadWriter();
   private readonly reply = new JuteWriter(256);
+  /** Reused for every direct reply (encodeReply reads it at once). */
+  private readonly reply_header: ReplyHeader = { xid: 0, zxid: 0, err: 0 };
   /** Direct writes answered with an error and no txn in the open root: answered at its seal,
    *  with the root's zxid (as a shard answers an ERROR at ROOT). */
   private direct_errors: { origin: Origin; err: number }[] = [];
@@ -397,7 +400,10 @@ export class CommitStage {
   /** A direct write's reply, encoded as its shard would (shard_session.ts reply()). */
   private sendDirectReply(origin: Origin, zxid: number, err: number, opcode: number, result: ApplyResult | null): void {
     this.reply.reset();
-    const header = { xid: origin.xid, zxid, err };
+    const header = this.reply_header;
+    header.xid = origin.xid;
+    header.zxid = zxid;
+    header.err = err;
     if (result === null) encodeReply(header, null, null, this.reply);
     else {
       const r = writeReplyBody(opcode, result);

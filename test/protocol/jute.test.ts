@@ -90,6 +90,26 @@ describe('JuteReader', () => {
 });
 
 describe('JuteWriter', () => {
+  it('writes strings as UTF-8 whether they are ASCII or not (an ASCII prefix, a character past it, lone surrogates, long ones)', () => {
+    const strings = ['', '/', '/a/b', 'x'.repeat(256), 'x'.repeat(257), `/${'a'.repeat(40)}é`, '/ab\u0080', '/日本', '/a\uD800b', `${'y'.repeat(300)}ü`, '\u007f'];
+    const w = new JuteWriter(8);
+    for (const s of strings) w.writeUString(s);
+    const r = new JuteReader(w.toBytes());
+    for (const s of strings) {
+      const bytes = new TextEncoder().encode(s);
+      expect(r.readInt(), JSON.stringify(s)).toBe(bytes.length);
+      r.offset -= 4;
+      expect(r.readUString(), JSON.stringify(s)).toBe(new TextDecoder().decode(bytes));
+    }
+    r.expectEnd();
+  });
+
+  it('writes a long as its 64-bit two\'s complement', () => {
+    const w = new JuteWriter(8);
+    w.writeLong(-1n).writeLong(0x8000_0000_0000_0000n).writeLong(-0x8000_0000_0000_0000n);
+    expect([...w.view_bytes()]).toEqual([...Array(8).fill(0xff), 0x80, ...Array(7).fill(0), 0x80, ...Array(7).fill(0)]);
+  });
+
   it('writes the same bytes at every alignment, and its output starts at that alignment', () => {
     const reference = new JuteWriter();
     sample(reference);

@@ -11,7 +11,8 @@ export function copyBytes(dst: Uint8Array, dst_off: number, src: Uint8Array, src
   } else if (len <= LOOP_MAX) {
     for (let i = 0; i < len; i++) dst[dst_off + i] = src[src_off + i];
   } else {
-    dst.set(src.subarray(src_off, src_off + len), dst_off);
+    // A whole array (a value as decoded) needs no view.
+    dst.set(src_off === 0 && len === src.length ? src : src.subarray(src_off, src_off + len), dst_off);
   }
 }
 
