@@ -6,12 +6,13 @@
 // issue's target for a synced write is <= that + 0.1 ms).
 //
 //   npm run build && node bench/unloaded_latency.mjs [--rounds 3] [--seconds 4] [--warmup 2]
-//       [--systems waitfree,zookeeper,floor] [--data-root DIR]
+//       [--systems waitfree,zookeeper,floor[,waitfree+spin]] [--spin-us 300] [--data-root DIR]
 //
 // "floor" is bench/lib/floor_server.mjs: a one-thread Node server with canned replies (a setData
 // is one write + fdatasync, then the reply). It is what any ZooKeeper server written in Node
 // costs here before doing anything (loopback, event-loop wake-ups, the client): the part of a
-// latency no server change removes.
+// latency no server change removes. "waitfree+spin" is waitfree with waitfree.idleSpinUs=--spin-us
+// (its net and commit workers poll instead of sleeping between requests).
 //
 // Per round and system: start on a fresh data dir (src/check/launch.ts, the launcher
 // bench/run.mjs uses), then bench/loadgen.mjs with --clients 1 --outstanding 1 --threads 1 at
@@ -37,13 +38,15 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '2' },
     systems: { type: 'string', default: 'waitfree,zookeeper,floor' },
+    'spin-us': { type: 'string', default: '300' },
     'data-root': { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
-const systems = values.systems.split(',').filter((s) => s === 'waitfree' || s === 'floor' || (s === 'zookeeper' && apacheZkAvailable()));
+const systems = values.systems.split(',').filter((s) => s === 'waitfree' || s === 'waitfree+spin' || s === 'floor' || (s === 'zookeeper' && apacheZkAvailable()));
+const spin_config = [`waitfree.idleSpinUs=${Number(values['spin-us'])}`];
 const LOADGEN = join(REPO_ROOT, 'bench/loadgen.mjs');
 /** Bound on one loadgen run: its window plus generous set-up time. */
 const RUN_TIMEOUT_MS = (seconds + warmup + 60) * 1000;
@@ -93,7 +96,12 @@ const out_dir = mkdtempSync(join(tmpdir(), 'waitfree-unloaded-'));
 try {
   for (let round = 0; round < rounds; round++) {
     for (const system of systems) {
-      const server = system === 'floor' ? await launchFloor() : await launchServer(system, { fsync: 'always', heap_mb: 1024, data_root: values['data-root'] });
+      const server =
+        system === 'floor'
+          ? await launchFloor()
+          : system === 'waitfree+spin'
+            ? await launchServer('waitfree', { fsync: 'always', heap_mb: 1024, data_root: values['data-root'], extra_config: spin_config })
+            : await launchServer(system, { fsync: 'always', heap_mb: 1024, data_root: values['data-root'] });
       try {
         for (const reads of [100, 0]) {
           const r = loadgen(server.connect, server.pid, reads, out_dir);

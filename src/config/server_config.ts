@@ -61,6 +61,8 @@ export interface ServerConfig {
   /** The net worker answers reads of idle sessions itself (net/fast_read.ts). */
   readonly net_fast_reads: boolean;
   readonly net_direct_writes: boolean;
+  /** µs the net and commit workers spin before sleeping after work (0: never; doorbell.ts). */
+  readonly idle_spin_us: number;
   /** How often empty containers and expired TTL nodes are looked for. */
   readonly container_check_interval_ms: number;
   /** At most this many container/TTL deletions per minute. */
@@ -192,6 +194,8 @@ const MiB = 1024 * 1024;
 /** Bytes of framing our rings add around a client frame; a max frame must still fit. */
 export const FRAME_OVERHEAD_BYTES = 64;
 
+/** Bound of waitfree.idleSpinUs: a spin is a latency trade, never a way to stay awake. */
+const IDLE_SPIN_US_MAX = 10_000;
 const RING: IntType = { kind: 'int', min: CAPACITY_BYTES_MIN, max: CAPACITY_BYTES_MAX, power_of_two: true, bytes: true };
 
 /** min(4, max(1, cores - 1)): leave a core for the net and commit workers. */
@@ -327,6 +331,11 @@ const KEYS: KeyTable = {
     name: 'waitfree.net.fastReads', aliases: [], field: 'net_fast_reads', default: true,
     type: { kind: 'bool' },
     help: 'The net worker answers a getData/exists without a watch itself when the session has nothing in flight and the net worker is not busy (one thread hop less; takes one more tree reader slot per read worker).',
+  },
+  idle_spin_us: {
+    name: 'waitfree.idleSpinUs', aliases: [], field: 'idle_spin_us', default: 0,
+    type: { kind: 'int', min: 0, max: IDLE_SPIN_US_MAX },
+    help: 'After work, the net worker and the commit worker keep polling their inputs for up to this many microseconds before they sleep (0: they sleep at once). Saves the wake-ups of an unloaded request where waking a sleeping thread is slow (VMs that halt idle vCPUs): on the 2-core VM of BENCHMARKS.md, 300 cut an unloaded synced write by ~0.07 ms. Costs CPU per request, and on a host without a core to spare it takes CPU from the threads it waits for.',
   },
   net_direct_writes: {
     name: 'waitfree.net.directWrites', aliases: [], field: 'net_direct_writes', default: true,

@@ -139,6 +139,7 @@ class CommitWorker implements QuorumHost {
     this.inline_txns_max = config.log_inline_sync_txns_max;
     this.liveness = new LivenessWriter(NODE_LOG_FS, { dir: config.data_dir, fsync: config.fsync === 'always' });
     this.doorbell = new Doorbell(topology.commit_doorbell);
+    this.doorbell.setIdleSpin(config.idle_spin_us);
     this.metrics = new CommitMetrics(topology.metrics.commit);
     if (recovered.snapshot !== null) {
       this.metrics.recoveredFrom(recovered.snapshot.zxid, statSync(recovered.snapshot.path).mtimeMs);

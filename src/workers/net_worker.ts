@@ -123,6 +123,7 @@ class NetWorker {
         ),
     );
     this.doorbell = new Doorbell(topology.net_doorbell);
+    this.doorbell.setIdleSpin(init.config.idle_spin_us);
     this.metrics = new NetMetrics(topology.metrics.net);
     this.fast_read = init.config.net_fast_reads ? new NetFastRead(topology, init.config) : null;
     this.admission = new ConnAdmission(init.config.max_cnxns, init.config.max_client_cnxns);

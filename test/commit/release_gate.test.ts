@@ -12,7 +12,7 @@ import type { Txn } from '../../src/tree/txn.js';
 import { bounded } from '../support/fc_bounds.js';
 
 const o = (conn_id: number): Origin => ({ shard: 0, conn_id, xid: conn_id });
-const payload: Payload = { source: { view_bytes: () => new Uint8Array(0) }, start: 0, end: 0 };
+const payload: Payload = { source: { backing: new Uint8Array(0) }, start: 0, end: 0 };
 
 function txnPub(zxid: number, origin: Origin | null): Publication {
   const txn: Txn = { header: { session_id: 1n, cxid: 0, zxid, time_ms: 0 }, op: { kind: 'error', err: -101 } };

@@ -5,7 +5,8 @@
 // own watch event still comes before the reply of the write that fired it; digest-authenticated
 // connections write to protected nodes; a malformed write body is answered MARSHALLINGERROR
 // with the connection open. The counter proves the path was taken; with
-// waitfree.net.directWrites=false it stays at zero and every answer is the same.
+// waitfree.net.directWrites=false it stays at zero and every answer is the same; with
+// waitfree.idleSpinUs the answers are the same too.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Xid } from '../../src/protocol/constants.js';
@@ -99,12 +100,18 @@ function getDataText(c: RawConn, xid: number): string | null {
   return data === null ? null : new TextDecoder().decode(data);
 }
 
-describe.each([{ direct: true }, { direct: false }])('writes straight to the commit worker (waitfree.net.directWrites=$direct)', ({ direct }) => {
+// The spinning variant: the threads on the direct path poll instead of sleeping
+// (waitfree.idleSpinUs); every answer and its order must be the same.
+describe.each([
+  { direct: true, spin_us: 0 },
+  { direct: false, spin_us: 0 },
+  { direct: true, spin_us: 300 },
+])('writes straight to the commit worker (waitfree.net.directWrites=$direct, waitfree.idleSpinUs=$spin_us)', ({ direct, spin_us }) => {
   let server: TestServer;
-  const tag = `dw-${direct}`;
+  const tag = `dw-${direct}-${spin_us}`;
 
   beforeAll(async () => {
-    server = await startTestServer({ read_workers: 2, net_direct_writes: direct });
+    server = await startTestServer({ read_workers: 2, net_direct_writes: direct, idle_spin_us: spin_us });
   });
   afterAll(async () => {
     await server?.stop();
