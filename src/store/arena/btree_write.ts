@@ -166,7 +166,8 @@ export class BTreeWriter {
 
   /** Bytes of the entry at segment offset e of a page of `kind` in `tree`. */
   private entryBytes(u8: Uint8Array, e: number, kind: number, tree: number): number {
-    return this.acc.keyPartBytes(u8, e) + (kind === PAGE_LEAF ? leafValueBytes(tree) : BRANCH_VALUE_BYTES);
+    const kp = this.acc.keyPartBytes(u8, e);
+    return kp + (kind === PAGE_LEAF ? leafValueBytes(tree, u8, e + kp) : BRANCH_VALUE_BYTES);
   }
 
   private freeBytes(addr: number): number {

@@ -22,6 +22,7 @@ import { copyBytes } from './bytes.js';
 import { ArenaInvariantError, check } from './errors.js';
 import { compareBytes, headOf } from './key.js';
 import {
+  dataInline,
   HEAD_POS_MAX,
   KEY_OVERFLOW_PART_BYTES,
   OWNER_KEY_BYTES,
@@ -361,8 +362,9 @@ export class ZnodeBulkLoader {
     while (slash > 0 && src[p + slash] !== 0x2f) slash--;
     const overflow = path_len > this.inline_max;
     const kp_len = overflow ? KEY_OVERFLOW_PART_BYTES : 2 + path_len;
+    const inline = dataInline(kp_len, data_len, this.inline_max);
     const prev_leaf = this.leaves.leaf;
-    const e = this.leaves.place(kp_len + RECORD_BYTES);
+    const e = this.leaves.place(kp_len + RECORD_BYTES + (inline ? data_len : 0));
     const split = prev_leaf !== 0 && this.leaves.leaf !== prev_leaf;
     const u8 = this.leaves.u8;
     const dv = this.leaves.dv;
@@ -407,7 +409,8 @@ export class ZnodeBulkLoader {
     this.prev_slash = slash;
     const r = e + kp_len;
     let data_addr = 0;
-    if (data_len > 0) {
+    if (inline) copyWords(dv, r + RECORD_BYTES, src_dv, d, data_len);
+    else if (data_len > 0) {
       data_addr = this.heap.allocBlob(data_len);
       copyWords(this.mem.dv[this.mem.segOf(data_addr)], this.mem.offOf(data_addr), src_dv, d, data_len);
     }

@@ -9,6 +9,7 @@ import {
   BRANCH_VALUE_BYTES,
   DEPTH_MAX,
   KEY_OVERFLOW,
+  INLINE_DATA_MAX,
   leafValueBytes,
   OWNER_KEY_BYTES,
   PAGE_BRANCH,
@@ -90,7 +91,8 @@ function walk(w: Walk, addr: number, depth: number, lo: Uint8Array | null, hi: U
     const e = w.view.acc.entryAt(u8, p, i);
     check(e >= p + heap && e < p + mem.page_bytes, `page ${addr}: entry ${i} outside the heap`);
     keys.push(keyAt(w, seg, e));
-    live += w.view.acc.keyPartBytes(u8, e) + (kind === PAGE_LEAF ? leafValueBytes(w.tree) : BRANCH_VALUE_BYTES);
+    const kp = w.view.acc.keyPartBytes(u8, e);
+    live += kp + (kind === PAGE_LEAF ? leafValueBytes(w.tree, u8, e + kp) : BRANCH_VALUE_BYTES);
   }
   check(live + dv.getUint16(p + PG_GARBAGE) === mem.page_bytes - heap, `page ${addr}: garbage count off`);
   for (let i = 0; i < count; i++) {
@@ -129,7 +131,8 @@ function leafRecord(w: Walk, seg: number, e: number): void {
   const r = e + w.view.acc.keyPartBytes(mem.u8[seg], e);
   const len = dv.getInt32(r + REC_DATA_LENGTH);
   const data = dv.getUint32(r + REC_DATA_ADDR);
-  check(len >= -1 && (len > 0) === (data !== 0), `record ${r}: data length ${len} with address ${data}`);
+  // Data of 1..INLINE_DATA_MAX bytes may be inline (address 0); a blob only ever holds data.
+  check(len >= -1 && (data === 0 ? len <= INLINE_DATA_MAX : len > 0), `record ${r}: data length ${len} with address ${data}`);
   if (data !== 0) w.blobs.add(data);
   const acl = dv.getUint32(r + REC_ACL_ADDR);
   check(acl !== 0, `record ${r}: no ACL`);

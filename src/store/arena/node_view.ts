@@ -21,6 +21,7 @@ import {
   REC_CZXID,
   REC_DATA_ADDR,
   REC_DATA_LENGTH,
+  RECORD_BYTES,
   REC_MTIME,
   REC_MZXID,
   REC_NUM_CHILDREN,
@@ -142,7 +143,8 @@ export class NodeView {
     const len = this.dataLength();
     if (len <= 0) return 0;
     const addr = this.dv().getUint32(this.rec_off + REC_DATA_ADDR);
-    copyBytes(out, off, this.mem.u8[this.mem.segOf(addr)], this.mem.offOf(addr), len);
+    if (addr === 0) copyBytes(out, off, this.mem.u8[this.rec_seg], this.rec_off + RECORD_BYTES, len);
+    else copyBytes(out, off, this.mem.u8[this.mem.segOf(addr)], this.mem.offOf(addr), len);
     return len;
   }
 
@@ -156,7 +158,8 @@ export class NodeView {
     const len = this.dataLength();
     if (len <= 0) return 0;
     const addr = this.dv().getUint32(this.rec_off + REC_DATA_ADDR);
-    copyFromShared(out, off, this.mem.u8[this.mem.segOf(addr)], this.mem.offOf(addr), len);
+    if (addr === 0) copyFromShared(out, off, this.mem.u8[this.rec_seg], this.rec_off + RECORD_BYTES, len);
+    else copyFromShared(out, off, this.mem.u8[this.mem.segOf(addr)], this.mem.offOf(addr), len);
     return len;
   }
 

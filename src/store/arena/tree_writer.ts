@@ -24,6 +24,9 @@ import { genDistance, nextGeneration } from './generation.js';
 import { ArenaHeap } from './heap.js';
 import { SearchKey } from './key.js';
 import {
+  dataInline,
+  INLINE_DATA_MAX,
+  KEY_OVERFLOW_PART_BYTES,
   OWNER_KEY_BYTES,
   PAGE_BRANCH,
   PAGE_LEAF,
@@ -386,13 +389,21 @@ export class TreeWriter {
     }
   }
 
-  /** Inserts the node keyed by key (key_buf[0, n)) with its record. */
+  /** Inserts the node keyed by key (key_buf[0, n)) with its record (and its data, inline or in a blob). */
   private insertNode(n: number, stat: StoredStat, data: Uint8Array | null, acl_addr: number): void {
-    const data_addr = this.storeData(data);
-    this.ensureEntryRoom(n + RECORD_BYTES + 16);
+    const len = data === null ? 0 : data.length;
+    const inline = dataInline(this.keyPartBytesOf(n), len, this.bt.inline_max);
+    const data_addr = inline ? 0 : this.storeData(data);
+    this.ensureEntryRoom(n + RECORD_BYTES + INLINE_DATA_MAX + 16);
     const kp = this.bt.writeKeyPart(this.entry_buf, 0, this.key_buf, 0, n, this.key.patch_at, 0);
-    writeRecord(this.entry_dv, kp, stat, data === null ? -1 : data.length, data_addr, acl_addr);
-    check(this.bt.insert(TREE_ZNODES, this.key, this.entry_buf, 0, kp + RECORD_BYTES), 'insert of an existing key');
+    writeRecord(this.entry_dv, kp, stat, data === null ? -1 : len, data_addr, acl_addr);
+    if (inline) copyBytes(this.entry_buf, kp + RECORD_BYTES, data!, 0, len);
+    check(this.bt.insert(TREE_ZNODES, this.key, this.entry_buf, 0, kp + RECORD_BYTES + (inline ? len : 0)), 'insert of an existing key');
+  }
+
+  /** Bytes of the key part of a znode key of n bytes (layout.ts: inline or overflow). */
+  private keyPartBytesOf(n: number): number {
+    return n > this.bt.inline_max ? KEY_OVERFLOW_PART_BYTES : 2 + n;
   }
 
   private storeData(data: Uint8Array | null): number {
@@ -489,6 +500,14 @@ export class TreeWriter {
     try {
       const old_len = Math.max(0, dv.getInt32(r + REC_DATA_LENGTH));
       const old_addr = dv.getUint32(r + REC_DATA_ADDR);
+      const old_inline = old_len > 0 && old_addr === 0;
+      const len = data === null ? 0 : data.length;
+      const inline = dataInline(this.keyPartBytesOf(this.key.len), len, this.bt.inline_max);
+      if (old_inline || inline) {
+        this.setInlineData(r, data, old_inline ? old_len : 0, inline, version, zxid, time_ms);
+        this.data_bytes += len - old_len;
+        return;
+      }
       const addr = this.storeData(data);
       // storeData may not move the leaf (only the writer's B+tree code moves pages).
       dv.setInt32(r + REC_DATA_LENGTH, data === null ? -1 : data.length);
@@ -503,6 +522,47 @@ export class TreeWriter {
     } catch (e) {
       throw this.fail(e);
     }
+  }
+
+  /**
+   * setData where the old or the new data is inline (at record r, located for update): in place
+   * when both are inline and of one length, else the entry is rebuilt at its new size (removed and
+   * inserted again: the leaf may split or merge; the record's other fields and its ACL stay).
+   * Leaves `view` selected on the node.
+   */
+  private setInlineData(r: number, data: Uint8Array | null, old_inline_len: number, inline: boolean, version: number, zxid: number, time_ms: number): void {
+    const dv = this.loc_dv;
+    const len = data === null ? 0 : data.length;
+    if (inline && old_inline_len === len) {
+      copyBytes(this.mem.u8[this.loc_seg], r + RECORD_BYTES, data!, 0, len);
+      dv.setInt32(r + REC_VERSION, version);
+      setI64(dv, r + REC_MZXID, zxid);
+      setI64(dv, r + REC_MTIME, time_ms);
+      this.syncView();
+      this.view.selectRecord(this.loc_seg, r);
+      return;
+    }
+    const n = this.key.len;
+    this.ensureEntryRoom(n + RECORD_BYTES + INLINE_DATA_MAX + 16);
+    // The new entry: the old record, its data fields changed (the key part comes last: an
+    // overflow key gets a new blob, and the removal below releases the old one).
+    const kp = this.keyPartBytesOf(n);
+    copyBytes(this.entry_buf, kp, this.mem.u8[this.loc_seg], r, RECORD_BYTES);
+    const e = this.entry_dv;
+    const old_addr = e.getUint32(kp + REC_DATA_ADDR);
+    const addr = inline ? 0 : this.storeData(data);
+    e.setInt32(kp + REC_DATA_LENGTH, data === null ? -1 : len);
+    e.setUint32(kp + REC_DATA_ADDR, addr);
+    e.setInt32(kp + REC_VERSION, version);
+    setI64(e, kp + REC_MZXID, zxid);
+    setI64(e, kp + REC_MTIME, time_ms);
+    if (inline) copyBytes(this.entry_buf, kp + RECORD_BYTES, data!, 0, len);
+    check(this.bt.remove(TREE_ZNODES, this.key), 'setData: the node vanished');
+    if (old_addr !== 0) this.release(old_addr);
+    check(this.bt.writeKeyPart(this.entry_buf, 0, this.key_buf, 0, n, this.key.patch_at, 0) === kp, 'setData: key part size');
+    check(this.bt.insert(TREE_ZNODES, this.key, this.entry_buf, 0, kp + RECORD_BYTES + (inline ? len : 0)), 'setData: the node is back');
+    this.syncView();
+    check(this.view.find(this.key_buf, 0, n), 'setData: the node is gone');
   }
 
   /** setACL: new ACL list and aversion (the txn's). Leaves `view` selected on the node. */
