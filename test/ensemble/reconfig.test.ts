@@ -139,6 +139,9 @@ describe('reconfig of observers in a running ensemble', () => {
       try {
         expect((await on_observer.getData('/written-before')).data?.toString()).toBe('x');
         await on_observer.create('/via-observer', 'y');
+        // Another session on another member sees it once its member has caught up: sync first,
+        // as ZooKeeper requires of a reader that must see another client's write.
+        await admin.sync('/via-observer');
         expect((await admin.getData('/via-observer')).data?.toString()).toBe('y');
         // The leader dies: the new one learned the observer from the reconfig txn, not zoo.cfg.
         const leader = await ens.waitFor(voters_serving, SETTLE_MS);
