@@ -486,6 +486,7 @@ export function confEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
     ['waitfree.log.syncMethod', c.log_sync_method],
     ['waitfree.log.inlineSyncTxnsMax', String(c.log_inline_sync_txns_max)],
     ['waitfree.commit.youngGenerationMb', String(c.commit_young_generation_mb)],
+    ['waitfree.idleSpinUs', String(c.idle_spin_us)],
     ['snapCount', String(c.snap_count)],
     ['autopurge.snapRetainCount', String(c.snap_retain_count)],
     ['autopurge.purgeInterval', String(c.purge_interval_hours)],

@@ -347,6 +347,7 @@ describe('golden replies', () => {
         'waitfree.log.syncMethod=fdatasync',
         'waitfree.log.inlineSyncTxnsMax=64',
         'waitfree.commit.youngGenerationMb=96',
+        'waitfree.idleSpinUs=0',
         'snapCount=100000',
         'autopurge.snapRetainCount=3',
         'autopurge.purgeInterval=-1',
