@@ -58,7 +58,12 @@ export class Doorbell {
    */
   async sleep(seen: number, timeout_ms: number, has_input: () => boolean): Promise<void> {
     // Not after a sleep its timer ended: an idle thread spins once per burst of work, not per tick.
-    if (this.spin_us > 0 && !this.timed_out && (await this.spin(seen, Math.min(this.spin_us, timeout_ms * 1000), has_input))) return;
+    // The spin counts against the timeout (a due batch or tick is not delayed by it).
+    if (this.spin_us > 0 && !this.timed_out) {
+      const spun_from_ms = performance.now();
+      if (await this.spin(seen, Math.min(this.spin_us, timeout_ms * 1000), has_input)) return;
+      timeout_ms = Math.max(0, timeout_ms - (performance.now() - spun_from_ms));
+    }
     Atomics.store(this.words, SLEEPING, 1);
     try {
       if (has_input()) return;
