@@ -33,11 +33,6 @@ const KIND_BY_TAG: ReadonlyMap<number, OpKind> = new Map(
   (Object.entries(OP_TAGS) as [OpKind, number][]).map(([kind, tag]) => [tag, kind]),
 );
 
-/** JuteWriter has no raw byte: reserve one with writeBool and overwrite it in place. */
-function writeU8(w: JuteWriter, v: number): void {
-  w.writeByte(v);
-}
-
 function readU8(r: JuteReader): number {
   if (r.remaining() < 1) throw new JuteError(`truncated: need 1 byte at ${r.offset}`);
   return r.bytes[r.offset++];
@@ -67,13 +62,13 @@ function readBytes(r: JuteReader): Uint8Array {
 
 export function encodeTxn(txn: Txn, w: JuteWriter): void {
   const { header } = txn;
-  writeU8(w, TXN_FORMAT_VERSION);
+  w.writeByte(TXN_FORMAT_VERSION);
   w.writeLong(header.session_id).writeInt(header.cxid).writeLong53(header.zxid).writeLong53(header.time_ms);
   encodeOp(txn.op, w, false);
 }
 
 function encodeOp(op: TxnOp, w: JuteWriter, in_multi: boolean): void {
-  writeU8(w, OP_TAGS[op.kind]);
+  w.writeByte(OP_TAGS[op.kind]);
   switch (op.kind) {
     case 'create':
       w.writeUString(op.path).writeBuffer(op.data).writeVector(op.acl, writeAcl);

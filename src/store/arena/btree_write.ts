@@ -646,9 +646,14 @@ export class BTreeWriter {
     this.acc.key_len = dv.getUint32(e + 2);
   }
 
+  /** Bytes of the key part writeKeyPart writes for a key of `len` bytes. */
+  keyPartBytesFor(len: number): number {
+    return len <= this.inline_max ? 2 + len : KEY_OVERFLOW_PART_BYTES;
+  }
+
   /**
    * Writes a key part for key[off, off + len) at out[at]: inline, or an overflow reference to a
-   * new blob holding the key. Returns the key part's length.
+   * new blob holding the key. Returns the key part's length (keyPartBytesFor(len)).
    */
   writeKeyPart(out: Uint8Array, at: number, key: Uint8Array, off: number, len: number, patch_at = -1, patch_byte = 0): number {
     if (len <= this.inline_max) {

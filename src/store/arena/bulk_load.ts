@@ -24,7 +24,6 @@ import { compareBytes, headOf } from './key.js';
 import {
   dataInline,
   HEAD_POS_MAX,
-  KEY_OVERFLOW_PART_BYTES,
   OWNER_KEY_BYTES,
   PAGE_BRANCH,
   PAGE_LEAF,
@@ -361,7 +360,7 @@ export class ZnodeBulkLoader {
     let slash = path_len - 1;
     while (slash > 0 && src[p + slash] !== 0x2f) slash--;
     const overflow = path_len > this.inline_max;
-    const kp_len = overflow ? KEY_OVERFLOW_PART_BYTES : 2 + path_len;
+    const kp_len = this.bt.keyPartBytesFor(path_len);
     const inline = dataInline(kp_len, data_len, this.inline_max);
     const prev_leaf = this.leaves.leaf;
     const e = this.leaves.place(kp_len + RECORD_BYTES + (inline ? data_len : 0));

@@ -26,7 +26,6 @@ import { SearchKey } from './key.js';
 import {
   dataInline,
   INLINE_DATA_MAX,
-  KEY_OVERFLOW_PART_BYTES,
   OWNER_KEY_BYTES,
   PAGE_BRANCH,
   PAGE_LEAF,
@@ -392,18 +391,13 @@ export class TreeWriter {
   /** Inserts the node keyed by key (key_buf[0, n)) with its record (and its data, inline or in a blob). */
   private insertNode(n: number, stat: StoredStat, data: Uint8Array | null, acl_addr: number): void {
     const len = data === null ? 0 : data.length;
-    const inline = dataInline(this.keyPartBytesOf(n), len, this.bt.inline_max);
+    const inline = dataInline(this.bt.keyPartBytesFor(n), len, this.bt.inline_max);
     const data_addr = inline ? 0 : this.storeData(data);
     this.ensureEntryRoom(n + RECORD_BYTES + INLINE_DATA_MAX + 16);
     const kp = this.bt.writeKeyPart(this.entry_buf, 0, this.key_buf, 0, n, this.key.patch_at, 0);
     writeRecord(this.entry_dv, kp, stat, data === null ? -1 : len, data_addr, acl_addr);
     if (inline) copyBytes(this.entry_buf, kp + RECORD_BYTES, data!, 0, len);
     check(this.bt.insert(TREE_ZNODES, this.key, this.entry_buf, 0, kp + RECORD_BYTES + (inline ? len : 0)), 'insert of an existing key');
-  }
-
-  /** Bytes of the key part of a znode key of n bytes (layout.ts: inline or overflow). */
-  private keyPartBytesOf(n: number): number {
-    return n > this.bt.inline_max ? KEY_OVERFLOW_PART_BYTES : 2 + n;
   }
 
   private storeData(data: Uint8Array | null): number {
@@ -502,21 +496,24 @@ export class TreeWriter {
       const old_addr = dv.getUint32(r + REC_DATA_ADDR);
       const old_inline = old_len > 0 && old_addr === 0;
       const len = data === null ? 0 : data.length;
-      const inline = dataInline(this.keyPartBytesOf(this.key.len), len, this.bt.inline_max);
-      if (old_inline || inline) {
-        this.setInlineData(r, data, old_inline ? old_len : 0, inline, version, zxid, time_ms);
-        this.data_bytes += len - old_len;
+      const inline = dataInline(this.bt.keyPartBytesFor(this.key.len), len, this.bt.inline_max);
+      this.data_bytes += len - old_len;
+      // The entry changes size: rebuilt. Otherwise the record is changed in place.
+      if (old_inline !== inline || (inline && old_len !== len)) {
+        this.rebuildWithData(r, data, inline, version, zxid, time_ms);
         return;
       }
-      const addr = this.storeData(data);
-      // storeData may not move the leaf (only the writer's B+tree code moves pages).
-      dv.setInt32(r + REC_DATA_LENGTH, data === null ? -1 : data.length);
-      dv.setUint32(r + REC_DATA_ADDR, addr);
-      if (old_addr !== 0) this.release(old_addr);
+      if (inline) copyBytes(this.mem.u8[this.loc_seg], r + RECORD_BYTES, data!, 0, len);
+      else {
+        const addr = this.storeData(data);
+        // storeData may not move the leaf (only the writer's B+tree code moves pages).
+        dv.setInt32(r + REC_DATA_LENGTH, data === null ? -1 : len);
+        dv.setUint32(r + REC_DATA_ADDR, addr);
+        if (old_addr !== 0) this.release(old_addr);
+      }
       dv.setInt32(r + REC_VERSION, version);
       setI64(dv, r + REC_MZXID, zxid);
       setI64(dv, r + REC_MTIME, time_ms);
-      this.data_bytes += (data === null ? 0 : data.length) - old_len;
       this.syncView();
       this.view.selectRecord(this.loc_seg, r);
     } catch (e) {
@@ -525,28 +522,18 @@ export class TreeWriter {
   }
 
   /**
-   * setData where the old or the new data is inline (at record r, located for update): in place
-   * when both are inline and of one length, else the entry is rebuilt at its new size (removed and
-   * inserted again: the leaf may split or merge; the record's other fields and its ACL stay).
-   * Leaves `view` selected on the node.
+   * setData whose entry changes size (data moving into or out of the entry, or inline data of
+   * another length), at record r located for update: the entry is removed and inserted again
+   * (the leaf may split or merge; the record's other fields and its ACL stay). Leaves `view`
+   * selected on the node.
    */
-  private setInlineData(r: number, data: Uint8Array | null, old_inline_len: number, inline: boolean, version: number, zxid: number, time_ms: number): void {
-    const dv = this.loc_dv;
+  private rebuildWithData(r: number, data: Uint8Array | null, inline: boolean, version: number, zxid: number, time_ms: number): void {
     const len = data === null ? 0 : data.length;
-    if (inline && old_inline_len === len) {
-      copyBytes(this.mem.u8[this.loc_seg], r + RECORD_BYTES, data!, 0, len);
-      dv.setInt32(r + REC_VERSION, version);
-      setI64(dv, r + REC_MZXID, zxid);
-      setI64(dv, r + REC_MTIME, time_ms);
-      this.syncView();
-      this.view.selectRecord(this.loc_seg, r);
-      return;
-    }
     const n = this.key.len;
     this.ensureEntryRoom(n + RECORD_BYTES + INLINE_DATA_MAX + 16);
     // The new entry: the old record, its data fields changed (the key part comes last: an
     // overflow key gets a new blob, and the removal below releases the old one).
-    const kp = this.keyPartBytesOf(n);
+    const kp = this.bt.keyPartBytesFor(n);
     copyBytes(this.entry_buf, kp, this.mem.u8[this.loc_seg], r, RECORD_BYTES);
     const e = this.entry_dv;
     const old_addr = e.getUint32(kp + REC_DATA_ADDR);
