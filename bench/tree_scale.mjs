@@ -5,7 +5,8 @@
 //   npm run build && node bench/tree_scale.mjs [--znodes 1000000] [--value-bytes 100]
 //       [--systems waitfree,zookeeper] [--heap-mb 4096] [--read-seconds 8] [--warmup-seconds 2]
 //       [--clients 32] [--outstanding 100] [--threads 2] [--read-workers W] [--fsync always|none]
-//       [--server-warmup-seconds 5] [--tail-rate 50000] [--data-root DIR] [--json] [--out FILE.md]
+//       [--server-warmup-seconds 5] [--tail-rate 50000] [--data-root DIR] [--waitfree-config K=V ...]
+//       [--json] [--out FILE.md]
 //
 // Per system, one after the other (the order of --systems), only one server alive at a time:
 //  1. start on a fresh data dir (src/check/launch.ts: the same launcher, config and heap
@@ -59,7 +60,7 @@ const OPEN_ACL = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const USAGE = `usage: node bench/tree_scale.mjs [--znodes N] [--value-bytes B] [--systems waitfree,zookeeper]
   [--heap-mb MiB] [--read-seconds S] [--warmup-seconds S] [--clients N] [--outstanding N] [--threads N]
   [--read-workers W] [--fsync always|none] [--create-timeout-s S] [--restart-timeout-s S]
-  [--server-warmup-seconds S] [--tail-rate OPS_PER_S] [--data-root DIR] [--zookeeper-jvm-arg ARG ...] [--json] [--out FILE.md]`;
+  [--server-warmup-seconds S] [--tail-rate OPS_PER_S] [--data-root DIR] [--zookeeper-jvm-arg ARG ...] [--waitfree-config K=V ...] [--json] [--out FILE.md]`;
 
 function options(argv) {
   const { values } = parseArgs({
@@ -71,6 +72,7 @@ function options(argv) {
       outstanding: { type: 'string' }, threads: { type: 'string' }, 'read-workers': { type: 'string' }, fsync: { type: 'string' },
       'create-timeout-s': { type: 'string' }, 'restart-timeout-s': { type: 'string' }, 'data-root': { type: 'string' }, 'tail-rate': { type: 'string' },
       'zookeeper-jvm-arg': { type: 'string', multiple: true },
+      'waitfree-config': { type: 'string', multiple: true },
       json: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -110,6 +112,7 @@ function options(argv) {
     restart_timeout_ms: int('restart-timeout-s', 900, 1) * 1000,
     data_root: values['data-root'],
     zookeeper_jvm_args: values['zookeeper-jvm-arg'] ?? [],
+    waitfree_config: values['waitfree-config'] ?? [],
     json: values.json === true,
     out: values.out ?? null,
     command: `node bench/tree_scale.mjs ${argv.join(' ')}`.trim(),
@@ -247,7 +250,7 @@ async function readLoad(o, endpoint, pid, root, key_count, label, measure_s = o.
 
 async function runSystem(kind, o) {
   log(`${kind}: starting on a fresh data dir (heap ${o.heap_mb} MiB, fsync ${o.fsync})`);
-  const server = await launchServer(kind, { fsync: o.fsync, heap_mb: o.heap_mb, read_workers: kind === 'waitfree' ? o.read_workers : undefined, jvm_args: kind === 'zookeeper' ? o.zookeeper_jvm_args : undefined, data_root: o.data_root });
+  const server = await launchServer(kind, { fsync: o.fsync, heap_mb: o.heap_mb, read_workers: kind === 'waitfree' ? o.read_workers : undefined, jvm_args: kind === 'zookeeper' ? o.zookeeper_jvm_args : undefined, extra_config: kind === 'waitfree' ? o.waitfree_config : undefined, data_root: o.data_root });
   const endpoint = { host: '127.0.0.1', port: server.port };
   const out = { kind, command: server.command, config_text: server.config_text, heap: server.heap, fsync_policy: server.fsync_policy };
   let restarted = null;

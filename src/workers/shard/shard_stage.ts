@@ -28,9 +28,10 @@ import { encodeAuthId } from '../auth_frame.js';
 import { Transfer, type ShardStats, type StatsDetail } from '../control.js';
 import type { FrameSink } from '../frame_sink.js';
 import { HeadReader, HeadWriter } from '../link.js';
+import { HeldCompletions } from './held_completions.js';
 import { APPLIED_CREATE_SESSION, APPLIED_WRITE_ANSWERED, CommitStream, NetToShard, ShardToCommit } from '../link_kinds.js';
 import { Conn } from './conn.js';
-import { ShardSession, type AppliedCompletion, type ShardContext } from './shard_session.js';
+import { ShardSession, type ShardContext } from './shard_session.js';
 import type { ShardTree } from './shard_tree.js';
 
 /** What a shard stage is built with: everything it reads from or writes to. */
@@ -70,7 +71,7 @@ export class ShardStage implements ShardContext {
   /** APPLIED frames seen since the last ROOT: a commit batch is being received. */
   private batch_open_ = false;
   /** Completions of the open batch, in stream order, answered at its ROOT. */
-  private held: (() => void)[] = [];
+  private readonly held = new HeldCompletions();
   private input_stalled_now = false;
   private readonly root = { gen: 0, znode_root: 0, owner_root: 0, node_count: 0, last_zxid: 0, data_bytes: 0 };
   /** Sessions that sent something are reported to the commit worker this often (TOUCH). */
@@ -305,16 +306,11 @@ export class ShardStage implements ShardContext {
         const body = readApplied(bytes, r.offset, end, fire, conn !== undefined && !answered);
         if (conn === undefined) return;
         if (answered) {
-          this.held.push(() => {
-            if (conn.state !== 'closed') this.session.completeDirect(conn, xid, err, zxid);
-          });
+          this.held.pushDirect(conn, xid, err, zxid);
           return;
         }
         if (body === null) return;
-        const a: AppliedCompletion = { xid, zxid, what, err, body, session_id, timeout_ms, passwd };
-        this.held.push(() => {
-          if (conn.state !== 'closed') this.session.onApplied(conn, a);
-        });
+        this.held.pushApplied(conn, { xid, zxid, what, err, body, session_id, timeout_ms, passwd });
         break;
       }
       case CommitStream.ROOT: {
@@ -327,9 +323,7 @@ export class ShardStage implements ShardContext {
         root.data_bytes = r.f64();
         this.tree.advanceTo(root);
         this.batch_open_ = false;
-        const held = this.held;
-        this.held = [];
-        for (const complete of held) complete();
+        this.held.drain(this.session);
         break;
       }
       case CommitStream.SESSION: {
@@ -361,7 +355,7 @@ export class ShardStage implements ShardContext {
       case CommitStream.RELOAD:
         // Zab replaced the replica's state (TRUNC / SNAP): no connection may see the old tree
         // and the new one mixed. The new root follows (ROOT).
-        this.held = [];
+        this.held.clear();
         for (const c of [...this.conns.values()]) this.session.close(c);
         break;
       default:
@@ -373,11 +367,7 @@ export class ShardStage implements ShardContext {
    *  is dropped if its connection closed meanwhile (as a frame for a gone connection is). */
   private inOrder(conn: Conn, complete: () => void): void {
     if (!this.batch_open_) complete();
-    else {
-      this.held.push(() => {
-        if (conn.state !== 'closed') complete();
-      });
-    }
+    else this.held.pushThunk(conn, complete);
   }
 
   // ---- stats ----
