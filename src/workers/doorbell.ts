@@ -2,7 +2,8 @@
 // thread with several inputs sleeps in one Atomics.waitAsync instead of one per ring.
 //
 // Protocol (an eventcount): producers publish frames, then ring(): SEQ += 1, and notify only if
-// the consumer said it may be asleep (SLEEPING = 1). The consumer reads SEQ, polls every input,
+// the consumer said it may be asleep (SLEEPING = 1), which the notifying producer takes back to 0
+// (one notify per sleep, whatever the number of producers). The consumer reads SEQ, polls every input,
 // and only if all were empty sets SLEEPING, re-checks its inputs, and waits while SEQ is unchanged.
 // A publication between the read of SEQ and the wait changes SEQ, so the wait returns at once:
 // no lost wake-up. Steady streams pay one Atomics.add per flush and no notify.
@@ -37,10 +38,19 @@ export class Doorbell {
     this.spin_us = spin_us;
   }
 
-  /** Producer side: call after publishing frames to any of the consumer's rings. */
+  /**
+   * Producer side: call after publishing frames to any of the consumer's rings. Of the rings that
+   * find the consumer announced asleep, only the first notifies: it takes SLEEPING back to 0, so
+   * the rest (the same producer's next flushes, other producers) see an awake consumer. Why: a
+   * sleeping thread takes tens of microseconds to wake on a VM, and every Atomics.notify in that
+   * window went through V8's process-wide futex lock again (measured: the commit worker's ring()
+   * was 3.7 % of its profile at 32 x 100 setData for ~600 wake-ups of its consumers).
+   * Safe: the SEQ increment precedes the exchange, so a consumer that has not begun to wait yet
+   * sees SEQ moved and does not block; one that waits is notified by whoever took SLEEPING.
+   */
   ring(): void {
     Atomics.add(this.words, SEQ, 1);
-    if (Atomics.load(this.words, SLEEPING) !== 0) {
+    if (Atomics.load(this.words, SLEEPING) !== 0 && Atomics.compareExchange(this.words, SLEEPING, 1, 0) === 1) {
       Atomics.notify(this.words, SEQ);
     }
   }

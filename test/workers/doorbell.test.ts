@@ -52,6 +52,23 @@ describe('Doorbell', () => {
     await ringer.terminate();
   });
 
+  it('notifies once per sleep: the first ring takes SLEEPING back, later rings find the consumer awake', async () => {
+    const bell = new Doorbell();
+    for (let round = 1; round <= 3; round++) {
+      const started = performance.now();
+      const sleeping = bell.sleep(bell.seq(), 20_000, () => false);
+      expect(bell.asleep()).toBe(true);
+      bell.ring();
+      expect(bell.asleep()).toBe(false);
+      bell.ring();
+      bell.ring();
+      await sleeping;
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(bell.wakeups()).toBe(round);
+      expect(bell.asleep()).toBe(false);
+    }
+  });
+
   it('with an idle spin, sees a ring from another thread while spinning: no wake-up, no notify', async () => {
     const bell = new Doorbell();
     bell.setIdleSpin(5_000_000); // longer than the test's bound: the ring must end it
