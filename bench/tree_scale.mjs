@@ -5,7 +5,7 @@
 //   npm run build && node bench/tree_scale.mjs [--znodes 1000000] [--value-bytes 100]
 //       [--systems waitfree,zookeeper] [--heap-mb 4096] [--read-seconds 8] [--warmup-seconds 2]
 //       [--clients 32] [--outstanding 100] [--threads 2] [--read-workers W] [--fsync always|none]
-//       [--server-warmup-seconds 5] [--tail-rate 50000] [--data-root DIR] [--waitfree-config K=V ...]
+//       [--server-warmup-seconds 5] [--tail-rate 50000] [--read-rounds 2] [--data-root DIR] [--waitfree-config K=V ...]
 //       [--json] [--out FILE.md]
 //
 // Per system, one after the other (the order of --systems), only one server alive at a time:
@@ -17,10 +17,14 @@
 //  3. an unmeasured server warm-up (--server-warmup-seconds of the same getData load over the 1k
 //     keys: a fresh JVM would otherwise pay its JIT inside the first measured point, as
 //     bench/run.mjs warms every fresh server); then 100 % getData, closed loop
-//     (bench/src/driver.ts, as bench/loadgen.mjs) over the N keys, then over the 1k keys:
+//     (bench/src/driver.ts, as bench/loadgen.mjs) over the N keys and over the 1k keys:
 //     throughput, latency, server CPU per read (/proc, every thread); then the tail at equal
 //     offered load: open loop at --tail-rate getData/s in total (below both systems' capacity at
-//     N keys), over the N keys and over the 1k keys. In a closed loop at saturation the tail
+//     N keys), over the N keys and over the 1k keys. Each pair is measured in --read-rounds
+//     rounds of --read-seconds / rounds per key space, in the order N, 1k, 1k, N, N, 1k, ...
+//     (ABBA), their counts, CPU and latency histograms merged: the ratio of the two key spaces
+//     is what the run is for, and a host whose speed drifts within the run (a VM) would bias
+//     it towards whichever went first. In a closed loop at saturation the tail
 //     follows the throughput (Little's law: a slower point queues longer), so only the same
 //     offered rate shows whether the tail itself grows with the tree (GC pauses, misses);
 //  4. SIGTERM by PID (data dir kept), restart the same command on the same dir, and time spawn ->
@@ -40,6 +44,7 @@ const { BenchSession } = await import(requireBench('session.js'));
 const { keyPath } = await import(requireBench('mix.js'));
 const { machineFacts, factsLine } = await import(requireBench('machine.js'));
 const { mdTable } = await import(requireBench('markdown.js'));
+const { mergeEncoded } = await import(requireBench('histogram.js'));
 const { Op, Err, Perms } = await import(requireBuilt('protocol/index.js'));
 
 const ROOT_BIG = '/ts-big';
@@ -60,7 +65,7 @@ const OPEN_ACL = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const USAGE = `usage: node bench/tree_scale.mjs [--znodes N] [--value-bytes B] [--systems waitfree,zookeeper]
   [--heap-mb MiB] [--read-seconds S] [--warmup-seconds S] [--clients N] [--outstanding N] [--threads N]
   [--read-workers W] [--fsync always|none] [--create-timeout-s S] [--restart-timeout-s S]
-  [--server-warmup-seconds S] [--tail-rate OPS_PER_S] [--data-root DIR] [--zookeeper-jvm-arg ARG ...] [--waitfree-config K=V ...] [--json] [--out FILE.md]`;
+  [--server-warmup-seconds S] [--tail-rate OPS_PER_S] [--read-rounds R] [--data-root DIR] [--zookeeper-jvm-arg ARG ...] [--waitfree-config K=V ...] [--json] [--out FILE.md]`;
 
 function options(argv) {
   const { values } = parseArgs({
@@ -70,7 +75,7 @@ function options(argv) {
       znodes: { type: 'string' }, 'value-bytes': { type: 'string' }, systems: { type: 'string' }, 'heap-mb': { type: 'string' },
       'read-seconds': { type: 'string' }, 'warmup-seconds': { type: 'string' }, 'server-warmup-seconds': { type: 'string' }, clients: { type: 'string' },
       outstanding: { type: 'string' }, threads: { type: 'string' }, 'read-workers': { type: 'string' }, fsync: { type: 'string' },
-      'create-timeout-s': { type: 'string' }, 'restart-timeout-s': { type: 'string' }, 'data-root': { type: 'string' }, 'tail-rate': { type: 'string' },
+      'create-timeout-s': { type: 'string' }, 'restart-timeout-s': { type: 'string' }, 'data-root': { type: 'string' }, 'tail-rate': { type: 'string' }, 'read-rounds': { type: 'string' },
       'zookeeper-jvm-arg': { type: 'string', multiple: true },
       'waitfree-config': { type: 'string', multiple: true },
       json: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -99,6 +104,7 @@ function options(argv) {
     systems,
     heap_mb: int('heap-mb', 4096, 64),
     read_s: int('read-seconds', 8, 1, 3600),
+    read_rounds: int('read-rounds', 2, 1, 100),
     warmup_s: int('warmup-seconds', 2, 0, 600),
     server_warmup_s: int('server-warmup-seconds', 5, 0, 600),
     clients: int('clients', 32, 1, 10_000),
@@ -239,12 +245,53 @@ async function readLoad(o, endpoint, pid, root, key_count, label, measure_s = o.
   return {
     ops_per_s: r.ops_per_s,
     ops: r.ops,
+    measure_s: r.measure_s,
     latency_us: r.latency,
+    latency_encoded: r.latency_encoded,
     server_us_per_read: r.server_us_per_request,
     server_cpu_s: r.server_cpu_s,
     loadgen_cpu_s: r.loadgen_cpu_s,
     busiest_threads: r.server_threads.slice(0, 6).map((t) => ({ name: t.name, cpu_s: Number(t.cpu_s.toFixed(2)) })),
     loadavg_start: r.loadavg_start,
+  };
+}
+
+/**
+ * The same read load over the N keys and over the 1k keys, in o.read_rounds rounds each of
+ * read_s / rounds, ordered N, 1k, 1k, N, ... (see the file comment); returns [N keys, 1k keys],
+ * each merged over its rounds.
+ */
+async function pairedReads(o, endpoint, pid, label, rate_per_s) {
+  const window_s = Math.max(1, Math.round(o.read_s / o.read_rounds));
+  const big = [];
+  const small = [];
+  for (let round = 0; round < o.read_rounds; round++) {
+    const order = round % 2 === 0 ? [true, false] : [false, true];
+    for (const is_big of order) {
+      const [root, keys, into] = is_big ? [ROOT_BIG, o.znodes, big] : [ROOT_SMALL, SMALL_KEYS, small];
+      into.push(await readLoad(o, endpoint, pid, root, keys, `${label} over ${root} (round ${round + 1}/${o.read_rounds})`, window_s, rate_per_s));
+    }
+  }
+  return [mergeWindows(big), mergeWindows(small)];
+}
+
+/** One point from several windows of the same load: sums, and the merged latency histogram. */
+function mergeWindows(ws) {
+  const ops = ws.reduce((n, w) => n + w.ops, 0);
+  const measure_s = ws.reduce((n, w) => n + w.measure_s, 0);
+  const cpu = ws.every((w) => w.server_cpu_s !== null) ? ws.reduce((n, w) => n + w.server_cpu_s, 0) : null;
+  return {
+    ops_per_s: ops / measure_s,
+    ops,
+    measure_s,
+    windows: ws.length,
+    latency_us: mergeEncoded(ws.map((w) => w.latency_encoded)).summary(),
+    latency_encoded: null,
+    server_us_per_read: cpu === null || ops === 0 ? null : (cpu * 1e6) / ops,
+    server_cpu_s: cpu,
+    loadgen_cpu_s: ws.reduce((n, w) => n + w.loadgen_cpu_s, 0),
+    busiest_threads: ws[0].busiest_threads,
+    loadavg_start: ws[0].loadavg_start,
   };
 }
 
@@ -265,12 +312,8 @@ async function runSystem(kind, o) {
     out.memory_live = memoryMiB(server.pid);
     log(`${kind}: RSS live ${fmtMiB(out.memory_live.rss_mib)}`);
     if (o.server_warmup_s > 0) await readLoad(o, endpoint, server.pid, ROOT_SMALL, SMALL_KEYS, `${kind} server warm-up (not measured)`, o.server_warmup_s);
-    out.read_big = await readLoad(o, endpoint, server.pid, ROOT_BIG, o.znodes, `${kind} getData over ${ROOT_BIG}`);
-    out.read_small = await readLoad(o, endpoint, server.pid, ROOT_SMALL, SMALL_KEYS, `${kind} getData over ${ROOT_SMALL}`);
-    if (o.tail_rate_per_s > 0) {
-      out.tail_big = await readLoad(o, endpoint, server.pid, ROOT_BIG, o.znodes, `${kind} tail over ${ROOT_BIG}`, o.read_s, o.tail_rate_per_s);
-      out.tail_small = await readLoad(o, endpoint, server.pid, ROOT_SMALL, SMALL_KEYS, `${kind} tail over ${ROOT_SMALL}`, o.read_s, o.tail_rate_per_s);
-    }
+    [out.read_big, out.read_small] = await pairedReads(o, endpoint, server.pid, `${kind} getData`, 0);
+    if (o.tail_rate_per_s > 0) [out.tail_big, out.tail_small] = await pairedReads(o, endpoint, server.pid, `${kind} tail`, o.tail_rate_per_s);
     out.memory_after_reads = memoryMiB(server.pid);
     out.stop = await terminate(server.pid, () => server.alive(), STOP_GRACE_MS);
     out.data_dir_bytes = dirBytes(server.dir);
@@ -352,7 +395,7 @@ function markdown(o, facts, results, tbl) {
     `    npm run build && ${o.command}`,
     '',
     `Machine: ${factsLine(facts)}.`,
-    `Read load: ${o.clients} sessions x ${o.outstanding} in flight, 100 % getData of uniformly random keys, ${o.threads} load-generator thread(s) on the same machine, ${o.warmup_s} s warm-up + ${o.read_s} s measured per point, after ${o.server_warmup_s} s of unmeasured reads on each fresh server; server CPU from /proc (every thread). ${o.tail_rate_per_s > 0 ? `The open-loop rows: the same sessions at ${o.tail_rate_per_s.toLocaleString('en-US')} getData/s offered in total (latency from each request's scheduled send time). ` : ''}One server alive at a time, systems in the order ${o.systems.join(', ')}.`,
+    `Read load: ${o.clients} sessions x ${o.outstanding} in flight, 100 % getData of uniformly random keys, ${o.threads} load-generator thread(s) on the same machine, ${o.warmup_s} s warm-up + ${o.read_s} s measured per point (in ${o.read_rounds} round(s) per key space, ordered N, 1k, 1k, N, ...), after ${o.server_warmup_s} s of unmeasured reads on each fresh server; server CPU from /proc (every thread). ${o.tail_rate_per_s > 0 ? `The open-loop rows: the same sessions at ${o.tail_rate_per_s.toLocaleString('en-US')} getData/s offered in total (latency from each request's scheduled send time). ` : ''}One server alive at a time, systems in the order ${o.systems.join(', ')}.`,
     '',
     tbl,
     '',

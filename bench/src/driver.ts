@@ -243,7 +243,8 @@ function summarize(
   const by_kind = kindResults(group.done, measure_s);
   const ops = counted.reduce((n, k) => n + by_kind[k].count, 0);
   const requests = OP_KINDS.reduce((n, k) => n + by_kind[k].count, 0);
-  const latency = mergeEncoded(group.done.flatMap((d) => counted.map((k) => d.histograms[k]))).summary();
+  const merged = mergeEncoded(group.done.flatMap((d) => counted.map((k) => d.histograms[k])));
+  const latency = merged.summary();
   const server = cpuBetween(start.server, end.server);
   const loadgen_cpu_s = end.loadgen_s - start.loadgen_s;
   return {
@@ -263,6 +264,7 @@ function summarize(
     requests,
     by_kind,
     latency,
+    latency_encoded: merged.encode(),
     errors: OP_KINDS.reduce((n, k) => n + by_kind[k].errors, 0),
     error_codes: errorCodes(group.done),
     dropped: group.done.reduce((n, d) => n + d.dropped, 0),

@@ -42,6 +42,8 @@ export interface LoadResult {
   readonly by_kind: Record<OpKind, KindResult>;
   /** Latency of the counted kinds together. */
   readonly latency: LatencySummary;
+  /** The same histogram, encoded (LatencyHistogram.encode): runs of one point can be merged. */
+  readonly latency_encoded: string;
   readonly errors: number;
   readonly error_codes: Readonly<Record<string, number>>;
   /** Open loop: requests not sent because the backlog was full. */

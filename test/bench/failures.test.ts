@@ -120,7 +120,7 @@ function fig8Result(buckets: BucketCounts, ops_per_s: number): LoadResult {
   return {
     connect: '127.0.0.1:1', mode: 'closed', read_pct: 70, clients: 32, outstanding_max: 100, threads: 2, value_bytes: 1024,
     key_count: 1000, offered_per_s: 0, warmup_s: 0, measure_s: 2, ops: ops_per_s * 2, ops_per_s, requests: ops_per_s * 2,
-    by_kind: { read: kind, write: kind, create: kind, delete: kind }, latency: EMPTY_SUMMARY,
+    by_kind: { read: kind, write: kind, create: kind, delete: kind }, latency: EMPTY_SUMMARY, latency_encoded: '',
     errors: 0, error_codes: {}, dropped: 0, server_cpu_s: null, server_us_per_request: null, server_threads: [],
     loadgen_cpu_s: 0, loadgen_us_per_request: 0, loadavg_start: [1, 1, 1], loadavg_end: [1, 1, 1], timeline: [], phases: [],
     buckets, reconnects: 40, lost: 4000,

@@ -14,6 +14,7 @@ function result(ops_per_s: number, us: number): LoadResult {
     key_count: 10, offered_per_s: 0, warmup_s: 1, measure_s: 1, ops: ops_per_s, ops_per_s, requests: ops_per_s,
     by_kind: { read: kind, write: kind, create: kind, delete: kind },
     latency: { count: 1, mean_us: 100, p50_us: 100, p99_us: 900, p999_us: 1000, max_us: 1000 },
+    latency_encoded: '',
     errors: 0, error_codes: {}, dropped: 0, server_cpu_s: 1, server_us_per_request: us, server_threads: [],
     loadgen_cpu_s: 0.2, loadgen_us_per_request: 1, loadavg_start: [1, 1, 1], loadavg_end: [1, 1, 1], timeline: [], phases: [],
   };
