@@ -269,7 +269,10 @@ async function pairedReads(o, endpoint, pid, label, rate_per_s) {
     const order = round % 2 === 0 ? [true, false] : [false, true];
     for (const is_big of order) {
       const [root, keys, into] = is_big ? [ROOT_BIG, o.znodes, big] : [ROOT_SMALL, SMALL_KEYS, small];
-      into.push(await readLoad(o, endpoint, pid, root, keys, `${label} over ${root} (round ${round + 1}/${o.read_rounds})`, window_s, rate_per_s));
+      const w = await readLoad(o, endpoint, pid, root, keys, `${label} over ${root} (round ${round + 1}/${o.read_rounds})`, window_s, rate_per_s);
+      // Each window's own rate: how much the host drifted within the run.
+      log(`  -> ${fmtInt(w.ops_per_s)} getData/s, p99.9 ${fmtMs(w.latency_us.p999_us)}, server ${w.server_us_per_read === null ? 'n/a' : fmtUs(w.server_us_per_read)} per read`);
+      into.push(w);
     }
   }
   return [mergeWindows(big), mergeWindows(small)];
@@ -284,7 +287,7 @@ function mergeWindows(ws) {
     ops_per_s: ops / measure_s,
     ops,
     measure_s,
-    windows: ws.length,
+    window_ops_per_s: ws.map((w) => Math.round(w.ops_per_s)),
     latency_us: mergeEncoded(ws.map((w) => w.latency_encoded)).summary(),
     latency_encoded: null,
     server_us_per_read: cpu === null || ops === 0 ? null : (cpu * 1e6) / ops,
@@ -403,6 +406,7 @@ function markdown(o, facts, results, tbl) {
   for (const r of results) {
     lines.push(`- **${r.kind}**: ${r.fsync_policy}; heap ${r.heap}; config: \`${r.config_text.split('\n').join('; ')}\``);
     lines.push(`  - load average at the N-key read start ${r.read_big.loadavg_start.map((l) => l.toFixed(2)).join(' ')}; busiest threads at N keys (CPU s): ${r.read_big.busiest_threads.map((t) => `${t.name} ${t.cpu_s}`).join(', ')}`);
+    lines.push(`  - getData/s per round, in the order measured: at N keys ${r.read_big.window_ops_per_s.map(fmtInt).join(', ')}; at 1k keys ${r.read_small.window_ops_per_s.map(fmtInt).join(', ')}`);
     lines.push(`  - stop: ${r.stop.clean ? 'clean on SIGTERM' : 'SIGKILL after the grace period'}; restart probes: ${r.restart.probes}`);
   }
   return `${lines.join('\n')}\n`;
