@@ -271,7 +271,7 @@ async function pairedReads(o, endpoint, pid, label, rate_per_s) {
       const [root, keys, into] = is_big ? [ROOT_BIG, o.znodes, big] : [ROOT_SMALL, SMALL_KEYS, small];
       const w = await readLoad(o, endpoint, pid, root, keys, `${label} over ${root} (round ${round + 1}/${o.read_rounds})`, window_s, rate_per_s);
       // Each window's own rate: how much the host drifted within the run.
-      log(`  -> ${fmtInt(w.ops_per_s)} getData/s, p99.9 ${fmtMs(w.latency_us.p999_us)}, server ${w.server_us_per_read === null ? 'n/a' : fmtUs(w.server_us_per_read)} per read`);
+      log(`  -> ${fmtInt(w.ops_per_s)} getData/s, p99.9 ${fmtMs(w.latency_us.p999_us)}, server ${fmtUs(w.server_us_per_read)} per read`);
       into.push(w);
     }
   }
@@ -289,7 +289,6 @@ function mergeWindows(ws) {
     measure_s,
     window_ops_per_s: ws.map((w) => Math.round(w.ops_per_s)),
     latency_us: mergeEncoded(ws.map((w) => w.latency_encoded)).summary(),
-    latency_encoded: null,
     server_us_per_read: cpu === null || ops === 0 ? null : (cpu * 1e6) / ops,
     server_cpu_s: cpu,
     loadgen_cpu_s: ws.reduce((n, w) => n + w.loadgen_cpu_s, 0),

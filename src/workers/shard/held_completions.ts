@@ -11,18 +11,15 @@
 import type { Conn } from './conn.js';
 import type { AppliedCompletion, ShardSession } from './shard_session.js';
 
-const DIRECT = 0;
-const APPLIED = 1;
-const THUNK = 2;
-
 const ROWS_INITIAL = 64;
 
 export class HeldCompletions {
-  private kind = new Uint8Array(ROWS_INITIAL);
   private xid = new Int32Array(ROWS_INITIAL);
   private err = new Int32Array(ROWS_INITIAL);
   private zxid = new Float64Array(ROWS_INITIAL);
   private readonly conn: (Conn | null)[] = [];
+  /** What a row answers with: null for a direct write (its xid, err, zxid columns), the reply
+   *  of an applied txn, or the closure of any other completion. */
   private readonly other: (AppliedCompletion | (() => void) | null)[] = [];
   private n = 0;
 
@@ -33,7 +30,6 @@ export class HeldCompletions {
   /** A direct write answered by the commit worker: the session's FIFO moves on (completeDirect). */
   pushDirect(conn: Conn, xid: number, err: number, zxid: number): void {
     const i = this.row();
-    this.kind[i] = DIRECT;
     this.conn[i] = conn;
     this.xid[i] = xid;
     this.err[i] = err;
@@ -44,7 +40,6 @@ export class HeldCompletions {
   /** A txn's reply for its session (onApplied). */
   pushApplied(conn: Conn, a: AppliedCompletion): void {
     const i = this.row();
-    this.kind[i] = APPLIED;
     this.conn[i] = conn;
     this.other[i] = a;
   }
@@ -52,7 +47,6 @@ export class HeldCompletions {
   /** Any other completion of `conn`. */
   pushThunk(conn: Conn, complete: () => void): void {
     const i = this.row();
-    this.kind[i] = THUNK;
     this.conn[i] = conn;
     this.other[i] = complete;
   }
@@ -69,10 +63,9 @@ export class HeldCompletions {
       this.conn[i] = null;
       this.other[i] = null;
       if (conn.state === 'closed') continue;
-      const kind = this.kind[i];
-      if (kind === DIRECT) session.completeDirect(conn, this.xid[i], this.err[i], this.zxid[i]);
-      else if (kind === APPLIED) session.onApplied(conn, other as AppliedCompletion);
-      else (other as () => void)();
+      if (other === null) session.completeDirect(conn, this.xid[i], this.err[i], this.zxid[i]);
+      else if (typeof other === 'function') other();
+      else session.onApplied(conn, other);
     }
     if (this.n !== n) throw new Error(`held completions: ${this.n - n} pushed while draining`);
     this.n = 0;
@@ -89,21 +82,18 @@ export class HeldCompletions {
 
   private row(): number {
     const i = this.n++;
-    if (i === this.kind.length) this.grow();
+    if (i === this.xid.length) this.grow();
     return i;
   }
 
   private grow(): void {
-    const rows = this.kind.length * 2;
-    const kind = new Uint8Array(rows);
+    const rows = this.xid.length * 2;
     const xid = new Int32Array(rows);
     const err = new Int32Array(rows);
     const zxid = new Float64Array(rows);
-    kind.set(this.kind);
     xid.set(this.xid);
     err.set(this.err);
     zxid.set(this.zxid);
-    this.kind = kind;
     this.xid = xid;
     this.err = err;
     this.zxid = zxid;
