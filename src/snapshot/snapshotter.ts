@@ -86,6 +86,9 @@ export class Snapshotter {
   private txns_since = 0;
   /** When purge() last ran (with a positive purge interval). */
   private last_purge_ms = -Infinity;
+  /** The purge running or last run: purges are serialized (the start's and a snapshot's must not
+   *  unlink the same files). Never rejects. */
+  private purging: Promise<void> = Promise.resolve();
   private threshold: number;
   /** Snapshots published by this process, for stats. */
   published = 0;
@@ -231,7 +234,23 @@ export class Snapshotter {
     })();
   }
 
-  private async purge(): Promise<void> {
+  /**
+   * Autopurge once at start, as ZooKeeper's cleanup task runs first at start: a process killed
+   * between publishing a snapshot and the purge that follows it left one snapshot too many, and
+   * kills in a row would otherwise pile them up. Failures are logged (the next purge retries).
+   */
+  purgeAtStart(): Promise<void> {
+    return this.purge().catch((e: unknown) => this.opts.warn(`autopurge at start failed: ${describeFsError(e)}`));
+  }
+
+  /** purgeNow() once any purge still running has ended. */
+  private purge(): Promise<void> {
+    const run = this.purging.then(() => this.purgeNow());
+    this.purging = run.catch(() => undefined);
+    return run;
+  }
+
+  private async purgeNow(): Promise<void> {
     const every_ms = this.opts.purge_interval_ms;
     if (every_ms === 0) return;
     const now = this.opts.now_ms();

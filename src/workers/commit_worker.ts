@@ -432,6 +432,7 @@ class CommitWorker implements QuorumHost {
     // A pending Atomics.waitAsync does not keep a worker alive; this timer does.
     const keepalive = setInterval(() => {}, 1 << 30);
     const stage = this.stage;
+    void this.snapshots.purgeAtStart();
     while (!this.stopping) {
       const seen = this.doorbell.seq();
       this.settleFlush();

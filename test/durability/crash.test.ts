@@ -167,8 +167,8 @@ describe('crash recovery under load (SIGKILL at random moments)', () => {
       last.destroy();
       expect(ledger.acked_creates.size, 'the load did acknowledge writes').toBeGreaterThan(ROUNDS * 10);
       // Autopurge kept the newest 3 snapshots and only the log they need; a 4th may be there when
-      // a kill came between writing a snapshot and the purge that follows it (the next snapshot
-      // purges it).
+      // a kill came between writing a snapshot and the purge that follows it (the next start, or
+      // the next snapshot, purges it).
       const listing = listDataDir(data_dir);
       expect(listing.snapshots.length).toBeLessThanOrEqual(4);
       expect(listing.segments[0].zxid).toBeLessThanOrEqual(listing.snapshots[0].zxid + 1);

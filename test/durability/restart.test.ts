@@ -153,4 +153,35 @@ describe('restart on the same data dir', () => {
     expect(listDataDir(kept).snapshots.length).toBeGreaterThan(3);
     expect(listDataDir(purged).snapshots.length).toBeLessThanOrEqual(3);
   });
+
+  it('autopurge runs once at start (as ZooKeeper\'s cleanup task does): surplus snapshots a killed process left go, the data stays', async () => {
+    const dir = join(root, 'purge-at-start');
+    // More snapshots than autopurge.snapRetainCount (3), as kills between a snapshot and its
+    // purge leave them: written with purging off, then restarted with it on.
+    let server = await start(dir, { snap_count: 20, purge_interval_hours: 0 });
+    let { client } = await session(server.port);
+    for (let i = 0; i < 200; i++) expect((await client.request(1, { path: `/s${i}`, data: utf8(`v${i}`), acl: OPEN, flags: 0 })).err).toBe(0);
+    for (let waited = 0; waited < 5000 && listDataDir(dir).snapshots.length < 5; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    client.destroy();
+    await server.stop();
+    const before = listDataDir(dir).snapshots.map((s) => s.zxid);
+    expect(before.length).toBeGreaterThanOrEqual(5);
+    // Restarted with purging off: nothing goes.
+    server = await start(dir, { snap_count: 100_000, purge_interval_hours: 0 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(listDataDir(dir).snapshots.map((s) => s.zxid)).toEqual(before);
+    await server.stop();
+    // Restarted with the default (purge after every snapshot) and no snapshot due: the start purges.
+    server = await start(dir, { snap_count: 100_000 });
+    for (let waited = 0; waited < 5000 && listDataDir(dir).snapshots.length > 3; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(listDataDir(dir).snapshots.map((s) => s.zxid)).toEqual(before.slice(-3));
+    ({ client } = await session(server.port));
+    for (const i of [0, 99, 199]) {
+      const r = await client.request(4, { path: `/s${i}`, watch: false });
+      expect(r.err).toBe(0);
+      expect(new TextDecoder().decode((r.body as GetDataResponse).data!)).toBe(`v${i}`);
+    }
+    client.destroy();
+    await server.stop();
+  });
 });
