@@ -141,6 +141,9 @@ export interface ServerStats {
   readonly watch_listing: WatchListing | null;
   /** key=value lines of `conf`, in order: see confEntries(). */
   readonly conf: readonly (readonly [string, string])[];
+  /** In an ensemble, the membership `conf` ends with (membershipText: server lines, version=);
+   *  null for a standalone replica. */
+  readonly conf_membership: string | null;
   /** key=value lines of `envi`, in order: see collectEnvironment(). */
   readonly environment: readonly (readonly [string, string])[];
 }
@@ -377,6 +380,13 @@ function formatLines(entries: readonly (readonly [string, string])[]): string {
   return entries.map(([k, v]) => `${k}=${v}\n`).join('');
 }
 
+/** QuorumZooKeeperServer.dumpConf ends with "membership: " and the QuorumVerifier's text, which
+ *  has no newline after its last line (version=). */
+function formatConf(s: ServerStats): string {
+  const lines = formatLines(s.conf);
+  return s.conf_membership === null ? lines : `${lines}membership: \n${s.conf_membership}`;
+}
+
 function formatCons(s: ServerStats): string {
   return s.connections.map((c) => formatConnection(c, false) + '\n').join('') + '\n';
 }
@@ -393,7 +403,7 @@ const FORMATTERS: Readonly<Record<string, Formatter>> = {
   wchc: (s) => formatWatches(s, 'by_session'),
   wchp: (s) => formatWatches(s, 'by_path'),
   dump: (s) => formatDump(s),
-  conf: (s) => formatLines(s.conf),
+  conf: formatConf,
   envi: (s) => 'Environment:\n' + formatLines(s.environment),
   isro: (s) => (s.read_only ? 'ro' : 'rw'),
   crst: () => 'Connection stats reset.\n',
@@ -443,10 +453,19 @@ export interface ConfFacts {
 }
 
 /**
- * `conf` lines: ZooKeeperServer.dumpConf's keys in its order (standalone), then waitfree's keys.
- * The super digest is a secret and is never listed.
+ * `conf` lines: ZooKeeperServer.dumpConf's keys in its order, in an ensemble then
+ * QuorumZooKeeperServer's (quorumConfEntries), then waitfree's keys. The super digest is a
+ * secret and is never listed. (The membership follows them: ServerStats.conf_membership.)
  */
 export function confEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
+  return [
+    ...zooKeeperServerConfEntries(c, f),
+    ...quorumConfEntries(c),
+    ...waitfreeConfEntries(c),
+  ];
+}
+
+function zooKeeperServerConfEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
   return [
     ['clientPort', String(f.client_port)],
     ['secureClientPort', '-1'],
@@ -460,6 +479,28 @@ export function confEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
     ['maxSessionTimeout', String(c.max_session_timeout_ms)],
     ['clientPortListenBacklog', '-1'],
     ['serverId', String(c.server_id)],
+  ];
+}
+
+/** QuorumZooKeeperServer.dumpConf's keys: electionAlg 3 is the only one ZooKeeper has left (fast
+ *  leader election); peerType is LearnerType's ordinal (0 participant, 1 observer). */
+function quorumConfEntries(c: ServerConfig): [string, string][] {
+  const e = c.ensemble;
+  if (e === null) return [];
+  const me = e.members.find((m) => m.sid === e.my_sid);
+  if (me === undefined) throw new Error(`conf: server ${e.my_sid} is not among its ensemble's members`);
+  return [
+    ['initLimit', String(e.init_limit_ticks)],
+    ['syncLimit', String(e.sync_limit_ticks)],
+    ['electionAlg', '3'],
+    ['electionPort', String(me.election_port)],
+    ['quorumPort', String(me.quorum_port)],
+    ['peerType', me.role === 'observer' ? '1' : '0'],
+  ];
+}
+
+function waitfreeConfEntries(c: ServerConfig): [string, string][] {
+  return [
     ['clientPortAddress', c.client_port_address],
     ['maxCnxns', String(c.max_cnxns)],
     ['jute.maxbuffer', String(c.jute_max_buffer_bytes)],

@@ -46,6 +46,8 @@ interface CommitStats {
   session_list: { session_id: string; timeout_ms: number; expire_at_ms: number }[];
   /** Zab state (src/quorum/quorum_driver.ts stats), null for a standalone replica. */
   quorum: QuorumStats | null;
+  /** The membership this replica runs with (membershipText), null for a standalone replica. */
+  membership: string | null;
   /** Cut off from the quorum and serving read-only clients (readonlymode.enabled). */
   read_only_mode?: boolean;
 }
@@ -293,6 +295,7 @@ export async function gatherStats(
       data_dir_bytes,
       log_dir_bytes,
     }),
+    conf_membership: commit.membership,
     environment: collectEnvironment(fullVersion(packageVersion(), buildTime())),
   };
 }

@@ -26,7 +26,7 @@ import { describeFsError, FsyncDelay, NODE_LOG_FS } from '../log/log_fs.js';
 import { LogWriter } from '../log/log_writer.js';
 import { zeroRunBytesFor, type RecoveredLog, type RecoveryOptions } from '../recovery/recovery.js';
 import { recoverIntoArena, reloadIntoArena, type LocalNodes } from '../recovery/recovery_arena.js';
-import { parseQuorumConfigText, quorumConfigText, staticMembership, type Membership } from '../config/quorum_config_text.js';
+import { membershipText, parseQuorumConfigText, quorumConfigText, staticMembership, type Membership } from '../config/quorum_config_text.js';
 import { CONFIG_NODE } from '../protocol/constants.js';
 import { PendingView } from '../commit/pending_view.js';
 import { ArenaSnapshotSource } from '../snapshot/arena_snapshot_source.js';
@@ -831,6 +831,7 @@ class CommitWorker implements QuorumHost {
       flush_us_avg: this.gc.batches === 0 ? 0 : Math.round(this.stage.fsync_us_total / this.gc.batches),
       ...this.snapshots.stats(),
       quorum: this.quorum?.stats() ?? null,
+      membership: this.membership === null ? null : membershipText(this.membership),
       ...this.readOnlyModeStats(),
     };
   }

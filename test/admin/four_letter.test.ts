@@ -19,6 +19,8 @@ import {
   type ServerStats,
 } from '../../src/admin/four_letter.js';
 import { DEFAULT_CONFIG } from '../../src/config/server_config.js';
+import { loadConfig } from '../../src/config/load.js';
+import { membershipText, staticMembership } from '../../src/config/quorum_config_text.js';
 
 /** A fixed build time: fullVersion prints it after the version (", built on ..."). */
 const BUILT = new Date(Date.UTC(2026, 11, 5, 13, 5, 42));
@@ -106,6 +108,7 @@ const STATS: ServerStats = {
     bytes_max: 1 << 20,
   },
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_log_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 67108880 }),
+  conf_membership: null,
   environment: [
     ['zookeeper.version', fullVersion('0.1.0', BUILT)],
     ['host.name', 'box'],
@@ -354,6 +357,29 @@ describe('golden replies', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('conf in an ensemble: QuorumZooKeeperServer\'s keys after serverId, the membership last', () => {
+    const { config } = loadConfig({
+      text: ['dataDir=/nonexistent', 'initLimit=7', 'syncLimit=3', 'server.1=127.0.0.1:2888:3888;2181', 'server.2=127.0.0.1:2889:3889;2182', 'server.3=127.0.0.1:2890:3890:observer;2183'].join('\n'),
+      flags: { my_id: 3 },
+    });
+    const membership = membershipText(staticMembership(config.ensemble!));
+    const conf = confEntries(config, { client_port: 2183, data_dir_abs: '/d', data_log_dir_abs: '/d', data_dir_bytes: 0, log_dir_bytes: 0 });
+    const text = formatFourLetter('conf', { ...STATS, conf, conf_membership: membership });
+    const lines = text.split('\n');
+    const at = lines.indexOf('serverId=3');
+    expect(lines.slice(at, at + 7)).toEqual(['serverId=3', 'initLimit=7', 'syncLimit=3', 'electionAlg=3', 'electionPort=3890', 'quorumPort=2890', 'peerType=1']);
+    // As ZooKeeper 3.8 prints it: the QuorumVerifier's text after "membership: ", no final newline.
+    expect(text.endsWith(
+      'membership: \n' +
+        'server.1=127.0.0.1:2888:3888:participant;0.0.0.0:2181\n' +
+        'server.2=127.0.0.1:2889:3889:participant;0.0.0.0:2182\n' +
+        'server.3=127.0.0.1:2890:3890:observer;0.0.0.0:2183\n' +
+        'version=0',
+    )).toBe(true);
+    expect(formatFourLetter('conf', STATS)).not.toContain('membership');
+    expect(formatFourLetter('conf', STATS)).not.toContain('peerType');
   });
 
   it('conf never shows the super digest', () => {

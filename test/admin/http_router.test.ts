@@ -59,6 +59,7 @@ const STATS: ServerStats = {
   watch_summary: { connections: 2, paths: 2, total: 3 },
   watch_listing: null,
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_log_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 8192 }),
+  conf_membership: null,
   environment: [['zookeeper.version', fullVersion('0.1.0', BUILT)]],
 };
 

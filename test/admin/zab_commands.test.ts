@@ -45,6 +45,7 @@ const BASE: ServerStats = {
   rings: [], extra_metrics: [], connections: [], sessions: [], ephemerals: [],
   watch_summary: { connections: 0, paths: 0, total: 0 }, watch_listing: null,
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2182, data_dir_abs: '/d', data_log_dir_abs: '/d', data_dir_bytes: 0, log_dir_bytes: 0 }),
+  conf_membership: null,
   environment: [],
 };
 
