@@ -361,6 +361,15 @@ export class JuteWriter {
     return this;
   }
 
+  /** writeFilled through the buffer's DataView: `fill` writes bytes [off, off + n) of `view`
+   *  (e.g. fields a word at a time). */
+  writeFilledView(n: number, fill: (view: DataView, off: number) => void): this {
+    this.ensure(n);
+    fill(this.view, this.length);
+    this.length += n;
+    return this;
+  }
+
   /** Appends bytes as they are (no length prefix): already-encoded fields. */
   writeRaw(b: Uint8Array): this {
     this.ensure(b.length);

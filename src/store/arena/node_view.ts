@@ -118,11 +118,17 @@ export class NodeView {
 
   // ---- the selected node ----
 
-  /** Writes the node's Stat in wire form (68 bytes) at out[off]. */
-  statTo(out: Uint8Array, off: number): void {
+  /** Writes the node's Stat in wire form (68 bytes) at byte `off` of `out` (a reply writer's
+   *  view: the read path's; statTo makes a view per call). */
+  statToView(out: DataView, off: number): void {
     this.assertReadable();
     check(this.rec_off >= 0, 'no node selected');
-    copyStat(this.mem.u8[this.rec_seg], this.mem.dv[this.rec_seg], this.rec_off, out, off);
+    copyStat(this.mem.dv[this.rec_seg], this.rec_off, out, off);
+  }
+
+  /** Writes the node's Stat in wire form (68 bytes) at out[off]. */
+  statTo(out: Uint8Array, off: number): void {
+    this.statToView(new DataView(out.buffer, out.byteOffset, out.byteLength), off);
   }
 
   /** Copies the record's first 68 bytes as stored (node stream): see layout.ts. */

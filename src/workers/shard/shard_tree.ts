@@ -80,7 +80,7 @@ export class ShardTree implements ReadTree, ReadNode {
 
   /** buf is the reply writer's (local memory; room past the data is free: JuteWriter.writeFilled). */
   private readonly copyData = (buf: Uint8Array, off: number): void => void this.reader.copyDataToLocal(buf, off);
-  private readonly copyStat = (buf: Uint8Array, off: number): void => this.reader.statTo(buf, off);
+  private readonly copyStat = (view: DataView, off: number): void => this.reader.statToView(view, off);
 
   /** GetDataResponse of the selected node: its data (copied once, from the tree into the reply)
    *  and its Stat. Requires node() to have selected it with no tree call since. */
@@ -88,12 +88,12 @@ export class ShardTree implements ReadTree, ReadNode {
     const len = this.reader.dataLength();
     w.writeInt(len < 0 ? -1 : len);
     if (len > 0) w.writeFilled(len, this.copyData);
-    w.writeFilled(STAT_WIRE_BYTES, this.copyStat);
+    w.writeFilledView(STAT_WIRE_BYTES, this.copyStat);
   };
 
   /** ExistsResponse of the selected node: its Stat. Same requirement as writeGetData. */
   readonly writeExists = (w: JuteWriter): void => {
-    w.writeFilled(STAT_WIRE_BYTES, this.copyStat);
+    w.writeFilledView(STAT_WIRE_BYTES, this.copyStat);
   };
 
   /** The body writer of a getData or exists reply (for the node selected last). */
