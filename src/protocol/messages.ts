@@ -48,6 +48,9 @@ type AssertNone<T extends never> = T;
 /** Fails to compile when OPCODE_TABLE names a body that has no codec. */
 export type OpcodeTableBodiesKnown = AssertNone<Exclude<NonNullable<OpRow['request'] | OpRow['response']>, BodyName>>;
 
+/** Every reply starts with one (looked up once, not per reply). */
+const REPLY_HEADER = recordCodec('ReplyHeader');
+
 const multi_request_codec: Codec<unknown> = {
   read: readMultiRequest,
   write: (w, v) => writeMultiRequest(w, (v as BodyInput<'MultiOperationRecord'>).ops),
@@ -215,7 +218,7 @@ export function encodeReply<N extends BodyName | null>(
 ): void {
   const at = w.beginFrame();
   try {
-    recordCodec('ReplyHeader').write(w, header);
+    REPLY_HEADER.write(w, header);
     if (header.err === 0 || body_on_error) writeBody(response === null ? null : bodyCodec(response), body, w);
   } catch (e) {
     w.length = at;
@@ -232,7 +235,7 @@ export function encodeReplyBody<N extends BodyName>(response: N, body: BodyInput
 /** A reply whose body was encoded earlier (encodeReplyBody): header + those bytes, framed. */
 export function encodeReplyWithBody(header: ReplyHeader, body: Uint8Array, w: JuteWriter): void {
   const at = w.beginFrame();
-  recordCodec('ReplyHeader').write(w, header);
+  REPLY_HEADER.write(w, header);
   if (header.err === 0) w.writeRaw(body);
   w.finishFrame(at);
 }
@@ -241,7 +244,7 @@ export function encodeReplyWithBody(header: ReplyHeader, body: Uint8Array, w: Ju
 export function encodeReplyWrittenBy(header: ReplyHeader, write_body: (w: JuteWriter) => void, w: JuteWriter): void {
   const at = w.beginFrame();
   try {
-    recordCodec('ReplyHeader').write(w, header);
+    REPLY_HEADER.write(w, header);
     if (header.err === 0) write_body(w);
   } catch (e) {
     w.length = at;

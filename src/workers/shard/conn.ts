@@ -60,6 +60,8 @@ export class Conn {
    *  commit worker for the connection meanwhile is marked AFTER_DIRECT: it travels on another
    *  ring than the direct writes, and the commit worker must take them first. */
   direct_waiting = 0;
+  /** Listed in the shard's touched connections (the session's next TOUCH names it). */
+  touched = false;
   /** Reads from the socket are paused because the queue reached its bound. */
   paused = false;
   // Counters for `cons` / `stat`.

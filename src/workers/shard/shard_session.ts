@@ -115,8 +115,9 @@ export class ShardSession {
   get paused_connections(): number {
     return this.paused.size;
   }
-  /** Sessions that sent something since the last TOUCH. */
-  private readonly touched = new Set<bigint>();
+  /** Connections that sent something since the last TOUCH (each once: Conn.touched). A flag per
+   *  connection instead of a Set of session ids: a read no longer hashes a bigint. */
+  private touched: Conn[] = [];
   packets_sent = 0;
   requests_served = 0;
   /** Request latency over the shard's life (srvr's Latency min/avg/max), ms. */
@@ -176,7 +177,7 @@ export class ShardSession {
     if (!frame.read(payload, off, end)) return false;
     const received_ms = this.ctx.received_ms();
     conn.packets_received++;
-    this.touched.add(conn.session_id);
+    this.touch(conn);
     const tree = this.ctx.tree;
     const answer = this.read_answer;
     answer.err = tree.decidePathRead(frame, payload, conn.auth, conn.is_super);
@@ -209,7 +210,7 @@ export class ShardSession {
     // on arrival); auth and sasl are answered in its network layer without one. So a client
     // looping on a failing SASL handshake (kazoo without a server JAAS config) does not keep its
     // session alive: it expires after its timeout and the connection closes, as on ZooKeeper.
-    if (!on_arrival) this.touched.add(conn.session_id);
+    if (!on_arrival) this.touch(conn);
     if (on_arrival) {
       // The reply (xid -4 for auth) does not wait for earlier requests of the session.
       this.answerNow(conn, pending, serveSessionOp(this.ctx, conn, request, (d) => this.deliver(d)));
@@ -355,7 +356,7 @@ export class ShardSession {
    */
   servedByNet(conn: Conn, xid: number, opcode: number, err: number, zxid: number, latency_ms: number): void {
     conn.packets_received++;
-    this.touched.add(conn.session_id);
+    this.touch(conn);
     conn.packets_sent++;
     this.packets_sent++;
     this.recordAnswered(conn, opcode, xid, err, zxid, latency_ms, this.ctx.now_ms());
@@ -577,11 +578,23 @@ export class ShardSession {
     this.ctx.to_commit.send(h.u8(conn.direct_waiting > 0 ? AFTER_DIRECT : 0));
   }
 
+  private touch(conn: Conn): void {
+    if (conn.touched) return;
+    conn.touched = true;
+    this.touched.push(conn);
+  }
+
   /** Tells the commit worker which sessions are alive (batched: once per half tick). */
   sendTouches(): void {
-    if (this.touched.size === 0) return;
-    const ids = [...this.touched];
-    this.touched.clear();
+    if (this.touched.length === 0) return;
+    const conns = this.touched;
+    this.touched = [];
+    const unique = new Set<bigint>();
+    for (const c of conns) {
+      c.touched = false;
+      unique.add(c.session_id);
+    }
+    const ids = [...unique];
     const TOUCH_IDS_MAX = 4096;
     for (let i = 0; i < ids.length; i += TOUCH_IDS_MAX) {
       const chunk = ids.slice(i, i + TOUCH_IDS_MAX);
