@@ -9,6 +9,7 @@
 // Everything here is pure except collectEnvironment() (reads os/process): the net worker gathers
 // a ServerStats snapshot (only the parts the word `needs`) and calls formatFourLetter.
 
+import type { FsyncTimeStats } from '../metrics/sync_times.js';
 import { homedir, hostname, release, tmpdir, type as osType, userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
@@ -119,6 +120,9 @@ export interface ServerStats {
   readonly ephemerals_count: number;
   /** Sum of path lengths + data lengths, as ZooKeeper's DataTree.approximateDataSize. */
   readonly approximate_data_size: number;
+  /** The txn log's write + sync times (mntr's zk_*_fsynctime) and how many were over
+   *  fsync.warningthresholdms. */
+  readonly fsync_time: FsyncTimeStats;
   readonly open_file_descriptor_count: number;
   readonly max_file_descriptor_count: number;
   readonly uptime_ms: number;
@@ -273,6 +277,11 @@ export function monitorEntries(s: ServerStats): [string, string][] {
     ['uptime', s.uptime_ms],
     ['global_sessions', s.global_sessions],
     ['local_sessions', 0],
+    ['avg_fsynctime', javaDouble(roundAvg(s.fsync_time.count === 0 ? 0 : s.fsync_time.sum_ms / s.fsync_time.count))],
+    ['min_fsynctime', s.fsync_time.min_ms],
+    ['max_fsynctime', s.fsync_time.max_ms],
+    ['cnt_fsynctime', s.fsync_time.count],
+    ['sum_fsynctime', s.fsync_time.sum_ms],
     ['waitfree_read_workers', s.read_workers],
   ];
   if (s.zab) {

@@ -103,6 +103,8 @@ export interface ServerConfig {
   readonly server_id: number;
   /** 'always': a write is acknowledged after its batch is fdatasynced; 'none': never synced (experiments only). */
   readonly fsync: 'always' | 'none';
+  /** A log sync slower than this is logged and counted (ZooKeeper's fsync.warningthresholdms). */
+  readonly fsync_warning_threshold_ms: number;
   /** ZooKeeper's forceSync: 'no' is the same as waitfree.fsync=none (resolved into fsync). */
   readonly force_sync: 'yes' | 'no';
   /** Group commit: a batch is written once it holds this many txns ... */
@@ -441,6 +443,11 @@ const KEYS: KeyTable = {
     name: 'waitfree.fsync', aliases: [], field: 'fsync', default: 'always',
     type: { kind: 'string', format: 'choice', choices: ['always', 'none'] },
     help: 'always: a write is acknowledged only once the log batch holding it is fdatasynced (group commit). none: the log is written but never synced, so a machine crash loses acknowledged writes; for experiments only (logged loudly at start).',
+  },
+  fsync_warning_threshold_ms: {
+    name: 'fsync.warningthresholdms', aliases: ['zookeeper.fsync.warningthresholdms'], field: 'fsync_warning_threshold_ms', default: 1000,
+    type: { kind: 'int', min: 0, max: INT32_MAX },
+    help: 'A txn log write + sync that takes longer than this many milliseconds is logged as a warning and counted (fsync_threshold_exceed_count of the admin server\'s server_stats); mntr reports every sync\'s time as zk_{avg,min,max,cnt,sum}_fsynctime. As ZooKeeper\'s, which reads it as a system property (a zoo.cfg line sets it too).',
   },
   force_sync: {
     name: 'forceSync', aliases: ['zookeeper.forceSync'], field: 'force_sync', default: 'yes',

@@ -6,6 +6,7 @@
 // per worker, connection rows O(connections); only wchc / wchp (and their admin commands) ask
 // the shards for a watch listing, which they build in slices while serving their sessions.
 
+import type { FsyncTimeStats } from '../metrics/sync_times.js';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -48,6 +49,7 @@ interface CommitStats {
   quorum: QuorumStats | null;
   /** The membership this replica runs with (membershipText), null for a standalone replica. */
   membership: string | null;
+  fsync_time: FsyncTimeStats;
   /** Cut off from the quorum and serving read-only clients (readonlymode.enabled). */
   read_only_mode?: boolean;
 }
@@ -269,6 +271,7 @@ export async function gatherStats(
     watch_count: shards.reduce((n, s) => n + s.watch_count, 0),
     ephemerals_count: commit.ephemerals_count,
     approximate_data_size: commit.approximate_data_size,
+    fsync_time: commit.fsync_time,
     open_file_descriptor_count: 0,
     max_file_descriptor_count: 0,
     uptime_ms: Date.now() - started_ms,

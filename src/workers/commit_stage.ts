@@ -21,6 +21,7 @@
 // The Zab paths (forwarding, read-only mode, proposals) stay in the driver: it plugs them in as
 // a CommitRouting, consulted before the standalone handling of each session or write frame.
 
+import { LogSyncTimes, slowSyncWarning } from '../metrics/sync_times.js';
 import type { Applier } from '../commit/applier.js';
 import type { CommitCore, Origin, Publication } from '../commit/commit_core.js';
 import type { Batch, GroupCommit } from '../commit/group_commit.js';
@@ -133,6 +134,10 @@ export interface CommitStagePorts {
   /** A reconfig txn was applied: `data` is the new membership (quorum_config_text.ts). */
   readonly reconfigured?: (data: Uint8Array) => void;
   readonly metrics: CommitMetrics;
+  /** Every batch's write + sync time, and the threshold over which one is a warning. */
+  readonly sync_times: LogSyncTimes;
+  /** Where a slow sync's warning goes (the log). */
+  warn(line: string): void;
 }
 
 export class CommitStage {
@@ -361,6 +366,12 @@ export class CommitStage {
     this.fsync_us_total += took_us;
     if (took_us > this.fsync_us_max) this.fsync_us_max = took_us;
     this.ports.metrics.fsync(took_us / 1000);
+    const times = this.ports.sync_times;
+    if (times.observe(took_us / 1000)) this.ports.warn(slowSyncWarning(took_us / 1000, times.warning_threshold_ms, this.flush_txns, this.flush_bytes));
+  }
+
+  get syncTimes(): LogSyncTimes {
+    return this.ports.sync_times;
   }
 
   /** Publishes what may go out now, then the root of the txns it applied (one per round). */

@@ -38,6 +38,7 @@ import { Snapshotter } from '../snapshot/snapshotter.js';
 import { LivenessWriter, readLivenessFile } from '../session/liveness_file.js';
 import { resumeTimeouts } from '../session/resume.js';
 import { CommitMetrics } from '../metrics/commit_metrics.js';
+import { LogSyncTimes, type FsyncTimeStats } from '../metrics/sync_times.js';
 import { ZabMetrics } from '../metrics/zab_metrics.js';
 import { hrNowMs } from '../metrics/clock.js';
 import type { WriteRequest } from '../tree/prep.js';
@@ -184,6 +185,8 @@ class CommitWorker implements QuorumHost {
         clock: { now_ms: Date.now, now_us: nowUs },
         applier: this.applier,
         metrics: this.metrics,
+        sync_times: new LogSyncTimes(config.fsync_warning_threshold_ms),
+        warn: (line) => console.warn(line),
         reconfigured: (data) => this.reconfigured(data),
       },
       this.newState(recovered),
@@ -807,6 +810,12 @@ class CommitWorker implements QuorumHost {
     return all - view.countOwned(CONTAINER_OWNER_KEY, 0, 8) - view.countOwned(TTL_OWNER_KEY, 0, 1);
   }
 
+  /** The log's sync times as mntr reports them (ZooKeeper's fsynctime counter). */
+  private syncTimes(): FsyncTimeStats {
+    const t = this.stage.syncTimes;
+    return { count: t.count, sum_ms: t.sum_ms, min_ms: t.min_ms, max_ms: t.max_ms, over_threshold: t.over_threshold };
+  }
+
   /** Counters always; the session table and ephemerals (O(sessions), O(ephemerals) on this, the
    *  write path's, thread) only when a command asks for them (cons/stat, dump). */
   stats(detail: StatsDetail): Record<string, unknown> {
@@ -829,6 +838,7 @@ class CommitWorker implements QuorumHost {
       fsync: this.init.config.fsync,
       flush_us_max: Math.round(this.stage.fsync_us_max),
       flush_us_avg: this.gc.batches === 0 ? 0 : Math.round(this.stage.fsync_us_total / this.gc.batches),
+      fsync_time: this.syncTimes(),
       ...this.snapshots.stats(),
       quorum: this.quorum?.stats() ?? null,
       membership: this.membership === null ? null : membershipText(this.membership),

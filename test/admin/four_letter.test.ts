@@ -109,6 +109,7 @@ const STATS: ServerStats = {
   },
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_log_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 67108880 }),
   conf_membership: null,
+  fsync_time: { count: 0, sum_ms: 0, min_ms: 0, max_ms: 0, over_threshold: 0 },
   environment: [
     ['zookeeper.version', fullVersion('0.1.0', BUILT)],
     ['host.name', 'box'],
@@ -286,6 +287,11 @@ describe('golden replies', () => {
         'zk_uptime\t60000',
         'zk_global_sessions\t1',
         'zk_local_sessions\t0',
+        'zk_avg_fsynctime\t0.0',
+        'zk_min_fsynctime\t0',
+        'zk_max_fsynctime\t0',
+        'zk_cnt_fsynctime\t0',
+        'zk_sum_fsynctime\t0',
         'zk_waitfree_read_workers\t2',
         'zk_waitfree_ring_commit_stream_used_bytes\t128',
         'zk_waitfree_ring_commit_stream_capacity_bytes\t8388608',
@@ -293,6 +299,11 @@ describe('golden replies', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('mntr: the log sync times as ZooKeeper 3.8 prints them (14 syncs of 3 ms in all)', () => {
+    const text = formatFourLetter('mntr', { ...STATS, fsync_time: { count: 14, sum_ms: 3, min_ms: 0, max_ms: 2, over_threshold: 0 } });
+    expect(text).toContain('zk_avg_fsynctime\t0.2143\nzk_min_fsynctime\t0\nzk_max_fsynctime\t2\nzk_cnt_fsynctime\t14\nzk_sum_fsynctime\t3\n');
   });
 
   it('cons: full connection lines, session fields only once a session exists', () => {

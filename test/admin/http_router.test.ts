@@ -60,6 +60,7 @@ const STATS: ServerStats = {
   watch_listing: null,
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2181, data_dir_abs: '/var/lib/waitfree', data_log_dir_abs: '/var/lib/waitfree', data_dir_bytes: 4096, log_dir_bytes: 8192 }),
   conf_membership: null,
+  fsync_time: { count: 0, sum_ms: 0, min_ms: 0, max_ms: 0, over_threshold: 0 },
   environment: [['zookeeper.version', fullVersion('0.1.0', BUILT)]],
 };
 

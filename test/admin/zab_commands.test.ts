@@ -46,6 +46,7 @@ const BASE: ServerStats = {
   watch_summary: { connections: 0, paths: 0, total: 0 }, watch_listing: null,
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2182, data_dir_abs: '/d', data_log_dir_abs: '/d', data_dir_bytes: 0, log_dir_bytes: 0 }),
   conf_membership: null,
+  fsync_time: { count: 0, sum_ms: 0, min_ms: 0, max_ms: 0, over_threshold: 0 },
   environment: [],
 };
 

@@ -229,6 +229,16 @@ describe('keys', () => {
     expect(errorOf(() => fromText('waitfree.commit.batchTxnsMax=0')).message).toMatch(/out of range/);
   });
 
+  it("ZooKeeper's fsync.warningthresholdms (a system property there, which a zoo.cfg line sets too)", () => {
+    expect(DEFAULT_CONFIG.fsync_warning_threshold_ms).toBe(1000);
+    for (const key of ['fsync.warningthresholdms', 'zookeeper.fsync.warningthresholdms']) {
+      const { config, warnings } = fromText(`${key}=250`);
+      expect(warnings).toEqual([]);
+      expect(config.fsync_warning_threshold_ms).toBe(250);
+    }
+    expect(errorOf(() => fromText('fsync.warningthresholdms=-5')).message).toMatch(/fsync\.warningthresholdms.*out of range/);
+  });
+
   it("ZooKeeper's durability keys: dataLogDir, forceSync, autopurge.purgeInterval", () => {
     expect(DEFAULT_CONFIG).toMatchObject({ data_log_dir: './data', fsync: 'always', force_sync: 'yes', purge_interval_hours: -1 });
     const { config, warnings } = fromText(['dataDir=/srv/zk', 'dataLogDir=/fast/zk-log', 'forceSync=no', 'autopurge.purgeInterval=0'].join('\n'));

@@ -166,6 +166,8 @@ describe('replica simulation (shard + commit stages, bounded rings, fake disk, s
     expect(s.sim_ms).toBeGreaterThan(stall_ms);
     expect(s.deferred_ticks).toBeGreaterThan(0);
     expect(s.expired).toBeGreaterThan(0);
+    // The stalled batch, and no other, is over fsync.warningthresholdms (1000 ms) and warned of.
+    expect(s.slow_syncs).toBe(1);
   });
 
   /** Deep pipelines of large values into 4 KiB rings, the readers of shard output slow. */

@@ -64,6 +64,7 @@
 // durable txn applied, and the final shared tree equal to the model. A failure throws a ReplicaSimFailure naming the
 // seed and the step, with the last trace lines.
 
+import { LogSyncTimes } from '../../src/metrics/sync_times.js';
 import { Applier } from '../../src/commit/applier.js';
 import { CommitCore } from '../../src/commit/commit_core.js';
 import { GroupCommit, type Batch } from '../../src/commit/group_commit.js';
@@ -165,6 +166,8 @@ export interface ReplicaRunStats {
   pieced: number;
   /** Expiry checks the commit worker deferred: it was told session touches wait unread. */
   deferred_ticks: number;
+  /** Log batches whose write + sync took longer than 1000 ms (a warning each: LogSyncTimes). */
+  slow_syncs: number;
   /** Direct writes the net worker sent the commit worker (net/direct_write.ts), and those that
    *  went through the shard instead because the net -> commit ring had no room for them. */
   direct_writes: number;
@@ -257,6 +260,10 @@ export class ReplicaSim {
   private readonly writer: TreeWriter;
   private readonly applier: Applier;
   private readonly commit: CommitStage;
+  /** The commit stage's log sync times (ZooKeeper's 1000 ms warning threshold) and the warnings
+   *  it logged, one per batch whose simulated write + sync took longer. */
+  readonly sync_times = new LogSyncTimes(1000);
+  readonly sync_warnings: string[] = [];
   private readonly stream: SimLink;
   /** Direct writes (net -> commit) and their replies (commit -> net). */
   private readonly net_to_commit: SimLink;
@@ -330,6 +337,7 @@ export class ReplicaSim {
     ring_pauses: 0,
     pieced: 0,
     deferred_ticks: 0,
+    slow_syncs: 0,
     direct_writes: 0,
     direct_ring_full: 0,
     direct_pipelined: 0,
@@ -376,6 +384,11 @@ export class ReplicaSim {
         clock,
         applier: this.applier,
         metrics: new CommitMetrics(createCommitMetricsBlock()),
+        sync_times: this.sync_times,
+        warn: (line) => {
+          this.sync_warnings.push(line);
+          this.stats.slow_syncs++;
+        },
       },
       { core, pending, gc },
     );

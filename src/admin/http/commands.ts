@@ -95,7 +95,7 @@ function serverStats(s: ServerStats): JsonObject {
   return {
     packets_sent: s.packets_sent,
     packets_received: s.packets_received,
-    fsync_threshold_exceed_count: 0,
+    fsync_threshold_exceed_count: s.fsync_time.over_threshold,
     client_response_stats: bufferStats(),
     data_dir_size: s.data_dir_bytes,
     log_dir_size: s.log_dir_bytes,
