@@ -9,6 +9,7 @@
 // Everything here is pure except collectEnvironment() (reads os/process): the net worker gathers
 // a ServerStats snapshot (only the parts the word `needs`) and calls formatFourLetter.
 
+import type { FdCounts } from '../metrics/process_fds.js';
 import type { FsyncTimeStats } from '../metrics/sync_times.js';
 import { homedir, hostname, release, tmpdir, type as osType, userInfo } from 'node:os';
 import { dirname } from 'node:path';
@@ -123,8 +124,8 @@ export interface ServerStats {
   /** The txn log's write + sync times (mntr's zk_*_fsynctime) and how many were over
    *  fsync.warningthresholdms. */
   readonly fsync_time: FsyncTimeStats;
-  readonly open_file_descriptor_count: number;
-  readonly max_file_descriptor_count: number;
+  /** Open descriptors and their limit (process_fds.ts); null where they cannot be told. */
+  readonly file_descriptors: FdCounts | null;
   readonly uptime_ms: number;
   readonly global_sessions: number;
   readonly data_dir_bytes: number;
@@ -257,6 +258,15 @@ function formatStat(s: ServerStats, with_clients: boolean): string {
 }
 
 /** mntr: the classic key order (zookeeperAdmin.md), then 3.6+ gauges, then waitfree's own. */
+/** ZooKeeper prints the two descriptor lines only on a Unix JVM, where it can count them. */
+function fdEntries(fds: FdCounts | null): [string, number][] {
+  if (fds === null) return [];
+  return [
+    ['open_file_descriptor_count', fds.open],
+    ['max_file_descriptor_count', fds.max],
+  ];
+}
+
 export function monitorEntries(s: ServerStats): [string, string][] {
   const e: [string, string | number][] = [
     ['version', s.version],
@@ -272,8 +282,7 @@ export function monitorEntries(s: ServerStats): [string, string][] {
     ['watch_count', s.watch_count],
     ['ephemerals_count', s.ephemerals_count],
     ['approximate_data_size', s.approximate_data_size],
-    ['open_file_descriptor_count', s.open_file_descriptor_count],
-    ['max_file_descriptor_count', s.max_file_descriptor_count],
+    ...fdEntries(s.file_descriptors),
     ['uptime', s.uptime_ms],
     ['global_sessions', s.global_sessions],
     ['local_sessions', 0],

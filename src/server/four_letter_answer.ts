@@ -6,6 +6,7 @@
 // per worker, connection rows O(connections); only wchc / wchp (and their admin commands) ask
 // the shards for a watch listing, which they build in slices while serving their sessions.
 
+import { processFdCounts } from '../metrics/process_fds.js';
 import type { FsyncTimeStats } from '../metrics/sync_times.js';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -247,6 +248,7 @@ export async function gatherStats(
   const data_dir_abs = resolve(config.data_dir);
   const data_log_dir_abs = resolve(config.data_log_dir);
   const data_dir_bytes = await dirBytes(data_dir_abs);
+  const fds = await processFdCounts();
   // One directory: ZooKeeper reports it twice (same dir, both sizes); so do we.
   const log_dir_bytes = data_log_dir_abs === data_dir_abs ? data_dir_bytes : await dirBytes(data_log_dir_abs);
   const expiry_by_session = new Map(commit.session_list.map((s) => [s.session_id, s.expire_at_ms]));
@@ -272,8 +274,7 @@ export async function gatherStats(
     ephemerals_count: commit.ephemerals_count,
     approximate_data_size: commit.approximate_data_size,
     fsync_time: commit.fsync_time,
-    open_file_descriptor_count: 0,
-    max_file_descriptor_count: 0,
+    file_descriptors: fds,
     uptime_ms: Date.now() - started_ms,
     global_sessions: commit.sessions,
     data_dir_bytes,

@@ -80,8 +80,7 @@ const STATS: ServerStats = {
   watch_count: 3,
   ephemerals_count: 2,
   approximate_data_size: 456,
-  open_file_descriptor_count: 40,
-  max_file_descriptor_count: 1048576,
+  file_descriptors: { open: 40, max: 1048576 },
   uptime_ms: 60000,
   global_sessions: 1,
   data_dir_bytes: 4096,
@@ -299,6 +298,12 @@ describe('golden replies', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('mntr omits the descriptor lines where they cannot be counted, as ZooKeeper does off Unix', () => {
+    const text = formatFourLetter('mntr', { ...STATS, file_descriptors: null });
+    expect(text).not.toContain('file_descriptor_count');
+    expect(text).toContain('zk_uptime\t60000\n');
   });
 
   it('mntr: the log sync times as ZooKeeper 3.8 prints them (14 syncs of 3 ms in all)', () => {

@@ -40,7 +40,7 @@ const BASE: ServerStats = {
   version: fullVersion('0.1.0', BUILT), serving: true, read_only: false, mode: 'leader',
   latency_min_ms: 0, latency_avg_ms: 0, latency_max_ms: 0, packets_received: 0, packets_sent: 0,
   num_alive_connections: 0, outstanding_requests: 0, zxid: 0x300000007n, node_count: 5, watch_count: 0,
-  ephemerals_count: 0, approximate_data_size: 0, open_file_descriptor_count: 0, max_file_descriptor_count: 0,
+  ephemerals_count: 0, approximate_data_size: 0, file_descriptors: null,
   uptime_ms: 1000, global_sessions: 0, data_dir_bytes: 0, log_dir_bytes: 0, trace_mask: 306, read_workers: 1,
   rings: [], extra_metrics: [], connections: [], sessions: [], ephemerals: [],
   watch_summary: { connections: 0, paths: 0, total: 0 }, watch_listing: null,

@@ -5,7 +5,8 @@
 // unchanged after creates; connections not counted leave zk_num_alive_connections below the
 // number of open sessions; a whitelist not applied answers mntr with the metrics.
 
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { maxOpenFilesOf } from '../../src/metrics/process_fds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WireClient } from '../support/wire_client.js';
 import { fourLetter } from '../support/servers.js';
@@ -88,6 +89,20 @@ describe('four-letter words, whitelist *', () => {
       now = await settled();
     }
     expect(now).toBeLessThanOrEqual(alive - opened.length);
+  });
+
+  it('mntr counts the open file descriptors (client and server sockets, both in this process) and gives the limit', async () => {
+    const fds = async (): Promise<number> => Number(field(await fourLetter(server.port, 'mntr'), /^zk_open_file_descriptor_count\t(\d+)$/m));
+    const before = await fds();
+    const opened = await connectMany(server.port, 10);
+    try {
+      // Client and server run in this one process: 10 connections are at least 10 more sockets.
+      expect((await fds()) - before).toBeGreaterThanOrEqual(10);
+    } finally {
+      for (const c of opened) c.destroy();
+    }
+    const max = Number(field(await fourLetter(server.port, 'mntr'), /^zk_max_file_descriptor_count\t(\d+)$/m));
+    expect(max).toBe(maxOpenFilesOf(readFileSync('/proc/self/limits', 'utf8')));
   });
 
   it('wchs, wchc, wchp, dump and envi show a session, its watch and its ephemeral', async () => {
