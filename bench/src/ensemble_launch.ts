@@ -16,7 +16,7 @@ import { ServerNode } from '../../dist/check/server_node.js';
 import { serverEnv } from '../../dist/server/huge_pages.js';
 import { pickMemberPorts, type MemberPorts as CheckPorts } from '../../dist/check/waitfree_ensemble.js';
 import { checkExtraCfg, planLayout, writeLayout, type MemberPorts } from '../../dist/config/ensemble_layout.js';
-import { apacheZkAvailable, REPO_ROOT, SLF4J_SIMPLE_JAR, waitfreeFsyncKey, ZK_JAR, type FsyncPolicy, type ServerKind } from '../../dist/check/launch.js';
+import { apacheZkAvailable, REPO_ROOT, SLF4J_SIMPLE_JAR, waitfreeBin, waitfreeFsyncKey, ZK_JAR, type FsyncPolicy, type ServerKind } from '../../dist/check/launch.js';
 
 /** ZooKeeper's quorum timing: every limit is in ticks. */
 export interface QuorumTiming {
@@ -36,6 +36,8 @@ export interface EnsembleLaunchOptions {
   readonly data_root: string | undefined;
   readonly timing: QuorumTiming;
   readonly extra_config: readonly string[];
+  /** waitfree only: another checkout whose build runs; null = this one. */
+  readonly waitfree_root?: string | null;
   readonly global_outstanding_limit?: number;
   readonly start_timeout_ms?: number;
 }
@@ -129,7 +131,7 @@ function waitfreeNodes(o: EnsembleLaunchOptions, root: string, ports: readonly C
   const layout_ports: MemberPorts[] = ports.map((p) => ({ client_port: p.client, quorum_port: p.quorum, election_port: p.election, admin_port: null }));
   const layout = planLayout(root, o.replicas, 0, layout_ports);
   writeLayout(layout, { text, source: 'bench config' });
-  const bin = join(REPO_ROOT, 'bin', 'waitfree.js');
+  const bin = waitfreeBin(o.waitfree_root ?? undefined);
   const nodes = layout.members.map(
     (m) =>
       new ServerNode({

@@ -13,6 +13,7 @@ export const RUN_USAGE = `usage: node bench/run.mjs [options]      (npm run benc
   --workloads LIST       ${WORKLOADS.join(',')}   [all]
   --systems LIST         waitfree, zookeeper, zookeeper+fsync, zookeeper+nofsync, waitfree+fsync ...
                          a variant with its own config: 'waitfree[waitfree.commit.batchTxnsMax=1;k=v]'
+                         another checkout's build (built there): 'waitfree@../base' (A/B of two commits)
                          [waitfree,zookeeper when Apache ZooKeeper is installed]
   --fsync always|none    fsync policy of systems without +fsync/+nofsync  [always once waitfree has a
                          durable log; none while it has none, so both systems match]
@@ -46,21 +47,24 @@ function list(v: string | undefined): string[] | undefined {
 }
 
 /**
- * `waitfree`, `zookeeper+nofsync`, `waitfree[waitfree.commit.batchTxnsMax=1;waitfree.commit.batchWaitUs=500]`:
- * a kind, an optional fsync policy, and optional config lines for this system only (a variant:
+ * `waitfree`, `zookeeper+nofsync`, `waitfree[waitfree.commit.batchTxnsMax=1;waitfree.commit.batchWaitUs=500]`,
+ * `waitfree@../base`: a kind, for waitfree optionally another checkout's build (`@DIR`: its
+ * bin/waitfree.js; two builds measured side by side, alternating point by point like any two
+ * systems), an optional fsync policy, and optional config lines for this system only (a variant:
  * the same server with other knobs, measured as its own series).
  */
 export function parseSystem(id: string, fsync: FsyncPolicy): SystemSpec {
-  const m = /^(waitfree|zookeeper)(?:\+(fsync|nofsync))?(?:\[([^\]]*)\])?$/.exec(id);
+  const m = /^(waitfree|zookeeper)(?:@([^+[\]]+))?(?:\+(fsync|nofsync))?(?:\[([^\]]*)\])?$/.exec(id);
   if (m === null) {
-    throw new Error(`--systems: unknown system ${JSON.stringify(id)} (waitfree or zookeeper, optional +fsync / +nofsync, optional [key=value;...])`);
+    throw new Error(`--systems: unknown system ${JSON.stringify(id)} (waitfree or zookeeper, optional @DIR for another waitfree build, optional +fsync / +nofsync, optional [key=value;...])`);
   }
-  const policy: FsyncPolicy = m[2] === 'fsync' ? 'always' : m[2] === 'nofsync' ? 'none' : fsync;
-  const extra_config = (m[3] ?? '').split(';').map((l) => l.trim()).filter((l) => l !== '');
+  if (m[2] !== undefined && m[1] !== 'waitfree') throw new Error(`--systems ${id}: @DIR names another waitfree checkout; ZooKeeper is the installed one`);
+  const policy: FsyncPolicy = m[3] === 'fsync' ? 'always' : m[3] === 'nofsync' ? 'none' : fsync;
+  const extra_config = (m[4] ?? '').split(';').map((l) => l.trim()).filter((l) => l !== '');
   for (const line of extra_config) {
     if (!/^[\w.]+=\S/.test(line)) throw new Error(`--systems ${id}: ${JSON.stringify(line)} is not key=value`);
   }
-  return { id, kind: m[1] as SystemSpec['kind'], fsync: policy, extra_config };
+  return { id, kind: m[1] as SystemSpec['kind'], fsync: policy, extra_config, waitfree_root: m[2] ?? null };
 }
 
 function parseWorkloads(v: string[] | undefined): WorkloadName[] {

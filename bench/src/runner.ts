@@ -30,6 +30,8 @@ export interface SystemSpec {
   readonly fsync: FsyncPolicy;
   /** Config lines of this system only (after --waitfree-config / --zookeeper-config). */
   readonly extra_config: readonly string[];
+  /** waitfree only: another checkout whose build runs (`waitfree@DIR`); null = this one. */
+  readonly waitfree_root: string | null;
 }
 
 export interface RunnerOptions {
@@ -67,7 +69,7 @@ async function startServers(o: RunnerOptions, progress: Progress, timing?: Quoru
     for (const s of o.systems) {
       progress.note(`starting ${s.id}${o.ensemble > 1 ? ` (ensemble of ${o.ensemble})` : ''} ...`);
       const extra = [...(s.kind === 'waitfree' ? o.waitfree_config : o.zookeeper_config), ...s.extra_config];
-      servers.set(s.id, await launchTarget(s.kind, { replicas: o.ensemble, fsync: s.fsync, heap_mb: o.heap_mb, read_workers: o.read_workers, data_root: o.data_root, extra_config: extra, timing }));
+      servers.set(s.id, await launchTarget(s.kind, { replicas: o.ensemble, fsync: s.fsync, heap_mb: o.heap_mb, read_workers: o.read_workers, data_root: o.data_root, extra_config: extra, timing, waitfree_root: s.waitfree_root }));
     }
   } catch (e) {
     await stopServers(servers);

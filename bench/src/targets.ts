@@ -31,13 +31,15 @@ export interface TargetOptions {
   readonly read_workers: number | undefined;
   readonly data_root: string | undefined;
   readonly extra_config: readonly string[];
+  /** waitfree only: another checkout whose build runs; null = this one. */
+  readonly waitfree_root?: string | null;
   /** Ensembles only; default ZooKeeper's sample timing. */
   readonly timing?: QuorumTiming;
 }
 
 export async function launchTarget(kind: ServerKind, o: TargetOptions): Promise<Target> {
   if (o.replicas === 1) {
-    const s = await launchServer(kind, { fsync: o.fsync, heap_mb: o.heap_mb, read_workers: o.read_workers, data_root: o.data_root, extra_config: o.extra_config });
+    const s = await launchServer(kind, { fsync: o.fsync, heap_mb: o.heap_mb, read_workers: o.read_workers, data_root: o.data_root, extra_config: o.extra_config, waitfree_root: o.waitfree_root ?? undefined });
     return {
       kind,
       connect: s.connect,
@@ -60,6 +62,7 @@ export async function launchTarget(kind: ServerKind, o: TargetOptions): Promise<
     data_root: o.data_root,
     timing: o.timing ?? DEFAULT_TIMING,
     extra_config: o.extra_config,
+    waitfree_root: o.waitfree_root ?? null,
   });
   return {
     kind,

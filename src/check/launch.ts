@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_KEYS, type KeySpec } from '../config/server_config.js';
 import { serverEnv } from '../server/huge_pages.js';
@@ -42,6 +42,9 @@ export interface LaunchOptions {
   readonly tick_time_ms?: number;
   /** waitfree only. */
   readonly read_workers?: number;
+  /** waitfree only: the checkout whose bin/waitfree.js (and its build) runs; default this one.
+   *  Benchmarks compare two builds this way (`--systems waitfree,waitfree@../base`). */
+  readonly waitfree_root?: string;
   /** ZooKeeper only: extra JVM options before the main class (e.g. -XX:+UseTransparentHugePages). */
   readonly jvm_args?: readonly string[];
   /** Extra zoo.cfg lines (KEY=VALUE) for this server. */
@@ -119,9 +122,16 @@ function commonCfg(o: LaunchOptions, port: number): string[] {
   ];
 }
 
-export async function launchWaitfree(o: LaunchOptions = {}): Promise<LaunchedServer> {
-  const bin = join(REPO_ROOT, 'bin', 'waitfree.js');
+/** bin/waitfree.js of `root` (default: this checkout), checked to exist with a build beside it. */
+export function waitfreeBin(root: string = REPO_ROOT): string {
+  const bin = join(resolve(root), 'bin', 'waitfree.js');
   if (!existsSync(bin)) throw new Error(`waitfree launcher missing: ${bin}`);
+  if (!existsSync(join(resolve(root), 'dist', 'server', 'server.js'))) throw new Error(`${resolve(root)} has no build (dist/): run npm ci && npm run build there`);
+  return bin;
+}
+
+export async function launchWaitfree(o: LaunchOptions = {}): Promise<LaunchedServer> {
+  const bin = waitfreeBin(o.waitfree_root);
   const port = o.port || (await freePort());
   const dir = mkdtempSync(join(o.data_root ?? tmpdir(), 'waitfree-bench-'));
   const fs = waitfreeFsyncLine(o.fsync ?? 'always');

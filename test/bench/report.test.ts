@@ -56,7 +56,11 @@ describe('run summaries', () => {
 
   it('knob variants are series of their own, each with its ratio to ZooKeeper', () => {
     const v = 'waitfree[waitfree.commit.batchTxnsMax=1]';
-    expect(parseSystem(v, 'always')).toEqual({ id: v, kind: 'waitfree', fsync: 'always', extra_config: ['waitfree.commit.batchTxnsMax=1'] });
+    expect(parseSystem(v, 'always')).toEqual({ id: v, kind: 'waitfree', fsync: 'always', extra_config: ['waitfree.commit.batchTxnsMax=1'], waitfree_root: null });
+    // Another checkout's build, with the other parts still allowed after it.
+    expect(parseSystem('waitfree@../base', 'always')).toEqual({ id: 'waitfree@../base', kind: 'waitfree', fsync: 'always', extra_config: [], waitfree_root: '../base' });
+    expect(parseSystem('waitfree@/tmp/b+nofsync[k=1]', 'always')).toMatchObject({ fsync: 'none', extra_config: ['k=1'], waitfree_root: '/tmp/b' });
+    expect(() => parseSystem('zookeeper@/opt/zk', 'always')).toThrow(/another waitfree checkout/);
     expect(parseSystem('zookeeper+nofsync[a.b=1; c=2]', 'always')).toMatchObject({ kind: 'zookeeper', fsync: 'none', extra_config: ['a.b=1', 'c=2'] });
     expect(() => parseSystem('waitfree[oops]', 'always')).toThrow(/not key=value/);
     expect(() => parseSystem('etcd', 'always')).toThrow(/unknown system/);
