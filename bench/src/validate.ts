@@ -37,16 +37,28 @@ interface ValidateOptions {
   readonly pin: boolean;
 }
 
-function parseValidateArgs(argv: readonly string[]): ValidateOptions {
+export const VALIDATE_USAGE = `usage: node bench/validate.mjs [--ops N] [--rounds N] [--seconds S] [--clients N] [--outstanding N] [--pin] [--record]
+The load generator checked against Apache ZooKeeper's C load_gen and node-zookeeper-client on one
+ZooKeeper server (--pin: server and clients on separate CPUs; --record: write BENCHMARKS.md's section).`;
+
+/** Options, or null after --help. Throws on an unknown option or a bad number. */
+function parseValidateArgs(argv: readonly string[]): ValidateOptions | null {
   const { values: v } = parseArgs({
     args: [...argv],
     strict: true,
     options: {
       ops: { type: 'string' }, rounds: { type: 'string' }, seconds: { type: 'string' },
       clients: { type: 'string' }, outstanding: { type: 'string' }, record: { type: 'boolean' }, pin: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  const n = (s: string | undefined, d: number): number => (s === undefined ? d : Number(s));
+  if (v.help === true) return null;
+  const n = (s: string | undefined, d: number): number => {
+    if (s === undefined) return d;
+    const x = Number(s);
+    if (!Number.isFinite(x) || x <= 0) throw new Error(`expected a number > 0, got ${s}`);
+    return x;
+  };
   return {
     command: `node bench/validate.mjs ${argv.join(' ')}`.trim(),
     ops: n(v.ops, 10_000),
@@ -232,7 +244,18 @@ function report(o: ValidateOptions, server: LaunchedServer, s: Samples, pinning:
 }
 
 export async function validateMain(argv: readonly string[]): Promise<number> {
-  const o = parseValidateArgs(argv);
+  let parsed: ValidateOptions | null;
+  try {
+    parsed = parseValidateArgs(argv);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${VALIDATE_USAGE}\n`);
+    return 2;
+  }
+  if (parsed === null) {
+    process.stdout.write(`${VALIDATE_USAGE}\n`);
+    return 0;
+  }
+  const o = parsed;
   if (!existsSync(LOAD_GEN_PATH)) {
     process.stderr.write(`${LOAD_GEN_PATH} is missing (apt-get install zookeeper-bin)\n`);
     return 2;
