@@ -10,7 +10,7 @@
 // a ServerStats snapshot (only the parts the word `needs`) and calls formatFourLetter.
 
 import type { FdCounts } from '../metrics/process_fds.js';
-import type { FsyncTimeStats } from '../metrics/sync_times.js';
+import { averageMs, type FsyncTimeStats } from '../metrics/sync_times.js';
 import { homedir, hostname, release, tmpdir, type as osType, userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
@@ -124,7 +124,8 @@ export interface ServerStats {
   /** The txn log's write + sync times (mntr's zk_*_fsynctime) and how many were over
    *  fsync.warningthresholdms. */
   readonly fsync_time: FsyncTimeStats;
-  /** Open descriptors and their limit (process_fds.ts); null where they cannot be told. */
+  /** Open descriptors and their limit (process_fds.ts); null where they cannot be told, or when
+   *  the word does not need them (StatsPart file_descriptors). */
   readonly file_descriptors: FdCounts | null;
   readonly uptime_ms: number;
   readonly global_sessions: number;
@@ -257,7 +258,6 @@ function formatStat(s: ServerStats, with_clients: boolean): string {
   return out;
 }
 
-/** mntr: the classic key order (zookeeperAdmin.md), then 3.6+ gauges, then waitfree's own. */
 /** ZooKeeper prints the two descriptor lines only on a Unix JVM, where it can count them. */
 function fdEntries(fds: FdCounts | null): [string, number][] {
   if (fds === null) return [];
@@ -267,6 +267,7 @@ function fdEntries(fds: FdCounts | null): [string, number][] {
   ];
 }
 
+/** mntr: the classic key order (zookeeperAdmin.md), then 3.6+ gauges, then waitfree's own. */
 export function monitorEntries(s: ServerStats): [string, string][] {
   const e: [string, string | number][] = [
     ['version', s.version],
@@ -286,7 +287,7 @@ export function monitorEntries(s: ServerStats): [string, string][] {
     ['uptime', s.uptime_ms],
     ['global_sessions', s.global_sessions],
     ['local_sessions', 0],
-    ['avg_fsynctime', javaDouble(roundAvg(s.fsync_time.count === 0 ? 0 : s.fsync_time.sum_ms / s.fsync_time.count))],
+    ['avg_fsynctime', javaDouble(roundAvg(averageMs(s.fsync_time)))],
     ['min_fsynctime', s.fsync_time.min_ms],
     ['max_fsynctime', s.fsync_time.max_ms],
     ['cnt_fsynctime', s.fsync_time.count],

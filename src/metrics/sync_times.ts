@@ -16,7 +16,7 @@ export interface FsyncTimeStats {
   readonly over_threshold: number;
 }
 
-export class LogSyncTimes {
+export class LogSyncTimes implements FsyncTimeStats {
   count = 0;
   sum_ms = 0;
   /** 0 until the first sync (mntr prints 0 then, as ZooKeeper does). */
@@ -44,10 +44,11 @@ export class LogSyncTimes {
     return true;
   }
 
-  /** ZooKeeper's average: sum / count, 0 before the first sync. */
-  get avg_ms(): number {
-    return this.count === 0 ? 0 : this.sum_ms / this.count;
-  }
+}
+
+/** ZooKeeper's average (mntr's zk_avg_fsynctime): sum / count, 0 before the first sync. */
+export function averageMs(t: FsyncTimeStats): number {
+  return t.count === 0 ? 0 : t.sum_ms / t.count;
 }
 
 /** The warning logged for a sync over the threshold (ZooKeeper logs one per such fsync). */

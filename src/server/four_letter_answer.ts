@@ -248,7 +248,7 @@ export async function gatherStats(
   const data_dir_abs = resolve(config.data_dir);
   const data_log_dir_abs = resolve(config.data_log_dir);
   const data_dir_bytes = await dirBytes(data_dir_abs);
-  const fds = await processFdCounts();
+  const fds = needs.includes('file_descriptors') ? await processFdCounts() : null;
   // One directory: ZooKeeper reports it twice (same dir, both sizes); so do we.
   const log_dir_bytes = data_log_dir_abs === data_dir_abs ? data_dir_bytes : await dirBytes(data_log_dir_abs);
   const expiry_by_session = new Map(commit.session_list.map((s) => [s.session_id, s.expire_at_ms]));

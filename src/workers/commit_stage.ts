@@ -21,13 +21,13 @@
 // The Zab paths (forwarding, read-only mode, proposals) stay in the driver: it plugs them in as
 // a CommitRouting, consulted before the standalone handling of each session or write frame.
 
-import { LogSyncTimes, slowSyncWarning } from '../metrics/sync_times.js';
 import type { Applier } from '../commit/applier.js';
 import type { CommitCore, Origin, Publication } from '../commit/commit_core.js';
 import type { Batch, GroupCommit } from '../commit/group_commit.js';
 import type { PendingView } from '../commit/pending_view.js';
 import { describeFsError } from '../log/log_fs.js';
 import type { CommitMetrics } from '../metrics/commit_metrics.js';
+import { slowSyncWarning, type LogSyncTimes } from '../metrics/sync_times.js';
 import { JuteReader, JuteWriter } from '../protocol/jute.js';
 import { encodeReply, isMalformed, readServerRequest, type ServerRequest } from '../protocol/messages.js';
 import { SessionOk } from '../quorum/read_only_mode.js';
@@ -368,10 +368,6 @@ export class CommitStage {
     this.ports.metrics.fsync(took_us / 1000);
     const times = this.ports.sync_times;
     if (times.observe(took_us / 1000)) this.ports.warn(slowSyncWarning(took_us / 1000, times.warning_threshold_ms, this.flush_txns, this.flush_bytes));
-  }
-
-  get syncTimes(): LogSyncTimes {
-    return this.ports.sync_times;
   }
 
   /** Publishes what may go out now, then the root of the txns it applied (one per round). */

@@ -114,6 +114,8 @@ class CommitWorker implements QuorumHost {
   readonly frames_in: number[];
   /** Lock-free counters for /metrics: batch sizes, fsync latency, snapshots. */
   private readonly metrics: CommitMetrics;
+  /** The log's sync times and slow-sync warnings (fed by the commit stage; mntr's fsynctime). */
+  private readonly sync_times: LogSyncTimes;
   /** Session liveness (session/liveness_file.ts): rewritten at most once per tick, when changed. */
   private readonly liveness: LivenessWriter;
   private liveness_version = -1;
@@ -138,6 +140,7 @@ class CommitWorker implements QuorumHost {
     this.snapshot_source = new ArenaSnapshotSource(init.topology.arena);
     const { config, topology } = init;
     this.inline_txns_max = config.log_inline_sync_txns_max;
+    this.sync_times = new LogSyncTimes(config.fsync_warning_threshold_ms);
     this.liveness = new LivenessWriter(NODE_LOG_FS, { dir: config.data_dir, fsync: config.fsync === 'always' });
     this.doorbell = new Doorbell(topology.commit_doorbell);
     this.doorbell.setIdleSpin(config.idle_spin_us);
@@ -185,7 +188,7 @@ class CommitWorker implements QuorumHost {
         clock: { now_ms: Date.now, now_us: nowUs },
         applier: this.applier,
         metrics: this.metrics,
-        sync_times: new LogSyncTimes(config.fsync_warning_threshold_ms),
+        sync_times: this.sync_times,
         warn: (line) => console.warn(line),
         reconfigured: (data) => this.reconfigured(data),
       },
@@ -810,9 +813,10 @@ class CommitWorker implements QuorumHost {
     return all - view.countOwned(CONTAINER_OWNER_KEY, 0, 8) - view.countOwned(TTL_OWNER_KEY, 0, 1);
   }
 
-  /** The log's sync times as mntr reports them (ZooKeeper's fsynctime counter). */
+  /** The log's sync times as mntr reports them (ZooKeeper's fsynctime counter): a copy of
+   *  their fields (the stats message is cloned to another thread). */
   private syncTimes(): FsyncTimeStats {
-    const t = this.stage.syncTimes;
+    const t = this.sync_times;
     return { count: t.count, sum_ms: t.sum_ms, min_ms: t.min_ms, max_ms: t.max_ms, over_threshold: t.over_threshold };
   }
 

@@ -103,6 +103,10 @@ describe('four-letter words, whitelist *', () => {
     }
     const max = Number(field(await fourLetter(server.port, 'mntr'), /^zk_max_file_descriptor_count\t(\d+)$/m));
     expect(max).toBe(maxOpenFilesOf(readFileSync('/proc/self/limits', 'utf8')));
+    // The admin server's monitor command asks for them too (its needs name them).
+    const monitor = (await (await fetch(`http://127.0.0.1:${server.admin!.port}/commands/monitor`)).json()) as Record<string, unknown>;
+    expect(monitor['max_file_descriptor_count']).toBe(max);
+    expect(monitor['open_file_descriptor_count']).toBeGreaterThan(0);
   });
 
   it('wchs, wchc, wchp, dump and envi show a session, its watch and its ephemeral', async () => {
