@@ -20,7 +20,7 @@
 // saw it is the miss's lag. Prints the median over rounds of the miss fraction and of the lag's
 // p50 / max, and the create's p50 latency.
 
-import { parseArgs } from 'node:util';
+import { parseCli } from './lib/cli_args.mjs';
 import { requireBench, requireBuilt } from './lib/require_built.mjs';
 
 const { launchEnsemble, DEFAULT_TIMING } = await import(requireBench('ensemble_launch.js'));
@@ -34,47 +34,22 @@ const USAGE = `usage: node bench/follower_lag.mjs [--rounds 3] [--writes 2000] [
 How often, and for how long, a read at a follower misses a write the leader has just answered
 (ensembles of 3, alternating round by round).`;
 
-function usageError(message) {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      rounds: { type: 'string', default: '3' },
-      writes: { type: 'string', default: '2000' },
-      warmup: { type: 'string', default: '3000' },
-      seconds: { type: 'string', default: '30' },
-      systems: { type: 'string', default: 'waitfree,zookeeper' },
-      'data-root': { type: 'string' },
-      'waitfree-config': { type: 'string', multiple: true, default: [] },
-      writer: { type: 'string', default: 'leader' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }));
-} catch (e) {
-  usageError(e.message);
-}
-if (values.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-function atLeast(name, min) {
-  const n = Number(values[name]);
-  if (!Number.isFinite(n) || n < min) usageError(`--${name} ${values[name]}: expected a number >= ${min}`);
-  return n;
-}
+const { values, fail, atLeast, systems: systemsOf } = parseCli(USAGE, {
+  rounds: { type: 'string', default: '3' },
+  writes: { type: 'string', default: '2000' },
+  warmup: { type: 'string', default: '3000' },
+  seconds: { type: 'string', default: '30' },
+  systems: { type: 'string', default: 'waitfree,zookeeper' },
+  'data-root': { type: 'string' },
+  'waitfree-config': { type: 'string', multiple: true, default: [] },
+  writer: { type: 'string', default: 'leader' },
+});
 const rounds = atLeast('rounds', 1);
 const writes_max = atLeast('writes', 1);
 const warmup_writes = atLeast('warmup', 0);
 const seconds_max = atLeast('seconds', 1);
-if (values.writer !== 'leader' && values.writer !== 'follower') usageError(`--writer must be leader or follower, not ${values.writer}`);
-const asked = values.systems.split(',').map((x) => x.trim()).filter((x) => x !== '');
-for (const x of asked) if (x !== 'waitfree' && x !== 'zookeeper') usageError(`--systems: unknown system ${JSON.stringify(x)} (waitfree, zookeeper)`);
-if (asked.includes('zookeeper') && !apacheZkAvailable()) process.stderr.write('Apache ZooKeeper is not installed (apt-get install -y zookeeper): measuring without it\n');
-const systems = asked.filter((x) => x === 'waitfree' || apacheZkAvailable());
+if (values.writer !== 'leader' && values.writer !== 'follower') fail(`--writer must be leader or follower, not ${values.writer}`);
+const systems = systemsOf('systems', ['waitfree', 'zookeeper'], (x) => x === 'waitfree' || apacheZkAvailable());
 const OPEN_ACL = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 /** A miss is polled at most this many times (each one round trip to the follower). */
 const POLLS_MAX = 10_000;

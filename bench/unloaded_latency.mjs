@@ -26,8 +26,8 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { probeFdatasync } from './durability/fdatasync_probe.mjs';
+import { parseCli } from './lib/cli_args.mjs';
 import { REPO_ROOT, requireBuilt } from './lib/require_built.mjs';
 
 const { launchServer, apacheZkAvailable } = await import(requireBuilt('check/launch.js'));
@@ -36,46 +36,19 @@ const USAGE = `usage: node bench/unloaded_latency.mjs [--rounds 3] [--seconds 4]
     [--systems waitfree,zookeeper,floor[,waitfree+spin]] [--spin-us 300] [--data-root DIR]
 One session, one request in flight: getData and synced setData p50 / p99 per system, alternating
 round by round, next to the file system's raw fdatasync p50.`;
-const SYSTEMS = ['waitfree', 'waitfree+spin', 'zookeeper', 'floor'];
-
-function usageError(message) {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      rounds: { type: 'string', default: '3' },
-      seconds: { type: 'string', default: '4' },
-      warmup: { type: 'string', default: '2' },
-      systems: { type: 'string', default: 'waitfree,zookeeper,floor' },
-      'spin-us': { type: 'string', default: '300' },
-      'data-root': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }));
-} catch (e) {
-  usageError(e.message);
-}
-if (values.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-function positive(name, min) {
-  const n = Number(values[name]);
-  if (!Number.isFinite(n) || n < min) usageError(`--${name} ${values[name]}: expected a number >= ${min}`);
-  return n;
-}
-const rounds = positive('rounds', 1);
-const seconds = positive('seconds', 0.1);
-const warmup = positive('warmup', 0);
-positive('spin-us', 0);
-const asked = values.systems.split(',').map((x) => x.trim()).filter((x) => x !== '');
-for (const x of asked) if (!SYSTEMS.includes(x)) usageError(`--systems: unknown system ${JSON.stringify(x)} (${SYSTEMS.join(', ')})`);
-if (asked.includes('zookeeper') && !apacheZkAvailable()) process.stderr.write('Apache ZooKeeper is not installed (apt-get install -y zookeeper): measuring without it\n');
-const systems = asked.filter((x) => x !== 'zookeeper' || apacheZkAvailable());
+const { values, atLeast, systems: systemsOf } = parseCli(USAGE, {
+  rounds: { type: 'string', default: '3' },
+  seconds: { type: 'string', default: '4' },
+  warmup: { type: 'string', default: '2' },
+  systems: { type: 'string', default: 'waitfree,zookeeper,floor' },
+  'spin-us': { type: 'string', default: '300' },
+  'data-root': { type: 'string' },
+});
+const rounds = atLeast('rounds', 1);
+const seconds = atLeast('seconds', 0.1);
+const warmup = atLeast('warmup', 0);
+atLeast('spin-us', 0);
+const systems = systemsOf('systems', ['waitfree', 'waitfree+spin', 'zookeeper', 'floor'], (x) => x !== 'zookeeper' || apacheZkAvailable());
 const spin_config = [`waitfree.idleSpinUs=${Number(values['spin-us'])}`];
 const LOADGEN = join(REPO_ROOT, 'bench/loadgen.mjs');
 /** Bound on one loadgen run: its window plus generous set-up time. */
