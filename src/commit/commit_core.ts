@@ -90,6 +90,8 @@ export interface CommitOptions {
   standalone_enabled?: boolean;
   /** Why a reconfig was refused (one line; the driver logs it). */
   log?: (line: string) => void;
+  /** The voters synced with this leader, itself included (a reconfig's NEWCONFIGNOQUORUM check). */
+  synced_voters?: () => readonly number[];
 }
 
 /** Where a live session's connection is; null while the client is disconnected. */
@@ -606,6 +608,7 @@ export class CommitCore {
       voters_min: this.options.standalone_enabled === false ? 1 : 2,
       in_progress: this.reconfig_recorded > (this.membership?.version ?? 0),
       current: this.membership ?? { members: [], version: 0 },
+      synced: this.options.synced_voters?.() ?? [],
       zxid: this.nextZxid(),
       config_acl: this.view.get(CONFIG_NODE)?.acl ?? [],
       auth: ctx.auth,

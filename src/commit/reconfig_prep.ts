@@ -9,22 +9,22 @@
 //   a leaving id or joining sid not a number    MARSHALLINGERROR (ZooKeeper's NumberFormatException)
 //   a server string that does not parse, no     BADARGUMENTS
 //   client port, too few voters
-//   the voters change                           UNIMPLEMENTED (waitfree: see below)
+//   the servers synced with the leader (it      NEWCONFIGNOQUORUM
+//   included) are no quorum of the new voters
 //   no WRITE on /zookeeper/config (super only)  NOAUTH
 //
-// What waitfree changes by reconfig: observers (add, remove, change their addresses). Voters are
-// Zab's quorum: changing them needs a commit rule of old-and-new quorum while the change is in
-// flight, which this replica does not have, so such a request is refused (where ZooKeeper would
-// check that the new voters are connected: NEWCONFIGNOQUORUM) instead of half-done. As
-// ZooKeeper 3.8 does (measured against it), an observer may be given an address another member
-// has. Pure.
+// Anything may change: voters and observers join, leave, change roles or addresses. While the
+// txn is in flight it commits on a quorum of the old voters and one of the new (src/zab/
+// membership.ts), which is why the new voters must already hold a quorum of synced servers: else
+// the ensemble would stop until enough new voters caught up. As ZooKeeper 3.8 does (measured
+// against it), an observer may be given an address another member has. Pure.
 
 import { Perms } from '../protocol/constants.js';
 import { Err } from '../protocol/errors.js';
 import type { ACL, Id, ReconfigRequest } from '../protocol/types.js';
 import { ConfigError } from '../config/config_error.js';
 import type { EnsembleMember } from '../config/ensemble_config.js';
-import { membershipText, memberSpecText, type Membership } from '../config/quorum_config_text.js';
+import { membershipText, type Membership } from '../config/quorum_config_text.js';
 import { parseServerLine, SERVER_ID_MAX_RECONFIG } from '../config/server_line.js';
 import { parseZooCfg, type ZooCfg } from '../config/zoo_cfg.js';
 import { checkAcl } from '../tree/acl.js';
@@ -41,6 +41,8 @@ export interface ReconfigPrepInput {
   readonly in_progress: boolean;
   /** The newest membership (what /zookeeper/config holds). */
   readonly current: Membership;
+  /** The voters synced with the leader, the leader included (ZooKeeper's isQuorumSynced). */
+  readonly synced: readonly number[];
   /** The zxid the txn will get: the new membership's version. */
   readonly zxid: number;
   /** /zookeeper/config's ACL and the session's ids (WRITE is checked last, as ZooKeeper does). */
@@ -70,7 +72,7 @@ const encoder = new TextEncoder();
 export function prepReconfig(req: ReconfigRequest, input: ReconfigPrepInput): ReconfigPrep {
   try {
     const next = nextMembers(req, input);
-    checkVoters(input.current.members, next);
+    checkSynced(next, input.synced);
     if (!checkAcl(input.config_acl, Perms.WRITE, input.auth, input.is_super)) throw new Refused(Err.NOAUTH, 'no WRITE permission on /zookeeper/config (reconfig needs the super user)');
     const text = membershipText({ members: next, version: input.zxid });
     return { op: { kind: 'reconfig', data: encoder.encode(text) }, reason: null };
@@ -156,15 +158,12 @@ function newMembers(text: string): EnsembleMember[] {
   return next;
 }
 
-/** The voters (ids and specs) must stay as they are: see the head of this file. */
-function checkVoters(current: readonly EnsembleMember[], next: readonly EnsembleMember[]): void {
-  const spec = (ms: readonly EnsembleMember[]): string =>
-    ms
-      .filter((m) => m.role === 'participant')
-      .sort((a, b) => a.sid - b.sid)
-      .map((m) => `${m.sid}=${memberSpecText(m)}`)
-      .join(',');
-  if (spec(current) !== spec(next)) {
-    throw new Refused(Err.UNIMPLEMENTED, 'the reconfig changes the voters: waitfree reconfigures observers only (adds, removes, moves them)');
+/** A quorum of the new voters is synced with the leader now (ZooKeeper's isQuorumSynced). */
+function checkSynced(next: readonly EnsembleMember[], synced: readonly number[]): void {
+  const voters = next.filter((m) => m.role === 'participant').map((m) => m.sid);
+  const have = new Set(synced);
+  const count = voters.filter((sid) => have.has(sid)).length;
+  if (count < Math.floor(voters.length / 2) + 1) {
+    throw new Refused(Err.NEWCONFIGNOQUORUM, `of the new voters [${voters}], only [${voters.filter((sid) => have.has(sid))}] are synced with the leader: no quorum`);
   }
 }

@@ -51,6 +51,8 @@ import {
   TOUCHES_PER_PING_MAX,
 } from './forward_codec.js';
 import { Revalidations, type PendingRevalidation } from './revalidations.js';
+import { membershipSpec, reconfigMembership } from './reconfig_membership.js';
+import type { Membership } from '../config/quorum_config_text.js';
 import { numberOfZxid, zxidOfNumber } from './zxid_number.js';
 
 /** The transport the driver sends on (src/replication/peer_transport.ts). */
@@ -88,6 +90,9 @@ export interface QuorumHost {
   /** Something for the loop to do (an event arrived from a socket or a timer). */
   wake(): void;
   log(line: string): void;
+  /** A reconfig entered the log (proposed, not committed): its members must be reachable now,
+   *  since it commits on a quorum of its voters too (src/zab/membership.ts). */
+  reconfigInFlight(m: Membership): void;
 }
 
 export interface QuorumRole {
@@ -206,9 +211,24 @@ export class QuorumDriver {
     this.push({ type: 'tick' });
   }
 
-  /** A committed reconfig changed the observers. */
-  setObservers(observers: readonly number[]): void {
-    this.push({ type: 'observers', observers });
+  /** The committed membership the replica's state holds (a SNAP installed, a reconfig applied):
+   *  the core takes it if it is newer than its own (src/zab/membership.ts). */
+  setMembership(m: Membership): void {
+    const spec = membershipSpec(m);
+    this.push({ type: 'membership', version: zxidOfNumber(m.version), voters: spec.voters, observers: spec.observers });
+  }
+
+  /** Whether `sid` is a member of the committed membership or of a reconfig in flight. */
+  knowsMember(sid: number): boolean {
+    return this.zab.views.isMember(sid);
+  }
+
+  /** The voters synced with this leader, itself included (empty unless leading). */
+  syncedVoters(): number[] {
+    if (!this.leading) return [];
+    const out = [this.zab.sid];
+    for (const h of this.zab.learnerHandlers.values()) if (h.stage === 'synced' && !h.observer) out.push(h.sid);
+    return out;
   }
 
   /** Group commit made the log durable up to zxid. */
@@ -474,6 +494,10 @@ export class QuorumDriver {
   }
 
   private onAppend(entries: readonly LogEntry[]): void {
+    for (const entry of entries) {
+      const m = reconfigMembership(entry.txn);
+      if (m !== null) this.host.reconfigInFlight(m);
+    }
     if (this.leading) {
       for (const entry of entries) {
         const zxid = numberOfZxid(entry.zxid);

@@ -10,6 +10,7 @@ import type { ServerConfig } from '../config/server_config.js';
 import { ZAB_DEFAULTS, type ZabConfig } from '../zab/config.js';
 import type { LogEntry } from '../zab/log_window.js';
 import type { ZabInit } from '../zab/zab_core.js';
+import { membershipOfTxn } from './reconfig_membership.js';
 import { zxidOfNumber } from './zxid_number.js';
 
 /** The driver's tick. */
@@ -46,6 +47,7 @@ export function zabConfigFor(config: ServerConfig, ensemble: EnsembleConfig): Za
     // many REVALIDATE questions waiting (each answered behind a no-op txn: CommitCore.replicated),
     // so this bound is never reached; a rejection would leave a numbered txn unproposed.
     pending_max: leaderQueueMax(config.zab_in_flight_max, ensemble.members.length),
+    membership_of: membershipOfTxn,
   };
 }
 
@@ -60,6 +62,7 @@ export function zabInitFor(
   epochs: { accepted_epoch: number; current_epoch: number } | null,
   snapshot_zxid: number,
   entries: readonly { zxid: number; bytes: Uint8Array }[],
+  membership_version = 0,
 ): ZabInit {
   const log: LogEntry[] = entries.map((e) => ({ zxid: zxidOfNumber(e.zxid), txn: e.bytes }));
   const base = zxidOfNumber(Math.max(0, snapshot_zxid));
@@ -69,5 +72,6 @@ export function zabInitFor(
     log_base: base,
     log,
     committed: base,
+    membership_version: zxidOfNumber(membership_version),
   };
 }

@@ -45,3 +45,21 @@ export function loadSnapshot(path: string, tree: DataTree, sessions: SessionTabl
     file.release();
   }
 }
+
+/** The data of one znode as a snapshot file holds it (null: no such node, or null data). Decodes
+ *  the whole file without building a tree: for a rare look at one node (a membership at start). */
+export function readSnapshotNodeData(path: string, node_path: string): Uint8Array | null {
+  const file = readSnapshotBytes(path);
+  try {
+    let data: Uint8Array | null = null;
+    decodeSnapshot(file.bytes, {
+      node: (p, node) => {
+        if (p === node_path) data = node.data === null ? null : node.data.slice();
+      },
+      session: () => {},
+    });
+    return data;
+  } finally {
+    file.release();
+  }
+}

@@ -169,6 +169,14 @@ function decodeMulti(r: JuteReader, in_multi: boolean): TxnOp {
   return { kind: 'multi', ops };
 }
 
+/** Where a txn's op tag lies: after the version byte, session id, cxid, zxid and time. */
+const OP_TAG_OFFSET = 1 + 8 + 4 + 8 + 8;
+
+/** Whether these bytes (one encoded txn) are a reconfig, read from the op tag alone (no decode). */
+export function isReconfigTxn(bytes: Uint8Array): boolean {
+  return bytes.length > OP_TAG_OFFSET && bytes[0] === TXN_FORMAT_VERSION && bytes[OP_TAG_OFFSET] === OP_TAGS.reconfig;
+}
+
 /** The encoding of one txn as a fresh byte array. */
 export function txnToBytes(txn: Txn): Uint8Array {
   const w = new JuteWriter(128);

@@ -58,6 +58,9 @@ import { EpochFile } from '../log/epoch_file.js';
 import { truncateLogAfter } from '../log/truncate_log.js';
 import { installSnapshot } from '../snapshot/snapshot_install.js';
 import { newestSnapshot } from '../log/data_dir.js';
+import { readSnapshotNodeData } from '../snapshot/snapshot_reader.js';
+import { isReconfigTxn } from '../tree/txn_codec.js';
+import { reconfigMembership } from '../quorum/reconfig_membership.js';
 import { readFile } from 'node:fs/promises';
 import type { Id } from '../protocol/types.js';
 import type { EnsembleConfig } from '../config/ensemble_config.js';
@@ -213,31 +216,55 @@ class CommitWorker implements QuorumHost {
     return dynamic ?? staticMembership(ensemble);
   }
 
-  /** zoo.cfg's ensemble with the tree's membership (unless that one lacks this server: a
-   *  removed observer starts with zoo.cfg's, and the others refuse it). */
-  private effectiveEnsemble(static_ensemble: EnsembleConfig): EnsembleConfig {
-    const m = this.membership;
+  /** zoo.cfg's ensemble with membership `m` (unless that one lacks this server: a removed
+   *  server starts with zoo.cfg's, and the others refuse it). */
+  private effectiveEnsemble(static_ensemble: EnsembleConfig, m: Membership | null): EnsembleConfig {
     if (m === null || m.version === 0) return static_ensemble;
     if (!m.members.some((x) => x.sid === static_ensemble.my_sid)) {
       console.warn(`waitfree: warning: server ${static_ensemble.my_sid} is not in the membership of version 0x${m.version.toString(16)} (reconfig); it runs with zoo.cfg's`);
       return static_ensemble;
     }
-    console.log(`waitfree: membership of version 0x${m.version.toString(16)} (a reconfig, kept in /zookeeper/config), not zoo.cfg's server lines: ${m.members.map((x) => `${x.sid}:${x.role}`).join(', ')}`);
+    console.log(`waitfree: membership of version 0x${m.version.toString(16)} (a reconfig, kept in /zookeeper/config), not zoo.cfg's server lines: ${describeMembers(m)}`);
     return { ...static_ensemble, members: m.members };
   }
 
-  /** A reconfig txn was applied to the shared tree: its membership becomes this replica's. */
+  /**
+   * The committed membership Zab starts from: the recovered tree's, unless the log after the
+   * snapshot holds a reconfig. Such a reconfig is not known committed (a Zab replica's snapshot
+   * is committed state, its log may not be), so the core starts from the snapshot's membership
+   * with the reconfig in flight (src/zab/membership.ts) until a leader's COMMIT says otherwise.
+   * Rare (a reconfig within the last snapCount txns): the snapshot file is read for its
+   * /zookeeper/config.
+   */
+  private membershipAtSnapshot(static_ensemble: EnsembleConfig, recovered: RecoveredLog): Membership | null {
+    if (!(recovered.entries ?? []).some((e) => isReconfigTxn(e.bytes))) return this.membership;
+    const snap = recovered.snapshot;
+    const data = snap === null ? null : readSnapshotNodeData(snap.path, CONFIG_NODE);
+    return (data === null ? null : dynamicMembership(data)) ?? staticMembership(static_ensemble);
+  }
+
+  /** A reconfig txn was applied to the shared tree (it is committed): its membership becomes
+   *  this replica's (prep, peer links, and the Zab core, which knew it first: a no-op there). */
   private reconfigured(data: Uint8Array): void {
     const m = dynamicMembership(data);
     if (m === null) throw new Error('commit worker: a reconfig txn holds no membership');
     this.core.setMembership(m);
     this.activate(m);
-    console.log(`waitfree: reconfig: membership version 0x${m.version.toString(16)}: ${m.members.map((x) => `${x.sid}:${x.role}`).join(', ')}`);
+    this.quorum?.setMembership(m);
+    console.log(`waitfree: reconfig: membership version 0x${m.version.toString(16)}: ${describeMembers(m)}`);
+  }
+
+  /** QuorumHost: a reconfig was proposed: the peer links learn its members' addresses now, for
+   *  it commits on a quorum of its own voters too. Links are only dropped once one is active. */
+  reconfigInFlight(m: Membership): void {
+    const my_sid = this.init.config.ensemble?.my_sid;
+    for (const x of m.members) if (x.sid !== my_sid) this.transport?.setPeer({ sid: x.sid, host: x.host, port: x.quorum_port });
   }
 
   /**
-   * Makes `m` the membership of the Zab core and of the peer links (once they run; before,
-   * startQuorum builds them from it). Only observers change (reconfig_prep.ts refuses the rest).
+   * Makes `m` the membership of the peer links (once they run; before, startQuorum builds them
+   * from it): new members' addresses, changed ones, and removed members dropped (unless a
+   * reconfig still in flight names them).
    */
   private activate(m: Membership | null): void {
     const old = this.membership;
@@ -248,8 +275,7 @@ class CommitWorker implements QuorumHost {
     if (m === null || old === null || transport === null || quorum === null) return;
     if (!m.members.some((x) => x.sid === my_sid)) return; // removed: the others refuse this server
     for (const x of m.members) if (x.sid !== my_sid) transport.setPeer({ sid: x.sid, host: x.host, port: x.quorum_port });
-    quorum.setObservers(m.members.filter((x) => x.role === 'observer').map((x) => x.sid));
-    for (const x of old.members) if (!m.members.some((y) => y.sid === x.sid)) transport.removePeer(x.sid);
+    for (const x of old.members) if (!m.members.some((y) => y.sid === x.sid) && !quorum.knowsMember(x.sid)) transport.removePeer(x.sid);
   }
 
   /** QuorumHost: the commit core (replaced on a reload). */
@@ -299,6 +325,7 @@ class CommitWorker implements QuorumHost {
         reconfig_enabled: config.reconfig_enabled,
         standalone_enabled: config.standalone_enabled,
         log: (line) => console.warn(`waitfree: ${line}`),
+        synced_voters: () => this.quorum?.syncedVoters() ?? [],
       },
       { now_ms: () => Date.now() },
       { view: pending, sessions: resumeSessions(recovered, config.data_dir) },
@@ -329,11 +356,12 @@ class CommitWorker implements QuorumHost {
   /** Ensemble mode: the Zab driver, its peer links and its clock. */
   async startQuorum(static_ensemble: EnsembleConfig, recovered: RecoveredLog): Promise<void> {
     const config = this.init.config;
-    const ensemble = this.effectiveEnsemble(static_ensemble);
+    const base = this.membershipAtSnapshot(static_ensemble, recovered);
+    const ensemble = this.effectiveEnsemble(static_ensemble, base);
     const epochs = EpochFile.readSync(config.data_dir);
     const driver = new QuorumDriver(
       zabConfigFor(config, ensemble),
-      zabInitFor(epochs, recovered.snapshot?.zxid ?? 0, recovered.entries ?? []),
+      zabInitFor(epochs, recovered.snapshot?.zxid ?? 0, recovered.entries ?? [], base?.version ?? 0),
       this,
       { send: () => {}, disconnect: () => {}, flush: () => {} },
       recovered.last_zxid,
@@ -361,6 +389,11 @@ class CommitWorker implements QuorumHost {
     );
     await transport.start();
     this.transport = transport;
+    // Members of the reconfigs in flight in our log (membershipAtSnapshot) must be reachable too.
+    for (const e of recovered.entries ?? []) {
+      const m = reconfigMembership(e.bytes);
+      if (m !== null) this.reconfigInFlight(m);
+    }
     driver.setLinks(transport);
     driver.start();
     this.zab_timer = setInterval(() => driver.tick(), ZAB_TICK_MS);
@@ -667,6 +700,9 @@ class CommitWorker implements QuorumHost {
       zero_run_bytes: zeroRunBytesFor(config),
     });
     await this.reloadFromDisk(`installed the leader's snapshot at 0x${zxid.toString(16)} (${snapshot.length} bytes)`);
+    // The snapshot is committed state: its membership is the committed one (a TRUNC's reload may
+    // hold reconfigs in flight, which the core keeps track of itself).
+    if (this.membership !== null) this.quorum?.setMembership(this.membership);
   }
 
   private async closeLogForReload(): Promise<void> {
@@ -862,6 +898,10 @@ function localNodes(config: ServerConfig): LocalNodes {
   if (config.ensemble === null) return { config_data: null };
   // A membership a reconfig made is replicated and durable: it stays; zoo.cfg's is only the first.
   return { config_data: new TextEncoder().encode(quorumConfigText(config.ensemble)), keep: (data) => dynamicMembership(data) !== null };
+}
+
+function describeMembers(m: Membership): string {
+  return m.members.map((x) => `${x.sid}:${x.role}`).join(', ');
 }
 
 /** A config text with a version other than 0 (a reconfig's), or null. */

@@ -3,6 +3,7 @@
 // tickTime units, so a driver ticking every tickTime passes them as they are).
 
 import { checkElectionConfig, type ElectionConfig } from './election.js';
+import type { MembershipSpec } from './membership.js';
 import { COUNTER_MAX } from './zxid.js';
 
 export interface ZabConfig {
@@ -29,6 +30,12 @@ export interface ZabConfig {
   readonly counter_max: number;
   /** A leader re-asks the driver for a usable snapshot at most this often per learner sync. */
   readonly snapshot_tries_max: number;
+  /**
+   * The membership a txn makes if it is a reconfig (null otherwise): how the core, which sees txns
+   * as bytes, learns of a reconfig in its log (membership.ts). Pure and cheap for other txns; null
+   * when the driver has no reconfig.
+   */
+  readonly membership_of: ((txn: Uint8Array) => MembershipSpec | null) | null;
 }
 
 export const ZAB_DEFAULTS: Omit<ZabConfig, 'sid' | 'voters' | 'observers'> = Object.freeze({
@@ -42,6 +49,7 @@ export const ZAB_DEFAULTS: Omit<ZabConfig, 'sid' | 'voters' | 'observers'> = Obj
   pending_max: 10_000,
   counter_max: COUNTER_MAX,
   snapshot_tries_max: 3,
+  membership_of: null,
 });
 
 function positiveInt(name: string, v: number, min: number): void {

@@ -20,8 +20,9 @@ export type ZabEvent =
   | { readonly type: 'snapshot_ready'; readonly peer: number; readonly zxid: Zxid; readonly snapshot: Uint8Array }
   /** The connection with `peer` closed (reset, crash, timeout). Before any message of a new one. */
   | { readonly type: 'peer_reset'; readonly peer: number }
-  /** A committed reconfig changed the observers (voters never change: reconfig_prep.ts). */
-  | { readonly type: 'observers'; readonly observers: readonly number[] };
+  /** The committed membership as the driver's state holds it (after a snapshot is installed, or
+   *  a reconfig applied): taken if newer than the core's (membership.ts). */
+  | { readonly type: 'membership'; readonly version: Zxid; readonly voters: readonly number[]; readonly observers: readonly number[] };
 
 export type Phase = 'election' | 'discovery' | 'sync' | 'broadcast';
 
@@ -70,6 +71,10 @@ export interface CoreContext {
   setAcceptedEpoch(e: number): void;
   setCurrentEpoch(e: number): void;
   append(entry: LogEntry): void;
+  /** TRUNC: cuts the log after `z` (effect, durable before the next one). */
+  truncateLog(z: Zxid): void;
+  /** SNAP: the log is replaced by the snapshot at `z` (effect, durable before the next one). */
+  resetLog(z: Zxid, snapshot: Uint8Array): void;
   /** Raises the commit point and emits `commit`; returns the newly committed entries. */
   commitTo(z: Zxid): readonly LogEntry[];
   /** Leave the current role for LOOKING once the current event is handled. */

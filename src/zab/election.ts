@@ -21,7 +21,7 @@
 // Observers take part as listeners: their votes never count and nobody votes for them.
 
 import type { Notification, ServerState } from './messages.js';
-import type { QuorumVerifier } from './quorum.js';
+import type { Quorums } from './quorum.js';
 import { compareZxid, zxidEq, type Zxid } from './zxid.js';
 
 export interface Vote {
@@ -55,10 +55,11 @@ interface Seen {
   readonly state: ServerState;
 }
 
-/** True if `a` beats `b`: ZooKeeper's totalOrderPredicate. Only voters can be leaders. */
-export function voteBeats(a: Vote, b: Vote, qv: QuorumVerifier): boolean {
-  if (!qv.isVoter(a.leader)) return false;
-  if (!qv.isVoter(b.leader)) return true;
+/** True if `a` beats `b`: ZooKeeper's totalOrderPredicate. Only candidates (voters of the newest
+ *  membership: membership.ts) can be leaders. */
+export function voteBeats(a: Vote, b: Vote, qv: Quorums): boolean {
+  if (!qv.isCandidate(a.leader)) return false;
+  if (!qv.isCandidate(b.leader)) return true;
   if (a.peer_epoch !== b.peer_epoch) return a.peer_epoch > b.peer_epoch;
   const c = compareZxid(a.zxid, b.zxid);
   if (c !== 0) return c > 0;
@@ -113,7 +114,7 @@ export class Election {
 
   constructor(
     readonly self: number,
-    private readonly qv: QuorumVerifier,
+    private readonly qv: Quorums,
     private readonly cfg: ElectionConfig,
   ) {
     checkElectionConfig(cfg);
@@ -142,7 +143,7 @@ export class Election {
   /** Our current vote as a notification, for announcements and for answers. */
   notification(state: ServerState): Notification {
     const v = this.vote;
-    return { type: 'NOTIFICATION', state, leader: v.leader, zxid: v.zxid, election_epoch: this.logicalclock, peer_epoch: v.peer_epoch };
+    return { type: 'NOTIFICATION', state, leader: v.leader, zxid: v.zxid, election_epoch: this.logicalclock, peer_epoch: v.peer_epoch, config: this.qv.announced() };
   }
 
   onNotification(now: number, from: number, n: Notification): ElectionOutput {
@@ -250,17 +251,22 @@ export class Election {
   /**
    * A quorum of voters in `votes` holds `target`. In the current round our own proposal counts
    * too (`with_self`); among the FOLLOWING/LEADING reports of other rounds it does not: a late
-   * replica joins only a leader that a quorum of others follows.
+   * replica joins only a leader that a quorum of others follows. Leading needs a quorum of every
+   * membership in force (a reconfig in flight: membership.ts); following, one of the committed
+   * membership: the leader's own quorums are what make it one, and a reconfig in flight in our
+   * log may be one the leader is about to truncate (it would keep us out forever).
    */
   private agrees(votes: Map<number, Seen>, target: Seen, with_self: boolean): boolean {
     const sids: number[] = [];
     for (const [sid, s] of votes) if (sameVote(s, target)) sids.push(sid);
     if (with_self && sameVote({ vote: this.vote, election_epoch: this.logicalclock, state: 'LOOKING' }, target)) sids.push(this.self);
-    return this.qv.containsQuorum(sids);
+    return target.vote.leader === this.self ? this.qv.containsQuorum(sids) : this.qv.followQuorum(sids);
   }
 
   private checkRoundQuorum(now: number, out: ElectionOutput): void {
-    if (!this.agrees(this.recvset, { vote: this.vote, election_epoch: this.logicalclock, state: 'LOOKING' }, true)) {
+    // Our vote names a non-candidate only while we are one ourselves (nobody else proposes one):
+    // a replica a reconfig took out of the voters, whose old peers still vote for it.
+    if (!this.qv.isCandidate(this.vote.leader) || !this.agrees(this.recvset, { vote: this.vote, election_epoch: this.logicalclock, state: 'LOOKING' }, true)) {
       this.finalize_at = null;
       return;
     }

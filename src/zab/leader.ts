@@ -21,6 +21,7 @@ import type { ZabConfig } from './config.js';
 import type { CoreContext, Phase } from './effects.js';
 import type { LogEntry, LogWindow } from './log_window.js';
 import { PROTOCOL_VERSION, type LearnerMessage } from './messages.js';
+import type { Memberships } from './membership.js';
 import type { QuorumVerifier } from './quorum.js';
 import { planSync, type SyncPlan } from './sync_plan.js';
 import { compareZxid, nextZxid, zxidLe, zxidLt, zxidMin, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
@@ -67,11 +68,13 @@ export class Leader {
   private history_last: Zxid = ZXID_ZERO;
   private pending: Uint8Array[] = [];
   private last_ping_at: number;
+  /** Why this leader steps down on its next tick (a reconfig took it out of the voters), or null. */
+  private retiring: string | null = null;
 
   constructor(
     private readonly ctx: CoreContext,
     private readonly cfg: ZabConfig,
-    private readonly qv: QuorumVerifier,
+    private readonly qv: Memberships,
     private readonly window: LogWindow,
   ) {
     this.started_at = ctx.now();
@@ -126,12 +129,27 @@ export class Leader {
     else if (this.phase === 'broadcast') this.advanceCommit();
   }
 
+  /**
+   * A committed reconfig took us out of the voters: we step down on the next tick, not now, so
+   * that the COMMIT that says so leaves before the connections close (a disconnect drops what is
+   * queued): the learners apply it, and the client that asked is answered. Nothing new is
+   * proposed meanwhile.
+   */
+  retire(reason: string): void {
+    this.retiring ??= reason;
+  }
+
   onTick(): void {
+    if (this.retiring !== null) return this.ctx.stepDown(this.retiring);
     const now = this.ctx.now();
     if (this.phase !== 'broadcast' && now - this.started_at >= this.cfg.init_limit_ticks) {
       return this.ctx.stepDown(`epoch not established within initLimit (phase ${this.phase})`);
     }
-    for (const h of [...this.handlers.values()]) this.checkHandlerTimeout(h, now);
+    for (const h of [...this.handlers.values()]) {
+      // A reconfig removed it (after it was sent the COMMIT that says so).
+      if (!this.qv.isMember(h.sid)) this.dropHandler(h);
+      else this.checkHandlerTimeout(h, now);
+    }
     if (this.phase === 'broadcast' && !this.qv.containsQuorum(this.syncedVoters())) {
       return this.ctx.stepDown('lost quorum of synced followers');
     }
@@ -144,6 +162,7 @@ export class Leader {
   /** A write to broadcast. Queued behind in_flight_max; rejected past pending_max. */
   propose(txn: Uint8Array): void {
     if (this.phase !== 'broadcast') return this.ctx.emit({ type: 'write_rejected', txn, reason: 'leader not established' });
+    if (this.retiring !== null) return this.ctx.emit({ type: 'write_rejected', txn, reason: `leader stepping down: ${this.retiring}` });
     if (this.pending.length >= this.cfg.pending_max) return this.ctx.emit({ type: 'write_rejected', txn, reason: PROPOSAL_QUEUE_FULL });
     this.pending.push(txn);
     this.drainPending();
@@ -173,8 +192,15 @@ export class Leader {
 
   private onLearnerInfo(from: number, type: 'FOLLOWERINFO' | 'OBSERVERINFO', sid: number, accepted_epoch: number): void {
     if (sid !== from) return this.ctx.protocolError(from, `${type} names sid ${sid}`);
-    if ((type === 'OBSERVERINFO') !== this.qv.isObserver(from)) return this.ctx.protocolError(from, `${type} from a configured ${this.qv.isObserver(from) ? 'observer' : 'voter'}`);
-    if (this.handlers.has(from)) return; // a retry of a session in progress
+    // The role a learner declares is the one its own committed membership gives it, which may be
+    // older or newer than ours while a reconfig is in flight: it decides what the learner is sent
+    // (PROPOSALs or INFORMs); whether its ACKs count is decided by the memberships in force.
+    const running = this.handlers.get(from);
+    if (running !== undefined) {
+      if (running.observer === (type === 'OBSERVERINFO')) return; // a retry of a session in progress
+      // It left its session for another role (a reconfig it saw committed): a new session.
+      this.removeHandler(from, false);
+    }
     const now = this.ctx.now();
     const h: LearnerHandler = {
       sid: from,
@@ -190,7 +216,7 @@ export class Leader {
       snapshot_min: ZXID_ZERO,
       sync_kind: null,
     };
-    if (!h.observer && this.epoch !== null && accepted_epoch > this.epoch) {
+    if (!h.observer && this.qv.isVoter(from) && this.epoch !== null && accepted_epoch > this.epoch) {
       // This voter promised an epoch above ours (a discovery it took part in failed): it will
       // never follow us. ZooKeeper leaves it out until the next election; we step down so the
       // next election picks an epoch above its promise and the ensemble is whole again.
@@ -228,7 +254,7 @@ export class Leader {
     h.peer_current_epoch = current_epoch;
     this.setStage(h, 'epoch_acked');
     if (this.phase !== 'discovery') return this.startSync(h);
-    if (h.observer) return;
+    if (h.observer || !this.qv.isVoter(h.sid)) return;
     if (this.isAheadOfUs(current_epoch, last)) {
       return this.ctx.stepDown(`follower ${h.sid} is ahead (epoch ${current_epoch}, ${zxidToString(last)})`);
     }
@@ -339,6 +365,7 @@ export class Leader {
   // ---- broadcast ---------------------------------------------------------------------
 
   private drainPending(): void {
+    if (this.retiring !== null) return; // what is queued is rejected when we leave
     let sent = 0;
     const room = this.cfg.in_flight_max - this.window.uncommittedCount();
     while (sent < this.pending.length && sent < room) {
@@ -357,14 +384,24 @@ export class Leader {
     if (sent > 0) this.pending = this.pending.slice(sent);
   }
 
-  /** Commit point = highest zxid durable on a quorum (ours = persisted); in zxid order. */
+  /**
+   * Commit point = highest zxid durable on a quorum (ours = persisted); in zxid order. While a
+   * reconfig is in flight, a txn at or after it needs a quorum of the new voters too
+   * (membership.ts): the commit point stops just before it until they have it.
+   */
   private advanceCommit(): void {
     if (this.phase !== 'broadcast') return;
-    const acks: Zxid[] = [this.window.persisted];
-    for (const h of this.handlers.values()) if (h.stage === 'synced' && !h.observer) acks.push(h.acked);
-    if (acks.length < this.qv.quorum_size) return;
-    acks.sort((a, b) => compareZxid(b, a));
-    const quorum_zxid = acks[this.qv.quorum_size - 1];
+    let quorum_zxid = this.quorumZxid(this.qv.active);
+    if (quorum_zxid === null) return;
+    for (const p of this.qv.pending) {
+      if (zxidLt(quorum_zxid, p.zxid)) break;
+      const q = this.quorumZxid(p.qv);
+      if (q === null || zxidLt(q, p.zxid)) {
+        quorum_zxid = this.window.before(p.zxid);
+        break;
+      }
+      quorum_zxid = zxidMin(quorum_zxid, q);
+    }
     if (!zxidLt(this.window.committed, quorum_zxid)) return;
     const newly = this.ctx.commitTo(quorum_zxid);
     for (const h of this.handlers.values()) {
@@ -374,10 +411,28 @@ export class Leader {
     this.drainPending();
   }
 
+  /** Highest zxid durable on a quorum of `qv`'s voters (ours = persisted), null if no quorum is synced. */
+  private quorumZxid(qv: QuorumVerifier): Zxid | null {
+    const acks: Zxid[] = [];
+    if (qv.isVoter(this.ctx.sid)) acks.push(this.window.persisted);
+    for (const h of this.handlers.values()) if (h.stage === 'synced' && !h.observer && qv.isVoter(h.sid)) acks.push(h.acked);
+    if (acks.length < qv.quorum_size) return null;
+    acks.sort((a, b) => compareZxid(b, a));
+    return acks[qv.quorum_size - 1];
+  }
+
+  /**
+   * Observers learn committed txns as INFORM (txn included). One that already holds a txn (its
+   * sync stream ended past our commit point: a former follower whose log holds proposals it
+   * ACKed then, kept by a DIFF) is sent a COMMIT for it instead, first.
+   */
   private informObservers(newly: readonly LogEntry[]): void {
     if (newly.length === 0) return;
     for (const h of this.handlers.values()) {
       if (!h.observer || !forwarding(h)) continue;
+      let held: Zxid | null = null;
+      for (const e of newly) if (zxidLe(e.zxid, h.newleader_zxid)) held = e.zxid;
+      if (held !== null) this.ctx.send(h.sid, { type: 'COMMIT', zxid: held });
       for (const e of newly) if (zxidLt(h.newleader_zxid, e.zxid)) this.ctx.send(h.sid, { type: 'INFORM', zxid: e.zxid, txn: e.txn });
     }
   }

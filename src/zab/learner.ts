@@ -136,11 +136,9 @@ export class Learner {
       if (zxidLt(m.zxid, this.window.committed) || !this.window.holdsPoint(m.zxid)) {
         return this.ctx.protocolError(this.leader, `TRUNC to ${zxidToString(m.zxid)} below committed ${zxidToString(this.window.committed)} or unknown`);
       }
-      this.window.truncate(m.zxid);
-      this.ctx.emit({ type: 'truncate', to: m.zxid });
+      this.ctx.truncateLog(m.zxid);
     } else if (m.type === 'SNAP') {
-      this.window.resetTo(m.zxid);
-      this.ctx.emit({ type: 'apply_snapshot', zxid: m.zxid, snapshot: m.snapshot });
+      this.ctx.resetLog(m.zxid, m.snapshot);
     } else if (!zxidLe(this.window.last(), m.zxid)) {
       // DIFF says the leader's history ends at m.zxid and holds our last zxid: ours cannot be later.
       return this.ctx.protocolError(this.leader, `DIFF up to ${zxidToString(m.zxid)} but our log ends at ${zxidToString(this.window.last())}`);

@@ -90,6 +90,13 @@ export class LogWindow {
     return e;
   }
 
+  /** The point just before entry `z` (the previous entry's zxid, or the base); z must be an entry. */
+  before(z: Zxid): Zxid {
+    const i = this.indexOf(z);
+    if (i < 0) throw new Error(`LogWindow.before(${zxidToString(z)}): not an entry`);
+    return i === 0 ? this.base : this.entries[this.head + i - 1].zxid;
+  }
+
   /** Entries with zxid > z, oldest first; z must be a point the window holds. */
   after(z: Zxid): LogEntry[] {
     if (compareZxid(z, this.base) === 0) return this.entries.slice(this.head);

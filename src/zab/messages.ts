@@ -29,7 +29,24 @@ export interface Notification {
   readonly election_epoch: number;
   /** The proposed leader's current epoch. */
   readonly peer_epoch: number;
+  /**
+   * The sender's committed membership (ZooKeeper sends its QuorumVerifier too): a replica that
+   * missed a reconfig's commit learns it here (src/zab/membership.ts). null from a sender that
+   * has none to tell (absent on the wire).
+   */
+  readonly config: AnnouncedMembership | null;
 }
+
+/** A committed membership as a notification carries it. */
+export interface AnnouncedMembership {
+  /** The zxid of the reconfig that made it (ZXID_ZERO: zoo.cfg's). */
+  readonly version: Zxid;
+  readonly voters: readonly number[];
+  readonly observers: readonly number[];
+}
+
+/** Most members a notification's membership may list (a bound on what a peer makes us read). */
+export const ANNOUNCED_MEMBERS_MAX = 1024;
 
 /** Learner -> leader, first message of a learner session (LearnerInfo + accepted epoch). */
 export interface LearnerInfo {
@@ -219,6 +236,10 @@ export function messageProblem(m: PeerMessage): string | null {
     case 'NOTIFICATION':
       if (!(m.state in STATE_CODE)) return `bad state ${String(m.state)}`;
       if (!u32(m.leader) || !u32(m.election_epoch) || !u32(m.peer_epoch)) return 'notification field out of u32';
+      if (m.config !== null) {
+        const problem = membershipProblem(m.config);
+        if (problem !== null) return problem;
+      }
       return isZxid(m.zxid) ? null : 'bad zxid';
     case 'FOLLOWERINFO':
     case 'OBSERVERINFO':
@@ -246,12 +267,21 @@ export function messageProblem(m: PeerMessage): string | null {
   }
 }
 
+/** Why an announced membership could not be one (the QuorumVerifier would refuse it), or null. */
+function membershipProblem(c: AnnouncedMembership): string | null {
+  if (!isZxid(c.version)) return 'bad membership version';
+  if (c.voters.length === 0 || c.voters.length + c.observers.length > ANNOUNCED_MEMBERS_MAX) return 'membership size out of bounds';
+  const all = [...c.voters, ...c.observers];
+  if (!all.every(u32) || new Set(all).size !== all.length) return 'membership with a bad or repeated sid';
+  return null;
+}
+
 // ---- encoder -------------------------------------------------------------------------
 
 function bodyBytes(m: PeerMessage): number {
   switch (m.type) {
     case 'NOTIFICATION':
-      return 1 + 1 + 4 + 8 + 4 + 4;
+      return 1 + 1 + 4 + 8 + 4 + 4 + (m.config === null ? 0 : 8 + 4 * (2 + m.config.voters.length + m.config.observers.length));
     case 'FOLLOWERINFO':
     case 'OBSERVERINFO':
       return 1 + 12;
@@ -313,6 +343,13 @@ function writeFields(w: Writer, m: PeerMessage): void {
       w.zxid(m.zxid);
       w.u32(m.election_epoch);
       w.u32(m.peer_epoch);
+      if (m.config !== null) {
+        w.zxid(m.config.version);
+        w.u32(m.config.voters.length);
+        for (const sid of m.config.voters) w.u32(sid);
+        w.u32(m.config.observers.length);
+        for (const sid of m.config.observers) w.u32(sid);
+      }
       return;
     case 'FOLLOWERINFO':
     case 'OBSERVERINFO':
@@ -433,6 +470,21 @@ class Reader {
   }
 }
 
+function readSids(r: Reader): number[] {
+  const n = r.u32();
+  if (n > ANNOUNCED_MEMBERS_MAX) throw new ZabDecodeError(`membership of ${n} sids`);
+  r.need(4 * n);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(r.u32());
+  return out;
+}
+
+function readMembership(r: Reader): AnnouncedMembership {
+  const version = r.zxid();
+  const voters = readSids(r);
+  return { version, voters, observers: readSids(r) };
+}
+
 function readState(r: Reader): ServerState {
   const code = r.u8();
   const state = STATE_OF_CODE[code];
@@ -447,7 +499,8 @@ function readFields(r: Reader, type: MessageType): PeerMessage {
       const leader = r.u32();
       const zxid = r.zxid();
       const election_epoch = r.u32();
-      return { type, state, leader, zxid, election_epoch, peer_epoch: r.u32() };
+      const peer_epoch = r.u32();
+      return { type, state, leader, zxid, election_epoch, peer_epoch, config: r.at < r.end ? readMembership(r) : null };
     }
     case 'FOLLOWERINFO':
     case 'OBSERVERINFO': {
@@ -526,7 +579,7 @@ export function decodeMessage(frame: Uint8Array, frame_bytes_max: number = FRAME
 export function messageSummary(m: PeerMessage): string {
   switch (m.type) {
     case 'NOTIFICATION':
-      return `NOTE ${m.state} v=${m.leader}@${z(m.zxid)} ee=${m.election_epoch} pe=${m.peer_epoch}`;
+      return `NOTE ${m.state} v=${m.leader}@${z(m.zxid)} ee=${m.election_epoch} pe=${m.peer_epoch}${m.config === null ? '' : ` cfg=${z(m.config.version)}`}`;
     case 'FOLLOWERINFO':
     case 'OBSERVERINFO':
       return `${m.type} ae=${m.accepted_epoch}`;

@@ -1,16 +1,35 @@
-// Majority quorums over the voting members. Observers never count: they receive committed
-// txns but neither vote in elections nor acknowledge proposals.
+// Majority quorums over the voting members of one membership (a configuration: zoo.cfg's, or
+// a reconfig's). Observers never count: they receive committed txns but neither vote in
+// elections nor acknowledge proposals. Immutable: a reconfig makes a new one (membership.ts).
 //
 // Invariant: any two sets that each contain a quorum intersect in at least one voter (a strict
 // majority of the same voter set), which is what Zab's safety rests on.
 
-export class QuorumVerifier {
+/** What election and the leader ask of the membership(s) in force (QuorumVerifier for one,
+ *  Memberships while a reconfig is in flight: quorums of every one of them). */
+import type { AnnouncedMembership } from './messages.js';
+
+export interface Quorums {
+  /** Voters (of any membership in force), in configuration order. */
+  readonly voters: readonly number[];
+  isVoter(sid: number): boolean;
+  /** May lead: a voter of the newest membership (the one every other gives way to). */
+  isCandidate(sid: number): boolean;
+  isMember(sid: number): boolean;
+  /** True if `sids` hold a majority of the voters of every membership in force. */
+  containsQuorum(sids: Iterable<number>): boolean;
+  /** True if `sids` hold a majority of the committed membership's voters: enough to follow. */
+  followQuorum(sids: Iterable<number>): boolean;
+  /** The committed membership to tell peers in election notifications (null: none to tell). */
+  announced(): AnnouncedMembership | null;
+}
+
+export class QuorumVerifier implements Quorums {
   private readonly voter_set: ReadonlySet<number>;
-  private observer_set: ReadonlySet<number>;
+  private readonly observer_set: ReadonlySet<number>;
   /** Smallest number of voters that is a majority. */
   readonly quorum_size: number;
-
-  private observer_list: readonly number[];
+  readonly observers: readonly number[];
 
   constructor(
     readonly voters: readonly number[],
@@ -21,29 +40,36 @@ export class QuorumVerifier {
     if (this.voter_set.size !== voters.length) throw new Error('QuorumVerifier: duplicate voter sid');
     for (const sid of voters) checkSid(sid);
     this.quorum_size = Math.floor(voters.length / 2) + 1;
-    this.observer_list = [];
-    this.observer_set = new Set();
-    this.setObservers(observers);
-  }
-
-  get observers(): readonly number[] {
-    return this.observer_list;
-  }
-
-  /** Replaces the observers (a committed reconfig). The voters, and so every quorum, stay. */
-  setObservers(observers: readonly number[]): void {
     const set = new Set(observers);
     if (set.size !== observers.length) throw new Error('QuorumVerifier: duplicate observer sid');
     for (const o of observers) {
       checkSid(o);
       if (this.voter_set.has(o)) throw new Error(`QuorumVerifier: sid ${o} is both voter and observer`);
     }
-    this.observer_list = [...observers];
+    this.observers = [...observers];
     this.observer_set = set;
+  }
+
+  /** Same voters and observers (in any order). */
+  sameAs(other: QuorumVerifier): boolean {
+    if (other.voters.length !== this.voters.length || other.observers.length !== this.observers.length) return false;
+    return other.voters.every((s) => this.voter_set.has(s)) && other.observers.every((s) => this.observer_set.has(s));
   }
 
   isVoter(sid: number): boolean {
     return this.voter_set.has(sid);
+  }
+
+  isCandidate(sid: number): boolean {
+    return this.voter_set.has(sid);
+  }
+
+  announced(): AnnouncedMembership | null {
+    return null;
+  }
+
+  followQuorum(sids: Iterable<number>): boolean {
+    return this.containsQuorum(sids);
   }
 
   isObserver(sid: number): boolean {

@@ -27,6 +27,12 @@
 // - while the driver prepares a snapshot for a SNAP sync, the leader pins its window so the
 //   txns after the snapshot are still there when it arrives (LogWindow.pin).
 //
+// Reconfiguration (membership.ts): a reconfig txn is known by its bytes (ZabConfig.membership_of)
+// when it enters the log; from then until it commits, it and every later txn need a quorum of the
+// old and of the new voters, and so do election (to lead), discovery and establishment. Only
+// voters of the committed membership may lead; notifications carry it, so a replica that missed a
+// commit learns it. A replica whose role the new membership changes elects again under it.
+//
 // What is persisted when (each effect is executed in order; "durable before the next effect"
 // means the driver must not execute the following effects, sends included, until it is):
 // - acceptedEpoch: `persist_epochs` before LEADERINFO (leader) / before ACKEPOCH (learner);
@@ -65,9 +71,10 @@ import { Election, type Decision, type ElectionOutput } from './election.js';
 import { Leader, type LearnerHandler } from './leader.js';
 import { Learner } from './learner.js';
 import { LogWindow, type LogEntry } from './log_window.js';
+import { Memberships } from './membership.js';
 import type { Notification, PeerMessage, ServerState } from './messages.js';
 import { QuorumVerifier } from './quorum.js';
-import { isZxid, zxidLt, zxidToString, type Zxid } from './zxid.js';
+import { isZxid, zxidLt, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
 
 export type { Effect, Phase, ZabEvent } from './effects.js';
 
@@ -81,11 +88,15 @@ export interface ZabInit {
   readonly log: readonly LogEntry[];
   /** A zxid known committed (at least log_base); never above what is truly committed. */
   readonly committed: Zxid;
+  /** Zxid of the reconfig that made the configured voters and observers (ZXID_ZERO: zoo.cfg's).
+   *  Reconfig txns in the log after it are the memberships in flight (membership.ts). */
+  readonly membership_version?: Zxid;
 }
 
 export class ZabCore implements CoreContext {
   readonly sid: number;
-  readonly qv: QuorumVerifier;
+  /** The memberships in force: the committed one and the reconfigs in flight in our log. */
+  readonly views: Memberships;
   accepted_epoch: number;
   current_epoch: number;
   readonly window: LogWindow;
@@ -107,11 +118,18 @@ export class ZabCore implements CoreContext {
     checkZabConfig(cfg);
     if (init.current_epoch > init.accepted_epoch) throw new Error('ZabInit: current_epoch > accepted_epoch');
     this.sid = cfg.sid;
-    this.qv = new QuorumVerifier(cfg.voters, cfg.observers);
+    this.views = new Memberships(new QuorumVerifier(cfg.voters, cfg.observers), init.membership_version ?? ZXID_ZERO);
     this.accepted_epoch = init.accepted_epoch;
     this.current_epoch = init.current_epoch;
     this.window = new LogWindow(init.log_base, init.log, init.committed, cfg.committed_log_max);
-    this.election = new Election(cfg.sid, this.qv, cfg.election);
+    for (const e of init.log) this.noteReconfig(e);
+    this.views.commitThrough(this.window.committed);
+    this.election = new Election(cfg.sid, this.views, cfg.election);
+  }
+
+  /** The committed membership. */
+  get qv(): QuorumVerifier {
+    return this.views.active;
   }
 
   /** Handles one event; returns the effects to execute, in order. */
@@ -192,16 +210,60 @@ export class ZabCore implements CoreContext {
   /** Appends; consecutive appends of one step become one effect (one write for the driver). */
   append(entry: LogEntry): void {
     this.window.append(entry);
+    this.noteReconfig(entry);
     const last = this.out[this.out.length - 1];
     if (last !== undefined && last.type === 'append') (last.entries as LogEntry[]).push(entry);
     else this.out.push({ type: 'append', entries: [entry] });
   }
 
+  truncateLog(z: Zxid): void {
+    this.window.truncate(z);
+    this.views.dropAfter(z);
+    this.out.push({ type: 'truncate', to: z });
+  }
+
+  resetLog(z: Zxid, snapshot: Uint8Array): void {
+    this.window.resetTo(z);
+    // The snapshot's membership reaches us from the driver once installed (a 'membership' event).
+    this.views.dropAfter(this.views.active_version);
+    this.out.push({ type: 'apply_snapshot', zxid: z, snapshot });
+  }
+
   commitTo(z: Zxid): readonly LogEntry[] {
     const before = this.window.committed;
     const newly = this.window.commitTo(z);
-    if (zxidLt(before, this.window.committed)) this.out.push({ type: 'commit', to: this.window.committed });
+    if (zxidLt(before, this.window.committed)) {
+      this.out.push({ type: 'commit', to: this.window.committed });
+      if (this.views.commitThrough(this.window.committed)) this.onActivated('a reconfig committed');
+    }
     return newly;
+  }
+
+  /** A reconfig txn entered our log: its membership is in flight from now on (unless we already
+   *  hold a membership as new: one a peer announced, committed, that this sync now brings). */
+  private noteReconfig(entry: LogEntry): void {
+    if (!zxidLt(this.views.active_version, entry.zxid)) return;
+    const spec = this.cfg.membership_of?.(entry.txn) ?? null;
+    if (spec !== null) this.views.propose(entry.zxid, new QuorumVerifier(spec.voters, spec.observers));
+  }
+
+  /**
+   * A new membership is active. Our role in it may differ from the one we run (a voter became an
+   * observer or left, an observer became a voter): then we leave it and elect under the new
+   * membership. A leader that left the voters steps down on its next tick (Leader.retire: the
+   * COMMIT that activated it leaves first); it drops learners that left on its next tick too.
+   */
+  private onActivated(why: string): void {
+    const qv = this.views.active;
+    // Looking: the round started under the old membership (our vote, the quorums we counted).
+    if (this.state === 'LOOKING') return this.stepDown(`${why}: a new election round under it`);
+    if (this.leader !== null && !qv.isVoter(this.sid)) return this.leader.retire(`${why}: this server is no longer a voter`);
+    if (this.learner !== null && (!qv.isMember(this.sid) || this.learner.observer !== qv.isObserver(this.sid))) {
+      return this.stepDown(`${why}: this server is now ${qv.isMember(this.sid) ? (qv.isObserver(this.sid) ? 'an observer' : 'a voter') : 'not a member'}`);
+    }
+    // Our leader left the voters: it steps down on its next tick; we need not wait for that (the
+    // driver closed our link to it if it left the ensemble, without a reset report).
+    if (this.learner !== null && !qv.isVoter(this.learner.leader)) return this.stepDown(`${why}: leader ${this.learner.leader} is no longer a voter`);
   }
 
   stepDown(reason: string, connection_gone = false): void {
@@ -259,18 +321,11 @@ export class ZabCore implements CoreContext {
         this.leader?.onPeerReset(ev.peer);
         if (this.learner !== null && this.learner.leader === ev.peer) this.stepDown(`connection to leader ${ev.peer} reset`, true);
         return;
-      case 'observers':
-        return this.setObservers(ev.observers);
+      case 'membership':
+        if (!isZxid(ev.version)) throw new Error('membership: bad version');
+        if (this.views.setActive(new QuorumVerifier(ev.voters, ev.observers), ev.version)) this.onActivated('membership of the installed state');
+        return;
     }
-  }
-
-  /** New observers (a committed reconfig): a removed one's session with the leader ends. Nothing
-   *  else depends on them: observers neither vote nor acknowledge. */
-  private setObservers(observers: readonly number[]): void {
-    if (observers.includes(this.sid) !== this.qv.isObserver(this.sid)) throw new Error(`ZabCore: a reconfig would change the role of ${this.sid}`);
-    this.qv.setObservers(observers);
-    if (this.leader === null) return;
-    for (const sid of [...this.leader.handlers.keys()]) if (!this.qv.isMember(sid)) this.leader.removeHandler(sid, true);
   }
 
   private onTick(): void {
@@ -281,7 +336,7 @@ export class ZabCore implements CoreContext {
   }
 
   private onMessage(from: number, msg: PeerMessage): void {
-    if (from === this.sid || !this.qv.isMember(from)) return; // the driver should refuse unknown peers
+    if (from === this.sid || !this.views.isMember(from)) return; // the driver should refuse unknown peers
     this.election.peerUp(from);
     if (msg.type === 'NOTIFICATION') return this.onNotification(from, msg);
     if (this.leader !== null) return this.leader.onMessage(from, msg);
@@ -289,6 +344,12 @@ export class ZabCore implements CoreContext {
   }
 
   private onNotification(from: number, n: Notification): void {
+    // A peer's committed membership newer than ours: a reconfig committed that we missed the
+    // COMMIT of (ZooKeeper's FastLeaderElection does the same with the QuorumVerifier it sends).
+    const c = n.config;
+    if (c !== null && zxidLt(this.views.active_version, c.version) && this.views.setActive(new QuorumVerifier(c.voters, c.observers), c.version)) {
+      this.onActivated(`server ${from} announced membership ${zxidToString(c.version)}`);
+    }
     if (this.state === 'LOOKING') return this.handleElection(this.election.onNotification(this.ticks, from, n));
     // Settled: tell a LOOKING peer whom we follow or that we lead (how late replicas join).
     if (n.state === 'LOOKING') this.send(from, this.election.notification(this.state));
@@ -327,9 +388,9 @@ export class ZabCore implements CoreContext {
 
   private become(d: Decision): void {
     if (d.vote.leader === this.sid) {
-      if (!this.qv.isVoter(this.sid)) throw new Error('ZabCore: an observer was elected');
+      if (!this.views.isCandidate(this.sid)) throw new Error('ZabCore: a replica that may not lead was elected');
       this.state = 'LEADING';
-      this.leader = new Leader(this, this.cfg, this.qv, this.window);
+      this.leader = new Leader(this, this.cfg, this.views, this.window);
       this.announceRole(`elected in round ${d.election_epoch}`);
       this.leader.start();
       return;

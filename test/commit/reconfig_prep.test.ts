@@ -21,7 +21,7 @@ const CONFIG_ACL = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }
 const ZXID = 0x1_0000_0007;
 
 function input(over: Partial<ReconfigPrepInput> = {}): ReconfigPrepInput {
-  return { enabled: true, ensemble: true, voters_min: 2, in_progress: false, current: THREE, zxid: ZXID, config_acl: CONFIG_ACL, auth: [], is_super: true, ...over };
+  return { enabled: true, ensemble: true, voters_min: 2, in_progress: false, current: THREE, synced: [1, 2, 3], zxid: ZXID, config_acl: CONFIG_ACL, auth: [], is_super: true, ...over };
 }
 
 function req(over: Partial<ReconfigRequest>): ReconfigRequest {
@@ -59,7 +59,7 @@ describe('prepReconfig', () => {
     expect(all.members.map((m) => `${m.sid}:${m.role}`)).toEqual(['1:participant', '2:participant', '3:participant', '100:observer']);
   });
 
-  it("answers in ZooKeeper's order: disabled, standalone, in progress, version, bad input, voters, ACL", () => {
+  it("answers in ZooKeeper's order: disabled, standalone, in progress, version, bad input, synced quorum, ACL", () => {
     const bad = req({ joiningServers: 'some thing' });
     expect(run(bad, input({ enabled: false, ensemble: false, in_progress: true, is_super: false }))).toBe(Err.RECONFIGDISABLED);
     expect(run(bad, input({ ensemble: false, in_progress: true, is_super: false }))).toBe(Err.UNIMPLEMENTED);
@@ -67,7 +67,8 @@ describe('prepReconfig', () => {
     expect(run({ ...bad, curConfigId: 5 }, input({ is_super: false }))).toBe(Err.BADVERSION);
     // kazoo's test_bad_input: no super user, yet BADARGUMENTS (the ACL is checked last).
     expect(run(bad, input({ is_super: false }))).toBe(Err.BADARGUMENTS);
-    expect(run(req({ leavingServers: '2' }), input({ is_super: false }))).toBe(Err.UNIMPLEMENTED);
+    expect(run(req({ leavingServers: '2' }), input({ is_super: false, synced: [1] }))).toBe(Err.NEWCONFIGNOQUORUM);
+    expect(run(req({ leavingServers: '2' }), input({ is_super: false }))).toBe(Err.NOAUTH);
     // kazoo's test_no_super_auth.
     expect(run(req({ joiningServers: 'server.999=0.0.0.0:1234:2345:observer;3456' }), input({ is_super: false }))).toBe(Err.NOAUTH);
   });
@@ -91,12 +92,22 @@ describe('prepReconfig', () => {
     expect(run(req({ newMembers: 'flavour=vanilla' }))).toBe(Err.BADARGUMENTS);
   });
 
-  it('voters stay: adding, removing, re-addressing or demoting one is UNIMPLEMENTED', () => {
-    expect(run(req({ joiningServers: 'server.4=127.0.0.1:2804:3804:participant;2184' }))).toBe(Err.UNIMPLEMENTED);
-    expect(run(req({ joiningServers: 'server.3=127.0.0.1:2903:3903:participant;127.0.0.1:2183' }))).toBe(Err.UNIMPLEMENTED);
-    expect(run(req({ joiningServers: 'server.3=127.0.0.1:2803:3803:observer;127.0.0.1:2183' }))).toBe(Err.UNIMPLEMENTED);
-    // The same line again changes nothing: allowed.
-    expect(run(req({ joiningServers: 'server.3=127.0.0.1:2803:3803:participant;127.0.0.1:2183' }))).toMatchObject({ version: ZXID });
+  it('voters change (join, leave, move, change roles) when the servers synced with the leader are a quorum of the new voters', () => {
+    const roles = (m: number | Membership) => (m as Membership).members.map((x) => `${x.sid}:${x.role}`);
+    // 3 -> 4 voters: three synced of four is a quorum.
+    expect(roles(run(req({ joiningServers: 'server.4=127.0.0.1:2804:3804:participant;2184' })))).toEqual(['1:participant', '2:participant', '3:participant', '4:participant']);
+    // 3 -> 5 voters with two new ones nobody synced: 3 of 5 still are.
+    expect(run(req({ joiningServers: 'server.4=127.0.0.1:2804:3804:participant;2184,server.5=127.0.0.1:2805:3805:participant;2185' }))).toMatchObject({ version: ZXID });
+    // ... but not with only two of the old voters synced (ZooKeeper's NEWCONFIGNOQUORUM).
+    expect(run(req({ joiningServers: 'server.4=127.0.0.1:2804:3804:participant;2184,server.5=127.0.0.1:2805:3805:participant;2185' }), input({ synced: [1, 2] }))).toBe(
+      Err.NEWCONFIGNOQUORUM,
+    );
+    // Moved, demoted to observer, removed.
+    expect(run(req({ joiningServers: 'server.3=127.0.0.1:2903:3903:participant;127.0.0.1:2183' }))).toMatchObject({ version: ZXID });
+    expect(roles(run(req({ joiningServers: 'server.3=127.0.0.1:2803:3803:observer;127.0.0.1:2183' })))).toEqual(['1:participant', '2:participant', '3:observer']);
+    expect(roles(run(req({ leavingServers: '3' })))).toEqual(['1:participant', '2:participant']);
+    // A new voter set that no synced server is in.
+    expect(run(req({ newMembers: 'server.7=127.0.0.1:2807:3807:participant;2187,server.8=127.0.0.1:2808:3808:participant;2188' }))).toBe(Err.NEWCONFIGNOQUORUM);
   });
 });
 

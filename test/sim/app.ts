@@ -1,8 +1,15 @@
 // The simulated replicas' state machine: a hash chain over committed payloads (two 32-bit
 // lanes), plus the list of client write ids applied, so "equal digest at equal zxid" and "no
-// acknowledged write is lost" are checkable. Snapshots are this state, serialized.
+// acknowledged write is lost" are checkable, plus the membership the last reconfig applied made
+// (the real replica's /zookeeper/config). Snapshots are this state, serialized.
 
+import type { MembershipSpec } from '../../src/zab/membership.js';
 import { makeZxid, ZXID_ZERO, type Zxid } from '../../src/zab/zxid.js';
+
+/** A membership and the zxid of the reconfig that made it. */
+export interface SimMembership extends MembershipSpec {
+  readonly version: Zxid;
+}
 
 export interface AppState {
   zxid: Zxid;
@@ -10,14 +17,38 @@ export interface AppState {
   h2: number;
   /** Client write ids, in applied order. */
   ids: number[];
+  /** The membership of the last reconfig applied; null: none yet (the initial one). */
+  membership: SimMembership | null;
 }
 
 export function emptyApp(): AppState {
-  return { zxid: ZXID_ZERO, h1: 0x811c9dc5, h2: 0x01000193, ids: [] };
+  return { zxid: ZXID_ZERO, h1: 0x811c9dc5, h2: 0x01000193, ids: [], membership: null };
 }
 
 export function cloneApp(a: AppState): AppState {
-  return { zxid: a.zxid, h1: a.h1, h2: a.h2, ids: [...a.ids] };
+  return { zxid: a.zxid, h1: a.h1, h2: a.h2, ids: [...a.ids], membership: a.membership };
+}
+
+// ---- reconfig writes ----------------------------------------------------------------------
+
+/** The client id of reconfig writes: the two bytes after the write id are the voter and the
+ *  observer masks (bit i: sid i + 1). */
+export const RECONFIG_CLIENT = 4095;
+
+const maskOf = (sids: readonly number[]): number => sids.reduce((m, s) => m | (1 << (s - 1)), 0);
+const sidsOf = (mask: number): number[] => Array.from({ length: 8 }, (_, i) => i + 1).filter((s) => (mask & (1 << (s - 1))) !== 0);
+
+export function encodeReconfig(seq: number, m: MembershipSpec): Uint8Array {
+  const b = encodeWrite(RECONFIG_CLIENT, seq, 2);
+  b[8] = maskOf(m.voters);
+  b[9] = maskOf(m.observers);
+  return b;
+}
+
+/** ZabConfig.membership_of for the simulated txns. */
+export function reconfigSpecOf(txn: Uint8Array): MembershipSpec | null {
+  if (txn.length !== 10 || Math.floor(writeIdOf(txn) / 0x10_0000) !== RECONFIG_CLIENT) return null;
+  return { voters: sidsOf(txn[8]), observers: sidsOf(txn[9]) };
 }
 
 export function digestOf(a: AppState): string {
@@ -43,6 +74,8 @@ export function applyTxn(a: AppState, zxid: Zxid, txn: Uint8Array): void {
   a.h2 = h2;
   a.zxid = zxid;
   a.ids.push(writeIdOf(txn));
+  const spec = reconfigSpecOf(txn);
+  if (spec !== null) a.membership = { version: zxid, voters: spec.voters, observers: spec.observers };
 }
 
 // ---- client writes ----------------------------------------------------------------------
@@ -69,9 +102,19 @@ export function writeIdOf(txn: Uint8Array): number {
 
 // ---- snapshots --------------------------------------------------------------------------
 
+/** After the ids: the membership's version (epoch, counter) and its voter and observer masks
+ *  (all four 0xffffffff when there is none). */
+const MEMBERSHIP_BYTES = 16;
+
 export function encodeSnapshot(a: AppState): Uint8Array {
-  const b = new Uint8Array(20 + 4 * a.ids.length);
+  const b = new Uint8Array(20 + 4 * a.ids.length + MEMBERSHIP_BYTES);
   const v = new DataView(b.buffer);
+  const at = 20 + 4 * a.ids.length;
+  const m = a.membership;
+  v.setUint32(at, m === null ? 0xffff_ffff : m.version.epoch);
+  v.setUint32(at + 4, m === null ? 0xffff_ffff : m.version.counter);
+  v.setUint32(at + 8, m === null ? 0xffff_ffff : maskOf(m.voters));
+  v.setUint32(at + 12, m === null ? 0xffff_ffff : maskOf(m.observers));
   v.setUint32(0, a.zxid.epoch);
   v.setUint32(4, a.zxid.counter);
   v.setUint32(8, a.h1);
@@ -84,8 +127,13 @@ export function encodeSnapshot(a: AppState): Uint8Array {
 export function decodeSnapshot(b: Uint8Array): AppState {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const n = v.getUint32(16);
-  if (b.length !== 20 + 4 * n) throw new Error('sim: bad snapshot length');
+  if (b.length !== 20 + 4 * n + MEMBERSHIP_BYTES) throw new Error('sim: bad snapshot length');
   const ids: number[] = [];
   for (let i = 0; i < n; i++) ids.push(v.getUint32(20 + 4 * i));
-  return { zxid: makeZxid(v.getUint32(0), v.getUint32(4)), h1: v.getUint32(8), h2: v.getUint32(12), ids };
+  const at = 20 + 4 * n;
+  const membership: SimMembership | null =
+    v.getUint32(at + 8) === 0xffff_ffff
+      ? null
+      : { version: makeZxid(v.getUint32(at), v.getUint32(at + 4)), voters: sidsOf(v.getUint32(at + 8)), observers: sidsOf(v.getUint32(at + 12)) };
+  return { zxid: makeZxid(v.getUint32(0), v.getUint32(4)), h1: v.getUint32(8), h2: v.getUint32(12), ids, membership };
 }

@@ -422,6 +422,7 @@ export class SessionSim {
       log(line: string): void {
         sim.trace(`r${m.sid}: ${line}`);
       },
+      reconfigInFlight(): void {}, // no reconfig here: the members never change
     };
   }
 

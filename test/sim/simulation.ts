@@ -6,10 +6,11 @@
 // core's effects the way a real one must (in order; epochs, truncation, snapshots durable at
 // once; appends durable when a later fsync completes). Faults: message delays and spikes, clogs,
 // symmetric and one-way partitions, connection resets, crashes that lose the unsynced suffix or
-// keep a torn part of it, restarts, slow fsyncs, reconfigs of the observers (a write every
-// replica activates when it applies it, as the commit worker does, and again from its state after
-// a restart, TRUNC or SNAP). Clients write through any serving replica and record what was
-// acknowledged. Invariants: invariants.ts.
+// keep a torn part of it, restarts, slow fsyncs, reconfigs of voters and observers (the core
+// learns a reconfig when it enters its log; the driver reports the committed membership when it
+// applies one and after a SNAP, as the commit worker does; a restart starts from the snapshot's
+// membership with the log's reconfigs in flight). Clients write through any serving replica and
+// record what was acknowledged. Invariants: invariants.ts.
 
 import { zabConfig, type ZabConfig } from '../../src/zab/config.js';
 import type { Effect } from '../../src/zab/effects.js';
@@ -17,7 +18,8 @@ import type { LogEntry } from '../../src/zab/log_window.js';
 import { decodeMessage, encodeMessage, messageSummary } from '../../src/zab/messages.js';
 import { ZabCore, type ZabEvent } from '../../src/zab/zab_core.js';
 import { zxidLe, zxidLt, zxidMin, zxidToString, ZXID_ZERO, type Zxid } from '../../src/zab/zxid.js';
-import { applyTxn, cloneApp, decodeSnapshot, digestOf, emptyApp, encodeSnapshot, encodeWrite, writeId, writeIdOf, type AppState } from './app.js';
+import { applyTxn, cloneApp, decodeSnapshot, digestOf, emptyApp, encodeReconfig, encodeSnapshot, encodeWrite, reconfigSpecOf, writeId, writeIdOf, type AppState, type SimMembership } from './app.js';
+import type { MembershipSpec } from '../../src/zab/membership.js';
 import { EventQueue } from './event_queue.js';
 import { Checker, SimFailure } from './invariants.js';
 import { Network, type NetConfig } from './network.js';
@@ -25,10 +27,6 @@ import { Rng } from './prng.js';
 
 export type Range = readonly [number, number];
 
-/** The client id of reconfig writes (no real client: their seq's low bits name the observers). */
-const RECONFIG_CLIENT = 4095;
-/** Low bits of a reconfig write's seq: the observers it keeps (up to 3 observers). */
-const RECONFIG_MASK = 7;
 
 export interface SimOptions {
   readonly seed: number;
@@ -155,6 +153,8 @@ export interface SimStats {
   epochs: number;
   crashes: number;
   syncs: Record<string, number>;
+  /** Reconfigs committed (applied somewhere) that changed the voters. */
+  voter_reconfigs: number;
 }
 
 export class Simulation {
@@ -283,76 +283,76 @@ export class Simulation {
       unknown += c.unknown;
       rejected += c.rejected;
     }
-    return { events: this.events, messages: this.net.delivered, acked, unknown, rejected, epochs: this.checker.established_epochs, crashes: this.crashes, syncs: { ...this.syncs } };
+    return { events: this.events, messages: this.net.delivered, acked, unknown, rejected, epochs: this.checker.established_epochs, crashes: this.crashes, syncs: { ...this.syncs }, voter_reconfigs: this.voter_reconfigs.size };
   }
 
   // ---- replica lifecycle ---------------------------------------------------------------
 
-  private zabConfigFor(sid: number, observers: readonly number[] = this.observer_ids): ZabConfig {
-    return zabConfig(sid, this.voter_ids, observers, this.opts.zab);
+  private zabConfigFor(sid: number, m: MembershipSpec): ZabConfig {
+    return zabConfig(sid, m.voters, m.observers, { ...this.opts.zab, membership_of: reconfigSpecOf });
   }
 
-  // ---- reconfig of observers (src/commit/reconfig_prep.ts; the commit worker's activate) ----
+  // ---- reconfig (src/commit/reconfig_prep.ts; the commit worker's reconfigured / activate) ----
 
-  /** The observers a reconfig write names: bit i of its seq's low bits is observer_ids[i]. */
-  private observersOfMask(mask: number): number[] {
-    return this.observer_ids.filter((_, i) => (mask & (1 << i)) !== 0);
+  /** The membership the ensemble starts with (zoo.cfg's). */
+  get initial_membership(): SimMembership {
+    return { version: ZXID_ZERO, voters: this.voter_ids, observers: this.observer_ids };
   }
 
-  /** The membership a replica's state holds: the last reconfig among `ids` (every observer if none). */
-  private observersIn(ids: Iterable<number>): number[] {
-    let last = -1;
-    for (const id of ids) if (Math.floor(id / 0x10_0000) === RECONFIG_CLIENT) last = id % 0x10_0000;
-    return last < 0 ? this.observer_ids : this.observersOfMask(last & RECONFIG_MASK);
+  /** The committed membership a replica's state holds (its /zookeeper/config). */
+  private membershipOf(a: AppState): SimMembership {
+    return a.membership ?? this.initial_membership;
   }
 
-  /** What a replica recovers (snapshot + every logged txn, as recovery replays the log). */
-  private recoveredObservers(r: SimReplica): number[] {
-    return this.observersIn([...r.snap.ids, ...r.log.map((e) => writeIdOf(e.txn))]);
-  }
-
-  /** A replica takes `observers` as its membership (the real one does when it applies the
-   *  reconfig txn, or reloads): an observer the membership lacks keeps its own (the others
-   *  refuse it). A Zab event, queued: this may run inside another step's effects. */
-  private activate(r: SimReplica, observers: readonly number[]): void {
-    if (r.observer && !observers.includes(r.sid)) return;
+  /** The driver reports the committed membership its state holds (after applying a reconfig, or
+   *  installing a SNAP). A Zab event, queued: this may run inside another step's effects. */
+  private activate(r: SimReplica, m: SimMembership): void {
     const gen = r.gen;
     this.schedule(0, () => {
       if (r.gen !== gen || !r.up || r.core === null) return;
-      this.trace(`r${r.sid} observers [${observers}]`);
-      this.step(r, { type: 'observers', observers });
+      this.trace(`r${r.sid} membership ${zxidToString(m.version)} voters [${m.voters}] observers [${m.observers}]`);
+      this.step(r, { type: 'membership', version: m.version, voters: m.voters, observers: m.observers });
     });
   }
 
-  /** Proposes a reconfig to `observers` through the established leader (false: none). */
-  reconfigObservers(observers: readonly number[]): boolean {
+  /**
+   * Proposes a reconfig through the established leader, with prep's checks: none in flight, and
+   * the new voters hold a quorum of the voters synced with the leader (NEWCONFIGNOQUORUM).
+   * False when refused or there is no leader.
+   */
+  reconfig(m: MembershipSpec): boolean {
     const leader = this.leader();
-    if (leader === null || !leader.serving) return false;
-    const mask = this.observer_ids.reduce((m, sid, i) => (observers.includes(sid) ? m | (1 << i) : m), 0);
-    const seq = this.reconfig_seq++ * (RECONFIG_MASK + 1) + mask;
-    this.trace(`RECONFIG observers [${observers}] via r${leader.sid}`);
-    this.step(leader, { type: 'propose', txn: encodeWrite(RECONFIG_CLIENT, seq, 0) });
+    if (leader === null || !leader.serving || leader.core === null) return false;
+    const core = leader.core;
+    if (core.views.pending.length > 0) return false;
+    const synced = new Set([leader.sid]);
+    for (const h of core.learnerHandlers.values()) if (h.stage === 'synced' && !h.observer) synced.add(h.sid);
+    if (m.voters.filter((s) => synced.has(s)).length < Math.floor(m.voters.length / 2) + 1) return false;
+    this.trace(`RECONFIG voters [${m.voters}] observers [${m.observers}] via r${leader.sid}`);
+    this.step(leader, { type: 'propose', txn: encodeReconfig(this.reconfig_seq++, m) });
     return true;
   }
 
   private reconfig_seq = 0;
+  /** zxids of committed reconfigs that changed the voters (stats). */
+  private readonly voter_reconfigs = new Set<string>();
 
-  /** The observers every serving replica's core has (null while they differ). */
-  activeObservers(): number[] | null {
+  /** The committed membership of every serving replica's core ("voters|observers"), null while
+   *  they differ or none serves. */
+  activeMembership(): string | null {
     let seen: string | null = null;
-    let out: number[] | null = null;
     for (const r of this.replicas.values()) {
-      if (r.core === null || (r.observer && !r.core.qv.isObserver(r.sid))) continue;
-      const obs = [...r.core.qv.observers].sort((a, b) => a - b);
-      if (seen !== null && seen !== obs.join()) return null;
-      seen = obs.join();
-      out = obs;
+      if (r.core === null || !r.serving) continue;
+      const qv = r.core.qv;
+      const key = `${[...qv.voters].sort((a, b) => a - b)}|${[...qv.observers].sort((a, b) => a - b)}`;
+      if (seen !== null && seen !== key) return null;
+      seen = key;
     }
-    return out;
+    return seen;
   }
 
-  get observer_sids(): readonly number[] {
-    return this.observer_ids;
+  get sids(): readonly number[] {
+    return [...this.voter_ids, ...this.observer_ids];
   }
 
   private boot(r: SimReplica): void {
@@ -364,13 +364,17 @@ export class Simulation {
     r.role = null;
     r.applied_since_snapshot = 0;
     this.checker.onSnapshot(r.sid, r.snap.zxid, digestOf(r.snap));
-    const observers = this.recoveredObservers(r);
-    r.core = new ZabCore(this.zabConfigFor(r.sid, r.observer && !observers.includes(r.sid) ? this.observer_ids : observers), {
+    // The snapshot's membership (committed state); the log's reconfigs are in flight until a
+    // leader commits them. A server the snapshot's membership lacks starts with zoo.cfg's.
+    const snap_m = this.membershipOf(r.snap);
+    const m = snap_m.voters.includes(r.sid) || snap_m.observers.includes(r.sid) ? snap_m : this.initial_membership;
+    r.core = new ZabCore(this.zabConfigFor(r.sid, m), {
       accepted_epoch: r.accepted_epoch,
       current_epoch: r.current_epoch,
       log_base: r.snap.zxid,
       log: r.log.slice(),
       committed: r.snap.zxid,
+      membership_version: m.version,
     });
     this.step(r, { type: 'start' });
     const gen = r.gen;
@@ -528,8 +532,7 @@ export class Simulation {
     r.log = r.log.filter((e) => zxidLe(e.zxid, to));
     r.durable = zxidMin(r.durable, to);
     if (r.fsync !== null) r.fsync.target = zxidMin(r.fsync.target, to);
-    // The real replica reloads its tree from disk after a TRUNC, and its membership with it.
-    this.activate(r, this.recoveredObservers(r));
+    // The core drops the reconfigs it cut itself; what is left of the log is not known committed.
   }
 
   private applySnapshot(r: SimReplica, z: Zxid, bytes: Uint8Array): void {
@@ -542,7 +545,7 @@ export class Simulation {
     r.log = [];
     r.durable = z;
     r.fsync = null;
-    this.activate(r, this.recoveredObservers(r));
+    this.activate(r, this.membershipOf(app));
   }
 
   /** The applier: every log entry after the applied zxid up to `to`, in order. */
@@ -552,11 +555,15 @@ export class Simulation {
     while (i < r.log.length && zxidLe(r.log[i].zxid, to)) {
       const e = r.log[i++];
       const prev = r.app.zxid;
+      const voters_before = this.membershipOf(r.app).voters.join();
       applyTxn(r.app, e.zxid, e.txn);
       this.checker.onApply(r.sid, prev, e.zxid, digestOf(r.app), writeIdOf(e.txn));
       this.ackClient(r, e);
-      const id = writeIdOf(e.txn);
-      if (Math.floor(id / 0x10_0000) === RECONFIG_CLIENT) this.activate(r, this.observersOfMask(id & RECONFIG_MASK));
+      const spec = reconfigSpecOf(e.txn);
+      if (spec !== null) {
+        if (spec.voters.join() !== voters_before) this.voter_reconfigs.add(zxidToString(e.zxid));
+        this.activate(r, this.membershipOf(r.app));
+      }
       n += 1;
     }
     if (zxidLt(r.app.zxid, to)) this.checker.fail(`r${r.sid} asked to commit ${zxidToString(to)} but its log stops at ${zxidToString(r.app.zxid)}`);

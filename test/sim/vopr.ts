@@ -8,6 +8,7 @@ import { zxidEq } from '../../src/zab/zxid.js';
 import { digestOf } from './app.js';
 import { SimFailure } from './invariants.js';
 import { Rng } from './prng.js';
+import type { MembershipSpec } from '../../src/zab/membership.js';
 import { Simulation, SIM_DEFAULTS, type SimOptions, type SimStats } from './simulation.js';
 
 export interface RunLimits {
@@ -63,7 +64,7 @@ export function runSeed(seed: number, limits: RunLimits = RUN_LIMITS, keep_trace
     sim.runFor(limits.fault_ms);
     healAll(sim);
     checkLiveness(sim, limits.liveness_ms);
-    restoreObservers(sim, limits.liveness_ms);
+    restoreMembership(sim, limits.liveness_ms);
     checkConvergence(sim, limits.converge_ms);
   } catch (e) {
     if (!(e instanceof Error)) throw e;
@@ -84,19 +85,39 @@ function healAll(sim: Simulation): void {
   for (const c of sim.clients) c.stopped = true;
 }
 
-/** After healing, a reconfig takes every observer back (a removed one cannot converge): it must
- *  commit and be active on every replica within the bound. */
-function restoreObservers(sim: Simulation, bound_ms: number): void {
-  const all = [...sim.observer_sids].sort((a, b) => a - b).join();
-  if (all === '' || sim.activeObservers()?.join() === all) return;
+/**
+ * After healing, a reconfig takes the ensemble back to its first membership (a removed replica
+ * cannot converge otherwise): it must commit and be active on every replica, each serving in its
+ * role, within the bound.
+ */
+function restoreMembership(sim: Simulation, bound_ms: number): void {
+  const m = sim.initial_membership;
+  const want = `${m.voters}|${m.observers}`;
+  const done = (): boolean => sim.activeMembership() === want && [...sim.replicas.values()].every((r) => r.serving);
+  if (done()) return;
   let next_try = sim.now;
   const ok = sim.runUntil(() => {
-    if (sim.activeObservers()?.join() === all) return true;
-    if (sim.now >= next_try && sim.reconfigObservers(sim.observer_sids)) next_try = sim.now + 500;
+    if (done()) return true;
+    if (sim.now >= next_try && sim.activeMembership() !== want && reconfigToward(sim, m)) next_try = sim.now + 500;
     return false;
   }, bound_ms);
-  if (!ok) sim.checker.fail(`reconfig: the observers [${all}] were not taken back within ${bound_ms} ms (active: ${sim.activeObservers()?.join() ?? 'differing'})`);
-  sim.trace('RECONFIG all observers back');
+  if (!ok) sim.checker.fail(`reconfig: the first membership ${want} was not back within ${bound_ms} ms (active: ${sim.activeMembership() ?? 'differing'})`);
+  sim.trace('RECONFIG first membership back');
+}
+
+/**
+ * A reconfig toward `m`: all of it when prep takes it, else one missing voter more (prep wants
+ * the new voters to hold a quorum of the followers synced now, as ZooKeeper does: an ensemble
+ * of two voters grows to five in steps).
+ */
+function reconfigToward(sim: Simulation, m: MembershipSpec): boolean {
+  if (sim.reconfig(m)) return true;
+  const qv = sim.leader()?.core?.qv;
+  if (qv === undefined) return false;
+  const missing = m.voters.find((v) => !qv.voters.includes(v));
+  if (missing === undefined) return false;
+  const voters = [...qv.voters, missing];
+  return sim.reconfig({ voters, observers: m.observers.filter((o) => !voters.includes(o)) });
 }
 
 function checkLiveness(sim: Simulation, bound_ms: number): void {
@@ -165,15 +186,19 @@ export class FaultInjector {
     if (k < 58) return this.clog();
     if (k < 74) return this.resetLink();
     if (k < 86) return this.slowFsync();
-    if (k < 92) return leader ? this.pause(leader.sid) : undefined;
-    if (k >= 96 && sim.observer_sids.length > 0) return this.reconfig();
-    return this.pause(this.rng.pick(this.sids()));
+    if (k < 89) return leader ? this.pause(leader.sid) : undefined;
+    if (k < 92) return this.pause(this.rng.pick(this.sids()));
+    return this.reconfig();
   }
 
-  /** A reconfig of the observers (a random subset stays), through the leader if there is one. */
+  /** A reconfig to a random membership (at least two voters; the others observers or gone),
+   *  through the leader if there is one and prep takes it. */
   private reconfig(): void {
-    const keep = this.sim.observer_sids.filter(() => this.rng.chance(0.5));
-    this.sim.reconfigObservers(keep);
+    const sids = this.sim.sids;
+    let voters = sids.filter(() => this.rng.chance(0.6));
+    if (voters.length < 2) voters = this.rng.chance(0.5) ? sids.slice(0, 2) : sids.slice(-2);
+    const observers = sids.filter((s) => !voters.includes(s) && this.rng.chance(0.5));
+    this.sim.reconfig({ voters, observers });
   }
 
   private pause(sid: number): void {

@@ -175,6 +175,7 @@ describe('fast leader election', () => {
       zxid: z(4, 2),
       election_epoch: 7,
       peer_epoch: 5,
+      config: null,
     });
     const e3 = s.get(3);
     expect(e3.onNotification(0, 2, report('FOLLOWING')).decided).toBeNull(); // one report, not a quorum
@@ -190,7 +191,7 @@ describe('fast leader election', () => {
     const s = new Script(qv5);
     s.start(5);
     const e5 = s.get(5);
-    const following: Notification = { type: 'NOTIFICATION', state: 'FOLLOWING', leader: 1, zxid: z(2, 2), election_epoch: 3, peer_epoch: 2 };
+    const following: Notification = { type: 'NOTIFICATION', state: 'FOLLOWING', leader: 1, zxid: z(2, 2), election_epoch: 3, peer_epoch: 2, config: null };
     for (const from of [2, 3, 4]) expect(e5.onNotification(0, from, following).decided).toBeNull();
     expect(e5.looking).toBe(true);
   });

@@ -58,6 +58,14 @@ export class Harness {
     }
   }
 
+  /** A core with a configuration of its own (a server joining with its own view of the members). */
+  addCore(sid: number, voters: number[], observers: number[] = [], over: Partial<ZabConfig> = {}, init: ZabInit = EMPTY): ZabCore {
+    const cfg = zabConfig(sid, voters, observers, { election: { finalize_ticks: 0, notify_ticks_min: 2, notify_ticks_max: 8 }, ...over });
+    const core = new ZabCore(cfg, init);
+    this.cores.set(sid, core);
+    return core;
+  }
+
   core(sid: number): ZabCore {
     const c = this.cores.get(sid);
     if (c === undefined) throw new Error(`no core ${sid}`);

@@ -19,7 +19,20 @@ const bytes = fc.uint8Array({ maxLength: 64 });
 const state = fc.constantFrom<ServerState>('LOOKING', 'FOLLOWING', 'LEADING', 'OBSERVING');
 
 const messageArb: fc.Arbitrary<PeerMessage> = fc.oneof(
-  fc.record({ type: fc.constant('NOTIFICATION' as const), state, leader: u32, zxid, election_epoch: u32, peer_epoch: u32 }),
+  fc.record({
+    type: fc.constant('NOTIFICATION' as const),
+    state,
+    leader: u32,
+    zxid,
+    election_epoch: u32,
+    peer_epoch: u32,
+    config: fc.option(
+      fc.uniqueArray(u32, { minLength: 1, maxLength: 9 }).chain((sids) =>
+        fc.integer({ min: 1, max: sids.length }).chain((n) => fc.record({ version: zxid, voters: fc.constant(sids.slice(0, n)), observers: fc.constant(sids.slice(n)) })),
+      ),
+      { nil: null },
+    ),
+  }),
   fc.record({ type: fc.constantFrom('FOLLOWERINFO' as const, 'OBSERVERINFO' as const), sid: u32, accepted_epoch: u32, protocol_version: u32 }),
   fc.record({ type: fc.constant('LEADERINFO' as const), epoch: u32, protocol_version: u32 }),
   fc.record({ type: fc.constant('ACKEPOCH' as const), current_epoch: u32, last_zxid: zxid, fresh: fc.boolean() }),
@@ -80,9 +93,19 @@ describe('peer messages: binary codec', () => {
     longer.set(ok);
     new DataView(longer.buffer).setUint32(0, ok.length + 1 - 4);
     expect(() => decodeMessage(longer)).toThrow(/trailing/);
-    const note = encodeMessage({ type: 'NOTIFICATION', state: 'LOOKING', leader: 1, zxid: { epoch: 0, counter: 0 }, election_epoch: 1, peer_epoch: 0 });
+    const note = encodeMessage({ type: 'NOTIFICATION', state: 'LOOKING', leader: 1, zxid: { epoch: 0, counter: 0 }, election_epoch: 1, peer_epoch: 0, config: null });
     note[5] = 7;
     expect(() => decodeMessage(note)).toThrow(/server state/);
+    // An announced membership a QuorumVerifier would refuse, or one that claims too many sids.
+    const config = { version: { epoch: 1, counter: 2 }, voters: [1, 2], observers: [3] };
+    const good = encodeMessage({ type: 'NOTIFICATION', state: 'LOOKING', leader: 1, zxid: { epoch: 0, counter: 0 }, election_epoch: 1, peer_epoch: 0, config });
+    expect(decodeMessage(good)).toMatchObject({ config });
+    const repeated = good.slice();
+    new DataView(repeated.buffer).setUint32(repeated.length - 4, 2); // observer 3 -> 2, a voter
+    expect(() => decodeMessage(repeated)).toThrow(/repeated sid/);
+    const huge = good.slice();
+    new DataView(huge.buffer).setUint32(5 + 4 + 8 + 4 + 4 + 8, 0xffff_ffff); // voters count
+    expect(() => decodeMessage(huge)).toThrow(/membership of/);
     expect(() => frameLength(new Uint8Array([0, 0, 1, 0]), 0, 255)).toThrow(/outside/);
     expect(() => frameLength(new Uint8Array([0, 0, 0, 0]), 0)).toThrow(/outside/);
     expect(frameLength(new Uint8Array([0, 0]), 0)).toBeNull();

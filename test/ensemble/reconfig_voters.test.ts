@@ -1,0 +1,187 @@
+// Dynamic reconfiguration of the voters (reconfigEnabled=true) in a running ensemble of real
+// processes over real TCP: an observer becomes a voter, a voter leaves, the leader removes itself;
+// writes go on through each change, the quorum that decides afterwards is the new one (a failure
+// the old membership would not survive is survived, and the other way round), and a restarted
+// member comes back with the membership the reconfig made. The protocol's rules are tested in
+// test/zab/reconfig.test.ts and under faults in test/sim/zab_sim.test.ts.
+
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ZooKeeperClient } from '../../src/client/index.js';
+import { startEnsemble, type Ensemble, type SrvrAnswers } from '../support/ensemble.js';
+import { modeOf } from '../support/ensemble_roles.js';
+
+const SETTLE_MS = 60_000;
+const TEST_MS = 240_000;
+const SUPER_DIGEST = `super:${createHash('sha1').update('super:test').digest('base64')}`;
+const CFG = ['reconfigEnabled=true', `DigestAuthenticationProvider.superDigest=${SUPER_DIGEST}`];
+
+function configOf(data: Uint8Array): string[] {
+  return new TextDecoder().decode(data).split('\n');
+}
+
+/** sid -> role of the server lines of a /zookeeper/config text. */
+function rolesOf(lines: readonly string[]): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (const l of lines) {
+    const m = /^server\.(\d+)=[^;]*:(participant|observer)(;|$)/.exec(l);
+    if (m !== null) out[Number(m[1])] = m[2]!;
+  }
+  return out;
+}
+
+/** The one member answering as leader among `sids`, else undefined. */
+function leaderAmong(a: SrvrAnswers, sids: readonly number[]): number | undefined {
+  const l = sids.filter((s) => modeOf(a.get(s)) === 'leader');
+  return l.length === 1 ? l[0] : undefined;
+}
+
+/** Exactly one leader among `voters`, every voter serves, and nobody else answers as a voter. */
+function votersServe(a: SrvrAnswers, voters: readonly number[]): boolean {
+  return leaderAmong(a, voters) !== undefined && voters.every((s) => ['leader', 'follower'].includes(modeOf(a.get(s)) ?? ''));
+}
+
+describe('reconfig of the voters in a running ensemble', () => {
+  let e: Ensemble | null = null;
+  afterEach(async () => {
+    await e?.stop();
+    e = null;
+  });
+
+  it('an observer becomes a voter and a voter leaves: writes go on, the new quorum decides, restarts keep it', async () => {
+    e = await startEnsemble({ replicas: 3, observers: 1, extra_cfg: CFG });
+    const ens = e;
+    const observer = ens.members.find((m) => m.role === 'observer')!;
+    const first = ens.members.filter((m) => m.role !== 'observer').map((m) => m.sid);
+    const started = await ens.waitFor((a) => votersServe(a, first) && modeOf(a.get(observer.sid)) === 'observer', SETTLE_MS);
+    // The reconfigs go through the leader, whose role none of them changes: a server whose role
+    // changes leaves it and closes its clients' connections (as ZooKeeper does), which could
+    // take the answer with it.
+    const leader = leaderAmong(started, first)!;
+    const admin = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(leader).client_port}`, { sessionTimeout_ms: 15_000, auth: [{ scheme: 'digest', auth: 'super:test' }] });
+    // A follower of the first three leaves later; the other clients talk to the two that stay.
+    const gone = first.find((s) => s !== leader)!;
+    const stay = first.filter((s) => s !== gone).map((s) => `127.0.0.1:${ens.member(s).client_port}`);
+    const user = await ZooKeeperClient.connect(stay.join(','), { sessionTimeout_ms: 15_000 });
+    try {
+      await admin.create('/before', 'a');
+      const line = configOf((await admin.getData('/zookeeper/config')).data!).find((l) => l.startsWith(`server.${observer.sid}=`))!;
+
+      // The observer becomes a participant: four voters.
+      const promoted = await admin.reconfig({ joining: line.replace(':observer;', ':participant;') });
+      expect(rolesOf(configOf(promoted.data))).toEqual(Object.fromEntries([...first, observer.sid].map((s) => [s, 'participant'])));
+      const four = [...first, observer.sid];
+      await ens.waitFor((a) => votersServe(a, four), SETTLE_MS);
+      const on_promoted = await ZooKeeperClient.connect(`127.0.0.1:${observer.client_port}`, { sessionTimeout_ms: 15_000 });
+      try {
+        await on_promoted.create('/via-promoted', 'b');
+        expect((await on_promoted.getData('/before')).data?.toString()).toBe('a');
+      } finally {
+        await on_promoted.close().catch(() => undefined);
+      }
+
+      // The follower leaves: three voters again, one of them the promoted one.
+      const left = await admin.reconfig({ leaving: String(gone), from_config: promoted.stat.mzxid });
+      const three = four.filter((s) => s !== gone);
+      expect(Object.keys(rolesOf(configOf(left.data))).map(Number).sort()).toEqual([...three].sort());
+      // The member that left serves no more (the others refuse it); the rest do.
+      await ens.waitFor((a) => votersServe(a, three) && modeOf(a.get(gone)) === null, SETTLE_MS);
+      await user.create('/after-leave', 'c');
+
+      // The new quorum decides: with the one that left stopped for good and one of the three
+      // killed, two of three voters still commit (under the first membership, two of the four
+      // live ones would have been the first three minus two: no quorum).
+      await ens.kill(gone, 'SIGKILL');
+      const victim = three.find((s) => s !== observer.sid)!;
+      await ens.kill(victim, 'SIGKILL');
+      const two = three.filter((s) => s !== victim);
+      await ens.waitFor((a) => votersServe(a, two), SETTLE_MS);
+      await user.waitForState(['connected'], { timeout_ms: 30_000 });
+      await user.setData('/after-leave', 'd');
+
+      // The killed voter restarts: the membership comes back from its log and snapshot (zoo.cfg
+      // still names the first four), it rejoins as a voter and catches up.
+      await ens.restart(victim);
+      await ens.waitFor((a) => votersServe(a, three), SETTLE_MS);
+      const on_victim = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(victim).client_port}`, { sessionTimeout_ms: 15_000 });
+      try {
+        await on_victim.sync('/');
+        expect((await on_victim.getData('/after-leave')).data?.toString()).toBe('d');
+        expect(configOf((await on_victim.getData('/zookeeper/config')).data!)).toEqual(configOf(left.data));
+      } finally {
+        await on_victim.close().catch(() => undefined);
+      }
+    } finally {
+      await admin.close().catch(() => undefined);
+      await user.close().catch(() => undefined);
+    }
+  }, TEST_MS);
+
+  it('the leader removes itself: the others elect a new leader and go on; it stops serving', async () => {
+    e = await startEnsemble({ replicas: 3, extra_cfg: CFG });
+    const ens = e;
+    const all = ens.members.map((m) => m.sid);
+    const answers = await ens.waitFor((a) => votersServe(a, all), SETTLE_MS);
+    const leader = leaderAmong(answers, all)!;
+    const rest = all.filter((s) => s !== leader);
+    const hosts = rest.map((s) => `127.0.0.1:${ens.member(s).client_port}`).join(',');
+    const admin = await ZooKeeperClient.connect(hosts, { sessionTimeout_ms: 15_000, auth: [{ scheme: 'digest', auth: 'super:test' }] });
+    try {
+      await admin.create('/x', '1');
+      const out = await admin.reconfig({ leaving: String(leader) });
+      expect(Object.keys(rolesOf(configOf(out.data))).map(Number).sort()).toEqual([...rest].sort());
+      await ens.waitFor((a) => votersServe(a, rest) && modeOf(a.get(leader)) === null, SETTLE_MS);
+      await admin.waitForState(['connected'], { timeout_ms: 30_000 });
+      await admin.setData('/x', '2');
+      await admin.sync('/');
+      expect((await admin.getData('/x')).data?.toString()).toBe('2');
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
+  }, TEST_MS);
+
+  it('a server none of the voters was configured with joins as a voter: reconfig -add, then start it; it counts', async () => {
+    e = await startEnsemble({ replicas: 3, observers: 1, extra_cfg: CFG });
+    const ens = e;
+    const fresh = ens.members.find((m) => m.role === 'observer')!;
+    const first = ens.members.filter((m) => m.role !== 'observer').map((m) => m.sid);
+    // The voters forget the fourth member (their zoo.cfg loses its line, they restart on it);
+    // its own zoo.cfg makes it a participant: how an operator brings up a new server.
+    await ens.kill(fresh.sid, 'SIGTERM');
+    const key = `server.${fresh.sid}=`;
+    let line = '';
+    for (const sid of first) {
+      const lines = readFileSync(ens.member(sid).cfgPath, 'utf8').split('\n');
+      line = lines.find((l) => l.startsWith(key)) ?? line;
+      writeFileSync(ens.member(sid).cfgPath, lines.filter((l) => !l.startsWith(key)).join('\n'));
+      await ens.restart(sid);
+    }
+    const own = readFileSync(fresh.cfgPath, 'utf8').split('\n');
+    writeFileSync(fresh.cfgPath, own.filter((l) => !l.startsWith('peerType=')).map((l) => (l.startsWith(key) ? l.replace(':observer;', ':participant;') : l)).join('\n'));
+    const answers = await ens.waitFor((a) => votersServe(a, first), SETTLE_MS);
+    const leader = leaderAmong(answers, first)!;
+    const admin = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(leader).client_port}`, { sessionTimeout_ms: 15_000, auth: [{ scheme: 'digest', auth: 'super:test' }] });
+    try {
+      await admin.create('/grown', 'a');
+      const joined = await admin.reconfig({ joining: line.replace(':observer;', ':participant;') });
+      expect(rolesOf(configOf(joined.data))[fresh.sid]).toBe('participant');
+      await ens.restart(fresh.sid);
+      const four = [...first, fresh.sid];
+      await ens.waitFor((a) => votersServe(a, four), SETTLE_MS);
+      // Four voters, a quorum is three: with one of the first followers gone, a write commits
+      // only with the new voter's ACK.
+      await ens.kill(first.find((s) => s !== leader)!, 'SIGKILL');
+      await admin.setData('/grown', 'b');
+      const on_fresh = await ZooKeeperClient.connect(`127.0.0.1:${fresh.client_port}`, { sessionTimeout_ms: 15_000 });
+      try {
+        await on_fresh.sync('/');
+        expect((await on_fresh.getData('/grown')).data?.toString()).toBe('b');
+      } finally {
+        await on_fresh.close().catch(() => undefined);
+      }
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
+  }, TEST_MS);
+});

@@ -1,0 +1,156 @@
+// Reconfiguration of the voters in the Zab core (src/zab/membership.ts): scripted interactions
+// on hand-driven cores. A reconfig txn here is 'R' + JSON {voters, observers}; every other txn is
+// an ordinary write.
+
+import { describe, expect, it } from 'vitest';
+import type { MembershipSpec } from '../../src/zab/membership.js';
+import type { ZabConfig } from '../../src/zab/config.js';
+import { makeZxid, zxidToString, ZXID_ZERO } from '../../src/zab/zxid.js';
+import { EMPTY, Harness } from './harness.js';
+
+const R = 0x52;
+
+function reconfigTxn(voters: number[], observers: number[] = []): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify({ voters, observers }));
+  return new Uint8Array([R, ...json]);
+}
+
+function membershipOf(txn: Uint8Array): MembershipSpec | null {
+  if (txn[0] !== R) return null;
+  return JSON.parse(new TextDecoder().decode(txn.subarray(1))) as MembershipSpec;
+}
+
+const OVER: Partial<ZabConfig> = { membership_of: membershipOf };
+const write = (n: number) => new Uint8Array([1, n]);
+
+function leaderOf(h: Harness): number {
+  const l = [...h.cores.entries()].filter(([, c]) => c.state === 'LEADING');
+  expect(l).toHaveLength(1);
+  return l[0][0];
+}
+
+describe('ZabCore: reconfiguring the voters', () => {
+  it('an observer becomes a voter: it rejoins as a follower and counts in the new quorum', () => {
+    const h = new Harness([1, 2, 3], [4], OVER);
+    h.startAll();
+    h.settle();
+    const leader = leaderOf(h);
+    h.step(leader, { type: 'propose', txn: reconfigTxn([1, 2, 3, 4]) });
+    h.deliverAll();
+    for (const sid of [1, 2, 3, 4]) expect(h.core(sid).qv.voters, `r${sid}`).toEqual([1, 2, 3, 4]);
+    h.tickAll(1);
+    h.settle();
+    expect(h.core(4).state).toBe('FOLLOWING');
+    const l = leaderOf(h);
+    expect(h.core(l).learnerHandlers.get(4)?.observer).toBe(false);
+    // Four voters: a quorum is three. With one voter cut off a write commits; with two, not.
+    const others = [1, 2, 3, 4].filter((s) => s !== l);
+    const commits = (cut: Set<number>, n: number): boolean => {
+      const before = h.core(l).window.committed;
+      h.step(l, { type: 'propose', txn: write(n) });
+      h.deliverAll((m) => cut.has(m.to) || cut.has(m.from));
+      return zxidToString(h.core(l).window.committed) !== zxidToString(before);
+    };
+    expect(commits(new Set(others.slice(2)), 1)).toBe(true);
+    expect(commits(new Set(others.slice(1)), 2)).toBe(false);
+  });
+
+  it('while a reconfig is in flight, it and every txn after it need a quorum of the new voters too', () => {
+    // Voters 1,2,3 -> voters 1,4,5 (4 and 5 observers: they never ACK). The old quorum has it
+    // durably, the new one cannot: nothing from the reconfig on commits, what came before does.
+    const h = new Harness([1, 2, 3], [4, 5], OVER);
+    h.startAll();
+    h.settle();
+    const leader = leaderOf(h);
+    expect(leader).not.toBe(1); // (the highest sid wins the first election)
+    const core = h.core(leader);
+    h.step(leader, { type: 'propose', txn: write(1) });
+    h.step(leader, { type: 'propose', txn: reconfigTxn([leader, 4, 5], [1, 2, 3].filter((s) => s !== leader)) });
+    h.step(leader, { type: 'propose', txn: write(2) });
+    h.deliverAll();
+    const [w1, rc, w2] = core.window.after(ZXID_ZERO).slice(-3).map((e) => e.zxid);
+    expect(zxidToString(core.window.committed)).toBe(zxidToString(w1));
+    expect(core.views.pending.map((p) => zxidToString(p.zxid))).toEqual([zxidToString(rc)]);
+    expect(core.qv.voters).toEqual([1, 2, 3]);
+    // The followers hold it too (durably: they ACKed): an election among the old voters alone
+    // can no longer be won by a replica that has it.
+    for (const sid of [1, 2, 3]) expect(h.core(sid).window.last()).toEqual(w2);
+  });
+
+  it('the leader leaves the voters: once committed it steps down and the new voters elect a leader', () => {
+    const h = new Harness([1, 2, 3], [], OVER);
+    h.startAll();
+    h.settle();
+    const leader = leaderOf(h);
+    const rest = [1, 2, 3].filter((s) => s !== leader);
+    h.step(leader, { type: 'propose', txn: reconfigTxn(rest, [leader]) });
+    h.deliverAll();
+    for (const sid of [1, 2, 3]) expect(h.core(sid).qv.voters, `r${sid}`).toEqual(rest);
+    // It steps down on its next tick (the COMMIT leaves first), taking no write meanwhile.
+    expect(h.core(leader).state).toBe('LEADING');
+    expect(h.step(leader, { type: 'propose', txn: write(6) }).map((e) => e.type)).toEqual(['write_rejected']);
+    h.step(leader, { type: 'tick' });
+    expect(h.core(leader).state).not.toBe('LEADING');
+    h.settle();
+    const next = leaderOf(h);
+    expect(rest).toContain(next);
+    expect(h.core(leader).state).toBe('OBSERVING');
+    const before = h.core(next).window.committed;
+    h.step(next, { type: 'propose', txn: write(7) });
+    h.deliverAll();
+    expect(h.core(next).window.committed).not.toEqual(before);
+    expect(h.core(leader).window.committed).toEqual(h.core(next).window.committed);
+  });
+
+  it('a voter removed from the ensemble steps down and is no longer heard', () => {
+    const h = new Harness([1, 2, 3, 4], [], OVER);
+    h.startAll();
+    h.settle();
+    const leader = leaderOf(h);
+    const gone = [1, 2, 3, 4].find((s) => s !== leader)!;
+    const rest = [1, 2, 3, 4].filter((s) => s !== gone);
+    h.step(leader, { type: 'propose', txn: reconfigTxn(rest) });
+    h.deliverAll();
+    h.tickAll(2);
+    h.deliverAll();
+    expect(h.core(gone).state).toBe('LOOKING');
+    expect(h.core(leader).learnerHandlers.has(gone)).toBe(false);
+    for (const sid of rest) expect(h.core(sid).serving, `r${sid}`).toBe(true);
+    // Its votes reach nobody who listens: it stays out.
+    h.tickAll(30);
+    h.deliverAll();
+    expect(h.core(gone).state).toBe('LOOKING');
+  });
+
+  it('a replica restarted with a reconfig in its log elects only with quorums of both memberships', () => {
+    // r1 logged (not known committed) a reconfig 1,2,3 -> 1,4,5. With r1 and r2 up, the old
+    // voters have a quorum, the new do not: no leader. r4 comes up: both have one.
+    const rc = reconfigTxn([1, 4, 5]);
+    const logged = { ...EMPTY, accepted_epoch: 1, current_epoch: 1, log: [{ zxid: makeZxid(1, 1), txn: rc }] };
+    const h = new Harness([], [], OVER);
+    h.addCore(1, [1, 2, 3], [], OVER, logged);
+    h.addCore(2, [1, 2, 3], [], OVER, { ...EMPTY, accepted_epoch: 1, current_epoch: 1 });
+    expect(h.core(1).views.pending).toHaveLength(1);
+    expect(h.core(1).views.voters).toEqual([1, 2, 3, 4, 5]);
+    h.step(1, { type: 'start' });
+    h.step(2, { type: 'start' });
+    for (let i = 0; i < 30; i++) {
+      h.deliverAll((m) => m.to > 3 || m.to === 3);
+      h.tickAll(1);
+    }
+    expect(h.core(1).state).toBe('LOOKING');
+    expect(h.core(2).state).not.toBe('LEADING');
+    // r4 starts with the new membership as its own (an operator adding it).
+    h.addCore(4, [1, 4, 5], [], OVER);
+    h.step(4, { type: 'start' });
+    for (let i = 0; i < 60 && !(h.core(1).serving && h.core(4).serving); i++) {
+      h.deliverAll((m) => m.to === 3 || m.to === 5);
+      h.tickAll(1);
+    }
+    expect(h.core(1).state).toBe('LEADING');
+    expect(h.core(4).state).toBe('FOLLOWING');
+    // Establishing the epoch committed the reconfig: the new membership is active on both.
+    expect(h.core(1).qv.voters).toEqual([1, 4, 5]);
+    expect(h.core(4).qv.voters).toEqual([1, 4, 5]);
+  });
+});
