@@ -10,7 +10,7 @@
 // lines.
 //
 // TestReconfig runs too: kazoo's harness turns reconfigEnabled on and its tests add and remove an
-// observer (what waitfree reconfigures), with the errors a client gets (NOAUTH without the super
+// observer, with the errors a client gets (NOAUTH without the super
 // user, BADARGUMENTS, BADVERSION).
 
 import { execFile } from 'node:child_process';
