@@ -2,7 +2,9 @@
 // processes over real TCP: an observer becomes a voter, a voter leaves, the leader removes itself;
 // writes go on through each change, the quorum that decides afterwards is the new one (a failure
 // the old membership would not survive is survived, and the other way round), and a restarted
-// member comes back with the membership the reconfig made. The protocol's rules are tested in
+// member comes back with the membership the reconfig made; and a leader SIGKILLed while a change
+// of a server's role is in flight leaves members that agree on one membership and serve in its
+// roles, whatever the client was told. The protocol's rules are tested in
 // test/zab/reconfig.test.ts and under faults in test/sim/zab_sim.test.ts.
 
 import { createHash } from 'node:crypto';
@@ -185,3 +187,80 @@ describe('reconfig of the voters in a running ensemble', () => {
     }
   }, TEST_MS);
 });
+
+describe('reconfig of the voters when the leader crashes at the same time', () => {
+  let e: Ensemble | null = null;
+  afterEach(async () => {
+    await e?.stop();
+    e = null;
+  });
+
+  it('whether the change committed or not, the members agree on one membership and serve in its roles', async () => {
+    e = await startEnsemble({ replicas: 3, observers: 1, extra_cfg: CFG });
+    const ens = e;
+    const fourth = ens.members.find((m) => m.role === 'observer')!;
+    const all = ens.members.map((m) => m.sid);
+    const voters0 = all.filter((s) => s !== fourth.sid);
+    await ens.waitFor((a) => votersServe(a, voters0), SETTLE_MS);
+    const outcomes: string[] = [];
+    // The kill comes 0..10 ms after the request: before the leader has it, while it is in
+    // flight (logged by some, not committed), or after it committed.
+    const delays_ms = [0, 2, 4, 6, 8, 10];
+    for (const delay_ms of delays_ms) {
+      // The members agree on the membership in force (after any change), and serve in its roles.
+      const config = await agreedConfig(ens, all);
+      const roles = rolesOf(config);
+      const voters = all.filter((s) => roles[s] === 'participant');
+      const leader = leaderAmong(await ens.waitFor((a) => votersServe(a, voters), SETTLE_MS), voters)!;
+      const via = voters.find((s) => s !== leader)!;
+      const admin = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(via).client_port}`, { sessionTimeout_ms: 15_000, auth: [{ scheme: 'digest', auth: 'super:test' }] });
+      try {
+        // Flip the fourth server's role, and SIGKILL the leader while the change is in flight.
+        const line = config.find((l) => l.startsWith(`server.${fourth.sid}=`))!;
+        const flipped = roles[fourth.sid] === 'observer' ? line.replace(':observer;', ':participant;') : line.replace(':participant;', ':observer;');
+        const change = admin.reconfig({ joining: flipped }).then(
+          () => 'committed',
+          (err: { code?: string }) => err.code ?? String(err),
+        );
+        await new Promise((r) => setTimeout(r, delay_ms));
+        await ens.kill(leader, 'SIGKILL');
+        outcomes.push(await change);
+      } finally {
+        await admin.close().catch(() => undefined);
+      }
+      await ens.restart(leader);
+    }
+    const config = await agreedConfig(ens, all);
+    const roles = rolesOf(config);
+    const voters = all.filter((s) => roles[s] === 'participant');
+    const fourth_mode = (a: SrvrAnswers): string | null => modeOf(a.get(fourth.sid));
+    await ens.waitFor((a) => votersServe(a, voters) && (roles[fourth.sid] === 'observer' ? fourth_mode(a) === 'observer' : voters.includes(fourth.sid)), SETTLE_MS);
+    // Each outcome is one a client may see: the change committed, or the connection was lost.
+    for (const o of outcomes) expect(['committed', 'CONNECTIONLOSS']).toContain(o);
+  }, TEST_MS * 2);
+});
+
+/** Polls until every member answers `sync` + getData('/zookeeper/config') with the same text. */
+async function agreedConfig(ens: Ensemble, sids: readonly number[]): Promise<string[]> {
+  const deadline = Date.now() + SETTLE_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    const texts: string[] = [];
+    for (const sid of sids) {
+      const c = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(sid).client_port}`, { sessionTimeout_ms: 10_000, connectTimeout_ms: 2_000 }).catch(() => null);
+      if (c === null) break;
+      try {
+        await c.sync('/');
+        texts.push(new TextDecoder().decode((await c.getData('/zookeeper/config')).data!));
+      } catch {
+        break;
+      } finally {
+        await c.close().catch(() => undefined);
+      }
+    }
+    last = texts.join(' | ');
+    if (texts.length === sids.length && texts.every((t) => t === texts[0])) return texts[0]!.split('\n');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the members do not agree on /zookeeper/config: ${last}`);
+}
