@@ -186,16 +186,8 @@ describe('reconfig of the voters in a running ensemble', () => {
       await admin.close().catch(() => undefined);
     }
   }, TEST_MS);
-});
 
-describe('reconfig of the voters when the leader crashes at the same time', () => {
-  let e: Ensemble | null = null;
-  afterEach(async () => {
-    await e?.stop();
-    e = null;
-  });
-
-  it('whether the change committed or not, the members agree on one membership and serve in its roles', async () => {
+  it('the leader crashes while a change is in flight: whether it committed or not, the members agree on one membership and serve in its roles', async () => {
     e = await startEnsemble({ replicas: 3, observers: 1, extra_cfg: CFG });
     const ens = e;
     const fourth = ens.members.find((m) => m.role === 'observer')!;
