@@ -4,7 +4,9 @@
 // recipes users build on (locks, semaphore, leader latch, caches, counters, barrier, queue,
 // ephemeral nodes). curator/CuratorScenarios.java prints one JSON line per scenario; each must
 // equal the expectation below, on both servers. Against 3-server ensembles of both: the leader
-// is killed under two sessions holding a lock, a latch, an ephemeral node and a cache.
+// is killed under two sessions holding a lock, a latch, an ephemeral node and a cache; and with
+// reconfigEnabled, Curator's reconfig builder makes a follower an observer, removes it and takes
+// it back as a voter while its EnsembleTracker follows the membership into the connect string.
 
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +31,17 @@ toolPresenceTest('Apache Curator 5.4 and a JDK (apt-get install -y libcurator-re
 type Results = Record<string, unknown>;
 
 const JAVA_ARGS = ['-Dorg.slf4j.simpleLogger.defaultLogLevel=error', '-cp', CLASSPATH, SCENARIOS_JAVA];
+
+/** One scenario on request, with its arguments after its name; its result. */
+function runOne(connect_string: string, args: readonly string[]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    execFile('java', [...JAVA_ARGS, connect_string, ...args], { timeout: RUN_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const result = parseResults(stdout)[args[0]!];
+      if (error !== null || result === undefined) reject(new Error(`java: ${error?.message ?? 'no result'}\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr.slice(-4000)}`));
+      else resolve(result);
+    });
+  });
+}
 
 /** Runs every scenario against `connect_string`; scenario name -> its result. */
 function runScenarios(connect_string: string): Promise<Results> {
@@ -198,6 +211,32 @@ describe.skipIf(curator_missing.length > 0).each(ENSEMBLE_KINDS)('Curator on a 3
       a_states: ['CONNECTED', 'SUSPENDED', 'RECONNECTED'],
       b_states: ['CONNECTED', 'SUSPENDED', 'RECONNECTED'],
       connect_string_hosts_kept: true,
+    });
+  }, RUN_TIMEOUT_MS + 30_000);
+});
+
+describe.skipIf(curator_missing.length > 0).each(ENSEMBLE_KINDS)('Curator reconfigures a 3-server $name ensemble', ({ start }) => {
+  let ensemble: Ensemble;
+
+  beforeAll(async () => {
+    ensemble = await start({ reconfig: true });
+  });
+
+  afterAll(async () => {
+    await ensemble?.stopAll();
+  });
+
+  it('a follower becomes an observer, leaves and comes back a voter; the EnsembleTracker follows each change', async () => {
+    const moved = (await ensemble.followers())[0]!;
+    const others = ensemble.members.filter((m) => m.id !== moved.id).map((m) => m.connectString).join(',');
+    expect(await runOne(others, ['reconfig', String(moved.id), moved.connectString])).toEqual({
+      line_found: true,
+      demoted: 'observer, voters 2',
+      removed: 'absent, voters 2',
+      tracker_dropped_it: true,
+      back: 'participant, voters 3',
+      tracker_took_it_back: true,
+      write_after: true,
     });
   }, RUN_TIMEOUT_MS + 30_000);
 });

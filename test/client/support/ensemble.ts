@@ -41,6 +41,9 @@ export interface Ensemble {
 
 export interface EnsembleOptions {
   size?: number;
+  /** reconfigEnabled, the super user `super:test` (digest), and server lines with client addresses
+   *  (what /zookeeper/config then shows, and Curator's EnsembleTracker reads). */
+  reconfig?: boolean;
   tickTime_ms?: number;
   maxSessionTimeout_ms?: number;
   startTimeout_ms?: number;
@@ -55,6 +58,9 @@ interface Ports {
   election: number;
 }
 
+/** The digest of `super:test`, as DigestAuthenticationProvider.superDigest takes it. */
+export const SUPER_TEST_DIGEST = 'super:D/InIHSb7yEEbrWz8b9l71RjZJU=';
+
 function memberConfig(id: number, dir: string, all: Ports[], o: Required<Omit<EnsembleOptions, 'size' | 'startTimeout_ms'>>): string {
   const lines = [
     `tickTime=${o.tickTime_ms}`,
@@ -67,13 +73,15 @@ function memberConfig(id: number, dir: string, all: Ports[], o: Required<Omit<En
     'maxClientCnxns=0',
     'admin.enableServer=false',
     '4lw.commands.whitelist=*',
-    ...all.map((p, i) => `server.${i + 1}=127.0.0.1:${p.quorum}:${p.election}`),
+    ...(o.reconfig ? ['reconfigEnabled=true'] : []),
+    ...all.map((p, i) => `server.${i + 1}=127.0.0.1:${p.quorum}:${p.election}${o.reconfig ? `;127.0.0.1:${p.client}` : ''}`),
   ];
   return lines.join('\n') + '\n';
 }
 
-function spawnJava(dir: string, cfg: string): ChildProcess {
+function spawnJava(dir: string, cfg: string, reconfig: boolean): ChildProcess {
   const args = [
+    ...(reconfig ? [`-Dzookeeper.DigestAuthenticationProvider.superDigest=${SUPER_TEST_DIGEST}`] : []),
     '-Xmx256m',
     '-XX:+UseSerialGC',
     '-XX:TieredStopAtLevel=1',
@@ -88,7 +96,7 @@ function spawnJava(dir: string, cfg: string): ChildProcess {
   return spawn(command, argv, { cwd: dir, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function launchMember(id: number, dir: string, cfg: string, port: number): EnsembleMember {
+function launchMember(id: number, dir: string, cfg: string, port: number, reconfig: boolean): EnsembleMember {
   let tail = '';
   const keep = (b: Buffer) => {
     tail = (tail + b.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
@@ -96,7 +104,7 @@ function launchMember(id: number, dir: string, cfg: string, port: number): Ensem
   let child!: ChildProcess;
   let exited!: Promise<void>;
   const start = (): void => {
-    child = spawnJava(dir, cfg);
+    child = spawnJava(dir, cfg, reconfig);
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     const c = child;
@@ -137,7 +145,7 @@ async function allocatePorts(n: number): Promise<Ports[]> {
 
 export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensemble> {
   const size = opts.size ?? 3;
-  const cfg = { tickTime_ms: opts.tickTime_ms ?? 200, maxSessionTimeout_ms: opts.maxSessionTimeout_ms ?? 30_000 };
+  const cfg = { tickTime_ms: opts.tickTime_ms ?? 200, maxSessionTimeout_ms: opts.maxSessionTimeout_ms ?? 30_000, reconfig: opts.reconfig ?? false };
   const root = mkdtempSync(join(tmpdir(), 'zk-ensemble-test-'));
   const ports = await allocatePorts(size);
   const members: EnsembleMember[] = [];
@@ -147,7 +155,7 @@ export async function startEnsemble(opts: EnsembleOptions = {}): Promise<Ensembl
     writeFileSync(join(dir, 'data', 'myid'), `${id}\n`);
     const cfg_path = join(dir, 'zoo.cfg');
     writeFileSync(cfg_path, memberConfig(id, dir, ports, cfg));
-    members.push(launchMember(id, dir, cfg_path, ports[id - 1]!.client));
+    members.push(launchMember(id, dir, cfg_path, ports[id - 1]!.client, cfg.reconfig));
   }
   const stopAll = async (): Promise<void> => {
     await Promise.all(members.map((m) => m.kill()));
@@ -186,7 +194,11 @@ async function serving(members: EnsembleMember[], connectString: string, stopAll
 export async function startWaitfreeEnsemble(opts: EnsembleOptions = {}): Promise<Ensemble> {
   const e = await startWaitfreeProcesses({
     replicas: opts.size ?? 3,
-    extra_cfg: [`tickTime=${opts.tickTime_ms ?? 200}`, `maxSessionTimeout=${opts.maxSessionTimeout_ms ?? 30_000}`],
+    extra_cfg: [
+      `tickTime=${opts.tickTime_ms ?? 200}`,
+      `maxSessionTimeout=${opts.maxSessionTimeout_ms ?? 30_000}`,
+      ...(opts.reconfig === true ? ['reconfigEnabled=true', `DigestAuthenticationProvider.superDigest=${SUPER_TEST_DIGEST}`] : []),
+    ],
   });
   const members: EnsembleMember[] = e.members.map((h) => ({
     id: h.sid,

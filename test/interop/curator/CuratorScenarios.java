@@ -79,10 +79,21 @@ public class CuratorScenarios {
     all.put("queue", CuratorScenarios::queue);
     all.put("ephemerals", CuratorScenarios::ephemerals);
     all.put("config", CuratorScenarios::config);
-    // Not in the default list: it needs the caller to kill the ensemble's leader (see failover()).
-    Map<String, Scenario> on_request = Map.of("failover", CuratorScenarios::failover);
+    // Not in the default list: failover needs the caller to kill the ensemble's leader (see
+    // failover()); reconfig an ensemble with reconfigEnabled, the super user's digest and a
+    // follower named after it: `reconfig SID CLIENT_HOST:PORT` (see reconfig()).
+    Map<String, Scenario> on_request = Map.of("failover", CuratorScenarios::failover, "reconfig", CuratorScenarios::reconfig);
     List<String> chosen = new ArrayList<>();
-    for (int i = 1; i < args.length; i++) chosen.add(args[i]);
+    for (int i = 1; i < args.length; i++) {
+      if (args[i].equals("reconfig") && i + 2 < args.length) {
+        reconfig_sid = args[i + 1];
+        reconfig_client = args[i + 2];
+        chosen.add(args[i]);
+        i += 2;
+      } else {
+        chosen.add(args[i]);
+      }
+    }
     if (chosen.isEmpty()) chosen.addAll(all.keySet());
     for (String name : chosen) {
       Scenario s = all.containsKey(name) ? all.get(name) : on_request.get(name);
@@ -481,6 +492,63 @@ public class CuratorScenarios {
    * the program prints KILL_LEADER and waits for a line on stdin (the caller kills the leader),
    * then checks that both sessions reconnect (never LOST) with all of it intact.
    */
+  static String reconfig_sid;
+  static String reconfig_client;
+
+  /**
+   * Dynamic reconfiguration through Curator's builder and its EnsembleTracker (on by default: it
+   * watches /zookeeper/config and moves the client's connection string to the members a reconfig
+   * names). The follower given on the command line (not in the connect string, so that its
+   * leaving does not drop this session) becomes an observer, leaves, and comes back a voter.
+   */
+  static Object reconfig() throws Exception {
+    try (CuratorFramework c = CuratorFrameworkFactory.builder()
+        .connectString(connect)
+        .authorization("digest", bytes("super:test"))
+        .retryPolicy(new ExponentialBackoffRetry(100, 10))
+        .build()) {
+      c.start();
+      c.blockUntilConnected(WAIT_S, TimeUnit.SECONDS);
+      Map<String, Object> out = new LinkedHashMap<>();
+      String key = "server." + reconfig_sid + "=";
+      String line = null;
+      for (String l : text(c.getConfig().forEnsemble()).split("\n")) if (l.startsWith(key)) line = l;
+      out.put("line_found", line != null && line.contains(":participant;"));
+      out.put("demoted", roles(c.reconfig().joining(line.replace(":participant;", ":observer;")).forEnsemble()));
+      out.put("removed", roles(c.reconfig().leaving(reconfig_sid).forEnsemble()));
+      out.put("tracker_dropped_it", eventually(() -> !c.getZookeeperClient().getCurrentConnectionString().contains(reconfig_client)));
+      out.put("back", roles(c.reconfig().joining(line).forEnsemble()));
+      out.put("tracker_took_it_back", eventually(() -> c.getZookeeperClient().getCurrentConnectionString().contains(reconfig_client)));
+      out.put("write_after", c.create().orSetData().forPath("/reconfigured", bytes("x")) != null);
+      return out;
+    }
+  }
+
+  /** "the moved server's role, voters N" of a config text. */
+  static String roles(byte[] config) {
+    String role = "absent";
+    int voters = 0;
+    for (String l : text(config).split("\n")) {
+      if (l.contains(":participant")) voters++;
+      if (l.startsWith("server." + reconfig_sid + "=")) role = l.contains(":observer") ? "observer" : "participant";
+    }
+    return role + ", voters " + voters;
+  }
+
+  interface Check {
+    boolean holds() throws Exception;
+  }
+
+  /** Polls `check` for up to WAIT_S seconds. */
+  static boolean eventually(Check check) throws Exception {
+    long until = System.currentTimeMillis() + WAIT_S * 1000L;
+    while (System.currentTimeMillis() < until) {
+      if (check.holds()) return true;
+      Thread.sleep(100);
+    }
+    return check.holds();
+  }
+
   static Object failover() throws Exception {
     List<String> states_a = Collections.synchronizedList(new ArrayList<>());
     List<String> states_b = Collections.synchronizedList(new ArrayList<>());
