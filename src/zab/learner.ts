@@ -33,6 +33,9 @@ export class Learner {
   private newleader_zxid: Zxid = ZXID_ZERO;
   /** Highest zxid acknowledged to the leader. */
   private acked: Zxid = ZXID_ZERO;
+  /** Why this session ends on the next tick (a committed reconfig took our leader out of the
+   *  voters), or null. */
+  private retiring: string | null = null;
 
   constructor(
     private readonly ctx: CoreContext,
@@ -59,7 +62,17 @@ export class Learner {
     if (!connection_gone) this.ctx.disconnect(this.leader);
   }
 
+  /**
+   * A committed reconfig took our leader out of the voters: the session ends on our next tick, not
+   * at once, so that what this commit answered (the reconfig's reply to a client of ours) leaves
+   * before our client connections close with the role.
+   */
+  retire(reason: string): void {
+    this.retiring ??= reason;
+  }
+
   onTick(): void {
+    if (this.retiring !== null) return this.ctx.stepDown(this.retiring);
     const now = this.ctx.now();
     if (this.stage !== 'broadcast') {
       if (now - this.started_at >= this.cfg.init_limit_ticks) return this.ctx.stepDown(`no UPTODATE from ${this.leader} within initLimit`);

@@ -261,9 +261,9 @@ export class ZabCore implements CoreContext {
     if (this.learner !== null && (!qv.isMember(this.sid) || this.learner.observer !== qv.isObserver(this.sid))) {
       return this.stepDown(`${why}: this server is now ${qv.isMember(this.sid) ? (qv.isObserver(this.sid) ? 'an observer' : 'a voter') : 'not a member'}`);
     }
-    // Our leader left the voters: it steps down on its next tick; we need not wait for that (the
-    // driver closed our link to it if it left the ensemble, without a reset report).
-    if (this.learner !== null && !qv.isVoter(this.learner.leader)) return this.stepDown(`${why}: leader ${this.learner.leader} is no longer a voter`);
+    // Our leader left the voters: it steps down on its next tick, and so do we, without waiting
+    // for it (the driver closed our link to it if it left the ensemble, without a reset report).
+    if (this.learner !== null && !qv.isVoter(this.learner.leader)) return this.learner.retire(`${why}: leader ${this.learner.leader} is no longer a voter`);
   }
 
   stepDown(reason: string, connection_gone = false): void {
