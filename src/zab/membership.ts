@@ -5,7 +5,8 @@
 //
 // Rules (each is what keeps two quorums from deciding apart while the voters change):
 // - a txn at or after a pending reconfig commits only on a quorum of the active membership AND
-//   of every pending one up to it (quorumsFor); a txn before it needs the active quorum alone;
+//   of every pending one up to it (Leader.advanceCommit); a txn before it needs the active
+//   quorum alone;
 // - election, discovery and the establishment of an epoch need a quorum of every membership in
 //   force (containsQuorum): a replica that holds a proposed reconfig cannot be elected, nor
 //   establish, by the old voters alone, and one that lacks it is outvoted by an old quorum, which
@@ -90,13 +91,6 @@ export class Memberships implements Quorums {
 
   followQuorum(sids: Iterable<number>): boolean {
     return this.active.containsQuorum(sids);
-  }
-
-  /** The memberships whose quorums a txn at `z` must be durable on before it commits. */
-  quorumsFor(z: Zxid): QuorumVerifier[] {
-    const out = [this.active];
-    for (const p of this.pending_list) if (zxidLe(p.zxid, z)) out.push(p.qv);
-    return out;
   }
 
   /** A reconfig txn entered the log at `z` (appended, not known committed). */
