@@ -8,13 +8,17 @@
 //
 //   npm run build && node bench/follower_lag.mjs [--rounds 3] [--writes 2000] [--warmup 3000] [--seconds 30]
 //       [--systems waitfree,zookeeper] [--data-root DIR] [--waitfree-config KEY=VALUE ...]
-//       [--writer leader|follower]
+//       [--writer leader|follower] [--idle-ms 0]
+//
+// A fresh ensemble's first write, as go-zookeeper's TestBasicCluster makes it (connect, 5 s idle,
+// create at one member, getData at another): --warmup 0 --writes 1 --idle-ms 5000 --rounds 20.
 //
 // Per round and system: launch the ensemble (bench/src/ensemble_launch.ts), one session at the
 // leader (the writer) and one at each follower (the readers), or with --writer follower the
 // writer at one follower (its writes are forwarded) and the reader at the other. --warmup writes
-// and reads first, not measured; then per write, bounded by --writes and --seconds: create
-// /lag/nI; when its reply arrives, exists(/lag/nI) at a reader (alternating when there are two).
+// and reads first, not measured; then --idle-ms of nothing; then per write, bounded by --writes
+// and --seconds: create /lag-nI; when its reply arrives, exists(/lag-nI) at a reader
+// (alternating when there are two).
 // A NONODE is a miss; the reader then polls exists until the node shows (at most POLLS_MAX
 // times), and the time from the create's reply to the first exists that
 // saw it is the miss's lag. Prints the median over rounds of the miss fraction and of the lag's
@@ -31,6 +35,7 @@ const { Op, Err, Perms } = await import(requireBuilt('protocol/index.js'));
 
 const USAGE = `usage: node bench/follower_lag.mjs [--rounds 3] [--writes 2000] [--warmup 3000] [--seconds 30]
     [--systems waitfree,zookeeper] [--data-root DIR] [--waitfree-config KEY=VALUE ...] [--writer leader|follower]
+    [--idle-ms 0]
 How often, and for how long, a read at a follower misses a write the leader has just answered
 (ensembles of 3, alternating round by round).`;
 
@@ -43,11 +48,13 @@ const { values, fail, atLeast, systems: systemsOf } = parseCli(USAGE, {
   'data-root': { type: 'string' },
   'waitfree-config': { type: 'string', multiple: true, default: [] },
   writer: { type: 'string', default: 'leader' },
+  'idle-ms': { type: 'string', default: '0' },
 });
 const rounds = atLeast('rounds', 1);
 const writes_max = atLeast('writes', 1);
 const warmup_writes = atLeast('warmup', 0);
 const seconds_max = atLeast('seconds', 1);
+const idle_ms = atLeast('idle-ms', 0);
 if (values.writer !== 'leader' && values.writer !== 'follower') fail(`--writer must be leader or follower, not ${values.writer}`);
 const systems = systemsOf('systems', ['waitfree', 'zookeeper'], (x) => x === 'waitfree' || apacheZkAvailable());
 const OPEN_ACL = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
@@ -67,14 +74,14 @@ async function probe(ensemble) {
   const reads_at = values.writer === 'leader' ? followers : followers.slice(1);
   const writer = await BenchSession.open(endpointOf(writes_at), SESSION_TIMEOUT_MS);
   const readers = await Promise.all(reads_at.map((m) => BenchSession.open(endpointOf(m), SESSION_TIMEOUT_MS)));
-  const root = await writer.request(Op.create, { path: '/lag', data: new Uint8Array(0), acl: OPEN_ACL, flags: 0 }, 'CreateResponse');
-  if (root.header.err !== 0) throw new Error(`create /lag: error ${root.header.err}`);
   // Unmeasured writes first: both servers compile their hot paths (V8, the JIT) under load.
   for (let i = 0; i < warmup_writes; i++) {
-    const c = await writer.request(Op.create, { path: `/lag/w${i}`, data: new Uint8Array(0), acl: OPEN_ACL, flags: 0 }, 'CreateResponse');
-    if (c.header.err !== 0) throw new Error(`create /lag/w${i}: error ${c.header.err}`);
-    await readers[i % readers.length].request(Op.exists, { path: `/lag/w${i}`, watch: false }, 'ExistsResponse');
+    const c = await writer.request(Op.create, { path: `/lag-w${i}`, data: new Uint8Array(0), acl: OPEN_ACL, flags: 0 }, 'CreateResponse');
+    if (c.header.err !== 0) throw new Error(`create /lag-w${i}: error ${c.header.err}`);
+    await readers[i % readers.length].request(Op.exists, { path: `/lag-w${i}`, watch: false }, 'ExistsResponse');
   }
+  // Every thread of every member asleep, as after a client's connect and a pause.
+  if (idle_ms > 0) await new Promise((resolve) => setTimeout(resolve, idle_ms));
   const lags_us = [];
   const creates_us = [];
   let writes = 0;
@@ -82,7 +89,7 @@ async function probe(ensemble) {
   const cpu_start_s = cpu_s();
   const deadline = performance.now() + seconds_max * 1000;
   while (writes < writes_max && performance.now() < deadline) {
-    const path = `/lag/n${writes}`;
+    const path = `/lag-n${writes}`;
     const t0 = performance.now();
     const c = await writer.request(Op.create, { path, data: new Uint8Array(0), acl: OPEN_ACL, flags: 0 }, 'CreateResponse');
     const t1 = performance.now();

@@ -61,6 +61,8 @@ export interface ServerConfig {
   /** The net worker answers reads of idle sessions itself (net/fast_read.ts). */
   readonly net_fast_reads: boolean;
   readonly net_direct_writes: boolean;
+  /** ms a read may wait for a commit the replica knows of (workers/shard/commit_wait.ts; 0: never). */
+  readonly read_wait_for_known_commit_ms: number;
   /** µs the net and commit workers spin before sleeping after work (0: never; doorbell.ts). */
   readonly idle_spin_us: number;
   /** How often empty containers and expired TTL nodes are looked for. */
@@ -317,7 +319,7 @@ const KEYS: KeyTable = {
   reconfig_enabled: {
     name: 'reconfigEnabled', aliases: ['zookeeper.reconfigEnabled'], field: 'reconfig_enabled', default: false,
     type: { kind: 'bool' },
-    help: 'Allows the reconfig request (the super user only, as in ZooKeeper): observers can then be added, removed or moved while the ensemble runs; the membership is kept in /zookeeper/config, replicated and durable. Changing the voters is refused (UNIMPLEMENTED). false: reconfig is answered RECONFIGDISABLED, as by ZooKeeper.',
+    help: 'Allows the reconfig request (the super user only, as in ZooKeeper): voters and observers can then be added, removed, moved or change roles while the ensemble runs; the membership is kept in /zookeeper/config, replicated and durable. false: reconfig is answered RECONFIGDISABLED, as by ZooKeeper.',
   },
   container_check_interval_ms: {
     name: 'znode.container.checkIntervalMs', aliases: [], field: 'container_check_interval_ms', default: 60_000,
@@ -333,6 +335,11 @@ const KEYS: KeyTable = {
     name: 'waitfree.net.fastReads', aliases: [], field: 'net_fast_reads', default: true,
     type: { kind: 'bool' },
     help: 'The net worker answers a getData/exists without a watch itself when the session has nothing in flight and the net worker is not busy (one thread hop less; takes one more tree reader slot per read worker).',
+  },
+  read_wait_for_known_commit_ms: {
+    name: 'waitfree.readWaitForKnownCommitMs', aliases: [], field: 'read_wait_for_known_commit_ms', default: 50,
+    type: { kind: 'int', min: 0, max: 60_000 },
+    help: 'A read that arrives while this replica holds a commit it has not applied yet (a follower has the leader\'s COMMIT) waits for it, at most this many ms: a client told of a write by another member reads it here too, as clients expect (ZooKeeper itself promises that only after sync). It never waits for a quorum. 0: reads never wait.',
   },
   idle_spin_us: {
     name: 'waitfree.idleSpinUs', aliases: [], field: 'idle_spin_us', default: 0,

@@ -54,6 +54,8 @@ function requestFamilies(blocks: MetricsBlocks): Family[] {
       help: 'Time from a request reaching its session shard to its reply being queued for the socket, by opcode.',
       samples: t.ops.map((o) => ({ labels: { op: o.op }, histogram: o.latency_ms })) },
     counter('waitfree_watch_events_total', 'Watch notifications sent to clients.', one(t.watch_events)),
+    counter('waitfree_read_commit_waits_total', 'Times client requests waited for a commit this replica held but had not applied yet (waitfree.readWaitForKnownCommitMs).', one(t.commit_waits)),
+    counter('waitfree_read_commit_wait_timeouts_total', 'Of those waits, the ones that ended at waitfree.readWaitForKnownCommitMs, not at the commit.', one(t.commit_wait_timeouts)),
   ];
 }
 

@@ -18,6 +18,8 @@ const REQUESTS = L.array(OPS);
 const ERRORS = L.array(OPS);
 const LATENCY = L.array(OPS * HIST);
 const EVENTS = L.scalar();
+const COMMIT_WAITS = L.scalar();
+const COMMIT_WAIT_TIMEOUTS = L.scalar();
 const SLOTS = L.slots;
 
 export function createShardMetricsBlock(): SharedArrayBuffer {
@@ -47,6 +49,16 @@ export class ShardMetrics {
   watchEvent(): void {
     this.v[EVENTS]++;
   }
+
+  /** Client frames began to wait for a known commit (workers/shard/commit_wait.ts). */
+  commitWait(): void {
+    this.v[COMMIT_WAITS]++;
+  }
+
+  /** A wait for a known commit ended by its bound, not by the commit. */
+  commitWaitTimeout(): void {
+    this.v[COMMIT_WAIT_TIMEOUTS]++;
+  }
 }
 
 export interface OpTotals {
@@ -60,12 +72,16 @@ export interface ShardTotals {
   /** Only ops seen at least once, in OPCODE_TABLE order. */
   readonly ops: OpTotals[];
   watch_events: number;
+  commit_waits: number;
+  commit_wait_timeouts: number;
 }
 
 /** Reader: every shard's block summed. */
 export function sumShardMetrics(sabs: readonly SharedArrayBuffer[]): ShardTotals {
   const ops: OpTotals[] = OP_NAMES.map((op) => ({ op, requests: 0, errors: 0, latency_ms: emptyHistogram(LATENCY_MS) }));
   let watch_events = 0;
+  let commit_waits = 0;
+  let commit_wait_timeouts = 0;
   for (const sab of sabs) {
     const v = blockView(sab, SLOTS, 'shard');
     for (let i = 0; i < OPS; i++) {
@@ -74,6 +90,8 @@ export function sumShardMetrics(sabs: readonly SharedArrayBuffer[]): ShardTotals
       addHistogram(ops[i].latency_ms, v, LATENCY + i * HIST);
     }
     watch_events += v[EVENTS];
+    commit_waits += v[COMMIT_WAITS];
+    commit_wait_timeouts += v[COMMIT_WAIT_TIMEOUTS];
   }
-  return { ops: ops.filter((o) => o.requests > 0), watch_events };
+  return { ops: ops.filter((o) => o.requests > 0), watch_events, commit_waits, commit_wait_timeouts };
 }

@@ -93,6 +93,9 @@ export interface QuorumHost {
   /** A reconfig entered the log (proposed, not committed): its members must be reachable now,
    *  since it commits on a quorum of its voters too (src/zab/membership.ts). */
   reconfigInFlight(m: Membership): void;
+  /** Everything up to `zxid` is committed, as far as this replica knows now (maybe not applied
+   *  yet): reads that arrive from now on wait for it (src/workers/known_commit.ts). */
+  knownCommit(zxid: number): void;
 }
 
 export interface QuorumRole {
@@ -200,6 +203,9 @@ export class QuorumDriver {
   }
 
   onMessage(from: number, msg: PeerMessage): void {
+    // Known before the core steps it (which may wait behind other events, and applying takes a
+    // while): a read arriving from now on is answered from a root that has it.
+    if ((msg.type === 'COMMIT' || msg.type === 'INFORM') && from === this.role.leader && !this.leading) this.host.knownCommit(numberOfZxid(msg.zxid));
     this.push({ type: 'message', from, msg });
   }
 
@@ -520,6 +526,7 @@ export class QuorumDriver {
 
   /** Everything up to `to` is committed: apply what this replica has not applied, publish. */
   private onCommit(to: number): void {
+    this.host.knownCommit(to);
     let i = 0;
     for (; i < this.unpublished.length && this.unpublished[i].zxid <= to; i++) {
       const { zxid, bytes } = this.unpublished[i];

@@ -48,6 +48,7 @@ import type { FrameHandler } from '../ring/ring.js';
 import { CommitStage, type CommitRouting, type CommitState } from './commit_stage.js';
 import { TreeWriter } from '../store/arena/index.js';
 import type { WorkerInit } from './topology.js';
+import { KnownCommitWriter } from './known_commit.js';
 import { postEvent, serveControl, type StatsDetail } from './control.js';
 import { QuorumDriver, type QuorumHost, type QuorumRole } from '../quorum/quorum_driver.js';
 import { encodeCreateSession, encodeWrite } from '../quorum/forward_codec.js';
@@ -101,6 +102,8 @@ class CommitWorker implements QuorumHost {
   private readonly handlers: FrameHandler[];
   /** topology.net_paused_for_ring (written by the net worker). */
   private readonly net_paused_for_ring: Int32Array;
+  /** topology.known_commit: reads wait for what it says (written here only). */
+  private readonly known_commit: KnownCommitWriter;
   /** topology.shard_input_stalled (one word per shard, written by that shard). */
   private readonly shard_input_stalled: Int32Array;
   private readonly stream: LinkWriter;
@@ -177,6 +180,7 @@ class CommitWorker implements QuorumHost {
     this.handlers.push((bytes, start, end) => this.stage.onNetFrame(bytes, start, end));
     this.net_paused_for_ring = new Int32Array(topology.net_paused_for_ring);
     this.shard_input_stalled = new Int32Array(topology.shard_input_stalled);
+    this.known_commit = new KnownCommitWriter(topology.known_commit);
     this.frames_in = this.inputs.map(() => 0);
     const shard_bells = topology.shard_doorbells.map((sab) => new Doorbell(sab));
     this.stream = new LinkWriter(Ring.attachProducer(topology.commit_stream), shard_bells);
@@ -276,6 +280,11 @@ class CommitWorker implements QuorumHost {
     if (!m.members.some((x) => x.sid === my_sid)) return; // removed: the others refuse this server
     for (const x of m.members) if (x.sid !== my_sid) transport.setPeer({ sid: x.sid, host: x.host, port: x.quorum_port });
     for (const x of old.members) if (!m.members.some((y) => y.sid === x.sid) && !quorum.knowsMember(x.sid)) transport.removePeer(x.sid);
+  }
+
+  /** QuorumHost: a commit this replica may not have applied yet. */
+  knownCommit(zxid: number): void {
+    this.known_commit.advance(zxid);
   }
 
   /** QuorumHost: the commit core (replaced on a reload). */

@@ -18,6 +18,7 @@ import { ShardMetrics } from '../metrics/shard_metrics.js';
 import { Ring } from '../ring/ring.js';
 import { postEvent, serveControl, type ShardStats, type StatsDetail, type Transfer } from './control.js';
 import { Doorbell } from './doorbell.js';
+import { KnownCommitView } from './known_commit.js';
 import { LinkReader, LinkWriter } from './link.js';
 import { ServedRootPublisher } from './served_root.js';
 import { ShardStage } from './shard/shard_stage.js';
@@ -57,6 +58,7 @@ class ShardWorker {
     this.served = new ServedRootPublisher(topology.shard_served_root, index);
     // topology.shard_input_stalled[index]: written by this shard only, read by the commit worker.
     const input_stalled = new Int32Array(topology.shard_input_stalled, 4 * index, 1);
+    const known_commit = new KnownCommitView(topology.known_commit);
     this.stage = new ShardStage({
       index,
       config: init.config,
@@ -67,6 +69,7 @@ class ShardWorker {
       randomBytes: (n) => randomBytes(n),
       metrics: new ShardMetrics(topology.metrics.shards[index]),
       inputStalled: (stalled) => Atomics.store(input_stalled, 0, stalled ? 1 : 0),
+      knownCommitZxid: () => known_commit.zxid(),
     });
   }
 
@@ -79,7 +82,8 @@ class ShardWorker {
    * after the other is not enough: this thread may be preempted between them, or stop at a
    * frame bound with the ROOT still unread (test/server/net_fast_reads.test.ts caught a read
    * served from the older root). Mid-batch, clients wait: the batch's watch events are out but
-   * its root is not ours yet (reads_net).
+   * its root is not ours yet (reads_net); and while the replica knows of a commit our root does
+   * not hold yet, they wait for it (readsNetAt, shard/commit_wait.ts).
    */
   private pollInOrder(): number {
     const stage = this.stage;
@@ -87,8 +91,9 @@ class ShardWorker {
     // Only a full ring to the net worker stops both (reads_commit, reads_net).
     if (!stage.reads_commit) return 0;
     let frames = this.from_commit.poll(stage.onCommitFrame, Number.MAX_SAFE_INTEGER);
-    if (stage.reads_net) {
-      stage.beginNetPoll(hrNowMs());
+    const now_ms = hrNowMs();
+    if (this.from_net.hasData() && stage.readsNetAt(now_ms)) {
+      stage.beginNetPoll(now_ms);
       frames += this.from_net.poll(stage.onNetFrame, POLL_FRAMES_MAX, net_until);
     }
     return frames;
@@ -126,8 +131,11 @@ class ShardWorker {
         // Let control messages and timers (touches) in between slices; no sleep.
         await new Promise<void>((resolve) => setImmediate(resolve));
       } else if (frames === 0) {
-        // Mid-batch only the commit stream can wake us: client frames wait for the batch's ROOT.
-        await this.doorbell.sleep(seen, IDLE_WAIT_MS_MAX, () => this.from_commit.hasData() || (!stage.batch_open && this.from_net.hasData()));
+        // Mid-batch only the commit stream can wake us: client frames wait for the batch's ROOT;
+        // so while they wait for a known commit, but not beyond that wait's bound.
+        const waits = stage.waits_for_commit;
+        const wait_ms = waits ? Math.min(IDLE_WAIT_MS_MAX, Math.max(1, Math.ceil(stage.commit_wait.left_ms(hrNowMs())))) : IDLE_WAIT_MS_MAX;
+        await this.doorbell.sleep(seen, wait_ms, () => this.from_commit.hasData() || (!stage.batch_open && !waits && this.from_net.hasData()));
       }
     }
     clearInterval(touch_timer);

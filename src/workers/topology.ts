@@ -16,6 +16,7 @@ import { createMetricsBlocks, type MetricsBlocks } from '../metrics/blocks.js';
 import { Ring } from '../ring/ring.js';
 import { arenaConfigOf, type ServerConfig } from '../config/server_config.js';
 import { createArenaHandle, type ArenaHandle } from '../store/arena/index.js';
+import { createKnownCommit } from './known_commit.js';
 import { createServedRoots } from './served_root.js';
 
 export interface Topology {
@@ -47,6 +48,11 @@ export interface Topology {
    * seqlock the net worker reads for the reads it answers itself (net/fast_read.ts).
    */
   shard_served_root: SharedArrayBuffer;
+  /**
+   * Written by the commit worker only (known_commit.ts): the highest zxid this replica knows
+   * committed, maybe ahead of the newest published root; reads wait for it (shard/commit_wait.ts).
+   */
+  known_commit: SharedArrayBuffer;
   /** One metric block per thread (src/metrics/): lock-free counters, summed when scraped. */
   metrics: MetricsBlocks;
   /** The shared data tree's memory (control block + segments, all allocated up front). */
@@ -72,6 +78,7 @@ export function createTopology(config: ServerConfig): Topology {
     net_paused_for_ring: new SharedArrayBuffer(4 * shards),
     shard_input_stalled: new SharedArrayBuffer(4 * shards),
     shard_served_root: createServedRoots(shards),
+    known_commit: createKnownCommit(),
     metrics: createMetricsBlocks(shards),
     arena: createArenaHandle(arenaConfigOf(config)),
   };

@@ -490,6 +490,8 @@ export class ReplicaSim {
           shard.stalled = stalled;
           this.trace(`shard ${index} input ${stalled ? 'STALLED' : 'flowing'}`);
         },
+        // A standalone replica: it knows of a commit when it publishes it (no COMMIT from a leader).
+        knownCommitZxid: () => 0,
       }),
     };
     return shard;

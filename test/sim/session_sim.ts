@@ -423,6 +423,7 @@ export class SessionSim {
         sim.trace(`r${m.sid}: ${line}`);
       },
       reconfigInFlight(): void {}, // no reconfig here: the members never change
+      knownCommit(): void {}, // no read workers here
     };
   }
 

@@ -12,6 +12,7 @@ import { JuteReader, JuteWriter } from '../../src/protocol/jute.js';
 import { Op } from '../../src/protocol/opcodes.js';
 import type { ACL } from '../../src/protocol/types.js';
 import { createSystemNodes, TreeWriter } from '../../src/store/arena/index.js';
+import { KnownCommitWriter } from '../../src/workers/known_commit.js';
 import { NetFastRead, type FastReadAnswer } from '../../src/workers/net/fast_read.js';
 import { ServedRootPublisher } from '../../src/workers/served_root.js';
 import { ShardTree } from '../../src/workers/shard/shard_tree.js';
@@ -118,6 +119,20 @@ describe('net worker fast reads over the served-root seqlock', () => {
     expect(fast.tryAnswer(0, request(Op.getData, '/a'), drained)).toBeNull();
     served.afterFlush(shard.descriptor, false, false);
     expect(reply(fast.tryAnswer(0, request(Op.getData, '/a'), drained)!).data).toBe('v2');
+  });
+
+  it('leaves a read to the shard while the replica knows of a commit no root holds yet (a follower applying a COMMIT)', () => {
+    shardCatchesUp();
+    const known = new KnownCommitWriter(topology.known_commit);
+    known.advance(2); // what the root holds: answered
+    expect(reply(fast.tryAnswer(0, request(Op.getData, '/a'), drained)!)).toMatchObject({ zxid: 2, data: 'v1' });
+    // The leader's COMMIT of zxid 3 arrived; the commit worker has not applied it: another client
+    // may have had its reply to it from another member, so this read must not be served at 2.
+    known.advance(3);
+    expect(fast.tryAnswer(0, request(Op.getData, '/a'), drained)).toBeNull();
+    setData('/a', 'v2');
+    shardCatchesUp();
+    expect(reply(fast.tryAnswer(0, request(Op.getData, '/a'), drained)!)).toMatchObject({ zxid: 3, data: 'v2' });
   });
 
   it('does not settle while frames wait in the overflow queue to the net worker', () => {

@@ -14,6 +14,8 @@
 // - the shard's served root is settled and stays so while its ring is drained into the
 //   connection's output (served_root.ts): the reply is at that root, after every watch event
 //   and reply of that root and before any of a newer one (watch-before-data);
+// - that root holds every commit the replica knows of (known_commit.ts; else the shard answers,
+//   once its root has them: shard/commit_wait.ts);
 // - it saves a wake-up and the net worker has time for it: the shard is asleep (forwarding would
 //   wake it) and the net worker's event-loop utilization is under BUSY_ELU, or the net worker is
 //   mostly idle (under IDLE_ELU). Under load the shards are awake and do the reads, in
@@ -32,6 +34,7 @@ import { PathReadFrame } from '../../protocol/path_read.js';
 import type { Id } from '../../protocol/types.js';
 import { genBefore } from '../../store/arena/generation.js';
 import { Doorbell } from '../doorbell.js';
+import { KnownCommitView } from '../known_commit.js';
 import { ServedRootView } from '../served_root.js';
 import { ShardTree } from '../shard/shard_tree.js';
 import type { Topology } from '../topology.js';
@@ -66,6 +69,7 @@ export class NetFastRead {
   /** Event-loop utilization over the last LOAD_SAMPLE_MS. */
   private elu_now = 0;
   private readonly doorbells: Doorbell[];
+  private readonly known_commit: KnownCommitView;
   private elu = performance.eventLoopUtilization();
   private readonly load_timer: NodeJS.Timeout;
 
@@ -77,6 +81,7 @@ export class NetFastRead {
       return t;
     });
     this.doorbells = topology.shard_doorbells.map((sab) => new Doorbell(sab));
+    this.known_commit = new KnownCommitView(topology.known_commit);
     this.out = new JuteWriter(4096, config.reply_bytes_max + 4);
     this.load_timer = setInterval(() => this.sampleLoad(), LOAD_SAMPLE_MS);
     this.load_timer.unref();
@@ -114,6 +119,9 @@ export class NetFastRead {
     // published before that reply, and a read sent after it must see it (as on one ZooKeeper
     // server). A shard still behind catches up on the commit stream before it reads a frame.
     if (root.gen !== tree.newestGen()) return null;
+    // A commit this replica holds and has not published yet (a follower applying the leader's
+    // COMMIT): the shard answers once its root has it.
+    if (root.last_zxid < this.known_commit.zxid()) return null;
     // The newest root: never before the one the reader pins, so the pin only moves forward.
     if (root.gen !== tree.gen) tree.advanceTo(root);
     if (!drain() || !view.unchanged(seq)) return null;

@@ -28,6 +28,7 @@ import { encodeAuthId } from '../auth_frame.js';
 import { Transfer, type ShardStats, type StatsDetail } from '../control.js';
 import type { FrameSink } from '../frame_sink.js';
 import { HeadReader, HeadWriter } from '../link.js';
+import { CommitWait } from './commit_wait.js';
 import { HeldCompletions } from './held_completions.js';
 import { APPLIED_CREATE_SESSION, APPLIED_WRITE_ANSWERED, CommitStream, NetToShard, ShardToCommit } from '../link_kinds.js';
 import { Conn } from './conn.js';
@@ -51,6 +52,9 @@ export interface ShardPorts {
   readonly metrics: ShardMetrics;
   /** The input-stalled flag changed (see noteInputStalled); the driver publishes it. */
   inputStalled(stalled: boolean): void;
+  /** The highest zxid the replica knows committed, maybe ahead of the shard's root
+   *  (../known_commit.ts); client frames wait for it (commit_wait.ts). */
+  knownCommitZxid(): number;
 }
 
 export class ShardStage implements ShardContext {
@@ -72,6 +76,8 @@ export class ShardStage implements ShardContext {
   private batch_open_ = false;
   /** Completions of the open batch, in stream order, answered at its ROOT. */
   private readonly held = new HeldCompletions();
+  /** Client frames wait for the commits the replica knew of when they came (commit_wait.ts). */
+  readonly commit_wait: CommitWait;
   private input_stalled_now = false;
   private readonly root = { gen: 0, znode_root: 0, owner_root: 0, node_count: 0, last_zxid: 0, data_bytes: 0 };
   /** Sessions that sent something are reported to the commit worker this often (TOUCH). */
@@ -90,6 +96,7 @@ export class ShardStage implements ShardContext {
     this.watches = new WatchTable({ removal_entries_max: ports.config.watch_slice_entries });
     this.watch_work = new WatchWork(this.watches, ports.config.watch_slice_entries);
     this.session = new ShardSession(this);
+    this.commit_wait = new CommitWait(ports.config.read_wait_for_known_commit_ms, () => ports.knownCommitZxid(), ports.metrics);
     this.touch_every_ms = Math.max(10, Math.floor(ports.config.tick_time_ms / 2));
     this.last_touch_ms = ports.now_ms();
     this.net_poll_ms = this.last_touch_ms;
@@ -123,6 +130,22 @@ export class ShardStage implements ShardContext {
     return !this.batch_open_ && !this.to_net.blocked && !this.to_commit.blocked;
   }
 
+  /**
+   * What the driver asks before it hands over client frames (at `now_ms`, some waiting): reads_net,
+   * and no wait for a commit the replica knows of and this shard's root does not hold yet
+   * (commit_wait.ts: a follower that holds the leader's COMMIT answers reads that came after it
+   * from a root with it, as a client told of the write by another member expects).
+   */
+  readsNetAt(now_ms: number): boolean {
+    return this.reads_net && !this.commit_wait.holds(this.tree.last_zxid, now_ms);
+  }
+
+  /** Client frames wait for a known commit (readsNetAt said so): only the commit stream, or the
+   *  wait's end (commit_wait.left_ms), lets them in. */
+  get waits_for_commit(): boolean {
+    return this.commit_wait.waiting;
+  }
+
   /** Whether the driver may hand this stage commit-stream frames now: not while the output to
    *  the net worker waits for room (completions produce replies). A full ring to the commit
    *  worker does not stop it: the commit worker may itself be waiting for room in the commit
@@ -137,14 +160,15 @@ export class ShardStage implements ShardContext {
    * Recomputes the input-stalled flag (topology.shard_input_stalled): frames in to_commit's
    * overflow queue (touches among them, behind a burst of writes) have not reached the commit
    * worker, which may drain its ring and find nothing waiting; and client frames (pings among
-   * them) wait unread in `net_has_data` while an output is full or a batch is open; and a
+   * them) wait unread in `net_has_data` while an output is full, a batch is open or they wait
+   * for a known commit (a wait bounded by waitfree.readWaitForKnownCommitMs); and a
    * connection this shard paused (its session is at waitfree.maxOutstandingPerSession) has its
    * pings unread in the kernel while its requests wait in the pipeline, maybe for a stalled disk
    * (found by the replica simulator). Either way the commit worker must not expire sessions
    * meanwhile (it defers expiry at most EXPIRY_DEFERRAL_MS_MAX).
    */
   noteInputStalled(net_has_data: boolean): void {
-    const unread = (this.to_net.blocked || this.to_commit.blocked || this.batch_open_) && net_has_data;
+    const unread = (this.to_net.blocked || this.to_commit.blocked || this.batch_open_ || this.commit_wait.waiting) && net_has_data;
     const stalled = this.to_commit.blocked || unread || this.session.paused_connections > 0;
     if (stalled === this.input_stalled_now) return;
     this.input_stalled_now = stalled;
