@@ -204,7 +204,9 @@ export class QuorumDriver {
 
   onMessage(from: number, msg: PeerMessage): void {
     // Known before the core steps it (which may wait behind other events, and applying takes a
-    // while): a read arriving from now on is answered from a root that has it.
+    // while): a read arriving from now on is answered from a root that has it. Learners only: a
+    // leader publishes a commit in the loop turn that decides it (right after its COMMITs leave),
+    // before any other member can answer a client; waits there would only cost.
     if ((msg.type === 'COMMIT' || msg.type === 'INFORM') && from === this.role.leader && !this.leading) this.host.knownCommit(numberOfZxid(msg.zxid));
     this.push({ type: 'message', from, msg });
   }
@@ -526,7 +528,6 @@ export class QuorumDriver {
 
   /** Everything up to `to` is committed: apply what this replica has not applied, publish. */
   private onCommit(to: number): void {
-    this.host.knownCommit(to);
     let i = 0;
     for (; i < this.unpublished.length && this.unpublished[i].zxid <= to; i++) {
       const { zxid, bytes } = this.unpublished[i];

@@ -20,6 +20,8 @@
 // - ephemerals go with their session: none is committed for a closed session, and its
 //   closeSession deletes exactly the ephemerals it owns;
 // - healed, every client commits writes again;
+// - a commit a replica announces to its read workers (QuorumHost.knownCommit: reads wait for it)
+//   was committed, and a serving replica has applied it by the end;
 // - the product throws nothing (its assertions are invariants of the replica).
 //
 // The disk: a replica's log is the txns it handed to group commit, durable up to a point; a
@@ -145,6 +147,8 @@ class Member {
   readonly last_k = new Map<bigint, number>();
   /** Decision times of the leader's REVALIDATE answers to this learner, by token. */
   readonly answered_at = new Map<number, number>();
+  /** The highest commit its driver said it knows of (QuorumHost.knownCommit: reads wait for it). */
+  known_commit = 0;
 
   constructor(readonly sid: number) {}
 
@@ -319,6 +323,7 @@ export class SessionSim {
     m.conns.clear();
     m.last_k.clear();
     m.answered_at.clear();
+    m.known_commit = 0;
     this.rebuild(m);
     const voters = this.members.filter((x) => x.sid <= this.opts.replicas).map((x) => x.sid);
     const observers = this.members.filter((x) => x.sid > this.opts.replicas).map((x) => x.sid);
@@ -423,7 +428,9 @@ export class SessionSim {
         sim.trace(`r${m.sid}: ${line}`);
       },
       reconfigInFlight(): void {}, // no reconfig here: the members never change
-      knownCommit(): void {}, // no read workers here
+      knownCommit(zxid: number): void {
+        m.known_commit = Math.max(m.known_commit, zxid);
+      },
     };
   }
 
@@ -585,6 +592,19 @@ export class SessionSim {
     const since = this.opts.fault_ms + this.opts.settle_ms / 2;
     for (const c of this.clients) {
       if (c.committed_at < since) this.fail(`c${c.id}: no write committed in the last ${this.opts.settle_ms / 2} ms after healing (state ${c.state}, connection ${c.k} to r${c.member})`);
+    }
+    this.checkKnownCommits();
+  }
+
+  /** Reads wait for the commits a replica says it knows of (src/workers/known_commit.ts), so
+   *  what it says must be committed, and a serving replica must have applied it by the end: a
+   *  commit it announced and never applied would make every read wait out its bound. */
+  private checkKnownCommits(): void {
+    for (const m of this.members) {
+      if (m.known_commit === 0) continue;
+      const zxid = m.known_commit.toString(16);
+      if (!this.committed.has(m.known_commit)) this.fail(`r${m.sid} says it knows of commit ${zxid}, which no replica committed`);
+      if (m.serving && m.core.last_zxid < m.known_commit) this.fail(`r${m.sid} says it knows of commit ${zxid}, and has applied only through ${m.core.last_zxid.toString(16)}`);
     }
   }
 
