@@ -20,6 +20,9 @@ describe('shard metric blocks', () => {
     shards[0].request(12345, 1, 0);
     shards[0].watchEvent();
     shards[2].watchEvent();
+    shards[1].commitWait();
+    shards[2].commitWait();
+    shards[2].commitWaitTimeout();
     const t = sumShardMetrics(blocks);
     expect(t.ops.map((o) => o.op)).toEqual(['create', 'getData', 'unknown']);
     const getData = t.ops.find((o) => o.op === 'getData')!;
@@ -29,6 +32,7 @@ describe('shard metric blocks', () => {
     expect(getData.latency_ms.sum).toBeCloseTo(5 * 0.2 + 3);
     expect(t.ops.find((o) => o.op === 'create')!.errors).toBe(0);
     expect(t.watch_events).toBe(2);
+    expect([t.commit_waits, t.commit_wait_timeouts]).toEqual([2, 1]);
   });
 
   it('refuses a block made for another layout', () => {

@@ -149,6 +149,8 @@ class Member {
   readonly answered_at = new Map<number, number>();
   /** The highest commit its driver said it knows of (QuorumHost.knownCommit: reads wait for it). */
   known_commit = 0;
+  /** When it last began serving. */
+  serving_at = -1;
 
   constructor(readonly sid: number) {}
 
@@ -419,6 +421,7 @@ export class SessionSim {
       },
       roleChanged(role: QuorumRole): void {
         if (role.serving && role.state === 'LEADING') sim.elections++;
+        if (role.serving && m.role?.serving !== true) m.serving_at = sim.now;
         m.role = role;
       },
       wake(): void {
@@ -557,6 +560,12 @@ export class SessionSim {
     const { zxid, session_id } = txn.header;
     const op = txn.op;
     const what = `${session_id}:${txn.header.cxid}:${op.kind}:${op.kind === 'create' ? op.path : op.kind === 'error' ? op.err : ''}`;
+    // A serving learner's reads wait for the commits it announced: it announces each one before
+    // it applies it (when the COMMIT arrives), or a read could be served from a root without it.
+    // Not those it commits as it begins to serve (UPTODATE commits the DIFF's proposals): no
+    // client has a session there yet (its connections closed when it left its last role).
+    const learner = m.role !== null && m.role.state !== 'LEADING' && m.role.state !== 'LOOKING';
+    if (learner && m.serving && this.now > m.serving_at && zxid > m.known_commit) this.fail(`r${m.sid} applied ${zxid.toString(16)} while serving, before announcing it (known through ${m.known_commit.toString(16)})`);
     const seen = this.committed.get(zxid);
     if (seen === undefined) {
       this.committed.set(zxid, what);
