@@ -282,9 +282,11 @@ class CommitWorker implements QuorumHost {
     for (const x of old.members) if (!m.members.some((y) => y.sid === x.sid) && !quorum.knowsMember(x.sid)) transport.removePeer(x.sid);
   }
 
-  /** QuorumHost: a commit this replica may not have applied yet. */
+  /** QuorumHost: a commit this replica may not have applied yet. Not after a disk fault: nothing
+   *  is published from then on (the replica serves the reads of the tree it has), so a read must
+   *  not wait for a commit that will never come. */
   knownCommit(zxid: number): void {
-    this.known_commit.advance(zxid);
+    if (!this.gc.failed) this.known_commit.advance(zxid);
   }
 
   /** QuorumHost: the commit core (replaced on a reload). */
