@@ -206,8 +206,12 @@ export class QuorumDriver {
     // Known before the core steps it (which may wait behind other events, and applying takes a
     // while): a read arriving from now on is answered from a root that has it. Learners only: a
     // leader publishes a commit in the loop turn that decides it (right after its COMMITs leave),
-    // before any other member can answer a client; waits there would only cost.
-    if ((msg.type === 'COMMIT' || msg.type === 'INFORM') && from === this.role.leader && !this.leading) this.host.knownCommit(numberOfZxid(msg.zxid));
+    // before any other member can answer a client; waits there would only cost. Serving only: a
+    // syncing learner serves nobody, and the txns its sync commits are applied before it serves.
+    const role = this.role;
+    if ((msg.type === 'COMMIT' || msg.type === 'INFORM') && role.serving && from === role.leader && role.state !== 'LEADING') {
+      this.host.knownCommit(numberOfZxid(msg.zxid));
+    }
     this.push({ type: 'message', from, msg });
   }
 
