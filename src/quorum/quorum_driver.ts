@@ -209,7 +209,7 @@ export class QuorumDriver {
     // before any other member can answer a client; waits there would only cost. Serving only: a
     // syncing learner serves nobody, and the txns its sync commits are applied before it serves.
     const role = this.role;
-    if ((msg.type === 'COMMIT' || msg.type === 'INFORM') && role.serving && from === role.leader && role.state !== 'LEADING') {
+    if ((msg.type === 'COMMIT' || msg.type === 'INFORM') && role.serving && from === role.leader && !this.leading) {
       this.host.knownCommit(numberOfZxid(msg.zxid));
     }
     this.push({ type: 'message', from, msg });

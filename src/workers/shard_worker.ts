@@ -133,7 +133,7 @@ class ShardWorker {
       } else if (frames === 0) {
         // Mid-batch only the commit stream can wake us: client frames wait for the batch's ROOT;
         // so while they wait for a known commit, but not beyond that wait's bound.
-        const waits = stage.waits_for_commit;
+        const waits = stage.commit_wait.waiting;
         const wait_ms = waits ? Math.min(IDLE_WAIT_MS_MAX, Math.max(1, Math.ceil(stage.commit_wait.left_ms(hrNowMs())))) : IDLE_WAIT_MS_MAX;
         await this.doorbell.sleep(seen, wait_ms, () => this.from_commit.hasData() || (!stage.batch_open && !waits && this.from_net.hasData()));
       }

@@ -39,10 +39,25 @@ describe('known commit (one writer, readers in other threads)', () => {
   });
 });
 
+/** What the shard's metrics are told (ShardMetrics.commitWait / commitWaitTimeout). */
+function counter(): { waits: number; timeouts: number; commitWait(): void; commitWaitTimeout(): void } {
+  return {
+    waits: 0,
+    timeouts: 0,
+    commitWait() {
+      this.waits++;
+    },
+    commitWaitTimeout() {
+      this.timeouts++;
+    },
+  };
+}
+
 describe('commit wait', () => {
   it('holds client frames while the root lacks the commit known when they began to wait', () => {
     let known = 10;
-    const wait = new CommitWait(50, () => known);
+    const counted = counter();
+    const wait = new CommitWait(50, () => known, counted);
     expect(wait.holds(10, 0)).toBe(false); // the root has everything known
     known = 12;
     expect(wait.holds(10, 1)).toBe(true);
@@ -56,27 +71,29 @@ describe('commit wait', () => {
     // Frames that wait from now on wait for what is known now.
     expect(wait.holds(12, 4)).toBe(true);
     expect(wait.holds(20, 5)).toBe(false);
-    expect([wait.waits, wait.timeouts]).toEqual([2, 0]);
+    expect([counted.waits, counted.timeouts]).toEqual([2, 0]);
   });
 
   it('ends a wait after its bound and does not wait for the same commits again', () => {
     let known = 12;
-    const wait = new CommitWait(50, () => known);
+    const counted = counter();
+    const wait = new CommitWait(50, () => known, counted);
     expect(wait.holds(10, 100)).toBe(true);
     expect(wait.holds(10, 149)).toBe(true);
     expect(wait.holds(10, 150)).toBe(false); // timed out: served from the root the shard has
-    expect(wait.timeouts).toBe(1);
+    expect(counted.timeouts).toBe(1);
     expect(wait.holds(10, 151)).toBe(false); // the same commits: no second wait
     known = 13; // a newer commit: waited for again, with a bound of its own
     expect(wait.holds(10, 152)).toBe(true);
     expect(wait.holds(13, 153)).toBe(false);
-    expect([wait.waits, wait.timeouts]).toEqual([2, 1]);
+    expect([counted.waits, counted.timeouts]).toEqual([2, 1]);
   });
 
   it('never holds with a bound of 0', () => {
-    const wait = new CommitWait(0, () => 1_000);
+    const counted = counter();
+    const wait = new CommitWait(0, () => 1_000, counted);
     expect(wait.holds(1, 0)).toBe(false);
     expect(wait.waiting).toBe(false);
-    expect(wait.waits).toBe(0);
+    expect(counted.waits).toBe(0);
   });
 });

@@ -18,17 +18,14 @@ export class CommitWait {
   private since_ms = 0;
   /** Known commits up to here are not waited for again (a wait for them timed out). */
   private given_up_zxid = 0;
-  /** Waits begun, and those that ended by timing out. */
-  waits = 0;
-  timeouts = 0;
 
   constructor(
     /** 0: frames never wait. */
     private readonly wait_ms_max: number,
     /** The highest zxid the replica knows committed (KnownCommitView.zxid). */
     private readonly known_zxid: () => number,
-    /** Told of each wait begun and each timeout (metrics). */
-    private readonly counted: { commitWait(): void; commitWaitTimeout(): void } | null = null,
+    /** Told of each wait begun and each timeout (ShardMetrics). */
+    private readonly counted: { commitWait(): void; commitWaitTimeout(): void },
   ) {}
 
   /** Whether client frames must wait now, the shard's root being at `root_zxid`. */
@@ -39,8 +36,7 @@ export class CommitWait {
       if (known <= root_zxid || known <= this.given_up_zxid) return false;
       this.target_zxid = known;
       this.since_ms = now_ms;
-      this.waits++;
-      this.counted?.commitWait();
+      this.counted.commitWait();
       return true;
     }
     if (root_zxid >= this.target_zxid) {
@@ -48,8 +44,7 @@ export class CommitWait {
       return false;
     }
     if (now_ms - this.since_ms < this.wait_ms_max) return true;
-    this.timeouts++;
-    this.counted?.commitWaitTimeout();
+    this.counted.commitWaitTimeout();
     this.given_up_zxid = this.target_zxid;
     this.target_zxid = -1;
     return false;

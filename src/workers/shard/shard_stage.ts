@@ -140,12 +140,6 @@ export class ShardStage implements ShardContext {
     return this.reads_net && !this.commit_wait.holds(this.tree.last_zxid, now_ms);
   }
 
-  /** Client frames wait for a known commit (readsNetAt said so): only the commit stream, or the
-   *  wait's end (commit_wait.left_ms), lets them in. */
-  get waits_for_commit(): boolean {
-    return this.commit_wait.waiting;
-  }
-
   /** Whether the driver may hand this stage commit-stream frames now: not while the output to
    *  the net worker waits for room (completions produce replies). A full ring to the commit
    *  worker does not stop it: the commit worker may itself be waiting for room in the commit
