@@ -21,6 +21,10 @@
 // Leaving broadcast (election, lost quorum, leader gone) closes every client connection of this
 // replica, as ZooKeeper does when a server leaves its role: the outcome of their pending writes
 // is unknown (CONNECTIONLOSS), and clients reconnect to a serving replica with their session.
+//
+// A disk fault halts the driver (`halt`): the core leaves its role for good, queued events are
+// dropped and no new one is taken; the commit worker closes the peer links. For the ensemble the
+// replica is then as good as crashed, which is what lets the others go on.
 
 import type { Origin, Publication } from '../commit/commit_core.js';
 import type { CommitCore } from '../commit/commit_core.js';
@@ -129,6 +133,8 @@ export class QuorumDriver {
   private effects: Effect[] = [];
   private effects_head = 0;
   private blocked = false;
+  /** Set by halt(): no event is taken any more. */
+  private halted = false;
   /** Local proposals handed to the core, in order: the core numbers them; we check it agrees. */
   private expected: number[] = [];
   private expected_head = 0;
@@ -198,8 +204,31 @@ export class QuorumDriver {
   // ---- inputs (from sockets and timers: queued, stepped by pump) ------------------------
 
   push(ev: ZabEvent): void {
+    if (this.halted) return;
     this.inbox.push(ev);
     this.host.wake();
+  }
+
+  /**
+   * The log can take nothing any more (a disk fault): leave the role for good (the core's `halt`)
+   * and take no further event. What was queued or still to run is dropped: none of it may be
+   * acted on (an ACK would vouch for a txn this replica could not log), and the sends that would
+   * have told peers something are moot once the caller closes the peer links. The halt's own
+   * effects (the role change, which closes the client connections, and the rejection of what a
+   * leader still held) run now, or once an effect in progress (a reload) is done.
+   */
+  halt(reason: string): void {
+    if (this.halted) return;
+    this.halted = true;
+    this.inbox = [];
+    this.inbox_head = 0;
+    this.effects = this.zab.step({ type: 'halt', reason });
+    this.effects_head = 0;
+    this.runEffects();
+  }
+
+  get is_halted(): boolean {
+    return this.halted;
   }
 
   onMessage(from: number, msg: PeerMessage): void {
@@ -273,7 +302,7 @@ export class QuorumDriver {
         this.runEffects();
         continue;
       }
-      if (this.inbox_head >= this.inbox.length) break;
+      if (this.halted || this.inbox_head >= this.inbox.length) break;
       const ev = this.inbox[this.inbox_head++];
       if (this.inbox_head === this.inbox.length) {
         this.inbox = [];

@@ -60,7 +60,8 @@ class Startup {
       if (this.recovered.length === this.expected) this.resolve_all();
     } else if (m.type === 'startup_failed') fail(new Error(m.error));
     else if (m.type === 'serving') this.resolve_serving();
-    else if (m.type === 'disk_fault') console.error(`waitfree: the replica is read-only: ${m.error}`);
+    // The commit worker said what the fault means for this replica (FATAL DISK ERROR ...).
+    else if (m.type === 'disk_fault') console.error(`waitfree: disk fault: ${m.error}`);
   }
 
   /** Every shard must see the tree the commit worker recovered; anything else is a bug, never

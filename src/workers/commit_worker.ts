@@ -408,6 +408,8 @@ class CommitWorker implements QuorumHost {
     driver.setLinks(transport);
     driver.start();
     this.zab_timer = setInterval(() => driver.tick(), ZAB_TICK_MS);
+    // The log could not be opened (openLog said so): this replica takes no part.
+    if (this.core.read_only !== null) this.leaveEnsemble(this.core.read_only);
   }
 
   /**
@@ -736,7 +738,10 @@ class CommitWorker implements QuorumHost {
     this.applier.resetTo(state.last_zxid);
     this.stage.reset(this.newState(state));
     this.writer = await openLog(config, state);
-    if (this.writer === null) this.core.setReadOnly('the txn log could not be opened');
+    if (this.writer === null) {
+      this.core.setReadOnly('the txn log could not be opened');
+      this.leaveEnsemble('the txn log could not be opened');
+    }
     this.quorum?.reloaded(state.last_zxid);
     this.stage.announceReload(state.last_zxid);
     this.publishOutputs();
@@ -830,11 +835,26 @@ class CommitWorker implements QuorumHost {
    *  snapshots, say so loudly, tell the supervisor. */
   private diskFault(reason: string): void {
     this.snapshots.abort();
-    console.error(
-      `waitfree: FATAL DISK ERROR: ${reason}. This replica no longer accepts writes (clients get NOTREADONLY) ` +
-        `and keeps serving reads. Writes whose batch failed were not acknowledged. Fix the disk (${diskNames(this.init.config)}) and restart.`,
-    );
+    console.error(`waitfree: FATAL DISK ERROR: ${reason}. ${diskFaultConsequence(this.init.config)}`);
+    this.leaveEnsemble(reason);
     postEvent({ type: 'disk_fault', error: reason });
+  }
+
+  /**
+   * Ensemble: this replica can log nothing, so it leaves the ensemble until it is restarted: Zab
+   * halts (a leader steps down, so the others elect one that can log; a follower stops, since it
+   * could acknowledge nothing) and the peer links close, so for the others it is a crashed
+   * member. Its client connections close with its role and the clients move to the others.
+   * ZooKeeper does the same since ZOOKEEPER-2247 (a leader whose log fails steps down) and also
+   * for a follower (its sync thread's failure ends the follower's session with the leader).
+   */
+  private leaveEnsemble(reason: string): void {
+    const q = this.quorum;
+    if (q === null || q.is_halted) return;
+    q.halt(reason);
+    if (this.zab_timer !== null) clearInterval(this.zab_timer);
+    this.zab_timer = null;
+    void this.transport?.close();
   }
 
   /** Reads the shards' rings, at most as many frames as group commit has room for (a frame makes
@@ -902,6 +922,15 @@ class CommitWorker implements QuorumHost {
 
 function diskNames(config: ServerConfig): string {
   return config.data_log_dir === config.data_dir ? config.data_dir : `${config.data_dir}, ${config.data_log_dir}`;
+}
+
+/** What a disk fault means for this replica, for its FATAL DISK ERROR line. */
+function diskFaultConsequence(config: ServerConfig): string {
+  const what =
+    config.ensemble === null
+      ? 'This replica no longer accepts writes (clients get NOTREADONLY) and keeps serving reads.'
+      : 'This member leaves the ensemble until it is restarted (the others go on without it; its clients move to them).';
+  return `${what} Writes whose batch failed were not acknowledged. Fix the disk (${diskNames(config)}) and restart.`;
 }
 
 /** An ensemble member's own /zookeeper/config (the membership); standalone leaves it empty. */
@@ -1015,7 +1044,7 @@ async function openLog(config: ServerConfig, state: RecoveredLog): Promise<LogWr
     );
   } catch (e) {
     const reason = `the txn log in ${config.data_log_dir} cannot be opened for writing: ${describeFsError(e)}`;
-    console.error(`waitfree: FATAL DISK ERROR: ${reason}. Serving reads only (writes get NOTREADONLY); fix the disk and restart.`);
+    console.error(`waitfree: FATAL DISK ERROR: ${reason}. ${diskFaultConsequence(config)}`);
     postEvent({ type: 'disk_fault', error: reason });
     return null;
   }

@@ -22,7 +22,10 @@ export type ZabEvent =
   | { readonly type: 'peer_reset'; readonly peer: number }
   /** The committed membership as the driver's state holds it (after a snapshot is installed, or
    *  a reconfig applied): taken if newer than the core's (membership.ts). */
-  | { readonly type: 'membership'; readonly version: Zxid; readonly voters: readonly number[]; readonly observers: readonly number[] };
+  | { readonly type: 'membership'; readonly version: Zxid; readonly voters: readonly number[]; readonly observers: readonly number[] }
+  /** This replica can make nothing durable any more (its disk failed): it leaves its role for
+   *  good and takes no further part, as a crashed member would not (see zab_core.ts). */
+  | { readonly type: 'halt'; readonly reason: string };
 
 export type Phase = 'election' | 'discovery' | 'sync' | 'broadcast';
 

@@ -45,6 +45,13 @@
 //   them; a crash must not resurrect a truncated suffix under txns appended after it).
 // - `commit(to)`: apply every log entry up to `to`, in zxid order, exactly once. Entries may
 //   be applied before they are durable locally: a committed txn is durable on a quorum.
+// - `halt`: the driver can make nothing durable any more (a failed write or fsync of its log).
+//   The core leaves its role (a leader steps down, as ZooKeeper's does since ZOOKEEPER-2247, so
+//   the others elect a leader that can log) and from then on answers nothing: no vote, no ACK,
+//   no election; a proposal is rejected. For its peers the replica is as good as crashed; its
+//   durable state is intact, and a restart (once the disk is fixed) brings it back like any
+//   crashed replica. Staying in the ensemble is not an option: a follower that cannot log can
+//   acknowledge nothing, and a leader that cannot log can commit nothing of its own.
 //
 // What the driver must guarantee:
 // - one `step` at a time; `start` first; `tick` at a steady rate (the limits are in ticks);
@@ -110,6 +117,8 @@ export class ZabCore implements CoreContext {
   private out: Effect[] = [];
   private step_down: { reason: string; connection_gone: boolean } | null = null;
   private role_key = '';
+  /** Why this replica halted (see `halt` in the design note); null while it takes part. */
+  halted: string | null = null;
 
   constructor(
     readonly cfg: ZabConfig,
@@ -296,7 +305,14 @@ export class ZabCore implements CoreContext {
   // ---- dispatch --------------------------------------------------------------------------
 
   private dispatch(ev: ZabEvent): void {
+    if (this.halted !== null) {
+      if (ev.type === 'propose') this.emit({ type: 'write_rejected', txn: ev.txn, reason: `halted: ${this.halted}` });
+      return;
+    }
     switch (ev.type) {
+      case 'halt':
+        this.halted = ev.reason;
+        return this.stepDown(`halted: ${ev.reason}`);
       case 'start':
         if (this.started) throw new Error('ZabCore: start twice');
         this.started = true;
@@ -377,6 +393,7 @@ export class ZabCore implements CoreContext {
     this.learner = null;
     this.state = 'LOOKING';
     this.announceRole(reason);
+    if (this.halted !== null) return; // no election: the replica takes no further part
     const self_vote = { leader: this.sid, zxid: this.window.last(), peer_epoch: this.current_epoch };
     this.handleElection(this.election.start(this.ticks, self_vote));
   }

@@ -5,7 +5,8 @@
 // and an unsynced suffix, one fsync in flight) + an applier (app.ts). The driver executes the
 // core's effects the way a real one must (in order; epochs, truncation, snapshots durable at
 // once; appends durable when a later fsync completes). Faults: message delays and spikes, clogs,
-// symmetric and one-way partitions, connection resets, crashes that lose the unsynced suffix or
+// symmetric and one-way partitions, connection resets, disk faults (the replica halts until it is
+// restarted), crashes that lose the unsynced suffix or
 // keep a torn part of it, restarts, slow fsyncs, reconfigs of voters and observers (the core
 // learns a reconfig when it enters its log; the driver reports the committed membership when it
 // applies one and after a SNAP, as the commit worker does; a restart starts from the snapshot's
@@ -102,6 +103,9 @@ export class SimReplica {
   fsync: { target: Zxid; token: number } | null = null;
   fsync_token = 0;
   slow_until = 0;
+  /** The disk failed (diskFault): no fsync completes, the core is halted; a restart clears it
+   *  (the disk is fixed first). */
+  disk_failed = false;
   /** A process pause (a long GC, a stopped VM): no ticks and nothing received until then. */
   paused_until = 0;
   // ---- memory (lost on crash) ----
@@ -152,6 +156,9 @@ export interface SimStats {
   rejected: number;
   epochs: number;
   crashes: number;
+  /** Disk faults that halted a replica (leaders among them). */
+  disk_faults: number;
+  leader_disk_faults: number;
   syncs: Record<string, number>;
   /** Reconfigs committed (applied somewhere) that changed the voters. */
   voter_reconfigs: number;
@@ -171,6 +178,8 @@ export class Simulation {
   private h2 = 0x01000193;
   events = 0;
   crashes = 0;
+  disk_faults = 0;
+  leader_disk_faults = 0;
   readonly syncs: Record<string, number> = { DIFF: 0, TRUNC: 0, SNAP: 0 };
   private readonly voter_ids: number[] = [];
   private readonly observer_ids: number[] = [];
@@ -283,7 +292,7 @@ export class Simulation {
       unknown += c.unknown;
       rejected += c.rejected;
     }
-    return { events: this.events, messages: this.net.delivered, acked, unknown, rejected, epochs: this.checker.established_epochs, crashes: this.crashes, syncs: { ...this.syncs }, voter_reconfigs: this.voter_reconfigs.size };
+    return { events: this.events, messages: this.net.delivered, acked, unknown, rejected, epochs: this.checker.established_epochs, crashes: this.crashes, disk_faults: this.disk_faults, leader_disk_faults: this.leader_disk_faults, syncs: { ...this.syncs }, voter_reconfigs: this.voter_reconfigs.size };
   }
 
   // ---- replica lifecycle ---------------------------------------------------------------
@@ -361,6 +370,7 @@ export class Simulation {
     r.app = cloneApp(r.snap);
     r.durable = r.lastZxid();
     r.fsync = null;
+    r.disk_failed = false;
     r.role = null;
     r.applied_since_snapshot = 0;
     this.checker.onSnapshot(r.sid, r.snap.zxid, digestOf(r.snap));
@@ -419,6 +429,23 @@ export class Simulation {
     this.trace(`r${sid} RESTART`);
     for (const other of this.replicas.keys()) if (other !== sid) this.net.reset(sid, other);
     this.boot(r);
+  }
+
+  /**
+   * The replica's disk fails: the fsync in flight and every later one never complete, and the
+   * driver halts the core and closes its links, as the commit worker does (leaveEnsemble). For
+   * the others it is a crashed replica until `crash` + `restart` (the disk fixed) bring it back.
+   */
+  diskFault(sid: number): void {
+    const r = this.replica(sid);
+    if (!r.up || r.core === null || r.disk_failed) return;
+    r.disk_failed = true;
+    r.fsync = null;
+    this.disk_faults += 1;
+    if (r.leading) this.leader_disk_faults += 1;
+    this.trace(`r${sid} DISK FAULT (durable ${zxidToString(r.durable)}, last ${zxidToString(r.lastZxid())})`);
+    this.step(r, { type: 'halt', reason: 'disk fault' });
+    for (const other of this.replicas.keys()) if (other !== sid) this.net.reset(sid, other, sid);
   }
 
   setSlowFsync(sid: number, until: number): void {
@@ -509,7 +536,7 @@ export class Simulation {
   }
 
   private startFsync(r: SimReplica): void {
-    if (r.fsync !== null || !zxidLt(r.durable, r.lastZxid())) return;
+    if (r.disk_failed || r.fsync !== null || !zxidLt(r.durable, r.lastZxid())) return;
     const token = ++r.fsync_token;
     r.fsync = { target: r.lastZxid(), token };
     const [lo, hi] = this.now < r.slow_until ? this.opts.slow_fsync_ms : this.opts.fsync_ms;

@@ -61,6 +61,9 @@ export function runSeed(seed: number, limits: RunLimits = RUN_LIMITS, keep_trace
   try {
     sim.start();
     new FaultInjector(sim, sim.rng.fork(), new Rng(seed ^ 0xfa17).pick([30, 100, 300])).start(limits.fault_ms);
+    // Disk faults draw from a stream of their own: a seed without them runs as it did before.
+    const disk = new Rng(seed ^ 0xd15c);
+    if (disk.chance(0.4)) new DiskFaultInjector(sim, disk, disk.pick([300, 1000])).start(limits.fault_ms);
     sim.runFor(limits.fault_ms);
     healAll(sim);
     checkLiveness(sim, limits.liveness_ms);
@@ -80,6 +83,7 @@ function healAll(sim: Simulation): void {
   for (const r of sim.replicas.values()) {
     r.slow_until = 0;
     r.paused_until = 0;
+    if (r.disk_failed) sim.crash(r.sid); // the disk is fixed; the process restarts
     if (!r.up) sim.restart(r.sid);
   }
   for (const c of sim.clients) c.stopped = true;
@@ -277,5 +281,43 @@ export class FaultInjector {
     const dur = this.rng.int(100, 1500);
     this.sim.trace(`FAULT slow fsync r${sid} for ${dur}`);
     this.sim.setSlowFsync(sid, this.sim.now + dur);
+  }
+}
+
+/**
+ * Disk faults until `until`, one every ~gap_ms: a replica (the leader half of the time) can no
+ * longer write its log and leaves the ensemble (Simulation.diskFault); a while later its disk is
+ * fixed and it restarts, as an operator would restart it.
+ */
+export class DiskFaultInjector {
+  constructor(
+    private readonly sim: Simulation,
+    private readonly rng: Rng,
+    private readonly gap_ms: number,
+  ) {}
+
+  start(until: number): void {
+    const loop = (): void => {
+      if (this.sim.now >= until) return;
+      this.inject();
+      this.sim.schedule(this.rng.int(1, 2 * this.gap_ms), loop);
+    };
+    this.sim.schedule(this.rng.int(1, this.gap_ms), loop);
+  }
+
+  private inject(): void {
+    const leader = this.sim.leader();
+    const sid = leader !== null && this.rng.chance(0.5) ? leader.sid : this.rng.pick([...this.sim.replicas.keys()]);
+    const r = this.sim.replica(sid);
+    if (!r.up || r.disk_failed) return;
+    this.sim.trace(`FAULT disk r${sid}`);
+    this.sim.diskFault(sid);
+    const gen = r.gen;
+    this.sim.schedule(this.rng.int(50, 1500), () => {
+      if (r.gen !== gen || !r.disk_failed) return;
+      this.sim.trace(`FAULT disk fixed r${sid}`);
+      this.sim.crash(sid);
+      this.sim.restart(sid);
+    });
   }
 }

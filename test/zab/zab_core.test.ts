@@ -177,6 +177,44 @@ describe('ZabCore: bounds, forwarding, timeouts', () => {
     expect(types(out)).toContain('send 2 NOTIFICATION');
   });
 
+  it('a leader halted by a disk fault leaves for good; the others elect a leader among themselves and commit', () => {
+    const h = ensemble();
+    const out = h.step(3, { type: 'halt', reason: 'disk fault' });
+    expect(types(out)).toEqual(['disconnect', 'disconnect', 'role']);
+    expect(h.core(3).state).toBe('LOOKING');
+    expect(h.core(3).halted).toBe('disk fault');
+    h.inflight.length = 0;
+    for (const sid of [1, 2]) h.step(sid, { type: 'peer_reset', peer: 3 }); // the driver closed the links
+    const mark = h.lines.length;
+    for (let i = 0; i < 40 && !(h.core(2).serving && h.core(1).serving); i++) {
+      h.deliverAll(); // r3 gets every notification, and answers none
+      h.tickAll(1);
+    }
+    h.deliverAll();
+    expect(h.core(2).state).toBe('LEADING');
+    expect(h.core(1).state).toBe('FOLLOWING');
+    expect(types(h.step(3, { type: 'propose', txn: txn(5) }))).toEqual(['write_rejected']);
+    h.step(2, { type: 'propose', txn: txn(6) });
+    h.deliverAll();
+    expect(h.lines).toContain('r1: commit 2:1');
+    expect(h.since(mark).filter((l) => l.startsWith('r3:') && !l.includes('write_rejected'))).toEqual([]);
+    expect(h.core(3).state).toBe('LOOKING');
+  });
+
+  it('a follower halted by a disk fault acknowledges nothing more; the leader commits with the other follower', () => {
+    const h = ensemble();
+    h.step(1, { type: 'halt', reason: 'disk fault' });
+    expect(h.core(1).serving).toBe(false);
+    const mark = h.lines.length;
+    h.step(3, { type: 'propose', txn: txn(7) });
+    h.deliverAll();
+    h.tickAll(3);
+    h.deliverAll();
+    expect(h.since(mark).filter((l) => l.startsWith('r1:'))).toEqual([]);
+    expect(h.lines).toContain('r2: commit 1:1');
+    expect(h.core(1).window.last()).toEqual(z(0, 0));
+  });
+
   it('observers get INFORM (never PROPOSAL) and never count for commit', () => {
     const h = new Harness([1], [2]);
     h.startAll();
