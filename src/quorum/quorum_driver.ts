@@ -74,7 +74,8 @@ export interface QuorumHost {
   readonly gc: GroupCommit;
   /** A write to the log is in flight (truncate / install must wait for it). */
   readonly write_in_flight: boolean;
-  /** Durably writes both epochs (sync: called rarely, before the next effect). */
+  /** Durably writes both epochs (sync: called rarely, before the next effect). On failure the
+   *  host halts this driver (halt) before it returns: the effects after it are dropped. */
   persistEpochs(accepted_epoch: number, current_epoch: number): void;
   /** TRUNC: drop logged txns after zxid, rebuild tree / sessions / group commit from disk, tell
    *  the read workers to reload. */

@@ -690,8 +690,16 @@ class CommitWorker implements QuorumHost {
     return this.flushed !== null || this.gc.in_flight || this.gc.has_unwritten;
   }
 
+  /** A failure is a disk fault: the driver halts inside this call, so the effects that were to
+   *  follow (which rely on the epochs being durable) never run. */
   persistEpochs(accepted_epoch: number, current_epoch: number): void {
-    EpochFile.writeSync(this.init.config.data_dir, { accepted_epoch, current_epoch }, this.init.config.fsync === 'always');
+    try {
+      EpochFile.writeSync(this.init.config.data_dir, { accepted_epoch, current_epoch }, this.init.config.fsync === 'always');
+    } catch (e) {
+      const reason = `the epoch file in ${this.init.config.data_dir} cannot be written: ${describeFsError(e)}`;
+      this.core.setReadOnly(reason);
+      this.diskFault(reason);
+    }
   }
 
   async truncateAndReload(zxid: number): Promise<void> {

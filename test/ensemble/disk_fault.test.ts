@@ -5,6 +5,8 @@
 //   themselves and writes go on; no acknowledged write is lost;
 // - a follower's log cannot be written: it stops following (it can acknowledge nothing), its
 //   clients move to the other members, and writes go on;
+// - a follower whose disk is full when an election comes cannot record the new epoch: it leaves
+//   the same way, and the others elect without it;
 // - either way the member says why (FATAL DISK ERROR in its log, `srvr` not serving) and, once
 //   the space is back and it is restarted, it rejoins and catches up.
 // Needs root and tmpfs; skipped with the reason printed where mounting is impossible.
@@ -152,4 +154,36 @@ describe('a disk fault in a 3-replica ensemble', () => {
       }
     }, TEST_MS);
   }
+
+  it.skipIf(skip_reason !== null)('a follower whose disk is full when an election comes cannot record the new epoch: it leaves, the other two elect', async () => {
+    const ens = (e = await start());
+    await ens.waitFor(serving(ens, { same_zxid: true }), SETTLE_MS);
+    const leader = await leaderOf(ens, SETTLE_MS);
+    const [victim, other] = ens.members.filter((m) => m.sid !== leader).map((m) => m.sid);
+    const c = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(other!).client_port}`, { sessionTimeout_ms: 10_000 });
+    await c.create('/before', 'x');
+    await c.close();
+    fillDisk(ens, victim!); // idle: nothing is logged until the election
+    await ens.kill(leader, 'SIGKILL');
+    await waitForOutput(ens, victim!, /FATAL DISK ERROR: the epoch file .* cannot be written: ENOSPC.*This member leaves the ensemble/, SETTLE_MS);
+    await ens.restart(leader);
+    const a = await ens.waitFor(
+      (ans) => ans.get(victim!)?.trim() === ZK_NOT_SERVING && [leader, other!].every((sid) => ['leader', 'follower'].includes(modeOf(ans.get(sid)) ?? '')),
+      SETTLE_MS,
+    );
+    expect([leader, other].map((sid) => modeOf(a.get(sid!))).sort()).toEqual(['follower', 'leader']);
+    const w = await ZooKeeperClient.connect(ens.connectString, { sessionTimeout_ms: 10_000 });
+    try {
+      await w.create('/after', 'y');
+      expect((await w.getData('/before')).data?.toString()).toBe('x');
+    } finally {
+      await w.close();
+    }
+    expect(ens.member(victim!).alive()).toBe(true);
+    expect(ens.member(victim!).output()).not.toMatch(/worker failed|exited with code/);
+    freeDisk(ens, victim!);
+    await ens.restart(victim!);
+    await ens.waitFor(serving(ens, { same_zxid: true }), SETTLE_MS);
+    expect(await childrenAt(ens, victim!, '/')).toEqual(new Set(['before', 'after', 'zookeeper']));
+  }, TEST_MS);
 });
