@@ -41,10 +41,12 @@ Exit code: 0 valid, 1 invalid, 2 unknown or error.
                          (Apache ZooKeeper standalone), zookeeper:3 (Apache ZooKeeper ensemble of 3).
   --history FILE         Re-check a recorded history (JSON lines) instead of running.
   --workload W           register, queue, lock, ephemeral, multi or all (default register).
-  --nemesis N            none, kill, pause, partition, slow-disk, partition-peers or all
-                         (default none). partition: cut clients from a server. slow-disk: windows
-                         of slow txn log syncs (waitfree only). partition-peers: cut a replica off
-                         from the other replicas (waitfree ensembles only).
+  --nemesis N            none, kill, pause, partition, slow-disk, disk-fault, partition-peers or
+                         all (default none). partition: cut clients from a server. slow-disk:
+                         windows of slow txn log syncs (waitfree only). disk-fault: windows where
+                         a server's txn log syncs fail (EIO), then it restarts (waitfree only).
+                         partition-peers: cut a replica off from the other replicas (waitfree
+                         ensembles only).
   --nemesis-target T     Which server a fault hits: random (default), leader or follower (found
                          by srvr's Mode; with one server both mean it).
   --time S               Seconds of load (default 30; 1..86400).

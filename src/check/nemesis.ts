@@ -2,6 +2,8 @@
 // run ends: kill (SIGKILL a server, restart it on the same data dir), pause (SIGSTOP, then
 // SIGCONT), partition (cut the clients' link to a server through the tool's proxy), slow-disk
 // (waitfree only: every txn log sync delayed, through the fault file the server follows),
+// disk-fault (waitfree only: every txn log sync fails with EIO through the same file, then the
+// server is restarted on a healed disk, as an operator would after fixing it),
 // partition-peers (waitfree ensembles only: cut one replica's links to every other replica, through
 // the proxies the replicas dial each other by). Which server is hit: --nemesis-target
 // (nemesis_target.ts). Bounded in count and duration; every fault is recorded as a window in the
@@ -9,7 +11,7 @@
 
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FSYNC_DELAY_FAULT_FILE } from '../log/log_fs.js';
+import { FSYNC_DELAY_FAULT_FILE, FSYNC_FAIL_TEXT } from '../log/log_fs.js';
 import { fourLetter } from './four_letter.js';
 import { modeOf, pickNode, type NemesisTargetPolicy, type PickedNode, type SrvrOf, type TargetSearch } from './nemesis_target.js';
 import type { FaultProxy } from './proxy.js';
@@ -17,8 +19,10 @@ import type { Recorder } from './recorder.js';
 import type { ServerNode } from './server_node.js';
 import type { Target } from './targets.js';
 
-export type NemesisKind = 'kill' | 'pause' | 'partition' | 'slow-disk' | 'partition-peers';
-export const NEMESIS_KINDS: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'slow-disk', 'partition-peers'];
+export type NemesisKind = 'kill' | 'pause' | 'partition' | 'slow-disk' | 'disk-fault' | 'partition-peers';
+export const NEMESIS_KINDS: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'slow-disk', 'disk-fault', 'partition-peers'];
+/** Nemeses that go through the fault file (servers started with waitfree.log.fsyncDelayUs=-1). */
+const FAULT_FILE_KINDS: readonly NemesisKind[] = ['slow-disk', 'disk-fault'];
 
 /** A slow-disk window's delay per log sync, drawn uniformly (us). Under the request timeout. */
 export const SLOW_DISK_DELAY_US: readonly [number, number] = [20_000, 1_000_000];
@@ -114,8 +118,17 @@ async function partition(d: NemesisDeps, index: number, ms: number): Promise<voi
  * never reads half a number.
  */
 export function setFsyncDelay(fault_dir: string, delay_us: number): void {
+  writeFaultFile(fault_dir, `${Math.round(delay_us)}`);
+}
+
+/** Makes every log sync of such a server fail with EIO (until setFsyncDelay heals it). */
+export function setFsyncFailing(fault_dir: string): void {
+  writeFaultFile(fault_dir, FSYNC_FAIL_TEXT);
+}
+
+function writeFaultFile(fault_dir: string, text: string): void {
   const file = join(fault_dir, FSYNC_DELAY_FAULT_FILE);
-  writeFileSync(`${file}.tmp`, `${Math.round(delay_us)}\n`);
+  writeFileSync(`${file}.tmp`, `${text}\n`);
   renameSync(`${file}.tmp`, file);
 }
 
@@ -129,6 +142,28 @@ async function slowDisk(d: NemesisDeps, node: ServerNode, ms: number): Promise<v
   setFsyncDelay(dir, 0);
   d.rec.faultHealed(h, 'delay 0 (applied within 1 s)');
   d.log(`nemesis: slowed ${node.name}'s log syncs by ${Math.round(delay_us / 1000)} ms for ${Math.round(window_ms)} ms`);
+}
+
+/**
+ * The server's log syncs fail with EIO for the window (a standalone server goes read-only, an
+ * ensemble member leaves its ensemble), then it is stopped, its disk healed and it is restarted
+ * on the same data dir: a failed disk is not healed by waiting. The batch whose sync failed was
+ * never acknowledged; its clients saw the connection die (unknown outcome).
+ */
+async function diskFault(d: NemesisDeps, index: number, ms: number): Promise<void> {
+  const node = d.target.nodes[index]!;
+  const dir = node.spec.fault_dir!;
+  const role = await mode(d, index);
+  const window_ms = ms + SLOW_DISK_EXTRA_MS;
+  const h = d.rec.faultStarted('disk-fault', node.name, `log syncs fail (EIO) for ${Math.round(window_ms)} ms${role === null ? '' : ` (${role})`}, then a restart`);
+  setFsyncFailing(dir);
+  await d.pause(window_ms);
+  setFsyncDelay(dir, 0);
+  const pid = node.pid;
+  await node.kill();
+  const ready = await d.target.restart(node);
+  d.rec.faultHealed(h, ready ? `disk healed, restarted as pid ${node.pid}` : `disk healed, restart as pid ${node.pid} NOT ready in time`);
+  d.log(`nemesis: failed ${node.name}'s log syncs for ${Math.round(window_ms)} ms${role === null ? '' : ` (${role})`}, restarted pid ${pid} as ${node.pid}${ready ? '' : ' (not ready)'}`);
 }
 
 async function partitionPeers(d: NemesisDeps, index: number, ms: number): Promise<void> {
@@ -153,7 +188,7 @@ export function applicableKinds(kinds: readonly NemesisKind[], target: Target, p
   return kinds.filter((k) => {
     if (k === 'partition') return proxies.length > 0;
     if (k === 'partition-peers') return target.peers !== null && target.nodes.length > 1;
-    if (k === 'slow-disk') return target.nodes.length > 0 && target.nodes.every((n) => n.spec.fault_dir !== undefined);
+    if (FAULT_FILE_KINDS.includes(k)) return target.nodes.length > 0 && target.nodes.every((n) => n.spec.fault_dir !== undefined);
     return target.nodes.length > 0;
   });
 }
@@ -177,6 +212,7 @@ export async function runNemesis(o: NemesisOptions, d: NemesisDeps): Promise<num
     if (kind === 'kill') await kill(d, index);
     else if (kind === 'pause') await pause(d, d.target.nodes[index]!, ms);
     else if (kind === 'slow-disk') await slowDisk(d, d.target.nodes[index]!, ms);
+    else if (kind === 'disk-fault') await diskFault(d, index, ms);
     else if (kind === 'partition-peers') await partitionPeers(d, index, ms);
     else await partition(d, Math.min(index, d.proxies.length - 1), ms);
   }

@@ -5,6 +5,7 @@
 
 import type { History, OpRecord } from './checker/history.js';
 import type { Violation } from './checker/zk_checks.js';
+import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
 
 const WIDTH = 1600;
 const LEFT = 150;
@@ -17,7 +18,14 @@ const OPS_DRAWN_MAX = 30_000;
 const VIOLATIONS_LISTED_MAX = 20;
 
 const OUTCOME_FILL = { ok: '#2ca02c', fail: '#ff7f0e', unknown: '#9e9e9e' } as const;
-const FAULT_FILL: Readonly<Record<string, string>> = { kill: '#d62728', pause: '#1f77b4', partition: '#9467bd', 'slow-disk': '#8c564b', 'partition-peers': '#e377c2' };
+const FAULT_FILL: Readonly<Record<NemesisKind, string>> = {
+  kill: '#d62728',
+  pause: '#1f77b4',
+  partition: '#9467bd',
+  'slow-disk': '#8c564b',
+  'disk-fault': '#ff7f0e',
+  'partition-peers': '#e377c2',
+};
 
 export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -70,7 +78,7 @@ function faultBands(h: History, l: Layout): string[] {
   return h.faults.map((f) => {
     const x0 = l.x(f.start_ms);
     const x1 = Math.max(x0 + 2, l.x(f.end_ms ?? l.end_ms));
-    const fill = FAULT_FILL[f.kind] ?? '#7f7f7f';
+    const fill = (FAULT_FILL as Readonly<Record<string, string | undefined>>)[f.kind] ?? '#7f7f7f'; // a history from another tool version
     const title = `${f.kind} ${f.target}: ${f.detail} (${fmt(f.start_ms)}-${f.end_ms === null ? 'never healed' : fmt(f.end_ms)} ms)`;
     return (
       `<rect x="${fmt(x0)}" y="${TOP - 14}" width="${fmt(x1 - x0)}" height="${bottom - TOP + 14}" fill="${fill}" fill-opacity="0.12"><title>${escapeXml(title)}</title></rect>` +
@@ -104,13 +112,9 @@ function legend(): string {
     ['ok', OUTCOME_FILL.ok],
     ['failed (definite)', OUTCOME_FILL.fail],
     ['unknown outcome', OUTCOME_FILL.unknown],
-    ['kill', FAULT_FILL['kill']!],
-    ['pause', FAULT_FILL['pause']!],
-    ['partition', FAULT_FILL['partition']!],
-    ['slow-disk', FAULT_FILL['slow-disk']!],
-    ['partition-peers', FAULT_FILL['partition-peers']!],
+    ...NEMESIS_KINDS.map((k) => [k, FAULT_FILL[k]]),
   ];
-  return items.map(([name, color], i) => `<rect x="${LEFT + i * 150}" y="30" width="10" height="10" fill="${color}"/><text x="${LEFT + i * 150 + 14}" y="39" font-size="11">${escapeXml(name!)}</text>`).join('');
+  return items.map(([name, color], i) => `<rect x="${LEFT + i * 140}" y="30" width="10" height="10" fill="${color}"/><text x="${LEFT + i * 140 + 14}" y="39" font-size="11">${escapeXml(name!)}</text>`).join('');
 }
 
 /** Ops to draw: every violating one, then as many others as the bound allows (evenly spread). */

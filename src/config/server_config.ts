@@ -504,7 +504,7 @@ const KEYS: KeyTable = {
   log_fsync_delay_us: {
     name: 'waitfree.log.fsyncDelayUs', aliases: [], field: 'log_fsync_delay_us', default: 0,
     type: { kind: 'int', min: 0, max: 10_000_000, sentinel: { value: -1, meaning: 'follow dataDir/fault.fsync_delay_us at runtime' } },
-    help: 'FAULT INJECTION, for testing only (a slow disk): microseconds of delay added to every txn log sync, so writes are acknowledged that much later. 0 (default) = none. -1 = none at start, then the number in dataDir/fault.fsync_delay_us (re-read at most once a second; missing file = 0), which `waitfree check --nemesis slow-disk` writes. Logged loudly at start when not 0.',
+    help: 'FAULT INJECTION, for testing only (a slow disk): microseconds of delay added to every txn log sync, so writes are acknowledged that much later. 0 (default) = none. -1 = none at start, then the number in dataDir/fault.fsync_delay_us (re-read at most once a second; missing file = 0), which `waitfree check --nemesis slow-disk` writes; while that file says `eio` every sync fails with EIO instead (`--nemesis disk-fault`). Logged loudly at start when not 0.',
   },
   snap_retain_count: {
     name: 'autopurge.snapRetainCount', aliases: [], field: 'snap_retain_count', default: 3,

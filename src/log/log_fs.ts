@@ -71,8 +71,11 @@ export const NODE_LOG_FS: LogFs = {
   },
 };
 
-/** The file `waitfree.log.fsyncDelayUs=-1` follows (in dataDir): a decimal number of microseconds. */
+/** The file `waitfree.log.fsyncDelayUs=-1` follows (in dataDir): a decimal number of
+ *  microseconds, or FSYNC_FAIL_TEXT. */
 export const FSYNC_DELAY_FAULT_FILE = 'fault.fsync_delay_us';
+/** Fault file text that makes every log sync fail with EIO (a dying disk), until it changes. */
+export const FSYNC_FAIL_TEXT = 'eio';
 /** Largest delay taken from the fault file (as the config key's bound): 10 s. */
 export const FSYNC_DELAY_US_MAX = 10_000_000;
 /** The fault file is re-read at most this often. */
@@ -80,7 +83,9 @@ const FSYNC_DELAY_REREAD_MS = 1_000;
 
 /**
  * Fault injection (waitfree.log.fsyncDelayUs): a delay added to every log sync, fixed, or
- * following a file the test harness rewrites while the server runs. A file rather than an admin
+ * following a file the test harness rewrites while the server runs. The file may also say
+ * FSYNC_FAIL_TEXT: then every sync fails with EIO after its bytes were written, as a failing
+ * disk's fdatasync does (what a replica does then: ARCHITECTURE.md, "Disk faults"). A file rather than an admin
  * command: the delay is applied in the commit worker, which has no HTTP server, so a command
  * would need a new message kind through the supervisor; a file in dataDir needs nothing but this
  * class, and only servers started with -1 ever look at it.
@@ -91,6 +96,8 @@ const FSYNC_DELAY_REREAD_MS = 1_000;
  */
 export class FsyncDelay {
   private delay_us: number;
+  /** The file says FSYNC_FAIL_TEXT. */
+  private failing = false;
   private next_read_ms = 0;
   private reading = false;
   private last_bad = '';
@@ -112,7 +119,7 @@ export class FsyncDelay {
     if (config_us === 0) return null;
     if (config_us === -1) {
       const file = join(data_dir, FSYNC_DELAY_FAULT_FILE);
-      log(`waitfree: WARNING: FAULT INJECTION ON (waitfree.log.fsyncDelayUs=-1): every txn log sync is delayed by the microseconds in ${file}. For testing only.`);
+      log(`waitfree: WARNING: FAULT INJECTION ON (waitfree.log.fsyncDelayUs=-1): every txn log sync is delayed by the microseconds in ${file} (or fails with EIO while it says "${FSYNC_FAIL_TEXT}"). For testing only.`);
       return new FsyncDelay(0, file, log);
     }
     log(`waitfree: WARNING: FAULT INJECTION ON (waitfree.log.fsyncDelayUs=${config_us}): every txn log sync is delayed by ${config_us} us. For testing only.`);
@@ -123,9 +130,11 @@ export class FsyncDelay {
     return this.delay_us;
   }
 
-  /** Sleeps for the current delay; schedules a re-read of the fault file when one is due. */
+  /** Sleeps for the current delay (or fails with EIO, see above); schedules a re-read of the
+   *  fault file when one is due. */
   wait(): Promise<void> {
     if (this.fault_file !== null) this.maybeReread(this.fault_file);
+    if (this.failing) return Promise.reject(injectedEio());
     const us = this.delay_us;
     if (us <= 0) return Promise.resolve();
     return new Promise((resolve) => setTimeout(resolve, us / 1000));
@@ -139,14 +148,20 @@ export class FsyncDelay {
     fs.readFile(file, 'utf8', (err, text) => {
       this.reading = false;
       if (err !== null) {
-        if (err.code === 'ENOENT') this.set(0);
+        if (err.code === 'ENOENT') {
+          this.setFailing(false);
+          this.set(0);
+        }
         else this.bad(`cannot read ${file}: ${describeFsError(err)}`);
         return;
       }
       const t = text.trim();
       const n = Number(t);
-      if (/^\d+$/.test(t) && Number.isSafeInteger(n) && n <= FSYNC_DELAY_US_MAX) this.set(n);
-      else this.bad(`${file} holds ${JSON.stringify(t.slice(0, 40))}, not an integer 0..${FSYNC_DELAY_US_MAX}: keeping ${this.delay_us} us`);
+      if (t === FSYNC_FAIL_TEXT) this.setFailing(true);
+      else if (/^\d+$/.test(t) && Number.isSafeInteger(n) && n <= FSYNC_DELAY_US_MAX) {
+        this.setFailing(false);
+        this.set(n);
+      } else this.bad(`${file} holds ${JSON.stringify(t.slice(0, 40))}, neither ${JSON.stringify(FSYNC_FAIL_TEXT)} nor an integer 0..${FSYNC_DELAY_US_MAX}: keeping ${this.failing ? 'EIO' : `${this.delay_us} us`}`);
     });
   }
 
@@ -156,11 +171,25 @@ export class FsyncDelay {
     this.log(`waitfree: WARNING: FAULT INJECTION: txn log sync delay now ${us} us`);
   }
 
+  private setFailing(on: boolean): void {
+    if (on === this.failing) return;
+    this.failing = on;
+    this.log(`waitfree: WARNING: FAULT INJECTION: txn log syncs ${on ? 'now fail with EIO' : 'no longer fail'}`);
+  }
+
   private bad(message: string): void {
     if (message === this.last_bad) return;
     this.last_bad = message;
     this.log(`waitfree: warning: ${message}`);
   }
+}
+
+function injectedEio(): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error('EIO: i/o error, fdatasync (injected: waitfree.log.fsyncDelayUs=-1)');
+  e.code = 'EIO';
+  e.errno = -5;
+  e.syscall = 'fdatasync';
+  return e;
 }
 
 /** A short description of a file-system error for logs and clients: "ENOSPC (no space left on device)". */

@@ -125,7 +125,7 @@ describe('a disk fault in a 3-replica ensemble', () => {
       const sid = victim === 'leader' ? leader : ens.members.find((m) => m.sid !== leader)!.sid;
       const load = await startWriteLoad({ connectString: ens.connectString, root: '/load', clients: 4, writes_max: 20_000, duration_ms_max: 120_000 });
       try {
-        await load.reach(200, 30_000);
+        await load.reach(100, 30_000);
         fillDisk(ens, sid);
         await waitForOutput(ens, sid, /FATAL DISK ERROR: the txn log cannot be written: ENOSPC.*This member leaves the ensemble/, 60_000);
         const at_fault = load.acknowledged.length;
@@ -136,7 +136,7 @@ describe('a disk fault in a 3-replica ensemble', () => {
           SETTLE_MS,
         );
         expect(a.get(sid)?.trim()).toBe(ZK_NOT_SERVING);
-        await load.reach(at_fault + 500, 60_000);
+        await load.reach(at_fault + 200, 60_000);
         // It left the ensemble without crashing: no failed worker, no exit.
         expect(ens.member(sid).alive()).toBe(true);
         expect(ens.member(sid).output()).not.toMatch(/worker failed|exited with code/);
