@@ -2,37 +2,17 @@
 // with the kill nemesis must come out valid (and record the kills), and the same pipeline must
 // find a violation planted in a recorded history (re-checked with --history).
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseHistory, formatHistory, type OpRecord } from '../../src/check/checker/history.js';
+import { runWaitfree, type WaitfreeRun } from '../support/run_waitfree.js';
 
-const BIN = fileURLToPath(new URL('../../bin/waitfree.js', import.meta.url));
 const RUN_TIMEOUT_MS = 90_000;
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-function waitfree(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
+function waitfree(args: readonly string[]): Promise<WaitfreeRun> {
+  return runWaitfree(args, RUN_TIMEOUT_MS);
 }
 
 describe('waitfree check', () => {

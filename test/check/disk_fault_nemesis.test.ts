@@ -5,18 +5,16 @@
 // against an ensemble records healed disk-fault windows and stays linearizable (the member whose
 // disk failed leaves its ensemble, the others go on, and it comes back after the restart).
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runWaitfree, type WaitfreeRun } from '../support/run_waitfree.js';
 import { parseHistory } from '../../src/check/checker/history.js';
 import { parseCheckArgs } from '../../src/check/cli.js';
 import { setFsyncDelay, setFsyncFailing } from '../../src/check/nemesis.js';
 import { FsyncDelay } from '../../src/log/log_fs.js';
 
-const BIN = fileURLToPath(new URL('../../bin/waitfree.js', import.meta.url));
 /** Longer than the server's re-read period of the fault file (1 s). */
 const REREAD_WAIT_MS = 1_300;
 
@@ -73,18 +71,6 @@ describe('disk fault (waitfree.log.fsyncDelayUs=-1, fault file "eio")', () => {
   });
 });
 
-function run(args: readonly string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 140_000);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
+function run(args: readonly string[]): Promise<WaitfreeRun> {
+  return runWaitfree(args, 140_000);
 }

@@ -4,19 +4,17 @@
 // check` run with --nemesis slow-disk records healed slow-disk windows and stays valid. No timing
 // bounds: only "slower than without".
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runWaitfree, type WaitfreeRun } from '../support/run_waitfree.js';
 import { parseHistory } from '../../src/check/checker/history.js';
 import { parseCheckArgs } from '../../src/check/cli.js';
 import { setFsyncDelay } from '../../src/check/nemesis.js';
 import { FSYNC_DELAY_FAULT_FILE, FsyncDelay } from '../../src/log/log_fs.js';
 import { connect, mkdir, sleep, startTestServer, type TestServer } from '../server/harness.js';
 
-const BIN = fileURLToPath(new URL('../../bin/waitfree.js', import.meta.url));
 /** Longer than the server's re-read period of the fault file (1 s). */
 const REREAD_WAIT_MS = 1_300;
 /** The injected delay per log sync. */
@@ -124,18 +122,6 @@ async function waitUntil(cond: () => boolean, timeout_ms = 10_000): Promise<void
   }
 }
 
-function run(args: readonly string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
+function run(args: readonly string[]): Promise<WaitfreeRun> {
+  return runWaitfree(args, 90_000);
 }
