@@ -221,6 +221,11 @@ export class CommitCore {
   }
 
   /** Takes everything published since the last call, in commit order. */
+  /** Publications wait to be taken. */
+  get has_publications(): boolean {
+    return this.outbox.length > 0;
+  }
+
   take(): Publication[] {
     const out = this.outbox;
     this.outbox = [];

@@ -88,6 +88,9 @@ export interface QuorumHost {
   revalidated(p: PendingRevalidation, valid: boolean): void;
   /** A write learner `from_sid` forwarded (client request bytes: header + body): prep it as a local one. */
   remoteWrite(from_sid: number, session_id: bigint, auth: readonly Id[], request: Uint8Array): void;
+  /** Moves what the CommitCore prepped since the last call into group commit: as the leader,
+   *  its txns are proposed (proposeLocal) there and then. */
+  stagePrepped(): void;
   /** Publishes a close_conn for every client connection this replica holds. */
   closeAllClients(reason: string): void;
   /** The role changed (srvr, metrics, the supervisor). */
@@ -304,6 +307,11 @@ export class QuorumDriver {
         continue;
       }
       if (this.halted || this.inbox_head >= this.inbox.length) break;
+      // What the last event prepped (a learner's REQUEST, a REVALIDATE decision) is proposed
+      // before the next event is stepped: that one may end this leadership, and a txn prepped by
+      // a leader must enter its log as its proposal or not at all (one prepped but never
+      // proposed would stay in the working tree, which no TRUNC would ever repair).
+      this.host.stagePrepped();
       const ev = this.inbox[this.inbox_head++];
       if (this.inbox_head === this.inbox.length) {
         this.inbox = [];

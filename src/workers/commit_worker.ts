@@ -792,6 +792,10 @@ class CommitWorker implements QuorumHost {
     this.core.reattach(p.origin, p.session_id, p.passwd, p.timeout_ms, valid);
   }
 
+  stagePrepped(): void {
+    if (this.core.has_publications) this.stagePublications();
+  }
+
   closeAllClients(reason: string): void {
     const conns = this.core.ownedConnections();
     if (conns.length > 0) console.log(`waitfree: quorum: closing ${conns.length} client connections: ${reason}`);

@@ -415,6 +415,9 @@ export class SessionSim {
         if (conn !== undefined) conn.decided_at = m.answered_at.get(p.token) ?? null;
         m.core.reattach(p.origin, p.session_id, p.passwd, p.timeout_ms, valid);
       },
+      stagePrepped(): void {
+        sim.stagePublications(m);
+      },
       closeAllClients(reason: string): void {
         sim.trace(`r${m.sid}: close all clients (${reason})`);
         for (const c of m.core.ownedConnections()) sim.closeConn(m, c.conn_id);
