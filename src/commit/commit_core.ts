@@ -220,12 +220,12 @@ export class CommitCore {
     return { written_ms: now, entries: this.sessions.liveness(now) };
   }
 
-  /** Takes everything published since the last call, in commit order. */
   /** Publications wait to be taken. */
   get has_publications(): boolean {
     return this.outbox.length > 0;
   }
 
+  /** Takes everything published since the last call, in commit order. */
   take(): Publication[] {
     const out = this.outbox;
     this.outbox = [];

@@ -85,10 +85,10 @@ const FSYNC_DELAY_REREAD_MS = 1_000;
  * Fault injection (waitfree.log.fsyncDelayUs): a delay added to every log sync, fixed, or
  * following a file the test harness rewrites while the server runs. The file may also say
  * FSYNC_FAIL_TEXT: then every sync fails with EIO after its bytes were written, as a failing
- * disk's fdatasync does (what a replica does then: ARCHITECTURE.md, "Disk faults"). A file rather than an admin
- * command: the delay is applied in the commit worker, which has no HTTP server, so a command
- * would need a new message kind through the supervisor; a file in dataDir needs nothing but this
- * class, and only servers started with -1 ever look at it.
+ * disk's fdatasync does (what a replica does then: ARCHITECTURE.md, "Disk faults"). A file
+ * rather than an admin command: the delay is applied in the commit worker, which has no HTTP
+ * server, so a command would need a new message kind through the supervisor; a file in dataDir
+ * needs nothing but this class, and only servers started with -1 ever look at it.
  *
  * Invariant: the file is read asynchronously, at most once per FSYNC_DELAY_REREAD_MS, never on
  * the sync's own path (a new value applies from a later sync on). A missing file means 0; an
@@ -151,8 +151,7 @@ export class FsyncDelay {
         if (err.code === 'ENOENT') {
           this.setFailing(false);
           this.set(0);
-        }
-        else this.bad(`cannot read ${file}: ${describeFsError(err)}`);
+        } else this.bad(`cannot read ${file}: ${describeFsError(err)}`);
         return;
       }
       const t = text.trim();

@@ -857,8 +857,7 @@ class CommitWorker implements QuorumHost {
    * halts (a leader steps down, so the others elect one that can log; a follower stops, since it
    * could acknowledge nothing) and the peer links close, so for the others it is a crashed
    * member. Its client connections close with its role and the clients move to the others.
-   * ZooKeeper does the same since ZOOKEEPER-2247 (a leader whose log fails steps down) and also
-   * for a follower (its sync thread's failure ends the follower's session with the leader).
+   * ZooKeeper's leader does the same since ZOOKEEPER-2247 (a leader whose log fails steps down).
    */
   private leaveEnsemble(reason: string): void {
     const q = this.quorum;

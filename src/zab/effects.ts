@@ -24,7 +24,7 @@ export type ZabEvent =
    *  a reconfig applied): taken if newer than the core's (membership.ts). */
   | { readonly type: 'membership'; readonly version: Zxid; readonly voters: readonly number[]; readonly observers: readonly number[] }
   /** This replica can make nothing durable any more (its disk failed): it leaves its role for
-   *  good and takes no further part, as a crashed member would not (see zab_core.ts). */
+   *  good and takes no further part, as if it had crashed (see zab_core.ts). */
   | { readonly type: 'halt'; readonly reason: string };
 
 export type Phase = 'election' | 'discovery' | 'sync' | 'broadcast';

@@ -118,7 +118,7 @@ export class ZabCore implements CoreContext {
   private step_down: { reason: string; connection_gone: boolean } | null = null;
   private role_key = '';
   /** Why this replica halted (see `halt` in the design note); null while it takes part. */
-  halted: string | null = null;
+  private halt_reason: string | null = null;
 
   constructor(
     readonly cfg: ZabConfig,
@@ -166,6 +166,11 @@ export class ZabCore implements CoreContext {
 
   get serving(): boolean {
     return this.phase === 'broadcast';
+  }
+
+  /** Why this replica halted, or null while it takes part. */
+  get halted(): string | null {
+    return this.halt_reason;
   }
 
   /** The leader this replica follows or is, null while LOOKING. */
@@ -305,13 +310,13 @@ export class ZabCore implements CoreContext {
   // ---- dispatch --------------------------------------------------------------------------
 
   private dispatch(ev: ZabEvent): void {
-    if (this.halted !== null) {
-      if (ev.type === 'propose') this.emit({ type: 'write_rejected', txn: ev.txn, reason: `halted: ${this.halted}` });
+    if (this.halt_reason !== null) {
+      if (ev.type === 'propose') this.emit({ type: 'write_rejected', txn: ev.txn, reason: `halted: ${this.halt_reason}` });
       return;
     }
     switch (ev.type) {
       case 'halt':
-        this.halted = ev.reason;
+        this.halt_reason = ev.reason;
         return this.stepDown(`halted: ${ev.reason}`);
       case 'start':
         if (this.started) throw new Error('ZabCore: start twice');
@@ -393,7 +398,7 @@ export class ZabCore implements CoreContext {
     this.learner = null;
     this.state = 'LOOKING';
     this.announceRole(reason);
-    if (this.halted !== null) return; // no election: the replica takes no further part
+    if (this.halt_reason !== null) return; // no election: the replica takes no further part
     const self_vote = { leader: this.sid, zxid: this.window.last(), peer_epoch: this.current_epoch };
     this.handleElection(this.election.start(this.ticks, self_vote));
   }
