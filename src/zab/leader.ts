@@ -86,11 +86,23 @@ export class Leader {
     this.tryDecideEpoch();
   }
 
+  /**
+   * Leaving: what is still queued enters the log as proposals never sent. The driver numbered and
+   * logged each of them when it proposed it (a leader's prep logs every txn it makes), so the log
+   * and this window must hold the same entries: left out of the window, such a txn would stay on
+   * disk past our vote's zxid, no TRUNC would remove it, and a restart would replay it. In the
+   * window it is one more uncommitted proposal of a deposed leader: the next leader commits or
+   * truncates it. Only a txn no zxid is left for (the epoch's counter exhausted) is rejected.
+   */
   leave(): void {
     for (const h of this.handlers.values()) this.ctx.disconnect(h.sid);
     this.handlers.clear();
     this.updatePin();
-    for (const txn of this.pending) this.ctx.emit({ type: 'write_rejected', txn, reason: 'leader stepped down' });
+    for (const txn of this.pending) {
+      const zxid = this.epoch === null ? null : nextZxid(this.window.last(), this.epoch, this.cfg.counter_max);
+      if (zxid === null) this.ctx.emit({ type: 'write_rejected', txn, reason: 'leader stepped down' });
+      else this.ctx.append({ zxid, txn });
+    }
     this.pending = [];
   }
 
@@ -159,10 +171,10 @@ export class Leader {
     }
   }
 
-  /** A write to broadcast. Queued behind in_flight_max; rejected past pending_max. */
+  /** A write to broadcast. Queued behind in_flight_max (and while retiring: see leave()); rejected
+   *  past pending_max. */
   propose(txn: Uint8Array): void {
     if (this.phase !== 'broadcast') return this.ctx.emit({ type: 'write_rejected', txn, reason: 'leader not established' });
-    if (this.retiring !== null) return this.ctx.emit({ type: 'write_rejected', txn, reason: `leader stepping down: ${this.retiring}` });
     if (this.pending.length >= this.cfg.pending_max) return this.ctx.emit({ type: 'write_rejected', txn, reason: PROPOSAL_QUEUE_FULL });
     this.pending.push(txn);
     this.drainPending();
@@ -365,7 +377,7 @@ export class Leader {
   // ---- broadcast ---------------------------------------------------------------------
 
   private drainPending(): void {
-    if (this.retiring !== null) return; // what is queued is rejected when we leave
+    if (this.retiring !== null) return; // what is queued enters the log when we leave (leave())
     let sent = 0;
     const room = this.cfg.in_flight_max - this.window.uncommittedCount();
     while (sent < this.pending.length && sent < room) {

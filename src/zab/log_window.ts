@@ -24,8 +24,14 @@ export class LogWindow {
   private commit_pos = 0;
   /** Highest zxid known committed (everything up to it is). */
   committed: Zxid;
-  /** Highest zxid the driver reported durable, clamped to last. */
+  /** Highest zxid durable in this window: the driver's report, clamped to last. */
   persisted: Zxid;
+  /**
+   * Highest zxid the driver reported durable. Its log may run ahead of the window: a leader's
+   * txns queued behind in_flight_max are logged before they are appended here, and were they
+   * durable by then, no later report would say so again. Clamped only by truncation.
+   */
+  private durable_reported: Zxid;
   /**
    * While set, trimming keeps every entry after `pin` (base never passes it): the leader pins
    * the window while the driver prepares a snapshot at a zxid >= pin for a SNAP sync, so the
@@ -45,6 +51,7 @@ export class LogWindow {
     this.entries = [...entries];
     this.committed = committed;
     this.persisted = this.last();
+    this.durable_reported = this.persisted;
     this.commit_pos = this.advancePos(0, committed);
     this.check();
     this.trim();
@@ -120,6 +127,7 @@ export class LogWindow {
       throw new Error(`LogWindow.append: ${zxidToString(e.zxid)} not after last ${zxidToString(this.last())}`);
     }
     this.entries.push(e);
+    if (zxidLe(e.zxid, this.durable_reported)) this.persisted = e.zxid;
   }
 
   /** Drops every entry after `to`; `to` must be >= committed and a point the window holds. */
@@ -130,6 +138,7 @@ export class LogWindow {
     this.entries.length = keep;
     this.commit_pos = Math.min(this.commit_pos, keep);
     this.persisted = zxidMin(this.persisted, to);
+    this.durable_reported = zxidMin(this.durable_reported, to);
   }
 
   /** Replaces the whole window by a snapshot at `z` (committed and durable by contract). */
@@ -140,6 +149,7 @@ export class LogWindow {
     this.base = z;
     this.committed = z;
     this.persisted = z;
+    this.durable_reported = z;
   }
 
   /** Raises committed to `z` (<= last); returns the entries newly committed. */
@@ -155,6 +165,7 @@ export class LogWindow {
   }
 
   markPersisted(z: Zxid): void {
+    this.durable_reported = zxidMax(this.durable_reported, z);
     this.persisted = zxidMax(this.persisted, zxidMin(z, this.last()));
   }
 

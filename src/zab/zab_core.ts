@@ -25,7 +25,13 @@
 //   covers the whole sync stream, so a learner joining mid-broadcast counts for the proposals
 //   that were in flight when it synced;
 // - while the driver prepares a snapshot for a SNAP sync, the leader pins its window so the
-//   txns after the snapshot are still there when it arrives (LogWindow.pin).
+//   txns after the snapshot are still there when it arrives (LogWindow.pin);
+// - the driver's log and the window hold the same entries: a leader's driver logs each txn as it
+//   proposes it, so a leader that leaves with proposals queued behind in_flight_max appends them
+//   (unsent) instead of rejecting them, and a durability report may run ahead of the window
+//   (LogWindow keeps it). Found by the session simulator: a rejected txn stayed on disk past the
+//   zxid the replica voted with, where no TRUNC could reach it; and, once appended, the leader
+//   elected again waited forever for a durability report already made.
 //
 // Reconfiguration (membership.ts): a reconfig txn is known by its bytes (ZabConfig.membership_of)
 // when it enters the log; from then until it commits, it and every later txn need a quorum of the

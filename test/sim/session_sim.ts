@@ -37,6 +37,7 @@ import { Op } from '../../src/protocol/opcodes.js';
 import { encodeCreateSession, encodeWrite } from '../../src/quorum/forward_codec.js';
 import { QuorumDriver, type QuorumHost, type QuorumRole } from '../../src/quorum/quorum_driver.js';
 import { leaderQueueMax, zabInitFor } from '../../src/quorum/quorum_setup.js';
+import { numberOfZxid } from '../../src/quorum/zxid_number.js';
 import type { PendingRevalidation } from '../../src/quorum/revalidations.js';
 import { DataTree } from '../../src/tree/data_tree.js';
 import type { WriteRequest } from '../../src/tree/prep.js';
@@ -68,14 +69,15 @@ export interface SessionSimOptions {
   readonly client_spike_chance: number;
   /** Chance per client step of moving away (leaving the connection open) and of closing it. */
   readonly move_chance: number;
+  /** The leader's proposals in flight and a learner's forwarded writes (waitfree.zab.inFlightMax):
+   *  small, the leader's Zab core queues proposals behind it (default IN_FLIGHT_MAX). */
+  readonly in_flight_max?: number;
 }
 
 const TICK_MS = 10;
 /** CommitCore's tickTime: session expiry is checked at this granularity. */
 const SESSION_TICK_MS = 50;
 const IN_FLIGHT_MAX = 32;
-/** A learner's forwarded writes and REVALIDATE questions, each (the product: zab_in_flight_max). */
-const PENDING_MAX = IN_FLIGHT_MAX;
 const TRACE_TAIL = 4000;
 const ZAB: Partial<ZabConfig> = {
   init_limit_ticks: 20,
@@ -84,8 +86,6 @@ const ZAB: Partial<ZabConfig> = {
   info_retry_ticks: 2,
   election: { finalize_ticks: 1, notify_ticks_min: 2, notify_ticks_max: 20 },
   committed_log_max: 30,
-  in_flight_max: IN_FLIGHT_MAX,
-  pending_max: leaderQueueMax(IN_FLIGHT_MAX, 4), // the most members a run has
 };
 const GC: GroupCommitOptions = { txns_max: 16, bytes_max: 1 << 20, wait_us: 0, commit_on_durable: false };
 
@@ -228,8 +228,10 @@ export class SessionSim {
   private readonly ephemerals = new Map<bigint, Set<string>>();
   private readonly closed = new Set<bigint>();
   private failure: string | null = null;
+  private readonly in_flight_max: number;
 
   constructor(readonly opts: SessionSimOptions) {
+    this.in_flight_max = opts.in_flight_max ?? IN_FLIGHT_MAX;
     this.rng = new Rng(opts.seed);
     this.net = new Network(this.rng.fork(), { delay_ms_min: 1, delay_ms_max: 3, spike_chance: 0.02, spike_ms_max: 60 }, {
       schedule: (t, run) => this.queue.push(t, run),
@@ -331,13 +333,15 @@ export class SessionSim {
     const observers = this.members.filter((x) => x.sid > this.opts.replicas).map((x) => x.sid);
     const last = m.log.length === 0 ? 0 : m.log[m.log.length - 1]!.zxid;
     m.q = new QuorumDriver(
-      zabConfig(m.sid, voters, observers, ZAB),
+      // A learner's forwarded writes and REVALIDATE questions are bounded by the same number (the
+      // product: zab_in_flight_max); the leader's queue by leaderQueueMax (4: the most members).
+      zabConfig(m.sid, voters, observers, { ...ZAB, in_flight_max: this.in_flight_max, pending_max: leaderQueueMax(this.in_flight_max, 4) }),
       zabInitFor({ accepted_epoch: m.accepted_epoch, current_epoch: m.current_epoch }, 0, m.log),
       this.hostOf(m),
       // The simulated network delivers each message on its own (nothing is corked to flush).
       { send: (to, msg) => this.send(m, to, msg), disconnect: (peer) => this.net.reset(m.sid, peer, m.sid), flush: () => {} },
       last,
-      PENDING_MAX,
+      this.in_flight_max,
       undefined,
       () => this.now,
       () => this.now * 1000,
@@ -486,6 +490,7 @@ export class SessionSim {
     }
     if (this.now >= m.core.next_tick_ms()) m.core.tick(false);
     this.stagePublications(m);
+    this.checkLogInWindow(m);
     this.maybeFlush(m);
     m.gc.release((p) => this.publish(m, p));
     if (q.hasWork() || (m.inputs.length > 0 && this.room(m) > 0)) this.scheduleTurn(m);
@@ -495,11 +500,28 @@ export class SessionSim {
     }
   }
 
+  /**
+   * What this replica logged (written or queued for the disk) is in its Zab window, unless it
+   * leads (a leader's txns queued behind in_flight_max are logged before the core numbers them
+   * into the window): a logged txn past the zxid the replica votes and syncs with would never be
+   * truncated, and a restart would replay it.
+   */
+  private checkLogInWindow(m: Member): void {
+    const q = m.q!;
+    if (q.leading) return;
+    const queued = m.gc.unwritten;
+    const last_logged = queued.length > 0 ? queued[queued.length - 1]!.zxid : m.log.length > 0 ? m.log[m.log.length - 1]!.zxid : 0;
+    const last_window = numberOfZxid(q.zab.window.last());
+    if (last_logged > last_window) {
+      this.fail(`r${m.sid}: its log holds ${last_logged.toString(16)}, past its Zab window's last ${last_window.toString(16)} (${q.role.state})`);
+    }
+  }
+
   private room(m: Member): number {
     const q = m.q!;
     if (!q.serving) return Number.MAX_SAFE_INTEGER; // read, and closed at once
     if (!q.leading) return q.forward_room;
-    return Math.max(0, IN_FLIGHT_MAX - m.gc.pending);
+    return Math.max(0, this.in_flight_max - m.gc.pending);
   }
 
   private stagePublications(m: Member): void {
@@ -980,6 +1002,8 @@ export async function runSessionSeed(seed: number, keep_trace = false): Promise<
     keep_trace,
     client_spike_chance: rng.pick([0.02, 0.05, 0.2]),
     move_chance: rng.pick([0.005, 0.01, 0.03]),
+    // Drawn last: the draws above, and so the runs of older seeds, are as they were.
+    in_flight_max: rng.chance(0.3) ? rng.pick([1, 2, 4]) : IN_FLIGHT_MAX,
   });
   const failure = await sim.run();
   return { sim, failure };

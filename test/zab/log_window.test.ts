@@ -7,14 +7,20 @@ import { LogWindow } from '../../src/zab/log_window.js';
 import { compareZxid, makeZxid as z, zxidLe, zxidLt, ZXID_ZERO, type Zxid } from '../../src/zab/zxid.js';
 import { bounded } from '../support/fc_bounds.js';
 
-type Op = { kind: 'append'; bump_epoch: boolean } | { kind: 'commit'; back: number } | { kind: 'truncate'; back: number } | { kind: 'snapshot' } | { kind: 'persist'; back: number };
+type Op =
+  | { kind: 'append'; bump_epoch: boolean }
+  | { kind: 'commit'; back: number }
+  | { kind: 'truncate'; back: number }
+  | { kind: 'snapshot' }
+  | { kind: 'persist'; back: number; ahead: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('append' as const), bump_epoch: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('commit' as const), back: fc.nat(5) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), back: fc.nat(5) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'snapshot' as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('persist' as const), back: fc.nat(5) }) },
+  // ahead > 0: the driver's log runs ahead of the window (a leader's queued proposals).
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('persist' as const), back: fc.nat(5), ahead: fc.oneof(fc.constant(0), fc.nat(3)) }) },
 );
 
 describe('LogWindow', () => {
@@ -24,6 +30,8 @@ describe('LogWindow', () => {
         let model: Zxid[] = [];
         let base: Zxid = ZXID_ZERO;
         let committed: Zxid = ZXID_ZERO;
+        /** The highest zxid reported durable (truncation cuts it, a snapshot resets it). */
+        let reported: Zxid = ZXID_ZERO;
         const w = new LogWindow(ZXID_ZERO, [], ZXID_ZERO, keep);
         const last = (): Zxid => model.at(-1) ?? base;
         const uncommitted = (): Zxid[] => model.filter((x) => zxidLt(committed, x));
@@ -46,13 +54,18 @@ describe('LogWindow', () => {
             if (!w.holdsPoint(to)) continue;
             w.truncate(to);
             model = model.filter((x) => zxidLe(x, to));
+            if (zxidLt(to, reported)) reported = to;
           } else if (op.kind === 'snapshot') {
             base = z(last().epoch + 1, 5);
             model = [];
             committed = base;
+            reported = base;
             w.resetTo(base);
           } else {
-            w.markPersisted(model.length > op.back ? model[model.length - 1 - op.back] : base);
+            const l = last();
+            const at = op.ahead > 0 ? z(Math.max(l.epoch, 1), (l.epoch === 0 ? 0 : l.counter) + op.ahead) : model.length > op.back ? model[model.length - 1 - op.back] : base;
+            w.markPersisted(at);
+            if (zxidLt(reported, at)) reported = at;
           }
           w.check();
           // The window holds every uncommitted txn and the newest `keep` committed ones.
@@ -64,6 +77,10 @@ describe('LogWindow', () => {
           expect(compareZxid(w.last(), last())).toBe(0);
           expect(w.committed).toEqual(committed);
           expect(zxidLe(w.persisted, w.last())).toBe(true);
+          // Durable: never more than was reported; all of the window once a report covers its
+          // last entry, even a report made before that entry was appended (it ran ahead).
+          expect(zxidLe(w.persisted, reported)).toBe(true);
+          if (zxidLe(w.last(), reported)) expect(w.persisted).toEqual(w.last());
         }
       }),
       bounded({ numRuns: 300 }),

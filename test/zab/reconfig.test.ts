@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MembershipSpec } from '../../src/zab/membership.js';
 import type { ZabConfig } from '../../src/zab/config.js';
-import { makeZxid, zxidToString, ZXID_ZERO } from '../../src/zab/zxid.js';
+import { makeZxid, zxidLt, zxidToString, ZXID_ZERO } from '../../src/zab/zxid.js';
 import { EMPTY, Harness } from './harness.js';
 
 const R = 0x52;
@@ -86,11 +86,16 @@ describe('ZabCore: reconfiguring the voters', () => {
     h.step(leader, { type: 'propose', txn: reconfigTxn(rest, [leader]) });
     h.deliverAll();
     for (const sid of [1, 2, 3]) expect(h.core(sid).qv.voters, `r${sid}`).toEqual(rest);
-    // It steps down on its next tick (the COMMIT leaves first), taking no write meanwhile.
+    // It steps down on its next tick (the COMMIT leaves first), proposing nothing meanwhile: a
+    // write it takes then is queued, and enters its log as a proposal never sent when it leaves
+    // (its driver logged it already: log and window must agree). The new leader truncates it.
     expect(h.core(leader).state).toBe('LEADING');
-    expect(h.step(leader, { type: 'propose', txn: write(6) }).map((e) => e.type)).toEqual(['write_rejected']);
-    h.step(leader, { type: 'tick' });
+    const last = h.core(leader).window.last();
+    expect(h.step(leader, { type: 'propose', txn: write(6) })).toEqual([]);
+    expect(h.step(leader, { type: 'tick' }).map((e) => e.type)).toContain('append');
     expect(h.core(leader).state).not.toBe('LEADING');
+    expect(zxidLt(last, h.core(leader).window.last())).toBe(true);
+    expect(h.inflight.some((m) => m.from === leader && m.msg.type === 'PROPOSAL')).toBe(false);
     h.settle();
     const next = leaderOf(h);
     expect(rest).toContain(next);
@@ -100,6 +105,8 @@ describe('ZabCore: reconfiguring the voters', () => {
     h.deliverAll();
     expect(h.core(next).window.committed).not.toEqual(before);
     expect(h.core(leader).window.committed).toEqual(h.core(next).window.committed);
+    // The deposed leader's unsent proposal was truncated by the new leader's sync.
+    expect(h.core(leader).window.last()).toEqual(h.core(next).window.last());
   });
 
   it('a voter removed from the ensemble steps down and is no longer heard', () => {

@@ -138,6 +138,28 @@ describe('ZabCore: bounds, forwarding, timeouts', () => {
     expect(h.core(1).window.last()).toEqual(z(1, 3));
   });
 
+  it('a leader that steps down with proposals queued behind in_flight_max logs them as unsent proposals, never rejects them', () => {
+    // Its driver logged every txn it proposed (prep logs as it proposes): the window must hold
+    // them too, or they would stay on disk past the zxid this replica votes with.
+    const h = ensemble({ in_flight_max: 1, sync_limit_ticks: 4, ping_ticks: 1 });
+    h.auto_persist = false;
+    const out = [7, 8, 9].flatMap((n) => h.step(3, { type: 'propose', txn: txn(n) }));
+    expect(out.filter((e) => e.type === 'append')).toHaveLength(1);
+    // The driver logged all three (the disk is ahead of the window), and they are durable.
+    h.step(3, { type: 'persisted', zxid: z(1, 3) });
+    expect(h.core(3).window.persisted).toEqual(z(1, 1));
+    h.inflight.length = 0; // the followers are gone
+    const left: Effect[] = [];
+    for (let t = 0; t < 6 && h.core(3).state === 'LEADING'; t++) left.push(...h.step(3, { type: 'tick' }));
+    expect(h.core(3).state).toBe('LOOKING');
+    expect(types(left)).not.toContain('write_rejected');
+    expect(left.filter((e) => e.type === 'append').flatMap((e) => (e.type === 'append' ? e.entries.map((x) => x.zxid) : []))).toEqual([z(1, 2), z(1, 3)]);
+    expect(h.core(3).window.last()).toEqual(z(1, 3));
+    // Durable as reported before they entered the window: no later report would say so again
+    // (a leader elected again would wait for its own log forever).
+    expect(h.core(3).window.persisted).toEqual(z(1, 3));
+  });
+
   it('zxid counter exhaustion: the leader steps down and the next epoch numbers from 1', () => {
     const h = new Harness([1], [], { counter_max: 2 });
     h.step(1, { type: 'start' });
