@@ -278,12 +278,25 @@ export class ZabCore implements CoreContext {
     // Looking: the round started under the old membership (our vote, the quorums we counted).
     if (this.state === 'LOOKING') return this.stepDown(`${why}: a new election round under it`);
     if (this.leader !== null && !qv.isVoter(this.sid)) return this.leader.retire(`${why}: this server is no longer a voter`);
-    if (this.learner !== null && (!qv.isMember(this.sid) || this.learner.observer !== qv.isObserver(this.sid))) {
+    if (this.learner !== null && (!qv.isMember(this.sid) || this.learner.observer !== this.learnsAsObserver())) {
       return this.stepDown(`${why}: this server is now ${qv.isMember(this.sid) ? (qv.isObserver(this.sid) ? 'an observer' : 'a voter') : 'not a member'}`);
     }
     // Our leader left the voters: it steps down on its next tick, and so do we, without waiting
     // for it (the driver closed our link to it if it left the ensemble, without a reset report).
     if (this.learner !== null && !qv.isVoter(this.learner.leader)) return this.learner.retire(`${why}: leader ${this.learner.leader} is no longer a voter`);
+  }
+
+  /**
+   * Whether this replica follows as an observer: only when no membership in force (the committed
+   * one, or a reconfig in flight in our log) makes it a voter. A voter of a reconfig in flight
+   * follows even where the committed membership calls it an observer (ZooKeeper's non-voting
+   * follower): the reconfig commits on a quorum of its own voters, whose promises and ACKs must
+   * count. Found by the Zab simulator (seed 20778): every replica restarted with two reconfigs
+   * in flight, the second with voters {3, 4}; 4, an observer in the committed membership, sent
+   * OBSERVERINFO, and the leader never had a quorum of {3, 4} to decide its epoch with.
+   */
+  private learnsAsObserver(): boolean {
+    return this.qv.isObserver(this.sid) && !this.views.isVoter(this.sid);
   }
 
   stepDown(reason: string, connection_gone = false): void {
@@ -423,7 +436,7 @@ export class ZabCore implements CoreContext {
       this.leader.start();
       return;
     }
-    const observer = this.qv.isObserver(this.sid);
+    const observer = this.learnsAsObserver();
     this.state = observer ? 'OBSERVING' : 'FOLLOWING';
     this.learner = new Learner(this, this.cfg, this.window, d.vote.leader, observer);
     this.announceRole(`leader ${d.vote.leader} chosen in round ${d.election_epoch}`);
