@@ -51,7 +51,8 @@ Exit code: 0 valid, 1 invalid, 2 unknown or error.
                          by srvr's Mode; with one server both mean it).
   --time S               Seconds of load (default 30; 1..86400).
   --seed N               Seed of the workloads' and the nemesis' choices (default random).
-  --out DIR              Where to write history.jsonl and timeline.svg (default a new temp dir).
+  --out DIR              Where to write history.jsonl, timeline.svg and each launched server's
+                         output, <name>.log (default a new temp dir).
   --faults-max N         Most faults injected (default 50).
   --check-budget S       Seconds the linearizability search may take before answering unknown
                          (default 60).
@@ -181,7 +182,7 @@ function exitCode(r: CheckReport): number {
   return r.verdict === 'valid' ? EXIT_VALID : r.verdict === 'invalid' ? EXIT_INVALID : EXIT_UNKNOWN;
 }
 
-async function obtainHistory(p: Parsed, io: CheckIo): Promise<History> {
+async function obtainHistory(p: Parsed, io: CheckIo, dir: string): Promise<History> {
   if (p.history_file !== null) return parseHistory(readFileSync(p.history_file, 'utf8'));
   const aim = p.nemesis.length > 0 && p.nemesis_target !== 'random' ? ` (target ${p.nemesis_target})` : '';
   const what = `workloads ${p.workloads.join(',')}; nemesis ${p.nemesis.join(',') || 'none'}${aim}; ${p.time_s} s; seed ${p.seed}`;
@@ -198,6 +199,7 @@ async function obtainHistory(p: Parsed, io: CheckIo): Promise<History> {
     request_timeout_ms: p.request_timeout_ms,
     ops_max: p.ops_max,
     log: (line) => io.stdout(`  ${line}\n`),
+    server_logs_dir: dir,
   });
   return run.history;
 }
@@ -216,11 +218,11 @@ export async function runCheckCommand(argv: readonly string[], io: CheckIo): Pro
     return EXIT_VALID;
   }
   try {
-    const history = await obtainHistory(p, io);
+    const dir = outDir(p);
+    const history = await obtainHistory(p, io, dir);
     const started = performance.now();
     const report = checkHistory(history, { time_budget_ms: p.check_budget_s * 1000, memo_bytes_max: p.memo_mb * 2 ** 20, linearizable_reads: p.strict_reads });
     const check_ms = performance.now() - started;
-    const dir = outDir(p);
     writeFileSync(join(dir, 'history.jsonl'), formatHistory(history));
     writeFileSync(join(dir, 'timeline.svg'), renderTimeline(history, report.violations, report.verdict, history.meta?.target ?? 'waitfree check'));
     io.stdout(reportText(history, report, check_ms));

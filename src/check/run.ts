@@ -40,6 +40,8 @@ export interface RunOptions {
   readonly request_timeout_ms: number;
   readonly ops_max: number;
   readonly log: (line: string) => void;
+  /** Where each launched server's output goes at the end (`<name>.log`); none if absent. */
+  readonly server_logs_dir?: string;
 }
 
 export interface RunResult {
@@ -243,7 +245,7 @@ export async function recordRun(o: RunOptions): Promise<RunResult> {
     rec.closeOpenFaults();
     await Promise.all([...st.clients].map((c) => c.close()));
     await Promise.all([...st.proxies].map((p) => p.close()));
-    await target.stop();
+    await target.stop(o.server_logs_dir);
   }
   const meta: MetaRecord = { type: 'meta', format: 1, target: target.description, workloads: o.workloads, nemesis: o.nemesis, seed: o.seed, started_at };
   const history: History = { meta, ops: [...rec.ops].sort((a, b) => a.id - b.id), events: rec.events, faults: rec.faults, end_ms: rec.now() };

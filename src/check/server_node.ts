@@ -7,7 +7,8 @@
 // (SIGKILL takes it as it is), so no stopped process is left behind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { handshakeOk } from './launch.js';
 import { fourLetter } from './four_letter.js';
 
@@ -48,6 +49,8 @@ export class ServerNode {
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
   private tail = '';
+  /** Appended to by every spawn (a restart continues the same file). */
+  private log: WriteStream | null = null;
   private paused = false;
   /** Every PID this node has had (for the record). */
   readonly pids: number[] = [];
@@ -72,13 +75,21 @@ export class ServerNode {
     return this.tail;
   }
 
+  /** Every byte the process printed, across restarts (in its directory, `<name>.log`). */
+  get log_path(): string {
+    return join(this.spec.cwd, `${this.spec.name}.log`);
+  }
+
   /** Spawns the process (it must not be running). Does not wait for readiness. */
   spawn(): void {
     if (this.alive()) throw new Error(`${this.name} is already running (pid ${this.pid})`);
     const [command, args] = SETPRIV === null ? [this.spec.command, [...this.spec.args]] : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', this.spec.command, ...this.spec.args]];
     const child = spawn(command, args, { cwd: this.spec.cwd, env: this.spec.env ?? process.env, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.log ??= createWriteStream(this.log_path, { flags: 'a' });
+    const log = this.log;
     const keep = (b: Buffer): void => {
       this.tail = (this.tail + b.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+      log.write(b);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -122,6 +133,14 @@ export class ServerNode {
   }
 
   /** SIGTERM (continued first if paused), then SIGKILL after a grace period. */
+  /** Flushes and closes the log file (after stop(); a later spawn opens it again). */
+  async closeLog(): Promise<void> {
+    const log = this.log;
+    if (log === null) return;
+    this.log = null;
+    await new Promise<void>((resolve) => log.end(resolve));
+  }
+
   async stop(): Promise<void> {
     if (!this.alive()) return;
     this.signal('SIGTERM');
@@ -154,4 +173,12 @@ export class ServerNode {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Copies each stopped node's log into `dir` as `<name>.log` (the check's output directory). */
+export async function keepLogs(nodes: readonly ServerNode[], dir: string): Promise<void> {
+  for (const n of nodes) {
+    await n.closeLog();
+    if (existsSync(n.log_path)) copyFileSync(n.log_path, join(dir, `${n.name}.log`));
+  }
 }

@@ -13,7 +13,7 @@ import { serverEnv } from '../server/huge_pages.js';
 import { apacheZkAvailable, freePort, REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from './launch.js';
 import { commonCfg, LAUNCH_DEFAULTS, type LaunchSettings } from './launch_cfg.js';
 import type { PeerLinks } from './peer_links.js';
-import { ServerNode } from './server_node.js';
+import { keepLogs, ServerNode } from './server_node.js';
 import { launchWaitfreeEnsemble, pickMemberPorts } from './waitfree_ensemble.js';
 
 export { LAUNCH_DEFAULTS, type LaunchSettings } from './launch_cfg.js';
@@ -33,8 +33,9 @@ export interface Target {
   readonly peers: PeerFaults | null;
   /** Starts a killed node again (same config and data dir); false if it was not ready in time. */
   restart(node: ServerNode): Promise<boolean>;
-  /** Stops every process we started and removes our temp dir. */
-  stop(): Promise<void>;
+  /** Stops every process we started and removes our temp dir; with `keep_logs_in`, each
+   *  server's output (every restart of it) is copied there first, as `<name>.log`. */
+  stop(keep_logs_in?: string): Promise<void>;
 }
 
 export interface PeerFaults {
@@ -83,8 +84,9 @@ function singleTarget(description: string, node: ServerNode, root: string, s: La
     nodes: [node],
     peers: null,
     restart: (n) => respawn(n, s),
-    stop: async () => {
+    stop: async (keep_logs_in) => {
       await node.stop();
+      if (keep_logs_in !== undefined) await keepLogs([node], keep_logs_in);
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -115,8 +117,9 @@ async function launchEnsemble(size: number, s: LaunchSettings, root: string): Pr
     nodes,
     peers: null,
     restart: (n) => respawn(n, s),
-    stop: async () => {
+    stop: async (keep_logs_in) => {
       await Promise.all(nodes.map((n) => n.stop()));
+      if (keep_logs_in !== undefined) await keepLogs(nodes, keep_logs_in);
       rmSync(root, { recursive: true, force: true });
     },
   };

@@ -19,7 +19,7 @@ import { serverEnv } from '../server/huge_pages.js';
 import { freePort, REPO_ROOT } from './launch.js';
 import { commonCfg, type LaunchSettings } from './launch_cfg.js';
 import { PeerLinks } from './peer_links.js';
-import { ServerNode } from './server_node.js';
+import { keepLogs, ServerNode } from './server_node.js';
 import type { Target } from './targets.js';
 
 /** The ensemble sizes --launch accepts (odd: every size tolerates (N-1)/2 failures). */
@@ -128,9 +128,10 @@ export async function launchWaitfreeEnsemble(size: number, s: LaunchSettings, ro
     nodes,
     peers: { links, sync_timeout_ms: SYNC_LIMIT_TICKS * s.tick_time_ms },
     restart: (n) => respawn(n, s),
-    stop: async () => {
+    stop: async (keep_logs_in) => {
       await Promise.all(nodes.map((n) => n.stop()));
       await links.close();
+      if (keep_logs_in !== undefined) await keepLogs(nodes, keep_logs_in);
       rmSync(root, { recursive: true, force: true });
     },
   };

@@ -36,6 +36,9 @@ describe('waitfree check', () => {
     const svg = readFileSync(join(run_dir, 'timeline.svg'), 'utf8');
     expect(svg).toMatch(/^<svg /);
     expect(svg).toContain('>kill</text>');
+    // The server's output, every restart of it, is kept beside the history.
+    const log = readFileSync(join(run_dir, 'waitfree.log'), 'utf8');
+    expect(log.match(/waitfree listening on 127\.0\.0\.1:/g)?.length).toBe(history.faults.length + 1);
   }, 120_000);
 
   it('finds a lost write planted in that recorded history (--history), and marks it in the timeline', async () => {

@@ -63,6 +63,10 @@ describe('disk fault (waitfree.log.fsyncDelayUs=-1, fault file "eio")', () => {
     const first = h.faults[0]!.start_ms;
     expect(h.ops.some((o) => o.outcome === 'ok' && o.invoke_ms > first && o.f !== 'read')).toBe(true);
     expect(readFileSync(join(out, 'timeline.svg'), 'utf8')).toContain('>disk-fault</text>');
+    // Each victim said why it left its ensemble (its output is kept beside the history).
+    for (const f of h.faults) {
+      expect(readFileSync(join(out, `${f.target}.log`), 'utf8')).toMatch(/FATAL DISK ERROR: the txn log cannot be written: EIO .*This member leaves the ensemble/);
+    }
   }, 150_000);
 
   it('--nemesis all includes disk-fault', () => {
