@@ -85,7 +85,11 @@ export class ServerNode {
     if (this.alive()) throw new Error(`${this.name} is already running (pid ${this.pid})`);
     const [command, args] = SETPRIV === null ? [this.spec.command, [...this.spec.args]] : [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', this.spec.command, ...this.spec.args]];
     const child = spawn(command, args, { cwd: this.spec.cwd, env: this.spec.env ?? process.env, detached: false, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.log ??= createWriteStream(this.log_path, { flags: 'a' });
+    if (this.log === null) {
+      // The log is a convenience: a failure to write it must not stop the run.
+      this.log = createWriteStream(this.log_path, { flags: 'a' });
+      this.log.on('error', (e) => process.stderr.write(`waitfree check: ${this.name}'s log ${this.log_path}: ${e.message}\n`));
+    }
     const log = this.log;
     const keep = (b: Buffer): void => {
       this.tail = (this.tail + b.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
@@ -179,6 +183,10 @@ export function sleep(ms: number): Promise<void> {
 export async function keepLogs(nodes: readonly ServerNode[], dir: string): Promise<void> {
   for (const n of nodes) {
     await n.closeLog();
-    if (existsSync(n.log_path)) copyFileSync(n.log_path, join(dir, `${n.name}.log`));
+    try {
+      if (existsSync(n.log_path)) copyFileSync(n.log_path, join(dir, `${n.name}.log`));
+    } catch (e) {
+      process.stderr.write(`waitfree check: cannot keep ${n.name}'s log in ${dir}: ${(e as Error).message}\n`);
+    }
   }
 }
