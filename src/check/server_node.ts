@@ -93,7 +93,8 @@ export class ServerNode {
     const log = this.log;
     const keep = (b: Buffer): void => {
       this.tail = (this.tail + b.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
-      log.write(b);
+      // Output may trail the exit (pipes drain after it): once closed, the log takes no more.
+      if (!log.writableEnded) log.write(b);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -136,7 +137,6 @@ export class ServerNode {
     if (this.paused) this.signal('SIGCONT');
   }
 
-  /** SIGTERM (continued first if paused), then SIGKILL after a grace period. */
   /** Flushes and closes the log file (after stop(); a later spawn opens it again). */
   async closeLog(): Promise<void> {
     const log = this.log;
@@ -145,6 +145,7 @@ export class ServerNode {
     await new Promise<void>((resolve) => log.end(resolve));
   }
 
+  /** SIGTERM (continued first if paused), then SIGKILL after a grace period. */
   async stop(): Promise<void> {
     if (!this.alive()) return;
     this.signal('SIGTERM');
