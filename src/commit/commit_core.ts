@@ -273,9 +273,6 @@ export class CommitCore {
 
   /** A write forwarded by a learner (its connection lives there): prepped like a local one. */
   remoteRequest(from_sid: number, session_id: bigint, cxid: number, opcode: number, body: WriteRequest | null, auth: readonly Id[]): void {
-    // Read-only (a disk fault): the driver has halted and takes no REQUEST; one that was already
-    // on its way is dropped (the learner's client loses its connection when this leader goes).
-    if (this.read_only !== null) return;
     const now = this.env.now_ms();
     if (opcode !== Op.closeSession && this.movedAway(session_id, from_sid)) {
       this.propose(null, session_id, { kind: 'error', err: Err.SESSIONMOVED }, cxid);
@@ -307,7 +304,6 @@ export class CommitCore {
 
   /** A session a learner created for its client (id and password made there). */
   remoteCreateSession(from_sid: number, session_id: bigint, timeout_ms: number, passwd: Uint8Array): void {
-    if (this.read_only !== null) return; // as remoteRequest
     if (this.sessions.get(session_id) === undefined) {
       this.sessions.add(session_id, timeout_ms, this.env.now_ms(), passwd);
       this.owners.set(session_id, null);

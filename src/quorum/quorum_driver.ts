@@ -137,8 +137,6 @@ export class QuorumDriver {
   private effects: Effect[] = [];
   private effects_head = 0;
   private blocked = false;
-  /** Set by halt(): no event is taken any more. */
-  private halted = false;
   /** Local proposals handed to the core, in order: the core numbers them; we check it agrees. */
   private expected: number[] = [];
   private expected_head = 0;
@@ -208,7 +206,7 @@ export class QuorumDriver {
   // ---- inputs (from sockets and timers: queued, stepped by pump) ------------------------
 
   push(ev: ZabEvent): void {
-    if (this.halted) return;
+    if (this.is_halted) return;
     this.inbox.push(ev);
     this.host.wake();
   }
@@ -222,8 +220,7 @@ export class QuorumDriver {
    * leader still held) run now, or once an effect in progress (a reload) is done.
    */
   halt(reason: string): void {
-    if (this.halted) return;
-    this.halted = true;
+    if (this.is_halted) return;
     this.inbox = [];
     this.inbox_head = 0;
     this.effects = this.zab.step({ type: 'halt', reason });
@@ -231,8 +228,9 @@ export class QuorumDriver {
     this.runEffects();
   }
 
+  /** halt() was called (the core keeps the reason): no event is taken any more. */
   get is_halted(): boolean {
-    return this.halted;
+    return this.zab.halted !== null;
   }
 
   onMessage(from: number, msg: PeerMessage): void {
@@ -306,7 +304,7 @@ export class QuorumDriver {
         this.runEffects();
         continue;
       }
-      if (this.halted || this.inbox_head >= this.inbox.length) break;
+      if (this.is_halted || this.inbox_head >= this.inbox.length) break;
       // What the last event prepped (a learner's REQUEST, a REVALIDATE decision) is proposed
       // before the next event is stepped: that one may end this leadership, and a txn prepped by
       // a leader must enter its log as its proposal or not at all (one prepped but never

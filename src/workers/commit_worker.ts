@@ -858,6 +858,8 @@ class CommitWorker implements QuorumHost {
    * could acknowledge nothing) and the peer links close, so for the others it is a crashed
    * member. Its client connections close with its role and the clients move to the others.
    * ZooKeeper's leader does the same since ZOOKEEPER-2247 (a leader whose log fails steps down).
+   * Called in the same turn that set the core read-only, before the driver steps another event:
+   * no learner's REQUEST reaches a read-only core (its "propose while read-only" stays an invariant).
    */
   private leaveEnsemble(reason: string): void {
     const q = this.quorum;

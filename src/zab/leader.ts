@@ -99,7 +99,7 @@ export class Leader {
     this.handlers.clear();
     this.updatePin();
     for (const txn of this.pending) {
-      const zxid = this.epoch === null ? null : nextZxid(this.window.last(), this.epoch, this.cfg.counter_max);
+      const zxid = nextZxid(this.window.last(), this.mustEpoch(), this.cfg.counter_max); // queued only in broadcast
       if (zxid === null) this.ctx.emit({ type: 'write_rejected', txn, reason: 'leader stepped down' });
       else this.ctx.append({ zxid, txn });
     }
