@@ -1,9 +1,9 @@
 // Runs a client library's own test suite against each server kind, for the interop tests that
 // compare outcomes test by test (go_zookeeper.test.ts, kazoo_suite.test.ts).
 //
-// A timing-bound test can miss once on a loaded 2-core host: a failure the caller did not
-// expect runs again alone, once, and that second outcome counts. Both runs' output is kept, so a
-// flake and its rerun show in the report.
+// The kinds' whole runs go side by side. A timing-bound test can miss once on a loaded 2-core
+// host: a failure the caller did not expect runs again alone, once, and that second outcome
+// counts. Both runs' output is kept, so a flake and its rerun show in the report.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,11 +24,16 @@ export interface ForeignSuite<K extends string, O extends string> {
   expectedFailure(kind: K, id: string): boolean;
 }
 
-/** Runs the suite on each kind in turn; kind -> its settled run. */
+/**
+ * Runs the whole suite on every kind at once (each kind's servers on their own ports: the suites
+ * mostly wait on timeouts, so two runs side by side take little longer than one), then runs each
+ * failure the caller did not expect again alone, one at a time; kind -> its settled run.
+ */
 export async function runOnEachKind<K extends string, O extends string>(kinds: readonly K[], suite: ForeignSuite<K, O>): Promise<Map<K, SuiteRun<O>>> {
+  const whole = await Promise.all(kinds.map((kind) => suite.run(kind)));
   const runs = new Map<K, SuiteRun<O>>();
-  for (const kind of kinds) {
-    const r = await suite.run(kind);
+  for (const [i, kind] of kinds.entries()) {
+    const r = whole[i]!;
     for (const [id, outcome] of r.outcomes) {
       if (outcome !== suite.failed || suite.expectedFailure(kind, id)) continue;
       const again = await suite.run(kind, id);
