@@ -389,8 +389,17 @@ export class ZabCore implements CoreContext {
     const c = n.config;
     if (c !== null && zxidLt(this.views.active_version, c.version) && this.views.setActive(new QuorumVerifier(c.voters, c.observers), c.version)) {
       this.onActivated(`server ${from} announced membership ${zxidToString(c.version)}`);
+      // A LOOKING replica starts its new round now, and counts this vote in it: had it first
+      // voted in the old round (joining the sender's), it would announce a vote there and leave
+      // that round at once; a peer that counted that vote would follow it in a round it left.
+      this.settle();
     }
     if (this.state === 'LOOKING') return this.handleElection(this.election.onNotification(this.ticks, from, n));
+    // Our leader is electing in a round after the one we chose it in: it left that round and
+    // leads nobody from it. Following it on would wait initLimit for a sync that never comes.
+    if (this.learner !== null && from === this.learner.leader && n.state === 'LOOKING' && n.election_epoch > this.election.logicalclock) {
+      return this.stepDown(`leader ${from} is electing in round ${n.election_epoch}, after ours (${this.election.logicalclock})`);
+    }
     // Settled: tell a LOOKING peer whom we follow or that we lead (how late replicas join).
     if (n.state === 'LOOKING') this.send(from, this.election.notification(this.state));
   }

@@ -201,3 +201,50 @@ describe('ZabCore: a follower demoted to observer', () => {
     expect(h.core(demoted).window.committed).toEqual(w);
   });
 });
+
+describe('ZabCore: a leader restarted right after a reconfig committed', () => {
+  it('its first election does not leave the other voter following a round it has left (no initLimit stall)', () => {
+    // Voters 1,2,3 -> voters 1,3 and observer 2, committed everywhere; then the leader, r3, is
+    // SIGKILLed and restarts. Its log holds the reconfig but not that it committed (no
+    // snapshot since), so it starts under voters {1,2,3} with {1,3} in flight, and learns the
+    // committed membership from r1's first notification: it starts a new round under it. r1 had
+    // already counted r3's vote of the round before and followed it; it must not wait initLimit
+    // for a leader that is electing in a newer round.
+    const h = new Harness([1, 2, 3], [], { ...OVER, init_limit_ticks: 20 });
+    h.startAll();
+    h.settle();
+    expect(leaderOf(h)).toBe(3);
+    h.step(3, { type: 'propose', txn: reconfigTxn([1, 3], [2]) });
+    h.deliverAll();
+    for (const sid of [1, 2, 3]) expect(h.core(sid).qv.voters, `r${sid}`).toEqual([1, 3]);
+    h.tickAll(1);
+    h.settle();
+    const r3 = h.core(3);
+    const entries = Array.from({ length: r3.window.length }, (_, i) => r3.window.at(i));
+    const restarted = { accepted_epoch: r3.accepted_epoch, current_epoch: r3.current_epoch, log_base: ZXID_ZERO, log: entries, committed: ZXID_ZERO };
+    h.inflight.length = 0;
+    h.addCore(3, [1, 2, 3], [], { ...OVER, init_limit_ticks: 20 }, restarted);
+    expect(h.core(3).views.pending).toHaveLength(1);
+    h.step(1, { type: 'peer_reset', peer: 3 });
+    h.step(2, { type: 'peer_reset', peer: 3 });
+    h.step(3, { type: 'start' });
+    let ticks = 0;
+    const rounds_per_step: number[][] = [];
+    for (; ticks < 40 && !(h.core(1).serving && h.core(3).serving); ticks++) {
+      while (h.inflight.length > 0) {
+        const to = h.inflight[0]!.to;
+        const out = h.deliver();
+        if (to !== 3) continue;
+        const rounds = out.flatMap((e) => (e.type === 'send' && e.msg.type === 'NOTIFICATION' ? [e.msg.election_epoch] : []));
+        rounds_per_step.push([...new Set(rounds)]);
+      }
+      h.tickAll(1);
+    }
+    // r3 never announces a vote in a round it leaves within the same step.
+    for (const rounds of rounds_per_step) expect(rounds.length, JSON.stringify(rounds_per_step)).toBeLessThanOrEqual(1);
+    expect(h.core(3).state).toBe('LEADING');
+    expect(h.core(1).state).toBe('FOLLOWING');
+    // An election and a sync take a few ticks; initLimit is 20.
+    expect(ticks, h.lines.filter((l) => l.includes('role')).join('\n')).toBeLessThan(10);
+  });
+});

@@ -199,6 +199,21 @@ describe('ZabCore: bounds, forwarding, timeouts', () => {
     expect(types(out)).toContain('send 2 NOTIFICATION');
   });
 
+  it("a follower whose leader is electing in a later round than the one it chose it in looks again (no initLimit wait)", () => {
+    const h = ensemble();
+    const r1 = h.core(1);
+    const looking = (round: number, from: number): PeerMessage => ({ type: 'NOTIFICATION', state: 'LOOKING', leader: from, zxid: r1.window.last(), election_epoch: round, peer_epoch: 1, config: null });
+    // The first election was round 1. The leader electing in round 1 (a late copy of its vote)
+    // or another voter in round 2 change nothing: r1 answers whom it follows.
+    expect(types(h.step(1, msg(3, looking(1, 3))))).toEqual(['send 3 NOTIFICATION']);
+    expect(types(h.step(1, msg(2, looking(2, 2))))).toEqual(['send 2 NOTIFICATION']);
+    expect(r1.state).toBe('FOLLOWING');
+    // The leader in round 2: it left the round r1 followed it in.
+    const out = h.step(1, msg(3, looking(2, 3)));
+    expect(r1.state).toBe('LOOKING');
+    expect(types(out)).toContain('role');
+  });
+
   it('a leader halted by a disk fault leaves for good; the others elect a leader among themselves and commit', () => {
     const h = ensemble();
     const out = h.step(3, { type: 'halt', reason: 'disk fault' });
