@@ -9,7 +9,7 @@
 // setpriv the kernel kills the server if this process dies first.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -80,20 +80,54 @@ function onPath(cmd: string): boolean {
 }
 
 /**
- * A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read it, release it). Another
- * process may take it before the caller binds it: callers that start a server on it retry with a
- * new port when the bind fails (see startServerProcess in test/durability).
+ * A TCP port on 127.0.0.1 that was free a moment ago (bound, then released). Another process may
+ * take it before the caller binds it: callers that start a server on it retry with a new port
+ * when the bind fails (see startServerProcess in test/durability).
+ *
+ * Drawn below the kernel's ephemeral range (net.ipv4.ip_local_port_range), as servers' ports are
+ * in practice: a port from that range (what binding port 0 gives) can be handed out again as the
+ * local port of any outgoing connection on the host while its server is down, and that
+ * connection then holds it: a killed server could not listen on its port again (seen: a replica
+ * restarted by `waitfree check` refused to start, EADDRINUSE on its quorum port).
  */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+export async function freePort(): Promise<number> {
+  const [lo, hi] = serverPortRange();
+  for (let i = 0; i < FREE_PORT_TRIES; i++) {
+    const port = lo + Math.floor(Math.random() * (hi - lo + 1));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${lo}-${hi} after ${FREE_PORT_TRIES} tries`);
+}
+
+const FREE_PORT_TRIES = 200;
+/** How many ports below the ephemeral range freePort draws from. */
+const SERVER_PORTS = 10_000;
+const EPHEMERAL_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range';
+/** Linux's default ephemeral range, when the file cannot be read. */
+const EPHEMERAL_LOW_DEFAULT = 32_768;
+
+let server_port_range: readonly [number, number] | null = null;
+
+/** The ports freePort draws from: the SERVER_PORTS just below the ephemeral range (at least 1024 up). */
+function serverPortRange(): readonly [number, number] {
+  if (server_port_range !== null) return server_port_range;
+  let low = EPHEMERAL_LOW_DEFAULT;
+  try {
+    const first = Number(readFileSync(EPHEMERAL_RANGE_FILE, 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(first) && first > 1024 + 1000) low = first;
+  } catch {
+    // not Linux, or no /proc: the default
+  }
+  server_port_range = [Math.max(1024, low - SERVER_PORTS), low - 1];
+  return server_port_range;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') return reject(new Error('no port'));
-      srv.close(() => resolve(addr.port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
