@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CHECK_DEFAULTS, checkHistory, type CheckReport } from './checker/check.js';
 import { formatHistory, parseHistory, type History } from './checker/history.js';
-import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
+import { NEMESIS_ALL, NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
 import { NEMESIS_TARGET_POLICIES, type NemesisTargetPolicy } from './nemesis_target.js';
 import { reportText } from './report.js';
 import { recordRun } from './run.js';
@@ -41,14 +41,17 @@ Exit code: 0 valid, 1 invalid, 2 unknown or error.
                          (Apache ZooKeeper standalone), zookeeper:3 (Apache ZooKeeper ensemble of 3).
   --history FILE         Re-check a recorded history (JSON lines) instead of running.
   --workload W           register, queue, lock, ephemeral, multi or all (default register).
-  --nemesis N            none, kill, pause, partition, slow-disk, disk-fault, partition-peers or
-                         all (default none). partition: cut clients from a server. slow-disk:
-                         windows of slow txn log syncs (waitfree only). disk-fault: windows where
-                         a server's txn log syncs fail (EIO), then it restarts (waitfree only).
-                         partition-peers: cut a replica off from the other replicas (waitfree
-                         ensembles only).
+  --nemesis N            none, kill, pause, partition, slow-disk, disk-fault, partition-peers,
+                         reconfig or all (default none; all = every one but reconfig).
+                         partition: cut clients from a server. slow-disk: windows of slow txn log
+                         syncs (waitfree only). disk-fault: windows where a server's txn log
+                         syncs fail (EIO), then it restarts (waitfree only). partition-peers: cut
+                         a replica off from the other replicas (waitfree ensembles only; not with
+                         reconfig). reconfig: a voter becomes an observer, or a member is removed,
+                         then it is put back (ensembles; the servers get reconfigEnabled and a
+                         super user); runs beside the other faults, so changes overlap them.
   --nemesis-target T     Which server a fault hits: random (default), leader or follower (found
-                         by srvr's Mode; with one server both mean it).
+                         by srvr's Mode; with one server both mean it). Not reconfig's: random.
   --time S               Seconds of load (default 30; 1..86400).
   --seed N               Seed of the workloads' and the nemesis' choices (default random).
   --out DIR              Where to write history.jsonl, timeline.svg and each launched server's
@@ -92,10 +95,11 @@ function intOption(v: unknown, name: string, def: number, min: number, max: numb
   return n;
 }
 
-function listOption<T extends string>(v: unknown, name: string, all: readonly T[], none: string | null, def: T[]): T[] {
+/** A comma-separated list of `valid` items, or `none`, or 'all' (`all_means`, default every valid one). */
+function listOption<T extends string>(v: unknown, name: string, all: readonly T[], none: string | null, def: T[], all_means: readonly T[] = all): T[] {
   if (v === undefined) return def;
   const items = String(v).split(',').map((s) => s.trim());
-  if (items.length === 1 && items[0] === 'all') return [...all];
+  if (items.length === 1 && items[0] === 'all') return [...all_means];
   if (none !== null && items.length === 1 && items[0] === none) return [];
   for (const i of items) if (!all.includes(i as T)) throw new UsageError(`--${name}: unknown ${JSON.stringify(i)} (one of ${[...(none === null ? [] : [none]), ...all, 'all'].join(', ')})`);
   return [...new Set(items as T[])];
@@ -151,7 +155,7 @@ export function parseCheckArgs(argv: readonly string[]): Parsed | 'help' {
   const target = targetOf(values);
   const history_file = typeof values['history'] === 'string' ? values['history'] : null;
   if ((target === null) === (history_file === null)) throw new UsageError('give one of --connect HOSTS, --launch KIND or --history FILE');
-  const nemesis = listOption<NemesisKind>(values['nemesis'], 'nemesis', NEMESIS_KINDS, 'none', []);
+  const nemesis = listOption<NemesisKind>(values['nemesis'], 'nemesis', NEMESIS_KINDS, 'none', [], NEMESIS_ALL);
   if (target?.kind === 'connect' && nemesis.length > 0) throw new UsageError('--connect: the servers are not ours to crash; only --nemesis none');
   return {
     target,

@@ -7,7 +7,8 @@
 // partition-peers (waitfree ensembles only: cut one replica's links to every other replica, through
 // the proxies the replicas dial each other by). Which server is hit: --nemesis-target
 // (nemesis_target.ts). Bounded in count and duration; every fault is recorded as a window in the
-// history.
+// history. reconfig (ensembles: membership changes and back) runs in a loop of its own beside
+// these, so its changes overlap their faults (reconfig_nemesis.ts).
 
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,12 +16,19 @@ import { FSYNC_DELAY_FAULT_FILE, FSYNC_FAIL_TEXT } from '../log/log_fs.js';
 import { fourLetter } from './four_letter.js';
 import { modeOf, pickNode, type NemesisTargetPolicy, type PickedNode, type SrvrOf, type TargetSearch } from './nemesis_target.js';
 import type { FaultProxy } from './proxy.js';
+import { runReconfigNemesis } from './reconfig_nemesis.js';
 import type { Recorder } from './recorder.js';
 import type { ServerNode } from './server_node.js';
 import type { Target } from './targets.js';
 
-export type NemesisKind = 'kill' | 'pause' | 'partition' | 'slow-disk' | 'disk-fault' | 'partition-peers';
-export const NEMESIS_KINDS: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'slow-disk', 'disk-fault', 'partition-peers'];
+export type NemesisKind = 'kill' | 'pause' | 'partition' | 'slow-disk' | 'disk-fault' | 'partition-peers' | 'reconfig';
+export const NEMESIS_KINDS: readonly NemesisKind[] = ['kill', 'pause', 'partition', 'slow-disk', 'disk-fault', 'partition-peers', 'reconfig'];
+/**
+ * What `--nemesis all` means: every kind but reconfig. A reconfig gives every member one address
+ * per server, the one in the new config, so the replicas no longer dial each other through the
+ * per-pair proxies partition-peers cuts; the two are not run together.
+ */
+export const NEMESIS_ALL: readonly NemesisKind[] = NEMESIS_KINDS.filter((k) => k !== 'reconfig');
 /** Nemeses that go through the fault file (servers started with waitfree.log.fsyncDelayUs=-1). */
 const FAULT_FILE_KINDS: readonly NemesisKind[] = ['slow-disk', 'disk-fault'];
 
@@ -64,6 +72,8 @@ export interface NemesisDeps {
   log(line: string): void;
   /** srvr of target.nodes[index] (default: the four-letter word on its client port). */
   readonly srvr?: SrvrOf;
+  /** The reconfig loop's own choices (a stream apart, so a seed's other faults stay the same). */
+  readonly reconfig_rng?: () => number;
 }
 
 function between(rng: () => number, [lo, hi]: readonly [number, number]): number {
@@ -183,21 +193,46 @@ async function partitionPeers(d: NemesisDeps, index: number, ms: number): Promis
   d.log(`nemesis: cut ${name} off from ${others.join(', ')} for ${Math.round(window_ms)} ms`);
 }
 
-/** Kinds that can be applied to this target. */
-export function applicableKinds(kinds: readonly NemesisKind[], target: Target, proxies: readonly FaultProxy[]): NemesisKind[] {
-  return kinds.filter((k) => {
-    if (k === 'partition') return proxies.length > 0;
-    if (k === 'partition-peers') return target.peers !== null && target.nodes.length > 1;
-    if (FAULT_FILE_KINDS.includes(k)) return target.nodes.length > 0 && target.nodes.every((n) => n.spec.fault_dir !== undefined);
-    return target.nodes.length > 0;
+/** Kinds that can be applied to this target, and why each other one cannot. */
+export function applicableKinds(kinds: readonly NemesisKind[], target: Target, proxies: readonly FaultProxy[]): { kinds: NemesisKind[]; skipped: string[] } {
+  const skipped: string[] = [];
+  const ok = kinds.filter((k) => {
+    const why = whyNotApplicable(k, kinds, target, proxies);
+    if (why !== null) skipped.push(`${k} (${why})`);
+    return why === null;
   });
+  return { kinds: ok, skipped };
+}
+
+function whyNotApplicable(k: NemesisKind, kinds: readonly NemesisKind[], target: Target, proxies: readonly FaultProxy[]): string | null {
+  if (target.nodes.length === 0) return 'no server of ours';
+  if (k === 'partition') return proxies.length > 0 ? null : 'no client proxies';
+  if (k === 'reconfig') return target.nodes.length > 1 && target.member_lines !== undefined ? null : 'not an ensemble';
+  if (k === 'partition-peers') {
+    if (target.peers === null || target.nodes.length < 2) return 'not a waitfree ensemble';
+    return kinds.includes('reconfig') ? 'not with reconfig: a reconfig makes the replicas dial around the proxies' : null;
+  }
+  if (FAULT_FILE_KINDS.includes(k)) return target.nodes.every((n) => n.spec.fault_dir !== undefined) ? null : 'waitfree only';
+  return null;
 }
 
 /** Runs faults until until_ms, the fault bound, or the stop; every fault is healed on return. */
 export async function runNemesis(o: NemesisOptions, d: NemesisDeps): Promise<number> {
-  const kinds = applicableKinds(o.kinds, d.target, d.proxies);
-  const skipped = o.kinds.filter((k) => !kinds.includes(k));
-  if (skipped.length > 0) d.log(`nemesis: ${skipped.join(', ')} cannot be applied to this target: skipped`);
+  const { kinds, skipped } = applicableKinds(o.kinds, d.target, d.proxies);
+  if (skipped.length > 0) d.log(`nemesis: cannot be applied here, skipped: ${skipped.join('; ')}`);
+  const serial = kinds.filter((k) => k !== 'reconfig');
+  const reconfig = kinds.includes('reconfig')
+    ? runReconfigNemesis(
+        { faults_max: o.faults_max, gap_ms: o.gap_ms, duration_ms: o.duration_ms, until_ms: o.until_ms },
+        { rec: d.rec, target: d.target, rng: d.reconfig_rng ?? d.rng, pause: d.pause, log: d.log },
+      )
+    : Promise.resolve(0);
+  const [a, b] = await Promise.all([runSerialFaults(serial, o, d), reconfig]);
+  return a + b;
+}
+
+/** The faults other than reconfig: one at a time, each healed before the next. */
+async function runSerialFaults(kinds: readonly NemesisKind[], o: NemesisOptions, d: NemesisDeps): Promise<number> {
   let count = 0;
   while (kinds.length > 0 && count < o.faults_max) {
     if (await d.pause(between(d.rng, o.gap_ms))) break;

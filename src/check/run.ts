@@ -11,7 +11,7 @@ import { runNemesis, type NemesisKind } from './nemesis.js';
 import type { NemesisTargetPolicy } from './nemesis_target.js';
 import { FaultProxy } from './proxy.js';
 import { RecordedClient, Recorder } from './recorder.js';
-import { openTarget, type Target, type TargetSpec } from './targets.js';
+import { LAUNCH_DEFAULTS, openTarget, type Target, type TargetSpec } from './targets.js';
 import type { ConnectOptions, Workload, WorkloadContext, WorkloadName } from './workloads/common.js';
 import { ephemeralWorkload } from './workloads/ephemeral.js';
 import { lockWorkload } from './workloads/lock.js';
@@ -196,7 +196,8 @@ async function loadPhase(ctx: WorkloadContext, workloads: readonly Workload[], t
     const workers = Promise.all(workloads.flatMap((w) => Array.from({ length: w.workers }, (_, i) => w.run(ctx, i).catch((e: unknown) => o.log(`${w.name}-${i}: ${String(e)}`)))));
     const rng = mulberry32(clientSeed(o.seed, hashString('nemesis')));
     const opts = { kinds: o.nemesis, faults_max: o.faults_max, gap_ms: FAULT_GAP_MS, duration_ms: FAULT_DURATION_MS, until_ms: end_ms - QUIET_END_MS, target_policy: o.nemesis_target ?? 'random' };
-    const faults = await runNemesis(opts, { rec, target, proxies, rng, pause: (ms) => st.pause(ms), log: o.log });
+    const reconfig_rng = mulberry32(clientSeed(o.seed, hashString('reconfig nemesis')));
+    const faults = await runNemesis(opts, { rec, target, proxies, rng, reconfig_rng, pause: (ms) => st.pause(ms), log: o.log });
     await st.stopped;
     await drain(workers, st, o.log);
     return faults;
@@ -217,8 +218,30 @@ async function session(target: Target, o: RunOptions, rec: Recorder, st: RunStat
   await reviveAll(target, o.log);
   const reader = await mustConnect(rec, st, target.connect_string, 'final', o, FINAL_CONNECT_MS);
   for (const w of workloads) await w.final(ctx, reader);
+  await finalOnEachMember(target, workloads, ctx, rec, st, o);
   if (o.target.kind === 'connect') await cleanup(admin, root, o.log);
   return faults;
+}
+
+/**
+ * The final reads again through each member of a launched ensemble (a session on that member
+ * alone, each read after a sync): every member must hold the history's final state, not only the
+ * one the first final reader reached. A member that took a txn the others did not (or missed one)
+ * shows as a read no linearization explains. A member that cannot be reached is logged; its
+ * reads are missing, not failed.
+ */
+async function finalOnEachMember(target: Target, workloads: readonly Workload[], ctx: WorkloadContext, rec: Recorder, st: RunState, o: RunOptions): Promise<void> {
+  if (target.nodes.length < 2) return;
+  for (const node of target.nodes) {
+    const process = `final@${node.name}`;
+    const reader = await mustConnect(rec, st, `127.0.0.1:${node.port}`, process, o, FINAL_CONNECT_MS).catch((e: unknown) => {
+      o.log(`${process}: ${String(e)}: its final reads are missing`);
+      return null;
+    });
+    if (reader === null) continue;
+    for (const w of workloads) await w.final(ctx, reader);
+    await reader.close();
+  }
 }
 
 /** Removes this run's subtree from servers we do not own (and the common parent once empty). */
@@ -233,7 +256,7 @@ async function cleanup(admin: RecordedClient, root: string, log: (l: string) => 
 
 export async function recordRun(o: RunOptions): Promise<RunResult> {
   const started_at = new Date().toISOString();
-  const target = await openTarget(o.target);
+  const target = await openTarget(o.target, { ...LAUNCH_DEFAULTS, reconfig: o.nemesis.includes('reconfig') });
   o.log(`target: ${target.description}`);
   const rec = new Recorder(o.ops_max);
   const st = new RunState();

@@ -14,7 +14,7 @@ import { apacheZkAvailable, freePort, REPO_ROOT, SLF4J_SIMPLE_JAR, ZK_JAR } from
 import { commonCfg, LAUNCH_DEFAULTS, type LaunchSettings } from './launch_cfg.js';
 import type { PeerLinks } from './peer_links.js';
 import { keepLogs, ServerNode } from './server_node.js';
-import { launchWaitfreeEnsemble, pickMemberPorts } from './waitfree_ensemble.js';
+import { launchWaitfreeEnsemble, memberLines, pickMemberPorts } from './waitfree_ensemble.js';
 
 export { LAUNCH_DEFAULTS, type LaunchSettings } from './launch_cfg.js';
 
@@ -31,6 +31,12 @@ export interface Target {
   readonly nodes: readonly ServerNode[];
   /** The replica-to-replica links, when they pass through fault proxies (waitfree ensembles); else null. */
   readonly peers: PeerFaults | null;
+  /**
+   * Each launched ensemble member's server line with its real addresses, as a reconfig names it
+   * (`server.N=127.0.0.1:quorum:election:participant;127.0.0.1:client`, index N - 1); absent
+   * for a single server or servers not ours.
+   */
+  readonly member_lines?: readonly string[];
   /** Starts a killed node again (same config and data dir); false if it was not ready in time. */
   restart(node: ServerNode): Promise<boolean>;
   /** Stops every process we started and removes our temp dir; with `keep_logs_in`, each
@@ -116,6 +122,7 @@ async function launchEnsemble(size: number, s: LaunchSettings, root: string): Pr
     connect_string: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
     nodes,
     peers: null,
+    member_lines: memberLines(ports),
     restart: (n) => respawn(n, s),
     stop: async (keep_logs_in) => {
       await Promise.all(nodes.map((n) => n.stop()));

@@ -25,6 +25,7 @@ const FAULT_FILL: Readonly<Record<NemesisKind, string>> = {
   'slow-disk': '#8c564b',
   'disk-fault': '#ff7f0e',
   'partition-peers': '#e377c2',
+  reconfig: '#17becf',
 };
 
 export function escapeXml(s: string): string {

@@ -66,6 +66,11 @@ export function serverLines(index: number, ports: readonly MemberPorts[], peer_p
   return ports.map((p, j) => `server.${j + 1}=127.0.0.1:${j === index ? p.quorum : peer_port(index, j)}:${p.election}`);
 }
 
+/** Every member's server line with its real addresses and client part (Target.member_lines). */
+export function memberLines(ports: readonly MemberPorts[]): string[] {
+  return ports.map((p, j) => `server.${j + 1}=127.0.0.1:${p.quorum}:${p.election}:participant;127.0.0.1:${p.client}`);
+}
+
 /** Member `index`'s whole zoo.cfg. */
 export function memberCfgText(index: number, ports: readonly MemberPorts[], peer_port: PeerPortOf, data_dir: string, s: LaunchSettings): string {
   const me = ports[index];
@@ -127,6 +132,7 @@ export async function launchWaitfreeEnsemble(size: number, s: LaunchSettings, ro
     connect_string: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
     nodes,
     peers: { links, sync_timeout_ms: SYNC_LIMIT_TICKS * s.tick_time_ms },
+    member_lines: memberLines(ports),
     restart: (n) => respawn(n, s),
     stop: async (keep_logs_in) => {
       await Promise.all(nodes.map((n) => n.stop()));

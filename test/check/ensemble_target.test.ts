@@ -247,14 +247,20 @@ describe('--nemesis-target', () => {
 describe('partition-peers nemesis', () => {
   function fakeTarget(names: readonly string[], peers: Target['peers']): Target {
     const nodes = names.map((name, i) => new ServerNode({ name, command: 'true', args: [], cwd: dir, port: 1 + i, fault_dir: dir }));
-    return { description: 'fake', connect_string: '', nodes, peers, restart: async () => true, stop: async () => undefined };
+    const member_lines = nodes.length > 1 ? nodes.map((n, i) => `server.${i + 1}=127.0.0.1:${100 + i}:${200 + i}:participant;127.0.0.1:${n.port}`) : undefined;
+    return { description: 'fake', connect_string: '', nodes, peers, member_lines, restart: async () => true, stop: async () => undefined };
   }
 
   it('applies only where the replica links pass through proxies (waitfree ensembles)', async () => {
     const links = await PeerLinks.start([1, 2, 3], new Set());
     try {
-      expect(applicableKinds(['partition-peers', 'kill'], fakeTarget(['zk1', 'zk2', 'zk3'], null), [])).toEqual(['kill']);
-      expect(applicableKinds(['partition-peers'], fakeTarget(['r1', 'r2', 'r3'], { links, sync_timeout_ms: 1 }), [])).toEqual(['partition-peers']);
+      expect(applicableKinds(['partition-peers', 'kill'], fakeTarget(['zk1', 'zk2', 'zk3'], null), []).kinds).toEqual(['kill']);
+      expect(applicableKinds(['partition-peers'], fakeTarget(['r1', 'r2', 'r3'], { links, sync_timeout_ms: 1 }), []).kinds).toEqual(['partition-peers']);
+      // A reconfig makes the replicas dial the addresses of the new config, around the proxies.
+      const with_reconfig = applicableKinds(['partition-peers', 'reconfig'], fakeTarget(['r1', 'r2', 'r3'], { links, sync_timeout_ms: 1 }), []);
+      expect(with_reconfig.kinds).toEqual(['reconfig']);
+      expect(with_reconfig.skipped.join()).toMatch(/partition-peers \(not with reconfig/);
+      expect(applicableKinds(['reconfig', 'kill'], fakeTarget(['waitfree'], null), []).kinds).toEqual(['kill']);
     } finally {
       await links.close();
     }
