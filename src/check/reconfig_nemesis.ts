@@ -15,7 +15,7 @@
 // for at most RESTORE_MS_MAX, and the loop does not return before it has ended.
 
 import { digestId, isZooKeeperError, ZooKeeperClient } from '../client/index.js';
-import { parseQuorumConfigText, type Membership } from '../config/quorum_config_text.js';
+import { memberSpecText, parseQuorumConfigText, type Membership } from '../config/quorum_config_text.js';
 import type { Recorder } from './recorder.js';
 import type { Target } from './targets.js';
 
@@ -93,8 +93,8 @@ async function readConfig(admin: AdminSession): Promise<Membership> {
 }
 
 interface Step {
-  /** The reconfig's incremental arguments. */
-  readonly change: { joining?: string; leaving?: string };
+  /** The reconfig's arguments (incremental, or the whole membership). */
+  readonly change: { joining?: string; leaving?: string; members?: string };
   /** True once the config shows the step done. */
   done(m: Membership): boolean;
 }
@@ -175,12 +175,37 @@ export async function runReconfigNemesis(o: ReconfigNemesisOptions, d: ReconfigN
       if (sids.length === 0) continue;
       const sid = sids[Math.min(sids.length - 1, Math.floor(r * sids.length))]!;
       count++;
+      if (!asLaunched(original, d.target.member_lines ?? [])) {
+        await firstWindow(d, admin, original);
+        continue;
+      }
       await oneWindow(d, admin, kind, original, sid, ms);
     }
   } finally {
     await admin.close();
   }
   return count;
+}
+
+/** True when every member's line in `m` is the one the target launched it with. */
+function asLaunched(m: Membership, lines: readonly string[]): boolean {
+  return m.members.length === lines.length && m.members.every((x) => lines[x.sid - 1] === `server.${x.sid}=${memberSpecText(x)}`);
+}
+
+/**
+ * The first change names every member with the addresses the target launched it with (a whole
+ * new membership, ZooKeeper's non-incremental reconfig). Until then each waitfree member's config
+ * holds its own zoo.cfg's view (the proxies it dials the others by), and an incremental reconfig
+ * would carry the leader's view to every member: a member's own address would become one of
+ * the leader's proxies, whose port it cannot listen on when it restarts.
+ */
+async function firstWindow(d: ReconfigNemesisDeps, admin: AdminSession, original: Membership): Promise<void> {
+  const lines = d.target.member_lines ?? [];
+  const h = d.rec.faultStarted('reconfig', 'all', `every member's addresses as launched (config version ${original.version.toString(16)})`);
+  const done = await apply(admin, { change: { members: lines.join(',') }, done: (m) => asLaunched(m, lines) }, RESTORE_MS_MAX, d.log);
+  const outcome = done ? 'made' : `NOT made within ${RESTORE_MS_MAX} ms`;
+  d.rec.faultHealed(h, outcome);
+  d.log(`nemesis: reconfig of every member's addresses as launched: ${outcome}`);
 }
 
 async function oneWindow(d: ReconfigNemesisDeps, admin: AdminSession, kind: MembershipChange, original: Membership, sid: number, ms: number): Promise<void> {

@@ -66,7 +66,11 @@ describe('the reconfig nemesis against a waitfree ensemble', () => {
     expect(r.out, r.out + r.err).toMatch(/verdict: valid\n/);
     expect(r.code).toBe(0);
     const h = parseHistory(readFileSync(join(out, 'history.jsonl'), 'utf8'));
-    const reconfigs = h.faults.filter((f) => f.kind === 'reconfig');
+    // The first change gives every member the addresses it was launched with (one config for
+    // all, as in a real ensemble); the others change one member and put it back.
+    const [first, ...reconfigs] = h.faults.filter((f) => f.kind === 'reconfig').sort((a, b) => a.start_ms - b.start_ms);
+    expect(first?.target, JSON.stringify(h.faults)).toBe('all');
+    expect(first?.detail).toMatch(/^every member's addresses as launched .*; made$/);
     expect(reconfigs.length, JSON.stringify(h.faults)).toBeGreaterThan(0);
     for (const f of reconfigs) {
       expect(f.end_ms, JSON.stringify(f)).not.toBeNull();
