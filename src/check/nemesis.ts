@@ -16,6 +16,7 @@ import { FSYNC_DELAY_FAULT_FILE, FSYNC_FAIL_TEXT } from '../log/log_fs.js';
 import { fourLetter } from './four_letter.js';
 import { modeOf, pickNode, type NemesisTargetPolicy, type PickedNode, type SrvrOf, type TargetSearch } from './nemesis_target.js';
 import type { FaultProxy } from './proxy.js';
+import { FaultBudget } from './fault_budget.js';
 import { runReconfigNemesis } from './reconfig_nemesis.js';
 import type { Recorder } from './recorder.js';
 import type { ServerNode } from './server_node.js';
@@ -48,6 +49,7 @@ export const PARTITION_PEERS_SYNC_TIMEOUTS = 2;
 
 export interface NemesisOptions {
   readonly kinds: readonly NemesisKind[];
+  /** Most faults of every kind together. */
   readonly faults_max: number;
   /** Quiet time between faults, drawn uniformly from [min, max]. */
   readonly gap_ms: readonly [number, number];
@@ -221,27 +223,28 @@ export async function runNemesis(o: NemesisOptions, d: NemesisDeps): Promise<num
   const { kinds, skipped } = applicableKinds(o.kinds, d.target, d.proxies);
   if (skipped.length > 0) d.log(`nemesis: cannot be applied here, skipped: ${skipped.join('; ')}`);
   const serial = kinds.filter((k) => k !== 'reconfig');
+  const budget = new FaultBudget(o.faults_max);
   const reconfig = kinds.includes('reconfig')
     ? runReconfigNemesis(
-        { faults_max: o.faults_max, gap_ms: o.gap_ms, duration_ms: o.duration_ms, until_ms: o.until_ms },
+        { budget, gap_ms: o.gap_ms, duration_ms: o.duration_ms, until_ms: o.until_ms },
         { rec: d.rec, target: d.target, rng: d.reconfig_rng ?? d.rng, pause: d.pause, log: d.log },
       )
     : Promise.resolve(0);
-  const [a, b] = await Promise.all([runSerialFaults(serial, o, d), reconfig]);
+  const [a, b] = await Promise.all([runSerialFaults(serial, o, d, budget), reconfig]);
   return a + b;
 }
 
 /** The faults other than reconfig: one at a time, each healed before the next. */
-async function runSerialFaults(kinds: readonly NemesisKind[], o: NemesisOptions, d: NemesisDeps): Promise<number> {
+async function runSerialFaults(kinds: readonly NemesisKind[], o: NemesisOptions, d: NemesisDeps, budget: FaultBudget): Promise<number> {
   let count = 0;
-  while (kinds.length > 0 && count < o.faults_max) {
+  while (kinds.length > 0 && !budget.exhausted) {
     if (await d.pause(between(d.rng, o.gap_ms))) break;
     if (d.rec.now() >= o.until_ms) break;
     const kind = kinds[Math.floor(d.rng() * kinds.length)]!;
     const r = d.rng();
     const ms = between(d.rng, o.duration_ms);
     const pick = await chooseNode(o, d, r);
-    if (pick === null) break;
+    if (pick === null || !budget.take()) break;
     const index = pick.index;
     count++;
     if (kind === 'kill') await kill(d, index);

@@ -11,11 +11,13 @@
 // back from /zookeeper/config after a sync, and the change is asked for again only if it is not
 // there, with that config's version as from_config, so a late first attempt cannot apply twice.
 //
-// Bounded: at most faults_max changes, none started at or after until_ms; a change back is retried
-// for at most RESTORE_MS_MAX, and the loop does not return before it has ended.
+// Bounded: changes count toward --faults-max with the other nemeses' faults; none starts at or
+// after until_ms; a change back is retried for at most RESTORE_MS_MAX, and the loop does not
+// return before it has ended.
 
 import { digestId, isZooKeeperError, ZooKeeperClient } from '../client/index.js';
 import { memberSpecText, parseQuorumConfigText, type Membership } from '../config/quorum_config_text.js';
+import type { FaultBudget } from './fault_budget.js';
 import type { Recorder } from './recorder.js';
 import type { Target } from './targets.js';
 
@@ -39,7 +41,8 @@ const CONFIG_NODE = '/zookeeper/config';
 export type MembershipChange = 'observer' | 'removed';
 
 export interface ReconfigNemesisOptions {
-  readonly faults_max: number;
+  /** Shared with the other nemeses (--faults-max counts every fault). */
+  readonly budget: FaultBudget;
   readonly gap_ms: readonly [number, number];
   readonly duration_ms: readonly [number, number];
   readonly until_ms: number;
@@ -158,7 +161,7 @@ export async function runReconfigNemesis(o: ReconfigNemesisOptions, d: ReconfigN
   const admin = new AdminSession(d.target.connect_string);
   let count = 0;
   try {
-    while (count < o.faults_max) {
+    while (!o.budget.exhausted) {
       if (await d.pause(between(d.rng, o.gap_ms))) break;
       if (d.rec.now() >= o.until_ms) break;
       const kind: MembershipChange = d.rng() < 0.5 ? 'observer' : 'removed';
@@ -174,6 +177,7 @@ export async function runReconfigNemesis(o: ReconfigNemesisOptions, d: ReconfigN
       const sids = candidates(original);
       if (sids.length === 0) continue;
       const sid = sids[Math.min(sids.length - 1, Math.floor(r * sids.length))]!;
+      if (!o.budget.take()) break;
       count++;
       if (!asLaunched(original, d.target.member_lines ?? [])) {
         await firstWindow(d, admin, original);

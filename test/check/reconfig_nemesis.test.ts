@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseHistory } from '../../src/check/checker/history.js';
 import { parseCheckArgs } from '../../src/check/cli.js';
+import { FaultBudget } from '../../src/check/fault_budget.js';
 import { stepsFor } from '../../src/check/reconfig_nemesis.js';
 import { parseQuorumConfigText } from '../../src/config/quorum_config_text.js';
 import { runWaitfree } from '../support/run_waitfree.js';
@@ -46,6 +47,14 @@ describe('the reconfig nemesis: its steps', () => {
 
   it('refuses a server line without a client part (a reconfig must name one)', () => {
     expect(() => stepsFor('observer', 'server.2=127.0.0.1:3002:4002')).toThrow(/is not server.N=/);
+  });
+
+  it('shares --faults-max with the other nemeses: one budget, taken by whichever loop strikes', () => {
+    const budget = new FaultBudget(3);
+    const takes = [budget.take(), budget.take(), budget.take(), budget.take()];
+    expect(takes).toEqual([true, true, true, false]);
+    expect(budget.exhausted).toBe(true);
+    expect(() => new FaultBudget(-1)).toThrow(/not a count/);
   });
 
   it('is a --nemesis kind, not part of "all" (it would defeat partition-peers)', () => {
