@@ -159,9 +159,12 @@ export class PeerTransport {
   }
 
   /**
-   * Membership change (reconfig): `p` becomes a peer, again a peer, or moves to another address
-   * (its connection, if any, is closed as lost: the peer reconnects there). Dialed now if this
-   * replica dials it.
+   * Membership change (reconfig): `p` becomes a peer, again a peer, or moves to another address.
+   * A live connection to a peer that moves stays: it is to that server (its hello named it),
+   * wherever the server will listen; the new address is for the next dial, once this connection
+   * is lost (ZooKeeper's QuorumCnxManager keeps a connection it has too). Closing it would cut a
+   * leader off from a follower that has not moved yet, while the reconfig that moves it is in
+   * flight. Dialed now if this replica dials it and has no connection.
    */
   setPeer(p: PeerAddress): void {
     if (this.closed) return;
@@ -175,7 +178,7 @@ export class PeerTransport {
       slot.member = true;
       slot.host = p.host;
       slot.port = p.port;
-      if (moved && slot.link !== null) this.closeLink(slot, slot.link, `moved to ${slot.address} by reconfig`, 'now');
+      if (moved && slot.link !== null) this.opts.log(`peer ${slot.sid}: moves to ${slot.address} by reconfig (the connection it has stays; the next one goes there)`);
       slot.dialing?.destroy();
     }
     if (this.server !== null) this.dial(slot);

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeHello } from '../../src/replication/peer_hello.js';
 import { PeerTransport, type PeerTransportOptions } from '../../src/replication/peer_transport.js';
 import { encodeMessage, type PeerMessage, type Proposal } from '../../src/zab/messages.js';
+import { startTcpProxy } from '../support/tcp_proxy.js';
 
 const HOST = '127.0.0.1';
 const WAIT_MS_MAX = 15_000;
@@ -286,6 +287,31 @@ describe('PeerTransport: membership changes (reconfig)', () => {
     expect(two.t.connected(5)).toBe(true);
     one.t.setPeer({ sid: 5, host: HOST, port: five.port });
     await waitFor(() => one.t.connected(5), '5 back at 1');
+  });
+});
+
+describe('PeerTransport: a peer that moves (reconfig)', () => {
+  it('keeps the live connection to a peer whose address changes; the next connection goes to the new address', async () => {
+    const [one, two] = await cluster([1, 2]);
+    // 2 dials 1 (the higher sid dials). 1 "moves" to a proxy in front of it.
+    const proxy = await startTcpProxy(one.port);
+    try {
+      two.t.setPeer({ sid: 1, host: HOST, port: proxy.port });
+      expect(two.t.connected(1)).toBe(true);
+      two.t.send(1, proposal(1));
+      one.t.send(2, proposal(2));
+      await waitFor(() => msgsFrom(one, 2).length === 1 && msgsFrom(two, 1).length === 1, 'messages on the connection it had');
+      expect(resetsOf(two, 1) + resetsOf(one, 2)).toBe(0);
+      expect(proxy.accepted()).toBe(0);
+      expect(two.logs.some((l) => /peer 1: moves to .* by reconfig \(the connection it has stays/.test(l))).toBe(true);
+      // That connection lost: 2 dials 1 again, at its new address.
+      one.t.disconnect(2);
+      await waitFor(() => one.t.connected(2) && two.t.connected(1) && proxy.accepted() === 1, '2 dials 1 at the proxy');
+      two.t.send(1, proposal(3));
+      await waitFor(() => msgsFrom(one, 2).length === 2, 'a message through the new address');
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
