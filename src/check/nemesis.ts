@@ -18,6 +18,7 @@ import { modeOf, pickNode, type NemesisTargetPolicy, type PickedNode, type SrvrO
 import type { FaultProxy } from './proxy.js';
 import { FaultBudget } from './fault_budget.js';
 import { runReconfigNemesis } from './reconfig_nemesis.js';
+import { between } from './prng.js';
 import type { Recorder } from './recorder.js';
 import type { ServerNode } from './server_node.js';
 import type { Target } from './targets.js';
@@ -76,10 +77,6 @@ export interface NemesisDeps {
   readonly srvr?: SrvrOf;
   /** The reconfig loop's own choices (a stream apart, so a seed's other faults stay the same). */
   readonly reconfig_rng?: () => number;
-}
-
-function between(rng: () => number, [lo, hi]: readonly [number, number]): number {
-  return lo + rng() * (hi - lo);
 }
 
 const SRVR_TIMEOUT_MS = 1_000;

@@ -20,3 +20,8 @@ export function mulberry32(seed: number): () => number {
 export function clientSeed(run_seed: number, client_index: number): number {
   return (Math.imul(run_seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(client_index + 1, 0xc2b2ae35)) >>> 0;
 }
+
+/** A draw uniform in [lo, hi) from `rng` (a fault's gap or duration). */
+export function between(rng: () => number, [lo, hi]: readonly [number, number]): number {
+  return lo + rng() * (hi - lo);
+}

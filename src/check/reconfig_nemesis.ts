@@ -17,7 +17,9 @@
 
 import { digestId, isZooKeeperError, ZooKeeperClient } from '../client/index.js';
 import { memberSpecText, parseQuorumConfigText, type Membership } from '../config/quorum_config_text.js';
+import { CONFIG_NODE } from '../protocol/constants.js';
 import type { FaultBudget } from './fault_budget.js';
+import { between } from './prng.js';
 import type { Recorder } from './recorder.js';
 import type { Target } from './targets.js';
 
@@ -36,7 +38,6 @@ const CHANGE_MS_MAX = 20_000;
 const RETRY_GAP_MS = 250;
 const SESSION_TIMEOUT_MS = 15_000;
 const REQUEST_TIMEOUT_MS = 5_000;
-const CONFIG_NODE = '/zookeeper/config';
 
 export type MembershipChange = 'observer' | 'removed';
 
@@ -55,10 +56,6 @@ export interface ReconfigNemesisDeps {
   /** Sleeps, returning early (true) when the run is stopping. */
   pause(ms: number): Promise<boolean>;
   log(line: string): void;
-}
-
-function between(rng: () => number, [lo, hi]: readonly [number, number]): number {
-  return lo + rng() * (hi - lo);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
