@@ -75,7 +75,7 @@ function keysSection(): string {
     '',
     '  server.N=host:quorumPort:electionPort[:participant|:observer][;[clientHost:]clientPort]',
     wrap(
-      'One line per ensemble member, N = its id (1..255), as in ZooKeeper; IPv6 hosts in brackets. With server.N lines this server is the member whose id is in dataDir/myid (or waitfree.myid, --myid), and its client port may come from its line. One participant with standaloneEnabled=true runs standalone, as ZooKeeper does. No server.N line: standalone.',
+      'One line per ensemble member, N = its id (0..255), as in ZooKeeper; IPv6 hosts in brackets. With server.N lines this server is the member whose id is in dataDir/myid (or waitfree.myid, --myid), and its client port may come from its line. One participant with standaloneEnabled=true runs standalone, as ZooKeeper does. No server.N line: standalone.',
       '      ',
     ),
   );

@@ -230,7 +230,7 @@ function serverIdFor(config: ServerConfig, explicit: ReadonlySet<ConfigField>, m
   const sid = me.member.sid;
   if (sid > SESSION_SERVER_ID_MAX) {
     throw new ConfigError(
-      `myid ${sid} (from ${me.source}): waitfree needs 1..${SESSION_SERVER_ID_MAX} (the id is the high byte of session ids, and 255 there marks TTL nodes; ZooKeeper has the same limit with TTL nodes enabled)`,
+      `myid ${sid} (from ${me.source}): waitfree needs 0..${SESSION_SERVER_ID_MAX} (the id is the high byte of session ids, and 255 there marks TTL nodes; ZooKeeper has the same limit with TTL nodes enabled)`,
       'waitfree.myid',
     );
   }

@@ -101,7 +101,7 @@ export interface ServerConfig {
   /** A client whose unsent replies exceed this when another reply is due is cut off (it does
    *  not read): other sessions are unaffected. One reply of any size up to reply_bytes_max is sent. */
   readonly conn_outbound_bytes_max: number;
-  /** This replica's id (high byte of session ids). 1..254. */
+  /** This replica's id (high byte of session ids). 0..254. */
   readonly server_id: number;
   /** 'always': a write is acknowledged after its batch is fdatasynced; 'none': never synced (experiments only). */
   readonly fsync: 'always' | 'none';
@@ -443,7 +443,7 @@ const KEYS: KeyTable = {
   },
   server_id: {
     name: 'waitfree.serverId', aliases: [], field: 'server_id', default: 1,
-    type: { kind: 'int', min: 1, max: 254 },
+    type: { kind: 'int', min: 0, max: 254 },
     help: 'This server\'s id (the high byte of the session ids it creates).',
   },
   fsync: {
@@ -568,7 +568,7 @@ const KEYS: KeyTable = {
   },
   my_id: {
     name: 'waitfree.myid', aliases: [], field: 'my_id', default: -1, flag: '--myid',
-    type: { kind: 'int', min: 1, max: 255, sentinel: { value: -1, meaning: 'read dataDir/myid' } },
+    type: { kind: 'int', min: 0, max: 255, sentinel: { value: -1, meaning: 'read dataDir/myid' } },
     help: 'Ensemble: this server\'s id, i.e. which server.N line it is. Default: the number in dataDir/myid, as ZooKeeper. In an ensemble it is also waitfree.serverId.',
   },
 };

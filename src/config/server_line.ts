@@ -13,8 +13,8 @@
 import { ConfigError } from './config_error.js';
 import { isHost } from './values.js';
 
-/** Server ids, as ZooKeeper's documentation gives the myid range. */
-export const SERVER_ID_MIN = 1;
+/** Server ids: ZooKeeper documents 1..255 for myid and accepts 0 (its C client tests use server.0). */
+export const SERVER_ID_MIN = 0;
 export const SERVER_ID_MAX = 255;
 const PORT_MIN = 1;
 const PORT_MAX = 65535;

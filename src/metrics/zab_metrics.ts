@@ -5,7 +5,7 @@
 // (scrape.ts) exposes them under those names. Written only by the commit worker's thread.
 //
 // Per-follower ACK latency needs a slot per follower: ACK_PEERS_MAX of them, each claimed by the
-// first ACK of a sid (its sid stored in the slot; 0 = free, sids are >= 1). ACKs of further sids
+// first ACK of a sid (sid + 1 stored in the slot, so 0 = free: server ids start at 0). ACKs of further sids
 // are counted in `ack_untracked` only: an ensemble of more than ACK_PEERS_MAX voters is not a
 // configuration this bound needs to serve.
 
@@ -85,7 +85,7 @@ export class ZabMetrics implements ZabMetricsSink {
     this.v = blockView(sab, SLOTS, 'zab');
     for (let i = 0; i < ACK_PEERS_MAX; i++) {
       const at = ACK_PEERS + i * ACK_PEER_SLOTS;
-      if (this.v[at] !== 0) this.ack_slot.set(this.v[at], at + 1);
+      if (this.v[at] !== 0) this.ack_slot.set(this.v[at] - 1, at + 1);
     }
   }
 
@@ -127,12 +127,12 @@ export class ZabMetrics implements ZabMetricsSink {
   private ackSlot(sid: number): number | null {
     const known = this.ack_slot.get(sid);
     if (known !== undefined) return known;
-    if (!Number.isSafeInteger(sid) || sid < 1) throw new RangeError(`zab metrics: ACK from sid ${sid}: sids are integers >= 1`);
+    if (!Number.isSafeInteger(sid) || sid < 0) throw new RangeError(`zab metrics: ACK from sid ${sid}: sids are integers >= 0`);
     if (this.ack_slot.size >= ACK_PEERS_MAX) return null;
     const at = ACK_PEERS + this.ack_slot.size * ACK_PEER_SLOTS;
     // The histogram's slots are zero (never used), so a reader that sees the sid sees an empty
     // histogram at worst, never another sid's counts.
-    this.v[at] = sid;
+    this.v[at] = sid + 1;
     this.ack_slot.set(sid, at + 1);
     return at + 1;
   }
@@ -159,7 +159,7 @@ export function readZabMetrics(sab: SharedArrayBuffer): ZabTotals {
   for (let i = 0; i < ACK_PEERS_MAX; i++) {
     const at = ACK_PEERS + i * ACK_PEER_SLOTS;
     if (v[at] === 0) break; // slots are claimed in order
-    ack_ms.push({ sid: v[at], latency: readHistogram(v, at + 1, ZAB_LATENCY_MS) });
+    ack_ms.push({ sid: v[at] - 1, latency: readHistogram(v, at + 1, ZAB_LATENCY_MS) });
   }
   return {
     election_ms: readHistogram(v, ELECTION, ELECTION_MS),

@@ -211,4 +211,13 @@ describe('Zab metrics in /metrics', () => {
     expect(t.ack_untracked).toBe(2);
     expect(() => z.syncServed('bogus' as 'diff')).toThrow(/bogus/);
   });
+
+  it('server 0 is a follower like any other (ZooKeeper accepts server.0), also for a new writer', () => {
+    const { topology } = setup(LEADER);
+    new ZabMetrics(topology.metrics.zab).ack(0, 3);
+    new ZabMetrics(topology.metrics.zab).ack(0, 5);
+    const t = readZabMetrics(topology.metrics.zab);
+    expect(t.ack_ms.map((x) => [x.sid, x.latency.count])).toEqual([[0, 2]]);
+    expect(t.ack_untracked).toBe(0);
+  });
 });

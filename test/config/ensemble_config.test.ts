@@ -150,7 +150,7 @@ describe('ensemble errors name the line or key', () => {
 
   it('a myid that is not a number, or not among the lines', () => {
     const bad = errorOf(() => load(THREE_LOCAL, 'two\n'));
-    expect(bad.message).toMatch(/\/myid: "two" is not a server id \(expected an integer in 1\.\.255 on the first line\)$/);
+    expect(bad.message).toMatch(/\/myid: "two" is not a server id \(expected an integer in 0\.\.255 on the first line\)$/);
     const d = dataDir('7');
     expect(errorOf(() => loadConfig({ text: [`dataDir=${d}`, ...THREE_LOCAL].join('\n') })).message).toBe(
       `myid 7 (from ${join(d, 'myid')}) is not among the server.N lines (ids 1, 2, 3; zoo.cfg:2)`,
@@ -159,9 +159,18 @@ describe('ensemble errors name the line or key', () => {
     expect(errorOf(() => load(THREE_LOCAL, null, { my_id: '256' })).message).toMatch(/^waitfree\.myid \(--myid\): "256" is out of range/);
   });
 
+  it('server.0 is an id like any other (ZooKeeper accepts it; its C client tests use 0, 1, 2)', () => {
+    const lines = ['server.0=127.0.0.1:2000:3000;4000', 'server.1=127.0.0.1:2001:3001;4001', 'server.2=127.0.0.1:2002:3002;4002'];
+    const { config } = load(lines, '0');
+    expect(config.ensemble?.my_sid).toBe(0);
+    expect(config.server_id).toBe(0);
+    expect(config.client_port).toBe(4000);
+    expect(config.ensemble?.members.map((m) => m.sid)).toEqual([0, 1, 2]);
+  });
+
   it('myid 255 cannot be a session id prefix; waitfree.serverId must equal myid', () => {
     const lines = [...THREE_LOCAL, 'server.255=127.0.0.1:2893:3893'];
-    expect(errorOf(() => load(lines, '255')).message).toMatch(/^myid 255 \(from .*\/myid\): waitfree needs 1\.\.254/);
+    expect(errorOf(() => load(lines, '255')).message).toMatch(/^myid 255 \(from .*\/myid\): waitfree needs 0\.\.254/);
     const e = errorOf(() => load([...THREE_LOCAL, 'waitfree.serverId=5'], '2'));
     expect(e.message).toMatch(/^waitfree\.serverId=5 disagrees with myid 2 \(from .*\): in an ensemble the server id is the myid/);
     expect(load([...THREE_LOCAL, 'waitfree.serverId=2'], '2').config.server_id).toBe(2);
@@ -226,8 +235,8 @@ describe('ensemble errors name the line or key', () => {
   const malformed: [string, string][] = [
     ['server.1=127.0.0.1:2888', 'zoo.cfg:2: server.1: "127.0.0.1:2888" is malformed (expected host:quorumPort:electionPort[:participant|:observer][;[clientHost:]clientPort])'],
     ['server.1=127.0.0.1:2888:3888:observer:x', 'zoo.cfg:2: server.1: "127.0.0.1:2888:3888:observer:x" is malformed'],
-    ['server.x=127.0.0.1:2888:3888', 'zoo.cfg:2: server.x: "x" is not a server id (expected an integer in 1..255, as in myid)'],
-    ['server.0=127.0.0.1:2888:3888', 'zoo.cfg:2: server.0: "0" is not a server id'],
+    ['server.x=127.0.0.1:2888:3888', 'zoo.cfg:2: server.x: "x" is not a server id (expected an integer in 0..255, as in myid)'],
+    ['server.-1=127.0.0.1:2888:3888', 'zoo.cfg:2: server.-1: "-1" is not a server id'],
     ['server.256=127.0.0.1:2888:3888', 'zoo.cfg:2: server.256: "256" is not a server id'],
     ['server.1=127.0.0.1:70000:3888', 'zoo.cfg:2: server.1: quorum port "70000" is not a port (expected 1..65535)'],
     ['server.1=127.0.0.1:2888:abc', 'zoo.cfg:2: server.1: election port "abc" is not a port'],
