@@ -52,6 +52,13 @@ export interface ServerConfig {
   readonly sasl_server_section: string;
   /** A SASL authorization id that is the super user (zookeeper.superUser); '' = none. */
   readonly sasl_super_user: string;
+  /** zookeeper.enforce.auth.enabled: requests of connections without an id of an enforced scheme
+   *  are refused (src/auth/enforce_auth.ts). */
+  readonly enforce_auth_enabled: boolean;
+  /** zookeeper.enforce.auth.schemes: the schemes enforcement accepts. */
+  readonly enforce_auth_schemes: readonly string[];
+  /** zookeeper.sessionRequireClientSASLAuth: enforcement of the sasl scheme alone (overrides both above). */
+  readonly session_require_client_sasl_auth: boolean;
   /** Throttle: requests in flight across all sessions before reads stop being taken. */
   readonly global_outstanding_limit: number;
   /** Needed for TTL nodes (createTTL, CreateMode.*_WITH_TTL). */
@@ -305,6 +312,21 @@ const KEYS: KeyTable = {
     name: 'zookeeper.superUser', aliases: ['superUser'], field: 'sasl_super_user', default: '',
     type: { kind: 'string', format: 'text', optional: true },
     help: 'A SASL user (authorization id) that bypasses every ACL, as the super digest does. Unset by default.',
+  },
+  enforce_auth_enabled: {
+    name: 'zookeeper.enforce.auth.enabled', aliases: ['enforce.auth.enabled'], field: 'enforce_auth_enabled', default: false,
+    type: { kind: 'bool' },
+    help: 'Every request but auth and sasl of a connection that has no id of a scheme in zookeeper.enforce.auth.schemes is answered SESSIONCLOSEDREQUIRESASLAUTH and the connection closes (its session stays until it expires), as in ZooKeeper 3.8. With it on, the net worker answers no read and sends no write itself (waitfree.net.fastReads and waitfree.net.directWrites do nothing): every request passes the read worker that holds the connection\'s ids.',
+  },
+  enforce_auth_schemes: {
+    name: 'zookeeper.enforce.auth.schemes', aliases: ['enforce.auth.schemes'], field: 'enforce_auth_schemes', default: [],
+    type: { kind: 'list' },
+    help: 'Comma-separated schemes zookeeper.enforce.auth.enabled accepts: digest, sasl, ip (every connection has its ip id, so ip lets every client in). Required when enforcement is on; any other scheme stops the start, as ZooKeeper does for a scheme without a provider.',
+  },
+  session_require_client_sasl_auth: {
+    name: 'zookeeper.sessionRequireClientSASLAuth', aliases: ['sessionRequireClientSASLAuth'], field: 'session_require_client_sasl_auth', default: false,
+    type: { kind: 'bool' },
+    help: 'Enforcement of the sasl scheme (zookeeper.enforce.auth.enabled with the schemes sasl, whatever those two say), and a failed SASL login is answered SESSIONCLOSEDREQUIRESASLAUTH instead of AUTHFAILED.',
   },
   global_outstanding_limit: {
     name: 'globalOutstandingLimit', aliases: ['zookeeper.globalOutstandingLimit'], field: 'global_outstanding_limit', default: 1000,
@@ -609,8 +631,13 @@ export function resolveDerived(raw: UnresolvedConfig): ServerConfig {
   const max = raw.max_session_timeout_ms === -1 ? 20 * raw.tick_time_ms : raw.max_session_timeout_ms;
   const data_log_dir = raw.data_log_dir === '' ? raw.data_dir : raw.data_log_dir;
   const fsync = raw.force_sync === 'no' ? 'none' : raw.fsync;
+  // Under zookeeper.enforce.auth every request must pass the read worker that holds its
+  // connection's ids: the net worker answers none and sends none on by itself.
+  const open = enforcedAuthSchemes(raw).length === 0;
+  const net_fast_reads = raw.net_fast_reads && open;
+  const net_direct_writes = raw.net_direct_writes && open;
   // Standalone until loadConfig resolves server.N lines (ensemble_config.ts).
-  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync, ensemble: null, sasl: null };
+  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync, net_fast_reads, net_direct_writes, ensemble: null, sasl: null };
 }
 
 const RING_FIELDS = [
@@ -636,6 +663,29 @@ export function arenaConfigOf(c: ServerConfig): ArenaConfig {
     reader_slots: c.tree_reader_slots,
     root_ring: c.tree_root_ring,
   });
+}
+
+/** Schemes an authentication provider serves here (ZooKeeper's ProviderRegistry: ip and digest
+ *  always, sasl once named by authProvider.N, which waitfree does not need). */
+const AUTH_SCHEMES_SERVED: ReadonlySet<string> = new Set(['ip', 'digest', 'sasl']);
+
+/**
+ * The schemes a connection needs an id of before any request but auth and sasl is served
+ * (ZooKeeper's AuthenticationHelper); empty: no enforcement. Throws ConfigError naming the key.
+ */
+export function enforcedAuthSchemes(c: Pick<ServerConfig, 'session_require_client_sasl_auth' | 'enforce_auth_enabled' | 'enforce_auth_schemes'>): readonly string[] {
+  if (c.session_require_client_sasl_auth) return ['sasl'];
+  if (!c.enforce_auth_enabled) return [];
+  const key = KEYS.enforce_auth_schemes.name;
+  if (c.enforce_auth_schemes.length === 0) {
+    throw new ConfigError(`${KEYS.enforce_auth_enabled.name} is true: ${key} must name the schemes it accepts`, key);
+  }
+  for (const scheme of c.enforce_auth_schemes) {
+    if (!AUTH_SCHEMES_SERVED.has(scheme)) {
+      throw new ConfigError(`${key}: authentication scheme ${scheme} is not available (served here: ${[...AUTH_SCHEMES_SERVED].join(', ')})`, key);
+    }
+  }
+  return c.enforce_auth_schemes;
 }
 
 /** Checks that involve more than one key. Throws ConfigError naming the keys. */

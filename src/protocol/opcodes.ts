@@ -62,6 +62,12 @@ export function opSpec(code: number): OpSpec | undefined {
   return by_code.get(code);
 }
 
+/** auth and sasl: they carry credentials (a connection's ids may change), and ZooKeeper serves
+ *  them in its network layer, before its pipeline and before zookeeper.enforce.auth checks. */
+export function isCredentialOp(opcode: number): boolean {
+  return opcode === Op.auth || opcode === Op.sasl;
+}
+
 /**
  * Writes whose body ZooKeeper's prep reads after taking a zxid: each makes a txn, an error txn
  * if need be, so one whose body does not decode is MARSHALLINGERROR and consumes a zxid

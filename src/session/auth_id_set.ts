@@ -51,3 +51,9 @@ export function addAuthId(ids: Id[], id: Id): boolean {
   ids.sort((a, b) => binOf(a, size) - binOf(b, size));
   return true;
 }
+
+/** Whether one of the ids is of one of `schemes` (AuthenticationHelper.isCnxnAuthenticated). */
+export function hasIdOfScheme(ids: readonly Id[], schemes: readonly string[]): boolean {
+  for (const id of ids) if (schemes.includes(id.scheme)) return true;
+  return false;
+}

@@ -37,7 +37,7 @@
 // reads) takes the usual path through the shard.
 
 import { int32At } from '../../protocol/jute.js';
-import { Op, TXN_WRITE_OPS } from '../../protocol/opcodes.js';
+import { isCredentialOp, Op, TXN_WRITE_OPS } from '../../protocol/opcodes.js';
 
 /** Reads whose body ends with a `bool watch`. */
 const WATCH_FLAG_LAST: ReadonlySet<number> = new Set([Op.getData, Op.exists, Op.getChildren, Op.getChildren2]);
@@ -79,7 +79,7 @@ export function mayWatch(payload: Uint8Array, start = 0, end = payload.length): 
 /** Whether a request carries credentials (auth, sasl): the connection's ACL ids may change. */
 export function isAuthOp(payload: Uint8Array, start = 0, end = payload.length): boolean {
   const opcode = opcodeOf(payload, start, end);
-  return opcode === Op.auth || opcode === Op.sasl;
+  return opcode !== null && isCredentialOp(opcode);
 }
 
 /** ConnectResponse: protocolVersion, timeOut, sessionId, passwd (int length + bytes), [readOnly]. */

@@ -2,6 +2,7 @@
 // checkWatches, whoAmI. They run at the head of the session's FIFO like reads.
 
 import { DigestMd5Server, ZOOKEEPER_DIGEST, type DigestMd5Step } from '../../auth/digest_md5_server.js';
+import { enforcedAuthSchemes } from '../../config/server_config.js';
 import { AddWatchMode } from '../../protocol/constants.js';
 import { Err } from '../../protocol/errors.js';
 import type { DecodedRequest } from '../../protocol/messages.js';
@@ -94,9 +95,12 @@ function saslAnswer(ctx: ShardContext, conn: Conn, step: DigestMd5Step): Answer 
       addAuth(ctx, conn, { scheme: 'sasl', id: step.authorization_id });
       if (isSaslSuperUser(ctx, step.authorization_id)) addSuper(ctx, conn);
       return { err: 0, name: 'SetSASLResponse', body: { token: step.token }, zxid: 0 };
-    case 'failure':
-      console.warn(`waitfree: SASL login from ${conn.remote_ip}:${conn.remote_port} failed (${step.reason}): AUTHFAILED, closing`);
-      return SASL_FAILED;
+    case 'failure': {
+      // Where SASL is required (zookeeper.enforce.auth with the sasl scheme), ZooKeeper says so.
+      const required = enforcedAuthSchemes(ctx.init.config).includes('sasl');
+      console.warn(`waitfree: SASL login from ${conn.remote_ip}:${conn.remote_port} failed (${step.reason}): ${required ? 'SESSIONCLOSEDREQUIRESASLAUTH' : 'AUTHFAILED'}, closing`);
+      return required ? SASL_FAILED_REQUIRED : SASL_FAILED;
+    }
     case 'abort':
       // Java's NumberFormatException escapes ZooKeeper's handler: closed, no reply.
       console.warn(`waitfree: SASL login from ${conn.remote_ip}:${conn.remote_port} failed (${step.reason}): closing`);
@@ -115,6 +119,7 @@ const SASL_NULL_TOKEN: Answer = { err: 0, name: null, body: null, close_unanswer
  *  reads it as the server's token, fails its exchange and reports AuthFailed; without it, it
  *  takes the short reply for a broken connection and reconnects, again and again. */
 const SASL_FAILED: Answer = { err: Err.AUTHFAILED, name: 'SetSASLResponse', body: { token: null }, body_on_error: true, close: true, zxid: 0 };
+const SASL_FAILED_REQUIRED: Answer = { ...SASL_FAILED, err: Err.SESSIONCLOSEDREQUIRESASLAUTH };
 
 /** Drops paths no znode can have (only a broken client sends them; they could never fire). */
 function validPathsOnly(lists: SetWatchesLists): SetWatchesLists {

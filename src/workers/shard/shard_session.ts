@@ -17,9 +17,9 @@ import {
   type MalformedRequest,
   type ServerRequest,
 } from '../../protocol/messages.js';
-import { lastOpName, Op, opName, opSpec, TXN_WRITE_OPS } from '../../protocol/opcodes.js';
+import { isCredentialOp, lastOpName, Op, opName, opSpec, TXN_WRITE_OPS } from '../../protocol/opcodes.js';
 import { PathReadFrame } from '../../protocol/path_read.js';
-import type { ServerConfig } from '../../config/server_config.js';
+import { enforcedAuthSchemes, type ServerConfig } from '../../config/server_config.js';
 import type { ShardMetrics } from '../../metrics/shard_metrics.js';
 import { checkAcl } from '../../tree/acl.js';
 import { pathReadWatchKind } from '../../tree/read_ops.js';
@@ -30,6 +30,7 @@ import type { HeadWriter } from '../link.js';
 import type { ShardConnStats, ShardStats, StatsDetail } from '../control.js';
 import { AFTER_DIRECT, APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, REQUEST_BARRIER, SEND_BODY_ALIGN_BYTES, ShardToCommit, ShardToNet } from '../link_kinds.js';
 import type { Conn, Pending } from './conn.js';
+import { hasIdOfScheme } from '../../session/auth_id_set.js';
 import { readOnlyAnswer } from './read_only_ops.js';
 import { serveSessionOp } from './session_ops.js';
 import { serveTreeRead } from './tree_read.js';
@@ -98,6 +99,9 @@ export interface AppliedCompletion {
 
 /** A request whose body did not decode and that takes no txn: answered at the current zxid. */
 const MARSHALLING_ERROR: Answer = { err: Err.MARSHALLINGERROR, name: null, body: null };
+/** AuthenticationHelper.enforceAuthentication: the request is refused at zxid 0, and the
+ *  connection closes (its session stays until it expires: a client may come back and log in). */
+const AUTH_REQUIRED: Answer = { err: Err.SESSIONCLOSEDREQUIRESASLAUTH, name: null, body: null, close: true, zxid: 0 };
 /** ZooKeeper answers every ping with PING_XID, whatever xid it was sent with. */
 const PING_ANSWER: Answer = { err: 0, name: null, body: null, xid: Xid.PING };
 
@@ -130,7 +134,11 @@ export class ShardSession {
   /** This shard's part of globalOutstandingLimit (ZooKeeper's throttle): past it, reading pauses. */
   private readonly queued_total_max: number;
 
+  /** zookeeper.enforce.auth.schemes in force (enforcedAuthSchemes); empty: no enforcement. */
+  private readonly enforced_schemes: readonly string[];
+
   constructor(private readonly ctx: ShardContext) {
+    this.enforced_schemes = enforcedAuthSchemes(ctx.init.config);
     const shards = ctx.init.config.read_workers;
     this.queued_total_max = Math.max(1, Math.floor(ctx.init.config.global_outstanding_limit / shards));
     this.out = new JuteWriter(64 * 1024, ctx.init.config.reply_bytes_max + 4, SEND_BODY_ALIGN_BYTES);
@@ -173,6 +181,7 @@ export class ShardSession {
    */
   tryReadNow(conn: Conn, payload: Uint8Array, off: number, end: number): boolean {
     if (conn.state !== 'connected' || conn.queue.length !== 0 || conn.direct_done.length !== 0) return false;
+    if (this.mustAuthenticate(conn)) return false;
     const frame = this.path_read;
     if (!frame.read(payload, off, end)) return false;
     const received_ms = this.ctx.received_ms();
@@ -204,6 +213,13 @@ export class ShardSession {
 
   private admitConnected(conn: Conn, pending: Pending): void {
     const request = requestOf(pending);
+    // ZooKeeper checks before it reads the body (a malformed one is refused the same way), and
+    // answers at once: every earlier request of this connection was auth or sasl, or was refused.
+    if (this.mustAuthenticate(conn) && !isCredentialOp(request.header.type)) {
+      console.warn(`waitfree: closing connection ${conn.remote_ip}:${conn.remote_port} (session 0x${conn.session_id.toString(16)}): ${opName(request.header.type)} without an id of ${this.enforced_schemes.join(', ')} (zookeeper.enforce.auth.schemes)`);
+      this.answerNow(conn, pending, AUTH_REQUIRED);
+      return;
+    }
     if (isMalformed(request) && !this.admitMalformed(conn, request)) return;
     const on_arrival = !isMalformed(request) && answeredOnArrival(request);
     // ZooKeeper touches a session only for requests it submits to its pipeline (pings included,
@@ -242,6 +258,11 @@ export class ShardSession {
     }
     console.warn(`waitfree: MARSHALLINGERROR for ${opName(type)} (xid ${xid}) from ${peer}: malformed body (${request.reason})`);
     return true;
+  }
+
+  /** Enforcement is on and the connection has no id of an enforced scheme (yet). */
+  private mustAuthenticate(conn: Conn): boolean {
+    return this.enforced_schemes.length !== 0 && !hasIdOfScheme(conn.auth, this.enforced_schemes);
   }
 
   private forward(conn: Conn, pending: Pending): void {
@@ -662,7 +683,7 @@ function requestOf(pending: Pending): ServerRequest {
  * ahead of the session's earlier requests still in its pipeline, and they do not touch the session.
  */
 function answeredOnArrival(request: DecodedRequest): boolean {
-  return !request.unknown && (request.header.type === Op.auth || request.header.type === Op.sasl);
+  return !request.unknown && isCredentialOp(request.header.type);
 }
 
 /**
