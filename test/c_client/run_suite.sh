@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Apache ZooKeeper's C client test suite (zktest-mt: cppunit, tests/*.cc of the 3.8.0 source that
+# Debian's zookeeper source package holds) against waitfree, and on request against Apache
+# ZooKeeper 3.8 (Debian's jars) for comparison. Builds the suite once into WORK (the source from
+# `apt-get source zookeeper`, which needs a deb-src line; the jute C code generated with the jute
+# compiler of Debian's zookeeper-jute.jar), then runs each suite with test/c_client/zkServer.sh as
+# its server script.
+#
+# usage: test/c_client/run_suite.sh [KIND...]          KIND: waitfree (default), zookeeper
+# env:   WORK (default /tmp/waitfree-c-client), SUITES (cppunit suite names), WAITFREE_BIN
+# needs: apt-get install libcppunit-dev autoconf automake libtool pkg-config libsasl2-dev
+#        libsasl2-modules default-jdk-headless zookeeper; and `npm run build` for waitfree.
+#
+# Exit 0 when every test passes on every kind but those in EXPECTED_FAIL, which must fail (on
+# ZooKeeper 3.8 too, for the same reason: they connect to [::1]:22181, and the servers here
+# listen on 127.0.0.1 only). The server port is fixed by the suite (22181): kinds run one after
+# the other. Not run: TestReconfigServer (test/c_client/quorum_zkServer.sh stands in for its
+# bin/zkServer.sh: SUITES=TestReconfigServer ZKROOT=... to try it; see ARCHITECTURE.md).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WORK=${WORK:-/tmp/waitfree-c-client}
+SUITES=${SUITES:-"Zookeeper_simpleSystem Zookeeper_multi Zookeeper_clientretry Zookeeper_readOnly Zookeeper_SASLAuth Zookeeper_watchers Zookeeper_operations Zookeeper_close Zookeeper_init Zookeeper_reconfig Zookeeper_logClientEnv"}
+EXPECTED_FAIL="Zookeeper_simpleSystem::testIPV6 Zookeeper_SASLAuth::testClientSASLOverIPv6"
+export WAITFREE_BIN=${WAITFREE_BIN:-$REPO/bin/waitfree.js}
+KINDS=("$@")
+[ ${#KINDS[@]} -gt 0 ] || KINDS=(waitfree)
+SUITE_TIMEOUT_S=600
+
+mkdir -p "$WORK"
+SRC="$WORK/apache-zookeeper-3.8.0"
+C="$SRC/zookeeper-client/zookeeper-client-c"
+
+if [ ! -d "$SRC" ]; then
+  (cd "$WORK" && apt-get source --download-only zookeeper >/dev/null) || {
+    echo "apt-get source zookeeper failed: add a deb-src line for the Debian release (see .ci/run)" >&2
+    exit 1
+  }
+  tar -xzf "$WORK"/zookeeper_3.8.0.orig.tar.gz -C "$WORK"
+fi
+
+if [ ! -x "$C/zktest-mt" ]; then
+  echo "building zktest-mt in $C"
+  mkdir -p "$C/generated"
+  (cd "$C/generated" && java -cp /usr/share/java/zookeeper-jute.jar org.apache.jute.compiler.generated.Rcc -l c \
+    "$SRC/zookeeper-jute/src/main/resources/zookeeper.jute" >/dev/null)
+  # tests/Util.cc calls nanosleep without <time.h> (newer g++ no longer pulls it in).
+  grep -q '^#include <time.h>' "$C/tests/Util.cc" || sed -i '1i #include <time.h>' "$C/tests/Util.cc"
+  (cd "$C" && autoreconf -if >/dev/null 2>&1 && ./configure --without-openssl --with-sasl >"$WORK/configure.log" 2>&1 &&
+    make -j"$(nproc)" zktest-mt >"$WORK/make.log" 2>&1) || { tail -n 30 "$WORK/make.log" "$WORK/configure.log" >&2; exit 1; }
+fi
+cp "$REPO/test/c_client/zkServer.sh" "$C/tests/zkServer.sh"
+
+# outcomes LOG: "Suite::test OK|FAIL" per test, from cppunit's brief progress lines (the name when
+# a test starts; " : elapsed N : OK" or " : assertion" / " : error" when it ends; log lines between).
+outcomes() {
+  python3 - "$1" <<'PY'
+import re, sys
+current = None
+for line in open(sys.argv[1], errors='replace'):
+    m = re.match(r'^(\w+::\w+)', line)
+    if m:
+        current = m.group(1)
+    if current and re.search(r' : (elapsed \d+ : OK|assertion|error)', line):
+        print(current, 'OK' if line.rstrip().endswith(': OK') else 'FAIL')
+        current = None
+PY
+}
+
+status=0
+for kind in "${KINDS[@]}"; do
+  state="$WORK/state-$kind"
+  rm -rf "$state"; mkdir -p "$state"
+  for suite in $SUITES; do
+    log="$WORK/$kind-$suite.log"
+    set +e
+    (cd "$C" && SERVER_KIND=$kind CSUITE_STATE=$state timeout "$SUITE_TIMEOUT_S" ./zktest-mt "$suite" >"$log" 2>&1)
+    rc=$?
+    set -e
+    # The suite leaves its last server running: stop it by its PID.
+    if [ -r "$state/pid" ]; then kill -9 "$(cat "$state/pid")" 2>/dev/null || true; rm -f "$state/pid"; fi
+    ran=$(outcomes "$log")
+    while read -r name outcome; do
+      [ -n "$name" ] || continue
+      expected=OK
+      [[ " $EXPECTED_FAIL " == *" $name "* ]] && expected=FAIL
+      if [ "$outcome" = "$expected" ]; then echo "$kind $name $outcome"; else
+        echo "$kind $name $outcome (expected $expected)"; status=1
+      fi
+    done <<<"$ran"
+    summary=$(grep -aE '^(OK \(|Run: )' "$log" || true)
+    echo "$kind $suite: exit $rc, ${summary:-no summary (aborted?)}"
+    # A suite that ended without its summary (abort, timeout) failed, whatever ran before.
+    [ -n "$summary" ] || status=1
+    if [ "$rc" -ne 0 ] && [ -z "$(grep -aE '^Run: ' "$log" || true)" ]; then status=1; fi
+  done
+done
+[ "$status" -eq 0 ] && echo "C client suite: every test as expected" || echo "C client suite: FAILED (logs in $WORK)"
+exit "$status"

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Stand-in for the C client test suite's tests/zkServer.sh (run_suite.sh copies it there): the
+# same commands (startClean, start, startCleanReadOnly, startRequireSASLAuth [jaas] [readOnly],
+# stop) and the same server settings as its zoo.cfg and JVM flags, for SERVER_KIND waitfree
+# (WAITFREE_BIN) or zookeeper (Debian's jars), on 127.0.0.1:$ZOOPORT. As the original, a start
+# first SIGKILLs the server it started before (stop does nothing): the suite restarts servers
+# that way, and the last one is left to the caller ($CSUITE_STATE/pid). Not written by
+# ZooKeeper's authors: their script starts a server from a source build, with SSL.
+set -u
+cmd=${1:-}
+ZOOPORT=${ZOOPORT:-22181}
+ZKMAXCNXNS=${ZKMAXCNXNS:-100}
+state=${CSUITE_STATE:?CSUITE_STATE must name the directory for the data, config and PID of the server}
+mkdir -p "$state"
+if [ -r "$state/pid" ]; then kill -9 "$(cat "$state/pid")" 2>/dev/null; sleep 0.2; rm -f "$state/pid"; fi
+case "$cmd" in
+start|startClean|startCleanReadOnly|startRequireSASLAuth)
+  if [ "$cmd" = startClean ] || [ "$cmd" = startCleanReadOnly ]; then rm -rf "$state/zkdata"; fi
+  mkdir -p "$state/zkdata"
+  cat > "$state/zoo.cfg" <<C
+tickTime=500
+initLimit=10
+syncLimit=5
+dataDir=$state/zkdata
+maxClientCnxns=$ZKMAXCNXNS
+localSessionsEnabled=true
+clientPort=$ZOOPORT
+clientPortAddress=127.0.0.1
+admin.enableServer=false
+zookeeper.extendedTypesEnabled=true
+znode.container.checkIntervalMs=100
+C
+  # Read-only mode: one member of a three-member ensemble whose others never start.
+  ro=
+  if [ "$cmd" = startCleanReadOnly ] || { [ "$cmd" = startRequireSASLAuth ] && [ -n "${3:-}" ]; }; then
+    ro=1
+    printf 'server.1=127.0.0.1:22881:33881\nserver.2=127.0.0.1:22882:33882\nserver.3=127.0.0.1:22883:33883\nreadonlymode.enabled=true\n' >> "$state/zoo.cfg"
+    echo 1 > "$state/zkdata/myid"
+  fi
+  if [ "$cmd" = startRequireSASLAuth ]; then
+    printf 'sessionRequireClientSASLAuth=true\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n' >> "$state/zoo.cfg"
+  fi
+  if [ "$SERVER_KIND" = waitfree ]; then
+    if [ "$cmd" = startRequireSASLAuth ] && [ -n "${2:-}" ]; then echo "java.security.auth.login.config=$(realpath "$2")" >> "$state/zoo.cfg"; fi
+    node "$WAITFREE_BIN" server --config "$state/zoo.cfg" > "$state/zk.log" 2>&1 &
+  else
+    props="-Dzookeeper.extendedTypesEnabled=true -Dznode.container.checkIntervalMs=100"
+    [ -n "$ro" ] && props="$props -Dreadonlymode.enabled=true"
+    if [ "$cmd" = startRequireSASLAuth ]; then
+      props="$props -Dzookeeper.sessionRequireClientSASLAuth=true -Dzookeeper.authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+      [ -n "${2:-}" ] && props="$props -Djava.security.auth.login.config=$2"
+    fi
+    main=org.apache.zookeeper.server.ZooKeeperServerMain
+    [ -n "$ro" ] && main=org.apache.zookeeper.server.quorum.QuorumPeerMain
+    java -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar $props $main "$state/zoo.cfg" > "$state/zk.log" 2>&1 &
+  fi
+  echo -n $! > "$state/pid"
+  if [ -n "$ro" ] || [ "$cmd" = startRequireSASLAuth ]; then sleep 4; exit 0; fi
+  for i in $(seq 1 200); do
+    if (exec 3<>/dev/tcp/127.0.0.1/$ZOOPORT) 2>/dev/null; then exit 0; fi
+    sleep 0.1
+  done
+  echo " server NOT started"; exit 0
+  ;;
+stop) ;;
+*) echo "Unknown command $cmd"; exit 2 ;;
+esac
