@@ -100,6 +100,9 @@ function frameBytes(frame: readonly Uint8Array[]): number {
 
 type ResetReport = 'now' | 'soon' | 'none';
 
+/** A removed peer's connection gets this long to take what was sent to it before it is destroyed. */
+const REMOVED_FLUSH_MS = 5000;
+
 export class PeerTransport {
   private readonly sid: number;
   private readonly slots = new Map<number, PeerSlot>();
@@ -185,7 +188,9 @@ export class PeerTransport {
   }
 
   /** Membership change (reconfig): `sid` is no peer any more. Its connection is closed (no reset
-   *  report: the caller tells the core), nothing is sent to it or accepted from it from now on. */
+   *  report: the caller tells the core), nothing is sent to it or accepted from it from now on.
+   *  What was sent to it before is delivered first (FIN, not RST): the COMMIT of the reconfig
+   *  that removed it, which it must apply to answer its clients and to know it left. */
   removePeer(sid: number): void {
     const slot = this.slots.get(sid);
     if (slot === undefined || !slot.member || this.closed) return;
@@ -194,7 +199,7 @@ export class PeerTransport {
     slot.dialing?.destroy();
     slot.dialing = null;
     slot.takeQueue();
-    if (slot.link !== null) this.closeLink(slot, slot.link, 'removed from the ensemble by reconfig', 'none');
+    if (slot.link !== null) this.closeLink(slot, slot.link, 'removed from the ensemble by reconfig', 'none', 'flush');
   }
 
   /** Writes `msg` to the peer's connection, or queues it for the next one. Never throws for a down peer. */
@@ -466,12 +471,25 @@ export class PeerTransport {
     slot.sent_msgs += 1;
   }
 
-  /** Closes `link` once: drops what it had not sent, reports as asked, and redials if we dial. */
-  private closeLink(slot: PeerSlot, link: Link, reason: string, report: ResetReport): void {
+  /**
+   * Closes `link` once: drops what it had not sent ('reset') or sends it first ('flush': FIN after
+   * the bytes, the socket destroyed after REMOVED_FLUSH_MS at most if the peer does not read),
+   * reports as asked, and redials if we dial.
+   */
+  private closeLink(slot: PeerSlot, link: Link, reason: string, report: ResetReport, how: 'reset' | 'flush' = 'reset'): void {
     if (!link.open) return;
     link.open = false;
-    // RST, not FIN: what this side had not sent must not reach the peer after the close.
-    if (!link.socket.destroyed) link.socket.resetAndDestroy();
+    if (!link.socket.destroyed) {
+      if (how === 'flush') {
+        link.uncork();
+        link.socket.end();
+        const socket = link.socket;
+        setTimeout(() => socket.destroy(), REMOVED_FLUSH_MS).unref();
+      } else {
+        // RST, not FIN: what this side had not sent must not reach the peer after the close.
+        link.socket.resetAndDestroy();
+      }
+    }
     if (slot.link === link) slot.link = null;
     if (this.closed) return;
     if (slot.dials && !link.heard) {

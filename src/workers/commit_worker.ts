@@ -279,7 +279,17 @@ class CommitWorker implements QuorumHost {
     if (m === null || old === null || transport === null || quorum === null) return;
     if (!m.members.some((x) => x.sid === my_sid)) return; // removed: the others refuse this server
     for (const x of m.members) if (x.sid !== my_sid) transport.setPeer({ sid: x.sid, host: x.host, port: x.quorum_port });
-    for (const x of old.members) if (!m.members.some((y) => y.sid === x.sid) && !quorum.knowsMember(x.sid)) transport.removePeer(x.sid);
+    // Removed members are dropped once this turn's sends have gone into their connections: the
+    // COMMIT that activates `m` is sent to them after this runs (its commit effect comes first),
+    // and they need it (removePeer delivers what was sent before it closes).
+    const removed = old.members.filter((x) => !m.members.some((y) => y.sid === x.sid));
+    if (removed.length === 0) return;
+    setImmediate(() => {
+      const now = this.membership;
+      for (const x of removed) {
+        if (now !== null && !now.members.some((y) => y.sid === x.sid) && !quorum.knowsMember(x.sid)) transport.removePeer(x.sid);
+      }
+    });
   }
 
   /** QuorumHost: a commit this replica may not have applied yet. Not after a disk fault: nothing

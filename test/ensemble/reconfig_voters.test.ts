@@ -89,6 +89,9 @@ describe('reconfig of the voters in a running ensemble', () => {
       expect(Object.keys(rolesOf(configOf(left.data))).map(Number).sort()).toEqual([...three].sort());
       // The member that left serves no more (the others refuse it); the rest do.
       await ens.waitFor((a) => votersServe(a, three) && modeOf(a.get(gone)) === null, SETTLE_MS);
+      // It left because it applied the COMMIT of its removal (which its clients' answers need),
+      // not because its leader's link closed first.
+      expect(ens.member(gone).output()).toMatch(/a reconfig committed: this server is now not a member/);
       await user.create('/after-leave', 'c');
 
       // The new quorum decides: with the one that left stopped for good and one of the three

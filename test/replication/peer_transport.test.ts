@@ -259,7 +259,8 @@ describe('PeerTransport: membership changes (reconfig)', () => {
     const five = makeNode(5, [{ sid: 1, port: one.port }, { sid: 2, port: two.port }]);
     five.port = await five.t.start();
     await waitFor(() => one.logs.some((l) => /sid 5: not a configured peer/.test(l)), '1 refuses 5');
-    expect(five.t.connected(1)).toBe(false);
+    // (a redial may be open for a moment, between its TCP connect and 1's refusal)
+    await waitFor(() => !five.t.connected(1), '5 not connected to 1');
     one.t.setPeer({ sid: 5, host: HOST, port: five.port });
     two.t.setPeer({ sid: 5, host: HOST, port: five.port });
     await waitFor(() => one.t.connected(5) && two.t.connected(5) && five.t.connected(1) && five.t.connected(2), '5 connected');
@@ -267,9 +268,14 @@ describe('PeerTransport: membership changes (reconfig)', () => {
     five.t.send(1, proposal(2));
     await waitFor(() => msgsFrom(five, 1).length === 1 && msgsFrom(one, 5).length === 1, 'messages with 5');
 
+    // Sent in the same tick as the removal (still corked): 5 gets it before the close, as a
+    // removed follower gets the COMMIT of the reconfig that removed it.
+    const resets_before = resetsOf(five, 1); // refused dials before 1 knew 5 count too
+    one.t.send(5, proposal(30));
     one.t.removePeer(5);
     expect(one.t.connected(5)).toBe(false);
-    await waitFor(() => resetsOf(five, 1) >= 1, '5 sees the close');
+    await waitFor(() => resetsOf(five, 1) > resets_before, '5 sees the close');
+    expect(counters(msgsFrom(five, 1))).toEqual([1, 30]);
     await waitFor(() => one.logs.some((l) => /sid 5: removed from the ensemble by reconfig/.test(l)), '1 refuses 5 again');
     one.t.send(5, proposal(3)); // dropped: 5 is no peer of 1 any more
     expect(resetsOf(one, 5)).toBe(0);
