@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { CAPACITY_BYTES_MAX, CAPACITY_BYTES_MIN, frameBytesMaxFor } from '../ring/layout.js';
 import { ArenaConfigError, ARENA_CONFIG_KEYS, ARENA_DEFAULTS, resolveArenaConfig, type ArenaConfig } from '../store/arena/index.js';
 import { ConfigError } from './config_error.js';
+import { ENFORCE_AUTH_KEYS, enforcedAuthSchemes } from './enforce_auth.js';
 import type { EnsembleConfig } from './ensemble_config.js';
 import type { SaslConfig } from './sasl_config.js';
 import type { BoolType, ConfigValue, DigestType, IntType, ListType, StringType } from './values.js';
@@ -314,17 +315,17 @@ const KEYS: KeyTable = {
     help: 'A SASL user (authorization id) that bypasses every ACL, as the super digest does. Unset by default.',
   },
   enforce_auth_enabled: {
-    name: 'zookeeper.enforce.auth.enabled', aliases: ['enforce.auth.enabled'], field: 'enforce_auth_enabled', default: false,
+    name: ENFORCE_AUTH_KEYS.enabled, aliases: ['enforce.auth.enabled'], field: 'enforce_auth_enabled', default: false,
     type: { kind: 'bool' },
     help: 'Every request but auth and sasl of a connection that has no id of a scheme in zookeeper.enforce.auth.schemes is answered SESSIONCLOSEDREQUIRESASLAUTH and the connection closes (its session stays until it expires), as in ZooKeeper 3.8. With it on, the net worker answers no read and sends no write itself (waitfree.net.fastReads and waitfree.net.directWrites do nothing): every request passes the read worker that holds the connection\'s ids.',
   },
   enforce_auth_schemes: {
-    name: 'zookeeper.enforce.auth.schemes', aliases: ['enforce.auth.schemes'], field: 'enforce_auth_schemes', default: [],
+    name: ENFORCE_AUTH_KEYS.schemes, aliases: ['enforce.auth.schemes'], field: 'enforce_auth_schemes', default: [],
     type: { kind: 'list' },
     help: 'Comma-separated schemes zookeeper.enforce.auth.enabled accepts: digest, sasl, ip (every connection has its ip id, so ip lets every client in). Required when enforcement is on; any other scheme stops the start, as ZooKeeper does for a scheme without a provider.',
   },
   session_require_client_sasl_auth: {
-    name: 'zookeeper.sessionRequireClientSASLAuth', aliases: ['sessionRequireClientSASLAuth'], field: 'session_require_client_sasl_auth', default: false,
+    name: ENFORCE_AUTH_KEYS.sasl_required, aliases: ['sessionRequireClientSASLAuth'], field: 'session_require_client_sasl_auth', default: false,
     type: { kind: 'bool' },
     help: 'Enforcement of the sasl scheme (zookeeper.enforce.auth.enabled with the schemes sasl, whatever those two say), and a failed SASL login is answered SESSIONCLOSEDREQUIRESASLAUTH instead of AUTHFAILED.',
   },
@@ -663,29 +664,6 @@ export function arenaConfigOf(c: ServerConfig): ArenaConfig {
     reader_slots: c.tree_reader_slots,
     root_ring: c.tree_root_ring,
   });
-}
-
-/** Schemes an authentication provider serves here (ZooKeeper's ProviderRegistry: ip and digest
- *  always, sasl once named by authProvider.N, which waitfree does not need). */
-const AUTH_SCHEMES_SERVED: ReadonlySet<string> = new Set(['ip', 'digest', 'sasl']);
-
-/**
- * The schemes a connection needs an id of before any request but auth and sasl is served
- * (ZooKeeper's AuthenticationHelper); empty: no enforcement. Throws ConfigError naming the key.
- */
-export function enforcedAuthSchemes(c: Pick<ServerConfig, 'session_require_client_sasl_auth' | 'enforce_auth_enabled' | 'enforce_auth_schemes'>): readonly string[] {
-  if (c.session_require_client_sasl_auth) return ['sasl'];
-  if (!c.enforce_auth_enabled) return [];
-  const key = KEYS.enforce_auth_schemes.name;
-  if (c.enforce_auth_schemes.length === 0) {
-    throw new ConfigError(`${KEYS.enforce_auth_enabled.name} is true: ${key} must name the schemes it accepts`, key);
-  }
-  for (const scheme of c.enforce_auth_schemes) {
-    if (!AUTH_SCHEMES_SERVED.has(scheme)) {
-      throw new ConfigError(`${key}: authentication scheme ${scheme} is not available (served here: ${[...AUTH_SCHEMES_SERVED].join(', ')})`, key);
-    }
-  }
-  return c.enforce_auth_schemes;
 }
 
 /** Checks that involve more than one key. Throws ConfigError naming the keys. */

@@ -2,7 +2,7 @@
 // checkWatches, whoAmI. They run at the head of the session's FIFO like reads.
 
 import { DigestMd5Server, ZOOKEEPER_DIGEST, type DigestMd5Step } from '../../auth/digest_md5_server.js';
-import { enforcedAuthSchemes } from '../../config/server_config.js';
+import { enforcedAuthSchemes } from '../../config/enforce_auth.js';
 import { AddWatchMode } from '../../protocol/constants.js';
 import { Err } from '../../protocol/errors.js';
 import type { DecodedRequest } from '../../protocol/messages.js';

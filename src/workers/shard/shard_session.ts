@@ -19,7 +19,8 @@ import {
 } from '../../protocol/messages.js';
 import { isCredentialOp, lastOpName, Op, opName, opSpec, TXN_WRITE_OPS } from '../../protocol/opcodes.js';
 import { PathReadFrame } from '../../protocol/path_read.js';
-import { enforcedAuthSchemes, type ServerConfig } from '../../config/server_config.js';
+import { enforcedAuthSchemes } from '../../config/enforce_auth.js';
+import type { ServerConfig } from '../../config/server_config.js';
 import type { ShardMetrics } from '../../metrics/shard_metrics.js';
 import { checkAcl } from '../../tree/acl.js';
 import { pathReadWatchKind } from '../../tree/read_ops.js';
