@@ -158,8 +158,11 @@ export class Leader {
       return this.ctx.stepDown(`epoch not established within initLimit (phase ${this.phase})`);
     }
     for (const h of [...this.handlers.values()]) {
-      // A reconfig removed it (after it was sent the COMMIT that says so).
-      if (!this.qv.isMember(h.sid)) this.dropHandler(h);
+      // A reconfig removed it (after it was sent the COMMIT that says so). Its session ends here
+      // without a disconnect: a reset could reach it before it read that COMMIT (a TCP reset
+      // discards what the peer has not read yet), and it would leave without applying its
+      // removal. The driver closes its link once the membership is active, after what was sent.
+      if (!this.qv.isMember(h.sid)) this.removeHandler(h.sid, false);
       else this.checkHandlerTimeout(h, now);
     }
     if (this.phase === 'broadcast' && !this.qv.containsQuorum(this.syncedVoters())) {
