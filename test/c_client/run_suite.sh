@@ -7,14 +7,16 @@
 # its server script.
 #
 # usage: test/c_client/run_suite.sh [KIND...]          KIND: waitfree (default), zookeeper
+#        test/c_client/run_suite.sh --build-only
 # env:   WORK (default /tmp/waitfree-c-client), SUITES (cppunit suite names), WAITFREE_BIN
 # needs: apt-get install libcppunit-dev autoconf automake libtool pkg-config libsasl2-dev
 #        libsasl2-modules default-jdk-headless zookeeper; and `npm run build` for waitfree.
 #
 # Exit 0 when every test passes on every kind but those in EXPECTED_FAIL, which must fail (on
-# ZooKeeper 3.8 too, for the same reason: they connect to [::1]:22181, and the servers here
-# listen on 127.0.0.1 only). The server port is fixed by the suite (22181): kinds run one after
-# the other. Not run: TestReconfigServer (test/c_client/quorum_zkServer.sh stands in for its
+# ZooKeeper 3.8 too, for the same reason: they connect to [::1], and the servers here listen on
+# 127.0.0.1 only). The suite's server port (22181 in its sources, where kazoo's suite here puts a
+# ZooKeeper member) is patched to PORT, below the ports the other suites and freePort use, so CI
+# can run it beside them; one port for all: kinds run one after the other. Not run: TestReconfigServer (test/c_client/quorum_zkServer.sh stands in for its
 # bin/zkServer.sh: SUITES=TestReconfigServer ZKROOT=... to try it; see ARCHITECTURE.md).
 set -euo pipefail
 
@@ -26,6 +28,9 @@ export WAITFREE_BIN=${WAITFREE_BIN:-$REPO/bin/waitfree.js}
 KINDS=("$@")
 [ ${#KINDS[@]} -gt 0 ] || KINDS=(waitfree)
 SUITE_TIMEOUT_S=600
+PORT=18181
+BUILD_ONLY=0
+if [ "${1:-}" = --build-only ]; then BUILD_ONLY=1; shift; fi
 
 mkdir -p "$WORK"
 SRC="$WORK/apache-zookeeper-3.8.0"
@@ -39,6 +44,11 @@ if [ ! -d "$SRC" ]; then
   tar -xzf "$WORK"/zookeeper_3.8.0.orig.tar.gz -C "$WORK"
 fi
 
+# The port, in every test source that names it; a build made before is made again.
+if grep -lq 22181 "$C"/tests/*.cc; then
+  sed -i "s/22181/$PORT/g" "$C"/tests/*.cc
+  rm -f "$C/zktest-mt"
+fi
 if [ ! -x "$C/zktest-mt" ]; then
   echo "building zktest-mt in $C"
   mkdir -p "$C/generated"
@@ -50,6 +60,8 @@ if [ ! -x "$C/zktest-mt" ]; then
     make -j"$(nproc)" zktest-mt >"$WORK/make.log" 2>&1) || { tail -n 30 "$WORK/make.log" "$WORK/configure.log" >&2; exit 1; }
 fi
 cp "$REPO/test/c_client/zkServer.sh" "$C/tests/zkServer.sh"
+[ "$BUILD_ONLY" -eq 0 ] || { echo "zktest-mt built in $C"; exit 0; }
+export ZOOPORT=$PORT
 
 # outcomes LOG: "Suite::test OK|FAIL" per test, from cppunit's brief progress lines (the name when
 # a test starts; " : elapsed N : OK" or " : assertion" / " : error" when it ends; log lines between).

@@ -34,7 +34,8 @@ C
   ro=
   if [ "$cmd" = startCleanReadOnly ] || { [ "$cmd" = startRequireSASLAuth ] && [ -n "${3:-}" ]; }; then
     ro=1
-    printf 'server.1=127.0.0.1:22881:33881\nserver.2=127.0.0.1:22882:33882\nserver.3=127.0.0.1:22883:33883\nreadonlymode.enabled=true\n' >> "$state/zoo.cfg"
+    # (the suite's 22881-22883:33881-33883, moved where nothing else of ours listens)
+    printf 'server.1=127.0.0.1:18881:18981\nserver.2=127.0.0.1:18882:18982\nserver.3=127.0.0.1:18883:18983\nreadonlymode.enabled=true\n' >> "$state/zoo.cfg"
     echo 1 > "$state/zkdata/myid"
   fi
   if [ "$cmd" = startRequireSASLAuth ]; then
