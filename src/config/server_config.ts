@@ -54,7 +54,7 @@ export interface ServerConfig {
   /** A SASL authorization id that is the super user (zookeeper.superUser); '' = none. */
   readonly sasl_super_user: string;
   /** zookeeper.enforce.auth.enabled: requests of connections without an id of an enforced scheme
-   *  are refused (src/auth/enforce_auth.ts). */
+   *  are refused (src/config/enforce_auth.ts). */
   readonly enforce_auth_enabled: boolean;
   /** zookeeper.enforce.auth.schemes: the schemes enforcement accepts. */
   readonly enforce_auth_schemes: readonly string[];

@@ -15,6 +15,7 @@ import { Err } from '../../src/protocol/errors.js';
 import type { OpCode, RequestInput } from '../../src/protocol/messages.js';
 import { Op } from '../../src/protocol/opcodes.js';
 import { digestResponse, nonceOf } from '../support/digest_md5_client.js';
+import { thrownBy } from '../support/thrown.js';
 import type { WireClient } from '../support/wire_client.js';
 import { OPEN_ACL, connect, fastReads, netCounter, startTestServer, utf8, type TestServer } from './harness.js';
 
@@ -119,16 +120,9 @@ describe('enforcement configuration', () => {
   const load = (lines: string[]) => loadConfig({ text: lines.join('\n') });
 
   it('needs schemes, and only schemes served here; fast reads and direct writes go off', () => {
-    const missing = (() => {
-      try {
-        load(['enforce.auth.enabled=true']);
-      } catch (e) {
-        return e;
-      }
-      return null;
-    })();
-    expect(missing).toBeInstanceOf(ConfigError);
-    expect((missing as ConfigError).message).toMatch(/zookeeper\.enforce\.auth\.schemes must name the schemes/);
+    const missing = thrownBy(() => load(['enforce.auth.enabled=true']), ConfigError);
+    expect(missing.message).toMatch(/zookeeper\.enforce\.auth\.schemes must name the schemes/);
+    expect(missing.key).toBe('zookeeper.enforce.auth.schemes');
     expect(() => load(['enforce.auth.enabled=true', 'enforce.auth.schemes=x509'])).toThrow(/authentication scheme x509 is not available/);
     const on = load(['enforce.auth.enabled=true', 'enforce.auth.schemes=digest,sasl', 'waitfree.net.fastReads=true']).config;
     expect([on.net_fast_reads, on.net_direct_writes]).toEqual([false, false]);

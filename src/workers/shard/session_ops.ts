@@ -2,7 +2,6 @@
 // checkWatches, whoAmI. They run at the head of the session's FIFO like reads.
 
 import { DigestMd5Server, ZOOKEEPER_DIGEST, type DigestMd5Step } from '../../auth/digest_md5_server.js';
-import { enforcedAuthSchemes } from '../../config/enforce_auth.js';
 import { AddWatchMode } from '../../protocol/constants.js';
 import { Err } from '../../protocol/errors.js';
 import type { DecodedRequest } from '../../protocol/messages.js';
@@ -97,7 +96,7 @@ function saslAnswer(ctx: ShardContext, conn: Conn, step: DigestMd5Step): Answer 
       return { err: 0, name: 'SetSASLResponse', body: { token: step.token }, zxid: 0 };
     case 'failure': {
       // Where SASL is required (zookeeper.enforce.auth with the sasl scheme), ZooKeeper says so.
-      const required = enforcedAuthSchemes(ctx.init.config).includes('sasl');
+      const required = ctx.enforced_auth_schemes.includes('sasl');
       console.warn(`waitfree: SASL login from ${conn.remote_ip}:${conn.remote_port} failed (${step.reason}): ${required ? 'SESSIONCLOSEDREQUIRESASLAUTH' : 'AUTHFAILED'}, closing`);
       return required ? SASL_FAILED_REQUIRED : SASL_FAILED;
     }

@@ -19,7 +19,6 @@ import {
 } from '../../protocol/messages.js';
 import { isCredentialOp, lastOpName, Op, opName, opSpec, TXN_WRITE_OPS } from '../../protocol/opcodes.js';
 import { PathReadFrame } from '../../protocol/path_read.js';
-import { enforcedAuthSchemes } from '../../config/enforce_auth.js';
 import type { ServerConfig } from '../../config/server_config.js';
 import type { ShardMetrics } from '../../metrics/shard_metrics.js';
 import { checkAcl } from '../../tree/acl.js';
@@ -30,8 +29,8 @@ import type { FrameSink } from '../frame_sink.js';
 import type { HeadWriter } from '../link.js';
 import type { ShardConnStats, ShardStats, StatsDetail } from '../control.js';
 import { AFTER_DIRECT, APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, REQUEST_BARRIER, SEND_BODY_ALIGN_BYTES, ShardToCommit, ShardToNet } from '../link_kinds.js';
-import type { Conn, Pending } from './conn.js';
 import { hasIdOfScheme } from '../../session/auth_id_set.js';
+import type { Conn, Pending } from './conn.js';
 import { readOnlyAnswer } from './read_only_ops.js';
 import { serveSessionOp } from './session_ops.js';
 import { serveTreeRead } from './tree_read.js';
@@ -61,6 +60,8 @@ export interface ShardContext {
   randomBytes(n: number): Uint8Array;
   /** SASL DIGEST-MD5 user -> password; null when no JAAS file configures SASL. */
   readonly sasl_passwords: ReadonlyMap<string, string> | null;
+  /** zookeeper.enforce.auth's schemes in force (config/enforce_auth.ts); empty: no enforcement. */
+  readonly enforced_auth_schemes: readonly string[];
 }
 
 /** What a session op or read produced: a reply (record name + body, or an error code). */
@@ -135,11 +136,7 @@ export class ShardSession {
   /** This shard's part of globalOutstandingLimit (ZooKeeper's throttle): past it, reading pauses. */
   private readonly queued_total_max: number;
 
-  /** zookeeper.enforce.auth.schemes in force (enforcedAuthSchemes); empty: no enforcement. */
-  private readonly enforced_schemes: readonly string[];
-
   constructor(private readonly ctx: ShardContext) {
-    this.enforced_schemes = enforcedAuthSchemes(ctx.init.config);
     const shards = ctx.init.config.read_workers;
     this.queued_total_max = Math.max(1, Math.floor(ctx.init.config.global_outstanding_limit / shards));
     this.out = new JuteWriter(64 * 1024, ctx.init.config.reply_bytes_max + 4, SEND_BODY_ALIGN_BYTES);
@@ -217,7 +214,7 @@ export class ShardSession {
     // ZooKeeper checks before it reads the body (a malformed one is refused the same way), and
     // answers at once: every earlier request of this connection was auth or sasl, or was refused.
     if (this.mustAuthenticate(conn) && !isCredentialOp(request.header.type)) {
-      console.warn(`waitfree: closing connection ${conn.remote_ip}:${conn.remote_port} (session 0x${conn.session_id.toString(16)}): ${opName(request.header.type)} without an id of ${this.enforced_schemes.join(', ')} (zookeeper.enforce.auth.schemes)`);
+      console.warn(`waitfree: closing connection ${conn.remote_ip}:${conn.remote_port} (session 0x${conn.session_id.toString(16)}): ${opName(request.header.type)} without an id of ${this.ctx.enforced_auth_schemes.join(', ')} (zookeeper.enforce.auth.schemes)`);
       this.answerNow(conn, pending, AUTH_REQUIRED);
       return;
     }
@@ -263,7 +260,8 @@ export class ShardSession {
 
   /** Enforcement is on and the connection has no id of an enforced scheme (yet). */
   private mustAuthenticate(conn: Conn): boolean {
-    return this.enforced_schemes.length !== 0 && !hasIdOfScheme(conn.auth, this.enforced_schemes);
+    const schemes = this.ctx.enforced_auth_schemes;
+    return schemes.length !== 0 && !hasIdOfScheme(conn.auth, schemes);
   }
 
   private forward(conn: Conn, pending: Pending): void {

@@ -14,6 +14,7 @@
 // the head of its session's FIFO. So a session sees its own writes, and a watch event always
 // reaches the client before any reply that could show the new data.
 
+import { enforcedAuthSchemes } from '../../config/enforce_auth.js';
 import type { ServerConfig } from '../../config/server_config.js';
 import type { ShardMetrics } from '../../metrics/shard_metrics.js';
 import { decodeConnectRequest } from '../../protocol/connect.js';
@@ -72,6 +73,7 @@ export class ShardStage implements ShardContext {
   readonly metrics: ShardMetrics;
   /** SASL DIGEST-MD5 user -> password (the JAAS file's); null when SASL is not configured. */
   readonly sasl_passwords: ReadonlyMap<string, string> | null;
+  readonly enforced_auth_schemes: readonly string[];
   /** APPLIED frames seen since the last ROOT: a commit batch is being received. */
   private batch_open_ = false;
   /** Completions of the open batch, in stream order, answered at its ROOT. */
@@ -93,6 +95,7 @@ export class ShardStage implements ShardContext {
     this.to_commit = ports.to_commit;
     this.metrics = ports.metrics;
     this.sasl_passwords = ports.config.sasl === null ? null : new Map(ports.config.sasl.digest_users);
+    this.enforced_auth_schemes = enforcedAuthSchemes(ports.config);
     this.watches = new WatchTable({ removal_entries_max: ports.config.watch_slice_entries });
     this.watch_work = new WatchWork(this.watches, ports.config.watch_slice_entries);
     this.session = new ShardSession(this);
