@@ -16,6 +16,10 @@
 //              same way and receive the broadcast from the moment their sync is queued (FIFO).
 // A learner handler moves through: info -> leaderinfo -> epoch_acked -> [snapshot] ->
 // newleader (sync queued, forwarding) -> synced (NEWLEADER acknowledged).
+// Whose promise and ACK count is decided by our memberships, not by the role a learner declares:
+// one that a reconfig in flight in our log makes a voter may lack that reconfig and follow as an
+// observer; it is sent the whole history and counts, as far as its promise binds it
+// (holdsHistoryAsVoter).
 
 import type { ZabConfig } from './config.js';
 import type { CoreContext, Phase } from './effects.js';
@@ -24,7 +28,7 @@ import { PROTOCOL_VERSION, type LearnerMessage } from './messages.js';
 import type { Memberships } from './membership.js';
 import type { QuorumVerifier } from './quorum.js';
 import { planSync, type SyncPlan } from './sync_plan.js';
-import { compareZxid, nextZxid, zxidLe, zxidLt, zxidMin, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
+import { compareZxid, nextZxid, zxidEq, zxidLe, zxidLt, zxidMin, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
 
 /** write_rejected's reason for a proposal past pending_max. */
 export const PROPOSAL_QUEUE_FULL = 'proposal queue full';
@@ -41,6 +45,8 @@ export interface LearnerHandler {
   newleader_zxid: Zxid;
   /** Cumulative durable ACK (followers). */
   acked: Zxid;
+  /** Its ACKEPOCH in this session raised its acceptedEpoch to ours: a promise made to us. */
+  fresh_promise: boolean;
   stage_at: number;
   last_heard: number;
   snapshot_tries: number;
@@ -225,21 +231,23 @@ export class Leader {
       peer_current_epoch: 0,
       newleader_zxid: ZXID_ZERO,
       acked: ZXID_ZERO,
+      fresh_promise: false,
       stage_at: now,
       last_heard: now,
       snapshot_tries: 0,
       snapshot_min: ZXID_ZERO,
       sync_kind: null,
     };
-    if (!h.observer && this.qv.isVoter(from) && this.epoch !== null && accepted_epoch > this.epoch) {
+    if (this.qv.isVoter(from) && this.epoch !== null && accepted_epoch > this.epoch) {
       // This voter promised an epoch above ours (a discovery it took part in failed): it will
-      // never follow us. ZooKeeper leaves it out until the next election; we step down so the
-      // next election picks an epoch above its promise and the ensemble is whole again.
+      // never follow us (a follower refuses our epoch; an observer's promise to us could not be
+      // fresh). ZooKeeper leaves it out until the next election; we step down so the next
+      // election picks an epoch above its promise and the ensemble is whole again.
       return this.ctx.stepDown(`voter ${from} accepted epoch ${accepted_epoch} > ours ${this.epoch}`);
     }
     this.handlers.set(from, h);
     if (this.epoch !== null) return this.sendLeaderInfo(h);
-    if (!h.observer) this.infos.set(from, accepted_epoch);
+    if (!h.observer || this.qv.isVoter(from)) this.infos.set(from, accepted_epoch);
     this.tryDecideEpoch();
   }
 
@@ -267,9 +275,10 @@ export class Leader {
     if (h.stage !== 'leaderinfo') return;
     h.peer_last = last;
     h.peer_current_epoch = current_epoch;
+    h.fresh_promise = fresh;
     this.setStage(h, 'epoch_acked');
     if (this.phase !== 'discovery') return this.startSync(h);
-    if (h.observer || !this.qv.isVoter(h.sid)) return;
+    if (!this.qv.isVoter(h.sid)) return;
     if (this.isAheadOfUs(current_epoch, last)) {
       return this.ctx.stepDown(`follower ${h.sid} is ahead (epoch ${current_epoch}, ${zxidToString(last)})`);
     }
@@ -332,8 +341,9 @@ export class Leader {
     else if (head.kind === 'TRUNC') this.ctx.send(to, { type: 'TRUNC', zxid: head.point });
     else this.ctx.send(to, { type: 'SNAP', zxid: head.point, snapshot: head.snapshot });
     let last = head.point;
+    const whole = !h.observer || this.qv.isVoter(h.sid);
     for (const e of this.window.after(head.point)) {
-      if (h.observer && zxidLt(this.window.committed, e.zxid)) break;
+      if (!whole && zxidLt(this.window.committed, e.zxid)) break;
       this.ctx.send(to, { type: 'PROPOSAL', zxid: e.zxid, txn: e.txn });
       last = e.zxid;
     }
@@ -350,7 +360,7 @@ export class Leader {
       if (zxidLt(z, h.newleader_zxid)) return;
       this.setStage(h, 'synced');
       h.acked = z;
-      if (!h.observer && this.phase === 'sync') this.newleader_acks.add(h.sid);
+      if (this.phase === 'sync' && this.holdsHistoryAsVoter(h)) this.newleader_acks.add(h.sid);
       if (this.phase === 'sync') return this.tryEstablish();
       this.ctx.send(h.sid, { type: 'UPTODATE', zxid: this.window.committed });
     } else if (h.stage === 'synced') {
@@ -359,6 +369,20 @@ export class Leader {
       return;
     }
     if (!h.observer) this.advanceCommit();
+  }
+
+  /**
+   * Whether `h`'s ACK of NEWLEADER says a voter holds the initial history H durably. A follower's
+   * does (it was sent H; a voter never acknowledges an epoch below its promise). A learner that
+   * follows as an observer counts when a membership in force makes it a voter (its own log lacks
+   * the reconfig in flight that does: ZooKeeper's leader, too, counts a NEWLEADER ACK by its own
+   * memberships, not by the role the learner declared), provided it was sent the whole of H and
+   * promised our epoch in this session: an observer does not refuse an epoch below its promise,
+   * so only an ACK that follows a fresh promise to us is one it cannot also give an older leader.
+   */
+  private holdsHistoryAsVoter(h: LearnerHandler): boolean {
+    if (!h.observer) return true;
+    return this.qv.isVoter(h.sid) && h.fresh_promise && zxidEq(h.newleader_zxid, this.history_last);
   }
 
   /** H is committed once a quorum holds it durably (we count once our own log is durable). */

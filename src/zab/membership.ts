@@ -10,7 +10,9 @@
 // - election, discovery and the establishment of an epoch need a quorum of every membership in
 //   force (containsQuorum): a replica that holds a proposed reconfig cannot be elected, nor
 //   establish, by the old voters alone, and one that lacks it is outvoted by an old quorum, which
-//   holds a replica that acknowledged it (the reconfig itself committed on an old quorum);
+//   holds a replica that acknowledged it (the reconfig itself committed on an old quorum); the
+//   leader counts a learner by these memberships, whatever role the learner declared (it may
+//   lack the reconfig that makes it a voter: Leader.holdsHistoryAsVoter);
 // - a pending membership becomes active when the commit point reaches its zxid (commitThrough),
 //   or when the driver reports a newer committed one (a snapshot installed: setActive);
 // - a truncated log takes its pending memberships with it (dropAfter).

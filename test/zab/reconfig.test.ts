@@ -7,6 +7,7 @@ import type { MembershipSpec } from '../../src/zab/membership.js';
 import type { ZabConfig } from '../../src/zab/config.js';
 import { makeZxid, zxidLt, zxidToString, ZXID_ZERO } from '../../src/zab/zxid.js';
 import { EMPTY, Harness } from './harness.js';
+import type { ZabInit } from '../../src/zab/zab_core.js';
 
 const R = 0x52;
 
@@ -246,5 +247,83 @@ describe('ZabCore: a leader restarted right after a reconfig committed', () => {
     expect(h.core(1).state).toBe('FOLLOWING');
     // An election and a sync take a few ticks; initLimit is 20.
     expect(ticks, h.lines.filter((l) => l.includes('role')).join('\n')).toBeLessThan(10);
+  });
+});
+
+describe('ZabCore: an observer that a reconfig in flight makes a voter, and that lacks it', () => {
+  // Committed: voters 2,3 and observer 1. In flight in the logs of r2 and r3 (never committed):
+  // voters 1,2 and observer 3. After a restart of all three, an epoch needs a quorum of both
+  // memberships, so r1's promise and its ACK of NEWLEADER; r1 holds only the committed one and
+  // follows as an observer (Zab simulator seeds 11039, 14010, 20491: nobody ever led again).
+  const rc = reconfigTxn([1, 2], [3]);
+  const logged: ZabInit = { ...EMPTY, accepted_epoch: 1, current_epoch: 1, log: [{ zxid: makeZxid(1, 1), txn: rc }] };
+  const start = (): Harness => {
+    const h = new Harness([], [], OVER);
+    h.addCore(1, [2, 3], [1], OVER, { ...EMPTY, accepted_epoch: 1, current_epoch: 1 });
+    h.addCore(2, [2, 3], [1], OVER, logged);
+    h.addCore(3, [2, 3], [1], OVER, logged);
+    h.startAll();
+    return h;
+  };
+
+  it('counts as a voter at the leader: the epoch is established, the reconfig commits, r1 follows as a voter', () => {
+    const h = start();
+    expect(h.core(1).views.pending).toHaveLength(0);
+    h.settle();
+    // The first leader (r3, of the committed voters) established the epoch with r1's help, which
+    // committed the reconfig: r3 left the voters and r1, r2 elected a leader among themselves.
+    for (const sid of [1, 2, 3]) expect(h.core(sid).qv.voters, `r${sid}`).toEqual([1, 2]);
+    expect(h.lines.some((l) => l.startsWith('r3: role LEADING broadcast'))).toBe(true);
+    expect(h.lines.some((l) => l.startsWith('r1: role OBSERVING sync'))).toBe(true);
+    const leader = leaderOf(h);
+    expect([1, 2]).toContain(leader);
+    expect(h.core(3).state).toBe('OBSERVING');
+    const other = leader === 1 ? 2 : 1;
+    expect(h.core(other).state).toBe('FOLLOWING');
+    // Two voters: a write commits with both, not without the other.
+    const before = h.core(leader).window.committed;
+    h.step(leader, { type: 'propose', txn: write(1) });
+    h.deliverAll();
+    const after = h.core(leader).window.committed;
+    expect(zxidLt(before, after)).toBe(true);
+    h.step(leader, { type: 'propose', txn: write(2) });
+    h.deliverAll((m) => m.to === other || m.from === other);
+    expect(h.core(leader).window.committed).toEqual(after);
+  });
+
+  it('its ACK of NEWLEADER counts only after a fresh promise in the same session', () => {
+    // r1's first session with r3 ends after its promise and before its ACK of NEWLEADER; in the
+    // next session it accepts the same epoch again (not fresh: an observer does not refuse an
+    // epoch below its promise, so the leader cannot tell a promise to it from one to a later
+    // leader). r3 does not establish that epoch; a later election does.
+    const h = start();
+    let cut = false;
+    let leader_epoch = 0;
+    for (let i = 0; i < 60 && !cut; i++) {
+      h.deliverAll((m) => {
+        if (cut || m.from !== 3 || m.to !== 1 || m.msg.type !== 'DIFF') return false;
+        cut = true;
+        leader_epoch = h.core(3).accepted_epoch;
+        return true;
+      });
+      if (!cut) h.tickAll(1);
+    }
+    expect(cut).toBe(true);
+    // The session breaks: both sides see the reset; the rest of its stream is lost.
+    for (let i = h.inflight.length - 1; i >= 0; i--) if (h.inflight[i]!.from === 3 && h.inflight[i]!.to === 1) h.inflight.splice(i, 1);
+    const mark = h.lines.length;
+    h.step(1, { type: 'peer_reset', peer: 3 });
+    h.step(3, { type: 'peer_reset', peer: 1 });
+    for (let i = 0; i < 60 && !h.core(1).serving; i++) {
+      h.deliverAll();
+      h.tickAll(1);
+    }
+    // r3's leadership of that epoch ends without being established (initLimit); r1 rejoined it.
+    const r3_roles = h.since(mark).filter((l) => l.startsWith('r3: role'));
+    expect(h.since(mark).filter((l) => l.startsWith('r1: send 3 ACKEPOCH')), 'r1 rejoined r3').toContain('r1: send 3 ACKEPOCH ce=1 last=0:0 (not fresh)');
+    expect(r3_roles[0], r3_roles.join('\n')).toBe('r3: role LOOKING election');
+    expect(h.core(3).accepted_epoch).toBeGreaterThan(leader_epoch);
+    h.settle();
+    expect(h.core(1).qv.voters).toEqual([1, 2]);
   });
 });
