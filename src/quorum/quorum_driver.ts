@@ -74,6 +74,10 @@ export interface QuorumHost {
   readonly gc: GroupCommit;
   /** A write to the log is in flight (truncate / install must wait for it). */
   readonly write_in_flight: boolean;
+  /** A learner logged `txns` txns of the leader's: snapshots count them (ZooKeeper's
+   *  SyncRequestProcessor counts every logged txn, a follower's too). A leader's txns are counted
+   *  where it preps them. */
+  learnerLogged(txns: number): void;
   /** Durably writes both epochs (sync: called rarely, before the next effect). On failure the
    *  host halts this driver (halt) before it returns: the effects after it are dropped. */
   persistEpochs(accepted_epoch: number, current_epoch: number): void;
@@ -564,6 +568,7 @@ export class QuorumDriver {
       this.host.gc.logEncoded(zxid, entry.txn, now_us);
       this.unpublished.push({ zxid, bytes: entry.txn });
     }
+    this.host.learnerLogged(entries.length);
   }
 
   /** Everything up to `to` is committed: apply what this replica has not applied, publish. */

@@ -695,6 +695,10 @@ class CommitWorker implements QuorumHost {
 
   // ---- QuorumHost: what the Zab driver asks of this worker (src/quorum/quorum_driver.ts) ----
 
+  learnerLogged(txns: number): void {
+    this.snapshots.countTxns(txns);
+  }
+
   /** The log is busy: a write in flight, or records not yet handed to the writer. */
   get write_in_flight(): boolean {
     return this.flushed !== null || this.gc.in_flight || this.gc.has_unwritten;

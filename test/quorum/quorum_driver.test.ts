@@ -44,6 +44,7 @@ function ensemble(): { h: Harness; q: QuorumDriver; core: CommitCore; loop: () =
     core,
     gc,
     write_in_flight: false,
+    learnerLogged: () => {},
     persistEpochs: () => {},
     truncateAndReload: () => Promise.reject(new Error('not in this test')),
     installSnapshotAndReload: () => Promise.reject(new Error('not in this test')),

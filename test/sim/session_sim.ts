@@ -391,6 +391,7 @@ export class SessionSim {
       },
       // A truncate or install cancels the write in flight (the simulated disk has no queue).
       write_in_flight: false,
+      learnerLogged(): void {},
       persistEpochs(accepted_epoch: number, current_epoch: number): void {
         m.accepted_epoch = accepted_epoch;
         m.current_epoch = current_epoch;
