@@ -220,15 +220,23 @@ class CommitWorker implements QuorumHost {
     return dynamic ?? staticMembership(ensemble);
   }
 
-  /** zoo.cfg's ensemble with membership `m` (unless that one lacks this server: a removed
-   *  server starts with zoo.cfg's, and the others refuse it). */
+  /**
+   * zoo.cfg's ensemble with membership `m`. One that lacks this server (a reconfig removed it) is
+   * still the one it runs with: it takes no part (the members refuse it) until a reconfig that
+   * adds it back reaches it. With zoo.cfg's instead, removed servers that are a quorum of
+   * zoo.cfg's voters would elect a leader of their own and serve an old history (Zab simulator
+   * seed 39436: two leaders established in one epoch).
+   */
   private effectiveEnsemble(static_ensemble: EnsembleConfig, m: Membership | null): EnsembleConfig {
     if (m === null || m.version === 0) return static_ensemble;
     if (!m.members.some((x) => x.sid === static_ensemble.my_sid)) {
-      console.warn(`waitfree: warning: server ${static_ensemble.my_sid} is not in the membership of version 0x${m.version.toString(16)} (reconfig); it runs with zoo.cfg's`);
-      return static_ensemble;
+      console.warn(
+        `waitfree: warning: server ${static_ensemble.my_sid} is not in the membership of version 0x${m.version.toString(16)} (a reconfig removed it): ` +
+          `it takes no part until a reconfig adds it back (members: ${describeMembers(m)})`,
+      );
+    } else {
+      console.log(`waitfree: membership of version 0x${m.version.toString(16)} (a reconfig, kept in /zookeeper/config), not zoo.cfg's server lines: ${describeMembers(m)}`);
     }
-    console.log(`waitfree: membership of version 0x${m.version.toString(16)} (a reconfig, kept in /zookeeper/config), not zoo.cfg's server lines: ${describeMembers(m)}`);
     return { ...static_ensemble, members: m.members };
   }
 
@@ -393,7 +401,8 @@ class CommitWorker implements QuorumHost {
     );
     this.quorum = driver;
     this.stage.setRouting(this.routingFor(driver));
-    const me = ensemble.members.find((m) => m.sid === ensemble.my_sid)!;
+    // Our own address is zoo.cfg's: a membership a reconfig removed us from does not hold it.
+    const me = static_ensemble.members.find((m) => m.sid === ensemble.my_sid)!;
     const transport = new PeerTransport(
       {
         sid: ensemble.my_sid,

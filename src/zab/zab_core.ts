@@ -87,7 +87,7 @@ import { LogWindow, type LogEntry } from './log_window.js';
 import { Memberships } from './membership.js';
 import type { Notification, PeerMessage, ServerState } from './messages.js';
 import { QuorumVerifier } from './quorum.js';
-import { isZxid, zxidLt, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
+import { isZxid, zxidEq, zxidLt, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
 
 export type { Effect, Phase, ZabEvent } from './effects.js';
 
@@ -134,6 +134,11 @@ export class ZabCore implements CoreContext {
     if (init.current_epoch > init.accepted_epoch) throw new Error('ZabInit: current_epoch > accepted_epoch');
     this.sid = cfg.sid;
     this.views = new Memberships(new QuorumVerifier(cfg.voters, cfg.observers), init.membership_version ?? ZXID_ZERO);
+    if (!this.views.active.isMember(cfg.sid) && zxidEq(this.views.active_version, ZXID_ZERO)) {
+      // A reconfig's membership may lack us (it removed us: we take no part until one that has
+      // us reaches us, as at run time); zoo.cfg's must not.
+      throw new Error(`zab config: sid ${cfg.sid} is neither a voter nor an observer of the configured membership`);
+    }
     this.accepted_epoch = init.accepted_epoch;
     this.current_epoch = init.current_epoch;
     this.window = new LogWindow(init.log_base, init.log, init.committed, cfg.committed_log_max);

@@ -8,11 +8,12 @@
 // test/zab/reconfig.test.ts and under faults in test/sim/zab_sim.test.ts.
 
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { startEnsemble, type Ensemble, type SrvrAnswers } from '../support/ensemble.js';
 import { modeOf } from '../support/ensemble_roles.js';
+import { newestSnapshot } from '../../src/log/data_dir.js';
 
 const SETTLE_MS = 60_000;
 const TEST_MS = 240_000;
@@ -198,6 +199,57 @@ describe('reconfig of the voters in a running ensemble', () => {
     }
   }, TEST_MS);
 
+  it('servers removed by a reconfig and restarted on their zoo.cfg stay out, though they are a quorum of it; one taken back serves', async () => {
+    // standaloneEnabled=false lets the voters shrink to one; snapCount=2 makes a snapshot of every
+    // logged txn, so the removed servers come to restart with the reconfig that removed them in
+    // their snapshot, not in their log (where, in flight, it already kept them from electing).
+    e = await startEnsemble({ replicas: 3, extra_cfg: [...CFG, 'standaloneEnabled=false', 'snapCount=2'] });
+    const ens = e;
+    const all = ens.members.map((m) => m.sid);
+    const leader = leaderAmong(await ens.waitFor((a) => leaderAmong(a, all) !== undefined, SETTLE_MS), all)!;
+    const removed = all.filter((s) => s !== leader);
+    const admin = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(leader).client_port}`, { sessionTimeout_ms: 15_000, auth: [{ scheme: 'digest', auth: 'super:test' }] });
+    try {
+      await admin.create('/before', 'a');
+      const shrunk = await admin.reconfig({ leaving: removed.join(',') });
+      expect(Object.keys(rolesOf(configOf(shrunk.data))).map(Number)).toEqual([leader]);
+      await ens.waitFor((a) => modeOf(a.get(leader)) === 'standalone' || modeOf(a.get(leader)) === 'leader', SETTLE_MS);
+      await ens.waitFor((a) => removed.every((s) => modeOf(a.get(s)) === null), SETTLE_MS);
+      await admin.setData('/before', 'b');
+      // Restarted, they snapshot what their log holds after their newest snapshot (the reconfig,
+      // in flight as far as they know: it keeps them out); restarted once more, they hold it in
+      // their snapshot, as committed state.
+      for (const sid of removed) await ens.restart(sid);
+      for (const sid of removed) await waitForSnapshotAtLeast(ens.member(sid).dataDir, Number(shrunk.stat.mzxid));
+      for (const sid of removed) await ens.restart(sid);
+      // Two of zoo.cfg's three voters: with zoo.cfg's membership they would elect a leader and
+      // serve the history they have ('a'). They take no part.
+      await new Promise((r) => setTimeout(r, 3_000));
+      for (const sid of removed) {
+        expect(modeOf(await ens.srvr(sid)), `server ${sid}`).toBeNull();
+        expect(ens.member(sid).output()).toContain('a reconfig removed it');
+      }
+      // One is added back (as an observer: as a voter it would have to be synced with the leader
+      // first, ZooKeeper's NEWCONFIGNOQUORUM): it learns the membership from the members and
+      // serves the new history.
+      const back = removed[0]!;
+      const line = readFileSync(ens.member(leader).cfgPath, 'utf8').split('\n').find((l) => l.startsWith(`server.${back}=`))!;
+      const as_observer = line.replace(/^(server\.\d+=[^;]*?)(:participant)?;/, '$1:observer;').replace(/;(\d+)$/, ';127.0.0.1:$1');
+      const grown = await admin.reconfig({ joining: as_observer });
+      expect(rolesOf(configOf(grown.data))[back]).toBe('observer');
+      await ens.waitFor((a) => modeOf(a.get(back)) === 'observer', SETTLE_MS);
+      const on_back = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(back).client_port}`, { sessionTimeout_ms: 15_000 });
+      try {
+        await on_back.sync('/');
+        expect((await on_back.getData('/before')).data?.toString()).toBe('b');
+      } finally {
+        await on_back.close().catch(() => undefined);
+      }
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
+  }, TEST_MS);
+
   it('the leader crashes while a change is in flight: whether it committed or not, the members agree on one membership and serve in its roles', async () => {
     e = await startEnsemble({ replicas: 3, observers: 1, extra_cfg: CFG });
     const ens = e;
@@ -244,6 +296,15 @@ describe('reconfig of the voters in a running ensemble', () => {
 });
 
 /** Polls until every member answers `sync` + getData('/zookeeper/config') with the same text. */
+/** Waits until `dir` holds a snapshot at or after `zxid` (they are written in the background). */
+async function waitForSnapshotAtLeast(dir: string, zxid: number): Promise<void> {
+  const until = Date.now() + SETTLE_MS;
+  while ((newestSnapshot(dir)?.zxid ?? -1) < zxid) {
+    if (Date.now() > until) throw new Error(`no snapshot at or after 0x${zxid.toString(16)} in ${dir}: ${readdirSync(dir).join(' ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function agreedConfig(ens: Ensemble, sids: readonly number[]): Promise<string[]> {
   const deadline = Date.now() + SETTLE_MS;
   let last = '';

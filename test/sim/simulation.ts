@@ -375,9 +375,10 @@ export class Simulation {
     r.applied_since_snapshot = 0;
     this.checker.onSnapshot(r.sid, r.snap.zxid, digestOf(r.snap));
     // The snapshot's membership (committed state); the log's reconfigs are in flight until a
-    // leader commits them. A server the snapshot's membership lacks starts with zoo.cfg's.
-    const snap_m = this.membershipOf(r.snap);
-    const m = snap_m.voters.includes(r.sid) || snap_m.observers.includes(r.sid) ? snap_m : this.initial_membership;
+    // leader commits them. A server the snapshot's membership lacks (a reconfig removed it)
+    // starts as a non-member of it: with zoo.cfg's instead, removed servers that are a quorum of
+    // zoo.cfg's voters would elect a leader of their own (seed 39436).
+    const m = this.membershipOf(r.snap);
     r.core = new ZabCore(this.zabConfigFor(r.sid, m), {
       accepted_epoch: r.accepted_epoch,
       current_epoch: r.current_epoch,

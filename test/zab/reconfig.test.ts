@@ -327,3 +327,22 @@ describe('ZabCore: an observer that a reconfig in flight makes a voter, and that
     expect(h.core(1).qv.voters).toEqual([1, 2]);
   });
 });
+
+describe('ZabCore: a server a committed reconfig removed, restarted', () => {
+  it('starts as a non-member of that membership: it never leads nor follows, though zoo.cfg would give its peers a quorum', () => {
+    // zoo.cfg: voters 1..5. Committed at 1:5 (in the snapshots of 3, 4, 5): voters 1, 2. Servers
+    // 3, 4 and 5 restart with that membership; 1 and 2 are down.
+    const h = new Harness([], [], OVER);
+    const removed_at = makeZxid(1, 5);
+    const init: ZabInit = { ...EMPTY, accepted_epoch: 1, current_epoch: 1, log_base: removed_at, committed: removed_at, membership_version: removed_at };
+    for (const sid of [3, 4, 5]) h.addCore(sid, [1, 2], [], OVER, init);
+    h.startAll();
+    for (let i = 0; i < 60; i++) {
+      h.deliverAll();
+      h.tickAll(1);
+    }
+    for (const sid of [3, 4, 5]) expect(h.core(sid).state, `r${sid}`).toBe('LOOKING');
+    // Its configured membership must have it unless a reconfig made that membership.
+    expect(() => new Harness([], [], OVER).addCore(3, [1, 2], [], OVER, EMPTY)).toThrow(/neither a voter nor an observer/);
+  });
+});
