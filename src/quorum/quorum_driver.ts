@@ -272,10 +272,7 @@ export class QuorumDriver {
 
   /** The voters synced with this leader, itself included (empty unless leading). */
   syncedVoters(): number[] {
-    if (!this.leading) return [];
-    const out = [this.zab.sid];
-    for (const h of this.zab.learnerHandlers.values()) if (h.stage === 'synced' && !h.observer) out.push(h.sid);
-    return out;
+    return this.leading ? this.zab.syncedVoters() : [];
   }
 
   /** Group commit made the log durable up to zxid. */

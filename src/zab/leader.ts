@@ -130,6 +130,11 @@ export class Leader {
     }
   }
 
+  /** Proposals queued behind in_flight_max (not yet in the log). */
+  get queued(): number {
+    return this.pending.length;
+  }
+
   onPeerReset(peer: number): void {
     this.removeHandler(peer, false);
   }
@@ -202,10 +207,15 @@ export class Leader {
     this.updatePin();
   }
 
-  /** Voter handlers that acknowledged NEWLEADER, plus ourselves. */
+  /**
+   * Ourselves and the followers that acknowledged NEWLEADER, as far as a membership in force has
+   * them: one a committed reconfig removed is dropped on our next tick, and must not count
+   * meanwhile (a reconfig that made it a voter again, checked against these, could never commit:
+   * it holds itself removed and learns of no reconfig in flight; Zab simulator seed 74764).
+   */
   syncedVoters(): number[] {
     const out = [this.ctx.sid];
-    for (const h of this.handlers.values()) if (h.stage === 'synced' && !h.observer) out.push(h.sid);
+    for (const h of this.handlers.values()) if (h.stage === 'synced' && !h.observer && this.qv.isMember(h.sid)) out.push(h.sid);
     return out;
   }
 

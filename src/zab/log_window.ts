@@ -8,11 +8,25 @@
 // - every entry <= committed beyond the newest `committed_log_max` is trimmed (base moves up),
 //   entries above committed are never trimmed (the core may still have to send or ACK them).
 
-import { compareZxid, zxidLe, zxidLt, zxidMax, zxidMin, zxidToString, type Zxid } from './zxid.js';
+import { compareZxid, zxidLe, zxidLt, zxidMax, zxidMin, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
 
 export interface LogEntry {
   readonly zxid: Zxid;
   readonly txn: Uint8Array;
+}
+
+/**
+ * The highest zxid a log holding `entries` proves committed: the last entry of an epoch below the
+ * last entry's epoch, ZXID_ZERO if none. A txn of epoch e enters a log only once e is established
+ * (a leader proposes in broadcast only, and sends a joining learner what it proposed), and
+ * establishing e committed its initial history: everything before e's first txn in any log that
+ * holds one (that prefix is what the leader of e synced it with, or its own log).
+ */
+export function committedBeforeLastEpoch(entries: readonly LogEntry[]): Zxid {
+  if (entries.length === 0) return ZXID_ZERO;
+  const last_epoch = entries[entries.length - 1].zxid.epoch;
+  for (let i = entries.length - 1; i >= 0; i--) if (entries[i].zxid.epoch < last_epoch) return entries[i].zxid;
+  return ZXID_ZERO;
 }
 
 export class LogWindow {

@@ -83,11 +83,11 @@ import type { CoreContext, Effect, Phase, ZabEvent } from './effects.js';
 import { Election, type Decision, type ElectionOutput } from './election.js';
 import { Leader, type LearnerHandler } from './leader.js';
 import { Learner } from './learner.js';
-import { LogWindow, type LogEntry } from './log_window.js';
+import { committedBeforeLastEpoch, LogWindow, type LogEntry } from './log_window.js';
 import { Memberships } from './membership.js';
 import type { Notification, PeerMessage, ServerState } from './messages.js';
 import { QuorumVerifier } from './quorum.js';
-import { isZxid, zxidEq, zxidLt, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
+import { isZxid, zxidEq, zxidLt, zxidMax, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
 
 export type { Effect, Phase, ZabEvent } from './effects.js';
 
@@ -141,7 +141,14 @@ export class ZabCore implements CoreContext {
     }
     this.accepted_epoch = init.accepted_epoch;
     this.current_epoch = init.current_epoch;
-    this.window = new LogWindow(init.log_base, init.log, init.committed, cfg.committed_log_max);
+    // What the log itself proves committed may be more than the driver knows (its snapshot's):
+    // a reconfig before an epoch's first txn is known committed at once, not after the next
+    // leader's sync. Found by the Zab simulator (seeds 55345, 71900, 74764): every replica
+    // restarted with the reconfigs since their snapshots in flight, and the only candidates
+    // (voters of zoo.cfg's membership) were behind a replica the committed membership made a
+    // voter: each leader they elected stepped down on its ACKEPOCH, forever.
+    const committed = zxidMax(init.committed, committedBeforeLastEpoch(init.log));
+    this.window = new LogWindow(init.log_base, init.log, committed, cfg.committed_log_max);
     for (const e of init.log) this.noteReconfig(e);
     this.views.commitThrough(this.window.committed);
     this.election = new Election(cfg.sid, this.views, cfg.election);
@@ -188,6 +195,17 @@ export class ZabCore implements CoreContext {
   get leaderSid(): number | null {
     if (this.leader !== null) return this.sid;
     return this.learner?.leader ?? null;
+  }
+
+  /** Leading: proposals queued behind in_flight_max, not yet in the log (0 unless leading). */
+  get queued_proposals(): number {
+    return this.leader?.queued ?? 0;
+  }
+
+  /** Leading: ourselves and the followers synced with us (a reconfig's NEWCONFIGNOQUORUM check
+   *  counts these); empty unless leading. */
+  syncedVoters(): number[] {
+    return this.leader?.syncedVoters() ?? [];
   }
 
   /** The leader's learner sessions (empty unless leading): zk_followers, zk_synced_followers. */

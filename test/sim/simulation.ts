@@ -333,9 +333,12 @@ export class Simulation {
     const leader = this.leader();
     if (leader === null || !leader.serving || leader.core === null) return false;
     const core = leader.core;
-    if (core.views.pending.length > 0) return false;
-    const synced = new Set([leader.sid]);
-    for (const h of core.learnerHandlers.values()) if (h.stage === 'synced' && !h.observer) synced.add(h.sid);
+    // One reconfig at a time, as prep does (RECONFIGINPROGRESS): a reconfig still queued behind
+    // in_flight_max is not in the log yet. With two in flight, one that took a voter out and one
+    // that gave it back its vote, the second in the leader's log alone, the leader needed that
+    // server, which held itself removed and heard of no reconfig in flight (seed 74764).
+    if (core.views.pending.length > 0 || core.queued_proposals > 0) return false;
+    const synced = new Set(core.syncedVoters());
     if (m.voters.filter((s) => synced.has(s)).length < Math.floor(m.voters.length / 2) + 1) return false;
     this.trace(`RECONFIG voters [${m.voters}] observers [${m.observers}] via r${leader.sid}`);
     this.step(leader, { type: 'propose', txn: encodeReconfig(this.reconfig_seq++, m) });

@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LogWindow } from '../../src/zab/log_window.js';
+import { committedBeforeLastEpoch, LogWindow } from '../../src/zab/log_window.js';
 import { compareZxid, makeZxid as z, zxidLe, zxidLt, ZXID_ZERO, type Zxid } from '../../src/zab/zxid.js';
 import { bounded } from '../support/fc_bounds.js';
 
@@ -108,5 +108,13 @@ describe('LogWindow', () => {
     expect(() => w.commitTo(z(1, 2))).toThrow(/past last/);
     w.commitTo(z(1, 1));
     expect(() => w.truncate(ZXID_ZERO)).toThrow(/below committed/);
+  });
+
+  it('a log proves committed every entry of an epoch below its last entry\'s', () => {
+    const entry = (epoch: number, counter: number) => ({ zxid: z(epoch, counter), txn: new Uint8Array(0) });
+    expect(committedBeforeLastEpoch([])).toEqual(ZXID_ZERO);
+    expect(committedBeforeLastEpoch([entry(1, 1), entry(1, 2)])).toEqual(ZXID_ZERO);
+    expect(committedBeforeLastEpoch([entry(1, 1), entry(1, 2), entry(3, 1), entry(3, 2)])).toEqual(z(1, 2));
+    expect(committedBeforeLastEpoch([entry(1, 1), entry(2, 1), entry(4, 1)])).toEqual(z(2, 1));
   });
 });

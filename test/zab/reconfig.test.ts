@@ -346,3 +346,38 @@ describe('ZabCore: a server a committed reconfig removed, restarted', () => {
     expect(() => new Harness([], [], OVER).addCore(3, [1, 2], [], OVER, EMPTY)).toThrow(/neither a voter nor an observer/);
   });
 });
+
+describe('ZabCore: what a restarted replica knows committed', () => {
+  it('a reconfig before a later epoch\'s first txn in its log is committed: its membership is active at once', () => {
+    // zoo.cfg: voters 1,2,3. The log: the reconfig to voters 1,2 at 1:1, then txns of epoch 2
+    // (epoch 2 was established, so its initial history, the reconfig included, committed).
+    const rc = reconfigTxn([1, 2], [3]);
+    const log = [{ zxid: makeZxid(1, 1), txn: rc }, { zxid: makeZxid(2, 1), txn: write(1) }];
+    const h = new Harness([], [], OVER);
+    const core = h.addCore(1, [1, 2, 3], [], OVER, { ...EMPTY, accepted_epoch: 2, current_epoch: 2, log });
+    expect(core.qv.voters).toEqual([1, 2]);
+    expect(core.views.pending).toHaveLength(0);
+    expect(core.window.committed).toEqual(makeZxid(1, 1));
+    // Within one epoch nothing is proven: the reconfig stays in flight.
+    const same = h.addCore(2, [1, 2, 3], [], OVER, { ...EMPTY, accepted_epoch: 1, current_epoch: 1, log: [{ zxid: makeZxid(1, 1), txn: rc }, { zxid: makeZxid(1, 2), txn: write(1) }] });
+    expect(same.qv.voters).toEqual([1, 2, 3]);
+    expect(same.views.pending).toHaveLength(1);
+  });
+});
+
+describe('ZabCore: the leader\'s synced voters', () => {
+  it('leave out a follower a committed reconfig removed, before the tick that drops it', () => {
+    const h = new Harness([1, 2, 3], [], OVER);
+    h.startAll();
+    h.settle();
+    const leader = leaderOf(h);
+    const [gone, kept] = [1, 2, 3].filter((s) => s !== leader);
+    expect(h.core(leader).syncedVoters().sort()).toEqual([1, 2, 3]);
+    h.step(leader, { type: 'propose', txn: reconfigTxn([leader, kept!]) });
+    h.deliverAll();
+    expect(h.core(leader).qv.voters).toEqual([leader, kept]);
+    // Its session is still there (dropped on the next tick), synced; it no longer counts.
+    expect(h.core(leader).learnerHandlers.get(gone!)?.stage).toBe('synced');
+    expect(h.core(leader).syncedVoters().sort()).toEqual([leader, kept].sort());
+  });
+});
