@@ -206,7 +206,7 @@ describe('reconfig of the voters in a running ensemble', () => {
     e = await startEnsemble({ replicas: 3, extra_cfg: [...CFG, 'standaloneEnabled=false', 'snapCount=2'] });
     const ens = e;
     const all = ens.members.map((m) => m.sid);
-    const leader = leaderAmong(await ens.waitFor((a) => leaderAmong(a, all) !== undefined, SETTLE_MS), all)!;
+    const leader = leaderAmong(await ens.waitFor((a) => votersServe(a, all), SETTLE_MS), all)!;
     const removed = all.filter((s) => s !== leader);
     const admin = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(leader).client_port}`, { sessionTimeout_ms: 15_000, auth: [{ scheme: 'digest', auth: 'super:test' }] });
     try {
