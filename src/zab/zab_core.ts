@@ -125,6 +125,8 @@ export class ZabCore implements CoreContext {
   private role_key = '';
   /** Why this replica halted (see `halt` in the design note); null while it takes part. */
   private halt_reason: string | null = null;
+  /** The driver's committed zxid at start (ZabInit.committed). */
+  private readonly init_committed: Zxid;
 
   constructor(
     readonly cfg: ZabConfig,
@@ -148,6 +150,7 @@ export class ZabCore implements CoreContext {
     // (voters of zoo.cfg's membership) were behind a replica the committed membership made a
     // voter: each leader they elected stepped down on its ACKEPOCH, forever.
     const committed = zxidMax(init.committed, committedBeforeLastEpoch(init.log));
+    this.init_committed = init.committed;
     this.window = new LogWindow(init.log_base, init.log, committed, cfg.committed_log_max);
     for (const e of init.log) this.noteReconfig(e);
     this.views.commitThrough(this.window.committed);
@@ -363,6 +366,10 @@ export class ZabCore implements CoreContext {
       case 'start':
         if (this.started) throw new Error('ZabCore: start twice');
         this.started = true;
+        // What the log proved committed beyond the driver's knowledge is applied first (the
+        // driver's state must hold it: a SNAP we serve is made from it, our window may have
+        // trimmed it).
+        if (zxidLt(this.init_committed, this.window.committed)) this.out.push({ type: 'commit', to: this.window.committed });
         return this.toLooking('start', true);
       case 'tick':
         return this.onTick();

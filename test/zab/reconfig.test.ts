@@ -358,6 +358,8 @@ describe('ZabCore: what a restarted replica knows committed', () => {
     expect(core.qv.voters).toEqual([1, 2]);
     expect(core.views.pending).toHaveLength(0);
     expect(core.window.committed).toEqual(makeZxid(1, 1));
+    // The driver is told first thing, so that its state holds it (a SNAP is made from it).
+    expect(h.step(1, { type: 'start' })[0]).toEqual({ type: 'commit', to: makeZxid(1, 1) });
     // Within one epoch nothing is proven: the reconfig stays in flight.
     const same = h.addCore(2, [1, 2, 3], [], OVER, { ...EMPTY, accepted_epoch: 1, current_epoch: 1, log: [{ zxid: makeZxid(1, 1), txn: rc }, { zxid: makeZxid(1, 2), txn: write(1) }] });
     expect(same.qv.voters).toEqual([1, 2, 3]);
