@@ -7,6 +7,7 @@
 //   secret                         the session-password key (32 random bytes, mode 0600)
 //   sessions.live                  what each session had left of its timeout (session/liveness_file.ts)
 //   epochs                         Zab's acceptedEpoch and currentEpoch (epoch_file.ts), ensembles only
+//   membership                     the last membership a reconfig applied here made (membership_file.ts)
 //   lock                           the running server's PID (dir_lock.ts)
 //
 // The log files (log.*) live in dataLogDir instead when it is set; the rest stays in dataDir.
@@ -14,7 +15,7 @@
 // Names sort by zxid because the hex is fixed-width.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const SPARE_SEGMENT = 'log.spare';
@@ -111,6 +112,25 @@ export function newestSnapshot(dir: string, at_most_zxid: number = Number.MAX_SA
   return null;
 }
 
+/**
+ * Replaces `dir/name` with `bytes` so that a crash leaves the old content or the new, never a mix:
+ * written to name.tmp, fdatasynced, renamed over, directory fsynced (the syncs only with `fsync`).
+ */
+export function replaceFileSync(dir: string, name: string, bytes: Uint8Array, fsync: boolean, mode = 0o644): void {
+  const path = join(dir, name);
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, done);
+    if (fsync) fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  if (fsync) fsyncDirSync(dir);
+}
+
 /** Makes a rename or a new file in `dir` durable (the directory entry itself). */
 export function fsyncDirSync(dir: string): void {
   const fd = openSync(dir, 'r');
@@ -140,15 +160,6 @@ export function loadOrCreateSecret(dir: string): Uint8Array {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   const secret = new Uint8Array(randomBytes(SECRET_BYTES));
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, secret);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDirSync(dir);
+  replaceFileSync(dir, SECRET_FILE, secret, true, 0o600);
   return secret;
 }

@@ -14,11 +14,11 @@
 // Invariants: both epochs are u32 (Zab's zxid carries the epoch in 32 bits) and
 // current_epoch <= accepted_epoch (a replica accepts an epoch before it adopts its history).
 
-import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getU64, setU64, viewOf } from './binary.js';
 import { crc32c } from './crc32c.js';
-import { fsyncDirSync } from './data_dir.js';
+import { replaceFileSync } from './data_dir.js';
 import { NODE_LOG_FS, type LogFs } from './log_fs.js';
 
 export const EPOCHS_FILE = 'epochs';
@@ -103,18 +103,7 @@ export const EpochFile = {
   writeSync(dir: string, epochs: Epochs, fsync: boolean): void {
     const path = EpochFile.path(dir);
     if ((queues.get(path)?.pending ?? 0) > 0) throw new Error(`${path}: writeSync while an async write is in flight`);
-    const bytes = encodeEpochs(epochs);
-    const tmp = `${path}.tmp`;
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, done);
-      if (fsync) fdatasyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    if (fsync) fsyncDirSync(dir);
+    replaceFileSync(dir, EPOCHS_FILE, encodeEpochs(epochs), fsync);
   },
 
   /**

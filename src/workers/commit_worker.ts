@@ -35,6 +35,7 @@ import { isMalformed, readServerRequest, type ServerRequest } from '../protocol/
 import { Op } from '../protocol/opcodes.js';
 import { Ring } from '../ring/ring.js';
 import { Snapshotter } from '../snapshot/snapshotter.js';
+import { MembershipFile } from '../log/membership_file.js';
 import { LivenessWriter, readLivenessFile } from '../session/liveness_file.js';
 import { resumeTimeouts } from '../session/resume.js';
 import { CommitMetrics } from '../metrics/commit_metrics.js';
@@ -255,11 +256,30 @@ class CommitWorker implements QuorumHost {
     return (data === null ? null : dynamicMembership(data)) ?? staticMembership(static_ensemble);
   }
 
+  /**
+   * The committed membership Zab starts from: the snapshot's (membershipAtSnapshot), or the
+   * membership file's when that one is newer (a reconfig applied here since the snapshot: known
+   * committed, and so is everything before it in the log; membership_file.ts).
+   */
+  private committedMembership(static_ensemble: EnsembleConfig, recovered: RecoveredLog): Membership | null {
+    const at_snapshot = this.membershipAtSnapshot(static_ensemble, recovered);
+    const file = MembershipFile.readSync(this.init.config.data_dir);
+    if (file === null || (at_snapshot !== null && file.version <= at_snapshot.version)) return at_snapshot;
+    console.log(`waitfree: membership of version 0x${file.version.toString(16)} from ${MembershipFile.path(this.init.config.data_dir)} (applied here since the snapshot)`);
+    return file;
+  }
+
   /** A reconfig txn was applied to the shared tree (it is committed): its membership becomes
    *  this replica's (prep, peer links, and the Zab core, which knew it first: a no-op there). */
   private reconfigured(data: Uint8Array): void {
     const m = dynamicMembership(data);
     if (m === null) throw new Error('commit worker: a reconfig txn holds no membership');
+    const config = this.init.config;
+    try {
+      MembershipFile.writeSync(config.data_dir, data, config.fsync === 'always');
+    } catch (e) {
+      this.diskFault(`the membership file ${MembershipFile.path(config.data_dir)} cannot be written: ${describeFsError(e)}`);
+    }
     this.core.setMembership(m);
     this.activate(m);
     this.quorum?.setMembership(m);
@@ -385,7 +405,7 @@ class CommitWorker implements QuorumHost {
   /** Ensemble mode: the Zab driver, its peer links and its clock. */
   async startQuorum(static_ensemble: EnsembleConfig, recovered: RecoveredLog): Promise<void> {
     const config = this.init.config;
-    const base = this.membershipAtSnapshot(static_ensemble, recovered);
+    const base = this.committedMembership(static_ensemble, recovered);
     const ensemble = this.effectiveEnsemble(static_ensemble, base);
     const epochs = EpochFile.readSync(config.data_dir);
     const driver = new QuorumDriver(

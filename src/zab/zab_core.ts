@@ -99,7 +99,8 @@ export interface ZabInit {
   readonly log_base: Zxid;
   /** Durable log entries after log_base, in order. */
   readonly log: readonly LogEntry[];
-  /** A zxid known committed (at least log_base); never above what is truly committed. */
+  /** A zxid known committed (at least log_base); never above what is truly committed. The core
+   *  has the driver apply the log up to it (and what the log proves) on start, from log_base. */
   readonly committed: Zxid;
   /** Zxid of the reconfig that made the configured voters and observers (ZXID_ZERO: zoo.cfg's).
    *  Reconfig txns in the log after it are the memberships in flight (membership.ts). */
@@ -125,8 +126,8 @@ export class ZabCore implements CoreContext {
   private role_key = '';
   /** Why this replica halted (see `halt` in the design note); null while it takes part. */
   private halt_reason: string | null = null;
-  /** The driver's committed zxid at start (ZabInit.committed). */
-  private readonly init_committed: Zxid;
+  /** The snapshot's zxid at start (ZabInit.log_base): the driver's state is at least there. */
+  private readonly log_base: Zxid;
 
   constructor(
     readonly cfg: ZabConfig,
@@ -150,7 +151,7 @@ export class ZabCore implements CoreContext {
     // (voters of zoo.cfg's membership) were behind a replica the committed membership made a
     // voter: each leader they elected stepped down on its ACKEPOCH, forever.
     const committed = zxidMax(init.committed, committedBeforeLastEpoch(init.log));
-    this.init_committed = init.committed;
+    this.log_base = init.log_base;
     this.window = new LogWindow(init.log_base, init.log, committed, cfg.committed_log_max);
     for (const e of init.log) this.noteReconfig(e);
     this.views.commitThrough(this.window.committed);
@@ -366,10 +367,11 @@ export class ZabCore implements CoreContext {
       case 'start':
         if (this.started) throw new Error('ZabCore: start twice');
         this.started = true;
-        // What the log proved committed beyond the driver's knowledge is applied first (the
-        // driver's state must hold it: a SNAP we serve is made from it, our window may have
-        // trimmed it).
-        if (zxidLt(this.init_committed, this.window.committed)) this.out.push({ type: 'commit', to: this.window.committed });
+        // What is known committed past the snapshot (the log proves it, or the driver's
+        // membership file says so) is applied first: the driver's state must hold it (a SNAP we
+        // serve is made from it; our window may have trimmed it). A driver whose state already
+        // holds its whole log applies nothing.
+        if (zxidLt(this.log_base, this.window.committed)) this.out.push({ type: 'commit', to: this.window.committed });
         return this.toLooking('start', true);
       case 'tick':
         return this.onTick();

@@ -14,6 +14,7 @@ import { ZooKeeperClient } from '../../src/client/index.js';
 import { startEnsemble, type Ensemble, type SrvrAnswers } from '../support/ensemble.js';
 import { modeOf } from '../support/ensemble_roles.js';
 import { newestSnapshot } from '../../src/log/data_dir.js';
+import { MembershipFile } from '../../src/log/membership_file.js';
 
 const SETTLE_MS = 60_000;
 const TEST_MS = 240_000;
@@ -94,6 +95,8 @@ describe('reconfig of the voters in a running ensemble', () => {
       // not because its leader's link closed first.
       expect(ens.member(gone).output()).toMatch(/a reconfig committed: this server is now not a member/);
       await user.create('/after-leave', 'c');
+      // Each member applied it durably: a restart knows it committed, not in flight.
+      for (const s of three) await waitForMembershipFile(ens.member(s).dataDir, Number(left.stat.mzxid));
 
       // The new quorum decides: with the one that left stopped for good and one of the three
       // killed, two of three voters still commit (under the first membership, two of the four
@@ -109,6 +112,8 @@ describe('reconfig of the voters in a running ensemble', () => {
       // The killed voter restarts: the membership comes back from its log and snapshot (zoo.cfg
       // still names the first four), it rejoins as a voter and catches up.
       await ens.restart(victim);
+      // It knows the membership committed from its membership file (its snapshot is older).
+      await waitForOutput(ens, victim, `membership of version 0x${Number(left.stat.mzxid).toString(16)} from`, 1);
       await ens.waitFor((a) => votersServe(a, three), SETTLE_MS);
       const on_victim = await ZooKeeperClient.connect(`127.0.0.1:${ens.member(victim).client_port}`, { sessionTimeout_ms: 15_000 });
       try {
@@ -223,12 +228,11 @@ describe('reconfig of the voters in a running ensemble', () => {
       for (const sid of removed) await waitForSnapshotAtLeast(ens.member(sid).dataDir, Number(shrunk.stat.mzxid));
       for (const sid of removed) await ens.restart(sid);
       // Two of zoo.cfg's three voters: with zoo.cfg's membership they would elect a leader and
-      // serve the history they have ('a'). They take no part.
+      // serve the history they have ('a'). They take no part: once started (they say so), they
+      // stay out for longer than an election takes.
+      for (const sid of removed) await waitForOutput(ens, sid, 'a reconfig removed it', 2);
       await new Promise((r) => setTimeout(r, 3_000));
-      for (const sid of removed) {
-        expect(modeOf(await ens.srvr(sid)), `server ${sid}`).toBeNull();
-        expect(ens.member(sid).output()).toContain('a reconfig removed it');
-      }
+      for (const sid of removed) expect(modeOf(await ens.srvr(sid)), `server ${sid}`).toBeNull();
       // One is added back (as an observer: as a voter it would have to be synced with the leader
       // first, ZooKeeper's NEWCONFIGNOQUORUM): it learns the membership from the members and
       // serves the new history.
@@ -296,6 +300,24 @@ describe('reconfig of the voters in a running ensemble', () => {
 });
 
 /** Polls until every member answers `sync` + getData('/zookeeper/config') with the same text. */
+/** Waits until member `sid`'s output holds `text` at least `times` times (across restarts). */
+async function waitForOutput(ens: Ensemble, sid: number, text: string, times: number): Promise<void> {
+  const until = Date.now() + SETTLE_MS;
+  while (ens.member(sid).output().split(text).length - 1 < times) {
+    if (Date.now() > until) throw new Error(`server ${sid} did not say ${JSON.stringify(text)} ${times} times:\n${ens.member(sid).output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until `dir`'s membership file holds the membership of version `version`. */
+async function waitForMembershipFile(dir: string, version: number): Promise<void> {
+  const until = Date.now() + SETTLE_MS;
+  while (MembershipFile.readSync(dir)?.version !== version) {
+    if (Date.now() > until) throw new Error(`${MembershipFile.path(dir)}: not at version 0x${version.toString(16)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Waits until `dir` holds a snapshot at or after `zxid` (they are written in the background). */
 async function waitForSnapshotAtLeast(dir: string, zxid: number): Promise<void> {
   const until = Date.now() + SETTLE_MS;

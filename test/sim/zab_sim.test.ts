@@ -43,8 +43,13 @@ import { runSeed, type RunResult } from './vopr.js';
  *   in_flight_max (prep refuses that: RECONFIGINPROGRESS); it gave back the vote the first took,
  *   and only the leader's log held it (one reconfig at a time now; and the leader's synced voters,
  *   which a reconfig is checked against, leave out a removed follower before it is dropped).
+ * - 97831 (a run of 30,000 seeds from 80001): after a restart of all, the reconfigs since the
+ *   snapshots were in flight, and an observer of zoo.cfg's that the committed membership made a
+ *   voter had a currentEpoch above every candidate's: each leader stepped down, forever (a
+ *   replica keeps the membership of the last reconfig it applied in a file: src/log/
+ *   membership_file.ts; the simulator's replicas model it).
  */
-const FIXED_SEEDS = [...Array.from({ length: 24 }, (_, i) => i + 1), 614785, 289, 939, 102726, 20778, 11039, 14010, 20491, 39436, 55345, 71900, 74764];
+const FIXED_SEEDS = [...Array.from({ length: 24 }, (_, i) => i + 1), 614785, 289, 939, 102726, 20778, 11039, 14010, 20491, 39436, 55345, 71900, 74764, 97831];
 
 function report(r: RunResult): string {
   const full = runSeed(r.seed, undefined, true); // deterministic: the same run, every line kept
