@@ -12,7 +12,6 @@ import type { LogEntry } from '../zab/log_window.js';
 import type { ZabInit } from '../zab/zab_core.js';
 import { membershipOfTxn } from './reconfig_membership.js';
 import { zxidOfNumber } from './zxid_number.js';
-import { zxidMax, zxidMin } from '../zab/zxid.js';
 
 /** The driver's tick. */
 export const ZAB_TICK_MS = 20;
@@ -58,9 +57,7 @@ export function leaderQueueMax(in_flight_max: number, members: number): number {
 }
 
 /** The durable state the core starts from: epochs, and the log after the newest snapshot (which
- *  holds committed state only: a Zab replica publishes a snapshot once it is committed). A
- *  membership newer than the snapshot (the membership file's) was applied here: it and what
- *  precedes it in the log are committed. */
+ *  holds committed state only: a Zab replica publishes a snapshot once it is committed). */
 export function zabInitFor(
   epochs: { accepted_epoch: number; current_epoch: number } | null,
   snapshot_zxid: number,
@@ -69,13 +66,12 @@ export function zabInitFor(
 ): ZabInit {
   const log: LogEntry[] = entries.map((e) => ({ zxid: zxidOfNumber(e.zxid), txn: e.bytes }));
   const base = zxidOfNumber(Math.max(0, snapshot_zxid));
-  const last = log.length > 0 ? log[log.length - 1].zxid : base;
   return {
     accepted_epoch: epochs?.accepted_epoch ?? 0,
     current_epoch: epochs?.current_epoch ?? 0,
     log_base: base,
     log,
-    committed: zxidMax(base, zxidMin(zxidOfNumber(membership_version), last)),
+    committed: base,
     membership_version: zxidOfNumber(membership_version),
   };
 }

@@ -87,7 +87,7 @@ import { committedBeforeLastEpoch, LogWindow, type LogEntry } from './log_window
 import { Memberships } from './membership.js';
 import type { Notification, PeerMessage, ServerState } from './messages.js';
 import { QuorumVerifier } from './quorum.js';
-import { isZxid, zxidEq, zxidLt, zxidMax, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
+import { isZxid, zxidEq, zxidLt, zxidMax, zxidMin, zxidToString, ZXID_ZERO, type Zxid } from './zxid.js';
 
 export type { Effect, Phase, ZabEvent } from './effects.js';
 
@@ -100,7 +100,8 @@ export interface ZabInit {
   /** Durable log entries after log_base, in order. */
   readonly log: readonly LogEntry[];
   /** A zxid known committed (at least log_base); never above what is truly committed. The core
-   *  has the driver apply the log up to it (and what the log proves) on start, from log_base. */
+   *  has the driver apply the log up to what it knows committed on start (committedAtStart),
+   *  from log_base. */
   readonly committed: Zxid;
   /** Zxid of the reconfig that made the configured voters and observers (ZXID_ZERO: zoo.cfg's).
    *  Reconfig txns in the log after it are the memberships in flight (membership.ts). */
@@ -144,15 +145,8 @@ export class ZabCore implements CoreContext {
     }
     this.accepted_epoch = init.accepted_epoch;
     this.current_epoch = init.current_epoch;
-    // What the log itself proves committed may be more than the driver knows (its snapshot's):
-    // a reconfig before an epoch's first txn is known committed at once, not after the next
-    // leader's sync. Found by the Zab simulator (seeds 55345, 71900, 74764): every replica
-    // restarted with the reconfigs since their snapshots in flight, and the only candidates
-    // (voters of zoo.cfg's membership) were behind a replica the committed membership made a
-    // voter: each leader they elected stepped down on its ACKEPOCH, forever.
-    const committed = zxidMax(init.committed, committedBeforeLastEpoch(init.log));
     this.log_base = init.log_base;
-    this.window = new LogWindow(init.log_base, init.log, committed, cfg.committed_log_max);
+    this.window = new LogWindow(init.log_base, init.log, committedAtStart(init), cfg.committed_log_max);
     for (const e of init.log) this.noteReconfig(e);
     this.views.commitThrough(this.window.committed);
     this.election = new Election(cfg.sid, this.views, cfg.election);
@@ -483,6 +477,22 @@ export class ZabCore implements CoreContext {
     this.announceRole(`leader ${d.vote.leader} chosen in round ${d.election_epoch}`);
     this.learner.start();
   }
+}
+
+/**
+ * What a replica knows committed at start, which may be more than the driver's zxid (its
+ * snapshot's): what the log proves (committedBeforeLastEpoch), and the reconfig that made the
+ * configured membership (a committed one, by definition: the driver's membership file) with the
+ * log before it. So a reconfig is known committed at once, not after the next leader's sync.
+ * Found by the Zab simulator (seeds 55345, 71900, 97831): every replica restarted with the
+ * reconfigs since its snapshot in flight, and the only candidates (voters of zoo.cfg's
+ * membership) were behind a replica the committed membership made a voter: each leader they
+ * elected stepped down on its ACKEPOCH, forever.
+ */
+function committedAtStart(init: ZabInit): Zxid {
+  const last = init.log.length > 0 ? init.log[init.log.length - 1].zxid : init.log_base;
+  const by_membership = zxidMin(init.membership_version ?? ZXID_ZERO, last);
+  return zxidMax(zxidMax(init.committed, committedBeforeLastEpoch(init.log)), by_membership);
 }
 
 /** For traces: a one-line summary of an effect (no payload bytes). */

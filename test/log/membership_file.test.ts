@@ -1,11 +1,13 @@
 // The membership file (the last membership a reconfig applied here made) on real files: null
 // before any, reads back the last write, a damaged file is an error naming it, and what it says
-// is committed reaches the Zab core's start (zabInitFor).
+// is committed reaches the Zab core's start (zabInitFor, ZabCore).
 
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MembershipFile } from '../../src/log/membership_file.js';
 import { zabInitFor } from '../../src/quorum/quorum_setup.js';
+import { zabConfig } from '../../src/zab/config.js';
+import { ZabCore } from '../../src/zab/zab_core.js';
 import { makeZxid } from '../../src/zab/zxid.js';
 import { removeTempDirs, tempDir } from './zab_fixtures.js';
 
@@ -35,12 +37,14 @@ describe('MembershipFile', () => {
 
   it('a membership newer than the snapshot makes it and the log before it committed at start', () => {
     const entries = [1, 2, 3, 4].map((c) => ({ zxid: 0x100000000 + c, bytes: new Uint8Array([c]) }));
-    expect(zabInitFor(null, 0, entries).committed).toEqual(makeZxid(0, 0));
-    expect(zabInitFor(null, 0, entries, 0x100000003).committed).toEqual(makeZxid(1, 3));
+    const committedAtStart = (snapshot_zxid: number, log: typeof entries, membership_version?: number) =>
+      new ZabCore(zabConfig(1, [1, 2]), zabInitFor(null, snapshot_zxid, log, membership_version)).window.committed;
+    expect(committedAtStart(0, entries)).toEqual(makeZxid(0, 0));
+    expect(committedAtStart(0, entries, 0x100000003)).toEqual(makeZxid(1, 3));
     // The log lost its tail past the file's version (applied before it was durable here): what
     // the log holds is committed, no more.
-    expect(zabInitFor(null, 0, entries.slice(0, 2), 0x100000003).committed).toEqual(makeZxid(1, 2));
+    expect(committedAtStart(0, entries.slice(0, 2), 0x100000003)).toEqual(makeZxid(1, 2));
     // The snapshot's own membership: nothing past the snapshot.
-    expect(zabInitFor(null, 0x100000002, entries.slice(2), 0x100000001).committed).toEqual(makeZxid(1, 2));
+    expect(committedAtStart(0x100000002, entries.slice(2), 0x100000001)).toEqual(makeZxid(1, 2));
   });
 });

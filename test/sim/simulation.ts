@@ -18,7 +18,7 @@ import type { Effect } from '../../src/zab/effects.js';
 import type { LogEntry } from '../../src/zab/log_window.js';
 import { decodeMessage, encodeMessage, messageSummary } from '../../src/zab/messages.js';
 import { ZabCore, type ZabEvent } from '../../src/zab/zab_core.js';
-import { zxidLe, zxidLt, zxidMax, zxidMin, zxidToString, ZXID_ZERO, type Zxid } from '../../src/zab/zxid.js';
+import { zxidLe, zxidLt, zxidMin, zxidToString, ZXID_ZERO, type Zxid } from '../../src/zab/zxid.js';
 import { applyTxn, cloneApp, decodeSnapshot, digestOf, emptyApp, encodeReconfig, encodeSnapshot, encodeWrite, reconfigSpecOf, writeId, writeIdOf, type AppState, type SimMembership } from './app.js';
 import type { MembershipSpec } from '../../src/zab/membership.js';
 import { EventQueue } from './event_queue.js';
@@ -385,19 +385,16 @@ export class Simulation {
     // starts as a non-member of it: with zoo.cfg's instead, removed servers that are a quorum of
     // zoo.cfg's voters would elect a leader of their own (seed 39436).
     // The membership file, when newer, is the committed membership (a reconfig applied since
-    // the snapshot): what precedes it in the log is committed too (seed 97831: with the
-    // reconfigs in flight after a restart of all, the only candidates were behind a voter of the
-    // committed membership, forever).
+    // the snapshot; seed 97831).
     const snap_m = this.membershipOf(r.snap);
     const file_m = r.membership_file;
     const m = file_m !== null && zxidLt(snap_m.version, file_m.version) ? file_m : snap_m;
-    const committed = zxidMax(r.snap.zxid, zxidMin(m.version, r.lastZxid()));
     r.core = new ZabCore(this.zabConfigFor(r.sid, m), {
       accepted_epoch: r.accepted_epoch,
       current_epoch: r.current_epoch,
       log_base: r.snap.zxid,
       log: r.log.slice(),
-      committed,
+      committed: r.snap.zxid,
       membership_version: m.version,
     });
     this.step(r, { type: 'start' });
