@@ -221,10 +221,11 @@ describe('reconfig of the voters in a running ensemble', () => {
       await ens.waitFor((a) => modeOf(a.get(leader)) === 'standalone' || modeOf(a.get(leader)) === 'leader', SETTLE_MS);
       await ens.waitFor((a) => removed.every((s) => modeOf(a.get(s)) === null), SETTLE_MS);
       await admin.setData('/before', 'b');
-      // Restarted, they snapshot what their log holds after their newest snapshot (the reconfig,
-      // in flight as far as they know: it keeps them out); restarted once more, they hold it in
-      // their snapshot, as committed state.
+      // Restarted, each knows its removal (its membership file) and snapshots what its log holds
+      // after its newest snapshot, if it had not yet; restarted once more (after it has started:
+      // it says so), each holds the reconfig in its snapshot too, as committed state.
       for (const sid of removed) await ens.restart(sid);
+      for (const sid of removed) await waitForOutput(ens, sid, 'a reconfig removed it', 1);
       for (const sid of removed) await waitForSnapshotAtLeast(ens.member(sid).dataDir, Number(shrunk.stat.mzxid));
       for (const sid of removed) await ens.restart(sid);
       // Two of zoo.cfg's three voters: with zoo.cfg's membership they would elect a leader and
