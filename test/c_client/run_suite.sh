@@ -49,6 +49,17 @@ if grep -lq 22181 "$C"/tests/*.cc; then
   sed -i "s/22181/$PORT/g" "$C"/tests/*.cc
   rm -f "$C/zktest-mt"
 fi
+# testHangingClient's watcher calls zoo_wget_children while the test thread may already be in
+# zookeeper_close. The client answers that call itself: ZCLOSING, or, once close_requested is set
+# before the call queues its completion, ZINVALIDSTATE, which nonblocking_send returns as
+# ZMARSHALLINGERROR (src/zookeeper.c; no request reaches a server). The test accepts only the
+# first, so it aborts the whole suite (the assertion throws on the completion thread) at random:
+# 3 runs in 10 against Apache ZooKeeper 3.8 here, as against waitfree. Accept the client's other
+# answer to the same race; the test still checks what it is for (close does not deadlock).
+if grep -q 'CPPUNIT_ASSERT(zrc == ZOK || zrc == ZCLOSING);' "$C/tests/TestClient.cc"; then
+  sed -i 's/CPPUNIT_ASSERT(zrc == ZOK || zrc == ZCLOSING);/CPPUNIT_ASSERT(zrc == ZOK || zrc == ZCLOSING || zrc == ZMARSHALLINGERROR);/' "$C/tests/TestClient.cc"
+  rm -f "$C/zktest-mt"
+fi
 if [ ! -x "$C/zktest-mt" ]; then
   echo "building zktest-mt in $C"
   mkdir -p "$C/generated"
