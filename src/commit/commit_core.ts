@@ -38,6 +38,8 @@ import type { Txn, TxnOp } from '../tree/txn.js';
 
 /** Longest time session expiry waits for touches stuck behind a full pipeline (see tick()). */
 export const EXPIRY_DEFERRAL_MS_MAX = 60_000;
+/** Sessions due that the pipeline had no room for are expired this much later (see tick()). */
+const EXPIRY_RETRY_MS = 10;
 
 /** A session whose ConnectResponse(s) are not released yet (CommitCore.unborn). */
 interface Unborn {
@@ -170,6 +172,13 @@ export class CommitCore {
    * an answer lost to a role change or a failed log cannot keep one alive for ever).
    */
   private readonly unborn = new Map<bigint, Unborn>();
+  /**
+   * Sessions due that the last tick() had no room to expire (txns_max) while input has waited
+   * unread for longer than EXPIRY_DEFERRAL_MS_MAX (a sustained overload): the driver leaves them
+   * that much room before it takes client writes, so that load cannot keep them alive. Otherwise
+   * 0: no input waits, and the room that commits free goes to expiry at the next ticks.
+   */
+  expiry_backlog = 0;
   /** tick() deferred expiry until then (touches were waiting unread); see tick(). */
   private expiry_deferred_until_ms = 0;
   /** Since when touches have been waiting unread at every tick; null while they have not. */
@@ -507,14 +516,20 @@ export class CommitCore {
     for (const id of session_ids) this.sessions.touch(id, now);
   }
 
-  /** Expires sessions and reaps containers / TTL nodes that are due (the txn creator only). */
   /**
-   * Expires sessions and runs the reaper. `touches_unread`: the worker has input it cannot take
-   * yet (the pipeline is full: a slow disk, a quorum slow to ACK), and session touches may wait
-   * behind it in the same ring; expiry waits until they are read, so a client that keeps pinging
-   * is never expired because our own pipeline stalled (ZooKeeper touches a session on receipt).
+   * Expires sessions and runs the reaper (the txn creator only). `touches_unread`: the worker has
+   * input it cannot take yet (the pipeline is full: a slow disk, a quorum slow to ACK), and
+   * session touches may wait behind it in the same ring; expiry waits until they are read, so a
+   * client that keeps pinging is never expired because our own pipeline stalled (ZooKeeper
+   * touches a session on receipt). `txns_max`: the txns the pipeline has room for now, as for
+   * client writes (a leader's intake is bounded by its proposals in flight: quorum_setup.ts,
+   * pending_max); sessions due past it expire at a later tick, EXPIRY_RETRY_MS on (under a
+   * sustained overload with room kept for them: expiry_backlog). Zab session simulator seed 200258: six
+   * sessions expired at once on a leader whose window was full, and its core's queue refused a
+   * numbered txn.
    */
-  tick(touches_unread = false): void {
+  tick(touches_unread = false, txns_max = Number.MAX_SAFE_INTEGER): void {
+    this.expiry_backlog = 0;
     if (this.role !== 'creator') return;
     const now = this.env.now_ms();
     // A stall seen between ticks counts as one seen now: it may have ended just before this
@@ -542,12 +557,21 @@ export class CommitCore {
     // Bounded: under sustained overload input always waits, and dead clients' sessions must still
     // expire (at most EXPIRY_DEFERRAL_MS_MAX late).
     const defer = this.deferral_started_ms !== null && now - this.deferral_started_ms < EXPIRY_DEFERRAL_MS_MAX;
+    let room = txns_max;
     if (defer) this.expiry_deferred_until_ms = now + this.options.tick_ms;
-    else for (const session_id of this.sessions.expire(now)) this.expireSession(session_id);
+    else {
+      const expired = this.sessions.expire(now, room);
+      for (const session_id of expired) this.expireSession(session_id);
+      room -= expired.length;
+      const backlog = this.sessions.dueCount(now);
+      if (backlog > 0) this.expiry_deferred_until_ms = now + Math.min(EXPIRY_RETRY_MS, this.options.tick_ms);
+      // Not deferred although input waits: the deferral is over its bound (see above).
+      if (this.deferral_started_ms !== null) this.expiry_backlog = backlog;
+    }
     if (now >= this.next_reap_ms) {
       this.next_reap_ms = now + this.options.reap_interval_ms;
-      if (this.read_only !== null) return;
-      for (const op of prepReap(this.view, now, { limit: this.options.reap_per_check_max })) this.propose(null, 0n, op);
+      if (this.read_only !== null || room === 0) return;
+      for (const op of prepReap(this.view, now, { limit: Math.min(room, this.options.reap_per_check_max) })) this.propose(null, 0n, op);
     }
   }
 

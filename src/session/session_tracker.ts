@@ -107,25 +107,36 @@ export class SessionTracker {
   }
 
   /**
-   * Every session whose bucket is <= now_ms, oldest bucket first: each is taken off the queue
-   * and marked closing (no touch revives it). Records stay until remove(). Sessions the client
-   * was already closing are included (their close may have been lost).
+   * Every session whose bucket is <= now_ms, oldest bucket first, `max` at most: each is taken
+   * off the queue and marked closing (no touch revives it). Records stay until remove(). Sessions
+   * the client was already closing are included (their close may have been lost). Those past
+   * `max` stay queued in their bucket, due: the next call takes them.
    */
-  expire(now_ms: number): bigint[] {
+  expire(now_ms: number, max = Number.MAX_SAFE_INTEGER): bigint[] {
     assertTime(now_ms);
+    assert(Number.isInteger(max) && max >= 0, 'expire: max must be an integer >= 0');
     const expired: bigint[] = [];
-    for (let due = this.next_expiry_ms(); due !== null && due <= now_ms; due = this.next_expiry_ms()) {
+    for (let due = this.next_expiry_ms(); due !== null && due <= now_ms && expired.length < max; due = this.next_expiry_ms()) {
       const bucket = this.buckets.get(due);
       assert(bucket !== undefined && bucket.size > 0);
-      this.buckets.delete(due);
       for (const record of bucket) {
+        if (expired.length >= max) break;
         assert(record.expiry_ms === due, 'bucket out of step with record');
         assert(this.sessions.get(record.session_id) === record, 'bucket holds a removed session');
+        bucket.delete(record);
         record.closing = true;
         expired.push(record.session_id);
       }
+      if (bucket.size === 0) this.buckets.delete(due);
     }
     return expired;
+  }
+
+  /** Sessions queued in buckets due at now_ms (what expire(now_ms) would take without a max). */
+  dueCount(now_ms: number): number {
+    let n = 0;
+    for (const [expiry_ms, bucket] of this.buckets) if (expiry_ms <= now_ms) n += bucket.size;
+    return n;
   }
 
   /** When the earliest bucket is due, or null if no session is queued. For the caller's timer. */

@@ -540,7 +540,7 @@ class CommitWorker implements QuorumHost {
       const frames = this.stream.blocked ? 0 : this.pollInputs(); // reads only what group commit has room for
       // A leader's PROPOSALs: followers start their sync beside ours (holders last, as above).
       this.quorum?.flushSends();
-      stage.tick(() => this.inputsWaiting());
+      stage.tick(() => this.inputsWaiting(), this.leaderRoom());
       this.maybeWriteLiveness();
       this.stagePublications();
       stage.maybeFlush();
@@ -877,12 +877,20 @@ class CommitWorker implements QuorumHost {
   }
 
   /** Under Zab, client writes taken per turn are bounded by the proposals a leader may have
-   *  outstanding, or the forwarded writes a learner may wait for. */
+   *  outstanding (less the room kept for sessions due under a sustained overload:
+   *  CommitCore.expiry_backlog), or the forwarded writes a learner may wait for. */
   private quorumRoom(): number {
     const q = this.quorum;
     if (q === null) return Number.MAX_SAFE_INTEGER;
     if (!q.serving) return POLL_FRAMES_MAX; // read, and closed at once
     if (!q.leading) return q.forward_room;
+    return Math.max(0, this.leaderRoom() - this.core.expiry_backlog);
+  }
+
+  /** A leader's room for txns it makes (client writes, expiries, reaping): its proposals in
+   *  flight are bounded, and so is its Zab core's queue behind them (leaderQueueMax). */
+  private leaderRoom(): number {
+    if (this.quorum === null || !this.quorum.leading) return Number.MAX_SAFE_INTEGER;
     return Math.max(0, this.init.config.zab_in_flight_max - this.gc.pending);
   }
 

@@ -20,6 +20,22 @@ describe('SessionTracker buckets (ExpiryQueue.roundToNextInterval)', () => {
     expect(s.expire(100_000)).toEqual([]); // reported once
   });
 
+  it('expire takes at most max sessions, oldest bucket first; the rest stay due for the next call', () => {
+    const s = new SessionTracker(TICK);
+    s.add(1n, 4000, 0, PW); // bucket 6000
+    s.add(2n, 4000, 0, PW); // 6000
+    s.add(3n, 6000, 0, PW); // 8000
+    s.add(4n, 6000, 0, PW); // 8000
+    expect(s.expire(9000, 3)).toEqual([1n, 2n, 3n]);
+    expect(s.get(3n)?.closing).toBe(true);
+    expect(s.get(4n)?.closing).toBe(false);
+    expect(s.next_expiry_ms()).toBe(8000); // 4 is still queued, due
+    expect(s.expire(9000, 0)).toEqual([]);
+    expect(s.touch(3n, 9000)).toBe(false); // taken: no touch revives it
+    expect(s.expire(9000, 3)).toEqual([4n]);
+    expect(s.next_expiry_ms()).toBeNull();
+  });
+
   it('a deadline exactly on a boundary goes to the next bucket', () => {
     const s = new SessionTracker(TICK);
     s.add(1n, 4000, 0, PW);

@@ -9,7 +9,7 @@ import { replaying, seedsFromEnv, writeTrace } from './seeds.js';
 import { runSessionSeed } from './session_sim.js';
 
 /**
- * Seeds 1..24 and 51. What the simulator found, in runs of earlier versions of it (their runs have
+ * Seeds 1..24, 51 and 200258. What the simulator found, in runs of earlier versions of it (their runs have
  * changed shape since, so those seeds no longer replay them):
  * - seed 39: a leader paused past syncLimit (deposed meanwhile: a new leader had expired the
  *   session) accepted a reattach from its own table on waking. Answers about sessions now wait
@@ -20,8 +20,13 @@ import { runSessionSeed } from './session_sim.js';
  *   connection in between (the holder was that replica again). A reattach now supersedes the
  *   connection that held the session there at once (CommitCore.takeOver; pinned by
  *   test/commit/revalidate.test.ts). Holders turned off, seed 1 of this set fails.
+ * - seed 200258 (400 seeds from 200001; kept in this set): a leader paused for a second, whose
+ *   proposals in flight (in_flight_max 1 in that run) could not commit, expired six sessions in
+ *   one tick; its Zab core's queue refused the closeSession txns past it and the leader stopped on
+ *   a broken invariant. Expiry now takes the pipeline's room (CommitCore.tick txns_max; pinned
+ *   by test/commit/expiry_budget.test.ts and test/ensemble/expiry_burst.test.ts).
  */
-const FIXED_SEEDS = [...Array.from({ length: 24 }, (_, i) => i + 1), 51];
+const FIXED_SEEDS = [...Array.from({ length: 24 }, (_, i) => i + 1), 51, 200258];
 
 describe('sessions over a simulated Zab ensemble', () => {
   const seeds = seedsFromEnv('SESSION_SIM', FIXED_SEEDS);

@@ -485,11 +485,13 @@ export class SessionSim {
     const q = m.q!;
     q.pump();
     this.stagePublications(m);
-    while (m.inputs.length > 0 && this.room(m) > 0) {
+    while (m.inputs.length > 0 && this.room(m) - m.core.expiry_backlog > 0) {
       m.inputs.shift()!();
       this.stagePublications(m);
     }
-    if (this.now >= m.core.next_tick_ms()) m.core.tick(false);
+    // Server-made txns (expiry, reaping) take the room client writes would (commit_worker.ts:
+    // leaderRoom; client writes leave expiry_backlog of it, as quorumRoom does).
+    if (this.now >= m.core.next_tick_ms()) m.core.tick(false, this.room(m));
     this.stagePublications(m);
     this.checkLogInWindow(m);
     this.maybeFlush(m);
