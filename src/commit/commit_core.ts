@@ -524,9 +524,9 @@ export class CommitCore {
    * touches a session on receipt). `txns_max`: the txns the pipeline has room for now, as for
    * client writes (a leader's intake is bounded by its proposals in flight: quorum_setup.ts,
    * pending_max); sessions due past it expire at a later tick, EXPIRY_RETRY_MS on (under a
-   * sustained overload with room kept for them: expiry_backlog). Zab session simulator seed 200258: six
-   * sessions expired at once on a leader whose window was full, and its core's queue refused a
-   * numbered txn.
+   * sustained overload with room kept for them: expiry_backlog). Zab session simulator seed
+   * 200258: six sessions expired at once on a leader whose window was full, and its core's queue
+   * refused a numbered txn.
    */
   tick(touches_unread = false, txns_max = Number.MAX_SAFE_INTEGER): void {
     this.expiry_backlog = 0;

@@ -306,10 +306,10 @@ export class CommitStage {
 
   // ---- the turn ----
 
-  /** Expires sessions and reaps when due, `txns_max` txns at most (under Zab, a leader's room for
-   *  proposals: CommitCore.tick). `touches_unread` (see CommitCore.tick: whether session touches may
-   *  wait unread behind a full pipeline) is asked then, and between ticks at most every
-   *  UNREAD_PROBE_MS, so that a stall no tick fell inside is still seen (noteUnread). */
+  /** Expires sessions and reaps when due, `txns_max` txns at most (under Zab, a leader's room
+   *  for proposals: CommitCore.tick). `touches_unread` (see CommitCore.tick: whether session
+   *  touches may wait unread behind a full pipeline) is asked then, and between ticks at most
+   *  every UNREAD_PROBE_MS, so that a stall no tick fell inside is still seen (noteUnread). */
   tick(touches_unread: () => boolean, txns_max = Number.MAX_SAFE_INTEGER): void {
     const now = this.ports.clock.now_ms();
     if (now >= this.core.next_tick_ms()) this.core.tick(touches_unread(), txns_max);
