@@ -42,7 +42,8 @@ Exit code: 0 valid, 1 invalid, 2 unknown or error.
   --history FILE         Re-check a recorded history (JSON lines) instead of running.
   --workload W           register, queue, lock, ephemeral, multi or all (default register).
   --nemesis N            none, kill, pause, partition, slow-disk, disk-fault, partition-peers,
-                         reconfig or all (default none; all = every one but reconfig).
+                         reconfig or all (default none; all = every one but reconfig, and
+                         combines: all,reconfig).
                          partition: cut clients from a server. slow-disk: windows of slow txn log
                          syncs (waitfree only). disk-fault: windows where a server's txn log
                          syncs fail (EIO), then it restarts (waitfree only). partition-peers: cut
@@ -95,14 +96,19 @@ function intOption(v: unknown, name: string, def: number, min: number, max: numb
   return n;
 }
 
-/** A comma-separated list of `valid` items, or `none`, or 'all' (`all_means`, default every valid one). */
+/** A comma-separated list of `valid` items and 'all' (`all_means`, default every valid one), or
+ *  `none` alone: `--nemesis all,reconfig` is every fault but reconfig, and reconfig. */
 function listOption<T extends string>(v: unknown, name: string, all: readonly T[], none: string | null, def: T[], all_means: readonly T[] = all): T[] {
   if (v === undefined) return def;
   const items = String(v).split(',').map((s) => s.trim());
-  if (items.length === 1 && items[0] === 'all') return [...all_means];
   if (none !== null && items.length === 1 && items[0] === none) return [];
-  for (const i of items) if (!all.includes(i as T)) throw new UsageError(`--${name}: unknown ${JSON.stringify(i)} (one of ${[...(none === null ? [] : [none]), ...all, 'all'].join(', ')})`);
-  return [...new Set(items as T[])];
+  const expanded: string[] = items.flatMap((i): readonly string[] => (i === 'all' ? all_means : [i]));
+  for (const i of expanded) {
+    if (all.includes(i as T)) continue;
+    const alone = none !== null && i === none ? ` (${none} stands alone)` : '';
+    throw new UsageError(`--${name}: unknown ${JSON.stringify(i)}${alone} (one of ${[...(none === null ? [] : [none]), ...all, 'all'].join(', ')})`);
+  }
+  return [...new Set(expanded as T[])];
 }
 
 function targetOf(values: Record<string, unknown>): TargetSpec | null {

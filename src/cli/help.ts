@@ -128,7 +128,7 @@ export function helpText(): string {
     '  waitfree ensemble [--replicas N] [--observers N] [--base-port N] [--data-dir DIR] [--config FILE] [--dry-run]',
     '  waitfree shell [host:port[,host:port...][/chroot]] [-c COMMANDS]... [-i]',
     '  waitfree check (--connect HOSTS | --launch standalone|ensemble:3|ensemble:5|zookeeper[:3] | --history FILE)',
-    '                 [--workload W] [--nemesis none|kill|pause|partition|slow-disk|disk-fault|partition-peers|all]',
+    '                 [--workload W] [--nemesis none|kill|pause|partition|slow-disk|disk-fault|partition-peers|reconfig|all]',
     '                 [--nemesis-target random|leader|follower] [--time S] [--seed N] [--out DIR]',
     '  waitfree --help | waitfree server --help',
     '  waitfree --version',

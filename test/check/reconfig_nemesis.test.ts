@@ -62,6 +62,10 @@ describe('the reconfig nemesis: its steps', () => {
     expect(listed !== 'help' && listed.nemesis).toEqual(['reconfig', 'kill']);
     const all = parseCheckArgs(['--launch', 'ensemble:3', '--nemesis', 'all']);
     expect(all !== 'help' && all.nemesis).toEqual(['kill', 'pause', 'partition', 'slow-disk', 'disk-fault', 'partition-peers']);
+    // "all" within a list is every one of them, beside the rest (it used to be refused there).
+    const both = parseCheckArgs(['--launch', 'ensemble:3', '--nemesis', 'all,reconfig']);
+    expect(both !== 'help' && both.nemesis).toEqual(['kill', 'pause', 'partition', 'slow-disk', 'disk-fault', 'partition-peers', 'reconfig']);
+    expect(() => parseCheckArgs(['--launch', 'ensemble:3', '--nemesis', 'none,kill'])).toThrow(/unknown "none" \(none stands alone\)/);
   });
 });
 
