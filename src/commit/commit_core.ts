@@ -563,7 +563,8 @@ export class CommitCore {
       const expired = this.sessions.expire(now, room);
       for (const session_id of expired) this.expireSession(session_id);
       room -= expired.length;
-      const backlog = this.sessions.dueCount(now);
+      // Room left means expire() took every due session; only a used-up budget leaves some.
+      const backlog = room === 0 ? this.sessions.dueCount(now) : 0;
       if (backlog > 0) this.expiry_deferred_until_ms = now + Math.min(EXPIRY_RETRY_MS, this.options.tick_ms);
       // Not deferred although input waits: the deferral is over its bound (see above).
       if (this.deferral_started_ms !== null) this.expiry_backlog = backlog;

@@ -9,8 +9,8 @@ import { replaying, seedsFromEnv, writeTrace } from './seeds.js';
 import { runSessionSeed } from './session_sim.js';
 
 /**
- * Seeds 1..24, 51 and 200258. What the simulator found, in runs of earlier versions of it (their runs have
- * changed shape since, so those seeds no longer replay them):
+ * Seeds 1..24, 51 and 200258. What the simulator found, in runs of earlier versions of it (their
+ * runs have changed shape since, so those seeds no longer replay them):
  * - seed 39: a leader paused past syncLimit (deposed meanwhile: a new leader had expired the
  *   session) accepted a reattach from its own table on waking. Answers about sessions now wait
  *   for a no-op txn to commit (CommitCore.replicated); turned off, seed 51 (kept in this set)
