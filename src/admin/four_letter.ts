@@ -9,6 +9,7 @@
 // Everything here is pure except collectEnvironment() (reads os/process): the net worker gathers
 // a ServerStats snapshot (only the parts the word `needs`) and calls formatFourLetter.
 
+import type { QuotaSample } from '../commit/quota_metrics.js';
 import type { FdCounts } from '../metrics/process_fds.js';
 import { averageMs, type FsyncTimeStats } from '../metrics/sync_times.js';
 import { homedir, hostname, release, tmpdir, type as osType, userInfo } from 'node:os';
@@ -132,6 +133,9 @@ export interface ServerStats {
   readonly data_dir_bytes: number;
   readonly log_dir_bytes: number;
   readonly trace_mask: number;
+  /** Per-namespace quota gauges and counters under ZooKeeper's names: mntr prints
+   *  zk_<namespace>_quota_count_limit_per_namespace and so on. */
+  readonly quota_samples: readonly QuotaSample[];
   /** waitfree's own (mntr lines zk_waitfree_*). */
   readonly read_workers: number;
   readonly rings: readonly RingOccupancy[];
@@ -310,6 +314,7 @@ export function monitorEntries(s: ServerStats): [string, string][] {
       ['min_proposal_size', q.min_proposal_size ?? -1],
     );
   }
+  for (const q of s.quota_samples) e.push([`${q.namespace}_${q.metric}`, q.value]);
   for (const r of s.rings) {
     e.push([`waitfree_ring_${r.name}_used_bytes`, r.used_bytes], [`waitfree_ring_${r.name}_capacity_bytes`, r.capacity_bytes]);
   }

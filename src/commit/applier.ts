@@ -15,7 +15,9 @@ import type { RootDescriptor, TreeWriter } from '../store/arena/index.js';
 import type { ApplyResult, WatchTrigger } from '../tree/data_tree.js';
 import { parentPath } from '../tree/path_rules.js';
 import { applyMultiOps, reconfigAsSetData, type Txn, type TxnHeader, type TxnOp } from '../tree/txn.js';
+import type { QuotaVerdict } from '../tree/quota.js';
 import { ownerKind } from '../tree/znode.js';
+import { QuotaTracker } from './quota_tracker.js';
 
 
 /** A message built from values goes here behind an if, so it is built only when the check fails
@@ -50,9 +52,31 @@ export class Applier {
   private last_zxid: number;
   private applied_total = 0;
   private readonly acls = new AclCache();
+  private readonly quota: QuotaTracker;
 
+  /** `writer` holds the tree as of `last_zxid` (its quotas are read from it). */
   constructor(readonly writer: TreeWriter, last_zxid: number) {
     this.last_zxid = last_zxid;
+    this.quota = new QuotaTracker(writer);
+    this.quota.load();
+  }
+
+  /** Quotas in force (mntr's quota metrics walk the tree only when there are some). */
+  get quota_count(): number {
+    return this.quota.quota_count;
+  }
+
+  /** The quota over a write on `path` and what the write would do to it (null: no quota). */
+  quotaVerdict(path: string, bytes_diff: number, count_diff: number): { quota: string; verdict: QuotaVerdict } | null {
+    return this.quota.verdict(path, bytes_diff, count_diff);
+  }
+
+  /**
+   * Sets every quota's stats node from the tree as loaded (ZooKeeper does so when it loads a
+   * snapshot: stats a client edited, or that a nested quota left stale, are counted afresh).
+   */
+  recountQuotas(): void {
+    this.quota.loadAndRecount();
   }
 
   /** Txns applied since start (a test shows the replica applies each write once). */
@@ -77,7 +101,7 @@ export class Applier {
   replay(txn: Txn): void {
     const op = txn.op;
     const header = txn.header;
-    if (op.kind !== 'create' && op.kind !== 'delete' && op.kind !== 'setData' && op.kind !== 'setACL') {
+    if ((op.kind !== 'create' && op.kind !== 'delete' && op.kind !== 'setData' && op.kind !== 'setACL') || this.quota.concerns(op.path)) {
       this.apply(txn);
       return;
     }
@@ -110,6 +134,7 @@ export class Applier {
   /** The state was replaced underneath (Zab TRUNC / SNAP): txns continue after `zxid`. */
   resetTo(zxid: number): void {
     this.last_zxid = zxid;
+    this.quota.load();
   }
 
   private applyOp(op: TxnOp, header: TxnHeader, events: WatchTrigger[]): ApplyResult {
@@ -121,14 +146,12 @@ export class Applier {
         this.delete(op.path, header.zxid, events);
         return { err: 0, path: op.path, events };
       case 'setData':
-        this.setData(op, header, events);
-        return { err: 0, path: op.path, stat: this.writer.view.stat(), events };
+        return { err: 0, path: op.path, stat: this.setData(op, header, events), events };
       case 'setACL':
         this.writer.setACL(op.path, op.acl, op.version);
         return { err: 0, path: op.path, stat: this.writer.view.stat(), events };
       case 'reconfig':
-        this.setData(reconfigAsSetData(op), header, events);
-        return { err: 0, path: CONFIG_NODE, data: op.data, stat: this.writer.view.stat(), events };
+        return { err: 0, path: CONFIG_NODE, data: op.data, stat: this.setData(reconfigAsSetData(op), header, events), events };
       case 'check':
         return { err: 0, path: op.path, stat: this.statOf(op.path), events };
       case 'createSession':
@@ -145,23 +168,33 @@ export class Applier {
 
   // The writer's changes leave its view on the node they changed last (the parent for create
   // and delete): the triggers' ACLs and the reply's Stat come from there, with no second lookup.
+  // Quota bookkeeping comes last: it moves the view to a stats node.
 
   private create(op: Extract<TxnOp, { kind: 'create' }>, header: TxnHeader, events: WatchTrigger[]): void {
     this.writer.create(op.path, op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms, op.parent_cversion);
     events.push({ type: EventType.NodeCreated, path: op.path, acl: op.acl });
     events.push({ type: EventType.NodeChildrenChanged, path: parentPath(op.path), acl: this.acls.of(this.writer.view) });
+    this.quota.created(op.path, op.data === null ? 0 : op.data.length);
   }
 
   private delete(path: string, zxid: number, events: WatchTrigger[]): void {
     const acl = this.aclOf(path);
+    const data_bytes = Math.max(0, this.writer.view.dataLength());
     this.writer.delete(path, zxid);
     events.push({ type: EventType.NodeDeleted, path, acl });
     events.push({ type: EventType.NodeChildrenChanged, path: parentPath(path), acl: this.acls.of(this.writer.view) });
+    this.quota.deleted(path, data_bytes);
   }
 
-  private setData(op: Extract<TxnOp, { kind: 'setData' }>, header: TxnHeader, events: WatchTrigger[]): void {
+  /** Returns the node's new Stat (read before quota bookkeeping moves the view). */
+  private setData(op: Extract<TxnOp, { kind: 'setData' }>, header: TxnHeader, events: WatchTrigger[]): Stat {
+    const quota = this.quota.quotaOf(op.path);
+    const old_bytes = quota === null ? 0 : this.dataBytesOf(op.path);
     this.writer.setData(op.path, op.data, op.version, header.zxid, header.time_ms);
     events.push({ type: EventType.NodeDataChanged, path: op.path, acl: this.acls.of(this.writer.view) });
+    const stat = this.writer.view.stat();
+    if (quota !== null) this.quota.resized(quota, (op.data === null ? 0 : op.data.length) - old_bytes);
+    return stat;
   }
 
   /**
@@ -191,8 +224,7 @@ export class Applier {
         this.delete(op.path, header.zxid, events);
         return { type: 2, response: null };
       case 'setData':
-        this.setData(op, header, events);
-        return { type: 5, response: { stat: this.writer.view.stat() } };
+        return { type: 5, response: { stat: this.setData(op, header, events) } };
       case 'check':
         return { type: 13, response: null };
       default:
@@ -206,7 +238,13 @@ export class Applier {
     return view.stat();
   }
 
-  /** The ACL of the node at `path` (decoded once per distinct list). */
+  private dataBytesOf(path: string): number {
+    const view = this.writer.view;
+    if (!view.findPath(path)) invariantBroken(`no node ${path}`);
+    return Math.max(0, view.dataLength());
+  }
+
+  /** The ACL of the node at `path` (decoded once per distinct list); leaves the view on it. */
   private aclOf(path: string): readonly ACL[] {
     const view = this.writer.view;
     if (!view.findPath(path)) invariantBroken(`no node ${path}`);

@@ -30,7 +30,7 @@ import { SessionTracker } from '../session/session_tracker.js';
 import { firstSessionId, nextSessionId } from '../session/session_id.js';
 import { passwdEquals, sessionPasswd } from '../session/passwd.js';
 import type { SessionState } from '../snapshot/snapshot_format.js';
-import { prepRequest, type PrepContext, type WriteRequest } from '../tree/prep.js';
+import { prepRequest, type PrepContext, type QuotaCheck, type WriteRequest } from '../tree/prep.js';
 import { prepReconfig } from './reconfig_prep.js';
 import type { Membership } from '../config/quorum_config_text.js';
 import { prepReap, type ReapTree } from '../tree/reaper.js';
@@ -80,6 +80,8 @@ export interface CommitOptions {
   server_id: number;
   tick_ms: number;
   ttl_enabled: boolean;
+  /** zookeeper.enforceQuota: prep refuses writes over a hard quota (QUOTAEXCEEDED); default off. */
+  quota?: QuotaCheck | null;
   /** HMAC key for session passwords (>= 16 bytes). */
   secret: Uint8Array;
   /** How often containers and TTL nodes are checked. */
@@ -304,7 +306,7 @@ export class CommitCore {
       return;
     }
     const op = this.prep(
-      { tree: this.view, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled },
+      { tree: this.view, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled, quota: this.options.quota ?? null },
       opcode,
       body as WriteRequest,
     );
@@ -372,7 +374,7 @@ export class CommitCore {
     }
     const auth = this.conn_auth.get(connKey(origin.shard, origin.conn_id)) ?? [];
     const op = this.prep(
-      { tree: this.view, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled },
+      { tree: this.view, session_id, auth, is_super: isSuper(auth), now_ms: now, ttl_enabled: this.options.ttl_enabled, quota: this.options.quota ?? null },
       opcode,
       body as WriteRequest,
     );

@@ -88,13 +88,17 @@ function invariantBroken(message: string): never {
  * Every PendingFacts is made here, so all share one shape: the spreads this replaced made
  * objects of several shapes, and the property loads on them went megamorphic.
  */
-function makeFacts(acl: readonly ACL[], version: number, cversion: number, aversion: number, owner: bigint, child_count: number, mtime: number): PendingFacts {
-  return { acl, version, cversion, aversion, ephemeralOwner: owner, child_count, mtime };
+function makeFacts(acl: readonly ACL[], version: number, cversion: number, aversion: number, owner: bigint, child_count: number, mtime: number, data_length: number): PendingFacts {
+  return { acl, version, cversion, aversion, ephemeralOwner: owner, child_count, mtime, data_length };
+}
+
+function dataLength(data: Uint8Array | null): number {
+  return data === null ? 0 : data.length;
 }
 
 /** A parent after a child create (+1, the txn's cversion) or delete (-1, cversion unchanged). */
 function withChildDelta(f: PendingFacts, delta: number, cversion: number): PendingFacts {
-  return makeFacts(f.acl, f.version, cversion, f.aversion, f.ephemeralOwner, f.child_count + delta, f.mtime);
+  return makeFacts(f.acl, f.version, cversion, f.aversion, f.ephemeralOwner, f.child_count + delta, f.mtime, f.data_length);
 }
 
 export class PendingView {
@@ -242,7 +246,7 @@ export class PendingView {
     const view = this.view;
     if (!view.findPath(path)) return undefined;
     // Field by field: a StoredStat would be an object, four boxed numbers and a BigInt per write.
-    return makeFacts(this.aclOfSelected(), view.version(), view.storedCversion(), view.aversion(), view.ephemeralOwner(), view.numChildren(), view.mtime());
+    return makeFacts(this.aclOfSelected(), view.version(), view.storedCversion(), view.aversion(), view.ephemeralOwner(), view.numChildren(), view.mtime(), Math.max(0, view.dataLength()));
   }
 
   /** The selected node's ACL, decoded once per ACL blob (address + serial, as the Applier). */
@@ -273,7 +277,7 @@ export class PendingView {
         return;
       case 'setData': {
         const f = this.mustGet(op.path);
-        this.setEntry(op.path, makeFacts(f.acl, op.version, f.cversion, f.aversion, f.ephemeralOwner, f.child_count, header.time_ms), header.zxid, touched);
+        this.setEntry(op.path, makeFacts(f.acl, op.version, f.cversion, f.aversion, f.ephemeralOwner, f.child_count, header.time_ms, dataLength(op.data)), header.zxid, touched);
         return;
       }
       case 'reconfig':
@@ -281,7 +285,7 @@ export class PendingView {
         return;
       case 'setACL': {
         const f = this.mustGet(op.path);
-        this.setEntry(op.path, makeFacts(op.acl, f.version, f.cversion, op.version, f.ephemeralOwner, f.child_count, f.mtime), header.zxid, touched);
+        this.setEntry(op.path, makeFacts(op.acl, f.version, f.cversion, op.version, f.ephemeralOwner, f.child_count, f.mtime, f.data_length), header.zxid, touched);
         return;
       }
       case 'closeSession':
@@ -306,7 +310,7 @@ export class PendingView {
     const parent_path = parentPath(op.path);
     const parent = this.mustGet(parent_path);
     this.setEntry(parent_path, withChildDelta(parent, +1, op.parent_cversion), header.zxid, touched);
-    this.setEntry(op.path, makeFacts(op.acl, 0, 0, 0, op.ephemeral_owner, 0, header.time_ms), header.zxid, touched);
+    this.setEntry(op.path, makeFacts(op.acl, 0, 0, 0, op.ephemeral_owner, 0, header.time_ms, dataLength(op.data)), header.zxid, touched);
   }
 
   /** Deletes a leaf; the parent loses a child, its cversion stays (creates only). */

@@ -64,6 +64,8 @@ export interface ServerConfig {
   readonly global_outstanding_limit: number;
   /** Needed for TTL nodes (createTTL, CreateMode.*_WITH_TTL). */
   readonly extended_types_enabled: boolean;
+  /** zookeeper.enforceQuota: creates and setData over a hard quota are refused (QUOTAEXCEEDED). */
+  readonly enforce_quota: boolean;
   /** reconfig allowed (src/commit/reconfig_prep.ts); false: answered RECONFIGDISABLED. */
   readonly reconfig_enabled: boolean;
   /** The net worker answers reads of idle sessions itself (net/fast_read.ts). */
@@ -338,6 +340,11 @@ const KEYS: KeyTable = {
     name: 'zookeeper.extendedTypesEnabled', aliases: ['extendedTypesEnabled'], field: 'extended_types_enabled', default: false,
     type: { kind: 'bool' },
     help: 'Enables TTL nodes (createTTL and the *_WITH_TTL create modes).',
+  },
+  enforce_quota: {
+    name: 'zookeeper.enforceQuota', aliases: ['enforceQuota'], field: 'enforce_quota', default: false,
+    type: { kind: 'bool' },
+    help: 'Enforces quotas (zkCli setquota, /zookeeper/quota): a create or setData that takes a quota\'s subtree over a hard limit (-N / -B) is answered QUOTAEXCEEDED; over a soft limit (-n / -b) it is logged and done. false (ZooKeeper\'s default): quotas are only counted.',
   },
   reconfig_enabled: {
     name: 'reconfigEnabled', aliases: ['zookeeper.reconfigEnabled'], field: 'reconfig_enabled', default: false,

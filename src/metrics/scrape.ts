@@ -2,6 +2,7 @@
 // thread's doorbell, sums what is per thread, and writes the Prometheus exposition. Runs on
 // the supervisor (any thread holding the SABs could run it); never on the request path.
 
+import { QUOTA_EXCEEDED_COUNTER, QUOTA_GAUGES, type QuotaSample } from '../commit/quota_metrics.js';
 import { readRingStats, type RingStats } from '../ring/stats.js';
 import { Doorbell } from '../workers/doorbell.js';
 import type { MetricsBlocks } from './blocks.js';
@@ -35,6 +36,9 @@ export interface ScrapeSources {
    * under ZooKeeper's own metric names so existing ZooKeeper dashboards find znode_count etc.
    */
   readonly monitor: readonly (readonly [string, number])[];
+  /** Per-namespace quota gauges and counters, as ZooKeeper's Prometheus provider shows its
+   *  gauge and counter sets: `<metric>{key="<namespace>"}`. */
+  readonly quota: readonly QuotaSample[];
   /** The shared data tree's stats (its control block). */
   readonly tree: ArenaStats;
 }
@@ -150,9 +154,21 @@ function monitorFamilies(monitor: ScrapeSources['monitor']): Family[] {
   return monitor.map(([name, value]) => gauge(name, `ZooKeeper's ${name} (as in mntr and /commands/monitor).`, one(value)));
 }
 
+function quotaFamilies(samples: readonly QuotaSample[]): Family[] {
+  const families: Family[] = [];
+  for (const metric of [...QUOTA_GAUGES, QUOTA_EXCEEDED_COUNTER]) {
+    const of_metric = samples.filter((q) => q.metric === metric).map((q) => ({ labels: { key: q.namespace }, value: q.value }));
+    if (of_metric.length === 0) continue;
+    const help = `ZooKeeper's ${metric}, by top-level namespace (key).`;
+    families.push(metric === QUOTA_EXCEEDED_COUNTER ? counter(metric, help, of_metric) : gauge(metric, help, of_metric));
+  }
+  return families;
+}
+
 export function scrapeFamilies(src: ScrapeSources): Family[] {
   return [
     ...monitorFamilies(src.monitor),
+    ...quotaFamilies(src.quota),
     ...requestFamilies(src.blocks),
     ...netFamilies(src.blocks),
     ...commitFamilies(src.blocks),

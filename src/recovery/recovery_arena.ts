@@ -101,6 +101,7 @@ class ArenaTarget implements RecoveryTarget {
       const loaded = loadSnapshotFileIntoArena(path, this.writer, sessions, { into_open_batch: this.replacing });
       this.method = loaded.method;
       this.applier = new Applier(this.writer, loaded.zxid);
+      this.applier.recountQuotas();
       return loaded;
     } catch (e) {
       // The loader checks the whole file before it writes (a refused file leaves the tree empty:

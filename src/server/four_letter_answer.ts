@@ -27,6 +27,7 @@ import {
   type WatchListing,
   type WatchSummaryStats,
 } from '../admin/four_letter.js';
+import type { QuotaSample } from '../commit/quota_metrics.js';
 import { ringSources } from '../admin/http/replica_sources.js';
 import { buildTime, packageVersion } from '../cli/version.js';
 import type { ServerConfig } from '../config/server_config.js';
@@ -43,6 +44,8 @@ interface CommitStats {
   node_count: number;
   approximate_data_size: number;
   ephemerals_count: number;
+  /** Per-namespace quota gauges and exceeded counters (commit/quota_metrics.ts). */
+  quota_samples: QuotaSample[];
   sessions: number;
   ephemerals: { session_id: string; paths: string[] }[];
   session_list: { session_id: string; timeout_ms: number; expire_at_ms: number }[];
@@ -282,6 +285,7 @@ export async function gatherStats(
     trace_mask: 0,
     read_workers: config.read_workers,
     rings: ringOccupancy(topology),
+    quota_samples: commit.quota_samples,
     extra_metrics: [],
     connections: conns.map((c) => connectionStats(c, expiry_by_session, Date.now() + config.max_session_timeout_ms)),
     sessions: commit.session_list.map((s) => ({

@@ -24,6 +24,7 @@ import type {
 } from '../protocol/types.js';
 import { checkAcl, fixupAcl } from './acl.js';
 import { isSpecialPath, isValidPath, parentPath, sequenceSuffix } from './path_rules.js';
+import type { QuotaVerdict } from './quota.js';
 import type { TxnOp } from './txn.js';
 import { isValidTtl, type NodeFacts, ownerKind, ttlOwner } from './znode.js';
 
@@ -50,7 +51,16 @@ export interface PrepContext {
   now_ms: number;
   /** zookeeper.extendedTypesEnabled: TTL nodes allowed. */
   ttl_enabled: boolean;
+  /** zookeeper.enforceQuota: what a write would do to the quota over its path; null = off. */
+  quota: QuotaCheck | null;
 }
+
+/**
+ * ZooKeeperServer.checkQuota: the verdict for a write on `path` that changes the count of its
+ * quota's subtree by count_diff and its bytes by bytes_diff ('within' when no quota covers it).
+ * ZooKeeper reads the limit and the usage from the committed tree, not from the writes in flight.
+ */
+export type QuotaCheck = (path: string, bytes_diff: number, count_diff: number) => QuotaVerdict;
 
 /** DeleteContainerRequest: the reaper's request (opcode 20). */
 export interface DeleteContainerRequest {
@@ -108,6 +118,15 @@ const SINGLE_WRITE_OPS: ReadonlySet<number> = new Set([
 const MULTI_WRITE_OPS: ReadonlySet<number> = new Set([
   Op.create, Op.create2, Op.createContainer, Op.createTTL, Op.delete, Op.setData, Op.check,
 ]);
+
+function dataLength(data: Uint8Array | null): number {
+  return data === null ? 0 : data.length;
+}
+
+/** True when zookeeper.enforceQuota is on and the write goes over a hard limit. */
+function overHardQuota(ctx: PrepContext, path: string, bytes_diff: number, count_diff: number): boolean {
+  return ctx.quota !== null && ctx.quota(path, bytes_diff, count_diff) === 'hard';
+}
 
 function fail(err: number): TxnOp {
   return { kind: 'error', err };
@@ -194,7 +213,8 @@ function ownerFor(mode: ModeSpec, session_id: bigint, ttl: number): bigint {
  * create / create2 / createContainer / createTTL. Check order (PrepRequestProcessor): mode,
  * TTL, path has a '/' and no NUL, ACL (INVALIDACL, or MARSHALLINGERROR for a null id), parent
  * exists (NONODE), CREATE on parent (NOAUTH), sequential suffix from the parent's cversion, full
- * path validation, NODEEXISTS, ephemeral parent (NOCHILDRENFOREPHEMERALS).
+ * path validation, NODEEXISTS, ephemeral parent (NOCHILDRENFOREPHEMERALS), quota (QUOTAEXCEEDED,
+ * with zookeeper.enforceQuota).
  */
 function prepCreate(view: PrepView, ctx: PrepContext, opcode: number, req: CreateRequest, ttl: number): TxnOp {
   const mode_err = createModeError(ctx, opcode, req.flags, ttl);
@@ -211,6 +231,7 @@ function prepCreate(view: PrepView, ctx: PrepContext, opcode: number, req: Creat
   if (!isValidPath(path)) return fail(Err.BADARGUMENTS);
   if (view.get(path) !== undefined) return fail(Err.NODEEXISTS);
   if (ownerKind(parent.ephemeralOwner) === 'ephemeral') return fail(Err.NOCHILDRENFOREPHEMERALS);
+  if (overHardQuota(ctx, path, dataLength(req.data), 1)) return fail(Err.QUOTAEXCEEDED);
   return {
     kind: 'create',
     path,
@@ -256,12 +277,13 @@ function prepDeleteContainer(view: PrepView, req: DeleteContainerRequest): TxnOp
   return { kind: 'delete', path: req.path, opcode: Op.deleteContainer };
 }
 
-/** setData: path, node, WRITE, version. The new version wraps like a Java int. */
+/** setData: path, node, WRITE, quota (QUOTAEXCEEDED), version. The new version wraps like a Java int. */
 function prepSetData(view: PrepView, ctx: PrepContext, req: SetDataRequest): TxnOp {
   if (!isValidPath(req.path)) return fail(Err.BADARGUMENTS);
   const node = view.get(req.path);
   if (node === undefined) return fail(Err.NONODE);
   if (!allowed(ctx, node, Perms.WRITE)) return fail(Err.NOAUTH);
+  if (overHardQuota(ctx, req.path, dataLength(req.data) - node.data_length, 0)) return fail(Err.QUOTAEXCEEDED);
   if (!versionMatches(req.version, node.version)) return fail(Err.BADVERSION);
   return { kind: 'setData', path: req.path, data: req.data, version: nextInt32(node.version) };
 }
@@ -326,6 +348,7 @@ function copyFacts(facts: NodeFacts): NodeFacts {
     aversion: facts.aversion,
     ephemeralOwner: facts.ephemeralOwner,
     child_count: facts.child_count,
+    data_length: facts.data_length,
   };
 }
 
@@ -355,7 +378,7 @@ class ScratchView implements PrepView {
         const parent_path = parentPath(op.path);
         const parent = this.mustGet(parent_path);
         this.changed.set(parent_path, { ...copyFacts(parent), cversion: op.parent_cversion, child_count: parent.child_count + 1 });
-        this.changed.set(op.path, { acl: op.acl, version: 0, cversion: 0, aversion: 0, ephemeralOwner: op.ephemeral_owner, child_count: 0 });
+        this.changed.set(op.path, { acl: op.acl, version: 0, cversion: 0, aversion: 0, ephemeralOwner: op.ephemeral_owner, child_count: 0, data_length: dataLength(op.data) });
         return;
       }
       case 'delete': {
@@ -366,7 +389,7 @@ class ScratchView implements PrepView {
         return;
       }
       case 'setData':
-        this.changed.set(op.path, { ...copyFacts(this.mustGet(op.path)), version: op.version });
+        this.changed.set(op.path, { ...copyFacts(this.mustGet(op.path)), version: op.version, data_length: dataLength(op.data) });
         return;
       case 'setACL':
         this.changed.set(op.path, { ...copyFacts(this.mustGet(op.path)), acl: op.acl, aversion: op.version });

@@ -53,6 +53,6 @@ export function reapCandidates(tree: ReapTree, now_ms: number, options: ReapOpti
  * before use with prepRequest(ctx, Op.deleteContainer, { path }) instead.
  */
 export function prepReap(tree: ReapTree, now_ms: number, options: ReapOptions = {}): TxnOp[] {
-  const ctx = { tree, session_id: 0n, auth: [], is_super: true, now_ms, ttl_enabled: true };
+  const ctx = { tree, session_id: 0n, auth: [], is_super: true, now_ms, ttl_enabled: true, quota: null };
   return reapCandidates(tree, now_ms, options).map((path) => prepRequest(ctx, Op.deleteContainer, { path }));
 }

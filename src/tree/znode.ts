@@ -57,6 +57,8 @@ export interface NodeFacts {
   readonly aversion: number;
   readonly ephemeralOwner: bigint;
   readonly child_count: number;
+  /** Bytes of data (0 for null): the quota check of a setData (zookeeper.enforceQuota). */
+  readonly data_length: number;
 }
 
 /**

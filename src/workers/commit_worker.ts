@@ -18,6 +18,8 @@
 import { statSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { Applier } from '../commit/applier.js';
+import { QuotaEnforcer } from '../commit/quota_enforcer.js';
+import { quotaGauges, quotaSamples } from '../commit/quota_metrics.js';
 import { CommitCore, type Origin } from '../commit/commit_core.js';
 import { GroupCommit, type Batch } from '../commit/group_commit.js';
 import type { ServerConfig } from '../config/server_config.js';
@@ -133,6 +135,8 @@ class CommitWorker implements QuorumHost {
 
   /** Applies committed txns to the shared tree, once per replica. */
   private readonly applier: Applier;
+  /** zookeeper.enforceQuota: null when off (quotas are only counted). */
+  private readonly quota_enforcer: QuotaEnforcer | null;
   /** Snapshots encode a pinned root of the shared tree. */
   private readonly snapshot_source: ArenaSnapshotSource;
 
@@ -144,6 +148,9 @@ class CommitWorker implements QuorumHost {
     tree_writer: TreeWriter,
   ) {
     this.applier = new Applier(tree_writer, recovered.last_zxid);
+    this.quota_enforcer = init.config.enforce_quota
+      ? new QuotaEnforcer((path, bytes_diff, count_diff) => this.applier.quotaVerdict(path, bytes_diff, count_diff), (line) => console.warn(`waitfree: ${line}`), () => Date.now())
+      : null;
     this.snapshot_source = new ArenaSnapshotSource(init.topology.arena);
     const { config, topology } = init;
     this.inline_txns_max = config.log_inline_sync_txns_max;
@@ -368,6 +375,7 @@ class CommitWorker implements QuorumHost {
         server_id: config.server_id,
         tick_ms: config.tick_time_ms,
         ttl_enabled: config.extended_types_enabled,
+        quota: this.quota_enforcer?.check ?? null,
         secret: this.secret,
         reap_interval_ms,
         reap_per_check_max: Math.max(1, Math.ceil((config.container_max_per_minute * reap_interval_ms) / 60_000)),
@@ -960,6 +968,7 @@ class CommitWorker implements QuorumHost {
       node_count: root.node_count,
       approximate_data_size: root.data_bytes,
       ephemerals_count: this.ephemeralsCount(),
+      quota_samples: quotaSamples(quotaGauges(this.applier.writer.view), this.quota_enforcer?.exceeded_by_namespace ?? new Map()),
       sessions: this.core.sessions.size,
       ephemerals: detail.ephemerals ? this.core.ephemeralsBySession() : [],
       session_list: detail.sessions ? this.core.sessionList() : [],

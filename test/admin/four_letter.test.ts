@@ -87,6 +87,7 @@ const STATS: ServerStats = {
   log_dir_bytes: 67108880,
   trace_mask: DEFAULT_TRACE_MASK,
   read_workers: 2,
+  quota_samples: [],
   rings: [{ name: 'commit_stream', used_bytes: 128, capacity_bytes: 8388608 }],
   extra_metrics: [['commit_batches', 42]],
   connections: [client, probe],

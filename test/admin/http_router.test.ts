@@ -47,6 +47,7 @@ const STATS: ServerStats = {
   log_dir_bytes: 8192,
   trace_mask: 306,
   read_workers: 2,
+  quota_samples: [],
   rings: [{ name: 'commit_stream_0', used_bytes: 128, capacity_bytes: 8388608 }],
   extra_metrics: [],
   connections: [],

@@ -73,7 +73,7 @@ class Twin {
   }
 
   private ctx(tree: PrepContext['tree'], w: Extract<Work, { kind: 'prep' }>): PrepContext {
-    return { tree, session_id: w.session_id, auth: [{ scheme: 'ip', id: '127.0.0.1' }], is_super: w.is_super, now_ms: this.time_ms, ttl_enabled: true };
+    return { tree, session_id: w.session_id, auth: [{ scheme: 'ip', id: '127.0.0.1' }], is_super: w.is_super, now_ms: this.time_ms, ttl_enabled: true, quota: null };
   }
 
   /** Preps `c` against both trees (the txns must be identical) and records it on both. */

@@ -121,7 +121,7 @@ export class TxnSource {
 
   private prep(session_id: bigint, opcode: number, request: Parameters<typeof prepRequest>[2]): TxnOp {
     return prepRequest(
-      { tree: this.tree, session_id, auth: [{ scheme: 'ip', id: '127.0.0.1' }], is_super: true, now_ms: this.time_ms, ttl_enabled: true },
+      { tree: this.tree, session_id, auth: [{ scheme: 'ip', id: '127.0.0.1' }], is_super: true, now_ms: this.time_ms, ttl_enabled: true, quota: null },
       opcode,
       request,
     );

@@ -32,6 +32,8 @@ export interface ServerOptions {
   /** SASL DIGEST-MD5 users (name -> password): a JAAS file with their Server section, and the
    *  SASL provider named in zoo.cfg (ZooKeeper knows the sasl ACL scheme only then). */
   saslUsers?: Readonly<Record<string, string>>;
+  /** zookeeper.enforceQuota (zoo.cfg `enforceQuota`, which ZooKeeper turns into that property). */
+  enforceQuota?: boolean;
 }
 
 export interface RunningServer {
@@ -176,6 +178,7 @@ function zooCfgLines(o: ServerOptions): string[] {
   if (o.minSessionTimeout_ms !== undefined) lines.push(`minSessionTimeout=${o.minSessionTimeout_ms}`);
   if (o.maxSessionTimeout_ms !== undefined) lines.push(`maxSessionTimeout=${o.maxSessionTimeout_ms}`);
   if (o.saslUsers !== undefined) lines.push('authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider');
+  if (o.enforceQuota !== undefined) lines.push(`enforceQuota=${o.enforceQuota}`);
   return lines;
 }
 

@@ -35,6 +35,7 @@ export class Harness {
         is_super: caller.is_super ?? false,
         now_ms: this.time_ms,
         ttl_enabled: caller.ttl_enabled ?? true,
+        quota: null,
       },
       opcode,
       request,

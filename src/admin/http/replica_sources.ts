@@ -32,10 +32,12 @@ export function doorbellSources(t: Topology): DoorbellSource[] {
 
 /**
  * mntr's numeric values for /metrics, under ZooKeeper's names. Our own zk_waitfree_* lines are
- * left out: /metrics has them as labelled waitfree_* families.
+ * left out: /metrics has them as labelled waitfree_* families; so are the per-namespace quota
+ * lines, which /metrics labels by namespace (a namespace is no part of a metric name there).
  */
 function monitorGauges(stats: ServerStats): [string, number][] {
-  return monitorValues(stats).filter((e): e is [string, number] => typeof e[1] === 'number' && !e[0].startsWith('waitfree_'));
+  const per_namespace = new Set(stats.quota_samples.map((q) => `${q.namespace}_${q.metric}`));
+  return monitorValues(stats).filter((e): e is [string, number] => typeof e[1] === 'number' && !e[0].startsWith('waitfree_') && !per_namespace.has(e[0]));
 }
 
 export function adminDeps(t: Topology, stats: (needs?: readonly StatsPart[]) => Promise<ServerStats>): AdminDeps {
@@ -51,6 +53,7 @@ export function adminDeps(t: Topology, stats: (needs?: readonly StatsPart[]) => 
         rings: ringSources(t),
         doorbells: doorbellSources(t),
         monitor: monitorGauges(s),
+        quota: s.quota_samples,
         tree: arenaStatsOf(t.arena.control, t.arena.config.segments_max * t.arena.config.segment_bytes),
       }),
   };
