@@ -82,7 +82,7 @@ function keysSection(): string {
   const ignored = IGNORED_KEYS.map((k) => (k.prefix ? `${k.name}*` : k.name)).join(', ');
   lines.push('', wrap(`Accepted with a warning, not used yet: ${ignored}.`, '  '));
   const refused = REFUSED_KEYS.map((k) => k.label).join(', ');
-  lines.push(wrap(`Refused: ${refused} (hierarchical quorums, dynamic config files). Any other key is an error.`, '  '));
+  lines.push(wrap(`Refused: ${refused} (hierarchical quorums; protections waitfree cannot give, or cannot turn off). Any other key is an error.`, '  '));
   return lines.join('\n');
 }
 

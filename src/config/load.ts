@@ -49,6 +49,9 @@ const REASON_TEXT: Readonly<Record<IgnoredReason, string>> = {
   persistence: 'waitfree keeps its log and snapshots in dataDir with its own policy',
   metrics: 'waitfree serves its own metrics',
   auth: 'waitfree loads no provider classes: it serves the world, auth, digest, ip, sasl and super schemes itself',
+  tls: 'waitfree serves plain TCP only, no TLS',
+  tuning: "a tuning knob of ZooKeeper's own threads, caches or throttles; waitfree's bounds have their own keys (waitfree server --help)",
+  audit: 'waitfree writes no audit log',
   other: 'not supported yet',
 };
 
@@ -126,7 +129,7 @@ function applyDynamicFile(path: string, gathered: Gathered): void {
     const where = `${path}:${entry.line}`;
     if (isServerKey(name)) gathered.dynamic_lines.set(name, { key: name, value: entry.value, where });
     else if (name !== 'version') {
-      const refused = refusedKey(name);
+      const refused = refusedKey(name, entry.value);
       throw new ConfigError(`${where}: ${name}: ${refused?.why ?? 'a dynamic config file holds server.N lines and version= only'}`, name);
     }
   }
@@ -153,13 +156,13 @@ export function applyCfg(raw: UnresolvedConfig, cfg: ZooCfg, source: string, war
       continue;
     }
     if (servedAuthProvider(name, entry.value)) continue;
-    warnings.push(unusedKeyWarning(name, where));
+    warnings.push(unusedKeyWarning(name, entry.value, where));
   }
 }
 
 /** A warning for an accepted-but-unused key; throws for refused and unknown keys. */
-function unusedKeyWarning(name: string, where: string): string {
-  const refused = refusedKey(name);
+function unusedKeyWarning(name: string, value: string, where: string): string {
+  const refused = refusedKey(name, value);
   if (refused) throw new ConfigError(`${where}: ${name}: ${refused.why}`, name);
   const ignored = ignoredKey(name);
   if (ignored) return `${where}: ${name} is accepted, not used yet (${REASON_TEXT[ignored.reason]})`;

@@ -202,6 +202,62 @@ describe('keys', () => {
     for (const w of warnings) expect(w).toMatch(/^zoo\.cfg:\d+: \S+ is accepted, not used yet \(/);
   });
 
+  it("a tuned ZooKeeper 3.8 zoo.cfg starts: the administrator's guide's keys waitfree does not use are warnings, in either spelling", () => {
+    const keys = [
+      'commitLogCount=500',
+      'snapSizeLimitInKb=4194304',
+      'txnLogSizeLimitInKb=-1',
+      'snapshot.trust.empty=true',
+      'zookeeper.snapshot.compression.method=gz',
+      'digest.enabled=true',
+      'maxResponseCacheSize=400',
+      'maxGetChildrenResponseCacheSize=400',
+      'tcpKeepAlive=true',
+      'clientTcpKeepAlive=true',
+      'cnxTimeout=5000',
+      'quorumCnxnTimeoutMs=7000',
+      'electionPortBindRetry=3',
+      'fastleader.minNotificationInterval=200',
+      'connectToLearnerMasterLimit=10',
+      'connectionMaxTokens=1000',
+      'requestThrottleLimit=0',
+      'zookeeper.request_throttle_max_requests=0',
+      'zookeeper.nio.numWorkerThreads=8',
+      'zookeeper.commitProcessor.numWorkerThreads=4',
+      'flushDelay=0',
+      'maxBatchSize=1000',
+      'largeRequestMaxBytes=104857600',
+      'audit.enable=false',
+      'multiAddress.enabled=false',
+      'quorum.auth.enableSasl=false',
+      'quorum.auth.serverRequireSasl=false',
+      'sslQuorum=false',
+      'skipACL=no',
+      'DigestAuthenticationProvider.enabled=true',
+      'ssl.clientAuth=none',
+      'secureClientPort=2281',
+      'admin.forceHttps=false',
+      'znode.container.maxNeverUsedIntervalMs=0',
+      'watchManagerName=org.apache.zookeeper.server.watch.WatchManager',
+    ];
+    const { config, warnings } = fromText(['tickTime=2000', ...keys].join('\n'));
+    expect(config).toEqual(DEFAULT_CONFIG);
+    expect(warnings).toHaveLength(keys.length);
+    for (const w of warnings) expect(w).toMatch(/^zoo\.cfg:\d+: \S+ is accepted, not used yet \(/);
+    expect(warnings[0]).toBe('zoo.cfg:2: commitLogCount is accepted, not used yet (waitfree keeps its log and snapshots in dataDir with its own policy)');
+    // A typo is still an error.
+    expect(errorOf(() => fromText('tcpKeepAlve=true')).message).toContain('did you mean tcpKeepAlive?');
+  });
+
+  it('refuses what asks for a protection waitfree cannot give, or cannot turn off', () => {
+    expect(errorOf(() => fromText('skipACL=yes')).message).toMatch(/^zoo\.cfg:1: skipACL: waitfree always checks ACLs/);
+    expect(errorOf(() => fromText('zookeeper.skipACL=yes')).key).toBe('zookeeper.skipACL');
+    expect(errorOf(() => fromText('sslQuorum=true')).message).toMatch(/^zoo\.cfg:1: sslQuorum: waitfree's quorum links are plain TCP/);
+    expect(errorOf(() => fromText('quorum.auth.serverRequireSasl=TRUE')).message).toMatch(/do not authenticate their peers/);
+    expect(errorOf(() => fromText('quorum.auth.learnerRequireSasl=true')).message).toMatch(/do not authenticate their peers/);
+    expect(errorOf(() => fromText('DigestAuthenticationProvider.enabled=false')).message).toMatch(/always serves the digest scheme/);
+  });
+
   it('durability keys: snapCount and autopurge.snapRetainCount are used now, waitfree.* knobs are checked', () => {
     const { config, warnings } = fromText(
       [
