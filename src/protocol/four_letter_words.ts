@@ -8,9 +8,10 @@
  * connection rows cost O(connections); a watch listing O(watches) (built by the shards in
  * slices, bounded by waitfree.watch.listingBytesMax), so only wchc / wchp and their admin
  * commands ask for one; the process's file descriptors O(descriptors) (a listing of
- * /proc/self/fd), so only mntr and its admin command. The other parts are gathered whatever the word.
+ * /proc/self/fd), so only mntr and its admin command; the quota gauges O(nodes under
+ * /zookeeper/quota), so only mntr, its admin command and /metrics. The other parts are gathered whatever the word.
  */
-export type StatsPart = 'connections' | 'watches_by_session' | 'watches_by_path' | 'ephemerals' | 'sessions' | 'conf' | 'environment' | 'file_descriptors';
+export type StatsPart = 'connections' | 'watches_by_session' | 'watches_by_path' | 'ephemerals' | 'sessions' | 'conf' | 'environment' | 'file_descriptors' | 'quotas';
 
 /** Side effect the server performs before answering (the reply text does not depend on it). */
 export type FourLetterAction = 'reset_connection_stats' | 'reset_server_stats' | 'set_trace_mask';
@@ -30,7 +31,7 @@ export const FOUR_LETTER_WORDS: readonly FourLetterWord[] = [
   { word: 'ruok', needs_serving: false, needs: [], arg_bytes: 0, help: 'imok if the server is running' },
   { word: 'srvr', needs_serving: true, needs: [], arg_bytes: 0, help: 'version, latency, counters, zxid, mode, node count' },
   { word: 'stat', needs_serving: true, needs: ['connections'], arg_bytes: 0, help: 'srvr plus the list of clients' },
-  { word: 'mntr', needs_serving: true, needs: ['file_descriptors'], arg_bytes: 0, help: 'key<TAB>value lines for monitoring' },
+  { word: 'mntr', needs_serving: true, needs: ['file_descriptors', 'quotas'], arg_bytes: 0, help: 'key<TAB>value lines for monitoring' },
   { word: 'cons', needs_serving: true, needs: ['connections'], arg_bytes: 0, help: 'every connection with its session and counters' },
   { word: 'wchs', needs_serving: true, needs: [], arg_bytes: 0, help: 'watch summary' },
   { word: 'wchc', needs_serving: true, needs: ['watches_by_session'], arg_bytes: 0, help: 'watched paths by session' },

@@ -149,6 +149,7 @@ function shardDetail(needs: readonly StatsPart[], config: ServerConfig): StatsDe
     watches: order === null ? null : { order, bytes_max: config.watch_listing_bytes_max },
     sessions: needs.includes('connections') || needs.includes('sessions'),
     ephemerals: needs.includes('ephemerals'),
+    quotas: needs.includes('quotas'),
   };
 }
 
@@ -238,7 +239,7 @@ export async function gatherStats(
   const detail = shardDetail(needs, config);
   const [net, commit, gathered] = await Promise.all([
     workers.net.request('stats') as Promise<NetStats>,
-    workers.commit.request('stats', { ...STATS_SUMMARY, sessions: detail.sessions, ephemerals: detail.ephemerals }) as Promise<CommitStats>,
+    workers.commit.request('stats', { ...STATS_SUMMARY, sessions: detail.sessions, ephemerals: detail.ephemerals, quotas: detail.quotas }) as Promise<CommitStats>,
     detail.watches === null
       ? Promise.all(workers.shards.map((s) => s.request('stats', detail) as Promise<ShardStats>)).then((shards) => ({ shards, listing: null }))
       : shardStatsWithListing(workers, detail),

@@ -968,7 +968,7 @@ class CommitWorker implements QuorumHost {
       node_count: root.node_count,
       approximate_data_size: root.data_bytes,
       ephemerals_count: this.ephemeralsCount(),
-      quota_samples: quotaSamples(quotaGauges(this.applier.writer.view), this.quota_enforcer?.exceeded_by_namespace ?? new Map()),
+      quota_samples: detail.quotas ? quotaSamples(quotaGauges(this.applier.writer.view), this.quota_enforcer?.exceeded_by_namespace ?? new Map()) : [],
       sessions: this.core.sessions.size,
       ephemerals: detail.ephemerals ? this.core.ephemeralsBySession() : [],
       session_list: detail.sessions ? this.core.sessionList() : [],

@@ -22,10 +22,12 @@ export interface StatsDetail {
   readonly sessions: boolean;
   /** The commit worker's ephemerals by session (dump): O(ephemerals). */
   readonly ephemerals: boolean;
+  /** The quota gauges (mntr, /metrics): O(nodes under /zookeeper/quota). */
+  readonly quotas: boolean;
 }
 
 /** Counters only: what srvr, mntr, wchs, isro, conf, envi and /metrics need. */
-export const STATS_SUMMARY: StatsDetail = { connections: false, watches: null, sessions: false, ephemerals: false };
+export const STATS_SUMMARY: StatsDetail = { connections: false, watches: null, sessions: false, ephemerals: false, quotas: false };
 
 /** One connection as a shard reports it (cons, stat, dump). */
 export interface ShardConnStats {

@@ -212,6 +212,29 @@ describe.each(BACKENDS)('admin HTTP API on $backend', ({ native, backend }) => {
     expect(fsyncs(after_text) - fsyncs(before_text)).toBeGreaterThanOrEqual(1);
     expect(batches_n(after_text) - batches_n(before_text)).toBe(fsyncs(after_text) - fsyncs(before_text));
   });
+
+  it('quota gauges: monitor has them under ZooKeeper\'s names; /metrics labels them by namespace, whatever its characters', async () => {
+    const [c] = await connectMany(server.port, 1);
+    clients.push(c);
+    // A namespace no Prometheus metric name could hold.
+    const ns = `my-app.${backend}`;
+    const create = async (path: string, data: string) =>
+      expect(asReply(await c.request(1, { path, data: new TextEncoder().encode(data), acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+    await create(`/${ns}`, 'abc');
+    await create(`/zookeeper/quota/${ns}`, '');
+    await create(`/zookeeper/quota/${ns}/zookeeper_limits`, 'count=10,bytes=-1=;countHardLimit=20');
+    await create(`/zookeeper/quota/${ns}/zookeeper_stats`, 'count=0,bytes=0');
+    await create(`/${ns}/child`, '12');
+    const monitor = await command(server, 'monitor');
+    expect(monitor[`${ns}_quota_count_limit_per_namespace`]).toBe(20);
+    expect(monitor[`${ns}_quota_count_usage_per_namespace`]).toBe(2);
+    expect(monitor[`${ns}_quota_bytes_usage_per_namespace`]).toBe(5);
+    const families = parseExposition(await scrape(server));
+    expect(familyValue(families, 'quota_count_limit_per_namespace', { key: ns })).toBe(20);
+    expect(familyValue(families, 'quota_count_usage_per_namespace', { key: ns })).toBe(2);
+    expect(familyValue(families, 'quota_bytes_usage_per_namespace', { key: ns })).toBe(5);
+    expect(families.some((f) => f.name.includes('my-app'))).toBe(false);
+  });
 });
 
 describe('admin server configuration', () => {

@@ -221,3 +221,13 @@ describe('Zab metrics in /metrics', () => {
     expect(t.ack_untracked).toBe(0);
   });
 });
+
+describe('an admin answer that fails', () => {
+  it('is a 500 naming the failure, never a request left open', async () => {
+    const { deps } = setup(LEADER);
+    const failing = { ...deps, metrics: () => { throw new RangeError('metrics: bad metric name "x-y"'); } };
+    const a = await answerAdminHttp('GET', '/metrics', failing);
+    expect(a.status).toBe(500);
+    expect(a.body).toBe('internal error answering /metrics: metrics: bad metric name "x-y"\n');
+  });
+});

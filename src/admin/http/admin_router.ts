@@ -61,7 +61,7 @@ async function runCommand(name: string, deps: AdminDeps): Promise<HttpAnswer> {
 async function metrics(deps: AdminDeps): Promise<HttpAnswer> {
   let stats: ServerStats;
   try {
-    stats = await deps.stats();
+    stats = await deps.stats(['quotas']);
   } catch (e) {
     return text(503, `${NOT_SERVING}: ${e instanceof Error ? e.message : String(e)}\n`);
   }
@@ -78,7 +78,20 @@ function pathOf(url: string): string | null {
   }
 }
 
+/**
+ * Every request gets an answer: a failure while answering (a command's formatter, the
+ * exposition refusing a name) is a 500 naming it, never a request left open or a rejected
+ * promise on the supervisor.
+ */
 export async function answerAdminHttp(method: string, url: string, deps: AdminDeps): Promise<HttpAnswer> {
+  try {
+    return await route(method, url, deps);
+  } catch (e) {
+    return text(500, `internal error answering ${url}: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+}
+
+async function route(method: string, url: string, deps: AdminDeps): Promise<HttpAnswer> {
   const m = method.toUpperCase();
   if (m !== 'GET') return text(405, `${m} not allowed: the admin server answers GET\n`);
   const path = pathOf(url);

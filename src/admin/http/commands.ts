@@ -195,7 +195,7 @@ function typedConfValue(key: string, text: string): JsonValue {
 
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   { names: ['ruok'], needs_stats: false, run: () => ({}) },
-  { names: ['monitor', 'mntr'], needs_stats: true, needs: ['file_descriptors'], run: (s) => Object.fromEntries(monitorValues(s)) },
+  { names: ['monitor', 'mntr'], needs_stats: true, needs: ['file_descriptors', 'quotas'], run: (s) => Object.fromEntries(monitorValues(s)) },
   { names: ['server_stats', 'srvr'], needs_stats: true, needs: [], run: (s) => srvr(s) },
   { names: ['stats', 'stat'], needs_stats: true, needs: ['connections'], run: (s) => ({ ...srvr(s), connections: s.connections.map((c) => connectionInfo(c, true)) }) },
   { names: ['connections', 'cons'], needs_stats: true, needs: ['connections'], run: (s) => ({ connections: s.connections.map((c) => connectionInfo(c, false)), secure_connections: [] }) },
