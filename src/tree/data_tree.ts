@@ -1,7 +1,10 @@
 // The in-memory data tree (Apache ZooKeeper's DataTree): a Map from full path to ZNode plus the
 // indexes ZooKeeper keeps (ephemerals by session, containers, TTL nodes). `apply` is the only
 // mutator; it executes txns that prep already validated, so an inconsistency there is a bug
-// (assertion), not a request error.
+// (assertion), not a request error. The replica serves from the shared tree (src/store/arena,
+// written by commit/applier.ts); this heap tree is the model tests compare it with, and what
+// tools recover into. It keeps no quota stats (commit/quota_tracker.ts): a stats node here holds
+// what txns wrote to it.
 
 import { CONFIG_NODE, EventType } from '../protocol/constants.js';
 import type { ACL, MultiResult, Stat } from '../protocol/types.js';
