@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const ALL = ['codec', 'tree', 'ring', 'log', 'frame_cutter'];
+const ALL = ['codec', 'tree', 'ring', 'log', 'frame_cutter', 'quota'];
 const TIMEOUT_MS = 180_000;
 const dist = fileURLToPath(new URL('../../dist/protocol/index.js', import.meta.url));
 if (!existsSync(dist)) {

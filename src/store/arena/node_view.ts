@@ -520,6 +520,43 @@ export class NodeView {
     return children + this.acc.countPrefix(this.znode_root, this.key2);
   }
 
+  /**
+   * Nodes and data bytes of the subtree at `path`, the node itself included (a quota's usage:
+   * DataTree.getCounts); null when there is no node. One pass over the two key ranges holding
+   * the descendants (P 00 children, P '/' deeper), no lookup per node. Leaves no node selected.
+   */
+  subtreeUsage(path: string): { count: number; bytes: number } | null {
+    const n = this.encodePath(path);
+    if (!this.find(this.path_buf, 0, n)) return null;
+    const usage = { count: 0, bytes: 0 };
+    const c = this.cursor;
+    if (n === 1) {
+      // The root's subtree is the whole tree.
+      for (c.first(this.znode_root); c.valid; c.next()) this.addUsage(usage, c.seg, c.entry);
+    } else {
+      this.addUsage(usage, this.rec_seg, -1);
+      this.setPrefix(this.path_buf, 0, n);
+      for (let range = 0; range < 2; range++) {
+        if (range === 0) this.key2.setChildrenPrefix(this.prefix, 0, n);
+        else this.key2.setDeepPrefix(this.prefix, 0, n);
+        for (c.seek(this.znode_root, this.key2, BEFORE_LT); c.valid; c.next()) {
+          if (this.acc.compareEntry(this.key2, c.seg, c.entry) !== CMP_PREFIX) break;
+          this.addUsage(usage, c.seg, c.entry);
+        }
+      }
+    }
+    this.scan = SCAN_NONE;
+    this.rec_off = -1;
+    return usage;
+  }
+
+  /** Adds one node to `usage`: the entry (seg, e), or the selected node when e < 0. */
+  private addUsage(usage: { count: number; bytes: number }, seg: number, e: number): void {
+    if (e >= 0) this.selectEntry(seg, e);
+    usage.count++;
+    usage.bytes += Math.max(0, this.dataLength());
+  }
+
   countDescendantsPath(path: string): number {
     const n = this.encodePath(path);
     return this.countDescendants(this.path_buf, 0, n);
