@@ -61,7 +61,7 @@ export class Applier {
     this.quota.load();
   }
 
-  /** Quotas in force (mntr's quota metrics walk the tree only when there are some). */
+  /** Quotas in force: paths with a limit node. */
   get quota_count(): number {
     return this.quota.quota_count;
   }
