@@ -80,7 +80,7 @@ function keysSection(): string {
     ),
   );
   const ignored = IGNORED_KEYS.map((k) => (k.prefix ? `${k.name}*` : k.name)).join(', ');
-  lines.push('', wrap(`Accepted with a warning, not used yet: ${ignored}.`, '  '));
+  lines.push('', wrap(`Accepted with a warning, not used yet (each also as zookeeper.<key>): ${ignored}.`, '  '));
   const refused = REFUSED_KEYS.map((k) => k.label).join(', ');
   lines.push(wrap(`Refused: ${refused} (hierarchical quorums; protections waitfree cannot give, or cannot turn off). Any other key is an error.`, '  '));
   return lines.join('\n');
