@@ -16,7 +16,7 @@ import type { ApplyResult, WatchTrigger } from '../tree/data_tree.js';
 import { parentPath } from '../tree/path_rules.js';
 import { applyMultiOps, reconfigAsSetData, type Txn, type TxnHeader, type TxnOp } from '../tree/txn.js';
 import type { QuotaVerdict } from '../tree/quota.js';
-import { ownerKind } from '../tree/znode.js';
+import { dataLength, ownerKind } from '../tree/znode.js';
 import { QuotaTracker } from './quota_tracker.js';
 
 
@@ -174,7 +174,7 @@ export class Applier {
     this.writer.create(op.path, op.data, op.acl, op.ephemeral_owner, header.zxid, header.time_ms, op.parent_cversion);
     events.push({ type: EventType.NodeCreated, path: op.path, acl: op.acl });
     events.push({ type: EventType.NodeChildrenChanged, path: parentPath(op.path), acl: this.acls.of(this.writer.view) });
-    this.quota.created(op.path, op.data === null ? 0 : op.data.length);
+    this.quota.created(op.path, dataLength(op.data));
   }
 
   private delete(path: string, zxid: number, events: WatchTrigger[]): void {
@@ -193,7 +193,7 @@ export class Applier {
     this.writer.setData(op.path, op.data, op.version, header.zxid, header.time_ms);
     events.push({ type: EventType.NodeDataChanged, path: op.path, acl: this.acls.of(this.writer.view) });
     const stat = this.writer.view.stat();
-    if (quota !== null) this.quota.resized(quota, (op.data === null ? 0 : op.data.length) - old_bytes);
+    if (quota !== null) this.quota.resized(quota, dataLength(op.data) - old_bytes);
     return stat;
   }
 

@@ -31,7 +31,7 @@ import { OWNER_TTL, ownerKindOf } from '../store/arena/record.js';
 import { CONTAINER_EPHEMERAL_OWNER } from '../protocol/constants.js';
 import { parentPath } from '../tree/path_rules.js';
 import { reconfigAsSetData, type Txn, type TxnHeader, type TxnOp } from '../tree/txn.js';
-import { type NodeFacts, ownerKind } from '../tree/znode.js';
+import { dataLength, type NodeFacts, ownerKind } from '../tree/znode.js';
 
 /** What prep and the reaper read of a node: NodeFacts plus the mtime the reaper ages TTLs by. */
 export interface PendingFacts extends NodeFacts {
@@ -90,10 +90,6 @@ function invariantBroken(message: string): never {
  */
 function makeFacts(acl: readonly ACL[], version: number, cversion: number, aversion: number, owner: bigint, child_count: number, mtime: number, data_length: number): PendingFacts {
   return { acl, version, cversion, aversion, ephemeralOwner: owner, child_count, mtime, data_length };
-}
-
-function dataLength(data: Uint8Array | null): number {
-  return data === null ? 0 : data.length;
 }
 
 /** A parent after a child create (+1, the txn's cversion) or delete (-1, cversion unchanged). */

@@ -4,8 +4,8 @@
 // Walked on demand (when a client asks for mntr), on the commit worker's view of the tree.
 
 import type { NodeView } from '../store/arena/index.js';
-import { joinPath } from '../tree/path_rules.js';
-import { QUOTA_LIMIT_NODE, QUOTA_ROOT, QUOTA_STAT_NODE, StatsTrack } from '../tree/quota.js';
+import { StatsTrack } from '../tree/quota.js';
+import { listQuotaNodes } from './quota_tracker.js';
 
 /** ZooKeeper's metric names, in the order mntr prints them here (as `zk_<namespace>_<name>`). */
 export const QUOTA_GAUGES = [
@@ -40,26 +40,16 @@ function limitOf(hard: bigint, soft: bigint): bigint {
   return hard > -1n ? hard : soft;
 }
 
-/** Every leaf limit and stats node under /zookeeper/quota, summed per namespace. */
+/** Every limit and stats node under /zookeeper/quota, summed per namespace. */
 export function quotaGauges(view: NodeView): QuotaGauges {
   const gauges: QuotaGauges = new Map();
-  const stack = [QUOTA_ROOT];
-  while (stack.length > 0) {
-    const path = stack.pop()!;
-    const children = view.children(path);
-    if (children === null) continue;
-    if (children.length > 0) {
-      for (const name of children) stack.push(joinPath(path, name));
-      continue;
-    }
-    const name = path.slice(path.lastIndexOf('/') + 1);
-    if (name !== QUOTA_LIMIT_NODE && name !== QUOTA_STAT_NODE) continue;
-    const namespace = topNamespace(path.slice(QUOTA_ROOT.length));
-    if (namespace === null || !view.findPath(path)) continue;
+  for (const node of listQuotaNodes(view)) {
+    const namespace = topNamespace(node.quota_path);
+    if (namespace === null || !view.findPath(node.path)) continue;
     const data = view.data();
     if (data === null) continue;
     const track = StatsTrack.parse(data);
-    if (name === QUOTA_LIMIT_NODE) {
+    if (node.kind === 'limit') {
       addTo(gauges, 'quota_count_limit_per_namespace', namespace, limitOf(track.count_hard_limit, track.count));
       addTo(gauges, 'quota_bytes_limit_per_namespace', namespace, limitOf(track.byte_hard_limit, track.bytes));
     } else {

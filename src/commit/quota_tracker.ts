@@ -6,10 +6,9 @@
 //
 // While no quota exists (the common case) the apply path pays one Set size test per write.
 
-import type { TreeWriter } from '../store/arena/index.js';
+import type { NodeView, TreeWriter } from '../store/arena/index.js';
 import { joinPath } from '../tree/path_rules.js';
 import {
-  QUOTA_LIMIT_NODE,
   QUOTA_ROOT,
   quotaLimitPath,
   quotaNodeOf,
@@ -18,13 +17,34 @@ import {
   quotaVerdict,
   StatsTrack,
   underQuotaRoot,
+  type QuotaNode,
   type QuotaVerdict,
 } from '../tree/quota.js';
 
-function sameBytes(a: Uint8Array | null, b: Uint8Array): boolean {
-  if (a === null || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** A limit or stats node found in the tree. */
+export interface QuotaNodeAt extends QuotaNode {
+  readonly path: string;
+}
+
+/** Every limit and stats node under /zookeeper/quota (a walk of its subtree). */
+export function listQuotaNodes(view: NodeView): QuotaNodeAt[] {
+  const found: QuotaNodeAt[] = [];
+  const stack = [QUOTA_ROOT];
+  while (stack.length > 0) {
+    const parent = stack.pop()!;
+    for (const name of view.children(parent) ?? []) {
+      const path = joinPath(parent, name);
+      const node = quotaNodeOf(path);
+      if (node !== null) found.push({ ...node, path });
+      stack.push(path);
+    }
+  }
+  return found;
+}
+
+/** The StatsTrack held by the node at `path`, or null when there is none. */
+function readTrack(view: NodeView, path: string): StatsTrack | null {
+  return view.findPath(path) ? StatsTrack.parse(view.data()) : null;
 }
 
 export class QuotaTracker {
@@ -43,10 +63,7 @@ export class QuotaTracker {
    */
   load(): void {
     this.paths.clear();
-    for (const path of this.quotaNodes()) {
-      const node = quotaNodeOf(path);
-      if (node?.kind === 'limit') this.paths.add(node.quota_path);
-    }
+    for (const node of listQuotaNodes(this.writer.view)) if (node.kind === 'limit') this.paths.add(node.quota_path);
   }
 
   /**
@@ -77,31 +94,25 @@ export class QuotaTracker {
   verdict(path: string, bytes_diff: number, count_diff: number): { quota: string; verdict: QuotaVerdict } | null {
     const quota = this.paths.maxPrefix(path);
     if (quota === null) return null;
-    const view = this.writer.view;
-    if (!view.findPath(quotaLimitPath(quota))) return null;
-    const limit = StatsTrack.parse(view.data());
-    if (!view.findPath(quotaStatPath(quota))) return null;
-    const usage = StatsTrack.parse(view.data());
+    const limit = readTrack(this.writer.view, quotaLimitPath(quota));
+    const usage = limit === null ? null : readTrack(this.writer.view, quotaStatPath(quota));
+    if (limit === null || usage === null) return null;
     return { quota, verdict: quotaVerdict(limit, usage, BigInt(bytes_diff), BigInt(count_diff)) };
   }
 
   /** After a create of `path` with `data_bytes` of data (DataTree.createNode's quota part). */
   created(path: string, data_bytes: number): void {
-    if (underQuotaRoot(path)) {
-      const node = quotaNodeOf(path);
-      if (node?.kind === 'limit') this.paths.add(node.quota_path);
-      else if (node?.kind === 'stat') this.recount(node.quota_path);
-    }
+    const node = quotaNodeOf(path);
+    if (node?.kind === 'limit') this.paths.add(node.quota_path);
+    else if (node?.kind === 'stat') this.recount(node.quota_path);
     const quota = this.paths.maxPrefix(path);
     if (quota !== null) this.adjust(quota, data_bytes, 1);
   }
 
   /** After a delete of `path`, which had `data_bytes` of data (DataTree.deleteNode's part). */
   deleted(path: string, data_bytes: number): void {
-    if (underQuotaRoot(path)) {
-      const node = quotaNodeOf(path);
-      if (node?.kind === 'limit') this.paths.delete(node.quota_path);
-    }
+    const node = quotaNodeOf(path);
+    if (node?.kind === 'limit') this.paths.delete(node.quota_path);
     const quota = this.paths.maxPrefix(path);
     if (quota !== null) this.adjust(quota, -data_bytes, -1);
   }
@@ -119,8 +130,8 @@ export class QuotaTracker {
   private adjust(quota: string, bytes_diff: number, count_diff: number): void {
     const stat_path = quotaStatPath(quota);
     const view = this.writer.view;
-    if (!view.findPath(stat_path)) return;
-    const track = StatsTrack.parse(view.data());
+    const track = readTrack(view, stat_path);
+    if (track === null) return;
     track.add(BigInt(bytes_diff), BigInt(count_diff));
     this.writer.setData(stat_path, track.toBytes(), view.version(), view.mzxid(), view.mtime());
   }
@@ -137,24 +148,9 @@ export class QuotaTracker {
     const stat_path = quotaStatPath(quota);
     if (!view.findPath(stat_path)) return;
     const data = StatsTrack.usage(BigInt(usage.count), BigInt(usage.bytes)).toBytes();
-    if (sameBytes(view.data(), data)) return;
+    const old = view.data();
+    if (old !== null && Buffer.compare(old, data) === 0) return;
     if (!this.writer.in_batch) this.writer.begin();
     this.writer.setData(stat_path, data, view.version(), view.mzxid(), view.mtime());
-  }
-
-  /** Every zookeeper_limits node under /zookeeper/quota. */
-  private quotaNodes(): string[] {
-    const view = this.writer.view;
-    const found: string[] = [];
-    const stack = [QUOTA_ROOT];
-    while (stack.length > 0) {
-      const path = stack.pop()!;
-      for (const name of view.children(path) ?? []) {
-        const child = joinPath(path, name);
-        if (name === QUOTA_LIMIT_NODE) found.push(child);
-        else stack.push(child);
-      }
-    }
-    return found;
   }
 }

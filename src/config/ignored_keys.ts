@@ -13,109 +13,61 @@ export interface IgnoredKey {
   readonly reason: IgnoredReason;
 }
 
+/** By reason; a trailing `*` names the start of every key of a family (`metricsProvider.*`). */
+const IGNORED_BY_REASON: Readonly<Partial<Record<IgnoredReason, readonly string[]>>> = {
+  // waitfree's Zab has its own timing (tickTime, initLimit, syncLimit) and links.
+  replication: [
+    'leaderServes', 'localSessionsEnabled', 'localSessionsUpgradingEnabled',
+    'connectToLearnerMasterLimit', 'observerMasterPort', 'cnxTimeout', 'quorumCnxnTimeoutMs',
+    'electionPortBindRetry', 'fastleader.*', 'observer.*', 'leader.*', 'learner.*', 'follower.*',
+    'forward_learner_requests_to_commit_processor_disabled', 'maxTimeToWaitForEpoch',
+    'maxConcurrentSnapSyncs', 'maxConcurrentDiffSyncs', 'multiAddress.*', 'quorum.cnxn.threads.size',
+    'quorum.auth.*', 'oraclePath',
+  ],
+  // waitfree's log, snapshots and batching have their own keys.
+  persistence: [
+    'preAllocSize', 'syncEnabled', 'commitLogCount', 'snapSizeLimitInKb', 'txnLogSizeLimitInKb',
+    'snapshot.*', 'digest.enabled', 'flushDelay', 'maxWriteQueuePollTime', 'maxBatchSize',
+  ],
+  // ZooKeeper's own threads, caches and throttles.
+  tuning: [
+    'clientPortListenBacklog', 'serverCnxnFactory', 'nio.*', 'netty.*', 'commitProcessor.*',
+    'maxResponseCacheSize', 'maxGetChildrenResponseCacheSize', 'tcpKeepAlive', 'clientTcpKeepAlive',
+    'connectionMaxTokens', 'connectionTokenFillTime', 'connectionTokenFillCount',
+    'connectionFreezeTime', 'connectionDropIncrease', 'connectionDropDecrease',
+    'connectionDecreaseRatio', 'connection_throttle_*', 'requestThrottle*', 'request_throttle*',
+    'requestStale*', 'request_stale_*', 'advancedFlowControlEnabled', 'largeRequestMaxBytes',
+    'largeRequestThreshold', 'outstandingHandshake.limit', 'throttledOpWaitTime',
+    'throttled_op_wait_time', 'enableEagerACLCheck', 'jute.maxbuffer.extrasize', 'emulate353TTLNodes',
+    'watchManagerName', 'watcherClean*', 'maxInProcessingDeadWatchers', 'bitHashCacheSize',
+    'messageTracker.*', 'znode.container.maxNeverUsedIntervalMs',
+  ],
+  // waitfree serves plain TCP.
+  tls: [
+    'secureClientPort', 'secureClientPortAddress', 'client.portUnification', 'portUnification',
+    'ssl.*', 'sslQuorum', 'sslQuorumReloadCertFiles', 'admin.forceHttps', 'admin.portUnification',
+  ],
+  'admin server': ['admin.commandURL', 'admin.idleTimeout'],
+  metrics: ['metricsProvider.*'],
+  audit: ['audit.*'],
+  // ZooKeeper too starts when a provider class fails to load (ProviderRegistry logs it); the
+  // providers waitfree serves itself are accepted silently (servedAuthProvider).
+  auth: [
+    'authProvider.*', 'DigestAuthenticationProvider.enabled',
+    'DigestAuthenticationProvider.digestAlg', 'skipACL', 'X509AuthenticationProvider.*',
+    'ensembleAuthName', 'kerberos.*',
+  ],
+};
+
 /**
  * The keys of ZooKeeper 3.8's administrator's guide (and QuorumPeerConfig) that waitfree does not
  * use, so that a tuned zoo.cfg starts as it is. Each is also accepted in its Java system
  * property spelling, `zookeeper.<name>`. Those that would leave the server less safe than the
  * user asked are in REFUSED_KEYS, by value.
  */
-export const IGNORED_KEYS: readonly IgnoredKey[] = [
-  // Replication: waitfree's Zab has its own timing (tickTime, initLimit, syncLimit) and links.
-  { name: 'leaderServes', reason: 'replication' },
-  { name: 'localSessionsEnabled', reason: 'replication' },
-  { name: 'localSessionsUpgradingEnabled', reason: 'replication' },
-  { name: 'connectToLearnerMasterLimit', reason: 'replication' },
-  { name: 'observerMasterPort', reason: 'replication' },
-  { name: 'cnxTimeout', reason: 'replication' },
-  { name: 'quorumCnxnTimeoutMs', reason: 'replication' },
-  { name: 'electionPortBindRetry', reason: 'replication' },
-  { name: 'fastleader.', prefix: true, reason: 'replication' },
-  { name: 'observer.', prefix: true, reason: 'replication' },
-  { name: 'leader.', prefix: true, reason: 'replication' },
-  { name: 'learner.', prefix: true, reason: 'replication' },
-  { name: 'follower.', prefix: true, reason: 'replication' },
-  { name: 'forward_learner_requests_to_commit_processor_disabled', reason: 'replication' },
-  { name: 'maxTimeToWaitForEpoch', reason: 'replication' },
-  { name: 'maxConcurrentSnapSyncs', reason: 'replication' },
-  { name: 'maxConcurrentDiffSyncs', reason: 'replication' },
-  { name: 'multiAddress.', prefix: true, reason: 'replication' },
-  { name: 'quorum.cnxn.threads.size', reason: 'replication' },
-  { name: 'quorum.auth.', prefix: true, reason: 'replication' },
-  { name: 'oraclePath', reason: 'replication' },
-  // Persistence: waitfree's log, snapshots and batching have their own keys.
-  { name: 'preAllocSize', reason: 'persistence' },
-  { name: 'syncEnabled', reason: 'persistence' },
-  { name: 'commitLogCount', reason: 'persistence' },
-  { name: 'snapSizeLimitInKb', reason: 'persistence' },
-  { name: 'txnLogSizeLimitInKb', reason: 'persistence' },
-  { name: 'snapshot.', prefix: true, reason: 'persistence' },
-  { name: 'digest.enabled', reason: 'persistence' },
-  { name: 'flushDelay', reason: 'persistence' },
-  { name: 'maxWriteQueuePollTime', reason: 'persistence' },
-  { name: 'maxBatchSize', reason: 'persistence' },
-  // Tuning of ZooKeeper's own threads, caches and throttles.
-  { name: 'clientPortListenBacklog', reason: 'tuning' },
-  { name: 'serverCnxnFactory', reason: 'tuning' },
-  { name: 'nio.', prefix: true, reason: 'tuning' },
-  { name: 'netty.', prefix: true, reason: 'tuning' },
-  { name: 'commitProcessor.', prefix: true, reason: 'tuning' },
-  { name: 'maxResponseCacheSize', reason: 'tuning' },
-  { name: 'maxGetChildrenResponseCacheSize', reason: 'tuning' },
-  { name: 'tcpKeepAlive', reason: 'tuning' },
-  { name: 'clientTcpKeepAlive', reason: 'tuning' },
-  { name: 'connectionMaxTokens', reason: 'tuning' },
-  { name: 'connectionTokenFillTime', reason: 'tuning' },
-  { name: 'connectionTokenFillCount', reason: 'tuning' },
-  { name: 'connectionFreezeTime', reason: 'tuning' },
-  { name: 'connectionDropIncrease', reason: 'tuning' },
-  { name: 'connectionDropDecrease', reason: 'tuning' },
-  { name: 'connectionDecreaseRatio', reason: 'tuning' },
-  { name: 'connection_throttle_', prefix: true, reason: 'tuning' },
-  { name: 'requestThrottle', prefix: true, reason: 'tuning' },
-  { name: 'request_throttle', prefix: true, reason: 'tuning' },
-  { name: 'requestStale', prefix: true, reason: 'tuning' },
-  { name: 'request_stale_', prefix: true, reason: 'tuning' },
-  { name: 'advancedFlowControlEnabled', reason: 'tuning' },
-  { name: 'largeRequestMaxBytes', reason: 'tuning' },
-  { name: 'largeRequestThreshold', reason: 'tuning' },
-  { name: 'outstandingHandshake.limit', reason: 'tuning' },
-  { name: 'throttledOpWaitTime', reason: 'tuning' },
-  { name: 'throttled_op_wait_time', reason: 'tuning' },
-  { name: 'enableEagerACLCheck', reason: 'tuning' },
-  { name: 'jute.maxbuffer.extrasize', reason: 'tuning' },
-  { name: 'emulate353TTLNodes', reason: 'tuning' },
-  { name: 'watchManagerName', reason: 'tuning' },
-  { name: 'watcherClean', prefix: true, reason: 'tuning' },
-  { name: 'maxInProcessingDeadWatchers', reason: 'tuning' },
-  { name: 'bitHashCacheSize', reason: 'tuning' },
-  { name: 'messageTracker.', prefix: true, reason: 'tuning' },
-  { name: 'znode.container.maxNeverUsedIntervalMs', reason: 'tuning' },
-  // TLS: waitfree serves plain TCP.
-  { name: 'secureClientPort', reason: 'tls' },
-  { name: 'secureClientPortAddress', reason: 'tls' },
-  { name: 'client.portUnification', reason: 'tls' },
-  { name: 'portUnification', reason: 'tls' },
-  { name: 'ssl.', prefix: true, reason: 'tls' },
-  { name: 'sslQuorum', reason: 'tls' },
-  { name: 'sslQuorumReloadCertFiles', reason: 'tls' },
-  { name: 'admin.forceHttps', reason: 'tls' },
-  { name: 'admin.portUnification', reason: 'tls' },
-  // Admin server and metrics.
-  { name: 'admin.commandURL', reason: 'admin server' },
-  { name: 'admin.idleTimeout', reason: 'admin server' },
-  { name: 'metricsProvider.', prefix: true, reason: 'metrics' },
-  { name: 'audit.', prefix: true, reason: 'audit' },
-  // ZooKeeper too starts when a provider class fails to load (ProviderRegistry logs it). The
-  // providers waitfree serves itself are accepted silently (servedAuthProvider).
-  { name: 'authProvider.', prefix: true, reason: 'auth' },
-  { name: 'zookeeper.authProvider.', prefix: true, reason: 'auth' },
-  { name: 'DigestAuthenticationProvider.enabled', reason: 'auth' },
-  { name: 'DigestAuthenticationProvider.digestAlg', reason: 'auth' },
-  { name: 'skipACL', reason: 'auth' },
-  { name: 'X509AuthenticationProvider.', prefix: true, reason: 'auth' },
-  { name: 'ensembleAuthName', reason: 'auth' },
-  { name: 'kerberos.', prefix: true, reason: 'auth' },
-];
+export const IGNORED_KEYS: readonly IgnoredKey[] = Object.entries(IGNORED_BY_REASON).flatMap(([reason, names]) =>
+  names.map((n): IgnoredKey => (n.endsWith('*') ? { name: n.slice(0, -1), prefix: true, reason: reason as IgnoredReason } : { name: n, reason: reason as IgnoredReason })),
+);
 
 export interface RefusedKey {
   /** What the key looks like, for help text: `group.N`, `skipACL=yes`. */

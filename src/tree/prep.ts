@@ -26,7 +26,7 @@ import { checkAcl, fixupAcl } from './acl.js';
 import { isSpecialPath, isValidPath, parentPath, sequenceSuffix } from './path_rules.js';
 import type { QuotaVerdict } from './quota.js';
 import type { TxnOp } from './txn.js';
-import { isValidTtl, type NodeFacts, ownerKind, ttlOwner } from './znode.js';
+import { dataLength, isValidTtl, type NodeFacts, ownerKind, ttlOwner } from './znode.js';
 
 /**
  * What prep reads: node facts and, for closeSession, the session's ephemerals. Both must include
@@ -118,10 +118,6 @@ const SINGLE_WRITE_OPS: ReadonlySet<number> = new Set([
 const MULTI_WRITE_OPS: ReadonlySet<number> = new Set([
   Op.create, Op.create2, Op.createContainer, Op.createTTL, Op.delete, Op.setData, Op.check,
 ]);
-
-function dataLength(data: Uint8Array | null): number {
-  return data === null ? 0 : data.length;
-}
 
 /** True when zookeeper.enforceQuota is on and the write goes over a hard limit. */
 function overHardQuota(ctx: PrepContext, path: string, bytes_diff: number, count_diff: number): boolean {

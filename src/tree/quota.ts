@@ -9,8 +9,8 @@
 import { isValidPath } from './path_rules.js';
 
 export const QUOTA_ROOT = '/zookeeper/quota';
-export const QUOTA_LIMIT_NODE = 'zookeeper_limits';
-export const QUOTA_STAT_NODE = 'zookeeper_stats';
+const QUOTA_LIMIT_NODE = 'zookeeper_limits';
+const QUOTA_STAT_NODE = 'zookeeper_stats';
 
 const QUOTA_PREFIX = `${QUOTA_ROOT}/`;
 

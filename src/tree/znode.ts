@@ -120,8 +120,13 @@ export class ZNode implements NodeFacts {
   }
 
   get data_length(): number {
-    return this.data === null ? 0 : this.data.length;
+    return dataLength(this.data);
   }
+}
+
+/** Bytes of a node's data; null data has none. */
+export function dataLength(data: Uint8Array | null): number {
+  return data === null ? 0 : data.length;
 }
 
 /** A node created by a txn: all zxids = zxid, both times = time_ms, versions 0. */

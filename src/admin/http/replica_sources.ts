@@ -36,8 +36,7 @@ export function doorbellSources(t: Topology): DoorbellSource[] {
  * lines, which /metrics labels by namespace (a namespace is no part of a metric name there).
  */
 function monitorGauges(stats: ServerStats): [string, number][] {
-  const per_namespace = new Set(stats.quota_samples.map((q) => `${q.namespace}_${q.metric}`));
-  return monitorValues(stats).filter((e): e is [string, number] => typeof e[1] === 'number' && !e[0].startsWith('waitfree_') && !per_namespace.has(e[0]));
+  return monitorValues({ ...stats, quota_samples: [] }).filter((e): e is [string, number] => typeof e[1] === 'number' && !e[0].startsWith('waitfree_'));
 }
 
 export function adminDeps(t: Topology, stats: (needs?: readonly StatsPart[]) => Promise<ServerStats>): AdminDeps {

@@ -528,13 +528,12 @@ export class NodeView {
   subtreeUsage(path: string): { count: number; bytes: number } | null {
     const n = this.encodePath(path);
     if (!this.find(this.path_buf, 0, n)) return null;
-    const usage = { count: 0, bytes: 0 };
+    const usage = { count: 1, bytes: Math.max(0, this.dataLength()) };
     const c = this.cursor;
     if (n === 1) {
-      // The root's subtree is the whole tree.
-      for (c.first(this.znode_root); c.valid; c.next()) this.addUsage(usage, c.seg, c.entry);
+      // The root's subtree is the whole tree; the root's own key sorts first.
+      for (c.first(this.znode_root), c.next(); c.valid; c.next()) this.addUsage(usage, c.seg, c.entry);
     } else {
-      this.addUsage(usage, this.rec_seg, -1);
       this.setPrefix(this.path_buf, 0, n);
       for (let range = 0; range < 2; range++) {
         if (range === 0) this.key2.setChildrenPrefix(this.prefix, 0, n);
@@ -550,9 +549,9 @@ export class NodeView {
     return usage;
   }
 
-  /** Adds one node to `usage`: the entry (seg, e), or the selected node when e < 0. */
+  /** Adds the node at entry e of segment seg to `usage`. */
   private addUsage(usage: { count: number; bytes: number }, seg: number, e: number): void {
-    if (e >= 0) this.selectEntry(seg, e);
+    this.selectEntry(seg, e);
     usage.count++;
     usage.bytes += Math.max(0, this.dataLength());
   }
