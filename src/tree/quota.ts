@@ -68,7 +68,7 @@ const encoder = new TextEncoder();
 /**
  * StatsTrack: the key=value text of a limit or stats node. Parsing follows ZooKeeper (pairs split
  * on runs of ',' and ';', an empty value is -1, a missing key reads -1); a pair ZooKeeper would
- * throw on (no '=', not a number) is skipped, so a client's garbage in a stats node never stops
+ * throw on (no '=', no key, not a number) is skipped, so a client's garbage in a stats node never stops
  * the replica. Formatting is ZooKeeper's byte for byte: count and bytes first, the other keys
  * after an extra '=' in sorted order.
  */
@@ -80,7 +80,7 @@ export class StatsTrack {
     if (data === null || data.length === 0) return track;
     for (const pair of decoder.decode(data).split(PAIRS_SEPARATOR)) {
       const kv = pair.split('=');
-      if (kv.length < 2) continue;
+      if (kv.length < 2 || kv[0] === '') continue;
       const value = kv[1] === '' ? '-1' : kv[1];
       if (!LONG_TEXT.test(value)) continue;
       const n = BigInt(value);

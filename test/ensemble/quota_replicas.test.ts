@@ -73,5 +73,18 @@ describe('quotas across an ensemble of 3', () => {
     await e.restart(follower.sid);
     await e.waitFor(serving(e, { same_zxid: true }), SETTLE_MS);
     expect(await statsAt(follower.client_port)).toBe('count=3,bytes=12');
+
+    // Containment: a client writes garbage into the stats node, then writes under the quota.
+    // ZooKeeper's parser would throw in its apply; every member here keeps serving, and counts
+    // from what it could read (no pair: count and bytes start at -1).
+    const c = await connect(follower.client_port);
+    try {
+      expect((await c.request(Op.setData, { path: STATS, data: enc('garbage;=,count=x'), version: -1 })).err).toBe(0);
+      expect((await c.request(Op.setData, { path: '/app/a', data: enc('hello!!'), version: -1 })).err).toBe(0);
+    } finally {
+      c.destroy();
+    }
+    for (const m of e.members) expect(await statsAt(m.client_port)).toBe('count=-1,bytes=1');
+    for (const m of e.members) expect(m.alive()).toBe(true);
   }, TEST_MS);
 });

@@ -35,6 +35,7 @@ describe('StatsTrack', () => {
 
   it('skips what ZooKeeper would throw on (no =, not a number), never failing', () => {
     expect(track('garbage,count=x,count=7,,;bytes=3').toString()).toBe('count=7,bytes=3');
+    expect(track('=5;=,count=1').toString()).toBe('count=1,bytes=-1');
     expect(track('').toString()).toBe('count=-1,bytes=-1');
     expect(StatsTrack.parse(null).count).toBe(-1n);
   });
