@@ -12,7 +12,14 @@ ZOOPORT=${ZOOPORT:-22181}
 ZKMAXCNXNS=${ZKMAXCNXNS:-100}
 state=${CSUITE_STATE:?CSUITE_STATE must name the directory for the data, config and PID of the server}
 mkdir -p "$state"
-if [ -r "$state/pid" ]; then kill -9 "$(cat "$state/pid")" 2>/dev/null; sleep 0.2; rm -f "$state/pid"; fi
+# The server started before is gone before the next one starts: until then its port still takes
+# connections (a JVM takes a while to die), and the probe below would find the old server.
+if [ -r "$state/pid" ]; then
+  old=$(cat "$state/pid")
+  kill -9 "$old" 2>/dev/null
+  for i in $(seq 1 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$state/pid"
+fi
 case "$cmd" in
 start|startClean|startCleanReadOnly|startRequireSASLAuth)
   if [ "$cmd" = startClean ] || [ "$cmd" = startCleanReadOnly ]; then rm -rf "$state/zkdata"; fi
@@ -56,9 +63,17 @@ C
     java -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar $props $main "$state/zoo.cfg" > "$state/zk.log" 2>&1 &
   fi
   echo -n $! > "$state/pid"
-  if [ -n "$ro" ] || [ "$cmd" = startRequireSASLAuth ]; then sleep 4; exit 0; fi
+  # Until the server serves (srvr answers with its version; up to 20 s): a start on a loaded
+  # 2-core CI host can take more than the 4 s a fixed sleep gave, a client that finds no server
+  # loses the requests it queued, and ZooKeeper takes connections before it serves. A read-only
+  # member answers once its port is open; its election then has to give up before it serves.
   for i in $(seq 1 200); do
-    if (exec 3<>/dev/tcp/127.0.0.1/$ZOOPORT) 2>/dev/null; then exit 0; fi
+    if [ -n "$ro" ]; then
+      if (exec 3<>/dev/tcp/127.0.0.1/$ZOOPORT) 2>/dev/null; then sleep 4; exit 0; fi
+    else
+      reply=$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$ZOOPORT && printf srvr >&3 && cat <&3" 2>/dev/null)
+      if [[ "$reply" == *"Zookeeper version:"* ]]; then exit 0; fi
+    fi
     sleep 0.1
   done
   echo " server NOT started"; exit 0
