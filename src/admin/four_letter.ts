@@ -492,7 +492,7 @@ export function confEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
 function zooKeeperServerConfEntries(c: ServerConfig, f: ConfFacts): [string, string][] {
   return [
     ['clientPort', String(f.client_port)],
-    ['secureClientPort', '-1'],
+    ['secureClientPort', String(c.secure_client_port)],
     ['dataDir', f.data_dir_abs],
     ['dataDirSize', String(f.data_dir_bytes)],
     ['dataLogDir', f.data_log_dir_abs],

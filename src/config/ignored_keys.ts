@@ -42,9 +42,10 @@ const IGNORED_BY_REASON: Readonly<Partial<Record<IgnoredReason, readonly string[
     'watchManagerName', 'watcherClean*', 'maxInProcessingDeadWatchers', 'bitHashCacheSize',
     'messageTracker.*', 'znode.container.maxNeverUsedIntervalMs',
   ],
-  // waitfree serves plain TCP.
+  // waitfree's TLS is its secure client port's (secureClientPort and the ssl.* keys it reads,
+  // server_config.ts); every other ssl.* key (ssl.quorum.*, client-side ones) is not used.
   tls: [
-    'secureClientPort', 'secureClientPortAddress', 'client.portUnification', 'portUnification',
+    'client.portUnification', 'portUnification',
     'ssl.*', 'sslQuorum', 'sslQuorumReloadCertFiles', 'admin.forceHttps', 'admin.portUnification',
   ],
   'admin server': ['admin.commandURL', 'admin.idleTimeout'],
@@ -54,7 +55,7 @@ const IGNORED_BY_REASON: Readonly<Partial<Record<IgnoredReason, readonly string[
   // providers waitfree serves itself are accepted silently (servedAuthProvider).
   auth: [
     'authProvider.*', 'DigestAuthenticationProvider.enabled',
-    'DigestAuthenticationProvider.digestAlg', 'skipACL', 'X509AuthenticationProvider.*',
+    'DigestAuthenticationProvider.digestAlg', 'skipACL',
     'ensembleAuthName', 'kerberos.*',
   ],
 };
@@ -114,6 +115,11 @@ export const REFUSED_KEYS: readonly RefusedKey[] = [
     why: 'waitfree\'s quorum links do not authenticate their peers (no quorum SASL)',
   },
   {
+    label: 'ssl.crl=true, ssl.ocsp=true',
+    test: (n, v) => (named('ssl.crl')(n) || named('ssl.ocsp')(n)) && javaTrue(v),
+    why: 'waitfree\'s secure client port does not check certificate revocation (CRL, OCSP)',
+  },
+  {
     label: 'DigestAuthenticationProvider.enabled=false',
     test: (n, v) => named('DigestAuthenticationProvider.enabled')(n) && !javaTrue(v),
     why: 'waitfree always serves the digest scheme (addauth digest, digest ACLs)',
@@ -144,6 +150,7 @@ const SERVED_AUTH_PROVIDERS: ReadonlySet<string> = new Set([
   'org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
   'org.apache.zookeeper.server.auth.DigestAuthenticationProvider',
   'org.apache.zookeeper.server.auth.IPAuthenticationProvider',
+  'org.apache.zookeeper.server.auth.X509AuthenticationProvider',
 ]);
 
 export function servedAuthProvider(name: string, value: string): boolean {

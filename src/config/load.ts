@@ -1,7 +1,8 @@
 // Configuration assembly: defaults ← zoo.cfg file ← command-line flags, then derived values,
-// cross-field checks, the ensemble (server.N lines + myid, ensemble_config.ts) and the SASL users
-// (the JAAS file, sasl_config.ts). Pure apart from reading the config file, dataDir/myid and the
-// JAAS file; warnings are returned, never printed.
+// cross-field checks, the ensemble (server.N lines + myid, ensemble_config.ts), the SASL users
+// (the JAAS file, sasl_config.ts) and the secure client port's key stores (tls_config.ts). Pure
+// apart from reading the config file, dataDir/myid, the JAAS file and the key stores; warnings
+// are returned, never printed.
 
 import { readFileSync } from 'node:fs';
 import { KNOWN_FOUR_LETTER_WORDS } from '../protocol/four_letter_words.js';
@@ -9,6 +10,7 @@ import { ConfigError } from './config_error.js';
 import { resolveEnsemble } from './ensemble_config.js';
 import { IGNORED_KEYS, ignoredKey, refusedKey, servedAuthProvider, type IgnoredReason } from './ignored_keys.js';
 import { resolveSasl } from './sasl_config.js';
+import { resolveTls } from './tls_config.js';
 import { isServerKey, type ServerLine } from './server_line.js';
 import {
   allKeyNames,
@@ -48,8 +50,8 @@ const REASON_TEXT: Readonly<Record<IgnoredReason, string>> = {
   'admin server': "waitfree's admin server does not use this key",
   persistence: 'waitfree keeps its log and snapshots in dataDir with its own policy',
   metrics: 'waitfree serves its own metrics',
-  auth: 'waitfree loads no provider classes: it serves the world, auth, digest, ip, sasl and super schemes itself',
-  tls: 'waitfree serves plain TCP only, no TLS',
+  auth: 'waitfree loads no provider classes: it serves the world, auth, digest, ip, sasl, x509 and super schemes itself',
+  tls: "waitfree's TLS is the secure client port's (secureClientPort, ssl.keyStore.*, ssl.trustStore.*, ssl.clientAuth, ssl.protocol, ssl.enabledProtocols); its quorum links are plain TCP",
   tuning: "a tuning knob of ZooKeeper's own threads, caches or throttles; waitfree's bounds have their own keys (waitfree server --help)",
   audit: 'waitfree writes no audit log',
   other: 'not supported yet',
@@ -81,8 +83,9 @@ export function loadConfig(options: LoadOptions): LoadResult {
   warnings.push(...whitelistWarnings(config.four_letter_whitelist));
   const sasl = resolveSasl(config, gathered.explicit.has('sasl_server_section'));
   warnings.push(...sasl.warnings);
+  const tls = resolveTls(config);
   const log_sync_method = gathered.explicit.has('log_sync_method') ? config.log_sync_method : defaultSyncMethod(config.ensemble !== null);
-  return { config: { ...config, sasl: sasl.sasl, log_sync_method }, warnings };
+  return { config: { ...config, sasl: sasl.sasl, tls, log_sync_method }, warnings };
 }
 
 /**

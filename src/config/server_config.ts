@@ -9,6 +9,7 @@ import { ConfigError } from './config_error.js';
 import { ENFORCE_AUTH_KEYS, enforcedAuthSchemes } from './enforce_auth.js';
 import type { EnsembleConfig } from './ensemble_config.js';
 import type { SaslConfig } from './sasl_config.js';
+import type { TlsConfig } from './tls_config.js';
 import type { BoolType, ConfigValue, DigestType, IntType, ListType, StringType } from './values.js';
 
 /**
@@ -26,6 +27,24 @@ export interface ServerConfig {
   readonly client_port: number;
   /** Address the client port binds to. */
   readonly client_port_address: string;
+  /** TLS port for clients (ZooKeeper's secureClientPort); -1 = none, 0 = any free port
+   *  (RunningServer.secure_port). Its keys and certificates: `tls`. */
+  readonly secure_client_port: number;
+  /** Address the secure client port binds to; '' = clientPortAddress. */
+  readonly secure_client_port_address: string;
+  /** ZooKeeper's ssl.* keys of the client port, as written; resolved into `tls` (tls_config.ts). */
+  readonly ssl_key_store_location: string;
+  readonly ssl_key_store_password: string;
+  readonly ssl_key_store_type: string;
+  readonly ssl_trust_store_location: string;
+  readonly ssl_trust_store_password: string;
+  readonly ssl_trust_store_type: string;
+  readonly ssl_client_auth: string;
+  readonly ssl_protocol: string;
+  readonly ssl_enabled_protocols: readonly string[];
+  readonly ssl_ciphersuites: readonly string[];
+  /** A client certificate subject (RFC 2253) that is the super user; '' = none. */
+  readonly x509_super_user: string;
   /** Max concurrent connections from one client IP; 0 = unlimited. */
   readonly max_client_cnxns: number;
   /** Max concurrent connections in total (ZooKeeper 3.7+'s maxCnxns); 0 = unlimited. */
@@ -166,11 +185,14 @@ export interface ServerConfig {
   /** The SASL users read from the JAAS file (src/config/sasl_config.ts); null = SASL is not
    *  configured, and sasl packets are answered as a ZooKeeper without a JAAS file does. Not a key. */
   readonly sasl: SaslConfig | null;
+  /** The secure client port's TLS settings, its key and trust stores read (src/config/tls_config.ts);
+   *  null = no secure client port. Not a key. */
+  readonly tls: TlsConfig | null;
 }
 
-/** Fields set by a key (everything but `ensemble` and `sasl`, which loadConfig derives from
- *  server.N lines and from the JAAS file). */
-export type ConfigField = Exclude<keyof ServerConfig, 'ensemble' | 'sasl'>;
+/** Fields set by a key (everything but `ensemble`, `sasl` and `tls`, which loadConfig derives
+ *  from server.N lines, the JAAS file and the key stores). */
+export type ConfigField = Exclude<keyof ServerConfig, 'ensemble' | 'sasl' | 'tls'>;
 
 /** The value-type spec matching a field's TypeScript type. */
 type TypeFor<T> = [T] extends [number]
@@ -244,6 +266,71 @@ const KEYS: KeyTable = {
     name: 'clientPortAddress', aliases: [], field: 'client_port_address', default: '127.0.0.1', flag: '--host',
     type: { kind: 'string', format: 'host' },
     help: 'Address the client port listens on (0.0.0.0 for every interface).',
+  },
+  secure_client_port: {
+    name: 'secureClientPort', aliases: [], field: 'secure_client_port', default: -1,
+    type: { kind: 'int', min: 0, max: 65535, sentinel: { value: -1, meaning: 'none' } },
+    help: 'TLS port for client connections (ZooKeeper\'s Netty secure port; the plain clientPort stays open); 0 picks a free port. Needs ssl.keyStore.location. Clients that present a certificate the trust store verifies get the id x509:<subject DN, RFC 2253>. Unset by default.',
+  },
+  secure_client_port_address: {
+    name: 'secureClientPortAddress', aliases: [], field: 'secure_client_port_address', default: '',
+    type: { kind: 'string', format: 'host', optional: true },
+    help: 'Address the secure client port listens on. Unset: clientPortAddress.',
+  },
+  ssl_key_store_location: {
+    name: 'ssl.keyStore.location', aliases: ['zookeeper.ssl.keyStore.location'], field: 'ssl_key_store_location', default: '',
+    type: { kind: 'string', format: 'path', optional: true },
+    help: 'The secure client port\'s key and certificate chain: a PEM file (private key and certificates, as ZooKeeper\'s PEM key store) or a PKCS#12 file (.p12, .pfx). JKS and BCFKS files are not read: convert them with keytool -importkeystore -deststoretype PKCS12.',
+  },
+  ssl_key_store_password: {
+    name: 'ssl.keyStore.password', aliases: ['zookeeper.ssl.keyStore.password'], field: 'ssl_key_store_password', default: '',
+    type: { kind: 'string', format: 'text', optional: true },
+    help: 'Password of the key store (PKCS#12) or of its encrypted PEM private key. Never shown by conf.',
+  },
+  ssl_key_store_type: {
+    name: 'ssl.keyStore.type', aliases: ['zookeeper.ssl.keyStore.type'], field: 'ssl_key_store_type', default: '',
+    type: { kind: 'string', format: 'choice', choices: ['PEM', 'PKCS12', 'JKS', 'BCFKS'], ignore_case: true, optional: true },
+    help: 'PEM or PKCS12. Unset: from the file name, as ZooKeeper (.pem, .p12; .pfx is PKCS12 too).',
+  },
+  ssl_trust_store_location: {
+    name: 'ssl.trustStore.location', aliases: ['zookeeper.ssl.trustStore.location'], field: 'ssl_trust_store_location', default: '',
+    type: { kind: 'string', format: 'path', optional: true },
+    help: 'The certificates client certificates are verified against: a PEM file of CA certificates. Unset: Node\'s bundled CA certificates (as ZooKeeper falls back to the JVM\'s).',
+  },
+  ssl_trust_store_password: {
+    name: 'ssl.trustStore.password', aliases: ['zookeeper.ssl.trustStore.password'], field: 'ssl_trust_store_password', default: '',
+    type: { kind: 'string', format: 'text', optional: true },
+    help: 'Accepted for ZooKeeper configurations; a PEM trust store has no password.',
+  },
+  ssl_trust_store_type: {
+    name: 'ssl.trustStore.type', aliases: ['zookeeper.ssl.trustStore.type'], field: 'ssl_trust_store_type', default: '',
+    type: { kind: 'string', format: 'choice', choices: ['PEM', 'PKCS12', 'JKS', 'BCFKS'], ignore_case: true, optional: true },
+    help: 'PEM. Unset: from the file name (.pem). A PKCS12, JKS or BCFKS trust store is not read: export its certificates as PEM (keytool -exportcert -rfc).',
+  },
+  ssl_client_auth: {
+    name: 'ssl.clientAuth', aliases: ['zookeeper.ssl.clientAuth'], field: 'ssl_client_auth', default: 'NEED',
+    type: { kind: 'string', format: 'choice', choices: ['NEED', 'WANT', 'NONE'], ignore_case: true },
+    help: 'Client certificates on the secure port, as ZooKeeper: NEED (the default) refuses a client without a verified certificate; WANT asks for one and lets a client without any in (a certificate that does not verify is refused); NONE does not ask.',
+  },
+  ssl_protocol: {
+    name: 'ssl.protocol', aliases: ['zookeeper.ssl.protocol'], field: 'ssl_protocol', default: 'TLSv1.2',
+    type: { kind: 'string', format: 'choice', choices: ['TLSv1.2', 'TLSv1.3'] },
+    help: 'The TLS version of the secure port when ssl.enabledProtocols is unset (ZooKeeper 3.8\'s default TLSv1.2).',
+  },
+  ssl_enabled_protocols: {
+    name: 'ssl.enabledProtocols', aliases: ['zookeeper.ssl.enabledProtocols'], field: 'ssl_enabled_protocols', default: [],
+    type: { kind: 'list' },
+    help: 'Comma-separated TLS versions the secure port accepts: TLSv1.2, TLSv1.3. Unset: ssl.protocol alone.',
+  },
+  ssl_ciphersuites: {
+    name: 'ssl.ciphersuites', aliases: ['zookeeper.ssl.ciphersuites'], field: 'ssl_ciphersuites', default: [],
+    type: { kind: 'list' },
+    help: 'Not supported with a secure client port (the start stops: the port would accept suites the list leaves out); the port uses Node\'s default suites (TLS 1.3, and ECDHE with AES-GCM or ChaCha20 for TLS 1.2).',
+  },
+  x509_super_user: {
+    name: 'zookeeper.X509AuthenticationProvider.superUser', aliases: ['X509AuthenticationProvider.superUser'], field: 'x509_super_user', default: '',
+    type: { kind: 'string', format: 'text', optional: true },
+    help: 'A client certificate subject (its x509 id, RFC 2253) that bypasses every ACL, as the super digest does. Unset by default.',
   },
   max_client_cnxns: {
     name: 'maxClientCnxns', aliases: [], field: 'max_client_cnxns', default: 60,
@@ -645,7 +732,7 @@ export function resolveDerived(raw: UnresolvedConfig): ServerConfig {
   const net_fast_reads = raw.net_fast_reads && open;
   const net_direct_writes = raw.net_direct_writes && open;
   // Standalone until loadConfig resolves server.N lines (ensemble_config.ts).
-  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync, net_fast_reads, net_direct_writes, ensemble: null, sasl: null };
+  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync, net_fast_reads, net_direct_writes, ensemble: null, sasl: null, tls: null };
 }
 
 const RING_FIELDS = [

@@ -18,6 +18,8 @@ import { answerFourLetter, gatherStats } from './four_letter_answer.js';
 export interface RunningServer {
   /** The client port actually bound (useful with clientPort=0). */
   port: number;
+  /** The secure client port bound (secureClientPort; useful with 0); -1 when there is none. */
+  secure_port: number;
   /** The admin HTTP server (/commands, /metrics): where it listens and on which backend; null when off. */
   admin: AdminListening | null;
   stop(): Promise<void>;
@@ -154,9 +156,9 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
     commit.post({ type: 'serve' });
     await Promise.race([startup.serving, failed]);
     net.post({ type: 'listen' });
-    const port = await Promise.race([started.ready, failed]);
+    const { port, secure_port } = await Promise.race([started.ready, failed]);
     ready = true;
-    return { port, admin: started.admin(), stop };
+    return { port, secure_port, admin: started.admin(), stop };
   } catch (e) {
     await stop();
     throw e;
@@ -164,25 +166,26 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
 
   // ---- the net worker ----
 
-  function startNet(): { handle: WorkerHandle; ready: Promise<number>; admin: () => AdminListening | null } {
-    let listening: (port: number) => void = () => {};
-    let bound_port = config.client_port;
+  function startNet(): { handle: WorkerHandle; ready: Promise<{ port: number; secure_port: number }>; admin: () => AdminListening | null } {
+    let listening: (ports: { port: number; secure_port: number }) => void = () => {};
+    // The config with the ports as bound (clientPort=0, secureClientPort=0), for stats and conf.
+    let bound: ServerConfig = config;
     let admin: AdminListening | null = null;
-    const stats = (needs?: readonly StatsPart[]) => gatherStats({ ...config, client_port: bound_port }, workers, started_ms, topology, needs);
+    const stats = (needs?: readonly StatsPart[]) => gatherStats(bound, workers, started_ms, topology, needs);
     const admin_deps = adminDeps(topology, stats);
-    const ready = new Promise<number>((resolve) => (listening = resolve));
+    const ready = new Promise<{ port: number; secure_port: number }>((resolve) => (listening = resolve));
     const handle: WorkerHandle = new WorkerHandle(
       'net',
       script('net_worker'),
       init('net'),
       (msg) => {
         if (msg.type === 'listening') {
-          bound_port = msg.port;
+          bound = { ...config, client_port: msg.port, secure_client_port: msg.secure_port };
           admin = msg.admin;
-          listening(bound_port);
-        } else if (msg.type === 'failed') fail(new Error(`cannot listen on ${config.client_port_address}:${config.client_port}: ${msg.error}`));
+          listening({ port: msg.port, secure_port: msg.secure_port });
+        } else if (msg.type === 'failed') fail(new Error(`cannot listen on ${msg.error}`));
         else if (msg.type === 'four_letter') {
-          void answerFourLetter(msg.cmd, { ...config, client_port: bound_port }, workers, started_ms, topology).then((text) => {
+          void answerFourLetter(msg.cmd, bound, workers, started_ms, topology).then((text) => {
             // Encoded here and handed over: a watch listing can be tens of MB, and the net
             // worker (on every request's path) should neither copy nor encode it.
             const bytes = new TextEncoder().encode(text);

@@ -103,15 +103,49 @@ const sasl_provider: SchemeProvider = {
   matches: (client_id, acl_id) => client_id === 'super' || client_id === acl_id,
 };
 
+/** An attribute type of a distinguished name: a keyword or a dotted OID, before its '='. */
+const DN_ATTRIBUTE = /^\s*([A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)*)\s*=/;
+
+/** Whether `dn` reads as a distinguished name (X500Principal's constructor accepts it): every
+ *  RDN, split at unescaped ',' ';' '+', is `type=value`; the empty name is one too. */
+function isDistinguishedName(dn: string): boolean {
+  if (dn.trim() === '') return true;
+  const parts: string[] = [];
+  let part = '';
+  for (let i = 0; i < dn.length; i++) {
+    const ch = dn[i];
+    if (ch === '\\' && i + 1 < dn.length) {
+      part += ch + dn[++i];
+    } else if (ch === ',' || ch === ';' || ch === '+') {
+      parts.push(part);
+      part = '';
+    } else part += ch;
+  }
+  parts.push(part);
+  return parts.every((p) => DN_ATTRIBUTE.test(p));
+}
+
 /**
- * ProviderRegistry with ZooKeeper's defaults (ip, digest) and SASLAuthenticationProvider, which
- * ZooKeeper has only when an authProvider.N names it (every SASL setup does). `world` and `auth`
- * are handled specially, `super` is not an ACL scheme.
+ * X509AuthenticationProvider: ids are client certificate subjects (RFC 2253, src/auth/x509_subject.ts),
+ * given to connections on the secure client port whose certificate verified. An equal ACL id
+ * matches (its superUser is a `super` id as well, which passes every ACL).
+ */
+const x509_provider: SchemeProvider = {
+  is_authenticated: true,
+  isValid: isDistinguishedName,
+  matches: (client_id, acl_id) => client_id === acl_id,
+};
+
+/**
+ * ProviderRegistry with ZooKeeper's defaults (ip, digest) and SASLAuthenticationProvider and
+ * X509AuthenticationProvider, which ZooKeeper has only when an authProvider.N names them (every
+ * SASL and TLS setup does). `world` and `auth` are handled specially, `super` is not an ACL scheme.
  */
 const SCHEME_PROVIDERS: ReadonlyMap<string, SchemeProvider> = new Map([
   ['ip', ip_provider],
   ['digest', digest_provider],
   ['sasl', sasl_provider],
+  ['x509', x509_provider],
 ]);
 
 /**

@@ -91,7 +91,7 @@ export type WorkerEvent =
   /** The commit worker's Zab role changed (informational). */
   | { type: 'role'; role: QuorumRole }
   /** The net worker listens on the client port (and the admin port, if any). */
-  | { type: 'listening'; port: number; admin: AdminListening | null }
+  | { type: 'listening'; port: number; /** -1: no secure client port. */ secure_port: number; admin: AdminListening | null }
   | { type: 'failed'; error: string }
   /** The net worker got a four-letter word: the supervisor gathers stats and answers it. */
   | { type: 'four_letter'; conn_id: number; cmd: string }

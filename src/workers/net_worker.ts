@@ -8,6 +8,7 @@
 // uWebSockets.js or its native-free twin; the supervisor composes its answers too.
 
 import net from 'node:net';
+import type tls from 'node:tls';
 import { workerData } from 'node:worker_threads';
 import { fourLetterFromInt } from '../protocol/four_letter_words.js';
 import type { HttpAnswer } from '../admin/http/admin_router.js';
@@ -26,6 +27,7 @@ import { ReplyBatch } from './net/reply_batch.js';
 import { RingBackpressure } from './net/ring_backpressure.js';
 import { NetFastRead } from './net/fast_read.js';
 import { ConnFlow, Next } from './net/conn_flow.js';
+import { createSecureServer } from './net/secure_listener.js';
 import { int32At } from '../protocol/jute.js';
 import { performance } from 'node:perf_hooks';
 
@@ -60,6 +62,8 @@ interface NetConn {
 
 class NetWorker {
   private readonly server: net.Server;
+  /** The secure client port's TLS server (secureClientPort); null when none is configured. */
+  private readonly secure_server: tls.Server | null;
   private readonly conns = new Map<number, NetConn>();
   private readonly admission: ConnAdmission;
   private readonly reject_warnings: Record<Refusal['bound'], RateLimitedWarning>;
@@ -135,18 +139,20 @@ class NetWorker {
     // allowHalfOpen: a peer's FIN must not end our side at once (Node's default), or the answer
     // to a four-letter word sent with `nc -N` / a health check that half-closes is lost.
     // onPeerEnd decides instead.
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onConnection(socket, null));
+    const { tls: tls_config, sessionless_cnxn_timeout_ms } = init.config;
+    this.secure_server =
+      tls_config === null ? null : createSecureServer(tls_config, sessionless_cnxn_timeout_ms, (socket, x509_id) => this.onConnection(socket, x509_id));
   }
 
-  listen(): Promise<number> {
-    const { client_port, client_port_address } = this.init.config;
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(client_port, client_port_address, () => {
-        const addr = this.server.address();
-        resolve(typeof addr === 'object' && addr !== null ? addr.port : client_port);
-      });
-    });
+  /** Opens the client port, then the secure client port if one is configured; the ports bound
+   *  (secure_port -1 without one). */
+  async listen(): Promise<{ port: number; secure_port: number }> {
+    const { client_port, client_port_address, secure_client_port, secure_client_port_address } = this.init.config;
+    const port = await listenOn(this.server, client_port, client_port_address);
+    if (this.secure_server === null) return { port, secure_port: -1 };
+    const secure_port = await listenOn(this.secure_server, secure_client_port, secure_client_port_address === '' ? client_port_address : secure_client_port_address);
+    return { port, secure_port };
   }
 
   async run(): Promise<void> {
@@ -180,12 +186,15 @@ class NetWorker {
     this.admin_waiting.clear();
     for (const c of this.conns.values()) c.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.secure_server !== null) await new Promise<void>((resolve) => this.secure_server!.close(() => resolve()));
     this.fast_read?.close();
   }
 
   // ---- sockets ----
 
-  private onConnection(socket: net.Socket): void {
+  /** A client connection: plain, or TLS with its handshake done (`x509_id`: the id its verified
+   *  certificate gives, null without one). */
+  private onConnection(socket: net.Socket, x509_id: string | null): void {
     const ip = normaliseIp(socket.remoteAddress ?? '');
     const refusal = this.admission.admit(ip);
     if (refusal !== null) {
@@ -212,7 +221,9 @@ class NetWorker {
     };
     this.conns.set(id, conn);
     this.sessionless.add(conn);
-    this.to_shard[shard].send(this.head.begin(NetToShard.OPEN).u32(id).str8(ip).u32(socket.remotePort ?? 0));
+    const open = this.head.begin(NetToShard.OPEN).u32(id).str8(ip).u32(socket.remotePort ?? 0);
+    if (x509_id === null) this.to_shard[shard].send(open);
+    else this.to_shard[shard].send(open, Buffer.from(x509_id, 'utf8'));
     this.to_shard[shard].flush();
     this.backpressure[shard].afterSend(null);
     socket.on('data', (chunk) => this.onData(conn, chunk));
@@ -553,6 +564,18 @@ function adminUnavailable(why: string): HttpAnswer {
   return { status: 503, content_type: 'text/plain; charset=utf-8', body: `admin server unavailable: ${why}\n` };
 }
 
+function listenOn(server: net.Server, port: number, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const failed = (e: Error): void => reject(new Error(`${address}:${port}: ${e.message}`));
+    server.once('error', failed);
+    server.listen(port, address, () => {
+      server.off('error', failed);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+    });
+  });
+}
+
 /** IPv4-mapped IPv6 addresses as plain IPv4, like Java's InetAddress.getHostAddress. */
 function normaliseIp(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
@@ -565,14 +588,14 @@ function listen(): void {
   const w = new NetWorker(workerData as WorkerInit);
   worker = w;
   w.listen()
-    .then(async (port) => {
+    .then(async ({ port, secure_port }) => {
       const admin = await w.startAdmin();
       w.startSessionlessReaper();
-      postEvent({ type: 'listening', port, admin });
+      postEvent({ type: 'listening', port, secure_port, admin });
       return w.run();
     })
     .catch((e: unknown) => {
-      postEvent({ type: 'failed', error: String(e) });
+      postEvent({ type: 'failed', error: e instanceof Error ? e.message : String(e) });
     });
 }
 serveControl({

@@ -187,7 +187,7 @@ describe('keys', () => {
       'standaloneEnabled=true',
       'leaderServes=yes',
       'preAllocSize=65536',
-      'authProvider.1=org.apache.zookeeper.server.auth.X509AuthenticationProvider',
+      'authProvider.1=com.example.zookeeper.TokenAuthenticationProvider',
       'authProvider.2=org.apache.zookeeper.server.auth.SASLAuthenticationProvider',
       'zookeeper.authProvider.3 = org.apache.zookeeper.server.auth.DigestAuthenticationProvider',
     ].join('\n');
@@ -196,7 +196,7 @@ describe('keys', () => {
     expect(warnings).toHaveLength(6);
     // ZooKeeper starts even when a provider fails to load; the ones waitfree serves (kazoo's test
     // clusters name the SASL provider) are not worth a warning.
-    expect(warnings[5]).toBe('zoo.cfg:10: authProvider.1 is accepted, not used yet (waitfree loads no provider classes: it serves the world, auth, digest, ip, sasl and super schemes itself)');
+    expect(warnings[5]).toBe('zoo.cfg:10: authProvider.1 is accepted, not used yet (waitfree loads no provider classes: it serves the world, auth, digest, ip, sasl, x509 and super schemes itself)');
     expect(warnings[0]).toBe('zoo.cfg:4: admin.commandURL is accepted, not used yet (waitfree\'s admin server does not use this key)');
     expect(warnings[3]).toBe("zoo.cfg:8: leaderServes is accepted, not used yet (waitfree's replication does not use this key)");
     for (const w of warnings) expect(w).toMatch(/^zoo\.cfg:\d+: \S+ is accepted, not used yet \(/);
@@ -234,8 +234,8 @@ describe('keys', () => {
       'sslQuorum=false',
       'skipACL=no',
       'DigestAuthenticationProvider.enabled=true',
-      'ssl.clientAuth=none',
-      'secureClientPort=2281',
+      'ssl.quorum.clientAuth=none',
+      'ssl.hostnameVerification=true',
       'admin.forceHttps=false',
       'znode.container.maxNeverUsedIntervalMs=0',
       'watchManagerName=org.apache.zookeeper.server.watch.WatchManager',

@@ -31,6 +31,8 @@ export const OPEN_ACL: ACL[] = [{ perms: 31, id: { scheme: 'world', id: 'anyone'
 
 export interface TestServer {
   port: number;
+  /** The secure client port (secureClientPort); -1 when the test configured none. */
+  secure_port: number;
   /** The admin HTTP server (any free port), null when a test turned it off. */
   admin: AdminListening | null;
   stop(): Promise<void>;
@@ -64,6 +66,7 @@ export async function startTestServer(flags: ConfigFlags = {}): Promise<TestServ
   }
   return {
     port: running.port,
+    secure_port: running.secure_port,
     admin: running.admin,
     async stop() {
       await running.stop();

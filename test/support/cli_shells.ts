@@ -1,6 +1,8 @@
 // Shell specs for Apache ZooKeeper's two command-line clients, for ShellSession.
 
-import { CLI_MT_PATH, ZKCLI_PATH } from './servers.js';
+import { CLI_MT_PATH, NETTY_TLS_JARS, ZK_JAR, ZKCLI_PATH } from './servers.js';
+
+const ZKCLI_TLS_CLASSPATH = ['/etc/zookeeper/conf', ZK_JAR, ...NETTY_TLS_JARS].join(':');
 import { ShellSession } from './shell_driver.js';
 
 export interface ZkCliOptions {
@@ -8,6 +10,9 @@ export interface ZkCliOptions {
   readonly jaas_file?: string;
   /** The output that means the shell may take commands (default: the SyncConnected event). */
   readonly ready?: RegExp;
+  /** Connect over TLS (the Netty client socket, as ZooKeeper's TLS guide sets it up) with this
+   *  PKCS#12 key store (none: no client certificate) and this PEM trust store. */
+  readonly tls?: { readonly keyStore: string | null; readonly password: string; readonly trustStore: string };
 }
 
 /**
@@ -20,6 +25,16 @@ export function startZkCli(connectString: string, options: ZkCliOptions = {}): P
   // A small heap keeps the JVM quick to start on a 2-core machine.
   const jvm_flags = ['-Xmx128m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
   if (options.jaas_file !== undefined) jvm_flags.push(`-Djava.security.auth.login.config=${options.jaas_file}`);
+  if (options.tls !== undefined) {
+    // zookeeper.jar's Class-Path (Debian) lists netty's transport and handler but not the
+    // resolver and codec the Netty client socket needs; zkCli.sh's -cp comes first, this one wins.
+    jvm_flags.push('-cp', ZKCLI_TLS_CLASSPATH);
+    jvm_flags.push('-Dzookeeper.client.secure=true', '-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty');
+    jvm_flags.push(`-Dzookeeper.ssl.trustStore.location=${options.tls.trustStore}`);
+    if (options.tls.keyStore !== null) {
+      jvm_flags.push(`-Dzookeeper.ssl.keyStore.location=${options.tls.keyStore}`, `-Dzookeeper.ssl.keyStore.password=${options.tls.password}`);
+    }
+  }
   return ShellSession.start({
     command: ZKCLI_PATH,
     args: ['-server', connectString],

@@ -34,11 +34,21 @@ export interface ServerOptions {
   saslUsers?: Readonly<Record<string, string>>;
   /** zookeeper.enforceQuota (zoo.cfg `enforceQuota`, which ZooKeeper turns into that property). */
   enforceQuota?: boolean;
+  /** A secure client port (TLS) beside the plain one, with the test/fixtures/tls key store
+   *  (server.p12) and trust store (ca.pem), the x509 provider named as ZooKeeper needs it, and
+   *  this certificate subject as the x509 super user. ZooKeeper serves it with its Netty factory. */
+  tls?: { readonly clientAuth?: 'NEED' | 'WANT' | 'NONE'; readonly superUser?: string };
 }
+
+/** The TLS fixtures (test/fixtures/tls/make.sh); their stores' password. */
+export const TLS_FIXTURES = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
+export const TLS_STORE_PASSWORD = 'changeit';
 
 export interface RunningServer {
   kind: ServerKind;
   port: number;
+  /** The secure client port (ServerOptions.tls); -1 without one. */
+  securePort: number;
   pid: number;
   dataDir: string;
   connectString: string;
@@ -53,6 +63,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export const ZK_JAR = '/usr/share/java/zookeeper.jar';
 export const SLF4J_SIMPLE_JAR = '/usr/share/java/slf4j-simple.jar';
+/** What TLS over Netty needs besides the netty jars zookeeper.jar's Class-Path lists (Debian). */
+export const NETTY_TLS_JARS = ['/usr/share/java/netty-resolver.jar', '/usr/share/java/netty-codec.jar'];
 export const ZKCLI_PATH = '/usr/share/zookeeper/bin/zkCli.sh';
 export const CLI_MT_PATH = '/usr/lib/zookeeper/bin/cli_mt';
 
@@ -168,6 +180,7 @@ interface LaunchSpec {
   command: string;
   args: string[];
   port: number;
+  securePort: number;
   dir: string;
   dataDir: string;
   startTimeout_ms: number;
@@ -179,6 +192,22 @@ function zooCfgLines(o: ServerOptions): string[] {
   if (o.maxSessionTimeout_ms !== undefined) lines.push(`maxSessionTimeout=${o.maxSessionTimeout_ms}`);
   if (o.saslUsers !== undefined) lines.push('authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider');
   if (o.enforceQuota !== undefined) lines.push(`enforceQuota=${o.enforceQuota}`);
+  return lines;
+}
+
+/** The zoo.cfg lines of ServerOptions.tls, the same for both kinds (ZooKeeper turns the ssl.*
+ *  and X509AuthenticationProvider.* lines into zookeeper.* properties, which it reads). */
+function tlsCfgLines(o: ServerOptions, secure_port: number): string[] {
+  if (o.tls === undefined) return [];
+  const lines = [
+    `secureClientPort=${secure_port}`,
+    `ssl.keyStore.location=${join(TLS_FIXTURES, 'server.p12')}`,
+    `ssl.keyStore.password=${TLS_STORE_PASSWORD}`,
+    `ssl.trustStore.location=${join(TLS_FIXTURES, 'ca.pem')}`,
+    `ssl.clientAuth=${o.tls.clientAuth ?? 'NEED'}`,
+    'authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider',
+  ];
+  if (o.tls.superUser !== undefined) lines.push(`X509AuthenticationProvider.superUser=${o.tls.superUser}`);
   return lines;
 }
 
@@ -197,9 +226,10 @@ export async function startWaitfree(opts: ServerOptions = {}): Promise<RunningSe
   const bin = join(REPO_ROOT, 'bin', 'waitfree.js');
   if (!existsSync(bin)) throw new Error(`waitfree launcher missing: ${bin}`);
   const port = await freePort();
+  const securePort = opts.tls === undefined ? -1 : await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'waitfree-test-'));
   const dataDir = join(dir, 'data');
-  const cfg = zooCfgLines(opts);
+  const cfg = [...zooCfgLines(opts), ...tlsCfgLines(opts, securePort)];
   if (opts.superDigest !== undefined) cfg.push(`superDigest=${opts.superDigest}`);
   cfg.push(`zookeeper.extendedTypesEnabled=${opts.extendedTypesEnabled ?? true}`);
   cfg.push(`znode.container.checkIntervalMs=${opts.containerCheckInterval_ms ?? 1000}`);
@@ -215,6 +245,7 @@ export async function startWaitfree(opts: ServerOptions = {}): Promise<RunningSe
     command: process.execPath,
     args,
     port,
+    securePort,
     dir,
     dataDir,
     startTimeout_ms: opts.startTimeout_ms ?? START_TIMEOUT_MS_DEFAULT,
@@ -224,9 +255,13 @@ export async function startWaitfree(opts: ServerOptions = {}): Promise<RunningSe
 export async function startApacheZk(opts: ServerOptions = {}): Promise<RunningServer> {
   if (!apacheZkAvailable()) throw new Error(`Apache ZooKeeper not installed (${ZK_JAR})`);
   const port = await freePort();
+  const securePort = opts.tls === undefined ? -1 : await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'zookeeper-test-'));
   const dataDir = join(dir, 'data');
-  const cfg = zooCfgLines(opts);
+  const cfg = [...zooCfgLines(opts), ...tlsCfgLines(opts, securePort)];
+  // ZooKeeper serves TLS only with its Netty connection factory (netty is on zookeeper.jar's
+  // Class-Path in Debian's package).
+  if (opts.tls !== undefined) cfg.push('serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory');
   cfg.push(`dataDir=${dataDir}`, `clientPort=${port}`, 'clientPortAddress=127.0.0.1');
   cfg.push('maxClientCnxns=0', 'admin.enableServer=false');
   const cfgPath = join(dir, 'zoo.cfg');
@@ -248,7 +283,7 @@ export async function startApacheZk(opts: ServerOptions = {}): Promise<RunningSe
   const args = [
     ...props,
     '-cp',
-    `${ZK_JAR}:${SLF4J_SIMPLE_JAR}`,
+    [ZK_JAR, SLF4J_SIMPLE_JAR, ...(opts.tls === undefined ? [] : NETTY_TLS_JARS)].join(':'),
     'org.apache.zookeeper.server.ZooKeeperServerMain',
     cfgPath,
   ];
@@ -257,6 +292,7 @@ export async function startApacheZk(opts: ServerOptions = {}): Promise<RunningSe
     command: 'java',
     args,
     port,
+    securePort,
     dir,
     dataDir,
     startTimeout_ms: opts.startTimeout_ms ?? START_TIMEOUT_MS_DEFAULT,
@@ -293,6 +329,7 @@ async function launch(spec: LaunchSpec): Promise<RunningServer> {
   const server: RunningServer = {
     kind: spec.kind,
     port: spec.port,
+    securePort: spec.securePort,
     pid: child.pid ?? -1,
     dataDir: spec.dataDir,
     connectString: `127.0.0.1:${spec.port}`,

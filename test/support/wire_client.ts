@@ -8,6 +8,7 @@
 // protocol violation and fails that request.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import { decodeConnectResponse, encodeConnectRequest } from '../../src/protocol/connect.js';
 import { Xid } from '../../src/protocol/constants.js';
 import { JuteReader, JuteWriter } from '../../src/protocol/jute.js';
@@ -86,6 +87,22 @@ export class WireClient {
     await new Promise<void>((resolve, reject) => {
       sock.once('connect', resolve);
       sock.once('error', reject);
+    });
+    sock.setNoDelay(true);
+    const client = new WireClient(sock);
+    client.next_xid = opts.firstXid ?? 1;
+    const outcome = await client.handshakeWith(opts);
+    return { client, outcome };
+  }
+
+  /** The same over TLS (a secure client port): `tls_options` carry the client's certificate
+   *  and the CA it trusts. Rejects when the TLS handshake fails. */
+  static async connectTls(port: number, tls_options: tls.ConnectionOptions, opts: ConnectOptions = {}): Promise<{ client: WireClient; outcome: ConnectOutcome }> {
+    const sock = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ...tls_options });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('secureConnect', resolve);
+      sock.once('error', reject);
+      sock.once('close', () => reject(new Error('closed during the TLS handshake')));
     });
     sock.setNoDelay(true);
     const client = new WireClient(sock);

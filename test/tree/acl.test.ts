@@ -71,7 +71,9 @@ describe('fixupAcl', () => {
     expect(fixupAcl(acl1('ip', '1.2.3'), [])).toBe(Err.INVALIDACL);
     expect(fixupAcl(acl1('ip', '1.2.3.4/x'), [])).toBe(Err.INVALIDACL);
     expect(fixupAcl(acl1('ip', '1.2.3.4/24'), [])).toEqual(acl1('ip', '1.2.3.4/24'));
-    expect(fixupAcl(acl1('x509', 'CN=a'), [])).toBe(Err.INVALIDACL);
+    // x509 is known whether or not authProvider.x509 names it (ZooKeeper: only then), as sasl is.
+    expect(fixupAcl(acl1('x509', 'CN=a,O=b\\, c'), [])).toEqual(acl1('x509', 'CN=a,O=b\\, c'));
+    expect(fixupAcl(acl1('x509', 'alice'), [])).toBe(Err.INVALIDACL);
     expect(fixupAcl(acl1('world', 'anyone', 0), [])).toEqual(acl1('world', 'anyone', 0));
   });
 

@@ -122,7 +122,7 @@ describe('prep create: paths, ACLs and the order of checks', () => {
       [{ perms: 31, id: { scheme: 'digest', id: 'alice' } }],
       [{ perms: 31, id: { scheme: 'ip', id: '300.1.1.1' } }],
       [{ perms: 31, id: { scheme: 'ip', id: '10.0.0.0/33' } }],
-      [{ perms: 31, id: { scheme: 'x509', id: 'CN=alice' } }],
+      [{ perms: 31, id: { scheme: 'x509', id: 'alice' } }],
       [{ perms: 31, id: { scheme: 'sasl', id: 'alice@R@S' } }],
       [{ perms: 31, id: { scheme: 'super', id: '' } }],
       [{ perms: 31, id: { scheme: 'auth', id: '' } }], // caller has only an ip id
@@ -130,6 +130,7 @@ describe('prep create: paths, ACLs and the order of checks', () => {
     for (const acl of bad) expect(errOf(h, Op.create, create('/a', 0, acl)), JSON.stringify(acl)).toBe(Err.INVALIDACL);
     expect(errOf(h, Op.create, create('/a', 0, [{ perms: 1, id: { scheme: 'ip', id: '10.0.0.0/8' } }]))).toBe(0);
     expect(errOf(h, Op.create, create('/b', 0, [{ perms: 1, id: { scheme: 'sasl', id: 'alice' } }]))).toBe(0);
+    expect(errOf(h, Op.create, create('/c', 0, [{ perms: 1, id: { scheme: 'x509', id: 'CN=alice' } }]))).toBe(0);
   });
 
   it('expands auth into the caller digest ids and drops duplicate entries', () => {

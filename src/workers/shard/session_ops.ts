@@ -170,8 +170,9 @@ function addAuth(ctx: ShardContext, conn: Conn, id: Id): void {
   ctx.to_commit.send(ctx.head.begin(ShardToCommit.AUTH_ADD).u32(conn.id), encodeAuthId(id));
 }
 
-/** whoAmI's view of an id: digest ids show the user name only, as ZooKeeper's providers do. */
+/** whoAmI's view of an id (AuthUtil.getUser): digest ids show the user name only, as its
+ *  provider does; super has no provider, so its user is empty (the x509 super user's id too). */
 function clientInfo(id: Id): ClientInfo {
-  const user = id.scheme === 'digest' ? id.id.slice(0, id.id.indexOf(':')) : id.id;
+  const user = id.scheme === 'digest' ? id.id.slice(0, id.id.indexOf(':')) : id.scheme === 'super' ? '' : id.id;
   return { authScheme: id.scheme, user };
 }

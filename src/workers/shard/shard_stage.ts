@@ -207,7 +207,10 @@ export class ShardStage implements ShardContext {
         const ip = r.str8();
         const port = r.u32();
         // Whole milliseconds, as Date.now() gives them (cons / stat show this).
-        this.conns.set(conn_id, new Conn(conn_id, ip, port, Math.floor(this.ports.now_ms())));
+        const conn = new Conn(conn_id, ip, port, Math.floor(this.ports.now_ms()));
+        // The rest of the frame: the x509 id of a secure connection's verified certificate.
+        if (r.offset < end) this.addX509Id(conn, new TextDecoder().decode(bytes.subarray(r.offset, end)));
+        this.conns.set(conn_id, conn);
         break;
       }
       case NetToShard.DATA: {
@@ -278,14 +281,29 @@ export class ShardStage implements ShardContext {
     else this.session.admit(conn, decoded.request, payload);
   }
 
+  /**
+   * X509AuthenticationProvider.handleAuthentication: the certificate's subject is the id, and
+   * the super user's certificate (zookeeper.X509AuthenticationProvider.superUser) adds
+   * super:<subject> first.
+   */
+  private addX509Id(conn: Conn, subject: string): void {
+    const super_user = this.init.config.tls?.super_user ?? '';
+    if (super_user !== '' && subject === super_user) {
+      conn.is_super = true;
+      conn.addAuthId({ scheme: 'super', id: subject });
+    }
+    conn.addAuthId({ scheme: 'x509', id: subject });
+  }
+
   private onConnectRequest(conn: Conn, req: ConnectRequest): void {
     const cfg = this.init.config;
     conn.read_only_byte = req.readOnly === null ? null : false;
     conn.last_zxid_seen = req.lastZxidSeen;
     conn.timeout_ms = negotiateTimeout(req.timeOut, cfg.min_session_timeout_ms, cfg.max_session_timeout_ms);
     conn.state = 'connecting';
-    const ip = encodeAuthId({ scheme: 'ip', id: conn.remote_ip });
-    this.to_commit.send(this.head.begin(ShardToCommit.AUTH_ADD).u32(conn.id), ip);
+    // The ids the connection has from its start (ip; x509 and super from its certificate), for
+    // the commit worker's ACL checks of the session's writes.
+    for (const id of conn.auth) this.to_commit.send(this.head.begin(ShardToCommit.AUTH_ADD).u32(conn.id), encodeAuthId(id));
     // Both session frames end with u8 1 when the client allows a read-only session: a replica
     // cut off from its quorum in read-only mode accepts only those (commit_worker.ts).
     const allows_read_only = req.readOnly === true ? 1 : 0;

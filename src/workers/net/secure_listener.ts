@@ -1,0 +1,61 @@
+// The secure client port (secureClientPort): TLS over TCP, ZooKeeper's Netty port. A connection
+// reaches the net worker's ordinary path once its handshake is done, with the x509 id its client
+// certificate gives (ZooKeeper's NettyServerCnxnFactory.CertificateVerifier and
+// X509AuthenticationProvider):
+// - ssl.clientAuth NEED: a client without a certificate the trust store verifies fails the
+//   handshake;
+// - WANT: a certificate is asked for; a client that sends none comes in without an x509 id, one
+//   whose certificate does not verify is cut off;
+// - NONE: none is asked for.
+// A handshake that does not finish within the sessionless timeout ends the socket (Node's
+// default would hold it for 120 s).
+
+import tls from 'node:tls';
+import type net from 'node:net';
+import { x509Id, X509ParseError } from '../../auth/x509_subject.js';
+import { secureContextOptions, type TlsConfig } from '../../config/tls_config.js';
+
+/** Called for each connection whose handshake finished and whose certificate (if any) verified. */
+export type SecureConnectionHandler = (socket: net.Socket, x509_id: string | null) => void;
+
+export function createSecureServer(config: TlsConfig, handshake_timeout_ms: number, onConnection: SecureConnectionHandler): tls.Server {
+  const ask = config.client_auth !== 'NONE';
+  const server = tls.createServer(
+    {
+      ...secureContextOptions(config),
+      requestCert: ask,
+      rejectUnauthorized: config.client_auth === 'NEED',
+      handshakeTimeout: handshake_timeout_ms,
+      // As the plain port: a peer's FIN does not end our side (net_worker.ts, onPeerEnd).
+      allowHalfOpen: true,
+    },
+    (socket) => {
+      socket.setNoDelay(true);
+      const id = ask ? clientId(socket) : null;
+      if (id === undefined) {
+        console.warn(`waitfree: TLS client ${socket.remoteAddress}:${socket.remotePort} sent a certificate that does not verify (${String(socket.authorizationError)}): closing`);
+        socket.destroy();
+        return;
+      }
+      onConnection(socket, id);
+    },
+  );
+  // A failed handshake (no certificate under NEED, a wrong one, not TLS at all) ends only that
+  // socket; Node destroys it. Nothing to log per connection: scanners would fill the log.
+  server.on('tlsClientError', () => {});
+  return server;
+}
+
+/** The verified certificate's x509 id; null without a certificate; undefined for one that did
+ *  not verify (or that cannot be read). */
+function clientId(socket: tls.TLSSocket): string | null | undefined {
+  const cert = socket.getPeerX509Certificate();
+  if (cert === undefined) return null;
+  if (!socket.authorized) return undefined;
+  try {
+    return x509Id(cert.raw);
+  } catch (e) {
+    if (e instanceof X509ParseError) return undefined;
+    throw e;
+  }
+}

@@ -1,0 +1,102 @@
+// Apache ZooKeeper's Java shell over TLS (zkCli.sh with the Netty client socket and a client
+// certificate, as ZooKeeper's TLS guide sets it up) against each server's secure client port:
+// the x509 id the certificate gives, a node only that certificate may touch (an `auth` ACL
+// expands to the x509 id), what a plain-port client and a certificate-less client get, and the
+// certificate super user. Every scripted session must read the same on waitfree as on
+// ZooKeeper 3.8 (serving TLS with its Netty connection factory).
+
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startZkCli } from '../support/cli_shells.js';
+import type { ShellSession } from '../support/shell_driver.js';
+import { serverKindsUnderTest, startServer, TLS_FIXTURES, TLS_STORE_PASSWORD, type RunningServer, type ServerKind } from '../support/servers.js';
+import { APACHE_ZK_FILES, ZKCLI_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
+
+const zkcli_missing = missingTools(ZKCLI_FILES, true);
+const zk_missing = missingTools(APACHE_ZK_FILES, true);
+toolPresenceTest('zkCli.sh (Debian zookeeper)', zkcli_missing);
+
+const CLIENT_ID = 'CN=client one,OU=ops,O=Acme\\, Inc.,C=US';
+const SUPER_ID = 'CN=admin,O=waitfree';
+/** A PKCS#12 key store for the Java client, made from a PEM fixture's key and certificate. */
+const CLIENT_P12 = join(TLS_FIXTURES, 'client.p12');
+const CA = join(TLS_FIXTURES, 'ca.pem');
+
+function tlsShell(server: RunningServer, key_store: string | null): Promise<ShellSession> {
+  return startZkCli(`127.0.0.1:${server.securePort}`, { tls: { keyStore: key_store, password: TLS_STORE_PASSWORD, trustStore: CA } });
+}
+
+/** What each kind's sessions printed, by step, for the comparison at the end. */
+const transcripts = new Map<ServerKind, Map<string, string>>();
+
+for (const kind of serverKindsUnderTest()) {
+  const skip = zkcli_missing.length > 0 || (kind === 'zookeeper' && zk_missing.length > 0);
+  describe.skipIf(skip)(`zkCli.sh over TLS vs ${kind}`, () => {
+    let server: RunningServer;
+    const seen = new Map<string, string>();
+    transcripts.set(kind, seen);
+    beforeAll(async () => {
+      server = await startServer(kind, { tls: { clientAuth: 'WANT', superUser: SUPER_ID } });
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it('a client certificate is the x509 id; an auth ACL made with it shuts out the plain port', async () => {
+      const sh = await tlsShell(server, CLIENT_P12);
+      try {
+        const who = await sh.run('whoami');
+        seen.set('whoami', who);
+        expect(who).toContain(`x509: ${CLIENT_ID}\n`);
+        expect(await sh.run('create /tls-owned mine auth::cdrwa')).toBe('Created /tls-owned\n');
+        const acl = await sh.run('getAcl /tls-owned');
+        seen.set('getAcl', acl);
+        // zkCli prints an ACL id's commas as %2C.
+        expect(acl).toBe(`'x509,'${CLIENT_ID.replaceAll(',', '%2C')}\n: cdrwa\n`);
+        expect(await sh.run('get /tls-owned')).toBe('mine\n');
+      } finally {
+        await sh.finish('quit');
+      }
+      const plain = await startZkCli(server.connectString);
+      try {
+        const denied = await plain.run('get /tls-owned');
+        seen.set('plain get', denied);
+        expect(denied).toContain('Insufficient permission');
+      } finally {
+        await plain.finish('quit');
+      }
+    });
+
+    it('without a certificate (ssl.clientAuth=WANT) the session has its ip id only; the certificate super user passes every ACL', async () => {
+      const anon = await tlsShell(server, null);
+      try {
+        const who = await anon.run('whoami');
+        seen.set('anonymous whoami', who);
+        expect(who).not.toContain('x509');
+        expect(await anon.run('get /tls-owned')).toContain('Insufficient permission');
+      } finally {
+        await anon.finish('quit');
+      }
+      const admin = await tlsShell(server, join(TLS_FIXTURES, 'super.p12'));
+      try {
+        const who = await admin.run('whoami');
+        seen.set('super whoami', who);
+        expect(who).toContain(`x509: ${SUPER_ID}\n`);
+        expect(who).toContain('super: \n');
+        expect(await admin.run('set /tls-owned admin')).toBe('');
+        expect(await admin.run('get /tls-owned')).toBe('admin\n');
+      } finally {
+        await admin.finish('quit');
+      }
+    });
+  });
+}
+
+describe.skipIf(zkcli_missing.length > 0 || zk_missing.length > 0 || serverKindsUnderTest().length < 2)('zkCli.sh over TLS: waitfree reads as ZooKeeper', () => {
+  it('every step printed the same', () => {
+    const waitfree = transcripts.get('waitfree');
+    const zookeeper = transcripts.get('zookeeper');
+    expect(waitfree?.size).toBeGreaterThan(0);
+    expect(Object.fromEntries(waitfree ?? [])).toEqual(Object.fromEntries(zookeeper ?? []));
+  });
+});
