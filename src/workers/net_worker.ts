@@ -139,10 +139,19 @@ class NetWorker {
     // allowHalfOpen: a peer's FIN must not end our side at once (Node's default), or the answer
     // to a four-letter word sent with `nc -N` / a health check that half-closes is lost.
     // onPeerEnd decides instead.
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onConnection(socket, null));
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      if (this.admit(socket)) this.onConnection(socket, null);
+    });
+    // A TLS socket counts against maxCnxns / maxClientCnxns from its TCP accept until its TCP
+    // socket closes, its handshake included: a client that never completes one holds a place.
     const { tls: tls_config, sessionless_cnxn_timeout_ms } = init.config;
     this.secure_server =
-      tls_config === null ? null : createSecureServer(tls_config, sessionless_cnxn_timeout_ms, (socket, x509_id) => this.onConnection(socket, x509_id));
+      tls_config === null
+        ? null
+        : createSecureServer(tls_config, sessionless_cnxn_timeout_ms, {
+            accept: (raw) => this.admit(raw),
+            connected: (socket, x509_id) => this.onConnection(socket, x509_id),
+          });
   }
 
   /** Opens the client port, then the secure client port if one is configured; the ports bound
@@ -192,19 +201,28 @@ class NetWorker {
 
   // ---- sockets ----
 
-  /** A client connection: plain, or TLS with its handshake done (`x509_id`: the id its verified
-   *  certificate gives, null without one). */
-  private onConnection(socket: net.Socket, x509_id: string | null): void {
+  /**
+   * A new TCP socket: counted in, or (as ZooKeeper's accept thread) closed at once, logged and
+   * counted when a bound refuses it. Its place is released when the TCP socket closes.
+   */
+  private admit(socket: net.Socket): boolean {
     const ip = normaliseIp(socket.remoteAddress ?? '');
     const refusal = this.admission.admit(ip);
     if (refusal !== null) {
-      // As ZooKeeper's accept thread: close the new socket at once, log, count; nothing else.
       this.reject_warnings[refusal.bound].warn(`waitfree: ${refusal.message}`);
       this.metrics.add('connections_rejected');
       socket.destroy();
-      return;
+      return false;
     }
     this.metrics.add('connections_accepted');
+    socket.once('close', () => this.admission.release(ip));
+    return true;
+  }
+
+  /** A client connection, admitted: plain, or TLS with its handshake done (`x509_id`: the id
+   *  its verified certificate gives, null without one). */
+  private onConnection(socket: net.Socket, x509_id: string | null): void {
+    const ip = normaliseIp(socket.remoteAddress ?? '');
     const id = this.allocateConnId();
     const shard = id % this.to_shard.length;
     const conn: NetConn = {
@@ -370,7 +388,6 @@ class NetWorker {
   private onSocketClosed(conn: NetConn): void {
     if (!this.conns.delete(conn.id)) return;
     this.sessionless.delete(conn);
-    this.admission.release(conn.ip);
     if (this.backpressure[conn.shard].isPaused(conn)) Atomics.sub(this.paused_for_ring, conn.shard, 1);
     this.backpressure[conn.shard].forget(conn);
     this.to_shard[conn.shard].send(this.head.begin(NetToShard.CLOSED).u32(conn.id));

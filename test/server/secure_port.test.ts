@@ -131,6 +131,50 @@ describe('secure client port, ssl.clientAuth=NEED (the default)', () => {
   });
 });
 
+describe('secure client port and maxClientCnxns', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ ...serverFlags('NEED'), max_client_cnxns: 3 });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const openRaw = async (): Promise<net.Socket> => {
+    const sock = net.connect({ host: '127.0.0.1', port: server.secure_port });
+    sock.on('error', () => {});
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    return sock;
+  };
+  const sessionSoon = async (): Promise<WireClient> => {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const got = await WireClient.connectTls(server.secure_port, certOf('client')).catch((e: Error) => e);
+      if (!(got instanceof Error) && got.outcome.kind === 'connected') return got.client;
+      if (!(got instanceof Error)) got.client.destroy();
+      if (Date.now() > deadline) throw new Error(`no TLS session within 5 s: ${got instanceof Error ? got.message : 'closed'}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  const closeAll = async (socks: net.Socket[]): Promise<void> => {
+    await Promise.all(socks.map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : (s.once('close', () => resolve()), s.destroy())))));
+  };
+
+  it('a socket that never handshakes holds its place until it closes; TLS sessions give theirs back', async () => {
+    const idle = [await openRaw(), await openRaw(), await openRaw()];
+    // The fourth connection from this address is over the bound, on either port.
+    expect(await refused(server.secure_port, 'client')).toMatch(/^refused|^closed/);
+    const plain = await WireClient.connect(server.port).catch((e: Error) => e);
+    expect(plain instanceof Error || plain.outcome.kind === 'closed').toBe(true);
+    if (!(plain instanceof Error)) plain.client.destroy();
+    await closeAll(idle);
+    // The server sees the closes a moment later: a session within 5 s, each time.
+    for (let i = 0; i < 5; i++) (await sessionSoon()).destroy();
+    const held = [await sessionSoon(), await sessionSoon(), await sessionSoon()];
+    for (const c of held) c.destroy();
+  });
+});
+
 describe('secure client port, ssl.clientAuth=WANT and NONE', () => {
   let want: TestServer;
   let none: TestServer;

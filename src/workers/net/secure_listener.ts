@@ -8,17 +8,21 @@
 //   whose certificate does not verify is cut off;
 // - NONE: none is asked for.
 // A handshake that does not finish within the sessionless timeout ends the socket (Node's
-// default would hold it for 120 s).
+// default would hold it for 120 s); a client that closes ends it at once.
 
 import tls from 'node:tls';
 import type net from 'node:net';
 import { x509Id, X509ParseError } from '../../auth/x509_subject.js';
 import { secureContextOptions, type TlsConfig } from '../../config/tls_config.js';
 
-/** Called for each connection whose handshake finished and whose certificate (if any) verified. */
-export type SecureConnectionHandler = (socket: net.Socket, x509_id: string | null) => void;
+export interface SecureConnectionHandlers {
+  /** A new TCP socket, before its handshake: false refuses it (the handler has closed it). */
+  accept(raw: net.Socket): boolean;
+  /** A connection whose handshake finished and whose certificate (if any) verified. */
+  connected(socket: net.Socket, x509_id: string | null): void;
+}
 
-export function createSecureServer(config: TlsConfig, handshake_timeout_ms: number, onConnection: SecureConnectionHandler): tls.Server {
+export function createSecureServer(config: TlsConfig, handshake_timeout_ms: number, handlers: SecureConnectionHandlers): tls.Server {
   const ask = config.client_auth !== 'NONE';
   const server = tls.createServer(
     {
@@ -26,8 +30,10 @@ export function createSecureServer(config: TlsConfig, handshake_timeout_ms: numb
       requestCert: ask,
       rejectUnauthorized: config.client_auth === 'NEED',
       handshakeTimeout: handshake_timeout_ms,
-      // As the plain port: a peer's FIN does not end our side (net_worker.ts, onPeerEnd).
-      allowHalfOpen: true,
+      // Unlike the plain port (net_worker.ts, onPeerEnd): with half-open sockets allowed, a
+      // client that closes during the handshake would hold its socket (and its place under
+      // maxClientCnxns) until the handshake timeout. So a TLS client's FIN ends the connection.
+      allowHalfOpen: false,
     },
     (socket) => {
       socket.setNoDelay(true);
@@ -37,9 +43,12 @@ export function createSecureServer(config: TlsConfig, handshake_timeout_ms: numb
         socket.destroy();
         return;
       }
-      onConnection(socket, id);
+      handlers.connected(socket, id);
     },
   );
+  server.on('connection', (raw: net.Socket) => {
+    handlers.accept(raw);
+  });
   // A failed handshake (no certificate under NEED, a wrong one, not TLS at all) ends only that
   // socket; Node destroys it. Nothing to log per connection: scanners would fill the log.
   server.on('tlsClientError', () => {});
