@@ -5,6 +5,7 @@
 // certificate super user. Every scripted session must read the same on waitfree as on
 // ZooKeeper 3.8 (serving TLS with its Netty connection factory).
 
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startZkCli } from '../support/cli_shells.js';
@@ -24,6 +25,49 @@ const CA = join(TLS_FIXTURES, 'ca.pem');
 
 function tlsShell(server: RunningServer, key_store: string | null): Promise<ShellSession> {
   return startZkCli(`127.0.0.1:${server.securePort}`, { tls: { keyStore: key_store, password: TLS_STORE_PASSWORD, trustStore: CA } });
+}
+
+const PYTHON = '/usr/bin/python3';
+const kazoo_missing = missingTools([PYTHON, '/usr/lib/python3/dist-packages/kazoo/client.py']);
+
+/** kazoo over TLS (use_ssl, a client certificate, the CA): an x509 ACL of its own certificate,
+ *  read back, and what a plain-port kazoo gets. argv: secure hosts, plain hosts, fixtures dir. */
+const KAZOO_TLS = `
+import json, logging, sys
+logging.basicConfig(level=logging.CRITICAL)
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoAuthError
+from kazoo.security import make_acl
+secure, plain, fixtures = sys.argv[1], sys.argv[2], sys.argv[3]
+pem = fixtures + 'client.pem'
+zk = KazooClient(hosts=secure, use_ssl=True, verify_certs=True, ca=fixtures + 'ca.pem', certfile=pem, keyfile=pem)
+zk.start(timeout=15)
+out = {}
+zk.create('/kazoo-tls', b'v1', acl=[make_acl('x509', ${JSON.stringify(CLIENT_ID)}, all=True)])
+zk.set('/kazoo-tls', b'v2')
+out['get'] = zk.get('/kazoo-tls')[0].decode()
+acl, _ = zk.get_acls('/kazoo-tls')
+out['acl'] = [[a.id.scheme, a.id.id, a.perms] for a in acl]
+zk.stop(); zk.close()
+other = KazooClient(hosts=plain)
+other.start(timeout=15)
+try:
+    other.get('/kazoo-tls')
+    out['plain'] = 'read'
+except NoAuthError:
+    out['plain'] = 'NoAuthError'
+other.stop(); other.close()
+print(json.dumps(out))
+`;
+
+function runKazooTls(server: RunningServer): Promise<unknown> {
+  const args = ['-c', KAZOO_TLS, `127.0.0.1:${server.securePort}`, server.connectString, TLS_FIXTURES];
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, args, { timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error !== null) reject(new Error(`kazoo failed: ${error.message}\n${stdout}\n${stderr.slice(-3000)}`));
+      else resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? ''));
+    });
+  });
 }
 
 /** What each kind's sessions printed, by step, for the comparison at the end. */
@@ -65,6 +109,12 @@ for (const kind of serverKindsUnderTest()) {
       } finally {
         await plain.finish('quit');
       }
+    });
+
+    it.skipIf(kazoo_missing.length > 0)('kazoo over TLS: its certificate is its x509 id for an ACL; the plain port gets NoAuthError', async () => {
+      const result = await runKazooTls(server);
+      seen.set('kazoo', JSON.stringify(result));
+      expect(result).toEqual({ get: 'v2', acl: [['x509', CLIENT_ID, 31]], plain: 'NoAuthError' });
     });
 
     it('without a certificate (ssl.clientAuth=WANT) the session has its ip id only; the certificate super user passes every ACL', async () => {
