@@ -35,6 +35,7 @@ export interface ServerConfig {
   /** ZooKeeper's ssl.* keys of the client port, as written; resolved into `tls` (tls_config.ts). */
   readonly ssl_key_store_location: string;
   readonly ssl_key_store_password: string;
+  readonly ssl_key_store_password_path: string;
   readonly ssl_key_store_type: string;
   readonly ssl_trust_store_location: string;
   readonly ssl_trust_store_password: string;
@@ -286,6 +287,11 @@ const KEYS: KeyTable = {
     name: 'ssl.keyStore.password', aliases: ['zookeeper.ssl.keyStore.password'], field: 'ssl_key_store_password', default: '',
     type: { kind: 'string', format: 'text', optional: true },
     help: 'Password of the key store (PKCS#12) or of its encrypted PEM private key. Never shown by conf.',
+  },
+  ssl_key_store_password_path: {
+    name: 'ssl.keyStore.passwordPath', aliases: ['zookeeper.ssl.keyStore.passwordPath'], field: 'ssl_key_store_password_path', default: '',
+    type: { kind: 'string', format: 'path', optional: true },
+    help: 'A file holding the key store\'s password (one trailing newline dropped, as ZooKeeper\'s SecretUtils); it wins over ssl.keyStore.password.',
   },
   ssl_key_store_type: {
     name: 'ssl.keyStore.type', aliases: ['zookeeper.ssl.keyStore.type'], field: 'ssl_key_store_type', default: '',

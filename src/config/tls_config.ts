@@ -53,7 +53,7 @@ export function resolveTls(config: ServerConfig): TlsConfig | null {
   const { min_version, max_version } = versions(config);
   const tls: TlsConfig = {
     key_store,
-    passphrase: config.ssl_key_store_password,
+    passphrase: keyStorePassword(config),
     trust_pem,
     client_auth: config.ssl_client_auth as ClientAuth,
     min_version,
@@ -121,6 +121,15 @@ function readStore(path: string, key: string): Uint8Array {
   } catch (e) {
     throw new ConfigError(`${key}: cannot read ${path}: ${(e as Error).message}`, key);
   }
+}
+
+/** X509Util.getPasswordFromConfigPropertyOrFile: the passwordPath file wins, without one
+ *  trailing line separator (SecretUtils.readSecret). */
+function keyStorePassword(config: ServerConfig): string {
+  if (config.ssl_key_store_password_path === '') return config.ssl_key_store_password;
+  const key = keySpec('ssl_key_store_password_path').name;
+  const text = new TextDecoder().decode(readStore(config.ssl_key_store_password_path, key));
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
 }
 
 /** ssl.enabledProtocols, else ssl.protocol alone; TLS 1.0 and 1.1 are not served. */

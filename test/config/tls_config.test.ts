@@ -2,6 +2,8 @@
 // start naming the key at fault (a missing or unreadable store, a wrong password, a store type
 // Node cannot read, a cipher list or TLS version it would not honour, revocation checks).
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config_error.js';
@@ -47,6 +49,18 @@ describe('secure client port configuration', () => {
     expect(load([`ssl.keyStore.location=${at('server.pem')}`]).config.tls?.key_store.kind).toBe('pem');
     const encrypted = load([`ssl.keyStore.location=${at('server-encrypted.pem')}`, 'ssl.keyStore.password=changeit']);
     expect(encrypted.config.tls?.key_store.kind).toBe('pem');
+  });
+
+  it('ssl.keyStore.passwordPath: the password from a file (its trailing newline dropped), over ssl.keyStore.password', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'waitfree-tls-'));
+    try {
+      writeFileSync(join(dir, 'pw'), 'changeit\n');
+      const { config } = load([`ssl.keyStore.location=${at('server.p12')}`, 'ssl.keyStore.password=wrong', `ssl.keyStore.passwordPath=${join(dir, 'pw')}`]);
+      expect(config.tls?.passphrase).toBe('changeit');
+      expect(keyAtFault([`ssl.keyStore.location=${at('server.p12')}`, `ssl.keyStore.passwordPath=${join(dir, 'missing')}`]).key).toBe('ssl.keyStore.passwordPath');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('TLS versions: ssl.protocol alone, or the span of ssl.enabledProtocols', () => {
