@@ -13,6 +13,7 @@
 //   before creating again); never otherwise;
 // - unconditional setData/delete (version -1) and multi: never.
 
+import type { ConnectionOptions } from 'node:tls';
 import { Err } from '../protocol/errors.js';
 import { AddWatchMode, WatcherType } from '../protocol/constants.js';
 import { Op } from '../protocol/opcodes.js';
@@ -72,6 +73,12 @@ export interface ClientOptions {
    * expire it then). Default true; false waits until a server says so.
    */
   expireWhenUnreachable?: boolean;
+  /**
+   * Connect over TLS, to servers' secure client ports (`secureClientPort`): Node's
+   * tls.connect options, e.g. `{ ca, key, cert }` (a client certificate the server verifies
+   * gives the session the id x509:<subject>). Unset: plain TCP.
+   */
+  tls?: ConnectionOptions;
 }
 
 export interface WatchOption {
@@ -163,6 +170,7 @@ export class ZooKeeperClient {
       close_timeout_ms: Math.max(1000, Math.min(5000, session_timeout_ms)),
       outstanding_max: opts.maxOutstanding ?? 1000,
       frame_bytes_max: opts.maxFrame_bytes ?? 64 * 1024 * 1024,
+      tls: opts.tls ?? null,
       retry_attempts_max: Math.max(1, opts.retryAttempts ?? 10),
       timeout_ms: opts.requestTimeout_ms,
       session: opts.session,

@@ -8,6 +8,7 @@
 // registration (CallSpec.onReply) runs synchronously while the reply is processed, before any
 // later event of the same connection is dispatched.
 
+import type { ConnectionOptions } from 'node:tls';
 import { Err } from '../protocol/errors.js';
 import { JuteError } from '../protocol/jute.js';
 import type { OpCode, RequestInput, ResponseValue } from '../protocol/messages.js';
@@ -79,6 +80,8 @@ export interface EngineOptions {
   close_timeout_ms: number;
   outstanding_max: number;
   frame_bytes_max: number;
+  /** TLS options for every connection (a secure client port); null: plain TCP. */
+  tls: ConnectionOptions | null;
   retry_attempts_max: number;
   timeout_ms: number | undefined;
   session?: CoreOptions['session'];
@@ -141,7 +144,7 @@ export class RequestEngine {
       expire_when_unreachable: opts.expire_when_unreachable,
       watches: () => this.serverWatchLists(),
     });
-    this.driver = new SocketDriver(this.core, (e) => this.onEffect(e), { frame_bytes_max: opts.frame_bytes_max, now: this.now });
+    this.driver = new SocketDriver(this.core, (e) => this.onEffect(e), { frame_bytes_max: opts.frame_bytes_max, now: this.now, tls: opts.tls });
     this.driver.run((now) => this.core.start(now));
   }
 

@@ -7,6 +7,7 @@
 // that input runs on the core at once and its effects join the drain loop already running.
 
 import net from 'node:net';
+import tls from 'node:tls';
 import type { HostPort } from './connect_string.js';
 import type { ConnectionCore, CoreEffect } from './connection_core.js';
 import { FrameError, FrameReader } from './frame_reader.js';
@@ -19,6 +20,8 @@ export interface DriverOptions {
   now(): number;
   /** Opens a TCP connection (tests may substitute). */
   connect?(host: HostPort): net.Socket;
+  /** Connect over TLS with these options (a server's secure client port); null: plain TCP. */
+  tls?: tls.ConnectionOptions | null;
 }
 
 interface Live {
@@ -87,11 +90,14 @@ export class SocketDriver {
   }
 
   private open(conn: number, host: HostPort): void {
-    const socket = (this.opts.connect ?? defaultConnect)(host);
+    const secure = this.opts.tls ?? null;
+    const socket = this.opts.connect?.(host) ?? (secure === null ? defaultConnect(host) : tls.connect({ host: host.host, port: host.port, ...secure }));
     const live: Live = { socket, reader: new FrameReader(this.opts.frame_bytes_max) };
     this.sockets.set(conn, live);
     socket.setNoDelay(true);
-    socket.on('connect', () => this.run((now) => this.core.opened(conn, now)));
+    // Over TLS the connection is open once the handshake is done (a failed one closes it).
+    const opened = secure !== null && this.opts.connect === undefined ? 'secureConnect' : 'connect';
+    socket.on(opened, () => this.run((now) => this.core.opened(conn, now)));
     socket.on('data', (chunk: Buffer) => this.onData(conn, live, chunk));
     socket.on('error', () => undefined); // 'close' follows and carries the consequence
     socket.on('close', () => {

@@ -106,6 +106,22 @@ describe('secure client port, ssl.clientAuth=NEED (the default)', () => {
     expect((await admin.request(Op.delete, { path: '/tls-owned', version: -1 })).err).toBe(0);
   });
 
+  it("waitfree's own client over TLS (ClientOptions.tls): a session with the certificate's id; a bad CA never connects", async () => {
+    const { ZooKeeperClient } = await import('../../src/client/index.js');
+    const pem = fixture('client.pem');
+    const zk = await ZooKeeperClient.connect(`127.0.0.1:${server.secure_port}`, { tls: { ca: CA, key: pem, cert: pem, servername: 'localhost' } });
+    try {
+      const ids = (await zk.whoAmI()).map((i) => `${i.authScheme}:${i.user}`).sort();
+      expect(ids).toEqual(['ip:127.0.0.1', `x509:${CLIENT_ID}`]);
+      await zk.create('/client-tls', 'x', { acl: [{ perms: Perms.ALL, id: { scheme: 'x509', id: CLIENT_ID } }] });
+      expect(text((await zk.getData('/client-tls')).data)).toBe('x');
+    } finally {
+      await zk.close();
+    }
+    const untrusting = ZooKeeperClient.connect(`127.0.0.1:${server.secure_port}`, { tls: { ca: fixture('other-ca.pem'), key: pem, cert: pem, servername: 'localhost' }, connectTimeout_ms: 1_500 });
+    await expect(untrusting).rejects.toThrow();
+  });
+
   it('an x509 ACL entry that is no distinguished name is INVALIDACL', async () => {
     const c = await tlsClient('client');
     const acl = [{ perms: Perms.ALL, id: { scheme: 'x509', id: 'not a name' } }];
