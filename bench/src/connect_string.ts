@@ -4,6 +4,15 @@
 export interface Endpoint {
   readonly host: string;
   readonly port: number;
+  /** Connect over TLS (a secure client port); file paths, so that endpoints cross to threads. */
+  readonly tls?: EndpointTls;
+}
+
+export interface EndpointTls {
+  /** PEM CA certificates that verify the server. */
+  readonly ca_file: string;
+  /** A PEM file with the client's private key and certificate; null: none. */
+  readonly cert_file: string | null;
 }
 
 export function parseConnectString(s: string): Endpoint[] {

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ownsKeys, type ClientPlan, type LoopMode } from './client_loop.js';
-import { parseConnectString } from './connect_string.js';
+import { parseConnectString, type EndpointTls } from './connect_string.js';
 import { runLoad } from './driver.js';
 import { createKeySpace, removeKeySpace } from './key_space.js';
 import { Progress } from './progress.js';
@@ -27,10 +27,14 @@ export const LOADGEN_USAGE = `usage: node bench/loadgen.mjs --connect HOST:PORT[
   --root PATH          parent znode of the key space                              [/waitfree-bench-PID]
   --seed N             PRNG seed                                                  [1]
   --json FILE          write the full result as JSON
-  --keep               leave the key space on the server`;
+  --keep               leave the key space on the server
+  --tls-ca FILE        connect over TLS (secure client ports), verifying them with these PEM CAs
+  --tls-cert FILE      with this PEM client key and certificate (one file)`;
 
 export interface LoadgenArgs {
   readonly connect: string;
+  /** TLS for every endpoint (--tls-ca, --tls-cert); null: plain TCP. */
+  readonly tls: EndpointTls | null;
   readonly plan: ClientPlan;
   readonly clients: number;
   readonly threads: number;
@@ -59,6 +63,7 @@ export function parseLoadgenArgs(argv: readonly string[]): LoadgenArgs {
       duration: { type: 'string' }, warmup: { type: 'string' }, threads: { type: 'string' },
       'server-pid': { type: 'string', multiple: true }, root: { type: 'string' }, seed: { type: 'string' },
       json: { type: 'string' }, keep: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' },
     },
   });
   if (values.help) throw new Error(LOADGEN_USAGE);
@@ -76,8 +81,10 @@ export function parseLoadgenArgs(argv: readonly string[]): LoadgenArgs {
     rate_per_s: rate / clients,
   };
   if (plan.read_fraction > 1) throw new Error('--reads must be 0..100');
+  if (values['tls-cert'] !== undefined && values['tls-ca'] === undefined) throw new Error('--tls-cert needs --tls-ca');
   return {
     connect: values.connect,
+    tls: values['tls-ca'] === undefined ? null : { ca_file: values['tls-ca'], cert_file: values['tls-cert'] ?? null },
     plan,
     clients,
     threads: num(values.threads, Math.min(2, availableParallelism()), 'threads', 1),
@@ -105,7 +112,7 @@ export async function loadgenMain(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   }
-  const endpoints = parseConnectString(args.connect);
+  const endpoints = parseConnectString(args.connect).map((e) => (args.tls === null ? e : { ...e, tls: args.tls }));
   const progress = new Progress();
   await createKeySpace(endpoints[0]!, args.plan.root, ownsKeys(args.plan.mode) ? 0 : args.plan.key_count, args.plan.value_bytes);
   try {

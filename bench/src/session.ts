@@ -7,11 +7,13 @@
 // xid is a protocol violation and fails the session. Writes are coalesced: every request sent
 // during one turn of the event loop goes out in one socket.write.
 
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Op, Xid, JuteWriter, decodeConnectResponse, decodeReply, encodeConnectRequest, encodeRequest, peekXid } from '../../dist/protocol/index.js';
 import type { BodyName, DecodedReply, OpCode, RequestInput } from '../../dist/protocol/index.js';
 import { FrameCutter } from '../../dist/workers/net/frame_cutter.js';
-import type { Endpoint } from './connect_string.js';
+import type { Endpoint, EndpointTls } from './connect_string.js';
 import { Fifo } from './fifo.js';
 
 /** Replies larger than this are malformed for the load generator (jute.maxbuffer + slack). */
@@ -41,6 +43,20 @@ export class SessionError extends Error {
   }
 }
 
+/** The files of an endpoint's TLS settings, read once per thread. */
+const tls_files = new Map<string, Buffer>();
+function tlsFile(path: string): Buffer {
+  let b = tls_files.get(path);
+  if (b === undefined) tls_files.set(path, (b = readFileSync(path)));
+  return b;
+}
+
+function tlsOptions(t: EndpointTls): tls.ConnectionOptions {
+  const pem = t.cert_file === null ? undefined : tlsFile(t.cert_file);
+  // Certificates for 127.0.0.1 name it (and localhost) in their subjectAltName.
+  return { ca: tlsFile(t.ca_file), key: pem, cert: pem };
+}
+
 export class BenchSession {
   private readonly cutter = new FrameCutter(FRAME_BYTES_MAX);
   private readonly out = new JuteWriter(64 * 1024);
@@ -66,7 +82,7 @@ export class BenchSession {
   /** Connects and completes the handshake, or rejects within `connect_timeout_ms`. */
   static open(endpoint: Endpoint, session_timeout_ms: number, connect_timeout_ms = 10_000): Promise<BenchSession> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: endpoint.host, port: endpoint.port });
+      const socket = endpoint.tls === undefined ? net.connect({ host: endpoint.host, port: endpoint.port }) : tls.connect({ host: endpoint.host, port: endpoint.port, ...tlsOptions(endpoint.tls) });
       socket.setNoDelay(true);
       const cutter = new FrameCutter(FRAME_BYTES_MAX);
       const fail = (e: Error): void => {
@@ -79,7 +95,7 @@ export class BenchSession {
       const closed = (): void => fail(new SessionError(`${endpoint.host}:${endpoint.port} closed the connection during the handshake`));
       socket.once('error', fail);
       socket.once('close', closed);
-      socket.once('connect', () => socket.write(connectFrame(session_timeout_ms)));
+      socket.once(endpoint.tls === undefined ? 'connect' : 'secureConnect', () => socket.write(connectFrame(session_timeout_ms)));
       const onData = (chunk: Buffer): void => {
         let reply: Uint8Array | null = null;
         const bad = cutter.push(chunk, (bytes, start, end) => (reply ??= Uint8Array.from(bytes.subarray(start, end))));

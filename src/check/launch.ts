@@ -47,6 +47,8 @@ export interface LaunchOptions {
   readonly waitfree_root?: string;
   /** ZooKeeper only: extra JVM options before the main class (e.g. -XX:+UseTransparentHugePages). */
   readonly jvm_args?: readonly string[];
+  /** ZooKeeper only: jars added to its class path (its Netty TLS port needs netty's resolver and codec). */
+  readonly class_path_extra?: readonly string[];
   /** Extra zoo.cfg lines (KEY=VALUE) for this server. */
   readonly extra_config?: readonly string[];
   readonly start_timeout_ms?: number;
@@ -199,7 +201,7 @@ export async function launchZooKeeper(o: LaunchOptions = {}): Promise<LaunchedSe
     `-Dzookeeper.forceSync=${force}`,
     `-Dzookeeper.globalOutstandingLimit=${o.global_outstanding_limit ?? 2000}`,
     '-cp',
-    `${ZK_JAR}:${SLF4J_SIMPLE_JAR}`,
+    [ZK_JAR, SLF4J_SIMPLE_JAR, ...(o.class_path_extra ?? [])].join(':'),
     'org.apache.zookeeper.server.ZooKeeperServerMain',
     cfg_path,
   ];

@@ -39,7 +39,7 @@ export function createSecureServer(config: TlsConfig, handshake_timeout_ms: numb
       socket.setNoDelay(true);
       const id = ask ? clientId(socket) : null;
       if (id === undefined) {
-        console.warn(`waitfree: TLS client ${socket.remoteAddress}:${socket.remotePort} sent a certificate that does not verify (${String(socket.authorizationError)}): closing`);
+        // As a failed handshake below: not logged per connection.
         socket.destroy();
         return;
       }
