@@ -8,7 +8,6 @@
 // uWebSockets.js or its native-free twin; the supervisor composes its answers too.
 
 import net from 'node:net';
-import type tls from 'node:tls';
 import { workerData } from 'node:worker_threads';
 import { fourLetterFromInt } from '../protocol/four_letter_words.js';
 import type { HttpAnswer } from '../admin/http/admin_router.js';
@@ -27,7 +26,7 @@ import { ReplyBatch } from './net/reply_batch.js';
 import { RingBackpressure } from './net/ring_backpressure.js';
 import { NetFastRead } from './net/fast_read.js';
 import { ConnFlow, Next } from './net/conn_flow.js';
-import { createSecureServer } from './net/secure_listener.js';
+import { createSecureServer, type SecureServer } from './net/secure_listener.js';
 import { int32At } from '../protocol/jute.js';
 import { performance } from 'node:perf_hooks';
 
@@ -63,7 +62,7 @@ interface NetConn {
 class NetWorker {
   private readonly server: net.Server;
   /** The secure client port's TLS server (secureClientPort); null when none is configured. */
-  private readonly secure_server: tls.Server | null;
+  private readonly secure_server: SecureServer | null;
   private readonly conns = new Map<number, NetConn>();
   private readonly admission: ConnAdmission;
   private readonly reject_warnings: Record<Refusal['bound'], RateLimitedWarning>;
@@ -160,7 +159,7 @@ class NetWorker {
     const { client_port, client_port_address, secure_client_port, secure_client_port_address } = this.init.config;
     const port = await listenOn(this.server, client_port, client_port_address);
     if (this.secure_server === null) return { port, secure_port: -1 };
-    const secure_port = await listenOn(this.secure_server, secure_client_port, secure_client_port_address === '' ? client_port_address : secure_client_port_address);
+    const secure_port = await listenOn(this.secure_server.server, secure_client_port, secure_client_port_address === '' ? client_port_address : secure_client_port_address);
     return { port, secure_port };
   }
 
@@ -195,7 +194,10 @@ class NetWorker {
     this.admin_waiting.clear();
     for (const c of this.conns.values()) c.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    if (this.secure_server !== null) await new Promise<void>((resolve) => this.secure_server!.close(() => resolve()));
+    if (this.secure_server !== null) {
+      this.secure_server.destroyAll();
+      await new Promise<void>((resolve) => this.secure_server!.server.close(() => resolve()));
+    }
     this.fast_read?.close();
   }
 

@@ -191,6 +191,21 @@ describe('secure client port and maxClientCnxns', () => {
   });
 });
 
+describe('secure client port at stop', () => {
+  it('stopping the server ends the sockets still in their handshake (it does not wait for their timeout)', async () => {
+    // A handshake timeout (the sessionless timeout) longer than the test's own: a stop that
+    // waited for it would fail the test. (The net worker ends them itself, and its thread is
+    // terminated after its stop anyway.)
+    const server = await startTestServer({ ...serverFlags('NEED'), sessionless_cnxn_timeout_ms: 120_000 });
+    const sock = net.connect({ host: '127.0.0.1', port: server.secure_port });
+    sock.on('error', () => {});
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    await server.stop();
+    await closed;
+  });
+});
+
 describe('secure client port, ssl.clientAuth=WANT and NONE', () => {
   let want: TestServer;
   let none: TestServer;

@@ -22,7 +22,16 @@ export interface SecureConnectionHandlers {
   connected(socket: net.Socket, x509_id: string | null): void;
 }
 
-export function createSecureServer(config: TlsConfig, handshake_timeout_ms: number, handlers: SecureConnectionHandlers): tls.Server {
+export interface SecureServer {
+  readonly server: tls.Server;
+  /** Ends every TCP socket of the port, those still in their handshake included (the net worker
+   *  knows only the others), so that server.close(), which waits for all, returns. */
+  destroyAll(): void;
+}
+
+export function createSecureServer(config: TlsConfig, handshake_timeout_ms: number, handlers: SecureConnectionHandlers): SecureServer {
+  /** Every open TCP socket of the port. */
+  const sockets = new Set<net.Socket>();
   const ask = config.client_auth !== 'NONE';
   const server = tls.createServer(
     {
@@ -47,12 +56,19 @@ export function createSecureServer(config: TlsConfig, handshake_timeout_ms: numb
     },
   );
   server.on('connection', (raw: net.Socket) => {
-    handlers.accept(raw);
+    if (!handlers.accept(raw)) return;
+    sockets.add(raw);
+    raw.once('close', () => sockets.delete(raw));
   });
   // A failed handshake (no certificate under NEED, a wrong one, not TLS at all) ends only that
   // socket; Node destroys it. Nothing to log per connection: scanners would fill the log.
   server.on('tlsClientError', () => {});
-  return server;
+  return {
+    server,
+    destroyAll() {
+      for (const raw of sockets) raw.destroy();
+    },
+  };
 }
 
 /** The verified certificate's x509 id; null without a certificate; undefined for one that did
