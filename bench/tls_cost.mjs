@@ -9,12 +9,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { execFile } from 'node:child_process';
+import { parseArgs, promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { requireBench } from './lib/require_built.mjs';
 
+const run = promisify(execFile);
 const { freePort, launchServer } = await import('../dist/check/launch.js');
-const { loadgenMain } = await import(requireBench('loadgen_cli.js'));
+const LOADGEN = fileURLToPath(new URL('./loadgen.mjs', import.meta.url));
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/tls/', import.meta.url));
 const NETTY_TLS_JARS = ['/usr/share/java/netty-resolver.jar', '/usr/share/java/netty-codec.jar'];
@@ -38,24 +39,20 @@ async function launch(kind) {
   return { server, plain: server.connect, secure: `127.0.0.1:${secure}` };
 }
 
+/** One load point, by `node bench/loadgen.mjs` in its own process; its --json result. */
 async function point(target, tls, read_pct) {
   const dir = mkdtempSync(join(tmpdir(), 'tls-cost-'));
   const json = join(dir, 'r.json');
-  const args = ['--connect', tls ? target.secure : target.plain, '--reads', String(read_pct), '--clients', '32', '--outstanding', '100',
+  const args = [LOADGEN, '--connect', tls ? target.secure : target.plain, '--reads', String(read_pct), '--clients', '32', '--outstanding', '100',
     '--duration', String(duration_s), '--warmup', '2', '--server-pid', String(target.server.pid), '--json', json];
   if (tls) args.push('--tls-ca', join(FIXTURES, 'ca.pem'), '--tls-cert', join(FIXTURES, 'client.pem'));
-  const out = process.stdout.write;
-  process.stdout.write = () => true; // the loadgen's own report: the table below says it
-  let rc;
   try {
-    rc = await loadgenMain(args);
+    await run(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 }); // its own report: the table below says it
+    const r = JSON.parse(readFileSync(json, 'utf8'));
+    return { ops_per_s: r.ops_per_s, us: r.server_us_per_request, p99_ms: r.latency.p99_us / 1000 };
   } finally {
-    process.stdout.write = out;
+    rmSync(dir, { recursive: true, force: true });
   }
-  if (rc !== 0) throw new Error(`loadgen exited ${rc}`);
-  const r = JSON.parse(readFileSync(json, 'utf8'));
-  rmSync(dir, { recursive: true, force: true });
-  return { ops_per_s: r.ops_per_s, us: r.server_us_per_request, p99_ms: r.latency.p99_us / 1000 };
 }
 
 const results = [];

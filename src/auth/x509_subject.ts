@@ -121,12 +121,11 @@ function stringValue(b: Uint8Array, d: Der): string | null {
 
 const ESCAPED = new Set([',', '=', '+', '<', '>', '#', ';', '"', '\\']);
 
+/** Escapes the special characters anywhere, and a space at either end. */
 function escapeValue(v: string): string {
-  let out = '';
-  for (const ch of v) out += ESCAPED.has(ch) ? `\\${ch}` : ch;
-  if (out.startsWith(' ')) out = `\\${out}`;
-  if (out.endsWith(' ') && !out.endsWith('\\ ')) out = `${out.slice(0, -1)}\\ `;
-  return out;
+  const chars = [...v];
+  const last = chars.length - 1;
+  return chars.map((ch, i) => (ESCAPED.has(ch) || (ch === ' ' && (i === 0 || i === last)) ? `\\${ch}` : ch)).join('');
 }
 
 function hex(b: Uint8Array, from: number, to: number): string {

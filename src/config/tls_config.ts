@@ -66,7 +66,9 @@ export function resolveTls(config: ServerConfig): TlsConfig | null {
 
 /** The options of node:tls a server with these settings is made of. */
 export function secureContextOptions(tls: TlsConfig): SecureContextOptions {
-  const own = tls.key_store.kind === 'pem' ? { key: Buffer.from(tls.key_store.pem), cert: Buffer.from(tls.key_store.pem) } : { pfx: Buffer.from(tls.key_store.pfx) };
+  const store = Buffer.from(tls.key_store.kind === 'pem' ? tls.key_store.pem : tls.key_store.pfx);
+  // A PEM key store holds the key and the chain: the same text is both.
+  const own = tls.key_store.kind === 'pem' ? { key: store, cert: store } : { pfx: store };
   return {
     ...own,
     passphrase: tls.passphrase === '' ? undefined : tls.passphrase,

@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { x509Id, X509ParseError } from '../../src/auth/x509_subject.js';
+import { TLS_FIXTURES } from '../support/servers.js';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tls');
-const der = (name: string): Uint8Array => new X509Certificate(readFileSync(join(FIXTURES, name))).raw;
+const der = (name: string): Uint8Array => new X509Certificate(readFileSync(join(TLS_FIXTURES, name))).raw;
 
 describe('x509Id', () => {
   it('is the subject last RDN first, with RFC 2253 escapes, as Java prints it', () => {
@@ -21,6 +21,10 @@ describe('x509Id', () => {
     expect(x509Id(der('odd.pem'))).toBe(
       '2.5.4.5=#13023432,1.2.840.113549.1.9.1=#16056140622e63,CN=\\ lead\\;semi\\"q\\<\\>\\#\\=x\\ ,CN=a+OU=b,L=Köln,DC=example',
     );
+  });
+
+  it('a space at either end of a value is escaped, also right after an escaped backslash', () => {
+    expect(x509Id(der('edge.pem'))).toBe('O=\\ ,CN=a\\\\\\ ');
   });
 
   it('reads no certificate out of other bytes', () => {

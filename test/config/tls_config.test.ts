@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config_error.js';
 import { loadConfig } from '../../src/config/load.js';
+import { TLS_FIXTURES } from '../support/servers.js';
 import { thrownBy } from '../support/thrown.js';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tls');
-const at = (name: string): string => join(FIXTURES, name);
+const at = (name: string): string => join(TLS_FIXTURES, name);
 
 function load(lines: string[]) {
   return loadConfig({ text: ['secureClientPort=2281', ...lines].join('\n') });

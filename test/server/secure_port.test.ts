@@ -13,12 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Perms } from '../../src/protocol/constants.js';
 import { Err } from '../../src/protocol/errors.js';
 import { Op } from '../../src/protocol/opcodes.js';
-import { fourLetter } from '../support/servers.js';
+import { fourLetter, TLS_FIXTURES, TLS_STORE_PASSWORD } from '../support/servers.js';
 import { WireClient } from '../support/wire_client.js';
 import { OPEN_ACL, connect, connectRequestFrame, startTestServer, text, utf8, type TestServer } from './harness.js';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tls');
-const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name));
+const fixture = (name: string): Buffer => readFileSync(join(TLS_FIXTURES, name));
 const CA = fixture('ca.pem');
 /** What Java's X500Principal.getName() gives for client.pem's subject (/C=US/O=Acme, Inc./OU=ops/CN=client one). */
 const CLIENT_ID = 'CN=client one,OU=ops,O=Acme\\, Inc.,C=US';
@@ -34,9 +33,9 @@ const serverFlags = (client_auth: string) => ({
   read_workers: 2,
   four_letter_whitelist: ['conf'],
   secure_client_port: 0,
-  ssl_key_store_location: join(FIXTURES, 'server.p12'),
-  ssl_key_store_password: 'changeit',
-  ssl_trust_store_location: join(FIXTURES, 'ca.pem'),
+  ssl_key_store_location: join(TLS_FIXTURES, 'server.p12'),
+  ssl_key_store_password: TLS_STORE_PASSWORD,
+  ssl_trust_store_location: join(TLS_FIXTURES, 'ca.pem'),
   ssl_client_auth: client_auth,
   x509_super_user: SUPER_ID,
 });

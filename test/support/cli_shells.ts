@@ -1,9 +1,9 @@
 // Shell specs for Apache ZooKeeper's two command-line clients, for ShellSession.
 
 import { CLI_MT_PATH, NETTY_TLS_JARS, ZK_JAR, ZKCLI_PATH } from './servers.js';
+import { ShellSession } from './shell_driver.js';
 
 const ZKCLI_TLS_CLASSPATH = ['/etc/zookeeper/conf', ZK_JAR, ...NETTY_TLS_JARS].join(':');
-import { ShellSession } from './shell_driver.js';
 
 export interface ZkCliOptions {
   /** A client JAAS file (its Client section logs in with SASL), as -Djava.security.auth.login.config. */

@@ -88,11 +88,7 @@ export class WireClient {
       sock.once('connect', resolve);
       sock.once('error', reject);
     });
-    sock.setNoDelay(true);
-    const client = new WireClient(sock);
-    client.next_xid = opts.firstXid ?? 1;
-    const outcome = await client.handshakeWith(opts);
-    return { client, outcome };
+    return WireClient.startSession(sock, opts);
   }
 
   /** The same over TLS (a secure client port): `tls_options` carry the client's certificate
@@ -104,6 +100,11 @@ export class WireClient {
       sock.once('error', reject);
       sock.once('close', () => reject(new Error('closed during the TLS handshake')));
     });
+    return WireClient.startSession(sock, opts);
+  }
+
+  /** On an open socket: the session handshake. */
+  private static async startSession(sock: net.Socket, opts: ConnectOptions): Promise<{ client: WireClient; outcome: ConnectOutcome }> {
     sock.setNoDelay(true);
     const client = new WireClient(sock);
     client.next_xid = opts.firstXid ?? 1;

@@ -36,6 +36,9 @@ import { Conn } from './conn.js';
 import { ShardSession, type ShardContext } from './shard_session.js';
 import type { ShardTree } from './shard_tree.js';
 
+/** Decodes the x509 id at the end of an OPEN frame (UTF-8 the net worker wrote). */
+const utf8 = new TextDecoder();
+
 /** What a shard stage is built with: everything it reads from or writes to. */
 export interface ShardPorts {
   readonly index: number;
@@ -209,7 +212,7 @@ export class ShardStage implements ShardContext {
         // Whole milliseconds, as Date.now() gives them (cons / stat show this).
         const conn = new Conn(conn_id, ip, port, Math.floor(this.ports.now_ms()));
         // The rest of the frame: the x509 id of a secure connection's verified certificate.
-        if (r.offset < end) this.addX509Id(conn, new TextDecoder().decode(bytes.subarray(r.offset, end)));
+        if (r.offset < end) this.addX509Id(conn, utf8.decode(bytes.subarray(r.offset, end)));
         this.conns.set(conn_id, conn);
         break;
       }
