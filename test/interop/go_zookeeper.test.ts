@@ -8,10 +8,14 @@
 // first on PATH: for `-jar ... server CFG` it starts waitfree (or ZooKeeper's QuorumPeerMain)
 // on that zoo.cfg; anything else goes to the real java.
 //
-// The snapshot's FLWSrvr predates ZooKeeper 3.7's srvr text ("built on yyyy-MM-dd", a decimal
-// average latency) and fails on every ZooKeeper since; the test runs a copy of the package with
-// the pattern of the maintained fork (github.com/go-zookeeper/zk flw.go), whose version part
-// also accepts Debian's build string ("3.8.0-${mvngit.commit.id}"). Nothing else is changed.
+// The test runs a patched copy of the package, with two changes. The snapshot's FLWSrvr predates
+// ZooKeeper 3.7's srvr text ("built on yyyy-MM-dd", a decimal average latency) and fails on every
+// ZooKeeper since: it gets the pattern of the maintained fork (github.com/go-zookeeper/zk
+// flw.go), whose version part also accepts Debian's build string ("3.8.0-${mvngit.commit.id}").
+// And its test clusters take their ports at random from one range (10000-15999): the two kinds
+// run side by side, and once both runs' first cluster took the same ports, so one kind's client
+// talked to the other kind's servers. Each kind now draws from a range of its own
+// (GOZK_PORT_BASE). The test binary is built once and run for each kind.
 //
 // One test fails on both servers: TestAuth expects getACL without READ or ADMIN permission to
 // succeed (ZooKeeper refuses it since 3.4.14 / 3.5.5, CVE-2019-0201). TestEncodeShortBuffer and
@@ -60,19 +64,35 @@ const FLW_PATCHES: ReadonlyArray<readonly [string, string]> = [
   ],
 ];
 
+/** Each kind's test clusters take their ports from [base, base + 3000) (3 ports per member). */
+const PORT_BASE: Record<Kind, number> = { zookeeper: 10000, waitfree: 13000 };
+
+/** The test clusters' first port from GOZK_PORT_BASE, one range per kind (see above). */
+const PORT_PATCHES: ReadonlyArray<readonly [string, string]> = [
+  [
+    'startPort := int(rand.Int31n(6000) + 10000)',
+    'portBase := 10000\n\tfmt.Sscan(os.Getenv("GOZK_PORT_BASE"), &portBase)\n\tstartPort := int(rand.Int31n(3000)) + portBase',
+  ],
+];
+
+/** Applies each [from, to] of `patches` to `file`; each `from` must be there exactly once. */
+function patchFile(file: string, patches: ReadonlyArray<readonly [string, string]>): void {
+  let text = readFileSync(file, 'utf8');
+  for (const [from, to] of patches) {
+    if (text.split(from).length !== 2) throw new Error(`go-zookeeper's ${file} changed: ${JSON.stringify(from)} is not there once`);
+    text = text.replace(from, to);
+  }
+  writeFileSync(file, text);
+}
+
 /** A GOPATH holding the patched copy of the package, and a bin dir with the `java` stand-in. */
 function prepare(root: string): Prepared {
   const gopath = join(root, 'gopath');
   const dst = join(gopath, 'src', PACKAGE);
   mkdirSync(join(dst, '..'), { recursive: true });
   cpSync(PACKAGE_SRC, dst, { recursive: true });
-  const flw = join(dst, 'zk', 'flw.go');
-  let text = readFileSync(flw, 'utf8');
-  for (const [from, to] of FLW_PATCHES) {
-    if (text.split(from).length !== 2) throw new Error(`go-zookeeper's flw.go changed: ${JSON.stringify(from)} is not there once`);
-    text = text.replace(from, to);
-  }
-  writeFileSync(flw, text);
+  patchFile(join(dst, 'zk', 'flw.go'), FLW_PATCHES);
+  patchFile(join(dst, 'zk', 'server_help.go'), PORT_PATCHES);
   // The suite looks for a fat jar under $ZOOKEEPER_PATH before it runs `java -jar`.
   mkdirSync(join(root, 'zk', 'contrib', 'fatjar'), { recursive: true });
   writeFileSync(join(root, 'zk', 'contrib', 'fatjar', 'zookeeper-stand-in-fatjar.jar'), '');
@@ -117,11 +137,9 @@ interface Prepared {
   readonly tests: readonly string[];
 }
 
-/** Runs the suite (or the tests `only` names) against `kind`; test name -> outcome. */
-function runSuite(dir: SuiteDir, env: Prepared, kind: Kind, only?: string): Promise<SuiteRun<Outcome>> {
-  const run = only ?? env.tests.join('|');
-  const args = ['test', '-count=1', '-v', '-timeout', `${SUITE_TIMEOUT_MS / 1000}s`, '-run', `^(${run})$`, `${PACKAGE}/zk`];
-  const child_env = {
+/** The environment of `go` and of the test binary (GOPATH mode, as the 2018 snapshot predates modules). */
+function goEnv(dir: SuiteDir, env: Prepared, kind?: Kind): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     PATH: `${env.bin}:${process.env.PATH ?? ''}`,
     GOPATH: env.gopath,
@@ -129,12 +147,31 @@ function runSuite(dir: SuiteDir, env: Prepared, kind: Kind, only?: string): Prom
     GOCACHE: join(dir.root, 'gocache'),
     GOFLAGS: '',
     ZOOKEEPER_PATH: join(dir.root, 'zk'),
-    GOZK_SERVER: kind,
+    ...(kind === undefined ? {} : { GOZK_SERVER: kind, GOZK_PORT_BASE: String(PORT_BASE[kind]) }),
     STAND_IN_PIDS: dir.pid_file,
   };
+}
+
+/** Compiles the package's tests once (`go test -c`): the binary both kinds run. */
+function buildTests(dir: SuiteDir, env: Prepared): Promise<string> {
+  const binary = join(dir.root, 'zk.test');
+  return new Promise((resolve, reject) => {
+    execFile(GO, ['test', '-c', '-o', binary, `${PACKAGE}/zk`], { env: goEnv(dir, env), timeout: SUITE_TIMEOUT_MS }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`go test -c failed: ${error.message}\n${stdout}\n${stderr}`));
+      else resolve(binary);
+    });
+  });
+}
+
+/** Runs the suite (or the tests `only` names) against `kind`; test name -> outcome. */
+function runSuite(dir: SuiteDir, env: Prepared, binary: string, kind: Kind, only?: string): Promise<SuiteRun<Outcome>> {
+  const run = only ?? env.tests.join('|');
+  const args = ['-test.count=1', '-test.v', '-test.timeout', `${SUITE_TIMEOUT_MS / 1000}s`, '-test.run', `^(${run})$`];
+  // `go test` runs a package's test binary in the package's dir.
+  const cwd = join(env.gopath, 'src', PACKAGE, 'zk');
   return new Promise((resolve) => {
-    // `go test` exits 1 when a test fails: the outcomes are read from its output either way.
-    execFile(GO, args, { env: child_env, timeout: SUITE_TIMEOUT_MS + 60_000, maxBuffer: 256 * 1024 * 1024 }, (_error, stdout, stderr) => {
+    // The binary exits 1 when a test fails: the outcomes are read from its output either way.
+    execFile(binary, args, { cwd, env: goEnv(dir, env, kind), timeout: SUITE_TIMEOUT_MS + 60_000, maxBuffer: 256 * 1024 * 1024 }, (_error, stdout, stderr) => {
       const outcomes = new Map<string, Outcome>();
       for (const m of stdout.matchAll(/^\s*--- (PASS|FAIL|SKIP): (\w+) /gm)) outcomes.set(m[2]!, m[1] as Outcome);
       resolve({ outcomes, output: `${stdout.slice(-6000)}\n--- stderr ---\n${stderr.slice(-3000)}` });
@@ -150,10 +187,11 @@ describe.skipIf(go_missing.length > 0)("go-zookeeper's own test suite", () => {
   beforeAll(async () => {
     dir = new SuiteDir('waitfree-gozk-');
     env = prepare(dir.root);
+    const binary = await buildTests(dir, env);
     const kinds: Kind[] = zk_missing.length === 0 ? ['zookeeper', 'waitfree'] : ['waitfree'];
     // A timing-bound test (TestSlowServer, TestNoQuorum) can miss once on a loaded host.
     runs = await runOnEachKind(kinds, {
-      run: (kind, name) => runSuite(dir, env, kind, name),
+      run: (kind, name) => runSuite(dir, env, binary, kind, name),
       failed: 'FAIL',
       expectedFailure: (_kind, name) => FAILING_ON_BOTH.includes(name),
     });
