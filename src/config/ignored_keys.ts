@@ -42,11 +42,12 @@ const IGNORED_BY_REASON: Readonly<Partial<Record<IgnoredReason, readonly string[
     'watchManagerName', 'watcherClean*', 'maxInProcessingDeadWatchers', 'bitHashCacheSize',
     'messageTracker.*', 'znode.container.maxNeverUsedIntervalMs',
   ],
-  // waitfree's TLS is its secure client port's (secureClientPort and the ssl.* keys it reads,
-  // server_config.ts); every other ssl.* key (ssl.quorum.*, client-side ones) is not used.
+  // waitfree's TLS is its secure client port's and its quorum links' (secureClientPort, sslQuorum,
+  // portUnification and the ssl.* / ssl.quorum.* keys they read, server_config.ts); every other
+  // ssl.* key (client-side ones, context suppliers, handshake detection) is not used.
   tls: [
-    'client.portUnification', 'portUnification',
-    'ssl.*', 'sslQuorum', 'sslQuorumReloadCertFiles', 'admin.forceHttps', 'admin.portUnification',
+    'client.portUnification',
+    'ssl.*', 'sslQuorumReloadCertFiles', 'admin.forceHttps', 'admin.portUnification',
   ],
   'admin server': ['admin.commandURL', 'admin.idleTimeout'],
   metrics: ['metricsProvider.*'],
@@ -105,19 +106,14 @@ export const REFUSED_KEYS: readonly RefusedKey[] = [
     why: 'waitfree always checks ACLs (ZooKeeper\'s skipACL=yes turns them off); remove the line, or give the clients that need it the super digest',
   },
   {
-    label: 'sslQuorum=true',
-    test: (n, v) => named('sslQuorum')(n) && javaTrue(v),
-    why: 'waitfree\'s quorum links are plain TCP: it cannot encrypt or authenticate them with TLS',
-  },
-  {
     label: 'quorum.auth.serverRequireSasl=true, quorum.auth.learnerRequireSasl=true',
     test: (n, v) => (named('quorum.auth.serverRequireSasl')(n) || named('quorum.auth.learnerRequireSasl')(n)) && javaTrue(v),
     why: 'waitfree\'s quorum links do not authenticate their peers (no quorum SASL)',
   },
   {
-    label: 'ssl.crl=true, ssl.ocsp=true',
-    test: (n, v) => (named('ssl.crl')(n) || named('ssl.ocsp')(n)) && javaTrue(v),
-    why: 'waitfree\'s secure client port does not check certificate revocation (CRL, OCSP)',
+    label: 'ssl.crl=true, ssl.ocsp=true, ssl.quorum.crl=true, ssl.quorum.ocsp=true',
+    test: (n, v) => ['ssl.crl', 'ssl.ocsp', 'ssl.quorum.crl', 'ssl.quorum.ocsp'].some((k) => named(k)(n)) && javaTrue(v),
+    why: 'waitfree\'s TLS (secure client port, quorum links) does not check certificate revocation (CRL, OCSP)',
   },
   {
     label: 'DigestAuthenticationProvider.enabled=false',

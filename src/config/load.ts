@@ -10,7 +10,7 @@ import { ConfigError } from './config_error.js';
 import { resolveEnsemble } from './ensemble_config.js';
 import { IGNORED_KEYS, ignoredKey, refusedKey, servedAuthProvider, type IgnoredReason } from './ignored_keys.js';
 import { resolveSasl } from './sasl_config.js';
-import { resolveTls } from './tls_config.js';
+import { resolveQuorumTls, resolveTls } from './tls_config.js';
 import { isServerKey, type ServerLine } from './server_line.js';
 import {
   allKeyNames,
@@ -51,7 +51,7 @@ const REASON_TEXT: Readonly<Record<IgnoredReason, string>> = {
   persistence: 'waitfree keeps its log and snapshots in dataDir with its own policy',
   metrics: 'waitfree serves its own metrics',
   auth: 'waitfree loads no provider classes: it serves the world, auth, digest, ip, sasl, x509 and super schemes itself',
-  tls: "waitfree's TLS is the secure client port's (secureClientPort, ssl.keyStore.*, ssl.trustStore.*, ssl.clientAuth, ssl.protocol, ssl.enabledProtocols); its quorum links are plain TCP",
+  tls: "waitfree's TLS is the secure client port's (secureClientPort, ssl.keyStore.*, ssl.trustStore.*, ssl.clientAuth, ssl.protocol, ssl.enabledProtocols) and the quorum links' (sslQuorum, portUnification, ssl.quorum.*)",
   tuning: "a tuning knob of ZooKeeper's own threads, caches or throttles; waitfree's bounds have their own keys (waitfree server --help)",
   audit: 'waitfree writes no audit log',
   other: 'not supported yet',
@@ -84,8 +84,12 @@ export function loadConfig(options: LoadOptions): LoadResult {
   const sasl = resolveSasl(config, gathered.explicit.has('sasl_server_section'));
   warnings.push(...sasl.warnings);
   const tls = resolveTls(config);
+  const quorum_tls = resolveQuorumTls(config);
+  if (config.ensemble === null && (config.ssl_quorum || config.quorum_port_unification)) {
+    warnings.push(`${config.ssl_quorum ? 'sslQuorum' : 'portUnification'}=true: a standalone server has no quorum links; the key does nothing`);
+  }
   const log_sync_method = gathered.explicit.has('log_sync_method') ? config.log_sync_method : defaultSyncMethod(config.ensemble !== null);
-  return { config: { ...config, sasl: sasl.sasl, tls, log_sync_method }, warnings };
+  return { config: { ...config, sasl: sasl.sasl, tls, quorum_tls, log_sync_method }, warnings };
 }
 
 /**

@@ -9,7 +9,7 @@ import { ConfigError } from './config_error.js';
 import { ENFORCE_AUTH_KEYS, enforcedAuthSchemes } from './enforce_auth.js';
 import type { EnsembleConfig } from './ensemble_config.js';
 import type { SaslConfig } from './sasl_config.js';
-import type { TlsConfig } from './tls_config.js';
+import type { QuorumTlsConfig, TlsConfig } from './tls_config.js';
 import type { BoolType, ConfigValue, DigestType, IntType, ListType, StringType } from './values.js';
 
 /**
@@ -46,6 +46,24 @@ export interface ServerConfig {
   readonly ssl_ciphersuites: readonly string[];
   /** A client certificate subject (RFC 2253) that is the super user; '' = none. */
   readonly x509_super_user: string;
+  /** Ensemble: TLS on the links between members (ZooKeeper's sslQuorum); its stores: `quorum_tls`. */
+  readonly ssl_quorum: boolean;
+  /** Ensemble: the quorum port also takes TLS links while sslQuorum=false, and plain ones while
+   *  sslQuorum=true (ZooKeeper's portUnification: the rolling upgrade to quorum TLS). */
+  readonly quorum_port_unification: boolean;
+  /** ZooKeeper's ssl.quorum.* keys, as written; resolved into `quorum_tls` (tls_config.ts). */
+  readonly ssl_quorum_key_store_location: string;
+  readonly ssl_quorum_key_store_password: string;
+  readonly ssl_quorum_key_store_password_path: string;
+  readonly ssl_quorum_key_store_type: string;
+  readonly ssl_quorum_trust_store_location: string;
+  readonly ssl_quorum_trust_store_password: string;
+  readonly ssl_quorum_trust_store_type: string;
+  readonly ssl_quorum_client_auth: string;
+  readonly ssl_quorum_protocol: string;
+  readonly ssl_quorum_enabled_protocols: readonly string[];
+  readonly ssl_quorum_ciphersuites: readonly string[];
+  readonly ssl_quorum_hostname_verification: boolean;
   /** Max concurrent connections from one client IP; 0 = unlimited. */
   readonly max_client_cnxns: number;
   /** Max concurrent connections in total (ZooKeeper 3.7+'s maxCnxns); 0 = unlimited. */
@@ -189,11 +207,13 @@ export interface ServerConfig {
   /** The secure client port's TLS settings, its key and trust stores read (src/config/tls_config.ts);
    *  null = no secure client port. Not a key. */
   readonly tls: TlsConfig | null;
+  /** The quorum links' TLS settings (sslQuorum, portUnification); null = plain links only. Not a key. */
+  readonly quorum_tls: QuorumTlsConfig | null;
 }
 
-/** Fields set by a key (everything but `ensemble`, `sasl` and `tls`, which loadConfig derives
- *  from server.N lines, the JAAS file and the key stores). */
-export type ConfigField = Exclude<keyof ServerConfig, 'ensemble' | 'sasl' | 'tls'>;
+/** Fields set by a key (everything but `ensemble`, `sasl`, `tls` and `quorum_tls`, which loadConfig
+ *  derives from server.N lines, the JAAS file and the key stores). */
+export type ConfigField = Exclude<keyof ServerConfig, 'ensemble' | 'sasl' | 'tls' | 'quorum_tls'>;
 
 /** The value-type spec matching a field's TypeScript type. */
 type TypeFor<T> = [T] extends [number]
@@ -337,6 +357,76 @@ const KEYS: KeyTable = {
     name: 'zookeeper.X509AuthenticationProvider.superUser', aliases: ['X509AuthenticationProvider.superUser'], field: 'x509_super_user', default: '',
     type: { kind: 'string', format: 'text', optional: true },
     help: 'A client certificate subject (its x509 id, RFC 2253) that bypasses every ACL, as the super digest does. Unset by default.',
+  },
+  ssl_quorum: {
+    name: 'sslQuorum', aliases: ['zookeeper.sslQuorum'], field: 'ssl_quorum', default: false,
+    type: { kind: 'bool' },
+    help: 'Ensemble: the links between members (votes, proposals, syncs) use TLS with certificates on both ends, as ZooKeeper\'s quorum TLS. Needs ssl.quorum.keyStore.location (and, to trust the other members, ssl.quorum.trustStore.location).',
+  },
+  quorum_port_unification: {
+    name: 'portUnification', aliases: ['zookeeper.portUnification'], field: 'quorum_port_unification', default: false,
+    type: { kind: 'bool' },
+    help: 'Ensemble: the quorum port takes TLS and plain links alike (what a member dials still follows sslQuorum), for the rolling upgrade to quorum TLS ZooKeeper\'s guide describes. Needs the ssl.quorum key store.',
+  },
+  ssl_quorum_key_store_location: {
+    name: 'ssl.quorum.keyStore.location', aliases: ['zookeeper.ssl.quorum.keyStore.location'], field: 'ssl_quorum_key_store_location', default: '',
+    type: { kind: 'string', format: 'path', optional: true },
+    help: 'This member\'s key and certificate chain for the quorum links: PEM (key and certificates in one file) or PKCS#12 (.p12, .pfx), as ssl.keyStore.location.',
+  },
+  ssl_quorum_key_store_password: {
+    name: 'ssl.quorum.keyStore.password', aliases: ['zookeeper.ssl.quorum.keyStore.password'], field: 'ssl_quorum_key_store_password', default: '',
+    type: { kind: 'string', format: 'text', optional: true },
+    help: 'Password of the quorum key store (PKCS#12) or of its encrypted PEM private key. Never shown by conf.',
+  },
+  ssl_quorum_key_store_password_path: {
+    name: 'ssl.quorum.keyStore.passwordPath', aliases: ['zookeeper.ssl.quorum.keyStore.passwordPath'], field: 'ssl_quorum_key_store_password_path', default: '',
+    type: { kind: 'string', format: 'path', optional: true },
+    help: 'A file holding the quorum key store\'s password; it wins over ssl.quorum.keyStore.password.',
+  },
+  ssl_quorum_key_store_type: {
+    name: 'ssl.quorum.keyStore.type', aliases: ['zookeeper.ssl.quorum.keyStore.type'], field: 'ssl_quorum_key_store_type', default: '',
+    type: { kind: 'string', format: 'choice', choices: ['PEM', 'PKCS12', 'JKS', 'BCFKS'], ignore_case: true, optional: true },
+    help: 'PEM or PKCS12. Unset: from the file name.',
+  },
+  ssl_quorum_trust_store_location: {
+    name: 'ssl.quorum.trustStore.location', aliases: ['zookeeper.ssl.quorum.trustStore.location'], field: 'ssl_quorum_trust_store_location', default: '',
+    type: { kind: 'string', format: 'path', optional: true },
+    help: 'The certificates the other members\' certificates are verified against: a PEM file of CA (or the members\' own) certificates. Unset: Node\'s bundled CA certificates.',
+  },
+  ssl_quorum_trust_store_password: {
+    name: 'ssl.quorum.trustStore.password', aliases: ['zookeeper.ssl.quorum.trustStore.password'], field: 'ssl_quorum_trust_store_password', default: '',
+    type: { kind: 'string', format: 'text', optional: true },
+    help: 'Accepted for ZooKeeper configurations; a PEM trust store has no password.',
+  },
+  ssl_quorum_trust_store_type: {
+    name: 'ssl.quorum.trustStore.type', aliases: ['zookeeper.ssl.quorum.trustStore.type'], field: 'ssl_quorum_trust_store_type', default: '',
+    type: { kind: 'string', format: 'choice', choices: ['PEM', 'PKCS12', 'JKS', 'BCFKS'], ignore_case: true, optional: true },
+    help: 'PEM. Unset: from the file name (.pem).',
+  },
+  ssl_quorum_client_auth: {
+    name: 'ssl.quorum.clientAuth', aliases: ['zookeeper.ssl.quorum.clientAuth'], field: 'ssl_quorum_client_auth', default: 'NEED',
+    type: { kind: 'string', format: 'choice', choices: ['NEED', 'WANT', 'NONE'], ignore_case: true },
+    help: 'Certificates of the members that dial in: NEED (the default) refuses a link without a verified certificate; WANT lets one without any certificate in; NONE does not ask. The member dialing always verifies the certificate of the one it dials.',
+  },
+  ssl_quorum_protocol: {
+    name: 'ssl.quorum.protocol', aliases: ['zookeeper.ssl.quorum.protocol'], field: 'ssl_quorum_protocol', default: 'TLSv1.2',
+    type: { kind: 'string', format: 'choice', choices: ['TLSv1.2', 'TLSv1.3'] },
+    help: 'The TLS version of the quorum links when ssl.quorum.enabledProtocols is unset.',
+  },
+  ssl_quorum_enabled_protocols: {
+    name: 'ssl.quorum.enabledProtocols', aliases: ['zookeeper.ssl.quorum.enabledProtocols'], field: 'ssl_quorum_enabled_protocols', default: [],
+    type: { kind: 'list' },
+    help: 'Comma-separated TLS versions of the quorum links: TLSv1.2, TLSv1.3. Unset: ssl.quorum.protocol alone.',
+  },
+  ssl_quorum_ciphersuites: {
+    name: 'ssl.quorum.ciphersuites', aliases: ['zookeeper.ssl.quorum.ciphersuites'], field: 'ssl_quorum_ciphersuites', default: [],
+    type: { kind: 'list' },
+    help: 'Not supported with quorum TLS (the start stops); the links use Node\'s default suites.',
+  },
+  ssl_quorum_hostname_verification: {
+    name: 'ssl.quorum.hostnameVerification', aliases: ['zookeeper.ssl.quorum.hostnameVerification'], field: 'ssl_quorum_hostname_verification', default: true,
+    type: { kind: 'bool' },
+    help: 'A member\'s certificate must name the address it is reached at (the host of its server.N line; for one that dials in, its IP address or a name that address resolves back to), as ZooKeeper checks. false: any certificate the trust store verifies.',
   },
   max_client_cnxns: {
     name: 'maxClientCnxns', aliases: [], field: 'max_client_cnxns', default: 60,
@@ -738,7 +828,7 @@ export function resolveDerived(raw: UnresolvedConfig): ServerConfig {
   const net_fast_reads = raw.net_fast_reads && open;
   const net_direct_writes = raw.net_direct_writes && open;
   // Standalone until loadConfig resolves server.N lines (ensemble_config.ts).
-  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync, net_fast_reads, net_direct_writes, ensemble: null, sasl: null, tls: null };
+  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync, net_fast_reads, net_direct_writes, ensemble: null, sasl: null, tls: null, quorum_tls: null };
 }
 
 const RING_FIELDS = [

@@ -22,6 +22,12 @@
 //   queue would pass queue_bytes_max, it is dropped and reset(peer) reported, as if a connection
 //   had been lost: the core never sees a gap inside one connection.
 //
+// TLS (sslQuorum, portUnification; peer_tls.ts): a dialer opens TLS before its hello, an
+// acceptor runs the handshake (or, taking both kinds, tells TLS from plain by the first byte)
+// before it reads the hello; everything above works on the TLS socket as on a plain one. The
+// handshake counts against the acceptor's hello wait (handshake_timeout_ms, PENDING_HELLOS_MAX)
+// and the dialer's connect bound.
+//
 // Bounds: frames (body 1..frame_bytes_max, both ways), unsent bytes per peer (queue_bytes_max,
 // checked before each write so one message larger than the bound still leaves whole on an idle
 // connection), accepted sockets waiting for their hello (PENDING_HELLOS_MAX, each for at most
@@ -33,9 +39,12 @@
 // costs only that connection. Exceptions from the handlers are the driver's and propagate.
 
 import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
 import { decodeMessage, encodeMessageParts, FRAME_HEADER_BYTES, ZabDecodeError, type PeerMessage } from '../zab/messages.js';
 import { DialBackoff } from './dial_backoff.js';
 import { encodeHello, HelloReader } from './peer_hello.js';
+import { acceptTls, dialOptions, plainIp, TLS_HANDSHAKE_RECORD, withHead, type PeerTls } from './peer_tls.js';
 import { Link, PeerSlot } from './peer_slot.js';
 
 export interface PeerAddress {
@@ -60,6 +69,8 @@ export interface PeerTransportOptions {
   readonly connect_retry_ms_max: number;
   /** Bound on a TCP connect and on the wait for an accepted socket's hello (default 5000). */
   readonly handshake_timeout_ms?: number;
+  /** TLS on the links (sslQuorum, portUnification); null or absent = plain only. */
+  readonly tls?: PeerTls | null;
   /** Jitter source, in [0, 1). */
   readonly random: () => number;
   readonly log: (line: string) => void;
@@ -108,6 +119,7 @@ export class PeerTransport {
   private readonly slots = new Map<number, PeerSlot>();
   private readonly pending_hellos = new Set<net.Socket>();
   private readonly handshake_timeout_ms: number;
+  private readonly tls: PeerTls | null;
   private server: net.Server | null = null;
   private bound_port = -1;
   private closed = false;
@@ -119,6 +131,7 @@ export class PeerTransport {
     checkOptions(opts);
     this.sid = opts.sid;
     this.handshake_timeout_ms = opts.handshake_timeout_ms ?? HANDSHAKE_TIMEOUT_MS_DEFAULT;
+    this.tls = opts.tls ?? null;
     for (const p of opts.peers) {
       const backoff = new DialBackoff(opts.connect_retry_ms_min, opts.connect_retry_ms_max, opts.random);
       this.slots.set(p.sid, new PeerSlot(p.sid, p.host, p.port, p.sid < opts.sid, backoff));
@@ -284,7 +297,8 @@ export class PeerTransport {
   private dial(slot: PeerSlot): void {
     if (this.closed || !slot.member || !slot.dials || slot.link !== null || slot.dialing !== null || slot.port === 0) return;
     this.clearRetry(slot);
-    const socket = net.connect({ host: slot.host, port: slot.port });
+    const secure = this.tls !== null && this.tls.dial_tls ? this.tls : null;
+    const socket = secure === null ? net.connect({ host: slot.host, port: slot.port }) : tls.connect(dialOptions(secure, slot.host, slot.port));
     slot.dialing = socket;
     let failure = 'closed';
     const timer = setTimeout(() => socket.destroy(new Error(`no connection within ${this.handshake_timeout_ms} ms`)), this.handshake_timeout_ms);
@@ -302,7 +316,8 @@ export class PeerTransport {
     };
     socket.on('error', onError);
     socket.once('close', onClose);
-    socket.once('connect', () => {
+    // A TLS link is usable once its handshake is done (the peer's certificate verified).
+    socket.once(secure === null ? 'connect' : 'secureConnect', () => {
       clearTimeout(timer);
       socket.off('error', onError);
       socket.off('close', onClose);
@@ -347,24 +362,59 @@ export class PeerTransport {
     }
     prepareSocket(socket);
     this.pending_hellos.add(socket);
-    const timer = setTimeout(() => this.refuse(socket, remote, `no hello within ${this.handshake_timeout_ms} ms`), this.handshake_timeout_ms);
-    const reader = new HelloReader();
-    const onData = (chunk: Buffer): void => {
-      const r = reader.push(chunk);
-      if (r.kind === 'more') return;
-      clearTimeout(timer);
-      socket.off('data', onData);
-      if (r.kind === 'bad') return this.refuse(socket, remote, r.reason);
-      const problem = this.helloProblem(r.sid);
-      if (problem !== null) return this.refuse(socket, remote, `sid ${r.sid}: ${problem}`, true);
-      this.pending_hellos.delete(socket);
-      this.adopt(this.slotOf(r.sid), socket, remote, r.rest);
-    };
-    socket.on('data', onData);
+    // One bound for the TLS handshake and the hello; refuse() ends whichever socket is current.
+    let current: net.Socket = socket;
+    const timer = setTimeout(() => this.refuse(socket, remote, `no hello within ${this.handshake_timeout_ms} ms`, false, current), this.handshake_timeout_ms);
     socket.once('close', () => {
       clearTimeout(timer);
       this.pending_hellos.delete(socket);
     });
+    const secured = (stream: Duplex): void =>
+      acceptTls(stream, plainIp(socket.remoteAddress), this.tls!, this.handshake_timeout_ms, (r) => {
+        if (socket.destroyed || !this.pending_hellos.has(socket)) return;
+        if (!r.ok) return this.refuse(socket, remote, r.reason, true);
+        current = r.socket;
+        r.socket.on('error', () => {});
+        this.awaitHello(socket, r.socket, remote, timer, null);
+      });
+    const t = this.tls;
+    if (t === null || !t.accept_tls) return this.awaitHello(socket, socket, remote, timer, null);
+    if (!t.accept_plain) return secured(socket);
+    // Both kinds (portUnification): the first byte tells.
+    socket.once('data', (head: Buffer) => {
+      socket.pause();
+      if (head[0] === TLS_HANDSHAKE_RECORD) secured(withHead(socket, head));
+      else this.awaitHello(socket, socket, remote, timer, head);
+    });
+  }
+
+  /** Reads the hello from `link_socket` (the accepted socket, or TLS over it) and adopts it. */
+  private awaitHello(socket: net.Socket, link_socket: net.Socket, remote: string, timer: NodeJS.Timeout, head: Buffer | null): void {
+    const reader = new HelloReader();
+    let first = true;
+    const onData = (chunk: Buffer): void => {
+      const tls_bytes = first && chunk[0] === TLS_HANDSHAKE_RECORD && link_socket === socket;
+      first = false;
+      if (tls_bytes) {
+        clearTimeout(timer);
+        link_socket.off('data', onData);
+        return this.refuse(socket, remote, 'a TLS link to a plain quorum port (is sslQuorum=true on that member? sslQuorum or portUnification here takes it)', true);
+      }
+      const r = reader.push(chunk);
+      if (r.kind === 'more') return;
+      clearTimeout(timer);
+      link_socket.off('data', onData);
+      if (r.kind === 'bad') return this.refuse(socket, remote, r.reason, false, link_socket);
+      const problem = this.helloProblem(r.sid);
+      if (problem !== null) return this.refuse(socket, remote, `sid ${r.sid}: ${problem}`, true, link_socket);
+      this.pending_hellos.delete(socket);
+      this.adopt(this.slotOf(r.sid), link_socket, remote, r.rest);
+    };
+    link_socket.on('data', onData);
+    if (head !== null) {
+      onData(head);
+      if (!link_socket.destroyed) link_socket.resume();
+    }
   }
 
   private helloProblem(sid: number): string | null {
@@ -375,17 +425,20 @@ export class PeerTransport {
     return null;
   }
 
-  /** Hellos refused because of their sid, since start. */
+  /** Connections refused for who they are (their hello's sid, their certificate), since start. */
   refused_hellos = 0;
   /** When a refusal was last logged, by reason, and how many since (a server that is not a
    *  member, e.g. removed by a reconfig, keeps dialing: one line a minute, not one a second). */
   private readonly refusals = new Map<string, { logged_ms: number; since: number }>();
 
-  private refuse(socket: net.Socket, remote: string, reason: string, by_sid = false): void {
+  /** Ends an accepted connection that did not become a link (`current`: TLS over `socket`, if
+   *  any); `rate_limited` reasons (a sid, a certificate) are logged once a minute each. */
+  private refuse(socket: net.Socket, remote: string, reason: string, rate_limited = false, current: net.Socket = socket): void {
     this.pending_hellos.delete(socket);
     if (socket.destroyed) return;
+    current.destroy();
     socket.destroy();
-    if (by_sid) {
+    if (rate_limited) {
       this.refused_hellos += 1;
       const now = Date.now();
       const seen = this.refusals.get(reason);
@@ -487,7 +540,9 @@ export class PeerTransport {
         setTimeout(() => socket.destroy(), REMOVED_FLUSH_MS).unref();
       } else {
         // RST, not FIN: what this side had not sent must not reach the peer after the close.
-        link.socket.resetAndDestroy();
+        // (A TLS socket cannot send one: destroy() drops what it had not written.)
+        if (link.socket instanceof tls.TLSSocket) link.socket.destroy();
+        else link.socket.resetAndDestroy();
       }
     }
     if (slot.link === link) slot.link = null;

@@ -57,6 +57,8 @@ import { QuorumDriver, type QuorumHost, type QuorumRole } from '../quorum/quorum
 import { encodeCreateSession, encodeWrite } from '../quorum/forward_codec.js';
 import { zabConfigFor, zabInitFor, ZAB_TICK_MS } from '../quorum/quorum_setup.js';
 import type { PendingRevalidation } from '../quorum/revalidations.js';
+import type { QuorumTlsConfig } from '../config/tls_config.js';
+import { peerTlsFrom } from '../replication/peer_tls.js';
 import { PeerTransport } from '../replication/peer_transport.js';
 import { EpochFile } from '../log/epoch_file.js';
 import { truncateLogAfter } from '../log/truncate_log.js';
@@ -440,13 +442,15 @@ class CommitWorker implements QuorumHost {
         queue_bytes_max: config.zab_queue_bytes_max,
         connect_retry_ms_min: 20,
         connect_retry_ms_max: 1000,
+        tls: config.quorum_tls === null ? null : peerTlsFrom(config.quorum_tls),
         random: Math.random,
         log: (line) => console.log(`waitfree: ${line}`),
       },
       { message: (from, msg) => driver.onMessage(from, msg), reset: (peer) => driver.onReset(peer) },
     );
-    await transport.start();
+    const quorum_port = await transport.start();
     this.transport = transport;
+    if (config.quorum_tls !== null) console.log(`waitfree: quorum port ${quorum_port}: ${quorumTlsMode(config.quorum_tls)}`);
     // Members of the reconfigs in flight in our log (membershipAtSnapshot) must be reachable too.
     for (const e of recovered.entries ?? []) {
       const m = reconfigMembership(e.bytes);
@@ -1180,4 +1184,10 @@ main().catch((e: unknown) => {
 async function readSnapshot(f: { zxid: number; path: string }): Promise<{ zxid: number; bytes: Uint8Array }> {
   const b = await readFile(f.path);
   return { zxid: f.zxid, bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+}
+
+/** What the quorum port takes and what this member dials with, for the start-up log. */
+function quorumTlsMode(t: QuorumTlsConfig): string {
+  const takes = t.port_unification ? 'takes TLS and plain links (portUnification)' : 'takes TLS links only';
+  return `${takes}, dials with ${t.dial_tls ? 'TLS' : 'plain TCP'}; certificates of members dialing in: ${t.client_auth}; hostname verification ${t.hostname_verification ? 'on' : 'off'}`;
 }

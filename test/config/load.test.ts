@@ -231,10 +231,9 @@ describe('keys', () => {
       'multiAddress.enabled=false',
       'quorum.auth.enableSasl=false',
       'quorum.auth.serverRequireSasl=false',
-      'sslQuorum=false',
       'skipACL=no',
       'DigestAuthenticationProvider.enabled=true',
-      'ssl.quorum.clientAuth=none',
+      'ssl.quorum.context.supplier.class=com.example.Supplier',
       'ssl.hostnameVerification=true',
       'admin.forceHttps=false',
       'znode.container.maxNeverUsedIntervalMs=0',
@@ -252,7 +251,7 @@ describe('keys', () => {
   it('refuses what asks for a protection waitfree cannot give, or cannot turn off', () => {
     expect(errorOf(() => fromText('skipACL=yes')).message).toMatch(/^zoo\.cfg:1: skipACL: waitfree always checks ACLs/);
     expect(errorOf(() => fromText('zookeeper.skipACL=yes')).key).toBe('zookeeper.skipACL');
-    expect(errorOf(() => fromText('sslQuorum=true')).message).toMatch(/^zoo\.cfg:1: sslQuorum: waitfree's quorum links are plain TCP/);
+    expect(errorOf(() => fromText('ssl.quorum.ocsp=true')).message).toMatch(/^zoo\.cfg:1: ssl\.quorum\.ocsp: waitfree's TLS \(secure client port, quorum links\) does not check certificate revocation/);
     expect(errorOf(() => fromText('quorum.auth.serverRequireSasl=TRUE')).message).toMatch(/do not authenticate their peers/);
     expect(errorOf(() => fromText('quorum.auth.learnerRequireSasl=true')).message).toMatch(/do not authenticate their peers/);
     expect(errorOf(() => fromText('DigestAuthenticationProvider.enabled=false')).message).toMatch(/always serves the digest scheme/);

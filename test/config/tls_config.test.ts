@@ -98,3 +98,49 @@ describe('secure client port configuration', () => {
     expect(() => load([...base, 'zookeeper.ssl.ocsp=true'])).toThrow(/revocation/);
   });
 });
+
+describe('quorum TLS configuration (sslQuorum, ssl.quorum.*, portUnification)', () => {
+  const ENSEMBLE = ['waitfree.myid=1', 'server.1=127.0.0.1:3181:3182', 'server.2=127.0.0.1:3183:3184', 'server.3=127.0.0.1:3185:3186'];
+  const loadEnsemble = (lines: string[]) => loadConfig({ text: [...ENSEMBLE, ...lines].join('\n') });
+  const quorumKeyAtFault = (lines: string[]): { key: string | undefined; message: string } => {
+    const e = thrownBy(() => loadEnsemble(lines), ConfigError);
+    return { key: e.key, message: e.message };
+  };
+  const STORES = [`ssl.quorum.keyStore.location=${at('server.p12')}`, 'ssl.quorum.keyStore.password=changeit', `ssl.quorum.trustStore.location=${at('ca.pem')}`];
+
+  it('plain links by default: the ssl.quorum.* keys are not read', () => {
+    expect(loadEnsemble([`ssl.quorum.keyStore.location=${at('missing.p12')}`]).config.quorum_tls).toBeNull();
+  });
+
+  it("sslQuorum=true with ZooKeeper's keys, in both spellings: TLS dialed and taken, NEED and hostname verification by default", () => {
+    for (const prefix of ['', 'zookeeper.']) {
+      const { config, warnings } = loadEnsemble([`${prefix}sslQuorum=true`, ...STORES.map((l) => prefix + l)]);
+      expect(warnings).toEqual([]);
+      expect(config.quorum_tls).toMatchObject({ dial_tls: true, port_unification: false, client_auth: 'NEED', hostname_verification: true, key_store: { kind: 'pkcs12' } });
+    }
+    const relaxed = loadEnsemble(['sslQuorum=true', ...STORES, 'ssl.quorum.clientAuth=want', 'ssl.quorum.hostnameVerification=false', 'ssl.quorum.enabledProtocols=TLSv1.2,TLSv1.3']);
+    expect(relaxed.config.quorum_tls).toMatchObject({ client_auth: 'WANT', hostname_verification: false, min_version: 'TLSv1.2', max_version: 'TLSv1.3' });
+    // The client port's ssl.* keys are another endpoint's: they do not stand in for ssl.quorum.*.
+    expect(quorumKeyAtFault(['sslQuorum=true', `ssl.keyStore.location=${at('server.p12')}`]).key).toBe('ssl.quorum.keyStore.location');
+  });
+
+  it('portUnification=true alone reads the stores (the port takes TLS) but dials plain', () => {
+    expect(loadEnsemble(['portUnification=true', ...STORES]).config.quorum_tls).toMatchObject({ dial_tls: false, port_unification: true });
+    expect(quorumKeyAtFault(['portUnification=true']).message).toMatch(/portUnification=true, but ssl\.quorum\.keyStore\.location is not/);
+  });
+
+  it('stops the start naming the ssl.quorum key at fault', () => {
+    expect(quorumKeyAtFault(['sslQuorum=true']).message).toMatch(/sslQuorum=true, but ssl\.quorum\.keyStore\.location is not: the quorum links need this member's key and certificate/);
+    expect(quorumKeyAtFault(['sslQuorum=true', `ssl.quorum.keyStore.location=${at('server.p12')}`, 'ssl.quorum.keyStore.password=wrong']).key).toBe('ssl.quorum.keyStore.location');
+    expect(quorumKeyAtFault(['sslQuorum=true', `ssl.quorum.keyStore.location=${at('keystore.jks')}`]).key).toBe('ssl.quorum.keyStore.type');
+    expect(quorumKeyAtFault(['sslQuorum=true', ...STORES, `ssl.quorum.trustStore.location=${at('client.p12')}`]).key).toBe('ssl.quorum.trustStore.type');
+    expect(quorumKeyAtFault(['sslQuorum=true', ...STORES, 'ssl.quorum.ciphersuites=TLS_AES_128_GCM_SHA256']).key).toBe('ssl.quorum.ciphersuites');
+    expect(quorumKeyAtFault(['sslQuorum=true', ...STORES, 'ssl.quorum.enabledProtocols=TLSv1.1']).key).toBe('ssl.quorum.enabledProtocols');
+  });
+
+  it('a standalone server warns that sslQuorum does nothing', () => {
+    const { config, warnings } = loadConfig({ text: ['sslQuorum=true', ...STORES].join('\n') });
+    expect(config.quorum_tls).toBeNull();
+    expect(warnings).toEqual(['sslQuorum=true: a standalone server has no quorum links; the key does nothing']);
+  });
+});
