@@ -40,6 +40,8 @@ export interface EnsembleLaunchOptions {
   readonly waitfree_root?: string | null;
   readonly global_outstanding_limit?: number;
   readonly start_timeout_ms?: number;
+  /** ZooKeeper only: more jars on its class path (Netty's resolver and codec, which its TLS needs). */
+  readonly class_path_extra?: readonly string[];
 }
 
 export type MemberMode = 'leader' | 'follower' | 'observer' | 'standalone';
@@ -169,7 +171,7 @@ function zookeeperNodes(o: EnsembleLaunchOptions, root: string, ports: readonly 
       `-Dzookeeper.forceSync=${force}`,
       `-Dzookeeper.globalOutstandingLimit=${o.global_outstanding_limit ?? 2000}`,
       '-cp',
-      `${ZK_JAR}:${SLF4J_SIMPLE_JAR}`,
+      [ZK_JAR, SLF4J_SIMPLE_JAR, ...(o.class_path_extra ?? [])].join(':'),
       'org.apache.zookeeper.server.quorum.QuorumPeerMain',
       cfg_path,
     ];

@@ -11,6 +11,7 @@ import { NEMESIS_ALL, NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
 import { NEMESIS_TARGET_POLICIES, type NemesisTargetPolicy } from './nemesis_target.js';
 import { reportText } from './report.js';
 import { recordRun } from './run.js';
+import { checkServerConfig } from './launch_cfg.js';
 import { LAUNCH_KINDS, type LaunchKind, type TargetSpec } from './targets.js';
 import { renderTimeline } from './timeline_svg.js';
 import { WORKLOAD_NAMES, type WorkloadName } from './workloads/common.js';
@@ -67,6 +68,10 @@ Exit code: 0 valid, 1 invalid, 2 unknown or error.
   --session-timeout-ms N Session timeout of the workload clients (default 10000).
   --request-timeout-ms N A request unanswered this long counts as unknown (default 5000).
   --ops-max N            Stop recording at this many ops (default 500000).
+  --server-config K=V    A zoo.cfg line for every server --launch starts (repeat for more), after
+                         the launcher's own, e.g. sslQuorum=true and the ssl.quorum.* stores to
+                         check an ensemble on quorum TLS. Not the keys the launcher sets per
+                         server (ports, dataDir, server.N).
 `;
 
 class UsageError extends Error {}
@@ -87,6 +92,7 @@ interface Parsed {
   readonly session_timeout_ms: number;
   readonly request_timeout_ms: number;
   readonly ops_max: number;
+  readonly server_config: readonly string[];
 }
 
 function intOption(v: unknown, name: string, def: number, min: number, max: number): number {
@@ -152,6 +158,7 @@ export function parseCheckArgs(argv: readonly string[]): Parsed | 'help' {
         'session-timeout-ms': { type: 'string' },
         'request-timeout-ms': { type: 'string' },
         'ops-max': { type: 'string' },
+        'server-config': { type: 'string', multiple: true },
       },
     }).values;
   } catch (e) {
@@ -163,6 +170,13 @@ export function parseCheckArgs(argv: readonly string[]): Parsed | 'help' {
   if ((target === null) === (history_file === null)) throw new UsageError('give one of --connect HOSTS, --launch KIND or --history FILE');
   const nemesis = listOption<NemesisKind>(values['nemesis'], 'nemesis', NEMESIS_KINDS, 'none', [], NEMESIS_ALL);
   if (target?.kind === 'connect' && nemesis.length > 0) throw new UsageError('--connect: the servers are not ours to crash; only --nemesis none');
+  const server_config = (values['server-config'] as string[] | undefined) ?? [];
+  if (server_config.length > 0 && target?.kind !== 'launch') throw new UsageError('--server-config: only with --launch (the servers it starts)');
+  try {
+    checkServerConfig(server_config);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   return {
     target,
     nemesis_target: targetPolicyOf(values['nemesis-target']),
@@ -179,6 +193,7 @@ export function parseCheckArgs(argv: readonly string[]): Parsed | 'help' {
     session_timeout_ms: intOption(values['session-timeout-ms'], 'session-timeout-ms', 10_000, 1_000, 600_000),
     request_timeout_ms: intOption(values['request-timeout-ms'], 'request-timeout-ms', 5_000, 100, 600_000),
     ops_max: intOption(values['ops-max'], 'ops-max', 500_000, 100, 100_000_000),
+    server_config,
   };
 }
 
@@ -208,6 +223,7 @@ async function obtainHistory(p: Parsed, io: CheckIo, dir: string): Promise<Histo
     session_timeout_ms: p.session_timeout_ms,
     request_timeout_ms: p.request_timeout_ms,
     ops_max: p.ops_max,
+    server_config: p.server_config,
     log: (line) => io.stdout(`  ${line}\n`),
     server_logs_dir: dir,
   });

@@ -39,6 +39,8 @@ export interface RunOptions {
   readonly session_timeout_ms: number;
   readonly request_timeout_ms: number;
   readonly ops_max: number;
+  /** zoo.cfg lines for every server launched (`--server-config`); none if absent. */
+  readonly server_config?: readonly string[];
   readonly log: (line: string) => void;
   /** Where each launched server's output goes at the end (`<name>.log`); none if absent. */
   readonly server_logs_dir?: string;
@@ -256,7 +258,7 @@ async function cleanup(admin: RecordedClient, root: string, log: (l: string) => 
 
 export async function recordRun(o: RunOptions): Promise<RunResult> {
   const started_at = new Date().toISOString();
-  const target = await openTarget(o.target, { ...LAUNCH_DEFAULTS, reconfig: o.nemesis.includes('reconfig') });
+  const target = await openTarget(o.target, { ...LAUNCH_DEFAULTS, reconfig: o.nemesis.includes('reconfig'), server_config: o.server_config ?? [] });
   o.log(`target: ${target.description}`);
   const rec = new Recorder(o.ops_max);
   const st = new RunState();

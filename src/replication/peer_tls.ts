@@ -68,7 +68,11 @@ export type AcceptResult = { readonly ok: true; readonly socket: tls.TLSSocket }
  * not at all if the stream closes first (the caller's close handler owns that case).
  *
  * One tls.Server per link, never listening: it is how node:tls verifies an accepting socket's
- * peer, and the one link it serves is the one its events are about.
+ * peer (a bare server-side TLSSocket does not), and the one link it serves is the one its events
+ * are about (a shared server's events do not say which accepted socket they are for). Its context
+ * is built from the stores each time, ~3-6 ms of this thread for a PKCS#12 store; links are
+ * few (one per pair of members, again after a reconnect) and accepted ones are bounded by
+ * PENDING_HELLOS_MAX and the handshake timeout.
  */
 export function acceptTls(stream: Duplex, remote_ip: string, t: PeerTls, handshake_timeout_ms: number, done: (r: AcceptResult) => void): void {
   const server = new tls.Server({

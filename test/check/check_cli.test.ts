@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseHistory, formatHistory, type OpRecord } from '../../src/check/checker/history.js';
 import { runWaitfree, type WaitfreeRun } from '../support/run_waitfree.js';
+import { TLS_FIXTURES, TLS_STORE_PASSWORD } from '../support/servers.js';
 
 const RUN_TIMEOUT_MS = 90_000;
 
@@ -72,5 +73,30 @@ describe('waitfree check', () => {
     const time = await waitfree(['check', '--launch', 'standalone', '--time', '0']);
     expect(time.code).toBe(2);
     expect(time.err).toContain('--time must be an integer from 1 to 86400');
+    const owned = await waitfree(['check', '--launch', 'ensemble:3', '--server-config', 'clientPort=2181']);
+    expect(owned.code).toBe(2);
+    expect(owned.err).toContain('--server-config:1: clientPort: set by the ensemble layout for each member');
+    const shape = await waitfree(['check', '--launch', 'standalone', '--server-config', 'sslQuorum']);
+    expect(shape.code).toBe(2);
+    expect(shape.err).toContain('--server-config "sslQuorum": not KEY=VALUE');
+    const connect = await waitfree(['check', '--connect', '127.0.0.1:1', '--server-config', 'tickTime=100']);
+    expect(connect.code).toBe(2);
+    expect(connect.err).toContain('--server-config: only with --launch');
   });
+
+  it('--server-config: an ensemble on quorum TLS under crashes and replica partitions is valid', async () => {
+    const out = join(dir, 'quorum-tls');
+    const tls = [
+      'sslQuorum=true',
+      `ssl.quorum.keyStore.location=${join(TLS_FIXTURES, 'server.p12')}`,
+      `ssl.quorum.keyStore.password=${TLS_STORE_PASSWORD}`,
+      `ssl.quorum.trustStore.location=${join(TLS_FIXTURES, 'ca.pem')}`,
+    ].flatMap((line) => ['--server-config', line]);
+    const r = await waitfree(['check', '--launch', 'ensemble:3', '--workload', 'register', '--nemesis', 'kill,partition-peers', '--time', '8', '--seed', '3', ...tls, '--out', out]);
+    expect(r.out, r.out).toMatch(/verdict: valid\n/);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/faults: [1-9]\d* \(/);
+    // Every member ran its links over TLS (through the nemesis' TCP proxies).
+    for (const name of ['r1', 'r2', 'r3']) expect(readFileSync(join(out, `${name}.log`), 'utf8')).toMatch(/quorum port \d+: takes TLS links only, dials with TLS/);
+  }, 120_000);
 });
