@@ -109,6 +109,9 @@ function zabFamilies(blocks: MetricsBlocks): Family[] {
       help: 'Time from a leader\'s proposal to one follower\'s durable ACK of it, ms, by follower sid (ZooKeeper ack_latency; key = sid).',
       samples: z.ack_ms.map((a) => ({ labels: { key: String(a.sid) }, histogram: a.latency })) },
     counter('waitfree_ack_untracked_total', 'ACK latencies not kept apart: followers beyond the metric block\'s per-sid slots.', one(z.ack_untracked)),
+    counter('waitfree_quorum_links_refused_total',
+      'Connections to the quorum port refused for who they are: a hello naming an unknown, removed or lower sid; with quorum TLS a certificate that does not verify, is missing or names another host, or a link of the wrong kind (the log says which).',
+      one(z.links_refused)),
   ];
 }
 

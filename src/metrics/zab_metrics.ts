@@ -32,6 +32,7 @@ const PROPOSALS = L.scalar();
 const QUORUM_ACK = L.array(ACK_HIST);
 const ACK_PEERS = L.array(ACK_PEERS_MAX * ACK_PEER_SLOTS);
 const ACK_UNTRACKED = L.scalar();
+const LINKS_REFUSED = L.scalar();
 const SLOTS = L.slots;
 
 export function createZabMetricsBlock(): SharedArrayBuffer {
@@ -56,6 +57,8 @@ export interface ZabMetricsSink {
   quorumAck(ms: number): void;
   /** Propose to follower `sid`'s durable ACK of one txn (ack_latency{key=sid}). */
   ack(sid: number, ms: number): void;
+  /** The quorum port refused a connection for who it is (its sid, its certificate, its kind). */
+  linkRefused(): void;
 }
 
 export const NO_ZAB_METRICS: ZabMetricsSink = {
@@ -67,6 +70,7 @@ export const NO_ZAB_METRICS: ZabMetricsSink = {
   proposal: () => {},
   quorumAck: () => {},
   ack: () => {},
+  linkRefused: () => {},
 };
 
 function modeIndex(mode: SyncMode): number {
@@ -123,6 +127,10 @@ export class ZabMetrics implements ZabMetricsSink {
     else observe(this.v, at, ZAB_LATENCY_MS, ms);
   }
 
+  linkRefused(): void {
+    this.v[LINKS_REFUSED]++;
+  }
+
   /** The histogram of `sid`, claiming a free slot on its first ACK; null when all are taken. */
   private ackSlot(sid: number): number | null {
     const known = this.ack_slot.get(sid);
@@ -149,6 +157,7 @@ export interface ZabTotals {
   /** Followers in the order their first ACK arrived. */
   readonly ack_ms: readonly { readonly sid: number; readonly latency: HistogramSnapshot }[];
   readonly ack_untracked: number;
+  readonly links_refused: number;
 }
 
 export function readZabMetrics(sab: SharedArrayBuffer): ZabTotals {
@@ -171,5 +180,6 @@ export function readZabMetrics(sab: SharedArrayBuffer): ZabTotals {
     quorum_ack_ms: readHistogram(v, QUORUM_ACK, ZAB_LATENCY_MS),
     ack_ms,
     ack_untracked: v[ACK_UNTRACKED],
+    links_refused: v[LINKS_REFUSED],
   };
 }

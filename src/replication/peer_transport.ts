@@ -74,6 +74,8 @@ export interface PeerTransportOptions {
   /** Jitter source, in [0, 1). */
   readonly random: () => number;
   readonly log: (line: string) => void;
+  /** Told of each connection refused for who it is (its sid, its certificate, its kind). */
+  readonly on_refused?: () => void;
 }
 
 export interface PeerHandlers {
@@ -440,6 +442,7 @@ export class PeerTransport {
     socket.destroy();
     if (rate_limited) {
       this.refused_hellos += 1;
+      this.opts.on_refused?.();
       const now = Date.now();
       const seen = this.refusals.get(reason);
       if (seen !== undefined && now - seen.logged_ms < REFUSAL_LOG_INTERVAL_MS) {

@@ -418,6 +418,7 @@ class CommitWorker implements QuorumHost {
     const base = this.committedMembership(static_ensemble, recovered);
     const ensemble = this.effectiveEnsemble(static_ensemble, base);
     const epochs = EpochFile.readSync(config.data_dir);
+    const zab_metrics = new ZabMetrics(this.init.topology.metrics.zab);
     const driver = new QuorumDriver(
       zabConfigFor(config, ensemble),
       zabInitFor(epochs, recovered.snapshot?.zxid ?? 0, recovered.entries ?? [], base?.version ?? 0),
@@ -425,7 +426,7 @@ class CommitWorker implements QuorumHost {
       { send: () => {}, disconnect: () => {}, flush: () => {} },
       recovered.last_zxid,
       config.zab_in_flight_max,
-      new ZabMetrics(this.init.topology.metrics.zab),
+      zab_metrics,
       hrNowMs,
       nowUs,
     );
@@ -445,6 +446,7 @@ class CommitWorker implements QuorumHost {
         tls: config.quorum_tls === null ? null : peerTlsFrom(config.quorum_tls),
         random: Math.random,
         log: (line) => console.log(`waitfree: ${line}`),
+        on_refused: () => zab_metrics.linkRefused(),
       },
       { message: (from, msg) => driver.onMessage(from, msg), reset: (peer) => driver.onReset(peer) },
     );

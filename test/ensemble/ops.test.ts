@@ -2,16 +2,19 @@
 // 127.0.0.1), as an operator's tools see it: the admin HTTP commands leader / voting_view /
 // zabstate with ZooKeeper's fields, mntr of the leader vs a follower, isro, and /metrics after
 // writes (proposal latency, ACK latency per follower, elections), then a follower restart that
-// the leader serves with a sync (diff_count / snap_count / trunc_count moves).
+// the leader serves with a sync (diff_count / snap_count / trunc_count moves), and a refused
+// stranger on the quorum port (waitfree_quorum_links_refused_total moves).
 //
 // The ensemble helper writes every member with the admin server off; this test turns it on by
 // rewriting each member's zoo.cfg (a free admin port) while that member is stopped.
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fourLetter } from '../../src/check/four_letter.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { freePort } from '../../src/check/launch.js';
+import { encodeHello } from '../../src/replication/peer_hello.js';
 import { familyValue, parseExposition, sampleValue } from '../metrics/prometheus_parse.js';
 import { startEnsemble, type Ensemble } from '../support/ensemble.js';
 import { modeOf, serving } from '../support/ensemble_roles.js';
@@ -177,5 +180,14 @@ describe('Zab operations on a 3-replica ensemble', () => {
     const after = (await http(adminOf(leader.sid), '/metrics')).body;
     expect(syncsServed(after)).toBeGreaterThan(served_before);
     expect(syncBytes(after)).toBeGreaterThan(bytes_before); // at least the 10 txns it missed
+
+    // A hello naming a sid that is no member: refused, and counted.
+    const refused = (text: string): number => familyValue(parseExposition(text), 'waitfree_quorum_links_refused_total');
+    const refused_before = refused(after);
+    const stranger = net.connect({ host: '127.0.0.1', port: leader.quorum_port });
+    stranger.on('error', () => {});
+    stranger.write(encodeHello(99));
+    await new Promise<void>((r) => stranger.once('close', () => r()));
+    expect(refused((await http(adminOf(leader.sid), '/metrics')).body)).toBe(refused_before + 1);
   }, TEST_MS);
 });

@@ -44,6 +44,8 @@ interface Member {
   readonly t: PeerTransport;
   readonly got: PeerMessage[];
   readonly logs: string[];
+  /** on_refused calls (the waitfree_quorum_links_refused_total counter's source). */
+  readonly refused: { n: number };
   port: number;
 }
 
@@ -58,6 +60,7 @@ afterEach(async () => {
 async function member(sid: number, peers: readonly number[], peer_tls: PeerTls | null): Promise<Member> {
   const got: PeerMessage[] = [];
   const logs: string[] = [];
+  const refused = { n: 0 };
   const t = new PeerTransport(
     {
       sid,
@@ -71,12 +74,13 @@ async function member(sid: number, peers: readonly number[], peer_tls: PeerTls |
       tls: peer_tls,
       random: Math.random,
       log: (line) => logs.push(line),
+      on_refused: () => refused.n++,
     },
     { message: (_from, msg) => got.push(msg), reset: () => {} },
   );
   transports.push(t);
   const port = await t.start();
-  return { sid, t, got, logs, port };
+  return { sid, t, got, logs, refused, port };
 }
 
 /** Member 2 (which dials) and member 1 (which accepts), each told the other's port. */
@@ -137,6 +141,9 @@ describe('quorum TLS: links between members', () => {
     const b = await pair(stranger, quorumTls());
     await refusedWith(b.two, /peer 1 \(127\.0\.0\.1:\d+\): cannot connect: unable to verify the first certificate; retrying/);
     expect(a.one.t.connected(2) || b.two.t.connected(1)).toBe(false);
+    // Each refusal is counted (the log line is rate-limited, the count is not); the dialer keeps trying.
+    await waitFor(() => a.one.refused.n >= 2, 'a second refusal counted');
+    expect(a.one.logs.filter((l) => /does not verify/.test(l))).toHaveLength(1);
   });
 
   it('ssl.quorum.clientAuth: NEED refuses a dialer without a certificate; WANT and NONE let it in', async () => {
