@@ -10,19 +10,14 @@
 // The warm-up is long because a fresh JVM spends its first seconds compiling (ZooKeeper's C2
 // threads are its busiest in the first seconds of bench/run.mjs's ensemble points).
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parseCli } from './lib/cli_args.mjs';
+import { runLoadgen } from './lib/loadgen_process.mjs';
 import { requireBench, requireBuilt } from './lib/require_built.mjs';
 
-const run = promisify(execFile);
 const { launchEnsemble, DEFAULT_TIMING } = await import(requireBench('ensemble_launch.js'));
 const { apacheZkAvailable } = await import(requireBuilt('check/launch.js'));
-const LOADGEN = fileURLToPath(new URL('./loadgen.mjs', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/tls/', import.meta.url));
 /** ZooKeeper's quorum TLS port tells TLS from plain with Netty's SslHandler: without these jars
  *  its election listener thread dies (NoClassDefFoundError) and no leader is ever elected. */
@@ -53,20 +48,13 @@ const QUORUM_TLS = [
   `ssl.quorum.trustStore.location=${join(FIXTURES, 'ca.pem')}`,
 ];
 
-/** One load point by `node bench/loadgen.mjs` in its own process, every member's CPU charged. */
+/** One load point, every member's CPU charged. */
 async function point(ensemble) {
-  const dir = mkdtempSync(join(tmpdir(), 'quorum-tls-cost-'));
-  const json = join(dir, 'r.json');
-  const args = [LOADGEN, '--connect', ensemble.connect, '--reads', '0', '--clients', String(clients), '--outstanding', String(outstanding),
-    '--duration', String(duration_s), '--warmup', String(warmup_s), '--json', json];
+  const args = ['--connect', ensemble.connect, '--reads', '0', '--clients', String(clients), '--outstanding', String(outstanding),
+    '--duration', String(duration_s), '--warmup', String(warmup_s)];
   for (const pid of ensemble.pids()) args.push('--server-pid', String(pid));
-  try {
-    await run(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
-    const r = JSON.parse(readFileSync(json, 'utf8'));
-    return { ops_per_s: r.ops_per_s, us: r.server_us_per_request, p50_ms: r.latency.p50_us / 1000, p99_ms: r.latency.p99_us / 1000 };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = await runLoadgen(args);
+  return { ops_per_s: r.ops_per_s, us: r.server_us_per_request, p50_ms: r.latency.p50_us / 1000, p99_ms: r.latency.p99_us / 1000 };
 }
 
 const results = [];

@@ -6,16 +6,12 @@
 //
 //   npm run build && node bench/tls_cost.mjs [--reads 0,100] [--duration 5] [--rounds 1]
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { runLoadgen } from './lib/loadgen_process.mjs';
 
-const run = promisify(execFile);
 const { freePort, launchServer } = await import('../dist/check/launch.js');
-const LOADGEN = fileURLToPath(new URL('./loadgen.mjs', import.meta.url));
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/tls/', import.meta.url));
 const NETTY_TLS_JARS = ['/usr/share/java/netty-resolver.jar', '/usr/share/java/netty-codec.jar'];
@@ -39,20 +35,13 @@ async function launch(kind) {
   return { server, plain: server.connect, secure: `127.0.0.1:${secure}` };
 }
 
-/** One load point, by `node bench/loadgen.mjs` in its own process; its --json result. */
+/** One load point against the plain or the secure port. */
 async function point(target, tls, read_pct) {
-  const dir = mkdtempSync(join(tmpdir(), 'tls-cost-'));
-  const json = join(dir, 'r.json');
-  const args = [LOADGEN, '--connect', tls ? target.secure : target.plain, '--reads', String(read_pct), '--clients', '32', '--outstanding', '100',
-    '--duration', String(duration_s), '--warmup', '2', '--server-pid', String(target.server.pid), '--json', json];
+  const args = ['--connect', tls ? target.secure : target.plain, '--reads', String(read_pct), '--clients', '32', '--outstanding', '100',
+    '--duration', String(duration_s), '--warmup', '2', '--server-pid', String(target.server.pid)];
   if (tls) args.push('--tls-ca', join(FIXTURES, 'ca.pem'), '--tls-cert', join(FIXTURES, 'client.pem'));
-  try {
-    await run(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 }); // its own report: the table below says it
-    const r = JSON.parse(readFileSync(json, 'utf8'));
-    return { ops_per_s: r.ops_per_s, us: r.server_us_per_request, p99_ms: r.latency.p99_us / 1000 };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = await runLoadgen(args);
+  return { ops_per_s: r.ops_per_s, us: r.server_us_per_request, p99_ms: r.latency.p99_us / 1000 };
 }
 
 const results = [];

@@ -138,8 +138,7 @@ export function plainIp(address: string | undefined): string {
 }
 
 function presented(socket: tls.TLSSocket): boolean {
-  const cert = socket.getPeerCertificate();
-  return cert !== null && Object.keys(cert).length > 0;
+  return socket.getPeerX509Certificate() !== undefined;
 }
 
 /** Why the dialer's certificate does not let it in, or null. */

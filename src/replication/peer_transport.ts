@@ -393,11 +393,13 @@ export class PeerTransport {
   /** Reads the hello from `link_socket` (the accepted socket, or TLS over it) and adopts it. */
   private awaitHello(socket: net.Socket, link_socket: net.Socket, remote: string, timer: NodeJS.Timeout, head: Buffer | null): void {
     const reader = new HelloReader();
+    // A port that takes TLS never hands a ClientHello here (onAccept sends it to the handshake).
+    const plain_only = this.tls === null || !this.tls.accept_tls;
     let first = true;
     const onData = (chunk: Buffer): void => {
-      const tls_bytes = first && chunk[0] === TLS_HANDSHAKE_RECORD && link_socket === socket;
+      const client_hello = first && plain_only && chunk[0] === TLS_HANDSHAKE_RECORD;
       first = false;
-      if (tls_bytes) {
+      if (client_hello) {
         clearTimeout(timer);
         link_socket.off('data', onData);
         return this.refuse(socket, remote, 'a TLS link to a plain quorum port (is sslQuorum=true on that member? sslQuorum or portUnification here takes it)', true);

@@ -64,24 +64,19 @@ describe('waitfree check', () => {
   }, 60_000);
 
   it('refuses faults against servers it did not start, and names bad options (exit 2)', async () => {
-    const r = await waitfree(['check', '--connect', '127.0.0.1:1', '--nemesis', 'kill']);
-    expect(r.code).toBe(2);
-    expect(r.err).toContain('only --nemesis none');
-    const bad = await waitfree(['check', '--launch', 'standalone', '--workload', 'regster']);
-    expect(bad.code).toBe(2);
-    expect(bad.err).toContain('--workload: unknown "regster"');
-    const time = await waitfree(['check', '--launch', 'standalone', '--time', '0']);
-    expect(time.code).toBe(2);
-    expect(time.err).toContain('--time must be an integer from 1 to 86400');
-    const owned = await waitfree(['check', '--launch', 'ensemble:3', '--server-config', 'clientPort=2181']);
-    expect(owned.code).toBe(2);
-    expect(owned.err).toContain('--server-config:1: clientPort: set by the ensemble layout for each member');
-    const shape = await waitfree(['check', '--launch', 'standalone', '--server-config', 'sslQuorum']);
-    expect(shape.code).toBe(2);
-    expect(shape.err).toContain('--server-config "sslQuorum": not KEY=VALUE');
-    const connect = await waitfree(['check', '--connect', '127.0.0.1:1', '--server-config', 'tickTime=100']);
-    expect(connect.code).toBe(2);
-    expect(connect.err).toContain('--server-config: only with --launch');
+    const cases: ReadonlyArray<readonly [readonly string[], string]> = [
+      [['--connect', '127.0.0.1:1', '--nemesis', 'kill'], 'only --nemesis none'],
+      [['--launch', 'standalone', '--workload', 'regster'], '--workload: unknown "regster"'],
+      [['--launch', 'standalone', '--time', '0'], '--time must be an integer from 1 to 86400'],
+      [['--launch', 'ensemble:3', '--server-config', 'clientPort=2181'], '--server-config:1: clientPort: set by the ensemble layout for each member'],
+      [['--launch', 'standalone', '--server-config', 'sslQuorum'], '--server-config "sslQuorum": not KEY=VALUE'],
+      [['--connect', '127.0.0.1:1', '--server-config', 'tickTime=100'], '--server-config: only with --launch'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await waitfree(['check', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toContain(message);
+    }
   });
 
   it('--server-config: an ensemble on quorum TLS under crashes and replica partitions is valid', async () => {
