@@ -14,6 +14,8 @@ import { buildTime, packageVersion } from './version.js';
 /** The lead's src/server/server.ts contract. */
 export interface RunningServer {
   readonly port: number;
+  /** The secure client port bound; -1 or absent when there is none. */
+  readonly secure_port?: number;
   /** The admin HTTP server (/commands, /metrics) when it runs, and on which backend. */
   readonly admin?: { readonly address: string; readonly port: number; readonly backend: string } | null;
   stop(): Promise<void>;
@@ -144,6 +146,16 @@ async function runServer(command: Extract<CliCommand, { kind: 'server' }>, deps:
   }
 }
 
+/** Where TLS clients connect, for the start-up log: '' when nowhere. */
+function tlsPorts(config: ServerConfig, server: RunningServer): string {
+  const ports: string[] = [];
+  if (server.secure_port !== undefined && server.secure_port !== -1) {
+    ports.push(`${hostPort(config.secure_client_port_address || config.client_port_address, server.secure_port)} (secureClientPort)`);
+  }
+  if (config.client_port_unification) ports.push(`${hostPort(config.client_port_address, server.port)} (client.portUnification: plain clients too)`);
+  return ports.join(' and ');
+}
+
 async function serveUntilSignal(config: ServerConfig, deps: CliDeps, signal: Promise<StopSignal>): Promise<number> {
   let server: RunningServer;
   try {
@@ -155,6 +167,8 @@ async function serveUntilSignal(config: ServerConfig, deps: CliDeps, signal: Pro
   }
   const where = hostPort(config.client_port_address, server.port);
   deps.stdout(`waitfree listening on ${where} (read workers: ${config.read_workers}, data dir: ${config.data_dir})\n`);
+  const tls_ports = tlsPorts(config, server);
+  if (tls_ports !== '') deps.stderr(`waitfree: TLS clients on ${tls_ports}\n`);
   // How this process was launched decides it (a glibc tunable read at exec): say which, once.
   deps.stderr(`waitfree: shared tree on ${currentHugePageState().why}\n`);
   if (server.admin) {

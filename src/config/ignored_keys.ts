@@ -42,11 +42,10 @@ const IGNORED_BY_REASON: Readonly<Partial<Record<IgnoredReason, readonly string[
     'watchManagerName', 'watcherClean*', 'maxInProcessingDeadWatchers', 'bitHashCacheSize',
     'messageTracker.*', 'znode.container.maxNeverUsedIntervalMs',
   ],
-  // waitfree's TLS is its secure client port's and its quorum links' (secureClientPort, sslQuorum,
-  // portUnification and the ssl.* / ssl.quorum.* keys they read, server_config.ts); every other
-  // ssl.* key (client-side ones, context suppliers, handshake detection) is not used.
+  // waitfree's TLS is its clients' and its quorum links' (secureClientPort, client.portUnification,
+  // sslQuorum, portUnification and the ssl.* / ssl.quorum.* keys they read, server_config.ts);
+  // every other ssl.* key (client-side ones, context suppliers, handshake detection) is not used.
   tls: [
-    'client.portUnification',
     'ssl.*', 'sslQuorumReloadCertFiles', 'admin.forceHttps', 'admin.portUnification',
   ],
   'admin server': ['admin.commandURL', 'admin.idleTimeout'],

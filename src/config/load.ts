@@ -51,7 +51,7 @@ const REASON_TEXT: Readonly<Record<IgnoredReason, string>> = {
   persistence: 'waitfree keeps its log and snapshots in dataDir with its own policy',
   metrics: 'waitfree serves its own metrics',
   auth: 'waitfree loads no provider classes: it serves the world, auth, digest, ip, sasl, x509 and super schemes itself',
-  tls: "waitfree's TLS is the secure client port's (secureClientPort, ssl.keyStore.*, ssl.trustStore.*, ssl.clientAuth, ssl.protocol, ssl.enabledProtocols) and the quorum links' (sslQuorum, portUnification, ssl.quorum.*)",
+  tls: "waitfree's TLS is the clients' (secureClientPort, client.portUnification, ssl.keyStore.*, ssl.trustStore.*, ssl.clientAuth, ssl.protocol, ssl.enabledProtocols) and the quorum links' (sslQuorum, portUnification, ssl.quorum.*)",
   tuning: "a tuning knob of ZooKeeper's own threads, caches or throttles; waitfree's bounds have their own keys (waitfree server --help)",
   audit: 'waitfree writes no audit log',
   other: 'not supported yet',

@@ -32,6 +32,9 @@ export interface ServerConfig {
   readonly secure_client_port: number;
   /** Address the secure client port binds to; '' = clientPortAddress. */
   readonly secure_client_port_address: string;
+  /** The plain client port also takes TLS clients, told apart by their first byte (ZooKeeper's
+   *  client.portUnification); their keys and certificates: `tls`. */
+  readonly client_port_unification: boolean;
   /** ZooKeeper's ssl.* keys of the client port, as written; resolved into `tls` (tls_config.ts). */
   readonly ssl_key_store_location: string;
   readonly ssl_key_store_password: string;
@@ -204,8 +207,8 @@ export interface ServerConfig {
   /** The SASL users read from the JAAS file (src/config/sasl_config.ts); null = SASL is not
    *  configured, and sasl packets are answered as a ZooKeeper without a JAAS file does. Not a key. */
   readonly sasl: SaslConfig | null;
-  /** The secure client port's TLS settings, its key and trust stores read (src/config/tls_config.ts);
-   *  null = no secure client port. Not a key. */
+  /** The client TLS settings (secureClientPort, client.portUnification), its key and trust stores
+   *  read (src/config/tls_config.ts); null = clients connect in plain TCP only. Not a key. */
   readonly tls: TlsConfig | null;
   /** The quorum links' TLS settings (sslQuorum, portUnification); null = plain links only. Not a key. */
   readonly quorum_tls: QuorumTlsConfig | null;
@@ -297,6 +300,11 @@ const KEYS: KeyTable = {
     name: 'secureClientPortAddress', aliases: [], field: 'secure_client_port_address', default: '',
     type: { kind: 'string', format: 'host', optional: true },
     help: 'Address the secure client port listens on. Unset: clientPortAddress.',
+  },
+  client_port_unification: {
+    name: 'client.portUnification', aliases: ['zookeeper.client.portUnification'], field: 'client_port_unification', default: false,
+    type: { kind: 'bool' },
+    help: 'The plain clientPort also takes TLS clients (told apart by their first byte), with the secure client port\'s keys and rules (ssl.keyStore.*, ssl.trustStore.*, ssl.clientAuth, x509 ids): the rolling move of clients to TLS ZooKeeper\'s Netty port allows. Needs ssl.keyStore.location.',
   },
   ssl_key_store_location: {
     name: 'ssl.keyStore.location', aliases: ['zookeeper.ssl.keyStore.location'], field: 'ssl_key_store_location', default: '',

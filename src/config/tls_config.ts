@@ -1,6 +1,7 @@
 // TLS settings from ZooKeeper's keys (X509Util, SSLContextAndOptions, KeyStoreFileType of 3.8),
-// for the two places waitfree serves TLS: the secure client port (ssl.*; the net worker builds its
-// server from them, src/workers/net/secure_listener.ts) and the links between ensemble members
+// for the two places waitfree serves TLS: its clients, on the secure client port or on the plain
+// port with client.portUnification (ssl.*; the net worker builds its servers from them,
+// src/workers/net/secure_listener.ts) and the links between ensemble members
 // (sslQuorum, ssl.quorum.*; src/replication/peer_tls.ts). The key store and the trust store are
 // read here, once, so that a file that cannot be read, a wrong password or a store of a type Node
 // cannot read stops the start naming its key, before any thread starts.
@@ -94,10 +95,12 @@ type StoreType = 'PEM' | 'PKCS12' | 'JKS' | 'BCFKS';
 
 const VERSIONS: readonly TlsVersion[] = ['TLSv1.2', 'TLSv1.3'];
 
-/** null when no secure client port is configured (the ssl.* keys then mean nothing). */
+/** null when clients connect in plain TCP only: neither a secure client port nor
+ *  client.portUnification (the ssl.* keys then mean nothing). */
 export function resolveTls(config: ServerConfig): TlsConfig | null {
-  if (config.secure_client_port === -1) return null;
-  return { ...resolveStores(config, CLIENT_KEYS, 'secureClientPort is set', 'the port needs the server\'s key and certificate'), super_user: config.x509_super_user };
+  if (config.secure_client_port === -1 && !config.client_port_unification) return null;
+  const why = config.secure_client_port !== -1 ? 'secureClientPort is set' : 'client.portUnification=true';
+  return { ...resolveStores(config, CLIENT_KEYS, why, 'TLS clients need the server\'s key and certificate'), super_user: config.x509_super_user };
 }
 
 /** null when the quorum links are plain only: a standalone server, or neither sslQuorum nor

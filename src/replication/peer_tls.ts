@@ -13,7 +13,6 @@
 
 import { promises as dns } from 'node:dns';
 import * as net from 'node:net';
-import { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { secureContextOptions, type ClientAuth, type QuorumTlsConfig } from '../config/tls_config.js';
 
@@ -44,9 +43,6 @@ export function peerTlsFrom(config: QuorumTlsConfig): PeerTls {
   };
 }
 
-/** The first byte of a TLS record that carries a handshake message (a ClientHello). */
-export const TLS_HANDSHAKE_RECORD = 0x16;
-
 /** tls.connect's options for dialing `host:port`. */
 export function dialOptions(t: PeerTls, host: string, port: number): tls.ConnectionOptions {
   return {
@@ -63,9 +59,9 @@ export function dialOptions(t: PeerTls, host: string, port: number): tls.Connect
 export type AcceptResult = { readonly ok: true; readonly socket: tls.TLSSocket } | { readonly ok: false; readonly reason: string };
 
 /**
- * Runs the accepting side of a handshake on `stream`: an accepted socket, or a Duplex over one
- * whose first bytes were read to tell TLS from plain (see withHead). Calls `done` at most once;
- * not at all if the stream closes first (the caller's close handler owns that case).
+ * Runs the accepting side of a handshake on `socket`, an accepted one (its first bytes put
+ * back with unshift when they were read to tell TLS from plain). Calls `done` at most once;
+ * not at all if the socket closes first (the caller's close handler owns that case).
  *
  * One tls.Server per link, never listening: it is how node:tls verifies an accepting socket's
  * peer (a bare server-side TLSSocket does not), and the one link it serves is the one its events
@@ -74,7 +70,7 @@ export type AcceptResult = { readonly ok: true; readonly socket: tls.TLSSocket }
  * few (one per pair of members, again after a reconnect) and accepted ones are bounded by
  * PENDING_HELLOS_MAX and the handshake timeout.
  */
-export function acceptTls(stream: Duplex, remote_ip: string, t: PeerTls, handshake_timeout_ms: number, done: (r: AcceptResult) => void): void {
+export function acceptTls(socket: net.Socket, remote_ip: string, t: PeerTls, handshake_timeout_ms: number, done: (r: AcceptResult) => void): void {
   const server = new tls.Server({
     ...t.context_options,
     requestCert: t.client_auth !== 'NONE',
@@ -101,34 +97,7 @@ export function acceptTls(stream: Duplex, remote_ip: string, t: PeerTls, handsha
       settle(ok ? { ok: true, socket } : { ok: false, reason: `its certificate names neither ${remote_ip} nor a name that address resolves to (ssl.quorum.hostnameVerification)` }),
     );
   });
-  server.emit('connection', stream);
-}
-
-/** A Duplex over `socket` that yields `head` (bytes already read from it) first, then the rest. */
-export function withHead(socket: net.Socket, head: Buffer): Duplex {
-  const d = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk: Buffer, _encoding, callback) {
-      socket.write(chunk, callback);
-    },
-    final(callback) {
-      socket.end();
-      callback();
-    },
-    destroy(error, callback) {
-      socket.destroy();
-      callback(error);
-    },
-  });
-  socket.on('data', (chunk: Buffer) => {
-    if (!d.push(chunk)) socket.pause();
-  });
-  socket.once('end', () => d.push(null));
-  socket.once('close', () => d.destroy());
-  d.push(head);
-  return d;
+  server.emit('connection', socket);
 }
 
 /** The remote address as a certificate's IP SAN spells it (no IPv4-mapped prefix). */

@@ -39,12 +39,12 @@
 // costs only that connection. Exceptions from the handlers are the driver's and propagate.
 
 import * as net from 'node:net';
-import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { decodeMessage, encodeMessageParts, FRAME_HEADER_BYTES, ZabDecodeError, type PeerMessage } from '../zab/messages.js';
 import { DialBackoff } from './dial_backoff.js';
 import { encodeHello, HelloReader } from './peer_hello.js';
-import { acceptTls, dialOptions, plainIp, TLS_HANDSHAKE_RECORD, withHead, type PeerTls } from './peer_tls.js';
+import { TLS_HANDSHAKE_RECORD } from '../protocol/tls_record.js';
+import { acceptTls, dialOptions, plainIp, type PeerTls } from './peer_tls.js';
 import { Link, PeerSlot } from './peer_slot.js';
 
 export interface PeerAddress {
@@ -371,8 +371,8 @@ export class PeerTransport {
       clearTimeout(timer);
       this.pending_hellos.delete(socket);
     });
-    const secured = (stream: Duplex): void =>
-      acceptTls(stream, plainIp(socket.remoteAddress), this.tls!, this.handshake_timeout_ms, (r) => {
+    const secured = (accepted: net.Socket): void =>
+      acceptTls(accepted, plainIp(socket.remoteAddress), this.tls!, this.handshake_timeout_ms, (r) => {
         if (socket.destroyed || !this.pending_hellos.has(socket)) return;
         if (!r.ok) return this.refuse(socket, remote, r.reason, true);
         current = r.socket;
@@ -382,11 +382,14 @@ export class PeerTransport {
     const t = this.tls;
     if (t === null || !t.accept_tls) return this.awaitHello(socket, socket, remote, timer, null);
     if (!t.accept_plain) return secured(socket);
-    // Both kinds (portUnification): the first byte tells.
+    // Both kinds (portUnification): the first byte tells. A TLS link gets its first bytes back
+    // with unshift: node:tls feeds a wrapped socket's buffered bytes to the handshake first, and
+    // the TLS then runs on the socket's own handle.
     socket.once('data', (head: Buffer) => {
       socket.pause();
-      if (head[0] === TLS_HANDSHAKE_RECORD) secured(withHead(socket, head));
-      else this.awaitHello(socket, socket, remote, timer, head);
+      if (head[0] !== TLS_HANDSHAKE_RECORD) return this.awaitHello(socket, socket, remote, timer, head);
+      socket.unshift(head);
+      secured(socket);
     });
   }
 

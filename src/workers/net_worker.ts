@@ -27,6 +27,7 @@ import { RingBackpressure } from './net/ring_backpressure.js';
 import { NetFastRead } from './net/fast_read.js';
 import { ConnFlow, Next } from './net/conn_flow.js';
 import { createSecureServer, type SecureServer } from './net/secure_listener.js';
+import { TLS_HANDSHAKE_RECORD } from '../protocol/tls_record.js';
 import { int32At } from '../protocol/jute.js';
 import { performance } from 'node:perf_hooks';
 
@@ -61,8 +62,11 @@ interface NetConn {
 
 class NetWorker {
   private readonly server: net.Server;
-  /** The secure client port's TLS server (secureClientPort); null when none is configured. */
+  /** The TLS server of the secure client port (secureClientPort) and of the TLS clients the
+   *  plain port hands over (client.portUnification); null when neither is configured. */
   private readonly secure_server: SecureServer | null;
+  /** client.portUnification: sockets of the plain port whose first byte has not come yet. */
+  private readonly sniffing = new Set<net.Socket>();
   private readonly conns = new Map<number, NetConn>();
   private readonly admission: ConnAdmission;
   private readonly reject_warnings: Record<Refusal['bound'], RateLimitedWarning>;
@@ -139,7 +143,9 @@ class NetWorker {
     // to a four-letter word sent with `nc -N` / a health check that half-closes is lost.
     // onPeerEnd decides instead.
     this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
-      if (this.admit(socket)) this.onConnection(socket, null);
+      if (!this.admit(socket)) return;
+      if (init.config.client_port_unification) this.sniff(socket);
+      else this.onConnection(socket, null);
     });
     // A TLS socket counts against maxCnxns / maxClientCnxns from its TCP accept until its TCP
     // socket closes, its handshake included: a client that never completes one holds a place.
@@ -158,7 +164,7 @@ class NetWorker {
   async listen(): Promise<{ port: number; secure_port: number }> {
     const { client_port, client_port_address, secure_client_port, secure_client_port_address } = this.init.config;
     const port = await listenOn(this.server, client_port, client_port_address);
-    if (this.secure_server === null) return { port, secure_port: -1 };
+    if (this.secure_server === null || secure_client_port === -1) return { port, secure_port: -1 };
     const secure_port = await listenOn(this.secure_server.server, secure_client_port, secure_client_port_address === '' ? client_port_address : secure_client_port_address);
     return { port, secure_port };
   }
@@ -193,6 +199,7 @@ class NetWorker {
     for (const answer of this.admin_waiting.values()) answer(adminUnavailable('the server is stopping'));
     this.admin_waiting.clear();
     for (const c of this.conns.values()) c.socket.destroy();
+    for (const socket of this.sniffing) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (this.secure_server !== null) {
       this.secure_server.destroyAll();
@@ -219,6 +226,40 @@ class NetWorker {
     this.metrics.add('connections_accepted');
     socket.once('close', () => this.admission.release(ip));
     return true;
+  }
+
+  /**
+   * client.portUnification: a socket of the plain port goes to the TLS handshake if its first
+   * byte opens one, and on as a plain connection otherwise, that byte put back either way. One
+   * that sends nothing within sessionlessCnxnTimeout is closed, as a plain one without a session.
+   */
+  private sniff(socket: net.Socket): void {
+    const timeout_ms = this.init.config.sessionless_cnxn_timeout_ms;
+    this.sniffing.add(socket);
+    const silent = (): void => {
+      console.warn(`waitfree: closing connection ${normaliseIp(socket.remoteAddress ?? '')}: no session handshake within ${timeout_ms} ms`);
+      this.metrics.add('sessionless_closes');
+      socket.destroy();
+    };
+    const ended = (): void => {
+      socket.destroy();
+    };
+    const first = (head: Buffer): void => {
+      socket.pause();
+      socket.unshift(head);
+      socket.setTimeout(0);
+      socket.off('timeout', silent);
+      socket.off('end', ended);
+      this.sniffing.delete(socket);
+      if (head[0] === TLS_HANDSHAKE_RECORD) return this.secure_server!.adopt(socket);
+      this.onConnection(socket, null);
+      socket.resume();
+    };
+    socket.setTimeout(timeout_ms, silent);
+    socket.once('data', first);
+    socket.once('end', ended);
+    socket.on('error', () => {});
+    socket.once('close', () => this.sniffing.delete(socket));
   }
 
   /** A client connection, admitted: plain, or TLS with its handshake done (`x509_id`: the id

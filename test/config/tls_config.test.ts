@@ -1,6 +1,7 @@
-// The secure client port's keys as ZooKeeper's zoo.cfg has them: what reads, and what stops the
-// start naming the key at fault (a missing or unreadable store, a wrong password, a store type
-// Node cannot read, a cipher list or TLS version it would not honour, revocation checks).
+// The client TLS keys (secure client port, client.portUnification) and the quorum's, as
+// ZooKeeper's zoo.cfg has them: what reads, and what stops the start naming the key at fault (a
+// missing or unreadable store, a wrong password, a store type Node cannot read, a cipher list or
+// TLS version it would not honour, revocation checks).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,6 +97,25 @@ describe('secure client port configuration', () => {
     expect(keyAtFault([...base, 'ssl.clientAuth=sometimes']).key).toBe('ssl.clientAuth');
     expect(() => load([...base, 'ssl.crl=true'])).toThrow(/revocation/);
     expect(() => load([...base, 'zookeeper.ssl.ocsp=true'])).toThrow(/revocation/);
+  });
+});
+
+describe('client.portUnification: the plain client port also takes TLS clients', () => {
+  it("reads the ssl.* stores without a secure client port, in ZooKeeper's and the zookeeper.* spelling; off by default", () => {
+    expect(loadConfig({ text: '' }).config.client_port_unification).toBe(false);
+    for (const key of ['client.portUnification', 'zookeeper.client.portUnification']) {
+      const { config, warnings } = loadConfig({ text: [`${key}=true`, `ssl.keyStore.location=${at('server.pem')}`].join('\n') });
+      expect(warnings).toEqual([]);
+      expect(config.client_port_unification).toBe(true);
+      expect(config.secure_client_port).toBe(-1);
+      expect(config.tls).toMatchObject({ client_auth: 'NEED', key_store: { kind: 'pem' } });
+    }
+  });
+
+  it('stops the start naming ssl.keyStore.location when the stores are missing', () => {
+    const e = thrownBy(() => loadConfig({ text: 'client.portUnification=true' }), ConfigError);
+    expect(e.key).toBe('ssl.keyStore.location');
+    expect(e.message).toMatch(/client\.portUnification=true, but ssl\.keyStore\.location is not/);
   });
 });
 

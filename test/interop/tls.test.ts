@@ -2,8 +2,9 @@
 // certificate, as ZooKeeper's TLS guide sets it up) against each server's secure client port:
 // the x509 id the certificate gives, a node only that certificate may touch (an `auth` ACL
 // expands to the x509 id), what a plain-port client and a certificate-less client get, and the
-// certificate super user. Every scripted session must read the same on waitfree as on
-// ZooKeeper 3.8 (serving TLS with its Netty connection factory).
+// certificate super user, and TLS on the plain client port (client.portUnification). Every
+// scripted session must read the same on waitfree as on ZooKeeper 3.8 (serving TLS with its Netty
+// connection factory).
 
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -80,7 +81,7 @@ for (const kind of serverKindsUnderTest()) {
     const seen = new Map<string, string>();
     transcripts.set(kind, seen);
     beforeAll(async () => {
-      server = await startServer(kind, { tls: { clientAuth: 'WANT', superUser: SUPER_ID } });
+      server = await startServer(kind, { tls: { clientAuth: 'WANT', superUser: SUPER_ID, portUnification: true } });
     });
     afterAll(async () => {
       await server?.stop();
@@ -115,6 +116,26 @@ for (const kind of serverKindsUnderTest()) {
       const result = await runKazooTls(server);
       seen.set('kazoo', JSON.stringify(result));
       expect(result).toEqual({ get: 'v2', acl: [['x509', CLIENT_ID, 31]], plain: 'NoAuthError' });
+    });
+
+    it('client.portUnification: over TLS on the plain client port, the same x509 id; plain zkCli there too', async () => {
+      const sh = await startZkCli(server.connectString, { tls: { keyStore: CLIENT_P12, password: TLS_STORE_PASSWORD, trustStore: CA } });
+      try {
+        const who = await sh.run('whoami');
+        seen.set('unified whoami', who);
+        expect(who).toContain(`x509: ${CLIENT_ID}\n`);
+        expect(await sh.run('get /tls-owned')).toBe('mine\n');
+      } finally {
+        await sh.finish('quit');
+      }
+      const plain = await startZkCli(server.connectString);
+      try {
+        const who = await plain.run('whoami');
+        seen.set('unified plain whoami', who);
+        expect(who).not.toContain('x509');
+      } finally {
+        await plain.finish('quit');
+      }
     });
 
     it('without a certificate (ssl.clientAuth=WANT) the session has its ip id only; the certificate super user passes every ACL', async () => {

@@ -36,8 +36,9 @@ export interface ServerOptions {
   enforceQuota?: boolean;
   /** A secure client port (TLS) beside the plain one, with the test/fixtures/tls key store
    *  (server.p12) and trust store (ca.pem), the x509 provider named as ZooKeeper needs it, and
-   *  this certificate subject as the x509 super user. ZooKeeper serves it with its Netty factory. */
-  tls?: { readonly clientAuth?: 'NEED' | 'WANT' | 'NONE'; readonly superUser?: string };
+   *  this certificate subject as the x509 super user. ZooKeeper serves it with its Netty factory.
+   *  portUnification: the plain client port takes TLS clients too (client.portUnification). */
+  tls?: { readonly clientAuth?: 'NEED' | 'WANT' | 'NONE'; readonly superUser?: string; readonly portUnification?: boolean };
 }
 
 /** The TLS fixtures (test/fixtures/tls/make.sh); their stores' password. */
@@ -208,6 +209,7 @@ function tlsCfgLines(o: ServerOptions, secure_port: number): string[] {
     'authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider',
   ];
   if (o.tls.superUser !== undefined) lines.push(`X509AuthenticationProvider.superUser=${o.tls.superUser}`);
+  if (o.tls.portUnification === true) lines.push('client.portUnification=true');
   return lines;
 }
 

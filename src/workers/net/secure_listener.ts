@@ -9,6 +9,9 @@
 // - NONE: none is asked for.
 // A handshake that does not finish within the sessionless timeout ends the socket (Node's
 // default would hold it for 120 s); a client that closes ends it at once.
+//
+// With client.portUnification the plain port hands over the sockets whose first byte opens a TLS
+// handshake (adopt): the same handshake, rules and x509 ids as on the secure client port.
 
 import tls from 'node:tls';
 import type net from 'node:net';
@@ -24,14 +27,20 @@ export interface SecureConnectionHandlers {
 
 export interface SecureServer {
   readonly server: tls.Server;
+  /** Runs the handshake on a socket another port accepted (and admitted), its first bytes read
+   *  and put back with unshift: node:tls feeds a wrapped socket's buffered bytes to the
+   *  handshake first, so the TLS runs on the socket's own handle. */
+  adopt(raw: net.Socket): void;
   /** Ends every TCP socket of the port, those still in their handshake included (the net worker
    *  knows only the others), so that server.close(), which waits for all, returns. */
   destroyAll(): void;
 }
 
 export function createSecureServer(config: TlsConfig, handshake_timeout_ms: number, handlers: SecureConnectionHandlers): SecureServer {
-  /** Every open TCP socket of the port. */
+  /** Every open TCP socket of the port (adopted ones included). */
   const sockets = new Set<net.Socket>();
+  /** Sockets another port admitted: not counted against the bounds a second time. */
+  const adopted = new WeakSet<net.Socket>();
   const ask = config.client_auth !== 'NONE';
   const server = tls.createServer(
     {
@@ -56,7 +65,7 @@ export function createSecureServer(config: TlsConfig, handshake_timeout_ms: numb
     },
   );
   server.on('connection', (raw: net.Socket) => {
-    if (!handlers.accept(raw)) return;
+    if (!adopted.has(raw) && !handlers.accept(raw)) return;
     sockets.add(raw);
     raw.once('close', () => sockets.delete(raw));
   });
@@ -65,6 +74,10 @@ export function createSecureServer(config: TlsConfig, handshake_timeout_ms: numb
   server.on('tlsClientError', () => {});
   return {
     server,
+    adopt(raw) {
+      adopted.add(raw);
+      server.emit('connection', raw);
+    },
     destroyAll() {
       for (const raw of sockets) raw.destroy();
     },
