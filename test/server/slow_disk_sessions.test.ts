@@ -14,6 +14,9 @@
 // net worker holds its connection paused for that shard's full ring: topology.net_paused_for_ring).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The three scenarios run side by side, each on its own server: they wait on slow syncs and
+// session timeouts, not on the CPU.
 import { OPEN_ACL, connectClient, sleep, startTestServer, type TestServer } from './harness.js';
 
 /** Every log sync takes this long: less than a session timeout, but the burst's syncs together
@@ -25,7 +28,7 @@ const BURST = 8 * BATCH_TXNS_MAX;
 const SESSION_TIMEOUT_MS = 1_500;
 const PING_MS = 300;
 
-describe.each([
+describe.concurrent.each([
   { layout: 'on another shard', read_workers: 2 },
   { layout: 'on the same shard', read_workers: 1 },
 ])('sessions under a disk slower than their timeout, bystander $layout', ({ read_workers }) => {
@@ -79,7 +82,7 @@ describe.each([
 // client can do nothing before it has its ConnectResponse (not even ping), so the timeout runs
 // afresh once the creation is durable: without that, a disk this slow expires every new session
 // before its first ping can arrive.
-describe('a session created while the disk is slower than its timeout', () => {
+describe.concurrent('a session created while the disk is slower than its timeout', () => {
   /** Longer than the timeout: timed from the createSession prep, the session would be due
    *  before its ConnectResponse is even sent. */
   const CREATE_SYNC_MS = 3_000;
