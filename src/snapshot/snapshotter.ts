@@ -156,7 +156,8 @@ export class Snapshotter {
     });
     const input: SnapshotTaskInput = { port: port2, tmp_path, fsync: this.opts.fsync };
     this.pool ??= new Piscina({
-      filename: new URL('./snapshot_task.js', import.meta.url).href,
+      // From dist/snapshot/ or the commit worker's bundle in dist/bundle/ alike (rolldown.config.mjs).
+      filename: new URL('../snapshot/snapshot_task.js', import.meta.url).href,
       // One thread while snapshots are written; it exits when idle (~9 MiB of RSS a thread),
       // and the next snapshot, at least snapCount/2 txns later, starts a fresh one.
       minThreads: 0,

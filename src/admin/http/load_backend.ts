@@ -5,8 +5,7 @@
 import type { HttpBackend } from './backend.js';
 import { loadUws, UwsBackend, type UwsModule } from './uws_backend.js';
 
-/** native-free/ sits at the package root, beside dist/ (and beside src/ when run from source). */
-const NATIVE_FREE_HTTP = new URL('../../../native-free/http_backend.js', import.meta.url);
+import { NATIVE_FREE_HTTP } from '../native_free_path.js';
 
 interface NativeFreeModule {
   createHttpBackend(): HttpBackend;
