@@ -43,10 +43,11 @@ const IGNORED_BY_REASON: Readonly<Partial<Record<IgnoredReason, readonly string[
     'messageTracker.*', 'znode.container.maxNeverUsedIntervalMs',
   ],
   // waitfree's TLS is its clients' and its quorum links' (secureClientPort, client.portUnification,
-  // sslQuorum, portUnification and the ssl.* / ssl.quorum.* keys they read, server_config.ts);
-  // every other ssl.* key (client-side ones, context suppliers, handshake detection) is not used.
+  // sslQuorum, portUnification, sslQuorumReloadCertFiles and the ssl.* / ssl.quorum.* keys they
+  // read, server_config.ts); every other ssl.* key (client-side ones, context suppliers, handshake
+  // detection) is not used.
   tls: [
-    'ssl.*', 'sslQuorumReloadCertFiles', 'admin.forceHttps', 'admin.portUnification',
+    'ssl.*', 'admin.forceHttps', 'admin.portUnification',
   ],
   'admin server': ['admin.commandURL', 'admin.idleTimeout'],
   metrics: ['metricsProvider.*'],

@@ -51,7 +51,7 @@ const REASON_TEXT: Readonly<Record<IgnoredReason, string>> = {
   persistence: 'waitfree keeps its log and snapshots in dataDir with its own policy',
   metrics: 'waitfree serves its own metrics',
   auth: 'waitfree loads no provider classes: it serves the world, auth, digest, ip, sasl, x509 and super schemes itself',
-  tls: "waitfree's TLS is the clients' (secureClientPort, client.portUnification, ssl.keyStore.*, ssl.trustStore.*, ssl.clientAuth, ssl.protocol, ssl.enabledProtocols) and the quorum links' (sslQuorum, portUnification, ssl.quorum.*)",
+  tls: "waitfree's TLS is the clients' (secureClientPort, client.portUnification, ssl.keyStore.*, ssl.trustStore.*, ssl.clientAuth, ssl.protocol, ssl.enabledProtocols) and the quorum links' (sslQuorum, portUnification, sslQuorumReloadCertFiles, ssl.quorum.*)",
   tuning: "a tuning knob of ZooKeeper's own threads, caches or throttles; waitfree's bounds have their own keys (waitfree server --help)",
   audit: 'waitfree writes no audit log',
   other: 'not supported yet',
@@ -87,6 +87,9 @@ export function loadConfig(options: LoadOptions): LoadResult {
   const quorum_tls = resolveQuorumTls(config);
   if (config.ensemble === null && (config.ssl_quorum || config.quorum_port_unification)) {
     warnings.push(`${config.ssl_quorum ? 'sslQuorum' : 'portUnification'}=true: a standalone server has no quorum links; the key does nothing`);
+  }
+  if (config.ssl_quorum_reload_cert_files && quorum_tls === null) {
+    warnings.push('sslQuorumReloadCertFiles=true: the quorum links have no TLS here (an ensemble with sslQuorum or portUnification); the key does nothing');
   }
   const log_sync_method = gathered.explicit.has('log_sync_method') ? config.log_sync_method : defaultSyncMethod(config.ensemble !== null);
   return { config: { ...config, sasl: sasl.sasl, tls, quorum_tls, log_sync_method }, warnings };

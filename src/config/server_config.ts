@@ -67,6 +67,9 @@ export interface ServerConfig {
   readonly ssl_quorum_enabled_protocols: readonly string[];
   readonly ssl_quorum_ciphersuites: readonly string[];
   readonly ssl_quorum_hostname_verification: boolean;
+  /** Quorum TLS: the key and trust store files are watched, and new links use them once they
+   *  change (ZooKeeper's sslQuorumReloadCertFiles: certificates rotated without a restart). */
+  readonly ssl_quorum_reload_cert_files: boolean;
   /** Max concurrent connections from one client IP; 0 = unlimited. */
   readonly max_client_cnxns: number;
   /** Max concurrent connections in total (ZooKeeper 3.7+'s maxCnxns); 0 = unlimited. */
@@ -435,6 +438,11 @@ const KEYS: KeyTable = {
     name: 'ssl.quorum.hostnameVerification', aliases: ['zookeeper.ssl.quorum.hostnameVerification'], field: 'ssl_quorum_hostname_verification', default: true,
     type: { kind: 'bool' },
     help: 'A member\'s certificate must name the address it is reached at (the host of its server.N line; for one that dials in, its IP address or a name that address resolves back to), as ZooKeeper checks. false: any certificate the trust store verifies.',
+  },
+  ssl_quorum_reload_cert_files: {
+    name: 'sslQuorumReloadCertFiles', aliases: ['zookeeper.sslQuorumReloadCertFiles'], field: 'ssl_quorum_reload_cert_files', default: false,
+    type: { kind: 'bool' },
+    help: 'Ensemble with quorum TLS: watch ssl.quorum.keyStore.location and ssl.quorum.trustStore.location, and read them again when they change; links made after that use them (links up stay as they are), so certificates are rotated without a restart. A store that does not load is logged and the previous one kept.',
   },
   max_client_cnxns: {
     name: 'maxClientCnxns', aliases: [], field: 'max_client_cnxns', default: 60,

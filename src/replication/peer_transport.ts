@@ -121,7 +121,8 @@ export class PeerTransport {
   private readonly slots = new Map<number, PeerSlot>();
   private readonly pending_hellos = new Set<net.Socket>();
   private readonly handshake_timeout_ms: number;
-  private readonly tls: PeerTls | null;
+  /** Replaced whole by setTls (sslQuorumReloadCertFiles); each dial and accept reads it once. */
+  private tls: PeerTls | null;
   private server: net.Server | null = null;
   private bound_port = -1;
   private closed = false;
@@ -141,6 +142,19 @@ export class PeerTransport {
   }
 
   /** Listens, then dials every lower-sid peer whose port is known. Resolves with the bound port. */
+  /**
+   * New certificates and trust for the links made from now on (sslQuorumReloadCertFiles); links
+   * up keep theirs. Only the stores may change: which kinds of link this member dials and takes
+   * comes from its config, which a reload does not change.
+   */
+  setTls(next: PeerTls): void {
+    const now = this.tls;
+    if (now === null || now.dial_tls !== next.dial_tls || now.accept_tls !== next.accept_tls || now.accept_plain !== next.accept_plain) {
+      throw new Error('peer transport: a TLS reload cannot change which kinds of link are dialed and taken');
+    }
+    this.tls = next;
+  }
+
   async start(): Promise<number> {
     if (this.server !== null || this.closed) throw new Error(`PeerTransport ${this.sid}: start() called twice or after close()`);
     const { host, port } = this.opts.listen;

@@ -60,6 +60,8 @@ import type { PendingRevalidation } from '../quorum/revalidations.js';
 import type { QuorumTlsConfig } from '../config/tls_config.js';
 import { peerTlsFrom } from '../replication/peer_tls.js';
 import { PeerTransport } from '../replication/peer_transport.js';
+import { reloadQuorumCertsOnChange } from '../replication/quorum_cert_reload.js';
+import type { StoreWatch } from '../replication/store_watch.js';
 import { EpochFile } from '../log/epoch_file.js';
 import { truncateLogAfter } from '../log/truncate_log.js';
 import { installSnapshot } from '../snapshot/snapshot_install.js';
@@ -98,6 +100,8 @@ class CommitWorker implements QuorumHost {
   /** Zab (ensemble mode): null for a standalone replica. */
   private quorum: QuorumDriver | null = null;
   private transport: PeerTransport | null = null;
+  /** sslQuorumReloadCertFiles: the quorum stores' watch; null when off. */
+  private store_watch: StoreWatch | null = null;
   private zab_timer: NodeJS.Timeout | null = null;
   /** Leaders asking for a snapshot at a zxid >= min (SNAP syncs), answered once one exists. */
   private snapshot_waiters: { min_zxid: number; resolve: (s: { zxid: number; path: string }) => void }[] = [];
@@ -453,6 +457,9 @@ class CommitWorker implements QuorumHost {
     const quorum_port = await transport.start();
     this.transport = transport;
     if (config.quorum_tls !== null) console.log(`waitfree: quorum port ${quorum_port}: ${quorumTlsMode(config.quorum_tls)}`);
+    if (config.quorum_tls !== null && config.ssl_quorum_reload_cert_files) {
+      this.store_watch = reloadQuorumCertsOnChange(config, transport, (line) => console.log(`waitfree: ${line}`));
+    }
     // Members of the reconfigs in flight in our log (membershipAtSnapshot) must be reachable too.
     for (const e of recovered.entries ?? []) {
       const m = reconfigMembership(e.bytes);
@@ -663,6 +670,7 @@ class CommitWorker implements QuorumHost {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.zab_timer !== null) clearInterval(this.zab_timer);
+    this.store_watch?.close();
     await this.transport?.close();
     this.doorbell.ring();
     if (!this.liveness.busy && this.core.read_only === null) await this.liveness.write(this.core.liveness(), (e) => this.livenessFailed(e));

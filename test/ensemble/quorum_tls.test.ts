@@ -3,12 +3,15 @@
 // a password) and ssl.quorum.trustStore (PEM). The members elect a leader and replicate over TLS;
 // then the guide's rolling upgrade from plain links, with no moment without a quorum:
 // portUnification=true everywhere, then sslQuorum=true one member at a time, then
-// portUnification=false one member at a time; a client's write succeeds after every restart.
+// portUnification=false one member at a time; a client's write succeeds after every restart. And
+// sslQuorumReloadCertFiles: a member whose certificate the others do not trust is shut out until
+// its key store file is replaced, then joins without a restart.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ZK_NOT_SERVING } from '../../src/admin/four_letter.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { encodeHello } from '../../src/replication/peer_hello.js';
 import { startEnsemble, type Ensemble } from '../support/ensemble.js';
@@ -24,9 +27,8 @@ const STORES = [
   `ssl.quorum.trustStore.location=${join(TLS_FIXTURES, 'ca.pem')}`,
 ];
 
-/** Restarts member `sid` with its zoo.cfg's lines for `keys` set to `values`, and waits until the
- *  ensemble serves again with every member at the same zxid. */
-async function reconfigure(e: Ensemble, sid: number, values: Record<string, string>): Promise<void> {
+/** Restarts member `sid` with its zoo.cfg's lines for `keys` set to `values`. */
+async function restartWith(e: Ensemble, sid: number, values: Record<string, string>): Promise<void> {
   const m = e.member(sid);
   await e.kill(sid, 'SIGTERM');
   let text = readFileSync(m.cfgPath, 'utf8');
@@ -36,7 +38,20 @@ async function reconfigure(e: Ensemble, sid: number, values: Record<string, stri
   }
   writeFileSync(m.cfgPath, text);
   await e.restart(sid);
+}
+
+/** restartWith, then waits until the ensemble serves again with every member at the same zxid. */
+async function reconfigure(e: Ensemble, sid: number, values: Record<string, string>): Promise<void> {
+  await restartWith(e, sid, values);
   await e.waitFor(serving(e, { same_zxid: true }), SETTLE_MS);
+}
+
+async function outputMatches(e: Ensemble, sid: number, pattern: RegExp): Promise<void> {
+  const deadline = Date.now() + SETTLE_MS;
+  while (!pattern.test(e.member(sid).output())) {
+    if (Date.now() > deadline) throw new Error(`server.${sid} did not log ${pattern}:\n${e.member(sid).output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** A write through one member, read back through another after a sync. */
@@ -105,6 +120,29 @@ describe('quorum TLS on a 3-replica ensemble', () => {
       }
       for (const m of ens.members) expect(m.output()).toMatch(/quorum port \d+: takes TLS links only, dials with TLS/);
       await plainHelloRefused(ens, 2);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'sslQuorumReloadCertFiles: a member shut out for an untrusted certificate joins once its key store file is replaced, without a restart',
+    async () => {
+      e = await startEnsemble({ replicas: 3, extra_cfg: ['sslQuorum=true', 'sslQuorumReloadCertFiles=true', ...STORES] });
+      const ens = e;
+      await ens.waitFor(serving(ens, { same_zxid: true }), SETTLE_MS);
+      // Member 3 gets a key store of its own holding a certificate of another CA.
+      const own = join(ens.dir, 'member3.pem');
+      copyFileSync(join(TLS_FIXTURES, 'stranger.pem'), own);
+      await restartWith(ens, 3, { 'ssl.quorum.keyStore.location': own, 'ssl.quorum.keyStore.password': '' });
+      await outputMatches(ens, 1, /its certificate does not verify/);
+      await writeAndRead(ens, '/without-3', 1, 2);
+      await ens.waitFor((a) => a.get(3)?.trim() === ZK_NOT_SERVING, SETTLE_MS);
+      // The certificate is rotated as a tool writes it: a new file renamed over the old one.
+      copyFileSync(join(TLS_FIXTURES, 'server.pem'), `${own}.new`);
+      renameSync(`${own}.new`, own);
+      await outputMatches(ens, 3, /quorum TLS: read .*member3\.pem.* again \(sslQuorumReloadCertFiles\); links made from now on use them/);
+      await ens.waitFor(serving(ens, { same_zxid: true }), SETTLE_MS);
+      await writeAndRead(ens, '/with-3', 2, 3);
     },
     TEST_MS,
   );

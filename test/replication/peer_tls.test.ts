@@ -146,6 +146,18 @@ describe('quorum TLS: links between members', () => {
     expect(a.one.logs.filter((l) => /does not verify/.test(l))).toHaveLength(1);
   });
 
+  it('new certificates (setTls, as sslQuorumReloadCertFiles does) serve the next links without a restart; a reload cannot change the link kinds', async () => {
+    const { one, two } = await pair(quorumTls(), quorumTls({ store: 'stranger.pem' }));
+    await refusedWith(one, /its certificate does not verify/);
+    // (The dialer may count itself connected for a moment: with TLS 1.3 its side of the handshake
+    // ends before the acceptor has checked its certificate.)
+    expect(one.t.connected(2)).toBe(false);
+    // The dialer's certificate is replaced: its next dial presents the new one.
+    two.t.setTls(quorumTls());
+    await exchanges(one, two);
+    expect(() => two.t.setTls(quorumTls({ dial_tls: false }))).toThrow(/cannot change which kinds of link/);
+  });
+
   it('ssl.quorum.clientAuth: NEED refuses a dialer without a certificate; WANT and NONE let it in', async () => {
     // A dialer without a certificate: a raw TLS client that verifies the server as a member would.
     const bare = async (port: number): Promise<tls.TLSSocket> => {
