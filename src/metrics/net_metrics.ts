@@ -9,6 +9,7 @@ export const NET_COUNTERS = [
   ['connections_rejected', 'Client connections refused by maxClientCnxns or maxCnxns.'],
   ['malformed_closes', 'Connections closed for a malformed or oversized frame.'],
   ['sessionless_closes', 'Connections closed for not starting a session within waitfree.sessionlessCnxnTimeoutMs.'],
+  ['tls_handshake_failures', "TLS connections closed before their session: a handshake that failed (no certificate under ssl.clientAuth=NEED, one that does not verify, not TLS, timed out) or a certificate whose subject cannot be read (ZooKeeper's unsuccessful_handshake)."],
   ['slow_reader_closes', 'Connections closed because the client did not read its replies (waitfree.connOutboundBytesMax).'],
   ['packets_received', 'Client frames received (requests, including pings and the handshake).'],
   ['bytes_received', 'Bytes read from client sockets.'],

@@ -156,6 +156,7 @@ class NetWorker {
         : createSecureServer(tls_config, sessionless_cnxn_timeout_ms, {
             accept: (raw) => this.admit(raw),
             connected: (socket, x509_id) => this.onConnection(socket, x509_id),
+            failed: () => this.metrics.add('tls_handshake_failures'),
           });
   }
 

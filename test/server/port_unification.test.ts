@@ -15,7 +15,7 @@ import { ZooKeeperClient } from '../../src/client/index.js';
 import { Op } from '../../src/protocol/opcodes.js';
 import { fourLetter, TLS_FIXTURES, TLS_STORE_PASSWORD } from '../support/servers.js';
 import { WireClient } from '../support/wire_client.js';
-import { startTestServer, type TestServer } from './harness.js';
+import { netCounter, startTestServer, type TestServer } from './harness.js';
 
 const fixture = (name: string): Buffer => readFileSync(join(TLS_FIXTURES, name));
 const CA = fixture('ca.pem');
@@ -119,9 +119,13 @@ describe('client.portUnification, ssl.clientAuth=NEED', () => {
     }
   });
 
-  it('a TLS client without a certificate, or with one of another CA, fails its handshake; plain clients go on', async () => {
+  it('a TLS client without a certificate, or with one of another CA, fails its handshake (counted as ZooKeeper\'s unsuccessful_handshake); plain clients go on', async () => {
+    const failures = await netCounter(server, 'tls_handshake_failures');
     await expect(tlsSession(server.port, null)).rejects.toThrow();
     await expect(tlsSession(server.port, 'stranger')).rejects.toThrow();
+    const deadline = Date.now() + 5_000;
+    while ((await netCounter(server, 'tls_handshake_failures')) < failures + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await netCounter(server, 'tls_handshake_failures')).toBe(failures + 2);
     const plain = await plainSession(server.port);
     clients.push(plain);
     expect(await whoAmI(plain)).toEqual(['ip:127.0.0.1']);

@@ -23,6 +23,8 @@ export interface SecureConnectionHandlers {
   accept(raw: net.Socket): boolean;
   /** A connection whose handshake finished and whose certificate (if any) verified. */
   connected(socket: net.Socket, x509_id: string | null): void;
+  /** A socket ended for its handshake or its certificate (counted, not logged per connection). */
+  failed(): void;
 }
 
 export interface SecureServer {
@@ -58,6 +60,7 @@ export function createSecureServer(config: TlsConfig, handshake_timeout_ms: numb
       const id = ask ? clientId(socket) : null;
       if (id === undefined) {
         // As a failed handshake below: not logged per connection.
+        handlers.failed();
         socket.destroy();
         return;
       }
@@ -71,7 +74,7 @@ export function createSecureServer(config: TlsConfig, handshake_timeout_ms: numb
   });
   // A failed handshake (no certificate under NEED, a wrong one, not TLS at all) ends only that
   // socket; Node destroys it. Nothing to log per connection: scanners would fill the log.
-  server.on('tlsClientError', () => {});
+  server.on('tlsClientError', () => handlers.failed());
   return {
     server,
     adopt(raw) {
