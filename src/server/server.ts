@@ -12,7 +12,7 @@ import type { StatsPart } from '../admin/four_letter.js';
 import { answerAdminHttp } from '../admin/http/admin_router.js';
 import { adminDeps } from '../admin/http/replica_sources.js';
 import { WorkerHandle } from './worker_handle.js';
-import { workerScript, type WorkerName } from './worker_scripts.js';
+import { entryScript, type WorkerName } from './entry_scripts.js';
 import { lockDir, type DirLock } from '../log/dir_lock.js';
 import { answerFourLetter, gatherStats } from './four_letter_answer.js';
 
@@ -32,7 +32,7 @@ export interface ReplicaWorkers {
   shards: WorkerHandle[];
 }
 
-const script = (name: WorkerName): URL => workerScript(name).url;
+const script = (name: WorkerName): URL => entryScript(name).url;
 
 /** What a worker reports once it has rebuilt its state from dataDir. */
 interface Recovered {

@@ -1,4 +1,4 @@
-// Which file each worker thread runs (src/server/worker_scripts.ts): its bundle while the bundle
+// Which file each worker thread, and the command line, starts from (src/server/entry_scripts.ts): its bundle while the bundle
 // is not older than the last compile, its module otherwise, so that a compile without a bundle
 // step never leaves the workers on stale code. And the built dist/ itself: `npm run build` (which
 // npm test runs) leaves every worker on its bundle, and a replica started from them serves.
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { workerScript, type WorkerName } from '../../src/server/worker_scripts.js';
+import { entryScript, type EntryName } from '../../src/server/entry_scripts.js';
 import { connectClient, startTestServer } from './harness.js';
 
 const root = mkdtempSync(join(tmpdir(), 'waitfree-worker-scripts-'));
@@ -32,7 +32,7 @@ function fakeDist(name: string, at: { bundle?: number; build_info?: number }): U
 }
 
 const chosen = (dist: URL): string => {
-  const s = workerScript('shard_worker', dist);
+  const s = entryScript('shard_worker', dist);
   return `${s.bundled ? 'bundle' : 'module'} ${s.url.pathname.slice(dist.pathname.length)}`;
 };
 
@@ -53,10 +53,10 @@ describe('a worker script', () => {
 });
 
 describe('the built dist/', () => {
-  it('runs every worker from its bundle, and a replica started from them serves', async () => {
+  it('runs every worker and the command line from its bundle, and a replica started from them serves', async () => {
     const dist = new URL('../../dist/', import.meta.url);
-    const names: WorkerName[] = ['net_worker', 'shard_worker', 'commit_worker'];
-    expect(names.map((n) => workerScript(n, dist).bundled), 'bundles older than the last compile: run npm run build (npm test does)').toEqual([true, true, true]);
+    const names: EntryName[] = ['net_worker', 'shard_worker', 'commit_worker', 'cli'];
+    expect(names.map((n) => entryScript(n, dist).bundled), 'bundles older than the last compile: run npm run build (npm test does)').toEqual([true, true, true, true]);
     const server = await startTestServer({ read_workers: 2 });
     try {
       const { client, response } = await connectClient(server.port);
