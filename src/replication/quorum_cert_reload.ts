@@ -4,7 +4,6 @@
 // whose reloaded SSL context serves new sockets). A store that does not load (written halfway,
 // a wrong password) is logged with its key and the previous certificates stay.
 
-import { ConfigError } from '../config/config_error.js';
 import type { ServerConfig } from '../config/server_config.js';
 import { resolveQuorumTls } from '../config/tls_config.js';
 import { peerTlsFrom, type PeerTls } from './peer_tls.js';
@@ -27,8 +26,10 @@ export function reloadQuorumCertsOnChange(config: ServerConfig, target: TlsTarge
       target.setTls(peerTlsFrom(next));
       log(`quorum TLS: read ${paths.join(', ')} again (sslQuorumReloadCertFiles); links made from now on use them`);
     } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      log(`quorum TLS: reading the stores again failed (${e.message}); links keep the previous certificates`);
+      // Whatever the files hold (a store written halfway included) must not stop the replica:
+      // the links go on with what they had.
+      const why = e instanceof Error ? e.message : String(e);
+      log(`quorum TLS: reading the stores again failed (${why}); links keep the previous certificates`);
     }
   });
 }
