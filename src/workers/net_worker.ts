@@ -238,8 +238,7 @@ class NetWorker {
     const timeout_ms = this.init.config.sessionless_cnxn_timeout_ms;
     this.sniffing.add(socket);
     const silent = (): void => {
-      console.warn(`waitfree: closing connection ${normaliseIp(socket.remoteAddress ?? '')}: no session handshake within ${timeout_ms} ms`);
-      this.metrics.add('sessionless_closes');
+      this.sessionlessClosing(normaliseIp(socket.remoteAddress ?? ''));
       socket.destroy();
     };
     const ended = (): void => {
@@ -444,6 +443,12 @@ class NetWorker {
     conn.socket.destroy();
   }
 
+  /** Says (and counts) that a connection from `ip` is closed for starting no session in time. */
+  private sessionlessClosing(ip: string): void {
+    console.warn(`waitfree: closing connection ${ip}: no session handshake within ${this.init.config.sessionless_cnxn_timeout_ms} ms`);
+    this.metrics.add('sessionless_closes');
+  }
+
   /** Closes connections that have not completed a handshake in time (bounded: checked a few
    *  times per timeout; a slot held by an idle socket is freed for real clients). */
   startSessionlessReaper(): void {
@@ -454,8 +459,7 @@ class NetWorker {
         if (now - conn.accepted_ms < timeout_ms) break; // insertion order = accept order
         this.sessionless.delete(conn);
         if (conn.closing) continue;
-        console.warn(`waitfree: closing connection ${conn.ip}: no session handshake within ${timeout_ms} ms`);
-        this.metrics.add('sessionless_closes');
+        this.sessionlessClosing(conn.ip);
         this.closeConn(conn);
       }
     }, Math.max(10, Math.floor(timeout_ms / 4)));
