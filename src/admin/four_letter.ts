@@ -12,8 +12,8 @@
 import type { QuotaSample } from '../commit/quota_metrics.js';
 import type { FdCounts } from '../metrics/process_fds.js';
 import { averageMs, type FsyncTimeStats } from '../metrics/sync_times.js';
-import { homedir, hostname, release, tmpdir, type as osType, userInfo } from 'node:os';
-import { dirname } from 'node:path';
+import { EOL, homedir, hostname, release, tmpdir, type as osType, userInfo } from 'node:os';
+import { delimiter, dirname, sep } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import type { ServerConfig } from '../config/server_config.js';
 import { listingPairs, type WatchListing } from '../watch/watch_listing.js';
@@ -30,7 +30,7 @@ import { fourLetterWord } from '../protocol/four_letter_words.js';
 export const ZK_NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
 
 /** ZooTrace's default text trace mask (CLIENT_REQUEST | SERVER_PACKET | SESSION | WARNING). */
-export const DEFAULT_TRACE_MASK = 306;
+export const DEFAULT_TRACE_MASK = 306n;
 
 // ---------------------------------------------------------------------------------------------
 // What the formatters read
@@ -132,7 +132,7 @@ export interface ServerStats {
   readonly global_sessions: number;
   readonly data_dir_bytes: number;
   readonly log_dir_bytes: number;
-  readonly trace_mask: number;
+  readonly trace_mask: bigint;
   /** Per-namespace quota gauges and counters under ZooKeeper's names: mntr prints
    *  zk_<namespace>_quota_count_limit_per_namespace and so on. */
   readonly quota_samples: readonly QuotaSample[];
@@ -164,6 +164,8 @@ export interface LeaderStats {
   readonly followers: number;
   readonly synced_followers: number;
   readonly synced_observers?: number;
+  /** The ids of the synced observers (the admin observers command). */
+  readonly synced_observer_ids?: readonly number[];
   readonly pending_syncs: number;
   /** Proposal sizes since this leadership began, bytes; -1 before the first (ZooKeeper's BufferStats). */
   readonly last_proposal_size?: number;
@@ -593,4 +595,21 @@ export function collectEnvironment(version: string): [string, string][] {
     ['os.memory.max', mb(heap.heap_size_limit)],
     ['os.memory.total', mb(heap.total_heap_size)],
   ];
+}
+
+/**
+ * sysp (SystemPropertiesCommand) lists the JVM's system properties, sorted by name; waitfree's
+ * are the process facts `envi` shows under the same names, and the platform's separators.
+ */
+export function systemProperties(): [string, string][] {
+  const env = new Map(collectEnvironment(''));
+  const from_env = ['java.class.path', 'java.home', 'java.io.tmpdir', 'java.library.path', 'java.vendor', 'java.version', 'os.arch', 'os.name', 'os.version', 'user.dir', 'user.home', 'user.name'];
+  const props: [string, string][] = [
+    ['file.encoding', 'UTF-8'],
+    ['file.separator', sep],
+    ['line.separator', EOL],
+    ['path.separator', delimiter],
+    ...from_env.map((k): [string, string] => [k, env.get(k) ?? '<NA>']),
+  ];
+  return props.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }

@@ -71,8 +71,10 @@ export function loadConfig(options: LoadOptions): LoadResult {
   const raw = unresolvedDefaults();
   const warnings: string[] = [];
   const gathered: Gathered = { explicit: new Set(), server_lines: new Map(), dynamic_lines: new Map() };
+  let initial_configuration = '';
   if (options.file !== undefined) {
-    applyCfg(raw, parseZooCfg(readConfigFile(options.file), options.file), options.file, warnings, gathered);
+    initial_configuration = readConfigFile(options.file);
+    applyCfg(raw, parseZooCfg(initial_configuration, options.file), options.file, warnings, gathered);
   }
   if (options.text !== undefined) applyCfg(raw, parseZooCfg(options.text, 'zoo.cfg'), 'zoo.cfg', warnings, gathered);
   applyFlags(raw, options.flags ?? {}, gathered.explicit);
@@ -92,7 +94,7 @@ export function loadConfig(options: LoadOptions): LoadResult {
     warnings.push('sslQuorumReloadCertFiles=true: the quorum links have no TLS here (an ensemble with sslQuorum or portUnification); the key does nothing');
   }
   const log_sync_method = gathered.explicit.has('log_sync_method') ? config.log_sync_method : defaultSyncMethod(config.ensemble !== null);
-  return { config: { ...config, sasl: sasl.sasl, tls, quorum_tls, log_sync_method }, warnings };
+  return { config: { ...config, sasl: sasl.sasl, tls, quorum_tls, log_sync_method, initial_configuration }, warnings };
 }
 
 /**

@@ -215,11 +215,15 @@ export interface ServerConfig {
   readonly tls: TlsConfig | null;
   /** The quorum links' TLS settings (sslQuorum, portUnification); null = plain links only. Not a key. */
   readonly quorum_tls: QuorumTlsConfig | null;
+  /** The config file's text as read at start ('' without one): the admin initial_configuration
+   *  command (ZooKeeper's getInitialConfig). Not a key. */
+  readonly initial_configuration: string;
 }
 
-/** Fields set by a key (everything but `ensemble`, `sasl`, `tls` and `quorum_tls`, which loadConfig
- *  derives from server.N lines, the JAAS file and the key stores). */
-export type ConfigField = Exclude<keyof ServerConfig, 'ensemble' | 'sasl' | 'tls' | 'quorum_tls'>;
+/** Fields set by a key (everything but `ensemble`, `sasl`, `tls`, `quorum_tls` and
+ *  `initial_configuration`, which loadConfig derives from server.N lines, the JAAS file, the key
+ *  stores and the config file). */
+export type ConfigField = Exclude<keyof ServerConfig, 'ensemble' | 'sasl' | 'tls' | 'quorum_tls' | 'initial_configuration'>;
 
 /** The value-type spec matching a field's TypeScript type. */
 type TypeFor<T> = [T] extends [number]
@@ -844,7 +848,7 @@ export function resolveDerived(raw: UnresolvedConfig): ServerConfig {
   const net_fast_reads = raw.net_fast_reads && open;
   const net_direct_writes = raw.net_direct_writes && open;
   // Standalone until loadConfig resolves server.N lines (ensemble_config.ts).
-  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync, net_fast_reads, net_direct_writes, ensemble: null, sasl: null, tls: null, quorum_tls: null };
+  return { ...raw, min_session_timeout_ms: min, max_session_timeout_ms: max, data_log_dir, fsync, net_fast_reads, net_direct_writes, ensemble: null, sasl: null, tls: null, quorum_tls: null, initial_configuration: '' };
 }
 
 const RING_FIELDS = [

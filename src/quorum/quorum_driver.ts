@@ -795,8 +795,8 @@ export class QuorumDriver {
     const handlers = this.zab.learnerHandlers;
     let synced = 0;
     for (const h of handlers.values()) if (h.stage === 'synced' && !h.observer) synced++;
-    let synced_observers = 0;
-    for (const h of handlers.values()) if (h.stage === 'synced' && h.observer) synced_observers++;
+    const synced_observer_ids: number[] = [];
+    for (const h of handlers.values()) if (h.stage === 'synced' && h.observer) synced_observer_ids.push(h.sid);
     return {
       state: this.role.state,
       phase: this.role.phase,
@@ -807,7 +807,8 @@ export class QuorumDriver {
       sync_mode: this.learner_sync,
       learners: handlers.size,
       synced_followers: synced,
-      synced_observers,
+      synced_observers: synced_observer_ids.length,
+      synced_observer_ids,
       pending_syncs: [...handlers.values()].filter((h) => h.stage !== 'synced').length,
       proposal_sizes: this.proposal_sizes.value,
       forwarded: this.forwarded,

@@ -36,6 +36,8 @@ import { mergeListings, type ListingOrder, type WatchListingPart } from '../watc
 import { STATS_SUMMARY, type ShardConnStats, type ShardStats, type StatsDetail } from '../workers/control.js';
 import type { Topology } from '../workers/topology.js';
 import type { ReplicaWorkers } from './server.js';
+import type { ReplicaControl } from './replica_control.js';
+import type { FourLetterAction } from '../protocol/four_letter_words.js';
 
 interface CommitStats {
   last_zxid: number;
@@ -68,6 +70,7 @@ interface QuorumStats {
   learners: number;
   synced_followers: number;
   synced_observers: number;
+  synced_observer_ids: number[];
   pending_syncs: number;
   proposal_sizes: { last: number; min: number; max: number };
 }
@@ -79,22 +82,53 @@ interface NetStats {
   packets_received: number;
 }
 
-export async function answerFourLetter(
-  cmd: string,
-  config: ServerConfig,
-  workers: ReplicaWorkers,
-  started_ms: number,
-  topology?: Topology,
-): Promise<string> {
+/** Where a stats snapshot is gathered from, and what the words that change something act on. */
+export interface StatsSources {
+  /** The config with the ports as bound (clientPort=0 resolved). */
+  readonly config: ServerConfig;
+  readonly workers: ReplicaWorkers;
+  readonly started_ms: number;
+  readonly topology?: Topology;
+  readonly control: ReplicaControl;
+}
+
+/**
+ * The reply to a four-letter word; `arg` is what followed it (stmk's int64 mask). A word with an
+ * action (srst, crst, stmk) acts once the stats say it may (srst and crst need a serving
+ * replica, as ZooKeeper's), then answers as ZooKeeper does.
+ */
+export async function answerFourLetter(cmd: string, arg: Uint8Array | null, sources: StatsSources): Promise<string> {
+  const config = sources.config;
   // ZooKeeper adds isro to the whitelist when read-only mode is on (FourLetterCommands).
   const allowed = isWhitelisted(cmd, config.four_letter_whitelist) || (cmd === 'isro' && config.read_only_mode_enabled);
   if (!allowed) return notWhitelistedReply(cmd);
   if (cmd === 'ruok') return 'imok';
   try {
-    const stats = await gatherStats(config, workers, started_ms, topology, fourLetterWord(cmd)?.needs ?? []);
-    return formatFourLetter(cmd, stats);
+    const word = fourLetterWord(cmd);
+    const stats = await gatherStats(sources, word?.needs ?? []);
+    const mask = int64Argument(arg);
+    if (word?.action !== undefined && (stats.serving || !word.needs_serving)) await act(word.action, mask, sources.control);
+    return formatFourLetter(cmd, stats, mask);
   } catch (e) {
     return `Error: ${String(e)}\n`;
+  }
+}
+
+/** stmk's mask: the 8 bytes after the word, big-endian (ByteBuffer.getLong); 0 without them. */
+function int64Argument(arg: Uint8Array | null): bigint {
+  if (arg === null || arg.length < 8) return 0n;
+  return Buffer.from(arg.buffer, arg.byteOffset, 8).readBigInt64BE(0);
+}
+
+function act(action: FourLetterAction, mask: bigint, control: ReplicaControl): Promise<void> {
+  switch (action) {
+    case 'reset_server_stats':
+      return control.resetStats('server');
+    case 'reset_connection_stats':
+      return control.resetStats('connections');
+    case 'set_trace_mask':
+      control.setTraceMask(mask);
+      return Promise.resolve();
   }
 }
 
@@ -178,6 +212,7 @@ function leaderStats(q: QuorumStats | null): LeaderStats | null {
     followers: q.learners,
     synced_followers: q.synced_followers,
     synced_observers: q.synced_observers,
+    synced_observer_ids: q.synced_observer_ids,
     pending_syncs: q.pending_syncs,
     last_proposal_size: q.proposal_sizes.last,
     min_proposal_size: q.proposal_sizes.min,
@@ -229,13 +264,8 @@ function watchSummary(shards: readonly ShardStats[]): WatchSummaryStats {
  * One ServerStats snapshot. `needs` are the costly parts the caller reads (FourLetterWord.needs,
  * AdminCommand.needs); without them the shards answer with their counters only.
  */
-export async function gatherStats(
-  config: ServerConfig,
-  workers: ReplicaWorkers,
-  started_ms: number,
-  topology?: Topology,
-  needs: readonly StatsPart[] = [],
-): Promise<ServerStats> {
+export async function gatherStats(sources: StatsSources, needs: readonly StatsPart[] = []): Promise<ServerStats> {
+  const { config, workers, started_ms, topology } = sources;
   const detail = shardDetail(needs, config);
   const [net, commit, gathered] = await Promise.all([
     workers.net.request('stats') as Promise<NetStats>,
@@ -283,7 +313,7 @@ export async function gatherStats(
     global_sessions: commit.sessions,
     data_dir_bytes,
     log_dir_bytes,
-    trace_mask: 0,
+    trace_mask: sources.control.trace_mask,
     read_workers: config.read_workers,
     rings: ringOccupancy(topology),
     quota_samples: commit.quota_samples,

@@ -14,7 +14,8 @@ import { adminDeps } from '../admin/http/replica_sources.js';
 import { WorkerHandle } from './worker_handle.js';
 import { entryScript, type WorkerName } from './entry_scripts.js';
 import { lockDir, type DirLock } from '../log/dir_lock.js';
-import { answerFourLetter, gatherStats } from './four_letter_answer.js';
+import { answerFourLetter, gatherStats, type StatsSources } from './four_letter_answer.js';
+import { ReplicaControl } from './replica_control.js';
 
 export interface RunningServer {
   /** The client port actually bound (useful with clientPort=0). */
@@ -172,8 +173,21 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
     // The config with the ports as bound (clientPort=0, secureClientPort=0), for stats and conf.
     let bound: ServerConfig = config;
     let admin: AdminListening | null = null;
-    const stats = (needs?: readonly StatsPart[]) => gatherStats(bound, workers, started_ms, topology, needs);
-    const admin_deps = adminDeps(topology, stats);
+    // Read when a word or command comes, after start-up: `workers` is set once startNet returns.
+    const control = new ReplicaControl(() => workers);
+    const sources: StatsSources = {
+      get config() {
+        return bound;
+      },
+      get workers() {
+        return workers;
+      },
+      started_ms,
+      topology,
+      control,
+    };
+    const stats = (needs?: readonly StatsPart[]) => gatherStats(sources, needs);
+    const admin_deps = adminDeps(topology, stats, control, config.initial_configuration);
     const ready = new Promise<{ port: number; secure_port: number }>((resolve) => (listening = resolve));
     const handle: WorkerHandle = new WorkerHandle(
       'net',
@@ -186,7 +200,7 @@ async function startLocked(config: ServerConfig, locks: readonly DirLock[]): Pro
           listening({ port: msg.port, secure_port: msg.secure_port });
         } else if (msg.type === 'failed') fail(new Error(`cannot listen on ${msg.error}`));
         else if (msg.type === 'four_letter') {
-          void answerFourLetter(msg.cmd, bound, workers, started_ms, topology).then((text) => {
+          void answerFourLetter(msg.cmd, msg.arg, sources).then((text) => {
             // Encoded here and handed over: a watch listing can be tens of MB, and the net
             // worker (on every request's path) should neither copy nor encode it.
             const bytes = new TextEncoder().encode(text);

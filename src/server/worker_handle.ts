@@ -2,7 +2,7 @@
 // and replies go over postMessage (control plane only).
 
 import { type ResourceLimits, Worker } from 'node:worker_threads';
-import { STATS_SUMMARY, type ControlReply, type ControlRequest, type StatsDetail, type SupervisorMessage, type WorkerEvent } from '../workers/control.js';
+import { STATS_SUMMARY, type ControlReply, type ControlRequest, type StatsDetail, type StatsReset, type SupervisorMessage, type WorkerEvent } from '../workers/control.js';
 import type { WorkerInit } from '../workers/topology.js';
 
 const CONTROL_TIMEOUT_MS = 5_000;
@@ -48,21 +48,29 @@ export class WorkerHandle {
    * loop turns, so it gets the longer LISTING_TIMEOUT_MS.
    */
   request(type: 'stats' | 'stop', detail: StatsDetail = STATS_SUMMARY): Promise<unknown> {
-    if (this.exited) return Promise.reject(new Error(`${this.name} has exited`));
-    const id = this.next_id++;
     const timeout_ms = type === 'stats' && detail.watches !== null ? LISTING_TIMEOUT_MS : CONTROL_TIMEOUT_MS;
+    return this.send((id) => (type === 'stats' ? { id, type, detail } : { id, type }), timeout_ms);
+  }
+
+  /** srst / crst: resolves once the worker has reset its counters (control.ts StatsReset). */
+  resetStats(scope: StatsReset): Promise<unknown> {
+    return this.send((id) => ({ id, type: 'reset_stats', scope }), CONTROL_TIMEOUT_MS);
+  }
+
+  private send(message: (id: number) => ControlRequest, timeout_ms: number): Promise<unknown> {
+    if (this.exited) return Promise.reject(new Error(`${this.name} has exited`));
+    const request = message(this.next_id++);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        reject(new Error(`${this.name}: no answer to ${type} within ${timeout_ms} ms`));
+        this.waiting.delete(request.id);
+        reject(new Error(`${this.name}: no answer to ${request.type} within ${timeout_ms} ms`));
       }, timeout_ms);
-      this.waiting.set(id, (r) => {
+      this.waiting.set(request.id, (r) => {
         clearTimeout(timer);
         if (r.ok) resolve(r.value);
         else reject(new Error(r.error));
       });
-      const message: ControlRequest = type === 'stats' ? { id, type, detail } : { id, type };
-      this.worker.postMessage(message);
+      this.worker.postMessage(request);
     });
   }
 

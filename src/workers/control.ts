@@ -71,7 +71,19 @@ export interface ShardStats {
   latency_total_ms: number;
 }
 
-export type ControlRequest = { id: number; type: 'stats'; detail: StatsDetail } | { id: number; type: 'stop' };
+/**
+ * What srst / crst (and the admin stat_reset / connection_stat_reset) reset: 'server' the
+ * replica's request counters and latency (srvr's Received, Sent, Latency min/avg/max), as
+ * ZooKeeper's ServerStats.reset(); 'connections' every connection's counters, latency and last
+ * operation (cons), as ServerCnxn.resetStats(). The Prometheus counters at /metrics never go
+ * back: a reset moves the base srvr counts from.
+ */
+export type StatsReset = 'server' | 'connections';
+
+export type ControlRequest =
+  | { id: number; type: 'stats'; detail: StatsDetail }
+  | { id: number; type: 'reset_stats'; scope: StatsReset }
+  | { id: number; type: 'stop' };
 export type ControlReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 
 /**
@@ -94,7 +106,7 @@ export type WorkerEvent =
   | { type: 'listening'; port: number; /** -1: no secure client port. */ secure_port: number; admin: AdminListening | null }
   | { type: 'failed'; error: string }
   /** The net worker got a four-letter word: the supervisor gathers stats and answers it. */
-  | { type: 'four_letter'; conn_id: number; cmd: string }
+  | { type: 'four_letter'; conn_id: number; cmd: string; /** The bytes after the word (stmk's int64 mask), null when none. */ arg: Uint8Array | null }
   /** The net worker got an admin HTTP request: the supervisor answers it. */
   | { type: 'admin_http'; req_id: number; method: string; url: string };
 
@@ -129,18 +141,32 @@ export class Transfer {
 export interface ControlHandlers {
   /** May answer later (a listing is built over many loop turns); may hand over buffers (Transfer). */
   stats(detail: StatsDetail): unknown;
+  /** srst / crst: a worker without such counters leaves it out (answered as done). */
+  resetStats?(scope: StatsReset): void;
   stop(): void | Promise<void>;
   /** Messages that are not control requests (SupervisorMessage). */
   other?(message: SupervisorMessage): void;
 }
 
 function isControlRequest(m: unknown): m is ControlRequest {
-  return typeof m === 'object' && m !== null && 'type' in m && 'id' in m && (m.type === 'stats' || m.type === 'stop');
+  return typeof m === 'object' && m !== null && 'type' in m && 'id' in m && (m.type === 'stats' || m.type === 'reset_stats' || m.type === 'stop');
 }
 
 /** An old-style request without detail is answered with the counters only. */
 function detailOf(m: ControlRequest): StatsDetail {
   return m.type === 'stats' && typeof m.detail === 'object' && m.detail !== null ? m.detail : STATS_SUMMARY;
+}
+
+async function answerControl(handlers: ControlHandlers, m: ControlRequest): Promise<unknown> {
+  switch (m.type) {
+    case 'stats':
+      return handlers.stats(detailOf(m));
+    case 'reset_stats':
+      handlers.resetStats?.(m.scope);
+      return null;
+    case 'stop':
+      return handlers.stop();
+  }
 }
 
 export function serveControl(handlers: ControlHandlers): void {
@@ -153,7 +179,7 @@ export function serveControl(handlers: ControlHandlers): void {
     }
     void (async () => {
       try {
-        const value: unknown = m.type === 'stats' ? await handlers.stats(detailOf(m)) : await handlers.stop();
+        const value: unknown = await answerControl(handlers, m);
         if (value instanceof Transfer) {
           port.postMessage({ id: m.id, ok: true, value: value.value } satisfies ControlReply, [...value.buffers]);
         } else {

@@ -9,13 +9,13 @@
 
 import net from 'node:net';
 import { workerData } from 'node:worker_threads';
-import { fourLetterFromInt } from '../protocol/four_letter_words.js';
+import { fourLetterFromInt, fourLetterWord } from '../protocol/four_letter_words.js';
 import type { HttpAnswer } from '../admin/http/admin_router.js';
 import type { AdminListening, HttpBackend } from '../admin/http/backend.js';
 import { chooseHttpBackend, nativeWanted } from '../admin/http/load_backend.js';
 import { NetMetrics } from '../metrics/net_metrics.js';
 import { Ring } from '../ring/ring.js';
-import { postEvent, serveControl } from './control.js';
+import { postEvent, serveControl, type StatsReset } from './control.js';
 import { Doorbell } from './doorbell.js';
 import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
 import { CommitToNet, NetToCommit, NetToShard, ShardToNet } from './link_kinds.js';
@@ -40,6 +40,8 @@ const RING_DRAIN_STEP_MS = 1000;
 const REJECT_WARN_INTERVAL_MS = 1000;
 /** Is the connection's first int32 a four-letter word? (The cutter asks once 4 bytes are in.) */
 const isFourLetterWord = (word: number): boolean => fourLetterFromInt(word) !== null;
+/** The frames after a four-letter word: none (FrameCutter only keeps the word's argument). */
+const noFrames = (): void => {};
 /** An admin HTTP request the supervisor has not answered by then gets a 503. */
 const ADMIN_ANSWER_TIMEOUT_MS = 10_000;
 
@@ -53,6 +55,8 @@ interface NetConn {
   paused_by_shard: boolean;
   paused_by_ring: boolean;
   closing: boolean;
+  /** A four-letter word read whose argument (stmk's mask) has not all come yet; else null. */
+  word_pending: string | null;
   /** When the socket was accepted; the handshake must complete within sessionlessCnxnTimeout. */
   readonly accepted_ms: number;
   /** Its requests and replies: what it has in flight, its direct writes, the shard frames held
@@ -92,6 +96,8 @@ class NetWorker {
   private sessionless_timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private readonly metrics: NetMetrics;
+  /** packets_received at the last srst: srvr counts from it. */
+  private packets_received_base = 0;
   /** Reads of idle sessions answered here (waitfree.net.fastReads), or null when off. */
   private readonly fast_read: NetFastRead | null;
   private admin: HttpBackend | null = null;
@@ -277,6 +283,7 @@ class NetWorker {
       paused_by_shard: false,
       paused_by_ring: false,
       closing: false,
+      word_pending: null,
       accepted_ms: Date.now(),
       flow: new ConnFlow(this.to_commit !== null, this.init.config.max_outstanding_per_session),
     };
@@ -303,8 +310,14 @@ class NetWorker {
   private onData(conn: NetConn, chunk: Buffer): void {
     this.metrics.add('bytes_received', chunk.length);
     // After a four-letter word, or once the connection is being closed, nothing more is read
-    // (ZooKeeper stops reading too); the bytes are dropped.
-    if (conn.closing) return;
+    // (ZooKeeper stops reading too); the bytes are dropped, but for a word's argument.
+    if (conn.closing) {
+      if (conn.word_pending !== null) {
+        conn.cutter.push(chunk, noFrames);
+        this.onFourLetterWord(conn, conn.word_pending);
+      }
+      return;
+    }
     const link = this.to_shard[conn.shard];
     let forwarded = false;
     let answered_here = false;
@@ -407,14 +420,25 @@ class NetWorker {
    * expires or a client resumes it.
    */
   private onPeerEnd(conn: NetConn): void {
-    if (conn.cutter.fourLetterWord() !== null) return;
+    if (conn.cutter.fourLetterWord() !== null && conn.word_pending === null) return;
     this.closeConn(conn);
   }
 
+  /**
+   * A four-letter word goes to the supervisor once its argument is complete (stmk: 8 bytes, the
+   * trace mask); a socket that ends first is closed unanswered, one that stalls is closed by the
+   * sessionless reaper (ZooKeeper fails the read of a missing argument and closes).
+   */
   private onFourLetterWord(conn: NetConn, cmd: string): void {
     conn.closing = true;
+    const arg = conn.cutter.wordArgument();
+    if (arg.length < (fourLetterWord(cmd)?.arg_bytes ?? 0)) {
+      conn.word_pending = cmd;
+      return;
+    }
+    conn.word_pending = null;
     this.metrics.add('four_letter_words');
-    postEvent({ type: 'four_letter', conn_id: conn.id, cmd });
+    postEvent({ type: 'four_letter', conn_id: conn.id, cmd, arg: arg.length === 0 ? null : new Uint8Array(arg) });
   }
 
   /**
@@ -458,7 +482,7 @@ class NetWorker {
       for (const conn of this.sessionless) {
         if (now - conn.accepted_ms < timeout_ms) break; // insertion order = accept order
         this.sessionless.delete(conn);
-        if (conn.closing) continue;
+        if (conn.closing && conn.word_pending === null) continue;
         this.sessionlessClosing(conn.ip);
         this.closeConn(conn);
       }
@@ -564,10 +588,15 @@ class NetWorker {
     this.metrics.add('bytes_sent', this.outbound.writeTo(conn, conn.socket, backlog_bytes > 0));
   }
 
+  /** srst: srvr's Received counts from here on (the Prometheus counter itself never goes back). */
+  resetStats(scope: StatsReset): void {
+    if (scope === 'server') this.packets_received_base = this.metrics.get('packets_received');
+  }
+
   stats(): unknown {
     return {
       connections: this.conns.size,
-      packets_received: this.metrics.get('packets_received'),
+      packets_received: this.metrics.get('packets_received') - this.packets_received_base,
       bytes_received: this.metrics.get('bytes_received'),
       bytes_sent: this.metrics.get('bytes_sent'),
       rejected_connections: this.metrics.get('connections_rejected'),
@@ -665,6 +694,7 @@ function listen(): void {
 }
 serveControl({
   stats: () => worker?.stats() ?? { starting: true },
+  resetStats: (scope) => worker?.resetStats(scope),
   stop: () => worker?.stop(),
   other: (m) => {
     if (m.type === 'listen') {

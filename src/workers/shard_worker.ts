@@ -16,7 +16,7 @@ import { workerData } from 'node:worker_threads';
 import { hrNowMs } from '../metrics/clock.js';
 import { ShardMetrics } from '../metrics/shard_metrics.js';
 import { Ring } from '../ring/ring.js';
-import { postEvent, serveControl, type ShardStats, type StatsDetail, type Transfer } from './control.js';
+import { postEvent, serveControl, type ShardStats, type StatsDetail, type StatsReset, type Transfer } from './control.js';
 import { Doorbell } from './doorbell.js';
 import { KnownCommitView } from './known_commit.js';
 import { LinkReader, LinkWriter } from './link.js';
@@ -170,6 +170,10 @@ class ShardWorker {
     if (detail.watches !== null) this.doorbell.ring(); // the loop may be asleep: it has work now
     return answer;
   }
+
+  resetStats(scope: StatsReset): void {
+    this.stage.resetStats(scope);
+  }
 }
 
 /**
@@ -195,6 +199,7 @@ const init = workerData as WorkerInit;
 let worker: ShardWorker | null = null;
 serveControl({
   stats: (detail) => worker?.stats(detail) ?? { starting: true },
+  resetStats: (scope) => worker?.resetStats(scope),
   stop: () => worker?.stop(),
   other: (m) => {
     if (m.type !== 'attach' || worker !== null) return;

@@ -69,12 +69,47 @@ describe.each(BACKENDS)('admin HTTP API on $backend', ({ native, backend }) => {
   it('every command answers under its primary name and each alias', async () => {
     for (const cmd of ADMIN_COMMANDS) {
       for (const name of cmd.names) {
-        const body = await command(server, name);
+        // set_trace_mask needs its argument (an error without it, as ZooKeeper's).
+        const body = await command(server, cmd.names[0] === 'set_trace_mask' ? `${name}?traceMask=306` : name);
         expect(body['command'], name).toBe(cmd.names[0]);
         // A standalone server has no leader: ZooKeeper answers that error outside a quorum.
         expect(body['error'], name).toBe(name === 'leader' || name === 'lead' ? 'server is not initialized' : null);
       }
     }
+  });
+
+  it('stat_reset and connection_stat_reset reset what server_stats and connections show', async () => {
+    const { client: c } = await connectClient(server.port);
+    clients.push(c);
+    for (let i = 0; i < 6; i++) expect(asReply(await c.request(4, { path: '/', watch: false })).err).toBe(0);
+    const stats = async () => (await command(server, 'server_stats'))['server_stats'] as Record<string, number>;
+    expect((await stats())['packets_received']).toBeGreaterThanOrEqual(7);
+    expect(await command(server, 'stat_reset')).toEqual({ command: 'stat_reset', error: null });
+    expect(await stats()).toMatchObject({ packets_received: 0, packets_sent: 0, min_latency: 0, avg_latency: 0, max_latency: 0 });
+    const mine = async () => ((await command(server, 'connections'))['connections'] as Record<string, unknown>[]).filter((x) => x['packets_received'] !== 0 || x['last_operation'] !== 'NA');
+    expect((await mine()).length).toBeGreaterThanOrEqual(1);
+    expect(await command(server, 'crst')).toEqual({ command: 'connection_stat_reset', error: null });
+    expect(await mine()).toEqual([]);
+  });
+
+  it('get_trace_mask and set_trace_mask (traceMask argument, ZooKeeper\'s errors)', async () => {
+    expect(await command(server, 'set_trace_mask?traceMask=4096')).toEqual({ tracemask: 4096, command: 'set_trace_mask', error: null });
+    expect(await command(server, 'gtmk')).toEqual({ tracemask: 4096, command: 'get_trace_mask', error: null });
+    const missing = await get(server, '/commands/stmk');
+    expect(missing.status).toBe(400);
+    expect(JSON.parse(missing.text)).toEqual({ command: 'set_trace_mask', error: 'setTraceMask requires long traceMask argument' });
+    const bad = await get(server, '/commands/stmk?traceMask=12x');
+    expect(JSON.parse(bad.text)['error']).toBe('setTraceMask requires long traceMask argument, got 12x');
+    expect((await command(server, 'gtmk'))['tracemask']).toBe(4096);
+    expect(await command(server, 'set_trace_mask?traceMask=306')).toMatchObject({ tracemask: 306 });
+  });
+
+  it('observers (none on a standalone server), system_properties, initial_configuration', async () => {
+    expect(await command(server, 'obsr')).toEqual({ synced_observers: 0, observers: [], command: 'observers', error: null });
+    const sysp = await command(server, 'sysp');
+    expect(sysp).toMatchObject({ 'java.version': process.versions.node, 'user.dir': process.cwd(), 'path.separator': ':' });
+    // An in-process server has no config file: ZooKeeper's is the file's text.
+    expect(await command(server, 'icfg')).toEqual({ initial_configuration: '', command: 'initial_configuration', error: null });
   });
 
   it('GET /commands links every command; unknown commands and paths are 404; POST is 405', async () => {

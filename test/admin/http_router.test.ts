@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { confEntries, fullVersion, type ServerStats, type StatsPart } from '../../src/admin/four_letter.js';
 import { answerAdminHttp } from '../../src/admin/http/admin_router.js';
 import { adminDeps } from '../../src/admin/http/replica_sources.js';
+import { RecordingControl } from '../support/recording_control.js';
 import { DEFAULT_CONFIG } from '../../src/config/server_config.js';
 import { CommitMetrics } from '../../src/metrics/commit_metrics.js';
 import { ShardMetrics } from '../../src/metrics/shard_metrics.js';
@@ -45,7 +46,7 @@ const STATS: ServerStats = {
   global_sessions: 2,
   data_dir_bytes: 4096,
   log_dir_bytes: 8192,
-  trace_mask: 306,
+  trace_mask: 306n,
   read_workers: 2,
   quota_samples: [],
   rings: [{ name: 'commit_stream_0', used_bytes: 128, capacity_bytes: 8388608 }],
@@ -79,7 +80,7 @@ function statsFor(needs: readonly StatsPart[] = []): ServerStats {
 
 function setup(stats: (needs?: readonly StatsPart[]) => Promise<ServerStats> = async (needs) => statsFor(needs)) {
   const topology = createTopology({ ...DEFAULT_CONFIG, read_workers: 2, ring_net_to_shard_bytes: 1 << 21, ring_shard_to_net_bytes: 1 << 21, ring_shard_to_commit_bytes: 1 << 21, ring_commit_stream_bytes: 1 << 21 });
-  return { topology, deps: adminDeps(topology, stats) };
+  return { topology, deps: adminDeps(topology, stats, new RecordingControl(), '') };
 }
 
 async function get(deps: ReturnType<typeof setup>['deps'], url: string) {

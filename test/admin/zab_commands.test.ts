@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { confEntries, formatFourLetter, fullVersion, monitorEntries, type ServerStats, type ZabView } from '../../src/admin/four_letter.js';
 import { answerAdminHttp } from '../../src/admin/http/admin_router.js';
 import { adminDeps } from '../../src/admin/http/replica_sources.js';
+import { RecordingControl } from '../support/recording_control.js';
 import { peerState } from '../../src/admin/zab_state.js';
 import { DEFAULT_CONFIG } from '../../src/config/server_config.js';
 import { ACK_PEERS_MAX, readZabMetrics, ZabMetrics } from '../../src/metrics/zab_metrics.js';
@@ -41,7 +42,7 @@ const BASE: ServerStats = {
   latency_min_ms: 0, latency_avg_ms: 0, latency_max_ms: 0, packets_received: 0, packets_sent: 0,
   num_alive_connections: 0, outstanding_requests: 0, zxid: 0x300000007n, node_count: 5, watch_count: 0,
   ephemerals_count: 0, approximate_data_size: 0, file_descriptors: null,
-  uptime_ms: 1000, global_sessions: 0, data_dir_bytes: 0, log_dir_bytes: 0, trace_mask: 306, read_workers: 1, quota_samples: [],
+  uptime_ms: 1000, global_sessions: 0, data_dir_bytes: 0, log_dir_bytes: 0, trace_mask: 306n, read_workers: 1, quota_samples: [],
   rings: [], extra_metrics: [], connections: [], sessions: [], ephemerals: [],
   watch_summary: { connections: 0, paths: 0, total: 0 }, watch_listing: null,
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2182, data_dir_abs: '/d', data_log_dir_abs: '/d', data_dir_bytes: 0, log_dir_bytes: 0 }),
@@ -53,14 +54,14 @@ const BASE: ServerStats = {
 const LEADER: ServerStats = {
   ...BASE,
   zab: LEADER_VIEW,
-  quorum: { followers: 3, synced_followers: 2, synced_observers: 1, pending_syncs: 0, last_proposal_size: 120, min_proposal_size: 40, max_proposal_size: 900 },
+  quorum: { followers: 3, synced_followers: 2, synced_observers: 1, synced_observer_ids: [4], pending_syncs: 0, last_proposal_size: 120, min_proposal_size: 40, max_proposal_size: 900 },
 };
 const FOLLOWER: ServerStats = { ...BASE, mode: 'follower', zab: FOLLOWER_VIEW, quorum: null };
 const LOOKING: ServerStats = { ...BASE, mode: 'looking', serving: false, zab: LOOKING_VIEW, quorum: null };
 
 function setup(stats: ServerStats) {
   const topology = createTopology({ ...DEFAULT_CONFIG, read_workers: 1, ring_net_to_shard_bytes: 1 << 21, ring_shard_to_net_bytes: 1 << 21, ring_shard_to_commit_bytes: 1 << 21, ring_commit_stream_bytes: 1 << 21 });
-  return { topology, deps: adminDeps(topology, async () => stats) };
+  return { topology, deps: adminDeps(topology, async () => stats, new RecordingControl(), '') };
 }
 
 async function command(stats: ServerStats, name: string): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -82,6 +83,12 @@ describe('admin commands leader, voting_view, zabstate', () => {
   it('leader: is_leader, leader_id, leader_ip on the leader and on a follower', async () => {
     expect(await command(LEADER, 'leader')).toEqual({ status: 200, json: { is_leader: true, leader_id: 2, leader_ip: '127.0.0.1', command: 'leader', error: null } });
     expect((await command(FOLLOWER, 'lead')).json).toMatchObject({ is_leader: false, leader_id: 2, leader_ip: '127.0.0.1', command: 'leader' });
+  });
+
+  it('observers: the leader lists its synced observers by id; elsewhere none', async () => {
+    expect(await command(LEADER, 'observers')).toEqual({ status: 200, json: { synced_observers: 1, observers: [{ sid: 4 }], command: 'observers', error: null } });
+    expect((await command(FOLLOWER, 'obsr')).json).toEqual({ synced_observers: 0, observers: [], command: 'observers', error: null });
+    expect((await command(LOOKING, 'observers')).status).toBe(503);
   });
 
   it('leader and voting_view need a serving server; zabstate answers during an election', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -372,6 +372,11 @@ describe('sources: defaults <- file <- flags', () => {
     const bad = join(dir, 'bad.cfg');
     writeFileSync(bad, '\n\nclientPort=x\n');
     expect(errorOf(() => loadConfig({ file: bad })).message).toBe(`${bad}:3: clientPort: "x" is not an integer`);
+  });
+
+  it('keeps the file\'s text for the admin initial_configuration command (flags are not in it)', () => {
+    expect(loadConfig({ file, flags: { client_port: '3000' } }).config.initial_configuration).toBe(readFileSync(file, 'utf8'));
+    expect(loadConfig({ text: 'tickTime=1000\n' }).config.initial_configuration).toBe('');
   });
 
   it('a missing file is a ConfigError naming it', () => {

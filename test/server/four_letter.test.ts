@@ -6,6 +6,7 @@
 // number of open sessions; a whitelist not applied answers mntr with the metrics.
 
 import { readFileSync, statSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { maxOpenFilesOf } from '../../src/metrics/process_fds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WireClient } from '../support/wire_client.js';
@@ -159,5 +160,105 @@ describe('four-letter words, default whitelist', () => {
     const srvr = await fourLetter(server.port, 'srvr');
     expect(srvr).toContain('Zookeeper version:');
     expect(srvr).toContain('Mode: standalone');
+  });
+});
+
+/** Sends `parts` on one connection, `gap_ms` apart, half-closes when `end`, and resolves with
+ *  what the server wrote and whether it closed the connection. */
+function rawWord(port: number, parts: readonly Buffer[], end: boolean, gap_ms = 50): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const sock = connectTcp({ host: '127.0.0.1', port });
+    let text = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve({ text, closed: false });
+    }, 3_000);
+    sock.on('data', (b) => (text += b.toString('utf8')));
+    sock.on('error', reject);
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closed: true });
+    });
+    void (async () => {
+      for (const p of parts) {
+        sock.write(p);
+        await sleep(gap_ms);
+      }
+      if (end) sock.end();
+    })();
+  });
+}
+
+function stmk(mask: bigint): Buffer {
+  const b = Buffer.alloc(12);
+  b.write('stmk', 0, 'latin1');
+  b.writeBigInt64BE(mask, 4);
+  return b;
+}
+
+describe('four-letter words that change something: srst, crst, stmk', () => {
+  let server: TestServer;
+  const clients: WireClient[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer({ read_workers: 2, four_letter_whitelist: '*' });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    await server?.stop();
+  });
+
+  it('srst resets what srvr counts (Received, Sent, latency); the sessions and the tree stay', async () => {
+    const { client: c } = await connectClient(server.port);
+    clients.push(c);
+    for (let i = 0; i < 12; i++) expect(asReply(await c.request(1, { path: `/srst-${i}`, data: Buffer.alloc(64), acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+    const before = await fourLetter(server.port, 'srvr');
+    expect(Number(field(before, /^Received: (\d+)$/m))).toBeGreaterThanOrEqual(12);
+    expect(Number(field(before, /^Sent: (\d+)$/m))).toBeGreaterThanOrEqual(12);
+    expect(await fourLetter(server.port, 'srst')).toBe('Server stats reset.\n');
+    const after = await fourLetter(server.port, 'srvr');
+    expect(field(after, /^Received: (\d+)$/m)).toBe('0');
+    expect(field(after, /^Sent: (\d+)$/m)).toBe('0');
+    expect(field(after, /^Latency min\/avg\/max: (.*)$/m)).toBe('0/0.0/0');
+    expect(field(after, /^Node count: (\d+)$/m)).toBe(field(before, /^Node count: (\d+)$/m));
+    // Counting starts again from the reset.
+    expect(asReply(await c.request(3, { path: '/srst-0', watch: false })).err).toBe(0);
+    const again = await fourLetter(server.port, 'srvr');
+    expect(field(again, /^Received: (\d+)$/m)).toBe('1');
+    expect(field(again, /^Sent: (\d+)$/m)).toBe('1');
+  });
+
+  it('crst resets every connection\'s counters and last operation in cons', async () => {
+    const { client: c, response } = await connectClient(server.port);
+    clients.push(c);
+    for (let i = 0; i < 5; i++) expect(asReply(await c.request(4, { path: '/', watch: false })).err).toBe(0);
+    const sid = `sid=0x${BigInt.asUintN(64, response.sessionId).toString(16)}`;
+    const line = (cons: string): string => cons.split('\n').find((l) => l.includes(sid)) ?? '';
+    const before = line(await fourLetter(server.port, 'cons'));
+    expect(field(before, /recved=(\d+)/)).toBe('6'); // the ConnectRequest and 5 getData
+    expect(field(before, /lop=(\w+)/)).toBe('GETD');
+    expect(await fourLetter(server.port, 'crst')).toBe('Connection stats reset.\n');
+    const after = line(await fourLetter(server.port, 'cons'));
+    expect(field(after, /recved=(\d+)/)).toBe('0');
+    expect(field(after, /sent=(\d+)/)).toBe('0');
+    expect(field(after, /lop=(\w+)/)).toBe('NA');
+    expect(field(after, /lzxid=(0x[0-9a-f]+|-?\w+)/)).toBe('0xffffffffffffffff');
+    // The session goes on.
+    expect(asReply(await c.request(4, { path: '/', watch: false })).err).toBe(0);
+  });
+
+  it('gtmk answers 306 until stmk sets the mask from its 8-byte argument, however that arrives', async () => {
+    expect(await fourLetter(server.port, 'gtmk')).toBe('306');
+    expect(await rawWord(server.port, [stmk(12n)], true)).toEqual({ text: '12', closed: true });
+    expect(await fourLetter(server.port, 'gtmk')).toBe('12');
+    // The argument in two pieces, the word without its last byte in the first.
+    const b = stmk(-2n);
+    expect(await rawWord(server.port, [b.subarray(0, 3), b.subarray(3, 7), b.subarray(7)], false)).toEqual({ text: '-2', closed: true });
+    expect(await fourLetter(server.port, 'gtmk')).toBe('-2');
+  });
+
+  it('stmk whose argument ends short is closed unanswered and changes nothing', async () => {
+    expect(await rawWord(server.port, [stmk(99n).subarray(0, 7)], true)).toEqual({ text: '', closed: true });
+    expect(await fourLetter(server.port, 'gtmk')).not.toBe('99');
   });
 });

@@ -119,6 +119,8 @@ describe('FrameCutter', () => {
         expect(error).toBeNull();
         expect(frames).toEqual([]);
         expect(cutter.fourLetterWord()).toBe(ruok);
+        // Its first 8 bytes are kept as the word's argument (stmk's mask), whatever the split.
+        expect([...cutter.wordArgument()]).toEqual([...after.subarray(0, 8)]);
       }),
       bounded({ numRuns: 200 }),
     );

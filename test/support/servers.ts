@@ -39,6 +39,9 @@ export interface ServerOptions {
    *  this certificate subject as the x509 super user. ZooKeeper serves it with its Netty factory.
    *  portUnification: the plain client port takes TLS clients too (client.portUnification). */
   tls?: { readonly clientAuth?: 'NEED' | 'WANT' | 'NONE'; readonly superUser?: string; readonly portUnification?: boolean };
+  /** The admin HTTP server on a free loopback port (RunningServer.adminPort); off by default, so
+   *  that parallel servers never compete for 8080. ZooKeeper's needs Jetty (ADMIN_JARS). */
+  admin?: boolean;
 }
 
 /** The TLS fixtures (test/fixtures/tls/make.sh); their stores' password. */
@@ -53,6 +56,8 @@ export interface RunningServer {
   pid: number;
   dataDir: string;
   connectString: string;
+  /** The admin HTTP server's port (ServerOptions.admin); -1 when it is off. */
+  adminPort: number;
   /** Output of the process so far (tail), for error messages. */
   output(): string;
   /** False once the process has exited. */
@@ -66,6 +71,20 @@ export const ZK_JAR = '/usr/share/java/zookeeper.jar';
 export const SLF4J_SIMPLE_JAR = '/usr/share/java/slf4j-simple.jar';
 /** What TLS over Netty needs besides the netty jars zookeeper.jar's Class-Path lists (Debian). */
 export const NETTY_TLS_JARS = ['/usr/share/java/netty-resolver.jar', '/usr/share/java/netty-codec.jar'];
+/** What ZooKeeper's admin server (Jetty, Jackson) needs on the class path: Debian's
+ *  libzookeeper-java depends on these packages, zookeeper.jar's Class-Path does not name them. */
+export const ADMIN_JARS = [
+  'servlet-api',
+  'jetty9-server',
+  'jetty9-servlet',
+  'jetty9-http',
+  'jetty9-io',
+  'jetty9-util',
+  'jetty9-security',
+  'jackson-annotations',
+  'jackson-core',
+  'jackson-databind',
+].map((name) => `/usr/share/java/${name}.jar`);
 export const ZKCLI_PATH = '/usr/share/zookeeper/bin/zkCli.sh';
 export const CLI_MT_PATH = '/usr/lib/zookeeper/bin/cli_mt';
 
@@ -182,9 +201,16 @@ interface LaunchSpec {
   args: string[];
   port: number;
   securePort: number;
+  adminPort: number;
   dir: string;
   dataDir: string;
   startTimeout_ms: number;
+}
+
+/** The admin server's zoo.cfg lines (the same keys for both systems): off, or on loopback at a port. */
+function adminCfgLines(port: number): string[] {
+  if (port === -1) return ['admin.enableServer=false'];
+  return ['admin.enableServer=true', 'admin.serverAddress=127.0.0.1', `admin.serverPort=${port}`];
 }
 
 function zooCfgLines(o: ServerOptions): string[] {
@@ -236,7 +262,8 @@ export async function startWaitfree(opts: ServerOptions = {}): Promise<RunningSe
   cfg.push(`zookeeper.extendedTypesEnabled=${opts.extendedTypesEnabled ?? true}`);
   cfg.push(`znode.container.checkIntervalMs=${opts.containerCheckInterval_ms ?? 1000}`);
   // Parallel test servers must not compete for the admin port (8080).
-  cfg.push('admin.enableServer=false');
+  const adminPort = opts.admin === true ? await freePort() : -1;
+  cfg.push(...adminCfgLines(adminPort));
   const jaas = writeServerJaas(dir, opts.saslUsers);
   if (jaas !== null) cfg.push(`java.security.auth.login.config=${jaas}`);
   const cfgPath = join(dir, 'waitfree.cfg');
@@ -248,6 +275,7 @@ export async function startWaitfree(opts: ServerOptions = {}): Promise<RunningSe
     args,
     port,
     securePort,
+    adminPort,
     dir,
     dataDir,
     startTimeout_ms: opts.startTimeout_ms ?? START_TIMEOUT_MS_DEFAULT,
@@ -265,7 +293,10 @@ export async function startApacheZk(opts: ServerOptions = {}): Promise<RunningSe
   // Class-Path in Debian's package).
   if (opts.tls !== undefined) cfg.push('serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory');
   cfg.push(`dataDir=${dataDir}`, `clientPort=${port}`, 'clientPortAddress=127.0.0.1');
-  cfg.push('maxClientCnxns=0', 'admin.enableServer=false');
+  const adminPort = opts.admin === true ? await freePort() : -1;
+  const missing = adminPort === -1 ? [] : ADMIN_JARS.filter((j) => !existsSync(j));
+  if (missing.length > 0) throw new Error(`ZooKeeper's admin server needs ${missing.join(', ')} (Debian's libjetty9-java, libjackson2-*-java)`);
+  cfg.push('maxClientCnxns=0', ...adminCfgLines(adminPort));
   const cfgPath = join(dir, 'zoo.cfg');
   writeFileSync(cfgPath, cfg.join('\n') + '\n');
   const props = [
@@ -285,7 +316,7 @@ export async function startApacheZk(opts: ServerOptions = {}): Promise<RunningSe
   const args = [
     ...props,
     '-cp',
-    [ZK_JAR, SLF4J_SIMPLE_JAR, ...(opts.tls === undefined ? [] : NETTY_TLS_JARS)].join(':'),
+    [ZK_JAR, SLF4J_SIMPLE_JAR, ...(opts.tls === undefined ? [] : NETTY_TLS_JARS), ...(adminPort === -1 ? [] : ADMIN_JARS)].join(':'),
     'org.apache.zookeeper.server.ZooKeeperServerMain',
     cfgPath,
   ];
@@ -295,6 +326,7 @@ export async function startApacheZk(opts: ServerOptions = {}): Promise<RunningSe
     args,
     port,
     securePort,
+    adminPort,
     dir,
     dataDir,
     startTimeout_ms: opts.startTimeout_ms ?? START_TIMEOUT_MS_DEFAULT,
@@ -335,6 +367,7 @@ async function launch(spec: LaunchSpec): Promise<RunningServer> {
     pid: child.pid ?? -1,
     dataDir: spec.dataDir,
     connectString: `127.0.0.1:${spec.port}`,
+    adminPort: spec.adminPort,
     output: () => tail.toString(),
     alive: () => child.exitCode === null && child.signalCode === null,
     stop: () => stopChild(child, exited, spec.dir),

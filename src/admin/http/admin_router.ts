@@ -6,8 +6,9 @@
 
 import { EXPOSITION_CONTENT_TYPE } from '../../metrics/exposition.js';
 import type { ServerStats, StatsPart } from '../four_letter.js';
-import { ADMIN_COMMANDS, adminCommand, answersNow, commandResponse, NOT_SERVING, type AdminFacts } from './commands.js';
+import { ADMIN_COMMANDS, adminCommand, answersNow, commandResponse, NOT_SERVING, type AdminActions, type AdminArgs, type AdminFacts } from './commands.js';
 import { toJson } from './json.js';
+import type { JsonObject } from './commands.js';
 
 export interface HttpAnswer {
   status: number;
@@ -21,6 +22,8 @@ export interface AdminDeps {
    *  parts in `needs` (none: the counters only). */
   stats(needs?: readonly StatsPart[]): Promise<ServerStats>;
   facts(): AdminFacts;
+  /** What srst, crst and stmk change. */
+  actions: AdminActions;
   /** The Prometheus exposition; gets the stats snapshot for ZooKeeper's gauges. */
   metrics(stats: ServerStats): string;
 }
@@ -43,19 +46,41 @@ function commandIndex(): HttpAnswer {
   return { status: 200, content_type: 'text/html; charset=utf-8', body: `<h1>Commands</h1>\n${links.join('\n')}\n` };
 }
 
-async function runCommand(name: string, deps: AdminDeps): Promise<HttpAnswer> {
+async function runCommand(name: string, args: AdminArgs, deps: AdminDeps): Promise<HttpAnswer> {
   const cmd = adminCommand(name);
   if (cmd === undefined) return json(404, commandResponse(name, `Unknown command: ${name}`));
   const primary = cmd.names[0];
-  if (!cmd.needs_stats) return json(200, commandResponse(primary, null, cmd.run(deps.facts())));
-  let stats: ServerStats;
-  try {
-    stats = await deps.stats(cmd.needs);
-  } catch (e) {
-    return json(503, commandResponse(primary, `${NOT_SERVING}: ${e instanceof Error ? e.message : String(e)}`));
+  if (cmd.kind === 'facts') return json(200, commandResponse(primary, null, cmd.run(deps.facts())));
+  const needs_serving = cmd.kind === 'action' ? cmd.server_required : true;
+  let stats: ServerStats | null = null;
+  if (needs_serving) {
+    try {
+      stats = await deps.stats(cmd.kind === 'stats' ? cmd.needs : []);
+    } catch (e) {
+      return json(503, commandResponse(primary, `${NOT_SERVING}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    if (!answersNow(cmd.kind === 'stats' ? cmd.answers_when : undefined, stats)) return json(503, commandResponse(primary, NOT_SERVING));
   }
-  if (!answersNow(cmd.answers_when, stats)) return json(503, commandResponse(primary, NOT_SERVING));
+  if (cmd.kind === 'action') return actionAnswer(primary, await cmd.run(deps.actions, args));
+  if (stats === null) throw new Error(`${primary}: no stats gathered`);
   return json(200, commandResponse(primary, null, cmd.run(stats)));
+}
+
+/** An action's answer: its "error" entry, if it set one, is a 400 (a bad argument). */
+function actionAnswer(primary: string, data: JsonObject): HttpAnswer {
+  const error = typeof data['error'] === 'string' ? data['error'] : null;
+  return json(error === null ? 200 : 400, commandResponse(primary, error, data));
+}
+
+/** The query arguments of a request target (`?traceMask=12`); the last of a repeated name wins. */
+function argsOf(url: string): AdminArgs {
+  const q = url.indexOf('?');
+  if (q === -1) return new Map();
+  try {
+    return new Map(new URLSearchParams(url.slice(q + 1)));
+  } catch {
+    return new Map();
+  }
 }
 
 async function metrics(deps: AdminDeps): Promise<HttpAnswer> {
@@ -99,6 +124,6 @@ async function route(method: string, url: string, deps: AdminDeps): Promise<Http
   const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   if (trimmed === METRICS_PATH) return metrics(deps);
   if (trimmed === COMMANDS_PREFIX) return commandIndex();
-  if (trimmed.startsWith(`${COMMANDS_PREFIX}/`)) return runCommand(trimmed.slice(COMMANDS_PREFIX.length + 1), deps);
+  if (trimmed.startsWith(`${COMMANDS_PREFIX}/`)) return runCommand(trimmed.slice(COMMANDS_PREFIX.length + 1), argsOf(url), deps);
   return text(404, `not found: ${path} (try ${COMMANDS_PREFIX} or ${METRICS_PATH})\n`);
 }

@@ -7,6 +7,7 @@
 import { monitorEntries, type ConnectionStats, type ServerStats, type StatsPart, type WatchListing } from '../four_letter.js';
 import { leaderInfo, votingView, zabStateInfo } from '../zab_state.js';
 import type { JsonValue } from './json.js';
+import type { StatsReset } from '../../workers/control.js';
 
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -14,24 +15,47 @@ export type JsonObject = { [key: string]: JsonValue };
 export interface AdminFacts {
   /** The last snapshot's zxid and completion time (epoch ms); -1 and -1 when none yet. */
   readonly last_snapshot: { readonly zxid: number; readonly timestamp_ms: number };
+  /** The text trace mask (ZooTrace's; gtmk, stmk). */
+  readonly trace_mask: bigint;
+  /** The config file's text as the server read it at start (ZooKeeper's getInitialConfig). */
+  readonly initial_configuration: string;
+  /** The process's properties (sysp): ZooKeeper lists the JVM's system properties. */
+  readonly system_properties: readonly (readonly [string, string])[];
 }
 
+/** What the commands that change something may do (srst, crst, stmk). */
+export interface AdminActions {
+  resetStats(scope: StatsReset): Promise<void>;
+  setTraceMask(mask: bigint): void;
+}
+
+/** A command's query arguments (`?traceMask=12`), as ZooKeeper's kwargs. */
+export type AdminArgs = ReadonlyMap<string, string>;
+
 /**
- * Primary name first (the answer's "command"), then aliases. Commands that need no stats are
- * answered without asking the workers (ruok must answer even when they are slow); the others
- * say which costly parts of the stats they read (`needs`, as the four-letter words do), so the
- * counters-only ones (srvr, mntr, wchs...) never wait for a watch listing.
+ * Primary name first (the answer's "command"), then aliases, as ZooKeeper's Commands.java.
+ * Three kinds: 'stats' commands read one stats snapshot and say which costly parts they read
+ * (`needs`, as the four-letter words do), so the counters-only ones (srvr, mntr, wchs...) never
+ * wait for a watch listing; 'facts' commands answer without asking the workers (ruok must answer
+ * even when they are slow); 'action' commands change something, and when `server_required`
+ * (ZooKeeper's isServerRequired) only while the replica serves.
  */
 export type AdminCommand =
   | {
       readonly names: readonly string[];
-      readonly needs_stats: true;
+      readonly kind: 'stats';
       readonly needs: readonly StatsPart[];
       /** When it answers (default 'serving': otherwise 503 and ZooKeeper's not-serving error). */
       readonly answers_when?: AnswersWhen;
       run(s: ServerStats): JsonObject;
     }
-  | { readonly names: readonly string[]; readonly needs_stats: false; run(facts: AdminFacts): JsonObject };
+  | { readonly names: readonly string[]; readonly kind: 'facts'; run(facts: AdminFacts): JsonObject }
+  | {
+      readonly names: readonly string[];
+      readonly kind: 'action';
+      readonly server_required: boolean;
+      run(actions: AdminActions, args: AdminArgs): Promise<JsonObject> | JsonObject;
+    };
 
 /**
  * 'serving': ZooKeeper's server-required commands; 'always': its commands that answer without a
@@ -193,31 +217,87 @@ function typedConfValue(key: string, text: string): JsonValue {
   return text !== '' && Number.isFinite(n) && !key.includes('dir') && !key.includes('whitelist') ? n : text;
 }
 
+/**
+ * set_trace_mask's argument: a decimal long, as Long.parseLong reads it (an optional sign, no
+ * spaces, within int64); null when it is not one.
+ */
+export function parseTraceMask(text: string): bigint | null {
+  if (!/^[+-]?[0-9]+$/.test(text)) return null;
+  const n = BigInt(text);
+  return n === BigInt.asIntN(64, n) ? n : null;
+}
+
+async function setTraceMask(actions: AdminActions, args: AdminArgs): Promise<JsonObject> {
+  const text = args.get('traceMask');
+  if (text === undefined) return { error: 'setTraceMask requires long traceMask argument' };
+  const mask = parseTraceMask(text);
+  if (mask === null) return { error: `setTraceMask requires long traceMask argument, got ${text}` };
+  actions.setTraceMask(mask);
+  return { tracemask: mask };
+}
+
+/** SyncedObserverConsCommand: a leader's synced observers (by id: waitfree keeps no per-link
+ *  packet counters); 0 and none elsewhere. */
+function observers(s: ServerStats): JsonObject {
+  const ids = s.quorum?.synced_observer_ids ?? [];
+  return { synced_observers: ids.length, observers: ids.map((sid) => ({ sid })) };
+}
+
+/** stat_reset / connection_stat_reset: server-required, answer nothing but command and error. */
+function resetCommand(names: readonly string[], scope: StatsReset): AdminCommand {
+  return {
+    names,
+    kind: 'action',
+    server_required: true,
+    run: async (a) => {
+      await a.resetStats(scope);
+      return {};
+    },
+  };
+}
+
 export const ADMIN_COMMANDS: readonly AdminCommand[] = [
-  { names: ['ruok'], needs_stats: false, run: () => ({}) },
-  { names: ['monitor', 'mntr'], needs_stats: true, needs: ['file_descriptors', 'quotas'], run: (s) => Object.fromEntries(monitorValues(s)) },
-  { names: ['server_stats', 'srvr'], needs_stats: true, needs: [], run: (s) => srvr(s) },
-  { names: ['stats', 'stat'], needs_stats: true, needs: ['connections'], run: (s) => ({ ...srvr(s), connections: s.connections.map((c) => connectionInfo(c, true)) }) },
-  { names: ['connections', 'cons'], needs_stats: true, needs: ['connections'], run: (s) => ({ connections: s.connections.map((c) => connectionInfo(c, false)), secure_connections: [] }) },
-  { names: ['configuration', 'conf', 'config'], needs_stats: true, needs: ['conf'], run: (s) => conf(s) },
-  { names: ['environment', 'env', 'envi'], needs_stats: true, needs: ['environment'], run: (s) => Object.fromEntries(s.environment) },
-  { names: ['watch_summary', 'wchs'], needs_stats: true, needs: [], run: (s) => watchSummary(s) },
-  { names: ['watches', 'wchc'], needs_stats: true, needs: ['watches_by_session'], run: (s) => watchMap(s, 'by_session', 'session_id_to_watched_paths') },
-  { names: ['watches_by_path', 'wchp'], needs_stats: true, needs: ['watches_by_path'], run: (s) => watchMap(s, 'by_path', 'path_to_session_ids') },
-  { names: ['dump'], needs_stats: true, needs: ['sessions', 'ephemerals'], run: (s) => dump(s) },
-  { names: ['dirs'], needs_stats: true, needs: [], run: (s) => ({ datadir_size: s.data_dir_bytes, logdir_size: s.log_dir_bytes }) },
-  { names: ['is_read_only', 'isro'], needs_stats: true, needs: [], answers_when: 'serving_or_read_only', run: (s) => ({ read_only: s.read_only }) },
+  { names: ['configuration', 'conf', 'config'], kind: 'stats', needs: ['conf'], run: (s) => conf(s) },
+  resetCommand(['connection_stat_reset', 'crst'], 'connections'),
+  { names: ['connections', 'cons'], kind: 'stats', needs: ['connections'], run: (s) => ({ connections: s.connections.map((c) => connectionInfo(c, false)), secure_connections: [] }) },
+  { names: ['dirs'], kind: 'stats', needs: [], run: (s) => ({ datadir_size: s.data_dir_bytes, logdir_size: s.log_dir_bytes }) },
+  { names: ['dump'], kind: 'stats', needs: ['sessions', 'ephemerals'], run: (s) => dump(s) },
+  { names: ['environment', 'env', 'envi'], kind: 'stats', needs: ['environment'], run: (s) => Object.fromEntries(s.environment) },
+  { names: ['get_trace_mask', 'gtmk'], kind: 'facts', run: (f) => ({ tracemask: f.trace_mask }) },
+  // ZooKeeper's digest log (zookeeper.digest.enabled): waitfree keeps no tree digests.
+  { names: ['hash'], kind: 'stats', needs: [], run: () => ({ digests: [] }) },
+  { names: ['initial_configuration', 'icfg'], kind: 'facts', run: (f) => ({ initial_configuration: f.initial_configuration }) },
+  { names: ['is_read_only', 'isro'], kind: 'stats', needs: [], answers_when: 'serving_or_read_only', run: (s) => ({ read_only: s.read_only }) },
   {
     names: ['last_snapshot', 'lsnp'],
-    needs_stats: false,
+    kind: 'facts',
     run: (f) => ({ zxid: BigInt.asUintN(64, BigInt(f.last_snapshot.zxid)).toString(16), timestamp: f.last_snapshot.timestamp_ms }),
   },
   // A standalone server has no leader: ZooKeeper answers an error there, and an empty voting view
   // and zab state (admin/zab_state.ts).
-  { names: ['leader', 'lead'], needs_stats: true, needs: [], run: (s) => leaderInfo(s.zab ?? null) },
-  { names: ['voting_view'], needs_stats: true, needs: [], run: (s) => votingView(s.zab ?? null) },
+  { names: ['leader', 'lead'], kind: 'stats', needs: [], run: (s) => leaderInfo(s.zab ?? null) },
+  { names: ['monitor', 'mntr'], kind: 'stats', needs: ['file_descriptors', 'quotas'], run: (s) => Object.fromEntries(monitorValues(s)) },
+  // Resets the observer links' counters, which waitfree does not keep: nothing to reset.
+  { names: ['observer_connection_stat_reset', 'orst'], kind: 'action', server_required: true, run: () => ({}) },
+  { names: ['observers', 'obsr'], kind: 'stats', needs: [], run: (s) => observers(s) },
+  { names: ['ruok'], kind: 'facts', run: () => ({}) },
+  { names: ['set_trace_mask', 'stmk'], kind: 'action', server_required: false, run: (a, args) => setTraceMask(a, args) },
+  { names: ['server_stats', 'srvr'], kind: 'stats', needs: [], run: (s) => srvr(s) },
+  // Every connection, TLS ones too, is in "connections" (one listener answers both ports).
+  {
+    names: ['stats', 'stat'],
+    kind: 'stats',
+    needs: ['connections'],
+    run: (s) => ({ ...srvr(s), connections: s.connections.map((c) => connectionInfo(c, true)), secure_connections: [] }),
+  },
+  resetCommand(['stat_reset', 'srst'], 'server'),
+  { names: ['system_properties', 'sysp'], kind: 'facts', run: (f) => Object.fromEntries(f.system_properties) },
+  { names: ['voting_view'], kind: 'stats', needs: [], run: (s) => votingView(s.zab ?? null) },
+  { names: ['watch_summary', 'wchs'], kind: 'stats', needs: [], run: (s) => watchSummary(s) },
+  { names: ['watches', 'wchc'], kind: 'stats', needs: ['watches_by_session'], run: (s) => watchMap(s, 'by_session', 'session_id_to_watched_paths') },
+  { names: ['watches_by_path', 'wchp'], kind: 'stats', needs: ['watches_by_path'], run: (s) => watchMap(s, 'by_path', 'path_to_session_ids') },
   // Not server-required in ZooKeeper: it answers during an election too (peer_state "looking").
-  { names: ['zabstate'], needs_stats: true, needs: [], answers_when: 'always', run: (s) => zabStateInfo(s.zab ?? null) },
+  { names: ['zabstate'], kind: 'stats', needs: [], answers_when: 'always', run: (s) => zabStateInfo(s.zab ?? null) },
 ];
 
 const BY_NAME = new Map<string, AdminCommand>(ADMIN_COMMANDS.flatMap((c) => c.names.map((n) => [n, c] as const)));

@@ -6,9 +6,9 @@ import { readCommitMetrics } from '../../metrics/commit_metrics.js';
 import { arenaStatsOf } from '../../store/arena/index.js';
 import { scrapeMetrics, type DoorbellSource, type RingSource } from '../../metrics/scrape.js';
 import type { Topology } from '../../workers/topology.js';
-import type { ServerStats, StatsPart } from '../four_letter.js';
+import { systemProperties, type ServerStats, type StatsPart } from '../four_letter.js';
 import type { AdminDeps } from './admin_router.js';
-import { monitorValues } from './commands.js';
+import { monitorValues, type AdminActions } from './commands.js';
 
 export function ringSources(t: Topology): RingSource[] {
   const each = (ring: string, sabs: readonly SharedArrayBuffer[]): RingSource[] => sabs.map((sab, index) => ({ ring, index, sab }));
@@ -39,13 +39,29 @@ function monitorGauges(stats: ServerStats): [string, number][] {
   return monitorValues({ ...stats, quota_samples: [] }).filter((e): e is [string, number] => typeof e[1] === 'number' && !e[0].startsWith('waitfree_'));
 }
 
-export function adminDeps(t: Topology, stats: (needs?: readonly StatsPart[]) => Promise<ServerStats>): AdminDeps {
+/** The replica's actions (srst, crst, stmk) and the trace mask they set. */
+export interface AdminControl extends AdminActions {
+  readonly trace_mask: bigint;
+}
+
+export function adminDeps(
+  t: Topology,
+  stats: (needs?: readonly StatsPart[]) => Promise<ServerStats>,
+  control: AdminControl,
+  initial_configuration: string,
+): AdminDeps {
   return {
     stats,
     facts: () => {
       const c = readCommitMetrics(t.metrics.commit);
-      return { last_snapshot: { zxid: c.last_snapshot_zxid, timestamp_ms: c.last_snapshot_time_ms } };
+      return {
+        last_snapshot: { zxid: c.last_snapshot_zxid, timestamp_ms: c.last_snapshot_time_ms },
+        trace_mask: control.trace_mask,
+        initial_configuration,
+        system_properties: systemProperties(),
+      };
     },
+    actions: control,
     metrics: (s) =>
       scrapeMetrics({
         blocks: t.metrics,

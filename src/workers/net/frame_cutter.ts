@@ -4,7 +4,9 @@
 // Four-letter words: like NIOServerCnxn, the cutter reads the connection's first 4 bytes as a
 // length and only then decides, with `is_four_letter`, whether they spell a command. So a word
 // that arrives split over several segments (`r` + `uok`) is still a word, and 4 bytes are never
-// judged from fewer. After a word every further byte is ignored (ZooKeeper stops reading).
+// judged from fewer. After a word the next WORD_ARGUMENT_BYTES bytes are kept, however they
+// arrive: stmk's argument, its 8-byte trace mask (NIOServerCnxn reads it after the word); every
+// further byte is ignored (ZooKeeper stops reading).
 //
 // Cost: linear in the bytes pushed, however the stream is split. A frame that lies wholly inside
 // one chunk is handed out as a range of it (no copy, and no view: a Buffer's subarray() reads
@@ -20,6 +22,9 @@
 /** Starting size of the buffer of a frame that spans chunks (64 KiB, a typical socket read). */
 const ASSEMBLY_BYTES_START = 64 * 1024;
 
+/** Bytes kept after a four-letter word: the longest argument of any word (stmk's int64). */
+export const WORD_ARGUMENT_BYTES = 8;
+
 export class FrameCutter {
   /** Bytes of a length prefix split across chunks. */
   private readonly prefix = Buffer.alloc(4);
@@ -31,6 +36,9 @@ export class FrameCutter {
   /** True until the connection's first 4 bytes have been read and classified. */
   private first_word_pending: boolean;
   private four_letter: number | null = null;
+  /** The bytes after a four-letter word (its argument), up to WORD_ARGUMENT_BYTES. */
+  private readonly word_argument = Buffer.alloc(WORD_ARGUMENT_BYTES);
+  private word_argument_filled = 0;
   /**
    * Set before each emit: the frame is the only one this push() hands out, and it ends the
    * chunk (a client with one request in flight; a burst of pipelined requests arrives as chunks
@@ -54,13 +62,28 @@ export class FrameCutter {
     return this.four_letter;
   }
 
+  /** The bytes that followed the four-letter word so far (at most WORD_ARGUMENT_BYTES). */
+  wordArgument(): Buffer {
+    return this.word_argument.subarray(0, this.word_argument_filled);
+  }
+
+  private keepWordArgument(chunk: Buffer, at: number): void {
+    const take = Math.min(WORD_ARGUMENT_BYTES - this.word_argument_filled, chunk.length - at);
+    if (take <= 0) return;
+    chunk.copy(this.word_argument, this.word_argument_filled, at, at + take);
+    this.word_argument_filled += take;
+  }
+
   /**
    * Emits every complete frame's payload as bytes[start, end) (valid only during the call).
    * Returns null, or the reason the stream is malformed (the caller closes the connection; the
    * cutter is then spent).
    */
   push(chunk: Buffer, emit: (bytes: Uint8Array, start: number, end: number) => void): string | null {
-    if (this.four_letter !== null) return null;
+    if (this.four_letter !== null) {
+      this.keepWordArgument(chunk, 0);
+      return null;
+    }
     const n = chunk.length;
     let at = 0;
     let emitted = 0;
@@ -91,6 +114,7 @@ export class FrameCutter {
         this.first_word_pending = false;
         if (this.is_four_letter?.(len) === true) {
           this.four_letter = len;
+          this.keepWordArgument(chunk, at);
           return null;
         }
       }

@@ -92,6 +92,20 @@ export class Conn {
     return addAuthId(this.auth, id);
   }
 
+  /** crst (ServerCnxn.resetStats): counters, latency and the last operation as at the start. */
+  resetStats(): void {
+    this.packets_received = 0;
+    this.packets_sent = 0;
+    this.last_op = 'NA';
+    this.last_cxid = -1;
+    this.last_zxid = -1;
+    this.last_response_ms = 0;
+    this.latency_min_ms = Number.POSITIVE_INFINITY;
+    this.latency_max_ms = 0;
+    this.latency_total_ms = 0;
+    this.latency_count = 0;
+  }
+
   recordLatency(ms: number): void {
     if (ms < this.latency_min_ms) this.latency_min_ms = ms;
     if (ms > this.latency_max_ms) this.latency_max_ms = ms;

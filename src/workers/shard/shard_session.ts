@@ -27,7 +27,7 @@ import type { AppliedTrigger } from '../applied_frame.js';
 import type { Delivery, WatchTable } from '../../watch/watch_table.js';
 import type { FrameSink } from '../frame_sink.js';
 import type { HeadWriter } from '../link.js';
-import type { ShardConnStats, ShardStats, StatsDetail } from '../control.js';
+import type { ShardConnStats, ShardStats, StatsDetail, StatsReset } from '../control.js';
 import { AFTER_DIRECT, APPLIED_CLOSE_SESSION, APPLIED_CREATE_SESSION, REQUEST_BARRIER, SEND_BODY_ALIGN_BYTES, ShardToCommit, ShardToNet } from '../link_kinds.js';
 import { hasIdOfScheme } from '../../session/auth_id_set.js';
 import type { Conn, Pending } from './conn.js';
@@ -622,6 +622,23 @@ export class ShardSession {
       for (const id of chunk) this.out.writeLong(id);
       this.ctx.to_commit.send(this.ctx.head.begin(ShardToCommit.TOUCH).u32(chunk.length), this.out.view_bytes());
     }
+  }
+
+  /**
+   * srst: the shard's request counters and latency as if it had just started (ZooKeeper's
+   * ServerStats.reset: resetLatency + resetRequestCounters); crst: every connection's
+   * (ServerCnxn.resetStats). Nothing else changes: a session and its requests go on as they were.
+   */
+  resetStats(scope: StatsReset): void {
+    if (scope === 'connections') {
+      for (const conn of this.ctx.conns.values()) conn.resetStats();
+      return;
+    }
+    this.packets_sent = 0;
+    this.requests_served = 0;
+    this.latency_min_ms = Number.POSITIVE_INFINITY;
+    this.latency_max_ms = 0;
+    this.latency_total_ms = 0;
   }
 
   /**

@@ -26,7 +26,7 @@ import { WatchTable } from '../../watch/watch_table.js';
 import { WatchWork } from '../../watch/watch_work.js';
 import { readApplied, type AppliedTrigger } from '../applied_frame.js';
 import { encodeAuthId } from '../auth_frame.js';
-import { Transfer, type ShardStats, type StatsDetail } from '../control.js';
+import { Transfer, type ShardStats, type StatsDetail, type StatsReset } from '../control.js';
 import type { FrameSink } from '../frame_sink.js';
 import { HeadReader, HeadWriter } from '../link.js';
 import { CommitWait } from './commit_wait.js';
@@ -416,6 +416,11 @@ export class ShardStage implements ShardContext {
 
   /** Counters at once; a watch listing once WatchWork has built it (its chunks transferred).
    *  A listing is work for stepWork: the driver must wake its loop. */
+  /** srst / crst (control.ts StatsReset). */
+  resetStats(scope: StatsReset): void {
+    this.session.resetStats(scope);
+  }
+
   stats(detail: StatsDetail): ShardStats | Promise<Transfer> {
     const counters = this.session.stats(detail);
     if (detail.watches === null) return counters;
