@@ -141,6 +141,9 @@ export interface ServerStats {
   readonly rings: readonly RingOccupancy[];
   /** Further waitfree metrics as name → value (mntr prints zk_waitfree_<name>). */
   readonly extra_metrics: readonly (readonly [string, number | string])[];
+  /** ZooKeeper's ServerMetrics counters that waitfree keeps too, under their mntr names (without
+   *  zk_), in ZooKeeper's sense: see zkCounters() in src/server/four_letter_answer.ts. */
+  readonly zk_counters: readonly (readonly [string, number])[];
   // Parts gathered only for the words that need them (FourLetterWord.needs); empty otherwise.
   readonly connections: readonly ConnectionStats[];
   readonly sessions: readonly SessionStats[];
@@ -298,6 +301,7 @@ export function monitorEntries(s: ServerStats): [string, string][] {
     ['max_fsynctime', s.fsync_time.max_ms],
     ['cnt_fsynctime', s.fsync_time.count],
     ['sum_fsynctime', s.fsync_time.sum_ms],
+    ...s.zk_counters.map(([k, v]): [string, number] => [k, v]),
     ['waitfree_read_workers', s.read_workers],
   ];
   if (s.zab) {

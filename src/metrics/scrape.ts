@@ -169,8 +169,7 @@ function quotaFamilies(samples: readonly QuotaSample[]): Family[] {
 }
 
 export function scrapeFamilies(src: ScrapeSources): Family[] {
-  return [
-    ...monitorFamilies(src.monitor),
+  const own = [
     ...quotaFamilies(src.quota),
     ...requestFamilies(src.blocks),
     ...netFamilies(src.blocks),
@@ -180,6 +179,10 @@ export function scrapeFamilies(src: ScrapeSources): Family[] {
     ...ringFamilies(src.rings),
     ...doorbellFamilies(src.doorbells),
   ];
+  // A monitor value that a family here already carries (looking_count, a Zab counter) is left to
+  // that family, which has its type and help: a name is listed once.
+  const names = new Set(own.map((f) => f.name));
+  return [...monitorFamilies(src.monitor.filter(([name]) => !names.has(name))), ...own];
 }
 
 export function scrapeMetrics(src: ScrapeSources): string {

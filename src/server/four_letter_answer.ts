@@ -6,7 +6,9 @@
 // per worker, connection rows O(connections); only wchc / wchp (and their admin commands) ask
 // the shards for a watch listing, which they build in slices while serving their sessions.
 
+import { readNetMetrics } from '../metrics/net_metrics.js';
 import { processFdCounts } from '../metrics/process_fds.js';
+import { readZabMetrics } from '../metrics/zab_metrics.js';
 import type { FsyncTimeStats } from '../metrics/sync_times.js';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -261,6 +263,28 @@ function watchSummary(shards: readonly ShardStats[]): WatchSummaryStats {
 }
 
 /**
+ * ZooKeeper's ServerMetrics counters that the threads' metric blocks hold in the same sense, under
+ * mntr's names: connections and bytes as the net worker counts them, and the Zab counters (0 on a
+ * standalone server, as ZooKeeper's). Read from the blocks (SABs), not asked of the threads.
+ */
+function zkCounters(t: Topology): [string, number][] {
+  const net = readNetMetrics(t.metrics.net);
+  const zab = readZabMetrics(t.metrics.zab);
+  return [
+    ['bytes_received_count', net.bytes_received],
+    ['connection_request_count', net.connections_accepted],
+    ['connection_rejected', net.connections_rejected],
+    ['sessionless_connections_expired', net.sessionless_closes],
+    ['unsuccessful_handshake', net.tls_handshake_failures],
+    ['response_bytes', net.bytes_sent],
+    ['looking_count', zab.looking],
+    ['diff_count', zab.syncs.diff],
+    ['snap_count', zab.syncs.snap],
+    ['proposal_count', zab.proposals],
+  ];
+}
+
+/**
  * One ServerStats snapshot. `needs` are the costly parts the caller reads (FourLetterWord.needs,
  * AdminCommand.needs); without them the shards answer with their counters only.
  */
@@ -318,6 +342,7 @@ export async function gatherStats(sources: StatsSources, needs: readonly StatsPa
     rings: ringOccupancy(topology),
     quota_samples: commit.quota_samples,
     extra_metrics: [],
+    zk_counters: topology === undefined ? [] : zkCounters(topology),
     connections: conns.map((c) => connectionStats(c, expiry_by_session, Date.now() + config.max_session_timeout_ms)),
     sessions: commit.session_list.map((s) => ({
       session_id: BigInt(s.session_id),

@@ -90,6 +90,7 @@ const STATS: ServerStats = {
   quota_samples: [],
   rings: [{ name: 'commit_stream', used_bytes: 128, capacity_bytes: 8388608 }],
   extra_metrics: [['commit_batches', 42]],
+  zk_counters: [['connection_rejected', 3]],
   connections: [client, probe],
   sessions: [
     { session_id: 0x100000a2b3c0000n, timeout_ms: 30000, expire_at_ms: T0 + 32000 },
@@ -292,6 +293,7 @@ describe('golden replies', () => {
         'zk_max_fsynctime\t0',
         'zk_cnt_fsynctime\t0',
         'zk_sum_fsynctime\t0',
+        'zk_connection_rejected\t3',
         'zk_waitfree_read_workers\t2',
         'zk_waitfree_ring_commit_stream_used_bytes\t128',
         'zk_waitfree_ring_commit_stream_capacity_bytes\t8388608',

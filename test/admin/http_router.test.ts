@@ -51,6 +51,7 @@ const STATS: ServerStats = {
   quota_samples: [],
   rings: [{ name: 'commit_stream_0', used_bytes: 128, capacity_bytes: 8388608 }],
   extra_metrics: [],
+  zk_counters: [['connection_rejected', 2], ['looking_count', 1]],
   connections: [],
   sessions: [
     { session_id: S1, timeout_ms: 30000, expire_at_ms: T0 + 32000 },
@@ -207,6 +208,10 @@ describe('/metrics from the SABs', () => {
     expect(familyValue(families, 'global_sessions')).toBe(2);
     expect(families.some((f) => f.name.startsWith('waitfree_ring_commit_stream'))).toBe(false);
     expect(families.some((f) => f.name === 'version' || f.name === 'server_state')).toBe(false);
+    // A ZooKeeper counter in mntr is a gauge here unless a family already carries it: looking_count
+    // is the Zab counter's (its value from the SAB, 0), listed once.
+    expect(familyValue(families, 'connection_rejected')).toBe(2);
+    expect(families.filter((f) => f.name === 'looking_count').map((f) => [f.type, familyValue(families, 'looking_count')])).toEqual([['COUNTER', 0]]);
   });
 
   it('stats that cannot be gathered: 503, never a partial 200', async () => {

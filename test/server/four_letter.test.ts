@@ -92,6 +92,21 @@ describe('four-letter words, whitelist *', () => {
     expect(now).toBeLessThanOrEqual(alive - opened.length);
   });
 
+  it("mntr's ZooKeeper counters follow the traffic: connection requests, bytes in and out", async () => {
+    const counter = (mntr: string, name: string): number => Number(field(mntr, new RegExp(`^zk_${name}\\t(\\d+)$`, 'm')));
+    const before = await fourLetter(server.port, 'mntr');
+    const opened = await connectMany(server.port, 3);
+    clients.push(...opened);
+    expect(asReply(await opened[0]!.request(1, { path: '/mntr-counters', data: Buffer.alloc(1000), acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+    const after = await fourLetter(server.port, 'mntr');
+    // 3 sessions and the second mntr's own connection.
+    expect(counter(after, 'connection_request_count') - counter(before, 'connection_request_count')).toBe(4);
+    expect(counter(after, 'bytes_received_count') - counter(before, 'bytes_received_count')).toBeGreaterThan(1000);
+    expect(counter(after, 'response_bytes')).toBeGreaterThan(counter(before, 'response_bytes'));
+    expect(counter(after, 'connection_rejected')).toBe(0);
+    expect(counter(after, 'looking_count')).toBe(0); // standalone: never in an election
+  });
+
   it('mntr counts the open file descriptors (client and server sockets, both in this process) and gives the limit', async () => {
     const fds = async (): Promise<number> => Number(field(await fourLetter(server.port, 'mntr'), /^zk_open_file_descriptor_count\t(\d+)$/m));
     const before = await fds();
