@@ -10,6 +10,7 @@
 // a ServerStats snapshot (only the parts the word `needs`) and calls formatFourLetter.
 
 import type { QuotaSample } from '../commit/quota_metrics.js';
+import type { BufferSizes } from '../metrics/buffer_stats.js';
 import type { FdCounts } from '../metrics/process_fds.js';
 import { averageMs, type FsyncTimeStats } from '../metrics/sync_times.js';
 import { EOL, homedir, hostname, release, tmpdir, type as osType, userInfo } from 'node:os';
@@ -141,6 +142,9 @@ export interface ServerStats {
   readonly rings: readonly RingOccupancy[];
   /** Further waitfree metrics as name → value (mntr prints zk_waitfree_<name>). */
   readonly extra_metrics: readonly (readonly [string, number | string])[];
+  /** Sizes of the replies written to clients since start or srst, -1 before the first
+   *  (ServerStats.getClientResponseStats; mntr's zk_{last,min,max}_client_response_size). */
+  readonly client_response: BufferSizes;
   /** ZooKeeper's ServerMetrics counters that waitfree keeps too, under their mntr names (without
    *  zk_), in ZooKeeper's sense: see zkCounters() in src/server/four_letter_answer.ts. */
   readonly zk_counters: readonly (readonly [string, number])[];
@@ -301,6 +305,9 @@ export function monitorEntries(s: ServerStats): [string, string][] {
     ['max_fsynctime', s.fsync_time.max_ms],
     ['cnt_fsynctime', s.fsync_time.count],
     ['sum_fsynctime', s.fsync_time.sum_ms],
+    ['last_client_response_size', s.client_response.last],
+    ['max_client_response_size', s.client_response.max],
+    ['min_client_response_size', s.client_response.min],
     ...s.zk_counters.map(([k, v]): [string, number] => [k, v]),
     ['waitfree_read_workers', s.read_workers],
   ];

@@ -1,6 +1,8 @@
 // ZooKeeper's BufferStats: the last, smallest and largest of a series of sizes, -1 each before the
 // first one (what mntr's zk_last_proposal_size / zk_min_proposal_size / zk_max_proposal_size show
-// for a leader's proposals). Plain numbers: owned by one thread, reported through its stats.
+// for a leader's proposals, and zk_{last,min,max}_client_response_size for the replies to
+// clients). Plain numbers: owned by one thread, reported through its stats. add() allocates
+// nothing: the net worker calls it for every reply it writes.
 
 export interface BufferSizes {
   readonly last: number;
@@ -11,18 +13,23 @@ export interface BufferSizes {
 export const NO_SIZES: BufferSizes = { last: -1, min: -1, max: -1 };
 
 export class BufferStats {
-  private sizes: BufferSizes = NO_SIZES;
+  private last = -1;
+  private min = -1;
+  private max = -1;
 
   add(bytes: number): void {
-    const s = this.sizes;
-    this.sizes = s.last === -1 ? { last: bytes, min: bytes, max: bytes } : { last: bytes, min: Math.min(s.min, bytes), max: Math.max(s.max, bytes) };
+    this.last = bytes;
+    if (this.min === -1 || bytes < this.min) this.min = bytes;
+    if (bytes > this.max) this.max = bytes;
   }
 
   reset(): void {
-    this.sizes = NO_SIZES;
+    this.last = -1;
+    this.min = -1;
+    this.max = -1;
   }
 
   get value(): BufferSizes {
-    return this.sizes;
+    return { last: this.last, min: this.min, max: this.max };
   }
 }

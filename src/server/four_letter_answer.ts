@@ -6,6 +6,7 @@
 // per worker, connection rows O(connections); only wchc / wchp (and their admin commands) ask
 // the shards for a watch listing, which they build in slices while serving their sessions.
 
+import type { BufferSizes } from '../metrics/buffer_stats.js';
 import { readNetMetrics } from '../metrics/net_metrics.js';
 import { processFdCounts } from '../metrics/process_fds.js';
 import { readZabMetrics } from '../metrics/zab_metrics.js';
@@ -82,6 +83,7 @@ const MODE_OF_STATE: Readonly<Record<string, string>> = { LEADING: 'leader', FOL
 interface NetStats {
   connections: number;
   packets_received: number;
+  client_response: BufferSizes;
 }
 
 /** Where a stats snapshot is gathered from, and what the words that change something act on. */
@@ -139,7 +141,8 @@ function connectionStats(c: ShardConnStats, expiry_by_session: Map<string, numbe
   return {
     remote_address: c.remote_ip,
     remote_port: c.remote_port,
-    interest_ops: 1,
+    // NIOServerCnxn.getInterestOps: OP_READ (1) unless reading is throttled.
+    interest_ops: c.paused ? 0 : 1,
     queued: c.queued,
     packets_received: c.received,
     packets_sent: c.sent,
@@ -150,7 +153,7 @@ function connectionStats(c: ShardConnStats, expiry_by_session: Map<string, numbe
     last_cxid: c.last_cxid,
     last_zxid: BigInt(c.last_zxid),
     last_response_ms: c.last_response_ms,
-    last_latency_ms: 0,
+    last_latency_ms: c.last_latency_ms,
     min_latency_ms: c.latency_min_ms,
     avg_latency_ms: c.latency_avg_ms,
     max_latency_ms: c.latency_max_ms,
@@ -342,6 +345,7 @@ export async function gatherStats(sources: StatsSources, needs: readonly StatsPa
     rings: ringOccupancy(topology),
     quota_samples: commit.quota_samples,
     extra_metrics: [],
+    client_response: net.client_response,
     zk_counters: topology === undefined ? [] : zkCounters(topology),
     connections: conns.map((c) => connectionStats(c, expiry_by_session, Date.now() + config.max_session_timeout_ms)),
     sessions: commit.session_list.map((s) => ({

@@ -49,6 +49,9 @@ export interface ShardConnStats {
   latency_max_ms: number;
   latency_total_ms: number;
   latency_count: number;
+  last_latency_ms: number;
+  /** Reading is paused (its queue at its bound): ZooKeeper's interest ops then lack OP_READ. */
+  paused: boolean;
   watches: number;
 }
 

@@ -16,6 +16,7 @@ import { chooseHttpBackend, nativeWanted } from '../admin/http/load_backend.js';
 import { NetMetrics } from '../metrics/net_metrics.js';
 import { Ring } from '../ring/ring.js';
 import { postEvent, serveControl, type StatsReset } from './control.js';
+import { BufferStats } from '../metrics/buffer_stats.js';
 import { Doorbell } from './doorbell.js';
 import { HeadReader, HeadWriter, LinkReader, LinkWriter } from './link.js';
 import { CommitToNet, NetToCommit, NetToShard, ShardToNet } from './link_kinds.js';
@@ -98,6 +99,8 @@ class NetWorker {
   private readonly metrics: NetMetrics;
   /** packets_received at the last srst: srvr counts from it. */
   private packets_received_base = 0;
+  /** Sizes of the replies written to clients (server_stats' client_response, mntr). */
+  private readonly response_sizes = new BufferStats();
   /** Reads of idle sessions answered here (waitfree.net.fastReads), or null when off. */
   private readonly fast_read: NetFastRead | null;
   private admin: HttpBackend | null = null;
@@ -381,7 +384,7 @@ class NetWorker {
       end,
     );
     if (a === null) return false;
-    this.outbound.add(conn, a.frame, 0, a.frame.length);
+    this.reply(conn, a.frame, 0, a.frame.length);
     this.metrics.add('fast_reads');
     const note = this.head.begin(NetToShard.SERVED).u32(conn.id).i32(a.xid).i32(a.opcode).i32(a.err).i64n(a.zxid);
     this.to_shard[shard].send(note.f64(performance.now() - started_ms));
@@ -503,7 +506,7 @@ class NetWorker {
         if (send === Next.HOLD) break; // behind a direct reply: the flow keeps a copy
         // The handshake's answer: the connection has a session (or is told it has none).
         if (send === Next.WRITE_SESSION) this.sessionless.delete(conn);
-        this.outbound.add(conn, bytes, r.offset, end);
+        this.reply(conn, bytes, r.offset, end);
         break;
       }
       case ShardToNet.CLOSE:
@@ -540,10 +543,10 @@ class NetWorker {
       case CommitToNet.SEND: {
         const reply = conn.flow.onCommitSend();
         if (reply === Next.DROP) return; // closed meanwhile
-        this.outbound.add(conn, bytes, r.offset, end);
+        this.reply(conn, bytes, r.offset, end);
         if (reply === Next.WRITE) return;
         const held = conn.flow.releaseHeld();
-        if (held !== null) for (const frame of held) this.outbound.add(conn, frame, 0, frame.length);
+        if (held !== null) for (const frame of held) this.reply(conn, frame, 0, frame.length);
         if (reply === Next.WRITE_LAST_CLOSE) {
           this.flushConn(conn);
           conn.socket.end();
@@ -588,15 +591,29 @@ class NetWorker {
     this.metrics.add('bytes_sent', this.outbound.writeTo(conn, conn.socket, backlog_bytes > 0));
   }
 
-  /** srst: srvr's Received counts from here on (the Prometheus counter itself never goes back). */
+  /**
+   * One reply frame (length prefix included) for a connection's output: every reply, whoever
+   * encoded it (a shard, the commit worker, this worker's fast reads), goes out through here.
+   */
+  private reply(conn: NetConn, bytes: Uint8Array, start: number, end: number): void {
+    // ZooKeeper's response size: the serialized reply without its length prefix.
+    this.response_sizes.add(end - start - 4);
+    this.outbound.add(conn, bytes, start, end);
+  }
+
+  /** srst: srvr's Received counts from here on (the Prometheus counter itself never goes back),
+   *  and the response sizes start again (ServerStats.reset resets clientResponseStats). */
   resetStats(scope: StatsReset): void {
-    if (scope === 'server') this.packets_received_base = this.metrics.get('packets_received');
+    if (scope !== 'server') return;
+    this.packets_received_base = this.metrics.get('packets_received');
+    this.response_sizes.reset();
   }
 
   stats(): unknown {
     return {
       connections: this.conns.size,
       packets_received: this.metrics.get('packets_received') - this.packets_received_base,
+      client_response: this.response_sizes.value,
       bytes_received: this.metrics.get('bytes_received'),
       bytes_sent: this.metrics.get('bytes_sent'),
       rejected_connections: this.metrics.get('connections_rejected'),

@@ -90,6 +90,7 @@ const STATS: ServerStats = {
   quota_samples: [],
   rings: [{ name: 'commit_stream', used_bytes: 128, capacity_bytes: 8388608 }],
   extra_metrics: [['commit_batches', 42]],
+  client_response: { last: 16, min: 16, max: 1040 },
   zk_counters: [['connection_rejected', 3]],
   connections: [client, probe],
   sessions: [
@@ -293,6 +294,9 @@ describe('golden replies', () => {
         'zk_max_fsynctime\t0',
         'zk_cnt_fsynctime\t0',
         'zk_sum_fsynctime\t0',
+        'zk_last_client_response_size\t16',
+        'zk_max_client_response_size\t1040',
+        'zk_min_client_response_size\t16',
         'zk_connection_rejected\t3',
         'zk_waitfree_read_workers\t2',
         'zk_waitfree_ring_commit_stream_used_bytes\t128',

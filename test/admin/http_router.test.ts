@@ -6,6 +6,7 @@
 // wrong way, conf keys not renamed (clientPort instead of client_port) or values left as text,
 // commit metrics written to a block the scrape does not read, a stats failure answered as 200.
 
+import { NO_SIZES } from '../../src/metrics/buffer_stats.js';
 import { describe, expect, it } from 'vitest';
 import { confEntries, fullVersion, type ServerStats, type StatsPart } from '../../src/admin/four_letter.js';
 import { answerAdminHttp } from '../../src/admin/http/admin_router.js';
@@ -51,6 +52,7 @@ const STATS: ServerStats = {
   quota_samples: [],
   rings: [{ name: 'commit_stream_0', used_bytes: 128, capacity_bytes: 8388608 }],
   extra_metrics: [],
+  client_response: NO_SIZES,
   zk_counters: [['connection_rejected', 2], ['looking_count', 1]],
   connections: [],
   sessions: [

@@ -9,6 +9,7 @@
 // reverse), isro saying "null" for a replica that serves read-only clients, ACK latencies of two
 // followers merged or lost, a Zab family missing from the scrape.
 
+import { NO_SIZES } from '../../src/metrics/buffer_stats.js';
 import { describe, expect, it } from 'vitest';
 import { confEntries, formatFourLetter, fullVersion, monitorEntries, type ServerStats, type ZabView } from '../../src/admin/four_letter.js';
 import { answerAdminHttp } from '../../src/admin/http/admin_router.js';
@@ -43,7 +44,7 @@ const BASE: ServerStats = {
   num_alive_connections: 0, outstanding_requests: 0, zxid: 0x300000007n, node_count: 5, watch_count: 0,
   ephemerals_count: 0, approximate_data_size: 0, file_descriptors: null,
   uptime_ms: 1000, global_sessions: 0, data_dir_bytes: 0, log_dir_bytes: 0, trace_mask: 306n, read_workers: 1, quota_samples: [],
-  rings: [], extra_metrics: [], zk_counters: [], connections: [], sessions: [], ephemerals: [],
+  rings: [], extra_metrics: [], client_response: NO_SIZES, zk_counters: [], connections: [], sessions: [], ephemerals: [],
   watch_summary: { connections: 0, paths: 0, total: 0 }, watch_listing: null,
   conf: confEntries(DEFAULT_CONFIG, { client_port: 2182, data_dir_abs: '/d', data_log_dir_abs: '/d', data_dir_bytes: 0, log_dir_bytes: 0 }),
   conf_membership: null,

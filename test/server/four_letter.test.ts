@@ -227,6 +227,13 @@ describe('four-letter words that change something: srst, crst, stmk', () => {
     const { client: c } = await connectClient(server.port);
     clients.push(c);
     for (let i = 0; i < 12; i++) expect(asReply(await c.request(1, { path: `/srst-${i}`, data: Buffer.alloc(64), acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+    // A getData of 1000 bytes: its reply is 16 (header) + 4 + 1000 (data) + 68 (Stat) bytes.
+    expect(asReply(await c.request(1, { path: '/srst-big', data: Buffer.alloc(1000), acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+    expect(asReply(await c.request(4, { path: '/srst-big', watch: false })).err).toBe(0);
+    const sizes = await fourLetter(server.port, 'mntr');
+    expect(field(sizes, /^zk_last_client_response_size\t(-?\d+)$/m)).toBe('1088');
+    expect(field(sizes, /^zk_max_client_response_size\t(-?\d+)$/m)).toBe('1088');
+    expect(Number(field(sizes, /^zk_min_client_response_size\t(-?\d+)$/m))).toBeLessThan(1088);
     const before = await fourLetter(server.port, 'srvr');
     expect(Number(field(before, /^Received: (\d+)$/m))).toBeGreaterThanOrEqual(12);
     expect(Number(field(before, /^Sent: (\d+)$/m))).toBeGreaterThanOrEqual(12);
@@ -236,6 +243,7 @@ describe('four-letter words that change something: srst, crst, stmk', () => {
     expect(field(after, /^Sent: (\d+)$/m)).toBe('0');
     expect(field(after, /^Latency min\/avg\/max: (.*)$/m)).toBe('0/0.0/0');
     expect(field(after, /^Node count: (\d+)$/m)).toBe(field(before, /^Node count: (\d+)$/m));
+    expect(await fourLetter(server.port, 'mntr')).toMatch(/^zk_last_client_response_size\t-1\nzk_max_client_response_size\t-1\nzk_min_client_response_size\t-1$/m);
     // Counting starts again from the reset.
     expect(asReply(await c.request(3, { path: '/srst-0', watch: false })).err).toBe(0);
     const again = await fourLetter(server.port, 'srvr');

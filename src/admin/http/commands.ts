@@ -7,6 +7,7 @@
 import { monitorEntries, type ConnectionStats, type ServerStats, type StatsPart, type WatchListing } from '../four_letter.js';
 import { leaderInfo, votingView, zabStateInfo } from '../zab_state.js';
 import type { JsonValue } from './json.js';
+import type { BufferSizes } from '../../metrics/buffer_stats.js';
 import type { StatsReset } from '../../workers/control.js';
 
 export type JsonObject = { [key: string]: JsonValue };
@@ -120,7 +121,7 @@ function serverStats(s: ServerStats): JsonObject {
     packets_sent: s.packets_sent,
     packets_received: s.packets_received,
     fsync_threshold_exceed_count: s.fsync_time.over_threshold,
-    client_response_stats: bufferStats(),
+    client_response_stats: bufferStats(s.client_response),
     data_dir_size: s.data_dir_bytes,
     log_dir_size: s.log_dir_bytes,
     last_processed_zxid: s.zxid,
@@ -138,9 +139,9 @@ function serverStats(s: ServerStats): JsonObject {
   };
 }
 
-/** BufferStats: waitfree does not track response sizes; ZooKeeper's "none yet" is -1. */
-function bufferStats(): JsonObject {
-  return { last_buffer_size: -1, min_buffer_size: -1, max_buffer_size: -1 };
+/** BufferStats as Jackson writes it: ZooKeeper's "none yet" is -1. */
+function bufferStats(b: BufferSizes): JsonObject {
+  return { last_buffer_size: b.last, min_buffer_size: b.min, max_buffer_size: b.max };
 }
 
 function srvr(s: ServerStats): JsonObject {
@@ -148,7 +149,7 @@ function srvr(s: ServerStats): JsonObject {
     version: s.version,
     read_only: s.read_only,
     server_stats: serverStats(s),
-    client_response: bufferStats(),
+    client_response: bufferStats(s.client_response),
     node_count: s.node_count,
   };
 }

@@ -75,6 +75,8 @@ export class Conn {
   latency_max_ms = 0;
   latency_total_ms = 0;
   latency_count = 0;
+  /** The latency of the last request answered (cons' llat). */
+  last_latency_ms = 0;
 
   constructor(
     readonly id: number,
@@ -104,9 +106,11 @@ export class Conn {
     this.latency_max_ms = 0;
     this.latency_total_ms = 0;
     this.latency_count = 0;
+    this.last_latency_ms = 0;
   }
 
   recordLatency(ms: number): void {
+    this.last_latency_ms = ms;
     if (ms < this.latency_min_ms) this.latency_min_ms = ms;
     if (ms > this.latency_max_ms) this.latency_max_ms = ms;
     this.latency_total_ms += ms;

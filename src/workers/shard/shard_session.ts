@@ -682,6 +682,8 @@ export class ShardSession {
       latency_max_ms: c.latency_max_ms,
       latency_total_ms: c.latency_total_ms,
       latency_count: c.latency_count,
+      last_latency_ms: c.last_latency_ms,
+      paused: c.paused,
       watches: this.ctx.watches.watchCountOf(c.id),
     };
   }
