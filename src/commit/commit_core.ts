@@ -132,6 +132,8 @@ export class CommitCore {
   readonly view: WorkingTree;
   /** 'creator': standalone or Zab leader; 'follower': learner (no prep, no expiry). */
   role: CommitRole = 'creator';
+  /** Sessions this core expired (ZooKeeper's stale_sessions_expired). */
+  sessions_expired = 0;
   /** The newest membership applied to the shared tree (setMembership); null: standalone. */
   private membership: Membership | null = null;
   /** zxid of the last reconfig txn this core made or learned: while it is newer than the
@@ -615,6 +617,7 @@ export class CommitCore {
   // ---- pipeline ----
 
   private expireSession(session_id: bigint): void {
+    this.sessions_expired++;
     const owner = this.owners.get(session_id) ?? null;
     if (this.read_only !== null) {
       if (owner !== null) this.outbox.push({ kind: 'close_conn', shard: owner.shard, conn_id: owner.conn_id });

@@ -52,6 +52,8 @@ interface CommitStats {
   /** Per-namespace quota gauges and exceeded counters (commit/quota_metrics.ts). */
   quota_samples: QuotaSample[];
   sessions: number;
+  /** Sessions this replica expired since it started. */
+  sessions_expired: number;
   ephemerals: { session_id: string; paths: string[] }[];
   session_list: { session_id: string; timeout_ms: number; expire_at_ms: number }[];
   /** Zab state (src/quorum/quorum_driver.ts stats), null for a standalone replica. */
@@ -346,7 +348,7 @@ export async function gatherStats(sources: StatsSources, needs: readonly StatsPa
     quota_samples: commit.quota_samples,
     extra_metrics: [],
     client_response: net.client_response,
-    zk_counters: topology === undefined ? [] : zkCounters(topology),
+    zk_counters: [...(topology === undefined ? [] : zkCounters(topology)), ['stale_sessions_expired', commit.sessions_expired]],
     connections: conns.map((c) => connectionStats(c, expiry_by_session, Date.now() + config.max_session_timeout_ms)),
     sessions: commit.session_list.map((s) => ({
       session_id: BigInt(s.session_id),

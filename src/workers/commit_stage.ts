@@ -169,6 +169,8 @@ export class CommitStage {
   /** When tick last asked `touches_unread` between ticks. */
   private unread_probed_ms = 0;
   fsync_us_total = 0;
+  /** Sessions expired by the cores a Zab reload replaced. */
+  private sessions_expired_before = 0;
 
   constructor(
     private readonly ports: CommitStagePorts,
@@ -180,6 +182,11 @@ export class CommitStage {
     this.stream = ports.stream;
   }
 
+  /** Sessions this replica expired since it started (mntr's zk_stale_sessions_expired). */
+  get sessions_expired(): number {
+    return this.sessions_expired_before + this.core.sessions_expired;
+  }
+
   /** Ensemble mode: the driver's Zab paths (see CommitRouting). */
   setRouting(routing: CommitRouting): void {
     this.routing = routing;
@@ -187,6 +194,7 @@ export class CommitStage {
 
   /** Zab TRUNC / SNAP: the state was rebuilt from disk. The caller released what was held. */
   reset(state: CommitState): void {
+    this.sessions_expired_before += this.core.sessions_expired;
     this.core = state.core;
     this.gc = state.gc;
     this.pending = state.pending;

@@ -984,6 +984,7 @@ class CommitWorker implements QuorumHost {
       ephemerals_count: this.ephemeralsCount(),
       quota_samples: detail.quotas ? quotaSamples(quotaGauges(this.applier.writer.view), this.quota_enforcer?.exceeded_by_namespace ?? new Map()) : [],
       sessions: this.core.sessions.size,
+      sessions_expired: this.stage.sessions_expired,
       ephemerals: detail.ephemerals ? this.core.ephemeralsBySession() : [],
       session_list: detail.sessions ? this.core.sessionList() : [],
       frames_in: this.frames_in,

@@ -17,6 +17,8 @@ toolPresenceTest("Apache ZooKeeper 3.8's admin server (Jetty, Jackson)", zk_miss
 
 type Json = Record<string, unknown>;
 
+const OPEN_ACL = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+
 async function fetchJson(server: RunningServer, command: string): Promise<Json> {
   const r = await fetch(`http://127.0.0.1:${server.adminPort}/commands/${command}`);
   expect(r.status, `${server.kind} ${command}`).toBe(200);
@@ -124,5 +126,27 @@ describe.skipIf(zk_missing.length > 0)('admin API side by side with Apache ZooKe
       expect((await fetchJson(s, 'gtmk'))['tracemask'], s.kind).toBe(12);
       await fetchJson(s, 'set_trace_mask?traceMask=306');
     }
+  });
+
+  it('the same requests give the same counters and reply sizes on both', async () => {
+    const seen = new Map<ServerKind, unknown>();
+    for (const [i, s] of [wf(), zk()].entries()) {
+      const c = clients[i]!;
+      expect((await c.request(Op.create, { path: '/admin-diff', data: new Uint8Array(700), acl: OPEN_ACL, flags: 0 })).err).toBe(0);
+      await fetchJson(s, 'stat_reset');
+      await fetchJson(s, 'connection_stat_reset');
+      for (let n = 0; n < 3; n++) expect((await c.request(Op.getData, { path: '/admin-diff', watch: false })).err).toBe(0);
+      expect((await c.request(Op.exists, { path: '/admin-diff-none', watch: false })).err).not.toBe(0);
+      const stats = (await fetchJson(s, 'server_stats'))['server_stats'] as Json;
+      const row = ((await fetchJson(s, 'connections'))['connections'] as Json[])[0]!;
+      seen.set(s.kind, {
+        server: { packets_received: stats['packets_received'], packets_sent: stats['packets_sent'], client_response_stats: stats['client_response_stats'] },
+        connection: { packets_received: row['packets_received'], packets_sent: row['packets_sent'], last_operation: row['last_operation'] },
+      });
+    }
+    // 4 requests, 4 replies; the largest a getData of 700 bytes (16 + 4 + 700 + 68), the last an
+    // exists answered NONODE (a bare header).
+    expect(seen.get('waitfree')).toEqual(seen.get('zookeeper'));
+    expect(seen.get('waitfree')).toMatchObject({ server: { packets_received: 4, client_response_stats: { last_buffer_size: 16, max_buffer_size: 788 } } });
   });
 });

@@ -285,3 +285,26 @@ describe('four-letter words that change something: srst, crst, stmk', () => {
     expect(await fourLetter(server.port, 'gtmk')).not.toBe('99');
   });
 });
+
+describe('mntr zk_stale_sessions_expired', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ tick_time_ms: 100, read_workers: 1, four_letter_whitelist: '*' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('counts the sessions the server expired, not the ones closed by their client', async () => {
+    const expired = async (): Promise<number> => Number(field(await fourLetter(server.port, 'mntr'), /^zk_stale_sessions_expired\t(\d+)$/m));
+    expect(await expired()).toBe(0);
+    const { client: closed } = await connectClient(server.port, { timeout_ms: 400 });
+    expect(asReply(await closed.request(-11, null)).err).toBe(0); // closeSession
+    closed.destroy();
+    const gone = await connectMany(server.port, 2, { timeout_ms: 400 });
+    for (const c of gone) c.destroy(); // the sessions live on until they expire
+    for (let i = 0; i < 100 && (await expired()) < 2; i++) await sleep(50);
+    expect(await expired()).toBe(2);
+  });
+});

@@ -6,9 +6,18 @@
 
 import { EXPOSITION_CONTENT_TYPE } from '../../metrics/exposition.js';
 import type { ServerStats, StatsPart } from '../four_letter.js';
-import { ADMIN_COMMANDS, adminCommand, answersNow, commandResponse, NOT_SERVING, type AdminActions, type AdminArgs, type AdminFacts } from './commands.js';
+import {
+  ADMIN_COMMANDS,
+  adminCommand,
+  answersNow,
+  commandResponse,
+  NOT_SERVING,
+  type AdminActions,
+  type AdminArgs,
+  type AdminFacts,
+  type JsonObject,
+} from './commands.js';
 import { toJson } from './json.js';
-import type { JsonObject } from './commands.js';
 
 export interface HttpAnswer {
   status: number;
