@@ -409,8 +409,13 @@ function formatDump(s: ServerStats): string {
   out += `Sessions with Ephemerals (${s.ephemerals.length}):\n`;
   for (const e of s.ephemerals) out += `0x${javaHex(e.session_id)}:\n` + e.paths.map((p) => `\t${p}\n`).join('');
   out += 'Connections dump:\nConnections ';
-  out += formatExpiry(s.connections, (c) => c.expire_at_ms, (c) => formatConnection(c, false));
+  out += formatExpiry(s.connections, (c) => c.expire_at_ms, dumpConnection);
   return out;
+}
+
+/** NIOServerCnxn.toString, which the connection dump prints: "ip: /ADDR:PORT sessionId: 0x..". */
+function dumpConnection(c: ConnectionStats): string {
+  return `ip: ${socketAddress(c.remote_address, c.remote_port)} sessionId: 0x${javaHex(c.session_id)}`;
 }
 
 function formatLines(entries: readonly (readonly [string, string])[]): string {
