@@ -167,10 +167,14 @@ export interface ServerStats {
 
 /** What a leader reports about its learners and proposals (LeaderZooKeeperServer's gauges). */
 export interface LeaderStats {
-  /** Learner sessions (followers and observers, synced or not): zk_learners, and zk_followers as 3.4 named it. */
+  /** Learner sessions (followers and observers, synced or not): zk_learners. */
   readonly followers: number;
   readonly synced_followers: number;
+  /** Synced followers that are not voters of the membership in force (a reconfig's newcomers). */
+  readonly synced_non_voting_followers?: number;
   readonly synced_observers?: number;
+  /** Since this replica began to lead, ms (Leader.getUptime). */
+  readonly leader_uptime_ms?: number;
   /** The ids of the synced observers (the admin observers command). */
   readonly synced_observer_ids?: readonly number[];
   readonly pending_syncs: number;
@@ -267,7 +271,11 @@ function formatStat(s: ServerStats, with_clients: boolean): string {
   out += `Latency min/avg/max: ${s.latency_min_ms}/${javaDouble(roundAvg(s.latency_avg_ms))}/${s.latency_max_ms}\n`;
   out += `Received: ${s.packets_received}\nSent: ${s.packets_sent}\n`;
   out += `Connections: ${s.num_alive_connections}\nOutstanding: ${s.outstanding_requests}\n`;
-  out += `Zxid: 0x${javaHex(s.zxid)}\nMode: ${s.mode}\nNode count: ${s.node_count}\n`;
+  out += `Zxid: 0x${javaHex(s.zxid)}\nMode: ${s.mode}\n`;
+  // A leader's proposal sizes (its BufferStats' toString), as ZooKeeper's StatCommand prints them.
+  const q = s.quorum;
+  if (q) out += `Proposal sizes last/min/max: ${q.last_proposal_size ?? -1}/${q.min_proposal_size ?? -1}/${q.max_proposal_size ?? -1}\n`;
+  out += `Node count: ${s.node_count}\n`;
   return out;
 }
 
@@ -318,10 +326,11 @@ export function monitorEntries(s: ServerStats): [string, string][] {
     const q = s.quorum;
     e.push(
       ['learners', q.followers],
-      ['followers', q.followers],
       ['synced_followers', q.synced_followers],
+      ['synced_non_voting_followers', q.synced_non_voting_followers ?? 0],
       ['synced_observers', q.synced_observers ?? 0],
       ['pending_syncs', q.pending_syncs],
+      ['leader_uptime', q.leader_uptime_ms ?? 0],
       ['last_proposal_size', q.last_proposal_size ?? -1],
       ['max_proposal_size', q.max_proposal_size ?? -1],
       ['min_proposal_size', q.min_proposal_size ?? -1],

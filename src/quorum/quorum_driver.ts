@@ -167,6 +167,8 @@ export class QuorumDriver {
   elections = 0;
   private election_started_ms = 0;
   last_election_ms = 0;
+  /** When this replica last began to lead (mntr's zk_leader_uptime). */
+  private leading_since_ms = 0;
   // ---- stats and timing only (metrics, mntr, zabstate); nothing below steers the protocol ----
   /** Propose times of this leader's proposals (quorum_ack_latency, ack_latency). */
   private readonly times = new ProposalTimes(PROPOSAL_TIMES_MAX);
@@ -711,6 +713,7 @@ export class QuorumDriver {
       this.learner_sync = null;
     }
     if (now.state === 'LEADING' && was.state !== 'LEADING') {
+      this.leading_since_ms = t;
       // ZooKeeper's proposal stats belong to one Leader: a new leadership starts them afresh.
       this.times.clear();
       this.proposal_sizes.reset();
@@ -794,7 +797,12 @@ export class QuorumDriver {
   stats(): Record<string, unknown> {
     const handlers = this.zab.learnerHandlers;
     let synced = 0;
-    for (const h of handlers.values()) if (h.stage === 'synced' && !h.observer) synced++;
+    let non_voting = 0;
+    for (const h of handlers.values()) {
+      if (h.stage !== 'synced' || h.observer) continue;
+      synced++;
+      if (!this.zab.views.isVoter(h.sid)) non_voting++;
+    }
     const synced_observer_ids: number[] = [];
     for (const h of handlers.values()) if (h.stage === 'synced' && h.observer) synced_observer_ids.push(h.sid);
     return {
@@ -807,7 +815,9 @@ export class QuorumDriver {
       sync_mode: this.learner_sync,
       learners: handlers.size,
       synced_followers: synced,
+      synced_non_voting_followers: non_voting,
       synced_observers: synced_observer_ids.length,
+      leader_uptime_ms: this.role.state === 'LEADING' ? Math.round(this.now_ms() - this.leading_since_ms) : 0,
       synced_observer_ids,
       pending_syncs: [...handlers.values()].filter((h) => h.stage !== 'synced').length,
       proposal_sizes: this.proposal_sizes.value,

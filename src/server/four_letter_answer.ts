@@ -74,8 +74,10 @@ interface QuorumStats {
   sync_mode: string | null;
   learners: number;
   synced_followers: number;
+  synced_non_voting_followers: number;
   synced_observers: number;
   synced_observer_ids: number[];
+  leader_uptime_ms: number;
   pending_syncs: number;
   proposal_sizes: { last: number; min: number; max: number };
 }
@@ -218,8 +220,10 @@ function leaderStats(q: QuorumStats | null): LeaderStats | null {
   return {
     followers: q.learners,
     synced_followers: q.synced_followers,
+    synced_non_voting_followers: q.synced_non_voting_followers,
     synced_observers: q.synced_observers,
     synced_observer_ids: q.synced_observer_ids,
+    leader_uptime_ms: q.leader_uptime_ms,
     pending_syncs: q.pending_syncs,
     last_proposal_size: q.proposal_sizes.last,
     min_proposal_size: q.proposal_sizes.min,

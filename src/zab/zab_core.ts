@@ -206,7 +206,7 @@ export class ZabCore implements CoreContext {
     return this.leader?.syncedVoters() ?? [];
   }
 
-  /** The leader's learner sessions (empty unless leading): zk_followers, zk_synced_followers. */
+  /** The leader's learner sessions (empty unless leading): zk_learners, zk_synced_followers. */
   get learnerHandlers(): ReadonlyMap<number, Readonly<LearnerHandler>> {
     return this.leader?.handlers ?? new Map();
   }

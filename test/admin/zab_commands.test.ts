@@ -55,7 +55,7 @@ const BASE: ServerStats = {
 const LEADER: ServerStats = {
   ...BASE,
   zab: LEADER_VIEW,
-  quorum: { followers: 3, synced_followers: 2, synced_observers: 1, synced_observer_ids: [4], pending_syncs: 0, last_proposal_size: 120, min_proposal_size: 40, max_proposal_size: 900 },
+  quorum: { followers: 3, synced_followers: 2, synced_non_voting_followers: 0, synced_observers: 1, synced_observer_ids: [4], pending_syncs: 0, leader_uptime_ms: 5400, last_proposal_size: 120, min_proposal_size: 40, max_proposal_size: 900 },
 };
 const FOLLOWER: ServerStats = { ...BASE, mode: 'follower', zab: FOLLOWER_VIEW, quorum: null };
 const LOOKING: ServerStats = { ...BASE, mode: 'looking', serving: false, zab: LOOKING_VIEW, quorum: null };
@@ -153,6 +153,13 @@ describe('mntr: leader vs follower', () => {
     expect(leader.get('zk_last_proposal_size')).toBe('120');
     expect(leader.get('zk_min_proposal_size')).toBe('40');
     expect(leader.get('zk_max_proposal_size')).toBe('900');
+    expect(leader.get('zk_synced_non_voting_followers')).toBe('0');
+    expect(leader.get('zk_leader_uptime')).toBe('5400');
+    // ZooKeeper 3.5+ names them learners only.
+    expect(leader.has('zk_followers')).toBe(false);
+    // srvr's leader line, the proposal sizes as BufferStats prints them.
+    expect(formatFourLetter('srvr', LEADER)).toContain('Mode: leader\nProposal sizes last/min/max: 120/40/900\nNode count: 5\n');
+    expect(formatFourLetter('srvr', FOLLOWER)).not.toContain('Proposal sizes');
     const follower = new Map(monitorEntries(FOLLOWER));
     expect(follower.get('zk_peer_state')).toBe('following - broadcast');
     for (const k of ['zk_learners', 'zk_synced_followers', 'zk_pending_syncs', 'zk_last_proposal_size']) expect(follower.has(k), k).toBe(false);

@@ -145,11 +145,14 @@ function bufferStats(b: BufferSizes): JsonObject {
 }
 
 function srvr(s: ServerStats): JsonObject {
+  const q = s.quorum;
   return {
     version: s.version,
     read_only: s.read_only,
     server_stats: serverStats(s),
     client_response: bufferStats(s.client_response),
+    // A leader's (SrvrCommand: leader.getProposalStats()).
+    ...(q ? { proposal_stats: bufferStats({ last: q.last_proposal_size ?? -1, min: q.min_proposal_size ?? -1, max: q.max_proposal_size ?? -1 }) } : {}),
     node_count: s.node_count,
   };
 }

@@ -1,0 +1,146 @@
+// The four-letter words of an ensemble's leader and followers side by side with a ZooKeeper 3.8
+// ensemble's (3 members each, one session on each leader): the lines a leader and a follower
+// print (srvr's Mode and the leader's proposal sizes, mntr's learner gauges, conf's quorum keys
+// and membership), compared once the values that differ by nature are placeholders (see
+// four_letter_differential.test.ts).
+//
+// How these fail: a leader-only line missing or extra, a follower answering a leader's gauges,
+// conf's membership lines in another shape.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServerNode } from '../../src/check/server_node.js';
+import { pickMemberPorts } from '../../src/check/waitfree_ensemble.js';
+import { SLF4J_SIMPLE_JAR, ZK_JAR } from '../../src/check/launch.js';
+import { Op } from '../../src/protocol/opcodes.js';
+import { startEnsemble, srvrAt, type Ensemble } from '../support/ensemble.js';
+import { modeOf, serving } from '../support/ensemble_roles.js';
+import { fourLetter } from '../support/servers.js';
+import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
+import { WireClient } from '../support/wire_client.js';
+
+const START_MS = 60_000;
+const zk_missing = missingTools(APACHE_ZK_FILES, true);
+toolPresenceTest('Apache ZooKeeper 3.8 (Debian)', zk_missing);
+
+/** As four_letter_differential.test.ts: values replaced, lines sorted, dump's buckets left out. */
+function shape(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((l) => !/ expire at /.test(l))
+    .map((l) =>
+      l
+        .replace(/^Zookeeper version: .*$/, 'Zookeeper version: V')
+        .replace(/^zk_version\t.*$/, 'zk_version\tV')
+        .replace(/\/(\[[0-9a-f:.]+\]|[0-9.]+):\d+/g, 'ADDR')
+        .replace(/0x[0-9a-f]+/g, 'HEX')
+        .replace(/-?\d+(\.\d+)?/g, 'N'),
+    )
+    .sort();
+}
+
+const keysOf = (text: string, sep: string): string[] =>
+  text
+    .split('\n')
+    .filter((l) => l.includes(sep))
+    .map((l) => l.slice(0, l.indexOf(sep)))
+    .sort();
+
+/** Three ZooKeeper 3.8 members (QuorumPeerMain), client ports on loopback. */
+async function startZooKeeper(root: string): Promise<{ ports: number[]; nodes: ServerNode[] }> {
+  const ports = await pickMemberPorts(3);
+  const servers = ports.map((q, j) => `server.${j + 1}=127.0.0.1:${q.quorum}:${q.election};127.0.0.1:${q.client}`);
+  const nodes = ports.map((p, i) => {
+    const dir = join(root, `zk${i + 1}`);
+    mkdirSync(join(dir, 'data'), { recursive: true });
+    writeFileSync(join(dir, 'data', 'myid'), `${i + 1}\n`);
+    const cfg = join(dir, 'zoo.cfg');
+    const lines = [`dataDir=${join(dir, 'data')}`, 'tickTime=500', 'initLimit=20', 'syncLimit=10', 'admin.enableServer=false', '4lw.commands.whitelist=*', ...servers];
+    writeFileSync(cfg, lines.join('\n') + '\n');
+    const args = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', `${ZK_JAR}:${SLF4J_SIMPLE_JAR}`, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg];
+    return new ServerNode({ name: `zk${i + 1}`, command: 'java', args, cwd: dir, port: p.client, ready_by: 'srvr-mode' });
+  });
+  for (const n of nodes) n.spawn();
+  const ready = await Promise.all(nodes.map((n) => n.waitReady(START_MS)));
+  if (!ready.every((r) => r)) throw new Error(`ZooKeeper did not start:\n${nodes.map((n) => n.output()).join('\n')}`);
+  return { ports: ports.map((p) => p.client), nodes };
+}
+
+interface Roles {
+  readonly leader: number;
+  readonly follower: number;
+}
+
+/** Client ports of the leader and of a follower (srvr's Mode). */
+async function rolesOf(ports: readonly number[]): Promise<Roles> {
+  for (let i = 0; i < 50; i++) {
+    const modes = await Promise.all(ports.map(async (p) => modeOf(await srvrAt(p))));
+    const leader = ports[modes.indexOf('leader')];
+    const follower = ports[modes.indexOf('follower')];
+    if (leader !== undefined && follower !== undefined) return { leader, follower };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('no leader and follower answer srvr');
+}
+
+describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by side with ZooKeeper 3.8's", () => {
+  const root = mkdtempSync(join(tmpdir(), 'waitfree-4lw-ensemble-'));
+  let zk_nodes: ServerNode[] = [];
+  let wf: Ensemble | null = null;
+  const roles = new Map<'waitfree' | 'zookeeper', Roles>();
+  const clients: WireClient[] = [];
+
+  beforeAll(async () => {
+    const [z, w] = await Promise.all([startZooKeeper(root), startEnsemble({ replicas: 3 })]);
+    zk_nodes = z.nodes;
+    wf = w;
+    await wf.waitFor(serving(wf), START_MS);
+    roles.set('zookeeper', await rolesOf(z.ports));
+    roles.set('waitfree', await rolesOf(wf.members.map((m) => m.client_port)));
+    // One session on each leader, with a write (proposal sizes) and a watch.
+    for (const r of roles.values()) {
+      const { client, outcome } = await WireClient.connect(r.leader);
+      expect(outcome.kind).toBe('connected');
+      clients.push(client);
+      expect((await client.request(Op.create, { path: '/fle', data: new Uint8Array(10), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], flags: 0 })).err).toBe(0);
+      expect((await client.request(Op.getData, { path: '/fle', watch: true })).err).toBe(0);
+    }
+  }, 2 * START_MS);
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    await Promise.all(zk_nodes.map((n) => n.stop()));
+    await wf?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const ask = async (role: keyof Roles, word: string): Promise<[string, string]> =>
+    Promise.all([fourLetter(roles.get('waitfree')![role], word), fourLetter(roles.get('zookeeper')![role], word)]);
+
+  for (const role of ['leader', 'follower'] as const) {
+    for (const word of ['srvr', 'stat', 'cons', 'wchs', 'isro']) {
+      it(`${role} ${word}: ZooKeeper's lines`, async () => {
+        const [ours, theirs] = await ask(role, word);
+        expect(shape(ours), `waitfree:\n${ours}\nzookeeper:\n${theirs}`).toEqual(shape(theirs));
+      });
+    }
+
+    it(`${role} mntr: ZooKeeper's role lines; every name one of ZooKeeper's`, async () => {
+      const [ours, theirs] = await ask(role, 'mntr');
+      const mine = keysOf(ours, '\t').filter((k) => !k.startsWith('zk_waitfree_'));
+      const zks = keysOf(theirs, '\t');
+      expect(mine.filter((k) => !zks.includes(k)), 'names ZooKeeper does not print').toEqual([]);
+      const role_keys = ['zk_learners', 'zk_synced_followers', 'zk_synced_non_voting_followers', 'zk_synced_observers', 'zk_pending_syncs', 'zk_last_proposal_size', 'zk_max_proposal_size', 'zk_min_proposal_size', 'zk_peer_state', 'zk_quorum_size'];
+      expect(mine.filter((k) => role_keys.includes(k)), `waitfree:\n${ours}`).toEqual(zks.filter((k) => role_keys.includes(k)));
+      expect(ours).toMatch(new RegExp(`^zk_server_state\\t${role}$`, 'm'));
+    });
+
+    it(`${role} conf: ZooKeeper's keys, and its membership lines`, async () => {
+      const [ours, theirs] = await ask(role, 'conf');
+      expect(keysOf(ours, '=')).toEqual(expect.arrayContaining(keysOf(theirs, '=')));
+      const membership = (t: string) => shape(t.slice(t.indexOf('membership:')));
+      expect(membership(ours), `waitfree:\n${ours}\nzookeeper:\n${theirs}`).toEqual(membership(theirs));
+    });
+  }
+});
