@@ -33,6 +33,8 @@ export interface EnsembleOptions {
   readonly dir?: string;
   /** zoo.cfg lines (KEY=VALUE) appended to every member's config; not server.N, dataDir, ports, peerType. */
   readonly extra_cfg?: readonly string[];
+  /** Each member's admin HTTP server on a port of its own (EnsembleMemberHandle.admin_port); off by default. */
+  readonly admin?: boolean;
 }
 
 export interface EnsembleMemberHandle {
@@ -41,6 +43,8 @@ export interface EnsembleMemberHandle {
   readonly client_port: number;
   readonly quorum_port: number;
   readonly election_port: number;
+  /** Its admin HTTP server's port (EnsembleOptions.admin); null when off. */
+  readonly admin_port: number | null;
   /** The current process's PID (a restart changes it); -1 if it never started. */
   readonly pid: number;
   readonly dataDir: string;
@@ -80,7 +84,7 @@ const OUTPUT_TAIL_CHARS = 16 * 1024;
 const PORT_TRIES_MAX = 50;
 
 /** `count` sets of client/quorum/election ports, all distinct and free a moment ago. Admin off. */
-export async function allocatePorts(count: number): Promise<MemberPorts[]> {
+export async function allocatePorts(count: number, admin = false): Promise<MemberPorts[]> {
   const taken = new Set<number>();
   const next = async (): Promise<number> => {
     for (let i = 0; i < PORT_TRIES_MAX; i++) {
@@ -94,7 +98,7 @@ export async function allocatePorts(count: number): Promise<MemberPorts[]> {
   };
   const out: MemberPorts[] = [];
   for (let i = 0; i < count; i++) {
-    out.push({ client_port: await next(), quorum_port: await next(), election_port: await next(), admin_port: null });
+    out.push({ client_port: await next(), quorum_port: await next(), election_port: await next(), admin_port: admin ? await next() : null });
   }
   return out;
 }
@@ -102,7 +106,7 @@ export async function allocatePorts(count: number): Promise<MemberPorts[]> {
 /** Picks ports and writes every member's files; starts nothing. */
 export async function planEnsemble(o: EnsembleOptions): Promise<{ layout: EnsembleLayout; created_dir: boolean }> {
   const observers = o.observers ?? 0;
-  const ports = await allocatePorts(o.replicas + observers);
+  const ports = await allocatePorts(o.replicas + observers, o.admin === true);
   const extra = o.extra_cfg === undefined || o.extra_cfg.length === 0 ? null : { text: o.extra_cfg.join('\n') + '\n', source: 'extra_cfg' };
   if (extra !== null) checkExtraCfg(extra.text, extra.source);
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'waitfree-ensemble-test-'));
@@ -186,6 +190,10 @@ class MemberProcess implements EnsembleMemberHandle {
   }
   get election_port(): number {
     return this.m.ports.election_port;
+  }
+
+  get admin_port(): number | null {
+    return this.m.ports.admin_port;
   }
   get pid(): number {
     return this.child?.pid ?? -1;

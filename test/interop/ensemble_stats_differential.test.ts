@@ -1,11 +1,12 @@
-// The four-letter words of an ensemble's leader and followers side by side with a ZooKeeper 3.8
-// ensemble's (3 members each, one session on each leader): the lines a leader and a follower
-// print (srvr's Mode and the leader's proposal sizes, mntr's learner gauges, conf's quorum keys
-// and membership), compared once the values that differ by nature are placeholders (see
-// four_letter_differential.test.ts).
+// What an ensemble's leader and followers say about themselves, side by side with a ZooKeeper 3.8
+// ensemble's (3 members each, one session on each leader): the four-letter words' lines (srvr's
+// Mode and the leader's proposal sizes, mntr's learner gauges, conf's quorum keys and
+// membership), compared once the values that differ by nature are placeholders (see
+// four_letter_differential.test.ts), and the admin API's answers (leader, voting_view, zabstate,
+// observers, server_stats, monitor...: the same fields, the same role facts).
 //
-// How these fail: a leader-only line missing or extra, a follower answering a leader's gauges,
-// conf's membership lines in another shape.
+// How these fail: a leader-only line or field missing or extra, a follower answering a leader's
+// gauges, conf's membership or voting_view in another shape.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,17 +14,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerNode } from '../../src/check/server_node.js';
 import { pickMemberPorts } from '../../src/check/waitfree_ensemble.js';
-import { SLF4J_SIMPLE_JAR, ZK_JAR } from '../../src/check/launch.js';
+import { freePort, SLF4J_SIMPLE_JAR, ZK_JAR } from '../../src/check/launch.js';
 import { Op } from '../../src/protocol/opcodes.js';
 import { startEnsemble, srvrAt, type Ensemble } from '../support/ensemble.js';
 import { modeOf, serving } from '../support/ensemble_roles.js';
-import { fourLetter } from '../support/servers.js';
+import { ADMIN_JARS, fourLetter } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
 import { WireClient } from '../support/wire_client.js';
 
 const START_MS = 60_000;
-const zk_missing = missingTools(APACHE_ZK_FILES, true);
-toolPresenceTest('Apache ZooKeeper 3.8 (Debian)', zk_missing);
+const zk_missing = missingTools([...APACHE_ZK_FILES, ...ADMIN_JARS], true);
+toolPresenceTest("Apache ZooKeeper 3.8 (Debian) and its admin server's jars", zk_missing);
 
 /** As four_letter_differential.test.ts: values replaced, lines sorted, dump's buckets left out. */
 function shape(text: string): string[] {
@@ -48,25 +49,48 @@ const keysOf = (text: string, sep: string): string[] =>
     .map((l) => l.slice(0, l.indexOf(sep)))
     .sort();
 
-/** Three ZooKeeper 3.8 members (QuorumPeerMain), client ports on loopback. */
-async function startZooKeeper(root: string): Promise<{ ports: number[]; nodes: ServerNode[] }> {
+/** Three ZooKeeper 3.8 members (QuorumPeerMain), client and admin ports on loopback. */
+async function startZooKeeper(root: string): Promise<{ ports: number[]; admin: Map<number, number>; nodes: ServerNode[] }> {
   const ports = await pickMemberPorts(3);
+  const admin = new Map<number, number>();
+  for (const p of ports) admin.set(p.client, await freePort());
   const servers = ports.map((q, j) => `server.${j + 1}=127.0.0.1:${q.quorum}:${q.election};127.0.0.1:${q.client}`);
   const nodes = ports.map((p, i) => {
     const dir = join(root, `zk${i + 1}`);
     mkdirSync(join(dir, 'data'), { recursive: true });
     writeFileSync(join(dir, 'data', 'myid'), `${i + 1}\n`);
     const cfg = join(dir, 'zoo.cfg');
-    const lines = [`dataDir=${join(dir, 'data')}`, 'tickTime=500', 'initLimit=20', 'syncLimit=10', 'admin.enableServer=false', '4lw.commands.whitelist=*', ...servers];
+    const lines = [
+      `dataDir=${join(dir, 'data')}`,
+      'tickTime=500',
+      'initLimit=20',
+      'syncLimit=10',
+      'admin.enableServer=true',
+      'admin.serverAddress=127.0.0.1',
+      `admin.serverPort=${admin.get(p.client)}`,
+      '4lw.commands.whitelist=*',
+      ...servers,
+    ];
     writeFileSync(cfg, lines.join('\n') + '\n');
-    const args = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', `${ZK_JAR}:${SLF4J_SIMPLE_JAR}`, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg];
+    const cp = [ZK_JAR, SLF4J_SIMPLE_JAR, ...ADMIN_JARS].join(':');
+    const args = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', cp, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg];
     return new ServerNode({ name: `zk${i + 1}`, command: 'java', args, cwd: dir, port: p.client, ready_by: 'srvr-mode' });
   });
   for (const n of nodes) n.spawn();
   const ready = await Promise.all(nodes.map((n) => n.waitReady(START_MS)));
   if (!ready.every((r) => r)) throw new Error(`ZooKeeper did not start:\n${nodes.map((n) => n.output()).join('\n')}`);
-  return { ports: ports.map((p) => p.client), nodes };
+  return { ports: ports.map((p) => p.client), admin, nodes };
 }
+
+type Json = Record<string, unknown>;
+
+async function adminJson(port: number, command: string): Promise<Json> {
+  const r = await fetch(`http://127.0.0.1:${port}/commands/${command}`);
+  expect(r.status, `${port} ${command}`).toBe(200);
+  return (await r.json()) as Json;
+}
+
+const jsonKeys = (o: unknown): string[] => Object.keys(o as Json).sort();
 
 interface Roles {
   readonly leader: number;
@@ -90,12 +114,16 @@ describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by 
   let zk_nodes: ServerNode[] = [];
   let wf: Ensemble | null = null;
   const roles = new Map<'waitfree' | 'zookeeper', Roles>();
+  /** Admin port by client port, both systems. */
+  const admin_of = new Map<number, number>();
   const clients: WireClient[] = [];
 
   beforeAll(async () => {
-    const [z, w] = await Promise.all([startZooKeeper(root), startEnsemble({ replicas: 3 })]);
+    const [z, w] = await Promise.all([startZooKeeper(root), startEnsemble({ replicas: 3, admin: true })]);
     zk_nodes = z.nodes;
     wf = w;
+    for (const [client, admin] of z.admin) admin_of.set(client, admin);
+    for (const m of w.members) admin_of.set(m.client_port, m.admin_port!);
     await wf.waitFor(serving(wf), START_MS);
     roles.set('zookeeper', await rolesOf(z.ports));
     roles.set('waitfree', await rolesOf(wf.members.map((m) => m.client_port)));
@@ -134,6 +162,34 @@ describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by 
       const role_keys = ['zk_learners', 'zk_synced_followers', 'zk_synced_non_voting_followers', 'zk_synced_observers', 'zk_pending_syncs', 'zk_last_proposal_size', 'zk_max_proposal_size', 'zk_min_proposal_size', 'zk_peer_state', 'zk_quorum_size'];
       expect(mine.filter((k) => role_keys.includes(k)), `waitfree:\n${ours}`).toEqual(zks.filter((k) => role_keys.includes(k)));
       expect(ours).toMatch(new RegExp(`^zk_server_state\\t${role}$`, 'm'));
+    });
+
+    it(`${role} admin API: the same fields as ZooKeeper's, the same role facts`, async () => {
+      const ours_port = admin_of.get(roles.get('waitfree')![role])!;
+      const theirs_port = admin_of.get(roles.get('zookeeper')![role])!;
+      const both = (command: string) => Promise.all([adminJson(ours_port, command), adminJson(theirs_port, command)]);
+      for (const command of ['leader', 'zabstate', 'observers', 'is_read_only', 'server_stats', 'stats', 'watch_summary', 'dirs', 'last_snapshot', 'voting_view']) {
+        const [ours, theirs] = await both(command);
+        const why = `${role} ${command}: ${JSON.stringify(ours)} vs ${JSON.stringify(theirs)}`;
+        // zabstate: waitfree adds peer_state (mntr's line) to ZooKeeper's fields.
+        if (command === 'zabstate') expect(jsonKeys(ours), why).toEqual(expect.arrayContaining(jsonKeys(theirs)));
+        else expect(jsonKeys(ours), why).toEqual(jsonKeys(theirs));
+      }
+      const [lead_ours, lead_theirs] = await both('leader');
+      expect(lead_ours['is_leader']).toBe(role === 'leader');
+      expect(lead_theirs['is_leader']).toBe(role === 'leader');
+      const [zab_ours, zab_theirs] = await both('zabstate');
+      expect({ voting: zab_ours['voting'], zabstate: zab_ours['zabstate'] }).toEqual({ voting: zab_theirs['voting'], zabstate: zab_theirs['zabstate'] });
+      const [srvr_ours, srvr_theirs] = await both('server_stats');
+      expect(jsonKeys(srvr_ours['server_stats'])).toEqual(jsonKeys(srvr_theirs['server_stats']));
+      expect(srvr_ours['server_stats']).toMatchObject({ server_state: role });
+      const [vv_ours, vv_theirs] = await both('voting_view');
+      // The same members; each one's text is 3.9's "addr:quorum:election:type;client" here, where
+      // 3.8.0 serializes the QuorumServer object.
+      expect(jsonKeys(vv_ours['current_config'])).toEqual(jsonKeys(vv_theirs['current_config']));
+      const [mon_ours, mon_theirs] = await both('monitor');
+      const extra = jsonKeys(mon_ours).filter((k) => !k.startsWith('waitfree_') && !jsonKeys(mon_theirs).includes(k));
+      expect(extra, 'monitor names ZooKeeper does not answer').toEqual([]);
     });
 
     it(`${role} conf: ZooKeeper's keys, and its membership lines`, async () => {
