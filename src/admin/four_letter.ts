@@ -271,11 +271,11 @@ function formatStat(s: ServerStats, with_clients: boolean): string {
   out += `Latency min/avg/max: ${s.latency_min_ms}/${javaDouble(roundAvg(s.latency_avg_ms))}/${s.latency_max_ms}\n`;
   out += `Received: ${s.packets_received}\nSent: ${s.packets_sent}\n`;
   out += `Connections: ${s.num_alive_connections}\nOutstanding: ${s.outstanding_requests}\n`;
-  out += `Zxid: 0x${javaHex(s.zxid)}\nMode: ${s.mode}\n`;
-  // A leader's proposal sizes (its BufferStats' toString), as ZooKeeper's StatCommand prints them.
+  out += `Zxid: 0x${javaHex(s.zxid)}\nMode: ${s.mode}\nNode count: ${s.node_count}\n`;
+  // A leader's proposal sizes (its BufferStats' toString), last, as ZooKeeper's StatCommand prints
+  // them: clients parse srvr's lines up to Node count as one block (go-zookeeper's FLWSrvr).
   const q = s.quorum;
   if (q) out += `Proposal sizes last/min/max: ${q.last_proposal_size ?? -1}/${q.min_proposal_size ?? -1}/${q.max_proposal_size ?? -1}\n`;
-  out += `Node count: ${s.node_count}\n`;
   return out;
 }
 

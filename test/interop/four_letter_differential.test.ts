@@ -21,11 +21,12 @@ const EPHEMERAL = 1;
 
 /**
  * A reply's lines with the values that differ between two servers by nature replaced, sorted
- * (the order of sessions and watches is a hash order in ZooKeeper). A dump's "N expire at DATE"
+ * (the order of sessions and watches is a hash order in ZooKeeper) but for srvr's, whose order
+ * clients rely on (ordered()). A dump's "N expire at DATE"
  * bucket lines are left out: which sessions share a bucket depends on when each was touched.
  */
 function shape(text: string): string[] {
-  return text
+  const lines = text
     .split('\n')
     .filter((l) => !/ expire at /.test(l))
     .map((l) =>
@@ -35,8 +36,16 @@ function shape(text: string): string[] {
         .replace(/\/(\[[0-9a-f:.]+\]|[0-9.]+):\d+/g, 'ADDR')
         .replace(/0x[0-9a-f]+/g, 'HEX')
         .replace(/-?\d+(\.\d+)?/g, 'N'),
-    )
-    .sort();
+    );
+  return ordered(text) ? lines : lines.sort();
+}
+
+/**
+ * srvr and stat keep their lines in ZooKeeper's order (clients parse them as one block:
+ * go-zookeeper's FLWSrvr wants Mode then Node count); stat's client lines come in no set order.
+ */
+function ordered(text: string): boolean {
+  return text.startsWith('Zookeeper version:') && !text.includes('\nClients:\n');
 }
 
 const keysOf = (text: string, sep: string): string[] =>
