@@ -21,41 +21,11 @@ import { modeOf, serving } from '../support/ensemble_roles.js';
 import { ADMIN_JARS, fourLetter } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
 import { WireClient } from '../support/wire_client.js';
+import { keysOf, shape } from '../support/four_letter_shape.js';
 
 const START_MS = 60_000;
 const zk_missing = missingTools([...APACHE_ZK_FILES, ...ADMIN_JARS], true);
 toolPresenceTest("Apache ZooKeeper 3.8 (Debian) and its admin server's jars", zk_missing);
-
-/** As four_letter_differential.test.ts: values replaced, lines sorted but srvr's, dump's buckets left out. */
-function shape(text: string): string[] {
-  const lines = text
-    .split('\n')
-    .filter((l) => !/ expire at /.test(l))
-    .map((l) =>
-      l
-        .replace(/^Zookeeper version: .*$/, 'Zookeeper version: V')
-        .replace(/^zk_version\t.*$/, 'zk_version\tV')
-        .replace(/\/(\[[0-9a-f:.]+\]|[0-9.]+):\d+/g, 'ADDR')
-        .replace(/0x[0-9a-f]+/g, 'HEX')
-        .replace(/-?\d+(\.\d+)?/g, 'N'),
-    );
-  return ordered(text) ? lines : lines.sort();
-}
-
-/**
- * srvr and stat keep their lines in ZooKeeper's order (clients parse them as one block:
- * go-zookeeper's FLWSrvr wants Mode then Node count); stat's client lines come in no set order.
- */
-function ordered(text: string): boolean {
-  return text.startsWith('Zookeeper version:') && !text.includes('\nClients:\n');
-}
-
-const keysOf = (text: string, sep: string): string[] =>
-  text
-    .split('\n')
-    .filter((l) => l.includes(sep))
-    .map((l) => l.slice(0, l.indexOf(sep)))
-    .sort();
 
 /** Three ZooKeeper 3.8 members (QuorumPeerMain), client and admin ports on loopback. */
 async function startZooKeeper(root: string): Promise<{ ports: number[]; admin: Map<number, number>; nodes: ServerNode[] }> {

@@ -12,48 +12,13 @@ import { Op } from '../../src/protocol/opcodes.js';
 import { fourLetter, startServer, type RunningServer } from '../support/servers.js';
 import { APACHE_ZK_FILES, missingTools, toolPresenceTest } from '../support/tools.js';
 import { WireClient } from '../support/wire_client.js';
+import { keysOf, shape } from '../support/four_letter_shape.js';
 
 const zk_missing = missingTools(APACHE_ZK_FILES, true);
 toolPresenceTest('Apache ZooKeeper 3.8 (Debian)', zk_missing);
 
 const OPEN_ACL = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 const EPHEMERAL = 1;
-
-/**
- * A reply's lines with the values that differ between two servers by nature replaced, sorted
- * (the order of sessions and watches is a hash order in ZooKeeper) but for srvr's, whose order
- * clients rely on (ordered()). A dump's "N expire at DATE"
- * bucket lines are left out: which sessions share a bucket depends on when each was touched.
- */
-function shape(text: string): string[] {
-  const lines = text
-    .split('\n')
-    .filter((l) => !/ expire at /.test(l))
-    .map((l) =>
-      l
-        .replace(/^Zookeeper version: .*$/, 'Zookeeper version: V')
-        .replace(/^zk_version\t.*$/, 'zk_version\tV')
-        .replace(/\/(\[[0-9a-f:.]+\]|[0-9.]+):\d+/g, 'ADDR')
-        .replace(/0x[0-9a-f]+/g, 'HEX')
-        .replace(/-?\d+(\.\d+)?/g, 'N'),
-    );
-  return ordered(text) ? lines : lines.sort();
-}
-
-/**
- * srvr and stat keep their lines in ZooKeeper's order (clients parse them as one block:
- * go-zookeeper's FLWSrvr wants Mode then Node count); stat's client lines come in no set order.
- */
-function ordered(text: string): boolean {
-  return text.startsWith('Zookeeper version:') && !text.includes('\nClients:\n');
-}
-
-const keysOf = (text: string, sep: string): string[] =>
-  text
-    .split('\n')
-    .filter((l) => l.includes(sep))
-    .map((l) => l.slice(0, l.indexOf(sep)))
-    .sort();
 
 describe.skipIf(zk_missing.length > 0)('four-letter words side by side with Apache ZooKeeper 3.8', () => {
   let wf: RunningServer;
