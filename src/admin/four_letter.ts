@@ -410,10 +410,20 @@ function formatExpiry<T>(items: readonly T[], expire_at: (t: T) => number, show:
   return out;
 }
 
+/**
+ * A learner's session tracker (LearnerSessionTracker.dumpSessions): it expires nothing, so it
+ * lists the global sessions it knows, by id, with their timeouts.
+ */
+function formatGlobalSessions(sessions: ServerStats['sessions']): string {
+  // A TreeSet<Long>: Java's signed order.
+  const sorted = [...sessions].sort((a, b) => (BigInt.asIntN(64, a.session_id) < BigInt.asIntN(64, b.session_id) ? -1 : 1));
+  return `Global Sessions(${sorted.length}):\n` + sorted.map((x) => `0x${javaHex(x.session_id)}\t${x.timeout_ms}ms\n`).join('');
+}
+
 /** dump (DumpCommand, with NIOServerCnxnFactory's connection dump). */
 function formatDump(s: ServerStats): string {
-  let out = 'SessionTracker dump:\nSession ';
-  out += formatExpiry(s.sessions, (x) => x.expire_at_ms, (x) => `0x${javaHex(x.session_id)}`);
+  let out = 'SessionTracker dump:\n';
+  out += s.mode === 'follower' || s.mode === 'observer' ? formatGlobalSessions(s.sessions) : 'Session ' + formatExpiry(s.sessions, (x) => x.expire_at_ms, (x) => `0x${javaHex(x.session_id)}`);
   out += 'ephemeral nodes dump:\n';
   out += `Sessions with Ephemerals (${s.ephemerals.length}):\n`;
   for (const e of s.ephemerals) out += `0x${javaHex(e.session_id)}:\n` + e.paths.map((p) => `\t${p}\n`).join('');

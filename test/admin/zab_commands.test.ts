@@ -166,6 +166,18 @@ describe('mntr: leader vs follower', () => {
   });
 });
 
+describe('dump', () => {
+  it("a learner lists the global sessions by id with their timeouts (LearnerSessionTracker); a leader its expiry buckets", () => {
+    const sessions = [
+      { session_id: 0x300005a518b0001n, timeout_ms: 10000, expire_at_ms: 1_700_000_010_000 },
+      { session_id: 0x100005a518b0000n, timeout_ms: 30000, expire_at_ms: 1_700_000_030_000 },
+    ];
+    const follower = formatFourLetter('dump', { ...FOLLOWER, sessions });
+    expect(follower).toMatch(/^SessionTracker dump:\nGlobal Sessions\(2\):\n0x100005a518b0000\t30000ms\n0x300005a518b0001\t10000ms\nephemeral nodes dump:\n/);
+    expect(formatFourLetter('dump', { ...LEADER, sessions })).toMatch(/^SessionTracker dump:\nSession Sets \(2\)\/\(2\):\n/);
+  });
+});
+
 describe('isro', () => {
   it('rw while serving, ro in read-only mode (even outside a quorum), null when not serving', async () => {
     expect(formatFourLetter('isro', FOLLOWER)).toBe('rw');

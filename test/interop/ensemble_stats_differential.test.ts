@@ -125,7 +125,7 @@ describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by 
     Promise.all([fourLetter(roles.get('waitfree')![role], word), fourLetter(roles.get('zookeeper')![role], word)]);
 
   for (const role of ['leader', 'follower'] as const) {
-    for (const word of ['srvr', 'stat', 'cons', 'wchs', 'isro']) {
+    for (const word of ['srvr', 'stat', 'cons', 'wchs', 'isro', 'dump', 'wchc', 'wchp', 'dirs', 'gtmk']) {
       it(`${role} ${word}: ZooKeeper's lines`, async () => {
         const [ours, theirs] = await ask(role, word);
         expect(shape(ours), `waitfree:\n${ours}\nzookeeper:\n${theirs}`).toEqual(shape(theirs));
