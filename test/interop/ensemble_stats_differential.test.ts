@@ -1,5 +1,5 @@
-// What an ensemble's leader and followers say about themselves, side by side with a ZooKeeper 3.8
-// ensemble's (3 members each, one session on each leader): the four-letter words' lines (srvr's
+// What an ensemble's leader, followers and observers say about themselves, side by side with a
+// ZooKeeper 3.8 ensemble's (3 voters and an observer each, one session on each leader): the four-letter words' lines (srvr's
 // Mode and the leader's proposal sizes, mntr's learner gauges, conf's quorum keys and
 // membership), compared once the values that differ by nature are placeholders (see
 // four_letter_differential.test.ts), and the admin API's answers (leader, voting_view, zabstate,
@@ -27,12 +27,13 @@ const START_MS = 60_000;
 const zk_missing = missingTools([...APACHE_ZK_FILES, ...ADMIN_JARS], true);
 toolPresenceTest("Apache ZooKeeper 3.8 (Debian) and its admin server's jars", zk_missing);
 
-/** Three ZooKeeper 3.8 members (QuorumPeerMain), client and admin ports on loopback. */
+/** Four ZooKeeper 3.8 members (QuorumPeerMain: three voters, an observer), client and admin ports on loopback. */
 async function startZooKeeper(root: string): Promise<{ ports: number[]; admin: Map<number, number>; nodes: ServerNode[] }> {
-  const ports = await pickMemberPorts(3);
+  const ports = await pickMemberPorts(4);
   const admin = new Map<number, number>();
   for (const p of ports) admin.set(p.client, await freePort());
-  const servers = ports.map((q, j) => `server.${j + 1}=127.0.0.1:${q.quorum}:${q.election};127.0.0.1:${q.client}`);
+  // Three voters and an observer (server.4).
+  const servers = ports.map((q, j) => `server.${j + 1}=127.0.0.1:${q.quorum}:${q.election}${j === 3 ? ':observer' : ''};127.0.0.1:${q.client}`);
   const nodes = ports.map((p, i) => {
     const dir = join(root, `zk${i + 1}`);
     mkdirSync(join(dir, 'data'), { recursive: true });
@@ -47,6 +48,7 @@ async function startZooKeeper(root: string): Promise<{ ports: number[]; admin: M
       'admin.serverAddress=127.0.0.1',
       `admin.serverPort=${admin.get(p.client)}`,
       '4lw.commands.whitelist=*',
+      ...(i === 3 ? ['peerType=observer'] : []),
       ...servers,
     ];
     writeFileSync(cfg, lines.join('\n') + '\n');
@@ -73,18 +75,20 @@ const jsonKeys = (o: unknown): string[] => Object.keys(o as Json).sort();
 interface Roles {
   readonly leader: number;
   readonly follower: number;
+  readonly observer: number;
 }
 
-/** Client ports of the leader and of a follower (srvr's Mode). */
+/** Client ports of the leader, of a follower and of the observer (srvr's Mode). */
 async function rolesOf(ports: readonly number[]): Promise<Roles> {
   for (let i = 0; i < 50; i++) {
     const modes = await Promise.all(ports.map(async (p) => modeOf(await srvrAt(p))));
     const leader = ports[modes.indexOf('leader')];
     const follower = ports[modes.indexOf('follower')];
-    if (leader !== undefined && follower !== undefined) return { leader, follower };
+    const observer = ports[modes.indexOf('observer')];
+    if (leader !== undefined && follower !== undefined && observer !== undefined) return { leader, follower, observer };
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error('no leader and follower answer srvr');
+  throw new Error('no leader, follower and observer answer srvr');
 }
 
 describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by side with ZooKeeper 3.8's", () => {
@@ -97,7 +101,7 @@ describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by 
   const clients: WireClient[] = [];
 
   beforeAll(async () => {
-    const [z, w] = await Promise.all([startZooKeeper(root), startEnsemble({ replicas: 3, admin: true })]);
+    const [z, w] = await Promise.all([startZooKeeper(root), startEnsemble({ replicas: 3, observers: 1, admin: true })]);
     zk_nodes = z.nodes;
     wf = w;
     for (const [client, admin] of z.admin) admin_of.set(client, admin);
@@ -124,7 +128,7 @@ describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by 
   const ask = async (role: keyof Roles, word: string): Promise<[string, string]> =>
     Promise.all([fourLetter(roles.get('waitfree')![role], word), fourLetter(roles.get('zookeeper')![role], word)]);
 
-  for (const role of ['leader', 'follower'] as const) {
+  for (const role of ['leader', 'follower', 'observer'] as const) {
     for (const word of ['srvr', 'stat', 'cons', 'wchs', 'isro', 'dump', 'wchc', 'wchp', 'dirs', 'gtmk']) {
       it(`${role} ${word}: ZooKeeper's lines`, async () => {
         const [ours, theirs] = await ask(role, word);
