@@ -1,9 +1,9 @@
 // What an ensemble's leader, followers and observers say about themselves, side by side with a
-// ZooKeeper 3.8 ensemble's (3 voters and an observer each, one session on each leader): the four-letter words' lines (srvr's
-// Mode and the leader's proposal sizes, mntr's learner gauges, conf's quorum keys and
-// membership), compared once the values that differ by nature are placeholders (see
-// four_letter_differential.test.ts), and the admin API's answers (leader, voting_view, zabstate,
-// observers, server_stats, monitor...: the same fields, the same role facts).
+// ZooKeeper 3.8 ensemble's (3 voters and an observer each, one session on each leader): the
+// four-letter words' lines (srvr's Mode and the leader's proposal sizes, mntr's learner gauges,
+// conf's quorum keys and membership), compared once the values that differ by nature are
+// placeholders (test/support/four_letter_shape.ts), and the admin API's answers (leader,
+// voting_view, zabstate, observers, server_stats, monitor...: the same fields, the same role facts).
 //
 // How these fail: a leader-only line or field missing or extra, a follower answering a leader's
 // gauges, conf's membership or voting_view in another shape.
