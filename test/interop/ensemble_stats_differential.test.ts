@@ -169,6 +169,11 @@ describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by 
       // The same members; each one's text is 3.9's "addr:quorum:election:type;client" here, where
       // 3.8.0 serializes the QuorumServer object.
       expect(jsonKeys(vv_ours['current_config'])).toEqual(jsonKeys(vv_theirs['current_config']));
+      // The leader's session expiry buckets; a learner's tracker has none.
+      const [dump_ours, dump_theirs] = await both('dump');
+      const buckets = (d: Json) => Object.keys(d['expiry_time_to_session_ids'] as Json).length;
+      expect(buckets(dump_ours) > 0, `${JSON.stringify(dump_ours)} vs ${JSON.stringify(dump_theirs)}`).toBe(buckets(dump_theirs) > 0);
+      expect(buckets(dump_ours) > 0).toBe(role === 'leader');
       const [mon_ours, mon_theirs] = await both('monitor');
       const extra = jsonKeys(mon_ours).filter((k) => !k.startsWith('waitfree_') && !jsonKeys(mon_theirs).includes(k));
       expect(extra, 'monitor names ZooKeeper does not answer').toEqual([]);

@@ -175,10 +175,14 @@ function watchSummary(s: ServerStats): JsonObject {
   return { num_connections: w.connections, num_paths: w.paths, num_total_watches: w.total };
 }
 
-/** SessionTracker.getSessionExpiryMap: expiry time → ids of the sessions expiring then. */
+/**
+ * SessionTracker.getSessionExpiryMap: expiry time → ids of the sessions expiring then; empty on a
+ * follower or observer, whose LearnerSessionTracker expires nothing.
+ */
 function dump(s: ServerStats): JsonObject {
   const expiry = new Map<string, bigint[]>();
-  for (const x of [...s.sessions].sort((a, b) => a.expire_at_ms - b.expire_at_ms)) {
+  const learner = s.mode === 'follower' || s.mode === 'observer';
+  for (const x of learner ? [] : [...s.sessions].sort((a, b) => a.expire_at_ms - b.expire_at_ms)) {
     const key = String(x.expire_at_ms);
     expiry.set(key, [...(expiry.get(key) ?? []), x.session_id]);
   }
