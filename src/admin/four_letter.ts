@@ -319,7 +319,9 @@ export function monitorEntries(s: ServerStats): [string, string][] {
     ...s.zk_counters.map(([k, v]): [string, number] => [k, v]),
     ['waitfree_read_workers', s.read_workers],
   ];
-  if (s.zab) {
+  // A quorum server's gauges (QuorumZooKeeperServer); a member in read-only mode serves as
+  // ZooKeeper's ReadOnlyZooKeeperServer, which has none.
+  if (s.zab && s.mode !== 'read-only') {
     e.push(['peer_state', peerState(s.zab)], ['quorum_size', s.zab.members.filter((m) => m.role === 'participant').length]);
   }
   if (s.quorum) {

@@ -163,6 +163,10 @@ describe('mntr: leader vs follower', () => {
     const follower = new Map(monitorEntries(FOLLOWER));
     expect(follower.get('zk_peer_state')).toBe('following - broadcast');
     for (const k of ['zk_learners', 'zk_synced_followers', 'zk_pending_syncs', 'zk_last_proposal_size']) expect(follower.has(k), k).toBe(false);
+    // In read-only mode a member serves as ZooKeeper's ReadOnlyZooKeeperServer: no quorum gauges.
+    const read_only = new Map(monitorEntries({ ...FOLLOWER, mode: 'read-only' }));
+    expect(read_only.get('zk_server_state')).toBe('read-only');
+    expect(read_only.has('zk_peer_state') || read_only.has('zk_quorum_size')).toBe(false);
   });
 });
 

@@ -53,7 +53,7 @@ async function startZooKeeper(root: string): Promise<{ ports: number[]; admin: M
     ];
     writeFileSync(cfg, lines.join('\n') + '\n');
     const cp = [ZK_JAR, SLF4J_SIMPLE_JAR, ...ADMIN_JARS].join(':');
-    const args = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', cp, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg];
+    const args = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dreadonlymode.enabled=true', '-cp', cp, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg];
     return new ServerNode({ name: `zk${i + 1}`, command: 'java', args, cwd: dir, port: p.client, ready_by: 'srvr-mode' });
   });
   for (const n of nodes) n.spawn();
@@ -94,6 +94,7 @@ async function rolesOf(ports: readonly number[]): Promise<Roles> {
 describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by side with ZooKeeper 3.8's", () => {
   const root = mkdtempSync(join(tmpdir(), 'waitfree-4lw-ensemble-'));
   let zk_nodes: ServerNode[] = [];
+  let zk_ports: number[] = [];
   let wf: Ensemble | null = null;
   const roles = new Map<'waitfree' | 'zookeeper', Roles>();
   /** Admin port by client port, both systems. */
@@ -101,8 +102,9 @@ describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by 
   const clients: WireClient[] = [];
 
   beforeAll(async () => {
-    const [z, w] = await Promise.all([startZooKeeper(root), startEnsemble({ replicas: 3, observers: 1, admin: true })]);
+    const [z, w] = await Promise.all([startZooKeeper(root), startEnsemble({ replicas: 3, observers: 1, admin: true, extra_cfg: ['readonlymode.enabled=true'] })]);
     zk_nodes = z.nodes;
+    zk_ports = z.ports;
     wf = w;
     for (const [client, admin] of z.admin) admin_of.set(client, admin);
     for (const m of w.members) admin_of.set(m.client_port, m.admin_port!);
@@ -186,4 +188,37 @@ describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by 
       expect(membership(ours), `waitfree:\n${ours}\nzookeeper:\n${theirs}`).toEqual(membership(theirs));
     });
   }
+  // Last: it stops the leader and a follower of each ensemble (readonlymode.enabled on both).
+  it("read-only mode: the last voter, cut off from its quorum, says what ZooKeeper's says", async () => {
+    const w = wf!;
+    const wf_roles = roles.get('waitfree')!;
+    const zk_roles = roles.get('zookeeper')!;
+    // The voter left: neither the leader nor the follower the tests above used.
+    const zk_voters = zk_ports.slice(0, 3);
+    const zk_last = zk_voters.find((p) => p !== zk_roles.leader && p !== zk_roles.follower)!;
+    const wf_voters = w.members.filter((m) => m.role === 'participant');
+    const wf_last = wf_voters.find((m) => m.client_port !== wf_roles.leader && m.client_port !== wf_roles.follower)!;
+    await Promise.all([
+      ...zk_nodes.filter((_, i) => zk_ports[i] === zk_roles.leader || zk_ports[i] === zk_roles.follower).map((n) => n.stop()),
+      ...wf_voters.filter((m) => m !== wf_last).map((m) => w.kill(m.sid, 'SIGKILL')),
+    ]);
+    const readOnly = async (port: number): Promise<boolean> => {
+      for (let i = 0; i < 200; i++) {
+        if ((await fourLetter(port, 'isro').catch(() => '')) === 'ro') return true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    };
+    expect(await readOnly(zk_last), 'ZooKeeper read-only').toBe(true);
+    expect(await readOnly(wf_last.client_port), 'waitfree read-only').toBe(true);
+    for (const word of ['srvr', 'isro', 'wchs']) {
+      const [ours, theirs] = await Promise.all([fourLetter(wf_last.client_port, word), fourLetter(zk_last, word)]);
+      expect(shape(ours), `${word} waitfree:\n${ours}\nzookeeper:\n${theirs}`).toEqual(shape(theirs));
+    }
+    const [ours, theirs] = await Promise.all([fourLetter(wf_last.client_port, 'mntr'), fourLetter(zk_last, 'mntr')]);
+    expect(ours).toMatch(/^zk_server_state\tread-only$/m);
+    expect(theirs).toMatch(/^zk_server_state\tread-only$/m);
+    const zks = keysOf(theirs, '\t');
+    expect(keysOf(ours, '\t').filter((k) => !k.startsWith('zk_waitfree_') && !zks.includes(k)), 'names ZooKeeper does not print').toEqual([]);
+  }, 60_000);
 });
