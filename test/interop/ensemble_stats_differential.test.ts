@@ -220,5 +220,16 @@ describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by 
     expect(theirs).toMatch(/^zk_server_state\tread-only$/m);
     const zks = keysOf(theirs, '\t');
     expect(keysOf(ours, '\t').filter((k) => !k.startsWith('zk_waitfree_') && !zks.includes(k)), 'names ZooKeeper does not print').toEqual([]);
+    // The admin API of a read-only member.
+    const both = (command: string) => Promise.all([adminJson(admin_of.get(wf_last.client_port)!, command), adminJson(admin_of.get(zk_last)!, command)]);
+    const [isro_ours, isro_theirs] = await both('is_read_only');
+    expect(isro_ours).toEqual(isro_theirs);
+    expect(isro_ours['read_only']).toBe(true);
+    const [srvr_ours, srvr_theirs] = await both('server_stats');
+    expect(jsonKeys(srvr_ours)).toEqual(jsonKeys(srvr_theirs));
+    expect({ read_only: srvr_ours['read_only'], state: (srvr_ours['server_stats'] as Json)['server_state'] }).toEqual({
+      read_only: srvr_theirs['read_only'],
+      state: (srvr_theirs['server_stats'] as Json)['server_state'],
+    });
   }, 60_000);
 });
