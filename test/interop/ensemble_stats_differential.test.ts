@@ -102,7 +102,7 @@ describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by 
   const clients: WireClient[] = [];
 
   beforeAll(async () => {
-    const [z, w] = await Promise.all([startZooKeeper(root), startEnsemble({ replicas: 3, observers: 1, admin: true, extra_cfg: ['readonlymode.enabled=true'] })]);
+    const [z, w] = await Promise.all([startZooKeeper(root), startEnsemble({ replicas: 3, observers: 1, admin: true, extra_cfg: ['readonlymode.enabled=true', 'tickTime=500', 'initLimit=20', 'syncLimit=10'] })]);
     zk_nodes = z.nodes;
     zk_ports = z.ports;
     wf = w;
@@ -184,6 +184,15 @@ describe.skipIf(zk_missing.length > 0)("an ensemble's four-letter words side by 
     it(`${role} conf: ZooKeeper's keys, and its membership lines`, async () => {
       const [ours, theirs] = await ask(role, 'conf');
       expect(keysOf(ours, '=')).toEqual(expect.arrayContaining(keysOf(theirs, '=')));
+      // The same settings on both sides (tickTime, initLimit, syncLimit, the rest defaults) give
+      // the same values; ports, paths, sizes and ids differ by nature.
+      const values = (t: string) => new Map(t.split('\n').filter((l) => l.includes('=') && !l.startsWith('server.')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const mine = values(ours);
+      const differing = [...values(theirs)]
+        .filter(([k]) => !/port|Port|dataDir|dataLogDir|Size|serverId|version/.test(k))
+        .filter(([k, v]) => mine.get(k) !== v)
+        .map(([k, v]) => `${k}: ${mine.get(k)} (ZooKeeper ${v})`);
+      expect(differing, `waitfree:\n${ours}\nzookeeper:\n${theirs}`).toEqual([]);
       const membership = (t: string) => shape(t.slice(t.indexOf('membership:')));
       expect(membership(ours), `waitfree:\n${ours}\nzookeeper:\n${theirs}`).toEqual(membership(theirs));
     });

@@ -3,10 +3,11 @@
 // become placeholders, so what is left is each line's shape.
 
 /**
- * A reply's lines with those values replaced, sorted (the order of sessions and watches is a hash
- * order in ZooKeeper) but for srvr's, whose order clients rely on (ordered()). A dump's "N expire
- * at DATE" bucket lines are left out: which sessions share a bucket depends on when each was
- * touched.
+ * A reply's lines with those values replaced, sorted and each kept once (the order of sessions
+ * and watches is a hash order in ZooKeeper, and a four-letter connection of a moment before may
+ * still be listed or not), but for srvr's, whose order clients rely on (ordered()). A dump's "N
+ * expire at DATE" bucket lines are left out: which sessions share a bucket depends on when each
+ * was touched.
  */
 export function shape(text: string): string[] {
   const lines = text
@@ -20,7 +21,7 @@ export function shape(text: string): string[] {
         .replace(/0x[0-9a-f]+/g, 'HEX')
         .replace(/-?\d+(\.\d+)?/g, 'N'),
     );
-  return ordered(text) ? lines : lines.sort();
+  return ordered(text) ? lines : [...new Set(lines)].sort();
 }
 
 /**
